@@ -1,0 +1,350 @@
+"""Typed experiment configuration: dataclasses, YAML loading, overrides, validation.
+
+A config is a YAML mapping with the sections `model`, `data`, `train` and
+`distribute`. Every key is optional; missing keys take the dataclass defaults,
+which are also what `configs/default.yaml` spells out.
+
+Validation reports every problem at once, each naming the key and where the
+value came from (the YAML file or a `--set` override):
+
+    configs/bad.yaml: model.unts: unknown key (did you mean 'units'?)
+    configs/bad.yaml: model.layers: expected an integer, got str 'two'
+
+Example:
+
+    cfg = load_config("configs/text.yaml", overrides=["train.epochs=3"])
+    cfg.train.epochs  # 3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+from keras_lstm_opt.config_checks import cross_field_problems
+
+
+class ConfigError(ValueError):
+    """One or more problems in a configuration; `problems` lists them all."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the configuration:"
+        super().__init__("\n".join([head] + [f"  - {p}" for p in self.problems]))
+
+
+def _f(default: Any, help: str = "", **checks: Any) -> Any:
+    """A dataclass field with a help text and range checks (min, max, gt)."""
+    meta = {"help": help, **checks}
+    if isinstance(default, (list, dict)) or dataclasses.is_dataclass(default):
+        return field(default_factory=lambda: _copy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _copy(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return dataclasses.replace(value)
+    return type(value)(value)
+
+
+@dataclass
+class RegularizerConfig:
+    l1: float = _f(0.0, "L1 factor", min=0.0)
+    l2: float = _f(0.0, "L2 factor", min=0.0)
+
+
+@dataclass
+class RegularizersConfig:
+    kernel: RegularizerConfig = _f(RegularizerConfig())
+    recurrent: RegularizerConfig = _f(RegularizerConfig())
+    bias: RegularizerConfig = _f(RegularizerConfig())
+    activity: RegularizerConfig = _f(RegularizerConfig())
+
+
+@dataclass
+class ModelConfig:
+    layers: int = _f(1, "number of stacked LSTM layers", min=1, max=16)
+    units: int | list[int] = _f(64, "units per layer: one number or one per layer", min=1)
+    bidirectional: bool = _f(False, "wrap every LSTM layer in Bidirectional")
+    merge_mode: Literal["concat", "sum", "mul", "ave"] = _f("concat")
+    embedding_dim: int = _f(32, "embedding size for token inputs", min=1)
+    input_dropout: float = _f(0.0, "LSTM `dropout` on layer inputs (cuDNN-safe)", min=0.0, max=0.95)
+    dropout: float = _f(0.0, "Dropout layer between stacked LSTM layers", min=0.0, max=0.95)
+    recurrent_dropout: float = _f(0.0, "dropout on the recurrent state (misses cuDNN)",
+                                  min=0.0, max=0.95)
+    pooling: Literal["last", "mean"] = _f("last", "last state, or masked mean over time")
+    activation: str = _f("tanh")
+    recurrent_activation: str = _f("sigmoid")
+    use_bias: bool = _f(True)
+    unroll: bool = _f(False)
+    use_cudnn: Literal["auto"] | bool = _f("auto")
+    kernel_initializer: str = _f("glorot_uniform")
+    recurrent_initializer: str = _f("orthogonal")
+    unit_forget_bias: bool = _f(True)
+    regularizers: RegularizersConfig = _f(RegularizersConfig())
+    require_cudnn: bool = _f(False, "fail before training if any LSTM layer would miss cuDNN")
+
+
+@dataclass
+class DataConfig:
+    task: Literal["text", "forecast"] = _f("text", "embedded task used when path is null")
+    path: str | None = _f(None, "directory or glob of TFRecord shards; null = embedded data")
+    validation_path: str | None = _f(None, "validation shards when path is a glob")
+    examples: int = _f(24000, "size of the generated embedded dataset", min=100)
+    seed: int = _f(1234, "seed of the embedded dataset", min=0)
+    compression: Literal["auto", "GZIP", "ZLIB", "NONE"] = _f("auto", "auto = from schema.json")
+    shuffle_files: bool = _f(True)
+    parallel_reads: int = _f(-1, "interleave cycle length; -1 = AUTOTUNE", min=-1)
+    parse_batch_size: int = _f(256, "records parsed together (vectorised)", min=1)
+    cache: str = _f("memory", "'memory', 'none' or a file path for tf.data cache")
+    shuffle_buffer: int = _f(10000, "examples; 0 disables shuffling", min=0)
+    batching: Literal["pad", "bucket"] = _f("pad", "pad to the batch max or bucket by length")
+    bucket_boundaries: list[int] = _f([], "sequence-length boundaries for batching: bucket")
+    max_length: int = _f(0, "truncate longer sequences; 0 = keep all", min=0)
+    prefetch: int = _f(-1, "batches; -1 = AUTOTUNE, 0 = off", min=-1)
+    deterministic: bool = _f(False, "fix element order (slower); true for exact reruns")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = _f(10, min=1)
+    batch_size: int = _f(128, "global batch size", min=1)
+    steps_per_epoch: int = _f(0, "0 = one pass over the data", min=0)
+    learning_rate: float = _f(3e-3, gt=0.0, max=10.0)
+    optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = _f("adam")
+    weight_decay: float = _f(0.0, "decoupled weight decay (adamw, sgd)", min=0.0)
+    momentum: float = _f(0.9, "sgd and rmsprop momentum", min=0.0, max=1.0)
+    schedule: Literal["constant", "exponential", "cosine"] = _f("constant")
+    warmup_steps: int = _f(0, "linear warm-up steps (cosine)", min=0)
+    decay_steps: int = _f(0, "0 = the whole run", min=0)
+    decay_rate: float = _f(0.5, "exponential decay factor per decay_steps", gt=0.0, max=1.0)
+    reduce_lr_on_plateau: bool = _f(False, "needs schedule: constant")
+    plateau_factor: float = _f(0.5, gt=0.0, max=1.0)
+    plateau_patience: int = _f(2, min=1)
+    clipnorm: float | None = _f(None, gt=0.0)
+    global_clipnorm: float | None = _f(1.0, gt=0.0)
+    clipvalue: float | None = _f(None, gt=0.0)
+    early_stopping_patience: int = _f(3, "epochs; 0 = off", min=0)
+    monitor: str = _f("val_loss", "metric for early stopping, best checkpoint, plateau")
+    precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = _f("float32")
+    steps_per_execution: int = _f(1, min=1)
+    jit_compile: bool = _f(False, "XLA-compile the train step")
+    seed: int = _f(42, min=0)
+    verbose: Literal["auto", "bar", "epoch", "silent"] = _f("auto", "auto = bar on a terminal")
+    resume: bool = _f(True, "resume from the run directory's backup if one exists")
+
+
+@dataclass
+class DistributeConfig:
+    strategy: Literal["auto", "one_device", "mirrored", "multi_worker_mirrored"] = _f("auto")
+
+
+@dataclass
+class ExperimentConfig:
+    model: ModelConfig = _f(ModelConfig())
+    data: DataConfig = _f(DataConfig())
+    train: TrainConfig = _f(TrainConfig())
+    distribute: DistributeConfig = _f(DistributeConfig())
+
+
+# --------------------------------------------------------------------- parsing
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    return {int: "an integer", float: "a number", bool: "true/false", str: "a string",
+            type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
+    """Return (ok, value converted to `tp`)."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return value in typing.get_args(tp) and type(value) in {
+            type(a) for a in typing.get_args(tp)}, value
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            ok, out = _coerce(value, arg)
+            if ok:
+                return True, out
+        return False, value
+    if origin is list:
+        if not isinstance(value, list):
+            return False, value
+        out = []
+        for item in value:
+            ok, conv = _coerce(item, typing.get_args(tp)[0])
+            if not ok:
+                return False, value
+            out.append(conv)
+        return True, out
+    if tp is type(None):
+        return value is None, value
+    if tp is bool:
+        return isinstance(value, bool), value
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True, float(value)
+        return False, value
+    if tp is str:
+        return isinstance(value, str), value
+    raise TypeError(f"unsupported config type {tp!r}")
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}" if value is not None else "null"
+
+
+def _range_problems(key: str, value: Any, meta: dict[str, Any]) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    out = []
+    for v in values:
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        if "min" in meta and v < meta["min"]:
+            out.append(f"{key}: must be >= {meta['min']}, got {v}")
+        if "gt" in meta and v <= meta["gt"]:
+            out.append(f"{key}: must be > {meta['gt']}, got {v}")
+        if "max" in meta and v > meta["max"]:
+            out.append(f"{key}: must be <= {meta['max']}, got {v}")
+    return out
+
+
+def _build(cls: type, raw: Any, prefix: str, source: dict[str, str]) -> tuple[Any, list[str]]:
+    """Build dataclass `cls` from a mapping; collect every problem with its source."""
+    where = source.get(prefix.rstrip("."), source.get("", "<config>"))
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        return cls(), [f"{where}: {prefix.rstrip('.') or '<top>'}: expected a mapping, "
+                       f"got {_describe(raw)}"]
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    problems: list[str] = []
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = f"{prefix}{key}"
+        src = source.get(full, where)
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else \
+                f" (known keys: {', '.join(fields)})"
+            problems.append(f"{src}: {full}: unknown key{hint}")
+            continue
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key], sub = _build(tp, value, full + ".", source)
+            problems += sub
+            continue
+        ok, conv = _coerce(value, tp)
+        if not ok:
+            problems.append(f"{src}: {full}: expected {_type_name(tp)}, got {_describe(value)}")
+            continue
+        problems += [f"{src}: {p}" for p in _range_problems(full, conv, fields[key].metadata)]
+        kwargs[key] = conv
+    return cls(**kwargs), problems
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = tree
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def parse_overrides(overrides: typing.Iterable[str]) -> list[tuple[str, Any]]:
+    """Parse `key.sub=value` strings; values are read as YAML scalars (`3`, `true`, `[1, 2]`)."""
+    out = []
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError([f"--set {item!r}: expected KEY=VALUE, e.g. train.epochs=3"])
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError([f"--set {item!r}: value is not valid YAML ({exc})"]) from None
+        out.append((key.strip(), value))
+    return out
+
+
+def load_config(path: str | os.PathLike | None = None,
+                overrides: typing.Iterable[str] = (),
+                check_paths: bool = True) -> ExperimentConfig:
+    """Load a YAML config (or the defaults when `path` is None) and apply overrides.
+
+    Args:
+        path: YAML file; None means the built-in defaults (== configs/default.yaml).
+        overrides: `key.sub=value` strings applied after the file.
+        check_paths: also check that local data paths exist.
+
+    Raises:
+        ConfigError: listing every problem, each with its key and source.
+    """
+    name = str(path) if path is not None else "<defaults>"
+    raw: Any = {}
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                raw = yaml.safe_load(fh) or {}
+        except FileNotFoundError:
+            raise ConfigError([f"{name}: config file not found"]) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError([f"{name}: not valid YAML: {exc}"]) from None
+        if not isinstance(raw, dict):
+            raise ConfigError([f"{name}: expected a mapping of sections, got {_describe(raw)}"])
+    return config_from_dict(raw, name, overrides, check_paths)
+
+
+def config_from_dict(raw: dict, name: str = "<dict>", overrides: typing.Iterable[str] = (),
+                     check_paths: bool = True) -> ExperimentConfig:
+    """Build and validate an ExperimentConfig from a plain mapping (see `load_config`)."""
+    raw = yaml.safe_load(yaml.safe_dump(raw))  # deep copy, plain types only
+    source: dict[str, str] = {"": name}
+    for key, value in parse_overrides(overrides):
+        _set_dotted(raw, key, value)
+        source[key] = "--set"
+    cfg, problems = _build(ExperimentConfig, raw, "", source)
+    # Cross-key checks run too (every problem at once), except on keys already reported.
+    reported = {p.split(": ")[1] for p in problems}
+    problems += [f"{source.get(k, name)}: {k}: {msg}"
+                 for k, msg in cross_field_problems(cfg, check_paths) if k not in reported]
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def config_to_dict(cfg: ExperimentConfig) -> dict[str, Any]:
+    """Plain-dict view of a config (what `save_config` writes)."""
+    return dataclasses.asdict(cfg)
+
+
+def save_config(cfg: ExperimentConfig, path: str | os.PathLike) -> None:
+    """Write the resolved config as YAML that `load_config` reads back unchanged."""
+    with open(path, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(config_to_dict(cfg), fh, sort_keys=False)
+
+
+def layer_units(model: ModelConfig) -> list[int]:
+    """Units of each LSTM layer, expanding a single number to every layer."""
+    if isinstance(model.units, list):
+        return list(model.units)
+    return [model.units] * model.layers

@@ -1,0 +1,155 @@
+"""The tf.data input pipeline for sharded TFRecords.
+
+Stages, each configurable through `DataConfig`:
+
+    list files -> shuffle files -> parallel interleaved reads -> batch-then-parse
+    (vectorised) -> cache (memory or file) -> shuffle examples -> truncate ->
+    pad or bucket by length -> prefetch
+
+Example:
+
+    files = resolve_files(cfg.data)
+    ds = make_dataset(cfg.data, files.schema, files.train, batch_size=128, training=True)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from keras_lstm_opt.config import DataConfig
+from keras_lstm_opt.config_checks import is_remote
+from keras_lstm_opt.data.embedded import ensure_embedded
+from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
+
+AUTOTUNE = -1
+
+
+@dataclass
+class DataFiles:
+    """The shards of a run: where they are and what they hold."""
+
+    directory: str
+    schema: dict[str, Any]
+    train: list[str]
+    validation: list[str]
+    compression: str
+
+
+def _match(pattern: str) -> list[str]:
+    if is_remote(pattern):
+        import tensorflow as tf
+
+        return sorted(tf.io.gfile.glob(pattern))
+    return sorted(glob.glob(pattern))
+
+
+def resolve_files(cfg: DataConfig) -> DataFiles:
+    """Find the train/validation shards and the schema for a data config.
+
+    `data.path` is a directory (with `train-*` and `validation-*` shards and a
+    schema.json) or a glob of shards (schema.json beside them); null means the
+    embedded dataset of `data.task`, generated once into the cache directory.
+    """
+    path = cfg.path or ensure_embedded(cfg.task, cfg.examples, cfg.seed)
+    if not is_remote(path) and os.path.isdir(path):
+        directory = path
+        train = _match(os.path.join(path, "train-*"))
+        validation = _match(os.path.join(path, "validation-*"))
+    else:
+        directory = os.path.dirname(path)
+        train = _match(path)
+        validation = _match(cfg.validation_path) if cfg.validation_path else []
+    if not train:
+        raise DataError(f"data.path: no TFRecord shards found at {path!r} (a directory "
+                        "needs files named train-*)")
+    schema = read_schema(directory)
+    compression = schema["compression"] if cfg.compression == "auto" else cfg.compression
+    return DataFiles(directory, schema, train, validation, compression)
+
+
+def _shape_example(schema: dict[str, Any], max_length: int):
+    """Map parsed flat features to (inputs, target) with their schema shapes."""
+    import tensorflow as tf
+
+    x_name, y_name = schema["inputs"], schema["target"]
+
+    def reshape(name: str, value: Any) -> Any:
+        shape = schema["features"][name]["shape"]
+        if shape and shape[0] is None:
+            if max_length:
+                value = value[:max_length]
+            return tf.reshape(value, [-1, *shape[1:]]) if len(shape) > 1 else value
+        return tf.reshape(value, shape)
+
+    def fn(ex: dict[str, Any]) -> tuple[Any, Any]:
+        return reshape(x_name, ex[x_name]), reshape(y_name, ex[y_name])
+
+    return fn
+
+
+def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batch_size: int,
+                 training: bool, compression: str | None = None, seed: int = 0,
+                 repeat: bool = False, input_context: Any = None) -> Any:
+    """Build the batched `(inputs, target)` dataset for a list of shards.
+
+    Args:
+        cfg: the data section of the experiment config.
+        schema: the shards' schema (from `resolve_files` or `read_schema`).
+        files: shard paths.
+        batch_size: examples per batch (per replica when `input_context` is given).
+        training: shuffle files and examples (validation keeps the order).
+        compression: "GZIP", "ZLIB" or "NONE"; default from the schema.
+        seed: shuffling seed.
+        repeat: repeat forever (for a fixed steps_per_epoch).
+        input_context: a `tf.distribute.InputContext` to shard files by worker.
+    """
+    import tensorflow as tf
+
+    if not files:
+        raise DataError("no files to read")
+    comp = compression or schema["compression"]
+    comp = "" if comp == "NONE" else comp
+    x_name = schema["inputs"]
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    if training and cfg.shuffle_files:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    cycle = AUTOTUNE if cfg.parallel_reads == AUTOTUNE else max(1, cfg.parallel_reads)
+    ds = ds.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type=comp),
+                       cycle_length=None if cycle == AUTOTUNE else cycle,
+                       num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=cfg.deterministic or not training)
+    spec = parse_spec(schema)
+    ds = ds.batch(cfg.parse_batch_size).map(lambda s: tf.io.parse_example(s, spec),
+                                            num_parallel_calls=tf.data.AUTOTUNE)
+    if cfg.cache == "memory":
+        ds = ds.cache()
+    elif cfg.cache != "none":
+        suffix = "train" if training else "validation"
+        ds = ds.cache(f"{cfg.cache}.{suffix}")
+    ds = ds.unbatch()
+    if training and cfg.shuffle_buffer:
+        ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.map(_shape_example(schema, cfg.max_length), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
+    if is_variable_length(schema, x_name):
+        if cfg.batching == "bucket":
+            bounds = list(cfg.bucket_boundaries)
+            ds = ds.bucket_by_sequence_length(lambda x, y: tf.shape(x)[0], bounds,
+                                              [batch_size] * (len(bounds) + 1),
+                                              pad_to_bucket_boundary=False)
+        else:
+            ds = ds.padded_batch(batch_size)
+    else:
+        ds = ds.batch(batch_size)
+    if cfg.prefetch:
+        ds = ds.prefetch(tf.data.AUTOTUNE if cfg.prefetch == AUTOTUNE else cfg.prefetch)
+    options = tf.data.Options()
+    options.deterministic = cfg.deterministic or not training
+    return ds.with_options(options)

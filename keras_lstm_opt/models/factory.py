@@ -1,0 +1,109 @@
+"""Build stacked LSTM / BiLSTM models from a `ModelConfig` and a dataset schema.
+
+Token inputs go through an `Embedding` with `mask_zero=True` (the pipeline pads on
+the right, the one masking form cuDNN accepts); dense feature windows go straight
+into the first LSTM layer. Every choice that decides whether a layer runs on the
+cuDNN kernel is a config key; `keras_lstm_opt.cudnn_report` explains the result.
+
+Example:
+
+    cfg = load_config("configs/text.yaml")
+    files = resolve_files(cfg.data)
+    model = build_model(cfg.model, files.schema, precision=cfg.train.precision)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_lstm_opt.config import ModelConfig, RegularizerConfig, layer_units
+from keras_lstm_opt.data.schema import DataError
+from keras_lstm_opt.models.heads import head_for
+
+ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
+
+
+def _regularizer(cfg: RegularizerConfig) -> Any:
+    import keras
+
+    if not cfg.l1 and not cfg.l2:
+        return None
+    return keras.regularizers.L1L2(l1=cfg.l1, l2=cfg.l2)
+
+
+def lstm_kwargs(cfg: ModelConfig, precision: str = "float32") -> dict[str, Any]:
+    """The keyword arguments every LSTM layer of the stack shares."""
+    reg = cfg.regularizers
+    return {
+        "activation": cfg.activation,
+        "recurrent_activation": cfg.recurrent_activation,
+        "use_bias": cfg.use_bias,
+        "kernel_initializer": ALIASES.get(cfg.kernel_initializer, cfg.kernel_initializer),
+        "recurrent_initializer": ALIASES.get(cfg.recurrent_initializer,
+                                             cfg.recurrent_initializer),
+        "unit_forget_bias": cfg.unit_forget_bias,
+        "kernel_regularizer": _regularizer(reg.kernel),
+        "recurrent_regularizer": _regularizer(reg.recurrent),
+        "bias_regularizer": _regularizer(reg.bias),
+        "activity_regularizer": _regularizer(reg.activity),
+        "dropout": cfg.input_dropout,
+        "recurrent_dropout": cfg.recurrent_dropout,
+        "unroll": cfg.unroll,
+        "use_cudnn": cfg.use_cudnn,
+        "dtype": precision,
+    }
+
+
+def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str) -> tuple[Any, Any]:
+    import keras
+
+    name = schema["inputs"]
+    feat = schema["features"][name]
+    info = schema.get("info", {})
+    if feat["dtype"] == "int64" and feat["shape"] == [None]:
+        vocab = int(info.get("vocab_size", 0))
+        if vocab < 2:
+            raise DataError(f"schema: token input {name!r} needs info.vocab_size >= 2")
+        inp = keras.Input(shape=(None,), dtype="int64", name=name)
+        x = keras.layers.Embedding(vocab, cfg.embedding_dim, mask_zero=True,
+                                   dtype=precision, name="embedding")(inp)
+        return inp, x
+    if feat["dtype"] == "float32" and len(feat["shape"]) == 2:
+        inp = keras.Input(shape=tuple(feat["shape"]), dtype="float32", name=name)
+        return inp, inp
+    raise DataError(f"schema: input {name!r} must be int64 tokens of shape [null] or float32 "
+                    f"features of shape [time, features]; got {feat}")
+
+
+def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "float32",
+                name: str = "lstm_model") -> Any:
+    """Return an uncompiled Keras model for `schema`'s inputs and target.
+
+    Args:
+        cfg: the model section of the experiment config.
+        schema: the dataset schema (inputs, target, info.vocab_size / num_classes).
+        precision: a Keras dtype policy name ("float32", "mixed_float16",
+            "mixed_bfloat16"); the output head always computes in float32.
+        name: the model's name.
+    """
+    import keras
+
+    inp, x = _inputs(schema, cfg, precision)
+    units = layer_units(cfg)
+    shared = lstm_kwargs(cfg, precision)
+    for i, n in enumerate(units):
+        last = i == len(units) - 1
+        seq = not last or cfg.pooling != "last"
+        layer = keras.layers.LSTM(n, return_sequences=seq, name=f"lstm_{i}", **shared)
+        if cfg.bidirectional:
+            layer = keras.layers.Bidirectional(layer, merge_mode=cfg.merge_mode,
+                                               name=f"bidirectional_{i}", dtype=precision)
+        x = layer(x)
+        if cfg.dropout and not last:
+            x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
+    if cfg.pooling == "mean":
+        x = keras.layers.GlobalAveragePooling1D(name="mean_pool", dtype=precision)(x)
+    head = head_for(schema)
+    out = keras.layers.Dense(head.units, activation=head.activation, dtype="float32",
+                             name="head")(x)
+    return keras.Model(inp, out, name=name)
