@@ -1,0 +1,46 @@
+"""keras-lstm-opt: fast, well-managed LSTM training with Keras 3 on TensorFlow.
+
+Data flows one way: config -> data -> strategy -> model -> training loop -> artifacts.
+TensorFlow is imported lazily, so loading and validating a config stays fast.
+"""
+
+from keras_lstm_opt.config import (
+    ConfigError,
+    ExperimentConfig,
+    config_from_dict,
+    load_config,
+    save_config,
+)
+from keras_lstm_opt.data.schema import DataError, read_schema
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "build_model": "keras_lstm_opt.models.factory",
+    "cudnn_report": "keras_lstm_opt.models.cudnn",
+    "require_cudnn": "keras_lstm_opt.models.cudnn",
+    "mask_reasons": "keras_lstm_opt.models.cudnn",
+    "CudnnError": "keras_lstm_opt.models.cudnn",
+    "make_dataset": "keras_lstm_opt.data.pipeline",
+    "resolve_files": "keras_lstm_opt.data.pipeline",
+    "write_tfrecords": "keras_lstm_opt.data.writer",
+    "write_csv": "keras_lstm_opt.data.writer",
+    "write_text_lines": "keras_lstm_opt.data.writer",
+    "write_embedded": "keras_lstm_opt.data.embedded",
+    "ensure_embedded": "keras_lstm_opt.data.embedded",
+    "get_strategy": "keras_lstm_opt.distribute.strategy",
+    "make_optimizer": "keras_lstm_opt.training.optim",
+    "fit": "keras_lstm_opt.training.fit",
+    "TrainingError": "keras_lstm_opt.training.fit",
+}
+
+__all__ = ["ConfigError", "DataError", "ExperimentConfig", "config_from_dict", "load_config",
+           "read_schema", "save_config", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'keras_lstm_opt' has no attribute {name!r}")

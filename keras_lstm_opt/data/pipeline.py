@@ -92,7 +92,8 @@ def _shape_example(schema: dict[str, Any], max_length: int):
 
 def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batch_size: int,
                  training: bool, compression: str | None = None, seed: int = 0,
-                 repeat: bool = False, input_context: Any = None) -> Any:
+                 repeat: bool = False, input_context: Any = None,
+                 num_examples: int | None = None) -> Any:
     """Build the batched `(inputs, target)` dataset for a list of shards.
 
     Args:
@@ -105,6 +106,7 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
         seed: shuffling seed.
         repeat: repeat forever (for a fixed steps_per_epoch).
         input_context: a `tf.distribute.InputContext` to shard files by worker.
+        num_examples: examples in `files`, if known; lets Keras know the epoch length.
     """
     import tensorflow as tf
 
@@ -148,6 +150,8 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
             ds = ds.padded_batch(batch_size)
     else:
         ds = ds.batch(batch_size)
+    if num_examples and not repeat and cfg.batching == "pad" and input_context is None:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-num_examples // batch_size)))
     if cfg.prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE if cfg.prefetch == AUTOTUNE else cfg.prefetch)
     options = tf.data.Options()

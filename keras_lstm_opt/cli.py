@@ -1,0 +1,115 @@
+"""`keras-lstm-opt` command line: parses arguments and calls the public API.
+
+    keras-lstm-opt train [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
+    keras-lstm-opt data make --task {text,forecast} --examples N --out DIR
+    keras-lstm-opt check-cudnn [CONFIG] [--set KEY=VALUE ...] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="keras-lstm-opt",
+                                description="Fast, well-managed LSTM training with Keras.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
+        sp.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config key (repeatable)")
+
+    train = sub.add_parser("train", help="train a model and write a run directory")
+    with_config(train)
+    train.add_argument("--run-dir", help="output directory (default runs/<timestamp>)")
+
+    data = sub.add_parser("data", help="dataset tools")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    make = dsub.add_parser("make", help="write an embedded dataset as TFRecords")
+    make.add_argument("--task", choices=["text", "forecast"], required=True)
+    make.add_argument("--examples", type=int, required=True)
+    make.add_argument("--out", required=True)
+    make.add_argument("--shards", type=int, default=4)
+    make.add_argument("--compression", choices=["GZIP", "ZLIB", "NONE"], default="GZIP")
+    make.add_argument("--seed", type=int, default=1234)
+
+    cud = sub.add_parser("check-cudnn", help="which LSTM layers would run on cuDNN, and why not")
+    with_config(cud)
+    cud.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def _train(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.training.fit import default_run_dir, fit
+
+    run_dir = args.run_dir or default_run_dir()
+    metrics = fit(args.config, run_dir=run_dir, overrides=args.overrides)
+    keys = [k for k in ("val_accuracy", "val_mae", "known_best_accuracy",
+                        "fraction_of_known_best", "baseline_mae", "improvement_over_baseline",
+                        "train_seconds", "samples_per_second", "epochs_completed",
+                        "num_replicas", "weights_digest") if k in metrics]
+    print(f"\nrun directory: {run_dir}")
+    for k in keys:
+        v = metrics[k]
+        print(f"  {k:<26} {v:.4f}" if isinstance(v, float) else f"  {k:<26} {v}")
+    return 0
+
+
+def _data_make(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.data.embedded import write_embedded
+    from keras_lstm_opt.data.schema import read_schema
+
+    write_embedded(args.task, args.out, args.examples, args.seed, args.shards, args.compression)
+    schema = read_schema(args.out)
+    splits = ", ".join(f"{k}: {v['examples']} examples in {len(v['files'])} shard(s)"
+                       for k, v in schema["splits"].items())
+    print(f"wrote {args.out} ({splits})")
+    return 0
+
+
+def _check_cudnn(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.config import load_config
+    from keras_lstm_opt.data.pipeline import resolve_files
+    from keras_lstm_opt.models.cudnn import cudnn_report, format_report
+    from keras_lstm_opt.models.factory import build_model
+
+    cfg = load_config(args.config, args.overrides)
+    model = build_model(cfg.model, resolve_files(cfg.data).schema, cfg.train.precision)
+    verdicts = cudnn_report(model)
+    if args.json:
+        print(json.dumps([v.to_dict() for v in verdicts], indent=2))
+    else:
+        print(format_report(verdicts))
+    missed = any(not v.eligible for v in verdicts)
+    return 1 if missed and cfg.model.require_cudnn else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        datefmt="%H:%M:%S")
+    args = _parser().parse_args(argv)
+    from keras_lstm_opt.config import ConfigError
+    from keras_lstm_opt.data.schema import DataError
+
+    try:
+        if args.command == "train":
+            return _train(args)
+        if args.command == "data":
+            return _data_make(args)
+        return _check_cudnn(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (DataError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Run-directory artifacts: layout, metrics.json, weights digest, training-curve chart.
+
+Layout of a run directory:
+
+    config.yaml         the resolved config
+    metrics.json        final metrics (written last, atomically, only on success)
+    model.keras         the trained model
+    curves.png          training curves
+    history.csv         per-epoch metrics
+    checkpoints/        best.weights.h5, latest.weights.h5
+    backup/             resumable state while a run is unfinished
+    tensorboard/        TensorBoard logs
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+
+def run_paths(run_dir: str) -> dict[str, str]:
+    join = os.path.join
+    return {
+        "config": join(run_dir, "config.yaml"),
+        "metrics": join(run_dir, "metrics.json"),
+        "model": join(run_dir, "model.keras"),
+        "curves": join(run_dir, "curves.png"),
+        "history": join(run_dir, "history.csv"),
+        "checkpoints": join(run_dir, "checkpoints"),
+        "best": join(run_dir, "checkpoints", "best.weights.h5"),
+        "latest": join(run_dir, "checkpoints", "latest.weights.h5"),
+        "backup": join(run_dir, "backup"),
+        "tensorboard": join(run_dir, "tensorboard"),
+    }
+
+
+def weights_digest(model: Any) -> str:
+    """SHA-256 (first 16 hex digits) over every weight of `model`, in order."""
+    h = hashlib.sha256()
+    for w in model.weights:
+        arr = np.ascontiguousarray(np.asarray(w.numpy() if hasattr(w, "numpy") else w))
+        h.update(w.path.encode() if hasattr(w, "path") else b"")
+        h.update(str(arr.shape).encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def write_json_atomic(path: str, data: dict[str, Any]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(_clean(data), fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def plot_curves(history: dict[str, list[float]], path: str, title: str,
+                reference: dict[str, float] | None = None) -> str:
+    """Loss and metric per epoch, train vs validation, with reference lines; PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = [k for k in history if not k.startswith("val_") and k not in ("learning_rate",)]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], metrics, strict=True):
+        epochs = range(1, len(history[name]) + 1)
+        ax.plot(epochs, history[name], marker="o", label=f"train {name}")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], marker="o", label=f"validation {name}")
+        for label, value in (reference or {}).items():
+            if label.startswith(name + ":"):
+                ax.axhline(value, linestyle="--", color="grey", label=label.split(":", 1)[1])
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

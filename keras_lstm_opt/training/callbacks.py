@@ -1,0 +1,76 @@
+"""Callbacks of the fit helper: throughput timing, history, and the standard Keras set.
+
+Example:
+
+    cbs, timer = standard_callbacks(cfg.train, run_paths(run_dir), has_validation=True)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import keras
+
+from keras_lstm_opt.config import TrainConfig
+
+
+class ThroughputTimer(keras.callbacks.Callback):
+    """Times the training part of each epoch (validation excluded) and counts steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.train_seconds = 0.0
+        self.steps = 0
+        self.epochs = 0
+        self._start = 0.0
+        self._last = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = self._last = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._last = time.perf_counter()
+        self.steps += 1
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.train_seconds += self._last - self._start
+        self.epochs += 1
+
+
+def verbosity(mode: str) -> int:
+    """Keras verbose level: a progress bar on a terminal, one line per epoch otherwise."""
+    import sys
+
+    if mode == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return {"bar": 1, "epoch": 2, "silent": 0}[mode]
+
+
+def standard_callbacks(cfg: TrainConfig, paths: dict[str, str], has_validation: bool,
+                       steps_per_epoch: int) -> tuple[list[Any], ThroughputTimer]:
+    """EarlyStopping, TerminateOnNaN, best/latest ModelCheckpoint, TensorBoard, CSV
+    history, ReduceLROnPlateau and BackupAndRestore, as the config asks."""
+    monitor = cfg.monitor if has_validation else cfg.monitor.removeprefix("val_")
+    mode = "max" if "accuracy" in monitor else "min"
+    timer = ThroughputTimer()
+    cbs: list[Any] = [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(paths["best"], monitor=monitor, mode=mode,
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.ModelCheckpoint(paths["latest"], save_weights_only=True),
+        keras.callbacks.CSVLogger(paths["history"], append=cfg.resume),
+        keras.callbacks.TensorBoard(paths["tensorboard"], update_freq="epoch"),
+        timer,
+    ]
+    if cfg.resume:
+        cbs.insert(0, keras.callbacks.BackupAndRestore(paths["backup"], save_freq="epoch"))
+    if cfg.early_stopping_patience:
+        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
+                                                 patience=cfg.early_stopping_patience,
+                                                 restore_best_weights=True))
+    if cfg.reduce_lr_on_plateau:
+        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode,
+                                                     factor=cfg.plateau_factor,
+                                                     patience=cfg.plateau_patience))
+    return cbs, timer

@@ -1,0 +1,63 @@
+"""Optimisers and learning-rate schedules from a `TrainConfig`.
+
+Example:
+
+    opt = make_optimizer(cfg.train, total_steps=1500)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keras_lstm_opt.config import TrainConfig
+
+
+def make_schedule(cfg: TrainConfig, total_steps: int) -> Any:
+    """A float (constant) or a Keras LearningRateSchedule.
+
+    `decay_steps: 0` means the whole run (`total_steps`, minus warm-up for cosine).
+    """
+    import keras
+
+    if cfg.schedule == "constant":
+        return cfg.learning_rate
+    decay = cfg.decay_steps or max(1, total_steps - cfg.warmup_steps)
+    if cfg.schedule == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(cfg.learning_rate, decay,
+                                                           cfg.decay_rate)
+    if cfg.warmup_steps:
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay, warmup_target=cfg.learning_rate, warmup_steps=cfg.warmup_steps)
+    return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay)
+
+
+def make_optimizer(cfg: TrainConfig, total_steps: int, precision: str = "float32") -> Any:
+    """Adam, AdamW, RMSprop or SGD with the configured schedule and clipping.
+
+    With `precision: mixed_float16` the optimizer is wrapped in a LossScaleOptimizer.
+    """
+    import keras
+
+    common: dict[str, Any] = {"learning_rate": make_schedule(cfg, total_steps)}
+    for key in ("clipnorm", "global_clipnorm", "clipvalue"):
+        if getattr(cfg, key):
+            common[key] = getattr(cfg, key)
+    if cfg.weight_decay:
+        common["weight_decay"] = cfg.weight_decay
+    if cfg.optimizer == "adam":
+        opt = keras.optimizers.Adam(**common)
+    elif cfg.optimizer == "adamw":
+        opt = keras.optimizers.AdamW(**{"weight_decay": 0.0, **common})
+    elif cfg.optimizer == "rmsprop":
+        opt = keras.optimizers.RMSprop(momentum=cfg.momentum, **common)
+    else:
+        opt = keras.optimizers.SGD(momentum=cfg.momentum, **common)
+    if precision == "mixed_float16":
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt
+
+
+def current_learning_rate(optimizer: Any) -> float:
+    """The learning rate the optimizer applies at its current step."""
+    lr = optimizer.learning_rate
+    return float(lr.numpy() if hasattr(lr, "numpy") else lr)
