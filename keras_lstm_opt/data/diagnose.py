@@ -28,8 +28,10 @@ def find_bad_record(files: list[str], compression: str, spec: dict[str, Any] | N
                 if spec is not None:
                     tf.io.parse_example(record, spec)
                 good += 1
-        except tf.errors.OpError as exc:
-            first = (exc.message or str(exc)).strip().splitlines()[0][:300]
+        except (tf.errors.OpError, UnicodeDecodeError) as exc:
+            # TF's parse error quotes the raw record; with non-UTF-8 bytes that message
+            # itself fails to decode, so UnicodeDecodeError stands for a parse failure.
+            first = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0][:300]
             return (f"{path}, record {good} (0-based; {good} records before it are fine): "
                     f"{type(exc).__name__}: {first}")
     return None

@@ -152,7 +152,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
                             steps_per_epoch=cfg.train.steps_per_epoch or None,
                             callbacks=callbacks, verbose=verbosity(cfg.train.verbose),
                             shuffle=False)  # the pipeline shuffles
-    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as exc:
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, UnicodeDecodeError) as exc:
         raise _diagnosed(exc, files) from exc
     wall = time.perf_counter() - start
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}

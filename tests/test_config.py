@@ -1,0 +1,118 @@
+import glob
+import os
+
+import pytest
+
+from keras_lstm_opt.config import (
+    ConfigError,
+    ExperimentConfig,
+    config_from_dict,
+    load_config,
+    save_config,
+)
+
+from .conftest import REPO
+
+BAD = os.path.join(REPO, "tests", "data", "bad.yaml")
+
+
+def test_default_yaml_matches_builtin_defaults():
+    assert load_config(os.path.join(REPO, "configs", "default.yaml")) == ExperimentConfig()
+    assert load_config(None) == ExperimentConfig()
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(REPO, "configs", "*.yaml"))))
+def test_every_bundled_config_loads(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, ExperimentConfig)
+
+
+def test_bad_config_reports_every_problem_with_key_and_file():
+    with pytest.raises(ConfigError) as info:
+        load_config(BAD)
+    problems = info.value.problems
+    text = str(info.value)
+    assert len(problems) == 5, text
+    assert all(p.startswith(BAD + ": ") for p in problems)
+    assert "model.unts: unknown key (did you mean 'units'?)" in text
+    assert "model.layers: expected an integer, got str 'two'" in text
+    assert "model.units: must be >= 1, got -3" in text
+    assert "data.path: no such directory" in text and "/nonexistent/shards" in text
+    assert "train.reduce_lr_on_plateau: cannot be combined with schedule: cosine" in text
+
+
+def test_overrides_are_typed_and_named():
+    cfg = load_config(None, ["train.epochs=3", "model.units=[32, 16]", "model.layers=2",
+                             "model.bidirectional=true", "train.clipnorm=null",
+                             "train.global_clipnorm=null"])
+    assert cfg.train.epochs == 3 and cfg.model.units == [32, 16] and cfg.model.bidirectional
+    with pytest.raises(ConfigError) as info:
+        load_config(None, ["train.epochs=zero", "train.bogus=1"])
+    assert "--set: train.epochs: expected an integer, got str 'zero'" in str(info.value)
+    assert "--set: train.bogus: unknown key" in str(info.value)
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        load_config(None, ["train.epochs"])
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"model": {"units": [8, 8, 8], "layers": 2}}, "model.units: has 3 entries"),
+    ({"model": {"merge_mode": "avg"}}, "model.merge_mode: expected one of"),
+    ({"model": {"activation": "tanhh"}}, "model.activation: unknown activation 'tanhh'"),
+    ({"model": {"kernel_initializer": "xavier"}}, "unknown initializer 'xavier'"),
+    ({"model": {"dropout": 1.5}}, "model.dropout: must be <= 0.95"),
+    ({"model": {"regularizers": {"kernel": {"l2": -1}}}}, "model.regularizers.kernel.l2"),
+    ({"data": {"batching": "bucket"}}, "data.bucket_boundaries: batching: bucket needs"),
+    ({"data": {"batching": "bucket", "bucket_boundaries": [8, 4]}}, "strictly increasing"),
+    ({"data": {"task": "forecast", "batching": "bucket", "bucket_boundaries": [4]}},
+     "data.batching: forecast windows"),
+    ({"data": {"validation_path": "/tmp"}}, "data.validation_path: set data.path too"),
+    ({"train": {"learning_rate": 0}}, "train.learning_rate: must be > 0.0"),
+    ({"train": {"warmup_steps": 10}}, "train.warmup_steps: warm-up is part of"),
+    ({"train": {"clipnorm": 1.0}}, "only one of clipnorm, global_clipnorm, clipvalue"),
+    ({"train": {"monitor": "val_mae"}}, "train.monitor: 'val_mae' is not a metric"),
+    ({"train": {"epochs": True}}, "train.epochs: expected an integer, got bool True"),
+    ({"train": {"precision": "fp16"}}, "train.precision: expected one of"),
+    ({"distribute": {"strategy": "tpu"}}, "distribute.strategy: expected one of"),
+    ({"modle": {}}, "modle: unknown key (did you mean 'model'?)"),
+    ({"model": 3}, "model: expected a mapping"),
+])
+def test_each_mistake_has_its_message(raw, message):
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, "x.yaml")
+    assert message in str(info.value)
+    assert "x.yaml: " in str(info.value)
+
+
+def test_remote_paths_are_not_checked_locally():
+    cfg = config_from_dict({"data": {"path": "s3://bucket/shards/train-*"}})
+    assert cfg.data.path.startswith("s3://")
+
+
+def test_invalid_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml: not valid YAML"):
+        load_config(str(bad))
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(str(tmp_path / "missing.yaml"))
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("3\n")
+    with pytest.raises(ConfigError, match="expected a mapping of sections"):
+        load_config(str(scalar))
+
+
+def test_save_and_reload_round_trip(tmp_path):
+    cfg = load_config(os.path.join(REPO, "configs", "text.yaml"), ["train.epochs=2"])
+    save_config(cfg, tmp_path / "c.yaml")
+    assert load_config(str(tmp_path / "c.yaml")) == cfg
+
+
+def test_loading_a_config_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, keras_lstm_opt; keras_lstm_opt.load_config(None); "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
