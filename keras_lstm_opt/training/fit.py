@@ -143,6 +143,10 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
                           num_examples=_split_examples(files, "validation")
                           ) if files.validation else None
     callbacks, timer = standard_callbacks(cfg.train, paths, val_ds is not None, steps)
+    resumed = _backup_epoch(paths["backup"]) if cfg.train.resume else 0
+    if resumed:
+        log.info("resuming from the backup in %s: %d epoch(s) already done", paths["backup"],
+                 resumed)
     log.info("training %s: %d params, %d steps/epoch, global batch %d, %d replica(s) -> %s",
              model.name, model.count_params(), steps, batch, strategy.num_replicas_in_sync,
              run_dir)
@@ -178,7 +182,8 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         "train_loop_seconds": timer.train_seconds,
         "samples_per_second": examples / timer.train_seconds if timer.train_seconds else 0.0,
         "num_replicas": strategy.num_replicas_in_sync,
-        "epochs_completed": len(hist.get("loss", [])),
+        "epochs_completed": resumed + len(hist.get("loss", [])),
+        "resumed_from_epoch": resumed,
         "steps_completed": timer.steps,
         "global_batch_size": batch,
         "weights_digest": weights_digest(model),
@@ -189,6 +194,17 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     write_json_atomic(paths["metrics"], metrics)
     log.info("done in %.1f s: %s", wall, {k: metrics[k] for k in final})
     return metrics
+
+
+def _backup_epoch(backup_dir: str) -> int:
+    """Epochs finished by an interrupted run, from Keras BackupAndRestore's metadata."""
+    import json
+
+    try:
+        with open(os.path.join(backup_dir, "training_metadata.json"), encoding="utf-8") as fh:
+            return int(json.load(fh).get("epoch", 0))
+    except (OSError, ValueError):
+        return 0
 
 
 def _split_examples(files: DataFiles, split: str) -> int | None:
