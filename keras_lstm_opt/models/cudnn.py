@@ -6,8 +6,9 @@ The rules mirror Keras 3's TensorFlow backend (`keras.layers.LSTM.inner_loop` an
 with activation tanh, recurrent_activation sigmoid, `unroll=False` and `use_bias=True`.
 A bfloat16 compute dtype is a miss when the installed TensorFlow's CudnnRNNV3 op does
 not accept bfloat16 (older releases); where it does (TF 2.21), it is a note, since the
-kernel then also needs a GPU and cuDNN build with bfloat16 RNNs. At run time a mask must be right-padded with no fully masked row
-(`mask_reasons` checks a concrete mask the way Keras does).
+kernel then also needs a GPU and cuDNN build with bfloat16 RNNs. At run time a mask
+must be right-padded with no fully masked row (`mask_reasons` checks a concrete mask
+the way Keras does).
 
 Example:
 
