@@ -2,7 +2,7 @@
 
 Example:
 
-    rate = dataset_throughput(ds)   # {"examples": 19200, "seconds": 0.9, "examples_per_second": ...}
+    rate = dataset_throughput(ds)  # {"examples": 19200, "seconds": 0.9, ...}
 """
 
 from __future__ import annotations
