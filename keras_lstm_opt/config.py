@@ -144,7 +144,7 @@ class TrainConfig:
 
 @dataclass
 class DistributeConfig:
-    strategy: Literal["auto", "one_device", "mirrored", "multi_worker_mirrored"] = _f("auto")
+    strategy: Literal["auto", "one_device", "mirrored"] = _f("auto")
 
 
 @dataclass
