@@ -53,6 +53,10 @@ def _train(args: argparse.Namespace) -> int:
                         "fraction_of_known_best", "baseline_mae", "improvement_over_baseline",
                         "train_seconds", "samples_per_second", "epochs_completed",
                         "num_replicas", "weights_digest") if k in metrics]
+    if not metrics.get("is_chief", True):
+        print(f"\nworker done (the chief writes {run_dir}); weights_digest "
+              f"{metrics['weights_digest']}")
+        return 0
     print(f"\nrun directory: {run_dir}")
     for k in keys:
         v = metrics[k]
@@ -91,8 +95,9 @@ def _check_cudnn(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s",
                         datefmt="%H:%M:%S")
+    logging.getLogger("keras_lstm_opt").setLevel(logging.INFO)
     args = _parser().parse_args(argv)
     from keras_lstm_opt.config import ConfigError
     from keras_lstm_opt.data.schema import DataError

@@ -140,11 +140,21 @@ class TrainConfig:
     seed: int = _f(42, min=0)
     verbose: Literal["auto", "bar", "epoch", "silent"] = _f("auto", "auto = bar on a terminal")
     resume: bool = _f(True, "resume from the run directory's backup if one exists")
+    backup_every_steps: int = _f(100, "steps between backups (and at each epoch end); "
+                                      "0 = epoch ends only", min=0)
 
 
 @dataclass
 class DistributeConfig:
-    strategy: Literal["auto", "one_device", "mirrored"] = _f("auto")
+    strategy: Literal["auto", "one_device", "mirrored", "multi_worker_mirrored"] = _f(
+        "auto", "auto = multi-worker when TF_CONFIG names several tasks, mirrored on "
+        "several GPUs, else one device")
+    cpu_devices: int = _f(1, "mirrored without GPUs: split the CPU into N logical devices",
+                          min=1, max=64)
+    implementation: Literal["auto", "ring", "nccl"] = _f("auto", "collective implementation")
+    bytes_per_pack: int = _f(0, "pack gradients into chunks of this size; 0 = one pack",
+                             min=0)
+    timeout_seconds: float = _f(0.0, "collective timeout; 0 = none", min=0.0)
 
 
 @dataclass

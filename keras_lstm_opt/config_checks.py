@@ -77,6 +77,12 @@ def cross_field_problems(cfg: Any, check_paths: bool = True) -> list[tuple[str, 
     if len(clips) > 1:
         out.append((f"train.{clips[1]}", f"only one of clipnorm, global_clipnorm, clipvalue "
                                          f"may be set; got {', '.join(clips)}"))
+    dist = cfg.distribute
+    if dist.cpu_devices > 1 and dist.strategy not in ("mirrored", "auto"):
+        out.append(("distribute.cpu_devices", f"logical CPU devices are for strategy: "
+                                              f"mirrored, not {dist.strategy}"))
+    if dist.implementation == "nccl" and dist.strategy == "one_device":
+        out.append(("distribute.implementation", "nccl needs a multi-device strategy"))
     names = TASK_METRICS[d.task]
     allowed = list(names) + [f"val_{n}" for n in names]
     if t.monitor not in allowed:

@@ -128,25 +128,35 @@ def test_nan_features_stop_training_with_a_clear_error(tmp_path):
     assert not os.path.exists(os.path.join(run, "metrics.json"))
 
 
-def test_killed_run_resumes_from_its_backup(text_dir, tmp_path):
+def _backup_step(run) -> int:
+    index = run / "backup" / "checkpoint"
+    if not index.exists():
+        return 0
+    text = index.read_text()
+    return int(text.split('model_checkpoint_path: "ckpt-')[1].split('"')[0]) if text else 0
+
+
+def test_killed_run_resumes_mid_epoch_from_its_backup(text_dir, tmp_path):
     run = tmp_path / "run"
     args = ["train", "--run-dir", str(run), "--set", f"data.path={text_dir}",
-            "--set", "train.epochs=40", "--set", "train.early_stopping_patience=0",
-            "--set", "model.units=8", "--set", "train.verbose=epoch"]
+            "--set", "train.epochs=30", "--set", "train.early_stopping_patience=0",
+            "--set", "model.units=8", "--set", "train.verbose=epoch", "--set",
+            "train.backup_every_steps=5", "--set", "train.batch_size=32"]
     proc = subprocess.Popen([sys.executable, "-m", "keras_lstm_opt.cli", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    meta = run / "backup" / "training_metadata.json"
     deadline = time.time() + 180
-    while time.time() < deadline and proc.poll() is None:
-        if meta.exists() and json.loads(meta.read_text() or "{}").get("epoch", 0) >= 2:
-            break
-        time.sleep(0.2)
+    while time.time() < deadline and proc.poll() is None and _backup_step(run) < 40:
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert not (run / "metrics.json").exists(), "the first run finished before the kill"
+    saved = _backup_step(run)
     out = _cli(*args)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "resuming from the backup" in out.stderr
+    assert f"at step {saved}" in out.stderr  # the log names the step it resumed from
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["resumed_from_epoch"] >= 2
-    assert metrics["epochs_completed"] == 40
+    steps_per_epoch = 25  # 800 training examples / batch 32
+    assert metrics["resumed_from_step"] == saved >= 40
+    assert metrics["steps_completed"] == 30 * steps_per_epoch
+    assert metrics["epochs_completed"] == 30
+    assert not (run / "backup").exists()

@@ -125,12 +125,15 @@ def ensure_embedded(task: str, examples: int, seed: int, cache_dir: str | None =
     tmp = tempfile.mkdtemp(prefix=f".{task}-", dir=root)
     try:
         write_embedded(task, tmp, examples, seed)
-        if os.path.isdir(out):  # a half-written directory from an interrupted run
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except OSError:
-        if not os.path.isdir(out):
-            raise
+        os.chmod(tmp, 0o755)
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process (a second worker) got there first, or a
+            try:         # half-written directory from an interrupted run is in the way
+                read_schema(out)
+            except DataError:
+                shutil.rmtree(out, ignore_errors=True)
+                os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from keras_lstm_opt.data.embedded import ensure_embedded
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
 
 AUTOTUNE = -1
+log = logging.getLogger("keras_lstm_opt")
 
 
 @dataclass
@@ -105,7 +107,8 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
         compression: "GZIP", "ZLIB" or "NONE"; default from the schema.
         seed: shuffling seed.
         repeat: repeat forever (for a fixed steps_per_epoch).
-        input_context: a `tf.distribute.InputContext` to shard files by worker.
+        input_context: a `tf.distribute.InputContext`: shard files by worker (FILE policy)
+            when there are at least as many files as workers, else records (DATA).
         num_examples: examples in `files`, if known; lets Keras know the epoch length.
     """
     import tensorflow as tf
@@ -116,8 +119,14 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
     comp = "" if comp == "NONE" else comp
     x_name = schema["inputs"]
     ds = tf.data.Dataset.from_tensor_slices(files)
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    pipelines = input_context.num_input_pipelines if input_context is not None else 1
+    by_file = pipelines > 1 and len(files) >= pipelines
+    if by_file:  # FILE policy: each worker reads its own shards
+        ds = ds.shard(pipelines, input_context.input_pipeline_id)
+    elif pipelines > 1:
+        log.warning("%d shard file(s) for %d workers: every worker reads all files and keeps "
+                    "1/%d of the records (DATA policy); write at least %d shards to read less",
+                    len(files), pipelines, pipelines, pipelines)
     if training and cfg.shuffle_files:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     cycle = AUTOTUNE if cfg.parallel_reads == AUTOTUNE else max(1, cfg.parallel_reads)
@@ -125,6 +134,8 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
                        cycle_length=None if cycle == AUTOTUNE else cycle,
                        num_parallel_calls=tf.data.AUTOTUNE,
                        deterministic=cfg.deterministic or not training)
+    if pipelines > 1 and not by_file:
+        ds = ds.shard(pipelines, input_context.input_pipeline_id)
     spec = parse_spec(schema)
     ds = ds.batch(cfg.parse_batch_size).map(lambda s: tf.io.parse_example(s, spec),
                                             num_parallel_calls=tf.data.AUTOTUNE)

@@ -1,12 +1,19 @@
-"""tf.distribute strategy by name.
+"""tf.distribute strategy by name, with communication options.
 
 * `one_device`: the first GPU if there is one, else the CPU.
-* `mirrored`: every local GPU (or the CPU when there is none), synchronous all-reduce.
-* `auto`: mirrored when the host has several GPUs, else one_device.
+* `mirrored`: every local GPU; without GPUs, `distribute.cpu_devices` logical CPU devices
+  (so synchronous data parallelism can be tested on a laptop).
+* `multi_worker_mirrored`: one process per worker, cluster from TF_CONFIG (validated
+  first), collectives over gRPC with the configured implementation, pack size and timeout.
+* `auto`: multi-worker when TF_CONFIG names several tasks, mirrored on several GPUs or
+  `cpu_devices > 1`, else one device.
+
+Call `get_strategy` before any other TensorFlow work in the process: logical devices
+and the collective runtime can only be configured at start-up.
 
 Example:
 
-    strategy = get_strategy(cfg.distribute)
+    strategy, cluster = get_strategy(cfg.distribute)
     with strategy.scope():
         model = build_model(...)
 """
@@ -16,17 +23,72 @@ from __future__ import annotations
 from typing import Any
 
 from keras_lstm_opt.config import DistributeConfig
+from keras_lstm_opt.distribute.tf_config import ClusterInfo, cluster_from_env, parse_tf_config
 
 
-def get_strategy(cfg: DistributeConfig) -> Any:
+class StrategyError(RuntimeError):
+    """The requested strategy cannot run here (and why)."""
+
+
+def _configure_cpu_devices(n: int) -> None:
     import tensorflow as tf
 
-    gpus = tf.config.list_logical_devices("GPU")
+    cpus = tf.config.list_physical_devices("CPU")
+    current = tf.config.get_logical_device_configuration(cpus[0])
+    if current and len(current) == n:
+        return
+    try:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(n)])
+    except RuntimeError:
+        raise StrategyError(f"distribute.cpu_devices={n}: TensorFlow was already started in "
+                            "this process; choose the strategy before other TF work (a new "
+                            "process, or the CLI)") from None
+
+
+def communication_options(cfg: DistributeConfig, gpus: int) -> Any:
+    import tensorflow as tf
+
+    impl = tf.distribute.experimental.CommunicationImplementation
+    if cfg.implementation == "nccl" and not gpus:
+        raise StrategyError("distribute.implementation: nccl needs GPUs and none was found; "
+                            "use auto or ring")
+    return tf.distribute.experimental.CommunicationOptions(
+        bytes_per_pack=cfg.bytes_per_pack,
+        timeout_seconds=cfg.timeout_seconds or None,
+        implementation={"auto": impl.AUTO, "ring": impl.RING, "nccl": impl.NCCL}[
+            cfg.implementation])
+
+
+def get_strategy(cfg: DistributeConfig) -> tuple[Any, ClusterInfo | None]:
+    """Return (strategy, cluster); cluster is None outside multi-worker runs."""
+    import os
+
+    import tensorflow as tf
+
     name = cfg.strategy
-    if name == "auto":
+    cluster = None
+    if name == "multi_worker_mirrored":
+        cluster = parse_tf_config(os.environ.get("TF_CONFIG"))
+    elif name == "auto":
+        cluster = cluster_from_env()
+        name = "multi_worker_mirrored" if cluster else "mirrored" if cfg.cpu_devices > 1 else ""
+    if name in ("mirrored", "") and cfg.cpu_devices > 1:
+        _configure_cpu_devices(cfg.cpu_devices)
+    gpus = tf.config.list_physical_devices("GPU")
+    if name == "":
         name = "mirrored" if len(gpus) > 1 else "one_device"
     if name == "one_device":
-        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0"), None
+    options = communication_options(cfg, len(gpus))
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    raise ValueError(f"distribute.strategy: unknown strategy {cfg.strategy!r}")
+        if gpus:
+            devices = [d.name for d in tf.config.list_logical_devices("GPU")]
+        else:
+            devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+        if cfg.implementation == "nccl":
+            return tf.distribute.MirroredStrategy(devices, tf.distribute.NcclAllReduce()), None
+        return tf.distribute.MirroredStrategy(
+            devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
+            if not gpus else None), None
+    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options), cluster

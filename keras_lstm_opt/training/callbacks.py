@@ -16,25 +16,38 @@ from keras_lstm_opt.config import TrainConfig
 
 
 class ThroughputTimer(keras.callbacks.Callback):
-    """Times the training part of each epoch (validation excluded) and counts steps."""
+    """Times the training part of each epoch (validation excluded) and counts steps.
+
+    Batch indices give the step count, so a call per chunk of `steps_per_execution`
+    steps, or an epoch resumed half-way, still counts every step once.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.train_seconds = 0.0
         self.steps = 0
         self.epochs = 0
-        self._start = 0.0
-        self._last = 0.0
+        self._start = self._last = 0.0
+        self._first: int | None = None
+        self._end = 0
+        self.last_loss = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = self._last = time.perf_counter()
+        self._first, self._end = None, 0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self._first is None:
+            self._first = batch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._last = time.perf_counter()
-        self.steps += 1
+        self._end = batch + 1
+        self.last_loss = float((logs or {}).get("loss", 0.0))
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.train_seconds += self._last - self._start
+        self.steps += self._end - (self._first or 0)
         self.epochs += 1
 
 
@@ -48,9 +61,9 @@ def verbosity(mode: str) -> int:
 
 
 def standard_callbacks(cfg: TrainConfig, paths: dict[str, str], has_validation: bool,
-                       steps_per_epoch: int) -> tuple[list[Any], ThroughputTimer]:
+                       ) -> tuple[list[Any], ThroughputTimer]:
     """EarlyStopping, TerminateOnNaN, best/latest ModelCheckpoint, TensorBoard, CSV
-    history, ReduceLROnPlateau and BackupAndRestore, as the config asks."""
+    history and ReduceLROnPlateau, as the config asks (backups: training/backup.py)."""
     monitor = cfg.monitor if has_validation else cfg.monitor.removeprefix("val_")
     mode = "max" if "accuracy" in monitor else "min"
     timer = ThroughputTimer()
@@ -60,11 +73,10 @@ def standard_callbacks(cfg: TrainConfig, paths: dict[str, str], has_validation: 
                                         save_best_only=True, save_weights_only=True),
         keras.callbacks.ModelCheckpoint(paths["latest"], save_weights_only=True),
         keras.callbacks.CSVLogger(paths["history"], append=cfg.resume),
-        keras.callbacks.TensorBoard(paths["tensorboard"], update_freq="epoch"),
+        keras.callbacks.TensorBoard(paths["tensorboard"], update_freq="epoch",
+                                    write_graph=False),
         timer,
     ]
-    if cfg.resume:
-        cbs.insert(0, keras.callbacks.BackupAndRestore(paths["backup"], save_freq="epoch"))
     if cfg.early_stopping_patience:
         cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
                                                  patience=cfg.early_stopping_patience,

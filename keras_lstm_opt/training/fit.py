@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import shutil
+import tempfile
 import time
 from typing import Any
 
@@ -29,7 +30,9 @@ from keras_lstm_opt.training.artifacts import (
     weights_digest,
     write_json_atomic,
 )
+from keras_lstm_opt.training.backup import Backup
 from keras_lstm_opt.training.callbacks import standard_callbacks, verbosity
+from keras_lstm_opt.training.loop import make_evaluator, run_loop
 from keras_lstm_opt.training.optim import make_optimizer
 
 log = logging.getLogger("keras_lstm_opt")
@@ -66,7 +69,9 @@ def compile_model(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: in
     if cfg.model.require_cudnn:
         require_cudnn(model)
     head = head_for(schema)
-    model.compile(optimizer=make_optimizer(cfg.train, total_steps, cfg.train.precision),
+    # Clipping happens in the loop on the gradient summed over replicas (training/loop.py).
+    model.compile(optimizer=make_optimizer(cfg.train, total_steps, cfg.train.precision,
+                                           clip=cfg.train.precision == "mixed_float16"),
                   loss=head.loss, metrics=[head.metric],
                   steps_per_execution=cfg.train.steps_per_execution,
                   jit_compile=cfg.train.jit_compile)
@@ -101,15 +106,17 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
 
     Args:
         config: an ExperimentConfig, a YAML path, or None for the defaults.
-        run_dir: where artifacts go (default `runs/<timestamp>`). Rerunning on the
-            same directory resumes an unfinished run when `train.resume` is true.
+        run_dir: where artifacts go (default `runs/<timestamp>`; required for
+            multi-worker runs). Rerunning on the same directory resumes an unfinished
+            run from its last backup when `train.resume` is true.
         overrides: `key=value` strings applied on top of the config.
 
     Returns:
-        The contents of metrics.json.
+        The contents of metrics.json (on every worker; only the chief writes files).
 
     Raises:
         ConfigError: the config is invalid (nothing is written).
+        TFConfigError: TF_CONFIG is malformed (nothing is written).
         DataError: the data cannot be read; names the file and record.
         TrainingError: the loss became NaN or Inf.
     """
@@ -117,10 +124,21 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     import tensorflow as tf
 
     cfg = _as_config(config, list(overrides))
+    strategy, cluster = get_strategy(cfg.distribute)  # before any other TF work
+    if cluster is not None and run_dir is None:
+        raise TrainingError("multi-worker runs need an explicit --run-dir (the same on every "
+                            "worker) so that workers can find the chief's backup")
     files = resolve_files(cfg.data)  # fails before the run directory is touched
     head = head_for(files.schema)
+    batch = cfg.train.batch_size
+    replicas = strategy.num_replicas_in_sync
+    if batch % replicas:
+        raise TrainingError(f"train.batch_size {batch} is not divisible by the {replicas} "
+                            f"replicas; use a multiple of {replicas}")
     run_dir = run_dir or default_run_dir()
-    paths = run_paths(run_dir)
+    is_chief = cluster is None or cluster.is_chief
+    out_dir = run_dir if is_chief else tempfile.mkdtemp(prefix="klo-worker-")
+    paths = run_paths(out_dir)
     os.makedirs(paths["checkpoints"], exist_ok=True)
     if os.path.exists(paths["metrics"]):  # a previous result must not outlive this run
         os.remove(paths["metrics"])
@@ -129,50 +147,43 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     if cfg.data.deterministic:
         tf.config.experimental.enable_op_determinism()
 
-    batch = cfg.train.batch_size
     n_train = _split_examples(files, "train")
     steps = cfg.train.steps_per_epoch or max(1, math.ceil((n_train or batch) / batch))
-    strategy = get_strategy(cfg.distribute)
     with strategy.scope():
         model = compile_model(cfg, files.schema, steps * cfg.train.epochs)
-    train_ds = make_dataset(cfg.data, files.schema, files.train, batch, training=True,
-                            compression=files.compression, seed=cfg.train.seed,
-                            repeat=bool(cfg.train.steps_per_epoch), num_examples=n_train)
+        backup = Backup(model, run_paths(run_dir)["backup"], is_chief, cfg.train.resume)
+
+    def dataset_fn(ctx: Any, done_steps: int) -> Any:
+        ds = make_dataset(cfg.data, files.schema, files.train,
+                          ctx.get_per_replica_batch_size(batch), training=True,
+                          compression=files.compression, seed=cfg.train.seed, repeat=True,
+                          input_context=ctx)
+        per_pipeline = ctx.num_replicas_in_sync // ctx.num_input_pipelines
+        return ds.skip(done_steps * per_pipeline) if done_steps else ds
+
     val_ds = make_dataset(cfg.data, files.schema, files.validation, batch, training=False,
-                          compression=files.compression,
-                          num_examples=_split_examples(files, "validation")
-                          ) if files.validation else None
-    callbacks, timer = standard_callbacks(cfg.train, paths, val_ds is not None, steps)
-    resumed = _backup_epoch(paths["backup"]) if cfg.train.resume else 0
-    if resumed:
-        log.info("resuming from the backup in %s: %d epoch(s) already done", paths["backup"],
-                 resumed)
-    log.info("training %s: %d params, %d steps/epoch, global batch %d, %d replica(s) -> %s",
-             model.name, model.count_params(), steps, batch, strategy.num_replicas_in_sync,
-             run_dir)
+                          compression=files.compression) if files.validation else None
+    callbacks, timer = standard_callbacks(cfg.train, paths, val_ds is not None)
+    log.info("training %s: %d params, %d steps/epoch, global batch %d, %d replica(s)%s -> %s",
+             model.name, model.count_params(), steps, batch, replicas,
+             f", worker {cluster.task_type}:{cluster.task_index}" if cluster else "", run_dir)
+    evaluate = make_evaluator(model, head)
     start = time.perf_counter()
     try:
-        history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.train.epochs,
-                            steps_per_epoch=cfg.train.steps_per_epoch or None,
-                            callbacks=callbacks, verbose=verbosity(cfg.train.verbose),
-                            shuffle=False)  # the pipeline shuffles
+        hist = run_loop(model, strategy, dataset_fn, val_ds, head, cfg.train, steps,
+                        callbacks, backup, verbosity(cfg.train.verbose) if is_chief else 0,
+                        evaluate)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, UnicodeDecodeError) as exc:
         raise _diagnosed(exc, files) from exc
     wall = time.perf_counter() - start
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    if any(not math.isfinite(v) for v in hist.get("loss", [])):
-        raise TrainingError(f"loss became NaN/Inf in epoch {len(hist['loss'])}; lower "
+    if any(not math.isfinite(v) for v in hist.get("loss", [])) or \
+            not math.isfinite(timer.last_loss):
+        backup.close(remove_backup=False)
+        raise TrainingError(f"loss became NaN/Inf in epoch {timer.epochs}; lower "
                             f"train.learning_rate or set train.global_clipnorm ({run_dir})")
-    final = {}
-    if val_ds is not None:
-        final = {f"val_{k}": float(v) for k, v in
-                 model.evaluate(val_ds, verbose=0, return_dict=True).items()}
-    model.save(paths["model"])
-    plot_curves(hist, paths["curves"], f"{model.name} on {cfg.data.path or cfg.data.task}",
-                _reference(files.schema, head.metric))
-    shutil.rmtree(paths["backup"], ignore_errors=True)
-    examples = timer.steps * batch if n_train is None else min(timer.steps * batch,
-                                                               timer.epochs * n_train)
+    final = {f"val_{k}": v for k, v in evaluate(val_ds).items()} if val_ds else {}
+    digest = weights_digest(model)
+    resumed = backup.resumed_step
     metrics = {
         **final,
         "loss": hist["loss"][-1] if hist.get("loss") else None,
@@ -180,31 +191,32 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         **_quality(files.schema, final),
         "train_seconds": wall,
         "train_loop_seconds": timer.train_seconds,
-        "samples_per_second": examples / timer.train_seconds if timer.train_seconds else 0.0,
-        "num_replicas": strategy.num_replicas_in_sync,
-        "epochs_completed": resumed + len(hist.get("loss", [])),
-        "resumed_from_epoch": resumed,
-        "steps_completed": timer.steps,
+        "samples_per_second": timer.steps * batch / timer.train_seconds
+        if timer.train_seconds else 0.0,
+        "num_replicas": replicas,
+        "num_workers": cluster.num_workers if cluster else 1,
+        "is_chief": is_chief,
+        "epochs_completed": resumed // steps + timer.epochs,
+        "steps_completed": resumed + timer.steps,
+        "resumed_from_step": resumed,
         "global_batch_size": batch,
-        "weights_digest": weights_digest(model),
+        "weights_digest": digest,
         "params": model.count_params(),
         "task": files.schema.get("task"),
         "data": files.directory,
     }
-    write_json_atomic(paths["metrics"], metrics)
+    log.info("worker %s weights_digest %s", f"{cluster.task_type}:{cluster.task_index}"
+             if cluster else "0", digest)
+    if is_chief:
+        model.save(paths["model"])
+        plot_curves(hist, paths["curves"], f"{model.name} on {cfg.data.path or cfg.data.task}",
+                    _reference(files.schema, head.metric))
+        write_json_atomic(paths["metrics"], metrics)
+    else:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    backup.close(remove_backup=True)
     log.info("done in %.1f s: %s", wall, {k: metrics[k] for k in final})
     return metrics
-
-
-def _backup_epoch(backup_dir: str) -> int:
-    """Epochs finished by an interrupted run, from Keras BackupAndRestore's metadata."""
-    import json
-
-    try:
-        with open(os.path.join(backup_dir, "training_metadata.json"), encoding="utf-8") as fh:
-            return int(json.load(fh).get("epoch", 0))
-    except (OSError, ValueError):
-        return 0
 
 
 def _split_examples(files: DataFiles, split: str) -> int | None:

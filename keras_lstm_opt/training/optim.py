@@ -31,16 +31,19 @@ def make_schedule(cfg: TrainConfig, total_steps: int) -> Any:
     return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay)
 
 
-def make_optimizer(cfg: TrainConfig, total_steps: int, precision: str = "float32") -> Any:
+def make_optimizer(cfg: TrainConfig, total_steps: int, precision: str = "float32",
+                   clip: bool = True) -> Any:
     """Adam, AdamW, RMSprop or SGD with the configured schedule and clipping.
 
     With `precision: mixed_float16` the optimizer is wrapped in a LossScaleOptimizer.
+    `clip=False` leaves clipping to the caller (the training loop clips the gradient
+    summed over replicas; Keras's optimizer would clip each replica's share).
     """
     import keras
 
     common: dict[str, Any] = {"learning_rate": make_schedule(cfg, total_steps)}
     for key in ("clipnorm", "global_clipnorm", "clipvalue"):
-        if getattr(cfg, key):
+        if clip and getattr(cfg, key):
             common[key] = getattr(cfg, key)
     if cfg.weight_decay:
         common["weight_decay"] = cfg.weight_decay

@@ -1,0 +1,180 @@
+"""The strategy-aware training loop: `strategy.run` inside `tf.function`, Keras 3 layers
+and optimizer, Keras callbacks driven by hand.
+
+Keras 3's `model.fit` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585),
+so every strategy trains through this loop: one code path, the same callbacks, metrics
+and artifacts on one device, on mirrored devices and across workers.
+
+* The global batch is the configured one; each replica computes its share and the loss
+  is averaged over the global batch (`tf.nn.compute_average_loss`).
+* Gradient clipping applies to the gradient summed over replicas, so a run on N
+  replicas clips exactly like a run on one device.
+* Train metrics are summed over replicas each step; validation runs on every worker
+  over the whole validation set (identical weights give identical results).
+* `Backup` saves model, optimizer and step every `train.backup_every_steps`; a restarted
+  run resumes at that step and skips the batches already consumed.
+
+Example:
+
+    history = run_loop(model, strategy, dataset_fn, val_ds, head, cfg.train, steps, cbs, backup,
+                       verbose=1)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from keras_lstm_opt.config import TrainConfig
+from keras_lstm_opt.models.heads import Head
+from keras_lstm_opt.training.backup import Backup
+
+
+def _loss_and_metric(head: Head) -> Any:
+    """fn(y, pred) -> (per-example loss [b], per-example metric value [b])."""
+    loss_fn = keras.losses.get(head.loss)
+
+    def fn(y: Any, pred: Any) -> tuple[Any, Any]:
+        if head.kind == "binary":
+            yf = tf.cast(tf.reshape(y, [-1, 1]), pred.dtype)
+            hit = tf.cast(tf.equal(tf.cast(pred > 0.5, pred.dtype), yf), tf.float32)
+            return loss_fn(yf, pred), tf.reshape(hit, [-1])
+        if head.kind == "multiclass":
+            hit = tf.equal(tf.argmax(pred, axis=-1), tf.cast(tf.reshape(y, [-1]), tf.int64))
+            return loss_fn(y, pred), tf.cast(hit, tf.float32)
+        y = tf.reshape(tf.cast(y, pred.dtype), tf.shape(pred))
+        return loss_fn(y, pred), tf.reduce_mean(tf.abs(pred - y), axis=-1)
+
+    return fn
+
+
+def _clip(grads: list[Any], cfg: TrainConfig) -> list[Any]:
+    if cfg.global_clipnorm:
+        grads, _ = tf.clip_by_global_norm(grads, cfg.global_clipnorm)
+    elif cfg.clipnorm:
+        grads = [tf.clip_by_norm(g, cfg.clipnorm) for g in grads]
+    elif cfg.clipvalue:
+        grads = [tf.clip_by_value(g, -cfg.clipvalue, cfg.clipvalue) for g in grads]
+    return grads
+
+
+def _scale(grad: Any, factor: float) -> Any:
+    if factor == 1.0 or grad is None:
+        return grad
+    if isinstance(grad, tf.IndexedSlices):  # embedding gradients stay sparse
+        return tf.IndexedSlices(grad.values * factor, grad.indices, grad.dense_shape)
+    return grad * factor
+
+
+def make_train_step(model: Any, strategy: Any, head: Head, cfg: TrainConfig) -> Any:
+    """A tf.function running `n` steps from a distributed iterator; returns summed stats."""
+    optimizer = model.optimizer
+    fn = _loss_and_metric(head)
+    variables = model.trainable_variables
+    scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    clip = bool(cfg.global_clipnorm or cfg.clipnorm or cfg.clipvalue) and not scaled
+
+    def replica_step(x: Any, y: Any) -> dict[str, Any]:
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            per_example, metric = fn(y, pred)
+            loss = tf.nn.compute_average_loss(per_example)
+            reg = tf.add_n(model.losses) if model.losses else tf.constant(0.0)
+            loss += tf.nn.scale_regularization_loss(reg)
+            target = optimizer.scale_loss(loss) if scaled else loss
+        grads = tape.gradient(target, variables)
+        if clip:
+            replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+            if replicas > 1:  # clip the summed gradient, then hand each replica its share
+                grads = tf.distribute.get_replica_context().all_reduce("SUM", grads)
+            grads = [_scale(g, 1.0 / replicas) for g in _clip(grads, cfg)]
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        n = tf.cast(tf.size(per_example), tf.float32)
+        return {"loss_sum": tf.reduce_sum(per_example), "metric_sum": tf.reduce_sum(metric),
+                "count": n, "reg": reg * n}
+
+    @tf.function
+    def train_steps(iterator: Any, n: Any) -> dict[str, Any]:
+        total = {k: tf.constant(0.0) for k in ("loss_sum", "metric_sum", "count", "reg")}
+        for _ in tf.range(n):
+            out = strategy.run(replica_step, args=next(iterator))
+            out = {k: strategy.reduce("SUM", v, axis=None) for k, v in out.items()}
+            total = {k: total[k] + out[k] for k in total}
+        return total
+
+    return train_steps
+
+
+def make_evaluator(model: Any, head: Head) -> Any:
+    """fn(dataset) -> {"loss": ..., metric: ...} over a whole dataset, traced once."""
+    fn = _loss_and_metric(head)
+
+    @tf.function(reduce_retracing=True)
+    def step(x: Any, y: Any) -> tuple[Any, Any, Any]:
+        per_example, metric = fn(y, model(x, training=False))
+        return tf.reduce_sum(per_example), tf.reduce_sum(metric), tf.size(per_example)
+
+    def evaluate(dataset: Any) -> dict[str, float]:
+        loss = metric = count = 0.0
+        for x, y in dataset:
+            a, b, c = step(x, y)
+            loss, metric, count = loss + float(a), metric + float(b), count + int(c)
+        reg = float(sum(float(v) for v in model.losses)) if model.losses else 0.0
+        count = max(count, 1)
+        return {"loss": loss / count + reg, head.metric: metric / count}
+
+    return evaluate
+
+
+def run_loop(model: Any, strategy: Any, dataset_fn: Any, val_ds: Any, head: Head,
+             cfg: TrainConfig, steps_per_epoch: int, callbacks: list[Any], backup: Backup,
+             verbose: int, evaluate: Any = None) -> dict[str, list[float]]:
+    """Train `cfg.epochs` epochs of `steps_per_epoch` steps; return the Keras history dict.
+
+    `dataset_fn(input_context, done_steps)` builds each worker's repeated dataset of
+    per-replica batches, skipping the batches of the `done_steps` a resumed run finished.
+    """
+    start = backup.restore()
+    evaluate = evaluate or make_evaluator(model, head)
+    dist = strategy.distribute_datasets_from_function(lambda ctx: dataset_fn(ctx, start))
+    iterator = iter(dist)
+    train_steps = make_train_step(model, strategy, head, cfg)
+    cb = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=verbose > 0,
+                                      model=model, verbose=verbose, epochs=cfg.epochs,
+                                      steps=steps_per_epoch)
+    model.stop_training = False
+    cb.on_train_begin()
+    global_step = start
+    chunk = cfg.steps_per_execution
+    for epoch in range(start // steps_per_epoch, cfg.epochs):
+        cb.on_epoch_begin(epoch)
+        sums = dict.fromkeys(("loss_sum", "metric_sum", "count", "reg"), 0.0)
+        step = global_step - epoch * steps_per_epoch
+        logs: dict[str, float] = {}
+        while step < steps_per_epoch and not model.stop_training:
+            n = min(chunk, steps_per_epoch - step)
+            cb.on_train_batch_begin(step)
+            out = train_steps(iterator, tf.constant(n))
+            values = tf.stack([out[k] for k in sums]).numpy()  # one device-to-host copy
+            for k, v in zip(sums, values, strict=True):
+                sums[k] += float(v)
+            count = max(sums["count"], 1.0)
+            logs = {"loss": (sums["loss_sum"] + sums["reg"]) / count,
+                    head.metric: sums["metric_sum"] / count}
+            step += n
+            global_step += n
+            cb.on_train_batch_end(step - 1, logs)
+            if cfg.backup_every_steps and global_step % cfg.backup_every_steps < n:
+                backup.save(global_step)
+        if val_ds is not None and not model.stop_training:
+            logs.update({f"val_{k}": v for k, v in evaluate(val_ds).items()})
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        cb.on_epoch_end(epoch, logs)
+        backup.save(global_step)
+        if model.stop_training:
+            break
+    cb.on_train_end()
+    history = model.history.history if model.history else {}
+    return {k: [float(v) for v in vals] for k, vals in history.items()}
