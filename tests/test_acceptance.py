@@ -3,21 +3,18 @@ run them (console script, no arguments). Slow (minutes) but each runs once."""
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, console_script
 
 pytestmark = pytest.mark.slow
 
 
 def _console(*args, cwd):
-    exe = shutil.which("keras-lstm-opt") or os.path.join(os.path.dirname(sys.executable),
-                                                         "keras-lstm-opt")
-    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run([console_script(), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
 
 
 def test_default_job_reaches_90_percent_of_the_known_best(tmp_path):

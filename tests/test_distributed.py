@@ -1,0 +1,168 @@
+"""Distributed training with real processes on loopback: mirrored CPU devices, two
+workers under MultiWorkerMirroredStrategy, a worker killed with and without restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import REPO, console_script
+
+pytestmark = pytest.mark.slow
+LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
+COMMON = ["model.units=16", "train.epochs=4", "train.batch_size=64", "train.verbose=epoch",
+          "data.deterministic=true", "train.early_stopping_patience=0",
+          "train.backup_every_steps=5", "distribute.timeout_seconds=120"]
+
+
+@pytest.fixture(scope="module")
+def mw_data(tmp_path_factory):
+    from keras_lstm_opt.data.embedded import write_embedded
+
+    return write_embedded("text", str(tmp_path_factory.mktemp("mw")), 3000, seed=11)
+
+
+def _train_cmd(run_dir, data, *extra):
+    cmd = [console_script(), "train", "--run-dir", str(run_dir)]
+    for item in [*COMMON, f"data.path={data}", *extra]:
+        cmd += ["--set", item]
+    return cmd
+
+
+def _metrics(run_dir):
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def _digests(text):
+    return {ln.split()[1].rstrip("]"): ln.split()[-1] for ln in text.splitlines()
+            if "weights_digest" in ln and "INFO worker" in ln}
+
+
+def test_mirrored_on_two_cpu_devices_matches_one_device(mw_data, tmp_path):
+    one = subprocess.run(_train_cmd(tmp_path / "one", mw_data, "distribute.strategy=one_device"),
+                         capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run(_train_cmd(tmp_path / "two", mw_data, "distribute.strategy=mirrored",
+                                    "distribute.cpu_devices=2"),
+                         capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stderr[-2000:]
+    a, b = _metrics(tmp_path / "one"), _metrics(tmp_path / "two")
+    print(json.dumps({"one_device": a["val_loss"], "mirrored_2cpu": b["val_loss"]}))
+    assert a["num_replicas"] == 1 and b["num_replicas"] == 2
+    assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-3)
+    assert b["val_accuracy"] == pytest.approx(a["val_accuracy"], abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def two_workers(mw_data, tmp_path_factory):
+    run = tmp_path_factory.mktemp("two") / "run"
+    start = time.monotonic()
+    out = subprocess.run([*LAUNCH, "--workers", "2", "--",
+                          *_train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored")],
+                         capture_output=True, text=True, timeout=600)
+    return out, run, time.monotonic() - start
+
+
+def test_two_workers_train_with_identical_weights_and_match_one_process(two_workers, mw_data,
+                                                                        tmp_path):
+    out, run, _ = two_workers
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    digests = _digests(out.stdout)
+    assert set(digests) == {"0", "1"} and len(set(digests.values())) == 1
+    metrics = _metrics(run)
+    assert metrics["num_replicas"] == 2 and metrics["num_workers"] == 2
+    assert metrics["weights_digest"] == digests["0"]
+    single = subprocess.run(_train_cmd(tmp_path / "single", mw_data), capture_output=True,
+                            text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-2000:]
+    ref = _metrics(tmp_path / "single")
+    print(json.dumps({"two_workers": metrics["val_accuracy"], "one_process": ref["val_accuracy"],
+                      "sps_two": metrics["samples_per_second"],
+                      "sps_one": ref["samples_per_second"]}))
+    # Same global batch, different shard order: the same band, not the same bits.
+    assert metrics["val_accuracy"] == pytest.approx(ref["val_accuracy"], abs=0.05)
+    assert not (run / "backup").exists()
+
+
+def _children(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _worker_pid(launcher_pid, index):
+    for pid in _children(launcher_pid):
+        try:
+            env = open(f"/proc/{pid}/environ", "rb").read().decode(errors="replace")
+        except OSError:
+            continue
+        if f'"index": {index}}}' in env:
+            return pid
+    return None
+
+
+def _backup_step(run):
+    index = run / "backup" / "checkpoint"
+    try:
+        return int(index.read_text().split('model_checkpoint_path: "ckpt-')[1].split('"')[0])
+    except (OSError, IndexError):
+        return 0
+
+
+def _kill_worker_when_backed_up(proc, run, min_step):
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and _backup_step(run) < min_step:
+        time.sleep(0.1)
+    pid = _worker_pid(proc.pid, 1)
+    assert pid is not None, "worker 1 not found"
+    workers = _children(proc.pid)
+    os.kill(pid, signal.SIGKILL)
+    return time.monotonic(), workers
+
+
+def test_killed_worker_stops_the_group_within_60_seconds(mw_data, tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([*LAUNCH, "--workers", "2", "--", *_train_cmd(
+        run, mw_data, "distribute.strategy=multi_worker_mirrored", "train.epochs=40")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed_at, workers = _kill_worker_when_backed_up(proc, run, 10)
+    _, err = proc.communicate(timeout=120)
+    took = time.monotonic() - killed_at
+    print(f"launcher exited {took:.1f} s after the kill")
+    assert proc.returncode != 0 and took < 60
+    assert "worker 1 failed (killed by SIGKILL)" in err
+    time.sleep(0.5)
+    assert [p for p in workers if os.path.exists(f"/proc/{p}")] == []  # no strays
+    assert not (run / "metrics.json").exists()
+
+
+def test_restart_resumes_from_the_last_backup(two_workers, mw_data, tmp_path):
+    _, ref_run, _ = two_workers
+    run = tmp_path / "run"
+    cmd = _train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored")
+    proc = subprocess.Popen([*LAUNCH, "--workers", "2", "--max-restarts", "1", "--", *cmd],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _kill_worker_when_backed_up(proc, run, 50)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:] + err[-2000:]
+    assert "restarting the group" in err
+    metrics = _metrics(run)
+    resumed = metrics["resumed_from_step"]
+    assert resumed >= 50 and f"at step {resumed}" in out
+    assert metrics["steps_completed"] == _metrics(ref_run)["steps_completed"]
+    assert len(set(_digests(out.split("restarting")[-1] if "restarting" in out else out)
+                   .values())) == 1
+    assert metrics["val_accuracy"] == pytest.approx(_metrics(ref_run)["val_accuracy"], abs=0.05)
