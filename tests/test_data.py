@@ -182,3 +182,21 @@ def test_glob_path_with_validation_path(text_dir):
     assert len(files.train) == 2 and len(files.validation) == 1
     with pytest.raises(DataError, match="no TFRecord shards found"):
         resolve_files(DataConfig(path=os.path.join(text_dir, "nothing-*")))
+
+
+def test_worker_sharding_uses_files_when_enough_else_records(text_dir, caplog):
+    cfg = DataConfig(path=text_dir, deterministic=True, shuffle_buffer=0, shuffle_files=False)
+    files = resolve_files(cfg)
+
+    def labels(file_list, worker):
+        ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=worker,
+                                         num_replicas_in_sync=2)
+        ds = make_dataset(cfg, files.schema, file_list, 1000, True, input_context=ctx)
+        return sum(int(y.shape[0]) for _, y in ds)
+
+    # 4 train shards, 2 workers: each reads 2 whole files (FILE policy).
+    assert labels(files.train, 0) + labels(files.train, 1) == 800
+    assert not [r for r in caplog.records if "DATA policy" in r.getMessage()]
+    # 1 validation shard, 2 workers: records are split instead (DATA policy), with a warning.
+    assert labels(files.validation, 0) + labels(files.validation, 1) == 200
+    assert any("DATA policy" in r.getMessage() for r in caplog.records)

@@ -61,11 +61,15 @@ def test_mirrored_on_two_cpu_devices_matches_one_device(mw_data, tmp_path):
 
 @pytest.fixture(scope="module")
 def two_workers(mw_data, tmp_path_factory):
-    run = tmp_path_factory.mktemp("two") / "run"
+    base = tmp_path_factory.mktemp("two")
+    run, tmp = base / "run", base / "tmp"
+    tmp.mkdir()
     start = time.monotonic()
     out = subprocess.run([*LAUNCH, "--workers", "2", "--",
                           *_train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored")],
-                         capture_output=True, text=True, timeout=600)
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "TMPDIR": str(tmp)})
+    assert os.listdir(tmp) == []  # the non-chief's private run and backup dirs are gone
     return out, run, time.monotonic() - start
 
 

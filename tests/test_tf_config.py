@@ -70,3 +70,20 @@ def test_single_task_tf_config_means_no_cluster(monkeypatch):
     assert cluster_from_env(check_port=False) is None
     monkeypatch.delenv("TF_CONFIG")
     assert cluster_from_env() is None
+
+
+def test_nccl_without_gpu_is_a_clear_error():
+    from keras_lstm_opt.config import DistributeConfig
+    from keras_lstm_opt.distribute.strategy import StrategyError, get_strategy
+
+    with pytest.raises(StrategyError, match="nccl needs GPUs and none was found"):
+        get_strategy(DistributeConfig(strategy="mirrored", implementation="nccl"))
+
+
+def test_multi_worker_strategy_without_tf_config_is_a_clear_error(monkeypatch):
+    from keras_lstm_opt.config import DistributeConfig
+    from keras_lstm_opt.distribute.strategy import get_strategy
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(TFConfigError, match="TF_CONFIG is not set"):
+        get_strategy(DistributeConfig(strategy="multi_worker_mirrored"))
