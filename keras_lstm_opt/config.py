@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import os
@@ -50,9 +51,7 @@ def _f(default: Any, help: str = "", **checks: Any) -> Any:
 
 
 def _copy(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value)
-    return type(value)(value)
+    return copy.deepcopy(value)  # nested defaults must not be shared between instances
 
 
 @dataclass
