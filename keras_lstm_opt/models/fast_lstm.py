@@ -1,0 +1,82 @@
+"""FastLSTM: `keras.layers.LSTM` with a faster CPU training path; cuDNN kept on GPU.
+
+The layer is a subclass of `keras.layers.LSTM`: the same arguments, the same
+variables in the same layout (weights move both ways with `get_weights` /
+`set_weights` or `.weights.h5` files), the same outputs. What changes is how it runs:
+
+* On a GPU, when Keras would use cuDNN (see `keras_lstm_opt.cudnn_report`), it does:
+  the call goes to Keras's own implementation.
+* Elsewhere, when the layer uses the standard gates (tanh / sigmoid), no recurrent
+  dropout and no unrolling, it runs `lstm_recurrence`: one large matmul for the input
+  projection of every time step, then a loop with one small matmul per step, and a
+  hand-written gradient (see `recurrence.py`). Input dropout uses one mask for all
+  time steps, as Keras's cuDNN path does.
+* Any other configuration falls back to Keras's generic loop.
+
+Args:
+    Those of `keras.layers.LSTM`.
+
+Example:
+
+    x = keras.Input((None, 8))
+    y = FastLSTM(32, return_sequences=True)(x)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+from keras import activations
+
+from keras_lstm_opt.models.recurrence import lstm_recurrence
+
+
+def _is(fn: Any, name: str, *same: Any) -> bool:
+    return fn in same or getattr(fn, "__name__", "") == name
+
+
+@keras.saving.register_keras_serializable(package="keras_lstm_opt")
+class FastLSTM(keras.layers.LSTM):
+    """Long Short-Term Memory layer with a fused CPU path (see the module docstring)."""
+
+    def fast_path_supported(self) -> bool:
+        """Whether the fused CPU recurrence can compute exactly what Keras would."""
+        cell = self.cell
+        return (_is(cell.activation, "tanh", activations.tanh)
+                and _is(cell.recurrent_activation, "sigmoid", activations.sigmoid)
+                and not cell.recurrent_dropout and not self.unroll)
+
+    def _gpu_cudnn_wanted(self) -> bool:
+        return self.use_cudnn in ("auto", True) and bool(tf.config.list_logical_devices("GPU"))
+
+    def inner_loop(self, sequences: Any, initial_state: Any, mask: Any, training: bool = False
+                   ) -> Any:
+        if self._gpu_cudnn_wanted() or not self.fast_path_supported():
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        cell = self.cell
+        dtype = sequences.dtype
+        if training and cell.dropout:
+            dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * tf.expand_dims(dp_mask, 1)
+        x = tf.transpose(sequences, [1, 0, 2])  # time-major
+        if mask is not None:
+            mask = tf.transpose(tf.cast(mask, dtype), [1, 0])
+        if self.go_backwards:
+            x = tf.reverse(x, [0])
+            mask = None if mask is None else tf.reverse(mask, [0])
+        kernel = tf.cast(cell.kernel, dtype)
+        steps, batch = tf.shape(x)[0], tf.shape(x)[1]
+        xp = tf.reshape(tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel),
+                        [steps, batch, 4 * cell.units])
+        if cell.use_bias:
+            xp = xp + tf.cast(cell.bias, dtype)
+        h0, c0 = (tf.cast(s, dtype) for s in initial_state)
+        ys, h, c = lstm_recurrence(xp, tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
+                                   self.zero_output_for_mask)
+        outputs = tf.transpose(ys, [1, 0, 2])
+        last = ys[-1]
+        return last, outputs, [h, c]
