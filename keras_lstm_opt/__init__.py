@@ -17,6 +17,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "build_model": "keras_lstm_opt.models.factory",
+    "FastLSTM": "keras_lstm_opt.models.fast_lstm",
+    "convert_lstm_layers": "keras_lstm_opt.models.convert",
     "cudnn_report": "keras_lstm_opt.models.cudnn",
     "require_cudnn": "keras_lstm_opt.models.cudnn",
     "mask_reasons": "keras_lstm_opt.models.cudnn",

@@ -90,6 +90,8 @@ class ModelConfig:
     unit_forget_bias: bool = _f(True)
     regularizers: RegularizersConfig = _f(RegularizersConfig())
     require_cudnn: bool = _f(False, "fail before training if any LSTM layer would miss cuDNN")
+    lstm: Literal["fast", "keras"] = _f("fast", "fast = keras_lstm_opt.FastLSTM (fused CPU "
+                                                "path, cuDNN on GPU); keras = keras.layers.LSTM")
 
 
 @dataclass

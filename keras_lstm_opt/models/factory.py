@@ -88,13 +88,16 @@ def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "floa
     """
     import keras
 
+    from keras_lstm_opt.models.fast_lstm import FastLSTM
+
     inp, x = _inputs(schema, cfg, precision)
     units = layer_units(cfg)
     shared = lstm_kwargs(cfg, precision)
+    lstm_class = FastLSTM if cfg.lstm == "fast" else keras.layers.LSTM
     for i, n in enumerate(units):
         last = i == len(units) - 1
         seq = not last or cfg.pooling != "last"
-        layer = keras.layers.LSTM(n, return_sequences=seq, name=f"lstm_{i}", **shared)
+        layer = lstm_class(n, return_sequences=seq, name=f"lstm_{i}", **shared)
         if cfg.bidirectional:
             layer = keras.layers.Bidirectional(layer, merge_mode=cfg.merge_mode,
                                                name=f"bidirectional_{i}", dtype=precision)

@@ -2,7 +2,8 @@
 
 The layer is a subclass of `keras.layers.LSTM`: the same arguments, the same
 variables in the same layout (weights move both ways with `get_weights` /
-`set_weights` or `.weights.h5` files), the same outputs. What changes is how it runs:
+`set_weights`, and `convert_lstm_layers` swaps the class in a whole model), the same
+outputs. What changes is how it runs:
 
 * On a GPU, when Keras would use cuDNN (see `keras_lstm_opt.cudnn_report`), it does:
   the call goes to Keras's own implementation.

@@ -1,0 +1,44 @@
+"""Swap every LSTM layer of a model between keras.layers.LSTM and FastLSTM, losslessly.
+
+Both classes hold the same variables in the same layout, so the converted model has
+the original's weights and computes the same outputs. Use it to load a model.keras
+written with one class and run it with the other.
+
+Example:
+
+    stock = convert_lstm_layers(keras.models.load_model("run/model.keras"), to="keras")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from keras_lstm_opt.models.fast_lstm import FastLSTM
+
+
+def _target(to: str) -> type:
+    if to not in ("fast", "keras"):
+        raise ValueError(f"to: expected 'fast' or 'keras', got {to!r}")
+    return FastLSTM if to == "fast" else keras.layers.LSTM
+
+
+def convert_lstm_layers(model: Any, to: str = "fast") -> Any:
+    """A clone of `model` whose LSTM layers (also inside Bidirectional) are of class `to`."""
+    cls = _target(to)
+
+    def clone(layer: Any) -> Any:
+        if isinstance(layer, keras.layers.Bidirectional):
+            return keras.layers.Bidirectional(
+                cls.from_config(layer.forward_layer.get_config()),
+                merge_mode=layer.merge_mode,
+                backward_layer=cls.from_config(layer.backward_layer.get_config()),
+                name=layer.name)
+        if isinstance(layer, keras.layers.LSTM):
+            return cls.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    converted = keras.models.clone_model(model, clone_function=clone)
+    converted.set_weights(model.get_weights())
+    return converted
