@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 
 
@@ -25,3 +27,21 @@ def test_bench_reports_config_errors(tmp_path):
     out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--set",
                           "data.path=/nope"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "data.path: no such directory" in out.stderr
+
+
+def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
+                          "lstm", "--shapes", "small", "--variants", "keras,fast",
+                          "--repeats", "1", "--steps", "2", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((tmp_path / "lstm.json").read_text())
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert set(rows) == {"keras", "fast"} and result["matmul_ceiling_gflops"] > 0
+    small = rows["fast"]
+    assert small["gflops"] == pytest.approx(3 * 8 * 32 * 50 * 64 * 96 / small["median_ms"] / 1e6)
+    assert rows["keras"]["speed_vs_keras"] == 1.0 and "speed_vs_torch" not in small
+    assert "speed_vs_keras" in out.stdout and (tmp_path / "lstm.png").exists()
+    bad = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
+                          "lstm", "--shapes", "huge"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown shape" in bad.stderr

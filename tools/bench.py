@@ -2,9 +2,12 @@
 """Benchmarks, side by side in one run: JSON + a printed table + a PNG chart.
 
     python tools/bench.py --mode data [CONFIG] [--set KEY=VALUE ...] [--repeats 3] [--out DIR]
+    python tools/bench.py --mode lstm [--shapes default,small,...] [--variants keras,fast,torch]
 
 `--mode data` times the TFRecord input pipeline alone (no model) in several variants
 (cache, parse batching, parallel reads, prefetch), cold and warm.
+`--mode lstm` times LSTM training steps of keras.layers.LSTM, keras_lstm_opt.FastLSTM
+and PyTorch nn.LSTM (if installed: pip install ".[bench]") on several shapes.
 """
 
 from __future__ import annotations
@@ -21,11 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
-    p.add_argument("--mode", choices=["data"], default="data")
+    p.add_argument("--mode", choices=["data", "lstm"], default="data")
+    p.add_argument("--shapes", default="default,small,bidirectional,long",
+                   help="--mode lstm: comma-separated shapes")
+    p.add_argument("--variants", default="keras,fast,torch", help="--mode lstm")
+    p.add_argument("--steps", type=int, default=4, help="--mode lstm: steps per round")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default="bench", help="output directory (default ./bench)")
     args = p.parse_args(argv)
+    if args.mode == "lstm":
+        return _lstm(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
     from keras_lstm_opt.profiling.bench_data import DEFAULT_VARIANTS, bench_pipeline
@@ -49,6 +58,41 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table)
     print(f"\nthreads: {json.dumps(result['threads'])}")
+    print(f"wrote {paths['json']} and {chart}")
+    return 0
+
+
+def _lstm(args: argparse.Namespace) -> int:
+    # PyTorch's OpenMP threads spin for a while after each step (OMP_WAIT_POLICY left at
+    # its default, which suits PyTorch best); bench_lstm pauses between variants so that
+    # the spinning does not land on the next variant's steps.
+    from keras_lstm_opt.profiling.bench_lstm import SHAPES, VARIANTS, bench_lstm
+    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+
+    shapes = [s for s in args.shapes.split(",") if s]
+    variants = [v for v in args.variants.split(",") if v]
+    bad = [s for s in shapes if s not in SHAPES] + [v for v in variants if v not in VARIANTS]
+    if bad:
+        print(f"error: unknown shape or variant {bad}; shapes: {', '.join(SHAPES)}; "
+              f"variants: {', '.join(VARIANTS)}", file=sys.stderr)
+        return 2
+    print(f"LSTM training-step benchmark, {args.repeats} interleaved rounds x {args.steps} steps",
+          flush=True)
+    result = bench_lstm(shapes, variants, rounds=args.repeats, steps_per_round=args.steps,
+                        progress=lambda s: print(s, flush=True))
+    cols = ["shape", "variant", "median_ms", "max_over_median", "samples_per_second", "gflops",
+            "ceiling_share", "speed_vs_keras", "speed_vs_torch"]
+    paths = write_outputs(result, args.out, "lstm")
+    for row in result["rows"]:
+        row["label"] = f"{row['shape']}/{row['variant']}"
+    chart = bar_chart(result["rows"], "label", ["speed_vs_keras"],
+                      os.path.join(args.out, "lstm.png"),
+                      "Training-step speed relative to keras.layers.LSTM (higher is faster)",
+                      "x keras.layers.LSTM", fmt="{:.2f}")
+    print()
+    print(format_table(result["rows"], cols))
+    print(f"\nfp32 matmul ceiling {result['matmul_ceiling_gflops']:.0f} GFLOP/s; "
+          f"threads: {json.dumps(result['threads'])}")
     print(f"wrote {paths['json']} and {chart}")
     return 0
 

@@ -29,7 +29,7 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def bar_chart(rows: list[dict[str, Any]], label: str, values: list[str], path: str,
-              title: str, ylabel: str) -> str:
+              title: str, ylabel: str, fmt: str = "{:,.0f}") -> str:
     """Grouped bars: one group per row, one bar per value column."""
     import matplotlib
 
@@ -43,7 +43,7 @@ def bar_chart(rows: list[dict[str, Any]], label: str, values: list[str], path: s
     for i, v in enumerate(values):
         heights = [float(r.get(v) or 0.0) for r in rows]
         bars = ax.bar(x + (i - (len(values) - 1) / 2) * width, heights, width, label=v)
-        ax.bar_label(bars, fmt="{:,.0f}", fontsize=7)
+        ax.bar_label(bars, fmt=fmt, fontsize=7)
     ax.set_xticks(x, [str(r[label]) for r in rows], rotation=15, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
