@@ -33,6 +33,7 @@ _LAZY = {
     "get_strategy": "keras_lstm_opt.distribute.strategy",
     "make_optimizer": "keras_lstm_opt.training.optim",
     "fit": "keras_lstm_opt.training.fit",
+    "tune": "keras_lstm_opt.tuning",
     "TrainingError": "keras_lstm_opt.training.fit",
 }
 

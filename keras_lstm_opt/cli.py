@@ -3,6 +3,7 @@
     keras-lstm-opt train [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
     keras-lstm-opt data make --task {text,forecast} --examples N --out DIR
     keras-lstm-opt check-cudnn [CONFIG] [--set KEY=VALUE ...] [--json]
+    keras-lstm-opt tune CONFIG [--set KEY=VALUE ...] [--run-dir DIR] [--tuners N]
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--compression", choices=["GZIP", "ZLIB", "NONE"], default="GZIP")
     make.add_argument("--seed", type=int, default=1234)
 
+    tune = sub.add_parser("tune", help="KerasTuner search over the config's tune.space")
+    with_config(tune)
+    tune.add_argument("--run-dir", help="search directory (default runs/tune-<timestamp>); "
+                                        "rerunning on it continues the search")
+    tune.add_argument("--tuners", type=int, default=0,
+                      help="run N tuner workers and a chief oracle on 127.0.0.1")
+
     cud = sub.add_parser("check-cudnn", help="which LSTM layers would run on cuDNN, and why not")
     with_config(cud)
     cud.add_argument("--json", action="store_true", help="machine-readable output")
@@ -61,6 +69,31 @@ def _train(args: argparse.Namespace) -> int:
     for k in keys:
         v = metrics[k]
         print(f"  {k:<26} {v:.4f}" if isinstance(v, float) else f"  {k:<26} {v}")
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    import time
+
+    from keras_lstm_opt.config import load_config
+
+    cfg = load_config(args.config, args.overrides)  # fail fast, before any process starts
+    run_dir = args.run_dir or os.path.join("runs", time.strftime("tune-%Y%m%d-%H%M%S"))
+    if args.tuners and "KERASTUNER_TUNER_ID" not in os.environ:
+        from keras_lstm_opt.tuning_launch import launch_tuners
+
+        cmd = [sys.executable, "-m", "keras_lstm_opt.cli", "tune", "--run-dir", run_dir]
+        cmd += [args.config] if args.config else []
+        for item in args.overrides:
+            cmd += ["--set", item]
+        return launch_tuners(cmd, args.tuners)
+    from keras_lstm_opt.tuning import tune
+
+    rows = tune(cfg, run_dir)
+    if rows is not None:
+        print(f"\nsearch directory: {run_dir}; best {cfg.tune.objective} "
+              f"{rows[0]['objective']:.4f} (trial {rows[0]['trial_id']}); "
+              f"train it with: keras-lstm-opt train {os.path.join(run_dir, 'best.yaml')}")
     return 0
 
 
@@ -107,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "data":
             return _data_make(args)
+        if args.command == "tune":
+            return _tune(args)
         return _check_cudnn(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -159,11 +159,26 @@ class DistributeConfig:
 
 
 @dataclass
+class TuneConfig:
+    tuner: Literal["random", "hyperband", "bayesian"] = _f("random")
+    objective: str = _f("val_loss", "metric to optimise (val_loss, val_accuracy, val_mae, ...)")
+    direction: Literal["auto", "min", "max"] = _f("auto", "auto = max for accuracy, else min")
+    max_trials: int = _f(8, "trials at most (random, bayesian)", min=1)
+    executions_per_trial: int = _f(1, min=1)
+    epochs: int = _f(3, "epochs per trial (the largest for hyperband)", min=1)
+    max_minutes: float = _f(0.0, "wall-clock budget of the search; 0 = none", min=0.0)
+    seed: int = _f(7, min=0)
+    space: dict[str, Any] = _f({}, "field -> {choice: [...]} | {int: [lo, hi]} | "
+                                   "{float: [lo, hi], log: true} | {fixed: value}")
+
+
+@dataclass
 class ExperimentConfig:
     model: ModelConfig = _f(ModelConfig())
     data: DataConfig = _f(DataConfig())
     train: TrainConfig = _f(TrainConfig())
     distribute: DistributeConfig = _f(DistributeConfig())
+    tune: TuneConfig = _f(TuneConfig())
 
 
 # --------------------------------------------------------------------- parsing
@@ -177,6 +192,8 @@ def _type_name(tp: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
     if origin is list:
         return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return "a mapping"
     return {int: "an integer", float: "a number", bool: "true/false", str: "a string",
             type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
 
@@ -193,6 +210,10 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
             if ok:
                 return True, out
         return False, value
+    if origin is dict:
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value), value
+    if tp is Any:
+        return True, value
     if origin is list:
         if not isinstance(value, list):
             return False, value

@@ -88,4 +88,11 @@ def cross_field_problems(cfg: Any, check_paths: bool = True) -> list[tuple[str, 
     if t.monitor not in allowed:
         out.append(("train.monitor", f"{t.monitor!r} is not a metric of task {d.task!r}; "
                                      f"use one of {', '.join(allowed)}"))
+    if cfg.tune.objective not in allowed:
+        out.append(("tune.objective", f"{cfg.tune.objective!r} is not a metric of task "
+                                      f"{d.task!r}; use one of {', '.join(allowed)}"))
+    if cfg.tune.space:
+        from keras_lstm_opt.tuning_space import space_problems
+
+        out += space_problems(cfg)
     return out

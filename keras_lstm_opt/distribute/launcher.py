@@ -59,6 +59,7 @@ class Worker:
     proc: subprocess.Popen
     tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20))
     reader: threading.Thread | None = None
+    label: str = ""
 
 
 def _pump(worker: Worker, out: TextIO, lock: threading.Lock) -> None:
@@ -67,7 +68,7 @@ def _pump(worker: Worker, out: TextIO, lock: threading.Lock) -> None:
         line = line.rstrip("\n")
         worker.tail.append(line)
         with lock:
-            out.write(f"[worker {worker.index}] {line}\n")
+            out.write(f"[{worker.label or f'worker {worker.index}'}] {line}\n")
             out.flush()
 
 

@@ -1,0 +1,194 @@
+"""KerasTuner search over the `tune.space` of a config; every trial trains through `fit`.
+
+* Tuners: random, hyperband, bayesian (KerasTuner oracles), objective and direction
+  from `tune`, a per-trial epoch budget and a wall-clock budget for the search.
+* Resumable: the search state lives in RUN_DIR/search; rerunning on the same run
+  directory continues it and does not rerun completed trials.
+* Results: RUN_DIR/leaderboard.csv, a printed table, RUN_DIR/leaderboard.png and
+  RUN_DIR/best.yaml (the full config with the winning values; `train` accepts it).
+* Distributed: with KERASTUNER_TUNER_ID / KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT
+  set (see `tune_distributed`), the chief serves the oracle and workers run trials.
+
+Example:
+
+    leaderboard = tune("configs/tuning.yaml", run_dir="runs/search")
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import logging
+import os
+import time
+from typing import Any
+
+import keras_tuner as kt
+
+from keras_lstm_opt.config import (
+    ExperimentConfig,
+    config_from_dict,
+    config_to_dict,
+    load_config,
+    save_config,
+)
+from keras_lstm_opt.training.fit import fit
+from keras_lstm_opt.tuning_space import declare
+
+log = logging.getLogger("keras_lstm_opt")
+
+
+def direction(cfg: ExperimentConfig) -> str:
+    if cfg.tune.direction != "auto":
+        return cfg.tune.direction
+    return "max" if "accuracy" in cfg.tune.objective else "min"
+
+
+def trial_config(cfg: ExperimentConfig, values: dict[str, Any], epochs: int) -> ExperimentConfig:
+    """`cfg` with the trial's values (dotted fields) and epoch budget applied."""
+    raw = copy.deepcopy(config_to_dict(cfg))
+    for field, value in values.items():
+        section, name = field.split(".", 1)
+        raw[section][name] = value.item() if hasattr(value, "item") else value
+    raw["train"]["epochs"] = epochs
+    raw["train"]["resume"] = False
+    return config_from_dict(raw, "<trial>", check_paths=False)
+
+
+class _LSTMTuner(kt.Tuner):
+    """A KerasTuner Tuner whose trials run keras_lstm_opt.fit and report its metrics."""
+
+    def __init__(self, cfg: ExperimentConfig, run_dir: str, oracle: Any) -> None:
+        self.cfg, self.run_dir = cfg, run_dir
+        self.started = time.monotonic()
+        super().__init__(oracle=oracle, hypermodel=self._declare, directory=run_dir,
+                         project_name="search", overwrite=False)
+
+    def _declare(self, hp: Any) -> Any:
+        declare(hp, self.cfg.tune.space)
+        return None
+
+    def _populate_initial_space(self) -> None:  # declare the space without building a model
+        hp = self.oracle.get_space()
+        declare(hp, self.cfg.tune.space)
+        self.oracle.update_space(hp)
+
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        hp = trial.hyperparameters
+        values = {f: hp.get(f) for f in self.cfg.tune.space}
+        epochs = hp.values.get("tuner/epochs", self.cfg.tune.epochs)
+        scores = []
+        for run in range(self.cfg.tune.executions_per_trial):
+            trial_dir = os.path.join(self.run_dir, "trials", f"{trial.trial_id}-{run}")
+            log.info("trial %s (%s): %s, %d epochs", trial.trial_id,
+                     os.environ.get("KERASTUNER_TUNER_ID", "local"), values, epochs)
+            metrics = fit(trial_config(self.cfg, values, epochs), run_dir=trial_dir)
+            metrics["tuner_id"] = os.environ.get("KERASTUNER_TUNER_ID", "local")
+            with open(os.path.join(trial_dir, "trial.json"), "w", encoding="utf-8") as fh:
+                json.dump({"trial_id": trial.trial_id, "values": values, **metrics}, fh)
+            scores.append(metrics[self.cfg.tune.objective])
+        return {self.cfg.tune.objective: sum(scores) / len(scores)}
+
+    def on_trial_end(self, trial: Any) -> None:
+        super().on_trial_end(trial)
+        budget = self.cfg.tune.max_minutes * 60
+        if budget and time.monotonic() - self.started > budget:
+            log.info("tune.max_minutes reached: no new trials")
+            self.oracle.max_trials = len(self.oracle.trials)
+
+    def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
+        pass  # each trial's run directory already holds its model.keras
+
+    def load_model(self, trial: Any) -> Any:
+        return None
+
+
+def make_oracle(cfg: ExperimentConfig) -> Any:
+    t = cfg.tune
+    objective = kt.Objective(t.objective, direction(cfg))
+    if t.tuner == "hyperband":
+        return kt.oracles.HyperbandOracle(objective, max_epochs=t.epochs, factor=3,
+                                          hyperband_iterations=1, seed=t.seed)
+    if t.tuner == "bayesian":
+        return kt.oracles.BayesianOptimizationOracle(objective, max_trials=t.max_trials,
+                                                     seed=t.seed)
+    return kt.oracles.RandomSearchOracle(objective, max_trials=t.max_trials, seed=t.seed)
+
+
+def leaderboard(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
+    """Completed trials, best first, with their values, objective, time and size."""
+    rows = []
+    trials_dir = os.path.join(run_dir, "trials")
+    for name in sorted(os.listdir(trials_dir)) if os.path.isdir(trials_dir) else []:
+        path = os.path.join(trials_dir, name, "trial.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                rec = json.load(fh)
+            rows.append({"trial_id": rec["trial_id"], **rec["values"],
+                         "objective": rec[cfg.tune.objective],
+                         "seconds": rec["train_seconds"], "params": rec["params"],
+                         "tuner_id": rec.get("tuner_id", "local")})
+    best_first = direction(cfg) == "max"
+    rows.sort(key=lambda r: r["objective"], reverse=best_first)
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return rows
+
+
+def write_results(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
+    """leaderboard.csv, leaderboard.png and best.yaml from the trials on disk."""
+    from keras_lstm_opt.profiling.report import format_table
+
+    rows = leaderboard(cfg, run_dir)
+    if not rows:
+        raise RuntimeError(f"{run_dir}: no completed trial to report")
+    cols = ["rank", "trial_id", *cfg.tune.space, "objective", "seconds", "params", "tuner_id"]
+    with open(os.path.join(run_dir, "leaderboard.csv"), "w", newline="",
+              encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    best = trial_config(cfg, {f: rows[0][f] for f in cfg.tune.space}, cfg.train.epochs)
+    best.train.resume = cfg.train.resume
+    save_config(best, os.path.join(run_dir, "best.yaml"))
+    _plot(rows, cfg, os.path.join(run_dir, "leaderboard.png"))
+    print(format_table(rows, cols))
+    return rows
+
+
+def _plot(rows: list[dict[str, Any]], cfg: ExperimentConfig, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = sorted(rows, key=lambda r: int(r["trial_id"]))
+    scores = [r["objective"] for r in order]
+    pick = max if direction(cfg) == "max" else min
+    best = [pick(scores[: i + 1]) for i in range(len(scores))]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(range(1, len(scores) + 1), scores, "o", label="trial")
+    ax.plot(range(1, len(scores) + 1), best, "-", label="best so far")
+    ax.set_xlabel("trial (in order of id)")
+    ax.set_ylabel(cfg.tune.objective)
+    ax.set_title(f"{cfg.tune.tuner} search: {len(scores)} trials")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def tune(config: ExperimentConfig | str | None, run_dir: str,
+         overrides: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]] | None:
+    """Run (or continue) the search; return the leaderboard (None on tuner workers)."""
+    cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
+    if not cfg.tune.space:
+        raise RuntimeError("tune.space is empty: name at least one field to search")
+    os.makedirs(run_dir, exist_ok=True)
+    tuner = _LSTMTuner(cfg, run_dir, make_oracle(cfg))
+    tuner.search()
+    if os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief":
+        return None
+    return write_results(cfg, run_dir)
