@@ -4,6 +4,7 @@
     keras-lstm-opt data make --task {text,forecast} --examples N --out DIR
     keras-lstm-opt check-cudnn [CONFIG] [--set KEY=VALUE ...] [--json]
     keras-lstm-opt tune CONFIG [--set KEY=VALUE ...] [--run-dir DIR] [--tuners N]
+    keras-lstm-opt profile [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
                                         "rerunning on it continues the search")
     tune.add_argument("--tuners", type=int, default=0,
                       help="run N tuner workers and a chief oracle on 127.0.0.1")
+
+    prof = sub.add_parser("profile", help="measured bottleneck analysis and resource plan")
+    with_config(prof)
+    prof.add_argument("--run-dir", help="output directory (default runs/profile-<timestamp>)")
 
     cud = sub.add_parser("check-cudnn", help="which LSTM layers would run on cuDNN, and why not")
     with_config(cud)
@@ -97,6 +102,25 @@ def _tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile(args: argparse.Namespace) -> int:
+    import time
+
+    from keras_lstm_opt.profiling.profile_report import profile
+
+    run_dir = args.run_dir or os.path.join("runs", time.strftime("profile-%Y%m%d-%H%M%S"))
+    r = profile(args.config, run_dir, args.overrides)
+    print(f"\nverdict: {r['verdict']} ({r['input_bound_percent']:.1f}% of the step waits for "
+          f"input; step {r['step_ms']:.1f} ms, model alone {r['model_ms_per_step']:.1f} ms, "
+          f"pipeline alone {r['pipeline_ms_per_batch']:.1f} ms/batch)")
+    if r.get("xprof"):
+        x = r["xprof"]
+        print(f"xprof: {x['steps']} steps, input share {x['input_bound_percent']}")
+    for rec in r["recommendations"]:
+        print(f"  - {rec['advice']} (because {rec['because']})")
+    print(f"wrote {run_dir}/report.json, report.md, report.png")
+    return 0
+
+
 def _data_make(args: argparse.Namespace) -> int:
     from keras_lstm_opt.data.embedded import write_embedded
     from keras_lstm_opt.data.schema import read_schema
@@ -142,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             return _data_make(args)
         if args.command == "tune":
             return _tune(args)
+        if args.command == "profile":
+            return _profile(args)
         return _check_cudnn(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

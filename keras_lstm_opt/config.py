@@ -112,6 +112,8 @@ class DataConfig:
     max_length: int = _f(0, "truncate longer sequences; 0 = keep all", min=0)
     prefetch: int = _f(-1, "batches; -1 = AUTOTUNE, 0 = off", min=-1)
     deterministic: bool = _f(False, "fix element order (slower); true for exact reruns")
+    debug_delay_ms: float = _f(0.0, "add a Python map that sleeps this long per batch "
+                                    "(to study an input-bound pipeline)", min=0.0)
 
 
 @dataclass
@@ -173,12 +175,24 @@ class TuneConfig:
 
 
 @dataclass
+class ProfileConfig:
+    warmup_steps: int = _f(5, "steps run before timing", min=0)
+    steps: int = _f(30, "steps timed in each phase (pipeline, model, both)", min=5)
+    capture: bool = _f(True, "capture a TensorBoard profile when xprof is installed")
+    memory_gib: float = _f(8.0, "memory to plan the largest batch for", gt=0.0)
+    start_step: int = _f(0, "train: profile from this step on (TensorBoard's profile tab); "
+                            "0 = off", min=0)
+    num_steps: int = _f(10, "train: steps in the profile window", min=1)
+
+
+@dataclass
 class ExperimentConfig:
     model: ModelConfig = _f(ModelConfig())
     data: DataConfig = _f(DataConfig())
     train: TrainConfig = _f(TrainConfig())
     distribute: DistributeConfig = _f(DistributeConfig())
     tune: TuneConfig = _f(TuneConfig())
+    profile: ProfileConfig = _f(ProfileConfig())
 
 
 # --------------------------------------------------------------------- parsing

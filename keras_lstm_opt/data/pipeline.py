@@ -72,19 +72,25 @@ def resolve_files(cfg: DataConfig) -> DataFiles:
     return DataFiles(directory, schema, train, validation, compression)
 
 
-def _shape_example(schema: dict[str, Any], max_length: int):
-    """Map parsed flat features to (inputs, target) with their schema shapes."""
+def _shape_batch(schema: dict[str, Any], max_length: int):
+    """Map a parsed batch of flat features to (inputs, target) with the schema's shapes
+    (vectorised: runs once per parse batch, not once per example)."""
     import tensorflow as tf
 
     x_name, y_name = schema["inputs"], schema["target"]
 
     def reshape(name: str, value: Any) -> Any:
         shape = schema["features"][name]["shape"]
-        if shape and shape[0] is None:
-            if max_length:
-                value = value[:max_length]
-            return tf.reshape(value, [-1, *shape[1:]]) if len(shape) > 1 else value
-        return tf.reshape(value, shape)
+        if shape and shape[0] is None:  # ragged [batch, (time), ...]
+            if len(shape) > 1:
+                inner = 1
+                for d in shape[1:]:
+                    inner *= d
+                value = tf.RaggedTensor.from_row_lengths(
+                    tf.reshape(value.flat_values, [-1, *shape[1:]]),
+                    value.row_lengths() // inner)
+            return value[:, :max_length] if max_length else value
+        return tf.reshape(value, [-1, *shape])
 
     def fn(ex: dict[str, Any]) -> tuple[Any, Any]:
         return reshape(x_name, ex[x_name]), reshape(y_name, ex[y_name])
@@ -137,7 +143,8 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
     if pipelines > 1 and not by_file:
         ds = ds.shard(pipelines, input_context.input_pipeline_id)
     spec = parse_spec(schema)
-    ds = ds.batch(cfg.parse_batch_size).map(lambda s: tf.io.parse_example(s, spec),
+    shape = _shape_batch(schema, cfg.max_length)
+    ds = ds.batch(cfg.parse_batch_size).map(lambda s: shape(tf.io.parse_example(s, spec)),
                                             num_parallel_calls=tf.data.AUTOTUNE)
     if cfg.cache == "memory":
         ds = ds.cache()
@@ -149,18 +156,33 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
         ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.map(_shape_example(schema, cfg.max_length), num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True)
     if is_variable_length(schema, x_name):
         if cfg.batching == "bucket":
             bounds = list(cfg.bucket_boundaries)
+            ds = ds.map(lambda x, y: (tf.identity(x), y), num_parallel_calls=tf.data.AUTOTUNE)
             ds = ds.bucket_by_sequence_length(lambda x, y: tf.shape(x)[0], bounds,
                                               [batch_size] * (len(bounds) + 1),
                                               pad_to_bucket_boundary=False)
-        else:
-            ds = ds.padded_batch(batch_size)
+        else:  # batch as ragged, then pad the whole batch at once (on the right, with 0)
+            ds = ds.ragged_batch(batch_size).map(lambda x, y: (x.to_tensor(), y),
+                                                 num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.batch(batch_size)
+    if cfg.debug_delay_ms:
+        delay = cfg.debug_delay_ms / 1000.0
+
+        def _sleep(x: Any) -> Any:
+            import time
+
+            time.sleep(delay)
+            return x
+
+        def _delayed(x: Any, y: Any) -> tuple[Any, Any]:
+            out = tf.py_function(_sleep, [x], x.dtype)
+            out.set_shape(x.shape)
+            return out, y
+
+        ds = ds.map(_delayed, num_parallel_calls=1)
     if num_examples and not repeat and cfg.batching == "pad" and input_context is None:
         ds = ds.apply(tf.data.experimental.assert_cardinality(-(-num_examples // batch_size)))
     if cfg.prefetch:

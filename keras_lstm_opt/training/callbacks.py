@@ -51,6 +51,49 @@ class ThroughputTimer(keras.callbacks.Callback):
         self.epochs += 1
 
 
+class ProfileWindow(keras.callbacks.Callback):
+    """Profile steps [start, start + num_steps) into `logdir`, each step marked for xprof.
+
+    Keras 3's TensorBoard(profile_batch=...) writes profiles in which xprof finds no
+    step; a root `Trace("train", step_num=..., _r=1)` around each step fixes that.
+    """
+
+    def __init__(self, logdir: str, start: int, num_steps: int) -> None:
+        super().__init__()
+        self.logdir, self.start, self.stop = logdir, start, start + num_steps
+        self.step = 0
+        self._trace: Any = None
+        self._active = False
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        import tensorflow as tf
+
+        if self.step == self.start and not self._active:
+            tf.profiler.experimental.start(self.logdir)
+            self._active = True
+        if self._active:
+            self._trace = tf.profiler.experimental.Trace("train", step_num=self.step, _r=1)
+            self._trace.__enter__()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        import tensorflow as tf
+
+        if self._trace is not None:
+            self._trace.__exit__(None, None, None)
+            self._trace = None
+        self.step += 1
+        if self._active and self.step >= self.stop:
+            tf.profiler.experimental.stop()
+            self._active = False
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        import tensorflow as tf
+
+        if self._active:
+            tf.profiler.experimental.stop()
+            self._active = False
+
+
 def verbosity(mode: str) -> int:
     """Keras verbose level: a progress bar on a terminal, one line per epoch otherwise."""
     import sys

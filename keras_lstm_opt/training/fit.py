@@ -31,7 +31,7 @@ from keras_lstm_opt.training.artifacts import (
     write_json_atomic,
 )
 from keras_lstm_opt.training.backup import Backup
-from keras_lstm_opt.training.callbacks import standard_callbacks, verbosity
+from keras_lstm_opt.training.callbacks import ProfileWindow, standard_callbacks, verbosity
 from keras_lstm_opt.training.loop import make_evaluator, run_loop
 from keras_lstm_opt.training.optim import make_optimizer
 
@@ -164,6 +164,9 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     val_ds = make_dataset(cfg.data, files.schema, files.validation, batch, training=False,
                           compression=files.compression) if files.validation else None
     callbacks, timer = standard_callbacks(cfg.train, paths, val_ds is not None)
+    if cfg.profile.start_step and is_chief:
+        callbacks.append(ProfileWindow(paths["tensorboard"], cfg.profile.start_step,
+                                       cfg.profile.num_steps))
     log.info("training %s: %d params, %d steps/epoch, global batch %d, %d replica(s)%s -> %s",
              model.name, model.count_params(), steps, batch, replicas,
              f", worker {cluster.task_type}:{cluster.task_index}" if cluster else "", run_dir)

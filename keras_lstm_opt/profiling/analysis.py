@@ -1,0 +1,148 @@
+"""Measured bottleneck analysis: is a training job input-bound or compute-bound?
+
+Three timings of the same job, each after `profile.warmup_steps` steps:
+
+1. the input pipeline alone (batches pulled, nothing trained),
+2. the model alone on batches already in memory (same shapes, no pipeline),
+3. the two together, as training runs.
+
+`input_bound_percent = 100 x (together - model alone) / together`: the share of a
+training step spent waiting for input. The verdict: input-bound at 50% or more,
+compute-bound at 20% or less, balanced in between.
+
+Example:
+
+    m = measure(load_config(None))
+    m["input_bound_percent"], m["verdict"]
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from keras_lstm_opt.config import ExperimentConfig
+
+
+def verdict(input_bound_percent: float) -> str:
+    if input_bound_percent >= 50:
+        return "input-bound"
+    if input_bound_percent <= 20:
+        return "compute-bound"
+    return "balanced"
+
+
+def _timed(fn: Any, n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n
+
+
+def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, Any]:
+    """Time pipeline, model and both for `cfg`; optionally trace phase 3 for TensorBoard."""
+    import tensorflow as tf
+
+    from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
+    from keras_lstm_opt.models.cudnn import cudnn_report
+    from keras_lstm_opt.models.heads import head_for
+    from keras_lstm_opt.training.fit import compile_model
+    from keras_lstm_opt.training.loop import make_train_step
+
+    files = resolve_files(cfg.data)
+    batch, p = cfg.train.batch_size, cfg.profile
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0" if not tf.config.list_physical_devices(
+        "GPU") else "/gpu:0")
+    with strategy.scope():
+        model = compile_model(cfg, files.schema, 10_000)
+    train_steps = make_train_step(model, strategy, head_for(files.schema), cfg.train)
+    ds = make_dataset(cfg.data, files.schema, files.train, batch, training=True,
+                      compression=files.compression, seed=cfg.train.seed, repeat=True)
+
+    # 1. pipeline alone
+    it = iter(ds)
+    for _ in range(p.warmup_steps):
+        next(it)
+    pipeline_s = _timed(lambda: next(it), p.steps)
+
+    # 2. model alone, on batches held in memory
+    held = ds.take(8).cache().repeat()
+    held_it = iter(strategy.experimental_distribute_dataset(held))
+    one = tf.constant(1)
+    for _ in range(max(p.warmup_steps, 8)):  # fills the cache and traces the step
+        train_steps(held_it, one)["count"].numpy()
+    model_s = _timed(lambda: train_steps(held_it, one)["count"].numpy(), p.steps)
+
+    # 3. both together, as in training
+    real_it = iter(strategy.experimental_distribute_dataset(ds))
+    for _ in range(p.warmup_steps):
+        train_steps(real_it, one)["count"].numpy()
+    both_s = _timed(lambda: train_steps(real_it, one)["count"].numpy(), p.steps)
+
+    # 4. the same steps again under the profiler (tracing slows them, so untimed)
+    if trace_dir:
+        tf.profiler.experimental.start(trace_dir)
+        for step in range(p.steps):
+            with tf.profiler.experimental.Trace("train", step_num=step, _r=1):
+                train_steps(real_it, one)["count"].numpy()
+        tf.profiler.experimental.stop()
+
+    waiting = max(0.0, both_s - model_s)
+    percent = 100.0 * waiting / both_s if both_s > 0 else 0.0
+    return {
+        "batch_size": batch,
+        "pipeline_ms_per_batch": 1000 * pipeline_s,
+        "model_ms_per_step": 1000 * model_s,
+        "step_ms": 1000 * both_s,
+        "input_wait_ms_per_step": 1000 * waiting,
+        "pipeline_examples_per_second": batch / pipeline_s if pipeline_s else math.inf,
+        "model_examples_per_second": batch / model_s if model_s else math.inf,
+        "training_examples_per_second": batch / both_s if both_s else math.inf,
+        "input_bound_percent": percent,
+        "verdict": verdict(percent),
+        "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
+        "cudnn": [v.to_dict() for v in cudnn_report(model)],
+        "params": model.count_params(),
+        "model": model,
+        "files": files,
+    }
+
+
+def recommendations(cfg: ExperimentConfig, m: dict[str, Any]) -> list[dict[str, str]]:
+    """Advice, each with the measurement that triggered it."""
+    d, out = cfg.data, []
+    wait, step = m["input_wait_ms_per_step"], m["step_ms"]
+
+    def add(advice: str, because: str) -> None:
+        out.append({"advice": advice, "because": because})
+
+    if m["verdict"] != "compute-bound":
+        pct = m["input_bound_percent"]
+        share = f"input wait {wait:.1f} ms of a {step:.1f} ms step ({pct:.0f}%)"
+        if d.debug_delay_ms:
+            add("remove the Python map (data.debug_delay_ms) or rewrite it in TensorFlow ops",
+                f"{share}; the map sleeps {d.debug_delay_ms:.0f} ms per batch")
+        if d.cache == "none":
+            add("cache the parsed records (data.cache: memory, or a file path)", share)
+        if d.parallel_reads == 1:
+            add("read shards in parallel (data.parallel_reads: -1)", share)
+        if d.prefetch == 0:
+            add("prefetch batches (data.prefetch: -1)", share)
+        if d.parse_batch_size < 32:
+            add("parse records in batches (data.parse_batch_size: 256)", share)
+        if not out:
+            add("write more, larger shards and raise data.parallel_reads", share)
+    else:
+        model_share = f"the model takes {m['model_ms_per_step']:.1f} of {step:.1f} ms per step"
+        if cfg.model.lstm == "keras" and m["device"] == "CPU":
+            add("use the fused CPU LSTM (model.lstm: fast)", model_share)
+        misses = [v for v in m["cudnn"] if not v["eligible"]]
+        if misses:
+            add("make the LSTM layers cuDNN-eligible for GPUs: " +
+                "; ".join(f"{v['layer']}: {', '.join(v['reasons'])}" for v in misses[:3]),
+                f"{len(misses)} of {len(m['cudnn'])} LSTM layers would miss cuDNN")
+        if m["device"] == "CPU":
+            add("on CPU the step is bound by the LSTM recurrence: a larger batch raises "
+                "samples/s; more cores or a GPU shorten the step", model_share)
+    return out

@@ -1,0 +1,97 @@
+"""`keras-lstm-opt profile`: measure, explain and plan; write report.json / .md / .png.
+
+With the `profile` extra (xprof) installed, a TensorBoard profile of the timed steps is
+captured under RUN_DIR/tensorboard (each step marked so that xprof counts it), and
+xprof's input-pipeline analysis is read back and shown beside our own figure.
+
+Example:
+
+    report = profile("configs/text.yaml", run_dir="runs/prof")
+    report["input_bound_percent"], report["verdict"]
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import resource
+from typing import Any
+
+from keras_lstm_opt.config import ExperimentConfig, load_config
+from keras_lstm_opt.profiling.analysis import measure, recommendations, verdict
+from keras_lstm_opt.profiling.planner import plan_resources
+
+
+def xprof_available() -> bool:
+    try:
+        import xprof.convert.raw_to_tool_data  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def xprof_input_bound(trace_dir: str) -> dict[str, Any] | None:
+    """xprof's input-pipeline analysis of the newest profile under `trace_dir`."""
+    from xprof.convert import raw_to_tool_data
+
+    planes = sorted(glob.glob(os.path.join(trace_dir, "plugins", "profile", "*",
+                                           "*.xplane.pb")))
+    if not planes:
+        return None
+    data, _ = raw_to_tool_data.xspace_to_tool_data([planes[-1]], "input_pipeline_analyzer", {})
+    tables = json.loads(data)
+    rows = []
+    for table in tables if isinstance(tables, list) else [tables]:
+        cols = [c.get("id") for c in table.get("cols", [])]
+        if "stepTimeMs" in cols and "infeedTimeMs" in cols:
+            for r in table.get("rows", []):
+                vals = {cid: cell.get("v") for cid, cell in zip(cols, r.get("c", []),
+                                                                strict=False)}
+                rows.append(vals)
+    step = sum(float(r.get("stepTimeMs") or 0) for r in rows)
+    infeed = sum(float(r.get("infeedTimeMs") or 0) for r in rows)
+    percent = 100 * infeed / step if step else None
+    return {"steps": len(rows), "input_bound_percent": percent,
+            "verdict": verdict(percent) if percent is not None else None,
+            "xplane": planes[-1]}
+
+
+def _time_steps(files: Any, cfg: ExperimentConfig) -> float:
+    """Mean padded length of a few training batches (the T the step really runs)."""
+    from keras_lstm_opt.data.pipeline import make_dataset
+
+    ds = make_dataset(cfg.data, files.schema, files.train, cfg.train.batch_size, True,
+                      compression=files.compression)
+    lengths = [int(x.shape[1]) for x, _ in ds.take(5)]
+    return sum(lengths) / len(lengths)
+
+
+def profile(config: ExperimentConfig | str | None, run_dir: str,
+            overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
+    tb_dir = os.path.join(run_dir, "tensorboard")
+    os.makedirs(tb_dir, exist_ok=True)
+    capture = cfg.profile.capture and xprof_available()
+    import tensorflow as tf  # loaded before the baseline: its own memory is not the job's
+
+    tf.constant(0.0).numpy()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    m = measure(cfg, trace_dir=tb_dir if capture else None)
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    model, files = m.pop("model"), m.pop("files")
+    examples = files.schema.get("splits", {}).get("train", {}).get("examples")
+    embed = cfg.model.embedding_dim if files.schema["features"][files.schema["inputs"]][
+        "dtype"] == "int64" else 0
+    plan = plan_resources(model, cfg.train.batch_size, _time_steps(files, cfg),
+                          cfg.profile.memory_gib, examples, cfg.train.epochs,
+                          m["training_examples_per_second"], embed)
+    plan["measured_peak_rss_increase_mib"] = (rss_peak - rss_before) / 1024
+    report = {**m, "plan": plan, "recommendations": recommendations(cfg, m),
+              "xprof": xprof_input_bound(tb_dir) if capture else None,
+              "config": {"lstm": cfg.model.lstm, "cache": cfg.data.cache,
+                         "debug_delay_ms": cfg.data.debug_delay_ms}}
+    from keras_lstm_opt.profiling.report_files import write_report
+
+    write_report(report, run_dir)
+    return report

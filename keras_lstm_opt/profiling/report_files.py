@@ -1,0 +1,92 @@
+"""Write a profile report as report.json, report.md and report.png."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from keras_lstm_opt.training.artifacts import write_json_atomic
+
+
+def _md(r: dict[str, Any]) -> str:
+    plan = r["plan"]
+    lines = [
+        "# Where the training step's time goes",
+        "",
+        f"**Verdict: {r['verdict']}.** A training step took {r['step_ms']:.1f} ms; the model "
+        f"alone, on batches already in memory, takes {r['model_ms_per_step']:.1f} ms, so "
+        f"{r['input_wait_ms_per_step']:.1f} ms ({r['input_bound_percent']:.0f}%) is spent "
+        "waiting for input.",
+        "",
+        "| measured | per batch | examples/s |",
+        "|---|---|---|",
+        f"| input pipeline alone | {r['pipeline_ms_per_batch']:.1f} ms | "
+        f"{r['pipeline_examples_per_second']:,.0f} |",
+        f"| model alone | {r['model_ms_per_step']:.1f} ms | "
+        f"{r['model_examples_per_second']:,.0f} |",
+        f"| both (training) | {r['step_ms']:.1f} ms | {r['training_examples_per_second']:,.0f} |",
+        "",
+    ]
+    x = r.get("xprof")
+    if x:
+        pct = x["input_bound_percent"]
+        lines += [f"xprof's input-pipeline analysis of the same steps counted {x['steps']} "
+                  "steps and puts the input share at " +
+                  (f"{pct:.0f}% ({x['verdict']})." if pct is not None else "n/a."), ""]
+    else:
+        lines += ["(xprof is not installed: `pip install \".[profile]\"` adds its figure.)", ""]
+    lines += ["## What to change", ""]
+    lines += [f"- {rec['advice']} (because {rec['because']})" for rec in r["recommendations"]]
+    lines += [
+        "", "## Resource plan", "",
+        f"- {plan['params']:,} parameters; {plan['gflops_per_step']:.2f} GFLOP per training step "
+        f"at batch {r['batch_size']} and {plan['time_steps']:.0f} time steps.",
+        f"- Memory estimate: {plan['estimated_training_mib']:.0f} MiB "
+        f"({plan['optimizer_and_weights_mib']:.1f} MiB weights, gradients and Adam moments, "
+        f"{plan['activations_mib']:.0f} MiB activations); measured peak RSS increase "
+        f"{plan['measured_peak_rss_increase_mib']:.0f} MiB (includes TensorFlow's own "
+        "buffers and traced graphs).",
+        f"- Largest batch for {plan['memory_gib']:g} GiB: about "
+        f"{plan['largest_batch_for_memory']:,}.",
+    ]
+    if plan["estimated_epoch_seconds"]:
+        lines.append(f"- At the measured {plan['measured_samples_per_second']:,.0f} samples/s an "
+                     f"epoch takes about {plan['estimated_epoch_seconds']:.0f} s and the "
+                     f"configured run about {plan['estimated_run_seconds']:.0f} s.")
+    return "\n".join(lines) + "\n"
+
+
+def _png(r: dict[str, Any], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.bar(["training step"], [r["model_ms_per_step"]], label="model compute")
+    a.bar(["training step"], [r["input_wait_ms_per_step"]], bottom=[r["model_ms_per_step"]],
+          label="waiting for input")
+    a.set_ylabel("ms per step")
+    a.set_title(f"{r['verdict']}: {r['input_bound_percent']:.0f}% input wait")
+    a.legend()
+    names = ["pipeline alone", "model alone", "training"]
+    vals = [r["pipeline_examples_per_second"], r["model_examples_per_second"],
+            r["training_examples_per_second"]]
+    bars = b.bar(names, vals, color=["tab:green", "tab:blue", "tab:gray"])
+    b.bar_label(bars, fmt="{:,.0f}")
+    b.set_ylabel("examples / s")
+    b.set_title("throughput")
+    for ax in (a, b):
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_report(report: dict[str, Any], run_dir: str) -> dict[str, str]:
+    paths = {k: os.path.join(run_dir, f"report.{k}") for k in ("json", "md", "png")}
+    write_json_atomic(paths["json"], report)
+    with open(paths["md"], "w", encoding="utf-8") as fh:
+        fh.write(_md(report))
+    _png(report, paths["png"])
+    return paths

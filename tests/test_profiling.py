@@ -1,0 +1,137 @@
+"""profile: measured verdicts on a slow and a fast pipeline, the planner, the report files,
+xprof's view of the captured steps, and TensorBoard serving what we wrote."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from keras_lstm_opt.profiling.analysis import verdict
+from keras_lstm_opt.profiling.profile_report import profile, xprof_available
+
+pytestmark = pytest.mark.slow
+FAST = ["profile.steps=12", "profile.warmup_steps=3", "model.units=16"]
+
+
+def test_verdict_thresholds():
+    assert verdict(75) == "input-bound" and verdict(3) == "compute-bound"
+    assert verdict(30) == "balanced"
+
+
+@pytest.fixture(scope="module")
+def reports(text_dir, tmp_path_factory):
+    base = tmp_path_factory.mktemp("prof")
+    slow = profile(None, str(base / "slow"), [*FAST, f"data.path={text_dir}",
+                                              "data.debug_delay_ms=40"])
+    fast = profile(None, str(base / "fast"), [*FAST, f"data.path={text_dir}"])
+    return base, slow, fast
+
+
+def test_slow_pipeline_is_input_bound_and_default_is_not(reports):
+    base, slow, fast = reports
+    print(json.dumps({"slow": slow["input_bound_percent"], "fast": fast["input_bound_percent"],
+                      "xprof_slow": (slow.get("xprof") or {}).get("input_bound_percent"),
+                      "xprof_fast": (fast.get("xprof") or {}).get("input_bound_percent")}))
+    assert slow["input_bound_percent"] > 50 and slow["verdict"] == "input-bound"
+    assert fast["input_bound_percent"] < 5 and fast["verdict"] != "input-bound"
+    assert any("debug_delay_ms" in r["advice"] and "40 ms" in r["because"]
+               for r in slow["recommendations"])
+    assert all(r["because"] for r in fast["recommendations"])
+    for name in ("slow", "fast"):
+        on_disk = json.loads((base / name / "report.json").read_text())
+        assert on_disk["verdict"] == (slow if name == "slow" else fast)["verdict"]
+        assert (base / name / "report.png").read_bytes()[:4] == b"\x89PNG"
+        assert "Verdict:" in (base / name / "report.md").read_text()
+
+
+def test_planner_figures(reports):
+    _, _, fast = reports
+    plan = fast["plan"]
+    assert plan["params"] == fast["params"] and plan["gflops_per_step"] > 0
+    expected = 3 * 8 * 128 * plan["time_steps"] * 16 * (32 + 16) / 1e9
+    assert plan["gflops_per_step"] == pytest.approx(expected)
+    assert plan["largest_batch_for_memory"] > 128
+    assert plan["estimated_epoch_seconds"] > 0
+
+
+@pytest.mark.skipif(not xprof_available(), reason="needs the profile extra (xprof)")
+@pytest.mark.xfail(strict=True, reason="known gap (issue 6): xprof 2.24 finds no step in these "
+                   "profiles although every step carries a root Trace marker; the LSTM's "
+                   "tf.while_loop is the suspect")
+def test_xprof_counts_the_captured_steps_and_agrees(reports):
+    _, slow, fast = reports
+    for r in (slow, fast):
+        assert r["xprof"] and r["xprof"]["steps"] > 0
+    assert slow["xprof"]["verdict"] == "input-bound"
+    assert fast["xprof"]["verdict"] != "input-bound"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read().decode())
+
+
+def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path):
+    from keras_lstm_opt.training.fit import fit
+
+    base, _, _ = reports
+    run = tmp_path / "run"
+    fit(None, str(run), ["model.units=8", "train.epochs=2", "train.verbose=silent",
+                         f"data.path={text_dir}"])
+    logdir = tmp_path / "logs"
+    logdir.mkdir()
+    os.symlink(run / "tensorboard", logdir / "train_run")
+    os.symlink(base / "slow" / "tensorboard", logdir / "profile_run")
+    port = _free_port()
+    tb = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
+                           "--host", "127.0.0.1", "--port", str(port)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, tags = time.time() + 90, {}
+        while time.time() < deadline:
+            try:
+                tags = _get(f"http://127.0.0.1:{port}/data/plugin/scalars/tags")
+                if "train_run/validation" in tags:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        assert "epoch_accuracy" in tags["train_run/validation"], tags
+        assert "epoch_loss" in tags["train_run/train"]
+        scalars = _get(f"http://127.0.0.1:{port}/data/plugin/scalars/scalars?"
+                       "run=train_run/validation&tag=epoch_accuracy")
+        assert [row[1] for row in scalars] == [0, 1]  # one point per epoch
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert scalars[-1][2] == pytest.approx(metrics["val_accuracy"], abs=0.05)
+        if xprof_available():
+            plugins = _get(f"http://127.0.0.1:{port}/data/plugins_listing")
+            assert "profile" in plugins
+    finally:
+        tb.terminate()
+        tb.wait(timeout=30)
+
+
+def test_train_profile_window_writes_a_profile_xprof_can_read(text_dir, tmp_path):
+    from keras_lstm_opt.profiling.profile_report import xprof_input_bound
+    from keras_lstm_opt.training.fit import fit
+
+    run = tmp_path / "run"
+    fit(None, str(run), ["model.units=8", "train.epochs=1", "train.verbose=silent",
+                         f"data.path={text_dir}", "profile.start_step=2",
+                         "profile.num_steps=4"])
+    planes = list((run / "tensorboard" / "plugins" / "profile").glob("*/*.xplane.pb"))
+    assert len(planes) == 1 and planes[0].stat().st_size > 0
+    if xprof_available():  # xprof reads it (its step count is the known gap above)
+        analysis = xprof_input_bound(str(run / "tensorboard"))
+        assert analysis is not None and analysis["steps"] >= 0
