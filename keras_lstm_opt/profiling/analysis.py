@@ -66,15 +66,17 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
         next(it)
     pipeline_s = _timed(lambda: next(it), p.steps)
 
-    # 2. model alone, on batches held in memory
-    held = ds.take(8).cache().repeat()
+    # 2. the model alone, on batches held in memory (as many as are timed, so that the
+    # padded lengths match those of phase 3)
+    held = ds.take(p.steps).cache().repeat()
     held_it = iter(strategy.experimental_distribute_dataset(held))
     one = tf.constant(1)
-    for _ in range(max(p.warmup_steps, 8)):  # fills the cache and traces the step
+    for _ in range(p.steps):  # fills the cache, traces the step
         train_steps(held_it, one)["count"].numpy()
     model_s = _timed(lambda: train_steps(held_it, one)["count"].numpy(), p.steps)
 
-    # 3. both together, as in training
+    # 3. the model fed by the pipeline, as in training. The iterator starts only now:
+    # batches prefetched while phase 2 ran would hide the pipeline's cost.
     real_it = iter(strategy.experimental_distribute_dataset(ds))
     for _ in range(p.warmup_steps):
         train_steps(real_it, one)["count"].numpy()
