@@ -61,7 +61,6 @@ class _LSTMTuner(kt.Tuner):
 
     def __init__(self, cfg: ExperimentConfig, run_dir: str, oracle: Any) -> None:
         self.cfg, self.run_dir = cfg, run_dir
-        self.started = time.monotonic()
         super().__init__(oracle=oracle, hypermodel=self._declare, directory=run_dir,
                          project_name="search", overwrite=False)
 
@@ -90,13 +89,6 @@ class _LSTMTuner(kt.Tuner):
             scores.append(metrics[self.cfg.tune.objective])
         return {self.cfg.tune.objective: sum(scores) / len(scores)}
 
-    def on_trial_end(self, trial: Any) -> None:
-        super().on_trial_end(trial)
-        budget = self.cfg.tune.max_minutes * 60
-        if budget and time.monotonic() - self.started > budget:
-            log.info("tune.max_minutes reached: no new trials")
-            self.oracle.max_trials = len(self.oracle.trials)
-
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
         pass  # each trial's run directory already holds its model.keras
 
@@ -104,16 +96,36 @@ class _LSTMTuner(kt.Tuner):
         return None
 
 
+def _with_budget(oracle: Any, seconds: float) -> Any:
+    """Stop handing out trials `seconds` after the first one. The oracle is the one that
+    serves every tuner (the chief's in distributed mode), so the budget is the search's."""
+    if not seconds:
+        return oracle
+    create, clock = oracle.create_trial, {}
+
+    def create_trial(tuner_id: str) -> Any:
+        start = clock.setdefault("start", time.monotonic())
+        if time.monotonic() - start > seconds and oracle.max_trials != len(oracle.trials):
+            log.info("tune.max_minutes reached: no new trials")
+            oracle.max_trials = len(oracle.trials)
+        return create(tuner_id)
+
+    oracle.create_trial = create_trial
+    return oracle
+
+
 def make_oracle(cfg: ExperimentConfig) -> Any:
     t = cfg.tune
     objective = kt.Objective(t.objective, direction(cfg))
     if t.tuner == "hyperband":
-        return kt.oracles.HyperbandOracle(objective, max_epochs=t.epochs, factor=3,
-                                          hyperband_iterations=1, seed=t.seed)
-    if t.tuner == "bayesian":
-        return kt.oracles.BayesianOptimizationOracle(objective, max_trials=t.max_trials,
-                                                     seed=t.seed)
-    return kt.oracles.RandomSearchOracle(objective, max_trials=t.max_trials, seed=t.seed)
+        oracle = kt.oracles.HyperbandOracle(objective, max_epochs=t.epochs, factor=3,
+                                            hyperband_iterations=1, seed=t.seed)
+    elif t.tuner == "bayesian":
+        oracle = kt.oracles.BayesianOptimizationOracle(objective, max_trials=t.max_trials,
+                                                       seed=t.seed)
+    else:
+        oracle = kt.oracles.RandomSearchOracle(objective, max_trials=t.max_trials, seed=t.seed)
+    return _with_budget(oracle, t.max_minutes * 60)
 
 
 def leaderboard(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:

@@ -125,3 +125,22 @@ def test_chief_failure_stops_the_workers(tmp_path):
     start = time.monotonic()
     rc = launch_tuners([sys.executable, "-c", code], 2, grace_seconds=2)
     assert rc == 5 and time.monotonic() - start < 30
+
+
+def test_wall_clock_budget_stops_new_trials(text_dir, tmp_path):
+    from keras_lstm_opt.tuning import tune
+
+    rows = tune(None, str(tmp_path / "s"), [f"data.path={text_dir}", *SMALL,
+                                              "tune.max_trials=5", "tune.max_minutes=0.005"])
+    assert len(rows) == 1  # the first trial outlasts the 0.3 s budget; no second one starts
+
+
+def test_hyperband_and_bayesian_searches_run(text_dir, tmp_path):
+    from keras_lstm_opt.tuning import tune
+
+    rows = tune(None, str(tmp_path / "b"), [f"data.path={text_dir}", *SMALL,
+                                              "tune.tuner=bayesian", "tune.max_trials=2"])
+    assert len(rows) == 2
+    rows = tune(None, str(tmp_path / "h"), [f"data.path={text_dir}", *SMALL,
+                                              "tune.tuner=hyperband", "tune.epochs=2"])
+    assert len(rows) >= 2
