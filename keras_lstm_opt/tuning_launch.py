@@ -14,13 +14,19 @@ Example:
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 import time
 from typing import TextIO
 
-from keras_lstm_opt.distribute.launcher import Worker, _pump, describe_exit, free_ports, stop_all
+from keras_lstm_opt.distribute.launcher import (
+    Worker,
+    describe_exit,
+    first_failure,
+    free_ports,
+    spawn,
+    stop_all,
+)
 
 
 def launch_tuners(command: list[str], tuners: int, host: str = "127.0.0.1",
@@ -33,21 +39,13 @@ def launch_tuners(command: list[str], tuners: int, host: str = "127.0.0.1",
     try:
         for index, tuner_id in enumerate(ids):
             env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host,
-                   "KERASTUNER_ORACLE_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+                   "KERASTUNER_ORACLE_PORT": str(port)}
             env.pop("TF_CONFIG", None)
-            proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                    start_new_session=True)
-            w = Worker(index, proc, label=tuner_id)
-            w.reader = threading.Thread(target=_pump, args=(w, out, lock), daemon=True)
-            w.reader.start()
-            procs.append(w)
+            procs.append(spawn(index, command, env, out, lock, label=tuner_id))
             if index == 0:
                 time.sleep(2.0)  # let the oracle server start listening first
         while True:
-            codes = [w.proc.poll() for w in procs]
-            bad = next((w for w, c in zip(procs, codes, strict=True) if c not in (None, 0)),
-                       None)
+            bad, codes = first_failure(procs)
             if bad is not None:
                 stop_all(procs, grace_seconds)
                 who = ids[bad.index]

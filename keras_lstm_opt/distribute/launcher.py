@@ -72,6 +72,25 @@ def _pump(worker: Worker, out: TextIO, lock: threading.Lock) -> None:
             out.flush()
 
 
+def spawn(index: int, command: list[str], env: dict[str, str], out: TextIO,
+          lock: threading.Lock, label: str = "") -> Worker:
+    """Start one worker in its own process group, its output prefixed and kept."""
+    proc = subprocess.Popen(command, env={**env, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            bufsize=1, start_new_session=True)
+    w = Worker(index, proc, label=label)
+    w.reader = threading.Thread(target=_pump, args=(w, out, lock), daemon=True)
+    w.reader.start()
+    return w
+
+
+def first_failure(workers: list[Worker]) -> tuple[Worker | None, list[int | None]]:
+    """The first worker that exited non-zero (or None), and every worker's status."""
+    codes = [w.proc.poll() for w in workers]
+    failed = next((w for w, c in zip(workers, codes, strict=True) if c not in (None, 0)), None)
+    return failed, codes
+
+
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
     try:
         os.killpg(proc.pid, sig)
@@ -106,18 +125,10 @@ def run_group(command: list[str], workers: int, host: str = "127.0.0.1",
     base = dict(os.environ if env is None else env)
     try:
         for i in range(workers):
-            wenv = {**base, "TF_CONFIG": build_tf_config(addrs, i), "PYTHONUNBUFFERED": "1"}
-            proc = subprocess.Popen(command, env=wenv, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                    start_new_session=True)
-            w = Worker(i, proc)
-            w.reader = threading.Thread(target=_pump, args=(w, out, lock), daemon=True)
-            w.reader.start()
-            group.append(w)
+            group.append(spawn(i, command, {**base, "TF_CONFIG": build_tf_config(addrs, i)},
+                               out, lock))
         while True:
-            codes = [w.proc.poll() for w in group]
-            failed = next((w for w, c in zip(group, codes, strict=True) if c not in (None, 0)),
-                          None)
+            failed, codes = first_failure(group)
             if failed is not None:
                 stop_all(group, grace_seconds)
                 return failed.proc.returncode, failed.index, list(failed.tail)
