@@ -13,13 +13,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import platform
 import statistics
 from typing import Any
 
 from keras_lstm_opt.config import ExperimentConfig
 from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
-from keras_lstm_opt.profiling.throughput import dataset_throughput
+from keras_lstm_opt.profiling.throughput import dataset_throughput, thread_settings
 
 DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {
     "default (batch-parse, cache, prefetch)": {},
@@ -28,17 +27,6 @@ DEFAULT_VARIANTS: dict[str, dict[str, Any]] = {
     "sequential reads, no cache": {"cache": "none", "parallel_reads": 1},
     "no prefetch": {"prefetch": 0},
 }
-
-
-def thread_settings() -> dict[str, Any]:
-    import os
-
-    import tensorflow as tf
-
-    return {"cpu_count": os.cpu_count(),
-            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-            "machine": platform.machine(), "tensorflow": tf.__version__}
 
 
 def bench_pipeline(cfg: ExperimentConfig, variants: dict[str, dict[str, Any]],

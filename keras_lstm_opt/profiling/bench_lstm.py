@@ -14,13 +14,14 @@ Example:
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from keras_lstm_opt.profiling.throughput import thread_settings
 
 SHAPES: dict[str, dict[str, Any]] = {
     "default": {"batch": 64, "time": 100, "inputs": 128, "units": 256, "layers": 2,
@@ -111,27 +112,6 @@ def matmul_ceiling(n: int = 2048, repeats: int = 5) -> float:
         tf.matmul(a, b).numpy()
         times.append(time.perf_counter() - t)
     return 2 * n ** 3 / statistics.median(times) / 1e9
-
-
-def thread_settings() -> dict[str, Any]:
-    import tensorflow as tf
-
-    out: dict[str, Any] = {
-        "cpu_count": os.cpu_count(),
-        "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-        "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
-    }
-    try:
-        import torch
-
-        out["torch_threads"] = torch.get_num_threads()
-        out["torch"] = torch.__version__
-    except ImportError:
-        pass
-    out["tensorflow"] = tf.__version__
-    return out
 
 
 def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,

@@ -28,3 +28,27 @@ def dataset_throughput(ds: Any, max_batches: int | None = None) -> dict[str, flo
     seconds = time.perf_counter() - start
     return {"examples": examples, "batches": batches, "seconds": seconds,
             "examples_per_second": examples / seconds if seconds else 0.0}
+
+
+def thread_settings() -> dict[str, Any]:
+    """CPU count, TensorFlow's (and PyTorch's, if loaded) thread settings, versions."""
+    import os
+    import platform
+    import sys
+
+    import tensorflow as tf
+
+    out: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+    }
+    torch = sys.modules.get("torch")  # reported when a benchmark loaded it
+    if torch is not None:
+        out["torch_threads"] = torch.get_num_threads()
+        out["torch"] = torch.__version__
+    out["tensorflow"] = tf.__version__
+    return out
