@@ -95,14 +95,24 @@ def make_train_step(model: Any, strategy: Any, head: Head, cfg: TrainConfig) -> 
         return {"loss_sum": tf.reduce_sum(per_example), "metric_sum": tf.reduce_sum(metric),
                 "count": n, "reg": reg * n}
 
+    def one_step(iterator: Any) -> dict[str, Any]:
+        out = strategy.run(replica_step, args=next(iterator))
+        return {k: strategy.reduce("SUM", v, axis=None) for k, v in out.items()}
+
     @tf.function
-    def train_steps(iterator: Any, n: Any) -> dict[str, Any]:
+    def many_steps(iterator: Any, n: Any) -> dict[str, Any]:
         total = {k: tf.constant(0.0) for k in ("loss_sum", "metric_sum", "count", "reg")}
         for _ in tf.range(n):
-            out = strategy.run(replica_step, args=next(iterator))
-            out = {k: strategy.reduce("SUM", v, axis=None) for k, v in out.items()}
+            out = one_step(iterator)
             total = {k: total[k] + out[k] for k in total}
         return total
+
+    single = tf.function(one_step)
+
+    def train_steps(iterator: Any, n: Any) -> dict[str, Any]:
+        # One step per call has no loop around it, which keeps xprof's step detection
+        # working; steps_per_execution > 1 runs a tf.range loop inside one call.
+        return single(iterator) if int(n) == 1 else many_steps(iterator, n)
 
     return train_steps
 
