@@ -77,12 +77,15 @@ def test_xprof_counts_the_captured_steps_and_agrees(reports):
 @pytest.mark.skipif(not xprof_available(), reason="needs the profile extra (xprof)")
 def test_xprof_counts_steps_without_while_loops_and_agrees(forecast_dir, tmp_path):
     # Fixed-length windows, stock LSTM unrolled: no while_loop in the step.
-    r = profile(None, str(tmp_path / "p"), [*FAST, f"data.path={forecast_dir}",
-                                            "data.task=forecast", "train.monitor=val_loss",
-                                            "model.lstm=keras", "model.unroll=true"])
-    print(json.dumps({"ours": r["input_bound_percent"], "xprof": r["xprof"]}))
-    assert r["xprof"]["steps"] > 0
-    assert r["xprof"]["verdict"] == r["verdict"] == "compute-bound"
+    loop_free = [*FAST, f"data.path={forecast_dir}", "data.task=forecast",
+                 "train.monitor=val_loss", "model.lstm=keras", "model.unroll=true"]
+    fast = profile(None, str(tmp_path / "fast"), loop_free)
+    slow = profile(None, str(tmp_path / "slow"), [*loop_free, "data.debug_delay_ms=60"])
+    print(json.dumps({"fast": [fast["input_bound_percent"], fast["xprof"]],
+                      "slow": [slow["input_bound_percent"], slow["xprof"]]}))
+    assert fast["xprof"]["steps"] > 0 and slow["xprof"]["steps"] > 0
+    assert fast["xprof"]["verdict"] == fast["verdict"] == "compute-bound"
+    assert slow["xprof"]["verdict"] == slow["verdict"] == "input-bound"
 
 
 def _free_port():
