@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import keras
@@ -155,6 +156,7 @@ def run_loop(model: Any, strategy: Any, dataset_fn: Any, val_ds: Any, head: Head
                                       model=model, verbose=verbose, epochs=cfg.epochs,
                                       steps=steps_per_epoch)
     model.stop_training = False
+    started = time.perf_counter()
     cb.on_train_begin()
     global_step = start
     chunk = cfg.steps_per_execution
@@ -181,6 +183,7 @@ def run_loop(model: Any, strategy: Any, dataset_fn: Any, val_ds: Any, head: Head
         if val_ds is not None and not model.stop_training:
             logs.update({f"val_{k}": v for k, v in evaluate(val_ds).items()})
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        logs["wall_seconds"] = time.perf_counter() - started
         cb.on_epoch_end(epoch, logs)
         backup.save(global_step)
         if model.stop_training:
