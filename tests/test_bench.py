@@ -45,3 +45,17 @@ def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
     bad = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
                           "lstm", "--shapes", "huge"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown shape" in bad.stderr
+
+
+def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
+                          "time-to-accuracy", "--tutorial-epochs", "1", "--set",
+                          f"data.path={text_dir}", "--set", "train.epochs=2", "--out",
+                          str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads((tmp_path / "time_to_accuracy.json").read_text())
+    assert r["target_val_accuracy"] == pytest.approx(0.9 * 0.95)
+    assert len(r["tutorial"]["points"]) == 1 and len(r["ours"]["points"]) == 2
+    walls = [p["wall_seconds"] for p in r["ours"]["points"]]
+    assert 0 < walls[0] < walls[1]
+    assert "to target" in out.stdout and (tmp_path / "time_to_accuracy.png").exists()
