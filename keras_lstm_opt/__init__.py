@@ -1,5 +1,8 @@
 """keras-lstm-opt: fast, well-managed LSTM training with Keras 3 on TensorFlow.
 
+Public face: load_config, build_model, make_dataset, fit, tune, profile (and FastLSTM,
+cudnn_report, the TFRecord writers, get_strategy, ...).
+
 Data flows one way: config -> data -> strategy -> model -> training loop -> artifacts.
 TensorFlow is imported lazily, so loading and validating a config stays fast.
 """
@@ -34,6 +37,8 @@ _LAZY = {
     "make_optimizer": "keras_lstm_opt.training.optim",
     "fit": "keras_lstm_opt.training.fit",
     "tune": "keras_lstm_opt.tuning",
+    "profile": "keras_lstm_opt.profiling.profile_report",
+    "plan_resources": "keras_lstm_opt.profiling.planner",
     "TrainingError": "keras_lstm_opt.training.fit",
 }
 
