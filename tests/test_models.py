@@ -75,3 +75,12 @@ def test_saved_model_round_trip(tmp_path):
     model.save(path)
     again = keras.models.load_model(path)
     np.testing.assert_allclose(model(x), again(x), atol=1e-6)
+
+
+def test_every_public_name_resolves():
+    import keras_lstm_opt
+
+    for name in keras_lstm_opt.__all__:
+        assert getattr(keras_lstm_opt, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        keras_lstm_opt.nope  # noqa: B018
