@@ -72,7 +72,7 @@ def plan_resources(model: Any, batch: int, time_steps: float, memory_gib: float,
         "estimates_for_other_targets": {
             "note": "estimates from stated peak figures, not measurements",
             "gpu_a100_fp32_19.5_tflops_at_30pct_s_per_step": flops / (19.5e12 * 0.3),
-            "n_workers_linear_scaling": "step time x 1/N at best; measured 0.59x for 2 "
-                                        "workers on one 2-core host (see README)",
+            "n_workers_s_per_step_at_best": "measured step time / N (linear scaling; "
+                                            "collectives make it slower, see the README)",
         },
     }

@@ -69,12 +69,12 @@ def compile_model(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: in
     if cfg.model.require_cudnn:
         require_cudnn(model)
     head = head_for(schema)
-    # Clipping happens in the loop on the gradient summed over replicas (training/loop.py).
+    # The loop (training/loop.py) clips the gradient summed over replicas and applies
+    # train.steps_per_execution and train.jit_compile itself; compile() gives the model
+    # its optimizer (for callbacks and backups) and a loss for whoever loads model.keras.
     model.compile(optimizer=make_optimizer(cfg.train, total_steps, cfg.train.precision,
                                            clip=cfg.train.precision == "mixed_float16"),
-                  loss=head.loss, metrics=[head.metric],
-                  steps_per_execution=cfg.train.steps_per_execution,
-                  jit_compile=cfg.train.jit_compile)
+                  loss=head.loss, metrics=[head.metric])
     return model
 
 

@@ -77,7 +77,7 @@ def make_train_step(model: Any, strategy: Any, head: Head, cfg: TrainConfig) -> 
     scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
     clip = bool(cfg.global_clipnorm or cfg.clipnorm or cfg.clipvalue) and not scaled
 
-    def replica_step(x: Any, y: Any) -> dict[str, Any]:
+    def gradients(x: Any, y: Any) -> tuple[list[Any], Any, Any, Any]:
         with tf.GradientTape() as tape:
             pred = model(x, training=True)
             per_example, metric = fn(y, pred)
@@ -86,6 +86,13 @@ def make_train_step(model: Any, strategy: Any, head: Head, cfg: TrainConfig) -> 
             loss += tf.nn.scale_regularization_loss(reg)
             target = optimizer.scale_loss(loss) if scaled else loss
         grads = [_dense(g) for g in tape.gradient(target, variables)]
+        return grads, per_example, metric, reg
+
+    if cfg.jit_compile:  # XLA: forward and backward; collectives and the update stay outside
+        gradients = tf.function(gradients, jit_compile=True, reduce_retracing=True)
+
+    def replica_step(x: Any, y: Any) -> dict[str, Any]:
+        grads, per_example, metric, reg = gradients(x, y)
         if clip:
             replicas = tf.distribute.get_replica_context().num_replicas_in_sync
             if replicas > 1:  # clip the summed gradient, then hand each replica its share
