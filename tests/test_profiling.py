@@ -1,8 +1,10 @@
 """profile: measured verdicts on a slow and a fast pipeline, the planner, the report files,
 xprof's view of the captured steps, and TensorBoard serving what we wrote."""
 
+import gzip
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +29,7 @@ def test_verdict_thresholds():
 def reports(text_dir, tmp_path_factory):
     base = tmp_path_factory.mktemp("prof")
     slow = profile(None, str(base / "slow"), [*FAST, f"data.path={text_dir}",
-                                              "data.debug_delay_ms=40"])
+                                              "data.debug_delay_ms=80"])
     fast = profile(None, str(base / "fast"), [*FAST, f"data.path={text_dir}"])
     return base, slow, fast
 
@@ -38,11 +40,11 @@ def test_slow_pipeline_is_input_bound_and_default_is_not(reports):
                       "xprof_slow": (slow.get("xprof") or {}).get("input_bound_percent"),
                       "xprof_fast": (fast.get("xprof") or {}).get("input_bound_percent")}))
     assert slow["input_bound_percent"] > 50 and slow["verdict"] == "input-bound"
-    # The default pipeline is not input-bound. On 2 shared cores its CPU work still costs
-    # a small model's step 0 to 35% (contention, not waiting): issue 6 tracks the < 5% goal.
-    assert fast["verdict"] != "input-bound"
-    assert fast["input_bound_percent"] < slow["input_bound_percent"] - 15
-    assert any("debug_delay_ms" in r["advice"] and "40 ms" in r["because"]
+    # The wait for input is timed per step. Left over for the default pipeline is mostly
+    # the eager fetch's own cost (~0.5 ms on a 14 ms step); the 64-unit default reads ~3%.
+    assert fast["verdict"] == "compute-bound" and fast["input_bound_percent"] < 10
+    assert fast["contention_percent"] >= 0 and slow["input_wait_ms_per_step"] > 20
+    assert any("debug_delay_ms" in r["advice"] and "80 ms" in r["because"]
                for r in slow["recommendations"])
     assert all(r["because"] for r in fast["recommendations"])
     for name in ("slow", "fast"):
@@ -60,18 +62,26 @@ def test_planner_figures(reports):
     assert plan["gflops_per_step"] == pytest.approx(expected)
     assert plan["largest_batch_for_memory"] > 128
     assert plan["estimated_epoch_seconds"] > 0
+    # The memory estimate against TensorFlow's allocator peak over real steps.
+    print(json.dumps({"estimate_mib": plan["estimated_training_mib"],
+                      "measured_mib": plan["measured_training_mib"]}))
+    assert 0.7 <= plan["estimate_over_measured"] <= 1.3
 
 
 @pytest.mark.skipif(not xprof_available(), reason="needs the profile extra (xprof)")
-@pytest.mark.xfail(strict=True, reason="known gap (issue 6): xprof 2.24 finds no step when the "
-                   "step runs a tf.while_loop (the LSTM over variable-length tokens), even "
-                   "with a root Trace marker per step; see the unrolled case below")
 def test_xprof_counts_the_captured_steps_and_agrees(reports):
+    # The step runs the LSTM's tf.while_loop: xprof sees steps only in the folded copy.
     _, slow, fast = reports
     for r in (slow, fast):
-        assert r["xprof"] and r["xprof"]["steps"] > 0
+        assert r["xprof"]["loop_iterations_folded"] and r["xprof"]["run"].endswith("_steps")
+        assert r["xprof"]["steps"] >= fast_steps() - 2  # the first may fall outside the trace
+        assert os.path.exists(r["xprof"]["xplane"])
     assert slow["xprof"]["verdict"] == "input-bound"
     assert fast["xprof"]["verdict"] != "input-bound"
+
+
+def fast_steps() -> int:
+    return int(next(o for o in FAST if o.startswith("profile.steps=")).split("=")[1])
 
 
 @pytest.mark.skipif(not xprof_available(), reason="needs the profile extra (xprof)")
@@ -96,7 +106,10 @@ def _free_port():
 
 def _get(url):
     with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read().decode())
+        body = resp.read()
+        if resp.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        return json.loads(body.decode())
 
 
 def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path):
@@ -109,7 +122,8 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
     logdir = tmp_path / "logs"
     logdir.mkdir()
     os.symlink(run / "tensorboard", logdir / "train_run")
-    os.symlink(base / "slow" / "tensorboard", logdir / "profile_run")
+    # copied, not linked: the profile plugin's directory walk does not follow links
+    shutil.copytree(base / "slow" / "tensorboard", logdir / "profile_run")
     port = _free_port()
     tb = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
                            "--host", "127.0.0.1", "--port", str(port)],
@@ -134,6 +148,12 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
         if xprof_available():
             plugins = _get(f"http://127.0.0.1:{port}/data/plugins_listing")
             assert "profile" in plugins
+            for _ in range(30):  # the plugin scans the log directory in the background
+                runs = _get(f"http://127.0.0.1:{port}/data/plugin/profile/runs")
+                if runs:
+                    break
+                time.sleep(1)
+            assert any(r.startswith("profile_run") and r.endswith("_steps") for r in runs), runs
     finally:
         tb.terminate()
         tb.wait(timeout=30)
@@ -147,8 +167,10 @@ def test_train_profile_window_writes_a_profile_xprof_can_read(text_dir, tmp_path
     fit(None, str(run), ["model.units=8", "train.epochs=1", "train.verbose=silent",
                          f"data.path={text_dir}", "profile.start_step=2",
                          "profile.num_steps=4"])
-    planes = list((run / "tensorboard" / "plugins" / "profile").glob("*/*.xplane.pb"))
-    assert len(planes) == 1 and planes[0].stat().st_size > 0
-    if xprof_available():  # xprof reads it (its step count is the known gap above)
+    planes = sorted((run / "tensorboard" / "plugins" / "profile").glob("*/*.xplane.pb"))
+    # the capture, and its copy with the LSTM loop's iterations folded into steps
+    assert [p.parent.name.endswith("_steps") for p in planes] == [False, True]
+    assert planes[0].stat().st_size > 0
+    if xprof_available():
         analysis = xprof_input_bound(str(run / "tensorboard"))
-        assert analysis is not None and analysis["steps"] >= 0
+        assert analysis["loop_iterations_folded"] and analysis["steps"] >= 3

@@ -6,9 +6,14 @@ Three timings of the same job, each after `profile.warmup_steps` steps:
 2. the model alone on batches already in memory (same shapes, no pipeline),
 3. the two together, as training runs.
 
-`input_bound_percent = 100 x (together - model alone) / together`: the share of a
-training step spent waiting for input. The verdict: input-bound at 50% or more,
-compute-bound at 20% or less, balanced in between.
+In phase 3 each batch is fetched, timed, then trained on, so the wait for input is
+measured directly: `input_bound_percent = 100 x wait / step`, the share of a training
+step spent waiting for the next batch (what xprof calls infeed). The rest of the gap
+between phases 3 and 2 is contention: the pipeline's threads taking CPU from the step
+while it keeps up (`contention_percent`). The verdict: input-bound at 50% or more,
+compute-bound at 20% or less, balanced in between. Phase 2 also measures the step's
+memory: TensorFlow's CPU allocator peak over the step plus the weights and optimizer
+state (`measured_training_mib`).
 
 Example:
 
@@ -71,33 +76,57 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     held = ds.take(p.steps).cache().repeat()
     held_it = iter(strategy.experimental_distribute_dataset(held))
     one = tf.constant(1)
+    with strategy.scope():
+        model.optimizer.build(model.trainable_variables)
+    tf.config.experimental.reset_memory_stats("CPU:0")
+    before = tf.config.experimental.get_memory_info("CPU:0")["current"]
     for _ in range(p.steps):  # fills the cache, traces the step
         train_steps(held_it, one)["count"].numpy()
     model_s = _timed(lambda: train_steps(held_it, one)["count"].numpy(), p.steps)
+    step_peak = tf.config.experimental.get_memory_info("CPU:0")["peak"] - before
+    state = sum(int(v.numpy().nbytes) for v in [*model.weights, *model.optimizer.variables])
 
-    # 3. the model fed by the pipeline, as in training. The iterator starts only now:
-    # batches prefetched while phase 2 ran would hide the pipeline's cost.
-    real_it = iter(strategy.experimental_distribute_dataset(ds))
+    # 3. the model fed by the pipeline, as in training, each batch's wait timed. The
+    # iterator starts only now: batches prefetched during phase 2 would hide the pipeline.
+    plain_it, batch_step = iter(ds), train_steps.batch_step(ds.element_spec)
+
+    def fetch_and_step() -> float:
+        start = time.perf_counter()
+        x, y = next(plain_it)
+        waited = time.perf_counter() - start
+        batch_step(x, y)["count"].numpy()
+        return waited
+
     for _ in range(p.warmup_steps):
-        train_steps(real_it, one)["count"].numpy()
-    both_s = _timed(lambda: train_steps(real_it, one)["count"].numpy(), p.steps)
+        fetch_and_step()
+    start = time.perf_counter()
+    waited = sum(fetch_and_step() for _ in range(p.steps)) / p.steps
+    both_s = (time.perf_counter() - start) / p.steps
 
     # 4. the same steps again under the profiler (tracing slows them, so untimed)
     if trace_dir:
+        real_it = iter(strategy.experimental_distribute_dataset(ds))
+        for _ in range(p.warmup_steps):
+            train_steps(real_it, one)["count"].numpy()
         tf.profiler.experimental.start(trace_dir)
         for step in range(p.steps):
             with tf.profiler.experimental.Trace("train", step_num=step, _r=1):
                 train_steps(real_it, one)["count"].numpy()
         tf.profiler.experimental.stop()
 
-    waiting = max(0.0, both_s - model_s)
-    percent = 100.0 * waiting / both_s if both_s > 0 else 0.0
+    percent = 100.0 * waited / both_s if both_s > 0 else 0.0
+    contention = max(0.0, both_s - waited - model_s)
     return {
         "batch_size": batch,
         "pipeline_ms_per_batch": 1000 * pipeline_s,
         "model_ms_per_step": 1000 * model_s,
         "step_ms": 1000 * both_s,
-        "input_wait_ms_per_step": 1000 * waiting,
+        "input_wait_ms_per_step": 1000 * waited,
+        "contention_ms_per_step": 1000 * contention,
+        "contention_percent": 100.0 * contention / both_s if both_s > 0 else 0.0,
+        "measured_step_peak_mib": step_peak / 2 ** 20,
+        "measured_state_mib": state / 2 ** 20,
+        "measured_training_mib": (step_peak + state) / 2 ** 20,
         "pipeline_examples_per_second": batch / pipeline_s if pipeline_s else math.inf,
         "model_examples_per_second": batch / model_s if model_s else math.inf,
         "training_examples_per_second": batch / both_s if both_s else math.inf,

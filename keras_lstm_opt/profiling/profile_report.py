@@ -35,11 +35,16 @@ def xprof_input_bound(trace_dir: str) -> dict[str, Any] | None:
     """xprof's input-pipeline analysis of the newest profile under `trace_dir`."""
     from xprof.convert import raw_to_tool_data
 
-    planes = sorted(glob.glob(os.path.join(trace_dir, "plugins", "profile", "*",
-                                           "*.xplane.pb")))
+    planes = sorted(p for p in glob.glob(os.path.join(trace_dir, "plugins", "profile", "*",
+                                                      "*.xplane.pb"))
+                    if not os.path.dirname(p).endswith("_steps"))
     if not planes:
         return None
-    data, _ = raw_to_tool_data.xspace_to_tool_data([planes[-1]], "input_pipeline_analyzer", {})
+    from keras_lstm_opt.training.xplane_steps import fold_loop_iterations
+
+    folded = fold_loop_iterations(planes[-1])
+    plane = folded or planes[-1]
+    data, _ = raw_to_tool_data.xspace_to_tool_data([plane], "input_pipeline_analyzer", {})
     tables = json.loads(data)
     rows = []
     for table in tables if isinstance(tables, list) else [tables]:
@@ -54,7 +59,8 @@ def xprof_input_bound(trace_dir: str) -> dict[str, Any] | None:
     percent = 100 * infeed / step if step else None
     return {"steps": len(rows), "input_bound_percent": percent,
             "verdict": verdict(percent) if percent is not None else None,
-            "xplane": planes[-1]}
+            "xplane": plane, "run": os.path.basename(os.path.dirname(plane)),
+            "loop_iterations_folded": folded is not None}
 
 
 def _time_steps(files: Any, cfg: ExperimentConfig) -> float:
@@ -87,6 +93,8 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
                           cfg.profile.memory_gib, examples, cfg.train.epochs,
                           m["training_examples_per_second"], embed)
     plan["measured_peak_rss_increase_mib"] = (rss_peak - rss_before) / 1024
+    plan["measured_training_mib"] = m["measured_training_mib"]
+    plan["estimate_over_measured"] = plan["estimated_training_mib"] / m["measured_training_mib"]
     report = {**m, "plan": plan, "recommendations": recommendations(cfg, m),
               "xprof": xprof_input_bound(tb_dir) if capture else None,
               "config": {"lstm": cfg.model.lstm, "cache": cfg.data.cache,

@@ -14,9 +14,11 @@ def _md(r: dict[str, Any]) -> str:
         "# Where the training step's time goes",
         "",
         f"**Verdict: {r['verdict']}.** A training step took {r['step_ms']:.1f} ms; the model "
-        f"alone, on batches already in memory, takes {r['model_ms_per_step']:.1f} ms, so "
-        f"{r['input_wait_ms_per_step']:.1f} ms ({r['input_bound_percent']:.0f}%) is spent "
-        "waiting for input.",
+        f"alone, on batches already in memory, takes {r['model_ms_per_step']:.1f} ms. Of the "
+        f"step, {r['input_wait_ms_per_step']:.1f} ms ({r['input_bound_percent']:.0f}%) was "
+        f"spent waiting for the next batch, and {r['contention_ms_per_step']:.1f} ms "
+        f"({r['contention_percent']:.0f}%) is the pipeline's threads competing with the model "
+        "for CPU while keeping up.",
         "",
         "| measured | per batch | examples/s |",
         "|---|---|---|",
@@ -32,7 +34,10 @@ def _md(r: dict[str, Any]) -> str:
         pct = x["input_bound_percent"]
         lines += [f"xprof's input-pipeline analysis of the same steps counted {x['steps']} "
                   "steps and puts the input share at " +
-                  (f"{pct:.0f}% ({x['verdict']})." if pct is not None else "n/a."), ""]
+                  (f"{pct:.0f}% ({x['verdict']})." if pct is not None else "n/a.")
+                  + (" (Profile run `" + x["run"] + "`: the LSTM loop's iterations are folded "
+                     "into their step, see `training/xplane_steps.py`.)"
+                     if x.get("loop_iterations_folded") else ""), ""]
     else:
         lines += ["(xprof is not installed: `pip install \".[profile]\"` adds its figure.)", ""]
     lines += ["## What to change", ""]
@@ -43,9 +48,11 @@ def _md(r: dict[str, Any]) -> str:
         f"at batch {r['batch_size']} and {plan['time_steps']:.0f} time steps.",
         f"- Memory estimate: {plan['estimated_training_mib']:.0f} MiB "
         f"({plan['optimizer_and_weights_mib']:.1f} MiB weights, gradients and Adam moments, "
-        f"{plan['activations_mib']:.0f} MiB activations); measured peak RSS increase "
-        f"{plan['measured_peak_rss_increase_mib']:.0f} MiB (includes TensorFlow's own "
-        "buffers and traced graphs).",
+        f"{plan['activations_mib']:.0f} MiB activations); measured "
+        f"{plan['measured_training_mib']:.0f} MiB (TensorFlow's CPU allocator peak over a "
+        "step plus weights and optimizer state; the process's peak RSS grew by "
+        f"{plan['measured_peak_rss_increase_mib']:.0f} MiB, which includes TensorFlow's own "
+        "buffers, traced graphs and the data cache).",
         f"- Largest batch for {plan['memory_gib']:g} GiB: about "
         f"{plan['largest_batch_for_memory']:,}.",
     ]
@@ -64,7 +71,10 @@ def _png(r: dict[str, Any], path: str) -> None:
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.bar(["training step"], [r["model_ms_per_step"]], label="model compute")
-    a.bar(["training step"], [r["input_wait_ms_per_step"]], bottom=[r["model_ms_per_step"]],
+    a.bar(["training step"], [r["contention_ms_per_step"]], bottom=[r["model_ms_per_step"]],
+          label="CPU contention with the pipeline")
+    a.bar(["training step"], [r["input_wait_ms_per_step"]],
+          bottom=[r["model_ms_per_step"] + r["contention_ms_per_step"]],
           label="waiting for input")
     a.set_ylabel("ms per step")
     a.set_title(f"{r['verdict']}: {r['input_bound_percent']:.0f}% input wait")

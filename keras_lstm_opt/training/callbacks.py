@@ -76,22 +76,32 @@ class ProfileWindow(keras.callbacks.Callback):
             self._trace.__enter__()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        import tensorflow as tf
 
         if self._trace is not None:
             self._trace.__exit__(None, None, None)
             self._trace = None
         self.step += 1
         if self._active and self.step >= self.stop:
-            tf.profiler.experimental.stop()
-            self._active = False
+            self._finish()
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        if self._active:
+            self._finish()
+
+    def _finish(self) -> None:
+        import glob
+        import os
+
         import tensorflow as tf
 
-        if self._active:
-            tf.profiler.experimental.stop()
-            self._active = False
+        from keras_lstm_opt.training.xplane_steps import fold_loop_iterations
+
+        tf.profiler.experimental.stop()
+        self._active = False
+        planes = sorted(glob.glob(os.path.join(self.logdir, "plugins", "profile", "*",
+                                               "*.xplane.pb")))
+        if planes:  # a copy in which xprof finds the steps of a while_loop LSTM
+            fold_loop_iterations(planes[-1])
 
 
 def verbosity(mode: str) -> int:

@@ -117,11 +117,20 @@ def make_train_step(model: Any, strategy: Any, head: Head, cfg: TrainConfig) -> 
 
     single = tf.function(one_step)
 
+    def on_batch(x: Any, y: Any) -> dict[str, Any]:
+        out = strategy.run(replica_step, args=(x, y))
+        return {k: strategy.reduce("SUM", v, axis=None) for k, v in out.items()}
+
     def train_steps(iterator: Any, n: Any) -> dict[str, Any]:
         # One step per call has no loop around it, which keeps xprof's step detection
         # working; steps_per_execution > 1 runs a tf.range loop inside one call.
         return single(iterator) if int(n) == 1 else many_steps(iterator, n)
 
+    def batch_step(element_spec: Any) -> Any:
+        """One step on a batch already fetched (profiling), traced once for `element_spec`."""
+        return tf.function(on_batch, input_signature=list(element_spec))
+
+    train_steps.batch_step = batch_step
     return train_steps
 
 
