@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import os
-import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,16 +28,13 @@ from typing import Any, Literal
 import yaml
 
 from keras_lstm_opt.config_checks import cross_field_problems
-
-
-class ConfigError(ValueError):
-    """One or more problems in a configuration; `problems` lists them all."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in the configuration:"
-        super().__init__("\n".join([head] + [f"  - {p}" for p in self.problems]))
+from keras_lstm_opt.config_parse import (
+    ConfigError,
+    _build,
+    _describe,
+    _set_dotted,
+    parse_overrides,
+)
 
 
 def _f(default: Any, help: str = "", **checks: Any) -> Any:
@@ -193,143 +188,6 @@ class ExperimentConfig:
     distribute: DistributeConfig = _f(DistributeConfig())
     tune: TuneConfig = _f(TuneConfig())
     profile: ProfileConfig = _f(ProfileConfig())
-
-
-# --------------------------------------------------------------------- parsing
-
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is list:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    if origin is dict:
-        return "a mapping"
-    return {int: "an integer", float: "a number", bool: "true/false", str: "a string",
-            type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
-
-
-def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
-    """Return (ok, value converted to `tp`)."""
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return value in typing.get_args(tp) and type(value) in {
-            type(a) for a in typing.get_args(tp)}, value
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            ok, out = _coerce(value, arg)
-            if ok:
-                return True, out
-        return False, value
-    if origin is dict:
-        return isinstance(value, dict) and all(isinstance(k, str) for k in value), value
-    if tp is Any:
-        return True, value
-    if origin is list:
-        if not isinstance(value, list):
-            return False, value
-        out = []
-        for item in value:
-            ok, conv = _coerce(item, typing.get_args(tp)[0])
-            if not ok:
-                return False, value
-            out.append(conv)
-        return True, out
-    if tp is type(None):
-        return value is None, value
-    if tp is bool:
-        return isinstance(value, bool), value
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return True, float(value)
-        return False, value
-    if tp is str:
-        return isinstance(value, str), value
-    raise TypeError(f"unsupported config type {tp!r}")
-
-
-def _describe(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}" if value is not None else "null"
-
-
-def _range_problems(key: str, value: Any, meta: dict[str, Any]) -> list[str]:
-    values = value if isinstance(value, list) else [value]
-    out = []
-    for v in values:
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
-            continue
-        if "min" in meta and v < meta["min"]:
-            out.append(f"{key}: must be >= {meta['min']}, got {v}")
-        if "gt" in meta and v <= meta["gt"]:
-            out.append(f"{key}: must be > {meta['gt']}, got {v}")
-        if "max" in meta and v > meta["max"]:
-            out.append(f"{key}: must be <= {meta['max']}, got {v}")
-    return out
-
-
-def _build(cls: type, raw: Any, prefix: str, source: dict[str, str]) -> tuple[Any, list[str]]:
-    """Build dataclass `cls` from a mapping; collect every problem with its source."""
-    where = source.get(prefix.rstrip("."), source.get("", "<config>"))
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        return cls(), [f"{where}: {prefix.rstrip('.') or '<top>'}: expected a mapping, "
-                       f"got {_describe(raw)}"]
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    problems: list[str] = []
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        full = f"{prefix}{key}"
-        src = source.get(full, where)
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else \
-                f" (known keys: {', '.join(fields)})"
-            problems.append(f"{src}: {full}: unknown key{hint}")
-            continue
-        tp = hints[key]
-        if dataclasses.is_dataclass(tp):
-            kwargs[key], sub = _build(tp, value, full + ".", source)
-            problems += sub
-            continue
-        ok, conv = _coerce(value, tp)
-        if not ok:
-            problems.append(f"{src}: {full}: expected {_type_name(tp)}, got {_describe(value)}")
-            continue
-        problems += [f"{src}: {p}" for p in _range_problems(full, conv, fields[key].metadata)]
-        kwargs[key] = conv
-    return cls(**kwargs), problems
-
-
-def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = tree
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[parts[-1]] = value
-
-
-def parse_overrides(overrides: typing.Iterable[str]) -> list[tuple[str, Any]]:
-    """Parse `key.sub=value` strings; values are read as YAML scalars (`3`, `true`, `[1, 2]`)."""
-    out = []
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError([f"--set {item!r}: expected KEY=VALUE, e.g. train.epochs=3"])
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError as exc:
-            raise ConfigError([f"--set {item!r}: value is not valid YAML ({exc})"]) from None
-        out.append((key.strip(), value))
-    return out
 
 
 def load_config(path: str | os.PathLike | None = None,
