@@ -151,6 +151,34 @@ def _check_cudnn(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+    except BaseException:
+        _exit_after_remote(1, report=True)
+        raise
+    _exit_after_remote(code)
+    return code
+
+
+def _exit_after_remote(code: int, report: bool = False) -> None:
+    """After tensorflow-io's S3 file system was used, TensorFlow 2.16 aborts at
+    interpreter exit ("pure virtual method called", status 134) while tearing the plugin
+    down. Everything is written by now: flush and leave with the run's own status."""
+    from keras_lstm_opt.data.storage import used_remote
+
+    if not used_remote():
+        return
+    if report:
+        import traceback
+
+        traceback.print_exc()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s",
                         datefmt="%H:%M:%S")

@@ -24,6 +24,7 @@ from keras_lstm_opt.config import DataConfig
 from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.data.embedded import ensure_embedded
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
+from keras_lstm_opt.data.storage import check_paths, config_paths
 
 AUTOTUNE = -1
 log = logging.getLogger("keras_lstm_opt")
@@ -38,6 +39,19 @@ class DataFiles:
     train: list[str]
     validation: list[str]
     compression: str
+
+
+@dataclass
+class _Only:
+    data: DataConfig
+
+
+def _isdir(path: str) -> bool:
+    if is_remote(path):
+        import tensorflow as tf
+
+        return tf.io.gfile.isdir(path)
+    return os.path.isdir(path)
 
 
 def _match(pattern: str) -> list[str]:
@@ -55,8 +69,9 @@ def resolve_files(cfg: DataConfig) -> DataFiles:
     schema.json) or a glob of shards (schema.json beside them); null means the
     embedded dataset of `data.task`, generated once into the cache directory.
     """
+    check_paths(config_paths(_Only(cfg)))  # remote paths need the io extra
     path = cfg.path or ensure_embedded(cfg.task, cfg.examples, cfg.seed)
-    if not is_remote(path) and os.path.isdir(path):
+    if _isdir(path):
         directory = path
         train = _match(os.path.join(path, "train-*"))
         validation = _match(os.path.join(path, "validation-*"))

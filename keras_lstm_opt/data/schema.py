@@ -64,8 +64,16 @@ def read_schema(directory: str) -> dict[str, Any]:
     """Load and validate `directory/schema.json`."""
     path = schema_path(directory)
     try:
-        with open(path, encoding="utf-8") as fh:
-            schema = json.load(fh)
+        if "://" in path:  # remote (s3://, hdfs://, gs://): through TensorFlow's file systems
+            import tensorflow as tf
+
+            if not tf.io.gfile.exists(path):
+                raise FileNotFoundError(path)
+            with tf.io.gfile.GFile(path, "r") as fh:
+                schema = json.loads(fh.read())
+        else:
+            with open(path, encoding="utf-8") as fh:
+                schema = json.load(fh)
     except FileNotFoundError:
         raise DataError(f"{path}: schema.json not found; write shards with "
                         "`keras-lstm-opt data make` or keras_lstm_opt.write_tfrecords") from None

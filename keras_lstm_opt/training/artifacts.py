@@ -62,6 +62,22 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def sync_dir(local: str, remote: str, last: tuple[str, ...] = ("metrics.json",)) -> int:
+    """Copy a staged run directory to a remote one (s3://, hdfs://), `last` files last
+    (metrics.json is the run's success marker); return the number of files copied."""
+    import tensorflow as tf
+
+    files = []
+    for root, _, names in os.walk(local):
+        files += [os.path.join(root, n) for n in names if not n.endswith(".tmp")]
+    files.sort(key=lambda f: os.path.basename(f) in last)
+    for f in files:
+        dst = remote.rstrip("/") + "/" + os.path.relpath(f, local).replace(os.sep, "/")
+        tf.io.gfile.makedirs(dst.rsplit("/", 1)[0])
+        tf.io.gfile.copy(f, dst, overwrite=True)
+    return len(files)
+
+
 def write_json_atomic(path: str, data: dict[str, Any]) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from typing import Any
 
 import tensorflow as tf
@@ -39,6 +40,7 @@ class Backup:
         self.directory = directory
         self.resume = resume
         self.resumed_step = 0
+        self.restore_seconds = 0.0
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="backup_step")
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
@@ -49,12 +51,15 @@ class Backup:
 
     def restore(self) -> int:
         """Load the newest backup if resuming; return the number of finished steps."""
+        began = time.perf_counter()
         latest = tf.train.latest_checkpoint(self.directory) if self.resume else None
         if not latest:
             return 0
         self.checkpoint.restore(latest).assert_existing_objects_matched()
         step = self.resumed_step = int(self.step.numpy())
-        log.info("resuming from the backup %s at step %d", latest, step)
+        self.restore_seconds = time.perf_counter() - began
+        log.info("resuming from the backup %s at step %d (restored in %.2f s)", latest, step,
+                 self.restore_seconds)
         return step
 
     def save(self, step: int) -> None:
@@ -65,5 +70,8 @@ class Backup:
         """Drop a worker's private copy; the chief's backup goes when the run finished."""
         if self._private:
             shutil.rmtree(self._private, ignore_errors=True)
+        elif remove_backup and "://" in self.directory:
+            if tf.io.gfile.exists(self.directory):
+                tf.io.gfile.rmtree(self.directory)
         elif remove_backup:
             shutil.rmtree(self.directory, ignore_errors=True)

@@ -20,6 +20,7 @@ from keras_lstm_opt.config import ExperimentConfig, load_config, save_config
 from keras_lstm_opt.data.diagnose import find_bad_record
 from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import DataError, parse_spec
+from keras_lstm_opt.data.storage import check_paths, config_paths, is_remote
 from keras_lstm_opt.distribute.strategy import get_strategy
 from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model
@@ -27,6 +28,7 @@ from keras_lstm_opt.models.heads import head_for
 from keras_lstm_opt.training.artifacts import (
     plot_curves,
     run_paths,
+    sync_dir,
     weights_digest,
     write_json_atomic,
 )
@@ -118,6 +120,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         ConfigError: the config is invalid (nothing is written).
         TFConfigError: TF_CONFIG is malformed (nothing is written).
         DataError: the data cannot be read; names the file and record.
+        StorageError: a remote path this install cannot reach (nothing is written).
         TrainingError: the loss became NaN or Inf.
     """
     import keras
@@ -128,6 +131,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     if cluster is not None and run_dir is None:
         raise TrainingError("multi-worker runs need an explicit --run-dir (the same on every "
                             "worker) so that workers can find the chief's backup")
+    check_paths(config_paths(cfg, run_dir))  # remote paths need the io extra
     files = resolve_files(cfg.data)  # fails before the run directory is touched
     head = head_for(files.schema)
     batch = cfg.train.batch_size
@@ -137,12 +141,19 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
                             f"replicas; use a multiple of {replicas}")
     run_dir = run_dir or default_run_dir()
     is_chief = cluster is None or cluster.is_chief
-    out_dir = run_dir if is_chief else tempfile.mkdtemp(prefix="klo-worker-")
+    # A remote run directory is staged locally and copied out after the config is
+    # written and at the end; backups go straight to it (that is what resume reads).
+    staged = is_chief and is_remote(run_dir)
+    out_dir = run_dir if is_chief and not staged else tempfile.mkdtemp(
+        prefix="klo-stage-" if staged else "klo-worker-")
     paths = run_paths(out_dir)
     os.makedirs(paths["checkpoints"], exist_ok=True)
-    if os.path.exists(paths["metrics"]):  # a previous result must not outlive this run
-        os.remove(paths["metrics"])
+    old_metrics = run_paths(run_dir)["metrics"]
+    if is_chief and tf.io.gfile.exists(old_metrics):  # no result may outlive this run
+        tf.io.gfile.remove(old_metrics)
     save_config(cfg, paths["config"])
+    if staged:
+        sync_dir(out_dir, run_dir)
     keras.utils.set_random_seed(cfg.train.seed)
     if cfg.data.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -202,6 +213,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         "epochs_completed": resumed // steps + timer.epochs,
         "steps_completed": resumed + timer.steps,
         "resumed_from_step": resumed,
+        "resume_seconds": backup.restore_seconds,
         "global_batch_size": batch,
         "weights_digest": digest,
         "params": model.count_params(),
@@ -215,7 +227,9 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         plot_curves(hist, paths["curves"], f"{model.name} on {cfg.data.path or cfg.data.task}",
                     _reference(files.schema, head.metric))
         write_json_atomic(paths["metrics"], metrics)
-    else:
+        if staged:
+            log.info("copied %d files to %s", sync_dir(out_dir, run_dir), run_dir)
+    if out_dir != run_dir:
         shutil.rmtree(out_dir, ignore_errors=True)
     backup.close(remove_backup=True)
     log.info("done in %.1f s: %s", wall, {k: metrics[k] for k in final})

@@ -1,0 +1,164 @@
+"""Remote storage: s3:// fails fast where tensorflow-io cannot load (the main
+environment); in the io environment (TensorFlow 2.16 + tensorflow-io), a run whose data,
+backups and run directory are all on a real S3-compatible server (moto's server mode on
+127.0.0.1) completes, exits 0, can be listed and loaded from the bucket, and resumes from
+its s3:// backup after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from keras_lstm_opt.data.storage import StorageError, check_paths, load_plugins, redact
+
+from .conftest import console_script
+
+IO_READY = load_plugins() is None
+io_env = pytest.mark.skipif(not IO_READY, reason="needs the io extra (TensorFlow 2.16 + "
+                            "tensorflow-io): the second CI environment runs these")
+pytestmark = pytest.mark.storage
+
+
+@pytest.mark.skipif(IO_READY, reason="tensorflow-io works here")
+def test_remote_path_fails_fast_and_writes_nothing(tmp_path):
+    from keras_lstm_opt.training.fit import fit
+
+    run = tmp_path / "run"
+    with pytest.raises(StorageError) as err:
+        fit(None, str(run), ["data.path=s3://bucket/text"])
+    msg = str(err.value)
+    assert "data.path = 's3://bucket/text'" in msg and "keras-lstm-opt[io]" in msg
+    assert not run.exists()
+    # the CLI: one error line, non-zero, nothing written
+    proc = subprocess.run([console_script(), "train", "--run-dir", str(run),
+                           "--set", "data.path=hdfs://nn:8020/text"],
+                          capture_output=True, text=True, timeout=300)
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert proc.returncode == 1 and len(errors) == 1 and "hdfs://nn:8020/text" in errors[0]
+    assert not run.exists()
+
+
+def test_credentials_in_paths_are_refused_and_redacted(monkeypatch):
+    with pytest.raises(StorageError, match="credentials inside a path"):
+        check_paths({"data.path": "s3://AKIAXX:topsecret@bucket/text"})
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-value")
+    text = redact("failed with s3cr3t-value at s3://id:pw@bucket/x")
+    assert "s3cr3t-value" not in text and "pw@" not in text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    """moto's S3 server on 127.0.0.1, with the environment tensorflow-io and boto3 read."""
+    boto3 = pytest.importorskip("boto3")
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                               "-p", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    env = {"AWS_ACCESS_KEY_ID": "klo-test-id", "AWS_SECRET_ACCESS_KEY": "klo-test-secret",
+           "AWS_REGION": "us-east-1", "S3_ENDPOINT": f"http://127.0.0.1:{port}",
+           "S3_USE_HTTPS": "0", "S3_VERIFY_SSL": "0"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    client = boto3.client("s3", endpoint_url=env["S3_ENDPOINT"], region_name="us-east-1")
+    deadline = time.time() + 60
+    while True:
+        try:
+            client.create_bucket(Bucket="klo")
+            break
+        except Exception:  # noqa: BLE001  (server still starting)
+            if time.time() > deadline or server.poll() is not None:
+                raise
+            time.sleep(0.5)
+    yield client
+    server.terminate()
+    server.wait(timeout=30)
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def _keys(client, prefix: str) -> list[str]:
+    out = client.list_objects_v2(Bucket="klo", Prefix=prefix).get("Contents", [])
+    return [o["Key"][len(prefix):] for o in out]
+
+
+@pytest.fixture(scope="module")
+def s3_text(s3_server, tmp_path_factory) -> str:
+    from keras_lstm_opt.data.embedded import write_embedded
+
+    local = write_embedded("text", str(tmp_path_factory.mktemp("s3text")), 2000, seed=7)
+    for name in os.listdir(local):
+        s3_server.upload_file(os.path.join(local, name), "klo", f"text/{name}")
+    return "s3://klo/text"
+
+
+def _train(run_dir: str, data: str, *extra: str, **kw):
+    return subprocess.Popen([console_script(), "train", "--run-dir", run_dir,
+                             "--set", f"data.path={data}", "--set", "model.units=16",
+                             "--set", "train.verbose=epoch", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+@io_env
+def test_run_on_s3_completes_lists_and_loads(s3_server, s3_text, tmp_path):
+    proc = _train("s3://klo/runs/full", s3_text, "--set", "train.epochs=4")
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    assert "klo-test-secret" not in out and "klo-test-id" not in out
+    keys = _keys(s3_server, "runs/full/")
+    for name in ("metrics.json", "config.yaml", "model.keras", "curves.png", "history.csv",
+                 "checkpoints/best.weights.h5"):
+        assert name in keys, keys
+    assert any(k.startswith("tensorboard/") for k in keys)
+    metrics = json.loads(s3_server.get_object(Bucket="klo", Key="runs/full/metrics.json")
+                         ["Body"].read())
+    assert metrics["val_accuracy"] > 0.4 and metrics["epochs_completed"] == 4
+    config = s3_server.get_object(Bucket="klo", Key="runs/full/config.yaml")["Body"].read()
+    assert b"klo-test" not in config
+    local = tmp_path / "model.keras"
+    s3_server.download_file("klo", "runs/full/model.keras", str(local))
+    import keras
+
+    from keras_lstm_opt import FastLSTM  # noqa: F401  (registers it for loading)
+
+    assert keras.models.load_model(local).count_params() == metrics["params"]
+
+
+@io_env
+def test_resume_from_s3_backup_after_kill(s3_server, s3_text):
+    run, extra = "s3://klo/runs/killed", ("--set", "train.epochs=3", "--set",
+                                          "train.backup_every_steps=5")
+    proc = _train(run, s3_text, *extra, start_new_session=True)
+    deadline = time.time() + 300
+    while "backup/checkpoint" not in _keys(s3_server, "runs/killed/"):
+        assert proc.poll() is None and time.time() < deadline, proc.stdout.read()[-3000:]
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert "metrics.json" not in _keys(s3_server, "runs/killed/")
+    began = time.time()
+    again = _train(run, s3_text, *extra)
+    out, _ = again.communicate(timeout=600)
+    assert again.returncode == 0, out[-3000:]
+    metrics = json.loads(s3_server.get_object(Bucket="klo", Key="runs/killed/metrics.json")
+                         ["Body"].read())
+    print(json.dumps({"resumed_from_step": metrics["resumed_from_step"],
+                      "resume_seconds": metrics["resume_seconds"],
+                      "rerun_wall_seconds": time.time() - began}))
+    assert metrics["resumed_from_step"] >= 5 and "resuming from the backup s3://" in out
+    assert metrics["epochs_completed"] == 3
