@@ -200,3 +200,43 @@ def test_worker_sharding_uses_files_when_enough_else_records(text_dir, caplog):
     # 1 validation shard, 2 workers: records are split instead (DATA policy), with a warning.
     assert labels(files.validation, 0) + labels(files.validation, 1) == 200
     assert any("DATA policy" in r.getMessage() for r in caplog.records)
+
+
+def test_file_cache_is_reused_and_invalidated_by_a_changed_record(text_dir, tmp_path, caplog):
+    import logging
+    import shutil
+
+    import tensorflow as tf
+
+    from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
+
+    data = tmp_path / "data"
+    shutil.copytree(text_dir, data)
+    cfg = DataConfig(path=str(data), cache=str(tmp_path / "cache" / "text"))
+    files = resolve_files(cfg)
+
+    def labels() -> list[int]:
+        ds = make_dataset(cfg, files.schema, files.train, 64, training=False)
+        return [int(v) for _, y in ds for v in y.numpy().ravel()]
+
+    caplog.set_level(logging.INFO, logger="keras_lstm_opt")
+    first = labels()
+    assert "data cache built" in caplog.text
+    caplog.clear()
+    assert labels() == first and "data cache hit" in caplog.text
+    # rewrite one record of one shard with another label
+    shard = files.train[0]
+    records = [r.numpy() for r in tf.data.TFRecordDataset(shard, compression_type="GZIP")]
+    ex = tf.train.Example.FromString(records[0])
+    target = files.schema["target"]
+    old = ex.features.feature[target].int64_list.value[0]
+    ex.features.feature[target].int64_list.value[0] = (old + 1) % 2
+    records[0] = ex.SerializeToString()
+    with tf.io.TFRecordWriter(shard, tf.io.TFRecordOptions(compression_type="GZIP")) as w:
+        for r in records:
+            w.write(r)
+    caplog.clear()
+    changed = labels()
+    assert "data cache invalidated" in caplog.text
+    assert changed != first and sum(a != b for a, b in zip(first, changed, strict=True)) == 1
+    assert len(list((tmp_path / "cache").glob("text.*-*.index"))) == 1

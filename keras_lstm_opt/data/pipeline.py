@@ -22,6 +22,7 @@ from typing import Any
 
 from keras_lstm_opt.config import DataConfig
 from keras_lstm_opt.config_checks import is_remote
+from keras_lstm_opt.data.cache import fingerprinted_cache
 from keras_lstm_opt.data.embedded import ensure_embedded
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
 from keras_lstm_opt.data.storage import check_paths, config_paths
@@ -164,8 +165,11 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
     if cfg.cache == "memory":
         ds = ds.cache()
     elif cfg.cache != "none":
-        suffix = "train" if training else "validation"
-        ds = ds.cache(f"{cfg.cache}.{suffix}")
+        part = [input_context.input_pipeline_id, pipelines] if input_context else [0, 1]
+        ds = ds.cache(fingerprinted_cache(
+            cfg.cache, "train" if training else "validation", files, schema,
+            {"max_length": cfg.max_length, "parse_batch_size": cfg.parse_batch_size,
+             "compression": comp, "part": part, "by_file": by_file}))
     ds = ds.unbatch()
     if training and cfg.shuffle_buffer:
         ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)

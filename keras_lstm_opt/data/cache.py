@@ -1,0 +1,82 @@
+"""File caches of parsed records, reused across runs only while they are still true.
+
+`data.cache: <path>` keeps the parsed batches in TensorFlow's file cache. The cache
+file's name carries a fingerprint of what shaped its records: every shard's path, size
+and modification time (so rewriting one record in one shard changes it), the schema,
+`data.max_length`, `data.parse_batch_size`, the compression, and which part of the
+files this worker reads. A run finds one of three things and logs it:
+
+* hit: a complete cache with the same fingerprint; its records are read, not parsed;
+* built: none yet; this run writes it (complete only once a full pass has been read);
+* invalidated: caches under the same prefix with another fingerprint; they are deleted
+  before this run builds its own, so stale records are never served.
+
+Example:
+
+    name = fingerprinted_cache("/tmp/cache/text", "train", files, schema, cfg, "GZIP")
+    ds = ds.cache(name)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from typing import Any
+
+log = logging.getLogger("keras_lstm_opt")
+
+
+def _stat(path: str) -> tuple[int, int]:
+    if "://" in path:
+        import tensorflow as tf
+
+        st = tf.io.gfile.stat(path)
+        return int(st.length), int(st.mtime_nsec)
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def fingerprint(files: list[str], schema: dict[str, Any], settings: dict[str, Any]) -> str:
+    """A short hash of the shards (path, size, mtime) and the record-shaping settings."""
+    h = hashlib.sha256()
+    for f in sorted(files):
+        size, mtime = _stat(f)
+        h.update(f"{f}\0{size}\0{mtime}\n".encode())
+    h.update(json.dumps(schema, sort_keys=True).encode())
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _glob(pattern: str) -> list[str]:
+    import tensorflow as tf
+
+    return tf.io.gfile.glob(pattern)
+
+
+def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[str, Any],
+                        settings: dict[str, Any]) -> str:
+    """The cache file name for these records; deletes stale caches; logs what it found."""
+    import tensorflow as tf
+
+    key = fingerprint(files, schema, settings)
+    base = f"{prefix}.{split}"
+    name = f"{base}-{key}"
+    parent = os.path.dirname(name)
+    if parent and "://" not in parent:
+        os.makedirs(parent, exist_ok=True)
+    keys = {f[len(base) + 1:len(base) + 17] for f in _glob(f"{base}-*")}
+    stale = sorted(k for k in keys if k != key)
+    for old in stale:
+        for f in _glob(f"{base}-{old}*"):
+            tf.io.gfile.remove(f)
+    complete = tf.io.gfile.exists(name + ".index") and not _glob(name + "*.lockfile")
+    if complete:
+        log.info("data cache hit: %s", name)
+    elif stale:
+        log.info("data cache invalidated: %d stale cache(s) under %s removed (data or "
+                 "settings changed); building %s", len(stale), base, name)
+    else:
+        log.info("data cache built: %s (written during the first full pass)", name)
+    return name
