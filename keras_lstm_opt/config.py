@@ -140,6 +140,10 @@ class TrainConfig:
     resume: bool = _f(True, "resume from the run directory's backup if one exists")
     backup_every_steps: int = _f(100, "steps between backups (and at each epoch end); "
                                       "0 = epoch ends only", min=0)
+    keep_backups: int = _f(2, "newest backups kept (an unreadable newest one falls back "
+                              "to the one before)", min=1)
+    backup_copy_to: str | None = _f(None, "second location (local or s3://) that gets a "
+                                          "copy of each backup after it is saved")
 
 
 @dataclass

@@ -3,8 +3,11 @@
 Every worker saves (tf.distribute needs all of them to take part); only the chief
 saves into the run's `backup/` directory, the others into private temporary
 directories that `close` removes. A save writes new files and then switches the
-`checkpoint` index file, so a crash mid-save leaves the previous backup as the newest.
-All workers restore from the chief's directory (same host or a shared file system).
+`checkpoint` index file, so a crash mid-save leaves the previous backup as the newest;
+the newest `train.keep_backups` are kept, and `restore` falls back to an older one (or
+to the `train.backup_copy_to` copy) when the newest cannot be read, and says which it
+loaded. All workers restore from the chief's directory (same host or a shared file
+system).
 
 Example:
 
@@ -17,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -33,38 +37,69 @@ class Backup:
         directory: the run's backup directory (the chief writes here).
         is_chief: whether this process writes the real backup.
         resume: whether `restore` may load an existing backup.
+        keep: how many of the newest backups to keep.
+        copy_to: a second directory (local or remote) that gets a copy of every backup.
     """
 
     def __init__(self, model: Any, directory: str, is_chief: bool = True,
-                 resume: bool = True) -> None:
+                 resume: bool = True, keep: int = 2, copy_to: str | None = None) -> None:
         self.directory = directory
         self.resume = resume
+        self.copy_to = copy_to if is_chief else None
         self.resumed_step = 0
         self.restore_seconds = 0.0
+        self.restored_from: str | None = None
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="backup_step")
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=self.step)
         self._private = None if is_chief else tempfile.mkdtemp(prefix="klo-backup-")
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._private or directory,
-                                                  max_to_keep=1)
+                                                  max_to_keep=keep)
+
+    def candidates(self) -> list[str]:
+        """Backups listed in the index files, newest first (the copy's after the run's)."""
+        out: list[str] = []
+        for d in (self.directory, self.copy_to):
+            state = tf.train.get_checkpoint_state(d) if d and tf.io.gfile.exists(d) else None
+            if state:
+                out += [p if "://" in p or os.path.isabs(p) else os.path.join(d, p)
+                        for p in reversed(state.all_model_checkpoint_paths)]
+        return out
 
     def restore(self) -> int:
-        """Load the newest backup if resuming; return the number of finished steps."""
+        """Load the newest readable backup if resuming; return the finished steps."""
         began = time.perf_counter()
-        latest = tf.train.latest_checkpoint(self.directory) if self.resume else None
-        if not latest:
-            return 0
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
-        step = self.resumed_step = int(self.step.numpy())
-        self.restore_seconds = time.perf_counter() - began
-        log.info("resuming from the backup %s at step %d (restored in %.2f s)", latest, step,
-                 self.restore_seconds)
-        return step
+        for path in self.candidates() if self.resume else []:
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except Exception as exc:  # noqa: BLE001  (torn files fail in many ways)
+                log.warning("backup %s is unreadable (%s); trying the one before", path,
+                            str(exc).splitlines()[0][:200])
+                continue
+            step = self.resumed_step = int(self.step.numpy())
+            self.restore_seconds = time.perf_counter() - began
+            self.restored_from = path
+            log.info("resuming from the backup %s at step %d (restored in %.2f s)", path,
+                     step, self.restore_seconds)
+            return step
+        return 0
 
     def save(self, step: int) -> None:
+        """Data files first, then the index: a crash mid-save leaves the previous newest."""
         self.step.assign(step)
-        self.manager.save(checkpoint_number=step)
+        path = self.manager.save(checkpoint_number=step)
+        if self.copy_to:
+            tf.io.gfile.makedirs(self.copy_to)
+            for f in tf.io.gfile.glob(path + ".*"):
+                tf.io.gfile.copy(f, self.copy_to.rstrip("/") + "/" + os.path.basename(f),
+                                 overwrite=True)
+            kept = [os.path.basename(p) for p in self.manager.checkpoints]
+            tf.compat.v1.train.update_checkpoint_state(self.copy_to, os.path.basename(path),
+                                             all_model_checkpoint_paths=kept)
+            for f in tf.io.gfile.glob(self.copy_to.rstrip("/") + "/ckpt-*"):
+                if os.path.basename(f).split(".")[0] not in kept:
+                    tf.io.gfile.remove(f)
 
     def close(self, remove_backup: bool) -> None:
         """Drop a worker's private copy; the chief's backup goes when the run finished."""

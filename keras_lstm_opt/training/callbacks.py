@@ -7,6 +7,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -113,6 +114,21 @@ def verbosity(mode: str) -> int:
     return {"bar": 1, "epoch": 2, "silent": 0}[mode]
 
 
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Keras's ModelCheckpoint, but each file is written beside its final name and then
+    renamed over it, so a crash mid-write never leaves a half-written best or latest."""
+
+    def _get_file_path(self, epoch: int, batch: Any, logs: Any) -> str:
+        self._final = super()._get_file_path(epoch, batch, logs)
+        return self._final[: -len(".weights.h5")] + ".partial.weights.h5"
+
+    def _save_model(self, epoch: int, batch: Any, logs: Any) -> None:
+        super()._save_model(epoch, batch, logs)
+        partial = self._final[: -len(".weights.h5")] + ".partial.weights.h5"
+        if os.path.exists(partial):
+            os.replace(partial, self._final)
+
+
 def standard_callbacks(cfg: TrainConfig, paths: dict[str, str], has_validation: bool,
                        ) -> tuple[list[Any], ThroughputTimer]:
     """EarlyStopping, TerminateOnNaN, best/latest ModelCheckpoint, TensorBoard, CSV
@@ -122,9 +138,9 @@ def standard_callbacks(cfg: TrainConfig, paths: dict[str, str], has_validation: 
     timer = ThroughputTimer()
     cbs: list[Any] = [
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(paths["best"], monitor=monitor, mode=mode,
-                                        save_best_only=True, save_weights_only=True),
-        keras.callbacks.ModelCheckpoint(paths["latest"], save_weights_only=True),
+        AtomicModelCheckpoint(paths["best"], monitor=monitor, mode=mode,
+                              save_best_only=True, save_weights_only=True),
+        AtomicModelCheckpoint(paths["latest"], save_weights_only=True),
         keras.callbacks.CSVLogger(paths["history"], append=cfg.resume),
         keras.callbacks.TensorBoard(paths["tensorboard"], update_freq="epoch",
                                     write_graph=False),

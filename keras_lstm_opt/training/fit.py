@@ -162,7 +162,8 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     steps = cfg.train.steps_per_epoch or max(1, math.ceil((n_train or batch) / batch))
     with strategy.scope():
         model = compile_model(cfg, files.schema, steps * cfg.train.epochs)
-        backup = Backup(model, run_paths(run_dir)["backup"], is_chief, cfg.train.resume)
+        backup = Backup(model, run_paths(run_dir)["backup"], is_chief, cfg.train.resume,
+                        cfg.train.keep_backups, cfg.train.backup_copy_to)
 
     def dataset_fn(ctx: Any, done_steps: int) -> Any:
         ds = make_dataset(cfg.data, files.schema, files.train,
@@ -214,6 +215,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         "steps_completed": resumed + timer.steps,
         "resumed_from_step": resumed,
         "resume_seconds": backup.restore_seconds,
+        "resumed_from": backup.restored_from,
         "global_batch_size": batch,
         "weights_digest": digest,
         "params": model.count_params(),
