@@ -100,7 +100,10 @@ class DataConfig:
     shuffle_files: bool = _f(True)
     parallel_reads: int = _f(-1, "interleave cycle length; -1 = AUTOTUNE", min=-1)
     parse_batch_size: int = _f(256, "records parsed together (vectorised)", min=1)
-    cache: str = _f("memory", "'memory', 'none' or a file path for tf.data cache")
+    cache: str = _f("memory", "'memory', 'none', a file path (tf.data cache) or "
+                              "'snapshot:<dir>' (tf.data snapshot); files are fingerprinted")
+    snapshot_compression: Literal["AUTO", "SNAPPY", "GZIP", "NONE"] = _f(
+        "AUTO", "compression of 'snapshot:' caches (AUTO = SNAPPY)")
     shuffle_buffer: int = _f(10000, "examples; 0 disables shuffling", min=0)
     batching: Literal["pad", "bucket"] = _f("pad", "pad to the batch max or bucket by length")
     bucket_boundaries: list[int] = _f([], "sequence-length boundaries for batching: bucket")

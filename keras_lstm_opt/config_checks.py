@@ -57,8 +57,9 @@ def cross_field_problems(cfg: Any, check_paths: bool = True) -> list[tuple[str, 
                                                   f"got {b}"))
     if d.task == "forecast" and d.batching == "bucket":
         out.append(("data.batching", "forecast windows have a fixed length; use batching: pad"))
-    if d.cache not in ("memory", "none") and not is_remote(d.cache):
-        parent = os.path.dirname(os.path.abspath(d.cache))
+    cache_path = d.cache.removeprefix("snapshot:")
+    if d.cache not in ("memory", "none") and not is_remote(cache_path):
+        parent = os.path.dirname(os.path.abspath(cache_path))
         if check_paths and not os.path.isdir(parent):
             out.append(("data.cache", f"cache file directory does not exist: {parent!r}"))
     if check_paths:

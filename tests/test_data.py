@@ -240,3 +240,26 @@ def test_file_cache_is_reused_and_invalidated_by_a_changed_record(text_dir, tmp_
     assert "data cache invalidated" in caplog.text
     assert changed != first and sum(a != b for a, b in zip(first, changed, strict=True)) == 1
     assert len(list((tmp_path / "cache").glob("text.*-*.index"))) == 1
+
+
+def test_snapshot_cache_is_fingerprinted_and_reused(text_dir, tmp_path, caplog):
+    import logging
+
+    from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
+
+    cfg = DataConfig(path=text_dir, cache=f"snapshot:{tmp_path / 'snap' / 'text'}",
+                     snapshot_compression="GZIP")
+    files = resolve_files(cfg)
+    caplog.set_level(logging.INFO, logger="keras_lstm_opt")
+
+    def tokens() -> int:
+        ds = make_dataset(cfg, files.schema, files.train, 64, training=False)
+        return sum(int((x.numpy() != 0).sum()) for x, _ in ds)
+
+    first = tokens()
+    assert "data cache built" in caplog.text
+    caplog.clear()
+    assert tokens() == first and "data cache hit" in caplog.text
+    caplog.clear()
+    cfg.max_length = 10  # a setting that shapes the records: a new snapshot
+    assert tokens() < first and "data cache invalidated" in caplog.text

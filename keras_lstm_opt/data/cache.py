@@ -1,8 +1,10 @@
 """File caches of parsed records, reused across runs only while they are still true.
 
-`data.cache: <path>` keeps the parsed batches in TensorFlow's file cache. The cache
-file's name carries a fingerprint of what shaped its records: every shard's path, size
-and modification time (so rewriting one record in one shard changes it), the schema,
+`data.cache: <path>` keeps the parsed batches in TensorFlow's file cache,
+`data.cache: snapshot:<dir>` in a tf.data snapshot (compressed by
+`data.snapshot_compression`). The cache's name carries a fingerprint of what shaped
+its records: every shard's path, size and modification time (so rewriting one record
+in one shard changes it), the schema,
 `data.max_length`, `data.parse_batch_size`, the compression, and which part of the
 files this worker reads. A run finds one of three things and logs it:
 
@@ -55,8 +57,18 @@ def _glob(pattern: str) -> list[str]:
     return tf.io.gfile.glob(pattern)
 
 
+def _finalized(metadata_path: str) -> bool:
+    import tensorflow as tf
+    from tensorflow.core.protobuf import snapshot_pb2
+
+    record = snapshot_pb2.SnapshotMetadataRecord()
+    with tf.io.gfile.GFile(metadata_path, "rb") as fh:
+        record.ParseFromString(fh.read())
+    return bool(record.finalized)
+
+
 def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[str, Any],
-                        settings: dict[str, Any]) -> str:
+                        settings: dict[str, Any], snapshot: bool = False) -> str:
     """The cache file name for these records; deletes stale caches; logs what it found."""
     import tensorflow as tf
 
@@ -70,8 +82,14 @@ def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[
     stale = sorted(k for k in keys if k != key)
     for old in stale:
         for f in _glob(f"{base}-{old}*"):
-            tf.io.gfile.remove(f)
-    complete = tf.io.gfile.exists(name + ".index") and not _glob(name + "*.lockfile")
+            if tf.io.gfile.isdir(f):
+                tf.io.gfile.rmtree(f)
+            else:
+                tf.io.gfile.remove(f)
+    if snapshot:  # a tf.data snapshot directory; TensorFlow finalises it when complete
+        complete = any(_finalized(m) for m in _glob(name + "/*/snapshot.metadata"))
+    else:
+        complete = tf.io.gfile.exists(name + ".index") and not _glob(name + "*.lockfile")
     if complete:
         log.info("data cache hit: %s", name)
     elif stale:

@@ -166,10 +166,17 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
         ds = ds.cache()
     elif cfg.cache != "none":
         part = [input_context.input_pipeline_id, pipelines] if input_context else [0, 1]
-        ds = ds.cache(fingerprinted_cache(
-            cfg.cache, "train" if training else "validation", files, schema,
+        snapshot = cfg.cache.startswith("snapshot:")
+        name = fingerprinted_cache(
+            cfg.cache.removeprefix("snapshot:"), "train" if training else "validation",
+            files, schema,
             {"max_length": cfg.max_length, "parse_batch_size": cfg.parse_batch_size,
-             "compression": comp, "part": part, "by_file": by_file}))
+             "compression": comp, "part": part, "by_file": by_file}, snapshot)
+        if snapshot:
+            c = cfg.snapshot_compression
+            ds = ds.snapshot(name, compression=None if c == "NONE" else c)
+        else:
+            ds = ds.cache(name)
     ds = ds.unbatch()
     if training and cfg.shuffle_buffer:
         ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)

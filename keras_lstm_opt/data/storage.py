@@ -105,7 +105,8 @@ def config_paths(cfg: Any, run_dir: str | None = None) -> dict[str, str | None]:
     """The paths of an ExperimentConfig (and run directory) that may be remote."""
     d = cfg.data
     return {"data.path": d.path, "data.validation_path": d.validation_path,
-            "data.cache": None if d.cache in ("memory", "none") else d.cache,
+            "data.cache": None if d.cache in ("memory", "none")
+            else d.cache.removeprefix("snapshot:"),
             "train.backup_copy_to": getattr(getattr(cfg, "train", None), "backup_copy_to",
                                             None),
             "run_dir": run_dir}
