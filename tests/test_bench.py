@@ -59,3 +59,20 @@ def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path
     walls = [p["wall_seconds"] for p in r["ours"]["points"]]
     assert 0 < walls[0] < walls[1]
     assert "to target" in out.stdout and (tmp_path / "time_to_accuracy.png").exists()
+
+
+def test_storage_mode_measures_compression_and_cache_formats(tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
+                          "storage", "--examples", "1200", "--repeats", "1", "--out",
+                          str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = {r["variant"]: r for r in json.loads((tmp_path / "storage.json").read_text())["rows"]}
+    assert set(rows) == {"TFRecord GZIP", "TFRecord ZLIB", "TFRecord NONE", "snapshot NONE",
+                         "snapshot SNAPPY", "snapshot GZIP"}
+    assert rows["TFRecord GZIP"]["size_mib"] < 0.8 * rows["TFRecord NONE"]["size_mib"]
+    assert rows["snapshot GZIP"]["size_mib"] < rows["snapshot NONE"]["size_mib"]
+    for r in rows.values():
+        assert r["cold_examples_per_second"] > 0 and r["file_cache_examples_per_second"] > 0
+    assert "records_mib_per_second" in out.stdout
+    assert (tmp_path / "storage.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "storage-work").exists()

@@ -6,6 +6,8 @@
 
 `--mode data` times the TFRecord input pipeline alone (no model) in several variants
 (cache, parse batching, parallel reads, prefetch), cold and warm.
+`--mode storage` writes GZIP, ZLIB and uncompressed TFRecords and tf.data snapshots
+(none, SNAPPY, GZIP) of an embedded dataset: size, write MB/s, examples/s cold and cached.
 `--mode lstm` times LSTM training steps of keras.layers.LSTM, keras_lstm_opt.FastLSTM
 and PyTorch nn.LSTM (if installed: pip install ".[bench]") on several shapes.
 `--mode time-to-accuracy` trains the embedded text task as a Keras tutorial would and
@@ -26,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
-    p.add_argument("--mode", choices=["data", "lstm", "time-to-accuracy"], default="data")
+    p.add_argument("--mode", choices=["data", "storage", "lstm", "time-to-accuracy"],
+                   default="data")
+    p.add_argument("--task", choices=["text", "forecast"], default="text",
+                   help="--mode storage: embedded dataset")
+    p.add_argument("--examples", type=int, default=24000, help="--mode storage")
     p.add_argument("--tutorial-epochs", type=int, default=4, help="--mode time-to-accuracy")
     p.add_argument("--shapes", default="default,small,bidirectional,long",
                    help="--mode lstm: comma-separated shapes")
@@ -40,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         return _lstm(args)
     if args.mode == "time-to-accuracy":
         return _tta(args)
+    if args.mode == "storage":
+        return _storage(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
     from keras_lstm_opt.profiling.bench_data import DEFAULT_VARIANTS, bench_pipeline
@@ -62,6 +70,29 @@ def main(argv: list[str] | None = None) -> int:
                       f"{result['examples_per_epoch']:,} examples/epoch", "examples / s")
     print()
     print(table)
+    print(f"\nthreads: {json.dumps(result['threads'])}")
+    print(f"wrote {paths['json']} and {chart}")
+    return 0
+
+
+def _storage(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.profiling.bench_storage import bench_storage
+    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+
+    print(f"storage benchmark: {args.examples:,} {args.task} examples, {args.repeats} "
+          "interleaved read repeats", flush=True)
+    result = bench_storage(args.task, args.examples, os.path.join(args.out, "storage-work"),
+                           args.repeats, progress=lambda s: print(s, flush=True))
+    cols = ["variant", "size_mib", "write_mib_per_second", "records_mib_per_second",
+            "cold_examples_per_second",
+            "memory_cache_examples_per_second", "file_cache_examples_per_second"]
+    paths = write_outputs(result, args.out, "storage")
+    chart = bar_chart(result["rows"], "variant", cols[4:], os.path.join(args.out,
+                                                                       "storage.png"),
+                      f"{args.task}: {args.examples:,} examples, read cold / from memory "
+                      "cache / from file cache or snapshot", "examples / s")
+    print()
+    print(format_table(result["rows"], cols))
     print(f"\nthreads: {json.dumps(result['threads'])}")
     print(f"wrote {paths['json']} and {chart}")
     return 0
