@@ -2,6 +2,7 @@
 
     keras-lstm-opt train [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
     keras-lstm-opt data make --task {text,forecast} --examples N --out DIR
+    keras-lstm-opt data serve [--workers K] [--port P]
     keras-lstm-opt check-cudnn [CONFIG] [--set KEY=VALUE ...] [--json]
     keras-lstm-opt tune CONFIG [--set KEY=VALUE ...] [--run-dir DIR] [--tuners N]
     keras-lstm-opt profile [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
@@ -39,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--shards", type=int, default=4)
     make.add_argument("--compression", choices=["GZIP", "ZLIB", "NONE"], default="GZIP")
     make.add_argument("--seed", type=int, default=1234)
+
+    serve = dsub.add_parser("serve", help="run a tf.data service: dispatcher + K workers")
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--port", type=int, default=0, help="dispatcher port (0 = any free)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address given to workers and clients (default 127.0.0.1)")
 
     tune = sub.add_parser("tune", help="KerasTuner search over the config's tune.space")
     with_config(tune)
@@ -122,6 +129,10 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def _data_make(args: argparse.Namespace) -> int:
+    if args.data_command == "serve":
+        from keras_lstm_opt.data.service import serve_forever
+
+        return serve_forever(args.workers, args.port, args.host)
     from keras_lstm_opt.data.embedded import write_embedded
     from keras_lstm_opt.data.schema import read_schema
 

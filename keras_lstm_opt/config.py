@@ -90,6 +90,15 @@ class ModelConfig:
 
 
 @dataclass
+class DataServiceConfig:
+    dispatcher: str | None = _f(None, "tf.data service dispatcher, e.g. grpc://127.0.0.1:5050 "
+                                      "(from `keras-lstm-opt data serve`); null = read here")
+    processing_mode: Literal["parallel_epochs", "distributed_epoch"] = _f(
+        "parallel_epochs", "each worker makes whole epochs, or they split one")
+    job_name: str | None = _f(None, "share one job between trainers (null = a job each)")
+
+
+@dataclass
 class DataConfig:
     task: Literal["text", "forecast"] = _f("text", "embedded task used when path is null")
     path: str | None = _f(None, "directory or glob of TFRecord shards; null = embedded data")
@@ -112,6 +121,7 @@ class DataConfig:
     deterministic: bool = _f(False, "fix element order (slower); true for exact reruns")
     debug_delay_ms: float = _f(0.0, "add a Python map that sleeps this long per batch "
                                     "(to study an input-bound pipeline)", min=0.0)
+    service: DataServiceConfig = _f(DataServiceConfig())
 
 
 @dataclass

@@ -25,6 +25,7 @@ from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.data.cache import fingerprinted_cache
 from keras_lstm_opt.data.embedded import ensure_embedded
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
+from keras_lstm_opt.data.service import distribute
 from keras_lstm_opt.data.storage import check_paths, config_paths
 
 AUTOTUNE = -1
@@ -194,6 +195,9 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
                                                  num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.batch(batch_size)
+    if cfg.service.dispatcher and training:  # workers read and batch; prefetch stays here
+        ds = distribute(ds, cfg.service.dispatcher, cfg.service.processing_mode,
+                        cfg.service.job_name)
     if cfg.debug_delay_ms:
         delay = cfg.debug_delay_ms / 1000.0
 
