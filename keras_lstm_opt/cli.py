@@ -197,6 +197,7 @@ def _main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from keras_lstm_opt.config import ConfigError
     from keras_lstm_opt.data.schema import DataError
+    from keras_lstm_opt.training.guard import TrainingInterrupted
 
     try:
         if args.command == "train":
@@ -211,6 +212,9 @@ def _main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except (DataError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -116,7 +116,10 @@ class DataConfig:
     shuffle_buffer: int = _f(10000, "examples; 0 disables shuffling", min=0)
     batching: Literal["pad", "bucket"] = _f("pad", "pad to the batch max or bucket by length")
     bucket_boundaries: list[int] = _f([], "sequence-length boundaries for batching: bucket")
-    max_length: int = _f(0, "truncate longer sequences; 0 = keep all", min=0)
+    max_length: int = _f(0, "longest sequence; 0 = keep all", min=0)
+    too_long: Literal["truncate", "error"] = _f("truncate", "a sequence over max_length is "
+                                                            "cut, or stops with an error")
+    validate: bool = _f(True, "check labels, token ids and NaN/Inf in every parsed batch")
     prefetch: int = _f(-1, "batches; -1 = AUTOTUNE, 0 = off", min=-1)
     deterministic: bool = _f(False, "fix element order (slower); true for exact reruns")
     debug_delay_ms: float = _f(0.0, "add a Python map that sleeps this long per batch "
@@ -153,6 +156,14 @@ class TrainConfig:
     resume: bool = _f(True, "resume from the run directory's backup if one exists")
     backup_every_steps: int = _f(100, "steps between backups (and at each epoch end); "
                                       "0 = epoch ends only", min=0)
+    nan_rollbacks: int = _f(2, "on a NaN/Inf loss (or one over max_loss), roll back to the "
+                               "last backup and lower the learning rate, at most this often",
+                            min=0)
+    nan_lr_factor: float = _f(0.5, "learning-rate factor after each rollback", gt=0.0,
+                              max=1.0)
+    max_loss: float = _f(0.0, "a step loss above this counts as a blow-up; 0 = off", min=0.0)
+    debug_nan_at_step: int = _f(0, "fault injection: poison the weights with NaN once at "
+                                   "this step (tests the rollback); 0 = off", min=0)
     keep_backups: int = _f(2, "newest backups kept (an unreadable newest one falls back "
                               "to the one before)", min=1)
     backup_copy_to: str | None = _f(None, "second location (local or s3://) that gets a "

@@ -38,3 +38,21 @@ def forecast_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     from keras_lstm_opt.data.embedded import write_embedded
 
     return write_embedded("forecast", str(tmp_path_factory.mktemp("forecast")), 600, seed=7)
+
+
+# The faults suite's tally (tests/test_faults.py, test_backup.py): printed at the end.
+FAULTS: dict = {"bad_inputs": 0, "clear_errors": 0, "kills": 0, "resumed": 0,
+                "data_lost": 0, "steps_lost": [], "fault_to_exit_seconds": {}}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    f = FAULTS
+    if not (f["bad_inputs"] or f["kills"]):
+        return
+    lost = f["steps_lost"]
+    times = ", ".join(f"{k} {max(v):.1f} s" for k, v in f["fault_to_exit_seconds"].items())
+    terminalreporter.write_line(
+        f"faults: {f['bad_inputs']} bad inputs tried, {f['clear_errors']} ended with a clear "
+        f"error or a rollback; {f['kills']} kills/signals injected, {f['resumed']} resumed; "
+        f"steps lost per kill {sum(lost) / len(lost) if lost else 0:.2f}; "
+        f"data lost: {f['data_lost']}; slowest fault-to-exit: {times or 'n/a'}")

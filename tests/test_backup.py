@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from .conftest import FAULTS
+
 SAVER = r"""
 import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -69,25 +71,35 @@ def test_keeps_k_and_falls_back_past_an_unreadable_newest(tmp_path, caplog):
     assert _restore(str(tmp_path / "b"), str(tmp_path / "copy")) == (3, 3.0)
 
 
+@pytest.mark.faults
 def test_sigkill_during_saves_never_breaks_the_newest_backup(tmp_path):
-    trials, rng, steps_lost = 6, random.Random(7), []
-    directory, copy = str(tmp_path / "b"), str(tmp_path / "copy")
-    last_saved = 0
-    for _ in range(trials):
-        proc = subprocess.Popen([sys.executable, "-c", SAVER, directory, copy],
-                                stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().split() == ["start", str(last_saved)]
+    """20 SIGKILLs at random moments of back-to-back saves (two lanes run side by side,
+    each on its own directory, 10 kills each): the newest listed backup always loads."""
+    rounds, rng, lost = 10, random.Random(7), []
+    lanes = [(str(tmp_path / f"b{i}"), str(tmp_path / f"copy{i}")) for i in range(2)]
+    last = [0, 0]
+    for _ in range(rounds):
+        procs = [subprocess.Popen([sys.executable, "-c", SAVER, d, c], stdout=subprocess.PIPE,
+                                  text=True) for d, c in lanes]
+        for i, proc in enumerate(procs):
+            assert proc.stdout.readline().split() == ["start", str(last[i])]
         time.sleep(rng.uniform(0.05, 1.0))  # saves take ~10-50 ms: kills land mid-save
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=60)
-        saved = [int(ln.split()[1]) for ln in out.splitlines() if ln.startswith("saved")]
-        assert saved, "no save finished before the kill"
-        step, value = _restore(directory, copy)
-        # the newest finished save, or the one that was being saved if its index landed
-        assert step in (saved[-1], saved[-1] + 1) and value == float(step)
-        steps_lost.append(saved[-1] + 1 - step)
-        last_saved = step
-    print({"kills": trials, "steps_lost_per_kill": sum(steps_lost) / trials})
+        for proc in procs:
+            proc.send_signal(signal.SIGKILL)
+        for i, proc in enumerate(procs):
+            out, _ = proc.communicate(timeout=60)
+            saved = [int(ln.split()[1]) for ln in out.splitlines() if ln.startswith("saved")]
+            assert saved, "no save finished before the kill"
+            step, value = _restore(*lanes[i])
+            FAULTS["data_lost"] += int(step < saved[-1] or value != float(step))
+            # the newest finished save, or the one in flight if its index landed
+            assert step in (saved[-1], saved[-1] + 1) and value == float(step)
+            lost.append(saved[-1] + 1 - step)
+            last[i] = step
+    FAULTS["kills"] += 2 * rounds
+    FAULTS["resumed"] += 2 * rounds
+    FAULTS["steps_lost"] += lost
+    print({"kills": 2 * rounds, "steps_lost_per_kill": sum(lost) / len(lost)})
 
 
 @pytest.fixture(autouse=True)

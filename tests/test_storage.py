@@ -168,3 +168,24 @@ def test_resume_from_s3_backup_after_kill(s3_server, s3_text):
                       "rerun_wall_seconds": time.time() - began}))
     assert metrics["resumed_from_step"] >= 5 and "resuming from the backup s3://" in out
     assert metrics["epochs_completed"] == 3
+
+
+@io_env
+def test_file_cache_and_snapshot_on_s3_are_fingerprinted(s3_server, s3_text, caplog):
+    import logging
+
+    from keras_lstm_opt.config import DataConfig
+    from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
+
+    caplog.set_level(logging.INFO, logger="keras_lstm_opt")
+    for cache in ("s3://klo/cache/text", "snapshot:s3://klo/snap/text"):
+        cfg = DataConfig(path=s3_text, cache=cache)
+        files = resolve_files(cfg)
+        counts = []
+        for _ in range(2):
+            ds = make_dataset(cfg, files.schema, files.train, 64, training=False)
+            counts.append(sum(int(y.shape[0]) for _, y in ds))
+        assert counts[0] == counts[1] == files.schema["splits"]["train"]["examples"]
+        assert "data cache built" in caplog.text and "data cache hit" in caplog.text, cache
+        caplog.clear()
+    assert any(k.startswith("cache/text.validation-") for k in _keys(s3_server, ""))

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from keras_lstm_opt.config import TrainConfig, load_config
+from keras_lstm_opt.data.schema import DataError
 from keras_lstm_opt.data.writer import write_tfrecords
-from keras_lstm_opt.training.fit import TrainingError, fit
+from keras_lstm_opt.training.fit import fit
 from keras_lstm_opt.training.optim import make_optimizer, make_schedule
 
 from .conftest import REPO
@@ -121,7 +122,8 @@ def test_nan_features_stop_training_with_a_clear_error(tmp_path):
     write_tfrecords(data, {"x": x, "y": y}, "train", 2, inputs="x", target="y",
                     task="forecast")
     run = str(tmp_path / "run")
-    with pytest.raises(TrainingError, match="NaN"):
+    with pytest.raises(DataError, match=r"train-00001-of-00002.*record 8 .*NaN or Inf in "
+                                        "feature 'x'"):
         fit(None, run, [*TINY, f"data.path={data}", "data.task=forecast",
                         "train.monitor=loss", "train.global_clipnorm=null",
                         "data.shuffle_buffer=0"])

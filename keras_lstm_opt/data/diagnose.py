@@ -12,13 +12,18 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
 def find_bad_record(files: list[str], compression: str, spec: dict[str, Any] | None = None,
-                    ) -> str | None:
-    """Scan `files` in order; describe the first unreadable or unparsable record, or None."""
+                    schema: dict[str, Any] | None = None, max_length: int = 0,
+                    too_long: str = "truncate") -> str | None:
+    """Scan `files` in order; describe the first unreadable, unparsable or (with `schema`)
+    invalid record (see checks.py), or None."""
     import tensorflow as tf
+
+    from keras_lstm_opt.data.checks import checked_batch
 
     comp = "" if compression == "NONE" else compression
     for path in files:
@@ -26,12 +31,15 @@ def find_bad_record(files: list[str], compression: str, spec: dict[str, Any] | N
         try:
             for record in tf.data.TFRecordDataset(path, compression_type=comp).batch(1):
                 if spec is not None:
-                    tf.io.parse_example(record, spec)
+                    ex = tf.io.parse_example(record, spec)
+                    if schema is not None:
+                        checked_batch(ex, schema, max_length, too_long)
                 good += 1
         except (tf.errors.OpError, UnicodeDecodeError) as exc:
             # TF's parse error quotes the raw record; with non-UTF-8 bytes that message
             # itself fails to decode, so UnicodeDecodeError stands for a parse failure.
-            first = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0][:300]
+            first = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0]
+            first = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", first)[:300]
             return (f"{path}, record {good} (0-based; {good} records before it are fine): "
                     f"{type(exc).__name__}: {first}")
     return None

@@ -23,6 +23,7 @@ from typing import Any
 from keras_lstm_opt.config import DataConfig
 from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.data.cache import fingerprinted_cache
+from keras_lstm_opt.data.checks import checked_batch
 from keras_lstm_opt.data.embedded import ensure_embedded
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
 from keras_lstm_opt.data.service import distribute
@@ -161,7 +162,14 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
         ds = ds.shard(pipelines, input_context.input_pipeline_id)
     spec = parse_spec(schema)
     shape = _shape_batch(schema, cfg.max_length)
-    ds = ds.batch(cfg.parse_batch_size).map(lambda s: shape(tf.io.parse_example(s, spec)),
+
+    def parse(serialized: Any) -> Any:
+        ex = tf.io.parse_example(serialized, spec)
+        if cfg.validate:
+            ex = checked_batch(ex, schema, cfg.max_length, cfg.too_long)
+        return shape(ex)
+
+    ds = ds.batch(cfg.parse_batch_size).map(parse,
                                             num_parallel_calls=tf.data.AUTOTUNE)
     if cfg.cache == "memory":
         ds = ds.cache()
@@ -171,7 +179,8 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
         name = fingerprinted_cache(
             cfg.cache.removeprefix("snapshot:"), "train" if training else "validation",
             files, schema,
-            {"max_length": cfg.max_length, "parse_batch_size": cfg.parse_batch_size,
+            {"max_length": cfg.max_length, "too_long": cfg.too_long,
+             "parse_batch_size": cfg.parse_batch_size,
              "compression": comp, "part": part, "by_file": by_file}, snapshot)
         if snapshot:
             c = cfg.snapshot_compression

@@ -67,13 +67,15 @@ class Backup:
                         for p in reversed(state.all_model_checkpoint_paths)]
         return out
 
-    def restore(self) -> int:
-        """Load the newest readable backup if resuming; return the finished steps."""
+    def restore(self, force: bool = False) -> int | None:
+        """Load the newest readable backup if resuming (or `force`, for a rollback);
+        return its finished steps: 0 when there is none, or None when forced."""
         began = time.perf_counter()
-        for path in self.candidates() if self.resume else []:
+        for path in self.candidates() if self.resume or force else []:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
-            except Exception as exc:  # noqa: BLE001  (torn files fail in many ways)
+            except (tf.errors.OpError, IndexError, OSError) as exc:  # torn or missing
+                # (a backup of another model raises ValueError/AssertionError: not caught)
                 log.warning("backup %s is unreadable (%s); trying the one before", path,
                             str(exc).splitlines()[0][:200])
                 continue
@@ -83,7 +85,7 @@ class Backup:
             log.info("resuming from the backup %s at step %d (restored in %.2f s)", path,
                      step, self.restore_seconds)
             return step
-        return 0
+        return None if force else 0
 
     def save(self, step: int) -> None:
         """Data files first, then the index: a crash mid-save leaves the previous newest."""

@@ -58,10 +58,12 @@ def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> E
     return load_config(config, overrides)
 
 
-def _diagnosed(exc: Exception, files: DataFiles) -> Exception:
+def _diagnosed(exc: Exception, files: DataFiles, data: Any) -> Exception:
     """A DataError naming the bad shard and record, if a scan finds one."""
     problem = find_bad_record(files.train + files.validation, files.compression,
-                              parse_spec(files.schema))
+                              parse_spec(files.schema),
+                              files.schema if data.validate else None, data.max_length,
+                              data.too_long)
     return DataError(f"bad training data: {problem}") if problem else exc
 
 
@@ -189,12 +191,16 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
                         callbacks, backup, verbosity(cfg.train.verbose) if is_chief else 0,
                         evaluate)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, UnicodeDecodeError) as exc:
-        raise _diagnosed(exc, files) from exc
+        raise _diagnosed(exc, files, cfg.data) from exc
+    except tf.errors.OutOfRangeError:
+        raise DataError(f"no examples could be read from {len(files.train)} training "
+                        f"shard(s) in {files.directory} (empty files?)") from None
     wall = time.perf_counter() - start
-    if any(not math.isfinite(v) for v in hist.get("loss", [])) or \
-            not math.isfinite(timer.last_loss):
+    guard = getattr(backup, "guard", None)
+    blow_up = guard.exhausted if guard else None
+    if blow_up or any(not math.isfinite(v) for v in hist.get("loss", [])):
         backup.close(remove_backup=False)
-        raise TrainingError(f"loss became NaN/Inf in epoch {timer.epochs}; lower "
+        raise TrainingError(f"training stopped: {blow_up or 'loss became NaN/Inf'}; lower "
                             f"train.learning_rate or set train.global_clipnorm ({run_dir})")
     final = {f"val_{k}": v for k, v in evaluate(val_ds).items()} if val_ds else {}
     digest = weights_digest(model)
@@ -216,6 +222,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         "resumed_from_step": resumed,
         "resume_seconds": backup.restore_seconds,
         "resumed_from": backup.restored_from,
+        "rollbacks": guard.rollbacks if guard else [],
         "global_batch_size": batch,
         "weights_digest": digest,
         "params": model.count_params(),

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import Any
 
@@ -32,6 +33,8 @@ import tensorflow as tf
 from keras_lstm_opt.config import TrainConfig
 from keras_lstm_opt.models.heads import Head
 from keras_lstm_opt.training.backup import Backup
+from keras_lstm_opt.training.guard import BlowUpGuard, StopSignals, TrainingInterrupted
+from keras_lstm_opt.training.optim import current_learning_rate
 
 
 def _loss_and_metric(head: Head) -> Any:
@@ -163,7 +166,10 @@ def run_loop(model: Any, strategy: Any, dataset_fn: Any, val_ds: Any, head: Head
     `dataset_fn(input_context, done_steps)` builds each worker's repeated dataset of
     per-replica batches, skipping the batches of the `done_steps` a resumed run finished.
     """
-    start = backup.restore()
+    start = backup.restore() or 0
+    guard = BlowUpGuard(backup, model.optimizer, cfg)
+    backup.guard = guard  # fit() reports its rollbacks
+    injected = False
     evaluate = evaluate or make_evaluator(model, head)
     dist = strategy.distribute_datasets_from_function(lambda ctx: dataset_fn(ctx, start))
     iterator = iter(dist)
@@ -176,34 +182,70 @@ def run_loop(model: Any, strategy: Any, dataset_fn: Any, val_ds: Any, head: Head
     cb.on_train_begin()
     global_step = start
     chunk = cfg.steps_per_execution
-    for epoch in range(start // steps_per_epoch, cfg.epochs):
-        cb.on_epoch_begin(epoch)
-        sums = dict.fromkeys(("loss_sum", "metric_sum", "count", "reg"), 0.0)
-        step = global_step - epoch * steps_per_epoch
-        logs: dict[str, float] = {}
-        while step < steps_per_epoch and not model.stop_training:
-            n = min(chunk, steps_per_epoch - step)
-            cb.on_train_batch_begin(step)
-            out = train_steps(iterator, tf.constant(n))
-            values = tf.stack([out[k] for k in sums]).numpy()  # one device-to-host copy
-            for k, v in zip(sums, values, strict=True):
-                sums[k] += float(v)
-            count = max(sums["count"], 1.0)
-            logs = {"loss": (sums["loss_sum"] + sums["reg"]) / count,
-                    head.metric: sums["metric_sum"] / count}
-            step += n
-            global_step += n
-            cb.on_train_batch_end(step - 1, logs)
-            if cfg.backup_every_steps and global_step % cfg.backup_every_steps < n:
-                backup.save(global_step)
-        if val_ds is not None and not model.stop_training:
-            logs.update({f"val_{k}": v for k, v in evaluate(val_ds).items()})
-        logs["learning_rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        logs["wall_seconds"] = time.perf_counter() - started
-        cb.on_epoch_end(epoch, logs)
-        backup.save(global_step)
-        if model.stop_training:
-            break
+    stop = StopSignals()
+    with stop:
+        for epoch in range(start // steps_per_epoch, cfg.epochs):
+            cb.on_epoch_begin(epoch)
+            global_step = _epoch(model, epoch, global_step, steps_per_epoch, chunk, cfg, cb,
+                                 train_steps, iterator, backup, guard, stop, head, val_ds,
+                                 evaluate, started, injected)
+            injected = injected or bool(cfg.debug_nan_at_step and
+                                        global_step >= cfg.debug_nan_at_step)
+            if model.stop_training:
+                break
     cb.on_train_end()
     history = model.history.history if model.history else {}
     return {k: [float(v) for v in vals] for k, vals in history.items()}
+
+
+def _epoch(model: Any, epoch: int, global_step: int, steps_per_epoch: int, chunk: int,
+           cfg: TrainConfig, cb: Any, train_steps: Any, iterator: Any, backup: Backup,
+           guard: BlowUpGuard, stop: StopSignals, head: Head, val_ds: Any, evaluate: Any,
+           started: float, injected: bool) -> int:
+    """One epoch from `global_step`; returns the global step reached."""
+    sums = dict.fromkeys(("loss_sum", "metric_sum", "count", "reg"), 0.0)
+    step = global_step - epoch * steps_per_epoch
+    logs: dict[str, float] = {}
+    while step < steps_per_epoch and not model.stop_training:
+        n = min(chunk, steps_per_epoch - step)
+        cb.on_train_batch_begin(step)
+        out = train_steps(iterator, tf.constant(n))
+        values = tf.stack([out[k] for k in sums]).numpy()  # one device-to-host copy
+        chunk_loss = float((values[0] + values[3]) / max(values[2], 1.0))
+        restored = guard.check(chunk_loss, global_step + n)
+        if restored is not None:  # rolled back: redo the steps from the backup
+            sums = dict.fromkeys(sums, 0.0)
+            global_step = max(restored, epoch * steps_per_epoch)
+            step = global_step - epoch * steps_per_epoch
+            continue
+        if guard.exhausted:
+            model.stop_training = True
+            break
+        for k, v in zip(sums, values, strict=True):
+            sums[k] += float(v)
+        count = max(sums["count"], 1.0)
+        logs = {"loss": (sums["loss_sum"] + sums["reg"]) / count,
+                head.metric: sums["metric_sum"] / count}
+        step += n
+        global_step += n
+        cb.on_train_batch_end(step - 1, logs)
+        if cfg.backup_every_steps and global_step % cfg.backup_every_steps < n:
+            backup.save(global_step)
+        if cfg.debug_nan_at_step and not injected and global_step >= cfg.debug_nan_at_step:
+            injected = True  # fault injection: the weights blow up
+            model.trainable_variables[0].assign(model.trainable_variables[0] * float("nan"))
+        if stop.signum is not None:
+            backup.save(global_step)
+            name = signal.Signals(stop.signum).name
+            raise TrainingInterrupted(f"stopped by {name} at step {global_step}; the backup "
+                                      "is saved: rerun the same command to resume",
+                                      stop.signum)
+    if guard.exhausted:
+        return global_step
+    if val_ds is not None and not model.stop_training:
+        logs.update({f"val_{k}": v for k, v in evaluate(val_ds).items()})
+    logs["learning_rate"] = current_learning_rate(model.optimizer)
+    logs["wall_seconds"] = time.perf_counter() - started
+    cb.on_epoch_end(epoch, logs)
+    backup.save(global_step)
+    return global_step

@@ -12,6 +12,57 @@ from typing import Any
 from keras_lstm_opt.config import TrainConfig
 
 
+def _scaled_schedule_class() -> Any:
+    import keras
+
+    @keras.saving.register_keras_serializable("keras_lstm_opt")
+    class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+        """A schedule times a factor that the training loop can lower (loss blow-up
+        rollback) without retracing: the factor is a variable read at every step."""
+
+        def __init__(self, schedule: Any, scale: float = 1.0) -> None:
+            self.schedule = schedule
+            self.scale = keras.Variable(scale, trainable=False, name="lr_scale")
+
+        def __call__(self, step: Any) -> Any:
+            return self.schedule(step) * keras.ops.cast(self.scale, "float32")
+
+        def get_config(self) -> dict[str, Any]:
+            return {"schedule": keras.saving.serialize_keras_object(self.schedule),
+                    "scale": float(keras.ops.convert_to_numpy(self.scale))}
+
+        @classmethod
+        def from_config(cls, config: dict[str, Any]) -> Any:
+            return cls(keras.saving.deserialize_keras_object(config["schedule"]),
+                       config["scale"])
+
+    return ScaledSchedule
+
+
+_SCALED: Any = None
+
+
+def scaled(schedule: Any) -> Any:
+    global _SCALED
+    _SCALED = _SCALED or _scaled_schedule_class()
+    return _SCALED(schedule)
+
+
+def scale_learning_rate(optimizer: Any, factor: float) -> float:
+    """Multiply the learning rate by `factor` from now on; return the new current rate."""
+    import keras
+
+    opt = getattr(optimizer, "inner_optimizer", optimizer)
+    lr = opt._learning_rate
+    if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+        if not hasattr(lr, "scale"):
+            raise ValueError("this learning-rate schedule cannot be scaled")
+        lr.scale.assign(lr.scale * factor)
+    else:
+        opt.learning_rate = float(keras.ops.convert_to_numpy(opt.learning_rate)) * factor
+    return current_learning_rate(opt)
+
+
 def make_schedule(cfg: TrainConfig, total_steps: int) -> Any:
     """A float (constant) or a Keras LearningRateSchedule.
 
@@ -23,12 +74,12 @@ def make_schedule(cfg: TrainConfig, total_steps: int) -> Any:
         return cfg.learning_rate
     decay = cfg.decay_steps or max(1, total_steps - cfg.warmup_steps)
     if cfg.schedule == "exponential":
-        return keras.optimizers.schedules.ExponentialDecay(cfg.learning_rate, decay,
-                                                           cfg.decay_rate)
+        return scaled(keras.optimizers.schedules.ExponentialDecay(cfg.learning_rate, decay,
+                                                                  cfg.decay_rate))
     if cfg.warmup_steps:
-        return keras.optimizers.schedules.CosineDecay(
-            0.0, decay, warmup_target=cfg.learning_rate, warmup_steps=cfg.warmup_steps)
-    return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay)
+        return scaled(keras.optimizers.schedules.CosineDecay(
+            0.0, decay, warmup_target=cfg.learning_rate, warmup_steps=cfg.warmup_steps))
+    return scaled(keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay))
 
 
 def make_optimizer(cfg: TrainConfig, total_steps: int, precision: str = "float32",
@@ -62,5 +113,5 @@ def make_optimizer(cfg: TrainConfig, total_steps: int, precision: str = "float32
 
 def current_learning_rate(optimizer: Any) -> float:
     """The learning rate the optimizer applies at its current step."""
-    lr = optimizer.learning_rate
+    lr = getattr(optimizer, "inner_optimizer", optimizer).learning_rate
     return float(lr.numpy() if hasattr(lr, "numpy") else lr)
