@@ -5,7 +5,9 @@
     python tools/launch.py --emit k8s --workers 4 --image IMAGE -- keras-lstm-opt train ...
     python tools/launch.py --emit slurm --workers 4 -- keras-lstm-opt train ...
 
-Local mode starts N workers on 127.0.0.1 with free ports and a TF_CONFIG each, prefixes
+Local mode starts N workers on 127.0.0.1 with free ports and a TF_CONFIG each, inside a
+private network namespace by default (TensorFlow's gRPC servers bind 0.0.0.0; see
+keras_lstm_opt/distribute/netns.py), prefixes
 their output with `[worker i]`, stops all of them when one fails, and exits with the
 failed worker's status (0 when all succeed). `--emit` prints (or writes to --out) a
 Kubeflow TFJob manifest or a Slurm sbatch script for the same command.
@@ -18,7 +20,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv_is_sys = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
+    raw_argv = list(argv)
     if "--" in argv:
         cut = argv.index("--")
         argv, command = argv[:cut], argv[cut + 1:]
@@ -31,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grace-seconds", type=float, default=10.0,
                    help="after SIGTERM, how long a worker may take before SIGKILL")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address workers listen on (default loopback)")
+                   help="address workers are given in TF_CONFIG (default loopback)")
+    p.add_argument("--network", choices=["isolated", "host"], default="isolated",
+                   help="isolated (default): run the workers in a private network namespace "
+                        "so their gRPC ports are unreachable from the network; host: share "
+                        "the host's network (needed to reach s3:// or hdfs://)")
     p.add_argument("--emit", choices=["k8s", "slurm"], help="write a cluster manifest instead")
     p.add_argument("--image", help="container image (--emit k8s)")
     p.add_argument("--name", default="keras-lstm-opt", help="job name (--emit)")
@@ -64,8 +72,17 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(text)
         return 0
 
+    from keras_lstm_opt.distribute import netns
     from keras_lstm_opt.distribute.launcher import launch
 
+    if netns.in_isolated_netns():
+        netns.loopback_up()
+    elif args.network == "isolated" and argv_is_sys and netns.isolation_available():
+        netns.reexec_isolated([__file__, *raw_argv])  # does not return
+    else:
+        why = "--network host" if args.network == "host" else \
+            "no private network namespace here (unshare -rn failed, or not run as a script)"
+        print(f"launch: warning: {why}: {netns.OPEN_PORTS}", file=sys.stderr, flush=True)
     return launch(command, args.workers, args.max_restarts, args.host, args.grace_seconds)
 
 
