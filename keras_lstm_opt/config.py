@@ -180,7 +180,8 @@ class DistributeConfig:
     implementation: Literal["auto", "ring", "nccl"] = _f("auto", "collective implementation")
     bytes_per_pack: int = _f(0, "pack gradients into chunks of this size; 0 = one pack",
                              min=0)
-    timeout_seconds: float = _f(0.0, "collective timeout; 0 = none", min=0.0)
+    timeout_seconds: float = _f(600.0, "a collective waiting longer fails the step (a lost "
+                                       "worker); 0 = wait forever", min=0.0)
 
 
 @dataclass
