@@ -2,7 +2,7 @@
 
     keras-lstm-opt train [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
     keras-lstm-opt data make --task {text,forecast} --examples N --out DIR
-    keras-lstm-opt data serve [--workers K] [--port P]
+    keras-lstm-opt data serve [--workers K] [--network host] [-- COMMAND ...]
     keras-lstm-opt check-cudnn [CONFIG] [--set KEY=VALUE ...] [--json]
     keras-lstm-opt tune CONFIG [--set KEY=VALUE ...] [--run-dir DIR] [--tuners N]
     keras-lstm-opt profile [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="dispatcher port (0 = any free)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address given to workers and clients (default 127.0.0.1)")
+    serve.add_argument("--network", choices=["isolated", "host"], default="isolated",
+                       help="isolated (default): the service and the command after -- run "
+                            "in a private loopback-only network; host: serve anyone who can "
+                            "reach this host (TensorFlow binds all interfaces)")
+    serve.add_argument("serve_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                       help="-- COMMAND: run the service for this command only")
 
     tune = sub.add_parser("tune", help="KerasTuner search over the config's tune.space")
     with_config(tune)
@@ -128,11 +134,34 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_serve(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.data.service import serve_command, serve_forever
+    from keras_lstm_opt.distribute import netns
+
+    command = args.serve_command
+    command = command[1:] if command[:1] == ["--"] else command
+    if args.network == "host":
+        return serve_command(args.workers, command, args.port, args.host) if command \
+            else serve_forever(args.workers, args.port, args.host)
+    if not command:
+        print("error: data serve: give the command to serve after --, e.g. keras-lstm-opt "
+              "data serve --workers 2 -- keras-lstm-opt train ...; to serve other processes "
+              "use --network host (TensorFlow's tf.data servers listen on all interfaces)",
+              file=sys.stderr)
+        return 2
+    if netns.in_isolated_netns():
+        netns.loopback_up()
+    elif netns.isolation_available():
+        netns.reexec_isolated(sys.argv)  # does not return
+    else:
+        print(f"warning: no private network namespace here: {netns.OPEN_PORTS}",
+              file=sys.stderr)
+    return serve_command(args.workers, command, args.port, args.host)
+
+
 def _data_make(args: argparse.Namespace) -> int:
     if args.data_command == "serve":
-        from keras_lstm_opt.data.service import serve_forever
-
-        return serve_forever(args.workers, args.port, args.host)
+        return _data_serve(args)
     from keras_lstm_opt.data.embedded import write_embedded
     from keras_lstm_opt.data.schema import read_schema
 

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 def test_training_through_the_service_matches_direct_reading(text_dir, tmp_path):
     from keras_lstm_opt.training.fit import fit
 
-    serve = subprocess.Popen([console_script(), "data", "serve", "--workers", "2"],
+    serve = subprocess.Popen([console_script(), "data", "serve", "--workers", "2",
+                              "--network", "host"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = serve.stdout.readline()
@@ -38,3 +39,40 @@ def test_training_through_the_service_matches_direct_reading(text_dir, tmp_path)
         out, err = serve.communicate(timeout=60)
     assert serve.returncode == 0 and "tf.data service stopped" in out
     assert "unencrypted" in err
+
+
+def test_serve_for_one_command_runs_both_in_a_private_loopback_network(text_dir, tmp_path):
+    import json
+    import os
+    import sys
+
+    from keras_lstm_opt.distribute.netns import isolation_available
+
+    if not isolation_available():
+        pytest.skip("unshare -rn does not work here")
+    probe = ("import os; print('NETNS', os.readlink('/proc/self/ns/net'), "
+             "[l.split(':')[0].strip() for l in open('/proc/self/net/dev').readlines()[2:]], "
+             "'{dispatcher}')")
+    out = subprocess.run([console_script(), "data", "serve", "--workers", "1", "--",
+                          sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("NETNS"))
+    assert line.split()[1] != os.readlink("/proc/self/ns/net")
+    assert "['lo']" in line and "grpc://127.0.0.1:" in line
+    # a real training run through it
+    run = tmp_path / "run"
+    train = subprocess.run([console_script(), "data", "serve", "--workers", "2", "--",
+                            console_script(), "train", "--run-dir", str(run), "--set",
+                            f"data.path={text_dir}", "--set", "train.epochs=2", "--set",
+                            "model.units=8", "--set", "train.verbose=silent"],
+                           capture_output=True, text=True, timeout=600)
+    assert train.returncode == 0, train.stderr[-2000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 2
+    assert "dispatcher: grpc://127.0.0.1:" in (run / "config.yaml").read_text()
+    assert "unencrypted" not in train.stderr
+
+    bare = subprocess.run([console_script(), "data", "serve"], capture_output=True,
+                          text=True, timeout=60)
+    assert bare.returncode == 2 and "--network host" in bare.stderr

@@ -5,11 +5,13 @@ the dispatcher's address; a config with `data.service.dispatcher: <address>` the
 sends the training pipeline (read, parse, cache, shuffle, batch) to those workers and
 only prefetches locally. Validation data is read directly.
 
-Addresses: the workers register with the dispatcher as 127.0.0.1 and clients are
-given 127.0.0.1 addresses. TensorFlow's tf.data service servers themselves listen on
-every interface (its server library binds 0.0.0.0 and has no option for an address),
-so `serve` warns, unencrypted gRPC, and on a shared network the ports must be
-firewalled.
+With a command after `--` (`data serve --workers 2 -- keras-lstm-opt train ...`), the
+service runs for that command only, and both run in a private network namespace whose
+only interface is loopback (as tools/launch.py does; see distribute/netns.py): the
+service cannot be reached from the network. TensorFlow's tf.data servers listen on
+every interface (its server library binds 0.0.0.0, with no option for an address), so
+serving other processes (no command) needs an explicit `--network host`, and then
+`serve` warns: unencrypted gRPC, firewall the ports on a shared network.
 
 Example:
 
@@ -20,7 +22,9 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import subprocess
 import threading
 from typing import Any
 
@@ -31,7 +35,7 @@ UNENCRYPTED = ("tf.data service: TensorFlow's servers listen on all interfaces w
 
 
 def start_service(workers: int = 1, port: int = 0, host: str = "127.0.0.1",
-                  work_dir: str | None = None) -> tuple[Any, list[Any]]:
+                  work_dir: str | None = None, warn: bool = True) -> tuple[Any, list[Any]]:
     """Start a dispatcher and `workers` workers in this process.
 
     Args:
@@ -51,7 +55,8 @@ def start_service(workers: int = 1, port: int = 0, host: str = "127.0.0.1",
     started = [svc.WorkerServer(svc.WorkerConfig(dispatcher_address=address,
                                                  worker_address=f"{host}:%port%"))
                for _ in range(workers)]
-    log.warning(UNENCRYPTED)
+    if warn:
+        log.warning(UNENCRYPTED)
     return dispatcher, started
 
 
@@ -73,6 +78,34 @@ def serve_forever(workers: int, port: int = 0, host: str = "127.0.0.1") -> int:
     dispatcher.stop()
     print("tf.data service stopped", flush=True)
     return 0
+
+
+def with_dispatcher(command: list[str], address: str) -> list[str]:
+    """`command` told where the service is: `{dispatcher}` tokens are replaced, and a
+    keras-lstm-opt train/tune/profile command gets `--set data.service.dispatcher=...`."""
+    out = [c.replace("{dispatcher}", address) for c in command]
+    if len(out) > 1 and os.path.basename(out[0]) == "keras-lstm-opt" and \
+            out[1] in ("train", "tune", "profile"):
+        out += ["--set", f"data.service.dispatcher={address}"]
+    return out
+
+
+def serve_command(workers: int, command: list[str], port: int = 0,
+                  host: str = "127.0.0.1") -> int:
+    """Run the service for `command` only: start it, run the command, stop it; return
+    the command's exit status."""
+    dispatcher, started = start_service(workers, port, host, warn=False)
+    address = dispatcher_address(dispatcher, host)
+    print(f"dispatcher {address} with {len(started)} worker(s) for: {' '.join(command)}",
+          flush=True)
+    try:
+        code = subprocess.call(with_dispatcher(command, address))
+    finally:
+        for w in started:
+            w.stop()
+        dispatcher.stop()
+    print(f"tf.data service stopped; the command exited with {code}", flush=True)
+    return code
 
 
 def distribute(ds: Any, dispatcher: str, processing_mode: str, job_name: str | None) -> Any:
