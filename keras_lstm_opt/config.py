@@ -124,6 +124,8 @@ class DataConfig:
     deterministic: bool = _f(False, "fix element order (slower); true for exact reruns")
     debug_delay_ms: float = _f(0.0, "add a Python map that sleeps this long per batch "
                                     "(to study an input-bound pipeline)", min=0.0)
+    threads: int = _f(0, "tf.data's private thread pool; 0 = the CPUs this process may use "
+                         "(affinity and cgroup quota), -1 = TensorFlow's shared pool", min=-1)
     service: DataServiceConfig = _f(DataServiceConfig())
 
 
@@ -182,6 +184,9 @@ class DistributeConfig:
                              min=0)
     timeout_seconds: float = _f(600.0, "a collective waiting longer fails the step (a lost "
                                        "worker); 0 = wait forever", min=0.0)
+    intra_op_threads: int = _f(0, "0 = the CPUs this process may use (affinity and cgroup "
+                                  "quota), -1 = TensorFlow's default", min=-1)
+    inter_op_threads: int = _f(0, "0 = 2 (1 on one CPU), -1 = TensorFlow's default", min=-1)
 
 
 @dataclass

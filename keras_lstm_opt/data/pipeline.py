@@ -28,6 +28,7 @@ from keras_lstm_opt.data.embedded import ensure_embedded
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
 from keras_lstm_opt.data.service import distribute
 from keras_lstm_opt.data.storage import check_paths, config_paths
+from keras_lstm_opt.resources import available_cpus
 
 AUTOTUNE = -1
 log = logging.getLogger("keras_lstm_opt")
@@ -228,4 +229,6 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
         ds = ds.prefetch(tf.data.AUTOTUNE if cfg.prefetch == AUTOTUNE else cfg.prefetch)
     options = tf.data.Options()
     options.deterministic = cfg.deterministic or not training
+    if cfg.threads >= 0:  # sized to the CPU quota, not the host's cores
+        options.threading.private_threadpool_size = cfg.threads or available_cpus()[0]
     return ds.with_options(options)

@@ -25,6 +25,7 @@ from keras_lstm_opt.distribute.strategy import get_strategy
 from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model
 from keras_lstm_opt.models.heads import head_for
+from keras_lstm_opt.resources import configure_threads
 from keras_lstm_opt.training.artifacts import (
     plot_curves,
     run_paths,
@@ -129,6 +130,8 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     import tensorflow as tf
 
     cfg = _as_config(config, list(overrides))
+    d = cfg.distribute
+    threads = configure_threads(d.intra_op_threads, d.inter_op_threads, cfg.data.threads)
     strategy, cluster = get_strategy(cfg.distribute)  # before any other TF work
     if cluster is not None and run_dir is None:
         raise TrainingError("multi-worker runs need an explicit --run-dir (the same on every "
@@ -223,6 +226,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         "resume_seconds": backup.restore_seconds,
         "resumed_from": backup.restored_from,
         "rollbacks": guard.rollbacks if guard else [],
+        "threads": threads,
         "global_batch_size": batch,
         "weights_digest": digest,
         "params": model.count_params(),
