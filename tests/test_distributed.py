@@ -126,12 +126,12 @@ def _backup_step(run):
         return 0
 
 
-def _kill_worker_when_backed_up(proc, run, min_step):
+def _kill_worker_when_backed_up(proc, run, min_step, index=1):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None and _backup_step(run) < min_step:
         time.sleep(0.1)
-    pid = _worker_pid(proc.pid, 1)
-    assert pid is not None, "worker 1 not found"
+    pid = _worker_pid(proc.pid, index)
+    assert pid is not None, f"worker {index} not found"
     workers = _children(proc.pid)
     os.kill(pid, signal.SIGKILL)
     return time.monotonic(), workers
@@ -170,3 +170,33 @@ def test_restart_resumes_from_the_last_backup(two_workers, mw_data, tmp_path):
     assert len(set(_digests(out.split("restarting")[-1] if "restarting" in out else out)
                    .values())) == 1
     assert metrics["val_accuracy"] == pytest.approx(_metrics(ref_run)["val_accuracy"], abs=0.05)
+
+
+@pytest.mark.parametrize("before,after", [(2, 1), (1, 2)])
+def test_elastic_resume_on_another_worker_count(before, after, two_workers, mw_data,
+                                                 tmp_path):
+    """A backup written by N workers resumes on M: the step count, the global batch and
+    the learning-rate schedule continue, and the result lands in the band of an
+    uninterrupted 2-worker run."""
+    _, ref_run, _ = two_workers
+    run = tmp_path / "run"
+    proc = subprocess.Popen([*LAUNCH, "--workers", str(before), "--max-restarts", "1",
+                             "--workers-on-restart", str(after), "--",
+                             *_train_cmd(run, mw_data)],  # strategy auto: by worker count
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    began = time.monotonic()
+    _kill_worker_when_backed_up(proc, run, 50, index=before - 1)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:] + err[-2000:]
+    assert f"starting {after} worker(s)" in err.split("restarting the group")[-1]
+    metrics, ref = _metrics(run), _metrics(ref_run)
+    print({"elastic": f"{before}->{after}", "resumed_from_step": metrics["resumed_from_step"],
+           "resume_seconds": metrics["resume_seconds"],
+           "val_accuracy": metrics["val_accuracy"], "uninterrupted": ref["val_accuracy"],
+           "wall_seconds": time.monotonic() - began})
+    assert metrics["resumed_from_step"] >= 50
+    assert metrics["num_workers"] == after and metrics["global_batch_size"] == 64
+    assert metrics["steps_completed"] == ref["steps_completed"]
+    assert metrics["val_accuracy"] == pytest.approx(ref["val_accuracy"], abs=0.1)
+    if after == 2:  # both workers restored the same backup and stayed in step
+        assert len(set(_digests(out.split("restarting")[-1]).values())) == 1

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workers", type=int, required=True)
     p.add_argument("--max-restarts", type=int, default=0)
+    p.add_argument("--workers-on-restart", type=int,
+                   help="restart with this many workers (elastic resume from the backup)")
     p.add_argument("--grace-seconds", type=float, default=10.0,
                    help="after SIGTERM, how long a worker may take before SIGKILL")
     p.add_argument("--host", default="127.0.0.1",
@@ -83,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         why = "--network host" if args.network == "host" else \
             "no private network namespace here (unshare -rn failed, or not run as a script)"
         print(f"launch: warning: {why}: {netns.OPEN_PORTS}", file=sys.stderr, flush=True)
-    return launch(command, args.workers, args.max_restarts, args.host, args.grace_seconds)
+    return launch(command, args.workers, args.max_restarts, args.host, args.grace_seconds,
+                  workers_on_restart=args.workers_on_restart)
 
 
 if __name__ == "__main__":

@@ -145,8 +145,11 @@ def run_group(command: list[str], workers: int, host: str = "127.0.0.1",
 
 def launch(command: list[str], workers: int, max_restarts: int = 0, host: str = "127.0.0.1",
            grace_seconds: float = 10.0, out: TextIO = sys.stdout,
-           log: Callable[[str], Any] | None = None) -> int:
-    """Run `command` as `workers` local workers; relaunch up to `max_restarts` times.
+           log: Callable[[str], Any] | None = None,
+           workers_on_restart: int | None = None) -> int:
+    """Run `command` as `workers` local workers; relaunch up to `max_restarts` times,
+    with `workers_on_restart` workers if given (elastic: training resumes from the
+    backup on the new worker count, keeping the global batch and the step count).
 
     Returns 0 when every worker succeeded, else the failed worker's exit status
     (128 + signal number for a killed worker).
@@ -158,7 +161,11 @@ def launch(command: list[str], workers: int, max_restarts: int = 0, host: str = 
     say = log or (lambda msg: print(f"launch: {msg}", file=sys.stderr, flush=True))
     if host not in ("127.0.0.1", "localhost"):
         say(f"WARNING: workers listen on {host}; gRPC between them is not encrypted")
+    if workers_on_restart is not None and workers_on_restart < 1:
+        raise ValueError("--workers-on-restart must be >= 1")
     for attempt in range(max_restarts + 1):
+        if attempt and workers_on_restart:
+            workers = workers_on_restart
         started = time.monotonic()
         say(f"starting {workers} worker(s) on {host} (attempt {attempt + 1}/"
             f"{max_restarts + 1}): {' '.join(command)}")
