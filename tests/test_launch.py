@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import yaml
 
 from .conftest import REPO
@@ -65,20 +66,78 @@ def test_usage_errors():
     assert "needs --image" in _launch("--emit", "k8s", "--workers", "2", "--", "x").stderr
 
 
-def test_emit_k8s_tfjob():
+def _k8s_models(docs):
+    """Load every emitted object into the official client's models (validates them)."""
+    kubernetes = pytest.importorskip("kubernetes")
+    kf = pytest.importorskip("kubeflow.training.api_client")
+    kinds = {"PriorityClass": "V1PriorityClass", "NetworkPolicy": "V1NetworkPolicy",
+             "Service": "V1Service", "Job": "V1Job"}
+    out = {}
+    for d in docs:
+        if d["kind"] == "TFJob":
+            out["TFJob"] = kf.ApiClient()._ApiClient__deserialize(d, "KubeflowOrgV1TFJob")
+        else:
+            out[d["kind"]] = kubernetes.client.ApiClient()._ApiClient__deserialize(
+                d, kinds[d["kind"]])
+    return out
+
+
+def test_emit_k8s_tfjob_with_resources_priority_and_network_policy():
     out = _launch("--emit", "k8s", "--workers", "4", "--image", "reg/klo:1", "--cpu", "2",
-                  "--memory", "4Gi", "--max-restarts", "2", "--", "keras-lstm-opt", "train",
-                  "--run-dir", "/data/run one")
+                  "--memory", "4Gi", "--gpus", "1", "--priority", "urgent", "--max-restarts",
+                  "2", "--port", "2300", "--", "keras-lstm-opt", "train", "--run-dir",
+                  "/data/run one")
     assert out.returncode == 0, out.stderr
-    job = yaml.safe_load(out.stdout)
-    assert job["apiVersion"] == "kubeflow.org/v1" and job["kind"] == "TFJob"
-    worker = job["spec"]["tfReplicaSpecs"]["Worker"]
-    assert worker["replicas"] == 4 and worker["restartPolicy"] == "OnFailure"
-    container = worker["template"]["spec"]["containers"][0]
-    assert container["name"] == "tensorflow" and container["image"] == "reg/klo:1"
-    assert container["command"] == ["keras-lstm-opt", "train", "--run-dir", "/data/run one"]
-    assert container["resources"]["limits"] == {"cpu": "2", "memory": "4Gi"}
-    assert job["spec"]["runPolicy"]["backoffLimit"] == 2
+    m = _k8s_models(list(yaml.safe_load_all(out.stdout)))
+    assert set(m) == {"PriorityClass", "NetworkPolicy", "TFJob"}
+    job = m["TFJob"]
+    assert job.api_version == "kubeflow.org/v1" and job.spec.run_policy.backoff_limit == 2
+    worker = job.spec.tf_replica_specs["Worker"]
+    assert worker.replicas == 4 and worker.restart_policy == "OnFailure"
+    pod = worker.template.spec
+    container = pod.containers[0]
+    assert container.name == "tensorflow" and container.image == "reg/klo:1"
+    assert container.command == ["keras-lstm-opt", "train", "--run-dir", "/data/run one"]
+    assert container.resources.limits == {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"}
+    assert container.resources.requests == container.resources.limits
+    assert pod.priority_class_name == m["PriorityClass"].metadata.name
+    assert m["PriorityClass"].preemption_policy == "PreemptLowerPriority"
+    assert m["PriorityClass"].value > 0
+    policy = m["NetworkPolicy"].spec
+    labels = worker.template.metadata.labels
+    assert all(labels[k] == v for k, v in policy.pod_selector.match_labels.items())
+    assert policy.policy_types == ["Ingress"]
+    (rule,) = policy.ingress
+    assert rule.ports[0].port == 2300 and rule._from[0].pod_selector.match_labels == \
+        policy.pod_selector.match_labels  # only the job's own pods, only the worker port
+
+
+def test_emit_k8s_indexed_job_builds_tf_config_from_the_pod_index():
+    out = _launch("--emit", "k8s", "--k8s-kind", "indexed-job", "--workers", "3", "--image",
+                  "reg/klo:1", "--priority", "preemptible", "--name", "lstm", "--",
+                  "keras-lstm-opt", "train", "--run-dir", "/data/run")
+    assert out.returncode == 0, out.stderr
+    m = _k8s_models(list(yaml.safe_load_all(out.stdout)))
+    assert set(m) == {"PriorityClass", "NetworkPolicy", "Service", "Job"}
+    svc, job = m["Service"], m["Job"]
+    assert svc.spec.cluster_ip == "None" and svc.spec.ports[0].port == 2222
+    assert job.spec.completion_mode == "Indexed" and job.spec.completions == 3
+    assert job.spec.parallelism == 3 and job.spec.template.spec.subdomain == \
+        svc.metadata.name
+    assert svc.spec.selector.items() <= job.spec.template.metadata.labels.items()
+    assert m["PriorityClass"].preemption_policy == "Never" and m["PriorityClass"].value < 0
+    script = job.spec.template.spec.containers[0].command[2]
+    assert script.endswith("exec keras-lstm-opt train --run-dir /data/run")
+    # the command the pod runs to get its TF_CONFIG, with the index Kubernetes sets
+    tf_cmd = script.split('"$(')[1].split(')"')[0].split()
+    got = subprocess.run([sys.executable, *tf_cmd[1:]], capture_output=True, text=True,
+                         env={**os.environ, "JOB_COMPLETION_INDEX": "2"}, timeout=60)
+    assert got.returncode == 0, got.stderr
+    from keras_lstm_opt.distribute.tf_config import parse_tf_config
+
+    info = parse_tf_config(got.stdout, check_port=False)
+    assert info.task_index == 2 and info.address == "lstm-2.lstm-workers:2222"
+    assert info.num_workers == 3
 
 
 def test_emit_slurm_script_parses_and_builds_tf_config(tmp_path):
@@ -101,3 +160,23 @@ def test_emit_slurm_script_parses_and_builds_tf_config(tmp_path):
     cfg = json.loads(tf_config.stdout)
     assert cfg["cluster"]["worker"] == ["node01:4567", "node02:4567", "node03:4567"]
     assert cfg["task"] == {"type": "worker", "index": 2}
+
+
+def test_emit_yarn_skein_spec_parses_and_builds_tf_config():
+    skein = pytest.importorskip("skein")
+    out = _launch("--emit", "yarn", "--workers", "3", "--cpu", "2", "--memory", "6 GiB",
+                  "--max-restarts", "1", "--", "keras-lstm-opt", "train", "--run-dir",
+                  "hdfs:///runs/a")
+    assert out.returncode == 0, out.stderr
+    spec = skein.ApplicationSpec.from_yaml(out.stdout)
+    worker = spec.services["worker"]
+    assert worker.instances == 3 and worker.resources.vcores == 2
+    assert worker.resources.memory == 6 * 1024 and spec.max_attempts == 2
+    assert "keras_lstm_opt.distribute.yarn --workers 3 --port 2222" in worker.script
+    assert worker.script.endswith("exec keras-lstm-opt train --run-dir hdfs:///runs/a")
+    from keras_lstm_opt.distribute.tf_config import parse_tf_config
+    from keras_lstm_opt.distribute.yarn import tf_config_from_addresses
+
+    addrs = {2: "node-c:2222", 0: "node-a:2222", 1: "node-b:2222"}
+    info = parse_tf_config(tf_config_from_addresses(addrs, 1), check_port=False)
+    assert info.address == "node-b:2222" and info.num_workers == 3

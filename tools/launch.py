@@ -4,6 +4,7 @@
     python tools/launch.py --workers 2 [--max-restarts K] -- keras-lstm-opt train --run-dir DIR
     python tools/launch.py --emit k8s --workers 4 --image IMAGE -- keras-lstm-opt train ...
     python tools/launch.py --emit slurm --workers 4 -- keras-lstm-opt train ...
+    python tools/launch.py --emit yarn --workers 4 -- keras-lstm-opt train ...
 
 Local mode starts N workers on 127.0.0.1 with free ports and a TF_CONFIG each, inside a
 private network namespace by default (TensorFlow's gRPC servers bind 0.0.0.0; see
@@ -42,12 +43,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="isolated (default): run the workers in a private network namespace "
                         "so their gRPC ports are unreachable from the network; host: share "
                         "the host's network (needed to reach s3:// or hdfs://)")
-    p.add_argument("--emit", choices=["k8s", "slurm"], help="write a cluster manifest instead")
+    p.add_argument("--emit", choices=["k8s", "slurm", "yarn"],
+                   help="write a cluster manifest instead")
     p.add_argument("--image", help="container image (--emit k8s)")
     p.add_argument("--name", default="keras-lstm-opt", help="job name (--emit)")
     p.add_argument("--port", type=int, default=2222, help="worker port (--emit)")
     p.add_argument("--cpu", help="CPU request and limit per worker (--emit k8s)")
     p.add_argument("--memory", help="memory request and limit per worker (--emit k8s)")
+    p.add_argument("--gpus", type=int, default=0, help="GPUs per worker (--emit k8s)")
+    p.add_argument("--priority", choices=["urgent", "preemptible"],
+                   help="PriorityClass for the pods (--emit k8s)")
+    p.add_argument("--k8s-kind", choices=["tfjob", "indexed-job"], default="tfjob",
+                   help="Kubeflow TFJob, or a plain Indexed Job + headless Service")
     p.add_argument("--time", help="Slurm time limit (--emit slurm)")
     p.add_argument("--out", help="write the manifest here instead of stdout")
     args = p.parse_args(argv)
@@ -57,13 +64,20 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--workers must be >= 1")
 
     if args.emit:
-        from keras_lstm_opt.distribute.manifests import sbatch, tfjob
+        from keras_lstm_opt.distribute.k8s import k8s_manifests, to_yaml
+        from keras_lstm_opt.distribute.manifests import sbatch
 
         if args.emit == "k8s":
             if not args.image:
                 p.error("--emit k8s needs --image")
-            text = tfjob(command, args.workers, args.image, args.name, args.port,
-                         args.max_restarts, args.cpu, args.memory)
+            text = to_yaml(k8s_manifests(command, args.workers, args.image, args.name,
+                                         args.port, args.max_restarts, args.cpu, args.memory,
+                                         args.gpus, args.priority, args.k8s_kind))
+        elif args.emit == "yarn":
+            from keras_lstm_opt.distribute.yarn import yarn_spec
+
+            text = yarn_spec(command, args.workers, args.name, args.port, args.max_restarts,
+                             int(float(args.cpu or 1)), args.memory or "4 GiB")
         else:
             text = sbatch(command, args.workers, args.name, args.port, args.max_restarts,
                           args.time)

@@ -1,48 +1,16 @@
-"""Cluster manifests from a launcher command line: Kubeflow TFJob and Slurm sbatch.
+"""Cluster manifests from a launcher command line: Slurm sbatch (Kubernetes: k8s.py).
 
-* `tfjob`: a Kubeflow Training Operator TFJob; the operator injects TF_CONFIG into each
-  worker pod.
 * `sbatch`: a Slurm batch script; each task builds its TF_CONFIG from Slurm's variables
   with TensorFlow's SlurmClusterResolver (`python -m keras_lstm_opt.distribute.slurm`).
 
 Example:
 
-    print(tfjob(["keras-lstm-opt", "train", "--run-dir", "/data/run"], workers=4,
-                image="registry/klo:0.1"))
+    print(sbatch(["keras-lstm-opt", "train", "--run-dir", "/shared/run"], workers=4))
 """
 
 from __future__ import annotations
 
 import shlex
-
-import yaml
-
-
-def tfjob(command: list[str], workers: int, image: str, name: str = "keras-lstm-opt",
-          port: int = 2222, max_restarts: int = 0, cpu: str | None = None,
-          memory: str | None = None) -> str:
-    """A Kubeflow TFJob manifest (YAML) running `command` on `workers` worker pods."""
-    container: dict = {"name": "tensorflow", "image": image, "command": list(command),
-                       "ports": [{"name": "tfjob-port", "containerPort": port}]}
-    if cpu or memory:
-        req = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
-        container["resources"] = {"requests": req, "limits": dict(req)}
-    manifest = {
-        "apiVersion": "kubeflow.org/v1",
-        "kind": "TFJob",
-        "metadata": {"name": name},
-        "spec": {
-            "runPolicy": {"cleanPodPolicy": "None", "backoffLimit": max_restarts},
-            "tfReplicaSpecs": {
-                "Worker": {
-                    "replicas": workers,
-                    "restartPolicy": "OnFailure" if max_restarts else "Never",
-                    "template": {"spec": {"containers": [container]}},
-                },
-            },
-        },
-    }
-    return yaml.safe_dump(manifest, sort_keys=False)
 
 
 def sbatch(command: list[str], workers: int, name: str = "keras-lstm-opt", port: int = 2222,
