@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -76,3 +77,19 @@ def test_storage_mode_measures_compression_and_cache_formats(tmp_path):
     assert "records_mib_per_second" in out.stdout
     assert (tmp_path / "storage.png").read_bytes()[:4] == b"\x89PNG"
     assert not (tmp_path / "storage-work").exists()
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server (Debian "
+                    "package; .ci/run installs it)")
+def test_redis_mode_compares_cache_backends_with_a_real_server(tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
+                          "redis", "--examples", "1200", "--repeats", "1", "--readers", "2",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((tmp_path / "redis.json").read_text())
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert set(rows) == {"memory cache", "memory cache, batches", "file snapshot", "redis"}
+    assert all(r["readers"] == 2 and r["per_reader_examples_per_second"] > 0
+               for r in rows.values())
+    assert rows["redis"]["shared_store_mib"] == result["redis_used_memory_mib"] > 0
+    assert (tmp_path / "redis.png").read_bytes()[:4] == b"\x89PNG"

@@ -8,6 +8,8 @@
 (cache, parse batching, parallel reads, prefetch), cold and warm.
 `--mode storage` writes GZIP, ZLIB and uncompressed TFRecords and tf.data snapshots
 (none, SNAPPY, GZIP) of an embedded dataset: size, write MB/s, examples/s cold and cached.
+`--mode redis` compares a real redis-server on 127.0.0.1 holding parsed batches with
+tf.data's memory cache and a file snapshot, for 1 and 3 concurrent readers.
 `--mode lstm` times LSTM training steps of keras.layers.LSTM, keras_lstm_opt.FastLSTM
 and PyTorch nn.LSTM (if installed: pip install ".[bench]") on several shapes.
 `--mode time-to-accuracy` trains the embedded text task as a Keras tutorial would and
@@ -28,11 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
-    p.add_argument("--mode", choices=["data", "storage", "lstm", "time-to-accuracy"],
+    p.add_argument("--mode", choices=["data", "storage", "redis", "lstm", "time-to-accuracy"],
                    default="data")
     p.add_argument("--task", choices=["text", "forecast"], default="text",
                    help="--mode storage: embedded dataset")
-    p.add_argument("--examples", type=int, default=24000, help="--mode storage")
+    p.add_argument("--examples", type=int, default=24000, help="--mode storage and redis")
+    p.add_argument("--readers", default="1,3", help="--mode redis: concurrent readers")
     p.add_argument("--tutorial-epochs", type=int, default=4, help="--mode time-to-accuracy")
     p.add_argument("--shapes", default="default,small,bidirectional,long",
                    help="--mode lstm: comma-separated shapes")
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return _tta(args)
     if args.mode == "storage":
         return _storage(args)
+    if args.mode == "redis":
+        return _redis(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
     from keras_lstm_opt.profiling.bench_data import DEFAULT_VARIANTS, bench_pipeline
@@ -94,6 +99,34 @@ def _storage(args: argparse.Namespace) -> int:
     print()
     print(format_table(result["rows"], cols))
     print(f"\nthreads: {json.dumps(result['threads'])}")
+    print(f"wrote {paths['json']} and {chart}")
+    return 0
+
+
+def _redis(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.profiling.bench_redis import bench_redis
+    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+
+    readers = tuple(int(r) for r in args.readers.split(","))
+    print(f"redis vs memory cache vs snapshot: {args.examples:,} text examples, {readers} "
+          f"concurrent readers, {args.repeats} repeats", flush=True)
+    try:
+        result = bench_redis(args.examples, readers, args.repeats,
+                             progress=lambda s: print(s, flush=True))
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for row in result["rows"]:
+        row["case"] = f"{row['variant']}, {row['readers']} reader(s)"
+    cols = ["case", "per_reader_examples_per_second", "total_examples_per_second",
+            "reader_rss_growth_mib", "shared_store_mib", "memory_for_all_readers_mib"]
+    paths = write_outputs(result, args.out, "redis")
+    chart = bar_chart(result["rows"], "case", cols[1:3], os.path.join(args.out, "redis.png"),
+                      f"dataset cache backends, {args.examples:,} examples", "examples / s")
+    print()
+    print(format_table(result["rows"], cols))
+    print(f"\nredis used_memory {result['redis_used_memory_mib']:.1f} MiB, snapshot "
+          f"{result['snapshot_mib']:.1f} MiB on disk")
     print(f"wrote {paths['json']} and {chart}")
     return 0
 
