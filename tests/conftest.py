@@ -56,3 +56,21 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
         f"error or a rollback; {f['kills']} kills/signals injected, {f['resumed']} resumed; "
         f"steps lost per kill {sum(lost) / len(lost) if lost else 0:.2f}; "
         f"data lost: {f['data_lost']}; slowest fault-to-exit: {times or 'n/a'}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001
+    session.config._klo_exitstatus = int(exitstatus)
+
+
+def pytest_unconfigure(config) -> None:  # noqa: ANN001
+    """TensorFlow 2.16 aborts at interpreter exit (status 134) after tensorflow-io's S3
+    file system was used in this process; everything is reported by now, so leave with
+    pytest's own status (the CLI does the same, see cli.py)."""
+    import sys
+
+    storage = sys.modules.get("keras_lstm_opt.data.storage")
+    if storage is not None and storage.used_remote():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(getattr(config, "_klo_exitstatus", 0))
