@@ -93,3 +93,23 @@ def test_redis_mode_compares_cache_backends_with_a_real_server(tmp_path):
                for r in rows.values())
     assert rows["redis"]["shared_store_mib"] == result["redis_used_memory_mib"] > 0
     assert (tmp_path / "redis.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _cgroup_writable() -> bool:
+    root = "/sys/fs/cgroup"
+    target = root if os.path.exists(f"{root}/cgroup.controllers") else f"{root}/cpu"
+    return os.access(target, os.W_OK)
+
+
+@pytest.mark.skipif(not _cgroup_writable(), reason="needs a writable cgroup file system")
+def test_quota_mode_runs_jobs_under_real_cpu_quotas(text_dir, tmp_path):
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
+                          "quota", "--repeats", "1", "--set", f"data.path={text_dir}",
+                          "--set", "train.epochs=1", "--set", "model.units=8",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((tmp_path / "quota.json").read_text())
+    rows = {r["threads"]: r for r in result["rows"]}
+    assert rows["quota-aware"]["intra_op"] == 1 and rows["TensorFlow default"]["intra_op"] == \
+        "default"
+    assert "1.00 CPUs" in result["why"] and (tmp_path / "quota.png").exists()

@@ -10,6 +10,8 @@
 (none, SNAPPY, GZIP) of an embedded dataset: size, write MB/s, examples/s cold and cached.
 `--mode redis` compares a real redis-server on 127.0.0.1 holding parsed batches with
 tf.data's memory cache and a file snapshot, for 1 and 3 concurrent readers.
+`--mode quota` runs jobs at once under real cgroup CPU quotas (needs root): TensorFlow's
+default thread pools vs the quota-aware ones.
 `--mode lstm` times LSTM training steps of keras.layers.LSTM, keras_lstm_opt.FastLSTM
 and PyTorch nn.LSTM (if installed: pip install ".[bench]") on several shapes.
 `--mode time-to-accuracy` trains the embedded text task as a Keras tutorial would and
@@ -30,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
-    p.add_argument("--mode", choices=["data", "storage", "redis", "lstm", "time-to-accuracy"],
-                   default="data")
+    p.add_argument("--mode", choices=["data", "storage", "redis", "quota", "lstm",
+                                      "time-to-accuracy"], default="data")
+    p.add_argument("--jobs", type=int, default=2, help="--mode quota: jobs sharing the machine")
+    p.add_argument("--cpus-per-job", type=float, default=1.0, help="--mode quota: CPU quota")
     p.add_argument("--task", choices=["text", "forecast"], default="text",
                    help="--mode storage: embedded dataset")
     p.add_argument("--examples", type=int, default=24000, help="--mode storage and redis")
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         return _storage(args)
     if args.mode == "redis":
         return _redis(args)
+    if args.mode == "quota":
+        return _quota(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
     from keras_lstm_opt.profiling.bench_data import DEFAULT_VARIANTS, bench_pipeline
@@ -127,6 +133,30 @@ def _redis(args: argparse.Namespace) -> int:
     print(format_table(result["rows"], cols))
     print(f"\nredis used_memory {result['redis_used_memory_mib']:.1f} MiB, snapshot "
           f"{result['snapshot_mib']:.1f} MiB on disk")
+    print(f"wrote {paths['json']} and {chart}")
+    return 0
+
+
+def _quota(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.profiling.bench_quota import bench_quota
+    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+
+    print(f"{args.jobs} jobs at once, each in a cgroup with a {args.cpus_per_job:g}-CPU quota: "
+          f"TensorFlow's default threads vs quota-aware, {args.repeats} repeats", flush=True)
+    try:
+        result = bench_quota(args.jobs, args.cpus_per_job, args.repeats,
+                             tuple(args.overrides), progress=lambda s: print(s, flush=True))
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cols = ["threads", "intra_op", "samples_per_second_per_job", "ratio_vs_default"]
+    paths = write_outputs(result, args.out, "quota")
+    chart = bar_chart(result["rows"], "threads", ["samples_per_second_per_job"],
+                      os.path.join(args.out, "quota.png"),
+                      f"{args.jobs} jobs, {args.cpus_per_job:g} CPU quota each", "samples / s")
+    print()
+    print(format_table(result["rows"], cols))
+    print(f"\nquota-aware choice: {result['why']}")
     print(f"wrote {paths['json']} and {chart}")
     return 0
 
