@@ -86,32 +86,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _report(result: dict, args: argparse.Namespace, name: str, label: str, cols: list[str],
+            bars: list[str], title: str, ylabel: str) -> dict[str, str]:
+    """JSON + PNG into --out and the table on stdout; returns the paths."""
+    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+
+    paths = write_outputs(result, args.out, name)
+    paths["png"] = bar_chart(result["rows"], label, bars,
+                             os.path.join(args.out, f"{name}.png"), title, ylabel)
+    print()
+    print(format_table(result["rows"], cols))
+    return paths
+
+
 def _storage(args: argparse.Namespace) -> int:
     from keras_lstm_opt.profiling.bench_storage import bench_storage
-    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 
     print(f"storage benchmark: {args.examples:,} {args.task} examples, {args.repeats} "
           "interleaved read repeats", flush=True)
     result = bench_storage(args.task, args.examples, os.path.join(args.out, "storage-work"),
                            args.repeats, progress=lambda s: print(s, flush=True))
     cols = ["variant", "size_mib", "write_mib_per_second", "records_mib_per_second",
-            "cold_examples_per_second",
-            "memory_cache_examples_per_second", "file_cache_examples_per_second"]
-    paths = write_outputs(result, args.out, "storage")
-    chart = bar_chart(result["rows"], "variant", cols[4:], os.path.join(args.out,
-                                                                       "storage.png"),
-                      f"{args.task}: {args.examples:,} examples, read cold / from memory "
-                      "cache / from file cache or snapshot", "examples / s")
-    print()
-    print(format_table(result["rows"], cols))
+            "cold_examples_per_second", "memory_cache_examples_per_second",
+            "file_cache_examples_per_second"]
+    paths = _report(result, args, "storage", "variant", cols, cols[4:],
+                    f"{args.task}: {args.examples:,} examples, read cold / from memory cache / "
+                    "from file cache or snapshot", "examples / s")
     print(f"\nthreads: {json.dumps(result['threads'])}")
-    print(f"wrote {paths['json']} and {chart}")
+    print(f"wrote {paths['json']} and {paths['png']}")
     return 0
 
 
 def _redis(args: argparse.Namespace) -> int:
     from keras_lstm_opt.profiling.bench_redis import bench_redis
-    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 
     readers = tuple(int(r) for r in args.readers.split(","))
     print(f"redis vs memory cache vs snapshot: {args.examples:,} text examples, {readers} "
@@ -126,20 +133,16 @@ def _redis(args: argparse.Namespace) -> int:
         row["case"] = f"{row['variant']}, {row['readers']} reader(s)"
     cols = ["case", "per_reader_examples_per_second", "total_examples_per_second",
             "reader_rss_growth_mib", "shared_store_mib", "memory_for_all_readers_mib"]
-    paths = write_outputs(result, args.out, "redis")
-    chart = bar_chart(result["rows"], "case", cols[1:3], os.path.join(args.out, "redis.png"),
-                      f"dataset cache backends, {args.examples:,} examples", "examples / s")
-    print()
-    print(format_table(result["rows"], cols))
+    paths = _report(result, args, "redis", "case", cols, cols[1:3],
+                    f"dataset cache backends, {args.examples:,} examples", "examples / s")
     print(f"\nredis used_memory {result['redis_used_memory_mib']:.1f} MiB, snapshot "
           f"{result['snapshot_mib']:.1f} MiB on disk")
-    print(f"wrote {paths['json']} and {chart}")
+    print(f"wrote {paths['json']} and {paths['png']}")
     return 0
 
 
 def _quota(args: argparse.Namespace) -> int:
     from keras_lstm_opt.profiling.bench_quota import bench_quota
-    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 
     print(f"{args.jobs} jobs at once, each in a cgroup with a {args.cpus_per_job:g}-CPU quota: "
           f"TensorFlow's default threads vs quota-aware, {args.repeats} repeats", flush=True)
@@ -150,14 +153,10 @@ def _quota(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cols = ["threads", "intra_op", "samples_per_second_per_job", "ratio_vs_default"]
-    paths = write_outputs(result, args.out, "quota")
-    chart = bar_chart(result["rows"], "threads", ["samples_per_second_per_job"],
-                      os.path.join(args.out, "quota.png"),
-                      f"{args.jobs} jobs, {args.cpus_per_job:g} CPU quota each", "samples / s")
-    print()
-    print(format_table(result["rows"], cols))
+    paths = _report(result, args, "quota", "threads", cols, ["samples_per_second_per_job"],
+                    f"{args.jobs} jobs, {args.cpus_per_job:g} CPU quota each", "samples / s")
     print(f"\nquota-aware choice: {result['why']}")
-    print(f"wrote {paths['json']} and {chart}")
+    print(f"wrote {paths['json']} and {paths['png']}")
     return 0
 
 

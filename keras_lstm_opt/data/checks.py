@@ -25,6 +25,14 @@ from typing import Any
 PREFIX = "bad record:"
 
 
+def _in_range(flat: Any, n: int, what: str, key: str) -> list[Any]:
+    import tensorflow as tf
+
+    return [tf.debugging.assert_less(flat, tf.constant(n, flat.dtype),
+                                     f"{PREFIX} {what} outside [0, {n}) (schema {key})"),
+            tf.debugging.assert_non_negative(flat, f"{PREFIX} negative {what}")]
+
+
 def _checks(ex: dict[str, Any], schema: dict[str, Any], max_length: int,
             too_long: str) -> list[Any]:
     import tensorflow as tf
@@ -42,19 +50,11 @@ def _checks(ex: dict[str, Any], schema: dict[str, Any], max_length: int,
             out.append(tf.debugging.assert_all_finite(
                 flat, f"{PREFIX} NaN or Inf in feature {name!r}"))
         elif name == schema.get("target") and info.get("num_classes"):
-            n = int(info["num_classes"])
-            out.append(tf.debugging.assert_less(
-                flat, tf.constant(n, flat.dtype),
-                f"{PREFIX} label in {name!r} outside [0, {n}) (schema info.num_classes)"))
-            out.append(tf.debugging.assert_non_negative(
-                flat, f"{PREFIX} negative label in {name!r}"))
+            out += _in_range(flat, int(info["num_classes"]), f"label in {name!r}",
+                             "info.num_classes")
         elif name == schema.get("inputs") and info.get("vocab_size"):
-            v = int(info["vocab_size"])
-            out.append(tf.debugging.assert_less(
-                flat, tf.constant(v, flat.dtype),
-                f"{PREFIX} token id in {name!r} outside [0, {v}) (schema info.vocab_size)"))
-            out.append(tf.debugging.assert_non_negative(
-                flat, f"{PREFIX} negative token id in {name!r}"))
+            out += _in_range(flat, int(info["vocab_size"]), f"token id in {name!r}",
+                             "info.vocab_size")
         shape = feat["shape"]
         if name == schema.get("inputs") and isinstance(value, tf.RaggedTensor):
             out.append(tf.debugging.assert_positive(
