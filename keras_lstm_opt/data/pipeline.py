@@ -27,7 +27,7 @@ from keras_lstm_opt.data.checks import checked_batch
 from keras_lstm_opt.data.embedded import ensure_embedded
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
 from keras_lstm_opt.data.service import distribute
-from keras_lstm_opt.data.storage import check_paths, config_paths
+from keras_lstm_opt.data.storage import check_paths, data_paths
 from keras_lstm_opt.resources import available_cpus
 
 AUTOTUNE = -1
@@ -43,11 +43,6 @@ class DataFiles:
     train: list[str]
     validation: list[str]
     compression: str
-
-
-@dataclass
-class _Only:
-    data: DataConfig
 
 
 def _isdir(path: str) -> bool:
@@ -73,7 +68,7 @@ def resolve_files(cfg: DataConfig) -> DataFiles:
     schema.json) or a glob of shards (schema.json beside them); null means the
     embedded dataset of `data.task`, generated once into the cache directory.
     """
-    check_paths(config_paths(_Only(cfg)))  # remote paths need the io extra
+    check_paths(data_paths(cfg))  # remote paths need the io extra
     path = cfg.path or ensure_embedded(cfg.task, cfg.examples, cfg.seed)
     if _isdir(path):
         directory = path

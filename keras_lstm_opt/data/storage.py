@@ -101,14 +101,16 @@ def check_paths(paths: dict[str, str | None]) -> None:
     _used_remote = True
 
 
-def config_paths(cfg: Any, run_dir: str | None = None) -> dict[str, str | None]:
-    """The paths of an ExperimentConfig (and run directory) that may be remote."""
-    d = cfg.data
+def data_paths(d: Any) -> dict[str, str | None]:
+    """The paths of a DataConfig that may be remote."""
     return {"data.path": d.path, "data.validation_path": d.validation_path,
             "data.cache": None if d.cache in ("memory", "none")
-            else d.cache.removeprefix("snapshot:"),
-            "train.backup_copy_to": getattr(getattr(cfg, "train", None), "backup_copy_to",
-                                            None),
+            else d.cache.removeprefix("snapshot:")}
+
+
+def config_paths(cfg: Any, run_dir: str | None = None) -> dict[str, str | None]:
+    """The paths of an ExperimentConfig (and run directory) that may be remote."""
+    return {**data_paths(cfg.data), "train.backup_copy_to": cfg.train.backup_copy_to,
             "run_dir": run_dir}
 
 

@@ -190,7 +190,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     evaluate = make_evaluator(model, head)
     start = time.perf_counter()
     try:
-        hist = run_loop(model, strategy, dataset_fn, val_ds, head, cfg.train, steps,
+        hist, guard = run_loop(model, strategy, dataset_fn, val_ds, head, cfg.train, steps,
                         callbacks, backup, verbosity(cfg.train.verbose) if is_chief else 0,
                         evaluate)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, UnicodeDecodeError) as exc:
@@ -199,8 +199,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         raise DataError(f"no examples could be read from {len(files.train)} training "
                         f"shard(s) in {files.directory} (empty files?)") from None
     wall = time.perf_counter() - start
-    guard = getattr(backup, "guard", None)
-    blow_up = guard.exhausted if guard else None
+    blow_up = guard.exhausted
     if blow_up or any(not math.isfinite(v) for v in hist.get("loss", [])):
         backup.close(remove_backup=False)
         raise TrainingError(f"training stopped: {blow_up or 'loss became NaN/Inf'}; lower "
@@ -225,7 +224,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         "resumed_from_step": resumed,
         "resume_seconds": backup.restore_seconds,
         "resumed_from": backup.restored_from,
-        "rollbacks": guard.rollbacks if guard else [],
+        "rollbacks": guard.rollbacks,
         "threads": threads,
         "global_batch_size": batch,
         "weights_digest": digest,

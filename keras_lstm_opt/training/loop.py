@@ -17,8 +17,8 @@ and artifacts on one device, on mirrored devices and across workers.
 
 Example:
 
-    history = run_loop(model, strategy, dataset_fn, val_ds, head, cfg.train, steps, cbs, backup,
-                       verbose=1)
+    history, guard = run_loop(model, strategy, dataset_fn, val_ds, head, cfg.train, steps,
+                              cbs, backup, verbose=1)
 """
 
 from __future__ import annotations
@@ -160,15 +160,15 @@ def make_evaluator(model: Any, head: Head) -> Any:
 
 def run_loop(model: Any, strategy: Any, dataset_fn: Any, val_ds: Any, head: Head,
              cfg: TrainConfig, steps_per_epoch: int, callbacks: list[Any], backup: Backup,
-             verbose: int, evaluate: Any = None) -> dict[str, list[float]]:
-    """Train `cfg.epochs` epochs of `steps_per_epoch` steps; return the Keras history dict.
+             verbose: int, evaluate: Any = None) -> tuple[dict[str, list[float]], BlowUpGuard]:
+    """Train `cfg.epochs` epochs of `steps_per_epoch` steps; return the Keras history dict
+    and the blow-up guard (its rollbacks, and why it stopped training if it did).
 
     `dataset_fn(input_context, done_steps)` builds each worker's repeated dataset of
     per-replica batches, skipping the batches of the `done_steps` a resumed run finished.
     """
     start = backup.restore() or 0
     guard = BlowUpGuard(backup, model.optimizer, cfg)
-    backup.guard = guard  # fit() reports its rollbacks
     injected = False
     evaluate = evaluate or make_evaluator(model, head)
     dist = strategy.distribute_datasets_from_function(lambda ctx: dataset_fn(ctx, start))
@@ -195,7 +195,7 @@ def run_loop(model: Any, strategy: Any, dataset_fn: Any, val_ds: Any, head: Head
                 break
     cb.on_train_end()
     history = model.history.history if model.history else {}
-    return {k: [float(v) for v in vals] for k, vals in history.items()}
+    return {k: [float(v) for v in vals] for k, vals in history.items()}, guard
 
 
 def _epoch(model: Any, epoch: int, global_step: int, steps_per_epoch: int, chunk: int,
