@@ -9,7 +9,7 @@ import glob
 import os
 from typing import Any
 
-REMOTE_SCHEMES = ("s3://", "hdfs://", "gs://", "viewfs://")
+REMOTE_SCHEMES = ("s3://", "hdfs://", "gs://", "viewfs://", "har://")
 
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softsign",
                "elu", "selu", "gelu", "silu", "swish", "softplus", "exponential")

@@ -27,11 +27,13 @@ import logging
 import os
 from typing import Any
 
+from keras_lstm_opt.config_checks import is_remote
+
 log = logging.getLogger("keras_lstm_opt")
 
 
 def _stat(path: str) -> tuple[int, int]:
-    if "://" in path:
+    if is_remote(path):
         import tensorflow as tf
 
         st = tf.io.gfile.stat(path)

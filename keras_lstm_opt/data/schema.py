@@ -18,6 +18,8 @@ import json
 import os
 from typing import Any
 
+from keras_lstm_opt.config_checks import is_remote
+
 FORMAT = "keras-lstm-opt/1"
 DTYPES = ("int64", "float32", "string")
 COMPRESSIONS = {"GZIP": ".tfrecord.gz", "ZLIB": ".tfrecord.zz", "NONE": ".tfrecord"}
@@ -64,7 +66,7 @@ def read_schema(directory: str) -> dict[str, Any]:
     """Load and validate `directory/schema.json`."""
     path = schema_path(directory)
     try:
-        if "://" in path:  # remote (s3://, hdfs://, gs://): through TensorFlow's file systems
+        if is_remote(path):  # through TensorFlow's file systems
             import tensorflow as tf
 
             if not tf.io.gfile.exists(path):

@@ -23,17 +23,15 @@ import os
 import re
 from typing import Any
 
-NEEDS_PLUGIN = ("s3://", "hdfs://", "viewfs://", "har://")
+from keras_lstm_opt.config_checks import is_remote
+
+NEEDS_PLUGIN = ("s3://", "hdfs://", "viewfs://", "har://")  # gs:// is built in
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN")
 _used_remote = False
 
 
 class StorageError(RuntimeError):
     """A path that cannot be used: the message names the key and what to do."""
-
-
-def is_remote(path: Any) -> bool:
-    return isinstance(path, str) and "://" in path and not path.startswith("file://")
 
 
 def _needs_plugin(path: str) -> bool:
@@ -73,7 +71,7 @@ def check_paths(paths: dict[str, str | None]) -> None:
         StorageError: naming every unusable key, its path and what to install.
     """
     global _used_remote
-    remote = {k: p for k, p in paths.items() if p and is_remote(p)}
+    remote = {k: p for k, p in paths.items() if isinstance(p, str) and is_remote(p)}
     for key, path in remote.items():
         if re.match(r"^\w+://[^/@]*:[^/@]*@", path):
             raise StorageError(f"{key}: credentials inside a path are not accepted; set "

@@ -28,6 +28,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from keras_lstm_opt.config_checks import is_remote
+
 log = logging.getLogger("keras_lstm_opt")
 
 
@@ -63,7 +65,7 @@ class Backup:
         for d in (self.directory, self.copy_to):
             state = tf.train.get_checkpoint_state(d) if d and tf.io.gfile.exists(d) else None
             if state:
-                out += [p if "://" in p or os.path.isabs(p) else os.path.join(d, p)
+                out += [p if is_remote(p) or os.path.isabs(p) else os.path.join(d, p)
                         for p in reversed(state.all_model_checkpoint_paths)]
         return out
 
@@ -107,7 +109,7 @@ class Backup:
         """Drop a worker's private copy; the chief's backup goes when the run finished."""
         if self._private:
             shutil.rmtree(self._private, ignore_errors=True)
-        elif remove_backup and "://" in self.directory:
+        elif remove_backup and is_remote(self.directory):
             if tf.io.gfile.exists(self.directory):
                 tf.io.gfile.rmtree(self.directory)
         elif remove_backup:

@@ -17,10 +17,11 @@ import time
 from typing import Any
 
 from keras_lstm_opt.config import ExperimentConfig, load_config, save_config
+from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.data.diagnose import find_bad_record
 from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import DataError, parse_spec
-from keras_lstm_opt.data.storage import check_paths, config_paths, is_remote
+from keras_lstm_opt.data.storage import check_paths, config_paths
 from keras_lstm_opt.distribute.strategy import get_strategy
 from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model
