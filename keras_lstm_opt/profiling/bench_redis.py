@@ -25,7 +25,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -33,12 +32,6 @@ import time
 from typing import Any
 
 MIB = 2 ** 20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_redis(port: int) -> subprocess.Popen:
@@ -147,7 +140,9 @@ def bench_redis(examples: int = 24000, readers: tuple[int, ...] = (1, 3), repeat
     from keras_lstm_opt.profiling.throughput import dataset_throughput, thread_settings
 
     work = tempfile.mkdtemp(prefix="klo-redis-")
-    port = _free_port()
+    from keras_lstm_opt.distribute.launcher import free_ports
+
+    port = free_ports(1, "127.0.0.1")[0]
     server = start_redis(port)
     ctx = mp.get_context("spawn")
     try:
