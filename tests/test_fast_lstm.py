@@ -34,8 +34,8 @@ def _outputs_and_grads(layer, mask=None, initial_state=None):
     return [o.numpy() for o in outs], [g.numpy() for g in grads]
 
 
-def _pair(wrapper=None, **kw):
-    ref, fast = keras.layers.LSTM(6, **kw), FastLSTM(6, **kw)
+def _pair(wrapper=None, cpu_kernel="auto", **kw):
+    ref, fast = keras.layers.LSTM(6, **kw), FastLSTM(6, cpu_kernel=cpu_kernel, **kw)
     if wrapper:
         ref, fast = wrapper(ref), wrapper(fast)
     ref.build((None, 7, 5))
@@ -59,9 +59,10 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("cpu_kernel", ["fused", "loop"])
 @pytest.mark.parametrize("kwargs, mask, with_state", CASES)
-def test_outputs_and_gradients_match_keras(kwargs, mask, with_state):
-    ref, fast = _pair(**kwargs)
+def test_outputs_and_gradients_match_keras(kwargs, mask, with_state, cpu_kernel):
+    ref, fast = _pair(cpu_kernel=cpu_kernel, **kwargs)
     assert fast.fast_path_supported()
     state = STATES if with_state else None
     out_r, grad_r = _outputs_and_grads(ref, mask, state)
@@ -70,12 +71,13 @@ def test_outputs_and_gradients_match_keras(kwargs, mask, with_state):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("cpu_kernel", ["fused", "loop"])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum"])
-def test_inside_bidirectional_with_mask(merge_mode):
+def test_inside_bidirectional_with_mask(merge_mode, cpu_kernel):
     def wrap(layer):
         return keras.layers.Bidirectional(layer, merge_mode=merge_mode)
 
-    ref, fast = _pair(wrap, return_sequences=True)
+    ref, fast = _pair(wrap, cpu_kernel=cpu_kernel, return_sequences=True)
     out_r, grad_r = _outputs_and_grads(ref, MASK)
     out_f, grad_f = _outputs_and_grads(fast, MASK)
     for a, b in zip(out_r + grad_r, out_f + grad_f, strict=True):

@@ -28,15 +28,19 @@ def convert_lstm_layers(model: Any, to: str = "fast") -> Any:
     """A clone of `model` whose LSTM layers (also inside Bidirectional) are of class `to`."""
     cls = _target(to)
 
+    def lstm(layer: Any) -> Any:
+        config = layer.get_config()
+        if cls is not FastLSTM:
+            config.pop("cpu_kernel", None)  # FastLSTM's own argument
+        return cls.from_config(config)
+
     def clone(layer: Any) -> Any:
         if isinstance(layer, keras.layers.Bidirectional):
             return keras.layers.Bidirectional(
-                cls.from_config(layer.forward_layer.get_config()),
-                merge_mode=layer.merge_mode,
-                backward_layer=cls.from_config(layer.backward_layer.get_config()),
-                name=layer.name)
+                lstm(layer.forward_layer), merge_mode=layer.merge_mode,
+                backward_layer=lstm(layer.backward_layer), name=layer.name)
         if isinstance(layer, keras.layers.LSTM):
-            return cls.from_config(layer.get_config())
+            return lstm(layer)
         return layer.__class__.from_config(layer.get_config())
 
     converted = keras.models.clone_model(model, clone_function=clone)

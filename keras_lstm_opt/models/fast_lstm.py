@@ -15,7 +15,11 @@ outputs. What changes is how it runs:
 * Any other configuration falls back to Keras's generic loop.
 
 Args:
-    Those of `keras.layers.LSTM`.
+    cpu_kernel: how the CPU path runs the recurrence. "auto" (default): the compiled
+        C++ kernels (`keras_lstm_opt.models.kernels`, built on first use) when they
+        can run (float32, outside XLA), else the TensorFlow loop. "fused": the kernels
+        or an error saying why not. "loop": always the TensorFlow loop.
+    Otherwise those of `keras.layers.LSTM`.
 
 Example:
 
@@ -34,6 +38,9 @@ from keras import activations
 from keras_lstm_opt.models.recurrence import lstm_recurrence
 
 
+CPU_KERNELS = ("auto", "fused", "loop")
+
+
 def _is(fn: Any, name: str, *same: Any) -> bool:
     return fn in same or getattr(fn, "__name__", "") == name
 
@@ -41,6 +48,16 @@ def _is(fn: Any, name: str, *same: Any) -> bool:
 @keras.saving.register_keras_serializable(package="keras_lstm_opt")
 class FastLSTM(keras.layers.LSTM):
     """Long Short-Term Memory layer with a fused CPU path (see the module docstring)."""
+
+    def __init__(self, units: int, cpu_kernel: str = "auto", **kwargs: Any) -> None:
+        if cpu_kernel not in CPU_KERNELS:
+            raise ValueError(f"FastLSTM: cpu_kernel must be one of {CPU_KERNELS}, "
+                             f"got {cpu_kernel!r}")
+        super().__init__(units, **kwargs)
+        self.cpu_kernel = cpu_kernel
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "cpu_kernel": self.cpu_kernel}
 
     def fast_path_supported(self) -> bool:
         """Whether the fused CPU recurrence can compute exactly what Keras would."""
@@ -77,7 +94,7 @@ class FastLSTM(keras.layers.LSTM):
             xp = xp + tf.cast(cell.bias, dtype)
         h0, c0 = (tf.cast(s, dtype) for s in initial_state)
         ys, h, c = lstm_recurrence(xp, tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
-                                   self.zero_output_for_mask)
+                                   self.zero_output_for_mask, self.cpu_kernel)
         outputs = tf.transpose(ys, [1, 0, 2])
         last = ys[-1]
         return last, outputs, [h, c]

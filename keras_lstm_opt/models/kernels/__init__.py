@@ -1,0 +1,155 @@
+"""Build and load the fused LSTM CPU kernels (lstm_kernels.cc) as a TensorFlow op library.
+
+The kernels are compiled on the machine that runs them, the first time they are
+needed, with the compiler flags of the installed TensorFlow and `-march=native` (so
+they use this CPU's vector units), into a cache keyed by the source, the TensorFlow
+version and the CPU's feature flags: a cache shared by different machines never hands
+one of them code for another CPU. `keras-lstm-opt build-kernels` builds ahead of time.
+A concurrent build by another process is harmless (each writes a temporary file and
+renames it into place).
+
+When there is no C++ compiler, or the build fails, `load_kernels()` returns None and
+FastLSTM runs its pure-TensorFlow loop instead; `kernel_status()` says why.
+
+Environment:
+    KERAS_LSTM_OPT_KERNELS: "off" disables the kernels; a directory overrides the
+        cache location (default: $KERAS_LSTM_OPT_CACHE/kernels or
+        ~/.cache/keras_lstm_opt/kernels).
+    CXX: the compiler (default g++, then c++, then clang++).
+
+Example:
+
+    ops = load_kernels()
+    if ops is not None:
+        ys, h, c, acts, hp, cp = ops.klo_lstm_forward(xp, u, h0, c0, mask)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from typing import Any
+
+log = logging.getLogger("keras_lstm_opt")
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lstm_kernels.cc")
+_lock = threading.Lock()
+_state: dict[str, Any] = {"done": False, "ops": None, "status": "not built yet"}
+
+
+class KernelBuildError(RuntimeError):
+    """The fused LSTM kernels could not be compiled or loaded."""
+
+
+def _cpu_flags() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.machine() + platform.processor()
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CXX"), "g++", "c++", "clang++"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def kernel_dir() -> str:
+    """Where compiled kernels are cached."""
+    env = os.environ.get("KERAS_LSTM_OPT_KERNELS", "")
+    if env and env.lower() != "off":
+        return env
+    root = os.environ.get("KERAS_LSTM_OPT_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "keras_lstm_opt")
+    return os.path.join(root, "kernels")
+
+
+def _command(cxx: str, out: str) -> list[str]:
+    import tensorflow as tf
+
+    return [cxx, "-O3", "-march=native", "-DNDEBUG", "-shared", "-fPIC",
+            *tf.sysconfig.get_compile_flags(), SOURCE, "-o", out,
+            *tf.sysconfig.get_link_flags()]
+
+
+def library_path() -> str:
+    """The cached library's path for this source, TensorFlow and CPU."""
+    import tensorflow as tf
+
+    with open(SOURCE, "rb") as fh:
+        src = fh.read()
+    key = hashlib.sha256(src + tf.__version__.encode() + tf.sysconfig.CXX11_ABI_FLAG.__str__()
+                         .encode() + _cpu_flags().encode()).hexdigest()[:16]
+    return os.path.join(kernel_dir(), key, "klo_lstm_kernels.so")
+
+
+def build_kernels(force: bool = False) -> str:
+    """Compile the kernels if the cache lacks them; return the library's path.
+
+    Raises:
+        KernelBuildError: no compiler, or the compiler failed (its output attached).
+    """
+    path = library_path()
+    if os.path.exists(path) and not force:
+        return path
+    cxx = _compiler()
+    if cxx is None:
+        raise KernelBuildError("no C++ compiler found (set CXX or install g++); "
+                               "FastLSTM uses its pure-TensorFlow loop instead")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
+    os.close(fd)
+    cmd = _command(cxx, tmp)
+    log.info("compiling the fused LSTM kernels: %s", " ".join(cmd))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise KernelBuildError(
+                f"compiling {SOURCE} failed (exit {proc.returncode}):\n"
+                + (proc.stderr or proc.stdout)[-4000:])
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load_kernels() -> Any:
+    """The op module (`klo_lstm_forward`, `klo_lstm_backward`), or None if unavailable."""
+    if _state["done"]:
+        return _state["ops"]
+    with _lock:
+        if _state["done"]:
+            return _state["ops"]
+        if os.environ.get("KERAS_LSTM_OPT_KERNELS", "").lower() == "off":
+            _state.update(done=True, ops=None, status="disabled (KERAS_LSTM_OPT_KERNELS=off)")
+            return None
+        try:
+            import tensorflow as tf
+
+            path = build_kernels()
+            ops = tf.load_op_library(path)
+            _state.update(done=True, ops=ops, status=f"loaded {path}")
+        except (KernelBuildError, OSError, subprocess.SubprocessError,
+                Exception) as exc:  # noqa: BLE001 - any failure means: use the TF loop
+            _state.update(done=True, ops=None, status=f"unavailable: {exc}")
+            log.warning("fused LSTM kernels unavailable, FastLSTM uses its TensorFlow loop: "
+                        "%s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return _state["ops"]
+
+
+def kernel_status() -> str:
+    """One line: loaded (and from where), disabled, unavailable (and why), or not built yet."""
+    return str(_state["status"])
