@@ -35,6 +35,7 @@ import keras
 import tensorflow as tf
 from keras import activations
 
+from keras_lstm_opt.models.fused import fused_lstm, fused_ops
 from keras_lstm_opt.models.recurrence import lstm_recurrence
 
 
@@ -80,21 +81,30 @@ class FastLSTM(keras.layers.LSTM):
         if training and cell.dropout:
             dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
             sequences = sequences * tf.expand_dims(dp_mask, 1)
+        kernel = tf.cast(cell.kernel, dtype)
+        h0, c0 = (tf.cast(s, dtype) for s in initial_state)
+        ops = None if self.cpu_kernel == "loop" else fused_ops(dtype, self.cpu_kernel == "fused")
+        if ops is not None:
+            batch, steps = tf.shape(sequences)[0], tf.shape(sequences)[1]
+            xp = tf.reshape(tf.matmul(tf.reshape(sequences, [-1, sequences.shape[-1]]), kernel),
+                            [batch, steps, 4 * cell.units])
+            ys, h, c = fused_lstm(ops, xp, tf.cast(cell.bias, dtype) if cell.use_bias else None,
+                                  tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
+                                  self.zero_output_for_mask, self.go_backwards)
+            return ys[:, -1], ys, [h, c]
         x = tf.transpose(sequences, [1, 0, 2])  # time-major
         if mask is not None:
             mask = tf.transpose(tf.cast(mask, dtype), [1, 0])
         if self.go_backwards:
             x = tf.reverse(x, [0])
             mask = None if mask is None else tf.reverse(mask, [0])
-        kernel = tf.cast(cell.kernel, dtype)
         steps, batch = tf.shape(x)[0], tf.shape(x)[1]
         xp = tf.reshape(tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel),
                         [steps, batch, 4 * cell.units])
         if cell.use_bias:
             xp = xp + tf.cast(cell.bias, dtype)
-        h0, c0 = (tf.cast(s, dtype) for s in initial_state)
         ys, h, c = lstm_recurrence(xp, tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
-                                   self.zero_output_for_mask, self.cpu_kernel)
+                                   self.zero_output_for_mask)
         outputs = tf.transpose(ys, [1, 0, 2])
         last = ys[-1]
         return last, outputs, [h, c]

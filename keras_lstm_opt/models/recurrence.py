@@ -30,8 +30,7 @@ def _gates(z: Any, units: Any) -> tuple[Any, Any, Any, Any]:
 
 
 def lstm_recurrence(xp: Any, kernel_u: Any, h0: Any, c0: Any, mask: Any = None,
-                    zero_output_for_mask: bool = False, cpu_kernel: str = "auto"
-                    ) -> tuple[Any, Any, Any]:
+                    zero_output_for_mask: bool = False) -> tuple[Any, Any, Any]:
     """Run the LSTM over time.
 
     Args:
@@ -40,59 +39,12 @@ def lstm_recurrence(xp: Any, kernel_u: Any, h0: Any, c0: Any, mask: Any = None,
         h0, c0: [B, H] initial states.
         mask: optional [T, B] boolean or 0/1 mask (time-major).
         zero_output_for_mask: masked steps output zeros instead of the previous output.
-        cpu_kernel: "fused" runs the compiled C++ kernels (float32, outside XLA) and
-            fails if they cannot be built; "loop" the TensorFlow while_loop; "auto" the
-            kernels where they can run, else the loop.
 
     Returns:
         (outputs [T, B, H], last h [B, H], last c [B, H]).
     """
-    ops = None if cpu_kernel == "loop" else _fused_ops(xp.dtype, cpu_kernel == "fused")
-    if ops is not None:
-        return _run_fused(ops, xp, kernel_u, h0, c0, mask, zero_output_for_mask)
     m = None if mask is None else tf.cast(tf.expand_dims(mask, -1), xp.dtype)
     return _run(xp, kernel_u, h0, c0, m, zero_output_for_mask)
-
-
-def _in_xla() -> bool:
-    from tensorflow.python.ops import control_flow_util
-
-    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
-
-
-def _fused_ops(dtype: Any, required: bool) -> Any:
-    """The compiled kernels when they can run here (float32, not under XLA), else None."""
-    from keras_lstm_opt.models.kernels import KernelBuildError, kernel_status, load_kernels
-
-    why = ("they compute in float32 only, not " + tf.as_dtype(dtype).name
-           if dtype != tf.float32 else "XLA cannot compile custom ops" if _in_xla() else "")
-    ops = None if why else load_kernels()
-    if required and ops is None:
-        raise KernelBuildError("cpu_kernel='fused': the fused LSTM kernels cannot run here: "
-                               + (why or kernel_status()) + "; use cpu_kernel='auto'")
-    return ops
-
-
-def _run_fused(ops: Any, xp: Any, kernel_u: Any, h0: Any, c0: Any, mask: Any,
-               zero_out: bool) -> Any:
-    m = tf.zeros([0], xp.dtype) if mask is None else tf.cast(mask, xp.dtype)
-
-    @tf.custom_gradient
-    def run(xp: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
-        ys, h_last, c_last, acts, h_prev, c_prev = ops.klo_lstm_forward(
-            xp, kernel_u, h0, c0, m, zero_output_for_mask=zero_out)
-
-        def grad(dys: Any, dh_last: Any, dc_last: Any) -> Any:
-            dz, dh0, dc0 = ops.klo_lstm_backward(
-                kernel_u, acts, c_prev, m, dys, dh_last, dc_last, zero_output_for_mask=zero_out)
-            units = tf.shape(h0)[1]
-            du = tf.matmul(tf.reshape(h_prev, [-1, units]), tf.reshape(dz, [-1, 4 * units]),
-                           transpose_a=True)
-            return dz, du, dh0, dc0
-
-        return (ys, h_last, c_last), grad
-
-    return run(xp, kernel_u, h0, c0)
 
 
 def _run(xp: Any, kernel_u: Any, h0: Any, c0: Any, m: Any, zero_out: bool) -> Any:

@@ -11,13 +11,15 @@
 // projection of all steps, and the weight gradients over all steps) stay outside, in
 // TensorFlow's own MatMul.
 //
-// Layouts (time-major, row-major, float32): xp [T, B, 4H] = x W + b, gate order
-// i, f, c, o as in keras.layers.LSTM; u [H, 4H]; mask [T, B] of 0/1 or an empty
-// tensor for "no mask". Masked steps keep the previous state; the output is the
+// Layouts (batch-major as Keras passes them, row-major, float32): xp [B, T, 4H] = x W,
+// bias [4H] (or empty), gate order i, f, c, o as in keras.layers.LSTM; u [H, 4H];
+// mask [B, T] of 0/1 or an empty tensor for "no mask". With `reverse` the sequence is
+// processed from its last step (go_backwards) and outputs come in processing order. Masked steps keep the previous state; the output is the
 // previous output, or zeros when zero_output_for_mask is set (Keras's semantics).
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 
 #include "Eigen/Core"
 #include "tensorflow/core/framework/op.h"
@@ -58,122 +60,137 @@ void ForRowBlocks(OpKernelContext* ctx, int64_t batch, Fn fn) {
                     });
 }
 
+// Row b of a [B, T, W] tensor at time t, and the rows r0.. of time t as a strided matrix.
+inline int64_t At(int64_t b, int64_t t, int64_t T) { return b * T + t; }
+using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
+using ConstStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
+
 class LstmForwardOp : public OpKernel {
  public:
   explicit LstmForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("zero_output_for_mask", &zero_out_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("reverse", &reverse_));
   }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& xp = ctx->input(0);
-    const Tensor& u = ctx->input(1);
-    const Tensor& h0 = ctx->input(2);
-    const Tensor& c0 = ctx->input(3);
-    const Tensor& mask = ctx->input(4);
+    const Tensor& bias = ctx->input(1);
+    const Tensor& u = ctx->input(2);
+    const Tensor& h0 = ctx->input(3);
+    const Tensor& c0 = ctx->input(4);
+    const Tensor& mask = ctx->input(5);
     OP_REQUIRES(ctx, xp.dims() == 3 && u.dims() == 2 && h0.dims() == 2 && c0.dims() == 2,
-                absl::InvalidArgumentError("KloLstmForward: xp must be [T, B, 4H], u [H, 4H], "
+                absl::InvalidArgumentError("KloLstmForward: xp must be [B, T, 4H], u [H, 4H], "
                                            "h0 and c0 [B, H]"));
-    const int64_t T = xp.dim_size(0), B = xp.dim_size(1), H = u.dim_size(0);
+    const int64_t B = xp.dim_size(0), T = xp.dim_size(1), H = u.dim_size(0);
     OP_REQUIRES(ctx, xp.dim_size(2) == 4 * H && u.dim_size(1) == 4 * H &&
                          h0.dim_size(0) == B && h0.dim_size(1) == H &&
-                         c0.dim_size(0) == B && c0.dim_size(1) == H,
+                         c0.dim_size(0) == B && c0.dim_size(1) == H &&
+                         (bias.NumElements() == 0 || bias.NumElements() == 4 * H),
                 absl::InvalidArgumentError("KloLstmForward: inconsistent shapes"));
     const bool masked = mask.NumElements() > 0;
-    OP_REQUIRES(ctx, !masked || (mask.dims() == 2 && mask.dim_size(0) == T &&
-                                 mask.dim_size(1) == B),
-                absl::InvalidArgumentError("KloLstmForward: mask must be [T, B] or empty"));
-    Tensor *ys, *h_last, *c_last, *acts, *h_prev, *c_prev;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({T, B, H}), &ys));
+    OP_REQUIRES(ctx, !masked || mask.NumElements() == B * T,
+                absl::InvalidArgumentError("KloLstmForward: mask must be [B, T] or empty"));
+    Tensor *ys, *h_last, *c_last, *acts, *h_prev, *c_prev, *c_tanh;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({B, T, H}), &ys));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({B, H}), &h_last));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({B, H}), &c_last));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({T, B, 4 * H}), &acts));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({T, B, H}), &h_prev));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(5, TensorShape({T, B, H}), &c_prev));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({B, T, 4 * H}), &acts));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({B, T, H}), &h_prev));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(5, TensorShape({B, T, H}), &c_prev));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(6, TensorShape({B, T, H}), &c_tanh));
     const float* xp_p = xp.flat<float>().data();
     const float* m_p = masked ? mask.flat<float>().data() : nullptr;
+    const bool has_bias = bias.NumElements() > 0;
+    ConstVecMap b_vec(has_bias ? bias.flat<float>().data() : nullptr, has_bias ? 4 * H : 0);
     ConstMatMap U(u.flat<float>().data(), H, 4 * H);
     float* ys_p = ys->flat<float>().data();
     float* acts_p = acts->flat<float>().data();
     float* hp_p = h_prev->flat<float>().data();
     float* cp_p = c_prev->flat<float>().data();
+    float* tc_p = c_tanh->flat<float>().data();
     float* h_p = h_last->flat<float>().data();
     float* c_p = c_last->flat<float>().data();
     std::memcpy(h_p, h0.flat<float>().data(), sizeof(float) * B * H);
     std::memcpy(c_p, c0.flat<float>().data(), sizeof(float) * B * H);
-    const bool zero_out = zero_out_;
+    const bool zero_out = zero_out_, reverse = reverse_;
     if (T == 0 || B == 0) return;
 
     ForRowBlocks(ctx, B, [&](int64_t r0, int64_t r1) {
       const int64_t n = r1 - r0;
       MatMap h(h_p + r0 * H, n, H);  // the running state lives in the outputs
-      for (int64_t t = 0; t < T; ++t) {
-        const int64_t off = (t * B + r0);
-        MatMap z(acts_p + off * 4 * H, n, 4 * H);
-        z = ConstMatMap(xp_p + off * 4 * H, n, 4 * H);
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = reverse ? T - 1 - k : k;  // time position read; k: output position
+        Strided z(acts_p + At(r0, t, T) * 4 * H, n, 4 * H, Eigen::OuterStride<>(T * 4 * H));
+        z = ConstStrided(xp_p + At(r0, t, T) * 4 * H, n, 4 * H,
+                         Eigen::OuterStride<>(T * 4 * H));
+        if (has_bias) z.rowwise() += b_vec.matrix();
         z.noalias() += h * U;
-        std::memcpy(hp_p + off * H, h.data(), sizeof(float) * n * H);
-        std::memcpy(cp_p + off * H, c_p + r0 * H, sizeof(float) * n * H);
         for (int64_t r = 0; r < n; ++r) {
-          float* zr = acts_p + (off + r) * 4 * H;
+          const int64_t row = At(r0 + r, t, T);
+          float* zr = acts_p + row * 4 * H;
           VecMap i(zr, H), f(zr + H, H), g(zr + 2 * H, H), o(zr + 3 * H, H);
+          VecMap c(c_p + (r0 + r) * H, H), hr(h_p + (r0 + r) * H, H);
+          VecMap hp(hp_p + row * H, H), cp(cp_p + row * H, H), tc(tc_p + row * H, H);
+          VecMap y(ys_p + At(r0 + r, k, T) * H, H);
+          hp = hr;
+          cp = c;
+          if (masked && m_p[At(r0 + r, t, T)] == 0.f) {
+            // A masked step keeps the state; the backward op never reads its gates.
+            if (zero_out) y.setZero(); else y = hr;
+            continue;
+          }
           i = i.logistic();
           f = f.logistic();
           g = g.tanh();
           o = o.logistic();
-          VecMap c(c_p + (r0 + r) * H, H), hr(h_p + (r0 + r) * H, H);
-          VecMap y(ys_p + (off + r) * H, H);
-          if (!masked) {
-            c = f * c + i * g;
-            hr = o * c.tanh();
-            y = hr;
-            continue;
-          }
-          const float m = m_p[t * B + r0 + r];
-          if (m != 0.f) {
-            c = f * c + i * g;
-            hr = o * c.tanh();
-            y = hr;
-          } else {
-            if (zero_out) y.setZero(); else y = hr;
-          }
+          c = f * c + i * g;
+          tc = c.tanh();
+          hr = o * tc;
+          y = hr;
         }
       }
     });
   }
 
  private:
-  bool zero_out_;
+  bool zero_out_, reverse_;
 };
 
 class LstmBackwardOp : public OpKernel {
  public:
   explicit LstmBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("zero_output_for_mask", &zero_out_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("reverse", &reverse_));
   }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& u = ctx->input(0);
     const Tensor& acts = ctx->input(1);
     const Tensor& c_prev = ctx->input(2);
-    const Tensor& mask = ctx->input(3);
-    const Tensor& dys = ctx->input(4);
-    const Tensor& dh_last = ctx->input(5);
-    const Tensor& dc_last = ctx->input(6);
+    const Tensor& c_tanh = ctx->input(3);
+    const Tensor& mask = ctx->input(4);
+    const Tensor& dys = ctx->input(5);
+    const Tensor& dh_last = ctx->input(6);
+    const Tensor& dc_last = ctx->input(7);
     OP_REQUIRES(ctx, acts.dims() == 3 && u.dims() == 2,
-                absl::InvalidArgumentError("KloLstmBackward: acts must be [T, B, 4H]"));
-    const int64_t T = acts.dim_size(0), B = acts.dim_size(1), H = u.dim_size(0);
+                absl::InvalidArgumentError("KloLstmBackward: acts must be [B, T, 4H]"));
+    const int64_t B = acts.dim_size(0), T = acts.dim_size(1), H = u.dim_size(0);
     OP_REQUIRES(ctx, acts.dim_size(2) == 4 * H && c_prev.NumElements() == T * B * H &&
+                         c_tanh.NumElements() == T * B * H &&
                          dys.NumElements() == T * B * H && dh_last.NumElements() == B * H &&
                          dc_last.NumElements() == B * H,
                 absl::InvalidArgumentError("KloLstmBackward: inconsistent shapes"));
     const bool masked = mask.NumElements() > 0;
-    Tensor *dz, *dh0, *dc0;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({T, B, 4 * H}), &dz));
+    Tensor *dz, *dh0, *dc0, *db;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({B, T, 4 * H}), &dz));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({B, H}), &dh0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({B, H}), &dc0));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({4 * H}), &db));
     ConstMatMap U(u.flat<float>().data(), H, 4 * H);
     const float* a_p = acts.flat<float>().data();
     const float* cp_p = c_prev.flat<float>().data();
+    const float* tc_p = c_tanh.flat<float>().data();
     const float* m_p = masked ? mask.flat<float>().data() : nullptr;
     const float* dy_p = dys.flat<float>().data();
     float* dz_p = dz->flat<float>().data();
@@ -181,25 +198,29 @@ class LstmBackwardOp : public OpKernel {
     float* dc_p = dc0->flat<float>().data();
     std::memcpy(dh_p, dh_last.flat<float>().data(), sizeof(float) * B * H);
     std::memcpy(dc_p, dc_last.flat<float>().data(), sizeof(float) * B * H);
-    const bool zero_out = zero_out_;
+    VecMap db_sum(db->flat<float>().data(), 4 * H);
+    db_sum.setZero();
+    const bool zero_out = zero_out_, reverse = reverse_;
     if (T == 0 || B == 0) return;
+    std::mutex db_mu;
 
     ForRowBlocks(ctx, B, [&](int64_t r0, int64_t r1) {
       const int64_t n = r1 - r0;
       MatMap dh(dh_p + r0 * H, n, H);
       RowMat carry_h(masked ? n : 0, H);
-      Vec tc(H), dcell(H);
-      for (int64_t t = T - 1; t >= 0; --t) {
-        const int64_t off = t * B + r0;
+      Vec dcell(H), db_part = Vec::Zero(4 * H);
+      for (int64_t k = T - 1; k >= 0; --k) {
+        const int64_t t = reverse ? T - 1 - k : k;
         for (int64_t r = 0; r < n; ++r) {
-          const float* ar = a_p + (off + r) * 4 * H;
+          const int64_t row = At(r0 + r, t, T);
+          const float* ar = a_p + row * 4 * H;
           ConstVecMap i(ar, H), f(ar + H, H), g(ar + 2 * H, H), o(ar + 3 * H, H);
-          ConstVecMap cp(cp_p + (off + r) * H, H), dy(dy_p + (off + r) * H, H);
+          ConstVecMap cp(cp_p + row * H, H), tc(tc_p + row * H, H);
+          ConstVecMap dy(dy_p + At(r0 + r, k, T) * H, H);
           VecMap dhr(dh_p + (r0 + r) * H, H), dc(dc_p + (r0 + r) * H, H);
-          float* dzr = dz_p + (off + r) * 4 * H;
+          float* dzr = dz_p + row * 4 * H;
           VecMap dzi(dzr, H), dzf(dzr + H, H), dzg(dzr + 2 * H, H), dzo(dzr + 3 * H, H);
-          const float m = masked ? m_p[t * B + r0 + r] : 1.f;
-          if (m == 0.f) {
+          if (masked && m_p[row] == 0.f) {
             // The step kept the previous state: gradients pass through untouched,
             // plus the output's gradient when the output was the previous output.
             dzi.setZero(); dzf.setZero(); dzg.setZero(); dzo.setZero();
@@ -208,49 +229,54 @@ class LstmBackwardOp : public OpKernel {
             continue;
           }
           if (masked) carry_h.row(r).setZero();
-          dhr += dy;  // dh_new
-          tc = (f * cp + i * g).tanh();
+          dhr += dy;  // the gradient reaching this step's new h
           dcell = dc + dhr * o * (1.f - tc * tc);
           dzi = dcell * g * i * (1.f - i);
           dzf = dcell * cp * f * (1.f - f);
           dzg = dcell * i * (1.f - g * g);
           dzo = dhr * tc * o * (1.f - o);
           dc = dcell * f;
+          db_part += VecMap(dzr, 4 * H);
         }
-        dh.noalias() = ConstMatMap(dz_p + off * 4 * H, n, 4 * H) * U.transpose();
+        dh.noalias() = ConstStrided(dz_p + At(r0, t, T) * 4 * H, n, 4 * H,
+                                    Eigen::OuterStride<>(T * 4 * H)) * U.transpose();
         if (masked) dh += carry_h;
       }
+      std::lock_guard<std::mutex> lock(db_mu);
+      db_sum += db_part;
     });
   }
 
  private:
-  bool zero_out_;
+  bool zero_out_, reverse_;
 };
 
 }  // namespace klo
 
 REGISTER_OP("KloLstmForward")
     .Input("xp: float")
+    .Input("bias: float")
     .Input("u: float")
     .Input("h0: float")
     .Input("c0: float")
     .Input("mask: float")
     .Attr("zero_output_for_mask: bool = false")
+    .Attr("reverse: bool = false")
     .Output("ys: float")
     .Output("h_last: float")
     .Output("c_last: float")
     .Output("acts: float")
     .Output("h_prev: float")
     .Output("c_prev: float")
+    .Output("c_tanh: float")
     .SetShapeFn([](klo::InferenceContext* c) {
-      auto t = c->Dim(c->input(0), 0), b = c->Dim(c->input(0), 1);
-      auto h = c->Dim(c->input(1), 0), g = c->Dim(c->input(1), 1);
-      c->set_output(0, c->MakeShape({t, b, h}));
+      auto b = c->Dim(c->input(0), 0), t = c->Dim(c->input(0), 1);
+      auto h = c->Dim(c->input(2), 0), g = c->Dim(c->input(2), 1);
+      c->set_output(0, c->MakeShape({b, t, h}));
       c->set_output(1, c->MakeShape({b, h}));
       c->set_output(2, c->MakeShape({b, h}));
-      c->set_output(3, c->MakeShape({t, b, g}));
-      c->set_output(4, c->MakeShape({t, b, h}));
-      c->set_output(5, c->MakeShape({t, b, h}));
+      c->set_output(3, c->MakeShape({b, t, g}));
+      for (int k = 4; k < 7; ++k) c->set_output(k, c->MakeShape({b, t, h}));
       return absl::OkStatus();
     });
 
@@ -258,18 +284,22 @@ REGISTER_OP("KloLstmBackward")
     .Input("u: float")
     .Input("acts: float")
     .Input("c_prev: float")
+    .Input("c_tanh: float")
     .Input("mask: float")
     .Input("dys: float")
     .Input("dh_last: float")
     .Input("dc_last: float")
     .Attr("zero_output_for_mask: bool = false")
+    .Attr("reverse: bool = false")
     .Output("dz: float")
     .Output("dh0: float")
     .Output("dc0: float")
+    .Output("db: float")
     .SetShapeFn([](klo::InferenceContext* c) {
       c->set_output(0, c->input(1));
-      c->set_output(1, c->input(5));
-      c->set_output(2, c->input(6));
+      c->set_output(1, c->input(6));
+      c->set_output(2, c->input(7));
+      c->set_output(3, c->MakeShape({c->Dim(c->input(1), 2)}));
       return absl::OkStatus();
     });
 

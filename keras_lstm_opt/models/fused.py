@@ -1,0 +1,96 @@
+"""The LSTM recurrence on the compiled CPU kernels (kernels/lstm_kernels.cc).
+
+Batch-major like Keras's inputs, so no transposes: the input projection `x @ W` of all
+time steps is one TensorFlow matmul, then one op runs the whole forward recurrence
+(bias added inside) and, for the gradient, one op runs the backward recurrence (bias
+gradient summed inside); the recurrent weight gradient is one large matmul over all
+steps. Semantics are those of `keras.layers.LSTM` (gate order i, f, c, o; masked steps
+keep the state and output the previous output or zeros; go_backwards outputs in
+processing order).
+
+Example:
+
+    ops = fused_ops(tf.float32, required=False)
+    if ops is not None:
+        ys, h, c = fused_lstm(ops, xp, bias, recurrent_kernel, h0, c0, mask=None)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+
+def _in_xla() -> bool:
+    from tensorflow.python.ops import control_flow_util
+
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+
+
+def fused_ops(dtype: Any, required: bool) -> Any:
+    """The compiled kernels when they can run here (float32, not under XLA), else None.
+
+    Raises:
+        KernelBuildError: `required` and the kernels cannot run (the reason is named).
+    """
+    from keras_lstm_opt.models.kernels import KernelBuildError, kernel_status, load_kernels
+
+    why = ("they compute in float32 only, not " + tf.as_dtype(dtype).name
+           if tf.as_dtype(dtype) != tf.float32 else
+           "XLA cannot compile custom ops" if _in_xla() else "")
+    ops = None if why else load_kernels()
+    if required and ops is None:
+        raise KernelBuildError("cpu_kernel='fused': the fused LSTM kernels cannot run here: "
+                               + (why or kernel_status()) + "; use cpu_kernel='auto'")
+    return ops
+
+
+def fused_lstm(ops: Any, xp: Any, bias: Any, kernel_u: Any, h0: Any, c0: Any, mask: Any = None,
+               zero_output_for_mask: bool = False, reverse: bool = False
+               ) -> tuple[Any, Any, Any]:
+    """Run the LSTM over time on the compiled kernels.
+
+    Args:
+        ops: the op module from `fused_ops`.
+        xp: [B, T, 4H] input projections x @ W (without the bias).
+        bias: [4H] or None.
+        kernel_u: [H, 4H] recurrent kernel.
+        h0, c0: [B, H] initial states.
+        mask: optional [B, T] boolean or 0/1 mask.
+        zero_output_for_mask: masked steps output zeros instead of the previous output.
+        reverse: process from the last time step (go_backwards).
+
+    Returns:
+        (outputs [B, T, H] in processing order, last h [B, H], last c [B, H]).
+    """
+    m = tf.zeros([0], tf.float32) if mask is None else tf.cast(mask, tf.float32)
+    attrs = {"zero_output_for_mask": zero_output_for_mask, "reverse": reverse}
+
+    def forward(xp: Any, b: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+        ys, h_last, c_last, acts, h_prev, c_prev, c_tanh = ops.klo_lstm_forward(
+            xp, b, kernel_u, h0, c0, m, **attrs)
+
+        def grad(dys: Any, dh_last: Any, dc_last: Any) -> Any:
+            dz, dh0, dc0, db = ops.klo_lstm_backward(
+                kernel_u, acts, c_prev, c_tanh, m, dys, dh_last, dc_last, **attrs)
+            units = tf.shape(h0)[1]
+            du = tf.matmul(tf.reshape(h_prev, [-1, units]), tf.reshape(dz, [-1, 4 * units]),
+                           transpose_a=True)
+            return dz, db, du, dh0, dc0
+
+        return (ys, h_last, c_last), grad
+
+    if bias is None:
+        @tf.custom_gradient
+        def run(xp: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+            out, grad = forward(xp, tf.zeros([0], tf.float32), kernel_u, h0, c0)
+            return out, lambda *d: (lambda g: (g[0], *g[2:]))(grad(*d))
+
+        return run(xp, kernel_u, h0, c0)
+
+    @tf.custom_gradient
+    def run_b(xp: Any, b: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+        return forward(xp, b, kernel_u, h0, c0)
+
+    return run_b(xp, bias, kernel_u, h0, c0)
