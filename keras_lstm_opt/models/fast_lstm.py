@@ -85,10 +85,7 @@ class FastLSTM(keras.layers.LSTM):
         h0, c0 = (tf.cast(s, dtype) for s in initial_state)
         ops = None if self.cpu_kernel == "loop" else fused_ops(dtype, self.cpu_kernel == "fused")
         if ops is not None:
-            batch, steps = tf.shape(sequences)[0], tf.shape(sequences)[1]
-            xp = tf.reshape(tf.matmul(tf.reshape(sequences, [-1, sequences.shape[-1]]), kernel),
-                            [batch, steps, 4 * cell.units])
-            ys, h, c = fused_lstm(ops, xp, tf.cast(cell.bias, dtype) if cell.use_bias else None,
+            ys, h, c = fused_lstm(ops, sequences, kernel, tf.cast(cell.bias, dtype) if cell.use_bias else None,
                                   tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
                                   self.zero_output_for_mask, self.go_backwards)
             return ys[:, -1], ys, [h, c]

@@ -1,10 +1,9 @@
 """The LSTM recurrence on the compiled CPU kernels (kernels/lstm_kernels.cc).
 
-Batch-major like Keras's inputs, so no transposes: the input projection `x @ W` of all
-time steps is one TensorFlow matmul, then one op runs the whole forward recurrence
-(bias added inside) and, for the gradient, one op runs the backward recurrence (bias
-gradient summed inside); the recurrent weight gradient is one large matmul over all
-steps. Semantics are those of `keras.layers.LSTM` (gate order i, f, c, o; masked steps
+Batch-major like Keras's inputs, so no transposes: one op runs the input projection
+and the whole forward recurrence, and, for the gradient, one op runs the backward
+recurrence and returns the weight and bias gradients; only the input gradient
+`dz @ W^T` is a TensorFlow matmul (pruned when nothing needs it). Semantics are those of `keras.layers.LSTM` (gate order i, f, c, o; masked steps
 keep the state and output the previous output or zeros; go_backwards outputs in
 processing order).
 
@@ -12,7 +11,7 @@ Example:
 
     ops = fused_ops(tf.float32, required=False)
     if ops is not None:
-        ys, h, c = fused_lstm(ops, xp, bias, recurrent_kernel, h0, c0, mask=None)
+        ys, h, c = fused_lstm(ops, x, kernel, bias, recurrent_kernel, h0, c0, mask=None)
 """
 
 from __future__ import annotations
@@ -46,14 +45,15 @@ def fused_ops(dtype: Any, required: bool) -> Any:
     return ops
 
 
-def fused_lstm(ops: Any, xp: Any, bias: Any, kernel_u: Any, h0: Any, c0: Any, mask: Any = None,
-               zero_output_for_mask: bool = False, reverse: bool = False
+def fused_lstm(ops: Any, x: Any, kernel_w: Any, bias: Any, kernel_u: Any, h0: Any, c0: Any,
+               mask: Any = None, zero_output_for_mask: bool = False, reverse: bool = False
                ) -> tuple[Any, Any, Any]:
     """Run the LSTM over time on the compiled kernels.
 
     Args:
         ops: the op module from `fused_ops`.
-        xp: [B, T, 4H] input projections x @ W (without the bias).
+        x: [B, T, I] inputs.
+        kernel_w: [I, 4H] input kernel.
         bias: [4H] or None.
         kernel_u: [H, 4H] recurrent kernel.
         h0, c0: [B, H] initial states.
@@ -67,30 +67,29 @@ def fused_lstm(ops: Any, xp: Any, bias: Any, kernel_u: Any, h0: Any, c0: Any, ma
     m = tf.zeros([0], tf.float32) if mask is None else tf.cast(mask, tf.float32)
     attrs = {"zero_output_for_mask": zero_output_for_mask, "reverse": reverse}
 
-    def forward(xp: Any, b: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+    def forward(x: Any, w: Any, b: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
         ys, h_last, c_last, acts, h_prev, c_prev, c_tanh = ops.klo_lstm_forward(
-            xp, b, kernel_u, h0, c0, m, **attrs)
+            x, w, b, kernel_u, h0, c0, m, **attrs)
 
         def grad(dys: Any, dh_last: Any, dc_last: Any) -> Any:
-            dz, dh0, dc0, db = ops.klo_lstm_backward(
-                kernel_u, acts, c_prev, c_tanh, m, dys, dh_last, dc_last, **attrs)
-            units = tf.shape(h0)[1]
-            du = tf.matmul(tf.reshape(h_prev, [-1, units]), tf.reshape(dz, [-1, 4 * units]),
-                           transpose_a=True)
-            return dz, db, du, dh0, dc0
+            dz, dh0, dc0, db, dw, du = ops.klo_lstm_backward(
+                x, kernel_u, acts, h_prev, c_prev, c_tanh, m, dys, dh_last, dc_last, **attrs)
+            dx = tf.reshape(tf.matmul(tf.reshape(dz, [-1, tf.shape(dz)[-1]]), w,
+                                      transpose_b=True), tf.shape(x))
+            return dx, dw, db, du, dh0, dc0
 
         return (ys, h_last, c_last), grad
 
     if bias is None:
         @tf.custom_gradient
-        def run(xp: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
-            out, grad = forward(xp, tf.zeros([0], tf.float32), kernel_u, h0, c0)
-            return out, lambda *d: (lambda g: (g[0], *g[2:]))(grad(*d))
+        def run(x: Any, w: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+            out, grad = forward(x, w, tf.zeros([0], tf.float32), kernel_u, h0, c0)
+            return out, lambda *d: (lambda g: (*g[:2], *g[3:]))(grad(*d))
 
-        return run(xp, kernel_u, h0, c0)
+        return run(x, kernel_w, kernel_u, h0, c0)
 
     @tf.custom_gradient
-    def run_b(xp: Any, b: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
-        return forward(xp, b, kernel_u, h0, c0)
+    def run_b(x: Any, w: Any, b: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+        return forward(x, w, b, kernel_u, h0, c0)
 
-    return run_b(xp, bias, kernel_u, h0, c0)
+    return run_b(x, kernel_w, bias, kernel_u, h0, c0)

@@ -7,12 +7,14 @@
 // Batch rows are independent in the recurrence, so each op splits the batch into one
 // contiguous block of rows per intra-op thread and runs every time step of its block
 // with no synchronisation: per step one small single-threaded Eigen GEMM
-// (rows x H) x (H x 4H) plus vectorised gate arithmetic. The large matmuls (the input
-// projection of all steps, and the weight gradients over all steps) stay outside, in
-// TensorFlow's own MatMul.
+// (rows x H) x (H x 4H) plus vectorised gate arithmetic. In batch-major layout a
+// block's rows over all time steps are contiguous, so its input projection (before the
+// loop) and its weight gradients (after it) are one large GEMM each, also per thread;
+// only the partial weight gradients are summed under a lock. The input gradient
+// dz W^T is left to TensorFlow, which prunes it when nothing needs it.
 //
-// Layouts (batch-major as Keras passes them, row-major, float32): xp [B, T, 4H] = x W,
-// bias [4H] (or empty), gate order i, f, c, o as in keras.layers.LSTM; u [H, 4H];
+// Layouts (batch-major as Keras passes them, row-major, float32): x [B, T, I],
+// w [I, 4H], bias [4H] (or empty), gate order i, f, c, o as in keras.layers.LSTM; u [H, 4H];
 // mask [B, T] of 0/1 or an empty tensor for "no mask". With `reverse` the sequence is
 // processed from its last step (go_backwards) and outputs come in processing order. Masked steps keep the previous state; the output is the
 // previous output, or zeros when zero_output_for_mask is set (Keras's semantics).
@@ -73,17 +75,19 @@ class LstmForwardOp : public OpKernel {
   }
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& xp = ctx->input(0);
-    const Tensor& bias = ctx->input(1);
-    const Tensor& u = ctx->input(2);
-    const Tensor& h0 = ctx->input(3);
-    const Tensor& c0 = ctx->input(4);
-    const Tensor& mask = ctx->input(5);
-    OP_REQUIRES(ctx, xp.dims() == 3 && u.dims() == 2 && h0.dims() == 2 && c0.dims() == 2,
-                absl::InvalidArgumentError("KloLstmForward: xp must be [B, T, 4H], u [H, 4H], "
-                                           "h0 and c0 [B, H]"));
-    const int64_t B = xp.dim_size(0), T = xp.dim_size(1), H = u.dim_size(0);
-    OP_REQUIRES(ctx, xp.dim_size(2) == 4 * H && u.dim_size(1) == 4 * H &&
+    const Tensor& x = ctx->input(0);
+    const Tensor& w = ctx->input(1);
+    const Tensor& bias = ctx->input(2);
+    const Tensor& u = ctx->input(3);
+    const Tensor& h0 = ctx->input(4);
+    const Tensor& c0 = ctx->input(5);
+    const Tensor& mask = ctx->input(6);
+    OP_REQUIRES(ctx, x.dims() == 3 && w.dims() == 2 && u.dims() == 2 && h0.dims() == 2 &&
+                         c0.dims() == 2,
+                absl::InvalidArgumentError("KloLstmForward: x must be [B, T, I], w [I, 4H], "
+                                           "u [H, 4H], h0 and c0 [B, H]"));
+    const int64_t B = x.dim_size(0), T = x.dim_size(1), I = x.dim_size(2), H = u.dim_size(0);
+    OP_REQUIRES(ctx, w.dim_size(0) == I && w.dim_size(1) == 4 * H && u.dim_size(1) == 4 * H &&
                          h0.dim_size(0) == B && h0.dim_size(1) == H &&
                          c0.dim_size(0) == B && c0.dim_size(1) == H &&
                          (bias.NumElements() == 0 || bias.NumElements() == 4 * H),
@@ -99,7 +103,8 @@ class LstmForwardOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({B, T, H}), &h_prev));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(5, TensorShape({B, T, H}), &c_prev));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(6, TensorShape({B, T, H}), &c_tanh));
-    const float* xp_p = xp.flat<float>().data();
+    const float* x_p = x.flat<float>().data();
+    ConstMatMap W(w.flat<float>().data(), I, 4 * H);
     const float* m_p = masked ? mask.flat<float>().data() : nullptr;
     const bool has_bias = bias.NumElements() > 0;
     ConstVecMap b_vec(has_bias ? bias.flat<float>().data() : nullptr, has_bias ? 4 * H : 0);
@@ -119,12 +124,13 @@ class LstmForwardOp : public OpKernel {
     ForRowBlocks(ctx, B, [&](int64_t r0, int64_t r1) {
       const int64_t n = r1 - r0;
       MatMap h(h_p + r0 * H, n, H);  // the running state lives in the outputs
+      // The input projection of this block's rows for every time step: one GEMM.
+      MatMap xp(acts_p + r0 * T * 4 * H, n * T, 4 * H);
+      xp.noalias() = ConstMatMap(x_p + r0 * T * I, n * T, I) * W;
+      if (has_bias) xp.rowwise() += b_vec.matrix();
       for (int64_t k = 0; k < T; ++k) {
         const int64_t t = reverse ? T - 1 - k : k;  // time position read; k: output position
         Strided z(acts_p + At(r0, t, T) * 4 * H, n, 4 * H, Eigen::OuterStride<>(T * 4 * H));
-        z = ConstStrided(xp_p + At(r0, t, T) * 4 * H, n, 4 * H,
-                         Eigen::OuterStride<>(T * 4 * H));
-        if (has_bias) z.rowwise() += b_vec.matrix();
         z.noalias() += h * U;
         for (int64_t r = 0; r < n; ++r) {
           const int64_t row = At(r0 + r, t, T);
@@ -165,28 +171,39 @@ class LstmBackwardOp : public OpKernel {
   }
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& u = ctx->input(0);
-    const Tensor& acts = ctx->input(1);
-    const Tensor& c_prev = ctx->input(2);
-    const Tensor& c_tanh = ctx->input(3);
-    const Tensor& mask = ctx->input(4);
-    const Tensor& dys = ctx->input(5);
-    const Tensor& dh_last = ctx->input(6);
-    const Tensor& dc_last = ctx->input(7);
-    OP_REQUIRES(ctx, acts.dims() == 3 && u.dims() == 2,
+    const Tensor& x = ctx->input(0);
+    const Tensor& u = ctx->input(1);
+    const Tensor& acts = ctx->input(2);
+    const Tensor& h_prev = ctx->input(3);
+    const Tensor& c_prev = ctx->input(4);
+    const Tensor& c_tanh = ctx->input(5);
+    const Tensor& mask = ctx->input(6);
+    const Tensor& dys = ctx->input(7);
+    const Tensor& dh_last = ctx->input(8);
+    const Tensor& dc_last = ctx->input(9);
+    OP_REQUIRES(ctx, acts.dims() == 3 && u.dims() == 2 && x.dims() == 3,
                 absl::InvalidArgumentError("KloLstmBackward: acts must be [B, T, 4H]"));
     const int64_t B = acts.dim_size(0), T = acts.dim_size(1), H = u.dim_size(0);
+    const int64_t I = x.dim_size(2);
     OP_REQUIRES(ctx, acts.dim_size(2) == 4 * H && c_prev.NumElements() == T * B * H &&
+                         x.NumElements() == B * T * I && h_prev.NumElements() == T * B * H &&
                          c_tanh.NumElements() == T * B * H &&
                          dys.NumElements() == T * B * H && dh_last.NumElements() == B * H &&
                          dc_last.NumElements() == B * H,
                 absl::InvalidArgumentError("KloLstmBackward: inconsistent shapes"));
     const bool masked = mask.NumElements() > 0;
-    Tensor *dz, *dh0, *dc0, *db;
+    Tensor *dz, *dh0, *dc0, *db, *dw, *du;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({B, T, 4 * H}), &dz));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({B, H}), &dh0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({B, H}), &dc0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({4 * H}), &db));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({I, 4 * H}), &dw));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(5, TensorShape({H, 4 * H}), &du));
+    MatMap dw_sum(dw->flat<float>().data(), I, 4 * H), du_sum(du->flat<float>().data(), H, 4 * H);
+    dw_sum.setZero();
+    du_sum.setZero();
+    const float* x_p = x.flat<float>().data();
+    const float* hp_p = h_prev.flat<float>().data();
     ConstMatMap U(u.flat<float>().data(), H, 4 * H);
     const float* a_p = acts.flat<float>().data();
     const float* cp_p = c_prev.flat<float>().data();
@@ -242,8 +259,14 @@ class LstmBackwardOp : public OpKernel {
                                     Eigen::OuterStride<>(T * 4 * H)) * U.transpose();
         if (masked) dh += carry_h;
       }
+      // Weight gradients of this block's rows over all time steps: one GEMM each.
+      ConstMatMap dz_block(dz_p + r0 * T * 4 * H, n * T, 4 * H);
+      const RowMat dw_part = ConstMatMap(x_p + r0 * T * I, n * T, I).transpose() * dz_block;
+      const RowMat du_part = ConstMatMap(hp_p + r0 * T * H, n * T, H).transpose() * dz_block;
       std::lock_guard<std::mutex> lock(db_mu);
       db_sum += db_part;
+      dw_sum += dw_part;
+      du_sum += du_part;
     });
   }
 
@@ -254,7 +277,8 @@ class LstmBackwardOp : public OpKernel {
 }  // namespace klo
 
 REGISTER_OP("KloLstmForward")
-    .Input("xp: float")
+    .Input("x: float")
+    .Input("w: float")
     .Input("bias: float")
     .Input("u: float")
     .Input("h0: float")
@@ -271,7 +295,7 @@ REGISTER_OP("KloLstmForward")
     .Output("c_tanh: float")
     .SetShapeFn([](klo::InferenceContext* c) {
       auto b = c->Dim(c->input(0), 0), t = c->Dim(c->input(0), 1);
-      auto h = c->Dim(c->input(2), 0), g = c->Dim(c->input(2), 1);
+      auto h = c->Dim(c->input(3), 0), g = c->Dim(c->input(3), 1);
       c->set_output(0, c->MakeShape({b, t, h}));
       c->set_output(1, c->MakeShape({b, h}));
       c->set_output(2, c->MakeShape({b, h}));
@@ -281,8 +305,10 @@ REGISTER_OP("KloLstmForward")
     });
 
 REGISTER_OP("KloLstmBackward")
+    .Input("x: float")
     .Input("u: float")
     .Input("acts: float")
+    .Input("h_prev: float")
     .Input("c_prev: float")
     .Input("c_tanh: float")
     .Input("mask: float")
@@ -295,11 +321,16 @@ REGISTER_OP("KloLstmBackward")
     .Output("dh0: float")
     .Output("dc0: float")
     .Output("db: float")
+    .Output("dw: float")
+    .Output("du: float")
     .SetShapeFn([](klo::InferenceContext* c) {
-      c->set_output(0, c->input(1));
-      c->set_output(1, c->input(6));
-      c->set_output(2, c->input(7));
-      c->set_output(3, c->MakeShape({c->Dim(c->input(1), 2)}));
+      auto g = c->Dim(c->input(2), 2);
+      c->set_output(0, c->input(2));
+      c->set_output(1, c->input(8));
+      c->set_output(2, c->input(9));
+      c->set_output(3, c->MakeShape({g}));
+      c->set_output(4, c->MakeShape({c->Dim(c->input(0), 2), g}));
+      c->set_output(5, c->input(1));
       return absl::OkStatus();
     });
 
