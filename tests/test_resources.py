@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from keras_lstm_opt.resources import available_cpus, cgroup_cpu_quota, choose_threads
 
 from .conftest import console_script
@@ -54,6 +56,15 @@ def test_config_overrides_win(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_LSTM_OPT_CGROUP_ROOT", _v2(tmp_path, "100000 100000")[0])
     t = choose_threads(intra=3, inter=-1, data=0)
     assert (t["intra_op"], t["inter_op"]) == (3, 0)  # 0 = TensorFlow's default
+
+
+def test_inter_op_threads_follow_the_lstm_implementation(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_LSTM_OPT_CGROUP_ROOT", str(tmp_path))  # no quota files: affinity
+    if choose_threads()["cpus"] < 2:
+        pytest.skip("needs 2 CPUs")
+    assert choose_threads()["inter_op"] == 1  # FastLSTM: its kernels use the intra-op pool
+    assert choose_threads(fused_lstm=False)["inter_op"] == 2  # stock LSTM: directions overlap
+    assert choose_threads(inter=3)["inter_op"] == 3
 
 
 def test_train_under_a_one_cpu_quota_logs_and_applies_one_thread(text_dir, tmp_path):

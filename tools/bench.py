@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shapes", default="default,small,bidirectional,long",
                    help="--mode lstm: comma-separated shapes")
     p.add_argument("--variants", default="keras,fast,torch", help="--mode lstm")
-    p.add_argument("--steps", type=int, default=4, help="--mode lstm: steps per round")
+    p.add_argument("--steps", type=int, default=10, help="--mode lstm: steps per round")
+    p.add_argument("--intra-op", type=int, default=0,
+                   help="--mode lstm: TensorFlow intra-op threads (default: as `train` picks)")
+    p.add_argument("--inter-op", type=int, default=0,
+                   help="--mode lstm: TensorFlow inter-op threads (default: as `train` picks)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default="bench", help="output directory (default ./bench)")
@@ -198,7 +202,11 @@ def _lstm(args: argparse.Namespace) -> int:
         print(f"error: unknown shape or variant {bad}; shapes: {', '.join(SHAPES)}; "
               f"variants: {', '.join(VARIANTS)}", file=sys.stderr)
         return 2
-    print(f"LSTM training-step benchmark, {args.repeats} interleaved rounds x {args.steps} steps",
+    from keras_lstm_opt.resources import configure_threads
+
+    threads = configure_threads(args.intra_op, args.inter_op)  # what `train` would use
+    print(f"LSTM training-step benchmark, {args.repeats} interleaved rounds x {args.steps} steps; "
+          f"TensorFlow threads: intra-op {threads['intra_op']}, inter-op {threads['inter_op']}",
           flush=True)
     result = bench_lstm(shapes, variants, rounds=args.repeats, steps_per_round=args.steps,
                         progress=lambda s: print(s, flush=True))

@@ -38,7 +38,6 @@ from keras import activations
 from keras_lstm_opt.models.fused import fused_lstm, fused_ops
 from keras_lstm_opt.models.recurrence import lstm_recurrence
 
-
 CPU_KERNELS = ("auto", "fused", "loop")
 
 
@@ -85,7 +84,8 @@ class FastLSTM(keras.layers.LSTM):
         h0, c0 = (tf.cast(s, dtype) for s in initial_state)
         ops = None if self.cpu_kernel == "loop" else fused_ops(dtype, self.cpu_kernel == "fused")
         if ops is not None:
-            ys, h, c = fused_lstm(ops, sequences, kernel, tf.cast(cell.bias, dtype) if cell.use_bias else None,
+            bias = tf.cast(cell.bias, dtype) if cell.use_bias else None
+            ys, h, c = fused_lstm(ops, sequences, kernel, bias,
                                   tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
                                   self.zero_output_for_mask, self.go_backwards)
             return ys[:, -1], ys, [h, c]

@@ -3,9 +3,9 @@
 Batch-major like Keras's inputs, so no transposes: one op runs the input projection
 and the whole forward recurrence, and, for the gradient, one op runs the backward
 recurrence and returns the weight and bias gradients; only the input gradient
-`dz @ W^T` is a TensorFlow matmul (pruned when nothing needs it). Semantics are those of `keras.layers.LSTM` (gate order i, f, c, o; masked steps
-keep the state and output the previous output or zeros; go_backwards outputs in
-processing order).
+`dz @ W^T` is a TensorFlow matmul (pruned when nothing needs it). Semantics are those
+of `keras.layers.LSTM` (gate order i, f, c, o; masked steps keep the state and output
+the previous output or zeros; go_backwards outputs in processing order).
 
 Example:
 

@@ -57,7 +57,7 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     from keras_lstm_opt.training.loop import make_train_step
 
     configure_threads(cfg.distribute.intra_op_threads, cfg.distribute.inter_op_threads,
-                      cfg.data.threads)
+                      cfg.data.threads, fused_lstm=cfg.model.lstm == "fast")
     files = resolve_files(cfg.data)
     batch, p = cfg.train.batch_size, cfg.profile
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0" if not tf.config.list_physical_devices(

@@ -2,7 +2,10 @@
 
 Each variant trains the same stack (forward, MSE loss on the last output, backward,
 SGD update) on the same random batch. Variants are interleaved round by round, so
-machine noise hits all of them alike; ratios are taken within one run. The fp32
+machine noise hits all of them alike; ratios are taken within one run. Each round
+starts with `warmup` untimed steps (after the pause, the first few steps of every
+variant run up to 2x slower while threads and CPUs wake up) and times its
+steps with Python's garbage collector paused, for every variant alike. The fp32
 matmul ceiling (TensorFlow, 2048^3) is measured in the same run.
 
 FLOPs per training step: 3 x 8 x B x T x H x (I + H) per layer and direction.
@@ -14,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -115,7 +119,7 @@ def matmul_ceiling(n: int = 2048, repeats: int = 5) -> float:
 
 
 def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
-               steps_per_round: int = 4, warmup: int = 3, settle: float = 0.3,
+               steps_per_round: int = 10, warmup: int = 5, settle: float = 0.3,
                progress: Callable[[str], Any] = print) -> dict[str, Any]:
     """Median/max step time, samples/s, GFLOP/s and ratios per shape and variant."""
     ceiling = matmul_ceiling()
@@ -136,10 +140,17 @@ def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
         for r in range(rounds):
             for v, fn in fns.items():
                 time.sleep(settle)  # let the previous variant's spinning threads go idle
-                for _ in range(steps_per_round):
-                    t = time.perf_counter()
+                for _ in range(warmup):  # untimed: threads and CPUs wake up after the pause
                     fn()
-                    times[v].append(time.perf_counter() - t)
+                gc.collect()
+                gc.disable()  # no collector pauses inside timed steps (any variant)
+                try:
+                    for _ in range(steps_per_round):
+                        t = time.perf_counter()
+                        fn()
+                        times[v].append(time.perf_counter() - t)
+                finally:
+                    gc.enable()
             progress(f"  {name}: round {r + 1}/{rounds} " + "  ".join(
                 f"{v} {1000 * statistics.median(ts):.1f} ms" for v, ts in times.items()))
         flops = step_flops(s)

@@ -132,7 +132,8 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
 
     cfg = _as_config(config, list(overrides))
     d = cfg.distribute
-    threads = configure_threads(d.intra_op_threads, d.inter_op_threads, cfg.data.threads)
+    threads = configure_threads(d.intra_op_threads, d.inter_op_threads, cfg.data.threads,
+                                fused_lstm=cfg.model.lstm == "fast")
     strategy, cluster = get_strategy(cfg.distribute)  # before any other TF work
     if cluster is not None and run_dir is None:
         raise TrainingError("multi-worker runs need an explicit --run-dir (the same on every "
