@@ -3,8 +3,9 @@
 Each variant trains the same stack (forward, MSE loss on the last output, backward,
 SGD update) on the same random batch. Variants are interleaved round by round, so
 machine noise hits all of them alike; ratios are taken within one run. Each round
-starts with `warmup` untimed steps (after the pause, the first few steps of every
-variant run up to 2x slower while threads and CPUs wake up) and times its
+starts with untimed steps (at least `warmup` and `warm_seconds`: after the pause, the
+first steps of every variant run up to 2x slower while threads and CPUs wake up) and
+times its
 steps with Python's garbage collector paused, for every variant alike. The fp32
 matmul ceiling (TensorFlow, 2048^3) is measured in the same run.
 
@@ -119,7 +120,8 @@ def matmul_ceiling(n: int = 2048, repeats: int = 5) -> float:
 
 
 def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
-               steps_per_round: int = 10, warmup: int = 5, settle: float = 0.3,
+               steps_per_round: int = 10, warmup: int = 3, settle: float = 0.3,
+               warm_seconds: float = 0.3,
                progress: Callable[[str], Any] = print) -> dict[str, Any]:
     """Median/max step time, samples/s, GFLOP/s and ratios per shape and variant."""
     ceiling = matmul_ceiling()
@@ -140,8 +142,12 @@ def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
         for r in range(rounds):
             for v, fn in fns.items():
                 time.sleep(settle)  # let the previous variant's spinning threads go idle
-                for _ in range(warmup):  # untimed: threads and CPUs wake up after the pause
+                # Untimed: after the pause, every variant's first steps run up to 2x slower
+                # (threads and vCPUs waking up) for ~20 to 70 ms, whatever the step's length.
+                start, n = time.perf_counter(), 0
+                while n < warmup or time.perf_counter() - start < warm_seconds:
                     fn()
+                    n += 1
                 gc.collect()
                 gc.disable()  # no collector pauses inside timed steps (any variant)
                 try:
