@@ -67,7 +67,24 @@ def _parser() -> argparse.ArgumentParser:
     cud = sub.add_parser("check-cudnn", help="which LSTM layers would run on cuDNN, and why not")
     with_config(cud)
     cud.add_argument("--json", action="store_true", help="machine-readable output")
+
+    kern = sub.add_parser("build-kernels",
+                          help="compile FastLSTM's fused CPU kernels now (else on first use)")
+    kern.add_argument("--force", action="store_true", help="rebuild even if cached")
     return p
+
+
+def _build_kernels(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.models.kernels import build_kernels, load_kernels
+
+    path = build_kernels(force=args.force)  # KernelBuildError (a RuntimeError) -> exit 1
+    if load_kernels() is None:
+        from keras_lstm_opt.models.kernels import kernel_status
+
+        print(f"error: built {path} but it does not load: {kernel_status()}", file=sys.stderr)
+        return 1
+    print(f"fused LSTM kernels: {path}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -237,6 +254,8 @@ def _main(argv: list[str] | None = None) -> int:
             return _tune(args)
         if args.command == "profile":
             return _profile(args)
+        if args.command == "build-kernels":
+            return _build_kernels(args)
         return _check_cudnn(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,18 +10,20 @@
 // (rows x H) x (H x 4H) plus vectorised gate arithmetic. In batch-major layout a
 // block's rows over all time steps are contiguous, so its input projection (before the
 // loop) and its weight gradients (after it) are one large GEMM each, also per thread;
-// only the partial weight gradients are summed under a lock. The input gradient
-// dz W^T is left to TensorFlow, which prunes it when nothing needs it.
+// the partial weight gradients are summed in block order after the loop. The input
+// gradient dz W^T is left to TensorFlow, which prunes it when nothing needs it.
 //
 // Layouts (batch-major as Keras passes them, row-major, float32): x [B, T, I],
-// w [I, 4H], bias [4H] (or empty), gate order i, f, c, o as in keras.layers.LSTM; u [H, 4H];
-// mask [B, T] of 0/1 or an empty tensor for "no mask". With `reverse` the sequence is
-// processed from its last step (go_backwards) and outputs come in processing order. Masked steps keep the previous state; the output is the
-// previous output, or zeros when zero_output_for_mask is set (Keras's semantics).
+// w [I, 4H], bias [4H] (or empty), gate order i, f, c, o as in keras.layers.LSTM;
+// u [H, 4H]; mask [B, T] of 0/1 or an empty tensor for "no mask". With `reverse` the
+// sequence is processed from its last step (go_backwards) and outputs come in
+// processing order. Masked steps keep the previous state; the output is the previous
+// output, or zeros when zero_output_for_mask is set (Keras's semantics).
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
+#include <utility>
+#include <vector>
 
 #include "Eigen/Core"
 #include "tensorflow/core/framework/op.h"
@@ -45,19 +47,25 @@ using Vec = Eigen::Array<float, 1, Eigen::Dynamic>;
 using VecMap = Eigen::Map<Vec>;
 using ConstVecMap = Eigen::Map<const Vec>;
 
-// Runs fn(row_begin, row_end) over blocks of batch rows, one block per thread.
-template <typename Fn>
-void ForRowBlocks(OpKernelContext* ctx, int64_t batch, Fn fn) {
+// Rows per block and number of blocks: one block of batch rows per intra-op thread.
+inline std::pair<int64_t, int64_t> RowBlocks(OpKernelContext* ctx, int64_t batch) {
   auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
   const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(pool->NumThreads(), batch));
   const int64_t block = (batch + threads - 1) / threads;
-  const int64_t blocks = (batch + block - 1) / block;
+  return {block, (batch + block - 1) / block};
+}
+
+// Runs fn(block_index, row_begin, row_end) over the blocks of RowBlocks, in parallel.
+template <typename Fn>
+void ForRowBlocks(OpKernelContext* ctx, int64_t batch, Fn fn) {
+  auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+  const auto [block, blocks] = RowBlocks(ctx, batch);
   pool->ParallelFor(blocks, tsl::thread::ThreadPool::SchedulingParams(
                                 tsl::thread::ThreadPool::SchedulingStrategy::kFixedBlockSize,
                                 std::nullopt, 1),
                     [&](int64_t first, int64_t last) {
                       for (int64_t k = first; k < last; ++k) {
-                        fn(k * block, std::min(batch, (k + 1) * block));
+                        fn(k, k * block, std::min(batch, (k + 1) * block));
                       }
                     });
 }
@@ -121,7 +129,7 @@ class LstmForwardOp : public OpKernel {
     const bool zero_out = zero_out_, reverse = reverse_;
     if (T == 0 || B == 0) return;
 
-    ForRowBlocks(ctx, B, [&](int64_t r0, int64_t r1) {
+    ForRowBlocks(ctx, B, [&](int64_t, int64_t r0, int64_t r1) {
       const int64_t n = r1 - r0;
       MatMap h(h_p + r0 * H, n, H);  // the running state lives in the outputs
       // The input projection of this block's rows for every time step: one GEMM.
@@ -219,9 +227,13 @@ class LstmBackwardOp : public OpKernel {
     db_sum.setZero();
     const bool zero_out = zero_out_, reverse = reverse_;
     if (T == 0 || B == 0) return;
-    std::mutex db_mu;
+    // Partial weight gradients per block, summed in block order afterwards: the result
+    // does not depend on which thread finishes first (runs are reproducible).
+    const int64_t blocks = RowBlocks(ctx, B).second;
+    std::vector<Vec> db_parts(blocks);
+    std::vector<RowMat> dw_parts(blocks), du_parts(blocks);
 
-    ForRowBlocks(ctx, B, [&](int64_t r0, int64_t r1) {
+    ForRowBlocks(ctx, B, [&](int64_t kb, int64_t r0, int64_t r1) {
       const int64_t n = r1 - r0;
       MatMap dh(dh_p + r0 * H, n, H);
       RowMat carry_h(masked ? n : 0, H);
@@ -261,13 +273,15 @@ class LstmBackwardOp : public OpKernel {
       }
       // Weight gradients of this block's rows over all time steps: one GEMM each.
       ConstMatMap dz_block(dz_p + r0 * T * 4 * H, n * T, 4 * H);
-      const RowMat dw_part = ConstMatMap(x_p + r0 * T * I, n * T, I).transpose() * dz_block;
-      const RowMat du_part = ConstMatMap(hp_p + r0 * T * H, n * T, H).transpose() * dz_block;
-      std::lock_guard<std::mutex> lock(db_mu);
-      db_sum += db_part;
-      dw_sum += dw_part;
-      du_sum += du_part;
+      dw_parts[kb].noalias() = ConstMatMap(x_p + r0 * T * I, n * T, I).transpose() * dz_block;
+      du_parts[kb].noalias() = ConstMatMap(hp_p + r0 * T * H, n * T, H).transpose() * dz_block;
+      db_parts[kb] = db_part;
     });
+    for (int64_t k = 0; k < blocks; ++k) {
+      db_sum += db_parts[k];
+      dw_sum += dw_parts[k];
+      du_sum += du_parts[k];
+    }
   }
 
  private:

@@ -1,0 +1,108 @@
+"""The fused LSTM kernels: built on first use, cached, and a clear fallback without them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_lstm_opt import FastLSTM
+from keras_lstm_opt.models.kernels import KernelBuildError, kernel_status, load_kernels
+
+from .conftest import console_script
+
+RNG = np.random.default_rng(1)
+
+
+def _pair(**kw):
+    ref, fast = keras.layers.LSTM(8, **kw), FastLSTM(8, cpu_kernel="fused", **kw)
+    ref.build((None, 9, 3))
+    fast.build((None, 9, 3))
+    fast.set_weights(ref.get_weights())
+    return ref, fast
+
+
+def test_kernels_build_load_and_are_cached():
+    assert load_kernels() is not None, kernel_status()
+    assert kernel_status().startswith("loaded ")
+    out = subprocess.run([console_script(), "build-kernels"], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "fused LSTM kernels: " + kernel_status()[len("loaded "):]
+
+
+@pytest.mark.parametrize("batch", [1, 5, 64])
+def test_graph_mode_and_odd_batches_match_keras(batch):
+    """Batch rows are split over threads: 1 row, an odd split, and more rows than threads."""
+    ref, fast = _pair(return_sequences=True, return_state=True)
+    x = tf.constant(RNG.normal(size=(batch, 9, 3)).astype("float32"))
+    mask = tf.constant(np.arange(9)[None, :] < RNG.integers(1, 10, size=(batch, 1)))
+
+    @tf.function
+    def run(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            seq, h, c = layer(x, mask=mask)
+            loss = tf.reduce_sum(seq ** 2) + tf.reduce_sum(h * c)
+        return [seq, h, c, *tape.gradient(loss, [x, *layer.trainable_variables])]
+
+    for a, b in zip(run(ref), run(fast), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_xla_and_float16_fall_back_to_the_loop_and_fused_says_why():
+    ref, fast = _pair()
+    auto = FastLSTM(8)
+    auto.build((None, 9, 3))
+    auto.set_weights(ref.get_weights())
+    x = tf.constant(RNG.normal(size=(4, 9, 3)).astype("float32"))
+    xla = tf.function(lambda: auto(x), jit_compile=True)
+    np.testing.assert_allclose(xla(), ref(x), atol=1e-5)
+    with pytest.raises(Exception, match="XLA cannot compile custom ops"):  # autograph wraps it
+        tf.function(lambda: fast(x), jit_compile=True)()
+    half = FastLSTM(8, cpu_kernel="fused", dtype="float16")
+    with pytest.raises(KernelBuildError, match="float32 only, not float16"):
+        half(tf.cast(x, "float16"))
+    with pytest.raises(ValueError, match="cpu_kernel must be one of"):
+        FastLSTM(8, cpu_kernel="fast")
+
+
+def test_config_round_trip_keeps_cpu_kernel():
+    layer = FastLSTM(4, cpu_kernel="loop")
+    assert FastLSTM.from_config(layer.get_config()).cpu_kernel == "loop"
+
+
+SCRIPT = """
+import numpy as np, keras
+from keras_lstm_opt import FastLSTM
+from keras_lstm_opt.models.kernels import kernel_status
+model = keras.Sequential([keras.Input((6, 2)), FastLSTM(4), keras.layers.Dense(1)])
+model.compile("sgd", "mse")
+loss = model.fit(np.ones((8, 6, 2)), np.ones((8, 1)), epochs=1, verbose=0).history["loss"]
+print("STATUS", kernel_status(), "LOSS", loss[0])
+try:
+    FastLSTM(4, cpu_kernel="fused")(np.ones((2, 6, 2), "float32"))
+except RuntimeError as exc:
+    print("FUSED", " ".join(str(exc).split()))
+"""
+
+
+def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_path):
+    env = {**os.environ, "CXX": "false", "KERAS_LSTM_OPT_KERNELS": str(tmp_path / "k")}
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "STATUS unavailable: compiling" in out.stdout and "LOSS" in out.stdout
+    assert out.stderr.count("fused LSTM kernels unavailable") == 1
+    assert ("cpu_kernel='fused': the fused LSTM kernels cannot run here: unavailable: "
+            "compiling") in out.stdout
+    assert not any(p.suffix == ".so" for p in (tmp_path / "k").rglob("*"))  # no partial file
+    env["KERAS_LSTM_OPT_KERNELS"] = "off"
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert "STATUS disabled (KERAS_LSTM_OPT_KERNELS=off)" in out.stdout, out.stderr[-2000:]
