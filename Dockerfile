@@ -15,10 +15,12 @@ ARG KERAS_VERSION=3.15.1
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TF_CPP_MIN_LOG_LEVEL=2 VIRTUAL_ENV=/opt/klo PATH=/opt/klo/bin:$PATH
 
-# python3 and venv where the base lacks them (a bare Debian root); a no-op on python images
-RUN if ! python3 -c "import venv, ensurepip" 2>/dev/null; then \
-        apt-get update && apt-get install -y --no-install-recommends python3 python3-venv \
-        && rm -rf /var/lib/apt/lists/*; fi \
+# python3 and venv where the base lacks them (a bare Debian root), and g++: FastLSTM
+# compiles its fused CPU kernels for the CPU it runs on (built below for this build
+# host's CPU; a node with another CPU rebuilds them once, in ~20 s, on first use)
+RUN apt-get update && apt-get install -y --no-install-recommends g++ \
+        $(python3 -c "import venv, ensurepip" 2>/dev/null || echo python3 python3-venv) \
+    && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/klo \
     && useradd --create-home --uid 10001 klo
 
@@ -40,5 +42,6 @@ RUN --mount=type=secret,id=pipca \
 
 USER klo
 WORKDIR /home/klo
+RUN keras-lstm-opt build-kernels
 ENTRYPOINT ["keras-lstm-opt"]
 CMD ["--help"]

@@ -65,3 +65,7 @@ def test_image_runs_the_cli_and_a_tiny_training_as_a_non_root_user(image):
                  "--set", "train.epochs=1", "--set", "model.units=4", "--set",
                  "train.verbose=epoch")
     assert "val_accuracy" in train.stdout and "weights_digest" in train.stdout
+    assert "fused LSTM kernels unavailable" not in train.stderr  # built into the image
+    kernels = _run("buildah", "run", "--isolation", "chroot", image, "--", "keras-lstm-opt",
+                   "build-kernels")
+    assert kernels.stdout.startswith("fused LSTM kernels: /home/klo/.cache/keras_lstm_opt/")

@@ -28,8 +28,9 @@ def test_verdict_thresholds():
 @pytest.fixture(scope="module")
 def reports(text_dir, tmp_path_factory):
     base = tmp_path_factory.mktemp("prof")
+    # slow: stock keras.layers.LSTM (a tf.while_loop); fast: FastLSTM's fused kernels
     slow = profile(None, str(base / "slow"), [*FAST, f"data.path={text_dir}",
-                                              "data.debug_delay_ms=80"])
+                                              "data.debug_delay_ms=80", "model.lstm=keras"])
     fast = profile(None, str(base / "fast"), [*FAST, f"data.path={text_dir}"])
     return base, slow, fast
 
@@ -72,10 +73,13 @@ def test_planner_figures(reports):
 
 @pytest.mark.skipif(not xprof_available(), reason="needs the profile extra (xprof)")
 def test_xprof_counts_the_captured_steps_and_agrees(reports):
-    # The step runs the LSTM's tf.while_loop: xprof sees steps only in the folded copy.
+    # Stock LSTM: a tf.while_loop, whose steps xprof sees only in the folded copy.
+    # FastLSTM: one op per layer and direction, no loop: xprof reads the capture as is.
     _, slow, fast = reports
+    assert slow["xprof"]["loop_iterations_folded"] and slow["xprof"]["run"].endswith("_steps")
+    assert not fast["xprof"]["loop_iterations_folded"]
+    assert not fast["xprof"]["run"].endswith("_steps")
     for r in (slow, fast):
-        assert r["xprof"]["loop_iterations_folded"] and r["xprof"]["run"].endswith("_steps")
         assert r["xprof"]["steps"] >= fast_steps() - 2  # the first may fall outside the trace
         assert os.path.exists(r["xprof"]["xplane"])
     assert slow["xprof"]["verdict"] == "input-bound"
@@ -161,18 +165,21 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
         tb.wait(timeout=30)
 
 
-def test_train_profile_window_writes_a_profile_xprof_can_read(text_dir, tmp_path):
+@pytest.mark.parametrize("lstm", ["fast", "keras"])
+def test_train_profile_window_writes_a_profile_xprof_can_read(text_dir, tmp_path, lstm):
     from keras_lstm_opt.profiling.profile_report import xprof_input_bound
     from keras_lstm_opt.training.fit import fit
 
     run = tmp_path / "run"
     fit(None, str(run), ["model.units=8", "train.epochs=1", "train.verbose=silent",
                          f"data.path={text_dir}", "profile.start_step=2",
-                         "profile.num_steps=4"])
+                         "profile.num_steps=4", f"model.lstm={lstm}"])
     planes = sorted((run / "tensorboard" / "plugins" / "profile").glob("*/*.xplane.pb"))
-    # the capture, and its copy with the LSTM loop's iterations folded into steps
-    assert [p.parent.name.endswith("_steps") for p in planes] == [False, True]
+    # keras: the capture and its copy with the LSTM loop's iterations folded into steps;
+    # fast (fused kernels, no loop): the capture alone
+    folded = lstm == "keras"
+    assert [p.parent.name.endswith("_steps") for p in planes] == [False, True][:1 + folded]
     assert planes[0].stat().st_size > 0
     if xprof_available():
         analysis = xprof_input_bound(str(run / "tensorboard"))
-        assert analysis["loop_iterations_folded"] and analysis["steps"] >= 3
+        assert analysis["loop_iterations_folded"] == folded and analysis["steps"] >= 3
