@@ -55,7 +55,7 @@ def test_graph_mode_and_odd_batches_match_keras(batch):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_xla_and_float16_fall_back_to_the_loop_and_fused_says_why():
+def test_xla_and_float64_fall_back_to_the_loop_and_fused_says_why():
     ref, fast = _pair()
     auto = FastLSTM(8)
     auto.build((None, 9, 3))
@@ -65,11 +65,27 @@ def test_xla_and_float16_fall_back_to_the_loop_and_fused_says_why():
     np.testing.assert_allclose(xla(), ref(x), atol=1e-5)
     with pytest.raises(Exception, match="XLA cannot compile custom ops"):  # autograph wraps it
         tf.function(lambda: fast(x), jit_compile=True)()
-    half = FastLSTM(8, cpu_kernel="fused", dtype="float16")
-    with pytest.raises(KernelBuildError, match="float32 only, not float16"):
-        half(tf.cast(x, "float16"))
+    double = FastLSTM(8, cpu_kernel="fused", dtype="float64")
+    with pytest.raises(KernelBuildError, match="float16 or bfloat16, not float64"):
+        double(tf.cast(x, "float64"))
     with pytest.raises(ValueError, match="cpu_kernel must be one of"):
         FastLSTM(8, cpu_kernel="fast")
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_runs_the_kernels_in_float32(policy):
+    ref, fast = _pair(return_sequences=True)
+    x = tf.constant(RNG.normal(size=(4, 9, 3)).astype("float32"))
+    low = FastLSTM(8, cpu_kernel="fused", return_sequences=True, dtype=policy)
+    low.build((None, 9, 3))
+    low.set_weights(ref.get_weights())
+    with tf.GradientTape() as tape:
+        out = low(x)
+        loss = tf.reduce_sum(tf.cast(out, "float32") ** 2)
+    grads = tape.gradient(loss, low.trainable_variables)
+    assert out.dtype == low.compute_dtype and all(g.dtype == tf.float32 for g in grads)
+    # within the low-precision dtype's rounding of inputs and outputs
+    np.testing.assert_allclose(tf.cast(out, "float32"), ref(x), atol=3e-2)
 
 
 def test_config_round_trip_keeps_cpu_kernel():

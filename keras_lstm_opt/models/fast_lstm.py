@@ -17,7 +17,8 @@ outputs. What changes is how it runs:
 Args:
     cpu_kernel: how the CPU path runs the recurrence. "auto" (default): the compiled
         C++ kernels (`keras_lstm_opt.models.kernels`, built on first use) when they
-        can run (float32, outside XLA), else the TensorFlow loop. "fused": the kernels
+        can run (outside XLA; float32, or float16/bfloat16 computed in float32), else
+        the TensorFlow loop. "fused": the kernels
         or an error saying why not. "loop": always the TensorFlow loop.
     Otherwise those of `keras.layers.LSTM`.
 

@@ -27,17 +27,23 @@ def _in_xla() -> bool:
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
 
 
+# Compute dtypes the kernels serve: float32, and the mixed-precision policies' float16 and
+# bfloat16 (inputs and weights are cast to float32 and the outputs back: float32 accuracy;
+# on this CPU TensorFlow's bfloat16 matmul is slower than float32 anyway).
+SERVED = ("float32", "float16", "bfloat16")
+
+
 def fused_ops(dtype: Any, required: bool) -> Any:
-    """The compiled kernels when they can run here (float32, not under XLA), else None.
+    """The compiled kernels when they can run here (see SERVED; not under XLA), else None.
 
     Raises:
         KernelBuildError: `required` and the kernels cannot run (the reason is named).
     """
     from keras_lstm_opt.models.kernels import KernelBuildError, kernel_status, load_kernels
 
-    why = ("they compute in float32 only, not " + tf.as_dtype(dtype).name
-           if tf.as_dtype(dtype) != tf.float32 else
-           "XLA cannot compile custom ops" if _in_xla() else "")
+    name = tf.as_dtype(dtype).name
+    why = (f"they compute float32, float16 or bfloat16, not {name}" if name not in SERVED
+           else "XLA cannot compile custom ops" if _in_xla() else "")
     ops = None if why else load_kernels()
     if required and ops is None:
         raise KernelBuildError("cpu_kernel='fused': the fused LSTM kernels cannot run here: "
@@ -62,8 +68,15 @@ def fused_lstm(ops: Any, x: Any, kernel_w: Any, bias: Any, kernel_u: Any, h0: An
         reverse: process from the last time step (go_backwards).
 
     Returns:
-        (outputs [B, T, H] in processing order, last h [B, H], last c [B, H]).
+        (outputs [B, T, H] in processing order, last h [B, H], last c [B, H]), in x's dtype
+        (computed in float32).
     """
+    if x.dtype != tf.float32:
+        f32 = [None if t is None else tf.cast(t, tf.float32)
+               for t in (x, kernel_w, bias, kernel_u, h0, c0)]
+        out = fused_lstm(ops, *f32, mask=mask, zero_output_for_mask=zero_output_for_mask,
+                         reverse=reverse)
+        return tuple(tf.cast(t, x.dtype) for t in out)  # type: ignore[return-value]
     m = tf.zeros([0], tf.float32) if mask is None else tf.cast(mask, tf.float32)
     attrs = {"zero_output_for_mask": zero_output_for_mask, "reverse": reverse}
 
