@@ -42,6 +42,8 @@ def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
     small = rows["fast"]
     assert small["gflops"] == pytest.approx(3 * 8 * 32 * 50 * 64 * 96 / small["median_ms"] / 1e6)
     assert rows["keras"]["speed_vs_keras"] == 1.0 and "speed_vs_torch" not in small
+    assert len(small["step_ms"]) == 2 and small["max_over_median"] >= small["p90_over_median"]
+    assert result["threads"]["tf_inter_op"] == 1  # what `train` picks for FastLSTM
     assert "speed_vs_keras" in out.stdout and (tmp_path / "lstm.png").exists()
     bad = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
                           "lstm", "--shapes", "huge"], capture_output=True, text=True)

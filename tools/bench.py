@@ -210,7 +210,8 @@ def _lstm(args: argparse.Namespace) -> int:
           flush=True)
     result = bench_lstm(shapes, variants, rounds=args.repeats, steps_per_round=args.steps,
                         progress=lambda s: print(s, flush=True))
-    cols = ["shape", "variant", "median_ms", "max_over_median", "samples_per_second", "gflops",
+    cols = ["shape", "variant", "median_ms", "max_over_median", "p90_over_median",
+            "samples_per_second", "gflops",
             "ceiling_share", "speed_vs_keras", "speed_vs_torch"]
     paths = write_outputs(result, args.out, "lstm")
     for row in result["rows"]:

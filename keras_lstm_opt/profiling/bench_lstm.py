@@ -3,11 +3,11 @@
 Each variant trains the same stack (forward, MSE loss on the last output, backward,
 SGD update) on the same random batch. Variants are interleaved round by round, so
 machine noise hits all of them alike; ratios are taken within one run. Each round
-starts with untimed steps (at least `warmup` and `warm_seconds`: after the pause, the
-first steps of every variant run up to 2x slower while threads and CPUs wake up) and
-times its
-steps with Python's garbage collector paused, for every variant alike. The fp32
-matmul ceiling (TensorFlow, 2048^3) is measured in the same run.
+starts with untimed steps (at least `warmup` and `warm_seconds`: after any idle gap,
+a pause or even a garbage collection, the first steps of every variant run up to 2x
+slower while threads and CPUs wake up) and times its steps back to back with Python's
+garbage collector paused, for every variant alike. The fp32 matmul ceiling
+(TensorFlow, 2048^3) is measured in the same run.
 
 FLOPs per training step: 3 x 8 x B x T x H x (I + H) per layer and direction.
 
@@ -142,13 +142,13 @@ def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
         for r in range(rounds):
             for v, fn in fns.items():
                 time.sleep(settle)  # let the previous variant's spinning threads go idle
-                # Untimed: after the pause, every variant's first steps run up to 2x slower
+                gc.collect()  # before the warm-up: any idle gap, even this, slows the next steps
+                # Untimed: after an idle gap, every variant's first steps run up to 2x slower
                 # (threads and vCPUs waking up) for ~20 to 70 ms, whatever the step's length.
                 start, n = time.perf_counter(), 0
                 while n < warmup or time.perf_counter() - start < warm_seconds:
                     fn()
                     n += 1
-                gc.collect()
                 gc.disable()  # no collector pauses inside timed steps (any variant)
                 try:
                     for _ in range(steps_per_round):
@@ -164,6 +164,8 @@ def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
             med = statistics.median(ts)
             rows.append({"shape": name, "variant": v, "median_ms": 1000 * med,
                          "max_ms": 1000 * max(ts), "max_over_median": max(ts) / med,
+                         "p90_over_median": float(np.percentile(ts, 90)) / med,
+                         "step_ms": [round(1000 * t, 3) for t in ts],
                          "samples_per_second": s["batch"] / med,
                          "gflops": flops / med / 1e9, "ceiling_share": flops / med / 1e9 / ceiling,
                          "steps": len(ts), **s})
