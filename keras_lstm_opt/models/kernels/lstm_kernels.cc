@@ -140,28 +140,28 @@ class LstmForwardOp : public OpKernel {
         const int64_t t = reverse ? T - 1 - k : k;  // time position read; k: output position
         Strided z(acts_p + At(r0, t, T) * 4 * H, n, 4 * H, Eigen::OuterStride<>(T * 4 * H));
         z.noalias() += h * U;
+        // Gate arithmetic on the whole block at once (vectorised along each row).
+        const Eigen::OuterStride<> sh(T * H);
+        Strided hp(hp_p + At(r0, t, T) * H, n, H, sh), cp(cp_p + At(r0, t, T) * H, n, H, sh);
+        Strided tc(tc_p + At(r0, t, T) * H, n, H, sh), y(ys_p + At(r0, k, T) * H, n, H, sh);
+        MatMap c(c_p + r0 * H, n, H);
+        hp = h;
+        cp = c;
+        z.leftCols(2 * H).array() = z.leftCols(2 * H).array().logistic();  // i, f
+        z.middleCols(2 * H, H).array() = z.middleCols(2 * H, H).array().tanh();  // g
+        z.rightCols(H).array() = z.rightCols(H).array().logistic();  // o
+        c.array() = z.middleCols(H, H).array() * c.array() +
+                    z.leftCols(H).array() * z.middleCols(2 * H, H).array();
+        tc.array() = c.array().tanh();
+        h.array() = z.rightCols(H).array() * tc.array();
+        y = h;
+        if (!masked) continue;
         for (int64_t r = 0; r < n; ++r) {
-          const int64_t row = At(r0 + r, t, T);
-          float* zr = acts_p + row * 4 * H;
-          VecMap i(zr, H), f(zr + H, H), g(zr + 2 * H, H), o(zr + 3 * H, H);
-          VecMap c(c_p + (r0 + r) * H, H), hr(h_p + (r0 + r) * H, H);
-          VecMap hp(hp_p + row * H, H), cp(cp_p + row * H, H), tc(tc_p + row * H, H);
-          VecMap y(ys_p + At(r0 + r, k, T) * H, H);
-          hp = hr;
-          cp = c;
-          if (masked && m_p[At(r0 + r, t, T)] == 0.f) {
-            // A masked step keeps the state; the backward op never reads its gates.
-            if (zero_out) y.setZero(); else y = hr;
-            continue;
-          }
-          i = i.logistic();
-          f = f.logistic();
-          g = g.tanh();
-          o = o.logistic();
-          c = f * c + i * g;
-          tc = c.tanh();
-          hr = o * tc;
-          y = hr;
+          if (m_p[At(r0 + r, t, T)] != 0.f) continue;
+          // A masked step keeps the state; the backward op never reads its gates.
+          h.row(r) = hp.row(r);
+          c.row(r) = cp.row(r);
+          if (zero_out) y.row(r).setZero(); else y.row(r) = h.row(r);
         }
       }
     });
@@ -236,40 +236,44 @@ class LstmBackwardOp : public OpKernel {
     ForRowBlocks(ctx, B, [&](int64_t kb, int64_t r0, int64_t r1) {
       const int64_t n = r1 - r0;
       MatMap dh(dh_p + r0 * H, n, H);
-      RowMat carry_h(masked ? n : 0, H);
-      Vec dcell(H), db_part = Vec::Zero(4 * H);
+      MatMap dc(dc_p + r0 * H, n, H);
+      RowMat dcell(n, H), keep_h(masked ? n : 0, H), keep_c(masked ? n : 0, H);
+      std::vector<int64_t> kept;  // masked rows of this step: gradients pass through
+      Vec db_part = Vec::Zero(4 * H);
+      const Eigen::OuterStride<> s4(T * 4 * H), sh(T * H);
       for (int64_t k = T - 1; k >= 0; --k) {
         const int64_t t = reverse ? T - 1 - k : k;
-        for (int64_t r = 0; r < n; ++r) {
-          const int64_t row = At(r0 + r, t, T);
-          const float* ar = a_p + row * 4 * H;
-          ConstVecMap i(ar, H), f(ar + H, H), g(ar + 2 * H, H), o(ar + 3 * H, H);
-          ConstVecMap cp(cp_p + row * H, H), tc(tc_p + row * H, H);
-          ConstVecMap dy(dy_p + At(r0 + r, k, T) * H, H);
-          VecMap dhr(dh_p + (r0 + r) * H, H), dc(dc_p + (r0 + r) * H, H);
-          float* dzr = dz_p + row * 4 * H;
-          VecMap dzi(dzr, H), dzf(dzr + H, H), dzg(dzr + 2 * H, H), dzo(dzr + 3 * H, H);
-          if (masked && m_p[row] == 0.f) {
-            // The step kept the previous state: gradients pass through untouched,
-            // plus the output's gradient when the output was the previous output.
-            dzi.setZero(); dzf.setZero(); dzg.setZero(); dzo.setZero();
-            if (!zero_out) dhr += dy;
-            carry_h.row(r) = dhr.matrix();
-            continue;
+        ConstStrided a(a_p + At(r0, t, T) * 4 * H, n, 4 * H, s4);
+        ConstStrided cp(cp_p + At(r0, t, T) * H, n, H, sh), tc(tc_p + At(r0, t, T) * H, n, H, sh);
+        ConstStrided dy(dy_p + At(r0, k, T) * H, n, H, sh);
+        Strided dz(dz_p + At(r0, t, T) * 4 * H, n, 4 * H, s4);
+        kept.clear();
+        if (masked) {
+          for (int64_t r = 0; r < n; ++r) {
+            if (m_p[At(r0 + r, t, T)] != 0.f) continue;
+            // The step kept the previous state: dh and dc pass through untouched, plus
+            // the output's gradient when the output was the previous output.
+            keep_h.row(kept.size()) = zero_out ? RowMat(dh.row(r)) : RowMat(dh.row(r) + dy.row(r));
+            keep_c.row(kept.size()) = dc.row(r);
+            kept.push_back(r);
           }
-          if (masked) carry_h.row(r).setZero();
-          dhr += dy;  // the gradient reaching this step's new h
-          dcell = dc + dhr * o * (1.f - tc * tc);
-          dzi = dcell * g * i * (1.f - i);
-          dzf = dcell * cp * f * (1.f - f);
-          dzg = dcell * i * (1.f - g * g);
-          dzo = dhr * tc * o * (1.f - o);
-          dc = dcell * f;
-          db_part += VecMap(dzr, 4 * H);
         }
-        dh.noalias() = ConstStrided(dz_p + At(r0, t, T) * 4 * H, n, 4 * H,
-                                    Eigen::OuterStride<>(T * 4 * H)) * U.transpose();
-        if (masked) dh += carry_h;
+        const auto i = a.leftCols(H).array(), f = a.middleCols(H, H).array();
+        const auto g = a.middleCols(2 * H, H).array(), o = a.rightCols(H).array();
+        dh += dy;  // the gradient reaching this step's new h
+        dcell.array() = dc.array() + dh.array() * o * (1.f - tc.array().square());
+        dz.leftCols(H).array() = dcell.array() * g * i * (1.f - i);
+        dz.middleCols(H, H).array() = dcell.array() * cp.array() * f * (1.f - f);
+        dz.middleCols(2 * H, H).array() = dcell.array() * i * (1.f - g.square());
+        dz.rightCols(H).array() = dh.array() * tc.array() * o * (1.f - o);
+        dc.array() = dcell.array() * f;
+        for (size_t j = 0; j < kept.size(); ++j) {
+          dz.row(kept[j]).setZero();
+          dc.row(kept[j]) = keep_c.row(j);
+        }
+        db_part += dz.colwise().sum().array();
+        dh.noalias() = dz * U.transpose();
+        for (size_t j = 0; j < kept.size(); ++j) dh.row(kept[j]) = keep_h.row(j);
       }
       // Weight gradients of this block's rows over all time steps: one GEMM each.
       ConstMatMap dz_block(dz_p + r0 * T * 4 * H, n * T, 4 * H);
