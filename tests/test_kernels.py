@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -108,7 +109,7 @@ except RuntimeError as exc:
 """
 
 
-def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_path):
+def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_path, text_dir):
     env = {**os.environ, "CXX": "false", "KERAS_LSTM_OPT_KERNELS": str(tmp_path / "k")}
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                          env=env, timeout=300)
@@ -118,6 +119,15 @@ def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_p
     assert ("cpu_kernel='fused': the fused LSTM kernels cannot run here: unavailable: "
             "compiling") in out.stdout
     assert not any(p.suffix == ".so" for p in (tmp_path / "k").rglob("*"))  # no partial file
+    # profile's advice names the missing kernels and what to do
+    prof = subprocess.run([console_script(), "profile", "--run-dir", str(tmp_path / "prof"),
+                           "--set", f"data.path={text_dir}", "--set", "profile.steps=6",
+                           "--set", "profile.warmup_steps=2", "--set", "model.units=8"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert prof.returncode == 0, prof.stderr[-2000:]
+    report = json.loads((tmp_path / "prof" / "report.json").read_text())
+    assert report["kernels"].startswith("unavailable: compiling")
+    assert any("keras-lstm-opt build-kernels" in r["advice"] for r in report["recommendations"])
     env["KERAS_LSTM_OPT_KERNELS"] = "off"
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                          env=env, timeout=300)

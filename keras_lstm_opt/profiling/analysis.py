@@ -30,6 +30,12 @@ from typing import Any
 from keras_lstm_opt.config import ExperimentConfig
 
 
+def _kernel_status() -> str:
+    from keras_lstm_opt.models.kernels import kernel_status
+
+    return kernel_status()
+
+
 def verdict(input_bound_percent: float) -> str:
     if input_bound_percent >= 50:
         return "input-bound"
@@ -137,6 +143,7 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
         "verdict": verdict(percent),
         "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
         "cudnn": [v.to_dict() for v in cudnn_report(model)],
+        "kernels": _kernel_status(),
         "params": model.count_params(),
         "model": model,
         "files": files,
@@ -151,8 +158,13 @@ def recommendations(cfg: ExperimentConfig, m: dict[str, Any]) -> list[dict[str, 
     def add(advice: str, because: str) -> None:
         out.append({"advice": advice, "because": because})
 
+    if (cfg.model.lstm == "fast" and m["device"] == "CPU"
+            and not m.get("kernels", "").startswith("loaded")):
+        add("let FastLSTM compile its fused kernels (install g++, then "
+            "`keras-lstm-opt build-kernels`); it runs its slower TensorFlow loop now",
+            f"kernels: {m.get('kernels')}")
     if m["verdict"] != "compute-bound":
-        pct = m["input_bound_percent"]
+        before, pct = len(out), m["input_bound_percent"]
         share = f"input wait {wait:.1f} ms of a {step:.1f} ms step ({pct:.0f}%)"
         if d.debug_delay_ms:
             add("remove the Python map (data.debug_delay_ms) or rewrite it in TensorFlow ops",
@@ -165,12 +177,13 @@ def recommendations(cfg: ExperimentConfig, m: dict[str, Any]) -> list[dict[str, 
             add("prefetch batches (data.prefetch: -1)", share)
         if d.parse_batch_size < 32:
             add("parse records in batches (data.parse_batch_size: 256)", share)
-        if not out:
+        if len(out) == before:
             add("write more, larger shards and raise data.parallel_reads", share)
     else:
         model_share = f"the model takes {m['model_ms_per_step']:.1f} of {step:.1f} ms per step"
         if cfg.model.lstm == "keras" and m["device"] == "CPU":
             add("use the fused CPU LSTM (model.lstm: fast)", model_share)
+
         misses = [v for v in m["cudnn"] if not v["eligible"]]
         if misses:
             add("make the LSTM layers cuDNN-eligible for GPUs: " +
