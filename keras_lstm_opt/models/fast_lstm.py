@@ -8,9 +8,12 @@ outputs. What changes is how it runs:
 * On a GPU, when Keras would use cuDNN (see `keras_lstm_opt.cudnn_report`), it does:
   the call goes to Keras's own implementation.
 * Elsewhere, when the layer uses the standard gates (tanh / sigmoid), no recurrent
-  dropout and no unrolling, it runs `lstm_recurrence`: one large matmul for the input
-  projection of every time step, then a loop with one small matmul per step, and a
-  hand-written gradient (see `recurrence.py`). Input dropout uses one mask for all
+  dropout and no unrolling, it runs the compiled C++ kernels (`fused.py`,
+  `kernels/lstm_kernels.cc`): one op for the forward recurrence and one for its
+  gradient, each spreading the batch over the intra-op threads. Where those cannot
+  run (no compiler, XLA, float64), `lstm_recurrence` (`recurrence.py`): one large
+  matmul for the input projection of every time step, a TensorFlow loop with one small
+  matmul per step, and a hand-written gradient. Input dropout uses one mask for all
   time steps, as Keras's cuDNN path does.
 * Any other configuration falls back to Keras's generic loop.
 
@@ -18,8 +21,8 @@ Args:
     cpu_kernel: how the CPU path runs the recurrence. "auto" (default): the compiled
         C++ kernels (`keras_lstm_opt.models.kernels`, built on first use) when they
         can run (outside XLA; float32, or float16/bfloat16 computed in float32), else
-        the TensorFlow loop. "fused": the kernels
-        or an error saying why not. "loop": always the TensorFlow loop.
+        the TensorFlow loop. "fused": the kernels or an error saying why not.
+        "loop": always the TensorFlow loop.
     Otherwise those of `keras.layers.LSTM`.
 
 Example:
