@@ -9,9 +9,12 @@ from keras_lstm_opt import FastLSTM, convert_lstm_layers
 from keras_lstm_opt.config import ModelConfig
 from keras_lstm_opt.models.cudnn import cudnn_report
 from keras_lstm_opt.models.factory import build_model
+from keras_lstm_opt.models.kernels import find_compiler
 
 from .test_models import _text_schema
 
+needs_compiler = pytest.mark.skipif(
+    find_compiler() is None, reason="needs a C++ compiler (g++) for the fused kernels")
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 7, 5)).astype("float32")
 MASK = np.array([[1] * 7, [1] * 5 + [0] * 2, [1] * 3 + [0] * 4, [1, 0, 1, 1, 0, 1, 0]], bool)
@@ -59,7 +62,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("cpu_kernel", ["fused", "loop"])
+@pytest.mark.parametrize("cpu_kernel", [pytest.param("fused", marks=needs_compiler), "loop"])
 @pytest.mark.parametrize("kwargs, mask, with_state", CASES)
 def test_outputs_and_gradients_match_keras(kwargs, mask, with_state, cpu_kernel):
     ref, fast = _pair(cpu_kernel=cpu_kernel, **kwargs)
@@ -71,7 +74,7 @@ def test_outputs_and_gradients_match_keras(kwargs, mask, with_state, cpu_kernel)
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("cpu_kernel", ["fused", "loop"])
+@pytest.mark.parametrize("cpu_kernel", [pytest.param("fused", marks=needs_compiler), "loop"])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum"])
 def test_inside_bidirectional_with_mask(merge_mode, cpu_kernel):
     def wrap(layer):

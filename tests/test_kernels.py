@@ -13,10 +13,17 @@ import pytest
 import tensorflow as tf
 
 from keras_lstm_opt import FastLSTM
-from keras_lstm_opt.models.kernels import KernelBuildError, kernel_status, load_kernels
+from keras_lstm_opt.models.kernels import (
+    KernelBuildError,
+    find_compiler,
+    kernel_status,
+    load_kernels,
+)
 
 from .conftest import console_script
 
+needs_compiler = pytest.mark.skipif(
+    find_compiler() is None, reason="needs a C++ compiler (g++) for the fused kernels")
 RNG = np.random.default_rng(1)
 
 
@@ -28,6 +35,7 @@ def _pair(**kw):
     return ref, fast
 
 
+@needs_compiler
 def test_kernels_build_load_and_are_cached():
     assert load_kernels() is not None, kernel_status()
     assert kernel_status().startswith("loaded ")
@@ -37,6 +45,7 @@ def test_kernels_build_load_and_are_cached():
     assert out.stdout.strip() == "fused LSTM kernels: " + kernel_status()[len("loaded "):]
 
 
+@needs_compiler
 @pytest.mark.parametrize("batch", [1, 5, 64])
 def test_graph_mode_and_odd_batches_match_keras(batch):
     """Batch rows are split over threads: 1 row, an odd split, and more rows than threads."""
@@ -56,6 +65,7 @@ def test_graph_mode_and_odd_batches_match_keras(batch):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
+@needs_compiler
 def test_xla_and_float64_fall_back_to_the_loop_and_fused_says_why():
     ref, fast = _pair()
     auto = FastLSTM(8)
@@ -73,6 +83,7 @@ def test_xla_and_float64_fall_back_to_the_loop_and_fused_says_why():
         FastLSTM(8, cpu_kernel="fast")
 
 
+@needs_compiler
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_runs_the_kernels_in_float32(policy):
     ref, fast = _pair(return_sequences=True)

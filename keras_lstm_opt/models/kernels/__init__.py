@@ -59,7 +59,8 @@ def _cpu_flags() -> str:
     return platform.machine() + platform.processor()
 
 
-def _compiler() -> str | None:
+def find_compiler() -> str | None:
+    """The C++ compiler to use: $CXX, else g++, c++ or clang++ on PATH; None if none."""
     for name in (os.environ.get("CXX"), "g++", "c++", "clang++"):
         if name and shutil.which(name):
             return shutil.which(name)
@@ -104,7 +105,7 @@ def build_kernels(force: bool = False) -> str:
     path = library_path()
     if os.path.exists(path) and not force:
         return path
-    cxx = _compiler()
+    cxx = find_compiler()
     if cxx is None:
         raise KernelBuildError("no C++ compiler found (set CXX or install g++); "
                                "FastLSTM uses its pure-TensorFlow loop instead")
