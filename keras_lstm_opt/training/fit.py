@@ -71,6 +71,10 @@ def _diagnosed(exc: Exception, files: DataFiles, data: Any) -> Exception:
 
 def compile_model(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: int) -> Any:
     """Build the model for `schema` and compile it with the configured optimizer."""
+    if cfg.model.lstm == "fast":  # compile FastLSTM's kernels now (once per machine), not
+        from keras_lstm_opt.models.kernels import load_kernels  # inside the first step
+
+        load_kernels()
     model = build_model(cfg.model, schema, precision=cfg.train.precision)
     if cfg.model.require_cudnn:
         require_cudnn(model)
