@@ -93,11 +93,16 @@ def fused_lstm(ops: Any, x: Any, kernel_w: Any, bias: Any, kernel_u: Any, h0: An
 
         return (ys, h_last, c_last), grad
 
-    if bias is None:
+    if bias is None:  # an empty bias tensor tells the ops; it gets no gradient
         @tf.custom_gradient
         def run(x: Any, w: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
             out, grad = forward(x, w, tf.zeros([0], tf.float32), kernel_u, h0, c0)
-            return out, lambda *d: (lambda g: (*g[:2], *g[3:]))(grad(*d))
+
+            def grad_without_bias(*upstream: Any) -> Any:
+                dx, dw, _, du, dh0, dc0 = grad(*upstream)
+                return dx, dw, du, dh0, dc0
+
+            return out, grad_without_bias
 
         return run(x, kernel_w, kernel_u, h0, c0)
 
