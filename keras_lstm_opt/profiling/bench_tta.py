@@ -84,10 +84,6 @@ def time_to_accuracy(tutorial_epochs: int, out_dir: str, share: float = 0.9,
     from keras_lstm_opt.data.pipeline import resolve_files
 
     cfg = load_config(None, overrides or [])
-    if cfg.model.lstm == "fast":  # a one-time build (like the install), not training time
-        from keras_lstm_opt.models.kernels import load_kernels
-
-        load_kernels()
     files = resolve_files(cfg.data)
     target = share * files.schema["info"]["known_best_accuracy"]
     tut = tutorial_run(files, tutorial_epochs)
