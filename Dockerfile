@@ -35,7 +35,6 @@ RUN --mount=type=secret,id=pipca \
         "keras==${KERAS_VERSION}" /src \
     && pip uninstall -y keras-lstm-opt
 COPY keras_lstm_opt /src/keras_lstm_opt
-COPY configs /src/configs
 RUN --mount=type=secret,id=pipca \
     if [ -f /run/secrets/pipca ]; then export PIP_CERT=/run/secrets/pipca; fi \
     && pip install --no-deps /src && rm -rf /src

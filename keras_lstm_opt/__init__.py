@@ -4,7 +4,9 @@ Public face: load_config, build_model, make_dataset, fit, tune, profile (and Fas
 cudnn_report, the TFRecord writers, get_strategy, ...).
 
 Data flows one way: config -> data -> strategy -> model -> training loop -> artifacts.
-TensorFlow is imported lazily, so loading and validating a config stays fast.
+TensorFlow is imported lazily, so loading and validating a config stays fast; our Keras
+objects (FastLSTM, schedules) are registered as soon as Keras is loaded
+(`keras_lstm_opt.registry`), so `keras.models.load_model` finds them.
 """
 
 from keras_lstm_opt.config import (
@@ -15,6 +17,7 @@ from keras_lstm_opt.config import (
     save_config,
 )
 from keras_lstm_opt.data.schema import DataError, read_schema
+from keras_lstm_opt.registry import install as _install_registry
 
 __version__ = "0.1.0"
 
@@ -46,9 +49,16 @@ __all__ = ["ConfigError", "DataError", "ExperimentConfig", "config_from_dict", "
            "read_schema", "save_config", *_LAZY]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'keras_lstm_opt' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+_install_registry()

@@ -1,11 +1,19 @@
 """`keras-lstm-opt` command line: parses arguments and calls the public API.
 
-    keras-lstm-opt train [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
+    keras-lstm-opt train [CONFIG or NAME] [--set KEY=VALUE ...] [--run-dir DIR] [--overwrite]
     keras-lstm-opt data make --task {text,forecast} --examples N --out DIR
     keras-lstm-opt data serve [--workers K] [--network host] [-- COMMAND ...]
     keras-lstm-opt check-cudnn [CONFIG] [--set KEY=VALUE ...] [--json]
     keras-lstm-opt tune CONFIG [--set KEY=VALUE ...] [--run-dir DIR] [--tuners N]
     keras-lstm-opt profile [CONFIG] [--set KEY=VALUE ...] [--run-dir DIR]
+    keras-lstm-opt launch --workers N [--max-restarts K] -- COMMAND ...   (also --emit ...)
+    keras-lstm-opt config show [NAME]
+    keras-lstm-opt build-kernels [--force]
+    keras-lstm-opt --version
+
+The config is read and checked before TensorFlow is imported (a mistake is reported at
+once), and TensorFlow's C++ start-up log lines are hidden unless `--verbose` or
+`TF_CPP_MIN_LOG_LEVEL` is set.
 """
 
 from __future__ import annotations
@@ -18,31 +26,54 @@ import sys
 
 
 def _parser() -> argparse.ArgumentParser:
+    from keras_lstm_opt import __version__
+
     p = argparse.ArgumentParser(prog="keras-lstm-opt",
                                 description="Fast, well-managed LSTM training with Keras.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"keras-lstm-opt {__version__}")
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="show TensorFlow's C++ start-up logs and debug lines")
+    p.add_argument("--verbose", action="store_true", default=False,
+                   help="show TensorFlow's C++ start-up logs and debug lines")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, parents=[verbose])
 
     def with_config(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
+        sp.add_argument("config", nargs="?", metavar="CONFIG",
+                        help="YAML config file, or a bundled config's name (see `config "
+                             "show`); default: the built-in defaults")
         sp.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override a config key (repeatable)")
+                        metavar="KEY=VALUE", help="override a config key, e.g. "
+                                                  "train.epochs=3 (repeatable)")
 
-    train = sub.add_parser("train", help="train a model and write a run directory")
+    train = add("train", "train a model and write a run directory")
     with_config(train)
-    train.add_argument("--run-dir", help="output directory (default runs/<timestamp>)")
+    train.add_argument("--run-dir", help="output directory (default runs/<timestamp>); an "
+                                         "unfinished run there is resumed")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a finished run in --run-dir (else train refuses)")
 
-    data = sub.add_parser("data", help="dataset tools")
-    dsub = data.add_subparsers(dest="data_command", required=True)
-    make = dsub.add_parser("make", help="write an embedded dataset as TFRecords")
-    make.add_argument("--task", choices=["text", "forecast"], required=True)
-    make.add_argument("--examples", type=int, required=True)
-    make.add_argument("--out", required=True)
-    make.add_argument("--shards", type=int, default=4)
-    make.add_argument("--compression", choices=["GZIP", "ZLIB", "NONE"], default="GZIP")
-    make.add_argument("--seed", type=int, default=1234)
+    data = add("data", "dataset tools")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
+    make = dsub.add_parser("make", help="write an embedded dataset as TFRecords + schema.json",
+                           parents=[verbose])
+    make.add_argument("--task", choices=["text", "forecast"], required=True,
+                      help="text: token sequences, 4 classes; forecast: a seasonal series")
+    make.add_argument("--examples", type=int, required=True,
+                      help="examples in all (about 20%% go to the validation split)")
+    make.add_argument("--out", required=True, help="output directory (local or s3://)")
+    make.add_argument("--shards", type=int, default=4,
+                      help="training shards (default 4; validation gets 1)")
+    make.add_argument("--compression", choices=["GZIP", "ZLIB", "NONE"], default="GZIP",
+                      help="TFRecord compression (default GZIP)")
+    make.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
 
-    serve = dsub.add_parser("serve", help="run a tf.data service: dispatcher + K workers")
-    serve.add_argument("--workers", type=int, default=2)
+    serve = dsub.add_parser("serve", help="run a tf.data service: dispatcher + K workers",
+                            parents=[verbose])
+    serve.add_argument("--workers", type=int, default=2, help="tf.data workers (default 2)")
     serve.add_argument("--port", type=int, default=0, help="dispatcher port (0 = any free)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address given to workers and clients (default 127.0.0.1)")
@@ -53,28 +84,66 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("serve_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                        help="-- COMMAND: run the service for this command only")
 
-    tune = sub.add_parser("tune", help="KerasTuner search over the config's tune.space")
+    tune = add("tune", "KerasTuner search over the config's tune.space")
     with_config(tune)
     tune.add_argument("--run-dir", help="search directory (default runs/tune-<timestamp>); "
                                         "rerunning on it continues the search")
     tune.add_argument("--tuners", type=int, default=0,
                       help="run N tuner workers and a chief oracle on 127.0.0.1")
 
-    prof = sub.add_parser("profile", help="measured bottleneck analysis and resource plan")
+    prof = add("profile", "measured bottleneck analysis and resource plan")
     with_config(prof)
     prof.add_argument("--run-dir", help="output directory (default runs/profile-<timestamp>)")
 
-    cud = sub.add_parser("check-cudnn", help="which LSTM layers would run on cuDNN, and why not")
+    cud = add("check-cudnn", "which LSTM layers would run on cuDNN, and why not")
     with_config(cud)
     cud.add_argument("--json", action="store_true", help="machine-readable output")
 
-    kern = sub.add_parser("build-kernels",
-                          help="compile FastLSTM's fused CPU kernels now (else on first use)")
+    kern = add("build-kernels", "compile FastLSTM's fused CPU kernels now (else on first use)")
     kern.add_argument("--force", action="store_true", help="rebuild even if cached")
+
+    conf = add("config", "bundled configs")
+    csub = conf.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
+    show = csub.add_parser("show", help="print a bundled config (default: default, every "
+                                        "key with its default and a comment)")
+    show.add_argument("name", nargs="?", default="default",
+                      help="a bundled config's name; `config list` lists them")
+    csub.add_parser("list", help="list the bundled configs")
+
+    add("launch", "local multi-worker runs and cluster manifests: keras-lstm-opt launch "
+                  "--workers N -- COMMAND (see `keras-lstm-opt launch --help`)")
     return p
 
 
+def _config_command(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.config import bundled_configs, config_path
+
+    if args.config_command == "list":
+        print("\n".join(bundled_configs()))
+        return 0
+    with open(config_path(args.name), encoding="utf-8") as fh:
+        sys.stdout.write(fh.read())
+    return 0
+
+
+def _tensorflow(args: argparse.Namespace) -> None:
+    """Load TensorFlow now (config already checked), quietly unless --verbose."""
+    from keras_lstm_opt.tf_quiet import import_tensorflow
+
+    import_tensorflow(verbose=getattr(args, "verbose", False))
+
+
+def _resume_command(args: argparse.Namespace, run_dir: str) -> str:
+    import shlex
+
+    words = ["keras-lstm-opt", "train", *([args.config] if args.config else [])]
+    for item in args.overrides:
+        words += ["--set", item]
+    return shlex.join([*words, "--run-dir", run_dir])
+
+
 def _build_kernels(args: argparse.Namespace) -> int:
+    _tensorflow(args)
     from keras_lstm_opt.models.kernels import build_kernels, load_kernels
 
     path = build_kernels(force=args.force)  # KernelBuildError (a RuntimeError) -> exit 1
@@ -88,10 +157,24 @@ def _build_kernels(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from keras_lstm_opt.training.fit import default_run_dir, fit
+    from keras_lstm_opt.config import load_config
+    from keras_lstm_opt.config_checks import is_remote
+    from keras_lstm_opt.training.run_dir import check_run_dir, default_run_dir
 
+    cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
     run_dir = args.run_dir or default_run_dir()
-    metrics = fit(args.config, run_dir=run_dir, overrides=args.overrides)
+    if not is_remote(run_dir):
+        check_run_dir(run_dir, args.overwrite)
+    _tensorflow(args)
+    from keras_lstm_opt.training.fit import fit
+    from keras_lstm_opt.training.guard import TrainingInterrupted
+
+    try:
+        metrics = fit(cfg, run_dir=run_dir, overwrite=args.overwrite)
+    except TrainingInterrupted as exc:
+        first = str(exc).split(";")[0].removeprefix("stopped ")
+        raise TrainingInterrupted(f"{first}; the backup is saved; resume with:\n  "
+                                  f"{_resume_command(args, run_dir)}", exc.signum) from None
     keys = [k for k in ("val_accuracy", "val_mae", "known_best_accuracy",
                         "fraction_of_known_best", "baseline_mae", "improvement_over_baseline",
                         "train_seconds", "samples_per_second", "epochs_completed",
@@ -114,6 +197,7 @@ def _tune(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)  # fail fast, before any process starts
     run_dir = args.run_dir or os.path.join("runs", time.strftime("tune-%Y%m%d-%H%M%S"))
+    _tensorflow(args)
     if args.tuners and "KERASTUNER_TUNER_ID" not in os.environ:
         from keras_lstm_opt.tuning_launch import launch_tuners
 
@@ -135,10 +219,14 @@ def _tune(args: argparse.Namespace) -> int:
 def _profile(args: argparse.Namespace) -> int:
     import time
 
+    from keras_lstm_opt.config import load_config
+
+    cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
+    run_dir = args.run_dir or os.path.join("runs", time.strftime("profile-%Y%m%d-%H%M%S"))
+    _tensorflow(args)
     from keras_lstm_opt.profiling.profile_report import profile
 
-    run_dir = args.run_dir or os.path.join("runs", time.strftime("profile-%Y%m%d-%H%M%S"))
-    r = profile(args.config, run_dir, args.overrides)
+    r = profile(cfg, run_dir)
     print(f"\nverdict: {r['verdict']} ({r['input_bound_percent']:.1f}% of the step waits for "
           f"input; step {r['step_ms']:.1f} ms, model alone {r['model_ms_per_step']:.1f} ms, "
           f"pipeline alone {r['pipeline_ms_per_batch']:.1f} ms/batch)")
@@ -179,6 +267,7 @@ def _data_serve(args: argparse.Namespace) -> int:
 def _data_make(args: argparse.Namespace) -> int:
     if args.data_command == "serve":
         return _data_serve(args)
+    _tensorflow(args)
     from keras_lstm_opt.data.embedded import write_embedded
     from keras_lstm_opt.data.schema import read_schema
 
@@ -192,11 +281,13 @@ def _data_make(args: argparse.Namespace) -> int:
 
 def _check_cudnn(args: argparse.Namespace) -> int:
     from keras_lstm_opt.config import load_config
+
+    cfg = load_config(args.config, args.overrides)
+    _tensorflow(args)
     from keras_lstm_opt.data.pipeline import resolve_files
     from keras_lstm_opt.models.cudnn import cudnn_report, format_report
     from keras_lstm_opt.models.factory import build_model
 
-    cfg = load_config(args.config, args.overrides)
     model = build_model(cfg.model, resolve_files(cfg.data).schema, cfg.train.precision)
     verdicts = cudnn_report(model)
     if args.json:
@@ -236,16 +327,24 @@ def _exit_after_remote(code: int, report: bool = False) -> None:
 
 
 def _main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["launch"]:  # its own parser: everything after -- is the command
+        from keras_lstm_opt.launch_cli import main as launch_main
+
+        return launch_main(argv[1:], may_reexec=True)
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s",
                         datefmt="%H:%M:%S")
-    logging.getLogger("keras_lstm_opt").setLevel(logging.INFO)
-    args = _parser().parse_args(argv)
+    logging.getLogger("keras_lstm_opt").setLevel(logging.DEBUG if args.verbose else
+                                                 logging.INFO)
     from keras_lstm_opt.config import ConfigError
     from keras_lstm_opt.data.schema import DataError
     from keras_lstm_opt.training.guard import TrainingInterrupted
+    from keras_lstm_opt.training.run_dir import RunDirError
 
     try:
+        if args.command == "config":
+            return _config_command(args)
         if args.command == "train":
             return _train(args)
         if args.command == "data":
@@ -257,7 +356,7 @@ def _main(argv: list[str] | None = None) -> int:
         if args.command == "build-kernels":
             return _build_kernels(args)
         return _check_cudnn(args)
-    except ConfigError as exc:
+    except (ConfigError, RunDirError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:

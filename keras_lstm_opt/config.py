@@ -150,6 +150,8 @@ class TrainConfig:
     clipvalue: float | None = _f(None, gt=0.0)
     early_stopping_patience: int = _f(3, "epochs; 0 = off", min=0)
     monitor: str = _f("val_loss", "metric for early stopping, best checkpoint, plateau")
+    restore_best_weights: bool = _f(True, "end with the best epoch's weights by monitor "
+                                          "(model.keras holds them); false = the last")
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = _f("float32")
     steps_per_execution: int = _f(1, min=1)
     jit_compile: bool = _f(False, "XLA-compile the train step")
@@ -224,13 +226,39 @@ class ExperimentConfig:
     profile: ProfileConfig = _f(ProfileConfig())
 
 
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+
+
+def bundled_configs() -> list[str]:
+    """Names of the configs shipped with the package (`default`, `text`, ...)."""
+    return sorted(f[:-5] for f in os.listdir(BUNDLED_DIR) if f.endswith(".yaml"))
+
+
+def config_path(name_or_path: str | os.PathLike) -> str:
+    """A config file's path: an existing file as given, else a bundled config's name
+    (`text` or `text.yaml`).
+
+    Raises:
+        ConfigError: neither a file nor a bundled name (the message lists the names).
+    """
+    path = str(name_or_path)
+    if os.path.isfile(path):
+        return path
+    stem = path[:-5] if path.endswith(".yaml") else path
+    if os.sep not in stem and stem in bundled_configs():
+        return os.path.join(BUNDLED_DIR, stem + ".yaml")
+    raise ConfigError([f"{path}: config file not found (bundled configs: "
+                       f"{', '.join(bundled_configs())})"])
+
+
 def load_config(path: str | os.PathLike | None = None,
                 overrides: typing.Iterable[str] = (),
                 check_paths: bool = True) -> ExperimentConfig:
     """Load a YAML config (or the defaults when `path` is None) and apply overrides.
 
     Args:
-        path: YAML file; None means the built-in defaults (== configs/default.yaml).
+        path: YAML file or a bundled config's name (`text`); None means the built-in
+            defaults (== configs/default.yaml).
         overrides: `key.sub=value` strings applied after the file.
         check_paths: also check that local data paths exist.
 
@@ -240,6 +268,7 @@ def load_config(path: str | os.PathLike | None = None,
     name = str(path) if path is not None else "<defaults>"
     raw: Any = {}
     if path is not None:
+        path = config_path(path)
         try:
             with open(path, encoding="utf-8") as fh:
                 raw = yaml.safe_load(fh) or {}

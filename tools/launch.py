@@ -1,107 +1,14 @@
 #!/usr/bin/env python
-"""Multi-worker launcher and cluster manifests.
+"""The multi-worker launcher and cluster manifests: `keras-lstm-opt launch`, as a script.
 
-    python tools/launch.py --workers 2 [--max-restarts K] -- keras-lstm-opt train --run-dir DIR
-    python tools/launch.py --emit k8s --workers 4 --image IMAGE -- keras-lstm-opt train ...
-    python tools/launch.py --emit slurm --workers 4 -- keras-lstm-opt train ...
-    python tools/launch.py --emit yarn --workers 4 -- keras-lstm-opt train ...
+    python tools/launch.py --workers 2 -- keras-lstm-opt train multiworker --run-dir runs/mw
 
-Local mode starts N workers on 127.0.0.1 with free ports and a TF_CONFIG each, inside a
-private network namespace by default (TensorFlow's gRPC servers bind 0.0.0.0; see
-keras_lstm_opt/distribute/netns.py), prefixes
-their output with `[worker i]`, stops all of them when one fails, and exits with the
-failed worker's status (0 when all succeed). `--emit` prints (or writes to --out) a
-Kubeflow TFJob manifest or a Slurm sbatch script for the same command.
+See `keras-lstm-opt launch --help` (keras_lstm_opt/launch_cli.py).
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
 
-
-def main(argv: list[str] | None = None) -> int:
-    argv_is_sys = argv is None
-    argv = list(sys.argv[1:] if argv is None else argv)
-    raw_argv = list(argv)
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, command = argv[:cut], argv[cut + 1:]
-    else:
-        command = []
-    p = argparse.ArgumentParser(prog="launch.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workers", type=int, required=True)
-    p.add_argument("--max-restarts", type=int, default=0)
-    p.add_argument("--workers-on-restart", type=int,
-                   help="restart with this many workers (elastic resume from the backup)")
-    p.add_argument("--grace-seconds", type=float, default=10.0,
-                   help="after SIGTERM, how long a worker may take before SIGKILL")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address workers are given in TF_CONFIG (default loopback)")
-    p.add_argument("--network", choices=["isolated", "host"], default="isolated",
-                   help="isolated (default): run the workers in a private network namespace "
-                        "so their gRPC ports are unreachable from the network; host: share "
-                        "the host's network (needed to reach s3:// or hdfs://)")
-    p.add_argument("--emit", choices=["k8s", "slurm", "yarn"],
-                   help="write a cluster manifest instead")
-    p.add_argument("--image", help="container image (--emit k8s)")
-    p.add_argument("--name", default="keras-lstm-opt", help="job name (--emit)")
-    p.add_argument("--port", type=int, default=2222, help="worker port (--emit)")
-    p.add_argument("--cpu", help="CPU request and limit per worker (--emit k8s)")
-    p.add_argument("--memory", help="memory request and limit per worker (--emit k8s)")
-    p.add_argument("--gpus", type=int, default=0, help="GPUs per worker (--emit k8s)")
-    p.add_argument("--priority", choices=["urgent", "preemptible"],
-                   help="PriorityClass for the pods (--emit k8s)")
-    p.add_argument("--k8s-kind", choices=["tfjob", "indexed-job"], default="tfjob",
-                   help="Kubeflow TFJob, or a plain Indexed Job + headless Service")
-    p.add_argument("--time", help="Slurm time limit (--emit slurm)")
-    p.add_argument("--out", help="write the manifest here instead of stdout")
-    args = p.parse_args(argv)
-    if not command:
-        p.error("give the worker command after --, e.g. -- keras-lstm-opt train --run-dir DIR")
-    if args.workers < 1:
-        p.error("--workers must be >= 1")
-
-    if args.emit:
-        from keras_lstm_opt.distribute.k8s import k8s_manifests, to_yaml
-        from keras_lstm_opt.distribute.manifests import sbatch
-
-        if args.emit == "k8s":
-            if not args.image:
-                p.error("--emit k8s needs --image")
-            text = to_yaml(k8s_manifests(command, args.workers, args.image, args.name,
-                                         args.port, args.max_restarts, args.cpu, args.memory,
-                                         args.gpus, args.priority, args.k8s_kind))
-        elif args.emit == "yarn":
-            from keras_lstm_opt.distribute.yarn import yarn_spec
-
-            text = yarn_spec(command, args.workers, args.name, args.port, args.max_restarts,
-                             int(float(args.cpu or 1)), args.memory or "4 GiB")
-        else:
-            text = sbatch(command, args.workers, args.name, args.port, args.max_restarts,
-                          args.time)
-        if args.out:
-            with open(args.out, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        else:
-            sys.stdout.write(text)
-        return 0
-
-    from keras_lstm_opt.distribute import netns
-    from keras_lstm_opt.distribute.launcher import launch
-
-    if netns.in_isolated_netns():
-        netns.loopback_up()
-    elif args.network == "isolated" and argv_is_sys and netns.isolation_available():
-        netns.reexec_isolated([__file__, *raw_argv])  # does not return
-    else:
-        why = "--network host" if args.network == "host" else \
-            "no private network namespace here (unshare -rn failed, or not run as a script)"
-        print(f"launch: warning: {why}: {netns.OPEN_PORTS}", file=sys.stderr, flush=True)
-    return launch(command, args.workers, args.max_restarts, args.host, args.grace_seconds,
-                  workers_on_restart=args.workers_on_restart)
-
+from keras_lstm_opt.launch_cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="launch.py"))

@@ -112,14 +112,30 @@ def _takes_mask(model: Any) -> bool:
                for layer in model.layers)
 
 
-def cudnn_report(model: Any) -> list[CudnnVerdict]:
-    """One verdict per LSTM layer of `model` (Bidirectional wrappers count twice)."""
+class CudnnReport(list):
+    """A list of CudnnVerdict that prints as a table (`print(cudnn_report(model))`)."""
+
+    def __str__(self) -> str:
+        return format_report(self)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [v.to_dict() for v in self]
+
+
+def cudnn_report(model: Any) -> CudnnReport:
+    """One verdict per LSTM layer of `model` (Bidirectional wrappers count twice); prints
+    as a table.
+
+    Example:
+
+        print(cudnn_report(model))   # layer / cuDNN / reasons
+    """
     masked = _takes_mask(model)
     verdicts = []
     for name, layer in _lstm_layers(model):
         reasons = lstm_reasons(layer)
         verdicts.append(CudnnVerdict(name, not reasons, reasons, _notes(layer, masked)))
-    return verdicts
+    return CudnnReport(verdicts)
 
 
 def mask_reasons(mask: Any) -> list[str]:

@@ -58,12 +58,10 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
     from keras_lstm_opt.models.cudnn import cudnn_report
     from keras_lstm_opt.models.heads import head_for
-    from keras_lstm_opt.resources import configure_threads
     from keras_lstm_opt.training.fit import compile_model
     from keras_lstm_opt.training.loop import make_train_step
 
-    configure_threads(cfg.distribute.intra_op_threads, cfg.distribute.inter_op_threads,
-                      cfg.data.threads, fused_lstm=cfg.model.lstm == "fast")
+    # threads: configured by the caller before TensorFlow initialises (profile_report)
     files = resolve_files(cfg.data)
     batch, p = cfg.train.batch_size, cfg.profile
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0" if not tf.config.list_physical_devices(

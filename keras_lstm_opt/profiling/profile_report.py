@@ -81,6 +81,12 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
     capture = cfg.profile.capture and xprof_available()
     import tensorflow as tf  # loaded before the baseline: its own memory is not the job's
 
+    from keras_lstm_opt.resources import configure_threads
+
+    # the same pools as `train`, set before the first op initialises TensorFlow's runtime
+    threads = configure_threads(cfg.distribute.intra_op_threads,
+                                cfg.distribute.inter_op_threads, cfg.data.threads,
+                                fused_lstm=cfg.model.lstm == "fast")
     tf.constant(0.0).numpy()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     m = measure(cfg, trace_dir=tb_dir if capture else None)
@@ -95,7 +101,7 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
     plan["measured_peak_rss_increase_mib"] = (rss_peak - rss_before) / 1024
     plan["measured_training_mib"] = m["measured_training_mib"]
     plan["estimate_over_measured"] = plan["estimated_training_mib"] / m["measured_training_mib"]
-    report = {**m, "plan": plan, "recommendations": recommendations(cfg, m),
+    report = {**m, "threads": threads, "plan": plan, "recommendations": recommendations(cfg, m),
               "xprof": xprof_input_bound(tb_dir) if capture else None,
               "config": {"lstm": cfg.model.lstm, "cache": cfg.data.cache,
                          "debug_delay_ms": cfg.data.debug_delay_ms}}

@@ -7,6 +7,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -14,6 +15,9 @@ from typing import Any
 import keras
 
 from keras_lstm_opt.config import TrainConfig
+from keras_lstm_opt.training.best import monitor_mode
+
+log = logging.getLogger("keras_lstm_opt")
 
 
 class ThroughputTimer(keras.callbacks.Callback):
@@ -129,17 +133,37 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
             os.replace(partial, self._final)
 
 
+class LoggedEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras's EarlyStopping that says in one log line when and why it stopped (the
+    best weights are restored by `best.BestWeights`, across resumes)."""
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.stopped_epoch > 0:
+            log.info("early stopping after epoch %d: %s did not improve for %d epoch(s) "
+                     "(train.early_stopping_patience)", self.stopped_epoch + 1, self.monitor,
+                     self.patience)
+
+
+def monitored(cfg: TrainConfig, has_validation: bool) -> str:
+    """The metric `train.monitor` names, without `val_` when there is no validation."""
+    return cfg.monitor if has_validation else cfg.monitor.removeprefix("val_")
+
+
 def standard_callbacks(cfg: TrainConfig, paths: dict[str, str], has_validation: bool,
+                       best_so_far: float | None = None,
                        ) -> tuple[list[Any], ThroughputTimer]:
     """EarlyStopping, TerminateOnNaN, best/latest ModelCheckpoint, TensorBoard, CSV
-    history and ReduceLROnPlateau, as the config asks (backups: training/backup.py)."""
-    monitor = cfg.monitor if has_validation else cfg.monitor.removeprefix("val_")
-    mode = "max" if "accuracy" in monitor else "min"
+    history and ReduceLROnPlateau, as the config asks (backups: training/backup.py).
+    `best_so_far`: the monitored value of the best epoch before a resume, so that
+    best.weights.h5 is only replaced by a better epoch."""
+    monitor = monitored(cfg, has_validation)
+    mode = monitor_mode(monitor)
     timer = ThroughputTimer()
     cbs: list[Any] = [
         keras.callbacks.TerminateOnNaN(),
         AtomicModelCheckpoint(paths["best"], monitor=monitor, mode=mode,
-                              save_best_only=True, save_weights_only=True),
+                              save_best_only=True, save_weights_only=True,
+                              initial_value_threshold=best_so_far),
         AtomicModelCheckpoint(paths["latest"], save_weights_only=True),
         keras.callbacks.CSVLogger(paths["history"], append=cfg.resume),
         keras.callbacks.TensorBoard(paths["tensorboard"], update_freq="epoch",
@@ -147,9 +171,8 @@ def standard_callbacks(cfg: TrainConfig, paths: dict[str, str], has_validation: 
         timer,
     ]
     if cfg.early_stopping_patience:
-        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
-                                                 patience=cfg.early_stopping_patience,
-                                                 restore_best_weights=True))
+        cbs.append(LoggedEarlyStopping(monitor=monitor, mode=mode,
+                                       patience=cfg.early_stopping_patience))
     if cfg.reduce_lr_on_plateau:
         cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode,
                                                      factor=cfg.plateau_factor,

@@ -35,19 +35,41 @@ from keras_lstm_opt.training.artifacts import (
     write_json_atomic,
 )
 from keras_lstm_opt.training.backup import Backup
-from keras_lstm_opt.training.callbacks import ProfileWindow, standard_callbacks, verbosity
+from keras_lstm_opt.training.best import BestWeights, best_epoch, monitor_mode
+from keras_lstm_opt.training.callbacks import (
+    ProfileWindow,
+    monitored,
+    standard_callbacks,
+    verbosity,
+)
+from keras_lstm_opt.training.guard import TrainingInterrupted
 from keras_lstm_opt.training.loop import make_evaluator, run_loop
 from keras_lstm_opt.training.optim import make_optimizer
+from keras_lstm_opt.training.run_dir import (
+    check_run_dir,
+    clear_run_dir,
+    default_run_dir,
+    resolve_run_dir,
+)
 
 log = logging.getLogger("keras_lstm_opt")
 
 
+def ensure_visible_logs() -> None:
+    """Our one-line notices (kernel compilation, early stopping, best-weight restore,
+    resume) reach the Python API's user too: without any logging set up, INFO lines of
+    the `keras_lstm_opt` logger go to standard error."""
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
+                                               "%H:%M:%S"))
+        log.addHandler(handler)
+        if log.level == logging.NOTSET:
+            log.setLevel(logging.INFO)
+
+
 class TrainingError(RuntimeError):
     """Training stopped without a usable result (e.g. the loss became NaN)."""
-
-
-def default_run_dir() -> str:
-    return os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
 
 
 def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> ExperimentConfig:
@@ -74,7 +96,7 @@ def compile_model(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: in
     if cfg.model.lstm == "fast":  # compile FastLSTM's kernels now (once per machine), not
         from keras_lstm_opt.models.kernels import load_kernels  # inside the first step
 
-        load_kernels()
+        load_kernels()  # logs one line when it compiles
     model = build_model(cfg.model, schema, precision=cfg.train.precision)
     if cfg.model.require_cudnn:
         require_cudnn(model)
@@ -111,15 +133,18 @@ def _quality(schema: dict[str, Any], final: dict[str, float]) -> dict[str, Any]:
 
 
 def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None,
-        overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+        overrides: list[str] | tuple[str, ...] = (), overwrite: bool = False,
+        ) -> dict[str, Any]:
     """Train from a config and write the run directory; return the metrics.
 
     Args:
         config: an ExperimentConfig, a YAML path, or None for the defaults.
         run_dir: where artifacts go (default `runs/<timestamp>`; required for
-            multi-worker runs). Rerunning on the same directory resumes an unfinished
-            run from its last backup when `train.resume` is true.
+            multi-worker runs), relative to the current directory or absolute (made
+            absolute once, here) or remote. Rerunning on the same directory resumes an
+            unfinished run from its last backup when `train.resume` is true.
         overrides: `key=value` strings applied on top of the config.
+        overwrite: replace a finished run in `run_dir` (else RunDirError).
 
     Returns:
         The contents of metrics.json (on every worker; only the chief writes files).
@@ -129,12 +154,18 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         TFConfigError: TF_CONFIG is malformed (nothing is written).
         DataError: the data cannot be read; names the file and record.
         StorageError: a remote path this install cannot reach (nothing is written).
+        RunDirError: `run_dir` holds a finished run and `overwrite` is false.
         TrainingError: the loss became NaN or Inf.
+        TrainingInterrupted: SIGINT/SIGTERM; the backup is saved and the message says
+            how to resume.
     """
     import keras
     import tensorflow as tf
 
     cfg = _as_config(config, list(overrides))
+    ensure_visible_logs()
+    given_run_dir = run_dir
+    run_dir = resolve_run_dir(run_dir) if run_dir is not None else None
     d = cfg.distribute
     threads = configure_threads(d.intra_op_threads, d.inter_op_threads, cfg.data.threads,
                                 fused_lstm=cfg.model.lstm == "fast")
@@ -150,8 +181,12 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     if batch % replicas:
         raise TrainingError(f"train.batch_size {batch} is not divisible by the {replicas} "
                             f"replicas; use a multiple of {replicas}")
-    run_dir = run_dir or default_run_dir()
+    run_dir = run_dir or resolve_run_dir(default_run_dir())
     is_chief = cluster is None or cluster.is_chief
+    state = check_run_dir(run_dir, overwrite)
+    if state == "finished" and is_chief:
+        log.info("--overwrite: removed the earlier run's %s from %s",
+                 ", ".join(clear_run_dir(run_dir)), run_dir)
     # A remote run directory is staged locally and copied out after the config is
     # written and at the end; backups go straight to it (that is what resume reads).
     staged = is_chief and is_remote(run_dir)
@@ -159,9 +194,6 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         prefix="klo-stage-" if staged else "klo-worker-")
     paths = run_paths(out_dir)
     os.makedirs(paths["checkpoints"], exist_ok=True)
-    old_metrics = run_paths(run_dir)["metrics"]
-    if is_chief and tf.io.gfile.exists(old_metrics):  # no result may outlive this run
-        tf.io.gfile.remove(old_metrics)
     save_config(cfg, paths["config"])
     if staged:
         sync_dir(out_dir, run_dir)
@@ -186,7 +218,14 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
 
     val_ds = make_dataset(cfg.data, files.schema, files.validation, batch, training=False,
                           compression=files.compression) if files.validation else None
-    callbacks, timer = standard_callbacks(cfg.train, paths, val_ds is not None)
+    monitor = monitored(cfg.train, val_ds is not None)
+    shared = run_paths(run_dir)  # the chief's, also read by the other workers
+    before = best_epoch(shared["history"], monitor, monitor_mode(monitor)) \
+        if cfg.train.resume and not is_remote(run_dir) else None
+    callbacks, timer = standard_callbacks(cfg.train, paths, val_ds is not None,
+                                          before[1] if before else None)
+    best = BestWeights(monitor, cfg.train.restore_best_weights, before, shared["best"])
+    callbacks.append(best)
     if cfg.profile.start_step and is_chief:
         callbacks.append(ProfileWindow(paths["tensorboard"], cfg.profile.start_step,
                                        cfg.profile.num_steps))
@@ -204,6 +243,13 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     except tf.errors.OutOfRangeError:
         raise DataError(f"no examples could be read from {len(files.train)} training "
                         f"shard(s) in {files.directory} (empty files?)") from None
+    except TrainingInterrupted as exc:
+        if out_dir != run_dir:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise TrainingInterrupted(f"{exc}; the backup is in {run_paths(run_dir)['backup']}: "
+                                  f"train into the same run directory to resume ("
+                                  f"run_dir={given_run_dir or run_dir!r})", exc.signum,
+                                  run_dir) from None
     wall = time.perf_counter() - start
     blow_up = guard.exhausted
     if blow_up or any(not math.isfinite(v) for v in hist.get("loss", [])):
@@ -230,6 +276,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         "resumed_from_step": resumed,
         "resume_seconds": backup.restore_seconds,
         "resumed_from": backup.restored_from,
+        **best.summary(),
         "rollbacks": guard.rollbacks,
         "threads": threads,
         "global_batch_size": batch,

@@ -237,8 +237,7 @@ def _epoch(model: Any, epoch: int, global_step: int, steps_per_epoch: int, chunk
         if stop.signum is not None:
             backup.save(global_step)
             name = signal.Signals(stop.signum).name
-            raise TrainingInterrupted(f"stopped by {name} at step {global_step}; the backup "
-                                      "is saved: rerun the same command to resume",
+            raise TrainingInterrupted(f"stopped by {name} at step {global_step}",
                                       stop.signum)
     if guard.exhausted:
         return global_step

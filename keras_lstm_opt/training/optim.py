@@ -12,40 +12,10 @@ from typing import Any
 from keras_lstm_opt.config import TrainConfig
 
 
-def _scaled_schedule_class() -> Any:
-    import keras
-
-    @keras.saving.register_keras_serializable("keras_lstm_opt")
-    class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
-        """A schedule times a factor that the training loop can lower (loss blow-up
-        rollback) without retracing: the factor is a variable read at every step."""
-
-        def __init__(self, schedule: Any, scale: float = 1.0) -> None:
-            self.schedule = schedule
-            self.scale = keras.Variable(scale, trainable=False, name="lr_scale")
-
-        def __call__(self, step: Any) -> Any:
-            return self.schedule(step) * keras.ops.cast(self.scale, "float32")
-
-        def get_config(self) -> dict[str, Any]:
-            return {"schedule": keras.saving.serialize_keras_object(self.schedule),
-                    "scale": float(keras.ops.convert_to_numpy(self.scale))}
-
-        @classmethod
-        def from_config(cls, config: dict[str, Any]) -> Any:
-            return cls(keras.saving.deserialize_keras_object(config["schedule"]),
-                       config["scale"])
-
-    return ScaledSchedule
-
-
-_SCALED: Any = None
-
-
 def scaled(schedule: Any) -> Any:
-    global _SCALED
-    _SCALED = _SCALED or _scaled_schedule_class()
-    return _SCALED(schedule)
+    from keras_lstm_opt.training.schedules import ScaledSchedule
+
+    return ScaledSchedule(schedule)
 
 
 def scale_learning_rate(optimizer: Any, factor: float) -> float:

@@ -113,7 +113,9 @@ def build_kernels(force: bool = False) -> str:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
     os.close(fd)
     cmd = _command(cxx, tmp)
-    log.info("compiling the fused LSTM kernels: %s", " ".join(cmd))
+    log.info("compiling FastLSTM's fused CPU kernels into %s (once per machine and "
+             "TensorFlow version, about 20 s)", os.path.dirname(path))
+    log.debug("%s", " ".join(cmd))
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:

@@ -1,0 +1,114 @@
+"""Register every custom Keras object of the package as soon as Keras is usable.
+
+A saved `model.keras` names our classes (`keras_lstm_opt>FastLSTM`,
+`keras_lstm_opt>ScaledSchedule`); Keras finds them only once they are registered, and
+it never imports a module outside its own packages to find one. So `import
+keras_lstm_opt` registers them, without importing TensorFlow itself (loading and
+validating a config stays fast):
+
+* TensorFlow and Keras already loaded: the classes are registered at once.
+* Otherwise a one-shot import hook waits until both have finished loading (either may
+  start the other) and registers them then.
+
+Example:
+
+    import keras_lstm_opt, keras
+    model = keras.models.load_model("runs/x/model.keras")   # FastLSTM found
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import logging
+import sys
+from types import ModuleType
+from typing import Any
+
+log = logging.getLogger("keras_lstm_opt")
+
+# Every module that defines a class saved in model.keras (keep in step with the tests).
+CUSTOM_OBJECT_MODULES = ("keras_lstm_opt.models.fast_lstm", "keras_lstm_opt.training.schedules")
+_WATCHED = ("keras", "tensorflow")
+_done = False
+
+
+def _loaded(name: str) -> bool:
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None)
+    return module is not None and not getattr(spec, "_initializing", False)
+
+
+def register_custom_objects() -> None:
+    """Import the modules that define our Keras objects (each registers on import)."""
+    global _done
+    for name in CUSTOM_OBJECT_MODULES:
+        importlib.import_module(name)
+    _done = True
+    _remove_hook()
+
+
+def _maybe_register() -> None:
+    if _done or not all(_loaded(n) for n in _WATCHED):
+        return
+    try:
+        register_custom_objects()
+    except Exception as exc:  # noqa: BLE001  (never break the user's `import keras`)
+        log.warning("keras_lstm_opt could not register its Keras objects: %s", exc)
+        _remove_hook()
+
+
+class _Loader(importlib.abc.Loader):
+    """Runs the real loader, then registers once Keras and TensorFlow are both loaded."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.inner.exec_module(module)
+        module.__spec__.loader = self.inner
+        _maybe_register_after(module.__name__)
+
+    def __getattr__(self, name: str) -> Any:  # get_resource_reader, is_package, ...
+        return getattr(self.inner, name)
+
+
+def _maybe_register_after(name: str) -> None:
+    # The module's own `_initializing` flag is cleared only after exec_module returns.
+    spec = sys.modules[name].__spec__
+    flag = getattr(spec, "_initializing", False)
+    spec._initializing = False
+    try:
+        _maybe_register()
+    finally:
+        spec._initializing = flag
+
+
+class _Hook(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in _WATCHED:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _Loader(spec.loader)
+        return spec
+
+
+_HOOK = _Hook()
+
+
+def _remove_hook() -> None:
+    if _HOOK in sys.meta_path:
+        sys.meta_path.remove(_HOOK)
+
+
+def install() -> None:
+    """Register now if Keras and TensorFlow are loaded, else when they are."""
+    if all(_loaded(n) for n in _WATCHED):
+        _maybe_register()
+    elif not _done and _HOOK not in sys.meta_path:
+        sys.meta_path.insert(0, _HOOK)

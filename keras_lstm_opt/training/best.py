@@ -1,0 +1,122 @@
+"""The best epoch by `train.monitor`, across resumed processes, and restoring it.
+
+`checkpoints/best.weights.h5` holds the weights of the best epoch so far (by
+`train.monitor`); `history.csv` holds every epoch of the run, resumed ones included.
+At the end of a run `BestWeights` restores the best weights when a later epoch was worse
+(as Keras's `restore_best_weights` does within one process) and says so in one log line.
+
+Example:
+
+    best = best_epoch("runs/x/history.csv", "val_loss", "min")   # (4, 0.131) or None
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+from typing import Any
+
+import keras
+
+log = logging.getLogger("keras_lstm_opt")
+
+
+def monitor_mode(monitor: str) -> str:
+    """"max" for accuracies, else "min"."""
+    return "max" if "accuracy" in monitor else "min"
+
+
+def read_history(path: str) -> list[dict[str, float]]:
+    """Rows of a Keras CSVLogger file as floats (empty if there is none)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for row in rows:
+        try:
+            out.append({k: float(v) for k, v in row.items() if k and v not in (None, "")})
+        except ValueError:
+            continue
+    return out
+
+
+def best_epoch(history: str, monitor: str, mode: str) -> tuple[int, float] | None:
+    """(epoch, value) of the best `monitor` value in `history` (a CSVLogger file)."""
+    scored = [(int(r["epoch"]), r[monitor]) for r in read_history(history)
+              if monitor in r and math.isfinite(r[monitor])]
+    if not scored:
+        return None
+    pick = max if mode == "max" else min
+    return pick(scored, key=lambda item: item[1])
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keeps the best epoch's weights by `monitor` and restores them at the end of
+    training when a later epoch was worse (one log line), like Keras's
+    `restore_best_weights`, but across a resume: `previous` is the best (epoch, value)
+    of the earlier processes of the run (from history.csv) and `previous_weights` the
+    file that holds its weights (checkpoints/best.weights.h5, written by then).
+
+    Args:
+        monitor: the logged metric (e.g. "val_loss").
+        enabled: restore (True) or only report (False).
+        previous: (epoch, value) from before a resume, or None.
+        previous_weights: weights file of `previous`.
+    """
+
+    def __init__(self, monitor: str, enabled: bool = True,
+                 previous: tuple[int, float] | None = None,
+                 previous_weights: str | None = None) -> None:
+        super().__init__()
+        self.monitor, self.enabled = monitor, enabled
+        self.mode = monitor_mode(monitor)
+        self.best = previous
+        self.best_weights: list[Any] | None = None
+        self.previous_weights = previous_weights
+        self.last: tuple[int, float] | None = None
+        self.restored = False
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best[1] if self.mode == "max" else value < self.best[1]
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(float(value)):
+            return
+        self.last = (epoch, float(value))
+        if self._better(float(value)):
+            self.best = (epoch, float(value))
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.best is None or self.last is None or self.best[0] == self.last[0]:
+            return
+        (b, bv), (e, ev), m = self.best, self.last, self.monitor
+        if not self.enabled:
+            log.info("keeping the last epoch's weights: epoch %d (%s %.4f); the best was "
+                     "epoch %d (%s %.4f)", e + 1, m, ev, b + 1, m, bv)
+            return
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        elif self.previous_weights and os.path.exists(self.previous_weights):
+            self.model.load_weights(self.previous_weights)
+        else:
+            log.warning("the best epoch's weights are missing; keeping the last epoch's")
+            return
+        self.restored = True
+        log.info("restored the best weights: epoch %d (%s %.4f) instead of the last, "
+                 "epoch %d (%s %.4f)", b + 1, m, bv, e + 1, m, ev)
+
+    def summary(self) -> dict[str, Any]:
+        """What metrics.json records about best and last epochs."""
+        if self.best is None or self.last is None:
+            return {"weights": "last"}
+        m = self.monitor
+        return {"monitor": m, "best_epoch": self.best[0] + 1, f"best_{m}": self.best[1],
+                "last_epoch": self.last[0] + 1, f"last_{m}": self.last[1],
+                "weights": "best" if self.restored else "last"}

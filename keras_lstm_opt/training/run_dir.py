@@ -1,0 +1,96 @@
+"""Run directories: one absolute place per run, never two runs mixed in one.
+
+* A local run directory is made absolute once, at the start, so every path written
+  into it (backups, their index files) still means the same place when a later
+  process in another working directory resumes the run.
+* A finished run (its `metrics.json` exists) is not trained over: `check_run_dir`
+  refuses unless `overwrite`, and then `clear_run_dir` removes the earlier run's
+  artifacts first (TensorBoard events of two runs never mix).
+* An unfinished one (a backup, no metrics.json) is resumed by training into it again.
+
+Importing this module does not import TensorFlow (the CLI checks before loading it).
+
+Example:
+
+    run_dir = resolve_run_dir("runs/a")        # "/home/me/project/runs/a"
+    check_run_dir(run_dir, overwrite=False)    # RunDirError if runs/a finished
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from keras_lstm_opt.config_checks import is_remote
+
+ARTIFACTS = ("metrics.json", "model.keras", "curves.png", "history.csv", "config.yaml",
+             "checkpoints", "tensorboard", "backup")
+
+
+class RunDirError(RuntimeError):
+    """A run directory that cannot be trained into as asked; the message says why."""
+
+
+def default_run_dir() -> str:
+    """`runs/<timestamp>` under the current directory."""
+    return os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+
+
+def resolve_run_dir(run_dir: str | os.PathLike | None) -> str:
+    """An absolute local path (a default one when None); remote URLs as they are."""
+    path = str(run_dir) if run_dir is not None else default_run_dir()
+    if is_remote(path):
+        return path.rstrip("/")
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _exists(path: str) -> bool:
+    if is_remote(path):
+        import tensorflow as tf
+
+        return bool(tf.io.gfile.exists(path))
+    return os.path.exists(path)
+
+
+def check_run_dir(run_dir: str, overwrite: bool = False) -> str | None:
+    """Refuse a finished run unless `overwrite`; return "finished", "unfinished" or None
+    (nothing there yet).
+
+    Raises:
+        RunDirError: `run_dir` holds a finished run and `overwrite` is false.
+    """
+    if _exists(os.path.join(run_dir, "metrics.json")):
+        if not overwrite:
+            raise RunDirError(f"{run_dir} holds a finished run (metrics.json is there); "
+                              "choose another --run-dir, or pass --overwrite (fit(..., "
+                              "overwrite=True)) to replace it")
+        return "finished"
+    if _exists(os.path.join(run_dir, "config.yaml")):
+        return "unfinished"
+    return None
+
+
+def clear_run_dir(run_dir: str) -> list[str]:
+    """Remove an earlier run's artifacts from `run_dir` (other files stay); return them."""
+    removed = []
+    for name in ARTIFACTS:
+        path = os.path.join(run_dir, name)
+        if is_remote(run_dir):
+            import tensorflow as tf
+
+            if not tf.io.gfile.exists(path):
+                continue
+            if tf.io.gfile.isdir(path):
+                tf.io.gfile.rmtree(path)
+            else:
+                tf.io.gfile.remove(path)
+        elif os.path.isdir(path):
+            import shutil
+
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+        else:
+            continue
+        removed.append(name)
+    return removed
