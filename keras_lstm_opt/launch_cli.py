@@ -20,20 +20,8 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
-         may_reexec: bool | None = None) -> int:
-    """Parse the launcher's arguments (`argv`, default sys.argv[1:]) and run it.
-
-    `may_reexec`: re-run this command inside a private network namespace (default: when
-    `argv` came from the command line)."""
-    argv_is_sys = argv is None if may_reexec is None else may_reexec
-    argv = list(sys.argv[1:] if argv is None else argv)
-    raw_argv = list(argv)
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, command = argv[:cut], argv[cut + 1:]
-    else:
-        command = []
+def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser:
+    """The launcher's options (everything after `--` is the worker command)."""
     p = argparse.ArgumentParser(prog=prog, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workers", type=int, required=True,
@@ -64,6 +52,24 @@ def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
                    help="Kubeflow TFJob, or a plain Indexed Job + headless Service")
     p.add_argument("--time", help="Slurm time limit (--emit slurm)")
     p.add_argument("--out", help="write the manifest here instead of stdout")
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
+         may_reexec: bool | None = None) -> int:
+    """Parse the launcher's arguments (`argv`, default sys.argv[1:]) and run it.
+
+    `may_reexec`: re-run this command inside a private network namespace (default: when
+    `argv` came from the command line)."""
+    argv_is_sys = argv is None if may_reexec is None else may_reexec
+    argv = list(sys.argv[1:] if argv is None else argv)
+    raw_argv = list(argv)
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, command = argv[:cut], argv[cut + 1:]
+    else:
+        command = []
+    p = build_parser(prog)
     args = p.parse_args(argv)
     if not command:
         p.error("give the worker command after --, e.g. -- keras-lstm-opt train --run-dir DIR")
