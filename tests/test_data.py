@@ -175,6 +175,41 @@ def test_writer_rejects_mismatched_and_empty_rows(tmp_path):
         write_tfrecords(str(tmp_path), {"a": [np.ones(2), np.ones(0)], "b": np.zeros(2)})
 
 
+def test_python_lists_write_like_numpy_arrays(tmp_path):
+    """Issue 14, finding 4: a plain list of int labels (and a list of lists of token
+    ids) is written exactly as the equivalent NumPy arrays, and reads back the same."""
+    import keras_lstm_opt as klo
+
+    tokens = [[3, 4, 5], [7], [8, 9, 2, 6], [1, 5], [4, 4, 4, 4, 4], [2]]
+    labels = [0, 1, 2, 3, 1, 0]
+    read = {}
+    for kind, feats in {"lists": {"tokens": tokens, "label": labels},
+                        "numpy": {"tokens": [np.array(t) for t in tokens],
+                                  "label": np.array(labels)}}.items():
+        out = str(tmp_path / kind)
+        klo.write_tfrecords(out, feats, shards=2, inputs="tokens", target="label",
+                            task="text", info={"vocab_size": 10, "num_classes": 4})
+        schema = klo.read_schema(out)
+        cfg = DataConfig(path=out, deterministic=True)
+        ds = klo.make_dataset(cfg, schema, klo.resolve_files(cfg).train, 6, training=False)
+        (x,), (y,) = _collect(ds)
+        rows = sorted([int(v) for v in row if v] + [int(lab)]
+                      for row, lab in zip(x, y, strict=True))
+        read[kind] = (schema, rows)
+    assert read["lists"][0]["features"] == {"tokens": {"dtype": "int64", "shape": [None]},
+                                            "label": {"dtype": "int64", "shape": []}}
+    assert read["lists"] == read["numpy"]
+    assert read["lists"][1] == sorted([t + [lab] for t, lab in zip(tokens, labels, strict=True)])
+    # floats and strings too; a value among sequences is refused by name
+    klo.write_tfrecords(str(tmp_path / "f"), {"x": [[0.5, 1.0], [2.5]], "y": [1.5, 2.0]})
+    assert klo.read_schema(str(tmp_path / "f"))["features"]["y"] == {"dtype": "float32",
+                                                                     "shape": []}
+    klo.write_tfrecords(str(tmp_path / "s"), {"w": [["a", "b"], ["c"]], "y": [0, 1]})
+    assert klo.read_schema(str(tmp_path / "s"))["features"]["w"]["dtype"] == "string"
+    with pytest.raises(DataError, match="feature 'x', example 1: a single value"):
+        klo.write_tfrecords(str(tmp_path / "bad"), {"x": [[1, 2], 3], "y": [0, 1]})
+
+
 def test_glob_path_with_validation_path(text_dir):
     cfg = DataConfig(path=os.path.join(text_dir, "train-0000[01]-*"),
                      validation_path=os.path.join(text_dir, "validation-*"))

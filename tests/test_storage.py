@@ -1,8 +1,9 @@
 """Remote storage: s3:// fails fast where tensorflow-io cannot load (the main
-environment); in the io environment (TensorFlow 2.16 + tensorflow-io), a run whose data,
-backups and run directory are all on a real S3-compatible server (moto's server mode on
-127.0.0.1) completes, exits 0, can be listed and loaded from the bucket, and resumes from
-its s3:// backup after a kill."""
+environment), for reading and for writing; in the io environment (TensorFlow 2.16 +
+tensorflow-io), `data make` writes a dataset to a real S3-compatible server (moto's
+server mode on 127.0.0.1) that training then reads, and a run whose data, backups and run
+directory are all on it completes, exits 0, can be listed and loaded from the bucket, and
+resumes from its s3:// backup after a kill."""
 
 from __future__ import annotations
 
@@ -43,6 +44,47 @@ def test_remote_path_fails_fast_and_writes_nothing(tmp_path):
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert proc.returncode == 1 and len(errors) == 1 and "hdfs://nn:8020/text" in errors[0]
     assert not run.exists()
+
+
+@pytest.mark.skipif(IO_READY, reason="tensorflow-io works here")
+def test_writing_to_s3_fails_fast_and_writes_nothing(tmp_path, monkeypatch):
+    """Issue 14, finding 3: every writer checks its output like the read path does."""
+    import numpy as np
+
+    from keras_lstm_opt import write_tfrecords
+    from keras_lstm_opt.data.cache import fingerprinted_cache
+    from keras_lstm_opt.data.embedded import write_embedded
+    from keras_lstm_opt.data.writer import write_csv, write_text_lines
+
+    monkeypatch.chdir(tmp_path)  # a plain os.makedirs("s3://...") would land here
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "s.csv").write_text("a,t\n1,2\n2,3\n3,4\n")
+    (src / "l.txt").write_text("1\tthe cat\n0\ta dog\n")
+    out = "s3://bucket/data"
+    writes = {
+        "write_tfrecords": lambda: write_tfrecords(out, {"tokens": [[1, 2], [3]],
+                                                         "label": np.array([0, 1])}),
+        "write_embedded": lambda: write_embedded("text", out, 400),
+        "write_csv": lambda: write_csv(str(src / "s.csv"), out, ["t"], 1, 1, ["a"]),
+        "write_text_lines": lambda: write_text_lines(str(src / "l.txt"), out),
+        "fingerprinted_cache": lambda: fingerprinted_cache(out, "train", [], {}, {}),
+    }
+    for name, write in writes.items():
+        with pytest.raises(StorageError) as err:
+            write()
+        msg = str(err.value)
+        assert f"{out!r}" in msg and 'pip install "keras-lstm-opt[io]"' in msg, (name, msg)
+    assert sorted(os.listdir(tmp_path)) == ["src"]
+    # the CLI: one error line naming the path, exit 1, nothing written
+    proc = subprocess.run([console_script(), "data", "make", "--task", "text", "--examples",
+                           "400", "--out", out], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert proc.returncode == 1 and len(errors) == 1, proc.stderr[-3000:]
+    assert f"{out!r}" in errors[0] and "keras-lstm-opt[io]" in errors[0]
+    assert "Traceback" not in proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ["src"]
 
 
 def test_credentials_in_paths_are_refused_and_redacted(monkeypatch):
@@ -118,6 +160,41 @@ def _train(run_dir: str, data: str, *extra: str, **kw):
                              "--set", f"data.path={data}", "--set", "model.units=16",
                              "--set", "train.verbose=epoch", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+@io_env
+def test_data_make_writes_to_s3_and_training_reads_it(s3_server, tmp_path):
+    """Issue 14, finding 3: `data make --out s3://...` in a fresh process, as a user would
+    run it; the shards and schema.json land in the bucket and a run trains on them."""
+    proc = subprocess.run([console_script(), "data", "make", "--task", "text",
+                           "--examples", "400", "--out", "s3://klo/made"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "wrote s3://klo/made (train: 320 examples in 4 shard(s), validation: 80 " \
+           "examples in 1 shard(s))" in proc.stdout, proc.stdout
+    keys = _keys(s3_server, "made/")
+    shards = [f"train-{i:05d}-of-00004.tfrecord.gz" for i in range(4)]
+    for name in ("schema.json", *shards, "validation-00000-of-00001.tfrecord.gz"):
+        assert name in keys, keys
+    assert not [k for k in keys if k.endswith(".tmp")], keys
+    assert os.listdir(tmp_path) == []  # nothing written locally (no ./s3:/ directory)
+    schema = json.loads(s3_server.get_object(Bucket="klo", Key="made/schema.json")
+                        ["Body"].read())
+    assert schema["splits"]["train"] == {"files": shards, "examples": 320}
+    assert schema["features"]["tokens"] == {"dtype": "int64", "shape": [None]}
+    run = tmp_path / "run"
+    train = _train(str(run), "s3://klo/made", "--set", "train.epochs=1")
+    out, _ = train.communicate(timeout=600)
+    assert train.returncode == 0, out[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["data"] == "s3://klo/made" and metrics["epochs_completed"] == 1
+    assert metrics["task"] == "text" and metrics["steps_completed"] >= 1
+    # the Python writer, in this process, with plain lists (finding 4 too)
+    from keras_lstm_opt import read_schema, write_tfrecords
+
+    write_tfrecords("s3://klo/lists", {"tokens": [[1, 2, 3], [4]], "label": [0, 1]})
+    assert read_schema("s3://klo/lists")["splits"]["train"]["examples"] == 2
+    assert "train-00000-of-00001.tfrecord.gz" in _keys(s3_server, "lists/")
 
 
 @io_env

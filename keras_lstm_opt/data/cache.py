@@ -28,6 +28,7 @@ import os
 from typing import Any
 
 from keras_lstm_opt.config_checks import is_remote
+from keras_lstm_opt.data.storage import check_paths
 
 log = logging.getLogger("keras_lstm_opt")
 
@@ -71,9 +72,14 @@ def _finalized(metadata_path: str) -> bool:
 
 def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[str, Any],
                         settings: dict[str, Any], snapshot: bool = False) -> str:
-    """The cache file name for these records; deletes stale caches; logs what it found."""
+    """The cache file name for these records; deletes stale caches; logs what it found.
+
+    A remote `prefix` loads tensorflow-io's file systems first, or raises StorageError
+    naming it (before any cache is read, deleted or written).
+    """
     import tensorflow as tf
 
+    check_paths({"data.cache": prefix})
     key = fingerprint(files, schema, settings)
     base = f"{prefix}.{split}"
     name = f"{base}-{key}"

@@ -24,6 +24,7 @@ import tempfile
 import numpy as np
 
 from keras_lstm_opt.data.schema import DataError, read_schema
+from keras_lstm_opt.data.storage import check_paths
 from keras_lstm_opt.data.writer import write_tfrecords
 
 VERSION = 1
@@ -86,9 +87,14 @@ def default_cache_dir() -> str:
 
 def write_embedded(task: str, out_dir: str, examples: int, seed: int = 1234,
                    shards: int = 4, compression: str = "GZIP") -> str:
-    """Generate an embedded dataset into `out_dir` (train and validation splits)."""
+    """Generate an embedded dataset into `out_dir` (train and validation splits).
+
+    `out_dir` may be remote (s3:// needs the io extra): it is checked before anything
+    is generated or written, and a StorageError names it if it cannot be used here.
+    """
     if task not in ("text", "forecast"):
         raise DataError(f"task: expected 'text' or 'forecast', got {task!r}")
+    check_paths({"out_dir": out_dir})
     n_val = max(1, int(examples * VALIDATION_SHARE))
     n_train = examples - n_val
     if n_train < shards or n_val < 1:

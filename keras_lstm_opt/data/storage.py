@@ -12,6 +12,10 @@ S3 settings come from the environment variables tensorflow-io reads: `S3_ENDPOIN
 Credentials are never taken from a config or a path, so they cannot reach a config
 dump, a log line or metrics.json; `redact` masks them in any text we print.
 
+Writers check their output the same way (`check_paths({"out_dir": out_dir})`) before
+anything is written, then create, move and open files with `makedirs`, `replace` and
+`open_file` below, which take local and remote paths alike.
+
 Example:
 
     check_paths({"data.path": "s3://bucket/text", "run_dir": "runs/x"})
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import IO, Any
 
 from keras_lstm_opt.config_checks import is_remote
 
@@ -97,6 +101,37 @@ def check_paths(paths: dict[str, str | None]) -> None:
         raise StorageError(f"{listed}: remote paths are not usable here ({why}); "
                            + _install_hint(tf.__version__))
     _used_remote = True
+
+
+def makedirs(path: str) -> None:
+    """Create a directory (and its parents), local or remote (after `check_paths`)."""
+    if is_remote(path):
+        import tensorflow as tf
+
+        tf.io.gfile.makedirs(path)
+    else:
+        os.makedirs(path, exist_ok=True)
+
+
+def replace(src: str, dst: str) -> None:
+    """Move `src` over `dst`: os.replace locally, TensorFlow's rename remotely."""
+    if is_remote(dst):
+        import tensorflow as tf
+
+        tf.io.gfile.rename(src, dst, overwrite=True)
+    else:
+        os.replace(src, dst)
+
+
+def open_file(path: str, mode: str = "r", newline: str | None = None) -> IO[Any]:
+    """open() for local paths (UTF-8 text), tf.io.gfile.GFile for remote ones."""
+    if is_remote(path):
+        import tensorflow as tf
+
+        return tf.io.gfile.GFile(path, mode)
+    if "b" in mode:
+        return open(path, mode)
+    return open(path, mode, encoding="utf-8", newline=newline)
 
 
 def data_paths(d: Any) -> dict[str, str | None]:

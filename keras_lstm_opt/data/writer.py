@@ -1,53 +1,100 @@
 """Write NumPy arrays, CSV files and text-line files as sharded TFRecords + schema.json.
 
+Python lists work as the equivalent arrays (a list of lists holds variable-length rows).
+The output directory may be remote (s3:// needs the io extra; see `storage`): it is
+checked before anything is written.
+
 Example:
 
     write_tfrecords("data/", {"tokens": [np.array([3, 4, 5]), np.array([7])],
                               "label": np.array([1, 0])},
                     split="train", shards=2, inputs="tokens", target="label")
+    write_tfrecords("s3://bucket/data", {"tokens": [[3, 4, 5], [7]], "label": [1, 0]})
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.data.schema import COMPRESSIONS, DataError, read_schema, write_schema
+from keras_lstm_opt.config_checks import is_remote
+from keras_lstm_opt.data.schema import (
+    COMPRESSIONS,
+    FORMAT,
+    DataError,
+    read_schema,
+    schema_path,
+    validate_schema,
+    write_schema,
+)
+from keras_lstm_opt.data.storage import (
+    StorageError,
+    check_paths,
+    makedirs,
+    open_file,
+    redact,
+    replace,
+)
 
 
 def shard_name(split: str, index: int, shards: int, compression: str) -> str:
     return f"{split}-{index:05d}-of-{shards:05d}{COMPRESSIONS[compression]}"
 
 
-def _feature_info(name: str, column: Any) -> tuple[str, list[int | None]]:
-    """dtype and shape (None = variable first axis) of one column of examples."""
+def _kind(name: str, dtype: np.dtype) -> str:
+    if np.issubdtype(dtype, np.integer) or dtype.kind == "b":
+        return "int64"
+    if np.issubdtype(dtype, np.floating):
+        return "float32"
+    if dtype.kind in "US":
+        return "string"
+    raise DataError(f"feature {name!r}: unsupported dtype {dtype}")
+
+
+def _column(name: str, column: Any) -> tuple[Any, str, list[int | None]]:
+    """One feature's examples as stored, their dtype and shape (None = variable axis).
+
+    An array `[N, ...]` has a fixed shape. A list (or tuple, or object array) of N
+    single values is the array `np.asarray(column)`; a list of N lists or arrays holds
+    variable-length rows (their first axis may differ, the other axes may not).
+    """
     if isinstance(column, np.ndarray) and column.dtype != object:
-        arr = column
-        shape: list[int | None] = list(arr.shape[1:])
-    else:
-        rows = [np.asarray(r) for r in column]
-        if not rows:
-            raise DataError(f"feature {name!r}: no examples")
-        inner = {r.shape[1:] for r in rows}
-        if len(inner) != 1:
-            raise DataError(f"feature {name!r}: rows differ beyond the first axis: {inner}")
-        if any(r.ndim == 0 or r.shape[0] == 0 for r in rows):
-            bad = next(i for i, r in enumerate(rows) if r.ndim == 0 or r.shape[0] == 0)
-            raise DataError(f"feature {name!r}, example {bad}: variable-length rows must "
-                            "hold at least one element")
-        arr = rows[0]
-        shape = [None, *rows[0].shape[1:]]
-    if np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool:
-        return "int64", shape
-    if np.issubdtype(arr.dtype, np.floating):
-        return "float32", shape
-    if arr.dtype.kind in "US":
-        return "string", shape
-    raise DataError(f"feature {name!r}: unsupported dtype {arr.dtype}")
+        if column.ndim == 0:
+            raise DataError(f"feature {name!r}: expected one value per example, got a scalar")
+        return column, _kind(name, column.dtype), list(column.shape[1:])
+    rows = []
+    for i, row in enumerate(column):
+        try:
+            rows.append(np.asarray(row))
+        except ValueError as exc:  # a ragged nested list inside one example
+            raise DataError(f"feature {name!r}, example {i}: {exc}") from None
+    if not rows:
+        raise DataError(f"feature {name!r}: no examples")
+    single = [r.ndim == 0 for r in rows]
+    if all(single):  # a list of scalars: exactly the array np.asarray(column)
+        arr = np.stack(rows)
+        return arr, _kind(name, arr.dtype), []
+    if any(single):
+        raise DataError(f"feature {name!r}, example {single.index(True)}: a single value "
+                        "among sequences; give every example a list (or every one a value)")
+    inner = {r.shape[1:] for r in rows}
+    if len(inner) != 1:
+        raise DataError(f"feature {name!r}: rows differ beyond the first axis: {inner}")
+    empty = [r.shape[0] == 0 for r in rows]
+    if any(empty):
+        raise DataError(f"feature {name!r}, example {empty.index(True)}: variable-length "
+                        "rows must hold at least one element")
+    try:
+        dtype = functools.reduce(np.promote_types, {r.dtype for r in rows})
+    except TypeError as exc:  # e.g. numbers in some rows, strings in others
+        raise DataError(f"feature {name!r}: rows of incompatible types ({exc})") from None
+    return rows, _kind(name, dtype), [None, *rows[0].shape[1:]]
 
 
 def _to_feature(value: Any, dtype: str) -> Any:
@@ -59,7 +106,7 @@ def _to_feature(value: Any, dtype: str) -> Any:
     if dtype == "float32":
         return tf.train.Feature(float_list=tf.train.FloatList(value=flat.astype(np.float32)))
     return tf.train.Feature(bytes_list=tf.train.BytesList(
-        value=[str(v).encode("utf-8") for v in flat]))
+        value=[v if isinstance(v, bytes) else str(v).encode("utf-8") for v in flat]))
 
 
 def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train",
@@ -69,8 +116,10 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
     """Write one split of examples as `shards` TFRecord files and update schema.json.
 
     Args:
-        out_dir: directory (created if missing). Other splits' files are kept.
-        features: name -> array `[N, ...]` or list of N variable-length arrays.
+        out_dir: directory (created if missing), local or remote (s3:// needs the io
+            extra). Other splits' files are kept.
+        features: name -> array `[N, ...]`, list of N values (as `np.asarray`), or list
+            of N variable-length lists/arrays.
         split: file-name prefix, e.g. "train" or "validation".
         shards: number of files; examples are dealt round-robin.
         compression: "GZIP" (default), "ZLIB" or "NONE".
@@ -80,9 +129,15 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
 
     Returns:
         The written file paths.
+
+    Raises:
+        DataError: bad examples or settings (nothing is written).
+        StorageError: `out_dir` is remote and unusable here (nothing is written), or
+            writing to it failed; the message names the path.
     """
     import tensorflow as tf
 
+    check_paths({"out_dir": out_dir})  # s3:// loads tensorflow-io's plugins, or fails
     if compression not in COMPRESSIONS:
         raise DataError(f"compression: expected one of {sorted(COMPRESSIONS)}, "
                         f"got {compression!r}")
@@ -95,23 +150,29 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
     n = counts[names[0]]
     if n < shards:
         raise DataError(f"{n} examples cannot fill {shards} shards")
-    specs = {name: _feature_info(name, features[name]) for name in names}
-    os.makedirs(out_dir, exist_ok=True)
+    columns = {name: _column(name, features[name]) for name in names}
+    specs = {name: (dtype, shape) for name, (_, dtype, shape) in columns.items()}
     options = tf.io.TFRecordOptions(compression_type="" if compression == "NONE"
                                     else compression)
     paths = [os.path.join(out_dir, shard_name(split, i, shards, compression))
              for i in range(shards)]
-    writers = [tf.io.TFRecordWriter(p + ".tmp", options) for p in paths]
     try:
-        for i in range(n):
-            ex = tf.train.Example(features=tf.train.Features(feature={
-                name: _to_feature(features[name][i], specs[name][0]) for name in names}))
-            writers[i % shards].write(ex.SerializeToString())
-    finally:
-        for w in writers:
-            w.close()
-    for p in paths:
-        os.replace(p + ".tmp", p)
+        makedirs(out_dir)
+        writers = [tf.io.TFRecordWriter(p + ".tmp", options) for p in paths]
+        try:
+            for i in range(n):
+                ex = tf.train.Example(features=tf.train.Features(feature={
+                    name: _to_feature(col[i], dtype)
+                    for name, (col, dtype, _) in columns.items()}))
+                writers[i % shards].write(ex.SerializeToString())
+        finally:
+            for w in writers:
+                w.close()
+        for p in paths:
+            replace(p + ".tmp", p)
+    except tf.errors.OpError as exc:
+        raise StorageError(f"out_dir = {out_dir!r}: writing the shards failed: "
+                           f"{redact(exc.message.strip())}") from None
     _update_schema(out_dir, split, paths, n, specs, compression, inputs or names[0],
                    target or names[-1], task, info or {})
     return paths
@@ -132,7 +193,26 @@ def _update_schema(out_dir: str, split: str, paths: list[str], n: int,
                   features=feats)
     schema["splits"][split] = {"files": [os.path.basename(p) for p in paths], "examples": n}
     schema["info"].update(info)
-    write_schema(out_dir, schema)
+    if not is_remote(out_dir):
+        write_schema(out_dir, schema)
+        return
+    import tensorflow as tf
+
+    validate_schema({"format": FORMAT, **schema}, schema_path(out_dir))
+    with tempfile.TemporaryDirectory() as tmp:  # written whole, then copied up in one go
+        try:
+            tf.io.gfile.copy(write_schema(tmp, schema), schema_path(out_dir), overwrite=True)
+        except tf.errors.OpError as exc:
+            raise StorageError(f"{schema_path(out_dir)}: cannot be written: "
+                               f"{redact(exc.message.strip())}") from None
+
+
+def _open_input(path: str, newline: str | None = None) -> Any:
+    import tensorflow as tf
+
+    if not tf.io.gfile.exists(path):
+        raise DataError(f"{path}: no such file")
+    return open_file(path, "r", newline)
 
 
 def write_csv(csv_path: str, out_dir: str, target_columns: Sequence[str], window: int,
@@ -142,9 +222,10 @@ def write_csv(csv_path: str, out_dir: str, target_columns: Sequence[str], window
     """Turn a CSV time series (one row per time step) into forecasting windows.
 
     Each example holds `x` (`window` steps of the feature columns) and `y` (the next
-    `horizon` steps of the target columns, flattened).
+    `horizon` steps of the target columns, flattened). Either path may be remote.
     """
-    with open(csv_path, newline="", encoding="utf-8") as fh:
+    check_paths({"csv_path": csv_path, "out_dir": out_dir})
+    with _open_input(csv_path, newline="") as fh:
         reader = csv.DictReader(fh)
         cols = feature_columns or reader.fieldnames or []
         rows = []
@@ -173,11 +254,13 @@ def write_text_lines(path: str, out_dir: str, vocab_size: int = 20000, max_lengt
 
     The vocabulary is learnt from the file unless given, and saved in the schema so
     other splits reuse it (pass `vocabulary=read_schema(dir)["info"]["vocabulary"]`).
+    Either path may be remote.
     """
     import keras
 
+    check_paths({"path": path, "out_dir": out_dir})
     labels, texts = [], []
-    with open(path, encoding="utf-8") as fh:
+    with _open_input(path) as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
