@@ -152,9 +152,9 @@ for name in klo.config.bundled_configs():
     klo.fit(name, run_dir=f"runs/{name}", overrides=sets)
     model = __import__("keras").models.load_model(f"runs/{name}/model.keras")  # same process
     rng = np.random.default_rng(0)
-    width = model.inputs[0].shape[-1]
-    x = (rng.integers(1, 60, size=(4, 20)) if len(model.inputs[0].shape) == 2
-         else rng.normal(size=(4, 30, width)).astype("float32"))
+    shape = model.inputs[0].shape
+    x = (rng.integers(1, 60, size=(4, shape[1] or 20)) if len(shape) == 2
+         else rng.normal(size=(4, shape[1] or 30, shape[2])).astype("float32"))
     np.save(f"runs/{name}/x.npy", x)
     np.save(f"runs/{name}/y.npy", model.predict(x, verbose=0))
     out[name] = True

@@ -64,6 +64,7 @@ def ensure_visible_logs() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
                                                "%H:%M:%S"))
         log.addHandler(handler)
+        log.propagate = False  # a root handler set up later would print each line twice
         if log.level == logging.NOTSET:
             log.setLevel(logging.INFO)
 
