@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from typing import Any, Literal
@@ -71,10 +72,16 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return True, float(value)
+        # YAML 1.1 reads 1e-3 (no dot) as a string; people write it that way
+        if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+            return True, float(value)
         return False, value
     if tp is str:
         return isinstance(value, str), value
     raise TypeError(f"unsupported config type {tp!r}")
+
+
+_EXPONENT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def _describe(value: Any) -> str:

@@ -116,3 +116,11 @@ def test_loading_a_config_does_not_import_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_exponent_numbers_without_a_dot_are_numbers():
+    """YAML 1.1 reads `1e-3` as a string; in a float field it means 0.001."""
+    cfg = load_config(None, ["train.learning_rate=1e-3", "train.weight_decay=5E-5"])
+    assert cfg.train.learning_rate == 0.001 and cfg.train.weight_decay == 5e-5
+    with pytest.raises(ConfigError, match="expected a number, got str 'fast'"):
+        load_config(None, ["train.learning_rate=fast"])

@@ -127,6 +127,7 @@ def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_p
     assert out.returncode == 0, out.stderr[-2000:]
     assert "STATUS unavailable: compiling" in out.stdout and "LOSS" in out.stdout
     assert out.stderr.count("fused LSTM kernels unavailable") == 1
+    assert out.stderr.count("compiling FastLSTM's fused CPU kernels") == 1  # one log line
     assert ("cpu_kernel='fused': the fused LSTM kernels cannot run here: unavailable: "
             "compiling") in out.stdout
     assert not any(p.suffix == ".so" for p in (tmp_path / "k").rglob("*"))  # no partial file
@@ -137,6 +138,9 @@ def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_p
                           capture_output=True, text=True, env=env, timeout=600)
     assert prof.returncode == 0, prof.stderr[-2000:]
     report = json.loads((tmp_path / "prof" / "report.json").read_text())
+    # the threads `train` uses, applied before TensorFlow initialised (finding 9)
+    assert "not applied" not in prof.stderr and "note" not in report["threads"]
+    assert report["threads"]["inter_op"] == 1
     assert report["kernels"].startswith("unavailable: compiling")
     assert any("keras-lstm-opt build-kernels" in r["advice"] for r in report["recommendations"])
     env["KERAS_LSTM_OPT_KERNELS"] = "off"

@@ -23,6 +23,7 @@ from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import DataError, parse_spec
 from keras_lstm_opt.data.storage import check_paths, config_paths
 from keras_lstm_opt.distribute.strategy import get_strategy
+from keras_lstm_opt.logs import ensure_visible
 from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model
 from keras_lstm_opt.models.heads import head_for
@@ -53,20 +54,6 @@ from keras_lstm_opt.training.run_dir import (
 )
 
 log = logging.getLogger("keras_lstm_opt")
-
-
-def ensure_visible_logs() -> None:
-    """Our one-line notices (kernel compilation, early stopping, best-weight restore,
-    resume) reach the Python API's user too: without any logging set up, INFO lines of
-    the `keras_lstm_opt` logger go to standard error."""
-    if not log.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
-                                               "%H:%M:%S"))
-        log.addHandler(handler)
-        log.propagate = False  # a root handler set up later would print each line twice
-        if log.level == logging.NOTSET:
-            log.setLevel(logging.INFO)
 
 
 class TrainingError(RuntimeError):
@@ -164,7 +151,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     import tensorflow as tf
 
     cfg = _as_config(config, list(overrides))
-    ensure_visible_logs()
+    ensure_visible()
     given_run_dir = run_dir
     run_dir = resolve_run_dir(run_dir) if run_dir is not None else None
     d = cfg.distribute

@@ -113,6 +113,9 @@ def build_kernels(force: bool = False) -> str:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
     os.close(fd)
     cmd = _command(cxx, tmp)
+    from keras_lstm_opt.logs import ensure_visible
+
+    ensure_visible()
     log.info("compiling FastLSTM's fused CPU kernels into %s (once per machine and "
              "TensorFlow version, about 20 s)", os.path.dirname(path))
     log.debug("%s", " ".join(cmd))

@@ -1,0 +1,32 @@
+"""Our one-line notices reach Python API users too.
+
+The CLI sets up logging itself. A user who calls `klo.fit` or builds a FastLSTM from
+plain Python has usually set up nothing, and Python then drops INFO lines: kernel
+compilation, early stopping, the best-weight restore and resuming would all go unsaid.
+`ensure_visible()` gives the `keras_lstm_opt` logger a handler on standard error, at
+INFO, when neither it nor the root logger has one (a user's own logging set-up wins).
+
+Example:
+
+    ensure_visible()
+    log.info("compiling ...")   # shown
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("keras_lstm_opt")
+
+
+def ensure_visible() -> None:
+    """Give the `keras_lstm_opt` logger a stderr handler if nothing would print its lines."""
+    if log.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
+                                           "%H:%M:%S"))
+    log.addHandler(handler)
+    log.propagate = False  # a root handler set up later would print each line twice
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
