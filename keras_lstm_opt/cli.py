@@ -197,7 +197,6 @@ def _tune(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)  # fail fast, before any process starts
     run_dir = args.run_dir or os.path.join("runs", time.strftime("tune-%Y%m%d-%H%M%S"))
-    _tensorflow(args)
     if args.tuners and "KERASTUNER_TUNER_ID" not in os.environ:
         from keras_lstm_opt.tuning_launch import launch_tuners
 
@@ -206,6 +205,7 @@ def _tune(args: argparse.Namespace) -> int:
         for item in args.overrides:
             cmd += ["--set", item]
         return launch_tuners(cmd, args.tuners)
+    _tensorflow(args)
     from keras_lstm_opt.tuning import tune
 
     rows = tune(cfg, run_dir)
@@ -261,6 +261,7 @@ def _data_serve(args: argparse.Namespace) -> int:
     else:
         print(f"warning: no private network namespace here: {netns.OPEN_PORTS}",
               file=sys.stderr)
+    _tensorflow(args)
     return serve_command(args.workers, command, args.port, args.host)
 
 
