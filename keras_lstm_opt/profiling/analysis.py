@@ -85,12 +85,16 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     one = tf.constant(1)
     with strategy.scope():
         model.optimizer.build(model.trainable_variables)
-    tf.config.experimental.reset_memory_stats("CPU:0")
-    before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+    try:  # the allocator keeps statistics: BFC (profile sets it) or oneDNN's default
+        tf.config.experimental.reset_memory_stats("CPU:0")
+        before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+    except ValueError:  # e.g. AMD EPYC: TensorFlow leaves oneDNN off, no allocator stats
+        before = None
     for _ in range(p.steps):  # fills the cache, traces the step
         train_steps(held_it, one)["count"].numpy()
     model_s = _timed(lambda: train_steps(held_it, one)["count"].numpy(), p.steps)
-    step_peak = tf.config.experimental.get_memory_info("CPU:0")["peak"] - before
+    step_peak = None if before is None else \
+        tf.config.experimental.get_memory_info("CPU:0")["peak"] - before
     state = sum(int(v.numpy().nbytes) for v in [*model.weights, *model.optimizer.variables])
 
     # 3. the model fed by the pipeline, as in training, each batch's wait timed. The
@@ -131,9 +135,9 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
         "input_wait_ms_per_step": 1000 * waited,
         "contention_ms_per_step": 1000 * contention,
         "contention_percent": 100.0 * contention / both_s if both_s > 0 else 0.0,
-        "measured_step_peak_mib": step_peak / 2 ** 20,
+        "measured_step_peak_mib": None if step_peak is None else step_peak / 2 ** 20,
         "measured_state_mib": state / 2 ** 20,
-        "measured_training_mib": (step_peak + state) / 2 ** 20,
+        "measured_training_mib": None if step_peak is None else (step_peak + state) / 2 ** 20,
         "pipeline_examples_per_second": batch / pipeline_s if pipeline_s else math.inf,
         "model_examples_per_second": batch / model_s if model_s else math.inf,
         "training_examples_per_second": batch / both_s if both_s else math.inf,

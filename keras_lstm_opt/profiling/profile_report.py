@@ -79,6 +79,9 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
     tb_dir = os.path.join(run_dir, "tensorboard")
     os.makedirs(tb_dir, exist_ok=True)
     capture = cfg.profile.capture and xprof_available()
+    # TensorFlow's BFC CPU allocator keeps the statistics the memory figure is read from;
+    # the default one does not where TensorFlow leaves oneDNN off (e.g. on AMD EPYC)
+    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
     import tensorflow as tf  # loaded before the baseline: its own memory is not the job's
 
     from keras_lstm_opt.resources import configure_threads
@@ -100,7 +103,8 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
                           m["training_examples_per_second"], embed)
     plan["measured_peak_rss_increase_mib"] = (rss_peak - rss_before) / 1024
     plan["measured_training_mib"] = m["measured_training_mib"]
-    plan["estimate_over_measured"] = plan["estimated_training_mib"] / m["measured_training_mib"]
+    plan["estimate_over_measured"] = plan["estimated_training_mib"] / m[
+        "measured_training_mib"] if m["measured_training_mib"] else None
     report = {**m, "threads": threads, "plan": plan, "recommendations": recommendations(cfg, m),
               "xprof": xprof_input_bound(tb_dir) if capture else None,
               "config": {"lstm": cfg.model.lstm, "cache": cfg.data.cache,

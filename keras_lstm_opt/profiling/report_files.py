@@ -49,7 +49,10 @@ def _md(r: dict[str, Any]) -> str:
         f"- Memory estimate: {plan['estimated_training_mib']:.0f} MiB "
         f"({plan['optimizer_and_weights_mib']:.1f} MiB weights, gradients and Adam moments, "
         f"{plan['activations_mib']:.0f} MiB activations); measured "
-        f"{plan['measured_training_mib']:.0f} MiB (TensorFlow's CPU allocator peak over a "
+        + (f"{plan['measured_training_mib']:.0f} MiB" if plan["measured_training_mib"]
+           is not None else "not available (this TensorFlow CPU allocator keeps no "
+           "statistics; set TF_CPU_ALLOCATOR_USE_BFC=true)")
+        + " (TensorFlow's CPU allocator peak over a "
         "step plus weights and optimizer state; the process's peak RSS grew by "
         f"{plan['measured_peak_rss_increase_mib']:.0f} MiB, which includes TensorFlow's own "
         "buffers, traced graphs and the data cache).",
