@@ -150,3 +150,15 @@ def test_a_failing_readme_command_fails_its_test(tmp_path: Path,
     assert "exit status 2 from: keras-lstm-opt train --set train.epoks=1" in message
     output = message.split("--- its output", 1)[1]
     assert "unknown key" in output and "first" in output and "never" not in output
+
+
+def test_a_newcomer_finds_the_two_commands_then_the_guide_then_reference_and_figures() -> None:
+    """Finding 11: the quick start was buried among measurements, and launcher text sat
+    under the Redis heading."""
+    text = README.read_text(encoding="utf-8")
+    sections = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert sections[:4] == ["Two commands on a fresh machine", "User guide", "Reference",
+                            "Measurements"], sections
+    redis = text.split("### Redis as a dataset cache", 1)[1].split("\n## ", 1)[0]
+    redis = redis.split("\n### ", 1)[0]
+    assert "launch" not in redis and "backup" not in redis.lower()
