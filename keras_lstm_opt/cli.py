@@ -43,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_config(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("config", nargs="?", metavar="CONFIG",
-                        help="YAML config file, or a bundled config's name (see `config "
-                             "show`); default: the built-in defaults")
+                        help="YAML config file, or a bundled config's name (`config "
+                             "list` lists them); default: the built-in defaults")
         sp.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a config key, e.g. "
                                                   "train.epochs=3 (repeatable)")
@@ -164,7 +164,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
     run_dir = args.run_dir or default_run_dir()
     if not is_remote(run_dir):
-        check_run_dir(run_dir, args.overwrite)
+        check_run_dir(run_dir, args.overwrite, how="--overwrite")
     _tensorflow(args)
     from keras_lstm_opt.training.fit import fit
     from keras_lstm_opt.training.guard import TrainingInterrupted
@@ -177,7 +177,8 @@ def _train(args: argparse.Namespace) -> int:
                                   f"{_resume_command(args, run_dir)}", exc.signum) from None
     keys = [k for k in ("val_accuracy", "val_mae", "known_best_accuracy",
                         "fraction_of_known_best", "baseline_mae", "improvement_over_baseline",
-                        "train_seconds", "samples_per_second", "epochs_completed",
+                        "train_seconds", "train_loop_seconds", "samples_per_second",
+                        "epochs_completed", "weights", "best_epoch",
                         "num_replicas", "weights_digest") if k in metrics]
     if not metrics.get("is_chief", True):
         print(f"\nworker done (the chief writes {run_dir}); weights_digest "

@@ -28,10 +28,10 @@ def test_a_worse_last_epoch_gives_way_to_the_best(caplog):
     cb.set_model(model)
     cb.on_epoch_end(0, {"val_loss": 0.9})
     _shift(model, 1.0)
-    cb.on_epoch_end(1, {"val_loss": 0.5})  # the best
+    cb.on_epoch_end(1, {"val_loss": 0.5, "loss": 0.3})  # the best
     best = [w.copy() for w in model.get_weights()]
     _shift(model, 1.0)
-    cb.on_epoch_end(2, {"val_loss": 0.7})
+    cb.on_epoch_end(2, {"val_loss": 0.7, "loss": 0.2})
     with caplog.at_level(logging.INFO, logger="keras_lstm_opt"):
         cb.on_train_end()
     for got, want in zip(model.get_weights(), best, strict=True):
@@ -39,6 +39,7 @@ def test_a_worse_last_epoch_gives_way_to_the_best(caplog):
     lines = [r.getMessage() for r in caplog.records if "restored the best" in r.getMessage()]
     assert lines == ["restored the best weights: epoch 2 (val_loss 0.5000) instead of the "
                      "last, epoch 3 (val_loss 0.7000)"]
+    assert cb.kept_logs["loss"] == 0.3  # metrics.json's training loss: the kept epoch's
     assert cb.summary() == {"monitor": "val_loss", "best_epoch": 2, "best_val_loss": 0.5,
                             "last_epoch": 3, "last_val_loss": 0.7, "weights": "best"}
 

@@ -78,6 +78,8 @@ class BestWeights(keras.callbacks.Callback):
         self.previous_weights = previous_weights
         self.last: tuple[int, float] | None = None
         self.restored = False
+        self.best_logs: dict[str, float] = {}
+        self.last_logs: dict[str, float] = {}
 
     def _better(self, value: float) -> bool:
         if self.best is None:
@@ -89,9 +91,17 @@ class BestWeights(keras.callbacks.Callback):
         if value is None or not math.isfinite(float(value)):
             return
         self.last = (epoch, float(value))
+        self.last_logs = {k: float(v) for k, v in (logs or {}).items()}
         if self._better(float(value)):
             self.best = (epoch, float(value))
             self.best_weights = self.model.get_weights()
+            self.best_logs = dict(self.last_logs)
+
+    @property
+    def kept_logs(self) -> dict[str, float]:
+        """The epoch logs of the weights the model ends with (empty if not known here:
+        a best epoch from before a resume)."""
+        return self.best_logs if self.restored else self.last_logs
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.best is None or self.last is None or self.best[0] == self.last[0]:

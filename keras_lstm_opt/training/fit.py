@@ -249,8 +249,10 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     resumed = backup.resumed_step
     metrics = {
         **final,
-        "loss": hist["loss"][-1] if hist.get("loss") else None,
-        head.metric: hist[head.metric][-1] if hist.get(head.metric) else None,
+        # training loss and metric of the epoch whose weights model.keras holds
+        "loss": best.kept_logs.get("loss", hist["loss"][-1] if hist.get("loss") else None),
+        head.metric: best.kept_logs.get(head.metric, hist[head.metric][-1]
+                                        if hist.get(head.metric) else None),
         **_quality(files.schema, final),
         "train_seconds": wall,
         "train_loop_seconds": timer.train_seconds,
@@ -273,8 +275,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         "task": files.schema.get("task"),
         "data": files.directory,
     }
-    log.info("worker %s weights_digest %s", f"{cluster.task_type}:{cluster.task_index}"
-             if cluster else "0", digest)
+    log.info("worker %d weights_digest %s", cluster.task_index if cluster else 0, digest)
     if is_chief:
         model.save(paths["model"])
         plot_curves(hist, paths["curves"], f"{model.name} on {cfg.data.path or cfg.data.task}",

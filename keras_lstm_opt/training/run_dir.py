@@ -52,9 +52,10 @@ def _exists(path: str) -> bool:
     return os.path.exists(path)
 
 
-def check_run_dir(run_dir: str, overwrite: bool = False) -> str | None:
+def check_run_dir(run_dir: str, overwrite: bool = False,
+                  how: str = "overwrite=True") -> str | None:
     """Refuse a finished run unless `overwrite`; return "finished", "unfinished" or None
-    (nothing there yet).
+    (nothing there yet). `how` names the switch in the message (`--overwrite` for the CLI).
 
     Raises:
         RunDirError: `run_dir` holds a finished run and `overwrite` is false.
@@ -62,8 +63,7 @@ def check_run_dir(run_dir: str, overwrite: bool = False) -> str | None:
     if _exists(os.path.join(run_dir, "metrics.json")):
         if not overwrite:
             raise RunDirError(f"{run_dir} holds a finished run (metrics.json is there); "
-                              "choose another --run-dir, or pass --overwrite (fit(..., "
-                              "overwrite=True)) to replace it")
+                              f"choose another run directory, or pass {how} to replace it")
         return "finished"
     if _exists(os.path.join(run_dir, "config.yaml")):
         return "unfinished"
