@@ -33,7 +33,9 @@ RUN --mount=type=secret,id=pipca \
     && mkdir -p /src/keras_lstm_opt && touch /src/keras_lstm_opt/__init__.py \
     && pip install "tensorflow${TF_EXTRA:+[$TF_EXTRA]}==${TF_VERSION}" \
         "keras==${KERAS_VERSION}" /src \
-    && pip uninstall -y keras-lstm-opt
+    && pip uninstall -y keras-lstm-opt \
+    && rm -rf /src/build /src/*.egg-info /src/keras_lstm_opt
+# (setuptools' build/ would keep the placeholder __init__.py: it is newer than the real one)
 COPY keras_lstm_opt /src/keras_lstm_opt
 RUN --mount=type=secret,id=pipca \
     if [ -f /run/secrets/pipca ]; then export PIP_CERT=/run/secrets/pipca; fi \

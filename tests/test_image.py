@@ -58,6 +58,13 @@ def test_image_runs_the_cli_and_a_tiny_training_as_a_non_root_user(image):
     help_out = _run("buildah", "run", "--isolation", "chroot", image, "--",
                     "keras-lstm-opt", "--help")
     assert "train" in help_out.stdout and "check-cudnn" in help_out.stdout
+    # the real package, not the dependency layer's placeholder (a stale build/ once kept it)
+    api = _run("buildah", "run", "--isolation", "chroot", image, "--", "/opt/klo/bin/python",
+               "-c", "import keras_lstm_opt as k; print(k.__version__, 'fit' in dir(k))")
+    assert api.stdout.split() == [__import__("keras_lstm_opt").__version__, "True"]
+    shown = _run("buildah", "run", "--isolation", "chroot", image, "--", "keras-lstm-opt",
+                 "config", "show", "text")
+    assert shown.stdout.startswith("# Text classification")
     user = _run("buildah", "run", "--isolation", "chroot", image, "--", "id", "-u")
     assert user.stdout.strip() == "10001"
     train = _run("buildah", "run", "--isolation", "chroot", image, "--", "keras-lstm-opt",
