@@ -172,9 +172,9 @@ def _train(args: argparse.Namespace) -> int:
     try:
         metrics = fit(cfg, run_dir=run_dir, overwrite=args.overwrite)
     except TrainingInterrupted as exc:
-        first = str(exc).split(";")[0].removeprefix("stopped ")
-        raise TrainingInterrupted(f"{first}; the backup is saved; resume with:\n  "
-                                  f"{_resume_command(args, run_dir)}", exc.signum) from None
+        raise TrainingInterrupted(f"{exc.reason.removeprefix('stopped ')}; the backup is "
+                                  f"saved; resume with:\n  {_resume_command(args, run_dir)}",
+                                  exc.signum, exc.reason) from None
     keys = [k for k in ("val_accuracy", "val_mae", "known_best_accuracy",
                         "fraction_of_known_best", "baseline_mae", "improvement_over_baseline",
                         "train_seconds", "train_loop_seconds", "samples_per_second",
@@ -293,7 +293,7 @@ def _check_cudnn(args: argparse.Namespace) -> int:
     model = build_model(cfg.model, resolve_files(cfg.data).schema, cfg.train.precision)
     verdicts = cudnn_report(model)
     if args.json:
-        print(json.dumps([v.to_dict() for v in verdicts], indent=2))
+        print(json.dumps(verdicts.to_dicts(), indent=2))
     else:
         print(format_report(verdicts))
     missed = any(not v.eligible for v in verdicts)

@@ -26,7 +26,10 @@ from types import ModuleType
 # two lines TensorFlow prints around them without a prefix.
 _NATIVE_LOG = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s|WARNING: All log messages before "
                          r"absl::InitializeLog\(\)|To enable the following instructions:)")
-_USER_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL")  # as the user started us
+# Set by us (and inherited by the commands we start, e.g. `data serve -- COMMAND`), not
+# by the user: those commands filter too.
+_OURS = "KERAS_LSTM_OPT_QUIET_TF"
+_USER_LEVEL = None if os.environ.get(_OURS) else os.environ.get("TF_CPP_MIN_LOG_LEVEL")
 
 
 def keep_native_logs(verbose: bool) -> bool:
@@ -47,6 +50,7 @@ def import_tensorflow(verbose: bool = False) -> ModuleType:
 
         return tensorflow
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ[_OURS] = "1"
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as held:

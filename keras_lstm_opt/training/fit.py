@@ -173,7 +173,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     is_chief = cluster is None or cluster.is_chief
     state = check_run_dir(run_dir, overwrite)
     if state == "finished" and is_chief:
-        log.info("--overwrite: removed the earlier run's %s from %s",
+        log.info("overwrite: removed the earlier run's %s from %s",
                  ", ".join(clear_run_dir(run_dir)), run_dir)
     # A remote run directory is staged locally and copied out after the config is
     # written and at the end; backups go straight to it (that is what resume reads).
@@ -237,7 +237,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         raise TrainingInterrupted(f"{exc}; the backup is in {run_paths(run_dir)['backup']}: "
                                   f"train into the same run directory to resume ("
                                   f"run_dir={given_run_dir or run_dir!r})", exc.signum,
-                                  run_dir) from None
+                                  exc.reason) from None
     wall = time.perf_counter() - start
     blow_up = guard.exhausted
     if blow_up or any(not math.isfinite(v) for v in hist.get("loss", [])):

@@ -33,10 +33,10 @@ log = logging.getLogger("keras_lstm_opt")
 class TrainingInterrupted(RuntimeError):
     """Stopped by a signal after saving a backup; `signum` is the signal."""
 
-    def __init__(self, message: str, signum: int, run_dir: str | None = None) -> None:
+    def __init__(self, message: str, signum: int, reason: str | None = None) -> None:
         super().__init__(message)
         self.signum = signum
-        self.run_dir = run_dir
+        self.reason = reason or message  # "stopped by SIGINT at step N", without advice
 
 
 class BlowUpGuard:

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
 from keras_lstm_opt.config_checks import is_remote
@@ -85,8 +86,6 @@ def clear_run_dir(run_dir: str) -> list[str]:
             else:
                 tf.io.gfile.remove(path)
         elif os.path.isdir(path):
-            import shutil
-
             shutil.rmtree(path)
         elif os.path.exists(path):
             os.remove(path)
