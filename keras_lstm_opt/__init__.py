@@ -10,13 +10,27 @@ objects (FastLSTM, schedules) are registered as soon as Keras is loaded
 """
 
 from keras_lstm_opt.config import (
-    ConfigError,
     ExperimentConfig,
     config_from_dict,
     load_config,
     save_config,
 )
-from keras_lstm_opt.data.schema import DataError, read_schema
+from keras_lstm_opt.data.schema import read_schema
+from keras_lstm_opt.errors import (
+    ConfigError,
+    CudnnError,
+    DataError,
+    KernelBuildError,
+    KloError,
+    Problem,
+    RunDirError,
+    StorageError,
+    StrategyError,
+    TFConfigError,
+    TrainingError,
+    TrainingInterrupted,
+    UsageError,
+)
 from keras_lstm_opt.registry import install as _install_registry
 
 __version__ = "0.1.0"
@@ -28,7 +42,6 @@ _LAZY = {
     "cudnn_report": "keras_lstm_opt.models.cudnn",
     "require_cudnn": "keras_lstm_opt.models.cudnn",
     "mask_reasons": "keras_lstm_opt.models.cudnn",
-    "CudnnError": "keras_lstm_opt.models.cudnn",
     "make_dataset": "keras_lstm_opt.data.pipeline",
     "resolve_files": "keras_lstm_opt.data.pipeline",
     "write_tfrecords": "keras_lstm_opt.data.writer",
@@ -42,11 +55,12 @@ _LAZY = {
     "tune": "keras_lstm_opt.tuning",
     "profile": "keras_lstm_opt.profiling.profile_report",
     "plan_resources": "keras_lstm_opt.profiling.planner",
-    "TrainingError": "keras_lstm_opt.training.fit",
 }
 
-__all__ = ["ConfigError", "DataError", "ExperimentConfig", "config_from_dict", "load_config",
-           "read_schema", "save_config", *_LAZY]
+__all__ = ["ConfigError", "CudnnError", "DataError", "ExperimentConfig", "KernelBuildError",
+           "KloError", "Problem", "RunDirError", "StorageError", "StrategyError",
+           "TFConfigError", "TrainingError", "TrainingInterrupted", "UsageError",
+           "config_from_dict", "load_config", "read_schema", "save_config", *_LAZY]
 
 
 def __getattr__(name: str) -> object:

@@ -166,8 +166,8 @@ def _train(args: argparse.Namespace) -> int:
     if not is_remote(run_dir):
         check_run_dir(run_dir, args.overwrite, how="--overwrite")
     _tensorflow(args)
+    from keras_lstm_opt.errors import TrainingInterrupted
     from keras_lstm_opt.training.fit import fit
-    from keras_lstm_opt.training.guard import TrainingInterrupted
 
     try:
         metrics = fit(cfg, run_dir=run_dir, overwrite=args.overwrite)
@@ -339,10 +339,7 @@ def _main(argv: list[str] | None = None) -> int:
                         datefmt="%H:%M:%S")
     logging.getLogger("keras_lstm_opt").setLevel(logging.DEBUG if args.verbose else
                                                  logging.INFO)
-    from keras_lstm_opt.config import ConfigError
-    from keras_lstm_opt.data.schema import DataError
-    from keras_lstm_opt.training.guard import TrainingInterrupted
-    from keras_lstm_opt.training.run_dir import RunDirError
+    from keras_lstm_opt.errors import KloError, TrainingInterrupted
 
     try:
         if args.command == "config":
@@ -358,16 +355,12 @@ def _main(argv: list[str] | None = None) -> int:
         if args.command == "build-kernels":
             return _build_kernels(args)
         return _check_cudnn(args)
-    except (ConfigError, RunDirError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except TrainingInterrupted as exc:
         print(f"stopped: {exc}", file=sys.stderr)
-        return 128 + exc.signum
-    except (DataError, RuntimeError) as exc:
+        return exc.exit_code
+    except KloError as exc:  # the user's mistake or the machine's; bugs show a traceback
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-
+        return exc.exit_code
 
 if __name__ == "__main__":
     sys.exit(main())

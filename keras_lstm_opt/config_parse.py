@@ -12,15 +12,7 @@ from typing import Any, Literal
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """One or more problems in a configuration; `problems` lists them all."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in the configuration:"
-        super().__init__("\n".join([head] + [f"  - {p}" for p in self.problems]))
+from keras_lstm_opt.errors import ConfigError
 
 
 def _type_name(tp: Any) -> str:

@@ -19,14 +19,11 @@ import os
 from typing import Any
 
 from keras_lstm_opt.config_checks import is_remote
+from keras_lstm_opt.errors import DataError
 
 FORMAT = "keras-lstm-opt/1"
 DTYPES = ("int64", "float32", "string")
 COMPRESSIONS = {"GZIP": ".tfrecord.gz", "ZLIB": ".tfrecord.zz", "NONE": ".tfrecord"}
-
-
-class DataError(ValueError):
-    """Bad data: names the file (and record) at fault."""
 
 
 def schema_path(directory: str) -> str:

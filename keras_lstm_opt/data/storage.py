@@ -28,14 +28,11 @@ import re
 from typing import IO, Any
 
 from keras_lstm_opt.config_checks import is_remote
+from keras_lstm_opt.errors import StorageError
 
 NEEDS_PLUGIN = ("s3://", "hdfs://", "viewfs://", "har://")  # gs:// is built in
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN")
 _used_remote = False
-
-
-class StorageError(RuntimeError):
-    """A path that cannot be used: the message names the key and what to do."""
 
 
 def _needs_plugin(path: str) -> bool:

@@ -24,10 +24,7 @@ from typing import Any
 
 from keras_lstm_opt.config import DistributeConfig
 from keras_lstm_opt.distribute.tf_config import ClusterInfo, cluster_from_env, parse_tf_config
-
-
-class StrategyError(RuntimeError):
-    """The requested strategy cannot run here (and why)."""
+from keras_lstm_opt.errors import StrategyError
 
 
 def _configure_cpu_devices(n: int) -> None:

@@ -18,12 +18,10 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from keras_lstm_opt.errors import TFConfigError
+
 SUPPORTED_JOBS = ("chief", "worker")
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
-
-
-class TFConfigError(ValueError):
-    """TF_CONFIG is missing, malformed, or describes a cluster we cannot run."""
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,7 @@ from typing import Any
 
 import numpy as np
 
-
-class CudnnError(RuntimeError):
-    """Raised by `require_cudnn` when a layer would miss the cuDNN kernel."""
+from keras_lstm_opt.errors import CudnnError
 
 
 @dataclass

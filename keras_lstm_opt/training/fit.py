@@ -23,6 +23,7 @@ from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import DataError, parse_spec
 from keras_lstm_opt.data.storage import check_paths, config_paths
 from keras_lstm_opt.distribute.strategy import get_strategy
+from keras_lstm_opt.errors import TrainingError, TrainingInterrupted
 from keras_lstm_opt.logs import ensure_visible
 from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model
@@ -43,7 +44,6 @@ from keras_lstm_opt.training.callbacks import (
     standard_callbacks,
     verbosity,
 )
-from keras_lstm_opt.training.guard import TrainingInterrupted
 from keras_lstm_opt.training.loop import make_evaluator, run_loop
 from keras_lstm_opt.training.optim import make_optimizer
 from keras_lstm_opt.training.run_dir import (
@@ -54,10 +54,6 @@ from keras_lstm_opt.training.run_dir import (
 )
 
 log = logging.getLogger("keras_lstm_opt")
-
-
-class TrainingError(RuntimeError):
-    """Training stopped without a usable result (e.g. the loss became NaN)."""
 
 
 def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> ExperimentConfig:

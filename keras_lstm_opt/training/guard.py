@@ -30,15 +30,6 @@ from keras_lstm_opt.training.optim import scale_learning_rate
 log = logging.getLogger("keras_lstm_opt")
 
 
-class TrainingInterrupted(RuntimeError):
-    """Stopped by a signal after saving a backup; `signum` is the signal."""
-
-    def __init__(self, message: str, signum: int, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.signum = signum
-        self.reason = reason or message  # "stopped by SIGINT at step N", without advice
-
-
 class BlowUpGuard:
     def __init__(self, backup: Any, optimizer: Any, cfg: TrainConfig) -> None:
         self.backup, self.optimizer, self.cfg = backup, optimizer, cfg

@@ -31,9 +31,10 @@ import keras
 import tensorflow as tf
 
 from keras_lstm_opt.config import TrainConfig
+from keras_lstm_opt.errors import TrainingInterrupted
 from keras_lstm_opt.models.heads import Head
 from keras_lstm_opt.training.backup import Backup
-from keras_lstm_opt.training.guard import BlowUpGuard, StopSignals, TrainingInterrupted
+from keras_lstm_opt.training.guard import BlowUpGuard, StopSignals
 from keras_lstm_opt.training.optim import current_learning_rate
 
 

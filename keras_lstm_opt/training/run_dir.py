@@ -23,13 +23,10 @@ import shutil
 import time
 
 from keras_lstm_opt.config_checks import is_remote
+from keras_lstm_opt.errors import RunDirError
 
 ARTIFACTS = ("metrics.json", "model.keras", "curves.png", "history.csv", "config.yaml",
              "checkpoints", "tensorboard", "backup")
-
-
-class RunDirError(RuntimeError):
-    """A run directory that cannot be trained into as asked; the message says why."""
 
 
 def default_run_dir() -> str:

@@ -35,15 +35,13 @@ import tempfile
 import threading
 from typing import Any
 
+from keras_lstm_opt.errors import KernelBuildError
+
 log = logging.getLogger("keras_lstm_opt")
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lstm_kernels.cc")
 _lock = threading.Lock()
 _state: dict[str, Any] = {"done": False, "ops": None, "status": "not built yet"}
-
-
-class KernelBuildError(RuntimeError):
-    """The fused LSTM kernels could not be compiled or loaded."""
 
 
 def _cpu_flags() -> str:

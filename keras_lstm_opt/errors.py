@@ -1,0 +1,117 @@
+"""Every error keras-lstm-opt raises for a user's mistake or an environment problem.
+
+All derive from `KloError`, so one `except klo.KloError` catches what the package says
+about your config, data, paths or machine, while real bugs (a TypeError in our code, a
+NotImplementedError) still show their traceback. Where an older base class was part of
+the contract (`ConfigError` was a ValueError, `TrainingError` a RuntimeError), it stays
+as a second base.
+
+`exit_code` is what the CLI exits with: 2 for usage and configuration mistakes, 1 for
+everything else, 128 + the signal for a run stopped by a signal.
+
+Example:
+
+    try:
+        klo.fit("configs/text.yaml")
+    except klo.KloError as exc:
+        print(f"error: {exc}")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class KloError(Exception):
+    """Base of every error the package raises for users; `exit_code` for the CLI."""
+
+    exit_code: int = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a configuration: the dotted `key`, where its value came from
+    (`source`: a file, `--set`, or `<defaults>`) and what is wrong with it."""
+
+    key: str
+    message: str
+    source: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.key}: {self.message}" if self.source \
+            else f"{self.key}: {self.message}"
+
+
+class ConfigError(KloError, ValueError):
+    """One or more problems in a configuration; `problems` lists them all (as `Problem`
+    records, or plain strings for problems not tied to one key)."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[Problem | str]) -> None:
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the configuration:"
+        super().__init__("\n".join([head] + [f"  - {p}" for p in self.problems]))
+
+
+class UsageError(KloError, ValueError):
+    """An argument that cannot work as given (a Trainer argument, a CLI option)."""
+
+    exit_code = 2
+
+
+class RunDirError(KloError, RuntimeError):
+    """A run directory that cannot be trained into as asked; the message says why."""
+
+    exit_code = 2
+
+
+class TFConfigError(KloError, ValueError):
+    """TF_CONFIG is missing, malformed, or describes a cluster we cannot run."""
+
+    exit_code = 2
+
+
+class DataError(KloError, ValueError):
+    """Bad data: names the file (and record) at fault."""
+
+
+class StorageError(KloError, RuntimeError):
+    """A path that cannot be used: the message names the key and what to do."""
+
+
+class StrategyError(KloError, RuntimeError):
+    """The requested strategy cannot run here (and why)."""
+
+
+class KernelBuildError(KloError, RuntimeError):
+    """The fused LSTM kernels could not be compiled or loaded."""
+
+
+class CudnnError(KloError, RuntimeError):
+    """Raised by `require_cudnn` when a layer would miss the cuDNN kernel."""
+
+
+class TrainingError(KloError, RuntimeError):
+    """Training stopped without a usable result (e.g. the loss became NaN)."""
+
+
+class TrainingInterrupted(KloError, RuntimeError):
+    """Stopped by a signal after saving a backup; `signum` is the signal (on every
+    worker of a multi-worker run, whichever of them received it)."""
+
+    def __init__(self, message: str, signum: int, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.reason = reason or message  # "stopped by SIGINT at step N", without advice
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        return 128 + self.signum
+
+
+__all__ = ["ConfigError", "CudnnError", "DataError", "KernelBuildError", "KloError",
+           "Problem", "RunDirError", "StorageError", "StrategyError", "TFConfigError",
+           "TrainingError", "TrainingInterrupted", "UsageError"]
