@@ -158,7 +158,7 @@ def _build_kernels(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from keras_lstm_opt.config import load_config
-    from keras_lstm_opt.config_checks import is_remote
+    from keras_lstm_opt.paths import is_remote
     from keras_lstm_opt.training.run_dir import check_run_dir, default_run_dir
 
     cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once

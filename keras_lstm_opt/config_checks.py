@@ -9,7 +9,7 @@ import glob
 import os
 from typing import Any
 
-REMOTE_SCHEMES = ("s3://", "hdfs://", "gs://", "viewfs://", "har://")
+from keras_lstm_opt.paths import REMOTE_SCHEMES, is_remote  # noqa: F401  (re-exported)
 
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softsign",
                "elu", "selu", "gelu", "silu", "swish", "softplus", "exponential")
@@ -18,10 +18,6 @@ INITIALIZERS = ("glorot_uniform", "glorot_normal", "xavier_uniform", "xavier_nor
                 "identity", "zeros", "ones", "random_normal", "random_uniform",
                 "truncated_normal", "variance_scaling")
 TASK_METRICS = {"text": ("loss", "accuracy"), "forecast": ("loss", "mae")}
-
-
-def is_remote(path: str) -> bool:
-    return path.startswith(REMOTE_SCHEMES)
 
 
 def _path_problem(key: str, path: str | None) -> list[tuple[str, str]]:

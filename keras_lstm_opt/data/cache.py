@@ -27,8 +27,8 @@ import logging
 import os
 from typing import Any
 
-from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.data.storage import check_paths
+from keras_lstm_opt.paths import is_remote
 
 log = logging.getLogger("keras_lstm_opt")
 

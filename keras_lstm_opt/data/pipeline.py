@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from keras_lstm_opt.config import DataConfig
-from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.data.cache import fingerprinted_cache
 from keras_lstm_opt.data.checks import checked_batch
 from keras_lstm_opt.data.embedded import ensure_embedded
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
 from keras_lstm_opt.data.service import distribute
 from keras_lstm_opt.data.storage import check_paths, data_paths
+from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.resources import available_cpus
 
 AUTOTUNE = -1

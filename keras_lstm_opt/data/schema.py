@@ -18,8 +18,8 @@ import json
 import os
 from typing import Any
 
-from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.errors import DataError
+from keras_lstm_opt.paths import is_remote
 
 FORMAT = "keras-lstm-opt/1"
 DTYPES = ("int64", "float32", "string")

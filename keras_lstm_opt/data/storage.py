@@ -27,8 +27,8 @@ import os
 import re
 from typing import IO, Any
 
-from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.errors import StorageError
+from keras_lstm_opt.paths import is_remote
 
 NEEDS_PLUGIN = ("s3://", "hdfs://", "viewfs://", "har://")  # gs:// is built in
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN")

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.data.schema import (
     COMPRESSIONS,
     FORMAT,
@@ -41,6 +40,7 @@ from keras_lstm_opt.data.storage import (
     redact,
     replace,
 )
+from keras_lstm_opt.paths import is_remote
 
 
 def shard_name(split: str, index: int, shards: int, compression: str) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_lstm_opt.config_checks import is_remote
+from keras_lstm_opt.paths import is_remote
 
 log = logging.getLogger("keras_lstm_opt")
 

@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 from keras_lstm_opt.config import ExperimentConfig, load_config, save_config
-from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.data.diagnose import find_bad_record
 from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import DataError, parse_spec
@@ -28,6 +27,7 @@ from keras_lstm_opt.logs import ensure_visible
 from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model
 from keras_lstm_opt.models.heads import head_for
+from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.resources import configure_threads
 from keras_lstm_opt.training.artifacts import (
     plot_curves,

@@ -22,8 +22,8 @@ import os
 import shutil
 import time
 
-from keras_lstm_opt.config_checks import is_remote
 from keras_lstm_opt.errors import RunDirError
+from keras_lstm_opt.paths import is_remote
 
 ARTIFACTS = ("metrics.json", "model.keras", "curves.png", "history.csv", "config.yaml",
              "checkpoints", "tensorboard", "backup")
