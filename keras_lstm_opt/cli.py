@@ -242,7 +242,7 @@ def _profile(args: argparse.Namespace) -> int:
 
 def _data_serve(args: argparse.Namespace) -> int:
     from keras_lstm_opt.data.service import serve_command, serve_forever
-    from keras_lstm_opt.distribute import netns
+    from keras_lstm_opt.launch import netns
 
     command = args.serve_command
     command = command[1:] if command[:1] == ["--"] else command
@@ -331,7 +331,7 @@ def _exit_after_remote(code: int, report: bool = False) -> None:
 def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["launch"]:  # its own parser: everything after -- is the command
-        from keras_lstm_opt.launch_cli import main as launch_main
+        from keras_lstm_opt.launch.cli import main as launch_main
 
         return launch_main(argv[1:], may_reexec=True)
     args = _parser().parse_args(argv)

@@ -46,7 +46,7 @@ def test_serve_for_one_command_runs_both_in_a_private_loopback_network(text_dir,
     import os
     import sys
 
-    from keras_lstm_opt.distribute.netns import isolation_available
+    from keras_lstm_opt.launch.netns import isolation_available
 
     if not isolation_available():
         pytest.skip("unshare -rn does not work here")

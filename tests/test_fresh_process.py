@@ -282,7 +282,7 @@ def test_the_wheel_ships_configs_kernel_source_and_the_entry_point(tmp_path):
     for name in ("default", "text", "forecast", "multiworker", "tuning"):
         assert f"keras_lstm_opt/configs/{name}.yaml" in names
     assert "keras_lstm_opt/models/kernels/lstm_kernels.cc" in names
-    assert "keras_lstm_opt/launch_cli.py" in names
+    assert "keras_lstm_opt/launch/cli.py" in names
     assert "keras-lstm-opt = keras_lstm_opt.cli:main" in points
 
 
@@ -309,7 +309,7 @@ def test_every_option_of_every_command_has_help_text():
     import argparse
 
     from keras_lstm_opt.cli import _parser
-    from keras_lstm_opt.launch_cli import build_parser
+    from keras_lstm_opt.launch.cli import build_parser
 
     missing = []
 

@@ -148,12 +148,12 @@ def test_emit_slurm_script_parses_and_builds_tf_config(tmp_path):
     script = path.read_text()
     assert "#SBATCH --nodes=3" in script and "#SBATCH --ntasks-per-node=1" in script
     assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
-    assert "keras_lstm_opt.distribute.slurm --port 4567" in script
+    assert "keras_lstm_opt.launch.manifests.slurm --port 4567" in script
     assert "exec keras-lstm-opt train --run-dir /shared/run" in script
     # The TF_CONFIG step, as srun's environment would drive it on task 2 of 3.
     env = {**os.environ, "SLURM_PROCID": "2", "SLURM_STEP_NUM_TASKS": "3",
            "SLURM_STEP_NODELIST": "node[01-03]", "SLURM_STEP_TASKS_PER_NODE": "1(x3)"}
-    tf_config = subprocess.run([sys.executable, "-m", "keras_lstm_opt.distribute.slurm",
+    tf_config = subprocess.run([sys.executable, "-m", "keras_lstm_opt.launch.manifests.slurm",
                                 "--port", "4567"], env=env, capture_output=True, text=True,
                                timeout=120)
     assert tf_config.returncode == 0, tf_config.stderr
@@ -172,10 +172,10 @@ def test_emit_yarn_skein_spec_parses_and_builds_tf_config():
     worker = spec.services["worker"]
     assert worker.instances == 3 and worker.resources.vcores == 2
     assert worker.resources.memory == 6 * 1024 and spec.max_attempts == 2
-    assert "keras_lstm_opt.distribute.yarn --workers 3 --port 2222" in worker.script
+    assert "keras_lstm_opt.launch.manifests.yarn --workers 3 --port 2222" in worker.script
     assert worker.script.endswith("exec keras-lstm-opt train --run-dir hdfs:///runs/a")
     from keras_lstm_opt.distribute.tf_config import parse_tf_config
-    from keras_lstm_opt.distribute.yarn import tf_config_from_addresses
+    from keras_lstm_opt.launch.manifests.yarn import tf_config_from_addresses
 
     addrs = {2: "node-c:2222", 0: "node-a:2222", 1: "node-b:2222"}
     info = parse_tf_config(tf_config_from_addresses(addrs, 1), check_port=False)

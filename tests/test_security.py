@@ -71,7 +71,7 @@ def _reports(stdout: str) -> list[dict[str, str]]:
 
 
 def test_launcher_workers_listen_only_inside_a_private_loopback_network():
-    from keras_lstm_opt.distribute.netns import isolation_available
+    from keras_lstm_opt.launch.netns import isolation_available
 
     if not isolation_available():
         pytest.skip("unshare -rn does not work here: the launcher warns instead")

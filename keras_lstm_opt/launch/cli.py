@@ -7,11 +7,15 @@
 
 (`python tools/launch.py ...` is the same.) Local mode starts N workers on 127.0.0.1
 with free ports and a TF_CONFIG each, inside a private network namespace by default
-(TensorFlow's gRPC servers bind 0.0.0.0; see keras_lstm_opt/distribute/netns.py),
+(TensorFlow's gRPC servers bind 0.0.0.0; see keras_lstm_opt/launch/netns.py),
 prefixes their output with `[worker i]`, stops all of them when one fails, and exits
 with the failed worker's status (0 when all succeed). `--emit` prints (or writes to
 --out) a Kubeflow TFJob manifest or Indexed Job, a Slurm sbatch script or a YARN
 (Skein) spec for the same command.
+
+This module is the only one that uses both halves of keras_lstm_opt.launch: the local
+launcher (launcher.py, netns.py) and the cluster manifests (manifests/) never import
+each other (an import-linter contract in setup.cfg).
 """
 
 from __future__ import annotations
@@ -77,8 +81,8 @@ def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
         p.error("--workers must be >= 1")
 
     if args.emit:
-        from keras_lstm_opt.distribute.k8s import k8s_manifests, to_yaml
-        from keras_lstm_opt.distribute.manifests import sbatch
+        from keras_lstm_opt.launch.manifests.k8s import k8s_manifests, to_yaml
+        from keras_lstm_opt.launch.manifests.slurm import sbatch
 
         if args.emit == "k8s":
             if not args.image:
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
                                          args.port, args.max_restarts, args.cpu, args.memory,
                                          args.gpus, args.priority, args.k8s_kind))
         elif args.emit == "yarn":
-            from keras_lstm_opt.distribute.yarn import yarn_spec
+            from keras_lstm_opt.launch.manifests.yarn import yarn_spec
 
             text = yarn_spec(command, args.workers, args.name, args.port, args.max_restarts,
                              int(float(args.cpu or 1)), args.memory or "4 GiB")
@@ -101,8 +105,8 @@ def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
             sys.stdout.write(text)
         return 0
 
-    from keras_lstm_opt.distribute import netns
-    from keras_lstm_opt.distribute.launcher import launch
+    from keras_lstm_opt.launch import netns
+    from keras_lstm_opt.launch.launcher import launch
 
     if netns.in_isolated_netns():
         netns.loopback_up()

@@ -2,9 +2,9 @@
 
 `yarn_spec` writes a Skein `ApplicationSpec` (YAML; submit it with `skein application
 submit spec.yaml`) with one `worker` service of N instances. Each container runs
-`python3 -m keras_lstm_opt.distribute.yarn --workers N --port P`, which publishes its
-`host:port` in the application's key-value store under `worker/<index>` (the index from
-SKEIN_CONTAINER_ID, `worker_<i>`), waits for all N, and prints the TF_CONFIG; the
+`python3 -m keras_lstm_opt.launch.manifests.yarn --workers N --port P`, which publishes
+its `host:port` in the application's key-value store under `worker/<index>` (the index
+from SKEIN_CONTAINER_ID, `worker_<i>`), waits for all N, and prints the TF_CONFIG; the
 script exports it and execs the training command. A failed container fails the
 application (the workers' collectives cannot continue without it); the application is
 retried up to `max_restarts` times and training resumes from the backup.
@@ -32,8 +32,8 @@ def yarn_spec(command: list[str], workers: int, name: str = "keras-lstm-opt",
 
     script = "\n".join([
         "set -euo pipefail",
-        f'export TF_CONFIG="$(python3 -m keras_lstm_opt.distribute.yarn --workers {workers} '
-        f'--port {port})"',
+        'export TF_CONFIG="$(python3 -m keras_lstm_opt.launch.manifests.yarn '
+        f'--workers {workers} --port {port})"',
         "exec " + " ".join(shlex.quote(c) for c in command),
     ])
     spec = {
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - needs a YA
     """Inside a Skein container: publish this worker's address, print TF_CONFIG."""
     import skein
 
-    p = argparse.ArgumentParser(prog="python -m keras_lstm_opt.distribute.yarn")
+    p = argparse.ArgumentParser(prog="python -m keras_lstm_opt.launch.manifests.yarn")
     p.add_argument("--workers", type=int, required=True)
     p.add_argument("--port", type=int, default=2222)
     args = p.parse_args(argv)

@@ -5,7 +5,7 @@
 * a Kubeflow TFJob (the operator injects TF_CONFIG), or, for clusters without the
   operator, a plain `batch/v1` Indexed Job with a headless Service: each pod builds its
   TF_CONFIG from its completion index and the pods' stable DNS names
-  (`python -m keras_lstm_opt.distribute.k8s --workers N ...`);
+  (`python -m keras_lstm_opt.launch.manifests.k8s --workers N ...`);
 * resource requests and limits (CPU, memory, `nvidia.com/gpu`);
 * a PriorityClass: `urgent` (may pre-empt lower priorities) or `preemptible` (runs
   below default work and never pre-empts);
@@ -92,7 +92,7 @@ def k8s_manifests(command: list[str], workers: int, image: str, name: str = "ker
                                       "spec": {**pod_spec, "containers": [container]}}}}}})
         return docs
     service = f"{name}-workers"
-    tf_config = (f"python3 -m keras_lstm_opt.distribute.k8s --workers {workers} "
+    tf_config = (f"python3 -m keras_lstm_opt.launch.manifests.k8s --workers {workers} "
                  f"--job {name} --service {service} --port {port}")
     container["command"] = ["bash", "-c", f'export TF_CONFIG="$({tf_config})" && exec '
                             + " ".join(shlex.quote(c) for c in command)]
@@ -120,7 +120,7 @@ def indexed_job_tf_config(workers: int, job: str, service: str, port: int,
 
 def main(argv: list[str] | None = None) -> int:
     """Print this pod's TF_CONFIG (reads JOB_COMPLETION_INDEX, set by Kubernetes)."""
-    p = argparse.ArgumentParser(prog="python -m keras_lstm_opt.distribute.k8s")
+    p = argparse.ArgumentParser(prog="python -m keras_lstm_opt.launch.manifests.k8s")
     p.add_argument("--workers", type=int, required=True)
     p.add_argument("--job", required=True)
     p.add_argument("--service", required=True)
