@@ -32,15 +32,15 @@ class KloError(Exception):
 @dataclass(frozen=True)
 class Problem:
     """One problem in a configuration: the dotted `key`, where its value came from
-    (`source`: a file, `--set`, or `<defaults>`) and what is wrong with it."""
+    (`source`: a file, `--set`, or `<defaults>`) and what is wrong with it. `key` is ""
+    for a problem of the whole file or override (not found, not YAML, no `=`)."""
 
     key: str
     message: str
     source: str = ""
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.key}: {self.message}" if self.source \
-            else f"{self.key}: {self.message}"
+        return ": ".join(part for part in (self.source, self.key, self.message) if part)
 
 
 class ConfigError(KloError, ValueError):

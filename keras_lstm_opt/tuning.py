@@ -33,8 +33,8 @@ from keras_lstm_opt.config import (
     load_config,
     save_config,
 )
+from keras_lstm_opt.config.space import declare
 from keras_lstm_opt.training.fit import fit
-from keras_lstm_opt.tuning_space import declare
 
 log = logging.getLogger("keras_lstm_opt")
 

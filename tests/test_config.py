@@ -10,6 +10,7 @@ from keras_lstm_opt.config import (
     load_config,
     save_config,
 )
+from keras_lstm_opt.errors import Problem
 
 from .conftest import REPO
 
@@ -33,7 +34,7 @@ def test_bad_config_reports_every_problem_with_key_and_file():
     problems = info.value.problems
     text = str(info.value)
     assert len(problems) == 5, text
-    assert all(p.startswith(BAD + ": ") for p in problems)
+    assert all(str(p).startswith(BAD + ": ") and p.source == BAD for p in problems)
     assert "model.unts: unknown key (did you mean 'units'?)" in text
     assert "model.layers: expected an integer, got str 'two'" in text
     assert "model.units: must be >= 1, got -3" in text
@@ -124,3 +125,49 @@ def test_exponent_numbers_without_a_dot_are_numbers():
     assert cfg.train.learning_rate == 0.001 and cfg.train.weight_decay == 5e-5
     with pytest.raises(ConfigError, match="expected a number, got str 'fast'"):
         load_config(None, ["train.learning_rate=fast"])
+
+
+def test_problems_are_records_with_key_source_and_message(tmp_path):
+    """ConfigError.problems are Problem records: consumers read .key/.source/.message."""
+    bad = tmp_path / "typed.yaml"
+    bad.write_text("model:\n  layers: two\ntrain:\n  warmup_steps: 5\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(str(bad), ["train.epochs=zero", "tune.space={model.units: {choice: []}}"])
+    problems = info.value.problems
+    assert all(isinstance(p, Problem) for p in problems), problems
+    by_key = {p.key: p for p in problems}
+    assert set(by_key) == {"model.layers", "train.epochs", "train.warmup_steps",
+                           "tune.space.model.units"}
+    assert by_key["model.layers"] == Problem("model.layers", "expected an integer, got str "
+                                             "'two'", str(bad))
+    assert by_key["train.epochs"] == Problem("train.epochs", "expected an integer, got str "
+                                             "'zero'", "--set")
+    assert by_key["train.warmup_steps"].source == str(bad)  # a cross-key check's source
+    assert by_key["tune.space.model.units"].source == "--set"  # the parent key's --set
+    assert by_key["tune.space.model.units"].message == "empty choice: give at least one value"
+    # the printed message is the records, one a line, as "source: key: message"
+    assert f"  - {bad}: model.layers: expected an integer, got str 'two'" in str(info.value)
+    assert "  - --set: train.epochs: expected an integer, got str 'zero'" in str(info.value)
+
+
+def test_problems_of_a_whole_file_or_override_have_no_key(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, ["train.epochs"])
+    (problem,) = info.value.problems
+    assert problem == Problem("", "expected KEY=VALUE, e.g. train.epochs=3",
+                              "--set 'train.epochs'")
+    assert str(problem) == "--set 'train.epochs': expected KEY=VALUE, e.g. train.epochs=3"
+    with pytest.raises(ConfigError) as info:
+        load_config(str(tmp_path / "missing.yaml"))
+    assert [(p.key, p.source) for p in info.value.problems] == [
+        ("", str(tmp_path / "missing.yaml"))]
+
+
+def test_bundled_configs_are_found_by_name():
+    """keras_lstm_opt/configs (package data) sits beside the keras_lstm_opt.config package."""
+    from keras_lstm_opt.config import BUNDLED_DIR, bundled_configs, config_path
+
+    assert os.path.samefile(BUNDLED_DIR, os.path.join(REPO, "configs"))
+    assert {"default", "text", "forecast"} <= set(bundled_configs())
+    assert config_path("text") == os.path.join(BUNDLED_DIR, "text.yaml")
+    assert load_config("text.yaml") == load_config(os.path.join(REPO, "configs", "text.yaml"))

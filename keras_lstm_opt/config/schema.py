@@ -1,40 +1,32 @@
-"""Typed experiment configuration: dataclasses, YAML loading, overrides, validation.
+"""The typed experiment configuration: one dataclass per YAML section, with defaults,
+help texts and per-key range checks (`min`, `max`, `gt` in each field's metadata).
 
-A config is a YAML mapping with the sections `model`, `data`, `train` and
-`distribute`. Every key is optional; missing keys take the dataclass defaults,
-which are also what `configs/default.yaml` spells out.
-
-Validation reports every problem at once, each naming the key and where the
-value came from (the YAML file or a `--set` override):
-
-    configs/bad.yaml: model.unts: unknown key (did you mean 'units'?)
-    configs/bad.yaml: model.layers: expected an integer, got str 'two'
+Every key is optional; missing keys take these defaults, which are also what the bundled
+`configs/default.yaml` spells out. This module imports nothing else of the package:
+parsing (`parse`), cross-key checks (`checks`) and the tune space (`space`) build on it.
 
 Example:
 
-    cfg = load_config("configs/text.yaml", overrides=["train.epochs=3"])
-    cfg.train.epochs  # 3
+    cfg = ExperimentConfig(train=TrainConfig(epochs=3))
+    layer_units(cfg.model)  # [64]
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import os
-import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import yaml
-
-from keras_lstm_opt.config_checks import cross_field_problems
-from keras_lstm_opt.config_parse import (
-    ConfigError,
-    _build,
-    _describe,
-    _set_dotted,
-    parse_overrides,
-)
+# Values the cross-key checks accept (keras names; see `checks`).
+ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softsign",
+               "elu", "selu", "gelu", "silu", "swish", "softplus", "exponential")
+INITIALIZERS = ("glorot_uniform", "glorot_normal", "xavier_uniform", "xavier_normal",
+                "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "orthogonal",
+                "identity", "zeros", "ones", "random_normal", "random_uniform",
+                "truncated_normal", "variance_scaling")
+# The metrics each task reports (without the `val_` prefix): train.monitor, tune.objective.
+TASK_METRICS = {"text": ("loss", "accuracy"), "forecast": ("loss", "mae")}
 
 
 def _f(default: Any, help: str = "", **checks: Any) -> Any:
@@ -224,90 +216,6 @@ class ExperimentConfig:
     distribute: DistributeConfig = _f(DistributeConfig())
     tune: TuneConfig = _f(TuneConfig())
     profile: ProfileConfig = _f(ProfileConfig())
-
-
-BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
-
-
-def bundled_configs() -> list[str]:
-    """Names of the configs shipped with the package (`default`, `text`, ...)."""
-    return sorted(f[:-5] for f in os.listdir(BUNDLED_DIR) if f.endswith(".yaml"))
-
-
-def config_path(name_or_path: str | os.PathLike) -> str:
-    """A config file's path: an existing file as given, else a bundled config's name
-    (`text` or `text.yaml`).
-
-    Raises:
-        ConfigError: neither a file nor a bundled name (the message lists the names).
-    """
-    path = str(name_or_path)
-    if os.path.isfile(path):
-        return path
-    stem = path[:-5] if path.endswith(".yaml") else path
-    if os.sep not in stem and stem in bundled_configs():
-        return os.path.join(BUNDLED_DIR, stem + ".yaml")
-    raise ConfigError([f"{path}: config file not found (bundled configs: "
-                       f"{', '.join(bundled_configs())})"])
-
-
-def load_config(path: str | os.PathLike | None = None,
-                overrides: typing.Iterable[str] = (),
-                check_paths: bool = True) -> ExperimentConfig:
-    """Load a YAML config (or the defaults when `path` is None) and apply overrides.
-
-    Args:
-        path: YAML file or a bundled config's name (`text`); None means the built-in
-            defaults (== configs/default.yaml).
-        overrides: `key.sub=value` strings applied after the file.
-        check_paths: also check that local data paths exist.
-
-    Raises:
-        ConfigError: listing every problem, each with its key and source.
-    """
-    name = str(path) if path is not None else "<defaults>"
-    raw: Any = {}
-    if path is not None:
-        path = config_path(path)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                raw = yaml.safe_load(fh) or {}
-        except FileNotFoundError:
-            raise ConfigError([f"{name}: config file not found"]) from None
-        except yaml.YAMLError as exc:
-            raise ConfigError([f"{name}: not valid YAML: {exc}"]) from None
-        if not isinstance(raw, dict):
-            raise ConfigError([f"{name}: expected a mapping of sections, got {_describe(raw)}"])
-    return config_from_dict(raw, name, overrides, check_paths)
-
-
-def config_from_dict(raw: dict, name: str = "<dict>", overrides: typing.Iterable[str] = (),
-                     check_paths: bool = True) -> ExperimentConfig:
-    """Build and validate an ExperimentConfig from a plain mapping (see `load_config`)."""
-    raw = yaml.safe_load(yaml.safe_dump(raw))  # deep copy, plain types only
-    source: dict[str, str] = {"": name}
-    for key, value in parse_overrides(overrides):
-        _set_dotted(raw, key, value)
-        source[key] = "--set"
-    cfg, problems = _build(ExperimentConfig, raw, "", source)
-    # Cross-key checks run too (every problem at once), except on keys already reported.
-    reported = {p.split(": ")[1] for p in problems}
-    problems += [f"{source.get(k, name)}: {k}: {msg}"
-                 for k, msg in cross_field_problems(cfg, check_paths) if k not in reported]
-    if problems:
-        raise ConfigError(problems)
-    return cfg
-
-
-def config_to_dict(cfg: ExperimentConfig) -> dict[str, Any]:
-    """Plain-dict view of a config (what `save_config` writes)."""
-    return dataclasses.asdict(cfg)
-
-
-def save_config(cfg: ExperimentConfig, path: str | os.PathLike) -> None:
-    """Write the resolved config as YAML that `load_config` reads back unchanged."""
-    with open(path, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(config_to_dict(cfg), fh, sort_keys=False)
 
 
 def layer_units(model: ModelConfig) -> list[int]:

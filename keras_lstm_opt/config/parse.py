@@ -1,5 +1,12 @@
-"""Config parsing machinery: YAML values coerced to dataclass field types, range
-checks, and `--set key.sub=value` overrides. `config.py` holds the dataclasses."""
+"""Config parsing machinery: YAML values coerced to dataclass field types, per-key range
+checks, and `--set key.sub=value` overrides. Generic over dataclasses (`schema` holds
+ours); every problem is a `Problem` record with its dotted key and source.
+
+Example:
+
+    cfg, problems = build(TrainConfig, {"epochs": "two"}, "train.", {"": "x.yaml"})
+    problems  # [Problem(key='train.epochs', message="expected an integer, ...", ...)]
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
-from keras_lstm_opt.errors import ConfigError
+from keras_lstm_opt.errors import ConfigError, Problem
 
 
 def _type_name(tp: Any) -> str:
@@ -76,36 +83,43 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
 _EXPONENT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """`str 'two'`, `int 3` or `null`: a value as the problems name it."""
     return f"{type(value).__name__} {value!r}" if value is not None else "null"
 
 
-def _range_problems(key: str, value: Any, meta: dict[str, Any]) -> list[str]:
+def _range_problems(key: str, value: Any, meta: typing.Mapping[str, Any],
+                    source: str) -> list[Problem]:
     values = value if isinstance(value, list) else [value]
     out = []
     for v in values:
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
         if "min" in meta and v < meta["min"]:
-            out.append(f"{key}: must be >= {meta['min']}, got {v}")
+            out.append(Problem(key, f"must be >= {meta['min']}, got {v}", source))
         if "gt" in meta and v <= meta["gt"]:
-            out.append(f"{key}: must be > {meta['gt']}, got {v}")
+            out.append(Problem(key, f"must be > {meta['gt']}, got {v}", source))
         if "max" in meta and v > meta["max"]:
-            out.append(f"{key}: must be <= {meta['max']}, got {v}")
+            out.append(Problem(key, f"must be <= {meta['max']}, got {v}", source))
     return out
 
 
-def _build(cls: type, raw: Any, prefix: str, source: dict[str, str]) -> tuple[Any, list[str]]:
-    """Build dataclass `cls` from a mapping; collect every problem with its source."""
+def build(cls: type, raw: Any, prefix: str,
+          source: dict[str, str]) -> tuple[Any, list[Problem]]:
+    """Build dataclass `cls` from a mapping; collect every problem with its source.
+
+    `prefix` is the dotted key of `raw` plus a dot ("" for the top); `source` maps dotted
+    keys to where their value came from ("--set"), "" to the default (the file's name).
+    """
     where = source.get(prefix.rstrip("."), source.get("", "<config>"))
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        return cls(), [f"{where}: {prefix.rstrip('.') or '<top>'}: expected a mapping, "
-                       f"got {_describe(raw)}"]
+        return cls(), [Problem(prefix.rstrip(".") or "<top>",
+                               f"expected a mapping, got {describe(raw)}", where)]
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    problems: list[str] = []
+    problems: list[Problem] = []
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         full = f"{prefix}{key}"
@@ -114,23 +128,25 @@ def _build(cls: type, raw: Any, prefix: str, source: dict[str, str]) -> tuple[An
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else \
                 f" (known keys: {', '.join(fields)})"
-            problems.append(f"{src}: {full}: unknown key{hint}")
+            problems.append(Problem(full, f"unknown key{hint}", src))
             continue
         tp = hints[key]
         if dataclasses.is_dataclass(tp):
-            kwargs[key], sub = _build(tp, value, full + ".", source)
+            kwargs[key], sub = build(tp, value, full + ".", source)
             problems += sub
             continue
         ok, conv = _coerce(value, tp)
         if not ok:
-            problems.append(f"{src}: {full}: expected {_type_name(tp)}, got {_describe(value)}")
+            problems.append(Problem(full, f"expected {_type_name(tp)}, got {describe(value)}",
+                                    src))
             continue
-        problems += [f"{src}: {p}" for p in _range_problems(full, conv, fields[key].metadata)]
+        problems += _range_problems(full, conv, fields[key].metadata, src)
         kwargs[key] = conv
     return cls(**kwargs), problems
 
 
-def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `tree["a"]["b"] = value` for "a.b", making (or replacing) mappings on the way."""
     parts = dotted.split(".")
     node = tree
     for part in parts[:-1]:
@@ -145,11 +161,13 @@ def parse_overrides(overrides: typing.Iterable[str]) -> list[tuple[str, Any]]:
     out = []
     for item in overrides:
         key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError([f"--set {item!r}: expected KEY=VALUE, e.g. train.epochs=3"])
+        if not sep or not key.strip():  # no key to name: the source is the item itself
+            raise ConfigError([Problem("", "expected KEY=VALUE, e.g. train.epochs=3",
+                                       f"--set {item!r}")])
         try:
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError as exc:
-            raise ConfigError([f"--set {item!r}: value is not valid YAML ({exc})"]) from None
+            raise ConfigError([Problem("", f"value is not valid YAML ({exc})",
+                                       f"--set {item!r}")]) from None
         out.append((key.strip(), value))
     return out

@@ -1,0 +1,99 @@
+"""Checks that span several config keys, or the file system (run after each key passed
+its own type and range check in `parse`).
+
+Each returns `Problem` records with the key and message; the caller (`load_config`)
+fills in each one's source (the file or `--set`). The `tune.space` checks are in `space`.
+
+Example:
+
+    cross_field_problems(ExperimentConfig(model=ModelConfig(units=[8, 8])))
+    # [Problem(key='model.units', message='has 2 entries but model.layers is 1; ...')]
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from keras_lstm_opt.config.schema import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    TASK_METRICS,
+    ExperimentConfig,
+)
+from keras_lstm_opt.errors import Problem
+from keras_lstm_opt.paths import is_remote
+
+
+def _path_problem(key: str, path: str | None) -> list[Problem]:
+    if path is None or is_remote(path):
+        return []
+    if os.path.isdir(path) or glob.glob(path):
+        return []
+    return [Problem(key, f"no such directory or matching files: {path!r}")]
+
+
+def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> list[Problem]:
+    """Problems that involve more than one key, or the file system (`check_paths`)."""
+    m, d, t = cfg.model, cfg.data, cfg.train
+    out: list[Problem] = []
+
+    def add(key: str, message: str) -> None:
+        out.append(Problem(key, message))
+
+    if isinstance(m.units, list) and len(m.units) != m.layers:
+        add("model.units", f"has {len(m.units)} entries but model.layers is {m.layers}; "
+                           "give one number or one per layer")
+    for key in ("activation", "recurrent_activation"):
+        if getattr(m, key) not in ACTIVATIONS:
+            add(f"model.{key}", f"unknown activation {getattr(m, key)!r}; "
+                                f"use one of {', '.join(ACTIVATIONS)}")
+    for key in ("kernel_initializer", "recurrent_initializer"):
+        if getattr(m, key) not in INITIALIZERS:
+            add(f"model.{key}", f"unknown initializer {getattr(m, key)!r}; "
+                                f"use one of {', '.join(INITIALIZERS)}")
+    if d.batching == "bucket":
+        b = d.bucket_boundaries
+        if not b:
+            add("data.bucket_boundaries", "batching: bucket needs at least one boundary, "
+                                          "e.g. [32, 64, 128]")
+        elif any(x <= 0 for x in b) or b != sorted(set(b)):
+            add("data.bucket_boundaries", f"must be positive and strictly increasing, got {b}")
+    if d.task == "forecast" and d.batching == "bucket":
+        add("data.batching", "forecast windows have a fixed length; use batching: pad")
+    cache_path = d.cache.removeprefix("snapshot:")
+    if d.cache not in ("memory", "none") and not is_remote(cache_path):
+        parent = os.path.dirname(os.path.abspath(cache_path))
+        if check_paths and not os.path.isdir(parent):
+            add("data.cache", f"cache file directory does not exist: {parent!r}")
+    if check_paths:
+        out.extend(_path_problem("data.path", d.path))
+        out.extend(_path_problem("data.validation_path", d.validation_path))
+    if d.validation_path is not None and d.path is None:
+        add("data.validation_path", "set data.path too (validation_path without path would "
+                                    "mix the embedded data with yours)")
+    if t.reduce_lr_on_plateau and t.schedule != "constant":
+        add("train.reduce_lr_on_plateau", f"cannot be combined with schedule: {t.schedule}; "
+                                          "use schedule: constant")
+    if t.warmup_steps and t.schedule != "cosine":
+        add("train.warmup_steps", "warm-up is part of schedule: cosine; set it or drop "
+                                  "warmup_steps")
+    clips = [k for k in ("clipnorm", "global_clipnorm", "clipvalue") if getattr(t, k)]
+    if len(clips) > 1:
+        add(f"train.{clips[1]}", "only one of clipnorm, global_clipnorm, clipvalue may be "
+                                 f"set; got {', '.join(clips)}")
+    dist = cfg.distribute
+    if dist.cpu_devices > 1 and dist.strategy not in ("mirrored", "auto"):
+        add("distribute.cpu_devices", "logical CPU devices are for strategy: mirrored, "
+                                      f"not {dist.strategy}")
+    if dist.implementation == "nccl" and dist.strategy == "one_device":
+        add("distribute.implementation", "nccl needs a multi-device strategy")
+    names = TASK_METRICS[d.task]
+    allowed = list(names) + [f"val_{n}" for n in names]
+    if t.monitor not in allowed:
+        add("train.monitor", f"{t.monitor!r} is not a metric of task {d.task!r}; "
+                             f"use one of {', '.join(allowed)}")
+    if cfg.tune.objective not in allowed:
+        add("tune.objective", f"{cfg.tune.objective!r} is not a metric of task {d.task!r}; "
+                              f"use one of {', '.join(allowed)}")
+    return out
