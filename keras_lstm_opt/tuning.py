@@ -34,6 +34,7 @@ from keras_lstm_opt.config import (
     save_config,
 )
 from keras_lstm_opt.config.space import declare
+from keras_lstm_opt.errors import ConfigError, Problem, TrainingError
 from keras_lstm_opt.training.fit import fit
 
 log = logging.getLogger("keras_lstm_opt")
@@ -154,7 +155,7 @@ def write_results(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
 
     rows = leaderboard(cfg, run_dir)
     if not rows:
-        raise RuntimeError(f"{run_dir}: no completed trial to report")
+        raise TrainingError(f"{run_dir}: no completed trial to report")
     cols = ["rank", "trial_id", *cfg.tune.space, "objective", "seconds", "params", "tuner_id"]
     with open(os.path.join(run_dir, "leaderboard.csv"), "w", newline="",
               encoding="utf-8") as fh:
@@ -197,7 +198,8 @@ def tune(config: ExperimentConfig | str | None, run_dir: str,
     """Run (or continue) the search; return the leaderboard (None on tuner workers)."""
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
     if not cfg.tune.space:
-        raise RuntimeError("tune.space is empty: name at least one field to search")
+        raise ConfigError([Problem("tune.space", "empty: name at least one field to search, "
+                                                 "e.g. model.units: {choice: [32, 64]}")])
     os.makedirs(run_dir, exist_ok=True)
     tuner = _LSTMTuner(cfg, run_dir, make_oracle(cfg))
     tuner.search()

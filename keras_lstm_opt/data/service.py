@@ -28,6 +28,8 @@ import subprocess
 import threading
 from typing import Any
 
+from keras_lstm_opt.errors import UsageError
+
 log = logging.getLogger("keras_lstm_opt")
 UNENCRYPTED = ("tf.data service: TensorFlow's servers listen on all interfaces with "
                "unencrypted gRPC (no bind-address option upstream); firewall these ports "
@@ -47,7 +49,7 @@ def start_service(workers: int = 1, port: int = 0, host: str = "127.0.0.1",
     import tensorflow as tf
 
     if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+        raise UsageError(f"workers must be at least 1, got {workers}")
     svc = tf.data.experimental.service
     dispatcher = svc.DispatchServer(svc.DispatcherConfig(
         port=port, work_dir=work_dir, fault_tolerant_mode=bool(work_dir)))

@@ -15,12 +15,13 @@ from typing import Any
 
 import keras
 
+from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.models.fast_lstm import FastLSTM
 
 
 def _target(to: str) -> type:
     if to not in ("fast", "keras"):
-        raise ValueError(f"to: expected 'fast' or 'keras', got {to!r}")
+        raise UsageError(f"to: expected 'fast' or 'keras', got {to!r}")
     return FastLSTM if to == "fast" else keras.layers.LSTM
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from keras_lstm_opt.config import ModelConfig, RegularizerConfig, layer_units
-from keras_lstm_opt.data.schema import DataError
+from keras_lstm_opt.errors import DataError
 from keras_lstm_opt.models.heads import head_for
 
 ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}

@@ -39,6 +39,7 @@ import keras
 import tensorflow as tf
 from keras import activations
 
+from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.models.fused import fused_lstm, fused_ops
 from keras_lstm_opt.models.recurrence import lstm_recurrence
 
@@ -55,7 +56,7 @@ class FastLSTM(keras.layers.LSTM):
 
     def __init__(self, units: int, cpu_kernel: str = "auto", **kwargs: Any) -> None:
         if cpu_kernel not in CPU_KERNELS:
-            raise ValueError(f"FastLSTM: cpu_kernel must be one of {CPU_KERNELS}, "
+            raise UsageError(f"FastLSTM: cpu_kernel must be one of {CPU_KERNELS}, "
                              f"got {cpu_kernel!r}")
         super().__init__(units, **kwargs)
         self.cpu_kernel = cpu_kernel

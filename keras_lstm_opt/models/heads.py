@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from keras_lstm_opt.data.schema import DataError
+from keras_lstm_opt.errors import DataError
 
 
 @dataclass(frozen=True)
