@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return _quota(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
-    from keras_lstm_opt.profiling.bench_data import DEFAULT_VARIANTS, bench_pipeline
+    from keras_lstm_opt.bench.data import DEFAULT_VARIANTS, bench_pipeline
     from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 
     try:
@@ -104,7 +104,7 @@ def _report(result: dict, args: argparse.Namespace, name: str, label: str, cols:
 
 
 def _storage(args: argparse.Namespace) -> int:
-    from keras_lstm_opt.profiling.bench_storage import bench_storage
+    from keras_lstm_opt.bench.storage import bench_storage
 
     print(f"storage benchmark: {args.examples:,} {args.task} examples, {args.repeats} "
           "interleaved read repeats", flush=True)
@@ -122,7 +122,7 @@ def _storage(args: argparse.Namespace) -> int:
 
 
 def _redis(args: argparse.Namespace) -> int:
-    from keras_lstm_opt.profiling.bench_redis import bench_redis
+    from keras_lstm_opt.bench.redis_cache import bench_redis
 
     readers = tuple(int(r) for r in args.readers.split(","))
     print(f"redis vs memory cache vs snapshot: {args.examples:,} text examples, {readers} "
@@ -146,7 +146,7 @@ def _redis(args: argparse.Namespace) -> int:
 
 
 def _quota(args: argparse.Namespace) -> int:
-    from keras_lstm_opt.profiling.bench_quota import bench_quota
+    from keras_lstm_opt.bench.quota import bench_quota
 
     print(f"{args.jobs} jobs at once, each in a cgroup with a {args.cpus_per_job:g}-CPU quota: "
           f"TensorFlow's default threads vs quota-aware, {args.repeats} repeats", flush=True)
@@ -165,7 +165,7 @@ def _quota(args: argparse.Namespace) -> int:
 
 
 def _tta(args: argparse.Namespace) -> int:
-    from keras_lstm_opt.profiling.bench_tta import plot, time_to_accuracy
+    from keras_lstm_opt.bench.tta import plot, time_to_accuracy
     from keras_lstm_opt.profiling.report import write_outputs
 
     os.makedirs(args.out, exist_ok=True)
@@ -190,9 +190,9 @@ def _tta(args: argparse.Namespace) -> int:
 
 def _lstm(args: argparse.Namespace) -> int:
     # PyTorch's OpenMP threads spin for a while after each step (OMP_WAIT_POLICY left at
-    # its default, which suits PyTorch best); bench_lstm pauses between variants so that
+    # its default, which suits PyTorch best); bench.lstm pauses between variants so that
     # the spinning does not land on the next variant's steps.
-    from keras_lstm_opt.profiling.bench_lstm import SHAPES, VARIANTS, bench_lstm
+    from keras_lstm_opt.bench.lstm import SHAPES, VARIANTS, bench_lstm
     from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 
     shapes = [s for s in args.shapes.split(",") if s]

@@ -140,7 +140,7 @@ def bench_redis(examples: int = 24000, readers: tuple[int, ...] = (1, 3), repeat
     from keras_lstm_opt.profiling.throughput import dataset_throughput, thread_settings
 
     work = tempfile.mkdtemp(prefix="klo-redis-")
-    from keras_lstm_opt.distribute.launcher import free_ports
+    from keras_lstm_opt.launch.launcher import free_ports
 
     port = free_ports(1, "127.0.0.1")[0]
     server = start_redis(port)
