@@ -19,7 +19,7 @@ import threading
 import time
 from typing import TextIO
 
-from keras_lstm_opt.distribute.launcher import (
+from keras_lstm_opt.launch.launcher import (
     Worker,
     describe_exit,
     first_failure,

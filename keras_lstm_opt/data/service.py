@@ -7,7 +7,7 @@ only prefetches locally. Validation data is read directly.
 
 With a command after `--` (`data serve --workers 2 -- keras-lstm-opt train ...`), the
 service runs for that command only, and both run in a private network namespace whose
-only interface is loopback (as tools/launch.py does; see distribute/netns.py): the
+only interface is loopback (as tools/launch.py does; see launch/netns.py): the
 service cannot be reached from the network. TensorFlow's tf.data servers listen on
 every interface (its server library binds 0.0.0.0, with no option for an address), so
 serving other processes (no command) needs an explicit `--network host`, and then
