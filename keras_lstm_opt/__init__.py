@@ -1,9 +1,19 @@
 """keras-lstm-opt: fast, well-managed LSTM training with Keras 3 on TensorFlow.
 
-Public face: load_config, build_model, make_dataset, fit, tune, profile (and FastLSTM,
-cudnn_report, the TFRecord writers, get_strategy, ...).
+Public face: load_config, build_model, make_dataset, fit, Trainer, tune, profile (and
+FastLSTM, cudnn_report, the TFRecord writers, get_strategy, ...).
 
-Data flows one way: config -> data -> strategy -> model -> training loop -> artifacts.
+Two layers (import-linter contracts in setup.cfg, checked by `lint-imports`):
+
+* library, usable from plain Keras code, never importing the application layer:
+  models/ (FastLSTM, kernels, factory, cuDNN report), data/ (schema, writers, tf.data
+  pipeline), training/ (Trainer: the strategy-aware loop, backups, artifacts),
+  distribute/ (strategies, TF_CONFIG), errors, paths, registry, logs, resources;
+* application, config-driven: config/, fit, tuning, profiling/, bench/ (benchmarks,
+  apart from the profiler), launch/ (local launcher; launch/manifests/ for k8s, Slurm,
+  YARN), cli.
+
+Data flows one way: config -> data -> strategy -> model -> Trainer -> artifacts.
 TensorFlow is imported lazily, so loading and validating a config stays fast; our Keras
 objects (FastLSTM, schedules) are registered as soon as Keras is loaded
 (`keras_lstm_opt.registry`), so `keras.models.load_model` finds them.
