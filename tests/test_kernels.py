@@ -153,3 +153,141 @@ def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_p
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                          env=env, timeout=300)
     assert "STATUS disabled (KERAS_LSTM_OPT_KERNELS=off)" in out.stdout, out.stderr[-2000:]
+
+
+# Direct calls of the two ops with wrong shapes: InvalidArgument naming the input, never an
+# out-of-bounds read (issue 15, item 7). Inputs x [B, T, IN], u [H, 4H], 4H = 8 gates.
+B, T, IN, H = 4, 5, 3, 2
+
+
+def _t(*shape):
+    return tf.constant(RNG.normal(size=shape).astype("float32"))
+
+
+def _forward_args(**wrong):
+    args = dict(x=_t(B, T, IN), w=_t(IN, 4 * H), bias=_t(4 * H), u=_t(H, 4 * H), h0=_t(B, H),
+                c0=_t(B, H), mask=tf.ones([B, T]))
+    return {**args, **{k: _t(*v) for k, v in wrong.items()}}
+
+
+def _backward_args(**wrong):
+    seq = {k: _t(B, T, H) for k in ("h_prev", "c_prev", "c_tanh", "dys")}
+    args = dict(x=_t(B, T, IN), u=_t(H, 4 * H), acts=_t(B, T, 4 * H), mask=tf.ones([B, T]),
+                dh_last=_t(B, H), dc_last=_t(B, H), **seq)
+    return {**args, **{k: _t(*v) for k, v in wrong.items()}}
+
+
+FORWARD_WRONG = {
+    "x rank 2": ("x", dict(x=(B * T, IN))),
+    "u columns": ("u", dict(u=(H, 4 * H - 1))),
+    "u rows": ("u", dict(u=(H + 1, 4 * H))),
+    "u rank 3": ("u", dict(u=(1, H, 4 * H))),
+    "w columns": ("w", dict(w=(IN, 4 * H + 4))),
+    "w rows (not x's IN)": ("w", dict(w=(IN + 1, 4 * H))),
+    "bias length": ("bias", dict(bias=(4 * H + 1,))),
+    "bias rank 2": ("bias", dict(bias=(1, 4 * H))),
+    "h0 batch (not x's B)": ("h0", dict(h0=(B + 1, H))),
+    "h0 units": ("h0", dict(h0=(B, H + 1))),
+    "c0 batch (not x's B)": ("c0", dict(c0=(B - 1, H))),
+    "mask time": ("mask", dict(mask=(B, T + 1))),
+    "mask flat (same size)": ("mask", dict(mask=(B * T,))),
+    "mask batch": ("mask", dict(mask=(B + 1, T))),
+}
+BACKWARD_WRONG = {
+    "x rank 2": ("x", dict(x=(B * T, IN))),
+    "u columns": ("u", dict(u=(H, 4 * H - 1))),
+    "u rows": ("u", dict(u=(H + 1, 4 * H))),
+    "acts gates": ("acts", dict(acts=(B, T, 4 * H + 1))),
+    "acts batch (not x's B)": ("acts", dict(acts=(B + 1, T, 4 * H))),
+    "h_prev time": ("h_prev", dict(h_prev=(B, T + 1, H))),
+    "c_prev units": ("c_prev", dict(c_prev=(B, T, H + 1))),
+    "c_tanh flat (same size)": ("c_tanh", dict(c_tanh=(B * T, H))),
+    "mask time": ("mask", dict(mask=(B, T - 1))),
+    "mask transposed": ("mask", dict(mask=(T, B))),
+    "dys units": ("dys", dict(dys=(B, T, H + 1))),
+    "dys batch (not x's B)": ("dys", dict(dys=(B - 1, T, H))),
+    "dh_last batch": ("dh_last", dict(dh_last=(B + 1, H))),
+    "dc_last units": ("dc_last", dict(dc_last=(B, H - 1))),
+}
+
+
+@needs_compiler
+def test_ops_accept_the_shapes_they_document():
+    """Valid direct calls, with and without bias and mask (empty tensors), pass the checks."""
+    ops = load_kernels()
+    empty = tf.zeros([0])
+    for bias, mask in [(_t(4 * H), tf.ones([B, T])), (empty, empty)]:
+        out = ops.klo_lstm_forward(**_forward_args() | dict(bias=bias, mask=mask))
+        assert [o.shape for o in out] == [(B, T, H), (B, H), (B, H), (B, T, 4 * H),
+                                          (B, T, H), (B, T, H), (B, T, H)]
+        grads = ops.klo_lstm_backward(**_backward_args() | dict(mask=mask))
+        assert [g.shape for g in grads] == [(B, T, 4 * H), (B, H), (B, H), (4 * H,),
+                                            (IN, 4 * H), (H, 4 * H)]
+
+
+@needs_compiler
+@pytest.mark.parametrize("case", list(FORWARD_WRONG))
+def test_forward_op_rejects_wrong_shapes_naming_the_input(case):
+    name, wrong = FORWARD_WRONG[case]
+    args = _forward_args(**wrong)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"KloLstmForward: {name} must be \[.*, got \[") as info:
+        load_kernels().klo_lstm_forward(**args)
+    got = "[" + ", ".join(str(d) for d in args[name].shape) + "]"
+    assert f"got {got}" in info.value.message
+
+
+@needs_compiler
+@pytest.mark.parametrize("case", list(BACKWARD_WRONG))
+def test_backward_op_rejects_wrong_shapes_naming_the_input(case):
+    name, wrong = BACKWARD_WRONG[case]
+    args = _backward_args(**wrong)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"KloLstmBackward: {name} must be \[.*, got \[") as info:
+        load_kernels().klo_lstm_backward(**args)
+    got = "[" + ", ".join(str(d) for d in args[name].shape) + "]"
+    assert f"got {got}" in info.value.message
+
+
+@needs_compiler
+def test_graph_mode_shape_functions_reject_wrong_ranks():
+    """The shape functions check ranks before indexing dimensions (no read past a shape)."""
+    ops = load_kernels()
+    with pytest.raises(ValueError, match="must be rank 3"):
+        tf.function(lambda: ops.klo_lstm_forward(**_forward_args(x=(B * T, IN))))()
+    with pytest.raises(ValueError, match="must be rank 3"):
+        tf.function(lambda: ops.klo_lstm_backward(**_backward_args(acts=(4 * H,))))()
+
+
+WRONG_SHAPES_SCRIPT = """
+import sys
+import numpy as np, tensorflow as tf
+ops = tf.load_op_library(sys.argv[1])
+B, T, I, H = 4, 9, 3, 4096  # u [H, 1] read as [H, 4H] would read 256 MiB past its end
+r = lambda *s: tf.constant(np.ones(s, "float32"))
+for name, call in [
+    ("backward", lambda: ops.klo_lstm_backward(
+        r(B, T, I), r(H, 1), r(B, T, 4 * H), r(B, T, H), r(B, T, H), r(B, T, H),
+        r(1), r(B, T, H), r(B, H), r(B, H))),
+    ("forward", lambda: ops.klo_lstm_forward(
+        r(B, T, I), r(I, 4 * H), r(4 * H), r(H, 1), r(B, H), r(B, H), r(1)))]:
+    try:
+        call()
+        print(name, "RETURNED")
+    except tf.errors.InvalidArgumentError as exc:
+        print(name, "InvalidArgument:", exc.message.split("}} ")[-1])
+"""
+
+
+@needs_compiler
+def test_wrong_shapes_fail_cleanly_in_a_fresh_process():
+    """In a child process, so that an out-of-bounds read that crashes fails this test."""
+    assert load_kernels() is not None, kernel_status()
+    path = kernel_status()[len("loaded "):]
+    out = subprocess.run([sys.executable, "-c", WRONG_SHAPES_SCRIPT, path], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
+    assert "backward InvalidArgument: KloLstmBackward: u must be [H, 4H], got [4096, 1]" \
+        in out.stdout, out.stdout
+    assert "forward InvalidArgument: KloLstmForward: u must be [H, 4H], got [4096, 1]" \
+        in out.stdout, out.stdout

@@ -19,6 +19,9 @@
 // sequence is processed from its last step (go_backwards) and outputs come in
 // processing order. Masked steps keep the previous state; the output is the previous
 // output, or zeros when zero_output_for_mask is set (Keras's semantics).
+//
+// Both ops check every input's shape before reading it (x and u define B, T, I and H)
+// and fail with InvalidArgument naming the input, its expected and its actual shape.
 
 #include <algorithm>
 #include <cstring>
@@ -26,6 +29,8 @@
 #include <vector>
 
 #include "Eigen/Core"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
@@ -39,6 +44,7 @@ using tensorflow::OpKernelContext;
 using tensorflow::Tensor;
 using tensorflow::TensorShape;
 using tensorflow::shape_inference::InferenceContext;
+using tensorflow::shape_inference::ShapeHandle;
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatMap = Eigen::Map<RowMat>;
@@ -70,6 +76,42 @@ void ForRowBlocks(OpKernelContext* ctx, int64_t batch, Fn fn) {
                     });
 }
 
+// Input checks. `form` is the expected shape in symbols, `want` its value here.
+inline std::string Str(absl::Span<const int64_t> d) {
+  return absl::StrCat("[", absl::StrJoin(d, ", "), "]");
+}
+absl::Status Wrong(const char* op, const char* name, const char* form, const Tensor& t,
+                   const std::string& want = "") {
+  return absl::InvalidArgumentError(absl::StrCat(
+      op, ": ", name, " must be ", form, want.empty() ? "" : " = ", want,
+      want.empty() ? "" : " (B, T, I from x, H from u)", ", got ", Str(t.shape().dim_sizes())));
+}
+absl::Status Expect(const char* op, const char* name, const char* form, const Tensor& t,
+                    std::initializer_list<int64_t> want) {
+  const auto got = t.shape().dim_sizes();
+  if (std::equal(got.begin(), got.end(), want.begin(), want.end())) return absl::OkStatus();
+  return Wrong(op, name, form, t, Str(want));
+}
+// x [B, T, I] and u [H, 4H]: the inputs whose shapes define B, T, I and H.
+absl::Status CheckXU(const char* op, const Tensor& x, const Tensor& u) {
+  if (x.dims() != 3) return Wrong(op, "x", "[B, T, I]", x);
+  if (u.dims() != 2 || u.dim_size(1) % 4 != 0 || u.dim_size(1) / 4 != u.dim_size(0)) {
+    return Wrong(op, "u", "[H, 4H]", u);
+  }
+  return absl::OkStatus();
+}
+// An optional input (bias, mask): empty means "none", anything else must be `want`.
+absl::Status Optional(const char* op, const char* name, const char* form, const Tensor& t,
+                      std::initializer_list<int64_t> want) {
+  return t.NumElements() == 0 ? absl::OkStatus() : Expect(op, name, form, t, want);
+}
+// allocate_output; a shape whose size overflows is an error, not a crash.
+absl::Status Out(OpKernelContext* ctx, int i, std::initializer_list<int64_t> dims, Tensor** t) {
+  TensorShape shape;
+  TF_RETURN_IF_ERROR(TensorShape::BuildTensorShape(dims, &shape));
+  return ctx->allocate_output(i, shape, t);
+}
+
 // Row b of a [B, T, W] tensor at time t, and the rows r0.. of time t as a strided matrix.
 inline int64_t At(int64_t b, int64_t t, int64_t T) { return b * T + t; }
 using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
@@ -90,27 +132,23 @@ class LstmForwardOp : public OpKernel {
     const Tensor& h0 = ctx->input(4);
     const Tensor& c0 = ctx->input(5);
     const Tensor& mask = ctx->input(6);
-    OP_REQUIRES(ctx, x.dims() == 3 && w.dims() == 2 && u.dims() == 2 && h0.dims() == 2 &&
-                         c0.dims() == 2,
-                absl::InvalidArgumentError("KloLstmForward: x must be [B, T, I], w [I, 4H], "
-                                           "u [H, 4H], h0 and c0 [B, H]"));
+    const char* op = "KloLstmForward";
+    OP_REQUIRES_OK(ctx, CheckXU(op, x, u));
     const int64_t B = x.dim_size(0), T = x.dim_size(1), I = x.dim_size(2), H = u.dim_size(0);
-    OP_REQUIRES(ctx, w.dim_size(0) == I && w.dim_size(1) == 4 * H && u.dim_size(1) == 4 * H &&
-                         h0.dim_size(0) == B && h0.dim_size(1) == H &&
-                         c0.dim_size(0) == B && c0.dim_size(1) == H &&
-                         (bias.NumElements() == 0 || bias.NumElements() == 4 * H),
-                absl::InvalidArgumentError("KloLstmForward: inconsistent shapes"));
+    OP_REQUIRES_OK(ctx, Expect(op, "w", "[I, 4H]", w, {I, 4 * H}));
+    OP_REQUIRES_OK(ctx, Optional(op, "bias", "[4H] or empty", bias, {4 * H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "h0", "[B, H]", h0, {B, H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "c0", "[B, H]", c0, {B, H}));
+    OP_REQUIRES_OK(ctx, Optional(op, "mask", "[B, T] or empty", mask, {B, T}));
     const bool masked = mask.NumElements() > 0;
-    OP_REQUIRES(ctx, !masked || mask.NumElements() == B * T,
-                absl::InvalidArgumentError("KloLstmForward: mask must be [B, T] or empty"));
     Tensor *ys, *h_last, *c_last, *acts, *h_prev, *c_prev, *c_tanh;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({B, T, H}), &ys));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({B, H}), &h_last));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({B, H}), &c_last));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({B, T, 4 * H}), &acts));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({B, T, H}), &h_prev));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(5, TensorShape({B, T, H}), &c_prev));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(6, TensorShape({B, T, H}), &c_tanh));
+    OP_REQUIRES_OK(ctx, Out(ctx, 0, {B, T, H}, &ys));
+    OP_REQUIRES_OK(ctx, Out(ctx, 1, {B, H}, &h_last));
+    OP_REQUIRES_OK(ctx, Out(ctx, 2, {B, H}, &c_last));
+    OP_REQUIRES_OK(ctx, Out(ctx, 3, {B, T, 4 * H}, &acts));
+    OP_REQUIRES_OK(ctx, Out(ctx, 4, {B, T, H}, &h_prev));
+    OP_REQUIRES_OK(ctx, Out(ctx, 5, {B, T, H}, &c_prev));
+    OP_REQUIRES_OK(ctx, Out(ctx, 6, {B, T, H}, &c_tanh));
     const float* x_p = x.flat<float>().data();
     ConstMatMap W(w.flat<float>().data(), I, 4 * H);
     const float* m_p = masked ? mask.flat<float>().data() : nullptr;
@@ -189,24 +227,27 @@ class LstmBackwardOp : public OpKernel {
     const Tensor& dys = ctx->input(7);
     const Tensor& dh_last = ctx->input(8);
     const Tensor& dc_last = ctx->input(9);
-    OP_REQUIRES(ctx, acts.dims() == 3 && u.dims() == 2 && x.dims() == 3,
-                absl::InvalidArgumentError("KloLstmBackward: acts must be [B, T, 4H]"));
-    const int64_t B = acts.dim_size(0), T = acts.dim_size(1), H = u.dim_size(0);
-    const int64_t I = x.dim_size(2);
-    OP_REQUIRES(ctx, acts.dim_size(2) == 4 * H && c_prev.NumElements() == T * B * H &&
-                         x.NumElements() == B * T * I && h_prev.NumElements() == T * B * H &&
-                         c_tanh.NumElements() == T * B * H &&
-                         dys.NumElements() == T * B * H && dh_last.NumElements() == B * H &&
-                         dc_last.NumElements() == B * H,
-                absl::InvalidArgumentError("KloLstmBackward: inconsistent shapes"));
+    // The same checks as the forward op's, on the forward inputs x and u, the saved
+    // forward outputs and the incoming gradients, before anything is read.
+    const char* op = "KloLstmBackward";
+    OP_REQUIRES_OK(ctx, CheckXU(op, x, u));
+    const int64_t B = x.dim_size(0), T = x.dim_size(1), I = x.dim_size(2), H = u.dim_size(0);
+    OP_REQUIRES_OK(ctx, Expect(op, "acts", "[B, T, 4H]", acts, {B, T, 4 * H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "h_prev", "[B, T, H]", h_prev, {B, T, H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "c_prev", "[B, T, H]", c_prev, {B, T, H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "c_tanh", "[B, T, H]", c_tanh, {B, T, H}));
+    OP_REQUIRES_OK(ctx, Optional(op, "mask", "[B, T] or empty", mask, {B, T}));
+    OP_REQUIRES_OK(ctx, Expect(op, "dys", "[B, T, H]", dys, {B, T, H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "dh_last", "[B, H]", dh_last, {B, H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "dc_last", "[B, H]", dc_last, {B, H}));
     const bool masked = mask.NumElements() > 0;
     Tensor *dz, *dh0, *dc0, *db, *dw, *du;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({B, T, 4 * H}), &dz));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({B, H}), &dh0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({B, H}), &dc0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({4 * H}), &db));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({I, 4 * H}), &dw));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(5, TensorShape({H, 4 * H}), &du));
+    OP_REQUIRES_OK(ctx, Out(ctx, 0, {B, T, 4 * H}, &dz));
+    OP_REQUIRES_OK(ctx, Out(ctx, 1, {B, H}, &dh0));
+    OP_REQUIRES_OK(ctx, Out(ctx, 2, {B, H}, &dc0));
+    OP_REQUIRES_OK(ctx, Out(ctx, 3, {4 * H}, &db));
+    OP_REQUIRES_OK(ctx, Out(ctx, 4, {I, 4 * H}, &dw));
+    OP_REQUIRES_OK(ctx, Out(ctx, 5, {H, 4 * H}, &du));
     MatMap dw_sum(dw->flat<float>().data(), I, 4 * H), du_sum(du->flat<float>().data(), H, 4 * H);
     dw_sum.setZero();
     du_sum.setZero();
@@ -312,6 +353,9 @@ REGISTER_OP("KloLstmForward")
     .Output("c_prev: float")
     .Output("c_tanh: float")
     .SetShapeFn([](klo::InferenceContext* c) {
+      klo::ShapeHandle s;  // ranks first: Dim() must not index past a shape's rank
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &s));
+      for (int k : {1, 3, 4, 5}) TF_RETURN_IF_ERROR(c->WithRank(c->input(k), 2, &s));
       auto b = c->Dim(c->input(0), 0), t = c->Dim(c->input(0), 1);
       auto h = c->Dim(c->input(3), 0), g = c->Dim(c->input(3), 1);
       c->set_output(0, c->MakeShape({b, t, h}));
@@ -342,6 +386,9 @@ REGISTER_OP("KloLstmBackward")
     .Output("dw: float")
     .Output("du: float")
     .SetShapeFn([](klo::InferenceContext* c) {
+      klo::ShapeHandle s;
+      for (int k : {0, 2, 3, 4, 5, 7}) TF_RETURN_IF_ERROR(c->WithRank(c->input(k), 3, &s));
+      for (int k : {1, 8, 9}) TF_RETURN_IF_ERROR(c->WithRank(c->input(k), 2, &s));
       auto g = c->Dim(c->input(2), 2);
       c->set_output(0, c->input(2));
       c->set_output(1, c->input(8));
