@@ -127,7 +127,7 @@ def _get(url):
 
 
 def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path):
-    from keras_lstm_opt.training.fit import fit
+    from keras_lstm_opt.fit import fit
 
     base, _, _ = reports
     run = tmp_path / "run"
@@ -175,8 +175,8 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
 
 @pytest.mark.parametrize("lstm", ["fast", "keras"])
 def test_train_profile_window_writes_a_profile_xprof_can_read(text_dir, tmp_path, lstm):
+    from keras_lstm_opt.fit import fit
     from keras_lstm_opt.profiling.profile_report import xprof_input_bound
-    from keras_lstm_opt.training.fit import fit
 
     run = tmp_path / "run"
     fit(None, str(run), ["model.units=8", "train.epochs=1", "train.verbose=silent",

@@ -20,11 +20,35 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from keras_lstm_opt.config import DistributeConfig
 from keras_lstm_opt.distribute.tf_config import ClusterInfo, cluster_from_env, parse_tf_config
 from keras_lstm_opt.errors import StrategyError
+
+
+class StrategySettings(Protocol):
+    """What `get_strategy` reads (a config's `distribute:` section has these fields)."""
+
+    strategy: str
+    cpu_devices: int
+    implementation: str
+    bytes_per_pack: int
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    """`StrategySettings` with defaults, for a strategy chosen by name."""
+
+    strategy: str = "auto"
+    cpu_devices: int = 1
+    implementation: str = "auto"
+    bytes_per_pack: int = 0
+    timeout_seconds: float = 600.0
+
+
+NAMES = ("auto", "one_device", "mirrored", "multi_worker_mirrored")
 
 
 def _configure_cpu_devices(n: int) -> None:
@@ -43,7 +67,7 @@ def _configure_cpu_devices(n: int) -> None:
                             "process, or the CLI)") from None
 
 
-def communication_options(cfg: DistributeConfig, gpus: int) -> Any:
+def communication_options(cfg: StrategySettings, gpus: int) -> Any:
     import tensorflow as tf
 
     impl = tf.distribute.experimental.CommunicationImplementation
@@ -57,7 +81,24 @@ def communication_options(cfg: DistributeConfig, gpus: int) -> Any:
             cfg.implementation])
 
 
-def get_strategy(cfg: DistributeConfig) -> tuple[Any, ClusterInfo | None]:
+def resolve_strategy(strategy: Any = "auto") -> tuple[Any, ClusterInfo | None]:
+    """A strategy by name (as `get_strategy`) or a tf.distribute.Strategy as given;
+    returns (strategy, cluster), the cluster from TF_CONFIG for a multi-worker one."""
+    import tensorflow as tf
+
+    if isinstance(strategy, str):
+        if strategy not in NAMES:
+            raise StrategyError(f"strategy={strategy!r}: use one of {', '.join(NAMES)} or a "
+                                "tf.distribute.Strategy")
+        return get_strategy(Settings(strategy=strategy))
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise StrategyError(f"strategy={strategy!r}: use a name ({', '.join(NAMES)}) or a "
+                            "tf.distribute.Strategy")
+    multi = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    return strategy, cluster_from_env() if multi else None
+
+
+def get_strategy(cfg: StrategySettings) -> tuple[Any, ClusterInfo | None]:
     """Return (strategy, cluster); cluster is None outside multi-worker runs."""
     import os
 
@@ -88,4 +129,12 @@ def get_strategy(cfg: DistributeConfig) -> tuple[Any, ClusterInfo | None]:
         return tf.distribute.MirroredStrategy(
             devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
             if not gpus else None), None
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options), cluster
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options), cluster
+    except (RuntimeError, ValueError) as exc:
+        if "startup" not in str(exc) and "initialized" not in str(exc):
+            raise
+        raise StrategyError("multi_worker_mirrored: TensorFlow was already started in this "
+                            "process (a model or tensor was created first); create the Trainer "
+                            "or strategy first and pass the model as a function that builds "
+                            f"it ({exc})") from None

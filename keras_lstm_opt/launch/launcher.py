@@ -98,6 +98,16 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
+STOPPED_BY_SIGNAL = (128 + signal.SIGINT, 128 + signal.SIGTERM)
+
+
+def wait_all(workers: list[Worker], seconds: float) -> None:
+    """Wait up to `seconds` for every worker to exit by itself."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(w.proc.poll() is None for w in workers):
+        time.sleep(0.05)
+
+
 def stop_all(workers: list[Worker], grace_seconds: float) -> None:
     """SIGTERM every live worker's process group, then SIGKILL what is left."""
     live = [w for w in workers if w.proc.poll() is None]
@@ -130,6 +140,8 @@ def run_group(command: list[str], workers: int, host: str = "127.0.0.1",
         while True:
             failed, codes = first_failure(group)
             if failed is not None:
+                if failed.proc.returncode in STOPPED_BY_SIGNAL:  # a coordinated stop: the
+                    wait_all(group, grace_seconds)  # others save and exit on their own
                 stop_all(group, grace_seconds)
                 return failed.proc.returncode, failed.index, list(failed.tail)
             if all(c == 0 for c in codes):

@@ -56,19 +56,24 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     import tensorflow as tf
 
     from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
+    from keras_lstm_opt.fit import build_compiled
     from keras_lstm_opt.models.cudnn import cudnn_report
     from keras_lstm_opt.models.heads import head_for
-    from keras_lstm_opt.training.fit import compile_model
-    from keras_lstm_opt.training.loop import make_train_step
+    from keras_lstm_opt.training.options import LoopOptions
+    from keras_lstm_opt.training.steps import TrainStep, resolve_loss, resolve_metrics
 
     # threads: configured by the caller before TensorFlow initialises (profile_report)
     files = resolve_files(cfg.data)
     batch, p = cfg.train.batch_size, cfg.profile
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0" if not tf.config.list_physical_devices(
         "GPU") else "/gpu:0")
+    head = head_for(files.schema)
     with strategy.scope():
-        model = compile_model(cfg, files.schema, 10_000)
-    train_steps = make_train_step(model, strategy, head_for(files.schema), cfg.train)
+        model = build_compiled(cfg, files.schema, 10_000)
+        metrics = resolve_metrics([head.metric], head.loss, model)
+    train_steps = TrainStep(model, strategy, resolve_loss(head.loss), metrics,
+                            LoopOptions.pick(cfg.train))
+    stop = tf.constant(0.0)
     ds = make_dataset(cfg.data, files.schema, files.train, batch, training=True,
                       compression=files.compression, seed=cfg.train.seed, repeat=True)
 
@@ -91,8 +96,8 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     except ValueError:  # e.g. AMD EPYC: TensorFlow leaves oneDNN off, no allocator stats
         before = None
     for _ in range(p.steps):  # fills the cache, traces the step
-        train_steps(held_it, one)["count"].numpy()
-    model_s = _timed(lambda: train_steps(held_it, one)["count"].numpy(), p.steps)
+        train_steps(held_it, one, stop)[0]["count"].numpy()
+    model_s = _timed(lambda: train_steps(held_it, one, stop)[0]["count"].numpy(), p.steps)
     step_peak = None if before is None else \
         tf.config.experimental.get_memory_info("CPU:0")["peak"] - before
     state = sum(int(v.numpy().nbytes) for v in [*model.weights, *model.optimizer.variables])
@@ -118,11 +123,11 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     if trace_dir:
         real_it = iter(strategy.experimental_distribute_dataset(ds))
         for _ in range(p.warmup_steps):
-            train_steps(real_it, one)["count"].numpy()
+            train_steps(real_it, one, stop)[0]["count"].numpy()
         tf.profiler.experimental.start(trace_dir)
         for step in range(p.steps):
             with tf.profiler.experimental.Trace("train", step_num=step, _r=1):
-                train_steps(real_it, one)["count"].numpy()
+                train_steps(real_it, one, stop)[0]["count"].numpy()
         tf.profiler.experimental.stop()
 
     percent = 100.0 * waited / both_s if both_s > 0 else 0.0

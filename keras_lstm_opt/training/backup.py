@@ -15,6 +15,9 @@ Example:
     start_step = backup.restore()   # 0 for a fresh run
     ...
     backup.save(step)
+
+With `directory=None` (a Trainer without a run directory) nothing is saved and there is
+nothing to resume or roll back to.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Any
 
+import keras
 import tensorflow as tf
 
 from keras_lstm_opt.paths import is_remote
@@ -36,16 +39,17 @@ log = logging.getLogger("keras_lstm_opt")
 class Backup:
     """Args:
         model: a compiled Keras model (its optimizer is saved too).
-        directory: the run's backup directory (the chief writes here).
+        directory: the run's backup directory (the chief writes here); None = no backups.
         is_chief: whether this process writes the real backup.
         resume: whether `restore` may load an existing backup.
         keep: how many of the newest backups to keep.
         copy_to: a second directory (local or remote) that gets a copy of every backup.
     """
 
-    def __init__(self, model: Any, directory: str, is_chief: bool = True,
+    def __init__(self, model: keras.Model, directory: str | None, is_chief: bool = True,
                  resume: bool = True, keep: int = 2, copy_to: str | None = None) -> None:
         self.directory = directory
+        self.is_chief = is_chief
         self.resume = resume
         self.copy_to = copy_to if is_chief else None
         self.resumed_step = 0
@@ -55,14 +59,15 @@ class Backup:
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=self.step)
-        self._private = None if is_chief else tempfile.mkdtemp(prefix="klo-backup-")
+        self._private = None if is_chief or directory is None else tempfile.mkdtemp(
+            prefix="klo-backup-")
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._private or directory,
-                                                  max_to_keep=keep)
+                                                  max_to_keep=keep) if directory else None
 
     def candidates(self) -> list[str]:
         """Backups listed in the index files, newest first (the copy's after the run's)."""
         out: list[str] = []
-        for d in (self.directory, self.copy_to):
+        for d in (self.directory, self.copy_to) if self.directory else ():
             state = tf.train.get_checkpoint_state(d) if d and tf.io.gfile.exists(d) else None
             if state:
                 out += [p if is_remote(p) or os.path.isabs(p) else os.path.join(d, p)
@@ -91,6 +96,8 @@ class Backup:
 
     def save(self, step: int) -> None:
         """Data files first, then the index: a crash mid-save leaves the previous newest."""
+        if self.manager is None:
+            return
         self.step.assign(step)
         path = self.manager.save(checkpoint_number=step)
         if self.copy_to:
@@ -107,9 +114,11 @@ class Backup:
 
     def close(self, remove_backup: bool) -> None:
         """Drop a worker's private copy; the chief's backup goes when the run finished."""
-        if self._private:
-            shutil.rmtree(self._private, ignore_errors=True)
-        elif remove_backup and is_remote(self.directory):
+        if not self.is_chief or self.directory is None:
+            if self._private:
+                shutil.rmtree(self._private, ignore_errors=True)
+            return
+        if remove_backup and is_remote(self.directory):
             if tf.io.gfile.exists(self.directory):
                 tf.io.gfile.rmtree(self.directory)
         elif remove_backup:

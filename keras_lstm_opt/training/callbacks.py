@@ -2,7 +2,7 @@
 
 Example:
 
-    cbs, timer = standard_callbacks(cfg.train, run_paths(run_dir), has_validation=True)
+    cbs = run_dir_callbacks(run_paths(run_dir), monitor="val_loss", resume=True)
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 import keras
 
-from keras_lstm_opt.config import TrainConfig
 from keras_lstm_opt.training.best import monitor_mode
 
 log = logging.getLogger("keras_lstm_opt")
@@ -144,37 +143,24 @@ class LoggedEarlyStopping(keras.callbacks.EarlyStopping):
                      self.patience)
 
 
-def monitored(cfg: TrainConfig, has_validation: bool) -> str:
-    """The metric `train.monitor` names, without `val_` when there is no validation."""
-    return cfg.monitor if has_validation else cfg.monitor.removeprefix("val_")
+def monitored(monitor: str, has_validation: bool) -> str:
+    """The metric `monitor` names, without `val_` when there is no validation."""
+    return monitor if has_validation else monitor.removeprefix("val_")
 
 
-def standard_callbacks(cfg: TrainConfig, paths: dict[str, str], has_validation: bool,
-                       best_so_far: float | None = None,
-                       ) -> tuple[list[Any], ThroughputTimer]:
-    """EarlyStopping, TerminateOnNaN, best/latest ModelCheckpoint, TensorBoard, CSV
-    history and ReduceLROnPlateau, as the config asks (backups: training/backup.py).
-    `best_so_far`: the monitored value of the best epoch before a resume, so that
-    best.weights.h5 is only replaced by a better epoch."""
-    monitor = monitored(cfg, has_validation)
+def run_dir_callbacks(paths: dict[str, str], monitor: str, resume: bool,
+                      best_so_far: float | None = None) -> list[keras.callbacks.Callback]:
+    """What a run directory gets each epoch: best and latest weights, history.csv and
+    TensorBoard logs (backups: training/backup.py). `best_so_far`: the monitored value
+    of the best epoch before a resume, so that best.weights.h5 is only replaced by a
+    better epoch."""
     mode = monitor_mode(monitor)
-    timer = ThroughputTimer()
-    cbs: list[Any] = [
-        keras.callbacks.TerminateOnNaN(),
+    return [
         AtomicModelCheckpoint(paths["best"], monitor=monitor, mode=mode,
                               save_best_only=True, save_weights_only=True,
                               initial_value_threshold=best_so_far),
         AtomicModelCheckpoint(paths["latest"], save_weights_only=True),
-        keras.callbacks.CSVLogger(paths["history"], append=cfg.resume),
+        keras.callbacks.CSVLogger(paths["history"], append=resume),
         keras.callbacks.TensorBoard(paths["tensorboard"], update_freq="epoch",
                                     write_graph=False),
-        timer,
     ]
-    if cfg.early_stopping_patience:
-        cbs.append(LoggedEarlyStopping(monitor=monitor, mode=mode,
-                                       patience=cfg.early_stopping_patience))
-    if cfg.reduce_lr_on_plateau:
-        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode,
-                                                     factor=cfg.plateau_factor,
-                                                     patience=cfg.plateau_patience))
-    return cbs, timer

@@ -12,7 +12,7 @@ A second signal stops at once (Python's default behaviour).
 
 Example:
 
-    guard = BlowUpGuard(backup, model.optimizer, cfg.train)
+    guard = BlowUpGuard(backup, model.optimizer, LoopOptions())
     restored = guard.check(loss, step)   # None, or the step training resumes from
 """
 
@@ -24,14 +24,14 @@ import signal
 import threading
 from typing import Any
 
-from keras_lstm_opt.config import TrainConfig
 from keras_lstm_opt.training.optim import scale_learning_rate
+from keras_lstm_opt.training.options import LoopOptions
 
 log = logging.getLogger("keras_lstm_opt")
 
 
 class BlowUpGuard:
-    def __init__(self, backup: Any, optimizer: Any, cfg: TrainConfig) -> None:
+    def __init__(self, backup: Any, optimizer: Any, cfg: LoopOptions) -> None:
         self.backup, self.optimizer, self.cfg = backup, optimizer, cfg
         self.rollbacks: list[dict[str, Any]] = []
         self.exhausted: str | None = None

@@ -7,9 +7,23 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from keras_lstm_opt.config import TrainConfig
+
+class OptimizerSettings(Protocol):
+    """What `make_optimizer` reads (a config's `train:` section has these fields)."""
+
+    optimizer: str
+    learning_rate: float
+    weight_decay: float
+    momentum: float
+    schedule: str
+    warmup_steps: int
+    decay_steps: int
+    decay_rate: float
+    clipnorm: float | None
+    global_clipnorm: float | None
+    clipvalue: float | None
 
 
 def scaled(schedule: Any) -> Any:
@@ -33,7 +47,7 @@ def scale_learning_rate(optimizer: Any, factor: float) -> float:
     return current_learning_rate(opt)
 
 
-def make_schedule(cfg: TrainConfig, total_steps: int) -> Any:
+def make_schedule(cfg: OptimizerSettings, total_steps: int) -> Any:
     """A float (constant) or a Keras LearningRateSchedule.
 
     `decay_steps: 0` means the whole run (`total_steps`, minus warm-up for cosine).
@@ -52,7 +66,7 @@ def make_schedule(cfg: TrainConfig, total_steps: int) -> Any:
     return scaled(keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay))
 
 
-def make_optimizer(cfg: TrainConfig, total_steps: int, precision: str = "float32",
+def make_optimizer(cfg: OptimizerSettings, total_steps: int, precision: str = "float32",
                    clip: bool = True) -> Any:
     """Adam, AdamW, RMSprop or SGD with the configured schedule and clipping.
 

@@ -1,0 +1,208 @@
+"""The fit helper: config -> data -> strategy -> model -> Trainer -> run directory.
+
+A thin layer over `keras_lstm_opt.Trainer`: it builds the datasets and the model the
+config describes and hands them to the Trainer, which trains them like any user's model.
+
+Example:
+
+    metrics = fit("configs/text.yaml", run_dir="runs/text", overrides=["train.epochs=3"])
+    metrics["val_accuracy"]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import keras
+import tensorflow as tf
+import yaml
+
+from keras_lstm_opt.config import ExperimentConfig, config_from_dict, config_to_dict, load_config
+from keras_lstm_opt.data.diagnose import find_bad_record
+from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
+from keras_lstm_opt.data.schema import parse_spec
+from keras_lstm_opt.data.storage import check_paths, config_paths
+from keras_lstm_opt.distribute.strategy import get_strategy
+from keras_lstm_opt.errors import DataError, TrainingError
+from keras_lstm_opt.logs import ensure_visible
+from keras_lstm_opt.models.cudnn import require_cudnn
+from keras_lstm_opt.models.factory import build_model
+from keras_lstm_opt.models.heads import Head, head_for
+from keras_lstm_opt.resources import configure_threads
+from keras_lstm_opt.training.best import monitor_mode
+from keras_lstm_opt.training.callbacks import LoggedEarlyStopping, monitored
+from keras_lstm_opt.training.inputs import steps_for
+from keras_lstm_opt.training.optim import make_optimizer
+from keras_lstm_opt.training.options import LoopOptions
+from keras_lstm_opt.training.run_dir import default_run_dir
+from keras_lstm_opt.training.trainer import Trainer
+
+log = logging.getLogger("keras_lstm_opt")
+
+
+def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> ExperimentConfig:
+    if isinstance(config, ExperimentConfig):
+        if overrides:
+            return config_from_dict(config_to_dict(config), "<config>", overrides)
+        return config
+    return load_config(config, overrides)
+
+
+def _diagnosed(exc: Exception, files: DataFiles, data: Any) -> Exception:
+    """A DataError naming the bad shard and record, if a scan finds one."""
+    problem = find_bad_record(files.train + files.validation, files.compression,
+                              parse_spec(files.schema),
+                              files.schema if data.validate else None, data.max_length,
+                              data.too_long)
+    return DataError(f"bad training data: {problem}") if problem else exc
+
+
+def build_compiled(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: int,
+                   ) -> keras.Model:
+    """The config's model for `schema`, compiled with the configured optimizer (call it
+    in the strategy's scope)."""
+    if cfg.model.lstm == "fast":  # compile FastLSTM's kernels now (once per machine), not
+        from keras_lstm_opt.models.kernels import load_kernels  # inside the first step
+
+        load_kernels()  # logs one line when it compiles
+    model = build_model(cfg.model, schema, precision=cfg.train.precision)
+    if cfg.model.require_cudnn:
+        require_cudnn(model)
+    head = head_for(schema)
+    # The loop clips the gradient summed over replicas itself; Keras's optimizer would
+    # clip each replica's share (kept only under loss scaling).
+    model.compile(optimizer=make_optimizer(cfg.train, total_steps, cfg.train.precision,
+                                           clip=cfg.train.precision == "mixed_float16"),
+                  loss=head.loss, metrics=[head.metric])
+    return model
+
+
+compile_model = build_compiled  # the profiler's name for it
+
+
+def _reference(schema: dict[str, Any], metric: str) -> dict[str, float]:
+    info = schema.get("info", {})
+    ref = {}
+    if "known_best_accuracy" in info:
+        ref[f"{metric}:known best"] = info["known_best_accuracy"]
+    if "baseline_mae" in info:
+        ref[f"{metric}:seasonal naive"] = info["baseline_mae"]
+    return ref
+
+
+def _quality(schema: dict[str, Any], final: dict[str, float]) -> dict[str, Any]:
+    """Validation results set against the dataset's known best or baseline."""
+    info, out = schema.get("info", {}), {}
+    if "known_best_accuracy" in info and "val_accuracy" in final:
+        out["known_best_accuracy"] = info["known_best_accuracy"]
+        out["fraction_of_known_best"] = final["val_accuracy"] / info["known_best_accuracy"]
+    if "baseline_mae" in info and "val_mae" in final:
+        out["baseline_mae"] = info["baseline_mae"]
+        out["improvement_over_baseline"] = 1.0 - final["val_mae"] / info["baseline_mae"]
+    return out
+
+
+def _config_callbacks(cfg: ExperimentConfig, has_validation: bool,
+                      ) -> list[keras.callbacks.Callback]:
+    t = cfg.train
+    monitor = monitored(t.monitor, has_validation)
+    mode = monitor_mode(monitor)
+    cbs: list[keras.callbacks.Callback] = []
+    if t.early_stopping_patience:
+        cbs.append(LoggedEarlyStopping(monitor=monitor, mode=mode,
+                                       patience=t.early_stopping_patience))
+    if t.reduce_lr_on_plateau:
+        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode,
+                                                     factor=t.plateau_factor,
+                                                     patience=t.plateau_patience))
+    return cbs
+
+
+def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None,
+        overrides: list[str] | tuple[str, ...] = (), overwrite: bool = False,
+        ) -> dict[str, Any]:
+    """Train from a config and write the run directory; return the metrics.
+
+    Args:
+        config: an ExperimentConfig, a YAML path, or None for the defaults.
+        run_dir: where artifacts go (default `runs/<timestamp>`; required for
+            multi-worker runs), relative to the current directory or absolute (made
+            absolute once, here) or remote. Rerunning on the same directory resumes an
+            unfinished run from its last backup when `train.resume` is true.
+        overrides: `key=value` strings applied on top of the config.
+        overwrite: replace a finished run in `run_dir` (else RunDirError).
+
+    Returns:
+        The contents of metrics.json (on every worker; only the chief writes files).
+
+    Raises:
+        ConfigError: the config is invalid (nothing is written).
+        TFConfigError: TF_CONFIG is malformed (nothing is written).
+        DataError: the data cannot be read; names the file and record.
+        StorageError: a remote path this install cannot reach (nothing is written).
+        RunDirError: `run_dir` holds a finished run and `overwrite` is false.
+        TrainingError: the loss became NaN or Inf.
+        TrainingInterrupted: SIGINT/SIGTERM; the backup is saved and the message says
+            how to resume.
+    """
+    cfg = _as_config(config, list(overrides))
+    ensure_visible()
+    d, t = cfg.distribute, cfg.train
+    threads = configure_threads(d.intra_op_threads, d.inter_op_threads, cfg.data.threads,
+                                fused_lstm=cfg.model.lstm == "fast")
+    strategy, cluster = get_strategy(cfg.distribute)  # before any other TF work
+    if cluster is not None and run_dir is None:
+        raise TrainingError("multi-worker runs need an explicit --run-dir (the same on every "
+                            "worker) so that workers can find the chief's backup")
+    check_paths(config_paths(cfg, run_dir))  # remote paths need the io extra
+    files = resolve_files(cfg.data)  # fails before the run directory is touched
+    head: Head = head_for(files.schema)
+    replicas = strategy.num_replicas_in_sync
+    if t.batch_size % replicas:
+        raise TrainingError(f"train.batch_size {t.batch_size} is not divisible by the "
+                            f"{replicas} replicas; use a multiple of {replicas}")
+    steps = t.steps_per_epoch or steps_for(_split_examples(files, "train"), t.batch_size)
+    trainer = Trainer(lambda: build_compiled(cfg, files.schema, steps * t.epochs),
+                      loss=head.loss, metrics=[head.metric],
+                      optimizer=lambda: make_optimizer(
+                          t, steps * t.epochs, t.precision, clip=t.precision == "mixed_float16"),
+                      strategy=strategy, run_dir=run_dir or default_run_dir(),
+                      **{**vars(LoopOptions.pick(t)), "deterministic": cfg.data.deterministic})
+
+    def dataset_fn(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
+        return make_dataset(cfg.data, files.schema, files.train,
+                            ctx.get_per_replica_batch_size(t.batch_size), training=True,
+                            compression=files.compression, seed=t.seed, repeat=True,
+                            input_context=ctx)
+
+    val_ds = make_dataset(cfg.data, files.schema, files.validation, t.batch_size,
+                          training=False, compression=files.compression) \
+        if files.validation else None
+    try:
+        trainer.fit(
+            dataset_fn, validation_data=val_ds, epochs=t.epochs, steps_per_epoch=steps,
+            callbacks=_config_callbacks(cfg, val_ds is not None), overwrite=overwrite,
+            extra_files={"config.yaml": yaml.safe_dump(config_to_dict(cfg), sort_keys=False)},
+            metadata=lambda final: {**_quality(files.schema, final), "threads": threads,
+                                    "global_batch_size": t.batch_size,
+                                    "task": files.schema.get("task"),
+                                    "data": files.directory},
+            title=f"{trainer.model.name} on {cfg.data.path or cfg.data.task}",
+            reference=_reference(files.schema, head.metric))
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, UnicodeDecodeError) as exc:
+        raise _diagnosed(exc, files, cfg.data) from exc
+    except tf.errors.OutOfRangeError:
+        raise DataError(f"no examples could be read from {len(files.train)} training "
+                        f"shard(s) in {files.directory} (empty files?)") from None
+    return trainer.metrics
+
+
+def _split_examples(files: DataFiles, split: str) -> int | None:
+    """Examples in a split as recorded in the schema, when the files are exactly those."""
+    info = files.schema.get("splits", {}).get(split, {})
+    chosen = files.train if split == "train" else files.validation
+    if sorted(info.get("files", [])) == sorted(os.path.basename(f) for f in chosen):
+        return info.get("examples")
+    return None

@@ -1,0 +1,214 @@
+"""One `Trainer.fit` call: run directory, callbacks, the loop, artifacts, clean exit.
+
+The run directory (when there is one): a finished run is refused unless `overwrite`;
+an unfinished one resumes from its backup. The chief writes into it (a remote one is
+staged locally and copied out); other workers write into private temporary directories.
+`close` removes every temporary directory and private backup on every exit path
+(success, errors, signals); the chief's backup stays unless the run finished.
+
+Example:
+
+    session = FitSession(trainer, data, val, overwrite=False)
+    try:
+        metrics = session.run(epochs=3, callbacks=[], extra_files={}, metadata=None)
+    finally:
+        session.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import keras
+import tensorflow as tf
+
+from keras_lstm_opt.data.storage import check_paths
+from keras_lstm_opt.errors import TrainingError, TrainingInterrupted
+from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.training.artifacts import (
+    plot_curves,
+    run_paths,
+    sync_dir,
+    weights_digest,
+    write_json_atomic,
+)
+from keras_lstm_opt.training.backup import Backup
+from keras_lstm_opt.training.best import BestWeights, best_epoch, monitor_mode
+from keras_lstm_opt.training.callbacks import (
+    ProfileWindow,
+    ThroughputTimer,
+    monitored,
+    run_dir_callbacks,
+    verbosity,
+)
+from keras_lstm_opt.training.guard import BlowUpGuard
+from keras_lstm_opt.training.inputs import TrainData
+from keras_lstm_opt.training.loop import EpochLoop
+from keras_lstm_opt.training.run_dir import check_run_dir, clear_run_dir
+from keras_lstm_opt.training.steps import TrainStep, make_evaluator
+
+if TYPE_CHECKING:
+    from keras_lstm_opt.training.trainer import Trainer
+
+log = logging.getLogger("keras_lstm_opt")
+Metadata = Mapping[str, Any] | Callable[[dict[str, float]], Mapping[str, Any]] | None
+
+
+class FitSession:
+    """Args:
+        trainer: the Trainer (model, strategy, options, run directory).
+        data: the training input, ready to distribute.
+        val: the validation dataset or None.
+        overwrite: replace a finished run in the run directory.
+    """
+
+    def __init__(self, trainer: Trainer, data: TrainData, val: tf.data.Dataset | None,
+                 overwrite: bool) -> None:
+        self.t, self.data, self.val = trainer, data, val
+        self.run_dir = run_dir = trainer.run_dir
+        self.out_dir: str | None = None
+        self.staged = self.success = False
+        self.backup: Backup | None = None
+        opts = trainer.options
+        if run_dir is not None:
+            check_paths({"run_dir": run_dir, "backup_copy_to": opts.backup_copy_to})
+            if check_run_dir(run_dir, overwrite) == "finished" and trainer.is_chief:
+                log.info("overwrite: removed the earlier run's %s from %s",
+                         ", ".join(clear_run_dir(run_dir)), run_dir)
+            self.staged = trainer.is_chief and is_remote(run_dir)
+            self.out_dir = run_dir if trainer.is_chief and not self.staged else \
+                tempfile.mkdtemp(prefix="klo-stage-" if self.staged else "klo-worker-")
+            os.makedirs(run_paths(self.out_dir)["checkpoints"], exist_ok=True)
+        with trainer.strategy.scope():
+            self.backup = Backup(trainer.model, run_paths(run_dir)["backup"] if run_dir
+                                 else None, trainer.is_chief, opts.resume, opts.keep_backups,
+                                 opts.backup_copy_to)
+
+    def _callbacks(self, user: list[keras.callbacks.Callback], monitor: str,
+                   before: tuple[int, float] | None,
+                   ) -> tuple[list[keras.callbacks.Callback], ThroughputTimer, BestWeights]:
+        opts, timer = self.t.options, ThroughputTimer()
+        files = run_paths(self.out_dir) if self.out_dir else None
+        shared = run_paths(self.run_dir) if self.run_dir else None
+        cbs: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+        if files:
+            cbs += run_dir_callbacks(files, monitor, opts.resume, before[1] if before else None)
+        cbs += [timer, *user]
+        best = BestWeights(monitor, opts.restore_best_weights, before,
+                           shared["best"] if shared else None)
+        cbs.append(best)
+        if opts.profile_start_step and self.t.is_chief and files:
+            cbs.append(ProfileWindow(files["tensorboard"], opts.profile_start_step,
+                                     opts.profile_num_steps))
+        return cbs, timer, best
+
+    def run(self, epochs: int, callbacks: list[keras.callbacks.Callback],
+            extra_files: Mapping[str, str], metadata: Metadata = None,
+            title: str | None = None, reference: Mapping[str, float] | None = None,
+            ) -> dict[str, Any]:
+        """Train and write the artifacts; return what metrics.json holds."""
+        t, opts, model = self.t, self.t.options, self.t.model
+        assert self.backup is not None
+        if self.out_dir:
+            for name, text in extra_files.items():
+                with open(os.path.join(self.out_dir, name), "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            if self.staged and self.run_dir:
+                sync_dir(self.out_dir, self.run_dir)
+        monitor = monitored(opts.monitor, self.val is not None)
+        history_csv = run_paths(self.run_dir)["history"] if self.run_dir else None
+        before = best_epoch(history_csv, monitor, monitor_mode(monitor)) \
+            if history_csv and opts.resume and not is_remote(history_csv) else None
+        cbs, timer, best = self._callbacks(callbacks, monitor, before)
+        start_step = self.backup.restore() or 0
+        guard = BlowUpGuard(self.backup, model.optimizer, opts)
+        verbose = verbosity(opts.verbose) if t.is_chief else 0
+        steps = self.data.steps_per_epoch
+        cb = keras.callbacks.CallbackList(cbs, add_history=True, add_progbar=verbose > 0,
+                                          model=model, verbose=verbose, epochs=epochs,
+                                          steps=steps)
+        loop = EpochLoop(model, TrainStep(model, t.strategy, t.loss, t.train_metrics, opts),
+                         iter(self.data.distribute(start_step)), cb, self.backup, guard, opts,
+                         steps, t.train_metrics, make_evaluator(model, t.loss, t.eval_metrics),
+                         self.val)
+        replicas = t.strategy.num_replicas_in_sync
+        c = t.cluster
+        log.info("training %s: %d params, %d steps/epoch, %d replica(s)%s -> %s", model.name,
+                 model.count_params(), steps, replicas,
+                 f", worker {c.task_type}:{c.task_index}" if c else "",
+                 self.run_dir or "(no run directory)")
+        began = time.perf_counter()
+        try:
+            hist = loop.run(epochs, start_step)
+        except TrainingInterrupted as exc:
+            where = (f"the backup is in {run_paths(self.run_dir)['backup']}: train into the "
+                     f"same run directory to resume (run_dir={t.given_run_dir!r})"
+                     if self.run_dir else "no run_dir was given, so nothing was saved")
+            raise TrainingInterrupted(f"{exc}; {where}", exc.signum, exc.reason) from None
+        wall = time.perf_counter() - began
+        if guard.exhausted or any(not math.isfinite(v) for v in hist.get("loss", [])):
+            raise TrainingError(f"training stopped: {guard.exhausted or 'loss became NaN/Inf'}"
+                                "; lower the learning rate or clip gradients (global_clipnorm)"
+                                f"{f' ({self.run_dir})' if self.run_dir else ''}")
+        final = {f"val_{k}": v for k, v in loop.evaluate(self.val).items()} \
+            if self.val is not None and loop.evaluate else {}
+        metrics = self._metrics(final, hist, best, timer, loop, wall)
+        extra = metadata(final) if callable(metadata) else metadata
+        metrics.update(extra or {})
+        log.info("worker %d weights_digest %s", c.task_index if c else 0,
+                 metrics["weights_digest"])
+        if t.is_chief and self.out_dir and self.run_dir:
+            paths = run_paths(self.out_dir)
+            model.save(paths["model"])
+            plot_curves(hist, paths["curves"], title or model.name, dict(reference or {}))
+            write_json_atomic(paths["metrics"], metrics)
+            if self.staged:
+                log.info("copied %d files to %s", sync_dir(self.out_dir, self.run_dir),
+                         self.run_dir)
+        self.success = True
+        log.info("done in %.1f s: %s", wall, final)
+        return metrics
+
+    def _metrics(self, final: dict[str, float], hist: dict[str, list[float]],
+                 best: BestWeights, timer: ThroughputTimer, loop: EpochLoop,
+                 wall: float) -> dict[str, Any]:
+        t, backup, steps = self.t, self.backup, self.data.steps_per_epoch
+        assert backup is not None
+        names = ["loss", *(m.name for m in t.train_metrics)]
+        per_step = loop.examples / max(loop.steps_run, 1)
+        return {
+            **final,
+            # training loss and metrics of the epoch whose weights the model ends with
+            **{k: best.kept_logs.get(k, hist[k][-1] if hist.get(k) else None) for k in names},
+            "train_seconds": wall,
+            "train_loop_seconds": timer.train_seconds,
+            "samples_per_second": timer.steps * per_step / timer.train_seconds
+            if timer.train_seconds else 0.0,
+            "num_replicas": t.strategy.num_replicas_in_sync,
+            "num_workers": t.cluster.num_workers if t.cluster else 1,
+            "is_chief": t.is_chief,
+            "epochs_completed": backup.resumed_step // steps + timer.epochs,
+            "steps_completed": backup.resumed_step + timer.steps,
+            "resumed_from_step": backup.resumed_step,
+            "resume_seconds": backup.restore_seconds,
+            "resumed_from": backup.restored_from,
+            **best.summary(),
+            "rollbacks": loop.guard.rollbacks,
+            "global_batch_size": round(per_step),
+            "weights_digest": weights_digest(t.model),
+            "params": t.model.count_params(),
+        }
+
+    def close(self) -> None:
+        """Remove temporary directories and private backups (every exit path)."""
+        if self.backup is not None:
+            self.backup.close(remove_backup=self.success)
+        if self.out_dir and self.out_dir != self.run_dir:
+            shutil.rmtree(self.out_dir, ignore_errors=True)

@@ -1,0 +1,265 @@
+"""Compiled step functions: the replicated train step, evaluation and prediction.
+
+* The global batch is what the dataset yields; each replica computes its share and the
+  loss is averaged over the global batch (`tf.nn.compute_average_loss`).
+* Gradient clipping applies to the gradient summed over replicas, and embedding
+  gradients are made dense, so a run on N replicas takes the same steps as a run on
+  one device (weights equal to 1e-6 after an epoch on 2 logical CPUs: a test).
+* Every step also sums a stop flag over all replicas of all workers (the same all-reduce
+  that sums the loss, so it costs nothing): a signal seen by any one worker stops every
+  worker after the same step (coordinated pre-emption).
+
+Example:
+
+    loss = resolve_loss("sparse_categorical_crossentropy")
+    metrics = resolve_metrics(["accuracy"], "sparse_categorical_crossentropy", model)
+    step = TrainStep(model, strategy, loss, metrics, LoopOptions())
+    sums = step(iterator, tf.constant(4), tf.constant(0.0))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.training.options import LoopOptions
+
+SUMS = ("loss_sum", "count", "reg", "stop_count", "stop_signal")
+StepOutput = tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]
+
+
+class PerExampleLoss(keras.losses.Loss):
+    """A loss function (y_true, y_pred) -> values as a Loss without reduction; y_true
+    gains or loses a trailing axis of 1 to match y_pred, as Keras's own wrapper does."""
+
+    def __init__(self, fn: Callable[[Any, Any], Any], name: str = "loss") -> None:
+        super().__init__(name=name, reduction="none")
+        self.fn = fn
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        t_rank, p_rank = len(y_true.shape), len(y_pred.shape)
+        if t_rank == p_rank - 1 and y_pred.shape[-1] == 1:
+            y_true = tf.expand_dims(y_true, -1)
+        elif t_rank == p_rank + 1 and y_true.shape[-1] == 1:
+            y_true = tf.squeeze(y_true, -1)
+        return self.fn(y_true, y_pred)
+
+
+def resolve_loss(loss: Any) -> keras.losses.Loss:
+    """What `model.compile(loss=...)` accepts, as a Loss returning per-example values."""
+    if loss is None:
+        raise UsageError("loss is required: a name ('mse'), a keras.losses.Loss or a "
+                         "function (y_true, y_pred) -> per-example loss")
+    try:
+        obj = keras.losses.get(loss)
+    except ValueError as exc:
+        raise UsageError(f"loss={loss!r}: {exc}") from None
+    if isinstance(obj, keras.losses.Loss):
+        config = {**obj.get_config(), "reduction": "none"}
+        return type(obj).from_config(config)
+    if callable(obj):
+        name = loss if isinstance(loss, str) else getattr(obj, "__name__", "loss")
+        return PerExampleLoss(obj, name=str(name))
+    raise UsageError(f"loss={loss!r} is neither a loss name, a Loss nor a function")
+
+
+def _accuracy(loss: Any, model: keras.Model) -> keras.metrics.Metric:
+    name = loss if isinstance(loss, str) else getattr(loss, "name", "")
+    units = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+    if "sparse_categorical" in str(name):
+        return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    if "binary" in str(name) or units == 1:
+        return keras.metrics.BinaryAccuracy(name="accuracy")
+    return keras.metrics.CategoricalAccuracy(name="accuracy")
+
+
+def resolve_metrics(metrics: Iterable[Any], loss: Any,
+                    model: keras.Model) -> list[keras.metrics.Metric]:
+    """Fresh metric objects, created in the current (strategy) scope: names resolve as
+    in `model.compile` ("accuracy" by the loss), given Metric objects are copied."""
+    out: list[keras.metrics.Metric] = []
+    for m in metrics:
+        if m in ("accuracy", "acc"):
+            out.append(_accuracy(loss, model))
+        elif isinstance(m, keras.metrics.Metric):
+            out.append(type(m).from_config(m.get_config()))
+        else:
+            try:
+                obj = keras.metrics.get(m)
+            except ValueError as exc:
+                raise UsageError(f"metric {m!r}: {exc}") from None
+            if isinstance(obj, keras.metrics.Metric):
+                out.append(obj)
+            else:
+                name = m if isinstance(m, str) else getattr(obj, "__name__", "metric")
+                out.append(keras.metrics.MeanMetricWrapper(obj, name=name))
+    return out
+
+
+def per_example(loss: keras.losses.Loss, y: Any, pred: Any) -> tf.Tensor:
+    """Loss per example, shape [batch] (values per time step or output are averaged)."""
+    values = loss(y, pred)
+    rank = values.shape.rank
+    return tf.reduce_mean(values, axis=list(range(1, rank))) if rank and rank > 1 else values
+
+
+def _dense(grad: Any) -> Any:
+    """Sparse (embedding) gradients become dense: Keras's Adam squares each row of an
+    IndexedSlices separately, so rows repeated per token occurrence or per replica would
+    change the update. Dense rows make one device and N replicas compute the same step."""
+    return tf.convert_to_tensor(grad) if isinstance(grad, tf.IndexedSlices) else grad
+
+
+def _clip(grads: list[Any], opts: LoopOptions) -> list[Any]:
+    if opts.global_clipnorm:
+        grads, _ = tf.clip_by_global_norm(grads, opts.global_clipnorm)
+    elif opts.clipnorm:
+        grads = [tf.clip_by_norm(g, opts.clipnorm) for g in grads]
+    elif opts.clipvalue:
+        grads = [tf.clip_by_value(g, -opts.clipvalue, opts.clipvalue) for g in grads]
+    return grads
+
+
+class TrainStep:
+    """The compiled train step: `step(iterator, n, stop_signal)` runs `n` steps and
+    returns the sums in `SUMS` (over the steps and every replica of every worker) and
+    the metrics' results so far; `step.batch_step(spec)` runs one step on a batch already
+    fetched (the profiler times the wait for data apart from the step).
+
+    Args:
+        model: a compiled model (its optimizer applies the gradients).
+        strategy: the strategy whose scope holds the model.
+        loss: from `resolve_loss` (per-example values).
+        metrics: from `resolve_metrics`, created in the strategy's scope.
+        opts: clipping, steps_per_execution, jit_compile.
+    """
+
+    def __init__(self, model: keras.Model, strategy: tf.distribute.Strategy,
+                 loss: keras.losses.Loss, metrics: Sequence[keras.metrics.Metric],
+                 opts: LoopOptions) -> None:
+        self.model, self.strategy, self.loss, self.opts = model, strategy, loss, opts
+        self.metrics = list(metrics)
+        self.optimizer = model.optimizer
+        self.scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+        self.clip = bool(opts.global_clipnorm or opts.clipnorm or opts.clipvalue) \
+            and not self.scaled
+        self._gradients = tf.function(self._grads, jit_compile=True, reduce_retracing=True) \
+            if opts.jit_compile else self._grads  # XLA: forward and backward only
+        self._single = tf.function(self._single_step)
+        self._many = tf.function(self._many_steps)
+
+    def _grads(self, x: Any, y: Any) -> tuple[list[Any], tf.Tensor, Any, tf.Tensor]:
+        model, optimizer = self.model, self.optimizer
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            values = per_example(self.loss, y, pred)
+            total = tf.nn.compute_average_loss(values)
+            reg = tf.add_n(model.losses) if model.losses else tf.constant(0.0)
+            total += tf.nn.scale_regularization_loss(reg)
+            target = optimizer.scale_loss(total) if self.scaled else total
+        grads = [_dense(g) for g in tape.gradient(target, model.trainable_variables)]
+        return grads, values, pred, reg
+
+    def _replica_step(self, x: Any, y: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
+        grads, values, pred, reg = self._gradients(x, y)
+        if self.clip:
+            ctx = tf.distribute.get_replica_context()
+            replicas = ctx.num_replicas_in_sync
+            if replicas > 1:  # clip the summed gradient, then hand each replica its share
+                grads = ctx.all_reduce("SUM", grads)
+            grads = [g / replicas for g in _clip(grads, self.opts)]
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables,
+                                           strict=True))
+        for m in self.metrics:
+            m.update_state(y, pred)
+        n = tf.cast(tf.size(values), tf.float32)
+        return {"loss_sum": tf.reduce_sum(tf.cast(values, tf.float32)), "count": n,
+                "reg": tf.cast(reg, tf.float32) * n,
+                "stop_count": tf.cast(stop > 0, tf.float32), "stop_signal": tf.identity(stop)}
+
+    def _on_batch(self, x: Any, y: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
+        out = self.strategy.run(self._replica_step, args=(x, y, stop))
+        return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in out.items()}
+
+    def _results(self) -> dict[str, tf.Tensor]:  # read in the graph: one all-reduce each
+        return {m.name: tf.cast(m.result(), tf.float32) for m in self.metrics}
+
+    def _single_step(self, iterator: Any, stop: tf.Tensor) -> StepOutput:
+        x, y = next(iterator)
+        return self._on_batch(x, y, stop), self._results()
+
+    def _many_steps(self, iterator: Any, n: tf.Tensor, stop: tf.Tensor) -> StepOutput:
+        total = {k: tf.constant(0.0) for k in SUMS}
+        for _ in tf.range(n):
+            x, y = next(iterator)
+            out = self._on_batch(x, y, stop)
+            total = {k: total[k] + out[k] for k in total}
+        return total, self._results()
+
+    def __call__(self, iterator: Iterator[Any], n: tf.Tensor, stop: tf.Tensor) -> StepOutput:
+        # One step per call has no loop around it, which keeps xprof's step detection
+        # working; steps_per_execution > 1 runs a tf.range loop inside one call.
+        return self._single(iterator, stop) if int(n) == 1 else self._many(iterator, n, stop)
+
+    def batch_step(self, element_spec: Any) -> Callable[[Any, Any], dict[str, tf.Tensor]]:
+        """step(x, y) on a batch already fetched, traced once for `element_spec`."""
+        fn = tf.function(lambda x, y: self._on_batch(x, y, tf.constant(0.0)),
+                         input_signature=list(element_spec))
+        return fn
+
+
+Evaluator = Callable[[tf.data.Dataset], dict[str, float]]
+
+
+def make_evaluator(model: keras.Model, loss: keras.losses.Loss,
+                   metrics: Sequence[keras.metrics.Metric]) -> Evaluator:
+    """fn(dataset) -> {"loss": ..., metric names: ...} over a whole dataset of (x, y)
+    batches, on this worker alone (no collectives), traced once. `metrics` must be
+    plain (created outside any strategy scope)."""
+
+    @tf.function(reduce_retracing=True)
+    def step(x: Any, y: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        pred = model(x, training=False)
+        for m in metrics:
+            m.update_state(y, pred)
+        values = per_example(loss, y, pred)
+        return tf.reduce_sum(values), tf.size(values)
+
+    def evaluate(dataset: tf.data.Dataset) -> dict[str, float]:
+        for m in metrics:
+            m.reset_state()
+        total = count = 0.0
+        for x, y in dataset:
+            a, c = step(x, y)
+            total, count = total + float(a), count + int(c)
+        reg = float(sum(float(v) for v in model.losses)) if model.losses else 0.0
+        out = {"loss": total / max(count, 1) + reg}
+        out.update({m.name: float(m.result()) for m in metrics})
+        return out
+
+    return evaluate
+
+
+def predict_batches(model: keras.Model, dataset: tf.data.Dataset) -> Any:
+    """Model outputs over every batch of `dataset` (x, or (x, y) whose y is ignored),
+    concatenated: a NumPy array, or a list/dict of them for several outputs."""
+
+    @tf.function(reduce_retracing=True)
+    def step(x: Any) -> Any:
+        return model(x, training=False)
+
+    parts = [tf.nest.map_structure(lambda t: t.numpy(), step(_x_of(b))) for b in dataset]
+    if not parts:
+        raise UsageError("predict: the input holds no batches")
+    return tf.nest.map_structure(lambda *a: np.concatenate(a, axis=0), *parts)
+
+
+def _x_of(batch: Any) -> Any:
+    """Keras's convention: a tuple is (x,), (x, y) or (x, y, sample_weight); a list or
+    dict is one (multi-input) x."""
+    return batch[0] if isinstance(batch, tuple) else batch

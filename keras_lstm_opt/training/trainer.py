@@ -1,0 +1,245 @@
+"""`Trainer`: any Keras model, any strategy, the same loop, backups and artifacts.
+
+Keras 3's `model.fit` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585);
+`Trainer(model, ...).fit(x, ...)` takes what `model.compile` and `model.fit` take and
+trains through our strategy-aware loop on one device, on mirrored devices or across
+workers. Given a `run_dir` it also keeps mid-epoch backups (a rerun resumes), and the
+chief writes metrics.json (with `weights_digest`), model.keras, history.csv, curves.png
+and TensorBoard logs. SIGINT/SIGTERM on any worker stops every worker after the same
+step with a backup saved.
+
+Example:
+
+    import keras, numpy as np, keras_lstm_opt as klo
+
+    def build():
+        return keras.Sequential([keras.Input((20, 3)), klo.FastLSTM(16),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    trainer = klo.Trainer(build, loss="binary_crossentropy", metrics=["accuracy"],
+                          strategy="auto", run_dir="runs/mine")
+    trainer.fit(x, y, batch_size=32, epochs=3, validation_data=(x_val, y_val))
+    trainer.evaluate(x_val, y_val)     # {"loss": ..., "accuracy": ...}
+    trainer.predict(x_val)             # NumPy array
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from keras_lstm_opt.distribute.strategy import resolve_strategy
+from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.training.artifacts import weights_digest
+from keras_lstm_opt.training.inputs import eval_dataset, predict_dataset, training_data
+from keras_lstm_opt.training.options import LoopOptions
+from keras_lstm_opt.training.run_dir import resolve_run_dir
+from keras_lstm_opt.training.session import FitSession
+from keras_lstm_opt.training.steps import (
+    make_evaluator,
+    predict_batches,
+    resolve_loss,
+    resolve_metrics,
+)
+
+log = logging.getLogger("keras_lstm_opt")
+
+ModelSource = keras.Model | Callable[[], keras.Model]
+
+
+class Trainer:
+    """Args:
+        model: a keras.Model, or a zero-argument function that builds one (called in the
+            strategy's scope; needed for subclassed models under several replicas). A
+            built functional or Sequential model is rebuilt in the scope with its
+            weights (and the trained weights are copied back at the end).
+        loss: what `model.compile(loss=...)` accepts.
+        metrics: what `model.compile(metrics=...)` accepts (a list).
+        optimizer: a name, a keras optimizer (copied into the strategy's scope when it
+            was made outside it), or a zero-argument function that makes one.
+        strategy: "auto", "one_device", "mirrored", "multi_worker_mirrored" or a
+            tf.distribute.Strategy. Create the Trainer before other TensorFlow work
+            when the strategy is multi-worker (TensorFlow's rule).
+        run_dir: where backups and artifacts go (local, relative or absolute, or
+            s3://...); None = no files.
+        **options: `LoopOptions` fields (steps_per_execution, jit_compile,
+            global_clipnorm, backup_every_steps, restore_best_weights, seed, ...).
+    """
+
+    def __init__(self, model: ModelSource, loss: Any = None, metrics: Sequence[Any] = (),
+                 optimizer: Any = "adam", strategy: Any = "auto", run_dir: str | None = None,
+                 **options: Any) -> None:
+        self.options = LoopOptions.from_kwargs(options)
+        self.loss = resolve_loss(loss)
+        self._loss_arg, self._metric_args = loss, list(metrics)
+        self.strategy, self.cluster = resolve_strategy(strategy)
+        self.is_chief = self.cluster is None or self.cluster.is_chief
+        self.given_run_dir = run_dir  # as typed (the resume advice repeats it)
+        self.run_dir = resolve_run_dir(run_dir) if run_dir is not None else None
+        if self.options.seed is not None:
+            keras.utils.set_random_seed(self.options.seed)
+        if self.options.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        self._user_model: keras.Model | None = None
+        with self.strategy.scope():
+            self.model = self._place(model)
+            self._optimizer = self._make_optimizer(optimizer)
+        self._prepared = False
+        self.train_metrics: list[keras.metrics.Metric] = []
+        self.eval_metrics: list[keras.metrics.Metric] = []
+        self.metrics: dict[str, Any] = {}
+
+    # -- model and optimizer in the strategy's scope ------------------------------------
+    def _needs_copy(self, model: keras.Model) -> bool:
+        if self.strategy.num_replicas_in_sync == 1 and self.cluster is None:
+            return False  # one device: the user's own model object trains
+        extended = self.strategy.extended
+        return any(not extended.variable_created_in_scope(getattr(v, "value", v))
+                   for v in model.weights)
+
+    def _place(self, model: ModelSource) -> keras.Model:
+        if not isinstance(model, keras.Model):
+            if not callable(model):
+                raise UsageError(f"model={model!r}: pass a keras.Model or a function that "
+                                 "builds one")
+            built = model()
+            if not isinstance(built, keras.Model):
+                raise UsageError(f"the model function returned {type(built).__name__}, "
+                                 "not a keras.Model")
+            return built
+        if not self._needs_copy(model):
+            return model
+        try:
+            clone = keras.models.clone_model(model)
+        except Exception as exc:  # subclassed models without get_config/from_config
+            raise UsageError(f"model {model.name!r} was built outside the strategy's scope "
+                             f"and cannot be rebuilt inside it ({type(exc).__name__}: "
+                             f"{exc}); pass a function that builds it: Trainer(lambda: "
+                             f"MyModel(...), ...)") from None
+        if model.built and model.weights:
+            if not clone.built or not clone.weights:
+                clone.build_from_config(model.get_build_config())
+            clone.set_weights(model.get_weights())
+        self._user_model = model
+        return clone
+
+    def _make_optimizer(self, optimizer: Any) -> keras.optimizers.Optimizer:
+        if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
+            optimizer = optimizer()
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            if self._needs_copy_optimizer(optimizer):
+                optimizer = type(optimizer).from_config(optimizer.get_config())
+        else:
+            try:
+                optimizer = keras.optimizers.get(optimizer)
+            except ValueError as exc:
+                raise UsageError(f"optimizer={optimizer!r}: {exc}") from None
+        policy = keras.config.dtype_policy().name
+        if policy == "mixed_float16" and not isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    def _needs_copy_optimizer(self, optimizer: keras.optimizers.Optimizer) -> bool:
+        if self.strategy.num_replicas_in_sync == 1 and self.cluster is None:
+            return False
+        it = getattr(optimizer, "iterations", None)
+        return it is not None and not self.strategy.extended.variable_created_in_scope(
+            getattr(it, "value", it))
+
+    def _prepare(self, x_spec: Any) -> None:
+        """Build (from the spec of a batch of x) and compile once; make the metrics."""
+        if self._prepared:
+            return
+        with self.strategy.scope():
+            if not self.model.built or not self.model.weights:
+                self.model(tf.nest.map_structure(
+                    lambda s: tf.zeros([1, *[d or 1 for d in s.shape[1:]]], s.dtype), x_spec))
+            self.model.compile(optimizer=self._optimizer, loss=self._loss_arg,
+                               metrics=self._metric_args or None)
+            self.model.optimizer.build(self.model.trainable_variables)
+            self.train_metrics = resolve_metrics(self._metric_args, self._loss_arg,
+                                                 self.model)
+        self.eval_metrics = resolve_metrics(self._metric_args, self._loss_arg, self.model)
+        self._prepared = True
+
+    # -- public API ---------------------------------------------------------------------
+    def fit(self, x: Any, y: Any = None, validation_data: Any = None, epochs: int = 1,
+            batch_size: int | None = None, steps_per_epoch: int | None = None,
+            callbacks: Sequence[keras.callbacks.Callback] | None = None, *,
+            shuffle: bool = True, overwrite: bool = False,
+            extra_files: Mapping[str, str] | None = None,
+            metadata: Mapping[str, Any] | Callable[[dict[str, float]], Mapping[str, Any]]
+            | None = None, title: str | None = None,
+            reference: Mapping[str, float] | None = None) -> keras.callbacks.History:
+        """Train `epochs` epochs (a resumed run continues up to `epochs`).
+
+        Args:
+            x, y, batch_size: a tf.data.Dataset of (x, y) global batches; a function
+                `input_context -> Dataset` of per-replica batches; or NumPy arrays
+                `x` (or a list/dict of them) with `y` and `batch_size` (default 32).
+            validation_data: a Dataset of (x, y) batches or a tuple (x_val, y_val);
+                evaluated on every worker at each epoch end.
+            epochs: epochs to train (a resumed run continues up to this one).
+            steps_per_epoch: steps per epoch (default: one pass over finite data).
+            callbacks: Keras callbacks (EarlyStopping, ReduceLROnPlateau, your own).
+            shuffle: reshuffle NumPy inputs every epoch.
+            overwrite: replace a finished run in `run_dir` (else RunDirError).
+            extra_files: {name: text} written into the run directory first.
+            metadata: extra metrics.json entries, or a function of the final
+                validation metrics that returns them.
+            title / reference: curves.png's title and horizontal reference lines
+                ({"metric:label": value}).
+
+        Returns:
+            The Keras History of this process's epochs; `trainer.metrics` holds what
+            metrics.json holds (on every worker; only the chief writes files).
+
+        Raises:
+            UsageError: inputs that cannot work (message says what to pass).
+            RunDirError: `run_dir` holds a finished run and `overwrite` is false.
+            TrainingError: the loss blew up beyond the guard's rollbacks.
+            TrainingInterrupted: SIGINT/SIGTERM on this or another worker; the backup is
+                saved and the message says how to resume.
+        """
+        if epochs < 1:
+            raise UsageError(f"epochs={epochs!r}: must be >= 1")
+        num_workers = self.cluster.num_workers if self.cluster else 1
+        index = self.cluster.task_index if self.cluster else 0
+        data = training_data(self.strategy, x, y, batch_size, steps_per_epoch, shuffle,
+                             self.options.seed, num_workers, min(index, num_workers - 1))
+        self._prepare(data.element_spec[0])
+        val = eval_dataset(validation_data, batch_size=batch_size) \
+            if validation_data is not None else None
+        session = FitSession(self, data, val, overwrite)
+        try:
+            self.metrics = session.run(epochs, list(callbacks or ()), extra_files or {},
+                                       metadata, title, reference)
+        finally:
+            session.close()
+        if self._user_model is not None:  # the caller's model object gets the weights
+            self._user_model.set_weights(self.model.get_weights())
+        return self.model.history
+
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None,
+                 ) -> dict[str, float]:
+        """Loss and metrics over all of `x` (a Dataset of (x, y) batches, or arrays with
+        `y`), on this worker alone."""
+        ds = eval_dataset(x, y, batch_size, what="evaluate")
+        self._prepare(ds.element_spec[0])
+        return make_evaluator(self.model, self.loss, self.eval_metrics)(ds)
+
+    def predict(self, x: Any, batch_size: int | None = None) -> Any:
+        """Model outputs for `x` (a Dataset, or arrays), as NumPy arrays."""
+        ds = predict_dataset(x, batch_size)
+        spec = ds.element_spec
+        self._prepare(spec[0] if isinstance(spec, tuple) else spec)  # (x,) or (x, y)
+        return predict_batches(self.model, ds)
+
+    def weights_digest(self) -> str:
+        """SHA-256 (16 hex digits) over the model's weights: equal on every worker."""
+        return weights_digest(self.model)

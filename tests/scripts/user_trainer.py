@@ -1,0 +1,98 @@
+"""A user's own model and data trained with klo.Trainer; run by tests/test_trainer.py,
+alone or as each worker of `keras-lstm-opt launch` (TF_CONFIG set by the launcher).
+
+usage: user_trainer.py MODE RUN_DIR   MODE: user | sequential | devices
+Prints one JSON line: {"mode", "worker", "digest", "metrics", ...}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+MODE, RUN_DIR = sys.argv[1], sys.argv[2]
+T, F, V = 12, 4, 50
+
+
+def user_data(n: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, V, size=(n, T)).astype("int32")
+    feats = rng.normal(size=(n, T, F)).astype("float32")
+    label = (ids < V // 2).sum(1) > T // 2
+    label = label.astype("int64") + (feats[:, :, 0].mean(1) > 0.1).astype("int64")
+    return {"ids": ids, "feats": feats}, label
+
+
+def build_user_model():  # two inputs, FastLSTM, attention-style pooling, a Dense head
+    import keras
+
+    import keras_lstm_opt as klo
+
+    ids = keras.Input((T,), dtype="int32", name="ids")
+    feats = keras.Input((T, F), name="feats")
+    h = klo.FastLSTM(16, return_sequences=True)(keras.layers.Embedding(V, 8)(ids))
+    h = keras.layers.Concatenate()([h, keras.layers.Dense(8, activation="tanh")(feats)])
+    # no bias on the scores: softmax ignores a shift, so its gradient would be pure rounding
+    weights = keras.layers.Softmax(axis=1)(keras.layers.Dense(1, use_bias=False)(h))
+    pooled = keras.ops.sum(keras.ops.multiply(weights, h), axis=1)
+    out = keras.layers.Dense(3, activation="softmax")(pooled)
+    return keras.Model({"ids": ids, "feats": feats}, out, name="user_model")
+
+
+def main() -> None:
+    import keras
+    import tensorflow as tf
+
+    import keras_lstm_opt as klo
+
+    worker = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0)
+    if MODE == "user":
+        trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
+                              metrics=["accuracy"], strategy="auto", run_dir=RUN_DIR,
+                              seed=3, verbose="epoch", backup_every_steps=5)
+        x, y = user_data(512, 0)
+        xv, yv = user_data(128, 1)
+        trainer.fit(x, y, validation_data=(xv, yv), batch_size=64, epochs=3)
+        out = {"metrics": trainer.metrics, "evaluate": trainer.evaluate(xv, yv),
+               "predict_shape": list(trainer.predict(xv).shape)}
+    elif MODE == "sequential":  # keras-team/keras#20585: a plain Sequential and arrays
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(256, 10, 3)).astype("float32")
+        y = (x[:, :, 0].mean(1) > 0).astype("int64")
+        model = keras.Sequential([keras.layers.LSTM(8), keras.layers.Dense(1,
+                                                                          activation="sigmoid")])
+        trainer = klo.Trainer(model, loss="binary_crossentropy", metrics=["accuracy"],
+                              strategy="multi_worker_mirrored", run_dir=RUN_DIR, seed=5,
+                              verbose="epoch")
+        trainer.fit(x, y, batch_size=32, epochs=2, validation_data=(x[:64], y[:64]))
+        out = {"metrics": trainer.metrics, "user_model_digest": klo.weights_digest(model)}
+    else:  # devices: one device vs mirrored over 2 logical CPUs, same process
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        x, y = user_data(512, 0)
+        found = {}
+        for name, strategy in [
+                ("one_device", tf.distribute.OneDeviceStrategy("/cpu:0")),
+                ("mirrored", tf.distribute.MirroredStrategy(
+                    ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()))]:
+            trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
+                                  metrics=["accuracy"], strategy=strategy, seed=3,
+                                  verbose="silent")
+            trainer.fit(x, y, batch_size=64, epochs=1)
+            found[name] = trainer.model.get_weights()
+            out_replicas = trainer.strategy.num_replicas_in_sync
+            found[name + "_replicas"] = out_replicas
+        diff = max(float(np.max(np.abs(a - b))) for a, b in
+                   zip(found["one_device"], found["mirrored"], strict=True))
+        out = {"max_abs_diff": diff, "replicas": [found["one_device_replicas"],
+                                                  found["mirrored_replicas"]]}
+    print("RESULT " + json.dumps({"mode": MODE, "worker": worker, **out}, default=str),
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()
