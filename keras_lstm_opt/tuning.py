@@ -102,7 +102,8 @@ def _with_budget(oracle: Any, seconds: float) -> Any:
     serves every tuner (the chief's in distributed mode), so the budget is the search's."""
     if not seconds:
         return oracle
-    create, clock = oracle.create_trial, {}
+    create = oracle.create_trial
+    clock: dict[str, float] = {}
 
     def create_trial(tuner_id: str) -> Any:
         start = clock.setdefault("start", time.monotonic())

@@ -131,7 +131,7 @@ def build(cls: type, raw: Any, prefix: str,
             problems.append(Problem(full, f"unknown key{hint}", src))
             continue
         tp = hints[key]
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             kwargs[key], sub = build(tp, value, full + ".", source)
             problems += sub
             continue
