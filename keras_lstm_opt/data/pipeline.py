@@ -18,9 +18,8 @@ import glob
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keras_lstm_opt.config import DataConfig
 from keras_lstm_opt.data.cache import fingerprinted_cache
 from keras_lstm_opt.data.checks import checked_batch
 from keras_lstm_opt.data.embedded import ensure_embedded
@@ -29,6 +28,9 @@ from keras_lstm_opt.data.service import distribute
 from keras_lstm_opt.data.storage import check_paths, data_paths
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.resources import available_cpus
+
+if TYPE_CHECKING:  # for the type checker only: any object with these fields will do
+    from keras_lstm_opt.config import DataConfig
 
 AUTOTUNE = -1
 log = logging.getLogger("keras_lstm_opt")

@@ -95,7 +95,7 @@ def resolve_strategy(strategy: Any = "auto") -> tuple[Any, ClusterInfo | None]:
         raise StrategyError(f"strategy={strategy!r}: use a name ({', '.join(NAMES)}) or a "
                             "tf.distribute.Strategy")
     multi = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-    return strategy, cluster_from_env() if multi else None
+    return strategy, cluster_from_env(check_port=False) if multi else None  # it listens
 
 
 def get_strategy(cfg: StrategySettings) -> tuple[Any, ClusterInfo | None]:

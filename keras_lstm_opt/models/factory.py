@@ -14,11 +14,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keras_lstm_opt.config import ModelConfig, RegularizerConfig, layer_units
 from keras_lstm_opt.errors import DataError
 from keras_lstm_opt.models.heads import head_for
+
+if TYPE_CHECKING:  # for the type checker only: any object with these fields will do
+    from keras_lstm_opt.config import ModelConfig, RegularizerConfig
 
 ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
 
@@ -91,7 +93,7 @@ def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "floa
     from keras_lstm_opt.models.fast_lstm import FastLSTM
 
     inp, x = _inputs(schema, cfg, precision)
-    units = layer_units(cfg)
+    units = list(cfg.units) if isinstance(cfg.units, list) else [cfg.units] * cfg.layers
     shared = lstm_kwargs(cfg, precision)
     lstm_class = FastLSTM if cfg.lstm == "fast" else keras.layers.LSTM
     for i, n in enumerate(units):

@@ -123,9 +123,28 @@ class Trainer:
         if model.built and model.weights:
             if not clone.built or not clone.weights:
                 clone.build_from_config(model.get_build_config())
-            clone.set_weights(model.get_weights())
+            clone.set_weights(self._from_chief(model.get_weights()))
         self._user_model = model
         return clone
+
+    def _from_chief(self, values: list[Any]) -> list[Any]:
+        """The chief's values on every worker (each worker's process built its own copy
+        of the user's model, with its own random initial weights)."""
+        if self.cluster is None:
+            return values
+        strategy = self.strategy
+        tensors = [tf.constant(v) for v in values]
+
+        @tf.function
+        def broadcast() -> Any:
+            def replica() -> list[tf.Tensor]:
+                ctx = tf.distribute.get_replica_context()
+                keep = tf.equal(ctx.replica_id_in_sync_group, 0)  # the chief's first replica
+                return ctx.all_reduce("SUM", [tf.where(keep, t, tf.zeros_like(t))
+                                              for t in tensors])
+            return strategy.run(replica)
+
+        return [t.numpy() for t in strategy.experimental_local_results(broadcast())[0]]
 
     def _make_optimizer(self, optimizer: Any) -> keras.optimizers.Optimizer:
         if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):

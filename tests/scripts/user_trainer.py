@@ -59,16 +59,19 @@ def main() -> None:
         out = {"metrics": trainer.metrics, "evaluate": trainer.evaluate(xv, yv),
                "predict_shape": list(trainer.predict(xv).shape)}
     elif MODE == "sequential":  # keras-team/keras#20585: a plain Sequential and arrays
+        # TensorFlow's rule: the multi-worker strategy comes first (as in its tutorials);
+        # the model is built outside its scope and the Trainer rebuilds it inside.
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
         rng = np.random.default_rng(0)
         x = rng.normal(size=(256, 10, 3)).astype("float32")
         y = (x[:, :, 0].mean(1) > 0).astype("int64")
-        model = keras.Sequential([keras.layers.LSTM(8), keras.layers.Dense(1,
-                                                                          activation="sigmoid")])
+        model = keras.Sequential([keras.Input((10, 3)), keras.layers.LSTM(8),
+                                  keras.layers.Dense(1, activation="sigmoid")])
         trainer = klo.Trainer(model, loss="binary_crossentropy", metrics=["accuracy"],
-                              strategy="multi_worker_mirrored", run_dir=RUN_DIR, seed=5,
-                              verbose="epoch")
+                              strategy=strategy, run_dir=RUN_DIR, seed=5, verbose="epoch")
         trainer.fit(x, y, batch_size=32, epochs=2, validation_data=(x[:64], y[:64]))
-        out = {"metrics": trainer.metrics, "user_model_digest": klo.weights_digest(model)}
+        out = {"metrics": trainer.metrics, "user_model_digest": klo.weights_digest(model),
+               "rebuilt": trainer.model is not model}
     else:  # devices: one device vs mirrored over 2 logical CPUs, same process
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(

@@ -1,0 +1,204 @@
+"""klo.Trainer with the user's own model and data: on two workers started by the
+launcher (a model our factories cannot build, and keras-team/keras#20585's plain
+Sequential with NumPy arrays), one device against mirrored, the input forms
+`model.fit` takes, evaluate/predict, and clean exits on every path."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+from .conftest import REPO
+
+SCRIPT = os.path.join(REPO, "tests", "scripts", "user_trainer.py")
+LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
+
+
+def _results(stdout: str) -> dict[int, dict]:
+    out = {}
+    for line in stdout.splitlines():
+        if "RESULT " in line:
+            result = json.loads(line.split("RESULT ", 1)[1])
+            out[result["worker"]] = result
+    return out
+
+
+def _launch(mode: str, run_dir, tmp) -> subprocess.CompletedProcess:
+    tmp.mkdir(exist_ok=True)
+    return subprocess.run([*LAUNCH, "--workers", "2", "--", sys.executable, SCRIPT, mode,
+                           str(run_dir)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TMPDIR": str(tmp)})
+
+
+@pytest.mark.slow
+def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
+    out = _launch("user", tmp_path / "run", tmp_path / "tmp")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    results = _results(out.stdout)
+    assert set(results) == {0, 1}
+    digests = {r["metrics"]["weights_digest"] for r in results.values()}
+    assert len(digests) == 1  # both workers hold the same weights
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["weights_digest"] in digests and metrics["num_workers"] == 2
+    assert 0.0 <= metrics["val_accuracy"] <= 1.0 and "val_loss" in metrics
+    assert results[0]["predict_shape"] == [128, 3]
+    assert results[0]["evaluate"]["accuracy"] == pytest.approx(metrics["val_accuracy"])
+    assert os.listdir(tmp_path / "tmp") == []  # the non-chief's private dirs are gone
+    print(json.dumps({"val_accuracy": metrics["val_accuracy"],
+                      "digest": metrics["weights_digest"]}))
+
+
+@pytest.mark.slow
+def test_keras_20585_plain_sequential_with_numpy_on_two_workers(tmp_path):
+    out = _launch("sequential", tmp_path / "run", tmp_path / "tmp")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    results = _results(out.stdout)
+    assert set(results) == {0, 1}
+    digests = {r["metrics"]["weights_digest"] for r in results.values()}
+    assert len(digests) == 1
+    # the user's own model object, rebuilt inside the strategy's scope, got the weights
+    assert all(r["rebuilt"] for r in results.values())
+    assert {r["user_model_digest"] for r in results.values()} == digests
+    assert results[0]["metrics"]["num_replicas"] == 2
+    assert "val_accuracy" in results[0]["metrics"]
+
+
+@pytest.mark.slow
+def test_one_device_and_mirrored_end_an_epoch_with_equal_weights():
+    out = subprocess.run([sys.executable, SCRIPT, "devices", "-"], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = _results(out.stdout)[0]
+    print(json.dumps(result))
+    assert result["replicas"] == [1, 2]
+    assert result["max_abs_diff"] <= 1e-6
+
+
+# -- in-process: input forms, evaluate/predict, argument checks, clean exits ----------
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6, 3)).astype("float32")
+    return x, (x[:, :, 0].mean(1) > 0).astype("int64")
+
+
+def _build():
+    import keras
+
+    import keras_lstm_opt as klo
+
+    return keras.Sequential([keras.Input((6, 3)), klo.FastLSTM(4, cpu_kernel="loop"),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+def _trainer(run_dir=None, **options):
+    import keras_lstm_opt as klo
+
+    return klo.Trainer(_build, loss="binary_crossentropy", metrics=["accuracy"],
+                       strategy="one_device", run_dir=run_dir, seed=1, verbose="silent",
+                       **options)
+
+
+def test_input_forms_arrays_dataset_and_function_train_alike():
+    import tensorflow as tf
+
+    x, y = _data()
+    weights = []
+    for form in ("arrays", "dataset", "function"):
+        t = _trainer()
+        if form == "arrays":
+            t.fit(x, y, batch_size=32, epochs=1, shuffle=False)
+        elif form == "dataset":
+            t.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(32), epochs=1)
+        else:
+            t.fit(lambda ctx: tf.data.Dataset.from_tensor_slices((x, y)).batch(
+                ctx.get_per_replica_batch_size(32)), epochs=1)
+        assert t.metrics["steps_completed"] == 3
+        weights.append(t.model.get_weights())
+    for other in weights[1:]:  # same batches in the same order: the same weights
+        assert all(np.array_equal(a, b) for a, b in zip(weights[0], other, strict=True))
+    result = t.evaluate(x, y, batch_size=32)
+    assert set(result) == {"loss", "accuracy"}
+    assert t.predict(x[:10]).shape == (10, 1)
+    assert t.predict(tf.data.Dataset.from_tensor_slices((x[:7], y[:7])).batch(4)).shape == (7, 1)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"loss": "no_such_loss"}, "loss='no_such_loss'"),
+    ({"loss": "mse", "steps_per_exec": 2}, "unknown Trainer option"),
+    ({"loss": "mse", "steps_per_execution": 0}, "steps_per_execution=0"),
+    ({"loss": "mse", "strategy": "tpu"}, "strategy='tpu'"),
+    ({"loss": None}, "loss is required"),
+])
+def test_bad_trainer_arguments_say_what_to_pass(kwargs, match):
+    import keras_lstm_opt as klo
+
+    with pytest.raises(klo.KloError, match=match):
+        klo.Trainer(_build, **kwargs)
+
+
+def test_bad_fit_inputs_say_what_to_pass():
+    import tensorflow as tf
+
+    import keras_lstm_opt as klo
+
+    x, y = _data()
+    t = _trainer()
+    with pytest.raises(klo.UsageError, match="different numbers of examples"):
+        t.fit(x, y[:10], batch_size=8)
+    with pytest.raises(klo.UsageError, match="NumPy inputs need y"):
+        t.fit(x, batch_size=8)
+    with pytest.raises(klo.UsageError, match="repeats forever: pass steps_per_epoch"):
+        t.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat())
+
+
+def _no_klo_dirs(tmp):
+    return [d for d in os.listdir(tmp) if d.startswith("klo-")]
+
+
+@pytest.mark.parametrize("path", ["success", "training_error", "data_error", "signal"])
+def test_worker_temporary_directories_are_removed_on_every_exit_path(path, tmp_path,
+                                                                     monkeypatch):
+    """A non-chief worker writes into private temporary directories (its artifacts and
+    its own backups): none may outlive fit, whatever ends it."""
+    import keras
+    import tensorflow as tf
+
+    import keras_lstm_opt as klo
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    x, y = _data()
+    t = _trainer(str(tmp_path / "run"), backup_every_steps=1, nan_rollbacks=0,
+                 debug_nan_at_step=2 if path == "training_error" else 0)
+    t.is_chief = False  # as worker 1 of a cluster: private run and backup directories
+    seen = []
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(_no_klo_dirs(tmp))
+            if path == "signal" and batch == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    if path == "data_error":  # the third batch fails inside the step's input pipeline
+        data = data.enumerate().map(lambda i, b: (tf.debugging.assert_less(
+            i, tf.constant(2, tf.int64), message="bad record") and b[0], b[1]))
+    expected = {"success": None, "training_error": klo.TrainingError,
+                "data_error": tf.errors.InvalidArgumentError,
+                "signal": klo.TrainingInterrupted}[path]
+    if expected is None:
+        t.fit(data, epochs=1, callbacks=[Spy()])
+    else:
+        with pytest.raises(expected):
+            t.fit(data, epochs=1, callbacks=[Spy()])
+    assert any(len(s) == 2 for s in seen), seen  # they existed while training
+    assert _no_klo_dirs(tmp) == []
