@@ -30,11 +30,16 @@ from keras_lstm_opt.errors import StrategyError
 class StrategySettings(Protocol):
     """What `get_strategy` reads (a config's `distribute:` section has these fields)."""
 
-    strategy: str
-    cpu_devices: int
-    implementation: str
-    bytes_per_pack: int
-    timeout_seconds: float
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def cpu_devices(self) -> int: ...
+    @property
+    def implementation(self) -> str: ...
+    @property
+    def bytes_per_pack(self) -> int: ...
+    @property
+    def timeout_seconds(self) -> float: ...
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,9 @@ class Backup:
     def candidates(self) -> list[str]:
         """Backups listed in the index files, newest first (the copy's after the run's)."""
         out: list[str] = []
-        for d in (self.directory, self.copy_to) if self.directory else ():
-            state = tf.train.get_checkpoint_state(d) if d and tf.io.gfile.exists(d) else None
+        dirs = [d for d in (self.directory, self.copy_to) if d] if self.directory else []
+        for d in dirs:
+            state = tf.train.get_checkpoint_state(d) if tf.io.gfile.exists(d) else None
             if state:
                 out += [p if is_remote(p) or os.path.isabs(p) else os.path.join(d, p)
                         for p in reversed(state.all_model_checkpoint_paths)]

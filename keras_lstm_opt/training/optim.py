@@ -12,18 +12,28 @@ from typing import Any, Protocol
 
 class OptimizerSettings(Protocol):
     """What `make_optimizer` reads (a config's `train:` section has these fields)."""
-
-    optimizer: str
-    learning_rate: float
-    weight_decay: float
-    momentum: float
-    schedule: str
-    warmup_steps: int
-    decay_steps: int
-    decay_rate: float
-    clipnorm: float | None
-    global_clipnorm: float | None
-    clipvalue: float | None
+    @property
+    def optimizer(self) -> str: ...
+    @property
+    def learning_rate(self) -> float: ...
+    @property
+    def weight_decay(self) -> float: ...
+    @property
+    def momentum(self) -> float: ...
+    @property
+    def schedule(self) -> str: ...
+    @property
+    def warmup_steps(self) -> int: ...
+    @property
+    def decay_steps(self) -> int: ...
+    @property
+    def decay_rate(self) -> float: ...
+    @property
+    def clipnorm(self) -> float | None: ...
+    @property
+    def global_clipnorm(self) -> float | None: ...
+    @property
+    def clipvalue(self) -> float | None: ...
 
 
 def scaled(schedule: Any) -> Any:

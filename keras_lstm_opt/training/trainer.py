@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import keras
 import tensorflow as tf
@@ -48,7 +48,7 @@ from keras_lstm_opt.training.steps import (
 
 log = logging.getLogger("keras_lstm_opt")
 
-ModelSource = keras.Model | Callable[[], keras.Model]
+ModelSource: TypeAlias = "keras.Model | Callable[[], keras.Model]"
 
 
 class Trainer:
