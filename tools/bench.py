@@ -14,6 +14,9 @@ tf.data's memory cache and a file snapshot, for 1 and 3 concurrent readers.
 default thread pools vs the quota-aware ones.
 `--mode lstm` times LSTM training steps of keras.layers.LSTM, keras_lstm_opt.FastLSTM
 and PyTorch nn.LSTM (if installed: pip install ".[bench]") on several shapes.
+`--mode trainer` times training steps of one user model (two inputs, FastLSTM, attention
+pooling) under Keras's own model.fit and under keras_lstm_opt.Trainer.fit, one device:
+the overhead of our strategy-aware loop, as a ratio.
 `--mode time-to-accuracy` trains the embedded text task as a Keras tutorial would and
 with keras-lstm-opt's defaults, and compares the wall time to a target accuracy.
 """
@@ -33,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
     p.add_argument("--mode", choices=["data", "storage", "redis", "quota", "lstm",
-                                      "time-to-accuracy"], default="data")
+                                      "time-to-accuracy", "trainer"], default="data")
     p.add_argument("--jobs", type=int, default=2, help="--mode quota: jobs sharing the machine")
     p.add_argument("--cpus-per-job", type=float, default=1.0, help="--mode quota: CPU quota")
     p.add_argument("--task", choices=["text", "forecast"], default="text",
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.mode == "lstm":
         return _lstm(args)
+    if args.mode == "trainer":
+        return _trainer(args)
     if args.mode == "time-to-accuracy":
         return _tta(args)
     if args.mode == "storage":
@@ -101,6 +106,22 @@ def _report(result: dict, args: argparse.Namespace, name: str, label: str, cols:
     print()
     print(format_table(result["rows"], cols))
     return paths
+
+
+def _trainer(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.bench.trainer import bench_trainer
+
+    print(f"Trainer.fit vs model.fit: {args.repeats} interleaved rounds", flush=True)
+    result = bench_trainer(rounds=args.repeats, steps=args.steps * 4,
+                           progress=lambda s: print(s, flush=True))
+    cols = ["variant", "median_step_ms", "p90_step_ms", "ratio_vs_keras", "steps_timed"]
+    shape = result["shape"]
+    paths = _report(result, args, "trainer", "variant", cols, cols[1:3],
+                    f"one user model (B{shape['batch']} T{shape['time_steps']}), one device: "
+                    "step time", "ms / step")
+    print(f"\nTrainer.fit / model.fit step time: {result['ratio_trainer_vs_keras']:.3f}")
+    print(f"wrote {paths['json']} and {paths['png']}")
+    return 0
 
 
 def _storage(args: argparse.Namespace) -> int:
