@@ -1,0 +1,49 @@
+"""One error hierarchy: the CLI turns a KloError into one line and its exit code, and lets
+a real bug (anything else) show its traceback."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+import keras_lstm_opt as klo
+from keras_lstm_opt import cli
+
+
+@pytest.mark.parametrize("error,code", [
+    (klo.ConfigError([klo.Problem("train.epochs", "must be >= 1", "x.yaml")]), 2),
+    (klo.RunDirError("runs/a holds a finished run"), 2),
+    (klo.TFConfigError("TF_CONFIG is not JSON"), 2),
+    (klo.UsageError("steps_per_execution=0: must be >= 1"), 2),
+    (klo.DataError("shard-0.tfrecord.gz record 3: bad"), 1),
+    (klo.StorageError("s3:// needs the io extra"), 1),
+    (klo.TrainingError("loss became NaN"), 1),
+    (klo.TrainingInterrupted("stopped by SIGTERM at step 5", signal.SIGTERM), 143),
+])
+def test_cli_reports_a_klo_error_in_one_line_with_its_exit_code(error, code, monkeypatch,
+                                                                 capsys):
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(cli, "_config_command", fail)
+    assert cli._main(["config", "list"]) == code
+    err = capsys.readouterr().err
+    assert str(error).splitlines()[0] in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("bug", [NotImplementedError("later"), RuntimeError("a bug of ours"),
+                                 KeyError("missing")])
+def test_cli_lets_a_real_bug_show_its_traceback(bug, monkeypatch):
+    def fail(args):
+        raise bug
+
+    monkeypatch.setattr(cli, "_config_command", fail)
+    with pytest.raises(type(bug)):
+        cli._main(["config", "list"])
+
+
+def test_config_error_problems_print_source_key_and_message():
+    exc = klo.ConfigError([klo.Problem("train.epochs", "must be >= 1", "x.yaml"), "free text"])
+    assert "x.yaml: train.epochs: must be >= 1" in str(exc) and "free text" in str(exc)
+    assert isinstance(exc, ValueError) and exc.exit_code == 2
