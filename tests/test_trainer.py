@@ -202,3 +202,30 @@ def test_worker_temporary_directories_are_removed_on_every_exit_path(path, tmp_p
             t.fit(data, epochs=1, callbacks=[Spy()])
     assert any(len(s) == 2 for s in seen), seen  # they existed while training
     assert _no_klo_dirs(tmp) == []
+
+
+def test_steps_per_execution_and_clipping_take_the_same_steps():
+    x, y = _data()
+    weights = []
+    for chunk in (1, 3):
+        t = _trainer(steps_per_execution=chunk, global_clipnorm=0.5)
+        t.fit(x, y, batch_size=16, epochs=1, shuffle=False)
+        assert t.metrics["steps_completed"] == 6
+        weights.append(t.model.get_weights())
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(*weights, strict=True))
+
+
+def test_mixed_float16_model_gets_a_loss_scale_optimizer_and_trains():
+    import keras
+
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        x, y = _data()
+        t = _trainer()
+        t.fit(x, y, batch_size=32, epochs=1)
+        assert isinstance(t.model.optimizer, keras.optimizers.LossScaleOptimizer)
+        assert t.model.layers[0].compute_dtype == "float16"
+        assert np.isfinite(t.metrics["loss"])
+    finally:
+        keras.config.set_dtype_policy(before)
