@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from keras_lstm_opt.distribute.tf_config import build_tf_config
+from keras_lstm_opt.errors import UsageError
 
 
 def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
@@ -167,14 +168,14 @@ def launch(command: list[str], workers: int, max_restarts: int = 0, host: str = 
     (128 + signal number for a killed worker).
     """
     if workers < 1:
-        raise ValueError("--workers must be >= 1")
+        raise UsageError("--workers must be >= 1")
     if not command:
-        raise ValueError("no command given after --")
+        raise UsageError("no command given after --")
     say = log or (lambda msg: print(f"launch: {msg}", file=sys.stderr, flush=True))
     if host not in ("127.0.0.1", "localhost"):
         say(f"WARNING: workers listen on {host}; gRPC between them is not encrypted")
     if workers_on_restart is not None and workers_on_restart < 1:
-        raise ValueError("--workers-on-restart must be >= 1")
+        raise UsageError("--workers-on-restart must be >= 1")
     for attempt in range(max_restarts + 1):
         if attempt and workers_on_restart:
             workers = workers_on_restart

@@ -26,6 +26,7 @@ import shlex
 from typing import Any
 
 from keras_lstm_opt.distribute.tf_config import build_tf_config
+from keras_lstm_opt.errors import UsageError
 
 PRIORITIES = {
     "urgent": {"value": 100000, "preemptionPolicy": "PreemptLowerPriority",
@@ -54,9 +55,9 @@ def k8s_manifests(command: list[str], workers: int, image: str, name: str = "ker
                   kind: str = "tfjob") -> list[dict[str, Any]]:
     """Manifests for `command` on `workers` pods (see the module docstring)."""
     if kind not in ("tfjob", "indexed-job"):
-        raise ValueError(f"kind: expected 'tfjob' or 'indexed-job', got {kind!r}")
+        raise UsageError(f"kind: expected 'tfjob' or 'indexed-job', got {kind!r}")
     if priority is not None and priority not in PRIORITIES:
-        raise ValueError(f"priority: expected one of {sorted(PRIORITIES)}, got {priority!r}")
+        raise UsageError(f"priority: expected one of {sorted(PRIORITIES)}, got {priority!r}")
     labels = {"app.kubernetes.io/name": "keras-lstm-opt", "keras-lstm-opt/job": name}
     docs: list[dict[str, Any]] = []
     pod_spec: dict[str, Any] = {}
