@@ -2,6 +2,8 @@
 
 * `lstm`: a training step of keras.layers.LSTM, FastLSTM and PyTorch's nn.LSTM (torch:
   the `bench` extra), with the machine's matmul ceiling;
+* `trainer`: the overhead of our loop, `klo.Trainer.fit` against Keras's `model.fit` on
+  one user model;
 * `data`: variants of the TFRecord input pipeline;
 * `storage`: TFRecord compression, cache formats and tf.data snapshots;
 * `redis_cache`: Redis as a shared dataset cache (the `redis` client and a
