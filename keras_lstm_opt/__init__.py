@@ -61,7 +61,7 @@ _LAZY = {
     "ensure_embedded": "keras_lstm_opt.data.embedded",
     "get_strategy": "keras_lstm_opt.distribute.strategy",
     "make_optimizer": "keras_lstm_opt.training.optim",
-    "fit": "keras_lstm_opt.fit",
+    "fit": "keras_lstm_opt.experiment",
     "Trainer": "keras_lstm_opt.training.trainer",
     "LoopOptions": "keras_lstm_opt.training.options",
     "weights_digest": "keras_lstm_opt.training.artifacts",

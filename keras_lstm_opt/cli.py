@@ -167,7 +167,7 @@ def _train(args: argparse.Namespace) -> int:
         check_run_dir(run_dir, args.overwrite, how="--overwrite")
     _tensorflow(args)
     from keras_lstm_opt.errors import TrainingInterrupted
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
 
     try:
         metrics = fit(cfg, run_dir=run_dir, overwrite=args.overwrite)

@@ -35,7 +35,7 @@ from keras_lstm_opt.config import (
 )
 from keras_lstm_opt.config.space import declare
 from keras_lstm_opt.errors import ConfigError, Problem, TrainingError
-from keras_lstm_opt.fit import fit
+from keras_lstm_opt.experiment import fit
 
 log = logging.getLogger("keras_lstm_opt")
 

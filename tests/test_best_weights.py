@@ -84,7 +84,7 @@ def test_after_a_resume_the_earlier_process_best_comes_from_its_file(tmp_path):
 def test_fit_logs_early_stopping_and_the_restore_and_records_both(text_dir, tmp_path, caplog):
     """A learning rate too small to change any prediction: val_accuracy never improves,
     so patience 1 stops after epoch 2 and epoch 1's weights are restored."""
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
 
     with caplog.at_level(logging.INFO, logger="keras_lstm_opt"):
         m = fit(None, run_dir=str(tmp_path / "run"), overrides=[

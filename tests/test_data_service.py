@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_training_through_the_service_matches_direct_reading(text_dir, tmp_path):
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
 
     serve = subprocess.Popen([console_script(), "data", "serve", "--workers", "2",
                               "--network", "host"],

@@ -47,3 +47,13 @@ def test_config_error_problems_print_source_key_and_message():
     exc = klo.ConfigError([klo.Problem("train.epochs", "must be >= 1", "x.yaml"), "free text"])
     assert "x.yaml: train.epochs: must be >= 1" in str(exc) and "free text" in str(exc)
     assert isinstance(exc, ValueError) and exc.exit_code == 2
+
+
+def test_public_names_stay_what_they_are_after_their_modules_load():
+    """A submodule named like a public function would replace it on the package once
+    imported (`klo.fit` became a module): every lazy public name keeps its object."""
+    import importlib
+
+    for name, module in klo._LAZY.items():
+        importlib.import_module(module)
+        assert getattr(klo, name) is getattr(importlib.import_module(module), name), name

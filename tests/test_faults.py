@@ -180,7 +180,7 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_gives_one_clear_error_and_writes_nothing(case, text_dir, forecast_dir,
                                                             tmp_path, monkeypatch):
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
 
     task, damage, overrides, tf_config, kind, pattern = CASES[case]
     args = list(TINY)
@@ -215,7 +215,7 @@ def test_bad_input_gives_one_clear_error_and_writes_nothing(case, text_dir, fore
 
 
 def test_nan_blow_up_rolls_back_and_ends_in_the_clean_band(text_dir, tmp_path):
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
 
     common = ["model.units=16", "train.epochs=10", "train.verbose=silent",
               f"data.path={text_dir}", "train.backup_every_steps=5"]
@@ -233,7 +233,7 @@ def test_nan_blow_up_rolls_back_and_ends_in_the_clean_band(text_dir, tmp_path):
 
 
 def test_blow_up_without_rollbacks_left_stops_with_the_reason(text_dir, tmp_path):
-    from keras_lstm_opt.fit import TrainingError, fit
+    from keras_lstm_opt.experiment import TrainingError, fit
 
     FAULTS["bad_inputs"] += 1
     with pytest.raises(TrainingError, match=r"loss nan at step 4 after 0 rollback"):

@@ -127,7 +127,7 @@ def _get(url):
 
 
 def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path):
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
 
     base, _, _ = reports
     run = tmp_path / "run"
@@ -175,7 +175,7 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
 
 @pytest.mark.parametrize("lstm", ["fast", "keras"])
 def test_train_profile_window_writes_a_profile_xprof_can_read(text_dir, tmp_path, lstm):
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
     from keras_lstm_opt.profiling.profile_report import xprof_input_bound
 
     run = tmp_path / "run"

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.storage
 
 @pytest.mark.skipif(IO_READY, reason="tensorflow-io works here")
 def test_remote_path_fails_fast_and_writes_nothing(tmp_path):
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
 
     run = tmp_path / "run"
     with pytest.raises(StorageError) as err:

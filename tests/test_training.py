@@ -14,7 +14,7 @@ import pytest
 from keras_lstm_opt.config import TrainConfig, load_config
 from keras_lstm_opt.data.schema import DataError
 from keras_lstm_opt.data.writer import write_tfrecords
-from keras_lstm_opt.fit import fit
+from keras_lstm_opt.experiment import fit
 from keras_lstm_opt.training.optim import make_optimizer, make_schedule
 
 from .conftest import REPO

@@ -67,7 +67,7 @@ def tutorial_run(files: Any, epochs: int) -> list[dict[str, float]]:
 
 
 def ours_run(run_dir: str, overrides: list[str]) -> list[dict[str, float]]:
-    from keras_lstm_opt.fit import fit
+    from keras_lstm_opt.experiment import fit
 
     fit(None, run_dir, overrides)
     with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as fh:

@@ -56,7 +56,7 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     import tensorflow as tf
 
     from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
-    from keras_lstm_opt.fit import build_compiled
+    from keras_lstm_opt.experiment import build_compiled
     from keras_lstm_opt.models.cudnn import cudnn_report
     from keras_lstm_opt.models.heads import head_for
     from keras_lstm_opt.training.options import LoopOptions
