@@ -23,6 +23,7 @@ import importlib.abc
 import importlib.machinery
 import logging
 import sys
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -62,7 +63,7 @@ def _maybe_register() -> None:
 class _Loader(importlib.abc.Loader):
     """Runs the real loader, then registers once Keras and TensorFlow are both loaded."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: importlib.abc.Loader) -> None:
         self.inner = inner
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
@@ -70,7 +71,8 @@ class _Loader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         self.inner.exec_module(module)
-        module.__spec__.loader = self.inner
+        if module.__spec__ is not None:  # always set for a module the import system loads
+            module.__spec__.loader = self.inner
         _maybe_register_after(module.__name__)
 
     def __getattr__(self, name: str) -> Any:  # get_resource_reader, is_package, ...
@@ -80,16 +82,21 @@ class _Loader(importlib.abc.Loader):
 def _maybe_register_after(name: str) -> None:
     # The module's own `_initializing` flag is cleared only after exec_module returns.
     spec = sys.modules[name].__spec__
+    if spec is None:  # never for a module the import system is loading
+        _maybe_register()
+        return
     flag = getattr(spec, "_initializing", False)
-    spec._initializing = False
+    # `_initializing` is CPython's private flag (importlib._bootstrap), not in typeshed.
+    spec._initializing = False  # type: ignore[attr-defined]
     try:
         _maybe_register()
     finally:
-        spec._initializing = flag
+        spec._initializing = flag  # type: ignore[attr-defined]
 
 
 class _Hook(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         if fullname not in _WATCHED:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

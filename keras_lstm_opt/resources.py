@@ -65,22 +65,22 @@ def cgroup_cpu_quota(root: str | None = None, proc_cgroup: str = "/proc/self/cgr
     for base in (os.path.join(root, v2.lstrip("/")), root):  # leaf, then the mount's root
         text = _read(os.path.join(base, "cpu.max"))
         if text:
-            quota, _, period = text.partition(" ")
-            if quota == "max":
+            quota_s, _, period_s = text.partition(" ")
+            if quota_s == "max":
                 return None, f"cgroup v2 {os.path.join(base, 'cpu.max')}: max (no quota)"
-            q, p = int(quota), int(period or 100000)
+            q, p = int(quota_s), int(period_s or 100000)
             return q / p, f"cgroup v2 cpu.max {q}/{p} = {q / p:.2f} CPUs"
     v1 = paths.get("cpu", "/")
     for ctrl in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
         for base in (os.path.join(root, ctrl, v1.lstrip("/")), os.path.join(root, ctrl)):
-            quota = _read(os.path.join(base, "cpu.cfs_quota_us"))
-            if quota is None:
+            quota_us = _read(os.path.join(base, "cpu.cfs_quota_us"))
+            if quota_us is None:
                 continue
             period = int(_read(os.path.join(base, "cpu.cfs_period_us")) or 100000)
-            if int(quota) <= 0:
-                return None, f"cgroup v1 {base}: cfs_quota_us {quota} (no quota)"
-            return int(quota) / period, (f"cgroup v1 cpu.cfs_quota_us {quota}/{period} = "
-                                         f"{int(quota) / period:.2f} CPUs")
+            if int(quota_us) <= 0:
+                return None, f"cgroup v1 {base}: cfs_quota_us {quota_us} (no quota)"
+            return int(quota_us) / period, (f"cgroup v1 cpu.cfs_quota_us {quota_us}/{period} = "
+                                            f"{int(quota_us) / period:.2f} CPUs")
     return None, "no cgroup CPU controller found"
 
 

@@ -47,7 +47,7 @@ def bench_pipeline(cfg: ExperimentConfig, variants: dict[str, dict[str, Any]],
             samples[name]["warm"].append(warm)
             progress(f"  repeat {r + 1}/{repeats}  {name:<40} cold {cold:>9,.0f}  "
                      f"warm {warm:>9,.0f} examples/s")
-    rows = []
+    rows: list[dict[str, Any]] = []  # JSON rows: the variant's name and its rates
     for name, s in samples.items():
         rows.append({"variant": name, "cold_examples_per_second": statistics.median(s["cold"]),
                      "warm_examples_per_second": statistics.median(s["warm"]),

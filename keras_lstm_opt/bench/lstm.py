@@ -169,10 +169,10 @@ def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
                          "samples_per_second": s["batch"] / med,
                          "gflops": flops / med / 1e9, "ceiling_share": flops / med / 1e9 / ceiling,
                          "steps": len(ts), **s})
-        by = {r["variant"]: r for r in rows if r["shape"] == name}
-        for r in by.values():
+        by = {row["variant"]: row for row in rows if row["shape"] == name}
+        for row in by.values():
             for ref in ("keras", "torch"):
                 if ref in by:
-                    r[f"speed_vs_{ref}"] = by[ref]["median_ms"] / r["median_ms"]
+                    row[f"speed_vs_{ref}"] = by[ref]["median_ms"] / row["median_ms"]
     return {"mode": "lstm", "matmul_ceiling_gflops": ceiling, "threads": thread_settings(),
             "rounds": rounds, "steps_per_round": steps_per_round, "rows": rows}

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -74,7 +75,7 @@ def bench_quota(jobs: int = 2, cpus_per_job: float = 1.0, repeats: int = 2,
                               f"distribute.inter_op_threads={mode}", f"data.threads={mode}",
                               *overrides):
                         cmd += ["--set", o]
-                    procs.append((subprocess.Popen(cmd, preexec_fn=lambda t=tasks: _join(t),
+                    procs.append((subprocess.Popen(cmd, preexec_fn=functools.partial(_join, tasks),
                                                    stdout=subprocess.DEVNULL,
                                                    stderr=subprocess.PIPE, text=True), run))
                 for proc, run in procs:

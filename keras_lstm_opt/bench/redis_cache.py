@@ -94,7 +94,10 @@ def _redis_dataset(port: int) -> Any:
     import tensorflow as tf
 
     client = redis.Redis("127.0.0.1", port)
-    n = int(client.get("batches"))
+    stored = client.get("batches")
+    if stored is None:
+        raise RuntimeError(f"redis on port {port} holds no 'batches' key; run load_redis first")
+    n = int(stored)
 
     def gen() -> Any:
         for start in range(0, n, 8):  # 8 batches per round trip

@@ -106,9 +106,10 @@ def bench_trainer(rounds: int = 3, epochs: int = 3, steps: int = 40, batch: int 
             medians[name] = statistics.median(times) * 1e3
             progress(f"round {r + 1}/{rounds}: {name} {medians[name]:.2f} ms/step")
         per_round.append(medians)
-    rows = [{"variant": name, "median_step_ms": statistics.median(t) * 1e3,
-             "p90_step_ms": sorted(t)[int(0.9 * (len(t) - 1))] * 1e3, "steps_timed": len(t)}
-            for name, t in runs.items()]
+    rows: list[dict[str, Any]] = [  # JSON rows: the variant's name and its step times
+        {"variant": name, "median_step_ms": statistics.median(t) * 1e3,
+         "p90_step_ms": sorted(t)[int(0.9 * (len(t) - 1))] * 1e3, "steps_timed": len(t)}
+        for name, t in runs.items()]
     ratio = rows[1]["median_step_ms"] / rows[0]["median_step_ms"]
     for row in rows:
         row["ratio_vs_keras"] = row["median_step_ms"] / rows[0]["median_step_ms"]

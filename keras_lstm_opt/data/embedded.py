@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -29,16 +30,34 @@ from keras_lstm_opt.data.writer import write_tfrecords
 
 VERSION = 1
 VALIDATION_SHARE = 0.2
-TEXT = {"vocab_size": 64, "num_classes": 4, "min_len": 16, "max_len": 64, "noise": 0.05}
-FORECAST = {"window": 48, "horizon": 12, "period": 24}
 
 
-def make_text(n: int, seed: int) -> dict[str, object]:
+class TextSpec(TypedDict):
+    vocab_size: int
+    num_classes: int
+    min_len: int
+    max_len: int
+    noise: float
+
+
+class ForecastSpec(TypedDict):
+    window: int
+    horizon: int
+    period: int
+
+
+TEXT: TextSpec = {"vocab_size": 64, "num_classes": 4, "min_len": 16, "max_len": 64,
+                  "noise": 0.05}
+FORECAST: ForecastSpec = {"window": 48, "horizon": 12, "period": 24}
+
+
+def make_text(n: int, seed: int) -> dict[str, np.ndarray | list[np.ndarray]]:
     """Token sequences and their (noisy) labels; see the module docstring."""
     rng = np.random.default_rng(seed)
     markers = np.array([1, 2, 3, 4])  # A, B, C, D; 0 is padding
     lengths = rng.integers(TEXT["min_len"], TEXT["max_len"] + 1, size=n)
-    tokens, labels = [], np.empty(n, dtype=np.int64)
+    tokens: list[np.ndarray] = []
+    labels = np.empty(n, dtype=np.int64)
     for i, length in enumerate(lengths):
         seq = rng.integers(5, TEXT["vocab_size"], size=length)
         pos = rng.choice(length, size=4, replace=False)
@@ -99,16 +118,20 @@ def write_embedded(task: str, out_dir: str, examples: int, seed: int = 1234,
     n_train = examples - n_val
     if n_train < shards or n_val < 1:
         raise DataError(f"examples: {examples} is too few for {shards} shards")
-    make = make_text if task == "text" else make_forecast
-    train, val = make(n_train, seed), make(n_val, seed + 1)
+    train: dict[str, Any]
+    val: dict[str, Any]
+    info: dict[str, Any]
     if task == "text":
+        train, val = make_text(n_train, seed), make_text(n_val, seed + 1)
         info = {"vocab_size": TEXT["vocab_size"], "num_classes": TEXT["num_classes"],
                 "known_best_accuracy": round(1.0 - TEXT["noise"], 4),
                 "label_noise": TEXT["noise"]}
         io = ("tokens", "label")
     else:
+        forecast_val = make_forecast(n_val, seed + 1)
+        train, val = make_forecast(n_train, seed), forecast_val
         info = {"n_features": 3, **FORECAST,
-                "baseline_mae": seasonal_naive_mae(val["x"], val["y"]),
+                "baseline_mae": seasonal_naive_mae(forecast_val["x"], forecast_val["y"]),
                 "baseline": "seasonal naive (value one period earlier)"}
         io = ("x", "y")
     info.update(seed=seed, generator_version=VERSION)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +89,8 @@ def resolve_files(cfg: DataConfig) -> DataFiles:
     return DataFiles(directory, schema, train, validation, compression)
 
 
-def _shape_batch(schema: dict[str, Any], max_length: int):
+def _shape_batch(schema: dict[str, Any], max_length: int
+                 ) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
     """Map a parsed batch of flat features to (inputs, target) with the schema's shapes
     (vectorised: runs once per parse batch, not once per example)."""
     import tensorflow as tf

@@ -118,7 +118,7 @@ def parse_tf_config(text: str | None, check_port: bool = True) -> ClusterInfo:
         raise TFConfigError("TF_CONFIG task: missing; expected {\"type\": \"worker\", "
                             "\"index\": 0}")
     ttype, index = task.get("type"), task.get("index")
-    if ttype not in cluster:
+    if not isinstance(ttype, str) or ttype not in cluster:
         raise TFConfigError(f"TF_CONFIG task.type: {ttype!r} is not a job of the cluster "
                             f"({', '.join(cluster)})")
     if not isinstance(index, int) or isinstance(index, bool) or not \

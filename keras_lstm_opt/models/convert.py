@@ -11,31 +11,29 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.models.fast_lstm import FastLSTM
 
 
-def _target(to: str) -> type:
+def _target(to: str) -> type[keras.layers.LSTM]:
     if to not in ("fast", "keras"):
         raise UsageError(f"to: expected 'fast' or 'keras', got {to!r}")
     return FastLSTM if to == "fast" else keras.layers.LSTM
 
 
-def convert_lstm_layers(model: Any, to: str = "fast") -> Any:
+def convert_lstm_layers(model: keras.Model, to: str = "fast") -> keras.Model:
     """A clone of `model` whose LSTM layers (also inside Bidirectional) are of class `to`."""
     cls = _target(to)
 
-    def lstm(layer: Any) -> Any:
+    def lstm(layer: keras.layers.LSTM) -> keras.layers.LSTM:
         config = layer.get_config()
         if cls is not FastLSTM:
             config.pop("cpu_kernel", None)  # FastLSTM's own argument
         return cls.from_config(config)
 
-    def clone(layer: Any) -> Any:
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         if isinstance(layer, keras.layers.Bidirectional):
             return keras.layers.Bidirectional(
                 lstm(layer.forward_layer), merge_mode=layer.merge_mode,

@@ -19,11 +19,15 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from keras_lstm_opt.errors import CudnnError
+
+if TYPE_CHECKING:  # Keras is imported where it is used (importing this module stays fast)
+    import keras
 
 
 @dataclass
@@ -37,11 +41,11 @@ class CudnnVerdict:
         return asdict(self)
 
 
-def _name(fn: Any) -> str:
+def _name(fn: object) -> str:
     return getattr(fn, "__name__", str(fn))
 
 
-def lstm_reasons(layer: Any) -> list[str]:
+def lstm_reasons(layer: keras.layers.LSTM) -> list[str]:
     """Every reason a `keras.layers.LSTM` layer would not use cuDNN (empty = eligible)."""
     from keras import activations, ops
 
@@ -79,7 +83,7 @@ def cudnn_op_takes_bfloat16() -> bool:
     return dtypes.bfloat16.as_datatype_enum in allowed
 
 
-def _notes(layer: Any, masked: bool) -> list[str]:
+def _notes(layer: keras.layers.LSTM, masked: bool) -> list[str]:
     notes = []
     if masked:
         notes.append("masked input: cuDNN needs right-padded masks with no fully masked "
@@ -90,7 +94,7 @@ def _notes(layer: Any, masked: bool) -> list[str]:
     return notes
 
 
-def _lstm_layers(model: Any) -> list[tuple[str, Any]]:
+def _lstm_layers(model: keras.Model) -> list[tuple[str, keras.layers.LSTM]]:
     import keras
 
     out = []
@@ -105,12 +109,12 @@ def _lstm_layers(model: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _takes_mask(model: Any) -> bool:
+def _takes_mask(model: keras.Model) -> bool:
     return any(getattr(layer, "mask_zero", False) or layer.__class__.__name__ == "Masking"
                for layer in model.layers)
 
 
-class CudnnReport(list):
+class CudnnReport(list[CudnnVerdict]):
     """A list of CudnnVerdict that prints as a table (`print(cudnn_report(model))`)."""
 
     def __str__(self) -> str:
@@ -120,7 +124,7 @@ class CudnnReport(list):
         return [v.to_dict() for v in self]
 
 
-def cudnn_report(model: Any) -> CudnnReport:
+def cudnn_report(model: keras.Model) -> CudnnReport:
     """One verdict per LSTM layer of `model` (Bidirectional wrappers count twice); prints
     as a table.
 
@@ -136,7 +140,7 @@ def cudnn_report(model: Any) -> CudnnReport:
     return CudnnReport(verdicts)
 
 
-def mask_reasons(mask: Any) -> list[str]:
+def mask_reasons(mask: npt.ArrayLike) -> list[str]:
     """Reasons a concrete [batch, time] mask would make Keras leave cuDNN (or fail)."""
     m = np.asarray(mask).astype(bool)
     if m.ndim != 2:
@@ -154,7 +158,7 @@ def mask_reasons(mask: Any) -> list[str]:
     return reasons
 
 
-def require_cudnn(model: Any) -> None:
+def require_cudnn(model: keras.Model) -> None:
     """Raise CudnnError listing every layer that would miss cuDNN, and why."""
     misses = [v for v in cudnn_report(model) if not v.eligible]
     if misses:

@@ -20,12 +20,14 @@ from keras_lstm_opt.errors import DataError
 from keras_lstm_opt.models.heads import head_for
 
 if TYPE_CHECKING:  # for the type checker only: any object with these fields will do
+    import keras  # (imported where it is used: importing this module stays fast)
+
     from keras_lstm_opt.config import ModelConfig, RegularizerConfig
 
 ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
 
 
-def _regularizer(cfg: RegularizerConfig) -> Any:
+def _regularizer(cfg: RegularizerConfig) -> keras.regularizers.Regularizer | None:
     import keras
 
     if not cfg.l1 and not cfg.l2:
@@ -56,7 +58,8 @@ def lstm_kwargs(cfg: ModelConfig, precision: str = "float32") -> dict[str, Any]:
     }
 
 
-def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str) -> tuple[Any, Any]:
+def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str
+            ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     import keras
 
     name = schema["inputs"]
@@ -78,7 +81,7 @@ def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str) -> tuple[A
 
 
 def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "float32",
-                name: str = "lstm_model") -> Any:
+                name: str = "lstm_model") -> keras.Model:
     """Return an uncompiled Keras model for `schema`'s inputs and target.
 
     Args:

@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -46,7 +47,7 @@ from keras_lstm_opt.models.recurrence import lstm_recurrence
 CPU_KERNELS = ("auto", "fused", "loop")
 
 
-def _is(fn: Any, name: str, *same: Any) -> bool:
+def _is(fn: Callable[..., Any], name: str, *same: Callable[..., Any]) -> bool:
     return fn in same or getattr(fn, "__name__", "") == name
 
 
@@ -74,8 +75,9 @@ class FastLSTM(keras.layers.LSTM):
     def _gpu_cudnn_wanted(self) -> bool:
         return self.use_cudnn in ("auto", True) and bool(tf.config.list_logical_devices("GPU"))
 
-    def inner_loop(self, sequences: Any, initial_state: Any, mask: Any, training: bool = False
-                   ) -> Any:
+    def inner_loop(self, sequences: tf.Tensor, initial_state: Sequence[tf.Tensor],
+                   mask: tf.Tensor | Sequence[tf.Tensor | None] | None, training: bool = False
+                   ) -> tuple[tf.Tensor, tf.Tensor, list[tf.Tensor]]:
         if self._gpu_cudnn_wanted() or not self.fast_path_supported():
             return super().inner_loop(sequences, initial_state, mask, training=training)
         if isinstance(mask, (list, tuple)):

@@ -16,9 +16,16 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from types import ModuleType
 
 import tensorflow as tf
+
+# (outputs [B, T, H], last h [B, H], last c [B, H])
+LSTMOutputs = tuple[tf.Tensor, tf.Tensor, tf.Tensor]
+# The gradient function of a tf.custom_gradient: upstream (dys, dh_last, dc_last) -> the
+# gradients of the inputs, in their order.
+GradFn = Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tuple[tf.Tensor, ...]]
 
 
 def _in_xla() -> bool:
@@ -33,7 +40,7 @@ def _in_xla() -> bool:
 SERVED = ("float32", "float16", "bfloat16")
 
 
-def fused_ops(dtype: Any, required: bool) -> Any:
+def fused_ops(dtype: tf.dtypes.DType | str, required: bool) -> ModuleType | None:
     """The compiled kernels when they can run here (see SERVED; not under XLA), else None.
 
     Raises:
@@ -51,9 +58,9 @@ def fused_ops(dtype: Any, required: bool) -> Any:
     return ops
 
 
-def fused_lstm(ops: Any, x: Any, kernel_w: Any, bias: Any, kernel_u: Any, h0: Any, c0: Any,
-               mask: Any = None, zero_output_for_mask: bool = False, reverse: bool = False
-               ) -> tuple[Any, Any, Any]:
+def fused_lstm(ops: ModuleType, x: tf.Tensor, kernel_w: tf.Tensor, bias: tf.Tensor | None,
+               kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, mask: tf.Tensor | None = None,
+               zero_output_for_mask: bool = False, reverse: bool = False) -> LSTMOutputs:
     """Run the LSTM over time on the compiled kernels.
 
     Args:
@@ -72,19 +79,23 @@ def fused_lstm(ops: Any, x: Any, kernel_w: Any, bias: Any, kernel_u: Any, h0: An
         (computed in float32).
     """
     if x.dtype != tf.float32:
-        f32 = [None if t is None else tf.cast(t, tf.float32)
-               for t in (x, kernel_w, bias, kernel_u, h0, c0)]
-        out = fused_lstm(ops, *f32, mask=mask, zero_output_for_mask=zero_output_for_mask,
-                         reverse=reverse)
-        return tuple(tf.cast(t, x.dtype) for t in out)  # type: ignore[return-value]
+        def f32(t: tf.Tensor) -> tf.Tensor:
+            return tf.cast(t, tf.float32)
+
+        ys, h, c = fused_lstm(ops, f32(x), f32(kernel_w), None if bias is None else f32(bias),
+                              f32(kernel_u), f32(h0), f32(c0), mask=mask,
+                              zero_output_for_mask=zero_output_for_mask, reverse=reverse)
+        return tf.cast(ys, x.dtype), tf.cast(h, x.dtype), tf.cast(c, x.dtype)
     m = tf.zeros([0], tf.float32) if mask is None else tf.cast(mask, tf.float32)
     attrs = {"zero_output_for_mask": zero_output_for_mask, "reverse": reverse}
 
-    def forward(x: Any, w: Any, b: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+    def forward(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor,
+                c0: tf.Tensor) -> tuple[LSTMOutputs, GradFn]:
         ys, h_last, c_last, acts, h_prev, c_prev, c_tanh = ops.klo_lstm_forward(
             x, w, b, kernel_u, h0, c0, m, **attrs)
 
-        def grad(dys: Any, dh_last: Any, dc_last: Any) -> Any:
+        def grad(dys: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor
+                 ) -> tuple[tf.Tensor, ...]:  # (dx, dw, db, du, dh0, dc0)
             dz, dh0, dc0, db, dw, du = ops.klo_lstm_backward(
                 x, kernel_u, acts, h_prev, c_prev, c_tanh, m, dys, dh_last, dc_last, **attrs)
             dx = tf.reshape(tf.matmul(tf.reshape(dz, [-1, tf.shape(dz)[-1]]), w,
@@ -95,11 +106,13 @@ def fused_lstm(ops: Any, x: Any, kernel_w: Any, bias: Any, kernel_u: Any, h0: An
 
     if bias is None:  # an empty bias tensor tells the ops; it gets no gradient
         @tf.custom_gradient
-        def run(x: Any, w: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+        def run(x: tf.Tensor, w: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor
+                ) -> tuple[LSTMOutputs, GradFn]:
             out, grad = forward(x, w, tf.zeros([0], tf.float32), kernel_u, h0, c0)
 
-            def grad_without_bias(*upstream: Any) -> Any:
-                dx, dw, _, du, dh0, dc0 = grad(*upstream)
+            def grad_without_bias(dys: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor
+                                  ) -> tuple[tf.Tensor, ...]:
+                dx, dw, _, du, dh0, dc0 = grad(dys, dh_last, dc_last)
                 return dx, dw, du, dh0, dc0
 
             return out, grad_without_bias
@@ -107,7 +120,8 @@ def fused_lstm(ops: Any, x: Any, kernel_w: Any, bias: Any, kernel_u: Any, h0: An
         return run(x, kernel_w, kernel_u, h0, c0)
 
     @tf.custom_gradient
-    def run_b(x: Any, w: Any, b: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+    def run_b(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor,
+              c0: tf.Tensor) -> tuple[LSTMOutputs, GradFn]:
         return forward(x, w, b, kernel_u, h0, c0)
 
     return run_b(x, kernel_w, bias, kernel_u, h0, c0)

@@ -17,20 +17,22 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 
+from keras_lstm_opt.models.fused import GradFn, LSTMOutputs
 
-def _gates(z: Any, units: Any) -> tuple[Any, Any, Any, Any]:
+
+def _gates(z: tf.Tensor, units: tf.Tensor | int
+           ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     s = tf.sigmoid(z)
     i, f, o = s[:, :units], s[:, units:2 * units], s[:, 3 * units:]
     g = tf.tanh(z[:, 2 * units:3 * units])
     return i, f, g, o
 
 
-def lstm_recurrence(xp: Any, kernel_u: Any, h0: Any, c0: Any, mask: Any = None,
-                    zero_output_for_mask: bool = False) -> tuple[Any, Any, Any]:
+def lstm_recurrence(xp: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor,
+                    mask: tf.Tensor | None = None, zero_output_for_mask: bool = False
+                    ) -> LSTMOutputs:
     """Run the LSTM over time.
 
     Args:
@@ -47,20 +49,24 @@ def lstm_recurrence(xp: Any, kernel_u: Any, h0: Any, c0: Any, mask: Any = None,
     return _run(xp, kernel_u, h0, c0, m, zero_output_for_mask)
 
 
-def _run(xp: Any, kernel_u: Any, h0: Any, c0: Any, m: Any, zero_out: bool) -> Any:
-    masked = m is not None
+def _run(xp: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor,
+         m: tf.Tensor | None, zero_out: bool) -> LSTMOutputs:
 
     @tf.custom_gradient
-    def run(xp: Any, kernel_u: Any, h0: Any, c0: Any) -> Any:
+    def run(xp: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor
+            ) -> tuple[LSTMOutputs, GradFn]:
         steps = tf.shape(xp)[0]
         units = tf.shape(h0)[1]
 
-        def body(t: Any, h: Any, c: Any, ys: Any, states: Any, acts: Any) -> Any:
+        def body(t: tf.Tensor, h: tf.Tensor, c: tf.Tensor, ys: tf.TensorArray,
+                 states: tf.TensorArray, acts: tf.TensorArray
+                 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.TensorArray, tf.TensorArray,
+                            tf.TensorArray]:
             z = xp[t] + tf.matmul(h, kernel_u)
             i, f, g, o = _gates(z, units)
             c_new = f * c + i * g
             h_new = o * tf.tanh(c_new)
-            if masked:
+            if m is not None:
                 mt = m[t]
                 y = mt * h_new if zero_out else mt * h_new + (1 - mt) * h
                 c_new = mt * c_new + (1 - mt) * c
@@ -70,20 +76,24 @@ def _run(xp: Any, kernel_u: Any, h0: Any, c0: Any, m: Any, zero_out: bool) -> An
             return (t + 1, h_new, c_new, ys.write(t, y), states.write(t, tf.stack([h, c])),
                     acts.write(t, tf.concat([i, f, g, o], 1)))
 
-        ta = lambda: tf.TensorArray(xp.dtype, size=steps)  # noqa: E731
+        def ta() -> tf.TensorArray:
+            return tf.TensorArray(xp.dtype, size=steps)
+
         _, h_last, c_last, ys, states, acts = tf.while_loop(
             lambda t, *_: t < steps, body, (0, h0, c0, ta(), ta(), ta()))
         ys, prev, acts = ys.stack(), states.stack(), acts.stack()  # prev: [T, 2, B, H]
 
-        def grad(dys: Any, dh_last: Any, dc_last: Any) -> Any:
+        def grad(dys: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor
+                 ) -> tuple[tf.Tensor, ...]:  # (dxp, du, dh0, dc0)
             u_t = tf.transpose(kernel_u)
 
-            def bbody(t: Any, dh: Any, dc: Any, dzs: Any) -> Any:
+            def bbody(t: tf.Tensor, dh: tf.Tensor, dc: tf.Tensor, dzs: tf.TensorArray
+                      ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.TensorArray]:
                 i, f, g, o = tf.split(acts[t], 4, axis=1)
                 c_prev = prev[t, 1]
                 c_new = f * c_prev + i * g
                 tc = tf.tanh(c_new)
-                if masked:
+                if m is not None:
                     mt = m[t]
                     if zero_out:
                         dh_new = mt * (dh + dys[t])
@@ -100,7 +110,7 @@ def _run(xp: Any, kernel_u: Any, h0: Any, c0: Any, m: Any, zero_out: bool) -> An
                                 dc_cell * i * (1 - g * g), dh_new * tc * o * (1 - o)], 1)
                 dh_prev = tf.matmul(dz, u_t)
                 dc_prev = dc_cell * f
-                if masked:
+                if m is not None:
                     dh_prev, dc_prev = dh_prev + carry_h, dc_prev + carry_c
                 return t - 1, dh_prev, dc_prev, dzs.write(t, dz)
 

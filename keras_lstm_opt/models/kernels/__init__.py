@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from types import ModuleType
 from typing import Any
 
 from keras_lstm_opt.errors import KernelBuildError
@@ -130,7 +131,7 @@ def build_kernels(force: bool = False) -> str:
     return path
 
 
-def load_kernels() -> Any:
+def load_kernels() -> ModuleType | None:
     """The op module (`klo_lstm_forward`, `klo_lstm_backward`), or None if unavailable."""
     if _state["done"]:
         return _state["ops"]
