@@ -225,26 +225,20 @@ def test_ops_accept_the_shapes_they_document():
                                             (IN, 4 * H), (H, 4 * H)]
 
 
-@needs_compiler
-@pytest.mark.parametrize("case", list(FORWARD_WRONG))
-def test_forward_op_rejects_wrong_shapes_naming_the_input(case):
-    name, wrong = FORWARD_WRONG[case]
-    args = _forward_args(**wrong)
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=rf"KloLstmForward: {name} must be \[.*, got \[") as info:
-        load_kernels().klo_lstm_forward(**args)
-    got = "[" + ", ".join(str(d) for d in args[name].shape) + "]"
-    assert f"got {got}" in info.value.message
+WRONG = {**{("KloLstmForward", c): v for c, v in FORWARD_WRONG.items()},
+         **{("KloLstmBackward", c): v for c, v in BACKWARD_WRONG.items()}}
 
 
 @needs_compiler
-@pytest.mark.parametrize("case", list(BACKWARD_WRONG))
-def test_backward_op_rejects_wrong_shapes_naming_the_input(case):
-    name, wrong = BACKWARD_WRONG[case]
-    args = _backward_args(**wrong)
+@pytest.mark.parametrize("op,case", list(WRONG), ids=[f"{o}-{c}" for o, c in WRONG])
+def test_ops_reject_wrong_shapes_naming_the_input(op, case):
+    name, wrong = WRONG[op, case]
+    forward = op == "KloLstmForward"
+    args = _forward_args(**wrong) if forward else _backward_args(**wrong)
+    call = load_kernels().klo_lstm_forward if forward else load_kernels().klo_lstm_backward
     with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=rf"KloLstmBackward: {name} must be \[.*, got \[") as info:
-        load_kernels().klo_lstm_backward(**args)
+                       match=rf"{op}: {name} must be \[.*, got \[") as info:
+        call(**args)
     got = "[" + ", ".join(str(d) for d in args[name].shape) + "]"
     assert f"got {got}" in info.value.message
 

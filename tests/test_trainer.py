@@ -37,16 +37,22 @@ def _launch(mode: str, run_dir, tmp) -> subprocess.CompletedProcess:
                           env={**os.environ, "TMPDIR": str(tmp)})
 
 
-@pytest.mark.slow
-def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
-    out = _launch("user", tmp_path / "run", tmp_path / "tmp")
+def _two_workers(mode: str, tmp_path) -> tuple[dict[int, dict], str]:
+    """Both workers' results and their one weights digest (both hold the same weights)."""
+    out = _launch(mode, tmp_path / "run", tmp_path / "tmp")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     results = _results(out.stdout)
     assert set(results) == {0, 1}
     digests = {r["metrics"]["weights_digest"] for r in results.values()}
-    assert len(digests) == 1  # both workers hold the same weights
+    assert len(digests) == 1, digests
+    return results, digests.pop()
+
+
+@pytest.mark.slow
+def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
+    results, digest = _two_workers("user", tmp_path)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["weights_digest"] in digests and metrics["num_workers"] == 2
+    assert metrics["weights_digest"] == digest and metrics["num_workers"] == 2
     assert 0.0 <= metrics["val_accuracy"] <= 1.0 and "val_loss" in metrics
     assert results[0]["predict_shape"] == [128, 3]
     assert results[0]["evaluate"]["accuracy"] == pytest.approx(metrics["val_accuracy"])
@@ -57,15 +63,10 @@ def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
 
 @pytest.mark.slow
 def test_keras_20585_plain_sequential_with_numpy_on_two_workers(tmp_path):
-    out = _launch("sequential", tmp_path / "run", tmp_path / "tmp")
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    results = _results(out.stdout)
-    assert set(results) == {0, 1}
-    digests = {r["metrics"]["weights_digest"] for r in results.values()}
-    assert len(digests) == 1
+    results, digest = _two_workers("sequential", tmp_path)
     # the user's own model object, rebuilt inside the strategy's scope, got the weights
     assert all(r["rebuilt"] for r in results.values())
-    assert {r["user_model_digest"] for r in results.values()} == digests
+    assert {r["user_model_digest"] for r in results.values()} == {digest}
     assert results[0]["metrics"]["num_replicas"] == 2
     assert "val_accuracy" in results[0]["metrics"]
 
