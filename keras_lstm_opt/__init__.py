@@ -9,7 +9,7 @@ Two layers (import-linter contracts in setup.cfg, checked by `lint-imports`):
   models/ (FastLSTM, kernels, factory, cuDNN report), data/ (schema, writers, tf.data
   pipeline), training/ (Trainer: the strategy-aware loop, backups, artifacts),
   distribute/ (strategies, TF_CONFIG), errors, paths, registry, logs, resources;
-* application, config-driven: config/, fit, tuning, profiling/, bench/ (benchmarks,
+* application, config-driven: config/, experiment (fit), tuning, profiling/, bench/ (benchmarks,
   apart from the profiler), launch/ (local launcher; launch/manifests/ for k8s, Slurm,
   YARN), cli.
 

@@ -25,7 +25,7 @@ from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import parse_spec
 from keras_lstm_opt.data.storage import check_paths, config_paths
 from keras_lstm_opt.distribute.strategy import get_strategy
-from keras_lstm_opt.errors import DataError, TrainingError
+from keras_lstm_opt.errors import ConfigError, DataError, Problem, UsageError
 from keras_lstm_opt.logs import ensure_visible
 from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model
@@ -60,9 +60,9 @@ def _diagnosed(exc: Exception, files: DataFiles, data: Any) -> Exception:
 
 
 def build_compiled(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: int,
-                   ) -> keras.Model:
+                   compile: bool = True) -> keras.Model:
     """The config's model for `schema`, compiled with the configured optimizer (call it
-    in the strategy's scope)."""
+    in the strategy's scope); `compile=False` leaves that to the Trainer."""
     if cfg.model.lstm == "fast":  # compile FastLSTM's kernels now (once per machine), not
         from keras_lstm_opt.models.kernels import load_kernels  # inside the first step
 
@@ -70,6 +70,8 @@ def build_compiled(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: i
     model = build_model(cfg.model, schema, precision=cfg.train.precision)
     if cfg.model.require_cudnn:
         require_cudnn(model)
+    if not compile:
+        return model
     head = head_for(schema)
     # The loop clips the gradient summed over replicas itself; Keras's optimizer would
     # clip each replica's share (kept only under loss scaling).
@@ -154,22 +156,24 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
                                 fused_lstm=cfg.model.lstm == "fast")
     strategy, cluster = get_strategy(cfg.distribute)  # before any other TF work
     if cluster is not None and run_dir is None:
-        raise TrainingError("multi-worker runs need an explicit --run-dir (the same on every "
-                            "worker) so that workers can find the chief's backup")
+        raise UsageError("multi-worker runs need an explicit --run-dir (the same on every "
+                         "worker) so that workers can find the chief's backup")
     check_paths(config_paths(cfg, run_dir))  # remote paths need the io extra
     files = resolve_files(cfg.data)  # fails before the run directory is touched
     head: Head = head_for(files.schema)
     replicas = strategy.num_replicas_in_sync
     if t.batch_size % replicas:
-        raise TrainingError(f"train.batch_size {t.batch_size} is not divisible by the "
-                            f"{replicas} replicas; use a multiple of {replicas}")
+        raise ConfigError([Problem("train.batch_size", f"{t.batch_size} is not divisible by "
+                                   f"the {replicas} replicas; use a multiple of {replicas}")])
     steps = t.steps_per_epoch or steps_for(_split_examples(files, "train"), t.batch_size)
-    trainer = Trainer(lambda: build_compiled(cfg, files.schema, steps * t.epochs),
+    trainer = Trainer(lambda: build_compiled(cfg, files.schema, steps * t.epochs, compile=False),
                       loss=head.loss, metrics=[head.metric],
                       optimizer=lambda: make_optimizer(
                           t, steps * t.epochs, t.precision, clip=t.precision == "mixed_float16"),
                       strategy=strategy, run_dir=run_dir or default_run_dir(),
-                      **{**vars(LoopOptions.pick(t)), "deterministic": cfg.data.deterministic})
+                      **{**vars(LoopOptions.pick(t)), "deterministic": cfg.data.deterministic,
+                         "profile_start_step": cfg.profile.start_step,
+                         "profile_num_steps": cfg.profile.num_steps})
 
     def dataset_fn(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
         return make_dataset(cfg.data, files.schema, files.train,

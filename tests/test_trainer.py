@@ -230,3 +230,68 @@ def test_mixed_float16_model_gets_a_loss_scale_optimizer_and_trains():
         assert np.isfinite(t.metrics["loss"])
     finally:
         keras.config.set_dtype_policy(before)
+
+
+def test_several_inputs_as_a_list_work_in_fit_evaluate_and_predict():
+    import keras
+
+    import keras_lstm_opt as klo
+
+    x, y = _data()
+    extra = np.ones((len(x), 2), "float32")
+
+    def build():
+        seq, side = keras.Input((6, 3)), keras.Input((2,))
+        h = keras.layers.Concatenate()([klo.FastLSTM(4, cpu_kernel="loop")(seq), side])
+        return keras.Model([seq, side], keras.layers.Dense(1, activation="sigmoid")(h))
+
+    t = klo.Trainer(build, loss="binary_crossentropy", metrics=["acc"], strategy="one_device",
+                    verbose="silent")
+    t.fit([x, extra], y, batch_size=32, epochs=1)
+    assert "acc" in t.metrics  # metric names as given, as Keras logs them
+    assert set(t.evaluate([x, extra], y)) == {"loss", "acc"}
+    assert t.predict([x, extra]).shape == (len(x), 1)
+
+
+@pytest.mark.parametrize("kwargs,match", [({"batch_size": 0}, "batch_size=0"),
+                                          ({"steps_per_epoch": -1}, "steps_per_epoch=-1"),
+                                          ({"epochs": 0}, "epochs=0")])
+def test_bad_fit_numbers_name_the_argument(kwargs, match):
+    import keras_lstm_opt as klo
+
+    x, y = _data()
+    with pytest.raises(klo.UsageError, match=match):
+        _trainer().fit(x, y, **{"batch_size": 8, **kwargs})
+
+
+def test_a_model_built_outside_a_one_replica_mirrored_scope_is_rebuilt_and_trained():
+    import tensorflow as tf
+
+    import keras_lstm_opt as klo
+
+    x, y = _data()
+    model = _build()
+    before = [w.copy() for w in model.get_weights()]
+    t = klo.Trainer(model, loss="binary_crossentropy", verbose="silent",
+                    strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
+    assert t.model is not model
+    t.fit(x, y, batch_size=32, epochs=1)
+    after = model.get_weights()  # the caller's object got the trained weights
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(after, t.model.get_weights(), strict=True))
+
+
+def test_a_learning_rate_schedule_survives_a_rollback(tmp_path):
+    import keras
+
+    import keras_lstm_opt as klo
+
+    x, y = _data()
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 10, 0.9)
+    t = klo.Trainer(
+        _build, loss="binary_crossentropy", optimizer=keras.optimizers.Adam(schedule),
+        strategy="one_device", run_dir=str(tmp_path / "run"), verbose="silent",
+        backup_every_steps=1, debug_nan_at_step=3)
+    t.fit(x, y, batch_size=16, epochs=1)
+    assert len(t.metrics["rollbacks"]) == 1
+    assert t.metrics["rollbacks"][0]["learning_rate"] < 1e-2

@@ -31,6 +31,7 @@ import time
 import keras
 import tensorflow as tf
 
+from keras_lstm_opt.errors import RunDirError
 from keras_lstm_opt.paths import is_remote
 
 log = logging.getLogger("keras_lstm_opt")
@@ -83,10 +84,13 @@ class Backup:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             except (tf.errors.OpError, IndexError, OSError) as exc:  # torn or missing
-                # (a backup of another model raises ValueError/AssertionError: not caught)
                 log.warning("backup %s is unreadable (%s); trying the one before", path,
                             str(exc).splitlines()[0][:200])
                 continue
+            except (ValueError, AssertionError) as exc:  # a backup of another model
+                raise RunDirError(f"{path} is a backup of another model or optimizer "
+                                  f"({str(exc).splitlines()[0][:200]}); train into another run "
+                                  "directory, or delete this one's backup/") from None
             step = self.resumed_step = int(self.step.numpy())
             self.restore_seconds = time.perf_counter() - began
             self.restored_from = path

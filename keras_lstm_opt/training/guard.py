@@ -86,3 +86,4 @@ class StopSignals:
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
+        self._old = {}

@@ -67,8 +67,14 @@ def _check_pair(element_spec: Any, what: str) -> None:
         raise UsageError(f"{what} must yield (x, y) pairs; it yields {element_spec}")
 
 
+def _inputs(x: Any) -> Any:
+    """A list of arrays (several model inputs) as a tuple: tf.data would stack a list."""
+    return tuple(x) if isinstance(x, list) else x
+
+
 def _arrays(x: Any, y: Any, batch_size: int | None,
             what: str) -> tuple[tf.data.Dataset, int]:
+    x = _inputs(x)
     if y is None:
         raise UsageError(f"{what}: NumPy inputs need y (the targets)")
     sizes = {len(a) for a in tf.nest.flatten((x, y))}
@@ -91,8 +97,16 @@ def training_data(strategy: tf.distribute.Strategy, x: Any, y: Any = None,
                   worker_index: int = 0) -> TrainData:
     """The training input in any of the three forms, ready to distribute."""
     replicas = strategy.num_replicas_in_sync
+    for name, value in (("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise UsageError(f"{name}={value!r}: expected a positive integer or None")
     if callable(x) and not isinstance(x, tf.data.Dataset):
         fn: DatasetFn = x
+        if num_workers > 1 and not steps_per_epoch:  # shards may differ in size
+            raise UsageError("a dataset function on several workers needs steps_per_epoch "
+                             "(each worker sees only its own shard, so they cannot count "
+                             "the same number of batches)")
         probe = fn(tf.distribute.InputContext(num_workers, worker_index, replicas))
         _check_pair(probe.element_spec, "the dataset function's dataset")
         per_pipeline = replicas // num_workers
@@ -114,7 +128,8 @@ def training_data(strategy: tf.distribute.Strategy, x: Any, y: Any = None,
     else:
         ds, batch_size = _arrays(x, y, batch_size, "fit")
         n = int(ds.cardinality())
-        if shuffle:
+        if shuffle:  # every worker the same order, so DATA sharding splits it exactly
+            seed = seed if seed is not None or num_workers == 1 else 0
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         ds = _data_sharded(ds.batch(batch_size))
     steps = steps_per_epoch or _cardinality(ds, "the training dataset")
@@ -146,7 +161,7 @@ def predict_dataset(x: Any, batch_size: int | None = None) -> tf.data.Dataset:
     sizes = {len(a) for a in tf.nest.flatten(x)}
     if len(sizes) != 1:
         raise UsageError(f"predict: inputs have different numbers of examples {sorted(sizes)}")
-    return tf.data.Dataset.from_tensor_slices((x,)).batch(batch_size or 32)
+    return tf.data.Dataset.from_tensor_slices((_inputs(x),)).batch(batch_size or 32)
 
 
 def steps_for(examples: int | None, batch: int) -> int:

@@ -11,7 +11,11 @@ across workers.
   resumes at that step and skips the batches already consumed.
 * A signal (SIGINT, SIGTERM) on any worker stops every worker after the same step: the
   flag rides in the step's all-reduce; all save the backup and raise
-  `TrainingInterrupted` with that signal.
+  `TrainingInterrupted` with that signal. (TensorFlow's PreemptionCheckpointHandler
+  agrees on a step through the coordination service with watcher threads, handles
+  SIGTERM only, keeps its own one-deep checkpoint directories and leaves through an
+  `exit_fn`; our step already all-reduces every step, so the flag costs nothing and the
+  backups keep their fallbacks, copies and resume.)
 
 Example:
 
@@ -41,7 +45,7 @@ from keras_lstm_opt.training.steps import SUMS, Evaluator, TrainStep
 class EpochLoop:
     """Args:
         model: the compiled model being trained.
-        train_step: from `steps.make_train_step`.
+        train_step: a `steps.TrainStep`.
         iterator: the distributed iterator over (repeated) training batches.
         callbacks: a `keras.callbacks.CallbackList` (with History).
         backup: saves and restores model, optimizer and step.
@@ -50,6 +54,7 @@ class EpochLoop:
         steps_per_epoch: steps per epoch.
         metrics: the train metrics the step updates (reset every epoch).
         evaluate / val_data: the validation pass at each epoch end (optional).
+        stop: the signal handlers, held by the caller around `run`.
     """
 
     def __init__(self, model: keras.Model, train_step: TrainStep, iterator: Iterator[Any],
@@ -57,7 +62,7 @@ class EpochLoop:
                  opts: LoopOptions, steps_per_epoch: int,
                  metrics: Sequence[keras.metrics.Metric] = (),
                  evaluate: Evaluator | None = None, val_data: tf.data.Dataset | None = None,
-                 ) -> None:
+                 stop: StopSignals | None = None) -> None:
         self.model, self.train_step, self.iterator = model, train_step, iterator
         self.callbacks, self.backup, self.guard, self.opts = callbacks, backup, guard, opts
         self.steps_per_epoch = steps_per_epoch
@@ -65,7 +70,7 @@ class EpochLoop:
         self.global_step = 0
         self.examples = 0.0  # examples and steps this process trained (samples/s)
         self.steps_run = 0
-        self.stop = StopSignals()
+        self.stop = stop or StopSignals()  # entered by the caller (FitSession)
         self._injected = False
         self._started = 0.0
 
@@ -76,12 +81,11 @@ class EpochLoop:
         self._started = time.perf_counter()
         self.global_step = start_step
         cb.on_train_begin()
-        with self.stop:
-            for epoch in range(start_step // self.steps_per_epoch, epochs):
-                cb.on_epoch_begin(epoch)
-                self._epoch(epoch)
-                if model.stop_training:
-                    break
+        for epoch in range(start_step // self.steps_per_epoch, epochs):
+            cb.on_epoch_begin(epoch)
+            self._epoch(epoch)
+            if model.stop_training:
+                break
         cb.on_train_end()
         history = model.history.history if model.history else {}
         return {k: [float(v) for v in vals] for k, vals in history.items()}
@@ -131,7 +135,8 @@ class EpochLoop:
                 self.backup.save(self.global_step)
             self._inject_nan()
             if values["stop_count"] > 0:  # some worker was signalled: all stop here
-                self._stop(int(round(values["stop_signal"] / values["stop_count"])))
+                mean = values["stop_signal"] / values["stop_count"]
+                self._stop(int(mean) if mean == int(mean) else int(signal.SIGTERM))
         if self.val_data is not None and self.evaluate and not self.model.stop_training:
             logs.update({f"val_{k}": v for k, v in self.evaluate(self.val_data).items()})
         logs["learning_rate"] = current_learning_rate(self.model.optimizer)

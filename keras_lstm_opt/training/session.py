@@ -48,7 +48,7 @@ from keras_lstm_opt.training.callbacks import (
     run_dir_callbacks,
     verbosity,
 )
-from keras_lstm_opt.training.guard import BlowUpGuard
+from keras_lstm_opt.training.guard import BlowUpGuard, StopSignals
 from keras_lstm_opt.training.inputs import TrainData
 from keras_lstm_opt.training.loop import EpochLoop
 from keras_lstm_opt.training.run_dir import check_run_dir, clear_run_dir
@@ -72,11 +72,19 @@ class FitSession:
     def __init__(self, trainer: Trainer, data: TrainData, val: tf.data.Dataset | None,
                  overwrite: bool) -> None:
         self.t, self.data, self.val = trainer, data, val
-        self.run_dir = run_dir = trainer.run_dir
+        self.run_dir = trainer.run_dir
+        self.stop = StopSignals()
         self.out_dir: str | None = None
         self.staged = self.success = False
         self.backup: Backup | None = None
-        opts = trainer.options
+        try:
+            self._open(overwrite)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, overwrite: bool) -> None:
+        trainer, run_dir, opts = self.t, self.run_dir, self.t.options
         if run_dir is not None:
             check_paths({"run_dir": run_dir, "backup_copy_to": opts.backup_copy_to})
             if check_run_dir(run_dir, overwrite) == "finished" and trainer.is_chief:
@@ -113,7 +121,16 @@ class FitSession:
             extra_files: Mapping[str, str], metadata: Metadata = None,
             title: str | None = None, reference: Mapping[str, float] | None = None,
             ) -> dict[str, Any]:
-        """Train and write the artifacts; return what metrics.json holds."""
+        """Train and write the artifacts; return what metrics.json holds. SIGINT and
+        SIGTERM are held from the restore to the last file written: during training
+        they stop every worker after the same step; after the last step the run
+        finishes (and the signal is only logged)."""
+        with self.stop:
+            return self._run(epochs, callbacks, extra_files, metadata, title, reference)
+
+    def _run(self, epochs: int, callbacks: list[keras.callbacks.Callback],
+             extra_files: Mapping[str, str], metadata: Metadata,
+             title: str | None, reference: Mapping[str, float] | None) -> dict[str, Any]:
         t, opts, model = self.t, self.t.options, self.t.model
         assert self.backup is not None
         if self.out_dir:
@@ -137,7 +154,7 @@ class FitSession:
         loop = EpochLoop(model, TrainStep(model, t.strategy, t.loss, t.train_metrics, opts),
                          iter(self.data.distribute(start_step)), cb, self.backup, guard, opts,
                          steps, t.train_metrics, make_evaluator(model, t.loss, t.eval_metrics),
-                         self.val)
+                         self.val, self.stop)
         replicas = t.strategy.num_replicas_in_sync
         c = t.cluster
         log.info("training %s: %d params, %d steps/epoch, %d replica(s)%s -> %s", model.name,
@@ -155,7 +172,8 @@ class FitSession:
         wall = time.perf_counter() - began
         if guard.exhausted or any(not math.isfinite(v) for v in hist.get("loss", [])):
             raise TrainingError(f"training stopped: {guard.exhausted or 'loss became NaN/Inf'}"
-                                "; lower the learning rate or clip gradients (global_clipnorm)"
+                                "; lower the learning rate (train.learning_rate) or clip the "
+                                "gradient (global_clipnorm, train.global_clipnorm)"
                                 f"{f' ({self.run_dir})' if self.run_dir else ''}")
         final = {f"val_{k}": v for k, v in loop.evaluate(self.val).items()} \
             if self.val is not None and loop.evaluate else {}

@@ -68,14 +68,14 @@ def resolve_loss(loss: Any) -> keras.losses.Loss:
     raise UsageError(f"loss={loss!r} is neither a loss name, a Loss nor a function")
 
 
-def _accuracy(loss: Any, model: keras.Model) -> keras.metrics.Metric:
-    name = loss if isinstance(loss, str) else getattr(loss, "name", "")
+def _accuracy(loss: Any, model: keras.Model, name: str) -> keras.metrics.Metric:
+    kind = str(loss if isinstance(loss, str) else getattr(loss, "name", ""))
     units = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
-    if "sparse_categorical" in str(name):
-        return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-    if "binary" in str(name) or units == 1:
-        return keras.metrics.BinaryAccuracy(name="accuracy")
-    return keras.metrics.CategoricalAccuracy(name="accuracy")
+    if "sparse_categorical" in kind:
+        return keras.metrics.SparseCategoricalAccuracy(name=name)
+    if "binary" in kind or units == 1:
+        return keras.metrics.BinaryAccuracy(name=name)
+    return keras.metrics.CategoricalAccuracy(name=name)
 
 
 def resolve_metrics(metrics: Iterable[Any], loss: Any,
@@ -85,7 +85,7 @@ def resolve_metrics(metrics: Iterable[Any], loss: Any,
     out: list[keras.metrics.Metric] = []
     for m in metrics:
         if m in ("accuracy", "acc"):
-            out.append(_accuracy(loss, model))
+            out.append(_accuracy(loss, model, m))  # named as given, as Keras logs it
         elif isinstance(m, keras.metrics.Metric):
             out.append(type(m).from_config(m.get_config()))
         else:

@@ -34,10 +34,12 @@ import tensorflow as tf
 
 from keras_lstm_opt.distribute.strategy import resolve_strategy
 from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.logs import ensure_visible
 from keras_lstm_opt.training.artifacts import weights_digest
 from keras_lstm_opt.training.inputs import eval_dataset, predict_dataset, training_data
 from keras_lstm_opt.training.options import LoopOptions
 from keras_lstm_opt.training.run_dir import resolve_run_dir
+from keras_lstm_opt.training.schedules import ScaledSchedule
 from keras_lstm_opt.training.session import FitSession
 from keras_lstm_opt.training.steps import (
     make_evaluator,
@@ -73,6 +75,7 @@ class Trainer:
     def __init__(self, model: ModelSource, loss: Any = None, metrics: Sequence[Any] = (),
                  optimizer: Any = "adam", strategy: Any = "auto", run_dir: str | None = None,
                  **options: Any) -> None:
+        ensure_visible()  # resume, rollback, best-weight and digest lines reach script users
         self.options = LoopOptions.from_kwargs(options)
         self.loss = resolve_loss(loss)
         self._loss_arg, self._metric_args = loss, list(metrics)
@@ -94,8 +97,12 @@ class Trainer:
         self.metrics: dict[str, Any] = {}
 
     # -- model and optimizer in the strategy's scope ------------------------------------
+    def _one_device(self) -> bool:
+        return isinstance(self.strategy, tf.distribute.OneDeviceStrategy) or \
+            type(self.strategy).__name__ == "_DefaultDistributionStrategy"
+
     def _needs_copy(self, model: keras.Model) -> bool:
-        if self.strategy.num_replicas_in_sync == 1 and self.cluster is None:
+        if self._one_device():
             return False  # one device: the user's own model object trains
         extended = self.strategy.extended
         return any(not extended.variable_created_in_scope(getattr(v, "value", v))
@@ -133,18 +140,18 @@ class Trainer:
         if self.cluster is None:
             return values
         strategy = self.strategy
-        tensors = [tf.constant(v) for v in values]
 
         @tf.function
-        def broadcast() -> Any:
-            def replica() -> list[tf.Tensor]:
+        def broadcast(tensors: list[tf.Tensor]) -> Any:  # arguments, not graph constants
+            def replica(mine: list[tf.Tensor]) -> list[tf.Tensor]:
                 ctx = tf.distribute.get_replica_context()
                 keep = tf.equal(ctx.replica_id_in_sync_group, 0)  # the chief's first replica
                 return ctx.all_reduce("SUM", [tf.where(keep, t, tf.zeros_like(t))
-                                              for t in tensors])
-            return strategy.run(replica)
+                                              for t in mine])
+            return strategy.run(replica, args=(tensors,))
 
-        return [t.numpy() for t in strategy.experimental_local_results(broadcast())[0]]
+        out = broadcast([tf.convert_to_tensor(v) for v in values])
+        return [t.numpy() for t in strategy.experimental_local_results(out)[0]]
 
     def _make_optimizer(self, optimizer: Any) -> keras.optimizers.Optimizer:
         if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
@@ -157,14 +164,17 @@ class Trainer:
                 optimizer = keras.optimizers.get(optimizer)
             except ValueError as exc:
                 raise UsageError(f"optimizer={optimizer!r}: {exc}") from None
+        optimizer = _scalable(optimizer)
         policy = keras.config.dtype_policy().name
         if policy == "mixed_float16" and not isinstance(
                 optimizer, keras.optimizers.LossScaleOptimizer):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            _clip_inside(optimizer.inner_optimizer, self.options)
         return optimizer
 
     def _needs_copy_optimizer(self, optimizer: keras.optimizers.Optimizer) -> bool:
-        if self.strategy.num_replicas_in_sync == 1 and self.cluster is None:
+        if self._one_device():
             return False
         it = getattr(optimizer, "iterations", None)
         return it is not None and not self.strategy.extended.variable_created_in_scope(
@@ -234,7 +244,7 @@ class Trainer:
         self._prepare(data.element_spec[0])
         val = eval_dataset(validation_data, batch_size=batch_size) \
             if validation_data is not None else None
-        session = FitSession(self, data, val, overwrite)
+        session = FitSession(self, data, val, overwrite)  # cleans up itself if it fails
         try:
             self.metrics = session.run(epochs, list(callbacks or ()), extra_files or {},
                                        metadata, title, reference)
@@ -262,3 +272,28 @@ class Trainer:
     def weights_digest(self) -> str:
         """SHA-256 (16 hex digits) over the model's weights: equal on every worker."""
         return weights_digest(self.model)
+
+
+def _scalable(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    """The optimizer with its learning-rate schedule (if any) wrapped in ScaledSchedule,
+    so that the blow-up guard can lower the rate after a rollback."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    config = optimizer.get_config()
+    if not isinstance(config.get("learning_rate"), dict):
+        return optimizer  # a constant rate: scaled in place
+    schedule = keras.optimizers.schedules.deserialize(config["learning_rate"])
+    if isinstance(schedule, ScaledSchedule):
+        return optimizer
+    return type(optimizer).from_config({**config, "learning_rate": ScaledSchedule(schedule)})
+
+
+def _clip_inside(inner: keras.optimizers.Optimizer, opts: LoopOptions) -> None:
+    """Under loss scaling the loop cannot clip (the gradients are scaled): the inner
+    optimizer clips the unscaled gradient instead, as asked."""
+    if inner.global_clipnorm or inner.clipnorm or inner.clipvalue:
+        return
+    for name in ("global_clipnorm", "clipnorm", "clipvalue"):
+        if getattr(opts, name):
+            setattr(inner, name, getattr(opts, name))
+            return

@@ -1,7 +1,7 @@
 """A user's own model and data trained with klo.Trainer; run by tests/test_trainer.py,
 alone or as each worker of `keras-lstm-opt launch` (TF_CONFIG set by the launcher).
 
-usage: user_trainer.py MODE RUN_DIR   MODE: user | sequential | devices
+usage: user_trainer.py MODE RUN_DIR   MODE: user | sequential | devices | stoppable
 Prints one JSON line: {"mode", "worker", "digest", "metrics", ...}.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -72,6 +73,21 @@ def main() -> None:
         trainer.fit(x, y, batch_size=32, epochs=2, validation_data=(x[:64], y[:64]))
         out = {"metrics": trainer.metrics, "user_model_digest": klo.weights_digest(model),
                "rebuilt": trainer.model is not model}
+    elif MODE == "stoppable":  # slow steps, so that a signal lands mid-run
+        class Slow(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+                time.sleep(0.1)
+
+        trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
+                              metrics=["accuracy"], strategy="auto", run_dir=RUN_DIR,
+                              seed=3, verbose="epoch", backup_every_steps=5)
+        x, y = user_data(2048, 0)
+        try:
+            trainer.fit(x, y, batch_size=64, epochs=3, callbacks=[Slow()])
+        except klo.TrainingInterrupted as exc:  # how a script keeps 128 + the signal
+            print(f"STOPPED {exc.reason}", flush=True)
+            sys.exit(exc.exit_code)
+        out = {"metrics": trainer.metrics}
     else:  # devices: one device vs mirrored over 2 logical CPUs, same process
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
