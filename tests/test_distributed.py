@@ -1,5 +1,6 @@
-"""Distributed training with real processes on loopback: mirrored CPU devices, two
-workers under MultiWorkerMirroredStrategy, a worker killed with and without restarts."""
+"""Distributed training with real processes on loopback: two workers under
+MultiWorkerMirroredStrategy, a worker killed with and without restarts (mirrored CPU
+devices against one device: tests/test_trainer.py, to 1e-6 in the weights)."""
 
 from __future__ import annotations
 
@@ -42,21 +43,6 @@ def _metrics(run_dir):
 def _digests(text):
     return {ln.split()[1].rstrip("]"): ln.split()[-1] for ln in text.splitlines()
             if "weights_digest" in ln and "INFO worker" in ln}
-
-
-def test_mirrored_on_two_cpu_devices_matches_one_device(mw_data, tmp_path):
-    one = subprocess.run(_train_cmd(tmp_path / "one", mw_data, "distribute.strategy=one_device"),
-                         capture_output=True, text=True, timeout=600)
-    assert one.returncode == 0, one.stderr[-2000:]
-    two = subprocess.run(_train_cmd(tmp_path / "two", mw_data, "distribute.strategy=mirrored",
-                                    "distribute.cpu_devices=2"),
-                         capture_output=True, text=True, timeout=600)
-    assert two.returncode == 0, two.stderr[-2000:]
-    a, b = _metrics(tmp_path / "one"), _metrics(tmp_path / "two")
-    print(json.dumps({"one_device": a["val_loss"], "mirrored_2cpu": b["val_loss"]}))
-    assert a["num_replicas"] == 1 and b["num_replicas"] == 2
-    assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-3)
-    assert b["val_accuracy"] == pytest.approx(a["val_accuracy"], abs=0.01)
 
 
 @pytest.fixture(scope="module")

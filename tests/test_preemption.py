@@ -1,7 +1,8 @@
 """Coordinated pre-emption: SIGTERM to one worker of a two-worker run stops every worker
 after the same step, one backup is saved, all exit with 128 + 15 within 30 s, and the
-relaunched group resumes at that step with equal weights on both workers: for the CLI's
-config path and for a user's own script around klo.Trainer."""
+relaunched group resumes at that step with equal weights on both workers. Tested with a
+user's own script around klo.Trainer, the loop `keras-lstm-opt train` runs too (its exit
+code: tests/test_errors.py; single-process signals: tests/test_faults.py)."""
 
 from __future__ import annotations
 
@@ -19,59 +20,12 @@ from .test_distributed import (
     LAUNCH,
     REPO,
     _backup_step,
-    _children,
     _digests,
     _metrics,
-    _train_cmd,
     _worker_pid,
-    mw_data,  # noqa: F401  (fixture)
 )
 
 pytestmark = pytest.mark.slow
-
-
-def test_sigterm_to_one_worker_stops_both_at_one_step_and_the_rerun_resumes(
-        mw_data, tmp_path):  # noqa: F811
-    run, tmp = tmp_path / "run", tmp_path / "tmp"
-    tmp.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp)}
-    cmd = _train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored",
-                     "train.epochs=3")
-    proc = subprocess.Popen([*LAUNCH, "--workers", "2", "--", *cmd], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None and _backup_step(run) < 10:
-        time.sleep(0.1)
-    pid = _worker_pid(proc.pid, 1)  # the non-chief: the chief must still save the backup
-    assert pid is not None, "worker 1 not found"
-    workers = _children(proc.pid)
-    os.kill(pid, signal.SIGTERM)
-    sent = time.monotonic()
-    out, err = proc.communicate(timeout=120)
-    took = time.monotonic() - sent
-    print(json.dumps({"sigterm_to_exit_seconds": round(took, 2)}))
-    assert proc.returncode == 128 + signal.SIGTERM, out[-2000:] + err[-3000:]
-    assert took < 30
-    time.sleep(0.5)
-    assert [p for p in workers if os.path.exists(f"/proc/{p}")] == []
-    text = out + err
-    steps = {m.group(1): int(m.group(3)) for m in re.finditer(
-        r"\[worker (\d)\].*stopped: by SIGTERM( on another worker)? at step (\d+)", text)}
-    assert set(steps) == {"0", "1"}, text[-3000:]
-    assert len(set(steps.values())) == 1  # both stopped after the same step
-    stopped = steps["0"]
-    assert _backup_step(run) == stopped  # the chief saved the backup of that step
-    assert not (run / "metrics.json").exists()
-    assert os.listdir(tmp) == []  # private worker dirs and backups removed
-
-    again = subprocess.run([*LAUNCH, "--workers", "2", "--", *cmd], capture_output=True,
-                           text=True, timeout=600, env=env)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]
-    metrics = _metrics(run)
-    assert metrics["resumed_from_step"] == stopped
-    digests = _digests(again.stdout + again.stderr)
-    assert set(digests) == {"0", "1"} and len(set(digests.values())) == 1
-    assert metrics["weights_digest"] == digests["0"]
 
 
 def _sigterm_worker_1_after_a_backup(cmd, run, env):

@@ -295,3 +295,13 @@ def test_a_learning_rate_schedule_survives_a_rollback(tmp_path):
     t.fit(x, y, batch_size=16, epochs=1)
     assert len(t.metrics["rollbacks"]) == 1
     assert t.metrics["rollbacks"][0]["learning_rate"] < 1e-2
+
+
+def test_metrics_are_logged_under_the_names_given():
+    import keras_lstm_opt as klo
+
+    x, y = _data()
+    t = klo.Trainer(_build, loss="mse", metrics=["mae", "mean_squared_error"],
+                    strategy="one_device", verbose="silent")
+    t.fit(x, y.astype("float32"), batch_size=32, epochs=1, validation_data=(x, y))
+    assert {"mae", "mean_squared_error", "val_mae", "val_mean_squared_error"} <= set(t.metrics)

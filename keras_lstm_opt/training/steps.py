@@ -93,8 +93,9 @@ def resolve_metrics(metrics: Iterable[Any], loss: Any,
                 obj = keras.metrics.get(m)
             except ValueError as exc:
                 raise UsageError(f"metric {m!r}: {exc}") from None
-            if isinstance(obj, keras.metrics.Metric):
-                out.append(obj)
+            if isinstance(obj, keras.metrics.Metric):  # logged under the name given
+                out.append(type(obj).from_config({**obj.get_config(), "name": m})
+                           if isinstance(m, str) and obj.name != m else obj)
             else:
                 name = m if isinstance(m, str) else getattr(obj, "__name__", "metric")
                 out.append(keras.metrics.MeanMetricWrapper(obj, name=name))

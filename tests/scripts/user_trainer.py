@@ -89,22 +89,21 @@ def main() -> None:
             sys.exit(exc.exit_code)
         out = {"metrics": trainer.metrics}
     else:  # devices: one device vs mirrored over 2 logical CPUs, same process
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from keras_lstm_opt.distribute.strategy import Settings, get_strategy
+
+        # by name, as `distribute.strategy` in a config: mirrored over 2 logical CPUs first
+        # (logical devices are set before any other TensorFlow work), then one device
+        mirrored, _ = get_strategy(Settings(strategy="mirrored", cpu_devices=2))
+        one, _ = get_strategy(Settings(strategy="one_device"))
         x, y = user_data(512, 0)
         found = {}
-        for name, strategy in [
-                ("one_device", tf.distribute.OneDeviceStrategy("/cpu:0")),
-                ("mirrored", tf.distribute.MirroredStrategy(
-                    ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()))]:
+        for name, strategy in [("one_device", one), ("mirrored", mirrored)]:
             trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
                                   metrics=["accuracy"], strategy=strategy, seed=3,
-                                  verbose="silent")
+                                  global_clipnorm=1.0, verbose="silent")
             trainer.fit(x, y, batch_size=64, epochs=1)
             found[name] = trainer.model.get_weights()
-            out_replicas = trainer.strategy.num_replicas_in_sync
-            found[name + "_replicas"] = out_replicas
+            found[name + "_replicas"] = trainer.strategy.num_replicas_in_sync
         diff = max(float(np.max(np.abs(a - b))) for a, b in
                    zip(found["one_device"], found["mirrored"], strict=True))
         out = {"max_abs_diff": diff, "replicas": [found["one_device_replicas"],
