@@ -233,7 +233,8 @@ def test_nan_blow_up_rolls_back_and_ends_in_the_clean_band(text_dir, tmp_path):
 
 
 def test_blow_up_without_rollbacks_left_stops_with_the_reason(text_dir, tmp_path):
-    from keras_lstm_opt.experiment import TrainingError, fit
+    from keras_lstm_opt.errors import TrainingError
+    from keras_lstm_opt.experiment import fit
 
     FAULTS["bad_inputs"] += 1
     with pytest.raises(TrainingError, match=r"loss nan at step 4 after 0 rollback"):
