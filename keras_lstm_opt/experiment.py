@@ -81,8 +81,6 @@ def build_compiled(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: i
     return model
 
 
-compile_model = build_compiled  # the profiler's name for it
-
 
 def _reference(schema: dict[str, Any], metric: str) -> dict[str, float]:
     info = schema.get("info", {})
