@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any
@@ -186,7 +187,10 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
         trainer.fit(
             dataset_fn, validation_data=val_ds, epochs=t.epochs, steps_per_epoch=steps,
             callbacks=_config_callbacks(cfg, val_ds is not None), overwrite=overwrite,
-            extra_files={"config.yaml": yaml.safe_dump(config_to_dict(cfg), sort_keys=False)},
+            extra_files={"config.yaml": yaml.safe_dump(config_to_dict(cfg), sort_keys=False),
+                         # the data's schema (vocabulary, class names, scaling): what
+                         # evaluate, predict and export need, kept with the model
+                         "schema.json": json.dumps(files.schema, indent=2, sort_keys=True)},
             metadata=lambda final: {**_quality(files.schema, final), "threads": threads,
                                     "global_batch_size": t.batch_size,
                                     "task": files.schema.get("task"),

@@ -3,6 +3,7 @@
 Layout of a run directory:
 
     config.yaml         the resolved config
+    schema.json         the data's schema (klo.fit runs): vocabulary, class names, scaling
     metrics.json        final metrics (written last, atomically, only on success)
     model.keras         the trained model
     curves.png          training curves
