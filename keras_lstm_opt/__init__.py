@@ -1,7 +1,8 @@
 """keras-lstm-opt: fast, well-managed LSTM training with Keras 3 on TensorFlow.
 
-Public face: load_config, build_model, make_dataset, fit, Trainer, tune, profile (and
-FastLSTM, cudnn_report, the TFRecord writers, get_strategy, ...).
+Public face: load_config, build_model, make_dataset, fit, Trainer, tune, profile,
+import_data (your own CSV/TSV/JSON Lines/Parquet), load_run (predict, evaluate),
+export_run (and FastLSTM, cudnn_report, the TFRecord writers, get_strategy, ...).
 
 Two layers (import-linter contracts in setup.cfg, checked by `lint-imports`):
 
@@ -9,9 +10,9 @@ Two layers (import-linter contracts in setup.cfg, checked by `lint-imports`):
   models/ (FastLSTM, kernels, factory, cuDNN report), data/ (schema, writers, tf.data
   pipeline), training/ (Trainer: the strategy-aware loop, backups, artifacts),
   distribute/ (strategies, TF_CONFIG), errors, paths, registry, logs, resources;
-* application, config-driven: config/, experiment (fit), tuning, profiling/, bench/ (benchmarks,
-  apart from the profiler), launch/ (local launcher; launch/manifests/ for k8s, Slurm,
-  YARN), cli.
+* application, config-driven: config/, experiment (fit), tuning, profiling/, bench/
+  (benchmarks, apart from the profiler), serve/ (load_run, evaluate, predict, export),
+  launch/ (local launcher; launch/manifests/ for k8s, Slurm, YARN), cli, cli_io.
 
 Data flows one way: config -> data -> strategy -> model -> Trainer -> artifacts.
 TensorFlow is imported lazily, so loading and validating a config stays fast; our Keras
@@ -58,6 +59,7 @@ _LAZY = {
     "write_csv": "keras_lstm_opt.data.writer",
     "write_text_lines": "keras_lstm_opt.data.writer",
     "write_embedded": "keras_lstm_opt.data.embedded",
+    "import_data": "keras_lstm_opt.data.importer",
     "ensure_embedded": "keras_lstm_opt.data.embedded",
     "get_strategy": "keras_lstm_opt.distribute.strategy",
     "make_optimizer": "keras_lstm_opt.training.optim",
@@ -68,6 +70,8 @@ _LAZY = {
     "tune": "keras_lstm_opt.tuning",
     "profile": "keras_lstm_opt.profiling.profile_report",
     "plan_resources": "keras_lstm_opt.profiling.planner",
+    "load_run": "keras_lstm_opt.serve.run",
+    "export_run": "keras_lstm_opt.serve.export",
 }
 
 __all__ = ["ConfigError", "CudnnError", "DataError", "ExperimentConfig", "KernelBuildError",

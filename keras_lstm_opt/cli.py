@@ -2,6 +2,10 @@
 
     keras-lstm-opt train [CONFIG or NAME] [--set KEY=VALUE ...] [--run-dir DIR] [--overwrite]
     keras-lstm-opt data make --task {text,forecast} --examples N --out DIR
+    keras-lstm-opt data import SRC --out DIR (--text COL --label COL | --time COL ...)
+    keras-lstm-opt evaluate RUN_DIR [--data SRC_OR_DIR]
+    keras-lstm-opt predict RUN_DIR SRC [--out FILE]
+    keras-lstm-opt export RUN_DIR --format saved_model|onnx --out DIR
     keras-lstm-opt data serve [--workers K] [--network host] [-- COMMAND ...]
     keras-lstm-opt check-cudnn [CONFIG] [--set KEY=VALUE ...] [--json]
     keras-lstm-opt tune CONFIG [--set KEY=VALUE ...] [--run-dir DIR] [--tuners N]
@@ -27,6 +31,7 @@ import sys
 
 def _parser() -> argparse.ArgumentParser:
     from keras_lstm_opt import __version__
+    from keras_lstm_opt.cli_io import add_import_parser, add_parsers
 
     p = argparse.ArgumentParser(prog="keras-lstm-opt",
                                 description="Fast, well-managed LSTM training with Keras.")
@@ -71,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="TFRecord compression (default GZIP)")
     make.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
 
+    add_import_parser(dsub, verbose)
     serve = dsub.add_parser("serve", help="run a tf.data service: dispatcher + K workers",
                             parents=[verbose])
     serve.add_argument("--workers", type=int, default=2, help="tf.data workers (default 2)")
@@ -84,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("serve_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                        help="-- COMMAND: run the service for this command only")
 
+    add_parsers(add)
     tune = add("tune", "KerasTuner search over the config's tune.space")
     with_config(tune)
     tune.add_argument("--run-dir", help="search directory (default runs/tune-<timestamp>); "
@@ -269,6 +276,10 @@ def _data_serve(args: argparse.Namespace) -> int:
 def _data_make(args: argparse.Namespace) -> int:
     if args.data_command == "serve":
         return _data_serve(args)
+    if args.data_command == "import":
+        from keras_lstm_opt.cli_io import data_import
+
+        return data_import(args, lambda: _tensorflow(args))
     _tensorflow(args)
     from keras_lstm_opt.data.embedded import write_embedded
     from keras_lstm_opt.data.schema import read_schema
@@ -354,6 +365,10 @@ def _main(argv: list[str] | None = None) -> int:
             return _profile(args)
         if args.command == "build-kernels":
             return _build_kernels(args)
+        if args.command in ("evaluate", "predict", "export"):
+            from keras_lstm_opt.cli_io import run
+
+            return run(args, lambda: _tensorflow(args))
         return _check_cudnn(args)
     except TrainingInterrupted as exc:
         print(f"stopped: {exc}", file=sys.stderr)

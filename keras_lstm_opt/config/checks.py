@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import glob
+import json
 import os
 
 from keras_lstm_opt.config.schema import (
@@ -31,6 +32,24 @@ def _path_problem(key: str, path: str | None) -> list[Problem]:
     if os.path.isdir(path) or glob.glob(path):
         return []
     return [Problem(key, f"no such directory or matching files: {path!r}")]
+
+
+def data_task(cfg: ExperimentConfig) -> str | None:
+    """The task the run will train: the data's schema.json says it when `data.path` is set
+    (`data.task` only picks an embedded dataset); None where it cannot be read before
+    TensorFlow starts (a remote path, no schema.json yet): then it is checked at run time."""
+    d = cfg.data
+    if d.path is None:
+        return d.task
+    if is_remote(d.path):
+        return None
+    directory = d.path if os.path.isdir(d.path) else os.path.dirname(d.path)
+    try:
+        with open(os.path.join(directory, "schema.json"), encoding="utf-8") as fh:
+            task = json.load(fh).get("task")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return task if task in TASK_METRICS else None
 
 
 def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> list[Problem]:
@@ -59,7 +78,8 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
                                           "e.g. [32, 64, 128]")
         elif any(x <= 0 for x in b) or b != sorted(set(b)):
             add("data.bucket_boundaries", f"must be positive and strictly increasing, got {b}")
-    if d.task == "forecast" and d.batching == "bucket":
+    task = data_task(cfg)
+    if task == "forecast" and d.batching == "bucket":
         add("data.batching", "forecast windows have a fixed length; use batching: pad")
     cache_path = d.cache.removeprefix("snapshot:")
     if d.cache not in ("memory", "none") and not is_remote(cache_path):
@@ -88,12 +108,15 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
                                       f"not {dist.strategy}")
     if dist.implementation == "nccl" and dist.strategy == "one_device":
         add("distribute.implementation", "nccl needs a multi-device strategy")
-    names = TASK_METRICS[d.task]
+    if task is None:
+        return out
+    names = TASK_METRICS[task]
     allowed = list(names) + [f"val_{n}" for n in names]
+    of = f"task {task!r}" + (f" (from {d.path}'s schema.json)" if d.path else "")
     if t.monitor not in allowed:
-        add("train.monitor", f"{t.monitor!r} is not a metric of task {d.task!r}; "
+        add("train.monitor", f"{t.monitor!r} is not a metric of {of}; "
                              f"use one of {', '.join(allowed)}")
     if cfg.tune.objective not in allowed:
-        add("tune.objective", f"{cfg.tune.objective!r} is not a metric of task {d.task!r}; "
+        add("tune.objective", f"{cfg.tune.objective!r} is not a metric of {of}; "
                               f"use one of {', '.join(allowed)}")
     return out

@@ -92,7 +92,9 @@ class DataServiceConfig:
 
 @dataclass
 class DataConfig:
-    task: Literal["text", "forecast"] = _f("text", "embedded task used when path is null")
+    task: Literal["text", "forecast"] = _f(
+        "text", "embedded dataset used when path is null (with a path, the data's "
+                "schema.json gives the task)")
     path: str | None = _f(None, "directory or glob of TFRecord shards; null = embedded data")
     validation_path: str | None = _f(None, "validation shards when path is a glob")
     examples: int = _f(24000, "size of the generated embedded dataset", min=100)

@@ -1,0 +1,146 @@
+"""The command line's way in and out for a user's own data (called by `cli`):
+
+    keras-lstm-opt data import SRC --out DIR (--text COL --label COL |
+        --time COL --target COL[,..] --window W --horizon H [--transform KIND]) ...
+    keras-lstm-opt evaluate RUN_DIR [--data SRC_OR_DIR] [--out DIR]
+    keras-lstm-opt predict RUN_DIR SRC [--out FILE]
+    keras-lstm-opt export RUN_DIR --format saved_model|onnx --out DIR
+
+Arguments are checked before TensorFlow starts; the work is done by
+`keras_lstm_opt.import_data`, `keras_lstm_opt.serve.evaluate_run`, `predict_file` and
+`export_run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from keras_lstm_opt.errors import UsageError
+
+AddParser = Callable[[str, str], argparse.ArgumentParser]
+
+
+def _columns(value: str) -> list[str]:
+    names = [c.strip() for c in value.split(",") if c.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected one or more column names, e.g. a,b")
+    return names
+
+
+def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
+    imp = dsub.add_parser(
+        "import", parents=[verbose],
+        help="turn your own CSV/TSV/JSON Lines/Parquet file(s) into TFRecords + schema.json",
+        description="Text classification (--text, --label) or forecasting (--time, "
+                    "--target, --window, --horizon). Streams the input; prints what it "
+                    "chose (vocabulary, length, split, scaling, baselines).")
+    imp.add_argument("src", metavar="SRC",
+                     help="a file or a glob (local or s3://); format from the suffix")
+    imp.add_argument("--out", required=True, help="output directory (local or s3://)")
+    text = imp.add_argument_group("text classification")
+    text.add_argument("--text", help="the column holding the text")
+    text.add_argument("--label", help="the column holding the label (strings or integers)")
+    text.add_argument("--tokens", choices=["word", "character"], default="word",
+                      help="token unit (default word)")
+    text.add_argument("--vocab-size", type=int, help="vocabulary size (default: chosen "
+                                                     "from the data's token counts)")
+    text.add_argument("--max-length", type=int, help="tokens kept per text (default: "
+                                                     "chosen from the length percentiles)")
+    series = imp.add_argument_group("forecasting")
+    series.add_argument("--time", help="the column holding the time stamps (rows are "
+                                       "sorted by it)")
+    series.add_argument("--target", type=_columns, help="column(s) to forecast, a,b")
+    series.add_argument("--features", type=_columns,
+                        help="extra input column(s), a,b (default: the targets only)")
+    series.add_argument("--window", type=int, help="time steps the model reads")
+    series.add_argument("--horizon", type=int, help="time steps it forecasts")
+    series.add_argument("--transform", default="none",
+                        help="target transform: none, diff or seasonal_diff:P (default none; "
+                             "inverted inside the model)")
+    series.add_argument("--season", type=int,
+                        help="season length for the seasonal-naive baseline (default: "
+                             "the P of seasonal_diff:P)")
+    split = imp.add_argument_group("validation split")
+    split.add_argument("--validation", metavar="SRC",
+                       help="a separate validation file (instead of a fraction)")
+    split.add_argument("--validation-fraction", type=float, default=0.2,
+                       help="share held out (default 0.2; series: the latest rows)")
+    split.add_argument("--seed", type=int, default=0, help="text: split seed (default 0)")
+    imp.add_argument("--on-bad-row", choices=["error", "skip"], default="error",
+                     help="error (default): stop at the first bad row, naming file, line "
+                          "and column; skip: count, report and skip bad rows")
+    imp.add_argument("--shards", type=int, help="training shards (default: by size)")
+
+
+def add_parsers(add: AddParser) -> None:
+    ev = add("evaluate", "score a finished run on its validation split or a new raw file")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
+    ev.add_argument("--data", metavar="SRC_OR_DIR",
+                    help="a raw file (CSV/TSV/JSONL/Parquet, through the run's vectoriser "
+                         "or scaling) or an imported data directory (default: the run's "
+                         "validation split)")
+    ev.add_argument("--out", help="where evaluation.json and the PNGs go (default RUN_DIR)")
+    pr = add("predict", "labels with probabilities, or forecasts in original units")
+    pr.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
+    pr.add_argument("src", metavar="SRC", help="a raw file: texts, or the series to "
+                                               "forecast beyond its last row")
+    pr.add_argument("--out", help="FILE.csv or FILE.jsonl (default: JSON Lines on stdout)")
+    ex = add("export", "serving artifacts that load without keras_lstm_opt")
+    ex.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
+    ex.add_argument("--format", choices=["saved_model", "onnx"], required=True,
+                    help="saved_model (TensorFlow Serving; raw text or windows in) or onnx "
+                         "(ONNX Runtime; needs the onnx extra)")
+    ex.add_argument("--out", required=True, help="output directory")
+
+
+def _check_import(args: argparse.Namespace) -> None:
+    if args.text and args.time:
+        raise UsageError("data import: give --text/--label (classification) or --time/"
+                         "--target (forecasting), not both")
+    if not args.text and not args.time:
+        raise UsageError("data import: say what to learn: --text COL --label COL, or "
+                         "--time COL --target COL --window W --horizon H")
+
+
+def data_import(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:
+    _check_import(args)
+    start_tensorflow()
+    from keras_lstm_opt.data.importer import import_data
+
+    report = import_data(
+        args.src, args.out, text=args.text, label=args.label, tokens=args.tokens,
+        vocab_size=args.vocab_size, max_length=args.max_length, time=args.time,
+        target=args.target, features=args.features, window=args.window,
+        horizon=args.horizon, transform=args.transform, season=args.season,
+        validation=args.validation, validation_fraction=args.validation_fraction,
+        seed=args.seed, on_bad_row=args.on_bad_row, shards=args.shards)
+    rows = report.get("rows", {})
+    print(f"wrote {args.out} ({', '.join(f'{k}: {v}' for k, v in rows.items())}); "
+          f"train with: keras-lstm-opt train --set data.path={args.out}")
+    return 0
+
+
+def run(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:
+    """evaluate, predict or export."""
+    start_tensorflow()
+    if args.command == "evaluate":
+        from keras_lstm_opt.serve.evaluate import evaluate_run
+
+        result = evaluate_run(args.run_dir, data=args.data, out=args.out)
+        print(json.dumps(result.get("summary", result), indent=2, sort_keys=True))
+        return 0
+    if args.command == "predict":
+        from keras_lstm_opt.serve.predict import predict_file
+
+        written = predict_file(args.run_dir, args.src, out=args.out)
+        if args.out:
+            print(f"wrote {written}", file=sys.stderr)
+        return 0
+    from keras_lstm_opt.serve.export import export_run
+
+    print(f"exported {export_run(args.run_dir, args.format, args.out)}")
+    return 0
