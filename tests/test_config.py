@@ -171,3 +171,19 @@ def test_bundled_configs_are_found_by_name():
     assert {"default", "text", "forecast"} <= set(bundled_configs())
     assert config_path("text") == os.path.join(BUNDLED_DIR, "text.yaml")
     assert load_config("text.yaml") == load_config(os.path.join(REPO, "configs", "text.yaml"))
+
+
+def test_the_task_comes_from_the_data_schema_not_data_task(tmp_path):
+    """`--set data.path=DIR` needs no data.task: an imported series is scored by val_mae
+    even though data.task defaults to text; a monitor the data cannot report is named."""
+    import json
+
+    (tmp_path / "schema.json").write_text(json.dumps({"task": "forecast"}))
+    cfg = config_from_dict({"data": {"path": str(tmp_path)},
+                            "train": {"monitor": "val_mae"}})
+    assert cfg.data.task == "text" and cfg.train.monitor == "val_mae"
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"data": {"path": str(tmp_path)},
+                          "train": {"monitor": "val_accuracy"}}, "x.yaml")
+    assert "'val_accuracy' is not a metric of task 'forecast' (from " in str(info.value)
+    assert "schema.json" in str(info.value)

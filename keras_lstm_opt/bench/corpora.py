@@ -94,3 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         else write_co2(args.out)
     print(f"wrote {n} rows to {args.out}")
     return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
