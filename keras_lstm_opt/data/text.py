@@ -1,0 +1,185 @@
+"""Raw text to token ids and labels to class ids: the one place this happens.
+
+Import, predict, evaluate and export all go through these functions, so a text is
+turned into the same ids everywhere. A data directory written by `data import` keeps
+what they need in its schema's `info`: `vocabulary` (Keras TextVectorization's, with
+"" = 0 for padding and "[UNK]" = 1 for unknown tokens), `text` (`split`: "whitespace"
+or "character", `standardize`, `max_length`) and `class_names` (label id i is
+`class_names[i]`; integer labels are kept as their strings, "0", "1", ...).
+
+Ids are truncated to `max_length`; a text with no token at all (e.g. "!!!") becomes the
+single id 1, as stored in the shards.
+
+Example:
+
+    info = read_schema("data/")["info"]
+    ids = encode_texts(info, ["A large cat.", "a small dog"])    # int64 [2, L]
+    y = label_ids(info, ["noun.animal"], lambda i: f"row {i}")   # int64 [1]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from keras_lstm_opt.errors import DataError
+
+SPLITS = {"word": "whitespace", "whitespace": "whitespace", "character": "character"}
+STANDARDIZE = "lower_and_strip_punctuation"
+_INT = re.compile(r"[+-]?\d+")
+_cache: dict[tuple[Any, ...], Any] = {}
+
+
+def make_vectorizer(info: dict[str, Any]) -> Any:
+    """A Keras TextVectorization layer with the schema's vocabulary, split and standardize.
+
+    Args:
+        info: a schema's `info` (needs `vocabulary`; `text.split` and
+            `text.standardize` default to whitespace and lower_and_strip_punctuation).
+
+    Returns:
+        A `keras.layers.TextVectorization` giving ragged int64 ids (usable inside a
+        tf.function, e.g. a SavedModel's serving signature).
+    """
+    import keras
+
+    vocabulary = info.get("vocabulary")
+    if not isinstance(vocabulary, list) or len(vocabulary) < 2:
+        raise DataError("the schema's info has no text vocabulary; import the text with "
+                        "`keras-lstm-opt data import` (or keras_lstm_opt.import_data)")
+    text = info.get("text") or {}
+    return keras.layers.TextVectorization(
+        standardize=text.get("standardize", STANDARDIZE),
+        split=SPLITS.get(text.get("split", "whitespace"), "whitespace"),
+        vocabulary=[str(v) for v in vocabulary], ragged=True)
+
+
+def make_tokenizer(split: str, standardize: str = STANDARDIZE) -> Callable[[Any], Any]:
+    """[B] strings -> tf.RaggedTensor of token strings, exactly as the vectoriser splits.
+
+    Used to count tokens before a vocabulary exists.
+    """
+    import keras
+
+    layer = keras.layers.TextVectorization(standardize=standardize,
+                                           split=SPLITS.get(split, split), ragged=True)
+    preprocess = getattr(layer, "_preprocess", None)
+    if preprocess is not None:  # the layer's own standardize + split
+        return preprocess
+    import tensorflow as tf
+
+    def tokenize(strings: Any) -> Any:  # the same ops, for a Keras without _preprocess
+        s = tf.strings.regex_replace(tf.strings.lower(strings),
+                                     r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']', "")
+        return tf.strings.unicode_split(s, "UTF-8") if SPLITS.get(split) == "character" \
+            else tf.strings.split(s)
+
+    return tokenize
+
+
+def ragged_token_ids(vectorizer: Any, strings: Any, max_length: int) -> Any:
+    """[B] strings -> tf.RaggedTensor int64 [B, 1..max_length]: the ids as stored.
+
+    Rows with no token get the single id 1 (out of vocabulary).
+    """
+    import tensorflow as tf
+
+    ids = vectorizer(strings)
+    if not isinstance(ids, tf.RaggedTensor):
+        ids = tf.RaggedTensor.from_tensor(ids, padding=0)
+    ids = tf.cast(ids[:, :max_length], tf.int64)
+    lengths = ids.row_lengths()
+    dense = ids.to_tensor(default_value=0)
+    dense = tf.pad(dense, [[0, 0], [0, tf.maximum(0, 1 - tf.shape(dense)[1])]])
+    first = tf.where(tf.equal(lengths, 0), tf.ones_like(dense[:, 0]), dense[:, 0])
+    dense = tf.concat([first[:, None], dense[:, 1:]], axis=1)
+    return tf.RaggedTensor.from_tensor(dense, lengths=tf.maximum(lengths, 1))
+
+
+def token_ids(vectorizer: Any, strings: Any, max_length: int) -> Any:
+    """[B] strings -> int64 [B, <=max_length], zero-padded, as the stored examples.
+
+    TensorFlow ops only, so it traces inside a tf.function (SavedModel export). A row
+    with no token gets the single id 1, matching the shards.
+
+    Args:
+        vectorizer: from `make_vectorizer(info)`.
+        strings: a [B] tf.string tensor (or a list of str).
+        max_length: `info["text"]["max_length"]`.
+    """
+    return ragged_token_ids(vectorizer, strings, max_length).to_tensor(default_value=0)
+
+
+def _vectorizer(info: dict[str, Any]) -> Any:
+    text = info.get("text") or {}
+    vocab = info.get("vocabulary") or []
+    key = (text.get("split"), text.get("standardize"), len(vocab), hash(tuple(vocab)))
+    if key not in _cache:
+        if len(_cache) >= 4:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = make_vectorizer(info)
+    return _cache[key]
+
+
+def encode_texts(info: dict[str, Any], texts: Sequence[str]) -> np.ndarray:
+    """Eager convenience: texts -> int64 [B, L] ids, zero-padded (L <= max_length)."""
+    import tensorflow as tf
+
+    max_length = int((info.get("text") or {}).get("max_length") or 200)
+    if not len(texts):
+        return np.zeros((0, 1), dtype=np.int64)
+    strings = tf.constant([str(t) for t in texts], dtype=tf.string)
+    return np.asarray(token_ids(_vectorizer(info), strings, max_length).numpy(),
+                      dtype=np.int64)
+
+
+def label_name(value: Any) -> str:
+    """The class name of a label value: integers (7, 7.0, "07") become "7", strings are
+    stripped, booleans are "true"/"false"."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    name = str(value).strip()
+    return str(int(name)) if _INT.fullmatch(name) else name
+
+
+def sort_class_names(names: Sequence[str] | set[str]) -> list[str]:
+    """Sorted class names: numerically when every name is an integer, else as strings."""
+    if names and all(_INT.fullmatch(n) for n in names):
+        return sorted(names, key=int)
+    return sorted(names)
+
+
+def label_ids(info: dict[str, Any], labels: Sequence[Any],
+              where: Callable[[int], str]) -> np.ndarray:
+    """Labels -> int64 class ids through `info["class_names"]`.
+
+    Args:
+        info: a schema's `info` with `class_names`.
+        labels: label values (strings, or integers for integer classes).
+        where: i -> the place of labels[i] ("val.csv, line 7, column 'label'"), for
+            the error message.
+
+    Raises:
+        DataError: a label that is not one of the classes, naming `where(i)`.
+    """
+    names = info.get("class_names")
+    if not isinstance(names, list) or not names:
+        raise DataError("the schema's info has no class_names; import the data with "
+                        "`keras-lstm-opt data import`")
+    index = {str(n): i for i, n in enumerate(names)}
+    out = np.empty(len(labels), dtype=np.int64)
+    for i, value in enumerate(labels):
+        found = index.get(label_name(value))
+        if found is None:
+            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            raise DataError(f"{where(i)}: label {label_name(value)!r} is not one of the "
+                            f"{len(names)} training classes ({shown})")
+        out[i] = found
+    return out
