@@ -1,6 +1,7 @@
 """Register every custom Keras object of the package as soon as Keras is usable.
 
 A saved `model.keras` names our classes (`keras_lstm_opt>FastLSTM`,
+`keras_lstm_opt>SeriesPreprocess`, `keras_lstm_opt>SeriesInverse`,
 `keras_lstm_opt>ScaledSchedule`); Keras finds them only once they are registered, and
 it never imports a module outside its own packages to find one. So `import
 keras_lstm_opt` registers them, without importing TensorFlow itself (loading and
@@ -30,7 +31,8 @@ from typing import Any
 log = logging.getLogger("keras_lstm_opt")
 
 # Every module that defines a class saved in model.keras (keep in step with the tests).
-CUSTOM_OBJECT_MODULES = ("keras_lstm_opt.models.fast_lstm", "keras_lstm_opt.training.schedules")
+CUSTOM_OBJECT_MODULES = ("keras_lstm_opt.models.fast_lstm", "keras_lstm_opt.models.series",
+                         "keras_lstm_opt.training.schedules")
 _WATCHED = ("keras", "tensorflow")
 _done = False
 

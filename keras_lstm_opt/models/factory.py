@@ -2,7 +2,10 @@
 
 Token inputs go through an `Embedding` with `mask_zero=True` (the pipeline pads on
 the right, the one masking form cuDNN accepts); dense feature windows go straight
-into the first LSTM layer. Every choice that decides whether a layer runs on the
+into the first LSTM layer. A series imported from raw rows (schema `info.series`)
+takes raw windows: `SeriesPreprocess` differences and scales them before the LSTM,
+and `SeriesInverse` turns the head's scaled output back into original units
+(`keras_lstm_opt.models.series`). Every choice that decides whether a layer runs on the
 cuDNN kernel is a config key; `keras_lstm_opt.cudnn_report` explains the result.
 
 Example:
@@ -75,9 +78,32 @@ def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str
         return inp, x
     if feat["dtype"] == "float32" and len(feat["shape"]) == 2:
         inp = keras.Input(shape=tuple(feat["shape"]), dtype="float32", name=name)
+        if "series" in info:
+            from keras_lstm_opt.models.series import SeriesPreprocess
+
+            return inp, SeriesPreprocess(**_series_args(schema), name="series_preprocess")(inp)
         return inp, inp
     raise DataError(f"schema: input {name!r} must be int64 tokens of shape [null] or float32 "
                     f"features of shape [time, features]; got {feat}")
+
+
+def _series_args(schema: dict[str, Any]) -> dict[str, Any]:
+    """The transform arguments both series layers take, checked against the schema."""
+    info, feat = schema["info"], schema["features"][schema["inputs"]]
+    series = info["series"]
+    try:
+        n_targets, lag = len(series["targets"]), int(series["lag"])
+        args = {"targets": list(range(n_targets)), "transform": series["transform"],
+                "lag": lag, "mean": list(series["mean"]), "std": list(series["std"])}
+        expected = [int(info["window"]) + lag, len(series["columns"])]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"schema: info.series is incomplete or malformed ({exc!r}); "
+                        "import the data again") from None
+    if feat["shape"] != expected or len(args["mean"]) != expected[1]:
+        raise DataError(f"schema: input {schema['inputs']!r} has shape {feat['shape']}, but "
+                        f"info.window + info.series.lag and info.series.columns say "
+                        f"{expected}; import the data again")
+    return args
 
 
 def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "float32",
@@ -114,4 +140,10 @@ def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "floa
     head = head_for(schema)
     out = keras.layers.Dense(head.units, activation=head.activation, dtype="float32",
                              name="head")(x)
+    if "series" in schema.get("info", {}):  # the head predicts scaled (differenced) values
+        from keras_lstm_opt.models.series import SeriesInverse
+
+        horizon = int(schema["info"]["horizon"])
+        out = SeriesInverse(**_series_args(schema), horizon=horizon,
+                            name="series_inverse")([out, inp])
     return keras.Model(inp, out, name=name)

@@ -1,0 +1,200 @@
+"""Keras layers that put a forecasting model's transform, scaling and inverse inside it.
+
+A dataset imported from a raw series (`keras_lstm_opt.data.series.import_series`)
+stores RAW windows in original units. The model itself turns them into what the LSTM
+learns from, and turns its prediction back:
+
+* `SeriesPreprocess`: raw window `[B, W + lag, C]` -> transformed, scaled `[B, W, C]`.
+  The target columns are differenced (`diff`: lag 1; `seasonal_diff`: lag P, the
+  season) or kept (`none`: lag 0); every column is then standardised with the mean and
+  standard deviation fitted on the training period.
+* `SeriesInverse`: (scaled prediction `[B, H * T]`, raw window) -> prediction in
+  original units `[B, H * T]` (time-major: h0t0, h0t1, ...). It un-scales, then undoes
+  the difference from the window's last raw values: `y[t] = y[t - lag] + d[t]`,
+  recursively when the horizon H is longer than the lag.
+
+So training metrics, evaluation, prediction and every exported model work in original
+units on raw windows. Both layers use plain TensorFlow ops (they trace into a SavedModel
+and convert with tf2onnx) and always compute in float32, also under mixed precision.
+
+Example:
+
+    raw = keras.Input((24 + 12, 1))
+    x = SeriesPreprocess([0], "seasonal_diff", 12, mean=[1.5], std=[0.6])(raw)
+    scaled = keras.layers.Dense(12)(keras.layers.LSTM(32)(x))
+    y = SeriesInverse([0], "seasonal_diff", 12, horizon=12, mean=[1.5],
+                      std=[0.6])([scaled, raw])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from keras_lstm_opt.errors import UsageError
+
+TRANSFORMS = ("none", "diff", "seasonal_diff")
+
+
+def check_series_args(layer: str, targets: Sequence[int], transform: str, lag: int,
+                      mean: Sequence[float], std: Sequence[float]) -> None:
+    """Raise a UsageError naming `layer` unless the arguments describe a valid transform."""
+    if transform not in TRANSFORMS:
+        raise UsageError(f"{layer}: transform must be one of {TRANSFORMS}, got {transform!r}")
+    expected = {"none": lag == 0, "diff": lag == 1, "seasonal_diff": lag >= 1}[transform]
+    if isinstance(lag, bool) or not isinstance(lag, int) or not expected:
+        need = {"none": "0", "diff": "1", "seasonal_diff": "the season, >= 1"}[transform]
+        raise UsageError(f"{layer}: lag must be {need} for transform {transform!r}, "
+                         f"got {lag!r}")
+    if len(mean) != len(std) or not mean:
+        raise UsageError(f"{layer}: mean and std need one value per column "
+                         f"(got {len(mean)} and {len(std)})")
+    bad = [s for s in std if not (math.isfinite(s) and s > 0)]
+    if bad or not all(math.isfinite(m) for m in mean):
+        raise UsageError(f"{layer}: std must be finite and > 0, mean finite; got "
+                         f"mean={list(mean)}, std={list(std)}")
+    if (not targets or len(set(targets)) != len(targets)
+            or any(isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < len(mean)
+                   for t in targets)):
+        raise UsageError(f"{layer}: targets must be distinct column indices in "
+                         f"0..{len(mean) - 1}, got {list(targets)}")
+
+
+class _SeriesLayer(keras.layers.Layer):
+    """Shared arguments, checks and config of the two layers."""
+
+    def __init__(self, targets: Sequence[int], transform: str, lag: int,
+                 mean: Sequence[float], std: Sequence[float], **kwargs: Any) -> None:
+        kwargs["dtype"] = "float32"  # scaling and sums stay exact under mixed precision
+        super().__init__(**kwargs)
+        check_series_args(type(self).__name__, targets, transform, lag, mean, std)
+        self.targets = list(targets)
+        self.transform = transform
+        self.lag = lag
+        self.mean = [float(m) for m in mean]
+        self.std = [float(s) for s in std]
+
+    def _check_window(self, shape: Any) -> None:
+        if len(shape) != 3:
+            raise UsageError(f"{type(self).__name__}: expected a raw window "
+                             f"[batch, time, columns], got shape {tuple(shape)}")
+        if shape[2] is not None and shape[2] != len(self.mean):
+            raise UsageError(f"{type(self).__name__}: the window has {shape[2]} columns, "
+                             f"mean/std describe {len(self.mean)}")
+        if shape[1] is not None and shape[1] <= self.lag:
+            raise UsageError(f"{type(self).__name__}: a window of {shape[1]} steps is too "
+                             f"short for lag {self.lag}")
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = super().get_config()
+        config.pop("dtype", None)  # always float32 (set in __init__)
+        config.update(targets=self.targets, transform=self.transform, lag=self.lag,
+                      mean=self.mean, std=self.std)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_lstm_opt")
+class SeriesPreprocess(_SeriesLayer):
+    """Raw window `[B, W + lag, C]` -> differenced targets, scaled columns `[B, W, C]`.
+
+    Args:
+        targets: the indices of the target columns (those the transform applies to).
+        transform: "none", "diff" or "seasonal_diff".
+        lag: 0 for "none", 1 for "diff", the season P for "seasonal_diff": the window
+            holds `lag` extra leading steps so every one of the W output steps has
+            its differenced value.
+        mean, std: per column, of the transformed columns (fitted on the training
+            period); each output column is `(value - mean) / std`.
+        **kwargs: those of `keras.layers.Layer` (name, ...); the dtype is float32.
+
+    Example:
+
+        layer = SeriesPreprocess([0], "diff", 1, mean=[0.1, 0.0], std=[1.2, 0.7])
+        layer(np.zeros((4, 25, 2), "float32")).shape   # (4, 24, 2)
+    """
+
+    def build(self, input_shape: Any) -> None:
+        self._check_window(input_shape)
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        x = tf.cast(inputs, tf.float32)
+        if self.lag:
+            mask = tf.constant([1.0 if c in self.targets else 0.0
+                                for c in range(len(self.mean))], tf.float32)
+            x = x[:, self.lag:, :] - mask * x[:, :-self.lag, :]
+        mean = tf.constant(self.mean, tf.float32)
+        std = tf.constant(self.std, tf.float32)
+        return (x - mean) / std
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
+        steps = None if input_shape[1] is None else input_shape[1] - self.lag
+        return (input_shape[0], steps, input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="keras_lstm_opt")
+class SeriesInverse(_SeriesLayer):
+    """(scaled prediction `[B, H * T]`, raw window) -> prediction in original units.
+
+    The prediction is time-major (h0t0, h0t1, ..., h1t0, ...). Each target is
+    un-scaled with its column's mean and std, then the difference is undone from the
+    raw window's last `lag` values: `y[h] = y[h - lag] + d[h]`, where `y[h - lag]` is
+    an observed value while `h < lag` and an earlier prediction after that.
+
+    Args:
+        targets, transform, lag, mean, std: as for `SeriesPreprocess` (the same values).
+        horizon: H, the number of predicted steps.
+        **kwargs: those of `keras.layers.Layer`; the dtype is float32.
+
+    Example:
+
+        inv = SeriesInverse([0], "diff", 1, horizon=3, mean=[0.0], std=[1.0])
+        inv([np.ones((1, 3), "float32"), np.full((1, 5, 1), 10.0, "float32")])
+        # [[11., 12., 13.]]
+    """
+
+    def __init__(self, targets: Sequence[int], transform: str, lag: int, horizon: int,
+                 mean: Sequence[float], std: Sequence[float], **kwargs: Any) -> None:
+        super().__init__(targets, transform, lag, mean, std, **kwargs)
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+            raise UsageError(f"SeriesInverse: horizon must be an integer >= 1, "
+                             f"got {horizon!r}")
+        self.horizon = horizon
+
+    def build(self, input_shape: Any) -> None:
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+            raise UsageError("SeriesInverse: expected two inputs, [prediction, raw window]")
+        pred, window = input_shape
+        self._check_window(window)
+        n = self.horizon * len(self.targets)
+        if len(pred) != 2 or (pred[1] is not None and pred[1] != n):
+            raise UsageError(f"SeriesInverse: the prediction must be [batch, {n}] "
+                             f"(horizon {self.horizon} x {len(self.targets)} targets), "
+                             f"got {tuple(pred)}")
+
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
+        pred, window = (tf.cast(t, tf.float32) for t in inputs)
+        h, n_t = self.horizon, len(self.targets)
+        mean = tf.constant([self.mean[t] for t in self.targets], tf.float32)
+        std = tf.constant([self.std[t] for t in self.targets], tf.float32)
+        d = tf.reshape(pred, [-1, h, n_t]) * std + mean
+        if self.lag:
+            p = self.lag
+            k = -(-h // p)  # seasons covered by the horizon, the last one maybe partial
+            d = tf.pad(d, [[0, 0], [0, k * p - h], [0, 0]])
+            # season j's value = the last observed season + the differences of seasons 0..j
+            steps = tf.math.cumsum(tf.reshape(d, [-1, k, p, n_t]), axis=1)
+            last = tf.gather(window[:, -p:, :], self.targets, axis=2)
+            d = tf.reshape(steps + last[:, None, :, :], [-1, k * p, n_t])[:, :h, :]
+        return tf.reshape(d, [-1, h * n_t])
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
+        return (input_shape[0][0], self.horizon * len(self.targets))
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["horizon"] = self.horizon
+        return config
