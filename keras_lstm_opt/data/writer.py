@@ -207,6 +207,123 @@ def _update_schema(out_dir: str, split: str, paths: list[str], n: int,
                                f"{redact(exc.message.strip())}") from None
 
 
+class ShardWriter:
+    """Write one split as examples arrive, dealt round-robin into `shards` files.
+
+    For data that does not fit in memory: `write` takes a batch at a time; `close`
+    moves the finished files into place and records them in schema.json (as
+    `write_tfrecords` does); `abort` (or leaving a `with` block by an exception)
+    removes the unfinished files and leaves schema.json alone.
+
+    Example:
+
+        with ShardWriter("data/", "train", 4, {"tokens": ("int64", [None]),
+                                               "label": ("int64", [])}) as w:
+            w.write({"tokens": [[3, 4], [5]], "label": [1, 0]})
+            w.close("tokens", "label", "text", {"vocab_size": 64})
+    """
+
+    def __init__(self, out_dir: str, split: str, shards: int,
+                 specs: dict[str, tuple[str, list[int | None]]],
+                 compression: str = "GZIP") -> None:
+        import tensorflow as tf
+
+        check_paths({"out_dir": out_dir})
+        if compression not in COMPRESSIONS:
+            raise DataError(f"compression: expected one of {sorted(COMPRESSIONS)}, "
+                            f"got {compression!r}")
+        if shards < 1:
+            raise DataError(f"shards: must be >= 1, got {shards}")
+        self.out_dir, self.split, self.specs, self.compression = (out_dir, split, specs,
+                                                                  compression)
+        self.paths = [os.path.join(out_dir, shard_name(split, i, shards, compression))
+                      for i in range(shards)]
+        self.count = 0
+        self._done = False
+        options = tf.io.TFRecordOptions(compression_type="" if compression == "NONE"
+                                        else compression)
+        try:
+            makedirs(out_dir)
+            self._writers = [tf.io.TFRecordWriter(p + ".tmp", options) for p in self.paths]
+        except tf.errors.OpError as exc:
+            raise StorageError(f"out_dir = {out_dir!r}: cannot write shards: "
+                               f"{redact(exc.message.strip())}") from None
+
+    def write(self, features: dict[str, Sequence[Any]]) -> None:
+        """Append a batch: feature name -> one value (or list/array) per example."""
+        import tensorflow as tf
+
+        names = list(self.specs)
+        n = len(features[names[0]])
+        for i in range(n):
+            ex = tf.train.Example()
+            feat = ex.features.feature
+            for name in names:
+                value = features[name][i]
+                flat = value.reshape(-1).tolist() if isinstance(value, np.ndarray) else \
+                    list(value) if isinstance(value, (list, tuple)) else [value]
+                kind = self.specs[name][0]
+                if kind == "int64":
+                    feat[name].int64_list.value.extend(flat)
+                elif kind == "float32":
+                    feat[name].float_list.value.extend(flat)
+                else:
+                    feat[name].bytes_list.value.extend(
+                        v if isinstance(v, bytes) else str(v).encode("utf-8") for v in flat)
+            self.write_serialized(ex.SerializeToString())
+
+    def write_serialized(self, record: bytes) -> None:
+        """Append one serialized tf.train.Example."""
+        self._writers[self.count % len(self._writers)].write(record)
+        self.count += 1
+
+    def _close_writers(self) -> None:
+        for w in self._writers:
+            w.close()
+
+    def close(self, inputs: str, target: str, task: str = "custom",
+              info: dict[str, Any] | None = None) -> list[str]:
+        """Finish the files, move them into place and update schema.json; return them."""
+        import tensorflow as tf
+
+        if self.count == 0:
+            self.abort()
+            raise DataError(f"{self.out_dir}: no {self.split} examples to write")
+        self._close_writers()
+        try:
+            for p in self.paths:
+                replace(p + ".tmp", p)
+        except tf.errors.OpError as exc:
+            raise StorageError(f"out_dir = {self.out_dir!r}: writing the shards failed: "
+                               f"{redact(exc.message.strip())}") from None
+        self._done = True
+        _update_schema(self.out_dir, self.split, self.paths, self.count, self.specs,
+                       self.compression, inputs, target, task, info or {})
+        return self.paths
+
+    def abort(self) -> None:
+        """Close and delete the unfinished files (nothing is recorded in schema.json)."""
+        import tensorflow as tf
+
+        if self._done:
+            return
+        self._done = True
+        self._close_writers()
+        for p in self.paths:
+            try:
+                if tf.io.gfile.exists(p + ".tmp"):
+                    tf.io.gfile.remove(p + ".tmp")
+            except tf.errors.OpError:
+                pass
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
 def _open_input(path: str, newline: str | None = None) -> Any:
     import tensorflow as tf
 

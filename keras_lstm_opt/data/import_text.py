@@ -1,0 +1,371 @@
+"""Import labelled text (CSV, TSV, JSON Lines, Parquet) as token-id shards + schema.json.
+
+Two streaming passes, so memory does not grow with the file. Pass 1 counts tokens (with
+the vectoriser's own standardize and split), text lengths and labels, and checks every
+row; from these it chooses the vocabulary and `max_length` (and says why). Pass 2
+turns the texts into ids in batches and writes the shards as it goes.
+
+Everything is written into `out/.tmp-import` first and moved into place at the end:
+a failed import leaves no schema.json and no shards behind (an earlier import's stay).
+
+Example:
+
+    report = import_text(["wordnet.csv"], "data/wordnet", text="text", label="label")
+    report["chosen"]["max_length"]["why"]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from keras_lstm_opt.data import text as textlib
+from keras_lstm_opt.data.readers import Batch, iter_records
+from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
+from keras_lstm_opt.data.storage import makedirs, replace
+from keras_lstm_opt.data.writer import ShardWriter
+from keras_lstm_opt.logs import ensure_visible, log
+from keras_lstm_opt.paths import is_remote
+
+VOCAB_CAP = {"word": 20000, "character": 1000}
+LENGTH_CAP = {"word": 500, "character": 2000}
+MIN_COUNT = 2  # a token seen once is left to [UNK]
+MAX_DISTINCT = 2_000_000  # tokens counted at once; tokens seen once are dropped beyond it
+PROGRESS_SECONDS = 5.0
+TMP = ".tmp-import"
+SPECS: dict[str, tuple[str, list[int | None]]] = {"tokens": ("int64", [None]),
+                                                  "label": ("int64", [])}
+
+
+class _Progress:
+    """A log line every few seconds: rows done and rows per second."""
+
+    def __init__(self, what: str, enabled: bool) -> None:
+        self.what, self.enabled = what, enabled
+        self.start = self.last = time.monotonic()
+        self.rows = 0
+
+    def add(self, n: int) -> None:
+        self.rows += n
+        now = time.monotonic()
+        if self.enabled and now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            log.info("import: %s: %s rows, %s rows/s", self.what, f"{self.rows:,}",
+                     f"{self.rows / max(now - self.start, 1e-9):,.0f}")
+
+
+class _Rows:
+    """Rows of a batch that pass the text checks: texts, labels, places, and problems."""
+
+    def __init__(self, batch: Batch, text_col: str, label_col: str) -> None:
+        self.keep: list[int] = []
+        self.texts: list[str] = []
+        self.labels: list[str] = []
+        self.problems: list[str] = list(batch.skipped)
+        for i, (t, lab) in enumerate(zip(batch.columns[text_col], batch.columns[label_col],
+                                         strict=True)):
+            where = batch.where[i]
+            if isinstance(t, (dict, list)):
+                self.problems.append(f"{where}, column {text_col!r}: expected text, got "
+                                     f"{type(t).__name__}")
+            elif t is None or not str(t).strip():
+                self.problems.append(f"{where}, column {text_col!r}: empty text")
+            elif isinstance(lab, (dict, list)):
+                self.problems.append(f"{where}, column {label_col!r}: expected a string or "
+                                     f"integer label, got {type(lab).__name__}")
+            elif lab is None or not str(lab).strip():
+                self.problems.append(f"{where}, column {label_col!r}: empty label")
+            else:
+                self.keep.append(i)
+                self.texts.append(str(t))
+                self.labels.append(textlib.label_name(lab))
+
+
+def _in_validation(seed: int, start: int, n: int, fraction: float) -> np.ndarray:
+    """Row i (counted over all training sources) -> validation, by a hash of (seed, i)."""
+    with np.errstate(over="ignore"):
+        x = np.arange(start, start + n, dtype=np.uint64) + np.uint64(
+            (seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2**64)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) / 2.0**53 < fraction
+
+
+def _batches(paths: Sequence[str], cols: list[str], on_bad_row: str, batch_rows: int,
+             fmt: str | None) -> Iterator[Batch]:
+    for path in paths:
+        yield from iter_records(path, cols, fmt, batch_rows, on_bad_row)
+
+
+def _percentile(hist: Counter[int], q: float) -> int:
+    total, seen = sum(hist.values()), 0
+    for length in sorted(hist):
+        seen += hist[length]
+        if seen >= q * total:
+            return length
+    return 0
+
+
+def _choose(counts: Counter[bytes], hist: Counter[int], tokens: str, vocab_size: int | None,
+            max_length: int | None, pruned: bool) -> tuple[list[str], int, dict[str, Any]]:
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    total = sum(counts.values()) or 1
+    kind = "words" if tokens == "word" else "characters"
+    if vocab_size is not None:
+        kept = ordered[:max(vocab_size - 2, 0)]
+        why = f"given; {len(counts):,} distinct {kind} seen in the training rows"
+    else:
+        cap = VOCAB_CAP[tokens]
+        frequent = [kv for kv in ordered if kv[1] >= MIN_COUNT]
+        if frequent:
+            kept = frequent[:cap - 2]
+            why = (f"{len(frequent):,} of {len(counts):,} distinct {kind} in the training "
+                   f"rows were seen at least {MIN_COUNT} times"
+                   + (f"; kept the {cap - 2:,} most frequent (cap {cap:,})"
+                      if len(frequent) > cap - 2 else "") + "; the rest map to [UNK]")
+        else:
+            kept = ordered[:cap - 2]
+            why = (f"no {kind[:-1]} was seen {MIN_COUNT} times; kept all {len(kept):,} seen "
+                   "(a tiny data set)")
+    covered = sum(c for _, c in kept) / total
+    why += f"; +2 for padding and [UNK]; covers {covered:.1%} of training {kind}"
+    if pruned:
+        why += (f" (over {MAX_DISTINCT:,} distinct {kind}: those seen once were dropped "
+                "while counting)")
+    vocab = ["", "[UNK]"] + [t.decode("utf-8", "replace") for t, _ in kept]
+    n = sum(hist.values())
+    p95, longest, median = _percentile(hist, 0.95), max(hist), _percentile(hist, 0.5)
+    if max_length is not None:
+        length = max_length
+        lwhy = "given"
+    else:
+        cap = LENGTH_CAP[tokens]
+        length = max(1, min(p95, cap))
+        lwhy = (f"the 95th percentile of training text lengths ({kind}; median {median}, "
+                f"longest {longest})" + (f", capped at {cap}" if p95 > cap else ""))
+    cut = sum(c for k, c in hist.items() if k > length) / max(n, 1)
+    lwhy += f"; {cut:.1%} of training texts are truncated"
+    chosen = {"vocab_size": {"value": len(vocab), "why": why},
+              "max_length": {"value": length, "why": lwhy}}
+    return vocab, length, chosen
+
+
+def _default_shards(rows: int) -> int:
+    return max(1, min(rows, 16, max(2, math.ceil(rows / 50000))))
+
+
+def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
+                tokens: str = "word", vocab_size: int | None = None,
+                max_length: int | None = None, validation: Sequence[str] | None = None,
+                validation_fraction: float = 0.2, seed: int = 0, on_bad_row: str = "error",
+                shards: int | None = None, progress: bool = True, fmt: str | None = None,
+                batch_rows: int = 10000) -> dict[str, Any]:
+    """Import labelled text files as shards for a text classifier.
+
+    Args:
+        sources: training files (see `readers.expand_sources`).
+        out: the data directory to write (local or remote).
+        text, label: the text and label columns.
+        tokens: "word" or "character".
+        vocab_size, max_length: None = chosen from the data (see the report's `chosen`).
+        validation: validation files; None = `validation_fraction` of the training
+            rows, picked per row by a hash of (`seed`, row number).
+        on_bad_row: "error" (DataError at the first bad row) or "skip" (counted).
+        shards: training shards; None = by size (2 to 16).
+        progress: log a progress line every few seconds.
+        fmt: the files' format; None = from their suffixes.
+        batch_rows: rows read and vectorised at a time.
+
+    Returns:
+        The import report, also stored as the schema's `info.import`.
+
+    Raises:
+        DataError: a bad row (file, line, column), a validation label that is not a
+            training class, or no rows.
+    """
+    import tensorflow as tf
+
+    if progress:
+        ensure_visible()
+    started = time.monotonic()
+    cols = [text, label]
+    fraction = 0.0 if validation else validation_fraction
+    tokenize = textlib.make_tokenizer(tokens)
+
+    # Pass 1: check rows, count tokens, lengths and labels.
+    counts: Counter[bytes] = Counter()
+    hist: Counter[int] = Counter()
+    classes: set[str] = set()
+    problems: list[str] = []
+    skipped, n_train, n_val, ordinal, pruned = 0, 0, 0, 0, False
+    meter = _Progress("pass 1/2 (counting tokens)", progress)
+    for batch in _batches(sources, cols, on_bad_row, batch_rows, fmt):
+        rows = _Rows(batch, text, label)
+        if rows.problems and on_bad_row == "error":
+            raise DataError(rows.problems[0])
+        skipped += len(rows.problems)
+        problems.extend(rows.problems[:max(0, 20 - len(problems))])
+        val = _in_validation(seed, ordinal, len(batch), fraction)[rows.keep] if fraction \
+            else np.zeros(len(rows.keep), dtype=bool)
+        ordinal += len(batch)
+        classes.update(rows.labels)
+        train_texts = [t for t, v in zip(rows.texts, val, strict=True) if not v]
+        n_train += len(train_texts)
+        n_val += int(val.sum())
+        if train_texts:
+            toks = tokenize(tf.constant(train_texts))
+            hist.update(toks.row_lengths().numpy().tolist())
+            uniq, _, n = tf.unique_with_counts(toks.flat_values)
+            counts.update(dict(zip(uniq.numpy().tolist(), n.numpy().tolist(), strict=True)))
+            if len(counts) > MAX_DISTINCT:
+                counts = Counter({t: c for t, c in counts.items() if c > 1})
+                pruned = True
+        meter.add(len(batch))
+    if n_train == 0:
+        raise DataError(f"{', '.join(sources)}: no training rows"
+                        + (f" ({skipped} bad rows skipped)" if skipped else ""))
+    class_names = textlib.sort_class_names(classes)
+    index = {c: i for i, c in enumerate(class_names)}
+    if validation:  # check the validation files before writing anything
+        vmeter = _Progress("pass 1/2 (checking the validation rows)", progress)
+        for batch in _batches(validation, cols, on_bad_row, batch_rows, fmt):
+            rows = _Rows(batch, text, label)
+            for i, lab in zip(rows.keep, rows.labels, strict=True):
+                if lab not in index:
+                    rows.problems.append(_unknown(batch.where[i], label, lab, class_names))
+            if rows.problems and on_bad_row == "error":
+                raise DataError(rows.problems[0])
+            skipped += len(rows.problems)
+            problems.extend(rows.problems[:max(0, 20 - len(problems))])
+            n_val += sum(lab in index for lab in rows.labels)
+            vmeter.add(len(batch))
+    for p in problems:
+        log.warning("import: skipped %s", p)
+    if skipped > len(problems):
+        log.warning("import: skipped %d more bad rows", skipped - len(problems))
+
+    vocab, length, chosen = _choose(counts, hist, tokens, vocab_size, max_length, pruned)
+    counts.clear()
+    n_shards = shards or _default_shards(n_train)
+    chosen["shards"] = {"value": n_shards, "why": "given" if shards else
+                        "one per 50,000 training rows, between 2 and 16"}
+    chosen["validation"] = {"why": f"the file(s) {', '.join(validation)}" if validation
+                            else f"{fraction:.0%} of the rows, per row by a hash of seed "
+                            f"{seed} and the row number"}
+    for key in ("vocab_size", "max_length"):
+        log.info("import: %s = %s: %s", key, chosen[key]["value"], chosen[key]["why"])
+    info: dict[str, Any] = {
+        "vocab_size": len(vocab), "num_classes": len(class_names), "vocabulary": vocab,
+        "class_names": class_names,
+        "text": {"column": text, "label_column": label,
+                 "split": "character" if tokens == "character" else "whitespace",
+                 "standardize": textlib.STANDARDIZE, "max_length": length}}
+
+    # Pass 2: vectorise in batches and write the shards (into out/.tmp-import).
+    tmp = os.path.join(out, TMP)
+    _remove_tree(tmp)
+    makedirs(tmp)
+    writers: dict[str, ShardWriter] = {}
+    try:
+        vectorizer = textlib.make_vectorizer(info)
+        writers["train"] = ShardWriter(tmp, "train", n_shards, SPECS)
+        if n_val:
+            writers["validation"] = ShardWriter(tmp, "validation",
+                                                max(1, min(n_val, n_shards)), SPECS)
+        meter, ordinal = _Progress("pass 2/2 (writing shards)", progress), 0
+        parts = [(sources, fraction)] + ([(validation, 1.0)] if validation else [])
+        for paths, frac in parts:
+            for batch in _batches(paths, cols, "skip", batch_rows, fmt):
+                rows = _Rows(batch, text, label)
+                ok = [lab in index for lab in rows.labels]
+                if frac == 1.0:
+                    val = np.ones(len(rows.keep), dtype=bool)
+                else:
+                    val = _in_validation(seed, ordinal, len(batch), frac)[rows.keep] \
+                        if frac else np.zeros(len(rows.keep), dtype=bool)
+                    ordinal += len(batch)
+                texts = [t for t, k in zip(rows.texts, ok, strict=True) if k]
+                if texts:
+                    ids = textlib.ragged_token_ids(vectorizer, tf.constant(texts), length)
+                    flat, splits = ids.flat_values.numpy(), ids.row_splits.numpy()
+                    y = [index[lab] for lab, k in zip(rows.labels, ok, strict=True) if k]
+                    to_val = val[np.asarray(ok, dtype=bool)]
+                    for j in range(len(texts)):
+                        ex = tf.train.Example()
+                        f = ex.features.feature
+                        f["tokens"].int64_list.value.extend(
+                            flat[splits[j]:splits[j + 1]].tolist())
+                        f["label"].int64_list.value.append(y[j])
+                        writers["validation" if to_val[j] else "train"].write_serialized(
+                            ex.SerializeToString())
+                meter.add(len(batch))
+        seconds = time.monotonic() - started
+        report: dict[str, Any] = {
+            "source": list(sources), "validation_source": list(validation or []),
+            "rows": {"train": writers["train"].count,
+                     "validation": writers["validation"].count if n_val else 0},
+            "skipped": skipped, "skipped_examples": problems, "chosen": chosen,
+            "seconds": round(seconds, 2),
+            "rows_per_second": round((n_train + n_val + skipped) / max(seconds, 1e-9))}
+        info["import"] = report
+        for w in writers.values():
+            w.close("tokens", "label", "text", info)
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        _remove_tree(tmp)
+        raise
+    _move_into_place(tmp, out)
+    log.info("import: wrote %s training and %s validation examples to %s (%d skipped, "
+             "%.1f s, %s rows/s)", f"{report['rows']['train']:,}",
+             f"{report['rows']['validation']:,}", out, skipped, seconds,
+             f"{report['rows_per_second']:,}")
+    return report
+
+
+def _unknown(where: str, column: str, lab: str, class_names: list[str]) -> str:
+    shown = ", ".join(class_names[:8]) + (", ..." if len(class_names) > 8 else "")
+    return (f"{where}, column {column!r}: label {lab!r} is not one of the "
+            f"{len(class_names)} training classes ({shown})")
+
+
+def _remove_tree(path: str) -> None:
+    if is_remote(path):
+        import tensorflow as tf
+
+        if tf.io.gfile.exists(path):
+            tf.io.gfile.rmtree(path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _move_into_place(tmp: str, out: str) -> None:
+    """Replace an earlier import's shards by the new ones; schema.json moves last."""
+    import tensorflow as tf
+
+    try:
+        old = read_schema(out)
+    except DataError:
+        old = None
+    with tf.io.gfile.GFile(schema_path(tmp), "r") as fh:
+        new = json.loads(fh.read())
+    keep = {f for s in new["splits"].values() for f in s["files"]}
+    if old is not None:
+        for split in old.get("splits", {}).values():
+            for name in split.get("files", []):
+                path = os.path.join(out, name)
+                if name not in keep and tf.io.gfile.exists(path):
+                    tf.io.gfile.remove(path)
+    for name in sorted(keep):
+        replace(os.path.join(tmp, name), os.path.join(out, name))
+    replace(schema_path(tmp), schema_path(out))
+    _remove_tree(tmp)

@@ -1,0 +1,146 @@
+"""`import_data`: your own CSV/TSV/JSON Lines/Parquet file(s) as shards + schema.json.
+
+One entry point for both tasks. Text classification needs `text` and `label` columns;
+forecasting needs `time`, `target`, `window` and `horizon`. Every argument is checked
+before a file is read, with a message that says what to give instead. Then
+`import_text` (two streaming passes: count, then vectorise and write) or
+`series.import_series` does the work; both return a report (rows written, rows
+skipped, and what was chosen and why), also kept in the schema's `info.import`.
+
+Example:
+
+    report = import_data("wordnet.csv", "data/wordnet", text="text", label="label")
+    report = import_data("co2.csv", "data/co2", time="date", target="co2",
+                         window=24, horizon=6)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from keras_lstm_opt.data.readers import expand_sources
+from keras_lstm_opt.errors import UsageError
+
+_TRANSFORM = re.compile(r"none|diff|seasonal_diff(:[1-9]\d*)?")
+
+
+def _positive(name: str, value: int | None, least: int = 1) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < least):
+        raise UsageError(f"{name}: expected an integer >= {least}, got {value!r}")
+
+
+def _check(text: str | None, label: str | None, tokens: str, vocab_size: int | None,
+           max_length: int | None, time: str | None,
+           target: str | Sequence[str] | None, features: Sequence[str] | None,
+           window: int | None, horizon: int | None, transform: str, season: int | None,
+           validation_fraction: float, on_bad_row: str, shards: int | None) -> None:
+    if text and time:
+        raise UsageError("give text= and label= (text classification) or time=, target=, "
+                         "window= and horizon= (forecasting), not both")
+    if not text and not time:
+        raise UsageError("say what to import: text=COLUMN and label=COLUMN for text "
+                         "classification, or time=COLUMN, target=COLUMN, window=N and "
+                         "horizon=N for forecasting")
+    if text:
+        if not label:
+            raise UsageError(f"text={text!r}: text classification also needs label=COLUMN, "
+                             "the column holding each row's class (strings or integers)")
+        if target or features or window is not None or horizon is not None:
+            raise UsageError("target, features, window and horizon are for forecasting "
+                             "(time=...); text classification takes text= and label=")
+        if tokens not in ("word", "character"):
+            raise UsageError(f"tokens: expected 'word' or 'character', got {tokens!r}")
+        _positive("vocab_size", vocab_size, 3)
+        _positive("max_length", max_length)
+    else:
+        missing = [n for n, v in (("target", target), ("window", window),
+                                  ("horizon", horizon)) if v is None or v == []]
+        if missing:
+            raise UsageError(f"time={time!r}: forecasting also needs "
+                             f"{', '.join(n + '=' for n in missing)} (the column(s) to "
+                             "forecast, the time steps the model reads, the steps it "
+                             "forecasts)")
+        if label or vocab_size is not None or max_length is not None:
+            raise UsageError("label, vocab_size and max_length are for text classification "
+                             "(text=...); forecasting takes time=, target=, window=, "
+                             "horizon=")
+        _positive("window", window)
+        _positive("horizon", horizon)
+        _positive("season", season, 2)
+        if not isinstance(transform, str) or not _TRANSFORM.fullmatch(transform):
+            raise UsageError(f"transform: expected none, diff or seasonal_diff:P (e.g. "
+                             f"seasonal_diff:12), got {transform!r}")
+        if transform == "seasonal_diff" and season is None:
+            raise UsageError("transform='seasonal_diff' needs the season length: "
+                             "seasonal_diff:P (e.g. seasonal_diff:12) or season=P")
+    if not isinstance(validation_fraction, (int, float)) or \
+            not 0.0 <= validation_fraction < 1.0:
+        raise UsageError(f"validation_fraction: expected a number in [0, 1), got "
+                         f"{validation_fraction!r}")
+    if on_bad_row not in ("error", "skip"):
+        raise UsageError(f"on_bad_row: expected 'error' (stop at the first bad row) or "
+                         f"'skip' (count and skip them), got {on_bad_row!r}")
+    _positive("shards", shards)
+
+
+def import_data(src: str, out: str, *, text: str | None = None, label: str | None = None,
+                tokens: str = "word", vocab_size: int | None = None,
+                max_length: int | None = None, time: str | None = None,
+                target: str | Sequence[str] | None = None,
+                features: Sequence[str] | None = None, window: int | None = None,
+                horizon: int | None = None, transform: str = "none",
+                season: int | None = None, validation: str | None = None,
+                validation_fraction: float = 0.2, seed: int = 0, on_bad_row: str = "error",
+                shards: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """Import a file (or glob) of your own as a data directory the trainer reads.
+
+    Args:
+        src: one file, a glob or a directory, local or s3://; CSV, TSV, JSON Lines or
+            Parquet by suffix (text formats may be .gz).
+        out: the data directory to write (shards + schema.json); an earlier import
+            there is replaced only when this one succeeds.
+        text, label: text classification: the text column and the label column
+            (string or integer labels; class ids follow the sorted class names).
+        tokens: "word" or "character".
+        vocab_size, max_length: None = chosen from the data (the report says why).
+        time, target, features, window, horizon, transform, season: forecasting (see
+            `keras_lstm_opt.data.series.import_series`).
+        validation: a separate validation file or glob; None = `validation_fraction`
+            of the rows (text: picked per row with `seed`; series: the latest rows).
+        on_bad_row: "error" stops at the first bad row with a DataError naming file,
+            line and column; "skip" counts, reports and skips bad rows.
+        shards: training shards; None = by size.
+        progress: log progress lines (rows, rows/s) to standard error.
+
+    Returns:
+        The import report (`rows`, `skipped`, `chosen`, ...), as in `info.import`.
+
+    Raises:
+        UsageError: arguments that cannot work together (says what to give).
+        DataError: no file matches, or a bad row (file, line, column).
+    """
+    _check(text, label, tokens, vocab_size, max_length, time, target, features, window,
+           horizon, transform, season, validation_fraction, on_bad_row, shards)
+    if not out:
+        raise UsageError("out: give the data directory to write")
+    sources = expand_sources(src)
+    validation_sources = expand_sources(validation) if validation else None
+    if text:
+        from keras_lstm_opt.data.import_text import import_text
+
+        return import_text(sources, out, text=text, label=str(label), tokens=tokens,
+                           vocab_size=vocab_size, max_length=max_length,
+                           validation=validation_sources,
+                           validation_fraction=validation_fraction, seed=seed,
+                           on_bad_row=on_bad_row, shards=shards, progress=progress)
+    from keras_lstm_opt.data.series import import_series
+
+    report: dict[str, Any] = import_series(
+        sources, out, time=time, target=target, features=features, window=window,
+        horizon=horizon, transform=transform, season=season, validation=validation,
+        validation_fraction=validation_fraction, on_bad_row=on_bad_row, progress=progress,
+        shards=shards)
+    return report
