@@ -1,0 +1,417 @@
+"""evaluate_run: score a finished run on its validation split or on new raw data.
+
+What it reads:
+
+* nothing given: the validation shards of the run's data directory (metrics.json's
+  "data", else config.yaml's `data.path`), through the same tf.data pipeline as
+  training, so accuracy / MAE match metrics.json's val_accuracy / val_mae;
+* an imported data directory (TFRecords + schema.json): its validation shards (all of
+  its shards if it has no validation split); its vocabulary, classes or columns must
+  be the run's;
+* raw files (CSV, TSV, JSON Lines, Parquet; a file, a glob or a folder): text through
+  the run's vectoriser, with the label column of the import (a label the model was not
+  trained on stops with a DataError naming file, line and column); a series through
+  the run's windows (rows in time order).
+
+What it writes, into the run directory or `out`: evaluation.json and charts.
+
+* classification: accuracy, macro-F1, log loss, per-class precision / recall / F1 /
+  support by class name, the confusion matrix (rows: true class) and
+  confusion_matrix.png;
+* forecasting: MAE and RMSE overall, per horizon step and per target, in the series'
+  units, beside the seasonal-naive and last-value forecasts of the same windows, and
+  forecast.png (one-step-ahead forecasts against the truth, and the last window).
+
+Example:
+
+    result = evaluate_run("runs/wordnet", data="new.csv")
+    result["accuracy"], result["per_class"]["noun.animal"]["recall"]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from keras_lstm_opt.errors import DataError, UsageError
+from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.serve.run import Run, _exists, _isdir, _join, _read, load_run
+
+if TYPE_CHECKING:
+    from keras_lstm_opt.config import DataConfig
+
+log = logging.getLogger("keras_lstm_opt")
+BATCH = 256
+
+
+def evaluate_run(run_dir: str, data: str | None = None, out: str | None = None
+                 ) -> dict[str, Any]:
+    """Score the run in `run_dir` and write evaluation.json (+ PNGs).
+
+    Args:
+        run_dir: a finished run directory.
+        data: None for the run's validation split; an imported data directory; or raw
+            file(s): a CSV/TSV/JSON Lines/Parquet path, glob or folder.
+        out: directory for evaluation.json and the charts (default: `run_dir`).
+
+    Returns:
+        The contents of evaluation.json; `summary` holds the headline numbers.
+
+    Raises:
+        RunDirError: the run is unfinished or missing.
+        DataError: the data cannot be read or holds a label the model does not know
+            (naming file, line and column).
+        UsageError: a run without a data schema (a Trainer run on a model of your own).
+
+    Example:
+
+        evaluate_run("runs/co2")["summary"]   # {'mae': 0.41, 'seasonal_naive_mae': ...}
+    """
+    return evaluate_loaded(load_run(run_dir), data, out)
+
+
+def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None
+                    ) -> dict[str, Any]:
+    """`evaluate_run` for a loaded run (`Run.evaluate`)."""
+    if run.schema is None:
+        raise UsageError(f"{run.run_dir}: no schema.json (a run of a model of your own); "
+                         "evaluate it with Trainer.evaluate on your own data")
+    if run.task not in ("text", "forecast") or run.task == "text" and not run.classifies:
+        raise UsageError(f"{run.run_dir}: evaluate knows text classification and "
+                         f"forecast runs, not task {run.task!r}")
+    source, kind = _source(run, data)
+    if kind == "raw":
+        arrays = _raw_text(run, source) if run.task == "text" else _raw_series(run, source)
+    else:
+        arrays = _shards(run, source, kind)
+    result: dict[str, Any] = {"task": run.task, "run_dir": run.run_dir, "data": source,
+                              "split": "validation" if kind != "raw" else "file"}
+    out_dir = out or run.run_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        local = tmp if is_remote(out_dir) else out_dir
+        os.makedirs(local, exist_ok=True)
+        if run.task == "text":
+            result.update(classification_metrics(arrays["y"], arrays["p"],
+                                                 run.class_names or []))
+            result["plots"] = [plot_confusion(
+                np.asarray(result["confusion_matrix"]), run.class_names or [],
+                os.path.join(local, "confusion_matrix.png"), result["accuracy"])]
+        else:
+            base = _baselines(run, arrays["x"])
+            result.update(forecast_metrics(run, arrays["y"], arrays["p"], base))
+            result["plots"] = [plot_forecast(
+                arrays["y"], arrays["p"], base, run.targets,
+                os.path.join(local, "forecast.png"), result["mae"])]
+        if kind == "validation" and run.metrics:
+            name = "accuracy" if run.task == "text" else "mae"
+            if f"val_{name}" in run.metrics:
+                result["summary"]["metrics_json_val_" + name] = run.metrics[f"val_{name}"]
+        from keras_lstm_opt.training.artifacts import write_json_atomic
+
+        write_json_atomic(os.path.join(local, "evaluation.json"), result)
+        if local != out_dir:
+            import tensorflow as tf
+
+            tf.io.gfile.makedirs(out_dir)
+            for name in os.listdir(local):
+                tf.io.gfile.copy(os.path.join(local, name), _join(out_dir, name),
+                                 overwrite=True)
+    result["plots"] = [_join(out_dir, os.path.basename(p)) for p in result["plots"]]
+    log.info("evaluation of %s on %s: %s -> %s", run.run_dir, source,
+             json.dumps(result["summary"]), _join(out_dir, "evaluation.json"))
+    return result
+
+
+def _source(run: Run, data: str | None) -> tuple[str, str]:
+    """(what to read, "validation" | "directory" | "raw")."""
+    if data is None:
+        directory = _data_dir(run)
+        return directory, "validation"
+    if _isdir(data) and _exists(_join(data, "schema.json")):
+        return data, "directory"
+    return data, "raw"
+
+
+def _data_dir(run: Run) -> str:
+    for directory in (run.metrics.get("data"), _config_data_path(run)):
+        if isinstance(directory, str) and directory and _exists(_join(directory,
+                                                                      "schema.json")):
+            return directory
+    raise DataError(f"{run.run_dir}: the run's data directory "
+                    f"({run.metrics.get('data') or _config_data_path(run) or 'unknown'}) "
+                    "cannot be found from here; pass the data (evaluate --data SRC_OR_DIR)")
+
+
+def _config_data_path(run: Run) -> str | None:
+    cfg = _data_config(run)
+    if cfg is None or not cfg.path:
+        return None
+    return cfg.path if _isdir(cfg.path) else os.path.dirname(cfg.path)
+
+
+def _data_config(run: Run) -> DataConfig | None:
+    """The run's data section (config.yaml), or None for a run without one."""
+    import yaml
+
+    from keras_lstm_opt.config import config_from_dict
+
+    path = _join(run.run_dir, "config.yaml")
+    if not _exists(path):
+        return None
+    return config_from_dict(yaml.safe_load(_read(path)) or {}, path,
+                            check_paths=False).data
+
+
+def _check_same(run: Run, schema: dict[str, Any], directory: str) -> None:
+    mine, theirs = run.info, schema.get("info", {})
+    for key in ("vocabulary", "class_names", "num_classes", "series", "window", "horizon"):
+        if key in mine and mine.get(key) != theirs.get(key):
+            raise DataError(f"{directory}: its schema's info.{key} differs from the run's "
+                            "(imported separately?); evaluate raw files instead, which go "
+                            "through the run's own vectoriser and scaling")
+
+
+def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
+    """Labels / targets and predictions over a data directory's validation shards."""
+    import glob
+
+    from keras_lstm_opt.config import DataConfig
+    from keras_lstm_opt.data.pipeline import make_dataset
+    from keras_lstm_opt.data.schema import read_schema
+
+    schema = read_schema(directory)
+    if kind == "directory":
+        _check_same(run, schema, directory)
+    match: Callable[[str], list[str]] = glob.glob
+    if is_remote(directory):
+        import tensorflow as tf
+
+        match = tf.io.gfile.glob
+    files = sorted(match(_join(directory, "validation-*")))
+    if not files and kind == "directory":
+        files = sorted(match(_join(directory, "train-*")))
+    if not files:
+        raise DataError(f"{directory}: no validation shards (validation-*); evaluate on a "
+                        "raw file or a data directory instead (--data)")
+    cfg = _data_config(run) or DataConfig()
+    cfg = dataclasses.replace(cfg, path=directory, cache="none", debug_delay_ms=0.0,
+                              service=dataclasses.replace(cfg.service, dispatcher=None))
+    ds = make_dataset(cfg, schema, files, BATCH, training=False,
+                      compression=schema["compression"])
+    xs, ys, ps = [], [], []
+    for x, y in ds:
+        p = np.asarray(run.model.predict_on_batch(x), dtype=np.float64)
+        if run.task == "text":
+            p = np.concatenate([1.0 - p, p], axis=-1) if p.shape[-1] == 1 else p
+        else:
+            xs.append(np.asarray(x))
+        ys.append(np.asarray(y))
+        ps.append(p)
+    if not ys:
+        raise DataError(f"{directory}: the validation shards hold no examples")
+    arrays = {"y": np.concatenate(ys), "p": np.concatenate(ps)}
+    if xs:
+        arrays["x"] = np.concatenate(xs)
+    log.info("evaluating %s on %d examples of %s", run.run_dir, len(arrays["y"]), directory)
+    return arrays
+
+
+def _raw_text(run: Run, src: str) -> dict[str, np.ndarray]:
+    from keras_lstm_opt.data.readers import expand_sources, iter_records
+    from keras_lstm_opt.data.text import label_ids
+
+    text = run.info.get("text") or {}
+    text_col, label_col = text.get("column", "text"), text.get("label_column", "label")
+    ys, ps = [], []
+    for path in expand_sources(src):
+        for batch in iter_records(path, [text_col, label_col]):
+            ys.append(label_ids(run.info, batch.columns[label_col],
+                                _at(batch.where, label_col)))
+            ps.append(run.probabilities(batch.columns[text_col], BATCH))
+    if not ys:
+        raise DataError(f"{src}: no rows to evaluate")
+    return {"y": np.concatenate(ys), "p": np.concatenate(ps)}
+
+
+def _at(where: list[str], column: str) -> Callable[[int], str]:
+    return lambda i: f"{where[i]}, column {column!r}"
+
+
+def _raw_series(run: Run, src: str) -> dict[str, np.ndarray]:
+    from keras_lstm_opt.data.readers import expand_sources, iter_records
+    from keras_lstm_opt.data.series import series_windows
+
+    columns = run.columns
+    if not columns:
+        raise UsageError(f"{run.run_dir}: its data has no series description "
+                         "(info.series); evaluate it on its validation split")
+    table: dict[str, list[Any]] = {c: [] for c in columns}
+    where: list[str] = []
+    for path in expand_sources(src):
+        for batch in iter_records(path, columns):
+            for c in columns:
+                table[c].extend(batch.columns[c])
+            where.extend(batch.where)
+    from keras_lstm_opt.serve.run import _numbers
+
+    arrays = {c: _numbers(table[c], c, where).astype(np.float32) for c in columns}
+    x, y = series_windows(run.info, arrays, targets=True)
+    if y is None or not len(x):
+        raise DataError(f"{src}: {len(where)} rows give no complete window "
+                        f"({run.window} rows in + {run.info.get('horizon')} out)")
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        raise DataError(f"{src}: missing or non-finite values in window {bad[0][0] + 1}, "
+                        f"column {columns[bad[0][2]]!r}; fill the gaps first")
+    p = run.forecast_windows(x, BATCH).reshape(len(x), -1).astype(np.float64)
+    return {"x": x, "y": np.asarray(y, dtype=np.float64), "p": p}
+
+
+def classification_metrics(y: np.ndarray, p: np.ndarray, names: list[str]) -> dict[str, Any]:
+    """accuracy, macro-F1, log loss, per-class precision / recall / F1 / support and the
+    confusion matrix (rows: true class, columns: predicted) from ids `y` [N] and
+    probabilities `p` [N, K]."""
+    k = p.shape[1]
+    names = names or [str(i) for i in range(k)]
+    y = np.asarray(y, dtype=np.int64).reshape(-1)
+    pred = np.argmax(p, axis=1)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (y, pred), 1)
+    tp = np.diag(cm).astype(np.float64)
+    support, predicted = cm.sum(axis=1), cm.sum(axis=0)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
+    seen = (support > 0) | (predicted > 0)  # as scikit-learn: classes in y or pred
+    accuracy = float(np.mean(pred == y))
+    macro_f1 = float(f1[seen].mean()) if seen.any() else 0.0
+    log_loss = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0))))
+    return {
+        "examples": len(y), "accuracy": accuracy, "macro_f1": macro_f1, "log_loss": log_loss,
+        "per_class": {n: {"precision": float(precision[i]), "recall": float(recall[i]),
+                          "f1": float(f1[i]), "support": int(support[i])}
+                      for i, n in enumerate(names)},
+        "class_names": names, "confusion_matrix": cm.tolist(),
+        "summary": {"examples": len(y), "accuracy": accuracy, "macro_f1": macro_f1},
+    }
+
+
+def _errors(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    e = p - y
+    return {"mae": float(np.mean(np.abs(e))), "rmse": float(np.sqrt(np.mean(e * e)))}
+
+
+def forecast_metrics(run: Run, y: np.ndarray, p: np.ndarray,
+                     baselines: dict[str, np.ndarray]) -> dict[str, Any]:
+    """MAE / RMSE overall, per step and per target, and the baselines' forecasts of the
+    same windows (`y`, `p` and each baseline [N, H * T], original units)."""
+    targets = run.targets
+    n = len(y)
+    y3, p3 = y.reshape(n, -1, len(targets)), p.reshape(n, -1, len(targets))
+    out: dict[str, Any] = {"examples": n, **_errors(y3, p3), "targets": targets,
+                           "per_step": [{"step": h + 1, **_errors(y3[:, h], p3[:, h])}
+                                        for h in range(y3.shape[1])],
+                           "per_target": {t: _errors(y3[..., i], p3[..., i])
+                                          for i, t in enumerate(targets)}}
+    out["baselines"] = {}
+    summary: dict[str, Any] = {"examples": n, "mae": out["mae"], "rmse": out["rmse"]}
+    for name, forecast in baselines.items():
+        errs = _errors(y, forecast)
+        out["baselines"][name] = {
+            **errs, "per_step": [_errors(y3[:, h], forecast.reshape(y3.shape)[:, h])["mae"]
+                                 for h in range(y3.shape[1])]}
+        out[f"improvement_over_{name}"] = 1.0 - out["mae"] / errs["mae"] \
+            if errs["mae"] else None
+        summary[f"{name}_mae"] = errs["mae"]
+    if not baselines and "baseline_mae" in run.info:
+        out["baselines"]["recorded_baseline_mae"] = run.info["baseline_mae"]
+    out["summary"] = summary
+    return out
+
+
+def _baselines(run: Run, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Seasonal-naive (when the series has a season) and last-value forecasts
+    [N, H * T] of the raw windows `x`."""
+    series = run.info.get("series")
+    if not series:
+        return {}
+    from keras_lstm_opt.data.series import last_value, seasonal_naive
+
+    out = {}
+    if series.get("season"):
+        out["seasonal_naive"] = np.asarray(seasonal_naive(run.info, x), dtype=np.float64)
+    out["last_value"] = np.asarray(last_value(run.info, x), dtype=np.float64)
+    return {k: v.reshape(len(x), -1) for k, v in out.items()}
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion(cm: np.ndarray, names: list[str], path: str, accuracy: float) -> str:
+    """The confusion matrix as a PNG: rows true, columns predicted, shaded by the share
+    of each true class, counts written in the cells."""
+    plt = _pyplot()
+    k = len(cm)
+    size = min(max(4.0, 0.42 * k + 2.5), 16.0)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    im = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(k), names, rotation=90, fontsize=7 if k > 12 else 9)
+    ax.set_yticks(range(k), names, fontsize=7 if k > 12 else 9)
+    if k <= 30:
+        for i in range(k):
+            for j in range(k):
+                if cm[i, j]:
+                    ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=6,
+                            color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"confusion matrix (accuracy {accuracy:.3f}, {int(cm.sum())} examples)")
+    fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_forecast(y: np.ndarray, p: np.ndarray, baselines: dict[str, np.ndarray],
+                  targets: list[str], path: str, mae: float) -> str:
+    """Left: one-step-ahead forecasts of every window against the truth (first target);
+    right: the last window's whole horizon, with the baselines."""
+    plt = _pyplot()
+    n, t = len(y), len(targets)
+    y3, p3 = y.reshape(n, -1, t), p.reshape(n, -1, t)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 3.8))
+    a.plot(y3[:, 0, 0], label="truth", color="black", linewidth=1)
+    a.plot(p3[:, 0, 0], label="model", linewidth=1)
+    a.set_title(f"{targets[0]}: one step ahead, each window")
+    a.set_xlabel("window")
+    steps = np.arange(1, y3.shape[1] + 1)
+    b.plot(steps, y3[-1, :, 0], marker="o", color="black", label="truth")
+    b.plot(steps, p3[-1, :, 0], marker="o", label=f"model (MAE {mae:.3g} overall)")
+    for name, forecast in baselines.items():
+        b.plot(steps, forecast.reshape(y3.shape)[-1, :, 0], linestyle="--",
+               label=name.replace("_", " "))
+    b.set_title(f"{targets[0]}: the last window, every step")
+    b.set_xlabel("step ahead")
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,296 @@
+"""predict_file: run a finished model over a raw file, streaming, into CSV or JSON Lines.
+
+Input: a CSV, TSV, JSON Lines or Parquet file (or a glob or a folder of them, read in
+name order), local or remote, read in batches so a file larger than memory streams
+through.
+
+* text runs: the text column of the import (and an id column, when the file has one:
+  `id`, `key`, `uid`, `guid` or a name ending in `_id`) -> one row per input row:
+  the id, the text, `label` (the most probable class) and the probability of every
+  class. JSON Lines: `{"id": ..., "text": ..., "label": ..., "probabilities":
+  {class: p}}`; CSV: columns `id, text, label, p_<class>...`.
+* forecast runs: the series (rows in time order, the columns of the import) -> the
+  forecast after its last row, one row per future step: `step`, the time column
+  (future stamps, when the rows are evenly spaced) and one column per target, in the
+  series' units.
+
+Output by `out`'s suffix: .csv, .tsv, .jsonl / .json / .ndjson; None or "-" writes JSON
+Lines to stdout. A file is written whole and then moved into place, so a failed run
+leaves no half file. Progress (rows, rows/s) is logged every 10 s.
+
+Example:
+
+    predict_file("runs/wordnet", "new_glosses.csv", out="labels.csv")
+    predict_file("runs/co2", "co2.csv")          # 12 JSON lines on stdout
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
+
+import numpy as np
+
+from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.serve.run import Run, load_run
+
+log = logging.getLogger("keras_lstm_opt")
+OUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
+               ".ndjson": "jsonl"}
+ID_NAMES = ("id", "key", "uid", "guid")
+PROGRESS_SECONDS = 10.0
+
+
+def output_format(out: str | None) -> str:
+    """"csv", "tsv" or "jsonl" from `out`'s suffix (None or "-": JSON Lines)."""
+    if out is None or out == "-":
+        return "jsonl"
+    fmt = OUT_FORMATS.get(os.path.splitext(out.lower())[1])
+    if fmt is None:
+        raise UsageError(f"--out {out}: name it .csv, .tsv or .jsonl (the format comes "
+                         "from the suffix), or leave it out for JSON Lines on stdout")
+    return fmt
+
+
+def predict_file(run_dir: str, src: str, out: str | None = None, batch_rows: int = 4096,
+                 progress: bool = True) -> str:
+    """Predict every row of `src` (text) or the series' future (forecast) into `out`.
+
+    Args:
+        run_dir: a finished run directory.
+        src: CSV/TSV/JSON Lines/Parquet file(s): a path, glob or folder (s3:// too).
+        out: FILE.csv, FILE.tsv or FILE.jsonl; None or "-" for JSON Lines on stdout.
+        batch_rows: rows read and predicted together.
+        progress: log rows done and rows/s every 10 s.
+
+    Returns:
+        The path written, or "-" for stdout.
+
+    Raises:
+        RunDirError, DataError (naming file, line and column), UsageError.
+
+    Example:
+
+        predict_file("runs/wordnet", "glosses.parquet", out="labels.jsonl")
+    """
+    from keras_lstm_opt.data.readers import expand_sources
+
+    fmt = output_format(out)  # before anything slow
+    run = load_run(run_dir)
+    if run.task == "text" and run.classifies:
+        rows = _text_rows(run, expand_sources(src), batch_rows, progress)
+    elif run.task == "forecast" and run.info.get("series"):
+        rows = _forecast_rows(run, src, expand_sources(src), batch_rows)
+    else:
+        raise UsageError(f"{run_dir}: predict reads raw text for text classification runs "
+                         "and raw series for forecast runs imported with `data import`; "
+                         "for other runs use klo.load_run(...).predict(arrays)")
+    return _write(rows, out, fmt)
+
+
+def columns_of(path: str) -> list[str]:
+    """The column names of a data file (the CSV/TSV header, the first JSON object's
+    keys, the Parquet schema)."""
+    from keras_lstm_opt.data.readers import _open_lines, detect_format
+
+    kind = detect_format(path)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        from keras_lstm_opt.data.storage import open_file
+
+        with open_file(path, "rb") as fh:
+            return [str(n) for n in pq.ParquetFile(fh).schema_arrow.names]
+    with _open_lines(path) as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            if kind == "jsonl":
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    return []  # iter_records names the line
+                return [str(k) for k in obj] if isinstance(obj, dict) else []
+            return [h.strip() for h in next(csv.reader(
+                [line], delimiter="\t" if kind == "tsv" else ","), [])]
+    return []
+
+
+def _id_column(columns: list[str], skip: set[str]) -> str | None:
+    for c in columns:
+        if c not in skip and (c.lower() in ID_NAMES or c.lower().endswith("_id")):
+            return c
+    return None
+
+
+def _text_rows(run: Run, paths: list[str], batch_rows: int, progress: bool
+               ) -> Iterator[dict[str, Any]]:
+    from keras_lstm_opt.data.readers import iter_records
+
+    text = (run.info.get("text") or {}).get("column", "text")
+    names = run.class_names or []
+    done, began, last = 0, time.perf_counter(), time.perf_counter()
+    for path in paths:
+        ident = _id_column(columns_of(path), {text})
+        wanted = [ident, text] if ident else [text]
+        for batch in iter_records(path, wanted, batch_rows=batch_rows):
+            probs = run.probabilities(batch.columns[text], batch_rows)
+            for i, p in enumerate(probs):
+                row: dict[str, Any] = {ident: batch.columns[ident][i]} if ident else {}
+                row[text] = batch.columns[text][i]
+                row["label"] = names[int(p.argmax())]
+                row["probabilities"] = {n: float(v) for n, v in zip(names, p, strict=True)}
+                yield row
+            done += len(batch)
+            now = time.perf_counter()
+            if progress and now - last >= PROGRESS_SECONDS:
+                last = now
+                log.info("predict: %d rows (%.0f rows/s), reading %s", done,
+                         done / (now - began), path)
+    if progress:
+        log.info("predict: %d rows in %.1f s", done, time.perf_counter() - began)
+
+
+def _forecast_rows(run: Run, src: str, paths: list[str], batch_rows: int
+                   ) -> Iterator[dict[str, Any]]:
+    """The forecast after the last row of the series (only its tail is kept)."""
+    from keras_lstm_opt.data.readers import iter_records
+
+    time_col = (run.info.get("series") or {}).get("time")
+    keep = max(run.window, 8)
+    tails: dict[str, deque[Any]] = {}
+    where: deque[str] = deque(maxlen=keep)
+    for path in paths:
+        wanted = list(run.columns)
+        if time_col and time_col not in wanted and time_col in columns_of(path):
+            wanted.append(time_col)
+        for batch in iter_records(path, wanted, batch_rows=batch_rows):
+            for c in wanted:
+                tails.setdefault(c, deque(maxlen=keep)).extend(batch.columns[c])
+            where.extend(batch.where)
+    if time_col in tails and len(tails[time_col]) != len(where):
+        del tails[time_col]  # a file without the time column: no stamps
+    table = {c: list(v) for c, v in tails.items()}
+    forecast = run.forecast_table(table, what=src, where=list(where))
+    keys = list(forecast)
+    for i in range(len(forecast["step"])):
+        yield {k: forecast[k][i] for k in keys}
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    probs = row.pop("probabilities", None)
+    if probs:
+        row.update({f"p_{k}": v for k, v in probs.items()})
+    return row
+
+
+def _emit(rows: Iterator[dict[str, Any]], fh: IO[str], fmt: str) -> int:
+    n = 0
+    writer: Any = None
+    for row in rows:
+        if fmt == "jsonl":
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        else:
+            row = _flat(row)
+            if writer is None:
+                writer = csv.DictWriter(fh, fieldnames=list(row),
+                                        delimiter="\t" if fmt == "tsv" else ",")
+                writer.writeheader()
+            writer.writerow(row)
+        n += 1
+    return n
+
+
+def _write(rows: Iterator[dict[str, Any]], out: str | None, fmt: str) -> str:
+    if out is None or out == "-":
+        _emit(rows, sys.stdout, fmt)
+        sys.stdout.flush()
+        return "-"
+    if is_remote(out):
+        import tensorflow as tf
+
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, "predictions")
+            with open(local, "w", encoding="utf-8", newline="") as fh:
+                n = _emit(rows, fh, fmt)
+            tf.io.gfile.copy(local, out, overwrite=True)
+    else:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        tmp_path = out + ".tmp"
+        try:
+            with open(tmp_path, "w", encoding="utf-8", newline="") as fh:
+                n = _emit(rows, fh, fmt)
+            os.replace(tmp_path, out)
+        finally:
+            if os.path.exists(tmp_path):
+                os.remove(tmp_path)
+    log.info("wrote %d prediction rows to %s", n, out)
+    return out
+
+
+def _stamp(value: Any) -> float | dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            return dt.datetime.fromisoformat(value.strip()).replace(tzinfo=None)
+        except ValueError:
+            return None
+    return None
+
+
+def _add_months(t: dt.datetime, months: int) -> dt.datetime:
+    m = t.month - 1 + months
+    return t.replace(year=t.year + m // 12, month=m % 12 + 1)
+
+
+def future_times(recent: Sequence[Any], steps: int) -> list[Any] | None:
+    """The next `steps` time stamps after `recent` (oldest first) when they are evenly
+    spaced: numbers, or dates/datetimes (ISO strings too) a fixed time or a fixed number
+    of months apart (as strings, dates written without a time); else None."""
+    stamps = [_stamp(v) for v in recent]
+    if len(stamps) < 2 or any(s is None for s in stamps):
+        return None
+    if all(isinstance(s, float) for s in stamps):
+        nums = [float(s) for s in stamps]  # type: ignore[arg-type]
+        d = np.diff(nums)
+        if not np.allclose(d, d[0]) or d[0] <= 0:
+            return None
+        whole = all(float(v).is_integer() for v in nums + [d[0]])
+        return [int(nums[-1] + d[0] * k) if whole else nums[-1] + d[0] * k
+                for k in range(1, steps + 1)]
+    if not all(isinstance(s, dt.datetime) for s in stamps):
+        return None
+    times: list[dt.datetime] = stamps  # type: ignore[assignment]
+    deltas = {b - a for a, b in zip(times, times[1:], strict=False)}
+    if len(deltas) == 1 and min(deltas) > dt.timedelta(0):
+        step = deltas.pop()
+        nxt = [times[-1] + step * k for k in range(1, steps + 1)]
+    else:
+        months = {(b.year - a.year) * 12 + b.month - a.month
+                  for a, b in zip(times, times[1:], strict=False)}
+        if len(months) != 1 or min(months) <= 0 or len({t.day for t in times}) != 1 or len(
+                {t.time() for t in times}) != 1 or times[-1].day > 28:
+            return None
+        step_m = months.pop()
+        nxt = [_add_months(times[-1], step_m * k) for k in range(1, steps + 1)]
+    dates = all(t.time() == dt.time(0) for t in times)
+    return [t.date().isoformat() if dates else t.isoformat() for t in nxt]

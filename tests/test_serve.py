@@ -1,0 +1,156 @@
+"""load_run, evaluate and predict on small real runs: WordNet noun glosses (26 string
+classes) and the Mauna Loa CO2 record, imported as a user would, trained one epoch.
+
+Each run is built once per module (a few seconds each) and shared by the tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_lstm_opt.errors import DataError, RunDirError, UsageError
+
+TINY = ["model.units=8", "train.epochs=1", "train.batch_size=32", "train.verbose=silent",
+        "data.deterministic=true", "data.cache=none", "train.early_stopping_patience=0"]
+GLOSSES = ["a small domesticated carnivorous mammal with soft fur",
+           "a period of time equal to one sixtieth of an hour", "!!!"]
+
+
+def _import(src: str, out: str, **kw: object) -> None:
+    try:
+        from keras_lstm_opt.data.importer import import_data
+    except ImportError:  # helper A's dispatcher not there yet
+        from keras_lstm_opt.data.import_text import import_text
+
+        import_text([src], out, progress=False, **kw)  # type: ignore[arg-type]
+        return
+    import_data(src, out, progress=False, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from keras_lstm_opt.bench.corpora import write_wordnet
+    from keras_lstm_opt.experiment import fit
+
+    root = tmp_path_factory.mktemp("serve_text")
+    src = str(root / "wordnet.csv")
+    write_wordnet(src, rows=600, seed=1)
+    _import(src, str(root / "data"), text="text", label="label")
+    metrics = fit(None, run_dir=str(root / "run"),
+                  overrides=[*TINY, f"data.path={root / 'data'}"])
+    return {"root": str(root), "run": str(root / "run"), "src": src, "metrics": metrics}
+
+
+def test_load_run_in_a_fresh_process_from_a_relative_path(text_run):
+    from keras_lstm_opt.serve.run import load_run
+
+    code = ("import json, keras_lstm_opt as klo; from keras_lstm_opt.serve.run import load_run;"
+            f"r = load_run('run'); print(json.dumps([r.task, r.predict({GLOSSES!r})]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=text_run["root"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    task, preds = json.loads(out.stdout.strip().splitlines()[-1])
+    run = load_run(text_run["run"])
+    assert task == run.task == "text" and len(run.class_names) > 10
+    assert all(name.startswith("noun.") for name in run.class_names)
+    here = run.predict(GLOSSES)
+    for theirs, mine in zip(preds, here, strict=True):
+        assert theirs["label"] == mine["label"] and theirs["label"] in run.class_names
+        assert sum(mine["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        for name, p in mine["probabilities"].items():
+            assert theirs["probabilities"][name] == pytest.approx(p, abs=1e-6)
+
+
+def test_predict_takes_lists_arrays_series_frames_and_token_ids(text_run):
+    import pandas as pd
+
+    from keras_lstm_opt.data.text import encode_texts
+    from keras_lstm_opt.serve.run import load_run
+
+    run = load_run(text_run["run"])
+    want = run.probabilities(GLOSSES)
+    assert want.shape == (3, len(run.class_names))
+    for given in (np.array(GLOSSES), pd.Series(GLOSSES),
+                  pd.DataFrame({"text": GLOSSES, "other": [1, 2, 3]}),
+                  [list(r[r > 0]) for r in encode_texts(run.info, GLOSSES)]):
+        got = run.predict(given)
+        np.testing.assert_allclose([[g["probabilities"][n] for n in run.class_names]
+                                    for g in got], want, atol=1e-6)
+    with pytest.raises(UsageError, match="no column 'text'"):
+        run.predict(pd.DataFrame({"gloss": GLOSSES}))
+
+
+def test_unfinished_or_missing_runs_say_what_to_do(tmp_path):
+    from keras_lstm_opt.serve.run import load_run
+
+    (tmp_path / "config.yaml").write_text("train: {epochs: 1}\n")
+    with pytest.raises(RunDirError, match="not finished; resume it"):
+        load_run(str(tmp_path))
+    with pytest.raises(RunDirError, match="no such run directory"):
+        load_run(str(tmp_path / "nope"))
+
+
+def test_evaluate_on_the_validation_split_agrees_with_metrics_json(text_run):
+    from keras_lstm_opt.serve.evaluate import evaluate_run
+
+    result = evaluate_run(text_run["run"])
+    assert result["accuracy"] == pytest.approx(text_run["metrics"]["val_accuracy"], abs=1e-4)
+    on_disk = json.load(open(os.path.join(text_run["run"], "evaluation.json")))
+    assert on_disk["accuracy"] == result["accuracy"] and on_disk["split"] == "validation"
+    names = on_disk["class_names"]
+    assert set(on_disk["per_class"]) == set(names)
+    cm = np.asarray(on_disk["confusion_matrix"])
+    assert cm.shape == (len(names), len(names)) and cm.sum() == on_disk["examples"]
+    assert sum(c["support"] for c in on_disk["per_class"].values()) == on_disk["examples"]
+    assert 0.0 <= on_disk["macro_f1"] <= 1.0
+    assert os.path.getsize(os.path.join(text_run["run"], "confusion_matrix.png")) > 1000
+
+
+def test_evaluate_on_a_raw_csv_and_an_unknown_label(text_run, tmp_path):
+    from keras_lstm_opt.serve.evaluate import evaluate_run
+
+    rows = list(csv.reader(open(text_run["src"], encoding="utf-8")))
+    good = tmp_path / "new.csv"
+    with open(good, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([rows[0], *rows[-40:]])
+    result = evaluate_run(text_run["run"], data=str(good), out=str(tmp_path / "eval"))
+    assert result["examples"] == 40 and result["split"] == "file"
+    assert os.path.exists(tmp_path / "eval" / "evaluation.json")
+    bad = tmp_path / "bad.csv"
+    with open(bad, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([rows[0], *rows[1:3], ["a horse with a horn", "noun.unicorn"]])
+    with pytest.raises(DataError, match=r"bad\.csv, line 4, column 'label': label "
+                                        r"'noun.unicorn' is not one of the 2\d training"):
+        evaluate_run(text_run["run"], data=str(bad), out=str(tmp_path / "eval2"))
+
+
+def test_predict_file_writes_csv_and_json_lines(text_run, tmp_path, capsys):
+    from keras_lstm_opt.serve.predict import predict_file
+    from keras_lstm_opt.serve.run import load_run
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"doc_id": i, "text": t, "x": 0}) + "\n"
+                           for i, t in enumerate(GLOSSES)))
+    run = load_run(text_run["run"])
+    want = run.predict(GLOSSES)
+    out = predict_file(text_run["run"], str(src), out=str(tmp_path / "out.csv"))
+    got = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert list(got[0])[:3] == ["doc_id", "text", "label"]
+    assert [r["label"] for r in got] == [w["label"] for w in want]
+    assert float(got[0][f"p_{run.class_names[0]}"]) == pytest.approx(
+        want[0]["probabilities"][run.class_names[0]], abs=1e-6)
+    out = predict_file(text_run["run"], str(src), out=str(tmp_path / "out.jsonl"))
+    lines = [json.loads(line) for line in open(out, encoding="utf-8")]
+    assert [r["doc_id"] for r in lines] == [0, 1, 2]
+    assert [r["label"] for r in lines] == [w["label"] for w in want]
+    assert predict_file(text_run["run"], str(src)) == "-"
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == lines
+    with pytest.raises(UsageError, match=r"out\.txt: name it \.csv"):
+        predict_file(text_run["run"], str(src), out=str(tmp_path / "out.txt"))
