@@ -270,3 +270,15 @@ def test_sources_and_streaming_batches(tmp_path: pytest.TempPathFactory) -> None
     assert [len(b) for b in batches] == [2, 2, 1]
     assert batches[2].where == [f"{tmp_path}/part1.csv, line 6"]
     assert np.array(batches[0].columns["text"]).tolist() == ["text 1 0", "text 1 1"]
+    assert [len(b) for b in iter_records(str(tmp_path / "part1.csv"), ["text"],
+                                         batch_bytes=1)] == [1] * 5  # long rows: small batches
+
+
+def test_bench_corpus_is_real_glosses(tmp_path: pytest.TempPathFactory) -> None:
+    from keras_lstm_opt.bench.importer import write_corpus
+
+    path = str(tmp_path / "bench.csv")
+    assert write_corpus(path, 50, glosses_per_row=3) == os.path.getsize(path)
+    (batch,) = iter_records(path, ["text", "label"])
+    assert len(batch) == 50 and all(lab.startswith("noun.") for lab in batch.columns["label"])
+    assert all(len(t.split()) >= 3 for t in batch.columns["text"])

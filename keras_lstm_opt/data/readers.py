@@ -34,6 +34,7 @@ from keras_lstm_opt.paths import is_remote
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
            ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+BATCH_BYTES = 4 * 1024 * 1024  # a batch of long rows ends early: memory stays bounded
 FIELD_LIMIT = 16 * 1024 * 1024  # the longest CSV field (characters): bounds a runaway quote
 
 
@@ -115,7 +116,8 @@ def _known(path: str) -> bool:
 
 
 def iter_records(path: str, columns: Sequence[str], fmt: str | None = None,
-                 batch_rows: int = 10000, on_bad_row: str = "error") -> Iterator[Batch]:
+                 batch_rows: int = 10000, on_bad_row: str = "error",
+                 batch_bytes: int = BATCH_BYTES) -> Iterator[Batch]:
     """Stream `columns` of the file at `path` in batches of at most `batch_rows` rows.
 
     Args:
@@ -125,6 +127,8 @@ def iter_records(path: str, columns: Sequence[str], fmt: str | None = None,
         batch_rows: rows per batch (memory is bounded by this, not the file's size).
         on_bad_row: "error" raises DataError at the first bad row (a missing column,
             an unparsable line); "skip" leaves it out and lists it in `Batch.skipped`.
+        batch_bytes: text formats: a batch also ends after this many bytes of input, so
+            long rows do not make large batches.
 
     Yields:
         `Batch`es. Values are as the format gives them: strings for CSV/TSV, JSON
@@ -143,7 +147,7 @@ def iter_records(path: str, columns: Sequence[str], fmt: str | None = None,
         return
     reader = _jsonl if kind == "jsonl" else _delimited
     with _open_lines(path) as lines:
-        batch = Batch({c: [] for c in columns}, [])
+        batch, start = Batch({c: [] for c in columns}, []), 0
         for where, values, problem in reader(path, lines, list(columns), kind):
             if problem is not None:
                 if on_bad_row == "error":
@@ -153,9 +157,10 @@ def iter_records(path: str, columns: Sequence[str], fmt: str | None = None,
             for c, v in zip(columns, values, strict=True):
                 batch.columns[c].append(v)
             batch.where.append(where)
-            if len(batch.where) >= batch_rows:
+            if len(batch.where) >= batch_rows or lines.bytes - start >= batch_bytes:
                 yield batch
                 batch = Batch({c: [] for c in columns}, [])
+                start = lines.bytes
         if batch.where or batch.skipped:
             yield batch
 
@@ -173,11 +178,13 @@ class _Lines:
         self._fh: Any = gzip.GzipFile(fileobj=raw) if path.lower().endswith(".gz") \
             else raw
         self.lineno = 0
+        self.bytes = 0
 
     def __iter__(self) -> Iterator[str]:
         try:
             for raw in self._fh:
                 self.lineno += 1
+                self.bytes += len(raw)
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
