@@ -1,0 +1,120 @@
+"""ONNX export of a run through tf2onnx, checked with ONNX Runtime (the `onnx` extra).
+
+The graph converted is the SavedModel's numeric one (`export.numeric_function`): token
+ids int64 [batch, time] (0 = padding) or raw windows float32 [batch, W + lag, C] in;
+`probabilities` and `class_id`, or `forecast` [batch, H, T] in the series' units, out.
+A masked (padded) LSTM becomes an ONNX Loop; the opset is the newest tf2onnx knows.
+
+Example:
+
+    info = write_onnx(serving, "export/model.onnx")   # {"opset": 18, ...}
+    check_onnx(serving, "export/model.onnx")          # {"onnx": 0.0}
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from keras_lstm_opt.errors import UsageError
+
+if TYPE_CHECKING:
+    from keras_lstm_opt.serve.export import Serving
+
+
+def require_onnx() -> None:
+    """Raise a UsageError saying how to install tf2onnx and onnxruntime if either is missing."""
+    try:
+        import onnxruntime  # noqa: F401
+        import tf2onnx  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(f"format onnx needs tf2onnx and onnxruntime ({exc}); install them "
+                         "with: pip install 'keras-lstm-opt[onnx]'") from None
+
+
+def newest_opset() -> int:
+    """The newest ONNX opset the installed tf2onnx converts to."""
+    from tf2onnx import constants
+
+    return max(int(k) for k in constants.OPSET_TO_IR_VERSION)
+
+
+def _patch_tf2onnx_for_numpy2() -> None:
+    """tf2onnx 1.17 still calls NumPy 1 names (np.cast, np.object) in some graph passes;
+    Keras ships the fix it uses for its own ONNX export."""
+    try:
+        from keras.src.export.tf2onnx_lib import patch_tf2onnx
+    except ImportError:  # a Keras without it: tf2onnx works without the patch for LSTMs
+        return
+    with warnings.catch_warnings():  # its `hasattr(np, "object")` warns under NumPy 2
+        warnings.simplefilter("ignore", FutureWarning)
+        patch_tf2onnx()
+
+
+def _shape(value_info: Any) -> list[int | None]:
+    return [d.dim_value if d.HasField("dim_value") else None
+            for d in value_info.type.tensor_type.shape.dim]
+
+
+def write_onnx(serving: Serving, path: str) -> dict[str, Any]:
+    """Convert `serving`'s numeric function to ONNX at `path`.
+
+    Returns:
+        {"opset", "converter", "signature": {"inputs", "outputs"}} for export.json.
+    """
+    import onnx
+    import tf2onnx
+
+    from keras_lstm_opt.serve.export import numeric_function
+
+    _patch_tf2onnx_for_numpy2()
+    fn = numeric_function(serving)
+    opset = newest_opset()
+    logger = logging.getLogger("tf2onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        proto, _ = tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
+                                                 opset=opset, output_path=path)
+    finally:
+        logger.setLevel(level)
+
+    def describe(values: Any) -> dict[str, Any]:
+        return {v.name: {"dtype": onnx.helper.tensor_dtype_to_np_dtype(
+            v.type.tensor_type.elem_type).name, "shape": _shape(v)} for v in values}
+
+    return {"opset": opset, "converter": f"tf2onnx {tf2onnx.__version__}",
+            "signature": {"inputs": describe(proto.graph.input),
+                          "outputs": describe(proto.graph.output)}}
+
+
+def check_onnx(serving: Serving, path: str) -> dict[str, float]:
+    """Run the ONNX model on a few inputs; return {"onnx": largest difference from
+    model.keras} (see `export.max_difference`)."""
+    import onnxruntime as ort
+
+    from keras_lstm_opt.serve.export import max_difference, sample_inputs
+
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    samples = sample_inputs(serving)
+    arrays = [samples[name] for name in serving.inputs]
+    got = session.run(None, dict(zip(serving.inputs, arrays, strict=True)))
+    want = serving.expected(arrays)
+    want.pop("label", None)
+    names = [o.name for o in session.get_outputs()]
+    return {"onnx": max_difference(dict(zip(names, got, strict=True)), want)}
+
+
+def onnx_usage(serving: Serving, signature: dict[str, Any]) -> dict[str, Any]:
+    """How to call the ONNX model (for export.json)."""
+    inputs = ", ".join(f"'{name}': {name}" for name in signature["inputs"])
+    outputs = ", ".join(signature["outputs"])
+    feed = {"text": "token ids int64 [batch, time], zero-padded on the right (make them "
+                    "with vocabulary.txt: id = line number, 1 for an unknown token)",
+            "forecast": "raw windows float32 [batch, window + lag, columns], oldest first",
+            "model": "the model's inputs"}[serving.kind]
+    return {"onnxruntime": "import onnxruntime as ort\n"
+                           "session = ort.InferenceSession('model.onnx')\n"
+                           f"{outputs} = session.run(None, {{{inputs}}})",
+            "inputs": feed}
