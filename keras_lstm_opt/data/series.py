@@ -1,0 +1,519 @@
+"""Import a raw time series (CSV, TSV, JSON Lines, Parquet) as forecasting windows.
+
+One row per time step: a time column (ISO dates / datetimes, or numbers), the target
+columns to forecast and, optionally, more feature columns the model reads. The whole
+series is held in memory while it is imported (8 bytes x rows x columns, plus each
+row's place for error messages), and so are its windows before they are written (4 bytes
+x windows x (W + lag + H) x C): it is sorted by time, split by time, and windowed.
+
+* Split: the validation period is the last `validation_fraction` of the rows, or a
+  separate `validation` file whose times all come after the training period.
+  Training windows lie wholly in the training period (inputs and targets); a
+  validation window has all its targets in the validation period and reads its inputs
+  from the steps just before them (which may lie before the split, never after the
+  targets).
+* Stored windows are RAW, in original units: `x` `[N, W + lag, C]`, `y` `[N, H * T]`
+  (time-major). The transform (`none`, `diff`, `seasonal_diff:P`, on the target
+  columns) and the scaling (mean, std of the transformed columns, fitted on training
+  rows only) are recorded in `info.series`; the model applies them and their inverse
+  itself (`keras_lstm_opt.models.series`), so its output is in original units.
+* Baselines on the validation windows, original units: seasonal naive (the value one
+  season earlier; season = P of `seasonal_diff:P`, or `season`) and last value.
+  `info.baseline_mae` is the seasonal-naive MAE, or the last-value MAE without a season.
+
+Example:
+
+    report = import_series(["co2.csv"], "data/co2", time="date", target="co2",
+                           features=None, window=24, horizon=12,
+                           transform="seasonal_diff:12", season=None, validation=None,
+                           validation_fraction=0.2, on_bad_row="error", progress=True)
+    x, y = series_windows(read_schema("data/co2")["info"], {"co2": values})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from keras_lstm_opt.data.import_text import TMP, _move_into_place, _remove_tree
+from keras_lstm_opt.data.readers import expand_sources, iter_records
+from keras_lstm_opt.data.writer import write_tfrecords
+from keras_lstm_opt.errors import DataError, UsageError
+
+log = logging.getLogger("keras_lstm_opt")
+
+TRANSFORMS = ("none", "diff", "seasonal_diff")
+WINDOWS_PER_SHARD = 20000
+
+__all__ = ["Series", "import_series", "last_value", "parse_transform", "read_series",
+           "seasonal_naive", "series_windows"]
+
+
+EPOCH = dt.datetime(1970, 1, 1)
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@dataclass
+class Series:
+    """A series read into memory, sorted by time.
+
+    `times`: int64 microseconds since 1970 (`kind` "datetime") or float64 (`kind`
+    "number"); `values`: float64 `[rows, C]` in `columns` order; `where[i]`: row i's
+    place ("data.csv, line 17"); `skipped`: one message per bad row left out.
+    """
+
+    time: str
+    columns: list[str]
+    kind: str
+    times: np.ndarray
+    values: np.ndarray
+    where: list[str]
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def table(self) -> dict[str, np.ndarray]:
+        """Column name -> values (the form `series_windows` takes)."""
+        return {c: self.values[:, i] for i, c in enumerate(self.columns)}
+
+    def concat(self, later: Series) -> Series:
+        return Series(self.time, self.columns, self.kind,
+                      np.concatenate([self.times, later.times]),
+                      np.concatenate([self.values, later.values]), self.where + later.where,
+                      self.skipped + later.skipped)
+
+
+def _parse_time(value: Any) -> tuple[str, float | int]:
+    """("number", float) or ("datetime", microseconds since 1970); ValueError if neither."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError("empty time")
+        try:
+            return _parse_time(float(text))
+        except ValueError:
+            pass
+        try:
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            try:  # "1958-03", "1958": what NumPy reads and Python does not
+                value = np.datetime64(text, "us").astype(dt.datetime)
+            except ValueError:
+                raise ValueError(f"{text!r} is neither an ISO date/datetime nor a "
+                                 "number") from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite number")
+        return "number", float(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return "datetime", (value - EPOCH) // MICROSECOND
+    raise ValueError(f"{value!r} is neither a date/datetime nor a number")
+
+
+def format_time(t: Any, kind: str) -> str:
+    """A time as `read_series` holds it, written back: ISO for datetimes."""
+    if kind == "number":
+        return str(int(t)) if float(t).is_integer() else repr(float(t))
+    stamp = EPOCH + int(t) * MICROSECOND
+    return stamp.date().isoformat() if stamp.time() == dt.time() else stamp.isoformat()
+
+
+def _parse_number(value: Any) -> float:
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("empty value")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise ValueError("empty value" if value is None else f"{value!r} is not a number")
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def read_series(files: Sequence[str], time: str, columns: Sequence[str],
+                on_bad_row: str = "error", progress: bool = False) -> Series:
+    """Read `time` and `columns` of every row of `files` into memory, sorted by time.
+
+    Args:
+        files: data files (CSV, TSV, JSON Lines, Parquet; see `readers`).
+        time: the time column: ISO dates / datetimes or numbers (one kind throughout).
+        columns: numeric columns, read as float64.
+        on_bad_row: "error": DataError at the first bad row; "skip": leave it out.
+        progress: log a line per file.
+
+    Raises:
+        DataError: naming file, line and column: a missing column, an unparsable time
+            or number, two rows with the same time (both named), no rows at all.
+    """
+    columns = list(columns)
+    times: list[float | int] = []
+    rows: list[list[float]] = []
+    where: list[str] = []
+    skipped: list[str] = []
+    kind, first = "", ""
+    for path in files:
+        before = len(where)
+        for batch in iter_records(path, [time, *columns], on_bad_row=on_bad_row):
+            skipped.extend(batch.skipped)
+            for i, place in enumerate(batch.where):
+                col = time
+                try:
+                    k, t = _parse_time(batch.columns[time][i])
+                    if kind and k != kind:
+                        raise ValueError(f"a {k}, but the times before ({first}) are {kind}s")
+                    values = []
+                    for col in columns:
+                        values.append(_parse_number(batch.columns[col][i]))
+                except ValueError as exc:
+                    problem = f"{place}, column {col!r}: {exc}"
+                    if on_bad_row == "error":
+                        raise DataError(problem) from None
+                    skipped.append(problem)
+                    continue
+                kind, first = kind or k, first or place
+                times.append(t)
+                rows.append(values)
+                where.append(place)
+        if progress:
+            log.info("series: read %d rows from %s", len(where) - before, path)
+    if not where:
+        raise DataError(f"{', '.join(files)}: no rows")
+    stamps = np.asarray(times, np.int64 if kind == "datetime" else np.float64)
+    order = np.argsort(stamps, kind="stable")
+    stamps = stamps[order]
+    same = np.flatnonzero(stamps[1:] == stamps[:-1])
+    if same.size:
+        a, b = where[order[same[0]]], where[order[same[0] + 1]]
+        raise DataError(f"{b}, column {time!r}: the time {format_time(stamps[same[0]], kind)} "
+                        f"repeats {a}; give each time step one row")
+    series = Series(time, columns, kind, stamps, np.asarray(rows, np.float64).reshape(
+        len(where), len(columns))[order], [where[i] for i in order], skipped)
+    _warn_gaps(series)
+    return series
+
+
+def _warn_gaps(series: Series) -> None:
+    steps = np.diff(series.times.astype(np.float64))
+    if not steps.size:
+        return
+    gaps = np.flatnonzero(steps > 1.5 * np.median(steps))
+    if gaps.size:
+        log.warning("series: %d gaps longer than 1.5 x the usual time step (the first after "
+                    "%s); windows treat the rows as consecutive steps", gaps.size,
+                    series.where[gaps[0]])
+
+
+def parse_transform(transform: str, season: int | None = None) -> tuple[str, int, int | None]:
+    """`"none"`, `"diff"` or `"seasonal_diff:P"` -> (name, lag, season).
+
+    `"seasonal_diff"` without `:P` takes P from `season`. The season returned is the
+    one the seasonal-naive baseline uses: P, or `season` for the other transforms.
+
+    Example:
+
+        parse_transform("seasonal_diff:12")   # ("seasonal_diff", 12, 12)
+    """
+    if season is not None and (isinstance(season, bool) or not isinstance(season, int)
+                               or season < 1):
+        raise UsageError(f"season: must be an integer >= 1, got {season!r}")
+    name, sep, period = str(transform).partition(":")
+    if name not in TRANSFORMS or (sep and name != "seasonal_diff"):
+        raise UsageError(f"transform: expected 'none', 'diff' or 'seasonal_diff:P' (P = the "
+                         f"season in steps, e.g. seasonal_diff:12), got {transform!r}")
+    if name == "none":
+        return name, 0, season
+    if name == "diff":
+        return name, 1, season
+    if not sep:
+        if season is None:
+            raise UsageError("transform: 'seasonal_diff' needs its season: write "
+                             "seasonal_diff:P (e.g. seasonal_diff:12) or give season")
+        return name, season, season
+    if not period.strip().isdigit() or int(period) < 1:
+        raise UsageError(f"transform: the season in {transform!r} must be an integer >= 1")
+    p = int(period)
+    if season is not None and season != p:
+        raise UsageError(f"transform {transform!r} and season {season} disagree; give one")
+    return name, p, p
+
+
+def _sizes(info: dict[str, Any]) -> tuple[int, int, int, int]:
+    s = info["series"]
+    return int(info["window"]), int(s["lag"]), int(info["horizon"]), len(s["targets"])
+
+
+def series_windows(info: dict[str, Any], table: dict[str, np.ndarray] | np.ndarray,
+                   targets: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw windows (and their targets) from a raw table, as the importer stores them.
+
+    Args:
+        info: the schema's info (`window`, `horizon`, `series`).
+        table: column name -> values (every column of `info["series"]["columns"]`;
+            others are ignored), or an array `[rows, C]` in that column order. Rows are
+            consecutive time steps, oldest first.
+        targets: True: every window that has `horizon` following rows, with those
+            rows' targets; False: every window, the last one ending at the last row
+            (the one to forecast after the end), and no targets.
+
+    Returns:
+        `x` float32 `[N, W + lag, C]` and `y` float32 `[N, H * T]` (None if not `targets`).
+
+    Example:
+
+        x, _ = series_windows(info, {"co2": values}, targets=False)
+        forecast = model.predict(x[-1:])
+    """
+    columns = list(info["series"]["columns"])
+    if isinstance(table, dict):
+        missing = [c for c in columns if c not in table]
+        if missing:
+            raise DataError(f"column {missing[0]!r}: missing (the model reads "
+                            f"{', '.join(columns)})")
+        data = np.stack([np.asarray(table[c], np.float64) for c in columns], axis=1)
+    else:
+        data = np.asarray(table, np.float64)
+        if data.ndim != 2 or data.shape[1] != len(columns):
+            raise DataError(f"table: expected shape [rows, {len(columns)}] (columns "
+                            f"{', '.join(columns)}), got {list(data.shape)}")
+    bad = np.argwhere(~np.isfinite(data))
+    if bad.size:
+        row, col = bad[0]
+        raise DataError(f"row {row + 1}, column {columns[col]!r}: not a finite number "
+                        f"({data[row, col]})")
+    w, lag, h, n_t = _sizes(info)
+    n = data.shape[0] - (w + lag) - (h if targets else 0) + 1
+    if n < 1:
+        need = w + lag + (h if targets else 0)
+        raise DataError(f"{data.shape[0]} rows are too few: a window needs {need} "
+                        f"(window {w} + lag {lag}{f' + horizon {h}' if targets else ''})")
+    return _windows(data, n, w + lag, h if targets else 0, n_t)
+
+
+def _windows(data: np.ndarray, n: int, steps: int, horizon: int, n_t: int
+             ) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` windows starting at rows 0..n-1 of `data`: x [n, steps, C], y [n, horizon*T]."""
+    view = np.lib.stride_tricks.sliding_window_view(data, steps + horizon, axis=0)
+    view = view[:n].transpose(0, 2, 1)  # [n, steps + horizon, C]
+    x = np.ascontiguousarray(view[:, :steps], np.float32)
+    if not horizon:
+        return x, None
+    return x, np.ascontiguousarray(view[:, steps:, :n_t].reshape(n, -1), np.float32)
+
+
+def last_value(info: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Forecast every step as the window's last value: `[N, H * T]`, original units."""
+    _, _, h, n_t = _sizes(info)
+    last = np.asarray(x)[:, -1, :n_t]
+    return np.tile(last, (1, h))
+
+
+def seasonal_naive(info: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Forecast each step as the value one season earlier: `[N, H * T]`, original units.
+
+    Steps more than a season ahead repeat the last observed season. Needs
+    `info["series"]["season"]`.
+    """
+    w, lag, h, n_t = _sizes(info)
+    p = info["series"].get("season")
+    if not p:
+        raise DataError("the schema's info.series has no season: no seasonal-naive baseline")
+    if p > w + lag:
+        raise DataError(f"season {p} is longer than the window ({w + lag} steps)")
+    x = np.asarray(x)
+    idx = [w + lag - p + (k % p) for k in range(h)]
+    return x[:, idx, :n_t].reshape(len(x), -1)
+
+
+def _mae(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.abs(pred.astype(np.float64) - y.astype(np.float64))))
+
+
+def _choose(window: int | None, horizon: int | None, season: int | None
+            ) -> tuple[int, int, dict[str, str]]:
+    why = {}
+    if horizon is None:
+        horizon = season or 1
+        why["horizon"] = f"{horizon} (default: {'the season' if season else 'one step'})"
+    if window is None:
+        window = max(2 * (season or 0), 2 * horizon, 8)
+        why["window"] = f"{window} (default: the longest of 2 x season, 2 x horizon, 8)"
+    for name, v in (("window", window), ("horizon", horizon)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise UsageError(f"{name}: must be an integer >= 1, got {v!r}")
+    return window, horizon, why
+
+
+def _split(train: Series, val: Series | None, fraction: float, horizon: int
+           ) -> tuple[Series, int, str]:
+    """The whole series and the index of its first validation row."""
+    if val is not None:
+        if val.times[0] <= train.times[-1]:
+            raise DataError(f"{val.where[0]}, column {val.time!r}: the validation period "
+                            f"must come after the training period, but "
+                            f"{format_time(val.times[0], val.kind)} is not after "
+                            f"{format_time(train.times[-1], train.kind)} ({train.where[-1]})")
+        if val.kind != train.kind:
+            raise DataError(f"{val.where[0]}, column {val.time!r}: the validation times are "
+                            f"{val.kind}s, the training times {train.kind}s")
+        return train.concat(val), len(train), "the validation file"
+    if isinstance(fraction, bool) or not 0 < fraction < 1:
+        raise UsageError(f"validation_fraction: must lie between 0 and 1, got {fraction!r}")
+    n_val = int(round(len(train) * fraction))
+    if n_val < horizon:
+        raise DataError(f"validation_fraction {fraction} of {len(train)} rows leaves {n_val} "
+                        f"for validation; a horizon of {horizon} needs at least {horizon}")
+    return train, len(train) - n_val, f"the last {fraction:g} of the rows"
+
+
+def _scaling(data: np.ndarray, split: int, lag: int, n_t: int, columns: Sequence[str]
+             ) -> tuple[list[float], list[float]]:
+    """Mean and std of the transformed columns over the training rows [lag, split)."""
+    rows = data[:split]
+    if lag:
+        rows = rows.copy()
+        rows[lag:, :n_t] = rows[lag:, :n_t] - rows[:-lag, :n_t]
+        rows = rows[lag:]
+    mean, std = rows.mean(axis=0), rows.std(axis=0)
+    for c in np.flatnonzero(~(std > 1e-12)):
+        log.warning("column %r is constant over the training period (after the transform): "
+                    "scaled by 1", columns[int(c)])
+        std[c] = 1.0
+    return [float(m) for m in mean], [float(s) for s in std]
+
+
+def import_series(sources: Sequence[str] | str, out: str, *, time: str | None,
+                  target: str | Sequence[str] | None, features: Sequence[str] | None = None,
+                  window: int | None = None, horizon: int | None = None,
+                  transform: str = "none", season: int | None = None,
+                  validation: str | None = None, validation_fraction: float = 0.2,
+                  on_bad_row: str = "error", progress: bool = True,
+                  shards: int | None = None) -> dict[str, Any]:
+    """Read a raw series, split it by time and write raw forecasting windows to `out`.
+
+    Args:
+        sources: files (or one pattern / directory) of rows, one per time step; several
+            files are one series (sorted by time together).
+        out: the data directory (TFRecord shards + schema.json), local or remote.
+        time: the time column: ISO dates / datetimes, or numbers.
+        target: the column(s) to forecast (T of them).
+        features: more columns the model reads but does not forecast.
+        window: W, input steps (default: 2 x season, at least 2 x horizon).
+        horizon: H, steps forecast (default: the season, else 1).
+        transform: "none", "diff" or "seasonal_diff:P", applied to the targets.
+        season: the season in steps for the seasonal-naive baseline (P of
+            seasonal_diff:P when not given).
+        validation: a file (or pattern) of rows after the training period; None takes
+            the last `validation_fraction` of the rows.
+        validation_fraction: the share of rows held out when `validation` is None.
+        on_bad_row: "error" stops at the first bad row; "skip" leaves it out (counted).
+        progress: log a line per file read and the choices made.
+        shards: training files (default: one per 20,000 windows); validation: one.
+
+    Returns:
+        The import report (also stored as `info.import`): sources, rows and windows per
+        split, rows skipped, the choices made and why.
+
+    Raises:
+        UsageError: bad arguments; DataError: bad rows (naming file, line and column),
+        too few rows for the window, horizon and split.
+    """
+    if not time:
+        raise UsageError("time: name the time column of the series")
+    if not target:
+        raise UsageError("target: name the column(s) to forecast")
+    targets = [target] if isinstance(target, str) else list(target)
+    feats = list(features or [])
+    columns = targets + feats
+    clash = {time} & set(columns) or {c for c in columns if columns.count(c) > 1}
+    if clash:
+        raise UsageError(f"column {sorted(clash)[0]!r} is named twice among time, target "
+                         "and features")
+    name, lag, season = parse_transform(transform, season)
+    window, horizon, why = _choose(window, horizon, season)
+    if season is not None and season > window + lag:
+        raise UsageError(f"season {season} is longer than the window ({window} steps + lag "
+                         f"{lag}): the seasonal-naive baseline needs a whole season; raise "
+                         "window")
+    files = expand_sources(sources) if isinstance(sources, str) else \
+        [f for s in sources for f in expand_sources(s)]
+    train = read_series(files, time, columns, on_bad_row, progress)
+    val = read_series(expand_sources(validation), time, columns, on_bad_row, progress) \
+        if validation else None
+    series, split, how = _split(train, val, validation_fraction, horizon)
+    data, n_t, steps = series.values, len(targets), window + lag
+    n_train = split - steps - horizon + 1
+    if n_train < 1:
+        raise DataError(f"the training period has {split} rows; a training window needs "
+                        f"{steps + horizon} (window {window} + lag {lag} + horizon {horizon})")
+    mean, std = _scaling(data, split, lag, n_t, columns)
+    x_tr, y_tr = _windows(data, n_train, steps, horizon, n_t)
+    n_val = len(series) - split - horizon + 1  # the first targets start at the split
+    x_va, y_va = _windows(data[split - steps:], n_val, steps, horizon, n_t)
+    assert y_tr is not None and y_va is not None
+    split_time = format_time(series.times[split], series.kind)
+    rows = {"train": split, "validation": len(series) - split}
+    info: dict[str, Any] = {"n_features": len(columns), "window": window, "horizon": horizon}
+    info["series"] = {"time": time, "targets": targets, "columns": columns,
+                      "transform": name, "lag": lag, "season": season, "mean": mean,
+                      "std": std, "split_time": split_time, "train_rows": rows["train"],
+                      "validation_rows": rows["validation"]}
+    baselines = {"last_value": _mae(last_value(info, x_va), y_va)}
+    if season:
+        baselines["seasonal_naive"] = _mae(seasonal_naive(info, x_va), y_va)
+    best = "seasonal_naive" if season else "last_value"
+    info.update(baseline_mae=baselines[best], baselines=baselines,
+                baseline=(f"seasonal naive (the value {season} steps earlier)" if season
+                          else "last value (no season given)"))
+    scaling = ", ".join(f"{c} {m:.4g}/{d:.4g}"
+                        for c, m, d in zip(columns, mean, std, strict=True))
+    chosen = {**why, "split": f"by time: validation = {how}, from {split_time}",
+              "transform": name, "baseline_mae": info["baseline"],
+              "scaling": f"mean/std of the transformed columns, training rows: {scaling}"}
+    info["import"] = report = {
+        "source": files, "validation_source": expand_sources(validation) if validation
+        else None, "rows": rows, "windows": {"train": n_train, "validation": n_val},
+        "skipped": len(train.skipped) + (len(val.skipped) if val else 0),
+        "memory_bytes": 8 * len(series) * len(columns), "chosen": chosen}
+    _write(out, (x_tr, y_tr), (x_va, y_va), shards or n_train // WINDOWS_PER_SHARD, info)
+    if progress:
+        log.info("series: %d training rows (%d windows), %d validation rows (%d windows) "
+                 "from %s; window %d, horizon %d, transform %s (lag %d)", split, n_train,
+                 rows["validation"], n_val, split_time, window, horizon, name, lag)
+        log.info("series: %s", chosen["scaling"])
+        log.info("series baselines on the validation windows (original units): %s; "
+                 "baseline_mae = %s", ", ".join(f"{k} MAE {v:.4g}" for k, v in
+                                                 baselines.items()), best)
+    return report
+
+
+def _write(out: str, train: tuple[np.ndarray, np.ndarray],
+           validation: tuple[np.ndarray, np.ndarray], shards: int, info: dict[str, Any]
+           ) -> None:
+    """Both splits into out/.tmp-import, then into place (replacing an earlier import)."""
+    tmp = os.path.join(out, TMP)
+    _remove_tree(tmp)
+    try:
+        for split, (x, y), n in (("train", train, shards), ("validation", validation, 1)):
+            write_tfrecords(tmp, {"x": x, "y": y}, split, max(1, min(n, len(x))),
+                            inputs="x", target="y", task="forecast", info=info)
+    except BaseException:
+        _remove_tree(tmp)
+        raise
+    _move_into_place(tmp, out)
