@@ -247,6 +247,7 @@ def test_reimport_replaces_shards_and_a_failed_one_changes_nothing(
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"text": "text"}, "also needs label=COLUMN"),
+    ({"text": "t", "label": "t"}, "both name the column 't'"),
     ({"text": "t", "label": "l", "time": "d"}, "not both"),
     ({}, "say what to import"),
     ({"time": "d", "target": "co2"}, "also needs window=, horizon="),

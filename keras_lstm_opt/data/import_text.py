@@ -30,7 +30,7 @@ import numpy as np
 from keras_lstm_opt.data import text as textlib
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
-from keras_lstm_opt.data.storage import makedirs, replace
+from keras_lstm_opt.data.storage import check_paths, makedirs, replace
 from keras_lstm_opt.data.writer import ShardWriter
 from keras_lstm_opt.logs import ensure_visible, log
 from keras_lstm_opt.paths import is_remote
@@ -39,6 +39,7 @@ VOCAB_CAP = {"word": 20000, "character": 1000}
 LENGTH_CAP = {"word": 500, "character": 2000}
 MIN_COUNT = 2  # a token seen once is left to [UNK]
 MAX_DISTINCT = 2_000_000  # tokens counted at once; tokens seen once are dropped beyond it
+MAX_CLASSES = 10000  # more distinct labels than this is a wrong column, not classes
 PROGRESS_SECONDS = 5.0
 TMP = ".tmp-import"
 SPECS: dict[str, tuple[str, list[int | None]]] = {"tokens": ("int64", [None]),
@@ -194,6 +195,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     """
     import tensorflow as tf
 
+    check_paths({"out": out})
     if progress:
         ensure_visible()
     started = time.monotonic()
@@ -218,6 +220,9 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
             else np.zeros(len(rows.keep), dtype=bool)
         ordinal += len(batch)
         classes.update(rows.labels)
+        if len(classes) > MAX_CLASSES:
+            raise DataError(f"{batch.where[-1]}, column {label!r}: over {MAX_CLASSES:,} "
+                            "distinct labels so far; is it the label column?")
         train_texts = [t for t, v in zip(rows.texts, val, strict=True) if not v]
         n_train += len(train_texts)
         n_val += int(val.sum())
@@ -273,6 +278,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     # Pass 2: vectorise in batches and write the shards (into out/.tmp-import).
     tmp = os.path.join(out, TMP)
     _remove_tree(tmp)
+    created = not tf.io.gfile.exists(out)
     makedirs(tmp)
     writers: dict[str, ShardWriter] = {}
     try:
@@ -322,7 +328,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     except BaseException:
         for w in writers.values():
             w.abort()
-        _remove_tree(tmp)
+        _remove_tree(tmp if not created else out)  # a directory we made goes too
         raise
     _move_into_place(tmp, out)
     log.info("import: wrote %s training and %s validation examples to %s (%d skipped, "

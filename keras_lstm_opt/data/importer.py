@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from keras_lstm_opt.data.readers import expand_sources
+from keras_lstm_opt.data.storage import check_paths
 from keras_lstm_opt.errors import UsageError
 
 _TRANSFORM = re.compile(r"none|diff|seasonal_diff(:[1-9]\d*)?")
@@ -48,6 +49,9 @@ def _check(text: str | None, label: str | None, tokens: str, vocab_size: int | N
         if not label:
             raise UsageError(f"text={text!r}: text classification also needs label=COLUMN, "
                              "the column holding each row's class (strings or integers)")
+        if text == label:
+            raise UsageError(f"text and label both name the column {text!r}; the label is "
+                             "the column holding each row's class")
         if target or features or window is not None or horizon is not None:
             raise UsageError("target, features, window and horizon are for forecasting "
                              "(time=...); text classification takes text= and label=")
@@ -126,6 +130,7 @@ def import_data(src: str, out: str, *, text: str | None = None, label: str | Non
            horizon, transform, season, validation_fraction, on_bad_row, shards)
     if not out:
         raise UsageError("out: give the data directory to write")
+    check_paths({"out": out})  # a remote out that cannot be written fails before reading
     sources = expand_sources(src)
     validation_sources = expand_sources(validation) if validation else None
     if text:
