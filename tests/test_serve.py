@@ -11,61 +11,43 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from keras_lstm_opt.errors import DataError, RunDirError, UsageError
 
-TINY = ["model.units=8", "train.epochs=1", "train.batch_size=32", "train.verbose=silent",
-        "data.deterministic=true", "data.cache=none", "train.early_stopping_patience=0"]
+# keras.layers.LSTM: no fused-kernel build in a fresh test session (FastLSTM's own tests)
+TINY = ["model.lstm=keras", "model.units=8", "train.epochs=1", "train.batch_size=32",
+        "train.verbose=silent", "data.deterministic=true", "data.cache=none",
+        "train.early_stopping_patience=0"]
 GLOSSES = ["a small domesticated carnivorous mammal with soft fur",
            "a period of time equal to one sixtieth of an hour", "!!!"]
 
 
-def _import(src: str, out: str, **kw: object) -> None:
-    try:
-        from keras_lstm_opt.data.importer import import_data
-    except ImportError:  # helper A's dispatcher not there yet
-        from keras_lstm_opt.data.import_text import import_text
-
-        import_text([src], out, progress=False, **kw)  # type: ignore[arg-type]
-        return
-    import_data(src, out, progress=False, **kw)  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="module")
-def text_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def text_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from keras_lstm_opt.bench.corpora import write_wordnet
+    from keras_lstm_opt.data.importer import import_data
     from keras_lstm_opt.experiment import fit
 
     root = tmp_path_factory.mktemp("serve_text")
     src = str(root / "wordnet.csv")
     write_wordnet(src, rows=600, seed=1)
-    _import(src, str(root / "data"), text="text", label="label")
+    import_data(src, str(root / "data"), text="text", label="label", progress=False)
     metrics = fit(None, run_dir=str(root / "run"),
                   overrides=[*TINY, f"data.path={root / 'data'}"])
-    return {"root": str(root), "run": str(root / "run"), "src": src, "metrics": metrics}
-
-
-def test_load_run_in_a_fresh_process_from_a_relative_path(text_run):
-    from keras_lstm_opt.serve.run import load_run
-
-    code = ("import json, keras_lstm_opt as klo; from keras_lstm_opt.serve.run import load_run;"
-            f"r = load_run('run'); print(json.dumps([r.task, r.predict({GLOSSES!r})]))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=text_run["root"],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    task, preds = json.loads(out.stdout.strip().splitlines()[-1])
-    run = load_run(text_run["run"])
-    assert task == run.task == "text" and len(run.class_names) > 10
-    assert all(name.startswith("noun.") for name in run.class_names)
-    here = run.predict(GLOSSES)
-    for theirs, mine in zip(preds, here, strict=True):
-        assert theirs["label"] == mine["label"] and theirs["label"] in run.class_names
-        assert sum(mine["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-        for name, p in mine["probabilities"].items():
-            assert theirs["probabilities"][name] == pytest.approx(p, abs=1e-6)
+    # load_run in a fresh process, from a relative path, as a user's script would
+    code = ("import json, keras_lstm_opt as klo; r = klo.load_run('run'); "
+            f"print(json.dumps([r.task, r.predict({GLOSSES!r})]))")
+    fresh = subprocess.Popen([sys.executable, "-c", code], cwd=str(root), text=True,
+                             stdout=subprocess.PIPE, stderr=open(root / "fresh.log", "w"))
+    yield {"root": str(root), "run": str(root / "run"), "src": src, "metrics": metrics,
+           "fresh": fresh}
+    if fresh.poll() is None:
+        fresh.kill()
+        fresh.communicate()
 
 
 def test_predict_takes_lists_arrays_series_frames_and_token_ids(text_run):
@@ -154,3 +136,109 @@ def test_predict_file_writes_csv_and_json_lines(text_run, tmp_path, capsys):
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == lines
     with pytest.raises(UsageError, match=r"out\.txt: name it \.csv"):
         predict_file(text_run["run"], str(src), out=str(tmp_path / "out.txt"))
+
+
+def test_metrics_and_time_stamps_by_hand():
+    from keras_lstm_opt.serve.evaluate import classification_metrics
+    from keras_lstm_opt.serve.predict import future_times
+
+    p1 = np.array([0.9, 0.2, 0.7, 0.4])  # a binary head: P(class "yes")
+    m = classification_metrics(np.array([1, 0, 0, 0]), np.stack([1 - p1, p1], 1), ["no", "yes"])
+    assert m["accuracy"] == 0.75 and m["confusion_matrix"] == [[2, 1], [0, 1]]
+    assert m["per_class"]["yes"] == {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
+    assert m["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
+    assert future_times(["2001-10-01", "2001-11-01", "2001-12-01"], 2) == [
+        "2002-01-01", "2002-02-01"]
+    assert future_times(["2001-12-30T23:00:00", "2001-12-31T00:00:00"], 1) == [
+        "2001-12-31T01:00:00"]
+    assert future_times([1998, 1999, 2000], 2) == [2001, 2002]
+    assert future_times(["2001-01-01", "2001-01-02", "2001-01-04"], 1) is None
+    assert future_times(["a", "b"], 1) is None
+
+
+@pytest.fixture(scope="module")
+def co2_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from keras_lstm_opt.bench.corpora import write_co2
+    from keras_lstm_opt.data.importer import import_data
+    from keras_lstm_opt.experiment import fit
+
+    root = tmp_path_factory.mktemp("serve_co2")
+    src = str(root / "co2.csv")
+    write_co2(src)
+    import_data(src, str(root / "data"), time="date", target="co2", window=24, horizon=12,
+                transform="seasonal_diff:12", progress=False)
+    metrics = fit(None, run_dir=str(root / "run"),
+                  overrides=[*TINY, f"data.path={root / 'data'}"])
+    return {"root": str(root), "run": str(root / "run"), "src": src, "metrics": metrics}
+
+
+def test_forecast_from_raw_rows_and_windows_in_ppm(co2_run):
+    import pandas as pd
+
+    from keras_lstm_opt.data.series import series_windows
+    from keras_lstm_opt.serve.run import load_run
+
+    run = load_run(co2_run["run"])
+    assert run.task == "forecast" and run.targets == ["co2"] and run.window == 36
+    rows = pd.read_csv(co2_run["src"])
+    forecast = run.predict(rows)
+    assert list(forecast.columns) == ["step", "date", "co2"] and len(forecast) == 12
+    assert rows["date"].iloc[-1] == "2001-12-01" and forecast["date"].iloc[0] == "2002-01-01"
+    last_year = rows["co2"].to_numpy()[-12:]
+    assert np.all(np.abs(forecast["co2"].to_numpy() - last_year) < 10.0)  # ppm, not scaled
+    x, _ = series_windows(run.info, {"co2": rows["co2"].to_numpy()}, targets=False)
+    windows = run.predict(x[-3:])
+    assert windows.shape == (3, 12, 1)
+    np.testing.assert_allclose(windows[-1, :, 0], forecast["co2"], rtol=1e-6)
+    np.testing.assert_allclose(run.predict(rows[["co2"]].to_numpy())[:, 0], forecast["co2"],
+                               rtol=1e-6)
+    with pytest.raises(DataError, match="row 500, column 'co2': missing"):
+        run.predict(rows.assign(co2=rows["co2"].where(rows.index != 499)))
+
+
+def test_evaluate_forecast_against_baselines(co2_run, tmp_path):
+    from keras_lstm_opt.serve.evaluate import evaluate_run
+
+    result = evaluate_run(co2_run["run"])
+    assert result["mae"] == pytest.approx(co2_run["metrics"]["val_mae"], abs=1e-4)
+    recorded = json.load(open(os.path.join(co2_run["run"], "schema.json")))["info"]["baselines"]
+    for name in ("seasonal_naive", "last_value"):  # the same windows as at import
+        assert result["baselines"][name]["mae"] == pytest.approx(recorded[name], abs=1e-4)
+    assert [s["step"] for s in result["per_step"]] == list(range(1, 13))
+    assert result["rmse"] >= result["mae"] > 0
+    assert os.path.getsize(os.path.join(co2_run["run"], "forecast.png")) > 1000
+    whole = evaluate_run(co2_run["run"], data=co2_run["src"], out=str(tmp_path))
+    assert whole["examples"] == 526 - 36 - 12 + 1 and whole["split"] == "file"
+
+
+def test_predict_file_forecasts_after_the_last_row(co2_run, tmp_path):
+    import pandas as pd
+
+    from keras_lstm_opt.serve.predict import predict_file
+    from keras_lstm_opt.serve.run import load_run
+
+    out = predict_file(co2_run["run"], co2_run["src"], out=str(tmp_path / "f.csv"))
+    got = list(csv.DictReader(open(out, encoding="utf-8")))
+    want = load_run(co2_run["run"]).predict(pd.read_csv(co2_run["src"]))
+    assert [r["date"] for r in got] == list(want["date"])
+    np.testing.assert_allclose([float(r["co2"]) for r in got], want["co2"], rtol=1e-6)
+
+
+def test_load_run_in_a_fresh_process_from_a_relative_path(text_run):
+    """Started by the fixture (it loads TensorFlow while the other tests run), checked
+    last."""
+    from keras_lstm_opt.serve.run import load_run
+
+    stdout, _ = text_run["fresh"].communicate(timeout=120)
+    log = open(os.path.join(text_run["root"], "fresh.log")).read()
+    assert text_run["fresh"].returncode == 0, log[-2000:]
+    task, preds = json.loads(stdout.strip().splitlines()[-1])
+    run = load_run(text_run["run"])
+    assert task == run.task == "text" and len(run.class_names) > 10
+    assert all(name.startswith("noun.") for name in run.class_names)
+    here = run.predict(GLOSSES)
+    for theirs, mine in zip(preds, here, strict=True):
+        assert theirs["label"] == mine["label"] and theirs["label"] in run.class_names
+        assert sum(mine["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        for name, p in mine["probabilities"].items():
+            assert theirs["probabilities"][name] == pytest.approx(p, abs=1e-6)

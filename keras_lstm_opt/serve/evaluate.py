@@ -10,8 +10,8 @@ What it reads:
   be the run's;
 * raw files (CSV, TSV, JSON Lines, Parquet; a file, a glob or a folder): text through
   the run's vectoriser, with the label column of the import (a label the model was not
-  trained on stops with a DataError naming file, line and column); a series through
-  the run's windows (rows in time order).
+  trained on stops with a DataError naming file, line and column); a series is read
+  and sorted by time as `data import` reads it, and every complete window is scored.
 
 What it writes, into the run directory or `out`: evaluation.json and charts.
 
@@ -245,31 +245,22 @@ def _at(where: list[str], column: str) -> Callable[[int], str]:
 
 
 def _raw_series(run: Run, src: str) -> dict[str, np.ndarray]:
-    from keras_lstm_opt.data.readers import expand_sources, iter_records
-    from keras_lstm_opt.data.series import series_windows
+    """Every complete window of a raw series file (read and sorted by time as `data
+    import` reads it): raw windows, targets and forecasts."""
+    from keras_lstm_opt.data.readers import expand_sources
+    from keras_lstm_opt.data.series import read_series, series_windows
 
-    columns = run.columns
-    if not columns:
+    series_info = run.info.get("series")
+    if not series_info:
         raise UsageError(f"{run.run_dir}: its data has no series description "
                          "(info.series); evaluate it on its validation split")
-    table: dict[str, list[Any]] = {c: [] for c in columns}
-    where: list[str] = []
-    for path in expand_sources(src):
-        for batch in iter_records(path, columns):
-            for c in columns:
-                table[c].extend(batch.columns[c])
-            where.extend(batch.where)
-    from keras_lstm_opt.serve.run import _numbers
-
-    arrays = {c: _numbers(table[c], c, where).astype(np.float32) for c in columns}
-    x, y = series_windows(run.info, arrays, targets=True)
-    if y is None or not len(x):
-        raise DataError(f"{src}: {len(where)} rows give no complete window "
-                        f"({run.window} rows in + {run.info.get('horizon')} out)")
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        raise DataError(f"{src}: missing or non-finite values in window {bad[0][0] + 1}, "
-                        f"column {columns[bad[0][2]]!r}; fill the gaps first")
+    series = read_series(expand_sources(src), str(series_info["time"]), run.columns)
+    need = run.window + int(run.info.get("horizon", 1))
+    if len(series) < need:
+        raise DataError(f"{src}: {len(series)} rows give no complete window ({run.window} "
+                        f"rows in + {need - run.window} out)")
+    x, y = series_windows(run.info, series.table(), targets=True)
+    assert y is not None
     p = run.forecast_windows(x, BATCH).reshape(len(x), -1).astype(np.float64)
     return {"x": x, "y": np.asarray(y, dtype=np.float64), "p": p}
 

@@ -9,10 +9,10 @@ through.
   the id, the text, `label` (the most probable class) and the probability of every
   class. JSON Lines: `{"id": ..., "text": ..., "label": ..., "probabilities":
   {class: p}}`; CSV: columns `id, text, label, p_<class>...`.
-* forecast runs: the series (rows in time order, the columns of the import) -> the
-  forecast after its last row, one row per future step: `step`, the time column
-  (future stamps, when the rows are evenly spaced) and one column per target, in the
-  series' units.
+* forecast runs: the series (the time column and the columns of the import; read
+  whole, 8 bytes a value, and sorted by time as `data import` does) -> the forecast
+  after its last row, one row per future step: `step`, the time column (future stamps,
+  when the rows are evenly spaced) and one column per target, in the series' units.
 
 Output by `out`'s suffix: .csv, .tsv, .jsonl / .json / .ndjson; None or "-" writes JSON
 Lines to stdout. A file is written whole and then moved into place, so a failed run
@@ -34,7 +34,6 @@ import os
 import sys
 import tempfile
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -90,7 +89,7 @@ def predict_file(run_dir: str, src: str, out: str | None = None, batch_rows: int
     if run.task == "text" and run.classifies:
         rows = _text_rows(run, expand_sources(src), batch_rows, progress)
     elif run.task == "forecast" and run.info.get("series"):
-        rows = _forecast_rows(run, src, expand_sources(src), batch_rows)
+        rows = _forecast_rows(run, src, expand_sources(src))
     else:
         raise UsageError(f"{run_dir}: predict reads raw text for text classification runs "
                          "and raw series for forecast runs imported with `data import`; "
@@ -161,27 +160,16 @@ def _text_rows(run: Run, paths: list[str], batch_rows: int, progress: bool
         log.info("predict: %d rows in %.1f s", done, time.perf_counter() - began)
 
 
-def _forecast_rows(run: Run, src: str, paths: list[str], batch_rows: int
-                   ) -> Iterator[dict[str, Any]]:
-    """The forecast after the last row of the series (only its tail is kept)."""
-    from keras_lstm_opt.data.readers import iter_records
+def _forecast_rows(run: Run, src: str, paths: list[str]) -> Iterator[dict[str, Any]]:
+    """The forecast after the last row of the series (read whole and sorted by time, as
+    `data import` reads it)."""
+    from keras_lstm_opt.data.series import format_time, read_series
 
-    time_col = (run.info.get("series") or {}).get("time")
-    keep = max(run.window, 8)
-    tails: dict[str, deque[Any]] = {}
-    where: deque[str] = deque(maxlen=keep)
-    for path in paths:
-        wanted = list(run.columns)
-        if time_col and time_col not in wanted and time_col in columns_of(path):
-            wanted.append(time_col)
-        for batch in iter_records(path, wanted, batch_rows=batch_rows):
-            for c in wanted:
-                tails.setdefault(c, deque(maxlen=keep)).extend(batch.columns[c])
-            where.extend(batch.where)
-    if time_col in tails and len(tails[time_col]) != len(where):
-        del tails[time_col]  # a file without the time column: no stamps
-    table = {c: list(v) for c, v in tails.items()}
-    forecast = run.forecast_table(table, what=src, where=list(where))
+    time_col = str((run.info.get("series") or {}).get("time"))
+    series = read_series(paths, time_col, run.columns)
+    table: dict[str, Any] = series.table()
+    table[time_col] = [format_time(t, series.kind) for t in series.times[-8:]]
+    forecast = run.forecast_table(table, what=src, where=series.where)
     keys = list(forecast)
     for i in range(len(forecast["step"])):
         yield {k: forecast[k][i] for k in keys}
