@@ -69,8 +69,26 @@ def test_predict_takes_lists_arrays_series_frames_and_token_ids(text_run):
         run.predict(pd.DataFrame({"gloss": GLOSSES}))
 
 
-def test_unfinished_or_missing_runs_say_what_to_do(tmp_path):
+def test_unfinished_missing_and_own_model_runs(tmp_path):
+    import keras
+
+    from keras_lstm_opt.serve.evaluate import evaluate_run
+    from keras_lstm_opt.serve.predict import predict_file
     from keras_lstm_opt.serve.run import load_run
+
+    own = tmp_path / "own"  # what klo.Trainer writes for a model of your own: no schema
+    own.mkdir()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.save(own / "model.keras")
+    (own / "metrics.json").write_text('{"val_loss": 1.0}')
+    run = load_run(str(own))
+    assert run.schema is None and run.task is None and run.class_names is None
+    x = np.ones((3, 4), np.float32)
+    np.testing.assert_allclose(run.predict(x), model.predict_on_batch(x), rtol=1e-6)
+    with pytest.raises(UsageError, match="no schema.json"):
+        evaluate_run(str(own))
+    with pytest.raises(UsageError, match="load_run"):
+        predict_file(str(own), str(tmp_path / "x.csv"))
 
     (tmp_path / "config.yaml").write_text("train: {epochs: 1}\n")
     with pytest.raises(RunDirError, match="not finished; resume it"):

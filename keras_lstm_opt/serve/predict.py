@@ -154,9 +154,9 @@ def _text_rows(run: Run, paths: list[str], batch_rows: int, progress: bool
             now = time.perf_counter()
             if progress and now - last >= PROGRESS_SECONDS:
                 last = now
-                log.info("predict: %d rows (%.0f rows/s), reading %s", done,
+                log.info("predict: %d rows (%.1f rows/s), reading %s", done,
                          done / (now - began), path)
-    if progress:
+    if progress and time.perf_counter() - began >= PROGRESS_SECONDS:
         log.info("predict: %d rows in %.1f s", done, time.perf_counter() - began)
 
 

@@ -229,8 +229,9 @@ class Run:
             inputs: text runs: strings (a list, NumPy array or pandas Series), a
                 DataFrame with the text column the data was imported from, or token-id
                 rows. Forecast runs: raw windows `[N, W, C]` (the columns of the import,
-                targets first, original units), or the raw rows of a series: an array
-                `[rows, C]` or a DataFrame with those columns (and the time column).
+                targets first, original units), or the raw rows of a series, oldest
+                first: an array `[rows, C]` or a DataFrame with those columns (and the
+                time column).
                 A model of your own: its input arrays.
             batch_size: rows per model call.
 
