@@ -89,7 +89,7 @@ def _reference(schema: dict[str, Any], metric: str) -> dict[str, float]:
     if "known_best_accuracy" in info:
         ref[f"{metric}:known best"] = info["known_best_accuracy"]
     if "baseline_mae" in info:
-        ref[f"{metric}:seasonal naive"] = info["baseline_mae"]
+        ref[f"{metric}:{info.get('baseline', 'seasonal naive')}"] = info["baseline_mae"]
     return ref
 
 

@@ -7,6 +7,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 
@@ -61,18 +62,25 @@ def make_schedule(cfg: OptimizerSettings, total_steps: int) -> Any:
     """A float (constant) or a Keras LearningRateSchedule.
 
     `decay_steps: 0` means the whole run (`total_steps`, minus warm-up for cosine).
+    Warm-up takes at most a tenth of the run: a config written for a large dataset
+    would otherwise spend a small one's whole run below its learning rate.
     """
     import keras
 
     if cfg.schedule == "constant":
         return cfg.learning_rate
-    decay = cfg.decay_steps or max(1, total_steps - cfg.warmup_steps)
+    warmup = min(cfg.warmup_steps, total_steps // 10)
+    if warmup < cfg.warmup_steps:
+        logging.getLogger("keras_lstm_opt").info(
+            "warm-up: %d steps instead of warmup_steps = %d (at most a tenth of the run's "
+            "%d steps)", warmup, cfg.warmup_steps, total_steps)
+    decay = cfg.decay_steps or max(1, total_steps - warmup)
     if cfg.schedule == "exponential":
         return scaled(keras.optimizers.schedules.ExponentialDecay(cfg.learning_rate, decay,
                                                                   cfg.decay_rate))
-    if cfg.warmup_steps:
+    if warmup:
         return scaled(keras.optimizers.schedules.CosineDecay(
-            0.0, decay, warmup_target=cfg.learning_rate, warmup_steps=cfg.warmup_steps))
+            0.0, decay, warmup_target=cfg.learning_rate, warmup_steps=warmup))
     return scaled(keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay))
 
 
