@@ -26,7 +26,7 @@ from .conftest import REPO
 
 CONFIGS = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(REPO, "configs",
                                                                           "*.yaml")))
-IMPORTED = ["imported-text", "imported-series"]
+IMPORTED = ["imported-text", "imported-series", "own-model"]
 TOLERANCE = 1e-5
 SCRIPT = os.path.join(REPO, "tests", "scripts", "load_saved_model.py")
 TEXTS = ["", "zzqx",  # no known token (-> the single id 1), an unknown word
@@ -66,6 +66,27 @@ def _expected(model: Any, schema: dict[str, Any], x: np.ndarray) -> dict[str, np
     names = schema["info"].get("class_names") or [str(i) for i in range(out.shape[1])]
     ids = out.argmax(axis=1)
     return {"probabilities": out, "class_id": ids, "label": np.array([names[i] for i in ids])}
+
+
+def _own_model(root: str) -> Case:
+    """A klo.Trainer-style run: a model of your own (two inputs, FastLSTM), no schema."""
+    import keras
+
+    from keras_lstm_opt import FastLSTM
+
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    feats = keras.Input((6, 3), name="feats")
+    x = keras.layers.Concatenate()([keras.layers.Embedding(20, 4)(ids), feats])
+    out = keras.layers.Dense(2)(FastLSTM(5)(x))
+    run = os.path.join(root, "own-model")
+    os.makedirs(run)
+    keras.Model([ids, feats], out).save(os.path.join(run, "model.keras"))
+    model = keras.models.load_model(os.path.join(run, "model.keras"), compile=False)
+    rng = np.random.default_rng(1)
+    inputs = {"ids": rng.integers(0, 20, size=(3, 6)).astype(np.int32),
+              "feats": rng.normal(size=(3, 6, 3)).astype(np.float32)}
+    want = {"output": np.asarray(model([inputs["ids"], inputs["feats"]]))}
+    return Case(run, {}, [("serving_default", inputs)], [want])
 
 
 def _token_batch(rng: np.random.Generator, vocab: int) -> np.ndarray:
@@ -159,6 +180,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory, text_dir: str,
                 progress=False)
     cases["imported-series"] = _build("imported-series", "forecast",
                                       os.path.join(root, "co2"), root)
+    cases["own-model"] = _own_model(root)
     unique = list({id(c): c for c in cases.values()}.values())
     for case in unique:
         case.saved_model = export_run(case.run, "saved_model", case.run + "-sm", check=False)
@@ -255,7 +277,7 @@ def test_export_json_says_how_to_call_it(cases: dict[str, Case]) -> None:
     assert series["signatures"]["onnx"]["outputs"]["forecast"]["shape"] == [None, 6, 1]
     assert (series["window"], series["horizon"], series["lag"]) == (24, 6, 12)
     assert os.path.exists(os.path.join(os.path.dirname(cases["imported-text"].onnx),
-                                       "vocabulary.txt"))
+                                       "vocabulary.json"))
 
 
 def test_export_checks_itself(cases: dict[str, Case]) -> None:

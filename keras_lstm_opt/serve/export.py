@@ -1,24 +1,20 @@
 """Export a finished run for serving where keras_lstm_opt is not installed.
 
-Two formats, both self-contained, both computing what model.keras computes (checked at
-export time and recorded in export.json):
+* `saved_model` (TensorFlow Serving, or `tf.saved_model.load` with TensorFlow alone):
+  `serving_default` takes what a user has: raw strings for an imported text data set
+  (vocabulary and tokenizer inside) or raw float windows for a forecaster (transform,
+  scaling and inverse inside), and answers in probabilities, class ids and class names,
+  or in forecasts [B, H, T] in the series' units. Text models also have a `tokens`
+  signature (token ids in); the embedded text task has no vocabulary, so its
+  `serving_default` takes token ids too, and names its input `tokens` to say so.
+* `onnx` (ONNX Runtime; tf2onnx, the `onnx` extra): token ids or raw windows in, the
+  same numeric outputs out (`onnx_export.py`).
 
-* `saved_model`: a TensorFlow SavedModel for TensorFlow Serving (or `tf.saved_model.load`
-  in any process with TensorFlow). Its `serving_default` signature takes what a user
-  has: raw strings for an imported text data set (the vocabulary and the tokenizer are
-  inside) or raw float windows for a forecaster (the transform, the scaling and the
-  inverse are inside the model), and answers in class probabilities, class ids and class
-  names, or in forecasts in the series' own units. A text model also has a `tokens`
-  signature taking token ids; the embedded text task (no vocabulary) takes token ids in
-  `serving_default` too, and its input is named `tokens` to say so.
-* `onnx`: an ONNX model (converted with tf2onnx, the `onnx` extra) for ONNX Runtime:
-  token ids (text; `vocabulary.txt` and export.json tell how to make them) or raw windows
-  in, the same numeric outputs out.
-
-FastLSTM layers are exported as the stock Keras LSTM (same weights, same function): a
-serving system has none of our kernels. model.keras is left untouched. `export.json`
-beside the export lists the inputs, outputs, class names, window and horizon, and how
-to call it (a TensorFlow Serving REST body, an onnxruntime snippet).
+FastLSTM layers become the stock Keras LSTM (same weights): a serving system has none
+of our kernels; model.keras is left untouched. Each export is compared with model.keras
+on a few inputs, and `export.json` beside it lists the inputs, outputs, class names,
+window and horizon, that difference, and how to call it (a TensorFlow Serving REST
+body, an onnxruntime snippet).
 
 Example:
 
@@ -32,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -39,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.paths import is_remote
 
 if TYPE_CHECKING:
@@ -52,7 +49,7 @@ log = logging.getLogger("keras_lstm_opt")
 
 FORMATS = ("saved_model", "onnx")
 EXPORT_FILE = "export.json"
-VOCABULARY_FILE = "vocabulary.txt"
+VOCABULARY_FILE = "vocabulary.json"  # for ONNX clients: id i is vocabulary[i]
 ONNX_FILE = "model.onnx"
 TOLERANCE = 1e-5  # largest |exported - model.keras|, relative to values above 1
 
@@ -85,31 +82,46 @@ class Serving:
         return int((self.info.get("text") or {}).get("max_length") or 200)
 
     def numeric(self, *tensors: tf.Tensor) -> dict[str, tf.Tensor]:
-        """The exported numeric outputs of the model on `tensors` (TensorFlow ops)."""
+        """The exported numeric outputs on `tensors` (TensorFlow ops, stock LSTMs)."""
+        return self._outputs(self.model, list(tensors))
+
+    def _outputs(self, model: keras.Model, tensors: list[Any]) -> dict[str, tf.Tensor]:
         import tensorflow as tf
 
-        out = self.model(list(tensors) if len(tensors) > 1 else tensors[0], training=False)
+        out = model(tensors if len(tensors) > 1 else tensors[0], training=False)
         if self.kind == "text":
             if out.shape[-1] == 1:  # a sigmoid head: P(class 1)
                 out = tf.concat([1.0 - out, out], axis=-1)
             return {"probabilities": out, "class_id": tf.argmax(out, axis=-1)}
         if self.kind == "forecast":
             return {"forecast": tf.reshape(out, [-1, self.horizon, len(self.targets)])}
-        return {"output": out}
+        return dict(zip(self.output_names, out if isinstance(out, (list, tuple)) else [out],
+                        strict=True))
 
     def expected(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
-        """model.keras's own answer (the original layers) in the exported outputs' form."""
-        out = np.asarray(self.original(arrays if len(arrays) > 1 else arrays[0],
-                                       training=False))
+        """model.keras's own answer (its original layers) in the exported outputs' form."""
+        out = {k: np.asarray(v) for k, v in self._outputs(self.original, arrays).items()}
         if self.kind == "text":
-            if out.shape[-1] == 1:
-                out = np.concatenate([1.0 - out, out], axis=-1)
-            ids = out.argmax(axis=-1)
-            return {"probabilities": out, "class_id": ids,
-                    "label": np.array([self.class_names[i] for i in ids])}
+            out["label"] = np.array([self.class_names[i] for i in out["class_id"]])
+        return out
+
+    @property
+    def output_names(self) -> list[str]:
+        n = len(self.model.outputs)
+        return ["output"] if n == 1 else [f"output_{i}" for i in range(n)]
+
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        """The exported outputs: name -> {"dtype", "shape"} (None for any size)."""
+        if self.kind == "text":
+            return {"probabilities": {"dtype": "float32",
+                                      "shape": [None, len(self.class_names)]},
+                    "class_id": {"dtype": "int64", "shape": [None]},
+                    "label": {"dtype": "string", "shape": [None]}}
         if self.kind == "forecast":
-            return {"forecast": out.reshape(-1, self.horizon, len(self.targets))}
-        return {"output": out}
+            return {"forecast": {"dtype": "float32",
+                                 "shape": [None, self.horizon, len(self.targets)]}}
+        return {name: {"dtype": str(t.dtype), "shape": [None, *list(t.shape)[1:]]}
+                for name, t in zip(self.output_names, self.model.outputs, strict=True)}
 
 
 def serving_model(model: keras.Model) -> keras.Model:
@@ -155,9 +167,9 @@ def describe(run: Run) -> Serving:
         units = int(stock.outputs[0].shape[-1])
         horizon = int(info.get("horizon") or units)
         series = info.get("series") or {}
-        targets = [str(t) for t in series.get("targets") or ["y"] * (units // horizon)]
+        targets = [str(t) for t in series.get("targets") or [schema["target"]]]
         if horizon * len(targets) != units:
-            raise UsageError(f"{run.run_dir}: the model predicts {units} values, but the "
+            raise DataError(f"{run.run_dir}: the model predicts {units} values, but the "
                              f"schema says horizon {horizon} x {len(targets)} targets")
         window = list(next(iter(inputs.values()))[1])
         return Serving("forecast", stock, run.model, {"window": ("float32", window)}, info,
@@ -186,30 +198,19 @@ def write_saved_model(serving: Serving, path: str) -> dict[str, Any]:
 
     archive = keras.export.ExportArchive()
     archive.track(serving.model)
-    numeric: dict[str, Any] = {
-        "inputs": {n: {"dtype": d, "shape": s} for n, (d, s) in serving.inputs.items()}}
-    outputs: dict[str, Any]
-    if serving.kind != "text":
-        archive.add_endpoint("serving_default", serving.numeric, input_signature=_specs(serving))
-        out = serving.model.outputs[0]
-        outputs = {"forecast": {"dtype": "float32",
-                                "shape": [None, serving.horizon, len(serving.targets)]}} \
-            if serving.kind == "forecast" else {"output": {
-                "dtype": str(out.dtype), "shape": [None, *list(out.shape)[1:]]}}
-        archive.write_out(path, verbose=False)
-        return {"serving_default": {**numeric, "outputs": outputs}}
+    numeric = {"inputs": {n: {"dtype": d, "shape": s} for n, (d, s) in serving.inputs.items()},
+               "outputs": serving.outputs()}
+    signatures = {"serving_default": numeric}
+    fn: Any = serving.numeric
+    if serving.kind == "text":
+        names = tf.constant(serving.class_names, dtype=tf.string)
 
-    names = tf.constant(serving.class_names, dtype=tf.string)
+        def classify(tokens: tf.Tensor) -> dict[str, tf.Tensor]:
+            out = serving.numeric(tokens)
+            return {**out, "label": tf.gather(names, out["class_id"])}
 
-    def classify(tokens: tf.Tensor) -> dict[str, tf.Tensor]:
-        out = serving.numeric(tokens)
-        return {**out, "label": tf.gather(names, out["class_id"])}
-
-    token_spec = [tf.TensorSpec([None, None], tf.int64, name="tokens")]
-    outputs = {"probabilities": {"dtype": "float32", "shape": [None, len(serving.class_names)]},
-               "class_id": {"dtype": "int64", "shape": [None]},
-               "label": {"dtype": "string", "shape": [None]}}
-    signatures = {"tokens": {**numeric, "outputs": outputs}}
+        fn = classify
+        signatures["tokens"] = numeric
     if serving.raw_text:
         from keras_lstm_opt.data.text import make_vectorizer, token_ids
 
@@ -222,12 +223,13 @@ def write_saved_model(serving: Serving, path: str) -> dict[str, Any]:
 
         archive.add_endpoint("serving_default", classify_text,
                              input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-        signatures["serving_default"] = {
-            "inputs": {"text": {"dtype": "string", "shape": [None]}}, "outputs": outputs}
+        signatures["serving_default"] = {"inputs": {"text": {"dtype": "string",
+                                                             "shape": [None]}},
+                                         "outputs": serving.outputs()}
     else:
-        archive.add_endpoint("serving_default", classify, input_signature=token_spec)
-        signatures["serving_default"] = signatures["tokens"]
-    archive.add_endpoint("tokens", classify, input_signature=token_spec)
+        archive.add_endpoint("serving_default", fn, input_signature=_specs(serving))
+    if serving.kind == "text":
+        archive.add_endpoint("tokens", fn, input_signature=_specs(serving))
     archive.write_out(path, verbose=False)
     return signatures
 
@@ -250,9 +252,7 @@ def sample_inputs(serving: Serving, n: int = 5, seed: int = 0) -> dict[str, np.n
         return out
     arrays = {}
     for name, (dtype, shape) in serving.inputs.items():
-        if None in shape[1:]:
-            raise UsageError(f"input {name!r} has no fixed shape {shape}; cannot check it")
-        size = [n, *[int(d) for d in shape[1:] if d is not None]]
+        size = [n, *[int(d or 7) for d in shape[1:]]]
         series = serving.info.get("series") or {}
         if dtype.startswith("int"):
             arrays[name] = rng.integers(0, 2, size=size).astype(dtype)
@@ -266,7 +266,7 @@ def sample_inputs(serving: Serving, n: int = 5, seed: int = 0) -> dict[str, np.n
 
 def max_difference(got: dict[str, Any], want: dict[str, np.ndarray]) -> float:
     """Largest |got - want| over the numeric outputs, relative to |want| where it is above
-    1 (float32 keeps 7 digits: a forecast of 370 ppm is exact to about 3e-5); inf when
+    1 (float32 keeps 7 digits: a forecast of 370 ppm is exact to about 3e-5); 1.0 when
     class ids or names differ."""
     worst = 0.0
     for key, value in want.items():
@@ -274,7 +274,7 @@ def max_difference(got: dict[str, Any], want: dict[str, np.ndarray]) -> float:
         if value.dtype.kind in "OUS" or key == "class_id":
             same = [str(a.decode() if isinstance(a, bytes) else a) for a in other.ravel()] == \
                 [str(b) for b in value.ravel()]
-            worst = max(worst, 0.0 if same else float("inf"))
+            worst = max(worst, 0.0 if same else 1.0)
             continue
         diff = np.abs(other.astype(np.float64) - value) / np.maximum(1.0, np.abs(value))
         worst = max(worst, float(diff.max(initial=0.0)))
@@ -286,23 +286,16 @@ def _check_saved_model(serving: Serving, path: str) -> dict[str, float]:
 
     loaded = tf.saved_model.load(path)
     samples = sample_inputs(serving)
-    result = {}
-    if serving.kind == "text":
-        want = serving.expected([samples["tokens"]])
-        got = loaded.signatures["tokens"](tokens=tf.constant(samples["tokens"]))
-        result["tokens"] = max_difference(got, want)
-        if serving.raw_text:
-            from keras_lstm_opt.data.text import encode_texts
+    name = "tokens" if serving.kind == "text" else "serving_default"
+    got = loaded.signatures[name](**{k: tf.constant(samples[k]) for k in serving.inputs})
+    result = {name: max_difference(got, serving.expected([samples[k] for k in serving.inputs]))}
+    if serving.raw_text:
+        from keras_lstm_opt.data.text import encode_texts
 
-            texts = [str(t) for t in samples["text"]]
-            want = serving.expected([encode_texts(serving.info, texts)])
-            got = loaded.signatures["serving_default"](text=tf.constant(texts))
-            result["serving_default"] = max_difference(got, want)
-        return result
-    arrays = [samples[name] for name in serving.inputs]
-    got = loaded.signatures["serving_default"](
-        **{name: tf.constant(samples[name]) for name in serving.inputs})
-    result["serving_default"] = max_difference(got, serving.expected(arrays))
+        texts = [str(t) for t in samples["text"]]
+        got = loaded.signatures["serving_default"](text=tf.constant(texts))
+        want = serving.expected([encode_texts(serving.info, texts)])
+        result["serving_default"] = max_difference(got, want)
     return result
 
 
@@ -367,10 +360,10 @@ def export_run(run_dir: str, fmt: str, out: str, *, check: bool = True) -> str:
             checked = check_onnx(serving, os.path.join(tmp, ONNX_FILE)) if check else {}
             if serving.raw_text:
                 with open(os.path.join(tmp, VOCABULARY_FILE), "w", encoding="utf-8") as fh:
-                    fh.writelines(f"{w}\n" for w in serving.info["vocabulary"])
+                    json.dump(serving.info["vocabulary"], fh, ensure_ascii=False)
         manifest = _manifest(run_dir, fmt, serving, signatures, checked, extra)
         with open(os.path.join(tmp, EXPORT_FILE), "w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, indent=2)
+            fh.write(_json(manifest))
         worst = max(checked.values(), default=0.0)
         if worst > TOLERANCE:
             log.warning("export %s: outputs differ from model.keras by %.3g (more than %g)",
@@ -381,6 +374,13 @@ def export_run(run_dir: str, fmt: str, out: str, *, check: bool = True) -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out if fmt == "saved_model" else os.path.join(out, ONNX_FILE)
+
+
+def _json(value: Any) -> str:
+    """Indented JSON with lists of plain values on one line (shapes, class names)."""
+    text = json.dumps(value, indent=2)
+    return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]",
+                  lambda m: "[" + re.sub(r",\n\s+", ", ", m.group(1)) + "]", text) + "\n"
 
 
 def _manifest(run_dir: str, fmt: str, serving: Serving, signatures: dict[str, Any],
@@ -408,8 +408,7 @@ def _manifest(run_dir: str, fmt: str, serving: Serving, signatures: dict[str, An
                         targets=serving.targets, columns=series.get("columns"),
                         transform=series.get("transform", "none"), lag=series.get("lag", 0),
                         units="original units of the series (raw windows in)")
-    manifest["checked"] = {"max_difference": checked, "tolerance": TOLERANCE,
-                           "against": "model.keras on a few inputs of varied lengths"} \
+    manifest["checked"] = {"max_difference": checked, "tolerance": TOLERANCE} \
         if checked else "not checked"
     manifest["usage"] = _usage(fmt, serving, signatures,
                                os.path.basename(os.path.abspath(run_dir)) or "model")
@@ -442,14 +441,10 @@ def _usage(fmt: str, serving: Serving, signatures: dict[str, Any], name: str
                       separators=(",", ":"))
     url = f"http://localhost:8501/v1/models/{name}:predict"
     args = ", ".join(f"{n}=tf.constant(...)" for n in inputs)
-    return {
-        "tensorflow_serving": {
-            "layout": f"TensorFlow Serving loads numbered versions: copy this directory to "
-                      f"MODELS/{name}/1",
-            "start": f"docker run -p 8501:8501 -v $PWD/MODELS/{name}:/models/{name} "
-                     f"-e MODEL_NAME={name} tensorflow/serving",
-            "url": url, "body": body, "curl": f"curl -X POST {url} -d '{body}'"},
+    return {"tensorflow_serving": {
+        "layout": f"copy this directory to MODELS/{name}/1 (a numbered version)",
+        "start": f"docker run -p 8501:8501 -v $PWD/MODELS/{name}:/models/{name} "
+                 f"-e MODEL_NAME={name} tensorflow/serving",
+        "url": url, "body": body, "curl": f"curl -X POST {url} -d '{body}'"},
         "python": f"import tensorflow as tf\nm = tf.saved_model.load(DIR)\n"
-                  f"out = m.signatures['serving_default']({args})",
-        "signatures": "serving_default" + (", tokens (token ids in)"
-                                           if serving.kind == "text" else "")}
+                  f"out = m.signatures['serving_default']({args})"}

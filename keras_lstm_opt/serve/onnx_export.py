@@ -110,8 +110,8 @@ def onnx_usage(serving: Serving, signature: dict[str, Any]) -> dict[str, Any]:
     """How to call the ONNX model (for export.json)."""
     inputs = ", ".join(f"'{name}': {name}" for name in signature["inputs"])
     outputs = ", ".join(signature["outputs"])
-    feed = {"text": "token ids int64 [batch, time], zero-padded on the right (make them "
-                    "with vocabulary.txt: id = line number, 1 for an unknown token)",
+    feed = {"text": "token ids int64 [batch, time], zero-padded on the right, made as "
+                    "export.json's `tokens` says (vocabulary.json: id i is token i)",
             "forecast": "raw windows float32 [batch, window + lag, columns], oldest first",
             "model": "the model's inputs"}[serving.kind]
     return {"onnxruntime": "import onnxruntime as ort\n"
