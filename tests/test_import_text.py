@@ -283,3 +283,26 @@ def test_bench_corpus_is_real_glosses(tmp_path: pytest.TempPathFactory) -> None:
     (batch,) = iter_records(path, ["text", "label"])
     assert len(batch) == 50 and all(lab.startswith("noun.") for lab in batch.columns["label"])
     assert all(len(t.split()) >= 3 for t in batch.columns["text"])
+
+
+def test_cli_import_refuses_a_half_given_task_before_tensorflow(tmp_path) -> None:  # noqa: ANN001
+    """`data import` without a task, or with both, exits 2 at once (no TensorFlow start-up)
+    with a message saying what to give; a finished import prints the train command."""
+    import subprocess
+    import time
+
+    from .conftest import console_script
+
+    src = tmp_path / "t.csv"
+    src.write_text("text,label\na small dog,animal\n")
+    for extra, expected in [([], "say what to learn: --text COL --label COL"),
+                            (["--text", "text", "--label", "label", "--time", "t"],
+                             "not both")]:
+        began = time.monotonic()
+        proc = subprocess.run([console_script(), "data", "import", str(src), "--out",
+                               str(tmp_path / "out"), *extra],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert expected in proc.stderr
+        assert time.monotonic() - began < 5  # refused before TensorFlow loads
+    assert not (tmp_path / "out").exists()

@@ -277,7 +277,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
 
     # Pass 2: vectorise in batches and write the shards (into out/.tmp-import).
     tmp = os.path.join(out, TMP)
-    _remove_tree(tmp)
+    remove_tree(tmp)
     created = not tf.io.gfile.exists(out)
     makedirs(tmp)
     writers: dict[str, ShardWriter] = {}
@@ -328,9 +328,9 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     except BaseException:
         for w in writers.values():
             w.abort()
-        _remove_tree(tmp if not created else out)  # a directory we made goes too
+        remove_tree(tmp if not created else out)  # a directory we made goes too
         raise
-    _move_into_place(tmp, out)
+    move_into_place(tmp, out)
     log.info("import: wrote %s training and %s validation examples to %s (%d skipped, "
              "%.1f s, %s rows/s)", f"{report['rows']['train']:,}",
              f"{report['rows']['validation']:,}", out, skipped, seconds,
@@ -344,7 +344,7 @@ def _unknown(where: str, column: str, lab: str, class_names: list[str]) -> str:
             f"{len(class_names)} training classes ({shown})")
 
 
-def _remove_tree(path: str) -> None:
+def remove_tree(path: str) -> None:
     if is_remote(path):
         import tensorflow as tf
 
@@ -354,7 +354,7 @@ def _remove_tree(path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _move_into_place(tmp: str, out: str) -> None:
+def move_into_place(tmp: str, out: str) -> None:
     """Replace an earlier import's shards by the new ones; schema.json moves last."""
     import tensorflow as tf
 
@@ -374,4 +374,4 @@ def _move_into_place(tmp: str, out: str) -> None:
     for name in sorted(keep):
         replace(os.path.join(tmp, name), os.path.join(out, name))
     replace(schema_path(tmp), schema_path(out))
-    _remove_tree(tmp)
+    remove_tree(tmp)

@@ -146,7 +146,7 @@ def iter_records(path: str, columns: Sequence[str], fmt: str | None = None,
         yield from _parquet(path, list(columns), batch_rows)
         return
     reader = _jsonl if kind == "jsonl" else _delimited
-    with _open_lines(path) as lines:
+    with open_lines(path) as lines:
         batch, start = Batch({c: [] for c in columns}, []), 0
         for where, values, problem in reader(path, lines, list(columns), kind):
             if problem is not None:
@@ -206,7 +206,7 @@ class _Lines:
         self._raw.close()
 
 
-def _open_lines(path: str) -> _Lines:
+def open_lines(path: str) -> _Lines:
     if is_remote(path):
         import tensorflow as tf
 

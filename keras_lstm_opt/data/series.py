@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.data.import_text import TMP, _move_into_place, _remove_tree
+from keras_lstm_opt.data.import_text import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.readers import expand_sources
 from keras_lstm_opt.data.series_read import Series, format_time, read_series
 from keras_lstm_opt.data.writer import write_tfrecords
@@ -342,12 +342,12 @@ def _write(out: str, train: tuple[np.ndarray, np.ndarray],
            ) -> None:
     """Both splits into out/.tmp-import, then into place (replacing an earlier import)."""
     tmp = os.path.join(out, TMP)
-    _remove_tree(tmp)
+    remove_tree(tmp)
     try:
         for split, (x, y), n in (("train", train, shards), ("validation", validation, 1)):
             write_tfrecords(tmp, {"x": x, "y": y}, split, max(1, min(n, len(x))),
                             inputs="x", target="y", task="forecast", info=info)
     except BaseException:
-        _remove_tree(tmp)
+        remove_tree(tmp)
         raise
-    _move_into_place(tmp, out)
+    move_into_place(tmp, out)

@@ -100,7 +100,7 @@ def predict_file(run_dir: str, src: str, out: str | None = None, batch_rows: int
 def columns_of(path: str) -> list[str]:
     """The column names of a data file (the CSV/TSV header, the first JSON object's
     keys, the Parquet schema)."""
-    from keras_lstm_opt.data.readers import _open_lines, detect_format
+    from keras_lstm_opt.data.readers import detect_format, open_lines
 
     kind = detect_format(path)
     if kind == "parquet":
@@ -110,7 +110,7 @@ def columns_of(path: str) -> list[str]:
 
         with open_file(path, "rb") as fh:
             return [str(n) for n in pq.ParquetFile(fh).schema_arrow.names]
-    with _open_lines(path) as lines:
+    with open_lines(path) as lines:
         for line in lines:
             if not line.strip():
                 continue
