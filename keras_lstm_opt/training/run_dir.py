@@ -26,7 +26,7 @@ from keras_lstm_opt.errors import RunDirError
 from keras_lstm_opt.paths import is_remote
 
 ARTIFACTS = ("metrics.json", "model.keras", "curves.png", "history.csv", "config.yaml",
-             "schema.json", "evaluation.json",
+             "schema.json", "evaluation.json", "confusion_matrix.png", "forecast.png",
              "checkpoints", "tensorboard", "backup")
 
 
