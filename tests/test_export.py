@@ -97,6 +97,29 @@ def _token_batch(rng: np.random.Generator, vocab: int) -> np.ndarray:
     return ids
 
 
+def _embedded_schema(task: str, root: str) -> str:
+    """A data directory holding just the schema.json of an embedded task (the shards
+    are not needed to build and export a model)."""
+    from keras_lstm_opt.data.embedded import FORECAST, TEXT
+    from keras_lstm_opt.data.schema import write_schema
+
+    if task == "text":
+        features = {"tokens": {"dtype": "int64", "shape": [None]},
+                    "label": {"dtype": "int64", "shape": []}}
+        info: dict[str, Any] = {"vocab_size": TEXT["vocab_size"],
+                                "num_classes": TEXT["num_classes"]}
+        io = ("tokens", "label")
+    else:
+        features = {"x": {"dtype": "float32", "shape": [FORECAST["window"], 3]},
+                    "y": {"dtype": "float32", "shape": [FORECAST["horizon"]]}}
+        info, io = {"n_features": 3, **FORECAST}, ("x", "y")
+    out = os.path.join(root, f"embedded-{task}")
+    os.makedirs(out, exist_ok=True)
+    write_schema(out, {"task": task, "compression": "GZIP", "inputs": io[0],
+                       "target": io[1], "features": features, "splits": {}, "info": info})
+    return out
+
+
 def _build(name: str, config: str, schema_dir: str, root: str) -> Case:
     import keras
 
@@ -151,8 +174,8 @@ def _requests(cases: dict[str, Case]) -> tuple[list[dict[str, Any]], dict[Any, i
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory, text_dir: str,
-             forecast_dir: str) -> tuple[dict[str, Case], dict[str, Any]]:
+def exported(tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[dict[str, Case], dict[str, Any]]:
     """Every config (and the two imported data sets) -> its Case, exported both ways; and
     what the SavedModels answered in ONE fresh process that cannot import
     keras_lstm_opt (started as soon as they are written, run while ONNX converts)."""
@@ -166,8 +189,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory, text_dir: str,
     for config in CONFIGS:
         key = _model_key(config)
         if key not in by_model:
-            data = text_dir if key[0] == "text" else forecast_dir
-            by_model[key] = _build(config, config, data, root)
+            by_model[key] = _build(config, config, _embedded_schema(key[0], root), root)
         cases[config] = by_model[key]
     write_wordnet(os.path.join(root, "wordnet.csv"), rows=400)
     import_data(os.path.join(root, "wordnet.csv"), os.path.join(root, "wordnet"),
@@ -290,7 +312,7 @@ def test_export_checks_itself(cases: dict[str, Case]) -> None:
 
 
 def test_bad_arguments(tmp_path: Any) -> None:
-    from keras_lstm_opt import UsageError
+    from keras_lstm_opt import RunDirError, UsageError
     from keras_lstm_opt.serve.export import export_run
 
     with pytest.raises(UsageError, match="format: expected one of saved_model, onnx"):
@@ -299,3 +321,8 @@ def test_bad_arguments(tmp_path: Any) -> None:
     (tmp_path / "busy" / "notes.txt").write_text("mine")
     with pytest.raises(UsageError, match="not empty and holds no earlier export"):
         export_run(str(tmp_path), "onnx", str(tmp_path / "busy"))
+    (tmp_path / "earlier").mkdir()  # an earlier export may be replaced ...
+    (tmp_path / "earlier" / "export.json").write_text("{}")
+    with pytest.raises(RunDirError, match="no model.keras"):  # ... by a finished run's
+        export_run(str(tmp_path), "saved_model", str(tmp_path / "earlier"))
+    assert os.listdir(tmp_path / "earlier") == ["export.json"]  # kept when it fails
