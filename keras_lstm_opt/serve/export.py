@@ -408,7 +408,8 @@ def _manifest(run_dir: str, fmt: str, serving: Serving, signatures: dict[str, An
                         targets=serving.targets, columns=series.get("columns"),
                         transform=series.get("transform", "none"), lag=series.get("lag", 0),
                         units="original units of the series (raw windows in)")
-    manifest["checked"] = {"max_difference": checked, "tolerance": TOLERANCE} \
+    manifest["checked"] = {"max_difference": checked, "tolerance": TOLERANCE,
+                           "measure": "|export - model.keras| / max(1, |model.keras|)"} \
         if checked else "not checked"
     manifest["usage"] = _usage(fmt, serving, signatures,
                                os.path.basename(os.path.abspath(run_dir)) or "model")

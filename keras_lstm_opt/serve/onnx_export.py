@@ -71,14 +71,18 @@ def write_onnx(serving: Serving, path: str) -> dict[str, Any]:
     _patch_tf2onnx_for_numpy2()
     fn = numeric_function(serving)
     opset = newest_opset()
-    logger = logging.getLogger("tf2onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    # tf2onnx's progress lines, and TensorFlow's "Issue encountered when serializing
+    # table_initializer" (harmless: a lookup table made earlier in this process)
+    loggers = [logging.getLogger(name) for name in ("tf2onnx", "tensorflow")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         proto, _ = tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
                                                  opset=opset, output_path=path)
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
     def describe(values: Any) -> dict[str, Any]:
         return {v.name: {"dtype": onnx.helper.tensor_dtype_to_np_dtype(
@@ -109,7 +113,7 @@ def check_onnx(serving: Serving, path: str) -> dict[str, float]:
 def onnx_usage(serving: Serving, signature: dict[str, Any]) -> dict[str, Any]:
     """How to call the ONNX model (for export.json)."""
     inputs = ", ".join(f"'{name}': {name}" for name in signature["inputs"])
-    outputs = ", ".join(signature["outputs"])
+    outputs = "[" + ", ".join(signature["outputs"]) + "]"
     feed = {"text": "token ids int64 [batch, time], zero-padded on the right, made as "
                     "export.json's `tokens` says (vocabulary.json: id i is token i)",
             "forecast": "raw windows float32 [batch, window + lag, columns], oldest first",
