@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:
     """evaluate, predict or export."""
     start_tensorflow()
     if args.command == "evaluate":
-        from keras_lstm_opt.serve.evaluate import evaluate_run
+        from keras_lstm_opt.serve.run import evaluate_run
 
         result = evaluate_run(args.run_dir, data=args.data, out=args.out)
         print(json.dumps(result.get("summary", result), indent=2, sort_keys=True))

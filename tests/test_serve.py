@@ -72,9 +72,8 @@ def test_predict_takes_lists_arrays_series_frames_and_token_ids(text_run):
 def test_unfinished_missing_and_own_model_runs(tmp_path):
     import keras
 
-    from keras_lstm_opt.serve.evaluate import evaluate_run
     from keras_lstm_opt.serve.predict import predict_file
-    from keras_lstm_opt.serve.run import load_run
+    from keras_lstm_opt.serve.run import evaluate_run, load_run
 
     own = tmp_path / "own"  # what klo.Trainer writes for a model of your own: no schema
     own.mkdir()
@@ -98,7 +97,7 @@ def test_unfinished_missing_and_own_model_runs(tmp_path):
 
 
 def test_evaluate_on_the_validation_split_agrees_with_metrics_json(text_run):
-    from keras_lstm_opt.serve.evaluate import evaluate_run
+    from keras_lstm_opt.serve.run import evaluate_run
 
     result = evaluate_run(text_run["run"])
     assert result["accuracy"] == pytest.approx(text_run["metrics"]["val_accuracy"], abs=1e-4)
@@ -114,7 +113,7 @@ def test_evaluate_on_the_validation_split_agrees_with_metrics_json(text_run):
 
 
 def test_evaluate_on_a_raw_csv_and_an_unknown_label(text_run, tmp_path):
-    from keras_lstm_opt.serve.evaluate import evaluate_run
+    from keras_lstm_opt.serve.run import evaluate_run
 
     rows = list(csv.reader(open(text_run["src"], encoding="utf-8")))
     good = tmp_path / "new.csv"
@@ -158,7 +157,7 @@ def test_predict_file_writes_csv_and_json_lines(text_run, tmp_path, capsys):
 
 def test_metrics_and_time_stamps_by_hand():
     from keras_lstm_opt.serve.evaluate import classification_metrics
-    from keras_lstm_opt.serve.predict import future_times
+    from keras_lstm_opt.serve.times import future_times
 
     p1 = np.array([0.9, 0.2, 0.7, 0.4])  # a binary head: P(class "yes")
     m = classification_metrics(np.array([1, 0, 0, 0]), np.stack([1 - p1, p1], 1), ["no", "yes"])
@@ -215,7 +214,7 @@ def test_forecast_from_raw_rows_and_windows_in_ppm(co2_run):
 
 
 def test_evaluate_forecast_against_baselines(co2_run, tmp_path):
-    from keras_lstm_opt.serve.evaluate import evaluate_run
+    from keras_lstm_opt.serve.run import evaluate_run
 
     result = evaluate_run(co2_run["run"])
     assert result["mae"] == pytest.approx(co2_run["metrics"]["val_mae"], abs=1e-4)

@@ -42,39 +42,17 @@ import numpy as np
 
 from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.paths import is_remote
-from keras_lstm_opt.serve.run import Run, _exists, _isdir, _join, _read, load_run
+from keras_lstm_opt.serve.files import exists as _exists
+from keras_lstm_opt.serve.files import isdir as _isdir
+from keras_lstm_opt.serve.files import join as _join
+from keras_lstm_opt.serve.files import read_text as _read
 
 if TYPE_CHECKING:
     from keras_lstm_opt.config import DataConfig
+    from keras_lstm_opt.serve.run import Run
 
 log = logging.getLogger("keras_lstm_opt")
 BATCH = 256
-
-
-def evaluate_run(run_dir: str, data: str | None = None, out: str | None = None
-                 ) -> dict[str, Any]:
-    """Score the run in `run_dir` and write evaluation.json (+ PNGs).
-
-    Args:
-        run_dir: a finished run directory.
-        data: None for the run's validation split; an imported data directory; or raw
-            file(s): a CSV/TSV/JSON Lines/Parquet path, glob or folder.
-        out: directory for evaluation.json and the charts (default: `run_dir`).
-
-    Returns:
-        The contents of evaluation.json; `summary` holds the headline numbers.
-
-    Raises:
-        RunDirError: the run is unfinished or missing.
-        DataError: the data cannot be read or holds a label the model does not know
-            (naming file, line and column).
-        UsageError: a run without a data schema (a Trainer run on a model of your own).
-
-    Example:
-
-        evaluate_run("runs/co2")["summary"]   # {'mae': 0.41, 'seasonal_naive_mae': ...}
-    """
-    return evaluate_loaded(load_run(run_dir), data, out)
 
 
 def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None

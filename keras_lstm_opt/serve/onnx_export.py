@@ -1,6 +1,6 @@
 """ONNX export of a run through tf2onnx, checked with ONNX Runtime (the `onnx` extra).
 
-The graph converted is the SavedModel's numeric one (`export.numeric_function`): token
+The graph converted is the SavedModel's numeric one (`serving.numeric_function`): token
 ids int64 [batch, time] (0 = padding) or raw windows float32 [batch, W + lag, C] in;
 `probabilities` and `class_id`, or `forecast` [batch, H, T] in the series' units, out.
 A masked (padded) LSTM becomes an ONNX Loop; the opset is the newest tf2onnx knows.
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from keras_lstm_opt.errors import UsageError
 
 if TYPE_CHECKING:
-    from keras_lstm_opt.serve.export import Serving
+    from keras_lstm_opt.serve.serving import Serving
 
 
 def require_onnx() -> None:
@@ -66,7 +66,7 @@ def write_onnx(serving: Serving, path: str) -> dict[str, Any]:
     import onnx
     import tf2onnx
 
-    from keras_lstm_opt.serve.export import numeric_function
+    from keras_lstm_opt.serve.serving import numeric_function
 
     _patch_tf2onnx_for_numpy2()
     fn = numeric_function(serving)
@@ -95,10 +95,10 @@ def write_onnx(serving: Serving, path: str) -> dict[str, Any]:
 
 def check_onnx(serving: Serving, path: str) -> dict[str, float]:
     """Run the ONNX model on a few inputs; return {"onnx": largest difference from
-    model.keras} (see `export.max_difference`)."""
+    model.keras} (see `serving.max_difference`)."""
     import onnxruntime as ort
 
-    from keras_lstm_opt.serve.export import max_difference, sample_inputs
+    from keras_lstm_opt.serve.serving import max_difference, sample_inputs
 
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     samples = sample_inputs(serving)

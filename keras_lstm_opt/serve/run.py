@@ -40,34 +40,15 @@ import numpy as np
 
 from keras_lstm_opt.errors import DataError, RunDirError, UsageError
 from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.serve.files import exists as _exists
+from keras_lstm_opt.serve.files import isdir as _isdir
+from keras_lstm_opt.serve.files import join as _join
+from keras_lstm_opt.serve.files import read_text as _read
 
 if TYPE_CHECKING:
     import keras
 
 SCHEMA_FILE = "schema.json"
-
-
-def _exists(path: str) -> bool:
-    if is_remote(path):
-        import tensorflow as tf
-
-        return bool(tf.io.gfile.exists(path))
-    return os.path.exists(path)
-
-
-def _read(path: str) -> str:
-    if is_remote(path):
-        import tensorflow as tf
-
-        with tf.io.gfile.GFile(path, "r") as fh:
-            return str(fh.read())
-    with open(path, encoding="utf-8") as fh:
-        return fh.read()
-
-
-def _join(run_dir: str, name: str) -> str:
-    return run_dir.rstrip("/") + "/" + name if is_remote(run_dir) else os.path.join(run_dir,
-                                                                                  name)
 
 
 def _find_schema(run_dir: str, metrics: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
@@ -93,14 +74,6 @@ def _find_schema(run_dir: str, metrics: dict[str, Any]) -> tuple[dict[str, Any] 
                 _join(directory, SCHEMA_FILE)):
             return read_schema(directory), _join(directory, SCHEMA_FILE)
     return None, ""
-
-
-def _isdir(path: str) -> bool:
-    if is_remote(path):
-        import tensorflow as tf
-
-        return bool(tf.io.gfile.isdir(path))
-    return os.path.isdir(path)
 
 
 def _load_model(path: str) -> keras.Model:
@@ -375,7 +348,7 @@ class Run:
         out: dict[str, list[Any]] = {"step": list(range(1, len(forecast) + 1))}
         time = series.get("time")
         if time and time in table:
-            from keras_lstm_opt.serve.predict import future_times
+            from keras_lstm_opt.serve.times import future_times
 
             stamps = future_times(list(table[time])[-8:], len(forecast))
             if stamps is not None:
@@ -407,3 +380,29 @@ def _numbers(values: Sequence[Any], column: str, where: Sequence[str]) -> np.nda
         except (TypeError, ValueError):
             raise DataError(f"{where[i]}, column {column!r}: {v!r} is not a number") from None
     return out
+
+
+def evaluate_run(run_dir: str, data: str | None = None, out: str | None = None
+                 ) -> dict[str, Any]:
+    """Score the run in `run_dir` and write evaluation.json (+ PNGs).
+
+    Args:
+        run_dir: a finished run directory.
+        data: None for the run's validation split; an imported data directory; or raw
+            file(s): a CSV/TSV/JSON Lines/Parquet path, glob or folder.
+        out: directory for evaluation.json and the charts (default: `run_dir`).
+
+    Returns:
+        The contents of evaluation.json; `summary` holds the headline numbers.
+
+    Raises:
+        RunDirError: the run is unfinished or missing.
+        DataError: the data cannot be read or holds a label the model does not know
+            (naming file, line and column).
+        UsageError: a run without a data schema (a Trainer run on a model of your own).
+
+    Example:
+
+        evaluate_run("runs/co2")["summary"]   # {'mae': 0.41, 'seasonal_naive_mae': ...}
+    """
+    return load_run(run_dir).evaluate(data, out)
