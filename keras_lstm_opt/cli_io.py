@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -97,13 +98,43 @@ def add_parsers(add: AddParser) -> None:
     ex.add_argument("--out", required=True, help="output directory")
 
 
+_OPTIONS = ("text", "label", "tokens", "vocab_size", "max_length", "time", "target",
+            "features", "window", "horizon", "transform", "season", "validation_fraction",
+            "validation", "on_bad_row", "shards", "out")
+
+
+def _as_flags(message: str) -> str:
+    """import_data's argument names as the command line spells them (`label=` ->
+    `--label `, `validation_fraction:` -> `--validation-fraction:`)."""
+    names = "|".join(sorted(_OPTIONS, key=len, reverse=True))
+    message = re.sub(rf"(?<![\w-])({names})=(?!')",
+                     lambda m: "--" + m.group(1).replace("_", "-") + " ", message)
+    message = re.sub(rf"(?<![\w-])({names})=('[^']*')",
+                     lambda m: "--" + m.group(1).replace("_", "-") + " " + m.group(2), message)
+    message = re.sub(rf"^({names}):", lambda m: "--" + m.group(1).replace("_", "-") + ":",
+                     message)
+    return message.replace("  ", " ")
+
+
 def _check_import(args: argparse.Namespace) -> None:
+    """import_data's own argument checks, before TensorFlow starts (a mistake is
+    reported at once), in the command line's words."""
+    from keras_lstm_opt.data.importer import check_arguments, check_out
+
     if args.text and args.time:
         raise UsageError("data import: give --text/--label (classification) or --time/"
                          "--target (forecasting), not both")
     if not args.text and not args.time:
         raise UsageError("data import: say what to learn: --text COL --label COL, or "
                          "--time COL --target COL --window W --horizon H")
+    try:
+        check_arguments(args.text, args.label, args.tokens, args.vocab_size, args.max_length,
+                        args.time, args.target, args.features, args.window, args.horizon,
+                        args.transform, args.season, args.validation_fraction,
+                        args.on_bad_row, args.shards)
+        check_out(args.out)
+    except UsageError as exc:
+        raise UsageError("data import: " + _as_flags(str(exc))) from None
 
 
 def data_import(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:

@@ -295,14 +295,42 @@ def test_cli_import_refuses_a_half_given_task_before_tensorflow(tmp_path) -> Non
 
     src = tmp_path / "t.csv"
     src.write_text("text,label\na small dog,animal\n")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("mine\n")
     for extra, expected in [([], "say what to learn: --text COL --label COL"),
                             (["--text", "text", "--label", "label", "--time", "t"],
-                             "not both")]:
+                             "not both"),
+                            (["--text", "text"], "also needs --label COLUMN"),
+                            (["--text", "text", "--label", "label",
+                              "--validation-fraction", "1.5"],
+                             "--validation-fraction: expected a number in [0, 1)"),
+                            (["--time", "t", "--target", "x", "--window", "0",
+                              "--horizon", "2"], "--window: expected an integer >= 1"),
+                            (["--text", "text", "--label", "label", "--out",
+                              str(tmp_path / "notes")],
+                             "is not empty (todo.txt) and holds no earlier import")]:
         began = time.monotonic()
         proc = subprocess.run([console_script(), "data", "import", str(src), "--out",
-                               str(tmp_path / "out"), *extra],
+                               str(tmp_path / "out"), *extra],  # a later --out wins
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2, proc.stderr
         assert expected in proc.stderr
         assert time.monotonic() - began < 5  # refused before TensorFlow loads
     assert not (tmp_path / "out").exists()
+    assert os.listdir(tmp_path / "notes") == ["todo.txt"]
+
+
+def test_no_validation_examples_is_said_at_import(tmp_path, caplog) -> None:  # noqa: ANN001
+    """A fraction of 0 (or skipped rows leaving none) imports, but says what it means."""
+    import logging
+
+    from keras_lstm_opt.data.importer import import_data
+
+    src = tmp_path / "few.csv"
+    src.write_text("text,label\na small dog,animal\na big tree,plant\na red car,thing\n")
+    with caplog.at_level(logging.INFO, logger="keras_lstm_opt"):
+        report = import_data(str(src), str(tmp_path / "out"), text="text", label="label",
+                             validation_fraction=0.0, progress=False)
+    assert report["rows"]["validation"] == 0
+    assert "has no validation examples" in caplog.text
+    assert "validation split: 0% of the rows" in caplog.text

@@ -268,6 +268,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
                             f"{seed} and the row number"}
     for key in ("vocab_size", "max_length"):
         log.info("import: %s = %s: %s", key, chosen[key]["value"], chosen[key]["why"])
+    log.info("import: validation split: %s", chosen["validation"]["why"])
     info: dict[str, Any] = {
         "vocab_size": len(vocab), "num_classes": len(class_names), "vocabulary": vocab,
         "class_names": class_names,

@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +25,9 @@ from typing import Any
 from keras_lstm_opt.data.readers import expand_sources
 from keras_lstm_opt.data.storage import check_paths
 from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.paths import is_remote
+
+log = logging.getLogger("keras_lstm_opt")
 
 _TRANSFORM = re.compile(r"none|diff|seasonal_diff(:[1-9]\d*)?")
 
@@ -33,7 +38,7 @@ def _positive(name: str, value: int | None, least: int = 1) -> None:
         raise UsageError(f"{name}: expected an integer >= {least}, got {value!r}")
 
 
-def _check(text: str | None, label: str | None, tokens: str, vocab_size: int | None,
+def check_arguments(text: str | None, label: str | None, tokens: str, vocab_size: int | None,
            max_length: int | None, time: str | None,
            target: str | Sequence[str] | None, features: Sequence[str] | None,
            window: int | None, horizon: int | None, transform: str, season: int | None,
@@ -126,21 +131,22 @@ def import_data(src: str, out: str, *, text: str | None = None, label: str | Non
         UsageError: arguments that cannot work together (says what to give).
         DataError: no file matches, or a bad row (file, line, column).
     """
-    _check(text, label, tokens, vocab_size, max_length, time, target, features, window,
+    check_arguments(text, label, tokens, vocab_size, max_length, time, target, features, window,
            horizon, transform, season, validation_fraction, on_bad_row, shards)
     if not out:
         raise UsageError("out: give the data directory to write")
+    check_out(out)
     check_paths({"out": out})  # a remote out that cannot be written fails before reading
     sources = expand_sources(src)
     validation_sources = expand_sources(validation) if validation else None
     if text:
         from keras_lstm_opt.data.import_text import import_text
 
-        return import_text(sources, out, text=text, label=str(label), tokens=tokens,
-                           vocab_size=vocab_size, max_length=max_length,
-                           validation=validation_sources,
-                           validation_fraction=validation_fraction, seed=seed,
-                           on_bad_row=on_bad_row, shards=shards, progress=progress)
+        return _warn_without_validation(import_text(
+            sources, out, text=text, label=str(label), tokens=tokens, vocab_size=vocab_size,
+            max_length=max_length, validation=validation_sources,
+            validation_fraction=validation_fraction, seed=seed, on_bad_row=on_bad_row,
+            shards=shards, progress=progress), out)
     from keras_lstm_opt.data.series import import_series
 
     report: dict[str, Any] = import_series(
@@ -148,4 +154,25 @@ def import_data(src: str, out: str, *, text: str | None = None, label: str | Non
         horizon=horizon, transform=transform, season=season, validation=validation,
         validation_fraction=validation_fraction, on_bad_row=on_bad_row, progress=progress,
         shards=shards)
+    return _warn_without_validation(report, out)
+
+
+def _warn_without_validation(report: dict[str, Any], out: str) -> dict[str, Any]:
+    if not report.get("windows", report.get("rows", {})).get("validation"):
+        log.warning("import: %s has no validation examples: training will monitor its "
+                    "training loss, and `evaluate` needs --data; give a larger "
+                    "validation fraction or a validation file", out)
     return report
+
+
+def check_out(out: str) -> None:
+    """Refuse to write into a local directory that holds other things than an import."""
+    from keras_lstm_opt.data.import_text import TMP
+
+    if is_remote(out) or not os.path.isdir(out):
+        return
+    entries = set(os.listdir(out)) - {TMP}
+    if entries and "schema.json" not in entries:
+        shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
+        raise UsageError(f"out: {out} is not empty ({shown}) and holds no earlier import; "
+                         "give a new or empty directory")

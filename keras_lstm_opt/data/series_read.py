@@ -167,6 +167,11 @@ def read_series(files: Sequence[str], time: str, columns: Sequence[str],
         raise DataError(f"{', '.join(files)}: no rows")
     stamps = np.asarray(times, np.int64 if kind == "datetime" else np.float64)
     order = np.argsort(stamps, kind="stable")
+    if np.any(order != np.arange(len(order))):
+        moved = int(np.count_nonzero(order != np.arange(len(order))))
+        log.info("series: sorted by %s (%d of %d rows were out of order; the first such "
+                 "is %s)", time, moved, len(order), where[int(np.argmax(order != np.arange(
+                     len(order))))])
     stamps = stamps[order]
     same = np.flatnonzero(stamps[1:] == stamps[:-1])
     if same.size:
