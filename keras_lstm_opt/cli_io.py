@@ -37,8 +37,10 @@ def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
         "import", parents=[verbose],
         help="turn your own CSV/TSV/JSON Lines/Parquet file(s) into TFRecords + schema.json",
         description="Text classification (--text, --label) or forecasting (--time, "
-                    "--target, --window, --horizon). Streams the input; prints what it "
-                    "chose (vocabulary, length, split, scaling, baselines).")
+                    "--target, --window, --horizon). Text streams: it holds one batch "
+                    "(10,000 rows or 4 MiB) plus the token counts, so files larger than "
+                    "memory import; a series is held in memory. Prints what it chose "
+                    "(vocabulary, length, split, scaling, baselines) and why.")
     imp.add_argument("src", metavar="SRC",
                      help="a file or a glob (local or s3://); format from the suffix")
     imp.add_argument("--out", required=True, help="output directory (local or s3://)")

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -271,8 +272,14 @@ class Run:
                                  "from text), so it cannot read raw strings; pass token ids")
             from keras_lstm_opt.data.text import encode_texts
 
-            return encode_texts(self.info, [t.decode() if isinstance(t, bytes) else t
-                                            for t in texts])
+            strings = [t.decode() if isinstance(t, bytes) else t for t in texts]
+            empty = [i for i, t in enumerate(strings) if not t.strip()]
+            if empty:
+                logging.getLogger("keras_lstm_opt").warning(
+                    "predict: %d empty text(s) (the first is input %d) are read as one "
+                    "unknown token (import refuses empty texts); their labels say little",
+                    len(empty), empty[0] + 1)
+            return encode_texts(self.info, strings)
         if any(isinstance(t, (str, bytes)) for t in texts):
             raise UsageError("predict: mix of strings and token ids; pass one kind")
         return pad_ids(texts)
