@@ -58,6 +58,8 @@ CASES = [
     ({"return_sequences": True, "zero_output_for_mask": True}, MASK, False),
     ({"use_bias": False, "return_sequences": True}, None, False),
     ({"return_sequences": True, "return_state": True}, MASK, True),
+    # padding first in processing order with an initial state: Keras outputs zeros there
+    ({"return_sequences": True, "go_backwards": True}, MASK, True),
     ({"unit_forget_bias": False}, None, True),
 ]
 
@@ -126,3 +128,68 @@ def test_training_with_input_dropout_runs_and_is_cudnn_reported():
     assert np.isfinite(hist.history["loss"]).all()
     stock = build_model(ModelConfig(units=8, lstm="keras"), _text_schema())
     assert type(stock.get_layer("lstm_0")) is keras.layers.LSTM
+
+
+# Inference (training false, no tape): the forward-only op (or the loop without its
+# gradient stacks). Batch 1 and 3 split the units over threads (130 units: two chunks and a
+# partial block of 2), 11 rows split the rows; every Keras option on the way.
+INFERENCE = [
+    (1, 130, {"return_sequences": True, "return_state": True, "go_backwards": True}, True),
+    (3, 6, {"return_sequences": True, "zero_output_for_mask": True, "use_bias": False}, False),
+    (11, 20, {"go_backwards": True, "return_state": True}, True),
+]
+
+
+def _ops_in(fn, *args):
+    return {op.type for op in fn.get_concrete_function(*args).graph.get_operations()}
+
+
+@pytest.mark.parametrize("cpu_kernel", [pytest.param("fused", marks=needs_compiler), "loop"])
+@pytest.mark.parametrize("batch, units, kwargs, with_state", INFERENCE)
+def test_inference_runs_forward_only_and_matches_keras(batch, units, kwargs, with_state,
+                                                       cpu_kernel):
+    ref, fast = keras.layers.LSTM(units, **kwargs), FastLSTM(units, cpu_kernel=cpu_kernel,
+                                                             **kwargs)
+    for layer in (ref, fast):
+        layer.build((None, 9, 5))
+    fast.set_weights([0.5 * RNG.normal(size=w.shape).astype("float32")
+                      for w in ref.get_weights()])
+    ref.set_weights(fast.get_weights())
+    x = tf.constant(RNG.normal(size=(batch, 9, 5)).astype("float32"))
+    mask = tf.constant(np.arange(9)[None, :] < RNG.integers(1, 10, size=(batch, 1)))
+    state = [tf.constant(RNG.normal(size=(batch, units)).astype("float32")) for _ in range(2)]
+    call = {"mask": mask, **({"initial_state": state} if with_state else {})}
+    for a, b in zip(tf.nest.flatten(ref(x, **call)), tf.nest.flatten(fast(x, **call)),
+                    strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+    if cpu_kernel == "fused":  # predict's path: the inference op, nothing for a backward pass
+        ops = _ops_in(tf.function(lambda: fast(x, **call, training=False)))
+        assert "KloLstmInfer" in ops and "KloLstmForward" not in ops
+
+
+@needs_compiler
+def test_a_gradient_through_the_inference_op_is_exact():
+    """tf.gradients on a graph traced without a tape, and a tape around such a graph,
+    differentiate the inference op: its registered gradient reruns the training ops."""
+    ref, fast = _pair(return_sequences=True)
+    x, mask = tf.constant(X), tf.constant(MASK)
+
+    @tf.function
+    def symbolic(layer):
+        out = layer(x, mask=mask)
+        return tf.gradients(tf.reduce_sum(out ** 2), [x, *layer.trainable_variables])
+
+    forward = tf.function(lambda: fast(x, mask=mask)[:, -3:])
+    assert "KloLstmInfer" in _ops_in(symbolic, fast) and "KloLstmInfer" in _ops_in(forward)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(forward() ** 2)
+    around = tape.gradient(loss, [x, *fast.trainable_variables])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(ref(x, mask=mask)[:, -3:] ** 2)
+    expected = tape.gradient(loss, [x, *ref.trainable_variables])
+    for a, b in zip(expected, around, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+    for a, b in zip(symbolic(ref), symbolic(fast), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)

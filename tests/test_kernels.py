@@ -155,8 +155,9 @@ def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_p
     assert "STATUS disabled (KERAS_LSTM_OPT_KERNELS=off)" in out.stdout, out.stderr[-2000:]
 
 
-# Direct calls of the two ops with wrong shapes: InvalidArgument naming the input, never an
+# Direct calls of the ops with wrong shapes: InvalidArgument naming the input, never an
 # out-of-bounds read (issue 15, item 7). Inputs x [B, T, IN], u [H, 4H], 4H = 8 gates.
+# The inference op takes the forward op's inputs and checks them alike.
 B, T, IN, H = 4, 5, 3, 2
 
 
@@ -223,9 +224,14 @@ def test_ops_accept_the_shapes_they_document():
         grads = ops.klo_lstm_backward(**_backward_args() | dict(mask=mask))
         assert [g.shape for g in grads] == [(B, T, 4 * H), (B, H), (B, H), (4 * H,),
                                             (IN, 4 * H), (H, 4 * H)]
+        for sequences in (True, False):
+            out = ops.klo_lstm_infer(**_forward_args() | dict(bias=bias, mask=mask),
+                                     sequences=sequences)
+            assert [o.shape for o in out] == [(B, T if sequences else 0, H), *[(B, H)] * 3]
 
 
 WRONG = {**{("KloLstmForward", c): v for c, v in FORWARD_WRONG.items()},
+         **{("KloLstmInfer", c): v for c, v in FORWARD_WRONG.items()},
          **{("KloLstmBackward", c): v for c, v in BACKWARD_WRONG.items()}}
 
 
@@ -233,9 +239,11 @@ WRONG = {**{("KloLstmForward", c): v for c, v in FORWARD_WRONG.items()},
 @pytest.mark.parametrize("op,case", list(WRONG), ids=[f"{o}-{c}" for o, c in WRONG])
 def test_ops_reject_wrong_shapes_naming_the_input(op, case):
     name, wrong = WRONG[op, case]
-    forward = op == "KloLstmForward"
+    forward = op != "KloLstmBackward"
     args = _forward_args(**wrong) if forward else _backward_args(**wrong)
-    call = load_kernels().klo_lstm_forward if forward else load_kernels().klo_lstm_backward
+    call = {"KloLstmForward": load_kernels().klo_lstm_forward,
+            "KloLstmInfer": load_kernels().klo_lstm_infer,
+            "KloLstmBackward": load_kernels().klo_lstm_backward}[op]
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match=rf"{op}: {name} must be \[.*, got \[") as info:
         call(**args)
@@ -251,6 +259,8 @@ def test_graph_mode_shape_functions_reject_wrong_ranks():
         tf.function(lambda: ops.klo_lstm_forward(**_forward_args(x=(B * T, IN))))()
     with pytest.raises(ValueError, match="must be rank 3"):
         tf.function(lambda: ops.klo_lstm_backward(**_backward_args(acts=(4 * H,))))()
+    with pytest.raises(ValueError, match="must be rank 2"):
+        tf.function(lambda: ops.klo_lstm_infer(**_forward_args(u=(4 * H,))))()
 
 
 WRONG_SHAPES_SCRIPT = """
@@ -264,6 +274,8 @@ for name, call in [
         r(B, T, I), r(H, 1), r(B, T, 4 * H), r(B, T, H), r(B, T, H), r(B, T, H),
         r(1), r(B, T, H), r(B, H), r(B, H))),
     ("forward", lambda: ops.klo_lstm_forward(
+        r(B, T, I), r(I, 4 * H), r(4 * H), r(H, 1), r(B, H), r(B, H), r(1))),
+    ("infer", lambda: ops.klo_lstm_infer(
         r(B, T, I), r(I, 4 * H), r(4 * H), r(H, 1), r(B, H), r(B, H), r(1)))]:
     try:
         call()
@@ -285,3 +297,33 @@ def test_wrong_shapes_fail_cleanly_in_a_fresh_process():
         in out.stdout, out.stdout
     assert "forward InvalidArgument: KloLstmForward: u must be [H, 4H], got [4096, 1]" \
         in out.stdout, out.stdout
+    assert "infer InvalidArgument: KloLstmInfer: u must be [H, 4H], got [4096, 1]" \
+        in out.stdout, out.stdout
+
+
+# The inference op against the training forward op: every split of the work (one row, a
+# few rows with the units split over threads, many rows), partial unit blocks (H not a
+# multiple of 16), masks with leading padding, go_backwards, no bias, only the last output.
+@needs_compiler
+@pytest.mark.parametrize("batch, steps, inputs, units",
+                         [(1, 7, 3, 5), (2, 6, 9, 130), (8, 5, 33, 17), (13, 4, 2, 40)])
+def test_inference_op_matches_the_training_forward_op(batch, steps, inputs, units):
+    ops = load_kernels()
+    rng = np.random.default_rng(units)
+
+    def t(*shape):
+        return tf.constant(0.3 * rng.normal(size=shape).astype("float32"))
+
+    x, w, u, h0, c0 = t(batch, steps, inputs), t(inputs, 4 * units), t(units, 4 * units), \
+        t(batch, units), t(batch, units)
+    mask = tf.constant((rng.random((batch, steps)) > 0.4).astype("float32"))
+    for bias, m, zero_out, reverse in [(t(4 * units), mask, False, True),
+                                       (tf.zeros([0]), mask, True, False),
+                                       (t(4 * units), tf.zeros([0]), False, False)]:
+        attrs = dict(zero_output_for_mask=zero_out, reverse=reverse)
+        ys, h, c, *_ = ops.klo_lstm_forward(x, w, bias, u, h0, c0, m, **attrs)
+        seq = ops.klo_lstm_infer(x, w, bias, u, h0, c0, m, **attrs)
+        last = ops.klo_lstm_infer(x, w, bias, u, h0, c0, m, **attrs, sequences=False)
+        for a, b in [(ys, seq[0]), (ys[:, -1], seq[1]), (ys[:, -1], last[1]), (h, seq[2]),
+                     (c, seq[3]), (h, last[2]), (c, last[3])]:
+            np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)

@@ -41,7 +41,7 @@ import tensorflow as tf
 from keras import activations
 
 from keras_lstm_opt.errors import UsageError
-from keras_lstm_opt.models.fused import fused_lstm, fused_ops
+from keras_lstm_opt.models.fused import fused_lstm, fused_lstm_inference, fused_ops
 from keras_lstm_opt.models.recurrence import lstm_recurrence
 
 CPU_KERNELS = ("auto", "fused", "loop")
@@ -49,6 +49,13 @@ CPU_KERNELS = ("auto", "fused", "loop")
 
 def _is(fn: Callable[..., Any], name: str, *same: Callable[..., Any]) -> bool:
     return fn in same or getattr(fn, "__name__", "") == name
+
+
+def _inference(training: Any) -> bool:
+    """No training and no gradient tape that could record this call (eager or traced)."""
+    from tensorflow.python.eager import record  # TensorFlow-internal: whether a tape is active
+
+    return (training is None or training is False) and not record.could_possibly_record()
 
 
 @keras.saving.register_keras_serializable(package="keras_lstm_opt")
@@ -89,12 +96,16 @@ class FastLSTM(keras.layers.LSTM):
             sequences = sequences * tf.expand_dims(dp_mask, 1)
         kernel = tf.cast(cell.kernel, dtype)
         h0, c0 = (tf.cast(s, dtype) for s in initial_state)
+        inference = _inference(training)
         ops = None if self.cpu_kernel == "loop" else fused_ops(dtype, self.cpu_kernel == "fused")
         if ops is not None:
             bias = tf.cast(cell.bias, dtype) if cell.use_bias else None
-            ys, h, c = fused_lstm(ops, sequences, kernel, bias,
-                                  tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
-                                  self.zero_output_for_mask, self.go_backwards)
+            args = (ops, sequences, kernel, bias, tf.cast(cell.recurrent_kernel, dtype), h0, c0,
+                    mask, self.zero_output_for_mask, self.go_backwards)
+            if inference:  # outputs [B, 0, H] unless return_sequences: Keras reads `last` then
+                ys, last, h, c = fused_lstm_inference(*args, sequences=self.return_sequences)
+                return last, ys, [h, c]
+            ys, h, c = fused_lstm(*args)
             return ys[:, -1], ys, [h, c]
         x = tf.transpose(sequences, [1, 0, 2])  # time-major
         if mask is not None:
@@ -108,7 +119,7 @@ class FastLSTM(keras.layers.LSTM):
         if cell.use_bias:
             xp = xp + tf.cast(cell.bias, dtype)
         ys, h, c = lstm_recurrence(xp, tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
-                                   self.zero_output_for_mask)
+                                   self.zero_output_for_mask, inference=inference)
         outputs = tf.transpose(ys, [1, 0, 2])
         last = ys[-1]
         return last, outputs, [h, c]

@@ -1,4 +1,8 @@
-"""Build and load the fused LSTM CPU kernels (lstm_kernels.cc) as a TensorFlow op library.
+"""Build and load the fused LSTM CPU kernels as a TensorFlow op library.
+
+Sources: lstm_kernels.cc (the training ops: forward keeping activations, backward),
+lstm_infer.cc (the inference op, nothing kept for a backward pass) and lstm_gemm.cc
+(its packed small matrix products), compiled together into one library.
 
 The kernels are compiled on the machine that runs them, the first time they are
 needed, with the compiler flags of the installed TensorFlow and `-march=native` (so
@@ -21,7 +25,8 @@ Example:
 
     ops = load_kernels()
     if ops is not None:
-        ys, h, c, acts, hp, cp = ops.klo_lstm_forward(xp, u, h0, c0, mask)
+        ys, h, c, acts, hp, cp, tc = ops.klo_lstm_forward(x, w, b, u, h0, c0, mask)
+        ys, y_last, h, c = ops.klo_lstm_infer(x, w, b, u, h0, c0, mask)
 """
 
 from __future__ import annotations
@@ -40,7 +45,10 @@ from keras_lstm_opt.errors import KernelBuildError
 
 log = logging.getLogger("keras_lstm_opt")
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lstm_kernels.cc")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.join(HERE, "lstm_kernels.cc")
+SOURCES = tuple(os.path.join(HERE, name)
+                for name in ("lstm_kernels.cc", "lstm_infer.cc", "lstm_gemm.cc"))
 _lock = threading.Lock()
 _state: dict[str, Any] = {"done": False, "ops": None, "status": "not built yet"}
 
@@ -76,20 +84,43 @@ def kernel_dir() -> str:
     return os.path.join(root, "kernels")
 
 
-def _command(cxx: str, out: str) -> list[str]:
+def _commands(cxx: str, objects: list[str], out: str) -> list[list[str]]:
+    """One compile command per source (run side by side), then the link."""
     import tensorflow as tf
 
-    return [cxx, "-O3", "-march=native", "-DNDEBUG", "-shared", "-fPIC",
-            *tf.sysconfig.get_compile_flags(), SOURCE, "-o", out,
-            *tf.sysconfig.get_link_flags()]
+    flags = ["-O3", "-march=native", "-DNDEBUG", "-fPIC", *tf.sysconfig.get_compile_flags()]
+    return [*([cxx, *flags, "-c", src, "-o", obj] for src, obj in zip(SOURCES, objects,
+                                                                      strict=True)),
+            [cxx, "-shared", *objects, "-o", out, *tf.sysconfig.get_link_flags()]]
+
+
+def _run(commands: list[list[str]]) -> None:
+    """Run the commands at once; KernelBuildError with the first failure's output."""
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for cmd in commands]
+    failed = None
+    for proc in procs:
+        try:
+            output, _ = proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        if proc.returncode != 0 and failed is None:
+            failed = (proc, output)
+    if failed is not None:
+        proc, output = failed
+        raise KernelBuildError(f"compiling {', '.join(SOURCES)} failed (exit {proc.returncode}):"
+                               f"\n" + output[-4000:])
 
 
 def library_path() -> str:
     """The cached library's path for this source, TensorFlow and CPU."""
     import tensorflow as tf
 
-    with open(SOURCE, "rb") as fh:
-        src = fh.read()
+    src = b""
+    for source in SOURCES:
+        with open(source, "rb") as fh:
+            src += fh.read()
     key = hashlib.sha256(src + f"{tf.__version__} {tf.sysconfig.CXX11_ABI_FLAG} "
                          f"{_cpu_flags()}".encode()).hexdigest()[:16]
     return os.path.join(kernel_dir(), key, "klo_lstm_kernels.so")
@@ -109,30 +140,28 @@ def build_kernels(force: bool = False) -> str:
         raise KernelBuildError("no C++ compiler found (set CXX or install g++); "
                                "FastLSTM uses its pure-TensorFlow loop instead")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
-    os.close(fd)
-    cmd = _command(cxx, tmp)
+    work = tempfile.mkdtemp(dir=os.path.dirname(path))  # objects and the library, then renamed
+    tmp = os.path.join(work, "klo_lstm_kernels.so")
+    objects = [os.path.join(work, os.path.basename(src) + ".o") for src in SOURCES]
+    *compiles, link = _commands(cxx, objects, tmp)
     from keras_lstm_opt.logs import ensure_visible
 
     ensure_visible()
     log.info("compiling FastLSTM's fused CPU kernels into %s (once per machine and "
-             "TensorFlow version, about 20 s)", os.path.dirname(path))
-    log.debug("%s", " ".join(cmd))
+             "TensorFlow version, about 30 s)", os.path.dirname(path))
+    for cmd in (*compiles, link):
+        log.debug("%s", " ".join(cmd))
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            raise KernelBuildError(
-                f"compiling {SOURCE} failed (exit {proc.returncode}):\n"
-                + (proc.stderr or proc.stdout)[-4000:])
+        _run(compiles)  # the sources side by side: the build takes as long as the slowest
+        _run([link])
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        shutil.rmtree(work, ignore_errors=True)
     return path
 
 
 def load_kernels() -> ModuleType | None:
-    """The op module (`klo_lstm_forward`, `klo_lstm_backward`), or None if unavailable."""
+    """The op module (`klo_lstm_forward`, `klo_lstm_backward`, `klo_lstm_infer`), or None."""
     if _state["done"]:
         return _state["ops"]
     with _lock:

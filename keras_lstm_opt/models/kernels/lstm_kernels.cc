@@ -18,7 +18,8 @@
 // u [H, 4H]; mask [B, T] of 0/1 or an empty tensor for "no mask". With `reverse` the
 // sequence is processed from its last step (go_backwards) and outputs come in
 // processing order. Masked steps keep the previous state; the output is the previous
-// output, or zeros when zero_output_for_mask is set (Keras's semantics).
+// output (zeros before the first unmasked step, whatever h0), or zeros when
+// zero_output_for_mask is set (Keras's semantics).
 //
 // Both ops check every input's shape before reading it (x and u define B, T, I and H)
 // and fail with InvalidArgument naming the input, its expected and its actual shape.
@@ -114,6 +115,17 @@ absl::Status Out(OpKernelContext* ctx, int i, std::initializer_list<int64_t> dim
 
 // Row b of a [B, T, W] tensor at time t, and the rows r0.. of time t as a strided matrix.
 inline int64_t At(int64_t b, int64_t t, int64_t T) { return b * T + t; }
+// Per row, the first processing position whose step is unmasked (T if none); masked steps
+// before it output zeros. Used by lstm_infer.cc too.
+std::vector<int64_t> FirstUnmasked(const float* m, int64_t B, int64_t T, bool reverse) {
+  std::vector<int64_t> first(B, T);
+  for (int64_t b = 0; m != nullptr && b < B; ++b) {
+    for (int64_t k = 0; k < T && first[b] == T; ++k) {
+      if (m[At(b, reverse ? T - 1 - k : k, T)] != 0.f) first[b] = k;
+    }
+  }
+  return first;
+}
 using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
 using ConstStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
 
@@ -165,6 +177,7 @@ class LstmForwardOp : public OpKernel {
     std::memcpy(h_p, h0.flat<float>().data(), sizeof(float) * B * H);
     std::memcpy(c_p, c0.flat<float>().data(), sizeof(float) * B * H);
     const bool zero_out = zero_out_, reverse = reverse_;
+    const std::vector<int64_t> first = FirstUnmasked(m_p, B, T, reverse);
     if (T == 0 || B == 0) return;
 
     ForRowBlocks(ctx, B, [&](int64_t, int64_t r0, int64_t r1) {
@@ -199,7 +212,7 @@ class LstmForwardOp : public OpKernel {
           // A masked step keeps the state; the backward op never reads its gates.
           h.row(r) = hp.row(r);
           c.row(r) = cp.row(r);
-          if (zero_out) y.row(r).setZero(); else y.row(r) = h.row(r);
+          if (zero_out || k < first[r0 + r]) y.row(r).setZero(); else y.row(r) = h.row(r);
         }
       }
     });
@@ -267,6 +280,7 @@ class LstmBackwardOp : public OpKernel {
     VecMap db_sum(db->flat<float>().data(), 4 * H);
     db_sum.setZero();
     const bool zero_out = zero_out_, reverse = reverse_;
+    const std::vector<int64_t> first = FirstUnmasked(m_p, B, T, reverse);
     if (T == 0 || B == 0) return;
     // Partial weight gradients per block, summed in block order afterwards: the result
     // does not depend on which thread finishes first (runs are reproducible).
@@ -294,7 +308,8 @@ class LstmBackwardOp : public OpKernel {
             if (m_p[At(r0 + r, t, T)] != 0.f) continue;
             // The step kept the previous state: dh and dc pass through untouched, plus
             // the output's gradient when the output was the previous output.
-            keep_h.row(kept.size()) = zero_out ? RowMat(dh.row(r)) : RowMat(dh.row(r) + dy.row(r));
+            keep_h.row(kept.size()) = zero_out || k < first[r0 + r] ? RowMat(dh.row(r))
+                                                                    : RowMat(dh.row(r) + dy.row(r));
             keep_c.row(kept.size()) = dc.row(r);
             kept.push_back(r);
           }

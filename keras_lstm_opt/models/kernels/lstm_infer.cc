@@ -1,0 +1,335 @@
+// LSTM inference on the CPU: the forward recurrence only, keeping nothing for a backward pass.
+//
+// KloLstmForward (lstm_kernels.cc) writes every step's gate activations and states for
+// the gradient op: four [B, T, *] tensors that inference never reads. KloLstmInfer keeps
+// only the running state (h twice, for the step being read and the one being written, and
+// c) and writes the outputs: every step's output, or with sequences=false only the last.
+// Its gradient, registered in Python (fused.py), reruns KloLstmForward and KloLstmBackward.
+//
+// Work split (lstm_gemm.cc has the products):
+// * More than kColumnRows batch rows: rows are split over the intra-op threads as in the
+//   training op, with no synchronisation. The kernels are packed once; per step and unit
+//   block of 16 units, one register-blocked product gives x_t w + h u + b for all the
+//   block's rows, and the gate arithmetic follows while the 64 values per row are in L1.
+// * Up to kColumnRows rows (batch 1 latency): a step is too small to split by rows, so
+//   the units are split instead. Each thread owns a chunk of unit blocks and the part of u
+//   that feeds it, and reads u in place (no packing); the input projection of all steps
+//   is one packed product before the loop. Threads meet once per step: a step's chunks
+//   are claimed through atomics by whichever threads are running (their own chunk first),
+//   so a thread that starts late, or never, only means another does its share.
+//
+// Inputs, attributes and checks as KloLstmForward's; InvalidArgument names a wrong input.
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <initializer_list>
+#include <thread>
+#include <vector>
+
+#include "Eigen/Core"
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/shape_inference.h"
+#include "tensorflow/core/platform/threadpool.h"
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define KLO_PAUSE() _mm_pause()
+#else
+#define KLO_PAUSE() ((void)0)
+#endif
+
+namespace klo {
+
+using tensorflow::OpKernel;
+using tensorflow::OpKernelConstruction;
+using tensorflow::OpKernelContext;
+using tensorflow::Tensor;
+
+// lstm_kernels.cc: the shape checks shared with the training ops.
+absl::Status Expect(const char* op, const char* name, const char* form, const Tensor& t,
+                    std::initializer_list<int64_t> want);
+absl::Status CheckXU(const char* op, const Tensor& x, const Tensor& u);
+absl::Status Optional(const char* op, const char* name, const char* form, const Tensor& t,
+                      std::initializer_list<int64_t> want);
+absl::Status Out(OpKernelContext* ctx, int i, std::initializer_list<int64_t> dims, Tensor** t);
+std::vector<int64_t> FirstUnmasked(const float* m, int64_t B, int64_t T, bool reverse);
+// lstm_gemm.cc
+struct Operand {
+  const float* a;
+  int64_t lda;
+  const float* panels;
+  int64_t k;
+};
+void PackGates(const float* src, int64_t K, int64_t H, int64_t p0, int64_t p1, float* dst);
+void UnitBlock(int64_t rows, int64_t ub, const float* init, int64_t ldi, const Operand& x,
+               const Operand& h, float* out, int64_t ldo);
+void StreamUnits(int64_t rows, const float* h, int64_t ldh, const float* u, int64_t H,
+                 int64_t ub0, int64_t ub1, float* z, int64_t ldz);
+
+constexpr int64_t kColumnRows = 8;   // at most this many rows: split the units, not the rows
+constexpr int64_t kChunkBlocks = 4;  // unit blocks per thread at least (H < 128: one thread)
+
+using A16 = Eigen::Array<float, 16, 1>;
+using Map16 = Eigen::Map<A16>;
+using CMap16 = Eigen::Map<const A16>;
+
+// One row, one unit block: gates from z (i, f, c, o, 16 each), new c in place, new h into
+// h_out, the output into y and y_last (either may be null; w valid units). A masked step
+// (keep) keeps the state and outputs the previous output (h_in), or zeros (zero_out).
+inline void GateBlock(const float* z, float* c, const float* h_in, float* h_out, float* y,
+                      float* y_last, int64_t w, bool keep, bool zero_out) {
+  const float* src;
+  A16 h;
+  if (keep) {
+    std::memcpy(h_out, h_in, sizeof(float) * 16);
+    src = h_in;
+  } else {
+    const A16 i = CMap16(z).logistic(), f = CMap16(z + 16).logistic();
+    const A16 g = CMap16(z + 32).tanh(), o = CMap16(z + 48).logistic();
+    Map16 cm(c);
+    cm = f * cm + i * g;
+    h = o * cm.tanh();
+    Map16 hm(h_out);
+    hm = h;
+    src = h.data();
+  }
+  for (float* out : {y, y_last}) {
+    if (out == nullptr) continue;
+    if (keep && zero_out) std::memset(out, 0, sizeof(float) * w);
+    else std::memcpy(out, src, sizeof(float) * w);
+  }
+}
+
+// Step-by-step claiming of `chunks` pieces of work by however many threads turn up.
+class StepClaims {
+ public:
+  explicit StepClaims(int64_t chunks) : chunks_(chunks), claimed_(chunks) {
+    for (auto& c : claimed_) c.store(-1, std::memory_order_relaxed);
+  }
+  // Runs fn(step, chunk) for steps 0..steps-1; each (step, chunk) runs once, on some thread,
+  // after every chunk of the step before has finished.
+  template <typename Fn>
+  void Run(int64_t steps, Fn fn) {
+    const int64_t me = next_.fetch_add(1, std::memory_order_relaxed) % chunks_;
+    for (int64_t s = 0; s < steps; ++s) {
+      Wait(s * chunks_);
+      for (int64_t jj = 0; jj < chunks_; ++jj) {
+        const int64_t j = (me + jj) % chunks_;
+        int64_t expect = s - 1;
+        if (!claimed_[j].compare_exchange_strong(expect, s, std::memory_order_acq_rel)) continue;
+        fn(s, j);
+        done_.fetch_add(1, std::memory_order_release);
+      }
+    }
+  }
+
+ private:
+  void Wait(int64_t target) {
+    for (int spins = 0; done_.load(std::memory_order_acquire) < target; ++spins) {
+      if (spins < 1000) KLO_PAUSE(); else std::this_thread::yield();
+    }
+  }
+  const int64_t chunks_;
+  std::vector<std::atomic<int64_t>> claimed_;
+  std::atomic<int64_t> next_{0}, done_{0};
+};
+
+class LstmInferOp : public OpKernel {
+ public:
+  explicit LstmInferOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("zero_output_for_mask", &zero_out_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("reverse", &reverse_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("sequences", &sequences_));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor &x = ctx->input(0), &w = ctx->input(1), &bias = ctx->input(2);
+    const Tensor &u = ctx->input(3), &h0 = ctx->input(4), &c0 = ctx->input(5);
+    const Tensor& mask = ctx->input(6);
+    const char* op = "KloLstmInfer";
+    OP_REQUIRES_OK(ctx, CheckXU(op, x, u));
+    const int64_t B = x.dim_size(0), T = x.dim_size(1), I = x.dim_size(2), H = u.dim_size(0);
+    OP_REQUIRES_OK(ctx, Expect(op, "w", "[I, 4H]", w, {I, 4 * H}));
+    OP_REQUIRES_OK(ctx, Optional(op, "bias", "[4H] or empty", bias, {4 * H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "h0", "[B, H]", h0, {B, H}));
+    OP_REQUIRES_OK(ctx, Expect(op, "c0", "[B, H]", c0, {B, H}));
+    OP_REQUIRES_OK(ctx, Optional(op, "mask", "[B, T] or empty", mask, {B, T}));
+    Tensor *ys, *y_last, *h_last, *c_last;
+    OP_REQUIRES_OK(ctx, Out(ctx, 0, {B, sequences_ ? T : 0, H}, &ys));
+    OP_REQUIRES_OK(ctx, Out(ctx, 1, {B, H}, &y_last));
+    OP_REQUIRES_OK(ctx, Out(ctx, 2, {B, H}, &h_last));
+    OP_REQUIRES_OK(ctx, Out(ctx, 3, {B, H}, &c_last));
+    std::memcpy(h_last->flat<float>().data(), h0.flat<float>().data(), sizeof(float) * B * H);
+    std::memcpy(c_last->flat<float>().data(), c0.flat<float>().data(), sizeof(float) * B * H);
+    std::memset(y_last->flat<float>().data(), 0, sizeof(float) * B * H);
+    if (B == 0 || T == 0 || H == 0) return;
+
+    // Padded to whole unit blocks of 16; G values per row in panel order (see lstm_gemm.cc).
+    const int64_t Hp = (H + 15) / 16 * 16, NB = Hp / 16, G = 4 * Hp;
+    const bool column = B <= kColumnRows;
+    std::vector<float> state(3 * B * Hp, 0.f), bias_p(G, 0.f);  // h, h (next), c
+    std::vector<float> z(column ? B * G : 0);  // column split: this step's gate values
+    float* c = state.data() + 2 * B * Hp;
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(state.data() + b * Hp, h0.flat<float>().data() + b * H, sizeof(float) * H);
+      std::memcpy(c + b * Hp, c0.flat<float>().data() + b * H, sizeof(float) * H);
+    }
+    if (bias.NumElements() > 0) {
+      const float* bp = bias.flat<float>().data();
+      for (int64_t p = 0; p < 4 * NB; ++p) {
+        const int64_t u0 = (p / 4) * 16, n = std::min<int64_t>(16, H - u0);
+        std::memcpy(bias_p.data() + 16 * p, bp + (p % 4) * H + u0, sizeof(float) * n);
+      }
+    }
+    Tensor wp_t, up_t, xp_t;
+    OP_REQUIRES_OK(ctx, Temp(ctx, I * G, &wp_t));
+    OP_REQUIRES_OK(ctx, Temp(ctx, column ? 1 : H * G, &up_t));
+    OP_REQUIRES_OK(ctx, Temp(ctx, column ? B * T * G : 1, &xp_t));
+    const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
+    const std::vector<int64_t> first = FirstUnmasked(m_p, B, T, reverse_);
+    Run run{x.flat<float>().data(), w.flat<float>().data(), u.flat<float>().data(), m_p,
+            first.data(), wp_t.flat<float>().data(), up_t.flat<float>().data(),
+            xp_t.flat<float>().data(), bias_p.data(), state.data(), c, z.data(),
+            sequences_ ? ys->flat<float>().data() : nullptr, y_last->flat<float>().data(),
+            B, T, I, H, Hp, NB, G, zero_out_, reverse_};
+    auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+    const int64_t threads = std::max(1, pool->NumThreads());
+    if (column) {
+      // At least kChunkBlocks unit blocks per chunk: smaller ones wait more than they work.
+      const int64_t chunks = std::max<int64_t>(1, std::min(threads, NB / kChunkBlocks));
+      StepClaims claims(chunks);
+      auto work = [&](int64_t, int64_t) {
+        claims.Run(T + 1, [&](int64_t s, int64_t j) {
+          const int64_t ub0 = j * NB / chunks, ub1 = (j + 1) * NB / chunks;
+          if (s == 0) run.Project(ub0, ub1); else run.Step(s - 1, ub0, ub1);
+        });
+      };
+      if (chunks == 1) work(0, 1); else Parallel(pool, chunks, work);
+    } else {
+      Parallel(pool, threads, [&](int64_t k0, int64_t k1) {  // pack both kernels
+        run.Pack(k0 * 4 * NB / threads, k1 * 4 * NB / threads);
+      });
+      const int64_t block = (B + threads - 1) / threads, blocks = (B + block - 1) / block;
+      Parallel(pool, blocks, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) run.Rows(k * block, std::min(B, (k + 1) * block));
+      });
+    }
+    float* hl = state.data() + (T % 2) * B * Hp;
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(h_last->flat<float>().data() + b * H, hl + b * Hp, sizeof(float) * H);
+      std::memcpy(c_last->flat<float>().data() + b * H, c + b * Hp, sizeof(float) * H);
+    }
+  }
+
+ private:
+  struct Run {
+    const float *x, *w, *u, *mask;
+    const int64_t* first;  // per row: masked steps before this position output zeros
+    float *wp, *up, *xp;
+    const float* bias_p;
+    float *h, *c, *z, *ys, *y_last;
+    int64_t B, T, I, H, Hp, NB, G;
+    bool zero_out, reverse;
+
+    void Pack(int64_t p0, int64_t p1) const {
+      PackGates(w, I, H, p0, p1, wp);
+      PackGates(u, H, H, p0, p1, up);
+    }
+    // Column split, before the loop: x w + b of every step, unit blocks [ub0, ub1).
+    void Project(int64_t ub0, int64_t ub1) const {
+      PackGates(w, I, H, 4 * ub0, 4 * ub1, wp);
+      for (int64_t ub = ub0; ub < ub1; ++ub) {
+        UnitBlock(B * T, ub, bias_p + 64 * ub, 0, {x, I, wp, I}, {nullptr, 0, nullptr, 0},
+                  xp + 64 * ub, G);
+      }
+    }
+    // Column split, step k for unit blocks [ub0, ub1) of every row.
+    void Step(int64_t k, int64_t ub0, int64_t ub1) const {
+      const int64_t t = reverse ? T - 1 - k : k;
+      const float* h_in = h + (k % 2) * B * Hp;
+      float* h_out = h + ((k + 1) % 2) * B * Hp;
+      for (int64_t b = 0; b < B; ++b) {  // z: this chunk's columns of each row, from xp
+        std::memcpy(z + b * G + 64 * ub0, xp + (b * T + t) * G + 64 * ub0,
+                    sizeof(float) * 64 * (ub1 - ub0));
+      }
+      StreamUnits(B, h_in, Hp, u, H, ub0, ub1, z, G);
+      for (int64_t b = 0; b < B; ++b) Gates(b, k, t, ub0, ub1, z + b * G + 64 * ub0, h_in, h_out);
+    }
+    // Row split: every step for rows [r0, r1).
+    void Rows(int64_t r0, int64_t r1) const {
+      const int64_t n = r1 - r0;
+      std::vector<float> z(n * 64);
+      for (int64_t k = 0; k < T; ++k) {
+        const int64_t t = reverse ? T - 1 - k : k;
+        const float* h_in = h + (k % 2) * B * Hp;
+        float* h_out = h + ((k + 1) % 2) * B * Hp;
+        const Operand xo{x + (r0 * T + t) * I, T * I, wp, I}, ho{h_in + r0 * Hp, Hp, up, H};
+        for (int64_t ub = 0; ub < NB; ++ub) {
+          UnitBlock(n, ub, bias_p + 64 * ub, 0, xo, ho, z.data(), 64);
+          for (int64_t r = 0; r < n; ++r) Gates(r0 + r, k, t, ub, ub + 1, &z[r * 64], h_in, h_out);
+        }
+      }
+    }
+    // Gate arithmetic for row b, unit blocks [ub0, ub1); z: 64 values per block from ub0's.
+    void Gates(int64_t b, int64_t k, int64_t t, int64_t ub0, int64_t ub1, const float* z,
+               const float* h_in, float* h_out) const {
+      const bool keep = mask != nullptr && mask[b * T + t] == 0.f;
+      for (int64_t ub = ub0; ub < ub1; ++ub) {
+        const int64_t o = b * Hp + 16 * ub, oy = 16 * ub;
+        GateBlock(z + 64 * (ub - ub0), c + o, h_in + o, h_out + o,
+                  ys ? ys + (b * T + k) * H + oy : nullptr,
+                  k == T - 1 ? y_last + b * H + oy : nullptr, std::min<int64_t>(16, H - oy), keep,
+                  zero_out || k < first[b]);
+      }
+    }
+  };
+
+  static absl::Status Temp(OpKernelContext* ctx, int64_t n, Tensor* t) {
+    return ctx->allocate_temp(tensorflow::DT_FLOAT, tensorflow::TensorShape({n}), t);
+  }
+  template <typename Fn>
+  static void Parallel(tsl::thread::ThreadPool* pool, int64_t n, Fn fn) {
+    if (n <= 1) {
+      fn(0, n);
+      return;
+    }
+    pool->ParallelFor(n, tsl::thread::ThreadPool::SchedulingParams(
+                             tsl::thread::ThreadPool::SchedulingStrategy::kFixedBlockSize,
+                             std::nullopt, 1),
+                      fn);
+  }
+
+  bool zero_out_, reverse_, sequences_;
+};
+
+}  // namespace klo
+
+REGISTER_OP("KloLstmInfer")
+    .Input("x: float")
+    .Input("w: float")
+    .Input("bias: float")
+    .Input("u: float")
+    .Input("h0: float")
+    .Input("c0: float")
+    .Input("mask: float")
+    .Attr("zero_output_for_mask: bool = false")
+    .Attr("reverse: bool = false")
+    .Attr("sequences: bool = true")
+    .Output("ys: float")
+    .Output("y_last: float")
+    .Output("h_last: float")
+    .Output("c_last: float")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      tensorflow::shape_inference::ShapeHandle s;  // ranks first, as KloLstmForward's
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &s));
+      for (int k : {1, 3, 4, 5}) TF_RETURN_IF_ERROR(c->WithRank(c->input(k), 2, &s));
+      bool sequences;
+      TF_RETURN_IF_ERROR(c->GetAttr("sequences", &sequences));
+      auto b = c->Dim(c->input(0), 0), h = c->Dim(c->input(3), 0);
+      c->set_output(0, c->MakeShape({b, sequences ? c->Dim(c->input(0), 1) : c->MakeDim(0), h}));
+      for (int k = 1; k < 4; ++k) c->set_output(k, c->MakeShape({b, h}));
+      return absl::OkStatus();
+    });
+
+REGISTER_KERNEL_BUILDER(Name("KloLstmInfer").Device(tensorflow::DEVICE_CPU), klo::LstmInferOp);
