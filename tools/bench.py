@@ -3,6 +3,7 @@
 
     python tools/bench.py --mode data [CONFIG] [--set KEY=VALUE ...] [--repeats 3] [--out DIR]
     python tools/bench.py --mode lstm [--shapes default,small,...] [--variants keras,fast,torch]
+    python tools/bench.py --mode predict [--shapes default,small] [--variants keras,fast,torch,onnx]
 
 `--mode data` times the TFRecord input pipeline alone (no model) in several variants
 (cache, parse batching, parallel reads, prefetch), cold and warm.
@@ -14,6 +15,9 @@ tf.data's memory cache and a file snapshot, for 1 and 3 concurrent readers.
 default thread pools vs the quota-aware ones.
 `--mode lstm` times LSTM training steps of keras.layers.LSTM, keras_lstm_opt.FastLSTM
 and PyTorch nn.LSTM (if installed: pip install ".[bench]") on several shapes.
+`--mode predict` times inference (forward only) of the same LSTM stacks in keras.layers.LSTM,
+FastLSTM, PyTorch nn.LSTM (eval, no_grad) and ONNX Runtime on the tf2onnx export, with the
+same weights and threads: throughput at --batch (64) and batch-1 latency (p50, p99).
 `--mode trainer` times training steps of one user model (two inputs, FastLSTM, attention
 pooling) under Keras's own model.fit and under keras_lstm_opt.Trainer.fit, one device:
 the overhead of our strategy-aware loop, as a ratio.
@@ -36,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
     p.add_argument("--mode", choices=["data", "storage", "redis", "quota", "lstm",
-                                      "time-to-accuracy", "trainer"], default="data")
+                                      "time-to-accuracy", "trainer", "predict"], default="data")
     p.add_argument("--jobs", type=int, default=2, help="--mode quota: jobs sharing the machine")
     p.add_argument("--cpus-per-job", type=float, default=1.0, help="--mode quota: CPU quota")
     p.add_argument("--task", choices=["text", "forecast"], default="text",
@@ -44,10 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--examples", type=int, default=24000, help="--mode storage and redis")
     p.add_argument("--readers", default="1,3", help="--mode redis: concurrent readers")
     p.add_argument("--tutorial-epochs", type=int, default=4, help="--mode time-to-accuracy")
-    p.add_argument("--shapes", default="default,small,bidirectional,long",
-                   help="--mode lstm: comma-separated shapes")
-    p.add_argument("--variants", default="keras,fast,torch", help="--mode lstm")
-    p.add_argument("--steps", type=int, default=10, help="--mode lstm: steps per round")
+    p.add_argument("--shapes", default=None,
+                   help="--mode lstm (default,small,bidirectional,long) and predict "
+                        "(default,small): comma-separated shapes")
+    p.add_argument("--variants", default=None,
+                   help="--mode lstm (keras,fast,torch) and predict (keras,fast,torch,onnx)")
+    p.add_argument("--steps", type=int, default=10,
+                   help="--mode lstm: steps per round; predict: batch calls per round "
+                        "(5x as many batch-1 calls)")
+    p.add_argument("--batch", type=int, default=64, help="--mode predict: throughput batch")
     p.add_argument("--intra-op", type=int, default=0,
                    help="--mode lstm: TensorFlow intra-op threads (default: as `train` picks)")
     p.add_argument("--inter-op", type=int, default=0,
@@ -58,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.mode == "lstm":
         return _lstm(args)
+    if args.mode == "predict":
+        return _predict(args)
     if args.mode == "trainer":
         return _trainer(args)
     if args.mode == "time-to-accuracy":
@@ -216,8 +227,8 @@ def _lstm(args: argparse.Namespace) -> int:
     from keras_lstm_opt.bench.lstm import SHAPES, VARIANTS, bench_lstm
     from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 
-    shapes = [s for s in args.shapes.split(",") if s]
-    variants = [v for v in args.variants.split(",") if v]
+    shapes = [s for s in (args.shapes or ",".join(SHAPES)).split(",") if s]
+    variants = [v for v in (args.variants or ",".join(VARIANTS)).split(",") if v]
     bad = [s for s in shapes if s not in SHAPES] + [v for v in variants if v not in VARIANTS]
     if bad:
         print(f"error: unknown shape or variant {bad}; shapes: {', '.join(SHAPES)}; "
@@ -246,6 +257,43 @@ def _lstm(args: argparse.Namespace) -> int:
     print(f"\nfp32 matmul ceiling {result['matmul_ceiling_gflops']:.0f} GFLOP/s; "
           f"threads: {json.dumps(result['threads'])}")
     print(f"wrote {paths['json']} and {chart}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.bench.predict import PREDICT_SHAPES, VARIANTS, bench_predict
+
+    shapes = [s for s in (args.shapes or ",".join(PREDICT_SHAPES)).split(",") if s]
+    variants = [v for v in (args.variants or ",".join(VARIANTS)).split(",") if v]
+    bad = [s for s in shapes if s not in PREDICT_SHAPES] + [v for v in variants
+                                                            if v not in VARIANTS]
+    if bad:
+        print(f"error: unknown shape or variant {bad}; shapes: {', '.join(PREDICT_SHAPES)}; "
+              f"variants: {', '.join(VARIANTS)}", file=sys.stderr)
+        return 2
+    from keras_lstm_opt.resources import configure_threads
+
+    threads = configure_threads(args.intra_op, args.inter_op)  # what `train` would use
+    print(f"LSTM inference benchmark, {args.repeats} interleaved rounds: batch {args.batch} "
+          f"({args.steps} calls per round) and batch 1 ({5 * args.steps} calls); "
+          f"threads: {threads['intra_op']} intra-op in every framework, 1 inter-op", flush=True)
+    result = bench_predict(shapes, variants, rounds=args.repeats, batch=args.batch,
+                           calls_per_round=args.steps, latency_calls_per_round=5 * args.steps,
+                           threads=threads["intra_op"], progress=lambda s: print(s, flush=True))
+    cols = ["shape", "batch", "variant", "p50_ms", "p99_ms", "samples_per_second",
+            "speed_vs_keras", "speed_vs_torch", "speed_vs_onnx"]
+    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+
+    paths = write_outputs(result, args.out, "predict")
+    paths["png"] = bar_chart(result["rows"], "label", ["speed_vs_torch", "speed_vs_onnx"],
+                             os.path.join(args.out, "predict.png"),
+                             "Inference speed relative to PyTorch and ONNX Runtime "
+                             "(higher is faster)", "x the reference", fmt="{:.2f}")
+    print()
+    print(format_table(result["rows"], cols))
+    print(f"\nthreads: {json.dumps(result['threads'])}")
+    print(f"max |output - keras|: {json.dumps(result['max_abs_diff_vs_keras'])}")
+    print(f"wrote {paths['json']} and {paths['png']}")
     return 0
 
 
