@@ -14,10 +14,14 @@
 //
 // With one row (batch 1) there is nothing to reuse a panel for: `StreamUnits` reads u in
 // its own row-major layout, four rows of u at a time, so no packing is needed at all.
+//
+// No TensorFlow headers here (they take most of the build time); the ops' other plain
+// helpers live here too.
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -184,6 +188,19 @@ void StreamUnits(int64_t rows, const float* h, int64_t ldh, const float* u, int6
   int64_t k = 0;
   for (; k + 4 <= H; k += 4) StreamRows<4>(rows, h + k, ldh, u + k * 4 * H, H, ub0, ub1, z, ldz);
   for (; k < H; ++k) StreamRows<1>(rows, h + k, ldh, u + k * 4 * H, H, ub0, ub1, z, ldz);
+}
+
+// Per row of a [B, T] mask, the first processing position (reverse: from the last step)
+// whose step is unmasked, T if none (all T if no mask). Masked steps before it output
+// zeros, whatever h0: Keras's "previous output" starts at zero.
+std::vector<int64_t> FirstUnmasked(const float* m, int64_t B, int64_t T, bool reverse) {
+  std::vector<int64_t> first(B, T);
+  for (int64_t b = 0; m != nullptr && b < B; ++b) {
+    for (int64_t k = 0; k < T && first[b] == T; ++k) {
+      if (m[b * T + (reverse ? T - 1 - k : k)] != 0.f) first[b] = k;
+    }
+  }
+  return first;
 }
 
 }  // namespace klo

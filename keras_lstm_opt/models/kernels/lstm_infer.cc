@@ -6,17 +6,23 @@
 // c) and writes the outputs: every step's output, or with sequences=false only the last.
 // Its gradient, registered in Python (fused.py), reruns KloLstmForward and KloLstmBackward.
 //
-// Work split (lstm_gemm.cc has the products):
-// * More than kColumnRows batch rows: rows are split over the intra-op threads as in the
-//   training op, with no synchronisation. The kernels are packed once; per step and unit
-//   block of 16 units, one register-blocked product gives x_t w + h u + b for all the
-//   block's rows, and the gate arithmetic follows while the 64 values per row are in L1.
-// * Up to kColumnRows rows (batch 1 latency): a step is too small to split by rows, so
-//   the units are split instead. Each thread owns a chunk of unit blocks and the part of u
-//   that feeds it, and reads u in place (no packing); the input projection of all steps
-//   is one packed product before the loop. Threads meet once per step: a step's chunks
-//   are claimed through atomics by whichever threads are running (their own chunk first),
-//   so a thread that starts late, or never, only means another does its share.
+// Work split (lstm_gemm.cc has the products): the units, never the rows. Each step is cut
+// into chunks of unit blocks (16 units, their four gates), each for every row; threads meet
+// once per step. A step's chunks are claimed through atomics by whichever threads are
+// running, each starting at its own share (the same every step, so its part of the kernels
+// stays in its cache) and going on to any chunk left: a thread that starts late, or that
+// the system slows down, holds up one chunk at most, where a fixed split of the rows waits
+// for its slowest thread. Splitting the units also reads the kernels once per step in all.
+// * More than kStreamRows rows (batch throughput): the kernels are packed once (before
+//   step 0, each chunk its own panels); per step and unit block, one register-blocked
+//   product gives x_t w + h u + b for all rows, and the gate arithmetic follows while the
+//   64 values per row are in L1. kChunksPerThread chunks per thread.
+// * One row (batch 1 latency): u is read in place, four rows at a time (no packing:
+//   nothing to reuse a panel for), and only u: the input projection of all steps is one
+//   packed product before the loop. One chunk per thread, as long as a chunk keeps
+//   kChunkBlocks unit blocks (a smaller step waits more than it works). Measured on one
+//   thread, this and the packed way run alike at one row; the packed way wins from two
+//   rows (by 10 to 25 %), this one reads a third less per step.
 //
 // Inputs, attributes and checks as KloLstmForward's; InvalidArgument names a wrong input.
 
@@ -53,8 +59,8 @@ absl::Status CheckXU(const char* op, const Tensor& x, const Tensor& u);
 absl::Status Optional(const char* op, const char* name, const char* form, const Tensor& t,
                       std::initializer_list<int64_t> want);
 absl::Status Out(OpKernelContext* ctx, int i, std::initializer_list<int64_t> dims, Tensor** t);
-std::vector<int64_t> FirstUnmasked(const float* m, int64_t B, int64_t T, bool reverse);
 // lstm_gemm.cc
+std::vector<int64_t> FirstUnmasked(const float* m, int64_t B, int64_t T, bool reverse);
 struct Operand {
   const float* a;
   int64_t lda;
@@ -67,8 +73,9 @@ void UnitBlock(int64_t rows, int64_t ub, const float* init, int64_t ldi, const O
 void StreamUnits(int64_t rows, const float* h, int64_t ldh, const float* u, int64_t H,
                  int64_t ub0, int64_t ub1, float* z, int64_t ldz);
 
-constexpr int64_t kColumnRows = 8;   // at most this many rows: split the units, not the rows
-constexpr int64_t kChunkBlocks = 4;  // unit blocks per thread at least (H < 128: one thread)
+constexpr int64_t kStreamRows = 1;      // at most this many rows: u read in place (no packing)
+constexpr int64_t kChunkBlocks = 4;     // then unit blocks per chunk at least (H < 128: 1 chunk)
+constexpr int64_t kChunksPerThread = 4;  // more rows: chunks per thread
 
 using A16 = Eigen::Array<float, 16, 1>;
 using Map16 = Eigen::Map<A16>;
@@ -101,17 +108,21 @@ inline void GateBlock(const float* z, float* c, const float* h_in, float* h_out,
   }
 }
 
-// Step-by-step claiming of `chunks` pieces of work by however many threads turn up.
+// Step-by-step claiming of `chunks` pieces of work by however many of `workers` threads
+// turn up. Each worker starts at its own share of the chunks (the same each step: its
+// part of the kernels stays in its cache) and goes on to any chunk still unclaimed.
 class StepClaims {
  public:
-  explicit StepClaims(int64_t chunks) : chunks_(chunks), claimed_(chunks) {
+  StepClaims(int64_t chunks, int64_t workers)
+      : chunks_(chunks), workers_(workers), claimed_(chunks) {
     for (auto& c : claimed_) c.store(-1, std::memory_order_relaxed);
   }
   // Runs fn(step, chunk) for steps 0..steps-1; each (step, chunk) runs once, on some thread,
   // after every chunk of the step before has finished.
   template <typename Fn>
   void Run(int64_t steps, Fn fn) {
-    const int64_t me = next_.fetch_add(1, std::memory_order_relaxed) % chunks_;
+    const int64_t me = next_.fetch_add(1, std::memory_order_relaxed) % workers_ * chunks_ /
+                       workers_;
     for (int64_t s = 0; s < steps; ++s) {
       Wait(s * chunks_);
       for (int64_t jj = 0; jj < chunks_; ++jj) {
@@ -130,7 +141,7 @@ class StepClaims {
       if (spins < 1000) KLO_PAUSE(); else std::this_thread::yield();
     }
   }
-  const int64_t chunks_;
+  const int64_t chunks_, workers_;
   std::vector<std::atomic<int64_t>> claimed_;
   std::atomic<int64_t> next_{0}, done_{0};
 };
@@ -167,9 +178,16 @@ class LstmInferOp : public OpKernel {
 
     // Padded to whole unit blocks of 16; G values per row in panel order (see lstm_gemm.cc).
     const int64_t Hp = (H + 15) / 16 * 16, NB = Hp / 16, G = 4 * Hp;
-    const bool column = B <= kColumnRows;
+    auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+    const int64_t threads = std::max(1, pool->NumThreads());
+    // A chunk: some unit blocks, for every row. Few rows: kChunkBlocks unit blocks per
+    // chunk at least (smaller ones wait more than they work). More: kChunksPerThread per
+    // thread, so that a thread the system slows down holds up one small chunk at most.
+    const bool stream = B <= kStreamRows;
+    const int64_t chunks = stream ? std::max<int64_t>(1, std::min(threads, NB / kChunkBlocks))
+                           : threads == 1 ? 1 : std::min(NB, kChunksPerThread * threads);
     std::vector<float> state(3 * B * Hp, 0.f), bias_p(G, 0.f);  // h, h (next), c
-    std::vector<float> z(column ? B * G : 0);  // column split: this step's gate values
+    std::vector<float> z(stream ? B * G : chunks * B * 64);     // gate values of a step
     float* c = state.data() + 2 * B * Hp;
     for (int64_t b = 0; b < B; ++b) {
       std::memcpy(state.data() + b * Hp, h0.flat<float>().data() + b * H, sizeof(float) * H);
@@ -184,8 +202,8 @@ class LstmInferOp : public OpKernel {
     }
     Tensor wp_t, up_t, xp_t;
     OP_REQUIRES_OK(ctx, Temp(ctx, I * G, &wp_t));
-    OP_REQUIRES_OK(ctx, Temp(ctx, column ? 1 : H * G, &up_t));
-    OP_REQUIRES_OK(ctx, Temp(ctx, column ? B * T * G : 1, &xp_t));
+    OP_REQUIRES_OK(ctx, Temp(ctx, stream ? 1 : H * G, &up_t));
+    OP_REQUIRES_OK(ctx, Temp(ctx, stream ? B * T * G : 1, &xp_t));
     const float* m_p = mask.NumElements() > 0 ? mask.flat<float>().data() : nullptr;
     const std::vector<int64_t> first = FirstUnmasked(m_p, B, T, reverse_);
     Run run{x.flat<float>().data(), w.flat<float>().data(), u.flat<float>().data(), m_p,
@@ -193,28 +211,18 @@ class LstmInferOp : public OpKernel {
             xp_t.flat<float>().data(), bias_p.data(), state.data(), c, z.data(),
             sequences_ ? ys->flat<float>().data() : nullptr, y_last->flat<float>().data(),
             B, T, I, H, Hp, NB, G, zero_out_, reverse_};
-    auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
-    const int64_t threads = std::max(1, pool->NumThreads());
-    if (column) {
-      // At least kChunkBlocks unit blocks per chunk: smaller ones wait more than they work.
-      const int64_t chunks = std::max<int64_t>(1, std::min(threads, NB / kChunkBlocks));
-      StepClaims claims(chunks);
-      auto work = [&](int64_t, int64_t) {
-        claims.Run(T + 1, [&](int64_t s, int64_t j) {
-          const int64_t ub0 = j * NB / chunks, ub1 = (j + 1) * NB / chunks;
-          if (s == 0) run.Project(ub0, ub1); else run.Step(s - 1, ub0, ub1);
-        });
-      };
-      if (chunks == 1) work(0, 1); else Parallel(pool, chunks, work);
-    } else {
-      Parallel(pool, threads, [&](int64_t k0, int64_t k1) {  // pack both kernels
-        run.Pack(k0 * 4 * NB / threads, k1 * 4 * NB / threads);
+    const int64_t workers = std::min(threads, chunks);
+    StepClaims claims(chunks, workers);
+    Parallel(pool, workers, [&](int64_t, int64_t) {
+      claims.Run(T + 1, [&](int64_t s, int64_t j) {  // step 0: packing (and projecting)
+        const int64_t ub0 = j * NB / chunks, ub1 = (j + 1) * NB / chunks;
+        if (stream) {
+          if (s == 0) run.Project(ub0, ub1); else run.Stream(s - 1, ub0, ub1);
+        } else {
+          if (s == 0) run.Pack(ub0, ub1); else run.Tiles(s - 1, j, ub0, ub1);
+        }
       });
-      const int64_t block = (B + threads - 1) / threads, blocks = (B + block - 1) / block;
-      Parallel(pool, blocks, [&](int64_t k0, int64_t k1) {
-        for (int64_t k = k0; k < k1; ++k) run.Rows(k * block, std::min(B, (k + 1) * block));
-      });
-    }
+    });
     float* hl = state.data() + (T % 2) * B * Hp;
     for (int64_t b = 0; b < B; ++b) {
       std::memcpy(h_last->flat<float>().data() + b * H, hl + b * Hp, sizeof(float) * H);
@@ -232,11 +240,24 @@ class LstmInferOp : public OpKernel {
     int64_t B, T, I, H, Hp, NB, G;
     bool zero_out, reverse;
 
-    void Pack(int64_t p0, int64_t p1) const {
-      PackGates(w, I, H, p0, p1, wp);
-      PackGates(u, H, H, p0, p1, up);
+    // Many rows, before the loop: the kernels' panels of unit blocks [ub0, ub1).
+    void Pack(int64_t ub0, int64_t ub1) const {
+      PackGates(w, I, H, 4 * ub0, 4 * ub1, wp);
+      PackGates(u, H, H, 4 * ub0, 4 * ub1, up);
     }
-    // Column split, before the loop: x w + b of every step, unit blocks [ub0, ub1).
+    // Many rows, step k for unit blocks [ub0, ub1) (chunk j): x_t w + h u + b, then gates.
+    void Tiles(int64_t k, int64_t j, int64_t ub0, int64_t ub1) const {
+      const int64_t t = reverse ? T - 1 - k : k;
+      const float* h_in = h + (k % 2) * B * Hp;
+      float* h_out = h + ((k + 1) % 2) * B * Hp;
+      float* zc = z + j * B * 64;
+      const Operand xo{x + t * I, T * I, wp, I}, ho{h_in, Hp, up, H};
+      for (int64_t ub = ub0; ub < ub1; ++ub) {
+        UnitBlock(B, ub, bias_p + 64 * ub, 0, xo, ho, zc, 64);
+        for (int64_t b = 0; b < B; ++b) Gates(b, k, t, ub, ub + 1, zc + b * 64, h_in, h_out);
+      }
+    }
+    // Few rows, before the loop: x w + b of every step, unit blocks [ub0, ub1).
     void Project(int64_t ub0, int64_t ub1) const {
       PackGates(w, I, H, 4 * ub0, 4 * ub1, wp);
       for (int64_t ub = ub0; ub < ub1; ++ub) {
@@ -244,8 +265,8 @@ class LstmInferOp : public OpKernel {
                   xp + 64 * ub, G);
       }
     }
-    // Column split, step k for unit blocks [ub0, ub1) of every row.
-    void Step(int64_t k, int64_t ub0, int64_t ub1) const {
+    // Few rows, step k for unit blocks [ub0, ub1): u read in place, then gates.
+    void Stream(int64_t k, int64_t ub0, int64_t ub1) const {
       const int64_t t = reverse ? T - 1 - k : k;
       const float* h_in = h + (k % 2) * B * Hp;
       float* h_out = h + ((k + 1) % 2) * B * Hp;
@@ -255,21 +276,6 @@ class LstmInferOp : public OpKernel {
       }
       StreamUnits(B, h_in, Hp, u, H, ub0, ub1, z, G);
       for (int64_t b = 0; b < B; ++b) Gates(b, k, t, ub0, ub1, z + b * G + 64 * ub0, h_in, h_out);
-    }
-    // Row split: every step for rows [r0, r1).
-    void Rows(int64_t r0, int64_t r1) const {
-      const int64_t n = r1 - r0;
-      std::vector<float> z(n * 64);
-      for (int64_t k = 0; k < T; ++k) {
-        const int64_t t = reverse ? T - 1 - k : k;
-        const float* h_in = h + (k % 2) * B * Hp;
-        float* h_out = h + ((k + 1) % 2) * B * Hp;
-        const Operand xo{x + (r0 * T + t) * I, T * I, wp, I}, ho{h_in + r0 * Hp, Hp, up, H};
-        for (int64_t ub = 0; ub < NB; ++ub) {
-          UnitBlock(n, ub, bias_p + 64 * ub, 0, xo, ho, z.data(), 64);
-          for (int64_t r = 0; r < n; ++r) Gates(r0 + r, k, t, ub, ub + 1, &z[r * 64], h_in, h_out);
-        }
-      }
     }
     // Gate arithmetic for row b, unit blocks [ub0, ub1); z: 64 values per block from ub0's.
     void Gates(int64_t b, int64_t k, int64_t t, int64_t ub0, int64_t ub1, const float* z,

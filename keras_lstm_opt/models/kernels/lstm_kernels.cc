@@ -115,17 +115,8 @@ absl::Status Out(OpKernelContext* ctx, int i, std::initializer_list<int64_t> dim
 
 // Row b of a [B, T, W] tensor at time t, and the rows r0.. of time t as a strided matrix.
 inline int64_t At(int64_t b, int64_t t, int64_t T) { return b * T + t; }
-// Per row, the first processing position whose step is unmasked (T if none); masked steps
-// before it output zeros. Used by lstm_infer.cc too.
-std::vector<int64_t> FirstUnmasked(const float* m, int64_t B, int64_t T, bool reverse) {
-  std::vector<int64_t> first(B, T);
-  for (int64_t b = 0; m != nullptr && b < B; ++b) {
-    for (int64_t k = 0; k < T && first[b] == T; ++k) {
-      if (m[At(b, reverse ? T - 1 - k : k, T)] != 0.f) first[b] = k;
-    }
-  }
-  return first;
-}
+// Per row, the first processing position whose step is unmasked (lstm_gemm.cc).
+std::vector<int64_t> FirstUnmasked(const float* m, int64_t B, int64_t T, bool reverse);
 using Strided = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
 using ConstStrided = Eigen::Map<const RowMat, 0, Eigen::OuterStride<>>;
 
