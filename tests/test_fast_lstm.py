@@ -131,8 +131,8 @@ def test_training_with_input_dropout_runs_and_is_cudnn_reported():
 
 
 # Inference (training false, no tape): the forward-only op (or the loop without its
-# gradient stacks). One row reads u in place (130 units: two chunks, a partial block of 2),
-# 3 and 11 rows use packed panels; every Keras option on the way.
+# gradient stacks). 1 and 3 rows project x w first (130 units: two chunks, a partial block
+# of 2), 11 rows do x_t w + h u per step; every Keras option on the way.
 INFERENCE = [
     (1, 130, {"return_sequences": True, "return_state": True, "go_backwards": True}, True),
     (3, 6, {"return_sequences": True, "zero_output_for_mask": True, "use_bias": False}, False),

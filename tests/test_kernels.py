@@ -301,13 +301,13 @@ def test_wrong_shapes_fail_cleanly_in_a_fresh_process():
         in out.stdout, out.stdout
 
 
-# The inference op against the training forward op: both ways of working (one row: u read
-# in place; more: packed panels), one chunk of units or several (130 units: 9 unit blocks,
-# the last of 2 units), masks with leading padding, go_backwards, no bias, only the last
-# output.
+# The inference op against the training forward op: both ways of working (up to 8 rows:
+# x w of all steps first; more: x_t w + h u per step), one chunk of units or several (130
+# units: 9 unit blocks, the last of 2 units), masks with leading padding, go_backwards, no
+# bias, only the last output.
 @needs_compiler
 @pytest.mark.parametrize("batch, steps, inputs, units",
-                         [(1, 7, 3, 5), (1, 5, 4, 130), (2, 6, 9, 130), (8, 5, 33, 17),
+                         [(1, 7, 3, 5), (1, 5, 4, 130), (8, 5, 33, 17), (9, 4, 6, 130),
                           (13, 4, 2, 40)])
 def test_inference_op_matches_the_training_forward_op(batch, steps, inputs, units):
     ops = load_kernels()

@@ -280,7 +280,7 @@ def _predict(args: argparse.Namespace) -> int:
     result = bench_predict(shapes, variants, rounds=args.repeats, batch=args.batch,
                            calls_per_round=args.steps, latency_calls_per_round=5 * args.steps,
                            threads=threads["intra_op"], progress=lambda s: print(s, flush=True))
-    cols = ["shape", "batch", "variant", "p50_ms", "p99_ms", "samples_per_second",
+    cols = ["shape", "batch", "variant", "p50_ms", "p99_ms", "min_ms", "samples_per_second",
             "speed_vs_keras", "speed_vs_torch", "speed_vs_onnx"]
     from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 

@@ -20,8 +20,9 @@ threads as set by the caller (tools/bench.py: as `train` picks them), PyTorch's
 inter-op thread for all.
 
 Two cases per shape: throughput at `batch` rows (samples/s) and latency at batch 1
-(p50 and p99 of single calls). Variants are interleaved round by round, so machine noise
-hits all alike; every round starts with untimed calls and times its calls with Python's
+(p50 and p99 of single calls; the fastest call too: on a shared machine, what a variant
+does when it has the CPUs to itself). Variants are interleaved round by round, so machine
+noise hits all alike; every round starts with untimed calls and times its calls with Python's
 garbage collector paused, as in `bench.lstm`.
 
 Example:
@@ -206,7 +207,7 @@ def bench_predict(shapes: list[str], variants: list[str], rounds: int = 3, batch
 
             times = _time(calls, x, rounds, per_round, warmup, settle, warm_seconds, report)
             case = [{"shape": name, "batch": b, "variant": v, "label": f"{name}/b{b}/{v}",
-                     "p50_ms": 1000 * statistics.median(ts),
+                     "p50_ms": 1000 * statistics.median(ts), "min_ms": 1000 * min(ts),
                      "p99_ms": 1000 * float(np.percentile(ts, 99)),
                      "samples_per_second": b / statistics.median(ts), "calls": len(ts),
                      "matches_keras": sanity[name][v] <= TOLERANCE,

@@ -1,5 +1,5 @@
 // Small matrix products for the inference op (lstm_infer.cc): packed gate panels and a
-// register-blocked micro-kernel, and a streaming product for one to a few rows.
+// register-blocked micro-kernel.
 //
 // Per time step an LSTM multiplies a few rows (the batch rows of h) by the same recurrent
 // kernel u [H, 4H]. A general GEMM (Eigen's) re-packs u on every call; here u (and the
@@ -12,8 +12,9 @@
 // the compiler targets them, -march=native; a plain loop otherwise) and walks K once:
 // per k, NP x 2 vector loads of the panels, M broadcasts of the rows' values, 2 M NP FMAs.
 //
-// With one row (batch 1) there is nothing to reuse a panel for: `StreamUnits` reads u in
-// its own row-major layout, four rows of u at a time, so no packing is needed at all.
+// With one row (batch 1) nothing reuses a panel, but the panels of a chunk of units are
+// contiguous: read in u's own layout, a chunk is short pieces of every row (measured: half
+// of a 1 MB u took as long as all of it).
 //
 // No TensorFlow headers here (they take most of the build time); the ops' other plain
 // helpers live here too.
@@ -138,56 +139,6 @@ void UnitBlock(int64_t rows, int64_t ub, const float* init, int64_t ldi, const O
     case 1: Rows<1, 4>(ir, ldi, xr, hr, ub, o, ldo); break;
     default: break;
   }
-}
-
-// z[b][64 ub + 16 g + j] += h[b][0, KN) . u[0, KN)[g H + 16 ub + j] for units 16 ub + j < H.
-template <int KN>
-inline void StreamRows(int64_t rows, const float* h, int64_t ldh, const float* u, int64_t H,
-                       int64_t ub0, int64_t ub1, float* z, int64_t ldz) {
-  const int64_t N = 4 * H;
-  for (int64_t b = 0; b < rows; ++b) {
-    const float* hb = h + b * ldh;
-    float* zb = z + b * ldz;
-    int64_t tail = ub0;  // first unit block left to the plain loop
-#ifdef KLO_AVX2
-    tail = std::max(ub0, std::min(ub1, H / 16));
-    __m256 s[KN];
-#pragma GCC unroll 8
-    for (int q = 0; q < KN; ++q) s[q] = _mm256_broadcast_ss(hb + q);
-    for (int64_t g = 0; g < 4; ++g) {  // along u's rows: KN sequential streams
-      const float* uc = u + g * H;
-      for (int64_t ub = ub0; ub < tail; ++ub) {
-        float* zz = zb + 64 * ub + 16 * g;
-        const float* uu = uc + 16 * ub;
-        __m256 lo = _mm256_loadu_ps(zz), hi = _mm256_loadu_ps(zz + 8);
-#pragma GCC unroll 8
-        for (int q = 0; q < KN; ++q) {
-          lo = _mm256_fmadd_ps(s[q], _mm256_loadu_ps(uu + q * N), lo);
-          hi = _mm256_fmadd_ps(s[q], _mm256_loadu_ps(uu + q * N + 8), hi);
-        }
-        _mm256_storeu_ps(zz, lo);
-        _mm256_storeu_ps(zz + 8, hi);
-      }
-    }
-#endif
-    for (int64_t ub = tail; ub < ub1; ++ub) {
-      const int64_t w = std::min<int64_t>(16, H - 16 * ub);
-      for (int64_t g = 0; g < 4; ++g) {
-        float* zz = zb + 64 * ub + 16 * g;
-        for (int q = 0; q < KN; ++q) {
-          for (int64_t j = 0; j < w; ++j) zz[j] += hb[q] * u[q * N + g * H + 16 * ub + j];
-        }
-      }
-    }
-  }
-}
-
-void StreamUnits(int64_t rows, const float* h, int64_t ldh, const float* u, int64_t H,
-                 int64_t ub0, int64_t ub1, float* z, int64_t ldz) {
-  // Four rows of u at a time: u is read once, in its own layout, and z stays in L1.
-  int64_t k = 0;
-  for (; k + 4 <= H; k += 4) StreamRows<4>(rows, h + k, ldh, u + k * 4 * H, H, ub0, ub1, z, ldz);
-  for (; k < H; ++k) StreamRows<1>(rows, h + k, ldh, u + k * 4 * H, H, ub0, ub1, z, ldz);
 }
 
 // Per row of a [B, T] mask, the first processing position (reverse: from the last step)
