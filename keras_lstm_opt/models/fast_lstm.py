@@ -15,6 +15,14 @@ outputs. What changes is how it runs:
   matmul for the input projection of every time step, a TensorFlow loop with one small
   matmul per step, and a hand-written gradient. Input dropout uses one mask for all
   time steps, as Keras's cuDNN path does.
+* For inference (`training` false and no gradient tape recording, as in
+  `model.predict`, `model(x)` or a serving function), the kernels run forward only
+  (`kernels/lstm_infer.cc`): no activations kept for a backward pass, only the last
+  output written unless `return_sequences`, the kernels packed once per call, each step
+  split over the threads by units (so a thread the system slows holds up little), and
+  for up to 8 rows (latency) the input projection of all steps done first. The
+  TensorFlow loop likewise keeps nothing. A gradient asked of the inference op anyway
+  (`tf.gradients` on a graph) is still exact: it reruns the training ops.
 * Any other configuration falls back to Keras's generic loop.
 
 Args:
