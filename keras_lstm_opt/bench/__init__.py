@@ -2,6 +2,11 @@
 
 * `lstm`: a training step of keras.layers.LSTM, FastLSTM and PyTorch's nn.LSTM (torch:
   the `bench` extra), with the machine's matmul ceiling;
+* `predict`: inference (batch throughput, batch-1 latency p50/p99) of keras.layers.LSTM,
+  FastLSTM, PyTorch and ONNX Runtime on our ONNX export;
+* `importer`: `data import` throughput and peak RSS on a large real-text CSV
+  (`python -m keras_lstm_opt.bench.importer`);
+* `corpora`: the real offline data sets (WordNet glosses, the CO2 record) as CSV;
 * `trainer`: the overhead of our loop, `klo.Trainer.fit` against Keras's `model.fit` on
   one user model;
 * `data`: variants of the TFRecord input pipeline;
