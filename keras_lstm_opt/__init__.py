@@ -50,6 +50,7 @@ _LAZY = {
     "build_model": "keras_lstm_opt.models.factory",
     "FastLSTM": "keras_lstm_opt.models.fast_lstm",
     "convert_lstm_layers": "keras_lstm_opt.models.convert",
+    "Predictor": "keras_lstm_opt.models.predictor",
     "cudnn_report": "keras_lstm_opt.models.cudnn",
     "require_cudnn": "keras_lstm_opt.models.cudnn",
     "mask_reasons": "keras_lstm_opt.models.cudnn",

@@ -5,8 +5,11 @@ units; the last layer returns its last output) with the same weights, forward on
 
 * `keras`: keras.layers.LSTM in a tf.function, `training=False`, called as one concrete
   function for any batch size (as a SavedModel signature is served);
-* `fast`: keras_lstm_opt's FastLSTM, likewise (its inference op: nothing kept for a
-  backward pass);
+* `fast`: keras_lstm_opt's FastLSTM served by `klo.Predictor` (its inference op, nothing
+  kept for a backward pass, called eagerly: no per-call graph set-up), as `load_run`'s
+  `predict` and `predictor()` serve a model from Python;
+* `fast-fn`: the same FastLSTM model as a concrete function, like `keras` (what the
+  per-call cost of a TensorFlow function adds to the kernel);
 * `torch`: PyTorch's nn.LSTM in eval mode under `torch.no_grad()` (the `bench` extra;
   skipped with a note when torch is not installed), the Keras weights copied in;
 * `onnx`: the stock Keras model exported with tf2onnx (as `keras-lstm-opt export`
@@ -43,7 +46,7 @@ import numpy as np
 from keras_lstm_opt.bench.lstm import SHAPES
 from keras_lstm_opt.profiling.throughput import thread_settings
 
-VARIANTS = ("keras", "fast", "torch", "onnx")
+VARIANTS = ("keras", "fast", "fast-fn", "torch", "onnx")
 PREDICT_SHAPES = ("default", "small")  # unidirectional: nn.LSTM and ONNX's LSTM alike
 TOLERANCE = 1e-4
 Call = Callable[[np.ndarray], np.ndarray]
@@ -70,6 +73,15 @@ def _keras_call(model: Any, s: dict[str, Any]) -> Call:
     spec = tf.TensorSpec([None, s["time"], s["inputs"]], tf.float32)
     fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
     return lambda x: fn(tf.constant(x)).numpy()
+
+
+def _predictor_call(model: Any) -> Call:
+    from keras_lstm_opt.models.predictor import Predictor
+
+    predictor = Predictor(model)
+    if not predictor.eager:
+        raise RuntimeError(f"bench predict: FastLSTM is not served eagerly: {predictor.plan}")
+    return predictor
 
 
 def _torch_call(s: dict[str, Any], stock: Any, threads: int) -> Call | None:
@@ -129,7 +141,8 @@ def _variants(s: dict[str, Any], variants: list[str], threads: int,
     fast = keras_model(s, fast=True)
     fast.set_weights(stock.get_weights())
     makers: dict[str, Callable[[], Call | None]] = {
-        "keras": lambda: _keras_call(stock, s), "fast": lambda: _keras_call(fast, s),
+        "keras": lambda: _keras_call(stock, s), "fast": lambda: _predictor_call(fast),
+        "fast-fn": lambda: _keras_call(fast, s),
         "torch": lambda: _torch_call(s, stock, threads),
         "onnx": lambda: _onnx_call(s, stock, threads)}
     notes = {"torch": "torch not installed, skipped (pip install torch==2.13.0: the bench extra)",

@@ -59,6 +59,15 @@ def _is(fn: Callable[..., Any], name: str, *same: Callable[..., Any]) -> bool:
     return fn in same or getattr(fn, "__name__", "") == name
 
 
+def fused_math(layer: keras.layers.LSTM) -> bool:
+    """Whether an LSTM layer's cell computes what the fused kernels do (tanh and sigmoid
+    activations, no recurrent dropout, not unrolled)."""
+    cell = layer.cell
+    return (_is(cell.activation, "tanh", activations.tanh)
+            and _is(cell.recurrent_activation, "sigmoid", activations.sigmoid)
+            and not cell.recurrent_dropout and not layer.unroll)
+
+
 def _inference(training: Any) -> bool:
     """No training and no gradient tape that could record this call (eager or traced)."""
     from tensorflow.python.eager import record  # TensorFlow-internal: whether a tape is active
@@ -82,10 +91,7 @@ class FastLSTM(keras.layers.LSTM):
 
     def fast_path_supported(self) -> bool:
         """Whether the fused CPU recurrence can compute exactly what Keras would."""
-        cell = self.cell
-        return (_is(cell.activation, "tanh", activations.tanh)
-                and _is(cell.recurrent_activation, "sigmoid", activations.sigmoid)
-                and not cell.recurrent_dropout and not self.unroll)
+        return fused_math(self)
 
     def _gpu_cudnn_wanted(self) -> bool:
         return self.use_cudnn in ("auto", True) and bool(tf.config.list_logical_devices("GPU"))

@@ -185,7 +185,7 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
                       compression=schema["compression"])
     xs, ys, ps = [], [], []
     for x, y in ds:
-        p = np.asarray(run.model.predict_on_batch(x), dtype=np.float64)
+        p = np.asarray(run.predictor()(x), dtype=np.float64)
         if run.task == "text":
             p = np.concatenate([1.0 - p, p], axis=-1) if p.shape[-1] == 1 else p
         else:

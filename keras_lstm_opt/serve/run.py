@@ -158,6 +158,16 @@ class Run:
     schema: dict[str, Any] | None
     metrics: dict[str, Any] = field(default_factory=dict)
     schema_path: str = ""
+    _predictor: Any = field(default=None, init=False, repr=False)
+
+    def predictor(self) -> Any:
+        """The model's `klo.Predictor` (eager kernel calls for LSTM stacks: low latency
+        at any batch size), made on first use."""
+        if self._predictor is None:
+            from keras_lstm_opt.models.predictor import Predictor
+
+            self._predictor = Predictor(self.model)
+        return self._predictor
 
     @property
     def info(self) -> dict[str, Any]:
@@ -241,7 +251,7 @@ class Run:
         return self._call(np.asarray(inputs), batch_size)
 
     def _call(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        parts = [np.asarray(self.model.predict_on_batch(x[i:i + batch_size]))
+        parts = [np.asarray(self.predictor()(x[i:i + batch_size]))
                  for i in range(0, len(x), batch_size)]
         if not parts:
             raise UsageError("predict: no inputs")
@@ -289,7 +299,7 @@ class Run:
         rows = self.texts_of(inputs)
         parts = []
         for i in range(0, len(rows), batch_size):
-            out = np.asarray(self.model.predict_on_batch(self.encode(rows[i:i + batch_size])),
+            out = np.asarray(self.predictor()(self.encode(rows[i:i + batch_size])),
                              dtype=np.float64)
             if out.shape[-1] == 1:  # sigmoid: P(class 1)
                 out = np.concatenate([1.0 - out, out], axis=-1)

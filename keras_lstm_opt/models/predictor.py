@@ -1,0 +1,262 @@
+"""Serve a model from Python at low latency: its forward pass as a few eager kernel calls.
+
+Calling a tf.function (or a SavedModel signature, or `model.predict_on_batch`) costs
+TensorFlow about 0.25 ms per call whatever it computes (a graph executor is set up for
+every call); `model(x)` in eager mode costs over 1 ms in Keras's layer machinery. For a
+small LSTM at batch 1 that is more than the whole computation: FastLSTM's inference op
+takes 0.05 to 0.1 ms for 50 steps of 64 units. `Predictor` runs a chain model made of
+the layers below as a short list of eager TensorFlow calls on the layers' own variables
+(read at every call, so it follows further training and `set_weights`):
+
+* `InputLayer`; `Embedding` (a gather; `mask_zero` makes the mask);
+* `FastLSTM` on its fused CPU path, or a `keras.layers.LSTM` whose cell it can compute
+  (tanh and sigmoid activations: the same math, run by FastLSTM's inference op), alone or
+  in `Bidirectional` (merge mode concat, sum, ave or mul), masked or not, returning
+  sequences or the last output;
+* `Dense` (2-D or 3-D inputs, any activation), `GlobalAveragePooling1D` (masked mean);
+* `Dropout`, `SpatialDropout1D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout`
+  (nothing at inference).
+
+All in float32. Any other model (a branch, a layer not listed, a mixed-precision policy,
+an LSTM off the fused kernels: a GPU, the loop kernel, a stateful layer, other
+activations) runs as one concrete function instead (several inputs or outputs: as
+`predict_on_batch`), and `plan` says why. Either way the outputs are the model's own at
+inference (`training=False`).
+
+Example:
+
+    predictor = Predictor(model)
+    print(predictor.plan)             # "eager: embedding, fast_lstm, dense" or the reason
+    probabilities = predictor(x)      # NumPy in, NumPy out; any batch size
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_lstm_opt.errors import UsageError
+
+# One layer at inference: (values, mask or None) -> (values, mask or None).
+Step = Callable[[tf.Tensor, tf.Tensor | None], tuple[tf.Tensor, tf.Tensor | None]]
+
+_PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout",
+                 "AlphaDropout")
+
+
+class Unsupported(Exception):
+    """A model or layer the eager plan does not cover (the message says which and why)."""
+
+
+def _read(v: Any) -> tf.Tensor:
+    """A Keras or TensorFlow variable's current value (a plain tensor passes)."""
+    return v.value if hasattr(v, "value") else v
+
+
+def _activation(fn: Any) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The TensorFlow op for a Keras activation (the Keras function itself otherwise)."""
+    known: dict[Any, Callable[[tf.Tensor], tf.Tensor]] = {
+        keras.activations.linear: lambda y: y, keras.activations.relu: tf.nn.relu,
+        keras.activations.sigmoid: tf.sigmoid, keras.activations.tanh: tf.tanh,
+        keras.activations.softmax: lambda y: tf.nn.softmax(y, axis=-1)}
+    return known.get(fn, fn)
+
+
+def _lstm_step(layer: Any) -> Callable[[tf.Tensor, tf.Tensor | None], tf.Tensor]:
+    """An LSTM's inference op (FastLSTM's fused kernels): (x, mask) -> outputs."""
+    from keras_lstm_opt.models.fast_lstm import FastLSTM, fused_math
+    from keras_lstm_opt.models.fused import fused_lstm_inference, fused_ops
+
+    if not isinstance(layer, keras.layers.LSTM):
+        raise Unsupported(f"layer {layer.name!r} is a {type(layer).__name__}, not an LSTM")
+    gpu = bool(tf.config.list_logical_devices("GPU"))
+    why = ("stateful" if layer.stateful else "return_state" if layer.return_state else
+           "cpu_kernel is 'loop'" if getattr(layer, "cpu_kernel", "") == "loop" else
+           "activation, recurrent_dropout or unroll off the fused kernels' math"
+           if not fused_math(layer) else
+           "a GPU would run cuDNN" if gpu and (not isinstance(layer, FastLSTM)
+                                               or layer._gpu_cudnn_wanted()) else "")
+    ops = None if why else fused_ops(tf.float32, required=False)
+    if ops is None:
+        raise Unsupported(f"layer {layer.name!r}: {why or 'the fused kernels are not loaded'}")
+    cell, zeros = layer.cell, {}
+
+    def run(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
+        batch = int(x.shape[0])
+        if batch not in zeros:
+            zeros[batch] = tf.zeros([batch, cell.units], tf.float32)
+        h0 = zeros[batch]
+        ys, last, _, _ = fused_lstm_inference(
+            ops, x, _read(cell.kernel), _read(cell.bias) if cell.use_bias else None,
+            _read(cell.recurrent_kernel), h0, h0, mask, layer.zero_output_for_mask,
+            layer.go_backwards, sequences=layer.return_sequences)
+        return ys if layer.return_sequences else last
+
+    return run
+
+
+def _rnn(layer: Any) -> Step:
+    run = _lstm_step(layer)
+    seq = layer.return_sequences
+    return lambda x, mask: (run(x, mask), mask if seq else None)
+
+
+def _bidirectional(layer: Any) -> Step:
+    forward, backward = _lstm_step(layer.forward_layer), _lstm_step(layer.backward_layer)
+    merge = {"concat": lambda a, b: tf.concat([a, b], -1), "sum": lambda a, b: a + b,
+             "ave": lambda a, b: (a + b) / 2, "mul": lambda a, b: a * b}.get(layer.merge_mode)
+    if merge is None or layer.return_state:
+        raise Unsupported(f"layer {layer.name!r}: Bidirectional with merge_mode="
+                          f"{layer.merge_mode!r}{', return_state' if layer.return_state else ''}")
+    seq = layer.return_sequences
+
+    def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
+        y, y_rev = forward(x, mask), backward(x, mask)
+        if seq:
+            y_rev = tf.reverse(y_rev, [1])
+        return merge(y, y_rev), mask if seq else None
+
+    return step
+
+
+def _embedding(layer: Any) -> Step:
+    if getattr(layer, "lora_enabled", False) or getattr(layer, "quantization_mode", None):
+        raise Unsupported(f"layer {layer.name!r}: a LoRA or quantized Embedding")
+
+    def step(ids: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
+        ids = ids if ids.dtype in (tf.int32, tf.int64) else tf.cast(ids, tf.int32)
+        out = tf.gather(_read(layer.embeddings), ids)
+        return out, tf.not_equal(ids, 0) if layer.mask_zero else None
+
+    return step
+
+
+def _dense(layer: Any) -> Step:
+    if getattr(layer, "lora_enabled", False) or getattr(layer, "quantization_mode", None):
+        raise Unsupported(f"layer {layer.name!r}: a LoRA or quantized Dense")
+    act = _activation(layer.activation)
+
+    def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
+        kernel = _read(layer.kernel)
+        y = tf.matmul(x, kernel) if x.shape.rank == 2 else tf.tensordot(x, kernel, 1)
+        if layer.use_bias:
+            y = y + _read(layer.bias)
+        return act(y), mask
+
+    return step
+
+
+def _mean_pool(layer: Any) -> Step:
+    if layer.data_format != "channels_last":
+        raise Unsupported(f"layer {layer.name!r}: data_format {layer.data_format!r}")
+    keep = bool(layer.keepdims)
+
+    def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
+        if mask is None:
+            return tf.reduce_mean(x, 1, keepdims=keep), None
+        m = tf.cast(mask, tf.bool)[:, :, None]
+        total = tf.reduce_sum(tf.where(m, x, tf.zeros_like(x)), 1, keepdims=keep)
+        return total / tf.reduce_sum(tf.cast(m, x.dtype), 1, keepdims=keep), None
+
+    return step
+
+
+def _step(layer: Any) -> Step | None:
+    """The layer's eager step (None: the input layer, nothing to do)."""
+    kind = type(layer).__name__
+    if kind == "InputLayer":
+        return None
+    if kind in _PASS_THROUGH:
+        return lambda x, mask: (x, mask)
+    makers: dict[str, Callable[[Any], Step]] = {
+        "FastLSTM": _rnn, "LSTM": _rnn, "Bidirectional": _bidirectional, "Embedding": _embedding,
+        "Dense": _dense, "GlobalAveragePooling1D": _mean_pool}
+    if kind not in makers:
+        raise Unsupported(f"layer {layer.name!r} ({kind}) has no eager step")
+    if layer.compute_dtype != "float32" and kind != "Embedding":
+        raise Unsupported(f"layer {layer.name!r} computes in {layer.compute_dtype}")
+    return makers[kind](layer)
+
+
+def _chain(model: keras.Model) -> list[Any]:
+    """The model's layers in order, if it is one input -> one output, layer after layer."""
+    if not isinstance(model, keras.Model) or type(model).__name__ not in ("Functional",
+                                                                         "Sequential"):
+        raise Unsupported(f"a {type(model).__name__} model (not Functional or Sequential)")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise Unsupported(f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
+    layers = [lay for lay in model.layers if type(lay).__name__ != "InputLayer"]
+    previous = model.inputs[0]
+    for layer in layers:
+        try:
+            inbound = layer.input
+        except (AttributeError, ValueError) as err:  # a layer used more than once
+            raise Unsupported(f"layer {layer.name!r}: {err}") from err
+        if isinstance(inbound, (list, tuple)):  # [values, mask] where a mask flows
+            inbound = inbound[0] if len(inbound) == 2 and inbound[1].dtype == "bool" else None
+        if inbound is not previous:
+            raise Unsupported(f"layer {layer.name!r} does not read the previous layer's output")
+        previous = layer.output
+    if previous is not model.outputs[0]:
+        raise Unsupported("the output is not the last layer's")
+    return layers
+
+
+class Predictor:
+    """A model's inference as a NumPy -> NumPy function (see the module docstring).
+
+    Args:
+        model: a built Keras model.
+
+    Attributes:
+        plan: "eager: <layers>" when the eager steps run, else "function: <reason>".
+        eager: whether the eager steps run.
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        if not model.built:
+            raise UsageError("Predictor: the model is not built; call it on an input or "
+                             "build it first")
+        self.model = model
+        self.input_dtype = tf.as_dtype(keras.backend.standardize_dtype(model.inputs[0].dtype)
+                                       if getattr(model, "inputs", None) else "float32")
+        self._steps: list[Step] = []
+        self._function: Any = None
+        self._keras_call: Callable[[Any], Any] | None = None
+        try:
+            layers = _chain(model)
+            self._steps = [s for s in (_step(layer) for layer in layers) if s is not None]
+            self.plan = "eager: " + ", ".join(layer.name for layer in layers)
+            self.eager = True
+        except Unsupported as why:
+            self.plan = f"function: {why}"
+            self.eager = False
+            ins, outs = (getattr(model, k, None) or [] for k in ("inputs", "outputs"))
+            if len(ins) == 1 and len(outs) == 1:
+                spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], self.input_dtype)
+                self._function = tf.function(
+                    lambda x: model(x, training=False)).get_concrete_function(spec)
+            else:  # several inputs or outputs: Keras's own batch call
+                self._keras_call = model.predict_on_batch
+
+    def __call__(self, x: Any) -> Any:
+        """The model's outputs for the batch `x` (NumPy or a tensor), as NumPy (a list or
+        dict of arrays for a model with several outputs)."""
+        if self._keras_call is not None:
+            return self._keras_call(x)
+        t = tf.convert_to_tensor(x)
+        if t.dtype != self.input_dtype:
+            t = tf.cast(t, self.input_dtype)
+        if self._function is not None:
+            return np.asarray(self._function(t))
+        mask = None
+        for step in self._steps:
+            t, mask = step(t, mask)
+        return t.numpy()
+
+    def __repr__(self) -> str:
+        return f"Predictor({self.model.name!r}, {self.plan})"
