@@ -82,7 +82,7 @@ def test_masked_bidirectional_chains_match(merge):
     assert _close(predictor, model, x[:1]) <= TOLERANCE  # batch 1 after batch 4
 
 
-def test_predictor_follows_new_weights():
+def test_predictor_takes_new_weights_on_refresh():
     import keras
 
     from keras_lstm_opt import FastLSTM, Predictor
@@ -93,6 +93,8 @@ def test_predictor_follows_new_weights():
     x = np.random.default_rng(2).normal(size=(2, 9, 3)).astype(np.float32)
     before = predictor(x)
     model.set_weights([w * 1.5 for w in model.get_weights()])
+    assert np.abs(predictor(x) - before).max() == 0  # a snapshot
+    predictor.refresh()
     assert np.abs(predictor(x) - before).max() > 1e-3
     assert _close(predictor, model, x) <= TOLERANCE
 

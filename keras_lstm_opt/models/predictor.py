@@ -5,8 +5,10 @@ TensorFlow about 0.25 ms per call whatever it computes (a graph executor is set 
 every call); `model(x)` in eager mode costs over 1 ms in Keras's layer machinery. For a
 small LSTM at batch 1 that is more than the whole computation: FastLSTM's inference op
 takes 0.05 to 0.1 ms for 50 steps of 64 units. `Predictor` runs a chain model made of
-the layers below as a short list of eager TensorFlow calls on the layers' own variables
-(read at every call, so it follows further training and `set_weights`):
+the layers below as a short list of eager TensorFlow ops (raw ops: about 20 us each
+here, against 40 to 50 us through `tf.matmul`-style wrappers) on a snapshot of the
+model's weights, taken when it is made (`refresh()` takes a new one after further
+training: reading variables at every call would cost about 40 us each):
 
 * `InputLayer`; `Embedding` (a gather; `mask_zero` makes the mask);
 * `FastLSTM` on its fused CPU path, or a `keras.layers.LSTM` whose cell it can compute
@@ -28,6 +30,7 @@ Example:
     predictor = Predictor(model)
     print(predictor.plan)             # "eager: embedding, fast_lstm, dense" or the reason
     probabilities = predictor(x)      # NumPy in, NumPy out; any batch size
+    model.fit(...); predictor.refresh()   # after further training
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from keras_lstm_opt.errors import UsageError
 
 # One layer at inference: (values, mask or None) -> (values, mask or None).
 Step = Callable[[tf.Tensor, tf.Tensor | None], tuple[tf.Tensor, tf.Tensor | None]]
+raw = tf.raw_ops
 
 _PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout",
                  "AlphaDropout")
@@ -52,24 +56,30 @@ class Unsupported(Exception):
     """A model or layer the eager plan does not cover (the message says which and why)."""
 
 
-def _read(v: Any) -> tf.Tensor:
-    """A Keras or TensorFlow variable's current value (a plain tensor passes)."""
-    return v.value if hasattr(v, "value") else v
+def _snapshot(v: Any) -> tf.Tensor:
+    """A Keras or TensorFlow variable's current value, as a constant tensor."""
+    return tf.constant(np.asarray(v), tf.float32)
+
+
+def _const(value: Any, dtype: Any = tf.int32) -> tf.Tensor:
+    return tf.constant(value, dtype)
 
 
 def _activation(fn: Any) -> Callable[[tf.Tensor], tf.Tensor]:
-    """The TensorFlow op for a Keras activation (the Keras function itself otherwise)."""
+    """The raw op for a Keras activation (the Keras function itself otherwise)."""
     known: dict[Any, Callable[[tf.Tensor], tf.Tensor]] = {
-        keras.activations.linear: lambda y: y, keras.activations.relu: tf.nn.relu,
-        keras.activations.sigmoid: tf.sigmoid, keras.activations.tanh: tf.tanh,
-        keras.activations.softmax: lambda y: tf.nn.softmax(y, axis=-1)}
+        keras.activations.linear: lambda y: y,
+        keras.activations.relu: lambda y: raw.Relu(features=y),
+        keras.activations.sigmoid: lambda y: raw.Sigmoid(x=y),
+        keras.activations.tanh: lambda y: raw.Tanh(x=y),
+        keras.activations.softmax: lambda y: raw.Softmax(logits=y)}
     return known.get(fn, fn)
 
 
 def _lstm_step(layer: Any) -> Callable[[tf.Tensor, tf.Tensor | None], tf.Tensor]:
-    """An LSTM's inference op (FastLSTM's fused kernels): (x, mask) -> outputs."""
+    """An LSTM's inference op (FastLSTM's fused kernels): (x, float mask) -> outputs."""
     from keras_lstm_opt.models.fast_lstm import FastLSTM, fused_math
-    from keras_lstm_opt.models.fused import fused_lstm_inference, fused_ops
+    from keras_lstm_opt.models.fused import fused_ops
 
     if not isinstance(layer, keras.layers.LSTM):
         raise Unsupported(f"layer {layer.name!r} is a {type(layer).__name__}, not an LSTM")
@@ -83,17 +93,19 @@ def _lstm_step(layer: Any) -> Callable[[tf.Tensor, tf.Tensor | None], tf.Tensor]
     ops = None if why else fused_ops(tf.float32, required=False)
     if ops is None:
         raise Unsupported(f"layer {layer.name!r}: {why or 'the fused kernels are not loaded'}")
-    cell, zeros = layer.cell, {}
+    cell, zeros, empty = layer.cell, {}, tf.zeros([0], tf.float32)
+    w, u = _snapshot(cell.kernel), _snapshot(cell.recurrent_kernel)
+    b = _snapshot(cell.bias) if cell.use_bias else empty
+    attrs = {"zero_output_for_mask": bool(layer.zero_output_for_mask),
+             "reverse": bool(layer.go_backwards), "sequences": bool(layer.return_sequences)}
 
     def run(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
         batch = int(x.shape[0])
         if batch not in zeros:
             zeros[batch] = tf.zeros([batch, cell.units], tf.float32)
         h0 = zeros[batch]
-        ys, last, _, _ = fused_lstm_inference(
-            ops, x, _read(cell.kernel), _read(cell.bias) if cell.use_bias else None,
-            _read(cell.recurrent_kernel), h0, h0, mask, layer.zero_output_for_mask,
-            layer.go_backwards, sequences=layer.return_sequences)
+        ys, last, _, _ = ops.klo_lstm_infer(  # as fused_lstm_inference, without its casts
+            x, w, b, u, h0, h0, empty if mask is None else mask, **attrs)
         return ys if layer.return_sequences else last
 
     return run
@@ -107,8 +119,11 @@ def _rnn(layer: Any) -> Step:
 
 def _bidirectional(layer: Any) -> Step:
     forward, backward = _lstm_step(layer.forward_layer), _lstm_step(layer.backward_layer)
-    merge = {"concat": lambda a, b: tf.concat([a, b], -1), "sum": lambda a, b: a + b,
-             "ave": lambda a, b: (a + b) / 2, "mul": lambda a, b: a * b}.get(layer.merge_mode)
+    last, time, half = _const(-1), _const([1]), _const(0.5, tf.float32)
+    merge = {"concat": lambda a, b: raw.ConcatV2(values=[a, b], axis=last),
+             "sum": lambda a, b: raw.AddV2(x=a, y=b),
+             "ave": lambda a, b: raw.Mul(x=raw.AddV2(x=a, y=b), y=half),
+             "mul": lambda a, b: raw.Mul(x=a, y=b)}.get(layer.merge_mode)
     if merge is None or layer.return_state:
         raise Unsupported(f"layer {layer.name!r}: Bidirectional with merge_mode="
                           f"{layer.merge_mode!r}{', return_state' if layer.return_state else ''}")
@@ -117,7 +132,7 @@ def _bidirectional(layer: Any) -> Step:
     def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
         y, y_rev = forward(x, mask), backward(x, mask)
         if seq:
-            y_rev = tf.reverse(y_rev, [1])
+            y_rev = raw.ReverseV2(tensor=y_rev, axis=time)
         return merge(y, y_rev), mask if seq else None
 
     return step
@@ -126,11 +141,17 @@ def _bidirectional(layer: Any) -> Step:
 def _embedding(layer: Any) -> Step:
     if getattr(layer, "lora_enabled", False) or getattr(layer, "quantization_mode", None):
         raise Unsupported(f"layer {layer.name!r}: a LoRA or quantized Embedding")
+    table, axis, zero = _snapshot(layer.embeddings), _const(0), {}
 
     def step(ids: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
-        ids = ids if ids.dtype in (tf.int32, tf.int64) else tf.cast(ids, tf.int32)
-        out = tf.gather(_read(layer.embeddings), ids)
-        return out, tf.not_equal(ids, 0) if layer.mask_zero else None
+        if ids.dtype not in (tf.int32, tf.int64):
+            ids = raw.Cast(x=ids, DstT=tf.int32)
+        out = raw.GatherV2(params=table, indices=ids, axis=axis)
+        if not layer.mask_zero:
+            return out, None
+        if ids.dtype not in zero:
+            zero[ids.dtype] = _const(0, ids.dtype)
+        return out, raw.Cast(x=raw.NotEqual(x=ids, y=zero[ids.dtype]), DstT=tf.float32)
 
     return step
 
@@ -138,13 +159,13 @@ def _embedding(layer: Any) -> Step:
 def _dense(layer: Any) -> Step:
     if getattr(layer, "lora_enabled", False) or getattr(layer, "quantization_mode", None):
         raise Unsupported(f"layer {layer.name!r}: a LoRA or quantized Dense")
-    act = _activation(layer.activation)
+    act, kernel = _activation(layer.activation), _snapshot(layer.kernel)
+    bias = _snapshot(layer.bias) if layer.use_bias else None
 
     def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
-        kernel = _read(layer.kernel)
-        y = tf.matmul(x, kernel) if x.shape.rank == 2 else tf.tensordot(x, kernel, 1)
-        if layer.use_bias:
-            y = y + _read(layer.bias)
+        y = raw.MatMul(a=x, b=kernel) if x.shape.rank == 2 else tf.tensordot(x, kernel, 1)
+        if bias is not None:
+            y = raw.BiasAdd(value=y, bias=bias)
         return act(y), mask
 
     return step
@@ -153,14 +174,14 @@ def _dense(layer: Any) -> Step:
 def _mean_pool(layer: Any) -> Step:
     if layer.data_format != "channels_last":
         raise Unsupported(f"layer {layer.name!r}: data_format {layer.data_format!r}")
-    keep = bool(layer.keepdims)
+    keep, time, feature = bool(layer.keepdims), _const(1), _const(2)
 
     def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
         if mask is None:
-            return tf.reduce_mean(x, 1, keepdims=keep), None
-        m = tf.cast(mask, tf.bool)[:, :, None]
-        total = tf.reduce_sum(tf.where(m, x, tf.zeros_like(x)), 1, keepdims=keep)
-        return total / tf.reduce_sum(tf.cast(m, x.dtype), 1, keepdims=keep), None
+            return raw.Mean(input=x, axis=time, keep_dims=keep), None
+        m = raw.ExpandDims(input=mask, axis=feature)  # 1.0 where a step counts
+        total = raw.Sum(input=raw.Mul(x=x, y=m), axis=time, keep_dims=keep)
+        return raw.RealDiv(x=total, y=raw.Sum(input=m, axis=time, keep_dims=keep)), None
 
     return step
 
@@ -177,7 +198,7 @@ def _step(layer: Any) -> Step | None:
         "Dense": _dense, "GlobalAveragePooling1D": _mean_pool}
     if kind not in makers:
         raise Unsupported(f"layer {layer.name!r} ({kind}) has no eager step")
-    if layer.compute_dtype != "float32" and kind != "Embedding":
+    if layer.compute_dtype != "float32":
         raise Unsupported(f"layer {layer.name!r} computes in {layer.compute_dtype}")
     return makers[kind](layer)
 
@@ -227,30 +248,38 @@ class Predictor:
         self._steps: list[Step] = []
         self._function: Any = None
         self._keras_call: Callable[[Any], Any] | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Take the model's current weights (after training it further or `set_weights`)."""
+        model = self.model
         try:
             layers = _chain(model)
             self._steps = [s for s in (_step(layer) for layer in layers) if s is not None]
             self.plan = "eager: " + ", ".join(layer.name for layer in layers)
             self.eager = True
+            return
         except Unsupported as why:
             self.plan = f"function: {why}"
             self.eager = False
-            ins, outs = (getattr(model, k, None) or [] for k in ("inputs", "outputs"))
-            if len(ins) == 1 and len(outs) == 1:
-                spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], self.input_dtype)
-                self._function = tf.function(
-                    lambda x: model(x, training=False)).get_concrete_function(spec)
-            else:  # several inputs or outputs: Keras's own batch call
-                self._keras_call = model.predict_on_batch
+        if self._function is not None or self._keras_call is not None:
+            return  # a function reads the variables itself
+        ins, outs = (getattr(model, k, None) or [] for k in ("inputs", "outputs"))
+        if len(ins) == 1 and len(outs) == 1:
+            spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], self.input_dtype)
+            self._function = tf.function(
+                lambda x: model(x, training=False)).get_concrete_function(spec)
+        else:  # several inputs or outputs: Keras's own batch call
+            self._keras_call = model.predict_on_batch
 
     def __call__(self, x: Any) -> Any:
         """The model's outputs for the batch `x` (NumPy or a tensor), as NumPy (a list or
         dict of arrays for a model with several outputs)."""
         if self._keras_call is not None:
             return self._keras_call(x)
-        t = tf.convert_to_tensor(x)
+        t = x if isinstance(x, tf.Tensor) else tf.constant(x)
         if t.dtype != self.input_dtype:
-            t = tf.cast(t, self.input_dtype)
+            t = raw.Cast(x=t, DstT=self.input_dtype)
         if self._function is not None:
             return np.asarray(self._function(t))
         mask = None
