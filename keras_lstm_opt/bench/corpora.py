@@ -4,6 +4,8 @@
   WordNet licence: free to use and redistribute with its notice) labelled by their
   lexicographer file, 26 string classes such as "noun.animal" or "noun.artifact";
   82,115 rows, median 10 words. Columns `text,label`.
+* `fortunes`, `manpages`: see `corpora_text` (quotations in about 40 topics; man pages
+  in 5 sections, long texts).
 * `co2`: the Mauna Loa atmospheric CO2 record shipped with statsmodels (NOAA, public
   domain), weekly 1958-2001, as monthly means with gaps interpolated: 526 rows with a
   trend and a yearly season. Columns `date,co2` (ppm).
@@ -53,7 +55,12 @@ def wordnet_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
 
 def write_wordnet(out: str, rows: int | None = None, seed: int = 0) -> int:
     """Write WordNet's noun glosses as CSV (`text,label`), shuffled; return the rows."""
-    data = wordnet_rows()
+    return write_text_rows(wordnet_rows(), out, rows, seed)
+
+
+def write_text_rows(data: list[tuple[str, str]], out: str, rows: int | None = None,
+                    seed: int = 0) -> int:
+    """Write (text, label) rows as CSV (`text,label`), shuffled; return the rows."""
     random.Random(seed).shuffle(data)
     data = data[:rows] if rows else data
     with open(out, "w", newline="", encoding="utf-8") as fh:
@@ -83,15 +90,21 @@ def write_co2(out: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="corpora.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("name", choices=["wordnet", "co2"], help="which data set")
+    p.add_argument("name", choices=["wordnet", "fortunes", "manpages", "co2"],
+                   help="which data set")
     p.add_argument("--out", required=True, help="CSV file to write")
-    p.add_argument("--rows", type=int, default=None, help="wordnet: keep this many rows")
-    p.add_argument("--seed", type=int, default=0, help="wordnet: shuffle seed")
+    p.add_argument("--rows", type=int, default=None, help="text: keep this many rows")
+    p.add_argument("--seed", type=int, default=0, help="text: shuffle seed")
     args = p.parse_args(argv)
     if args.rows is not None and args.rows < 1:
         raise UsageError(f"--rows: must be >= 1, got {args.rows}")
-    n = write_wordnet(args.out, args.rows, args.seed) if args.name == "wordnet" \
-        else write_co2(args.out)
+    if args.name == "co2":
+        n = write_co2(args.out)
+    else:
+        from keras_lstm_opt.bench.corpora_text import fortune_rows, man_rows
+
+        read = {"wordnet": wordnet_rows, "fortunes": fortune_rows, "manpages": man_rows}
+        n = write_text_rows(read[args.name](), args.out, args.rows, args.seed)
     print(f"wrote {n} rows to {args.out}")
     return 0
 
