@@ -40,14 +40,19 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
     p.add_argument("--mode", choices=["data", "storage", "redis", "quota", "lstm",
-                                      "time-to-accuracy", "trainer", "predict"], default="data")
+                                      "time-to-accuracy", "trainer", "predict", "real-text"],
+                   default="data")
     p.add_argument("--jobs", type=int, default=2, help="--mode quota: jobs sharing the machine")
     p.add_argument("--cpus-per-job", type=float, default=1.0, help="--mode quota: CPU quota")
     p.add_argument("--task", choices=["text", "forecast"], default="text",
                    help="--mode storage: embedded dataset")
     p.add_argument("--examples", type=int, default=24000, help="--mode storage and redis")
     p.add_argument("--readers", default="1,3", help="--mode redis: concurrent readers")
-    p.add_argument("--tutorial-epochs", type=int, default=4, help="--mode time-to-accuracy")
+    p.add_argument("--tutorial-epochs", type=int, default=4,
+                   help="--mode time-to-accuracy and real-text")
+    p.add_argument("--corpus", action="append", default=[], metavar="CSV",
+                   help="--mode real-text: a text,label CSV (repeat for several; "
+                        "python -m keras_lstm_opt.bench.corpora writes real ones)")
     p.add_argument("--shapes", default=None,
                    help="--mode lstm (default,small,bidirectional,long) and predict "
                         "(default,small): comma-separated shapes")
@@ -79,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return _redis(args)
     if args.mode == "quota":
         return _quota(args)
+    if args.mode == "real-text":
+        return _real_text(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
     from keras_lstm_opt.bench.data import DEFAULT_VARIANTS, bench_pipeline
@@ -216,6 +223,36 @@ def _tta(args: argparse.Namespace) -> int:
               f"{r[key]['final_val_accuracy']:>20.4f}")
     if r["speedup_to_target"]:
         print(f"ours reaches the target {r['speedup_to_target']:.1f}x sooner")
+    print(f"wrote {paths['json']} and {chart}")
+    return 0
+
+
+def _real_text(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.bench.real_text import bench_real_text, plot
+    from keras_lstm_opt.profiling.report import format_table, write_outputs
+
+    missing = [c for c in args.corpus if not os.path.isfile(c)]
+    if not args.corpus or missing:
+        print(f"error: --corpus: give existing text,label CSV files (missing: {missing}); "
+              "python -m keras_lstm_opt.bench.corpora wordnet --out wordnet.csv writes one",
+              file=sys.stderr)
+        return 2
+    print(f"real-text benchmark: tutorial ({args.tutorial_epochs} epochs), TF-IDF + logistic "
+          "regression and keras-lstm-opt's defaults, each in a fresh process", flush=True)
+    from keras_lstm_opt import DataError
+
+    try:
+        r = bench_real_text(args.corpus, args.out, args.tutorial_epochs, args.overrides,
+                            progress=lambda s: print(s, flush=True))
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    paths = write_outputs(r, args.out, "real_text")
+    chart = plot(r, os.path.join(args.out, "real_text.png"))
+    print()
+    print(format_table(r["rows"], ["corpus", "rows", "classes", "median_words", "contender",
+                                   "best_val_accuracy", "macro_f1", "best_at_seconds",
+                                   "seconds_to_tutorial_best", "speedup_vs_tutorial"]))
     print(f"wrote {paths['json']} and {chart}")
     return 0
 
