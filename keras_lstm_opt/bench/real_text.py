@@ -157,8 +157,9 @@ def run_tfidf(work: str) -> dict[str, Any]:
 
 
 def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
-    from keras_lstm_opt import import_data, load_run
+    from keras_lstm_opt.data.importer import import_data
     from keras_lstm_opt.experiment import fit
+    from keras_lstm_opt.serve.run import load_run
 
     start = time.perf_counter()
     data, run = os.path.join(work, "ours-data"), os.path.join(work, "ours-run")
