@@ -20,7 +20,15 @@ import keras
 import tensorflow as tf
 import yaml
 
-from keras_lstm_opt.config import ExperimentConfig, config_from_dict, config_to_dict, load_config
+from keras_lstm_opt.config import (
+    ExperimentConfig,
+    config_from_dict,
+    config_to_dict,
+    given_keys,
+    load_config,
+)
+from keras_lstm_opt.config.auto import auto_settings
+from keras_lstm_opt.config.parse import parse_overrides
 from keras_lstm_opt.data.diagnose import find_bad_record
 from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import parse_spec
@@ -46,7 +54,12 @@ log = logging.getLogger("keras_lstm_opt")
 def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> ExperimentConfig:
     if isinstance(config, ExperimentConfig):
         if overrides:
-            return config_from_dict(config_to_dict(config), "<config>", overrides)
+            given = given_keys(config)
+            cfg = config_from_dict(config_to_dict(config), "<config>", overrides)
+            keys = {k for k, _ in parse_overrides(overrides)}  # what the caller set
+            object.__setattr__(cfg, "_given", (given or frozenset()) | keys
+                               if given is not None else None)
+            return cfg
         return config
     return load_config(config, overrides)
 
@@ -161,6 +174,11 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     files = resolve_files(cfg.data)  # fails before the run directory is touched
     head: Head = head_for(files.schema)
     replicas = strategy.num_replicas_in_sync
+    cfg, auto = auto_settings(cfg, files.schema, replicas)
+    for key, choice in auto.items():
+        log.info("auto: %s = %s (default %s): %s", key, choice["value"], choice["was"],
+                 choice["why"])
+    t = cfg.train
     if t.batch_size % replicas:
         raise ConfigError([Problem("train.batch_size", f"{t.batch_size} is not divisible by "
                                    f"the {replicas} replicas; use a multiple of {replicas}")])
@@ -192,6 +210,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
                          # evaluate, predict and export need, kept with the model
                          "schema.json": json.dumps(files.schema, indent=2, sort_keys=True)},
             metadata=lambda final: {**_quality(files.schema, final), "threads": threads,
+                                    "auto": auto,
                                     "global_batch_size": t.batch_size,
                                     "task": files.schema.get("task"),
                                     "data": files.directory},

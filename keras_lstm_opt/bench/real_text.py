@@ -161,7 +161,12 @@ def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
     from keras_lstm_opt.experiment import fit
     from keras_lstm_opt.serve.run import load_run
 
+    from keras_lstm_opt.config import load_config
+    from keras_lstm_opt.resources import configure_threads
+
     start = time.perf_counter()
+    d = load_config(None, overrides).distribute  # the threads `train` picks, set before
+    configure_threads(d.intra_op_threads, d.inter_op_threads)  # the import runs TF ops
     data, run = os.path.join(work, "ours-data"), os.path.join(work, "ours-run")
     report = import_data(os.path.join(work, "train.csv"), data, text="text", label="label",
                          validation=os.path.join(work, "validation.csv"), progress=False)

@@ -124,7 +124,25 @@ def config_from_dict(raw: dict[str, Any], name: str = "<dict>",
                  for p in later if p.key not in reported]
     if problems:
         raise ConfigError(problems)
+    object.__setattr__(cfg, "_given", frozenset(_dotted(raw)))
     return cfg
+
+
+def _dotted(tree: Any, prefix: str = "") -> list[str]:
+    """Every dotted key a mapping spells out (its leaves and their parents)."""
+    if not isinstance(tree, dict):
+        return []
+    keys = []
+    for k, v in tree.items():
+        keys += [f"{prefix}{k}", *_dotted(v, f"{prefix}{k}.")]
+    return keys
+
+
+def given_keys(cfg: ExperimentConfig) -> frozenset[str] | None:
+    """The dotted keys the config file and overrides set (None: a config built in
+    code, whose keys cannot be told apart from the defaults)."""
+    given = getattr(cfg, "_given", None)
+    return given if isinstance(given, frozenset) else None
 
 
 def _source_of(key: str, source: dict[str, str]) -> str:

@@ -146,6 +146,9 @@ class TrainConfig:
     monitor: str = _f("val_loss", "metric for early stopping, best checkpoint, plateau")
     restore_best_weights: bool = _f(True, "end with the best epoch's weights by monitor "
                                           "(model.keras holds them); false = the last")
+    auto: bool = _f(True, "imported text: pooling, embedding size, input dropout, batch size "
+                          "and monitor chosen from the data where still at their defaults "
+                          "(config/auto.py; metrics.json `auto`); false = defaults as written")
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = _f("float32")
     steps_per_execution: int = _f(1, min=1)
     jit_compile: bool = _f(False, "XLA-compile the train step")

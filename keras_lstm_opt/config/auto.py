@@ -1,0 +1,97 @@
+"""`train.auto`: settings chosen from the data's statistics, for imported text.
+
+The built-in defaults were chosen on the embedded task, which saturates in one epoch.
+On real corpora (`tools/bench.py --mode real-text`: WordNet glosses, fortune cookies,
+man pages) they underfit small data sets (too few steps per epoch), keep only the last
+state of long texts, and keep the epoch with the lowest validation loss, which on real
+text comes epochs before the most accurate one. For data imported with `data import`
+(text classification), `auto_settings` therefore changes, where the config still holds
+the built-in default:
+
+* `model.pooling`: mean (the masked mean over all steps);
+* `model.embedding_dim`: 64 for vocabularies of 2,000 words or more;
+* `model.input_dropout`: 0.2 (real text overfits from the second or third epoch);
+* `train.batch_size`: 32 under 20,000 training examples, 64 under 200,000, else the
+  default (enough steps per epoch to learn from a small set), a multiple of the replicas;
+* `train.monitor`: val_accuracy (early stopping and the weights kept follow accuracy).
+
+A key your config file or a `--set` names is never changed, even to its default value
+(for a config built in code, a key that differs from its default); `train.auto: false`
+keeps every default as written. Each decision comes with its reason (logged, and in metrics.json
+under `auto`).
+
+Example:
+
+    cfg, decided = auto_settings(cfg, files.schema, replicas=1)
+    # decided["train.batch_size"] == {"value": 32, "was": 128, "why": "..."}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from keras_lstm_opt.config.schema import ExperimentConfig, ModelConfig, TrainConfig
+
+SMALL_SET, MEDIUM_SET = 20_000, 200_000
+
+
+def _default(section: type, key: str) -> Any:
+    return {f.name: f.default for f in dataclasses.fields(section)}[key]
+
+
+def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
+    info = schema.get("info", {})
+    examples = int(schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
+    vocab, length = int(info.get("vocab_size", 0)), int(info["text"].get("max_length", 0))
+    rules: dict[str, tuple[Any, str]] = {
+        "model.pooling": ("mean", f"texts of up to {length} tokens: the mean of every "
+                                  "step's output keeps what the last state forgets"),
+        "model.input_dropout": (0.2, "real text overfits from the second or third epoch"),
+        "train.monitor": ("val_accuracy", "class labels: stop on, and keep, the most "
+                                          "accurate epoch, not the lowest-loss one"),
+    }
+    if vocab >= 2000:
+        rules["model.embedding_dim"] = (64, f"a vocabulary of {vocab:,} words")
+    if examples and examples < MEDIUM_SET:
+        batch = 32 if examples < SMALL_SET else 64
+        batch = -(-batch // replicas) * replicas
+        rules["train.batch_size"] = (batch, f"{examples:,} training examples: "
+                                            f"{-(-examples // batch):,} steps per epoch")
+    return rules
+
+
+def auto_settings(cfg: ExperimentConfig, schema: dict[str, Any], replicas: int = 1
+                  ) -> tuple[ExperimentConfig, dict[str, dict[str, Any]]]:
+    """`cfg` with the settings `train.auto` chooses for this data, and the decisions.
+
+    Args:
+        cfg: the experiment config.
+        schema: the data's schema.json (imported text carries `info.text`).
+        replicas: replicas in sync (the batch size stays divisible by them).
+
+    Returns:
+        (config, {dotted key: {"value", "was", "why"}}); nothing is decided unless
+        `cfg.train.auto` is on and the data is imported text classification.
+    """
+    if not cfg.train.auto or schema.get("task") != "text" or \
+            "text" not in schema.get("info", {}):
+        return cfg, {}
+    from keras_lstm_opt.config import given_keys
+
+    given = given_keys(cfg)
+    sections = {"model": (cfg.model, ModelConfig), "train": (cfg.train, TrainConfig)}
+    changes: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
+    decided = {}
+    for key, (value, why) in _rules(schema, replicas).items():
+        section, name = key.split(".")
+        current, cls = sections[section]
+        was = getattr(current, name)
+        mine = key in given if given is not None else was != _default(cls, name)
+        if mine or was == value:
+            continue  # set by the user, or already what auto would pick
+        changes[section][name] = value
+        decided[key] = {"value": value, "was": was, "why": why}
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **changes["model"]),
+                              train=dataclasses.replace(cfg.train, **changes["train"]))
+    return cfg, decided
