@@ -157,12 +157,11 @@ def run_tfidf(work: str) -> dict[str, Any]:
 
 
 def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
+    from keras_lstm_opt.config import load_config
     from keras_lstm_opt.data.importer import import_data
     from keras_lstm_opt.experiment import fit
-    from keras_lstm_opt.serve.run import load_run
-
-    from keras_lstm_opt.config import load_config
     from keras_lstm_opt.resources import configure_threads
+    from keras_lstm_opt.serve.run import load_run
 
     start = time.perf_counter()
     d = load_config(None, overrides).distribute  # the threads `train` picks, set before
