@@ -187,3 +187,43 @@ def test_the_task_comes_from_the_data_schema_not_data_task(tmp_path):
                           "train": {"monitor": "val_accuracy"}}, "x.yaml")
     assert "'val_accuracy' is not a metric of task 'forecast' (from " in str(info.value)
     assert "schema.json" in str(info.value)
+
+
+def _imported_text_schema(examples: int, vocab: int) -> dict:
+    return {"task": "text", "splits": {"train": {"examples": examples}},
+            "info": {"vocab_size": vocab, "num_classes": 5, "text": {"max_length": 40}}}
+
+
+def test_train_auto_decides_from_the_data_and_leaves_given_keys():
+    from keras_lstm_opt import load_config
+    from keras_lstm_opt.config.auto import auto_settings
+
+    cfg, decided = auto_settings(load_config(None), _imported_text_schema(12_000, 9_000))
+    assert {k: d["value"] for k, d in decided.items()} == {
+        "model.pooling": "mean", "model.input_dropout": 0.2, "model.embedding_dim": 64,
+        "train.batch_size": 32, "train.monitor": "val_accuracy"}
+    assert (cfg.model.pooling, cfg.train.batch_size) == ("mean", 32)
+    assert "375 steps per epoch" in decided["train.batch_size"]["why"]
+    # a key set in the file or by --set stays, even when set to its default
+    given = load_config(None, ["train.batch_size=128", "model.pooling=last"])
+    cfg, decided = auto_settings(given, _imported_text_schema(12_000, 900), replicas=1)
+    assert (cfg.train.batch_size, cfg.model.pooling, cfg.model.embedding_dim) == (128, "last", 32)
+    assert set(decided) == {"model.input_dropout", "train.monitor"}
+    # batch: 64 for a medium set, the default for a large one, divisible by the replicas
+    _, decided = auto_settings(load_config(None), _imported_text_schema(50_000, 9_000), 3)
+    assert decided["train.batch_size"]["value"] == 66
+    _, decided = auto_settings(load_config(None), _imported_text_schema(500_000, 9_000))
+    assert "train.batch_size" not in decided
+
+
+def test_train_auto_is_off_for_embedded_data_and_when_asked():
+    from keras_lstm_opt import load_config
+    from keras_lstm_opt.config.auto import auto_settings
+
+    embedded = {"task": "text", "splits": {"train": {"examples": 1000}},
+                "info": {"vocab_size": 64, "num_classes": 4}}
+    assert auto_settings(load_config(None), embedded)[1] == {}
+    off = load_config(None, ["train.auto=false"])
+    assert auto_settings(off, _imported_text_schema(1000, 5000))[1] == {}
+    forecast = {"task": "forecast", "info": {"text": {}}}
+    assert auto_settings(load_config(None), forecast)[1] == {}
