@@ -26,6 +26,7 @@ from typing import Any
 
 import keras_tuner as kt
 
+from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.config import (
     ExperimentConfig,
     config_from_dict,
@@ -189,9 +190,7 @@ def _plot(rows: list[dict[str, Any]], cfg: ExperimentConfig, path: str) -> None:
     ax.set_title(f"{cfg.tune.tuner} search: {len(scores)} trials")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def tune(config: ExperimentConfig | str | None, run_dir: str,

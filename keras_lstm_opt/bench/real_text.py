@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.charts import save_figure
+
 CONTENDERS = ("tutorial", "tfidf", "ours")
 
 
@@ -264,12 +266,7 @@ def plot(result: dict[str, Any], path: str) -> str:
         ax.set_title(f"{corpus} ({r['rows']} rows, {r['classes']} classes)")
         ax.set_xlabel("wall time (s)")
         ax.set_ylabel("validation accuracy")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, legend_axes=axes[0])
 
 
 def main(argv: list[str]) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.config import load_config
 
 
@@ -114,9 +115,4 @@ def plot(result: dict[str, Any], path: str) -> str:
     ax.set_xlabel("wall time (s)")
     ax.set_ylabel("validation accuracy")
     ax.set_title("Time to accuracy, embedded text task")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, legend_axes=[ax])

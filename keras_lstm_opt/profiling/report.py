@@ -11,6 +11,8 @@ import json
 import os
 from typing import Any
 
+from keras_lstm_opt.charts import save_figure
+
 
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """Fixed-width text table of `columns` for each row."""
@@ -49,10 +51,7 @@ def bar_chart(rows: list[dict[str, Any]], label: str, values: list[str], path: s
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_outputs(result: dict[str, Any], out_dir: str, name: str) -> dict[str, str]:

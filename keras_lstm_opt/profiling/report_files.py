@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.training.artifacts import write_json_atomic
 
 
@@ -91,9 +92,7 @@ def _png(r: dict[str, Any], path: str) -> None:
     b.set_title("throughput")
     for ax in (a, b):
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_report(report: dict[str, Any], run_dir: str) -> dict[str, str]:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.files import exists as _exists
@@ -351,10 +352,7 @@ def plot_confusion(cm: np.ndarray, names: list[str], path: str, accuracy: float)
     ax.set_ylabel("true")
     ax.set_title(f"confusion matrix (accuracy {accuracy:.3f}, {int(cm.sum())} examples)")
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_forecast(y: np.ndarray, p: np.ndarray, baselines: dict[str, np.ndarray],
@@ -377,10 +375,4 @@ def plot_forecast(y: np.ndarray, p: np.ndarray, baselines: dict[str, np.ndarray]
                label=name.replace("_", " "))
     b.set_title(f"{targets[0]}: the last window, every step")
     b.set_xlabel("step ahead")
-    for ax in (a, b):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, legend_axes=(a, b))

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.charts import save_figure
+
 
 def run_paths(run_dir: str) -> dict[str, str]:
     join = os.path.join
@@ -111,7 +113,4 @@ def plot_curves(history: dict[str, list[float]], path: str, title: str,
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
