@@ -22,8 +22,10 @@ import yaml
 
 from keras_lstm_opt.config import (
     ExperimentConfig,
+    changed_keys,
     config_from_dict,
     config_to_dict,
+    dotted_keys,
     given_keys,
     load_config,
 )
@@ -56,9 +58,10 @@ def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> E
         if overrides:
             given = given_keys(config)
             cfg = config_from_dict(config_to_dict(config), "<config>", overrides)
-            keys = {k for k, _ in parse_overrides(overrides)}  # what the caller set
-            object.__setattr__(cfg, "_given", (given or frozenset()) | keys
-                               if given is not None else None)
+            keys = set(given if given is not None else changed_keys(config))
+            for key, value in parse_overrides(overrides):  # what the caller set, also
+                keys |= {key, *(f"{key}.{k}" for k in dotted_keys(value))}  # in a section
+            object.__setattr__(cfg, "_given", frozenset(keys))
             return cfg
         return config
     return load_config(config, overrides)

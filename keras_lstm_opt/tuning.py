@@ -29,8 +29,10 @@ import keras_tuner as kt
 from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.config import (
     ExperimentConfig,
+    changed_keys,
     config_from_dict,
     config_to_dict,
+    given_keys,
     load_config,
     save_config,
 )
@@ -55,7 +57,11 @@ def trial_config(cfg: ExperimentConfig, values: dict[str, Any], epochs: int) -> 
         raw[section][name] = value.item() if hasattr(value, "item") else value
     raw["train"]["epochs"] = epochs
     raw["train"]["resume"] = False
-    return config_from_dict(raw, "<trial>", check_paths=False)
+    trial = config_from_dict(raw, "<trial>", check_paths=False)
+    given = given_keys(cfg)  # train.auto still decides what the search's config left open
+    keys = set(given if given is not None else changed_keys(cfg)) | set(values)
+    object.__setattr__(trial, "_given", frozenset(keys | {"train.epochs", "train.resume"}))
+    return trial
 
 
 class _LSTMTuner(kt.Tuner):

@@ -189,8 +189,11 @@ def test_the_task_comes_from_the_data_schema_not_data_task(tmp_path):
     assert "schema.json" in str(info.value)
 
 
-def _imported_text_schema(examples: int, vocab: int) -> dict:
-    return {"task": "text", "splits": {"train": {"examples": examples}},
+def _imported_text_schema(examples: int, vocab: int, validation: bool = False) -> dict:
+    splits = {"train": {"examples": examples}}
+    if validation:
+        splits["validation"] = {"examples": examples // 4}
+    return {"task": "text", "splits": splits,
             "info": {"vocab_size": vocab, "num_classes": 5, "text": {"max_length": 40}}}
 
 
@@ -198,7 +201,8 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
     from keras_lstm_opt import load_config
     from keras_lstm_opt.config.auto import auto_settings
 
-    cfg, decided = auto_settings(load_config(None), _imported_text_schema(12_000, 9_000))
+    cfg, decided = auto_settings(load_config(None),
+                                 _imported_text_schema(12_000, 9_000, validation=True))
     assert {k: d["value"] for k, d in decided.items()} == {
         "model.pooling": "mean", "model.input_dropout": 0.2, "model.embedding_dim": 64,
         "train.batch_size": 32, "train.monitor": "val_accuracy"}
@@ -206,7 +210,7 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
     assert "375 steps per epoch" in decided["train.batch_size"]["why"]
     # a key set in the file or by --set stays, even when set to its default
     given = load_config(None, ["train.batch_size=128", "model.pooling=last"])
-    cfg, decided = auto_settings(given, _imported_text_schema(12_000, 900), replicas=1)
+    cfg, decided = auto_settings(given, _imported_text_schema(12_000, 900, True), replicas=1)
     assert (cfg.train.batch_size, cfg.model.pooling, cfg.model.embedding_dim) == (128, "last", 32)
     assert set(decided) == {"model.input_dropout", "train.monitor"}
     # batch: 64 for a medium set, the default for a large one, divisible by the replicas
@@ -227,3 +231,23 @@ def test_train_auto_is_off_for_embedded_data_and_when_asked():
     assert auto_settings(off, _imported_text_schema(1000, 5000))[1] == {}
     forecast = {"task": "forecast", "info": {"text": {}}}
     assert auto_settings(load_config(None), forecast)[1] == {}
+
+
+def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
+    from keras_lstm_opt.config import ExperimentConfig, ModelConfig
+    from keras_lstm_opt.config.auto import auto_settings
+    from keras_lstm_opt.experiment import _as_config
+    from keras_lstm_opt.tuning import trial_config
+
+    schema = _imported_text_schema(12_000, 9_000)
+    built = ExperimentConfig(model=ModelConfig(embedding_dim=48))
+    cfg = _as_config(built, ["model.pooling=last", "train={batch_size: 128}"])
+    cfg, decided = auto_settings(cfg, schema)
+    assert (cfg.model.pooling, cfg.model.embedding_dim, cfg.train.batch_size) == ("last", 48, 128)
+    assert set(decided) == {"model.input_dropout"}  # no validation split: monitor stays
+    # a tuning trial: the searched keys and the base config's are kept, the rest decided
+    trial = trial_config(load_config(None, ["model.units=32"]), {"model.embedding_dim": 16}, 2)
+    trial, decided = auto_settings(trial, {**schema, "splits": {
+        "train": {"examples": 12_000}, "validation": {"examples": 3_000}}})
+    assert (trial.model.embedding_dim, trial.model.units, trial.model.pooling) == (16, 32, "mean")
+    assert decided["train.monitor"]["value"] == "val_accuracy"

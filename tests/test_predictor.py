@@ -119,3 +119,23 @@ def test_uncovered_models_fall_back_say_why_and_match():
     assert np.abs(p([x, x]) - np.asarray(two([x, x]))).max() <= TOLERANCE
     with pytest.raises(UsageError, match="not built"):
         Predictor(keras.Sequential([FastLSTM(3)]))
+
+
+def test_a_mask_passed_by_hand_falls_back_and_float64_inputs_run_eagerly():
+    import keras
+
+    from keras_lstm_opt import FastLSTM, Predictor
+
+    keras.utils.set_random_seed(11)
+    ids = keras.Input((6,), dtype="int32")
+    z = keras.layers.Embedding(10, 4, mask_zero=True)(ids)
+    z = FastLSTM(3)(z, mask=keras.ops.not_equal(ids, 5))  # not the Embedding's own mask
+    model = keras.Model(ids, keras.layers.Dense(2)(z))
+    p = Predictor(model)
+    x = np.array([[1, 5, 2, 5, 3, 0], [5, 5, 5, 1, 2, 3]])
+    assert not p.eager and _close(p, model, x) <= TOLERANCE
+    wide = keras.Sequential([keras.Input((7, 3), dtype="float64"), FastLSTM(4),
+                             keras.layers.Dense(2)])
+    p = Predictor(wide)
+    xs = np.random.default_rng(4).normal(size=(2, 7, 3))  # float64
+    assert p.eager and _close(p, wide, xs) <= TOLERANCE

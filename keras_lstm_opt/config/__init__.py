@@ -124,18 +124,30 @@ def config_from_dict(raw: dict[str, Any], name: str = "<dict>",
                  for p in later if p.key not in reported]
     if problems:
         raise ConfigError(problems)
-    object.__setattr__(cfg, "_given", frozenset(_dotted(raw)))
+    object.__setattr__(cfg, "_given", frozenset(dotted_keys(raw)))
     return cfg
 
 
-def _dotted(tree: Any, prefix: str = "") -> list[str]:
+def dotted_keys(tree: Any, prefix: str = "") -> list[str]:
     """Every dotted key a mapping spells out (its leaves and their parents)."""
     if not isinstance(tree, dict):
         return []
     keys = []
     for k, v in tree.items():
-        keys += [f"{prefix}{k}", *_dotted(v, f"{prefix}{k}.")]
+        keys += [f"{prefix}{k}", *dotted_keys(v, f"{prefix}{k}.")]
     return keys
+
+
+def changed_keys(cfg: ExperimentConfig) -> frozenset[str]:
+    """The dotted keys whose values differ from the built-in defaults."""
+    mine, base = config_to_dict(cfg), config_to_dict(ExperimentConfig())
+
+    def walk(a: Any, b: Any, prefix: str) -> list[str]:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return [k for key in a for k in walk(a[key], b.get(key), f"{prefix}{key}.")]
+        return [prefix[:-1]] if a != b else []
+
+    return frozenset(walk(mine, base, ""))
 
 
 def given_keys(cfg: ExperimentConfig) -> frozenset[str] | None:

@@ -48,9 +48,11 @@ def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
         "model.pooling": ("mean", f"texts of up to {length} tokens: the mean of every "
                                   "step's output keeps what the last state forgets"),
         "model.input_dropout": (0.2, "real text overfits from the second or third epoch"),
-        "train.monitor": ("val_accuracy", "class labels: stop on, and keep, the most "
-                                          "accurate epoch, not the lowest-loss one"),
     }
+    target = schema.get("features", {}).get(schema.get("target", ""), {})
+    if target.get("dtype", "int64") == "int64" and schema.get("splits", {}).get("validation"):
+        rules["train.monitor"] = ("val_accuracy", "class labels: stop on, and keep, the most "
+                                                  "accurate epoch, not the lowest-loss one")
     if vocab >= 2000:
         rules["model.embedding_dim"] = (64, f"a vocabulary of {vocab:,} words")
     if examples and examples < MEDIUM_SET:

@@ -203,6 +203,21 @@ def _step(layer: Any) -> Step | None:
     return makers[kind](layer)
 
 
+def _embedding_mask(mask: Any, previous: Any, ids: Any) -> bool:
+    """Whether a layer's input mask is the one an Embedding(mask_zero) made from `ids`
+    (the same tensor, or, in a loaded model, `not_equal(ids, 0)`)."""
+    if ids is None:
+        return False
+    if mask is getattr(previous, "_keras_mask", None):
+        return True
+    history = getattr(mask, "_keras_history", None)
+    if history is None or type(history.operation).__name__ != "NotEqual":
+        return False
+    args = history.operation._inbound_nodes[history.node_index].arguments
+    return len(args.args) == 2 and args.args[0] is ids and isinstance(args.args[1], int) \
+        and args.args[1] == 0 and not args.kwargs
+
+
 def _chain(model: keras.Model) -> list[Any]:
     """The model's layers in order, if it is one input -> one output, layer after layer."""
     if not isinstance(model, keras.Model) or type(model).__name__ not in ("Functional",
@@ -211,14 +226,17 @@ def _chain(model: keras.Model) -> list[Any]:
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise Unsupported(f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
     layers = [lay for lay in model.layers if type(lay).__name__ != "InputLayer"]
-    previous = model.inputs[0]
+    previous, ids = model.inputs[0], None
     for layer in layers:
+        if type(layer).__name__ == "Embedding" and layer.mask_zero:
+            ids = previous  # the ids its mask (ids != 0) comes from
         try:
             inbound = layer.input
         except (AttributeError, ValueError) as err:  # a layer used more than once
             raise Unsupported(f"layer {layer.name!r}: {err}") from err
         if isinstance(inbound, (list, tuple)):  # [values, mask] where a mask flows
-            inbound = inbound[0] if len(inbound) == 2 and inbound[1].dtype == "bool" else None
+            ok = len(inbound) == 2 and _embedding_mask(inbound[1], previous, ids)
+            inbound = inbound[0] if ok else None  # not a mask passed in by hand
         if inbound is not previous:
             raise Unsupported(f"layer {layer.name!r} does not read the previous layer's output")
         previous = layer.output
@@ -258,6 +276,7 @@ class Predictor:
             self._steps = [s for s in (_step(layer) for layer in layers) if s is not None]
             self.plan = "eager: " + ", ".join(layer.name for layer in layers)
             self.eager = True
+            self._function = self._keras_call = None
             return
         except Unsupported as why:
             self.plan = f"function: {why}"
@@ -278,8 +297,10 @@ class Predictor:
         if self._keras_call is not None:
             return self._keras_call(x)
         t = x if isinstance(x, tf.Tensor) else tf.constant(x)
-        if t.dtype != self.input_dtype:
-            t = raw.Cast(x=t, DstT=self.input_dtype)
+        # the eager steps compute in float32 (as the layers do, whatever the Input's dtype)
+        want = tf.float32 if self.eager and self.input_dtype.is_floating else self.input_dtype
+        if t.dtype != want:
+            t = raw.Cast(x=t, DstT=want)
         if self._function is not None:
             return np.asarray(self._function(t))
         mask = None
