@@ -22,12 +22,12 @@ import yaml
 
 from keras_lstm_opt.config import (
     ExperimentConfig,
-    changed_keys,
     config_from_dict,
     config_to_dict,
     dotted_keys,
     given_keys,
     load_config,
+    with_given,
 )
 from keras_lstm_opt.config.auto import auto_settings
 from keras_lstm_opt.config.parse import parse_overrides
@@ -56,15 +56,21 @@ log = logging.getLogger("keras_lstm_opt")
 def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> ExperimentConfig:
     if isinstance(config, ExperimentConfig):
         if overrides:
-            given = given_keys(config)
-            cfg = config_from_dict(config_to_dict(config), "<config>", overrides)
-            keys = set(given if given is not None else changed_keys(config))
+            keys = set(given_keys(config))
             for key, value in parse_overrides(overrides):  # what the caller set, also
                 keys |= {key, *(f"{key}.{k}" for k in dotted_keys(value))}  # in a section
-            object.__setattr__(cfg, "_given", frozenset(keys))
-            return cfg
+            return with_given(config_from_dict(config_to_dict(config), "<config>", overrides),
+                              keys)
         return config
     return load_config(config, overrides)
+
+
+def threads_for(cfg: ExperimentConfig) -> dict[str, Any]:
+    """Apply the threads `cfg` asks for (before TensorFlow runs any op); see
+    `resources.configure_threads`."""
+    d = cfg.distribute
+    return configure_threads(d.intra_op_threads, d.inter_op_threads, cfg.data.threads,
+                             fused_lstm=cfg.model.lstm == "fast")
 
 
 def _diagnosed(exc: Exception, files: DataFiles, data: Any) -> Exception:
@@ -166,9 +172,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     """
     cfg = _as_config(config, list(overrides))
     ensure_visible()
-    d, t = cfg.distribute, cfg.train
-    threads = configure_threads(d.intra_op_threads, d.inter_op_threads, cfg.data.threads,
-                                fused_lstm=cfg.model.lstm == "fast")
+    threads = threads_for(cfg)
     strategy, cluster = get_strategy(cfg.distribute)  # before any other TF work
     if cluster is not None and run_dir is None:
         raise UsageError("multi-worker runs need an explicit --run-dir (the same on every "

@@ -29,12 +29,12 @@ import keras_tuner as kt
 from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.config import (
     ExperimentConfig,
-    changed_keys,
     config_from_dict,
     config_to_dict,
     given_keys,
     load_config,
     save_config,
+    with_given,
 )
 from keras_lstm_opt.config.space import declare
 from keras_lstm_opt.errors import ConfigError, Problem, TrainingError
@@ -57,11 +57,9 @@ def trial_config(cfg: ExperimentConfig, values: dict[str, Any], epochs: int) -> 
         raw[section][name] = value.item() if hasattr(value, "item") else value
     raw["train"]["epochs"] = epochs
     raw["train"]["resume"] = False
-    trial = config_from_dict(raw, "<trial>", check_paths=False)
-    given = given_keys(cfg)  # train.auto still decides what the search's config left open
-    keys = set(given if given is not None else changed_keys(cfg)) | set(values)
-    object.__setattr__(trial, "_given", frozenset(keys | {"train.epochs", "train.resume"}))
-    return trial
+    # train.auto still decides what the search's config leaves open
+    return with_given(config_from_dict(raw, "<trial>", check_paths=False),
+                      given_keys(cfg) | set(values) | {"train.epochs", "train.resume"})
 
 
 class _LSTMTuner(kt.Tuner):

@@ -6,7 +6,10 @@
   FastLSTM, PyTorch and ONNX Runtime on our ONNX export;
 * `importer`: `data import` throughput and peak RSS on a large real-text CSV
   (`python -m keras_lstm_opt.bench.importer`);
-* `corpora`: the real offline data sets (WordNet glosses, the CO2 record) as CSV;
+* `corpora` (and `corpora_text`): the real offline data sets (WordNet glosses, fortune
+  quotations, man pages, the CO2 record) as CSV;
+* `real_text`: keras-lstm-opt's defaults against a Keras tutorial and TF-IDF + logistic
+  regression on real text corpora (accuracy, macro-F1, time to the tutorial's best);
 * `trainer`: the overhead of our loop, `klo.Trainer.fit` against Keras's `model.fit` on
   one user model;
 * `data`: variants of the TFRecord input pipeline;

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.bench.tta import first_reach
 from keras_lstm_opt.charts import save_figure
 
 CONTENDERS = ("tutorial", "tfidf", "ours")
@@ -161,13 +162,11 @@ def run_tfidf(work: str) -> dict[str, Any]:
 def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
     from keras_lstm_opt.config import load_config
     from keras_lstm_opt.data.importer import import_data
-    from keras_lstm_opt.experiment import fit
-    from keras_lstm_opt.resources import configure_threads
+    from keras_lstm_opt.experiment import fit, threads_for
     from keras_lstm_opt.serve.run import load_run
 
     start = time.perf_counter()
-    d = load_config(None, overrides).distribute  # the threads `train` picks, set before
-    configure_threads(d.intra_op_threads, d.inter_op_threads)  # the import runs TF ops
+    threads_for(load_config(None, overrides))  # as `train` would, before the import's TF ops
     data, run = os.path.join(work, "ours-data"), os.path.join(work, "ours-run")
     report = import_data(os.path.join(work, "train.csv"), data, text="text", label="label",
                          validation=os.path.join(work, "validation.csv"), progress=False)
@@ -186,10 +185,6 @@ def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
             "saved_model": {"val_accuracy": evaluation["accuracy"],
                             "macro_f1": evaluation["macro_f1"]},
             "chosen": report.get("chosen"), "best_epoch": metrics.get("best_epoch")}
-
-
-def first_reach(points: list[dict[str, float]], target: float) -> float | None:
-    return next((p["wall_seconds"] for p in points if p["val_accuracy"] >= target), None)
 
 
 def _child(contender: str, work: str, epochs: int, overrides: list[str]) -> dict[str, Any]:

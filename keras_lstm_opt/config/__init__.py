@@ -124,8 +124,7 @@ def config_from_dict(raw: dict[str, Any], name: str = "<dict>",
                  for p in later if p.key not in reported]
     if problems:
         raise ConfigError(problems)
-    object.__setattr__(cfg, "_given", frozenset(dotted_keys(raw)))
-    return cfg
+    return with_given(cfg, dotted_keys(raw))
 
 
 def dotted_keys(tree: Any, prefix: str = "") -> list[str]:
@@ -150,11 +149,17 @@ def changed_keys(cfg: ExperimentConfig) -> frozenset[str]:
     return frozenset(walk(mine, base, ""))
 
 
-def given_keys(cfg: ExperimentConfig) -> frozenset[str] | None:
-    """The dotted keys the config file and overrides set (None: a config built in
-    code, whose keys cannot be told apart from the defaults)."""
+def given_keys(cfg: ExperimentConfig) -> frozenset[str]:
+    """The dotted keys the config file and overrides set; for a config built in code,
+    whose keys cannot be told apart from the defaults, those that differ from them."""
     given = getattr(cfg, "_given", None)
-    return given if isinstance(given, frozenset) else None
+    return given if isinstance(given, frozenset) else changed_keys(cfg)
+
+
+def with_given(cfg: ExperimentConfig, keys: typing.Iterable[str]) -> ExperimentConfig:
+    """`cfg`, recording `keys` as the ones its caller set (see `given_keys`)."""
+    object.__setattr__(cfg, "_given", frozenset(keys))
+    return cfg
 
 
 def _source_of(key: str, source: dict[str, str]) -> str:

@@ -31,13 +31,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from keras_lstm_opt.config.schema import ExperimentConfig, ModelConfig, TrainConfig
+from keras_lstm_opt.config.schema import ExperimentConfig
 
 SMALL_SET, MEDIUM_SET = 20_000, 200_000
-
-
-def _default(section: type, key: str) -> Any:
-    return {f.name: f.default for f in dataclasses.fields(section)}[key]
 
 
 def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
@@ -82,15 +78,13 @@ def auto_settings(cfg: ExperimentConfig, schema: dict[str, Any], replicas: int =
     from keras_lstm_opt.config import given_keys
 
     given = given_keys(cfg)
-    sections = {"model": (cfg.model, ModelConfig), "train": (cfg.train, TrainConfig)}
+    sections = {"model": cfg.model, "train": cfg.train}
     changes: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
     decided = {}
     for key, (value, why) in _rules(schema, replicas).items():
         section, name = key.split(".")
-        current, cls = sections[section]
-        was = getattr(current, name)
-        mine = key in given if given is not None else was != _default(cls, name)
-        if mine or was == value:
+        was = getattr(sections[section], name)
+        if key in given or was == value:
             continue  # set by the user, or already what auto would pick
         changes[section][name] = value
         decided[key] = {"value": value, "was": was, "why": why}
