@@ -64,6 +64,8 @@ _LAZY = {
     "ensure_embedded": "keras_lstm_opt.data.embedded",
     "get_strategy": "keras_lstm_opt.distribute.strategy",
     "make_optimizer": "keras_lstm_opt.training.optim",
+    "LazyAdam": "keras_lstm_opt.training.sparse",
+    "LazyAdamW": "keras_lstm_opt.training.sparse",
     "fit": "keras_lstm_opt.experiment",
     "Trainer": "keras_lstm_opt.training.trainer",
     "LoopOptions": "keras_lstm_opt.training.options",

@@ -2,10 +2,10 @@
 
 A saved `model.keras` names our classes (`keras_lstm_opt>FastLSTM`,
 `keras_lstm_opt>SeriesPreprocess`, `keras_lstm_opt>SeriesInverse`,
-`keras_lstm_opt>ScaledSchedule`); Keras finds them only once they are registered, and
-it never imports a module outside its own packages to find one. So `import
-keras_lstm_opt` registers them, without importing TensorFlow itself (loading and
-validating a config stays fast):
+`keras_lstm_opt>ScaledSchedule`, `keras_lstm_opt>LazyAdam`); Keras finds them only
+once they are registered, and it never imports a module outside its own packages to
+find one. So `import keras_lstm_opt` registers them, without importing TensorFlow
+itself (loading and validating a config stays fast):
 
 * TensorFlow and Keras already loaded: the classes are registered at once.
 * Otherwise a one-shot import hook waits until both have finished loading (either may
@@ -32,7 +32,7 @@ log = logging.getLogger("keras_lstm_opt")
 
 # Every module that defines a class saved in model.keras (keep in step with the tests).
 CUSTOM_OBJECT_MODULES = ("keras_lstm_opt.models.fast_lstm", "keras_lstm_opt.models.series",
-                         "keras_lstm_opt.training.schedules")
+                         "keras_lstm_opt.training.schedules", "keras_lstm_opt.training.sparse")
 _WATCHED = ("keras", "tensorflow")
 _done = False
 

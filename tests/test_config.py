@@ -1,5 +1,6 @@
 import glob
 import os
+from collections import Counter
 
 import pytest
 
@@ -251,3 +252,30 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
         "train": {"examples": 12_000}, "validation": {"examples": 3_000}}})
     assert (trial.model.embedding_dim, trial.model.units, trial.model.pooling) == (16, 32, "mean")
     assert decided["train.monitor"]["value"] == "val_accuracy"
+
+
+def test_train_auto_buckets_spread_lengths_at_their_deciles_unless_pad_is_given():
+    from keras_lstm_opt import load_config
+    from keras_lstm_opt.config.auto import auto_settings
+    from keras_lstm_opt.data.import_text import length_stats
+
+    # lengths as fortune cookies have them: most short, a long tail cut at 105
+    hist = Counter({5: 300, 9: 300, 14: 200, 20: 100, 40: 50, 80: 30, 300: 20})
+    stats = length_stats(hist, 105)
+    assert stats["length_deciles"] == [5, 5, 5, 9, 9, 9, 14, 14, 20]
+    assert stats["length_mean"] == pytest.approx((5 * 300 + 9 * 300 + 14 * 200 + 20 * 100
+                                                  + 40 * 50 + 80 * 30 + 105 * 20) / 1000)
+    schema = _imported_text_schema(12_000, 900)
+    schema["info"]["text"] = {"max_length": 105, **stats}
+    cfg, decided = auto_settings(load_config(None), schema)
+    assert (cfg.data.batching, cfg.data.bucket_boundaries) == ("bucket", [6, 10, 15, 21])
+    assert "cut at 105" in decided["data.batching"]["why"]
+    # the user's own batching, pad or bucket boundaries, stays
+    cfg, decided = auto_settings(load_config(None, ["data.batching=pad"]), schema)
+    assert cfg.data.batching == "pad" and not cfg.data.bucket_boundaries
+    assert not {"data.batching", "data.bucket_boundaries"} & set(decided)
+    cfg, _ = auto_settings(load_config(None, ["data.bucket_boundaries=[8,30]"]), schema)
+    assert (cfg.data.batching, cfg.data.bucket_boundaries) == ("bucket", [8, 30])
+    # evenly long texts: nothing to gain, padding stays
+    schema["info"]["text"] = {"max_length": 12, **length_stats(Counter({10: 5, 12: 5}), 12)}
+    assert "data.batching" not in auto_settings(load_config(None), schema)[1]

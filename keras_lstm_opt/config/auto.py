@@ -13,7 +13,11 @@ the built-in default:
 * `model.input_dropout`: 0.2 (real text overfits from the second or third epoch);
 * `train.batch_size`: 32 under 20,000 training examples, 64 under 200,000, else the
   default (enough steps per epoch to learn from a small set), a multiple of the replicas;
-* `train.monitor`: val_accuracy (early stopping and the weights kept follow accuracy).
+* `train.monitor`: val_accuracy (early stopping and the weights kept follow accuracy);
+* `data.batching`: bucket, at the deciles of the training texts' lengths, where the
+  longest kept text is 1.5 times the mean or more: a padded batch runs the LSTM over its
+  longest text's steps, so batches of similar lengths do up to that factor less work
+  (fortune cookies: mean 27 words, cut at 105; 1.5x faster steps measured).
 
 A key your config file or a `--set` names is never changed, even to its default value
 (for a config built in code, a key that differs from its default); `train.auto: false`
@@ -49,6 +53,11 @@ def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
     if target.get("dtype", "int64") == "int64" and schema.get("splits", {}).get("validation"):
         rules["train.monitor"] = ("val_accuracy", "class labels: stop on, and keep, the most "
                                                   "accurate epoch, not the lowest-loss one")
+    bucket = _buckets(info["text"])
+    if bucket:
+        rules["data.batching"] = ("bucket", bucket[1])
+        rules["data.bucket_boundaries"] = (bucket[0], "the deciles of the training texts' "
+                                                      "lengths")
     if vocab >= 2000:
         rules["model.embedding_dim"] = (64, f"a vocabulary of {vocab:,} words")
     if examples and examples < MEDIUM_SET:
@@ -57,6 +66,20 @@ def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
         rules["train.batch_size"] = (batch, f"{examples:,} training examples: "
                                             f"{-(-examples // batch):,} steps per epoch")
     return rules
+
+
+def _buckets(text: dict[str, Any]) -> tuple[list[int], str] | None:
+    """Bucket boundaries (a batch holds lengths in [b_i, b_i+1)) and the reason, where
+    padding to the batch's longest text would waste at least a third of the steps."""
+    deciles, mean = text.get("length_deciles"), float(text.get("length_mean", 0))
+    length = int(text.get("max_length", 0))
+    if not deciles or not mean or length < 1.5 * mean:
+        return None
+    bounds = sorted({int(d) + 1 for d in deciles if 1 < int(d) + 1 <= length})
+    if not bounds:
+        return None
+    return bounds, (f"texts of {mean:.0f} tokens on average, cut at {length}: a padded "
+                    f"batch runs up to {length / mean:.1f}x the steps its texts need")
 
 
 def auto_settings(cfg: ExperimentConfig, schema: dict[str, Any], replicas: int = 1
@@ -78,8 +101,8 @@ def auto_settings(cfg: ExperimentConfig, schema: dict[str, Any], replicas: int =
     from keras_lstm_opt.config import given_keys
 
     given = given_keys(cfg)
-    sections = {"model": cfg.model, "train": cfg.train}
-    changes: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
+    sections = {"model": cfg.model, "train": cfg.train, "data": cfg.data}
+    changes: dict[str, dict[str, Any]] = {"model": {}, "train": {}, "data": {}}
     decided = {}
     for key, (value, why) in _rules(schema, replicas).items():
         section, name = key.split(".")
@@ -88,6 +111,10 @@ def auto_settings(cfg: ExperimentConfig, schema: dict[str, Any], replicas: int =
             continue  # set by the user, or already what auto would pick
         changes[section][name] = value
         decided[key] = {"value": value, "was": was, "why": why}
+    if changes["data"].get("batching", cfg.data.batching) != "bucket":
+        changes["data"].pop("bucket_boundaries", None)  # the user keeps pad batching
+        decided.pop("data.bucket_boundaries", None)
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **changes["model"]),
-                              train=dataclasses.replace(cfg.train, **changes["train"]))
+                              train=dataclasses.replace(cfg.train, **changes["train"]),
+                              data=dataclasses.replace(cfg.data, **changes["data"]))
     return cfg, decided

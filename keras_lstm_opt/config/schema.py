@@ -142,6 +142,8 @@ class TrainConfig:
     clipnorm: float | None = _f(None, gt=0.0)
     global_clipnorm: float | None = _f(1.0, gt=0.0)
     clipvalue: float | None = _f(None, gt=0.0)
+    embedding_updates: Literal["lazy", "dense"] = _f(
+        "lazy", "adam/adamw: update only the embedding rows a batch touches; dense = all")
     early_stopping_patience: int = _f(3, "epochs; 0 = off", min=0)
     monitor: str = _f("val_loss", "metric for early stopping, best checkpoint, plateau")
     restore_best_weights: bool = _f(True, "end with the best epoch's weights by monitor "

@@ -116,6 +116,17 @@ def _percentile(hist: Counter[int], q: float) -> int:
     return 0
 
 
+def length_stats(hist: Counter[int], length: int) -> dict[str, Any]:
+    """Deciles (10th to 90th percentile) and mean of the training texts' lengths as the
+    model sees them (cut at `length`): what `train.auto` buckets batches by."""
+    capped: Counter[int] = Counter()
+    for k, c in hist.items():
+        capped[min(k, length)] += c
+    n = max(sum(capped.values()), 1)
+    return {"length_deciles": [_percentile(capped, q / 10) for q in range(1, 10)],
+            "length_mean": round(sum(k * c for k, c in capped.items()) / n, 2)}
+
+
 def _choose(counts: Counter[bytes], hist: Counter[int], tokens: str, vocab_size: int | None,
             max_length: int | None, pruned: bool) -> tuple[list[str], int, dict[str, Any]]:
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -274,7 +285,8 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
         "class_names": class_names,
         "text": {"column": text, "label_column": label,
                  "split": "character" if tokens == "character" else "whitespace",
-                 "standardize": textlib.STANDARDIZE, "max_length": length}}
+                 "standardize": textlib.STANDARDIZE, "max_length": length,
+                 **length_stats(hist, length)}}
 
     # Pass 2: vectorise in batches and write the shards (into out/.tmp-import).
     tmp = os.path.join(out, TMP)

@@ -35,6 +35,8 @@ class OptimizerSettings(Protocol):
     def global_clipnorm(self) -> float | None: ...
     @property
     def clipvalue(self) -> float | None: ...
+    @property
+    def embedding_updates(self) -> str: ...
 
 
 def scaled(schedule: Any) -> Any:
@@ -88,11 +90,16 @@ def make_optimizer(cfg: OptimizerSettings, total_steps: int, precision: str = "f
                    clip: bool = True) -> Any:
     """Adam, AdamW, RMSprop or SGD with the configured schedule and clipping.
 
+    Adam and AdamW update embedding rows lazily (`LazyAdam`: only the rows a batch
+    touches) unless `embedding_updates` is "dense".
+
     With `precision: mixed_float16` the optimizer is wrapped in a LossScaleOptimizer.
     `clip=False` leaves clipping to the caller (the training loop clips the gradient
     summed over replicas; Keras's optimizer would clip each replica's share).
     """
     import keras
+
+    from keras_lstm_opt.training.sparse import LazyAdam, LazyAdamW
 
     common: dict[str, Any] = {"learning_rate": make_schedule(cfg, total_steps)}
     for key in ("clipnorm", "global_clipnorm", "clipvalue"):
@@ -100,10 +107,12 @@ def make_optimizer(cfg: OptimizerSettings, total_steps: int, precision: str = "f
             common[key] = getattr(cfg, key)
     if cfg.weight_decay:
         common["weight_decay"] = cfg.weight_decay
+    lazy = getattr(cfg, "embedding_updates", "dense") == "lazy"
     if cfg.optimizer == "adam":
-        opt = keras.optimizers.Adam(**common)
+        opt = (LazyAdam if lazy else keras.optimizers.Adam)(**common)
     elif cfg.optimizer == "adamw":
-        opt = keras.optimizers.AdamW(**{"weight_decay": 0.0, **common})
+        opt = (LazyAdamW if lazy else keras.optimizers.AdamW)(**{"weight_decay": 0.0,
+                                                                 **common})
     elif cfg.optimizer == "rmsprop":
         opt = keras.optimizers.RMSprop(momentum=cfg.momentum, **common)
     else:

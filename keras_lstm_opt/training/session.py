@@ -161,7 +161,7 @@ class FitSession:
                  model.count_params(), steps, replicas,
                  f", worker {c.task_type}:{c.task_index}" if c else "",
                  self.run_dir or "(no run directory)")
-        began = time.perf_counter()
+        began, began_at = time.perf_counter(), time.time()
         try:
             hist = loop.run(epochs, start_step)
         except TrainingInterrupted as exc:
@@ -177,7 +177,7 @@ class FitSession:
                                 f"{f' ({self.run_dir})' if self.run_dir else ''}")
         final = {f"val_{k}": v for k, v in loop.evaluate(self.val).items()} \
             if self.val is not None and loop.evaluate else {}
-        metrics = self._metrics(final, hist, best, timer, loop, wall)
+        metrics = self._metrics(final, hist, best, timer, loop, wall, began_at)
         extra = metadata(final) if callable(metadata) else metadata
         metrics.update(extra or {})
         log.info("worker %d weights_digest %s", c.task_index if c else 0,
@@ -196,7 +196,7 @@ class FitSession:
 
     def _metrics(self, final: dict[str, float], hist: dict[str, list[float]],
                  best: BestWeights, timer: ThroughputTimer, loop: EpochLoop,
-                 wall: float) -> dict[str, Any]:
+                 wall: float, began_at: float) -> dict[str, Any]:
         t, backup, steps = self.t, self.backup, self.data.steps_per_epoch
         assert backup is not None
         names = ["loss", *(m.name for m in t.train_metrics)]
@@ -206,6 +206,7 @@ class FitSession:
             # training loss and metrics of the epoch whose weights the model ends with
             **{k: best.kept_logs.get(k, hist[k][-1] if hist.get(k) else None) for k in names},
             "train_seconds": wall,
+            "train_started_at": round(began_at, 3),  # Unix time; history's wall_seconds
             "train_loop_seconds": timer.train_seconds,
             "samples_per_second": timer.steps * per_step / timer.train_seconds
             if timer.train_seconds else 0.0,

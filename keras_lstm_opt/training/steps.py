@@ -3,8 +3,11 @@
 * The global batch is what the dataset yields; each replica computes its share and the
   loss is averaged over the global batch (`tf.nn.compute_average_loss`).
 * Gradient clipping applies to the gradient summed over replicas, and embedding
-  gradients are made dense, so a run on N replicas takes the same steps as a run on
-  one device (weights equal to 1e-6 after an epoch on 2 logical CPUs: a test).
+  gradients have each row once (summed; `sparse.unique_rows`), kept row-sparse for an
+  optimizer that updates rows lazily (`LazyAdam`), dense for any other: a run on N
+  replicas takes the same steps as a run on one device (weights equal to 1e-6 after an
+  epoch on 2 logical CPUs: a test). Keras's own Adam squares each row of an
+  IndexedSlices separately, so repeated rows would change its update.
 * Every step also sums a stop flag over all replicas of all workers (the same all-reduce
   that sums the loss, so it costs nothing): a signal seen by any one worker stops every
   worker after the same step (coordinated pre-emption).
@@ -28,6 +31,7 @@ import tensorflow as tf
 
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.training.options import LoopOptions
+from keras_lstm_opt.training.sparse import sparse_or_dense, unique_rows
 
 SUMS = ("loss_sum", "count", "reg", "stop_count", "stop_signal")
 StepOutput = tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]
@@ -109,13 +113,6 @@ def per_example(loss: keras.losses.Loss, y: Any, pred: Any) -> tf.Tensor:
     return tf.reduce_mean(values, axis=list(range(1, rank))) if rank and rank > 1 else values
 
 
-def _dense(grad: Any) -> Any:
-    """Sparse (embedding) gradients become dense: Keras's Adam squares each row of an
-    IndexedSlices separately, so rows repeated per token occurrence or per replica would
-    change the update. Dense rows make one device and N replicas compute the same step."""
-    return tf.convert_to_tensor(grad) if isinstance(grad, tf.IndexedSlices) else grad
-
-
 def _clip(grads: list[Any], opts: LoopOptions) -> list[Any]:
     if opts.global_clipnorm:
         grads, _ = tf.clip_by_global_norm(grads, opts.global_clipnorm)
@@ -124,6 +121,12 @@ def _clip(grads: list[Any], opts: LoopOptions) -> list[Any]:
     elif opts.clipvalue:
         grads = [tf.clip_by_value(g, -opts.clipvalue, opts.clipvalue) for g in grads]
     return grads
+
+
+def _scale(grad: Any, factor: float) -> Any:
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.IndexedSlices(grad.values * factor, grad.indices, grad.dense_shape)
+    return grad * factor
 
 
 class TrainStep:
@@ -147,6 +150,8 @@ class TrainStep:
         self.metrics = list(metrics)
         self.optimizer = model.optimizer
         self.scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+        inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+        self.sparse = bool(getattr(inner, "sparse_rows", False)) and not self.scaled
         self.clip = bool(opts.global_clipnorm or opts.clipnorm or opts.clipvalue) \
             and not self.scaled
         self._gradients = tf.function(self._grads, jit_compile=True, reduce_retracing=True) \
@@ -163,17 +168,18 @@ class TrainStep:
             reg = tf.add_n(model.losses) if model.losses else tf.constant(0.0)
             total += tf.nn.scale_regularization_loss(reg)
             target = optimizer.scale_loss(total) if self.scaled else total
-        grads = [_dense(g) for g in tape.gradient(target, model.trainable_variables)]
-        return grads, values, pred, reg
+        return tape.gradient(target, model.trainable_variables), values, pred, reg
 
     def _replica_step(self, x: Any, y: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
         grads, values, pred, reg = self._gradients(x, y)
+        grads = [sparse_or_dense(g, self.sparse) for g in grads]  # outside XLA: tf.unique
         if self.clip:
             ctx = tf.distribute.get_replica_context()
             replicas = ctx.num_replicas_in_sync
             if replicas > 1:  # clip the summed gradient, then hand each replica its share
-                grads = ctx.all_reduce("SUM", grads)
-            grads = [g / replicas for g in _clip(grads, self.opts)]
+                grads = [unique_rows(g) if isinstance(g, tf.IndexedSlices) else g
+                         for g in ctx.all_reduce("SUM", grads)]
+            grads = [_scale(g, 1.0 / replicas) for g in _clip(grads, self.opts)]
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables,
                                            strict=True))
         for m in self.metrics:

@@ -96,18 +96,24 @@ def main() -> None:
         mirrored, _ = get_strategy(Settings(strategy="mirrored", cpu_devices=2))
         one, _ = get_strategy(Settings(strategy="one_device"))
         x, y = user_data(512, 0)
-        found = {}
-        for name, strategy in [("one_device", one), ("mirrored", mirrored)]:
-            trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
-                                  metrics=["accuracy"], strategy=strategy, seed=3,
-                                  global_clipnorm=1.0, verbose="silent")
-            trainer.fit(x, y, batch_size=64, epochs=1)
-            found[name] = trainer.model.get_weights()
-            found[name + "_replicas"] = trainer.strategy.num_replicas_in_sync
-        diff = max(float(np.max(np.abs(a - b))) for a, b in
-                   zip(found["one_device"], found["mirrored"], strict=True))
-        out = {"max_abs_diff": diff, "replicas": [found["one_device_replicas"],
-                                                  found["mirrored_replicas"]]}
+        # Keras's Adam (dense embedding rows) and LazyAdam (row-sparse), clipped by the
+        # loop after the sum over replicas, and LazyAdam unclipped (Keras's own sum)
+        cases = {"adam": ("adam", 1.0), "lazy": (klo.LazyAdam, 1.0),
+                 "lazy_unclipped": (klo.LazyAdam, None)}
+        diffs, replicas = {}, []
+        for case, (opt, clip) in cases.items():
+            found = {}
+            for name, strategy in [("one_device", one), ("mirrored", mirrored)]:
+                trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
+                                      metrics=["accuracy"], strategy=strategy, seed=3,
+                                      optimizer=opt, global_clipnorm=clip, verbose="silent")
+                trainer.fit(x, y, batch_size=64, epochs=1)
+                found[name] = trainer.model.get_weights()
+                replicas.append(trainer.strategy.num_replicas_in_sync)
+            diffs[case] = max(float(np.max(np.abs(a - b))) for a, b in
+                              zip(found["one_device"], found["mirrored"], strict=True))
+        out = {"max_abs_diff": max(diffs.values()), "diffs": diffs,
+               "replicas": sorted(set(replicas))}
     print("RESULT " + json.dumps({"mode": MODE, "worker": worker, **out}, default=str),
           flush=True)
 
