@@ -279,3 +279,15 @@ def test_train_auto_buckets_spread_lengths_at_their_deciles_unless_pad_is_given(
     # evenly long texts: nothing to gain, padding stays
     schema["info"]["text"] = {"max_length": 12, **length_stats(Counter({10: 5, 12: 5}), 12)}
     assert "data.batching" not in auto_settings(load_config(None), schema)[1]
+
+
+def test_train_auto_on_a_tiny_set_takes_smaller_batches_and_more_patience():
+    from keras_lstm_opt import load_config
+    from keras_lstm_opt.config.auto import auto_settings
+
+    cfg, decided = auto_settings(load_config(None), _imported_text_schema(1_500, 900, True))
+    assert (cfg.train.batch_size, cfg.train.early_stopping_patience) == (16, 6)
+    assert "375 validation examples" in decided["train.early_stopping_patience"]["why"]
+    cfg, _ = auto_settings(load_config(None, ["train.early_stopping_patience=2"]),
+                           _imported_text_schema(1_500, 900, True))
+    assert cfg.train.early_stopping_patience == 2

@@ -11,8 +11,11 @@ the built-in default:
 * `model.pooling`: mean (the masked mean over all steps);
 * `model.embedding_dim`: 64 for vocabularies of 2,000 words or more;
 * `model.input_dropout`: 0.2 (real text overfits from the second or third epoch);
-* `train.batch_size`: 32 under 20,000 training examples, 64 under 200,000, else the
-  default (enough steps per epoch to learn from a small set), a multiple of the replicas;
+* `train.batch_size`: 16 under 2,000 training examples, 32 under 20,000, 64 under
+  200,000, else the default (enough steps per epoch to learn from a small set), a
+  multiple of the replicas;
+* `train.early_stopping_patience`: 6 with under 1,000 validation examples (their
+  accuracy is noisy: man pages' 216 moved by up to 5 points between epochs);
 * `train.monitor`: val_accuracy (early stopping and the weights kept follow accuracy);
 * `data.batching`: bucket, at the deciles of the training texts' lengths, where the
   longest kept text is 1.5 times the mean or more: a padded batch runs the LSTM over its
@@ -37,7 +40,8 @@ from typing import Any
 
 from keras_lstm_opt.config.schema import ExperimentConfig
 
-SMALL_SET, MEDIUM_SET = 20_000, 200_000
+TINY_SET, SMALL_SET, MEDIUM_SET = 2_000, 20_000, 200_000
+NOISY_VALIDATION = 1_000  # examples: one more right moves accuracy by 0.1 point or more
 
 
 def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
@@ -50,9 +54,15 @@ def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
         "model.input_dropout": (0.2, "real text overfits from the second or third epoch"),
     }
     target = schema.get("features", {}).get(schema.get("target", ""), {})
-    if target.get("dtype", "int64") == "int64" and schema.get("splits", {}).get("validation"):
+    validation = schema.get("splits", {}).get("validation")
+    if target.get("dtype", "int64") == "int64" and validation:
         rules["train.monitor"] = ("val_accuracy", "class labels: stop on, and keep, the most "
                                                   "accurate epoch, not the lowest-loss one")
+    held_out = int((validation or {}).get("examples", 0) or 0)
+    if validation and held_out < NOISY_VALIDATION:
+        rules["train.early_stopping_patience"] = (
+            6, f"{held_out} validation examples: accuracy moves by {100 / held_out:.1f} "
+               "points per example, so a few epochs without a new best are noise")
     bucket = _buckets(info["text"])
     if bucket:
         rules["data.batching"] = ("bucket", bucket[1])
@@ -61,7 +71,7 @@ def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
     if vocab >= 2000:
         rules["model.embedding_dim"] = (64, f"a vocabulary of {vocab:,} words")
     if examples and examples < MEDIUM_SET:
-        batch = 32 if examples < SMALL_SET else 64
+        batch = 16 if examples < TINY_SET else 32 if examples < SMALL_SET else 64
         batch = -(-batch // replicas) * replicas
         rules["train.batch_size"] = (batch, f"{examples:,} training examples: "
                                             f"{-(-examples // batch):,} steps per epoch")

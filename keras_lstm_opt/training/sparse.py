@@ -62,8 +62,8 @@ class _LazyRows:
         m, v = opt._momentums[index], opt._velocities[index]
         m_rows = tf.gather(m.value, rows)
         v_rows = tf.gather(v.value, rows)
-        m_rows += (grad - m_rows) * (1 - b1)
-        v_rows += (tf.square(grad) - v_rows) * (1 - b2)
+        m_rows += (grad - m_rows) * (1 - opt.beta_1)  # Python floats, as Keras's Adam
+        v_rows += (tf.square(grad) - v_rows) * (1 - opt.beta_2)
         shape = gradient.dense_shape
         opt.assign(m, tf.IndexedSlices(m_rows, rows, shape))
         opt.assign(v, tf.IndexedSlices(v_rows, rows, shape))
