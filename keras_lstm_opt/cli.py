@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     with_config(tune)
     tune.add_argument("--run-dir", help="search directory (default runs/tune-<timestamp>); "
                                         "rerunning on it continues the search")
+    tune.add_argument("--budget", type=_duration, metavar="DURATION",
+                      help="wall-clock budget of the search, e.g. 90s, 10m, 1.5h (sets "
+                           "tune.max_minutes; trials until it is spent unless "
+                           "tune.max_trials is set)")
     tune.add_argument("--tuners", type=int, default=0,
                       help="run N tuner workers and a chief oracle on 127.0.0.1")
 
@@ -198,11 +202,31 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+ANYTIME_TRIALS = 10_000  # `tune --budget` without tune.max_trials: until the budget
+
+
+def _duration(text: str) -> float:
+    """Minutes in '90s', '10m', '1.5h' or a bare number of minutes."""
+    scale = {"s": 1 / 60, "m": 1.0, "h": 60.0}.get(text[-1:].lower())
+    try:
+        minutes = float(text[:-1] if scale else text) * (scale or 1.0)
+    except ValueError:
+        minutes = 0.0
+    if minutes <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a positive duration such as 90s, 10m "
+                                         "or 1.5h")
+    return minutes
+
+
 def _tune(args: argparse.Namespace) -> int:
     import time
 
-    from keras_lstm_opt.config import load_config
+    from keras_lstm_opt.config import given_keys, load_config
 
+    if args.budget:
+        args.overrides = [*args.overrides, f"tune.max_minutes={args.budget:g}"]
+        if "tune.max_trials" not in given_keys(load_config(args.config, args.overrides)):
+            args.overrides.append(f"tune.max_trials={ANYTIME_TRIALS}")
     cfg = load_config(args.config, args.overrides)  # fail fast, before any process starts
     run_dir = args.run_dir or os.path.join("runs", time.strftime("tune-%Y%m%d-%H%M%S"))
     if args.tuners and "KERASTUNER_TUNER_ID" not in os.environ:

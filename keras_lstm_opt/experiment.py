@@ -43,7 +43,7 @@ from keras_lstm_opt.models.factory import build_model
 from keras_lstm_opt.models.heads import Head, head_for
 from keras_lstm_opt.resources import configure_threads
 from keras_lstm_opt.training.best import monitor_mode
-from keras_lstm_opt.training.callbacks import LoggedEarlyStopping, monitored
+from keras_lstm_opt.training.callbacks import Deadline, LoggedEarlyStopping, monitored
 from keras_lstm_opt.training.inputs import steps_for
 from keras_lstm_opt.training.optim import make_optimizer
 from keras_lstm_opt.training.options import LoopOptions
@@ -145,7 +145,7 @@ def _config_callbacks(cfg: ExperimentConfig, has_validation: bool,
 
 def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None,
         overrides: list[str] | tuple[str, ...] = (), overwrite: bool = False,
-        ) -> dict[str, Any]:
+        deadline: float | None = None) -> dict[str, Any]:
     """Train from a config and write the run directory; return the metrics.
 
     Args:
@@ -156,6 +156,8 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
             unfinished run from its last backup when `train.resume` is true.
         overrides: `key=value` strings applied on top of the config.
         overwrite: replace a finished run in `run_dir` (else RunDirError).
+        deadline: a `time.time()` value: stop at the first epoch end after it, keeping
+            the best epoch so far (`tune --budget`; one-process runs only).
 
     Returns:
         The contents of metrics.json (on every worker; only the chief writes files).
@@ -174,6 +176,9 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     ensure_visible()
     threads = threads_for(cfg)
     strategy, cluster = get_strategy(cfg.distribute)  # before any other TF work
+    if cluster is not None and deadline is not None:
+        raise UsageError("a deadline is one process's clock: multi-worker runs cannot stop "
+                         "by it (their workers would stop at different epochs)")
     if cluster is not None and run_dir is None:
         raise UsageError("multi-worker runs need an explicit --run-dir (the same on every "
                          "worker) so that workers can find the chief's backup")
@@ -211,7 +216,8 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     try:
         trainer.fit(
             dataset_fn, validation_data=val_ds, epochs=t.epochs, steps_per_epoch=steps,
-            callbacks=_config_callbacks(cfg, val_ds is not None), overwrite=overwrite,
+            callbacks=_config_callbacks(cfg, val_ds is not None)
+            + ([Deadline(deadline)] if deadline is not None else []), overwrite=overwrite,
             extra_files={"config.yaml": yaml.safe_dump(config_to_dict(cfg), sort_keys=False),
                          # the data's schema (vocabulary, class names, scaling): what
                          # evaluate, predict and export need, kept with the model

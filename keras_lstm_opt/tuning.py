@@ -1,7 +1,10 @@
 """KerasTuner search over the `tune.space` of a config; every trial trains through `fit`.
 
 * Tuners: random, hyperband, bayesian (KerasTuner oracles), objective and direction
-  from `tune`, a per-trial epoch budget and a wall-clock budget for the search.
+  from `tune`, a per-trial epoch budget and a wall-clock budget for the search
+  (`tune.max_minutes`, `tune --budget 10m`): no trial starts after it, and the one
+  running stops at its next epoch end, with its best epoch so far. The search is
+  any-time: `--budget` without `tune.max_trials` searches until the budget is spent.
 * Resumable: the search state lives in RUN_DIR/search; rerunning on the same run
   directory continues it and does not rerun completed trials.
 * Results: RUN_DIR/leaderboard.csv, a printed table, RUN_DIR/leaderboard.png and
@@ -67,6 +70,9 @@ class _LSTMTuner(kt.Tuner):
 
     def __init__(self, cfg: ExperimentConfig, run_dir: str, oracle: Any) -> None:
         self.cfg, self.run_dir = cfg, run_dir
+        # tune.max_minutes: a trial still running then stops at its next epoch end
+        self.deadline = time.time() + cfg.tune.max_minutes * 60 if cfg.tune.max_minutes \
+            else None
         super().__init__(oracle=oracle, hypermodel=self._declare, directory=run_dir,
                          project_name="search", overwrite=False)
 
@@ -88,7 +94,8 @@ class _LSTMTuner(kt.Tuner):
             trial_dir = os.path.join(self.run_dir, "trials", f"{trial.trial_id}-{run}")
             log.info("trial %s (%s): %s, %d epochs", trial.trial_id,
                      os.environ.get("KERASTUNER_TUNER_ID", "local"), values, epochs)
-            metrics = fit(trial_config(self.cfg, values, epochs), run_dir=trial_dir)
+            metrics = fit(trial_config(self.cfg, values, epochs), run_dir=trial_dir,
+                          deadline=self.deadline)
             metrics["tuner_id"] = os.environ.get("KERASTUNER_TUNER_ID", "local")
             with open(os.path.join(trial_dir, "trial.json"), "w", encoding="utf-8") as fh:
                 json.dump({"trial_id": trial.trial_id, "values": values, **metrics}, fh)

@@ -127,12 +127,37 @@ def test_chief_failure_stops_the_workers(tmp_path):
     assert rc == 5 and time.monotonic() - start < 30
 
 
-def test_wall_clock_budget_stops_new_trials(text_dir, tmp_path):
+def test_wall_clock_budget_stops_new_trials_and_cuts_the_running_one(text_dir, tmp_path):
     from keras_lstm_opt.tuning import tune
 
-    rows = tune(None, str(tmp_path / "s"), [f"data.path={text_dir}", *SMALL,
+    rows = tune(None, str(tmp_path / "s"), [f"data.path={text_dir}", *SMALL, "tune.epochs=4",
                                               "tune.max_trials=5", "tune.max_minutes=0.005"])
     assert len(rows) == 1  # the first trial outlasts the 0.3 s budget; no second one starts
+    (trial,) = os.listdir(tmp_path / "s" / "trials")
+    metrics = json.loads((tmp_path / "s" / "trials" / trial / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 1  # of 4: stopped at its first epoch end
+
+
+def test_tune_budget_flag_searches_until_spent(text_dir, tmp_path):
+    from keras_lstm_opt.cli import _duration
+
+    assert [_duration(t) for t in ("90s", "10m", "1.5h", "2")] == [1.5, 10, 90, 2]
+    for bad in ("0m", "ten", "-1h", "5d"):
+        with pytest.raises(Exception, match="a positive duration"):
+            _duration(bad)
+    run = tmp_path / "budget"
+    start = time.monotonic()
+    out = subprocess.run([*_tune_cmd(text_dir, run), "--budget", "20s"], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    trials = os.listdir(run / "trials")
+    # any-time: without tune.max_trials it keeps starting trials until the 20 s are spent
+    # (the default of 8 would otherwise bound it), then stops; the leaderboard has them all
+    assert len(trials) >= 2, out.stderr[-2000:]
+    assert "tune.max_minutes reached" in out.stderr
+    assert time.monotonic() - start < 20 + 60  # start-up, one trial's last epoch, results
+    assert (run / "best.yaml").exists() and len(trials) == len(
+        (run / "leaderboard.csv").read_text().splitlines()) - 1
 
 
 def test_hyperband_and_bayesian_searches_run(text_dir, tmp_path):

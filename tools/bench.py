@@ -23,6 +23,9 @@ pooling) under Keras's own model.fit and under keras_lstm_opt.Trainer.fit, one d
 the overhead of our strategy-aware loop, as a ratio.
 `--mode time-to-accuracy` trains the embedded text task as a Keras tutorial would and
 with keras-lstm-opt's defaults, and compares the wall time to a target accuracy.
+`--mode real-text` trains a Keras tutorial, TF-IDF + logistic regression and ours on text,label
+CSV files (--corpus). `--mode scale` imports, trains and evaluates perturbed WordNet glosses at
+each of --rows (e.g. 250000,1000000): wall time and peak RSS per stage.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
     p.add_argument("--mode", choices=["data", "storage", "redis", "quota", "lstm",
-                                      "time-to-accuracy", "trainer", "predict", "real-text"],
+                                      "time-to-accuracy", "trainer", "predict", "real-text",
+                                      "scale"],
                    default="data")
     p.add_argument("--jobs", type=int, default=2, help="--mode quota: jobs sharing the machine")
     p.add_argument("--cpus-per-job", type=float, default=1.0, help="--mode quota: CPU quota")
@@ -53,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", action="append", default=[], metavar="CSV",
                    help="--mode real-text: a text,label CSV (repeat for several; "
                         "python -m keras_lstm_opt.bench.corpora writes real ones)")
+    p.add_argument("--rows", default="250000,1000000",
+                   help="--mode scale: corpus sizes, comma-separated")
+    p.add_argument("--epochs", type=int, default=1, help="--mode scale: training epochs")
     p.add_argument("--shapes", default=None,
                    help="--mode lstm (default,small,bidirectional,long) and predict "
                         "(default,small): comma-separated shapes")
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return _quota(args)
     if args.mode == "real-text":
         return _real_text(args)
+    if args.mode == "scale":
+        return _scale(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
     from keras_lstm_opt.bench.data import DEFAULT_VARIANTS, bench_pipeline
@@ -253,6 +262,32 @@ def _real_text(args: argparse.Namespace) -> int:
     print(format_table(r["rows"], ["corpus", "rows", "classes", "median_words", "contender",
                                    "best_val_accuracy", "macro_f1", "best_at_seconds",
                                    "seconds_to_tutorial_best", "speedup_vs_tutorial"]))
+    print(f"wrote {paths['json']} and {chart}")
+    return 0
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.bench.scale import bench_scale, plot, table_rows
+    from keras_lstm_opt.profiling.report import format_table, write_outputs
+
+    try:
+        sizes = [int(n) for n in args.rows.split(",")]
+    except ValueError:
+        print(f"error: --rows {args.rows!r}: comma-separated integers", file=sys.stderr)
+        return 2
+    if not sizes or min(sizes) < 100:
+        print("error: --rows: each size at least 100", file=sys.stderr)
+        return 2
+    print(f"scale benchmark: {', '.join(f'{n:,}' for n in sizes)} rows of perturbed WordNet "
+          f"glosses; import, train ({args.epochs} epoch(s)) and evaluate, each a child "
+          "process", flush=True)
+    r = bench_scale(sizes, args.out, args.epochs, args.overrides,
+                    progress=lambda s: print(s, flush=True))
+    paths = write_outputs(r, args.out, "scale")
+    chart = plot(r, os.path.join(args.out, "scale.png"))
+    rows = table_rows(r)
+    print()
+    print(format_table(rows, list(rows[0])))
     print(f"wrote {paths['json']} and {chart}")
     return 0
 

@@ -143,6 +143,26 @@ class LoggedEarlyStopping(keras.callbacks.EarlyStopping):
                      self.patience)
 
 
+class Deadline(keras.callbacks.Callback):
+    """Stop at the first epoch end at or after `deadline` (a `time.time()` value): a
+    time-boxed run (`tune --budget`) ends with its best epoch so far. The decision is
+    this process's own clock: for one-process runs, as tuning trials are.
+
+    Example:
+
+        trainer.fit(data, epochs=50, callbacks=[Deadline(time.time() + 600)])
+    """
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if time.time() >= self.deadline and not self.model.stop_training:
+            self.model.stop_training = True
+            log.info("time budget reached: stopping after epoch %d", epoch + 1)
+
+
 def monitored(monitor: str, has_validation: bool) -> str:
     """The metric `monitor` names, without `val_` when there is no validation."""
     return monitor if has_validation else monitor.removeprefix("val_")
