@@ -163,6 +163,9 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
     spec = parse_spec(schema)
     shape = _shape_batch(schema, cfg.max_length)
 
+    # no tensor-dependent Python control flow: AutoGraph's conversion would cost about
+    # 0.5 s per dataset built (train, validation, evaluate) and change nothing
+    @tf.autograph.experimental.do_not_convert
     def parse(serialized: Any) -> Any:
         ex = tf.io.parse_example(serialized, spec)
         if cfg.validate:
