@@ -202,31 +202,25 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-ANYTIME_TRIALS = 10_000  # `tune --budget` without tune.max_trials: until the budget
-
-
 def _duration(text: str) -> float:
-    """Minutes in '90s', '10m', '1.5h' or a bare number of minutes."""
-    scale = {"s": 1 / 60, "m": 1.0, "h": 60.0}.get(text[-1:].lower())
+    from keras_lstm_opt.config.parse import duration_minutes
+
     try:
-        minutes = float(text[:-1] if scale else text) * (scale or 1.0)
-    except ValueError:
-        minutes = 0.0
-    if minutes <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: a positive duration such as 90s, 10m "
-                                         "or 1.5h")
-    return minutes
+        return duration_minutes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _tune(args: argparse.Namespace) -> int:
     import time
 
     from keras_lstm_opt.config import given_keys, load_config
+    from keras_lstm_opt.config.parse import ANYTIME_TRIALS
 
     if args.budget:
         args.overrides = [*args.overrides, f"tune.max_minutes={args.budget:g}"]
         if "tune.max_trials" not in given_keys(load_config(args.config, args.overrides)):
-            args.overrides.append(f"tune.max_trials={ANYTIME_TRIALS}")
+            args.overrides.append(f"tune.max_trials={ANYTIME_TRIALS}")  # any-time
     cfg = load_config(args.config, args.overrides)  # fail fast, before any process starts
     run_dir = args.run_dir or os.path.join("runs", time.strftime("tune-%Y%m%d-%H%M%S"))
     if args.tuners and "KERASTUNER_TUNER_ID" not in os.environ:

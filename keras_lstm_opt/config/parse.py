@@ -171,3 +171,19 @@ def parse_overrides(overrides: typing.Iterable[str]) -> list[tuple[str, Any]]:
                                        f"--set {item!r}")]) from None
         out.append((key.strip(), value))
     return out
+
+
+ANYTIME_TRIALS = 10_000  # `tune --budget` without tune.max_trials: trials until the budget
+
+
+def duration_minutes(text: str) -> float:
+    """Minutes in '90s', '10m', '1.5h' or a bare number of minutes; ValueError if the
+    text is not a positive duration."""
+    scale = {"s": 1 / 60, "m": 1.0, "h": 60.0}.get(text[-1:].lower())
+    try:
+        minutes = float(text[:-1] if scale else text) * (scale or 1.0)
+    except ValueError:
+        minutes = 0.0
+    if not 0 < minutes < float("inf"):
+        raise ValueError(f"{text!r}: a positive duration such as 90s, 10m or 1.5h")
+    return minutes
