@@ -240,7 +240,8 @@ def _rows(name: str, stats: dict[str, Any], results: dict[str, Any]) -> list[dic
                     "tutorial_best": target, "seconds_to_tutorial_best": reach,
                     "speedup_vs_tutorial": (t_tut / reach) if t_tut and reach and c != "tfidf"
                     else None, "points": r["points"],
-                    **{k: r[k] for k in ("chosen", "import_seconds", "saved_model") if k in r}})
+                    **{k: r[k] for k in ("chosen", "auto", "best_epoch", "import_seconds",
+                                         "saved_model") if k in r}})
     return out
 
 
