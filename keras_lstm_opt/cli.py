@@ -315,11 +315,14 @@ def _check_cudnn(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)
     _tensorflow(args)
+    from keras_lstm_opt.config.auto import auto_settings
     from keras_lstm_opt.data.pipeline import resolve_files
     from keras_lstm_opt.models.cudnn import cudnn_report, format_report
     from keras_lstm_opt.models.factory import build_model
 
-    model = build_model(cfg.model, resolve_files(cfg.data).schema, cfg.train.precision)
+    schema = resolve_files(cfg.data).schema
+    model = build_model(auto_settings(cfg, schema)[0].model, schema,  # as `train` builds it
+                        cfg.train.precision)
     verdicts = cudnn_report(model)
     if args.json:
         print(json.dumps(verdicts.to_dicts(), indent=2))

@@ -91,6 +91,10 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
                                 cfg.distribute.inter_op_threads, cfg.data.threads,
                                 fused_lstm=cfg.model.lstm == "fast")
     tf.constant(0.0).numpy()
+    from keras_lstm_opt.config.auto import auto_settings
+    from keras_lstm_opt.data.pipeline import resolve_files
+
+    cfg, auto = auto_settings(cfg, resolve_files(cfg.data).schema)  # as `train` decides
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     m = measure(cfg, trace_dir=tb_dir if capture else None)
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -105,7 +109,8 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
     plan["measured_training_mib"] = m["measured_training_mib"]
     plan["estimate_over_measured"] = plan["estimated_training_mib"] / m[
         "measured_training_mib"] if m["measured_training_mib"] else None
-    report = {**m, "threads": threads, "plan": plan, "recommendations": recommendations(cfg, m),
+    report = {**m, "threads": threads, "auto": auto, "plan": plan,
+              "recommendations": recommendations(cfg, m),
               "xprof": xprof_input_bound(tb_dir) if capture else None,
               "config": {"lstm": cfg.model.lstm, "cache": cfg.data.cache,
                          "debug_delay_ms": cfg.data.debug_delay_ms}}
