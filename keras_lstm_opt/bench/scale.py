@@ -9,9 +9,9 @@ at a 10% chance and one pair of neighbouring words swapped. A fifth of the gloss
 Each stage runs as a child process whose peak resident memory the kernel reports
 (`os.wait4`'s ru_maxrss) and whose wall time is measured: `data import` (streamed, two
 passes), `train` (the defaults with `train.epochs`), `evaluate`. Given two or more
-sizes, the peaks show what grows with the corpus: the training process holds the
-parsed training set in memory (`data.cache: memory`, about 8 bytes per token), and
-nothing else should grow.
+sizes, the peaks show what grows with the corpus: the training process holds both
+parsed splits in memory (`data.cache: memory`, 8 bytes per token plus 16 per example),
+and nothing else should grow.
 
 Example:
 
@@ -117,8 +117,10 @@ def bench_size(rows: int, out: str, epochs: int, overrides: list[str],
         text = json.load(fh)["info"]["text"]
     with open(os.path.join(run, "metrics.json"), encoding="utf-8") as fh:
         metrics = json.load(fh)
-    # the parsed training set held by `data.cache: memory`: int64 ids and a label
-    cache = counts["train"] * (float(text.get("length_mean", 0)) + 1) * 8
+    # what `data.cache: memory` holds in the training process: both splits parsed, each
+    # example its int64 ids, a label and a ragged row boundary
+    cache = (counts["train"] + counts["validation"]) * \
+        (float(text.get("length_mean", 0)) + 2) * 8
     result.update({"mean_tokens": text.get("length_mean"), "cache_bytes_estimate": cache,
                    "train_rss_less_cache_bytes": result["train"]["peak_rss_bytes"] - cache,
                    "val_accuracy": metrics.get("val_accuracy"),
