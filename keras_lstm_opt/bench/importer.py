@@ -20,13 +20,13 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import time
 from collections import defaultdict
 from typing import Any
 
 from keras_lstm_opt.bench.corpora import wordnet_rows
+from keras_lstm_opt.bench.scale import measure
 from keras_lstm_opt.errors import UsageError
 
 GIB = 1024 ** 3
@@ -64,19 +64,6 @@ def write_corpus(path: str, rows: int, glosses_per_row: int = 8, seed: int = 0) 
     return os.path.getsize(path)
 
 
-def _measure(args: list[str]) -> tuple[int, float]:
-    """Run a child; return its peak RSS in bytes (Linux: ru_maxrss is KiB) and seconds."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, *args], env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.monotonic() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:2])}: exited with {proc.returncode}")
-    return int(usage.ru_maxrss) * 1024, seconds
-
-
 def bench_importer(rows: int, out: str, limit_gib: float = 1.0, glosses_per_row: int = 8,
                    tokens: str = "word", reuse: bool = False,
                    progress: Any = print) -> dict[str, Any]:
@@ -93,10 +80,10 @@ def bench_importer(rows: int, out: str, limit_gib: float = 1.0, glosses_per_row:
         size = write_corpus(src, rows, glosses_per_row)
         progress(f"wrote {src}: {rows:,} rows, {size / GIB:.2f} GiB in "
                  f"{time.monotonic() - t:.0f} s")
-    floor, _ = _measure(["-c", "import tensorflow, keras"])
+    floor, _ = measure(["-c", "import tensorflow, keras"])
     progress(f"TensorFlow + Keras alone: peak RSS {floor / 2**20:,.0f} MiB")
     shutil.rmtree(data_dir, ignore_errors=True)
-    peak, seconds = _measure(["-c", _CHILD, src, data_dir, report_path, tokens])
+    peak, seconds = measure(["-c", _CHILD, src, data_dir, report_path, tokens])
     with open(report_path, encoding="utf-8") as fh:
         report = json.load(fh)
     n = report["rows"]["train"] + report["rows"]["validation"] + report["skipped"]

@@ -68,20 +68,27 @@ def write_corpus(out_dir: str, rows: int, seed: int = 0) -> dict[str, int]:
     return counts
 
 
-def measure(args: list[str], log_path: str) -> tuple[int, float]:
-    """Run `python ARGS` (output to `log_path`); return its peak RSS bytes and seconds."""
+def measure(args: list[str], log_path: str | None = None) -> tuple[int, float]:
+    """Run `python ARGS` (output to `log_path`, else this process's); return its peak
+    RSS in bytes (Linux: ru_maxrss is KiB) and seconds."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     start = time.monotonic()
-    with open(log_path, "w", encoding="utf-8") as log:
+    log = open(log_path, "w", encoding="utf-8") if log_path else None
+    try:
         proc = subprocess.Popen([sys.executable, *args], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT if log else None)
         _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if log:
+            log.close()
     seconds = time.monotonic() - start
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        with open(log_path, encoding="utf-8") as fh:
-            tail = fh.read()[-3000:]
-        raise RuntimeError(f"{' '.join(args[:4])}: exited with {code}\n{tail}")
+        tail = ""
+        if log_path:
+            with open(log_path, encoding="utf-8") as fh:
+                tail = "\n" + fh.read()[-3000:]
+        raise RuntimeError(f"{' '.join(args[:4])}: exited with {code}{tail}")
     return int(usage.ru_maxrss) * 1024, seconds
 
 
