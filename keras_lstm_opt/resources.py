@@ -15,6 +15,13 @@ threads, inter-op threads and tf.data's private pool, unless
 `distribute.intra_op_threads` / `inter_op_threads` / `data.threads` say otherwise
 (0 = this automatic choice, -1 = TensorFlow's own default). It logs what it chose and why.
 
+CPU allocator: TensorFlow's BFC allocator (`TF_CPU_ALLOCATOR_USE_BFC=true`) unless the
+environment says otherwise. It keeps freed blocks for reuse; the default CPU allocator
+hands every tensor to malloc, which for a training step's large, short-lived buffers
+means fresh pages (mmap, page faults, munmap) each step. Measured on AMD EPYC, 2 CPUs
+(the embedded text task, FastLSTM, batch 128): 6.8 s per epoch against 8.5 to 9.2 s.
+Like the thread counts, it applies only if TensorFlow has allocated nothing yet.
+
 Inter-op threads: 1 with FastLSTM (the default model), whose fused kernels already
 spread each layer over every intra-op thread; a second inter-op thread only adds
 hand-offs between threads (measured on 2 CPUs, small shape: 1.8 to 1.9 ms per step
@@ -35,6 +42,7 @@ from typing import Any
 
 log = logging.getLogger("keras_lstm_opt")
 ENV_ROOT = "KERAS_LSTM_OPT_CGROUP_ROOT"
+ALLOCATOR_ENV = "TF_CPU_ALLOCATOR_USE_BFC"
 
 
 def _read(path: str) -> str | None:
@@ -111,13 +119,15 @@ def configure_threads(intra: int = 0, inter: int = 0, data: int = 0,
     import tensorflow as tf
 
     chosen = choose_threads(intra, inter, data, fused_lstm=fused_lstm)
+    bfc = os.environ.setdefault(ALLOCATOR_ENV, "true").strip().lower() in ("1", "true")
+    chosen["cpu_allocator"] = "bfc" if bfc else "default"
     try:
         tf.config.threading.set_intra_op_parallelism_threads(chosen["intra_op"])
         tf.config.threading.set_inter_op_parallelism_threads(chosen["inter_op"])
     except RuntimeError as exc:  # TensorFlow already initialised in this process
         chosen["note"] = f"not applied: {exc}"
-    log.info("threads: intra-op %s, inter-op %s, tf.data %s (%s)%s",
+    log.info("threads: intra-op %s, inter-op %s, tf.data %s (%s); CPU allocator %s%s",
              chosen["intra_op"] or "default", chosen["inter_op"] or "default",
-             chosen["tf_data"] or "default", chosen["why"],
+             chosen["tf_data"] or "default", chosen["why"], chosen["cpu_allocator"],
              f"; {chosen['note']}" if "note" in chosen else "")
     return chosen

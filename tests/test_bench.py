@@ -80,6 +80,8 @@ def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path
     assert len(r["tutorial"]["points"]) == 1 and len(r["ours"]["points"]) == 2
     walls = [p["wall_seconds"] for p in r["ours"]["points"]]
     assert 0 < walls[0] < walls[1]
+    # each in its own process: the tutorial with TensorFlow's allocator, ours with train's
+    assert (r["tutorial"]["cpu_allocator"], r["ours"]["cpu_allocator"]) == ("default", "bfc")
     assert "to target" in out.stdout and (tmp_path / "time_to_accuracy.png").exists()
 
 

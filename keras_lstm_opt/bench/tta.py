@@ -5,7 +5,9 @@
 (b) ours: `keras_lstm_opt.fit` with the defaults (FastLSTM, the TFRecord pipeline, the
     configured batch size and learning rate).
 Both record validation accuracy against wall time after each epoch; the target is a
-fixed share of the task's known best accuracy.
+fixed share of the task's known best accuracy. Each runs in a process of its own, as
+its user would run it: the tutorial with TensorFlow's own settings (its CPU allocator,
+its thread pools), ours with what `train` chooses (`resources.configure_threads`).
 
 Example:
 
@@ -15,7 +17,10 @@ Example:
 from __future__ import annotations
 
 import csv
+import json
 import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -76,6 +81,21 @@ def ours_run(run_dir: str, overrides: list[str]) -> list[dict[str, float]]:
                  "val_accuracy": float(r["val_accuracy"])} for r in csv.DictReader(fh)]
 
 
+def _child(contender: str, out_dir: str, epochs: int, overrides: list[str]
+           ) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if contender == "tutorial":  # a tutorial's user has TensorFlow's default allocator
+        env.pop("TF_CPU_ALLOCATOR_USE_BFC", None)
+    cmd = [sys.executable, "-m", "keras_lstm_opt.bench.tta", contender, out_dir, str(epochs),
+           *overrides]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"time-to-accuracy {contender} failed (exit {out.returncode}):\n"
+                           + out.stderr[-3000:])
+    return dict(json.loads(lines[-1][len("RESULT "):]))
+
+
 def first_reach(points: list[dict[str, float]], target: float) -> float | None:
     return next((p["wall_seconds"] for p in points if p["val_accuracy"] >= target), None)
 
@@ -85,17 +105,16 @@ def time_to_accuracy(tutorial_epochs: int, out_dir: str, share: float = 0.9,
     from keras_lstm_opt.data.pipeline import resolve_files
 
     cfg = load_config(None, overrides or [])
-    files = resolve_files(cfg.data)
+    files = resolve_files(cfg.data)  # made here once, so that neither child pays for it
     target = share * files.schema["info"]["known_best_accuracy"]
-    tut = tutorial_run(files, tutorial_epochs)
-    ours = ours_run(os.path.join(out_dir, "tta_run"), [*(overrides or []),
-                                                      "train.verbose=epoch"])
-    t_a, t_b = first_reach(tut, target), first_reach(ours, target)
+    tut = _child("tutorial", out_dir, tutorial_epochs, overrides or [])
+    ours = _child("ours", out_dir, 0, overrides or [])
+    t_a, t_b = first_reach(tut["points"], target), first_reach(ours["points"], target)
     return {"mode": "time-to-accuracy", "target_val_accuracy": target, "share_of_best": share,
-            "tutorial": {"points": tut, "seconds_to_target": t_a,
-                         "final_val_accuracy": tut[-1]["val_accuracy"]},
-            "ours": {"points": ours, "seconds_to_target": t_b,
-                     "final_val_accuracy": ours[-1]["val_accuracy"]},
+            "tutorial": {**tut, "seconds_to_target": t_a,
+                         "final_val_accuracy": tut["points"][-1]["val_accuracy"]},
+            "ours": {**ours, "seconds_to_target": t_b,
+                     "final_val_accuracy": ours["points"][-1]["val_accuracy"]},
             "speedup_to_target": (t_a / t_b) if t_a and t_b else None}
 
 
@@ -116,3 +135,23 @@ def plot(result: dict[str, Any], path: str) -> str:
     ax.set_ylabel("validation accuracy")
     ax.set_title("Time to accuracy, embedded text task")
     return save_figure(fig, path, legend_axes=[ax])
+
+
+def main(argv: list[str]) -> int:
+    """The child process: `tta tutorial|ours OUT_DIR EPOCHS [OVERRIDES...]`."""
+    contender, out_dir, epochs, overrides = argv[0], argv[1], int(argv[2]), argv[3:]
+    if contender == "tutorial":
+        from keras_lstm_opt.data.pipeline import resolve_files
+
+        points = tutorial_run(resolve_files(load_config(None, overrides).data), epochs)
+    else:
+        points = ours_run(os.path.join(out_dir, "tta_run"), [*overrides, "train.verbose=epoch"])
+    allocator = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "").lower() in ("1", "true")
+    print("RESULT " + json.dumps({"points": points,
+                                  "cpu_allocator": "bfc" if allocator else "default"}),
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
