@@ -80,3 +80,16 @@ def test_train_under_a_one_cpu_quota_logs_and_applies_one_thread(text_dir, tmp_p
     assert "threads: intra-op 1, inter-op 1, tf.data 1 (cgroup v2 cpu.max" in out.stderr
     threads = json.loads((run / "metrics.json").read_text())["threads"]
     assert threads["intra_op"] == 1 and "note" not in threads
+    # TensorFlow's BFC allocator, chosen before TensorFlow allocated anything
+    assert threads["cpu_allocator"] == "bfc" and "; CPU allocator bfc" in out.stderr
+
+
+def test_the_cpu_allocator_is_bfc_unless_the_environment_says_otherwise(monkeypatch):
+    from keras_lstm_opt.resources import ALLOCATOR_ENV, configure_threads
+
+    monkeypatch.delenv(ALLOCATOR_ENV, raising=False)
+    assert configure_threads()["cpu_allocator"] == "bfc"
+    assert os.environ[ALLOCATOR_ENV] == "true"  # read by TensorFlow at its first allocation
+    monkeypatch.setenv(ALLOCATOR_ENV, "false")  # the user's choice stands
+    assert configure_threads()["cpu_allocator"] == "default"
+    assert os.environ[ALLOCATOR_ENV] == "false"
