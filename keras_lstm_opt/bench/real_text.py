@@ -29,11 +29,9 @@ Example:
 from __future__ import annotations
 
 import csv
-import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -42,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.bench.contender import print_result, run_contender
 from keras_lstm_opt.bench.tta import first_reach
 from keras_lstm_opt.charts import save_figure
 
@@ -188,15 +187,9 @@ def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
 
 
 def _child(contender: str, work: str, epochs: int, overrides: list[str]) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "keras_lstm_opt.bench.real_text", contender, work,
-           str(epochs), *overrides]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
-    if out.returncode != 0 or not lines:
-        raise RuntimeError(f"real-text {contender} failed (exit {out.returncode}):\n"
-                           + out.stderr[-3000:])
-    return dict(json.loads(lines[-1][len("RESULT "):]))
+    return run_contender("keras_lstm_opt.bench.real_text",
+                         [contender, work, str(epochs), *overrides],
+                         tutorial=contender == "tutorial")
 
 
 def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
@@ -274,7 +267,7 @@ def main(argv: list[str]) -> int:
         result = run_tfidf(work)
     else:
         result = run_ours(work, overrides)
-    print("RESULT " + json.dumps(result), flush=True)
+    print_result(result)
     return 0
 
 

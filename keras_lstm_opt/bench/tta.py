@@ -17,15 +17,14 @@ Example:
 from __future__ import annotations
 
 import csv
-import json
 import os
-import subprocess
 import sys
 import time
 from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.bench.contender import print_result, run_contender
 from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.config import load_config
 
@@ -83,17 +82,9 @@ def ours_run(run_dir: str, overrides: list[str]) -> list[dict[str, float]]:
 
 def _child(contender: str, out_dir: str, epochs: int, overrides: list[str]
            ) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if contender == "tutorial":  # a tutorial's user has TensorFlow's default allocator
-        env.pop("TF_CPU_ALLOCATOR_USE_BFC", None)
-    cmd = [sys.executable, "-m", "keras_lstm_opt.bench.tta", contender, out_dir, str(epochs),
-           *overrides]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
-    if out.returncode != 0 or not lines:
-        raise RuntimeError(f"time-to-accuracy {contender} failed (exit {out.returncode}):\n"
-                           + out.stderr[-3000:])
-    return dict(json.loads(lines[-1][len("RESULT "):]))
+    return run_contender("keras_lstm_opt.bench.tta",
+                         [contender, out_dir, str(epochs), *overrides],
+                         tutorial=contender == "tutorial")
 
 
 def first_reach(points: list[dict[str, float]], target: float) -> float | None:
@@ -147,9 +138,7 @@ def main(argv: list[str]) -> int:
     else:
         points = ours_run(os.path.join(out_dir, "tta_run"), [*overrides, "train.verbose=epoch"])
     allocator = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "").lower() in ("1", "true")
-    print("RESULT " + json.dumps({"points": points,
-                                  "cpu_allocator": "bfc" if allocator else "default"}),
-          flush=True)
+    print_result({"points": points, "cpu_allocator": "bfc" if allocator else "default"})
     return 0
 
 
