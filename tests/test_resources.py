@@ -85,11 +85,15 @@ def test_train_under_a_one_cpu_quota_logs_and_applies_one_thread(text_dir, tmp_p
 
 
 def test_the_cpu_allocator_is_bfc_unless_the_environment_says_otherwise(monkeypatch):
-    from keras_lstm_opt.resources import ALLOCATOR_ENV, configure_threads
+    from keras_lstm_opt.resources import ALLOCATOR_ENV, ALLOCATOR_LIMIT_ENV, configure_threads
 
-    monkeypatch.delenv(ALLOCATOR_ENV, raising=False)
+    for name in (ALLOCATOR_ENV, ALLOCATOR_LIMIT_ENV):  # unset here, restored afterwards
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     assert configure_threads()["cpu_allocator"] == "bfc"
     assert os.environ[ALLOCATOR_ENV] == "true"  # read by TensorFlow at its first allocation
+    host_mib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    assert int(os.environ[ALLOCATOR_LIMIT_ENV]) == host_mib  # not TensorFlow's 64 GiB cap
     monkeypatch.setenv(ALLOCATOR_ENV, "false")  # the user's choice stands
     assert configure_threads()["cpu_allocator"] == "default"
     assert os.environ[ALLOCATOR_ENV] == "false"
