@@ -186,7 +186,7 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
                       compression=schema["compression"])
     xs, ys, ps = [], [], []
     for x, y in ds:
-        p = np.asarray(run.predictor()(x), dtype=np.float64)
+        p = np.asarray(run.predictor()(x))  # float32: N x K held for the report
         if run.task == "text":
             p = np.concatenate([1.0 - p, p], axis=-1) if p.shape[-1] == 1 else p
         else:
@@ -263,7 +263,8 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, names: list[str]) -> di
     seen = (support > 0) | (predicted > 0)  # as scikit-learn: classes in y or pred
     accuracy = float(np.mean(pred == y))
     macro_f1 = float(f1[seen].mean()) if seen.any() else 0.0
-    log_loss = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0))))
+    p_true = p[np.arange(len(y)), y].astype(np.float64)
+    log_loss = float(-np.mean(np.log(np.clip(p_true, 1e-12, 1.0))))
     return {
         "examples": len(y), "accuracy": accuracy, "macro_f1": macro_f1, "log_loss": log_loss,
         "per_class": {n: {"precision": float(precision[i]), "recall": float(recall[i]),
