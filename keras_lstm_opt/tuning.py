@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import gc
 import json
 import logging
 import os
@@ -40,7 +41,7 @@ from keras_lstm_opt.config import (
     with_given,
 )
 from keras_lstm_opt.config.space import declare
-from keras_lstm_opt.errors import ConfigError, Problem, TrainingError
+from keras_lstm_opt.errors import ConfigError, Problem, TrainingError, TrainingInterrupted
 from keras_lstm_opt.experiment import fit
 
 log = logging.getLogger("keras_lstm_opt")
@@ -63,6 +64,15 @@ def trial_config(cfg: ExperimentConfig, values: dict[str, Any], epochs: int) -> 
     # train.auto still decides what the search's config leaves open
     return with_given(config_from_dict(raw, "<trial>", check_paths=False),
                       given_keys(cfg) | set(values) | {"train.epochs", "train.resume"})
+
+
+class _Interrupted(kt.errors.FatalError):
+    """Carries a trial's `TrainingInterrupted` out of KerasTuner, which records any other
+    exception as a failed trial and starts the next one: a signal stops the search."""
+
+    def __init__(self, exc: TrainingInterrupted) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
 
 
 class _LSTMTuner(kt.Tuner):
@@ -94,8 +104,11 @@ class _LSTMTuner(kt.Tuner):
             trial_dir = os.path.join(self.run_dir, "trials", f"{trial.trial_id}-{run}")
             log.info("trial %s (%s): %s, %d epochs", trial.trial_id,
                      os.environ.get("KERASTUNER_TUNER_ID", "local"), values, epochs)
-            metrics = fit(trial_config(self.cfg, values, epochs), run_dir=trial_dir,
-                          deadline=self.deadline)
+            try:
+                metrics = fit(trial_config(self.cfg, values, epochs), run_dir=trial_dir,
+                              deadline=self.deadline)
+            except TrainingInterrupted as exc:
+                raise _Interrupted(exc) from exc
             metrics["tuner_id"] = os.environ.get("KERASTUNER_TUNER_ID", "local")
             with open(os.path.join(trial_dir, "trial.json"), "w", encoding="utf-8") as fh:
                 json.dump({"trial_id": trial.trial_id, "values": values, **metrics}, fh)
@@ -213,7 +226,22 @@ def tune(config: ExperimentConfig | str | None, run_dir: str,
                                                  "e.g. model.units: {choice: [32, 64]}")])
     os.makedirs(run_dir, exist_ok=True)
     tuner = _LSTMTuner(cfg, run_dir, make_oracle(cfg))
-    tuner.search()
+    try:
+        tuner.search()
+    except _Interrupted as wrapped:
+        exc = wrapped.exc
+        stopped = TrainingInterrupted(f"search {exc.reason} of a trial; run the same command "
+                                      f"(the same search directory, {run_dir}) to continue "
+                                      "it", exc.signum, exc.reason)
+        # The trial's frames (its tf.data iterator among them) hang off these tracebacks;
+        # freed at exit instead, an iterator whose pipeline runs Python code (py_function)
+        # deadlocks TensorFlow's teardown. Free them now.
+        seen: BaseException | None = wrapped
+        while seen is not None:
+            seen.__traceback__, seen = None, seen.__cause__ or seen.__context__
+        del exc, wrapped
+        gc.collect()
+        raise stopped from None
     if os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief":
         return None
     return write_results(cfg, run_dir)

@@ -101,6 +101,26 @@ def test_killed_search_continues_without_rerunning_trials(text_dir, tmp_path):
     assert trained.returncode == 0, trained.stderr[-2000:]
 
 
+def test_sigterm_stops_the_search_not_only_its_trial(text_dir, tmp_path):
+    run = tmp_path / "search"
+    cmd = _tune_cmd(text_dir, run, "tune.max_trials=4", "tune.epochs=30",  # long trials
+                    "train.early_stopping_patience=0", "train.batch_size=16",
+                    "train.backup_every_steps=3")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list((run / "trials").glob("*/backup/*")):
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)  # trial 0 is training: its first backup is written
+    signalled = time.time()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert time.time() - signalled < 20
+    assert "search stopped by SIGTERM" in err and "to continue it" in err
+    assert len(os.listdir(run / "trials")) == 1  # no further trial started
+    assert "Traceback" not in err
+
+
 @pytest.mark.slow
 def test_two_tuner_workers_split_the_trials(text_dir, tmp_path):
     run = tmp_path / "search"
