@@ -8,7 +8,8 @@
 * Resumable: the search state lives in RUN_DIR/search; rerunning on the same run
   directory continues it and does not rerun completed trials.
 * Results: RUN_DIR/leaderboard.csv, a printed table, RUN_DIR/leaderboard.png and
-  RUN_DIR/best.yaml (the full config with the winning values; `train` accepts it).
+  RUN_DIR/best.yaml (the full config with the winning values and what `train.auto`
+  decided for that trial; `train` accepts it and trains what won).
 * Distributed: with KERASTUNER_TUNER_ID / KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT
   set (see `tune_distributed`), the chief serves the oracle and workers run trials.
 
@@ -167,7 +168,7 @@ def leaderboard(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
             rows.append({"trial_id": rec["trial_id"], **rec["values"],
                          "objective": rec[cfg.tune.objective],
                          "seconds": rec["train_seconds"], "params": rec["params"],
-                         "tuner_id": rec.get("tuner_id", "local")})
+                         "tuner_id": rec.get("tuner_id", "local"), "auto": rec.get("auto") or {}})
     best_first = direction(cfg) == "max"
     rows.sort(key=lambda r: r["objective"], reverse=best_first)
     for rank, row in enumerate(rows, start=1):
@@ -188,7 +189,12 @@ def write_results(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
         writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    best = trial_config(cfg, {f: rows[0][f] for f in cfg.tune.space}, cfg.train.epochs)
+    # best.yaml names every key, so `train.auto` decides nothing when it is trained: it
+    # carries what auto decided for the winning trial, to train what won
+    decided = {k: d["value"] for k, d in rows[0]["auto"].items()
+               if k not in ("train.epochs", "train.resume")}
+    best = trial_config(cfg, {**decided, **{f: rows[0][f] for f in cfg.tune.space}},
+                        cfg.train.epochs)
     best.train.resume = cfg.train.resume
     save_config(best, os.path.join(run_dir, "best.yaml"))
     _plot(rows, cfg, os.path.join(run_dir, "leaderboard.png"))

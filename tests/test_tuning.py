@@ -189,3 +189,26 @@ def test_hyperband_and_bayesian_searches_run(text_dir, tmp_path):
     rows = tune(None, str(tmp_path / "h"), [f"data.path={text_dir}", *SMALL,
                                               "tune.tuner=hyperband", "tune.epochs=2"])
     assert len(rows) >= 2
+
+
+def test_best_yaml_trains_what_won_including_what_auto_decided(tmp_path):
+    from keras_lstm_opt.tuning import write_results
+
+    cfg = config_from_dict({"tune": {"space": {"model.units": {"choice": [16, 32]}},
+                                     "objective": "val_accuracy"}})
+    auto = {"model.pooling": {"value": "mean", "was": "last", "why": "long texts"},
+            "train.batch_size": {"value": 16, "was": 128, "why": "864 examples"},
+            "data.bucket_boundaries": {"value": [3, 7], "was": [], "why": "deciles"},
+            "data.batching": {"value": "bucket", "was": "pad", "why": "lengths"}}
+    for trial_id, units, acc in (("0", 16, 0.8), ("1", 32, 0.6)):
+        (tmp_path / "trials" / f"{trial_id}-0").mkdir(parents=True)
+        (tmp_path / "trials" / f"{trial_id}-0" / "trial.json").write_text(json.dumps(
+            {"trial_id": trial_id, "values": {"model.units": units}, "val_accuracy": acc,
+             "train_seconds": 1.0, "params": 10, "auto": auto if trial_id == "0" else {}}))
+    write_results(cfg, str(tmp_path))
+    best = load_config(str(tmp_path / "best.yaml"))  # names every key: auto keeps them all
+    assert best.model.units == 16 and best.model.pooling == "mean"
+    assert (best.train.batch_size, best.data.batching) == (16, "bucket")
+    assert list(best.data.bucket_boundaries) == [3, 7]
+    assert best.train.epochs == cfg.train.epochs and best.train.resume == cfg.train.resume
+    assert "auto" not in (tmp_path / "leaderboard.csv").read_text()
