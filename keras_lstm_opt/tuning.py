@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import gc
 import json
 import logging
 import os
@@ -236,18 +235,9 @@ def tune(config: ExperimentConfig | str | None, run_dir: str,
         tuner.search()
     except _Interrupted as wrapped:
         exc = wrapped.exc
-        stopped = TrainingInterrupted(f"search {exc.reason} of a trial; run the same command "
-                                      f"(the same search directory, {run_dir}) to continue "
-                                      "it", exc.signum, exc.reason)
-        # The trial's frames (its tf.data iterator among them) hang off these tracebacks;
-        # freed at exit instead, an iterator whose pipeline runs Python code (py_function)
-        # deadlocks TensorFlow's teardown. Free them now.
-        seen: BaseException | None = wrapped
-        while seen is not None:
-            seen.__traceback__, seen = None, seen.__cause__ or seen.__context__
-        del exc, wrapped
-        gc.collect()
-        raise stopped from None
+        raise TrainingInterrupted(f"search {exc.reason} of a trial; run the same command "
+                                  f"(the same search directory, {run_dir}) to continue it",
+                                  exc.signum, exc.reason) from None
     if os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief":
         return None
     return write_results(cfg, run_dir)
