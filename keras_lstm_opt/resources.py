@@ -106,6 +106,12 @@ def available_cpus(root: str | None = None, proc_cgroup: str = "/proc/self/cgrou
     return affinity, f"CPU affinity: {affinity} CPUs; {where}"
 
 
+def cpu_allocator() -> str:
+    """"bfc" or "default": the CPU allocator this process's environment asks TensorFlow for."""
+    return "bfc" if os.environ.get(ALLOCATOR_ENV, "").strip().lower() in ("1", "true") \
+        else "default"
+
+
 def choose_threads(intra: int = 0, inter: int = 0, data: int = 0,
                    root: str | None = None, fused_lstm: bool = True) -> dict[str, Any]:
     """The thread counts to use (0 = from available_cpus, -1 = TensorFlow's default)."""
@@ -122,9 +128,9 @@ def configure_threads(intra: int = 0, inter: int = 0, data: int = 0,
     import tensorflow as tf
 
     chosen = choose_threads(intra, inter, data, fused_lstm=fused_lstm)
-    bfc = os.environ.setdefault(ALLOCATOR_ENV, "true").strip().lower() in ("1", "true")
-    chosen["cpu_allocator"] = "bfc" if bfc else "default"
-    if bfc:
+    os.environ.setdefault(ALLOCATOR_ENV, "true")
+    chosen["cpu_allocator"] = cpu_allocator()
+    if chosen["cpu_allocator"] == "bfc":
         host_mib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
         os.environ.setdefault(ALLOCATOR_LIMIT_ENV, str(host_mib))
     try:

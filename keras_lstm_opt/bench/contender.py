@@ -1,4 +1,5 @@
-"""One contender of a side-by-side benchmark in a process of its own.
+"""A benchmark's child processes: one contender of a side-by-side comparison in a process
+of its own (`run_contender`), or one stage whose peak RSS and time are measured (`measure`).
 
 The child runs `python -m MODULE ARGS...` and prints its result as one line,
 `RESULT <json>`, last; `run_contender` returns that object. A tutorial-style contender
@@ -18,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 PREFIX = "RESULT "
@@ -51,3 +53,27 @@ def run_contender(module: str, args: list[str], tutorial: bool = False) -> dict[
 def print_result(result: Any) -> None:
     """The child's last line: its result for `run_contender`."""
     print(PREFIX + json.dumps(result), flush=True)
+
+
+def measure(args: list[str], log_path: str | None = None) -> tuple[int, float]:
+    """Run `python ARGS` (output to `log_path`, else this process's); return its peak
+    RSS in bytes (Linux: ru_maxrss is KiB) and seconds."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    start = time.monotonic()
+    log = open(log_path, "w", encoding="utf-8") if log_path else None
+    try:
+        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=log,
+                                stderr=subprocess.STDOUT if log else None)
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if log:
+            log.close()
+    seconds = time.monotonic() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        tail = ""
+        if log_path:
+            with open(log_path, encoding="utf-8") as fh:
+                tail = "\n" + fh.read()[-3000:]
+        raise RuntimeError(f"{' '.join(args[:4])}: exited with {code}{tail}")
+    return int(usage.ru_maxrss) * 1024, seconds

@@ -25,8 +25,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from keras_lstm_opt.bench.contender import measure
 from keras_lstm_opt.bench.corpora import wordnet_rows
-from keras_lstm_opt.bench.scale import measure
 from keras_lstm_opt.errors import UsageError
 
 GIB = 1024 ** 3

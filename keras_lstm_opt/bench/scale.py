@@ -25,12 +25,11 @@ import json
 import os
 import random
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from keras_lstm_opt.bench.contender import measure
 from keras_lstm_opt.bench.corpora import wordnet_rows
 from keras_lstm_opt.charts import save_figure
 
@@ -66,30 +65,6 @@ def write_corpus(out_dir: str, rows: int, seed: int = 0) -> dict[str, int]:
             writer.writerows(perturbed(pool, n, seed + len(name)))
         counts[name] = n
     return counts
-
-
-def measure(args: list[str], log_path: str | None = None) -> tuple[int, float]:
-    """Run `python ARGS` (output to `log_path`, else this process's); return its peak
-    RSS in bytes (Linux: ru_maxrss is KiB) and seconds."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    start = time.monotonic()
-    log = open(log_path, "w", encoding="utf-8") if log_path else None
-    try:
-        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=log,
-                                stderr=subprocess.STDOUT if log else None)
-        _, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        if log:
-            log.close()
-    seconds = time.monotonic() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        tail = ""
-        if log_path:
-            with open(log_path, encoding="utf-8") as fh:
-                tail = "\n" + fh.read()[-3000:]
-        raise RuntimeError(f"{' '.join(args[:4])}: exited with {code}{tail}")
-    return int(usage.ru_maxrss) * 1024, seconds
 
 
 def bench_size(rows: int, out: str, epochs: int, overrides: list[str],

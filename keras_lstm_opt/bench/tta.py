@@ -137,8 +137,9 @@ def main(argv: list[str]) -> int:
         points = tutorial_run(resolve_files(load_config(None, overrides).data), epochs)
     else:
         points = ours_run(os.path.join(out_dir, "tta_run"), [*overrides, "train.verbose=epoch"])
-    allocator = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "").lower() in ("1", "true")
-    print_result({"points": points, "cpu_allocator": "bfc" if allocator else "default"})
+    from keras_lstm_opt.resources import cpu_allocator
+
+    print_result({"points": points, "cpu_allocator": cpu_allocator()})
     return 0
 
 
