@@ -28,6 +28,21 @@ def _run(*cmd: str, timeout: int = 900) -> subprocess.CompletedProcess:
     return out
 
 
+NEEDS_GIB = 8  # the 3.2 GB image, its build container while committing, pip's downloads
+
+
+def _free_gib(path: str) -> float:
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return shutil.disk_usage(path).free / 2**30
+
+
+def _store() -> str:
+    out = subprocess.run(["buildah", "info", "--format", "{{.store.GraphRoot}}"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "/var/lib/containers/storage"
+
+
 def _has_image(name: str) -> bool:
     return bool(subprocess.run(["buildah", "images", "-q", name], capture_output=True,
                                text=True).stdout.strip())
@@ -35,6 +50,15 @@ def _has_image(name: str) -> bool:
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
+    # Each build leaves the previous image untagged (3.2 GB each): a CI host that ran this
+    # test a dozen times ran out of disk. Drop our last image and the untagged ones first.
+    subprocess.run(["buildah", "rmi", "-f", IMAGE], capture_output=True)
+    subprocess.run(["buildah", "rmi", "--prune"], capture_output=True)
+    store = _store()
+    free = _free_gib(store)
+    if free < NEEDS_GIB:
+        pytest.skip(f"{free:.1f} GiB free under {store}; building the image needs "
+                    f"{NEEDS_GIB} GiB")
     if not _has_image(BASE):  # a bookworm root, imported as a local base image
         root = tmp_path_factory.mktemp("rootfs")
         _run("debootstrap", "--variant=minbase", "bookworm", str(root), MIRROR)
@@ -52,6 +76,7 @@ def image(tmp_path_factory):
     ctr = _run("buildah", "from", IMAGE).stdout.strip()
     yield ctr
     subprocess.run(["buildah", "rm", ctr], capture_output=True)
+    subprocess.run(["buildah", "rmi", "-f", IMAGE], capture_output=True)  # keep only BASE
 
 
 def test_image_runs_the_cli_and_a_tiny_training_as_a_non_root_user(image):

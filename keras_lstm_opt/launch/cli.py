@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from keras_lstm_opt.errors import UsageError
+
 
 def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser:
     """The launcher's options (everything after `--` is the worker command)."""
@@ -42,6 +44,10 @@ def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser
                    help="isolated (default): run the workers in a private network namespace "
                         "so their gRPC ports are unreachable from the network; host: share "
                         "the host's network (needed to reach s3:// or hdfs://)")
+    p.add_argument("--link", metavar="RATE",
+                   help="simulate a network link of RATE (e.g. 100mbit, 1gbit, 10gbit) out of "
+                        "each worker: Linux traffic control inside the private network "
+                        "namespace (needs --network isolated and `tc`); no added latency")
     p.add_argument("--emit", choices=["k8s", "slurm", "yarn"],
                    help="write a cluster manifest instead")
     p.add_argument("--image", help="container image (--emit k8s)")
@@ -108,6 +114,14 @@ def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
     from keras_lstm_opt.launch import netns
     from keras_lstm_opt.launch.launcher import launch
 
+    try:
+        rate = netns.parse_rate(args.link) if args.link else None
+    except UsageError as exc:
+        p.error(str(exc))
+    if rate and args.network == "host":
+        p.error("--link shapes the private network namespace's loopback; it cannot be "
+                "combined with --network host (shaping the host's network needs root and "
+                "would slow everything on it)")
     if netns.in_isolated_netns():
         netns.loopback_up()
     elif args.network == "isolated" and argv_is_sys and netns.isolation_available():
@@ -115,6 +129,13 @@ def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
     else:
         why = "--network host" if args.network == "host" else \
             "no private network namespace here (unshare -rn failed, or not run as a script)"
+        if rate:
+            p.error(f"--link needs the private network namespace: {why}")
         print(f"launch: warning: {why}: {netns.OPEN_PORTS}", file=sys.stderr, flush=True)
-    return launch(command, args.workers, args.max_restarts, args.host, args.grace_seconds,
-                  workers_on_restart=args.workers_on_restart)
+    try:
+        return launch(command, args.workers, args.max_restarts, args.host,
+                      args.grace_seconds, workers_on_restart=args.workers_on_restart,
+                      shaper=(lambda ports: netns.shape_ports(ports, rate)) if rate else None)
+    except UsageError as exc:  # e.g. --link where the kernel lacks htb
+        print(f"launch: error: {exc}", file=sys.stderr, flush=True)
+        return 2

@@ -128,9 +128,17 @@ def stop_all(workers: list[Worker], grace_seconds: float) -> None:
 
 def run_group(command: list[str], workers: int, host: str = "127.0.0.1",
               grace_seconds: float = 10.0, out: TextIO = sys.stdout,
-              env: dict[str, str] | None = None) -> tuple[int, int | None, list[str]]:
-    """Run one attempt; return (status, failed worker or None, its last lines)."""
-    addrs = [f"{host}:{p}" for p in free_ports(workers, host)]
+              env: dict[str, str] | None = None,
+              shaper: Callable[[list[int]], str] | None = None,
+              say: Callable[[str], Any] | None = None) -> tuple[int, int | None, list[str]]:
+    """Run one attempt; return (status, failed worker or None, its last lines).
+    `shaper(ports)` (e.g. `netns.shape_ports`) shapes the links before workers start."""
+    ports = free_ports(workers, host)
+    addrs = [f"{host}:{p}" for p in ports]
+    if shaper is not None:
+        applied = shaper(ports)
+        if say is not None:
+            say(applied)
     lock = threading.Lock()
     group: list[Worker] = []
     base = dict(os.environ if env is None else env)
@@ -159,10 +167,12 @@ def run_group(command: list[str], workers: int, host: str = "127.0.0.1",
 def launch(command: list[str], workers: int, max_restarts: int = 0, host: str = "127.0.0.1",
            grace_seconds: float = 10.0, out: TextIO = sys.stdout,
            log: Callable[[str], Any] | None = None,
-           workers_on_restart: int | None = None) -> int:
+           workers_on_restart: int | None = None,
+           shaper: Callable[[list[int]], str] | None = None) -> int:
     """Run `command` as `workers` local workers; relaunch up to `max_restarts` times,
     with `workers_on_restart` workers if given (elastic: training resumes from the
     backup on the new worker count, keeping the global batch and the step count).
+    `shaper(ports)` shapes each attempt's links (`--link`; see netns.shape_ports).
 
     Returns 0 when every worker succeeded, else the failed worker's exit status
     (128 + signal number for a killed worker).
@@ -182,7 +192,8 @@ def launch(command: list[str], workers: int, max_restarts: int = 0, host: str = 
         started = time.monotonic()
         say(f"starting {workers} worker(s) on {host} (attempt {attempt + 1}/"
             f"{max_restarts + 1}): {' '.join(command)}")
-        status, failed, tail = run_group(command, workers, host, grace_seconds, out)
+        status, failed, tail = run_group(command, workers, host, grace_seconds, out,
+                                         shaper=shaper, say=say)
         if failed is None:
             say(f"all {workers} worker(s) finished in {time.monotonic() - started:.1f} s")
             return 0

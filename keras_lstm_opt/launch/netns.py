@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import socket
 import struct
 import subprocess
 import sys
+
+from keras_lstm_opt.errors import UsageError
 
 ENV = "KLO_NETNS"
 OPEN_PORTS = ("TensorFlow's gRPC servers listen on all interfaces (0.0.0.0, no bind option "
@@ -63,3 +66,57 @@ def loopback_up() -> None:
         ifr = struct.pack("16sH", b"lo", 0)
         flags = struct.unpack("16sH", fcntl.ioctl(s, siocgifflags, ifr)[:18])[1]
         fcntl.ioctl(s, siocsifflags, struct.pack("16sH", b"lo", flags | iff_up))
+
+
+_UNITS = {"bit": 1, "kbit": 10**3, "mbit": 10**6, "gbit": 10**9}
+
+
+def parse_rate(text: str) -> int:
+    """'100mbit', '1gbit', '10gbit', '500kbit' -> bits per second (tc's units)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?bit)\s*", text.lower())
+    if not match or float(match.group(1)) <= 0:
+        raise UsageError(f"--link {text!r}: give a rate as tc writes it, e.g. 100mbit, "
+                         "1gbit or 10gbit")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def shape_ports(ports: list[int], rate_bps: int) -> str:
+    """Give each worker's traffic out of its gRPC port its own link of `rate_bps`.
+
+    One htb class per worker on this namespace's loopback, chosen by source port: in
+    TensorFlow's collectives a receiver asks the sender for a buffer (RecvBuf) and the
+    tensor comes back in the sender's response, so what a worker sends leaves from its
+    server port, as it would leave a host through its own network card. Other traffic
+    (requests, the coordination service) stays unshaped. Replaces any earlier shaping,
+    so each restart of the group (new ports) calls it again. Returns what it applied.
+    """
+    tool = shutil.which("tc")
+    if not tool:
+        raise UsageError("--link needs Linux traffic control (`tc`, Debian package "
+                         "iproute2); install it or run without --link")
+    burst = max(2 * 65536, rate_bps // 8 // 500)  # 2 ms at the rate, at least 2 lo packets
+    cmds = [["qdisc", "replace", "dev", "lo", "root", "handle", "1:", "htb", "default", "99"],
+            ["class", "add", "dev", "lo", "parent", "1:", "classid", "1:99", "htb", "rate",
+             "100gbit", "quantum", "131072"]]
+    for i, port in enumerate(ports):
+        cmds += [["class", "add", "dev", "lo", "parent", "1:", "classid", f"1:{10 + i}", "htb",
+                  "rate", f"{rate_bps}bit", "ceil", f"{rate_bps}bit", "burst", f"{burst}b",
+                  "cburst", f"{burst}b", "quantum", "131072"],
+                 ["filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1",
+                  "u32", "match", "ip", "sport", str(port), "0xffff", "flowid", f"1:{10 + i}"]]
+    for cmd in cmds:
+        out = subprocess.run([tool, *cmd], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise UsageError(f"--link: `tc {' '.join(cmd)}` failed: "
+                             f"{out.stderr.strip() or out.returncode} (this kernel may lack "
+                             "the htb queueing discipline or the u32 filter)")
+    return (f"each worker's outgoing traffic shaped to {format_rate(rate_bps)} (htb on the "
+            f"private loopback, by source port {', '.join(map(str, ports))}; burst {burst} B; "
+            "no added latency)")
+
+
+def format_rate(bps: float) -> str:
+    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if bps >= scale:
+            return f"{bps / scale:g} {unit}"
+    return f"{bps:g} bit/s"
