@@ -60,6 +60,16 @@ def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser
                    help="PriorityClass for the pods (--emit k8s)")
     p.add_argument("--k8s-kind", choices=["tfjob", "indexed-job"], default="tfjob",
                    help="Kubeflow TFJob, or a plain Indexed Job + headless Service")
+    p.add_argument("--pack-by", metavar="LABEL",
+                   help="keep every worker in one domain of this node label, e.g. "
+                        "topology.kubernetes.io/zone (required pod affinity; --emit k8s)")
+    p.add_argument("--spread-by", metavar="LABEL",
+                   help="spread the workers evenly over this node label's values, e.g. "
+                        "kubernetes.io/hostname: one per host (topology spread, max skew 1; "
+                        "with --pack-by, give a narrower label; --emit k8s)")
+    p.add_argument("--mesh", choices=["none", "istio", "linkerd"], default="none",
+                   help="join this service mesh and require its mutual TLS on the worker "
+                        "port (TensorFlow's gRPC is plain text otherwise; --emit k8s)")
     p.add_argument("--time", help="Slurm time limit (--emit slurm)")
     p.add_argument("--out", help="write the manifest here instead of stdout")
     return p
@@ -93,9 +103,14 @@ def main(argv: list[str] | None = None, prog: str = "keras-lstm-opt launch",
         if args.emit == "k8s":
             if not args.image:
                 p.error("--emit k8s needs --image")
-            text = to_yaml(k8s_manifests(command, args.workers, args.image, args.name,
-                                         args.port, args.max_restarts, args.cpu, args.memory,
-                                         args.gpus, args.priority, args.k8s_kind))
+            try:
+                text = to_yaml(k8s_manifests(
+                    command, args.workers, args.image, args.name, args.port,
+                    args.max_restarts, args.cpu, args.memory, args.gpus, args.priority,
+                    args.k8s_kind, pack_by=args.pack_by, spread_by=args.spread_by,
+                    mesh=args.mesh))
+            except UsageError as exc:
+                p.error(str(exc))
         elif args.emit == "yarn":
             from keras_lstm_opt.launch.manifests.yarn import yarn_spec
 
