@@ -201,6 +201,8 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
                           t, steps * t.epochs, t.precision, clip=t.precision == "mixed_float16"),
                       strategy=strategy, run_dir=run_dir or default_run_dir(),
                       **{**vars(LoopOptions.pick(t)), "deterministic": cfg.data.deterministic,
+                         "gradient_compression": cfg.distribute.gradient_compression,
+                         "embedding_exchange": cfg.distribute.embedding_exchange,
                          "profile_start_step": cfg.profile.start_step,
                          "profile_num_steps": cfg.profile.num_steps})
 

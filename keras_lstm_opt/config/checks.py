@@ -108,6 +108,11 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
                                       f"not {dist.strategy}")
     if dist.implementation == "nccl" and dist.strategy == "one_device":
         add("distribute.implementation", "nccl needs a multi-device strategy")
+    if dist.embedding_exchange == "dense" and t.embedding_updates == "lazy" and \
+            t.optimizer in ("adam", "adamw"):
+        add("distribute.embedding_exchange", "dense sends the whole table, but lazy "
+            "embedding updates need the rows a step touched; use sparse or auto, or set "
+            "train.embedding_updates: dense")
     if task is None:
         return out
     names = TASK_METRICS[task]

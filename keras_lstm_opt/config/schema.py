@@ -183,6 +183,12 @@ class DistributeConfig:
     implementation: Literal["auto", "ring", "nccl"] = _f("auto", "collective implementation")
     bytes_per_pack: int = _f(0, "pack gradients into chunks of this size; 0 = one pack",
                              min=0)
+    gradient_compression: Literal["none", "float16"] = _f(
+        "none", "float16: gradients at half width on the wire between workers (the model "
+        "stays float32; TensorFlow's collectives have no bfloat16)")
+    embedding_exchange: Literal["auto", "sparse", "dense"] = _f(
+        "auto", "sparse: send the embedding rows a step touched, not the whole table; auto = "
+        "sparse with lazy embedding updates; dense needs train.embedding_updates: dense")
     timeout_seconds: float = _f(600.0, "a collective waiting longer fails the step (a lost "
                                        "worker); 0 = wait forever", min=0.0)
     intra_op_threads: int = _f(0, "0 = the CPUs this process may use (affinity and cgroup "

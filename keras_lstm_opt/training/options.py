@@ -18,6 +18,8 @@ from typing import Any, Literal
 from keras_lstm_opt.errors import UsageError
 
 Verbose = Literal["auto", "bar", "epoch", "silent"]
+NO_BF16 = (" (TensorFlow's collective all-reduce kernel takes float16, float32, float64, "
+           "int32 and int64, not bfloat16)")
 
 
 @dataclass
@@ -40,6 +42,10 @@ class LoopOptions:
         deterministic: TensorFlow's op determinism (same weights run to run).
         profile_start_step / profile_num_steps: a profiler window (TensorBoard's profile).
         debug_nan_at_step: fault injection for tests: poison the weights once at this step.
+        gradient_compression: none or float16: the gradients' width on the wire between
+            replicas (training/exchange.py); the model stays float32.
+        embedding_exchange: auto (row-sparse when the optimizer updates rows lazily),
+            sparse (gather the touched rows, then sum) or dense (all-reduce the table).
     """
 
     steps_per_execution: int = 1
@@ -62,6 +68,8 @@ class LoopOptions:
     profile_start_step: int = 0
     profile_num_steps: int = 0
     debug_nan_at_step: int = 0
+    gradient_compression: Literal["none", "float16"] = "none"
+    embedding_exchange: Literal["auto", "sparse", "dense"] = "auto"
 
     def __post_init__(self) -> None:
         for name in ("steps_per_execution", "keep_backups"):
@@ -75,6 +83,12 @@ class LoopOptions:
                 _check(name, value, float, minimum=0.0, strict=True)
         _check("max_loss", self.max_loss, float, minimum=0.0)
         _check("nan_lr_factor", self.nan_lr_factor, float, minimum=0.0, strict=True)
+        if self.gradient_compression not in ("none", "float16"):
+            raise UsageError(f"gradient_compression={self.gradient_compression!r}: use none or "
+                             f"float16{NO_BF16 if self.gradient_compression == 'bfloat16' else ''}")
+        if self.embedding_exchange not in ("auto", "sparse", "dense"):
+            raise UsageError(f"embedding_exchange={self.embedding_exchange!r}: use auto, "
+                             "sparse or dense")
         if self.verbose not in ("auto", "bar", "epoch", "silent"):
             raise UsageError(f"verbose={self.verbose!r}: use auto, bar, epoch or silent")
         if self.seed is not None:

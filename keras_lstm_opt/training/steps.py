@@ -2,9 +2,11 @@
 
 * The global batch is what the dataset yields; each replica computes its share and the
   loss is averaged over the global batch (`tf.nn.compute_average_loss`).
-* Gradient clipping applies to the gradient summed over replicas, and embedding
-  gradients have each row once (summed; `sparse.unique_rows`), kept row-sparse for an
-  optimizer that updates rows lazily (`LazyAdam`), dense for any other: a run on N
+* The step sums the gradients over replicas itself, in one all-reduce (exchange.py:
+  optional half-width wire, row-sparse embedding rows), and the optimizer applies the
+  sum as given. Gradient clipping applies to that sum, and embedding gradients have
+  each row once (summed; `sparse.unique_rows`), kept row-sparse for an optimizer that
+  updates rows lazily (`LazyAdam`), dense for any other: a run on N
   replicas takes the same steps as a run on one device (weights equal to 1e-6 after an
   epoch on 2 logical CPUs: a test). Keras's own Adam squares each row of an
   IndexedSlices separately, so repeated rows would change its update.
@@ -30,8 +32,9 @@ import numpy as np
 import tensorflow as tf
 
 from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.training.exchange import all_reduce_gradients, reduce_once
 from keras_lstm_opt.training.options import LoopOptions
-from keras_lstm_opt.training.sparse import sparse_or_dense, unique_rows
+from keras_lstm_opt.training.sparse import sparse_or_dense
 
 SUMS = ("loss_sum", "count", "reg", "stop_count", "stop_signal")
 StepOutput = tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]
@@ -123,12 +126,6 @@ def _clip(grads: list[Any], opts: LoopOptions) -> list[Any]:
     return grads
 
 
-def _scale(grad: Any, factor: float) -> Any:
-    if isinstance(grad, tf.IndexedSlices):
-        return tf.IndexedSlices(grad.values * factor, grad.indices, grad.dense_shape)
-    return grad * factor
-
-
 class TrainStep:
     """The compiled train step: `step(iterator, n, stop_signal)` runs `n` steps and
     returns the sums in `SUMS` (over the steps and every replica of every worker) and
@@ -154,6 +151,17 @@ class TrainStep:
         self.sparse = bool(getattr(inner, "sparse_rows", False)) and not self.scaled
         self.clip = bool(opts.global_clipnorm or opts.clipnorm or opts.clipvalue) \
             and not self.scaled
+        self.replicas = strategy.num_replicas_in_sync
+        # row-sparse embedding gradients on the wire: for a lazy optimizer, or when asked
+        self.sparse_wire = opts.embedding_exchange == "sparse" or (
+            opts.embedding_exchange == "auto" and self.sparse)
+        if self.sparse and not self.sparse_wire:
+            raise UsageError("embedding_exchange=dense with an optimizer that updates "
+                             "embedding rows lazily would update every row; use "
+                             "embedding_exchange=sparse or auto, or dense embedding updates "
+                             "(train.embedding_updates: dense)")
+        if self.replicas > 1:
+            reduce_once(self.optimizer)  # the step sums the gradients, once
         # autograph=False, as Keras's own trainer (do_not_convert): the steps have no
         # tensor-dependent Python control flow, and converting them cost 1.3 s of the
         # first epoch (AMD EPYC). A model's own layers are called, not converted, as there.
@@ -176,14 +184,14 @@ class TrainStep:
 
     def _replica_step(self, x: Any, y: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
         grads, values, pred, reg = self._gradients(x, y)
-        grads = [sparse_or_dense(g, self.sparse) for g in grads]  # outside XLA: tf.unique
-        if self.clip:
-            ctx = tf.distribute.get_replica_context()
-            replicas = ctx.num_replicas_in_sync
-            if replicas > 1:  # clip the summed gradient, then hand each replica its share
-                grads = [unique_rows(g) if isinstance(g, tf.IndexedSlices) else g
-                         for g in ctx.all_reduce("SUM", grads)]
-            grads = [_scale(g, 1.0 / replicas) for g in _clip(grads, self.opts)]
+        grads = [sparse_or_dense(g, self.sparse_wire) for g in grads]  # outside XLA
+        if self.replicas > 1:  # one all-reduce; the optimizer does not sum again
+            grads = all_reduce_gradients(tf.distribute.get_replica_context(), grads,
+                                         self.opts.gradient_compression)
+            if not self.sparse:
+                grads = [sparse_or_dense(g, False) for g in grads]
+        if self.clip:  # the summed gradient, as one device would clip it
+            grads = _clip(grads, self.opts)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables,
                                            strict=True))
         for m in self.metrics:

@@ -2,6 +2,7 @@
 alone or as each worker of `keras-lstm-opt launch` (TF_CONFIG set by the launcher).
 
 usage: user_trainer.py MODE RUN_DIR   MODE: user | sequential | devices | stoppable
+                                                  | exchange
 Prints one JSON line: {"mode", "worker", "digest", "metrics", ...}.
 """
 
@@ -88,6 +89,22 @@ def main() -> None:
             print(f"STOPPED {exc.reason}", flush=True)
             sys.exit(exc.exit_code)
         out = {"metrics": trainer.metrics}
+    elif MODE == "exchange":  # one worker of several: the same epoch, exchanged 3 ways
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        x, y = user_data(512, 0)
+        found = {}
+        for case, exchange, wire in [("dense", "dense", "none"), ("sparse", "sparse", "none"),
+                                     ("sparse_fp16", "sparse", "float16")]:
+            trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
+                                  metrics=["accuracy"], strategy=strategy, seed=3,
+                                  optimizer="adam", verbose="silent",
+                                  embedding_exchange=exchange, gradient_compression=wire)
+            trainer.fit(x, y, batch_size=64, epochs=1)
+            found[case] = trainer.model.get_weights()
+        out = {f"dense_vs_{case}": max(float(np.max(np.abs(a - b))) for a, b in
+                                       zip(found["dense"], found[case], strict=True))
+               for case in ("sparse", "sparse_fp16")}
+        out["digest"] = klo.weights_digest(trainer.model)
     else:  # devices: one device vs mirrored over 2 logical CPUs, same process
         from keras_lstm_opt.distribute.strategy import Settings, get_strategy
 
@@ -98,15 +115,17 @@ def main() -> None:
         x, y = user_data(512, 0)
         # Keras's Adam (dense embedding rows) and LazyAdam (row-sparse), clipped by the
         # loop after the sum over replicas, and LazyAdam unclipped (Keras's own sum)
-        cases = {"adam": ("adam", 1.0), "lazy": (klo.LazyAdam, 1.0),
-                 "lazy_unclipped": (klo.LazyAdam, None)}
+        cases = {"adam": ("adam", 1.0, "auto"), "lazy": (klo.LazyAdam, 1.0, "auto"),
+                 "lazy_unclipped": (klo.LazyAdam, None, "auto"),
+                 "adam_sparse_exchange": ("adam", 1.0, "sparse")}
         diffs, replicas = {}, []
-        for case, (opt, clip) in cases.items():
+        for case, (opt, clip, exchange) in cases.items():
             found = {}
             for name, strategy in [("one_device", one), ("mirrored", mirrored)]:
                 trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
                                       metrics=["accuracy"], strategy=strategy, seed=3,
-                                      optimizer=opt, global_clipnorm=clip, verbose="silent")
+                                      optimizer=opt, global_clipnorm=clip, verbose="silent",
+                                      embedding_exchange=exchange)
                 trainer.fit(x, y, batch_size=64, epochs=1)
                 found[name] = trainer.model.get_weights()
                 replicas.append(trainer.strategy.num_replicas_in_sync)
