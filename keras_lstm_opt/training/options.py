@@ -83,9 +83,10 @@ class LoopOptions:
                 _check(name, value, float, minimum=0.0, strict=True)
         _check("max_loss", self.max_loss, float, minimum=0.0)
         _check("nan_lr_factor", self.nan_lr_factor, float, minimum=0.0, strict=True)
-        if self.gradient_compression not in ("none", "float16"):
-            raise UsageError(f"gradient_compression={self.gradient_compression!r}: use none or "
-                             f"float16{NO_BF16 if self.gradient_compression == 'bfloat16' else ''}")
+        wire: str = self.gradient_compression
+        if wire not in ("none", "float16"):
+            raise UsageError(f"gradient_compression={wire!r}: use none or float16"
+                             f"{NO_BF16 if wire == 'bfloat16' else ''}")
         if self.embedding_exchange not in ("auto", "sparse", "dense"):
             raise UsageError(f"embedding_exchange={self.embedding_exchange!r}: use auto, "
                              "sparse or dense")
