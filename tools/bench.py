@@ -26,6 +26,10 @@ with keras-lstm-opt's defaults, and compares the wall time to a target accuracy.
 `--mode real-text` trains a Keras tutorial, TF-IDF + logistic regression and ours on text,label
 CSV files (--corpus). `--mode scale` imports, trains and evaluates perturbed WordNet glosses at
 each of --rows (e.g. 250000,1000000): wall time and peak RSS per stage.
+`--mode allreduce` times all-reduces of real worker groups (`launch --link`) per message
+size, worker count, implementation and pack size, against the ring bound of each link.
+`--mode links` trains with `launch --link` per lever (dense, sparse, float16 wire, bigger
+batches): step time, samples/s, accuracy, time to target and the planner's prediction.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
     p.add_argument("--mode", choices=["data", "storage", "redis", "quota", "lstm",
                                       "time-to-accuracy", "trainer", "predict", "real-text",
-                                      "scale"],
+                                      "scale", "allreduce", "links"],
                    default="data")
     p.add_argument("--jobs", type=int, default=2, help="--mode quota: jobs sharing the machine")
     p.add_argument("--cpus-per-job", type=float, default=1.0, help="--mode quota: CPU quota")
@@ -60,6 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", default="250000,1000000",
                    help="--mode scale: corpus sizes, comma-separated")
     p.add_argument("--epochs", type=int, default=1, help="--mode scale: training epochs")
+    p.add_argument("--workers", default="2,4", help="--mode allreduce and links: worker counts")
+    p.add_argument("--links", default=None,
+                   help="--mode allreduce (default none,10gbit,1gbit,100mbit) and links "
+                        "(default none,1gbit,100mbit): simulated links, none = unshaped")
+    p.add_argument("--data", help="--mode links: an imported text data directory (default: "
+                                  "the config's data)")
+    p.add_argument("--levers", default=None,
+                   help="--mode links: dense,sparse,sparse+fp16,sparse+fp16+batch4x (default all)")
+    p.add_argument("--speed-steps", type=int, default=40,
+                   help="--mode links: steps per epoch of the speed runs")
+    p.add_argument("--sizes", default=None,
+                   help="--mode allreduce: message sizes in bytes (default 4 KiB to 16 MiB)")
     p.add_argument("--shapes", default=None,
                    help="--mode lstm (default,small,bidirectional,long) and predict "
                         "(default,small): comma-separated shapes")
@@ -95,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         return _real_text(args)
     if args.mode == "scale":
         return _scale(args)
+    if args.mode == "allreduce":
+        return _allreduce(args)
+    if args.mode == "links":
+        return _links(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
     from keras_lstm_opt.bench.data import DEFAULT_VARIANTS, bench_pipeline
@@ -289,6 +309,70 @@ def _scale(args: argparse.Namespace) -> int:
     print()
     print(format_table(rows, list(rows[0])))
     print(f"wrote {paths['json']} and {chart}")
+    return 0
+
+
+def _allreduce(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.bench.allreduce import bench_allreduce, chart
+    from keras_lstm_opt.errors import UsageError
+    from keras_lstm_opt.launch.netns import parse_rate
+    from keras_lstm_opt.profiling.report import format_table, write_outputs
+
+    try:
+        workers = [int(n) for n in args.workers.split(",")]
+        sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else None
+        links = (args.links or "none,10gbit,1gbit,100mbit").split(",")
+        for link in links:
+            if link != "none":
+                parse_rate(link)
+    except ValueError:
+        print("error: --workers and --sizes: comma-separated integers", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"error: --links: {exc}", file=sys.stderr)
+        return 2
+    print(f"all-reduce benchmark: {args.workers} workers over {args.links}; each group real "
+          "worker processes started by `keras-lstm-opt launch`", flush=True)
+    r = bench_allreduce(workers, links, sizes, progress=lambda s: print(s, flush=True))
+    paths = write_outputs(r, args.out, "allreduce")
+    png = chart(r, os.path.join(args.out, "allreduce.png"))
+    print()
+    print(format_table(r["rows"], ["workers", "link", "implementation", "bytes_per_pack",
+                                   "size", "ms", "bus_gbit_s", "ring_bound_ms", "of_bound"]))
+    print(f"wrote {paths['json']} and {png}")
+    return 0
+
+
+def _links(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.bench.links import bench_links, chart
+    from keras_lstm_opt.errors import UsageError
+    from keras_lstm_opt.launch.netns import parse_rate
+    from keras_lstm_opt.profiling.report import format_table, write_outputs
+
+    try:
+        workers = [int(n) for n in args.workers.split(",")]
+        links = (args.links or "none,1gbit,100mbit").split(",")
+        for link in links:
+            if link != "none":
+                parse_rate(link)
+    except (ValueError, UsageError) as exc:
+        print(f"error: --workers/--links: {exc}", file=sys.stderr)
+        return 2
+    if "none" not in links:
+        links.insert(0, "none")  # the planner predicts from the unshaped runs
+    print(f"training over simulated links: {workers} workers, links {links}; an accuracy "
+          "run per lever (unshaped), then speed runs", flush=True)
+    r = bench_links(args.data, workers, links, args.levers.split(",") if args.levers
+                    else None, args.speed_steps, config=args.config,
+                    out_dir=os.path.join(args.out, "links-runs"), extra=args.overrides,
+                    progress=lambda s: print(s, flush=True))
+    paths = write_outputs(r, args.out, "links")
+    png = chart(r, os.path.join(args.out, "links.png"))
+    print()
+    print(format_table(r["rows"], ["workers", "link", "lever", "step_ms", "samples_per_s",
+                                   "vs_dense", "best_val_accuracy", "minutes_to_target",
+                                   "predicted_step_ms", "prediction_error"]))
+    print(f"wrote {paths['json']} and {png}")
     return 0
 
 

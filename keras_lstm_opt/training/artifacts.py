@@ -97,8 +97,8 @@ def plot_curves(history: dict[str, list[float]], path: str, title: str,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [k for k in history
-               if not k.startswith("val_") and k not in ("learning_rate", "wall_seconds")]
+    timing = ("learning_rate", "wall_seconds", "epoch_train_seconds")
+    metrics = [k for k in history if not k.startswith("val_") and k not in timing]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, name in zip(axes[0], metrics, strict=True):
         epochs = range(1, len(history[name]) + 1)

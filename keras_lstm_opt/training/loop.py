@@ -105,6 +105,7 @@ class EpochLoop:
             m.reset_state()
         step = self.global_step - epoch * steps
         logs: dict[str, float] = {}
+        began = time.perf_counter()
         while step < steps and not self.model.stop_training:
             n = min(opts.steps_per_execution, steps - step)
             self.callbacks.on_train_batch_begin(step)
@@ -137,10 +138,12 @@ class EpochLoop:
             if values["stop_count"] > 0:  # some worker was signalled: all stop here
                 mean = values["stop_signal"] / values["stop_count"]
                 self._stop(int(mean) if mean == int(mean) else int(signal.SIGTERM))
+        trained = time.perf_counter() - began  # this epoch's steps, validation apart
         if self.val_data is not None and self.evaluate and not self.model.stop_training:
             logs.update({f"val_{k}": v for k, v in self.evaluate(self.val_data).items()})
         logs["learning_rate"] = current_learning_rate(self.model.optimizer)
         logs["wall_seconds"] = time.perf_counter() - self._started
+        logs["epoch_train_seconds"] = trained
         self.callbacks.on_epoch_end(epoch, logs)
         self.backup.save(self.global_step)
 
