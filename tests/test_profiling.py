@@ -75,6 +75,28 @@ def test_planner_figures(reports):
     assert 0.4 <= plan["estimate_over_measured"] <= 1.3
 
 
+def test_network_plan_ranks_workers_and_levers_per_link(reports, tmp_path):
+    base, _, fast = reports
+    net = fast["plan"]["network"]
+    assert list(net["links"]) == ["10gbit", "1gbit", "100mbit"]
+    assert net["embedding_rows"] == 64 and net["embedding_width"] == 32  # the embedded task
+    for link, p in net["links"].items():
+        opts = p["options"]
+        assert p["best"] == opts[0] and {o["workers"] for o in opts} == {1, 2, 4, 8}
+        assert [o["epoch_seconds"] for o in opts] == sorted(o["epoch_seconds"] for o in opts)
+        one = next(o for o in opts if o["workers"] == 1)  # nothing to exchange on one
+        assert one["step_seconds"] == pytest.approx(fast["step_ms"] / 1e3)
+    # a slower link never makes the same option faster
+    slow = {(o["workers"], o["lever"]): o for o in net["links"]["100mbit"]["options"]}
+    quick = {(o["workers"], o["lever"]): o for o in net["links"]["10gbit"]["options"]}
+    assert all(slow[k]["step_seconds"] >= quick[k]["step_seconds"] for k in slow)
+    assert "## Network plan" in (base / "fast" / "report.md").read_text()
+    bad = subprocess.run([sys.executable, "-m", "keras_lstm_opt.cli", "profile", "--set",
+                          "profile.links=[1gbps]", "--run-dir", str(tmp_path / "p")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "profile.links[0]" in bad.stderr
+
+
 @pytest.mark.skipif(not xprof_available(), reason="needs the profile extra (xprof)")
 def test_xprof_counts_the_captured_steps_and_agrees(reports):
     # Stock LSTM: a tf.while_loop, whose steps xprof sees only in the folded copy.

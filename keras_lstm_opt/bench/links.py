@@ -61,6 +61,8 @@ def run_training(run_dir: str, workers: int, link: str, overrides: list[str],
     for item in [*COMMON, *overrides]:
         cmd += ["--set", item]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    if log_path:
+        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     began = time.monotonic()
     with open(log_path or os.devnull, "w", encoding="utf-8") as log:
         code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env).returncode

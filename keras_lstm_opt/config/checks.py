@@ -108,6 +108,18 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
                                       f"not {dist.strategy}")
     if dist.implementation == "nccl" and dist.strategy == "one_device":
         add("distribute.implementation", "nccl needs a multi-device strategy")
+    from keras_lstm_opt.errors import UsageError
+    from keras_lstm_opt.launch.netns import parse_rate
+
+    for i, link in enumerate(cfg.profile.links):
+        try:
+            parse_rate(str(link))
+        except UsageError:
+            add(f"profile.links[{i}]", f"{link!r} is not a rate; write it as tc does, e.g. "
+                                       "100mbit, 1gbit or 10gbit")
+    for i, n in enumerate(cfg.profile.workers):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            add(f"profile.workers[{i}]", f"{n!r}: a worker count, at least 1")
     if dist.embedding_exchange == "dense" and t.embedding_updates == "lazy" and \
             t.optimizer in ("adam", "adamw"):
         add("distribute.embedding_exchange", "dense sends the whole table, but lazy "

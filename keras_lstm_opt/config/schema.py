@@ -219,6 +219,10 @@ class ProfileConfig:
     start_step: int = _f(0, "train: profile from this step on (TensorBoard's profile tab); "
                             "0 = off", min=0)
     num_steps: int = _f(10, "train: steps in the profile window", min=1)
+    links: list[str] = _f(["10gbit", "1gbit", "100mbit"], "network plan: link rates to plan for")
+    workers: list[int] = _f([1, 2, 4, 8], "network plan: worker counts to compare")
+    link_efficiency: float = _f(0.8, "network plan: the all-reduce's fraction of the ring "
+                                     "bound (0.76 to 0.87 measured at 1 Gbit)", gt=0.0, max=1.0)
 
 
 @dataclass

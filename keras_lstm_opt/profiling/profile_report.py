@@ -109,6 +109,11 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
     plan["measured_training_mib"] = m["measured_training_mib"]
     plan["estimate_over_measured"] = plan["estimated_training_mib"] / m[
         "measured_training_mib"] if m["measured_training_mib"] else None
+    from keras_lstm_opt.profiling.network import network_plan
+
+    plan["network"] = network_plan(model, cfg.train.batch_size, plan["time_steps"],
+                                   m["step_ms"] / 1e3, examples, cfg.profile.links,
+                                   cfg.profile.workers, cfg.profile.link_efficiency)
     report = {**m, "threads": threads, "auto": auto, "plan": plan,
               "recommendations": recommendations(cfg, m),
               "xprof": xprof_input_bound(tb_dir) if capture else None,

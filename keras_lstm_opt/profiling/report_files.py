@@ -64,6 +64,10 @@ def _md(r: dict[str, Any]) -> str:
         lines.append(f"- At the measured {plan['measured_samples_per_second']:,.0f} samples/s an "
                      f"epoch takes about {plan['estimated_epoch_seconds']:.0f} s and the "
                      f"configured run about {plan['estimated_run_seconds']:.0f} s.")
+    if plan.get("network"):
+        from keras_lstm_opt.profiling.network import markdown
+
+        lines += markdown(plan["network"])
     return "\n".join(lines) + "\n"
 
 
