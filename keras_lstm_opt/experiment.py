@@ -203,6 +203,7 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
                       **{**vars(LoopOptions.pick(t)), "deterministic": cfg.data.deterministic,
                          "gradient_compression": cfg.distribute.gradient_compression,
                          "embedding_exchange": cfg.distribute.embedding_exchange,
+                         "collective_timeout_seconds": cfg.distribute.timeout_seconds,
                          "profile_start_step": cfg.profile.start_step,
                          "profile_num_steps": cfg.profile.num_steps})
 

@@ -186,3 +186,41 @@ def test_elastic_resume_on_another_worker_count(before, after, two_workers, mw_d
     assert metrics["val_accuracy"] == pytest.approx(ref["val_accuracy"], abs=0.1)
     if after == 2:  # both workers restored the same backup and stayed in step
         assert len(set(_digests(out.split("restarting")[-1]).values())) == 1
+
+
+def test_collective_timeout_costs_no_thread_per_collective_and_still_fires(mw_data, tmp_path):
+    """Two workers started by hand, each with its own TF_CONFIG (as pods are). TensorFlow's
+    own collective timeout started a sleeping thread per collective (tensorflow#62466):
+    thousands within seconds, and a run of a few minutes died with `Resource temporarily
+    unavailable`. Our one watchdog thread must keep the count flat and still fail a step
+    whose peer stopped answering (SIGSTOP: its sockets stay open, nothing errors)."""
+    from keras_lstm_opt.distribute.tf_config import build_tf_config
+    from keras_lstm_opt.launch.launcher import free_ports
+
+    addrs = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    run = tmp_path / "run"
+    procs = [subprocess.Popen(
+        _train_cmd(run if i == 0 else tmp_path / "run1", mw_data,
+                   "distribute.strategy=multi_worker_mirrored", "train.epochs=40",
+                   "distribute.timeout_seconds=8"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "TF_CONFIG": build_tf_config(addrs, i)}) for i in range(2)]
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and procs[0].poll() is None and _backup_step(run) < 20:
+            time.sleep(0.1)
+        time.sleep(3)  # a few hundred more collectives
+        threads = len(os.listdir(f"/proc/{procs[0].pid}/task"))
+        os.kill(procs[1].pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        out, _ = procs[0].communicate(timeout=120)
+        took = time.monotonic() - stopped
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    print({"threads_after_steps": threads, "exit_after_sigstop_s": round(took, 1)})
+    assert threads < 300, threads  # 2,000 and more with TensorFlow's per-collective timer
+    assert procs[0].returncode != 0 and took < 40, out[-2000:]
+    assert "distribute.timeout_seconds" in out

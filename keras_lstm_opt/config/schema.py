@@ -189,8 +189,8 @@ class DistributeConfig:
     embedding_exchange: Literal["auto", "sparse", "dense"] = _f(
         "auto", "sparse: send the embedding rows a step touched, not the whole table; auto = "
         "sparse with lazy embedding updates; dense needs train.embedding_updates: dense")
-    timeout_seconds: float = _f(600.0, "a collective waiting longer fails the step (a lost "
-                                       "worker); 0 = wait forever", min=0.0)
+    timeout_seconds: float = _f(600.0, "a training step waiting longer for its collectives "
+                                       "fails (a lost worker); 0 = wait forever", min=0.0)
     intra_op_threads: int = _f(0, "0 = the CPUs this process may use (affinity and cgroup "
                                   "quota), -1 = TensorFlow's default", min=-1)
     inter_op_threads: int = _f(0, "0 = 2 (1 on one CPU), -1 = TensorFlow's default", min=-1)

@@ -81,7 +81,9 @@ def communication_options(cfg: StrategySettings, gpus: int) -> Any:
                             "use auto or ring")
     return tf.distribute.experimental.CommunicationOptions(
         bytes_per_pack=cfg.bytes_per_pack,
-        timeout_seconds=cfg.timeout_seconds or None,
+        # no per-collective timeout: TensorFlow starts a sleeping thread for each one
+        # (tensorflow#62466); distribute/watchdog.py guards each step with one thread
+        timeout_seconds=None,
         implementation={"auto": impl.AUTO, "ring": impl.RING, "nccl": impl.NCCL}[
             cfg.implementation])
 

@@ -46,6 +46,8 @@ class LoopOptions:
             replicas (training/exchange.py); the model stays float32.
         embedding_exchange: auto (row-sparse when the optimizer updates rows lazily),
             sparse (gather the touched rows, then sum) or dense (all-reduce the table).
+        collective_timeout_seconds: multi-worker: a step waiting longer for its
+            collectives fails (a lost worker); 0 = wait forever.
     """
 
     steps_per_execution: int = 1
@@ -70,6 +72,7 @@ class LoopOptions:
     debug_nan_at_step: int = 0
     gradient_compression: Literal["none", "float16"] = "none"
     embedding_exchange: Literal["auto", "sparse", "dense"] = "auto"
+    collective_timeout_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         for name in ("steps_per_execution", "keep_backups"):
@@ -82,6 +85,7 @@ class LoopOptions:
             if value is not None:
                 _check(name, value, float, minimum=0.0, strict=True)
         _check("max_loss", self.max_loss, float, minimum=0.0)
+        _check("collective_timeout_seconds", self.collective_timeout_seconds, float, 0.0)
         _check("nan_lr_factor", self.nan_lr_factor, float, minimum=0.0, strict=True)
         wire: str = self.gradient_compression
         if wire not in ("none", "float16"):

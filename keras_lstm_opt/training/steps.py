@@ -31,6 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_lstm_opt.distribute.watchdog import CollectiveWatchdog
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.training.exchange import all_reduce_gradients, reduce_once
 from keras_lstm_opt.training.options import LoopOptions
@@ -162,6 +163,8 @@ class TrainStep:
                              "(train.embedding_updates: dense)")
         if self.replicas > 1:
             reduce_once(self.optimizer)  # the step sums the gradients, once
+        multi = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        self.watchdog = CollectiveWatchdog(opts.collective_timeout_seconds if multi else 0)
         # autograph=False, as Keras's own trainer (do_not_convert): the steps have no
         # tensor-dependent Python control flow, and converting them cost 1.3 s of the
         # first epoch (AMD EPYC). A model's own layers are called, not converted, as there.
@@ -225,7 +228,9 @@ class TrainStep:
     def __call__(self, iterator: Iterator[Any], n: tf.Tensor, stop: tf.Tensor) -> StepOutput:
         # One step per call has no loop around it, which keeps xprof's step detection
         # working; steps_per_execution > 1 runs a tf.range loop inside one call.
-        return self._single(iterator, stop) if int(n) == 1 else self._many(iterator, n, stop)
+        with self.watchdog.guard():  # a lost worker fails the step, not the process
+            return self._single(iterator, stop) if int(n) == 1 else \
+                self._many(iterator, n, stop)
 
     def batch_step(self, element_spec: Any) -> Callable[[Any, Any], dict[str, tf.Tensor]]:
         """step(x, y) on a batch already fetched, traced once for `element_spec`."""
