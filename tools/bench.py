@@ -38,6 +38,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -155,6 +156,19 @@ def _report(result: dict, args: argparse.Namespace, name: str, label: str, cols:
     return paths
 
 
+def _finish(result: dict, args: argparse.Namespace, name: str, plot_fn: Any,
+            cols: list[str]) -> int:
+    """`name`.json and `name`.png (by `plot_fn(result, path)`) into --out; the table."""
+    from keras_lstm_opt.profiling.report import format_table, write_outputs
+
+    paths = write_outputs(result, args.out, name)
+    png = plot_fn(result, os.path.join(args.out, f"{name}.png"))
+    print()
+    print(format_table(result["rows"], cols))
+    print(f"wrote {paths['json']} and {png}")
+    return 0
+
+
 def _trainer(args: argparse.Namespace) -> int:
     from keras_lstm_opt.bench.trainer import bench_trainer
 
@@ -258,7 +272,6 @@ def _tta(args: argparse.Namespace) -> int:
 
 def _real_text(args: argparse.Namespace) -> int:
     from keras_lstm_opt.bench.real_text import bench_real_text, plot
-    from keras_lstm_opt.profiling.report import format_table, write_outputs
 
     missing = [c for c in args.corpus if not os.path.isfile(c)]
     if not args.corpus or missing:
@@ -276,14 +289,9 @@ def _real_text(args: argparse.Namespace) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    paths = write_outputs(r, args.out, "real_text")
-    chart = plot(r, os.path.join(args.out, "real_text.png"))
-    print()
-    print(format_table(r["rows"], ["corpus", "rows", "classes", "median_words", "contender",
-                                   "best_val_accuracy", "macro_f1", "best_at_seconds",
-                                   "seconds_to_tutorial_best", "speedup_vs_tutorial"]))
-    print(f"wrote {paths['json']} and {chart}")
-    return 0
+    return _finish(r, args, "real_text", plot, [
+        "corpus", "rows", "classes", "median_words", "contender", "best_val_accuracy",
+        "macro_f1", "best_at_seconds", "seconds_to_tutorial_best", "speedup_vs_tutorial"])
 
 
 def _scale(args: argparse.Namespace) -> int:
@@ -316,7 +324,6 @@ def _allreduce(args: argparse.Namespace) -> int:
     from keras_lstm_opt.bench.allreduce import bench_allreduce, chart
     from keras_lstm_opt.errors import UsageError
     from keras_lstm_opt.launch.netns import parse_rate
-    from keras_lstm_opt.profiling.report import format_table, write_outputs
 
     try:
         workers = [int(n) for n in args.workers.split(",")]
@@ -334,20 +341,15 @@ def _allreduce(args: argparse.Namespace) -> int:
     print(f"all-reduce benchmark: {args.workers} workers over {args.links}; each group real "
           "worker processes started by `keras-lstm-opt launch`", flush=True)
     r = bench_allreduce(workers, links, sizes, progress=lambda s: print(s, flush=True))
-    paths = write_outputs(r, args.out, "allreduce")
-    png = chart(r, os.path.join(args.out, "allreduce.png"))
-    print()
-    print(format_table(r["rows"], ["workers", "link", "implementation", "bytes_per_pack",
-                                   "size", "ms", "bus_gbit_s", "ring_bound_ms", "of_bound"]))
-    print(f"wrote {paths['json']} and {png}")
-    return 0
+    return _finish(r, args, "allreduce", chart, [
+        "workers", "link", "implementation", "bytes_per_pack", "size", "ms", "bus_gbit_s",
+        "ring_bound_ms", "of_bound"])
 
 
 def _links(args: argparse.Namespace) -> int:
     from keras_lstm_opt.bench.links import bench_links, chart
     from keras_lstm_opt.errors import UsageError
     from keras_lstm_opt.launch.netns import parse_rate
-    from keras_lstm_opt.profiling.report import format_table, write_outputs
 
     try:
         workers = [int(n) for n in args.workers.split(",")]
@@ -366,14 +368,9 @@ def _links(args: argparse.Namespace) -> int:
                     else None, args.speed_steps, config=args.config,
                     out_dir=os.path.join(args.out, "links-runs"), extra=args.overrides,
                     progress=lambda s: print(s, flush=True))
-    paths = write_outputs(r, args.out, "links")
-    png = chart(r, os.path.join(args.out, "links.png"))
-    print()
-    print(format_table(r["rows"], ["workers", "link", "lever", "step_ms", "samples_per_s",
-                                   "vs_dense", "best_val_accuracy", "minutes_to_target",
-                                   "predicted_step_ms", "prediction_error"]))
-    print(f"wrote {paths['json']} and {png}")
-    return 0
+    return _finish(r, args, "links", chart, [
+        "workers", "link", "lever", "step_ms", "samples_per_s", "vs_dense", "best_val_accuracy",
+        "minutes_to_target", "predicted_step_ms", "prediction_error"])
 
 
 def _lstm(args: argparse.Namespace) -> int:
