@@ -75,6 +75,13 @@ def test_overrides_are_typed_and_named():
     ({"train": {"epochs": True}}, "train.epochs: expected an integer, got bool True"),
     ({"train": {"precision": "fp16"}}, "train.precision: expected one of"),
     ({"distribute": {"strategy": "tpu"}}, "distribute.strategy: expected one of"),
+    ({"distribute": {"gradient_compression": "bfloat16"}},
+     "distribute.gradient_compression: expected one of"),
+    ({"distribute": {"gradient_compression": "float16"}, "train": {"precision": "mixed_float16"}},
+     "loss-scaled gradients"),
+    ({"distribute": {"embedding_exchange": "dense"}}, "lazy embedding updates need the rows"),
+    ({"profile": {"links": ["1gbps"]}}, "profile.links[0]: '1gbps' is not a rate"),
+    ({"profile": {"workers": [2, 0]}}, "profile.workers[1]: 0: a worker count"),
     ({"modle": {}}, "modle: unknown key (did you mean 'model'?)"),
     ({"model": 3}, "model: expected a mapping"),
 ])

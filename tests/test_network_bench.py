@@ -4,19 +4,18 @@ runs)."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from keras_lstm_opt.launch.netns import isolation_available
+from keras_lstm_opt.launch.netns import shaping_available
 
 from .conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not (shutil.which("tc") and isolation_available()),
-    reason="needs `tc` (iproute2) and unprivileged network namespaces for --link")]
+    not shaping_available(),
+    reason="needs `tc` (iproute2), unprivileged network namespaces and htb for --link")]
 BENCH = [sys.executable, os.path.join(REPO, "tools", "bench.py")]
 
 

@@ -80,7 +80,7 @@ def test_network_plan_ranks_workers_and_levers_per_link(reports, tmp_path):
     net = fast["plan"]["network"]
     assert list(net["links"]) == ["10gbit", "1gbit", "100mbit"]
     assert net["embedding_rows"] == 64 and net["embedding_width"] == 32  # the embedded task
-    for link, p in net["links"].items():
+    for p in net["links"].values():
         opts = p["options"]
         assert p["best"] == opts[0] and {o["workers"] for o in opts} == {1, 2, 4, 8}
         assert [o["epoch_seconds"] for o in opts] == sorted(o["epoch_seconds"] for o in opts)

@@ -19,8 +19,10 @@ Levers (`LEVERS`, each a list of --set overrides on top of the config):
   plain exchange, and what the text model did before lazy rows);
 * `sparse`: lazy embedding rows, the touched rows gathered (the default);
 * `sparse+fp16`: and float16 on the wire;
-* `sparse+fp16+batch4x`: and 4x the global batch with the learning rate doubled
-  (square-root scaling): a quarter of the exchanges per example.
+* `sparse+fp16+batch4x`: and a global batch of 256 with a learning rate of 0.006:
+  4x the batch and 2x the rate (square-root scaling) against what `auto` picks for the
+  real corpora (64 and 0.003), so a quarter of the exchanges per example; against a
+  config's own batch of 128, 2x (override with --set).
 
 Example:
 

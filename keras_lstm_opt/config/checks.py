@@ -120,6 +120,10 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
     for i, n in enumerate(cfg.profile.workers):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             add(f"profile.workers[{i}]", f"{n!r}: a worker count, at least 1")
+    if dist.gradient_compression == "float16" and t.precision == "mixed_float16":
+        add("distribute.gradient_compression", "float16 on the wire would carry loss-scaled "
+            "gradients (x32,768), which overflow float16; use it with precision float32 or "
+            "mixed_bfloat16")
     if dist.embedding_exchange == "dense" and t.embedding_updates == "lazy" and \
             t.optimizer in ("adam", "adamw"):
         add("distribute.embedding_exchange", "dense sends the whole table, but lazy "

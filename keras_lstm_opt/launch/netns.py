@@ -87,15 +87,17 @@ def shape_ports(ports: list[int], rate_bps: int) -> str:
     TensorFlow's collectives a receiver asks the sender for a buffer (RecvBuf) and the
     tensor comes back in the sender's response, so what a worker sends leaves from its
     server port, as it would leave a host through its own network card. Other traffic
-    (requests, the coordination service) stays unshaped. Replaces any earlier shaping,
-    so each restart of the group (new ports) calls it again. Returns what it applied.
+    (requests, the coordination service) stays unshaped. Replaces any earlier shaping
+    (each restart of the group has new ports and calls it again). Returns what it applied.
     """
     tool = shutil.which("tc")
     if not tool:
         raise UsageError("--link needs Linux traffic control (`tc`, Debian package "
                          "iproute2); install it or run without --link")
     burst = max(2 * 65536, rate_bps // 8 // 500)  # 2 ms at the rate, at least 2 lo packets
-    cmds = [["qdisc", "replace", "dev", "lo", "root", "handle", "1:", "htb", "default", "99"],
+    # a restart shapes again: htb cannot be changed in place, so drop what is there first
+    subprocess.run([tool, "qdisc", "del", "dev", "lo", "root"], capture_output=True)
+    cmds = [["qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "99"],
             ["class", "add", "dev", "lo", "parent", "1:", "classid", "1:99", "htb", "rate",
              "100gbit", "quantum", "131072"]]
     for i, port in enumerate(ports):
@@ -120,3 +122,18 @@ def format_rate(bps: float) -> str:
         if bps >= scale:
             return f"{bps / scale:g} {unit}"
     return f"{bps:g} bit/s"
+
+
+def shaping_available() -> bool:
+    """Whether `--link` can shape here: `tc`, a private namespace, htb and u32 (tried in a
+    throwaway namespace)."""
+    tool, unshare = shutil.which("tc"), shutil.which("unshare")
+    if not (tool and unshare and isolation_available()):
+        return False
+    script = (f"{tool} qdisc add dev lo root handle 1: htb default 99 && {tool} filter add "
+              "dev lo parent 1: protocol ip prio 1 u32 match ip sport 1 0xffff flowid 1:10")
+    try:
+        return subprocess.run([unshare, "-rn", "sh", "-c", script], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False

@@ -114,7 +114,8 @@ def main() -> None:
         one, _ = get_strategy(Settings(strategy="one_device"))
         x, y = user_data(512, 0)
         # Keras's Adam (dense embedding rows) and LazyAdam (row-sparse), clipped by the
-        # loop after the sum over replicas, and LazyAdam unclipped (Keras's own sum)
+        # loop after the sum over replicas, LazyAdam unclipped, and Adam with the embedding rows
+        # gathered (sparse exchange): the loop sums once in every case
         cases = {"adam": ("adam", 1.0, "auto"), "lazy": (klo.LazyAdam, 1.0, "auto"),
                  "lazy_unclipped": (klo.LazyAdam, None, "auto"),
                  "adam_sparse_exchange": ("adam", 1.0, "sparse")}
