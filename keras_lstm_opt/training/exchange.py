@@ -23,6 +23,9 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import keras
@@ -69,18 +72,39 @@ def all_reduce_gradients(ctx: Any, grads: list[Any], compression: Compression = 
     return out
 
 
-def _already_reduced(grads_and_vars: Any) -> list[Any]:
-    return list(grads_and_vars)
+_summed = [0]  # replica steps applying gradients they summed (replicas may be threads)
+_lock = threading.Lock()
+
+
+@contextmanager
+def already_summed() -> Iterator[None]:
+    """Inside: optimizers prepared by `reduce_once` apply gradients as given."""
+    with _lock:
+        _summed[0] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _summed[0] -= 1
 
 
 def reduce_once(optimizer: keras.optimizers.Optimizer) -> None:
-    """Make `optimizer` apply gradients as given under a distribution strategy: Keras's
+    """Let `optimizer` apply gradients as given inside `already_summed()`: Keras's
     TensorFlow optimizer otherwise all-reduces them again (`_all_reduce_sum_gradients`,
     keras/src/backend/tensorflow/optimizer.py), which doubled the traffic of a step that
-    had already summed them to clip. Call on a fresh optimizer owned by the train step."""
+    had already summed them to clip. Outside that block (the optimizer reused by Keras's
+    own `model.fit`, say) it sums as Keras does."""
     for opt in {id(o): o for o in (optimizer, getattr(optimizer, "inner_optimizer", None))
                 if o is not None}.values():
-        if not hasattr(opt, "_all_reduce_sum_gradients"):
+        keras_sum = getattr(opt, "_all_reduce_sum_gradients", None)
+        if keras_sum is None:
             raise TypeError(f"{type(opt).__name__}: not Keras's TensorFlow optimizer; its "
                             "gradients cannot be summed by the train step")
-        opt._all_reduce_sum_gradients = _already_reduced
+        if getattr(keras_sum, "klo_reduce_once", False):
+            continue
+
+        def maybe_sum(grads_and_vars: Any, keras_sum: Any = keras_sum) -> Any:
+            return list(grads_and_vars) if _summed[0] else keras_sum(grads_and_vars)
+
+        maybe_sum.klo_reduce_once = True  # type: ignore[attr-defined]
+        opt._all_reduce_sum_gradients = maybe_sum

@@ -33,7 +33,11 @@ import tensorflow as tf
 
 from keras_lstm_opt.distribute.watchdog import CollectiveWatchdog
 from keras_lstm_opt.errors import UsageError
-from keras_lstm_opt.training.exchange import all_reduce_gradients, reduce_once
+from keras_lstm_opt.training.exchange import (
+    all_reduce_gradients,
+    already_summed,
+    reduce_once,
+)
 from keras_lstm_opt.training.options import LoopOptions
 from keras_lstm_opt.training.sparse import sparse_or_dense
 
@@ -195,8 +199,9 @@ class TrainStep:
                 grads = [sparse_or_dense(g, False) for g in grads]
         if self.clip:  # the summed gradient, as one device would clip it
             grads = _clip(grads, self.opts)
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables,
-                                           strict=True))
+        with already_summed():  # summed above (or one replica): applied as they are
+            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables,
+                                               strict=True))
         for m in self.metrics:
             m.update_state(y, pred)
         n = tf.cast(tf.size(values), tf.float32)
