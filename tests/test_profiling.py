@@ -28,9 +28,11 @@ def test_verdict_thresholds():
 @pytest.fixture(scope="module")
 def reports(text_dir, tmp_path_factory):
     base = tmp_path_factory.mktemp("prof")
-    # slow: stock keras.layers.LSTM (a tf.while_loop); fast: FastLSTM's fused kernels
+    # slow: stock keras.layers.LSTM (a tf.while_loop) behind a 200 ms pipeline; fast:
+    # FastLSTM's fused kernels. (At 80 ms the slow case read 46 to 65% input-bound on the
+    # AMD EPYC machine, where the 16-unit model's step is 30 to 36 ms: too near 50%.)
     slow = profile(None, str(base / "slow"), [*FAST, f"data.path={text_dir}",
-                                              "data.debug_delay_ms=80", "model.lstm=keras"])
+                                              "data.debug_delay_ms=200", "model.lstm=keras"])
     fast = profile(None, str(base / "fast"), [*FAST, f"data.path={text_dir}"])
     return base, slow, fast
 
@@ -47,7 +49,7 @@ def test_slow_pipeline_is_input_bound_and_default_is_not(reports):
     assert fast["verdict"] == "compute-bound"
     assert fast["input_bound_percent"] < slow["input_bound_percent"] - 40
     assert fast["contention_percent"] >= 0 and slow["input_wait_ms_per_step"] > 20
-    assert any("debug_delay_ms" in r["advice"] and "80 ms" in r["because"]
+    assert any("debug_delay_ms" in r["advice"] and "200 ms" in r["because"]
                for r in slow["recommendations"])
     assert all(r["because"] for r in fast["recommendations"])
     for name in ("slow", "fast"):
