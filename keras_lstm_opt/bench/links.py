@@ -47,8 +47,7 @@ LEVERS: dict[str, list[str]] = {
     "sparse+fp16+batch4x": ["distribute.gradient_compression=float16",
                             "train.batch_size=256", "train.learning_rate=0.006"],
 }
-COMMON = ["distribute.strategy=multi_worker_mirrored", "train.verbose=epoch",
-          "distribute.timeout_seconds=600"]
+COMMON = ["distribute.strategy=multi_worker_mirrored", "train.verbose=epoch"]
 
 
 def run_training(run_dir: str, workers: int, link: str, overrides: list[str],
@@ -143,45 +142,41 @@ def sent_per_step(run_dir: str, metrics: dict[str, Any], workers: int) -> float:
     """The planner's bytes per worker and step for a finished run: its trainable
     parameters, its embedding table exchanged whole or as the rows a worker's share of
     the batch touches (counted in the training data: `touched_rows`)."""
-    import yaml
-
+    from keras_lstm_opt.config import load_config
+    from keras_lstm_opt.data.pipeline import resolve_files
     from keras_lstm_opt.distribute.planner import exchange_bytes
 
-    with open(os.path.join(run_dir, "config.yaml"), encoding="utf-8") as fh:
-        cfg = yaml.safe_load(fh)
-    with open(os.path.join(run_dir, "schema.json"), encoding="utf-8") as fh:
-        info = json.load(fh).get("info", {})
-    vocab, width = int(info.get("vocab_size", 0)), int(cfg["model"]["embedding_dim"])
-    table = vocab * width * 4
+    cfg = load_config(os.path.join(run_dir, "config.yaml"))
+    files = resolve_files(cfg.data)
+    vocab = int(files.schema.get("info", {}).get("vocab_size", 0))
+    width = cfg.model.embedding_dim
     params = int(metrics["params"]) * 4
-    wire = cfg["distribute"].get("gradient_compression", "none")
-    sparse = cfg["distribute"].get("embedding_exchange") == "sparse" or (
-        cfg["distribute"].get("embedding_exchange") == "auto"
-        and cfg["train"].get("embedding_updates") == "lazy"
-        and cfg["train"].get("optimizer") in ("adam", "adamw"))
+    wire = cfg.distribute.gradient_compression
+    exchange = cfg.distribute.embedding_exchange
+    sparse = exchange == "sparse" or (exchange == "auto" and cfg.train.embedding_updates
+                                      == "lazy" and cfg.train.optimizer in ("adam", "adamw"))
     if not sparse or not vocab:
         return exchange_bytes(params, workers=workers, compression=wire)
-    data_dir = cfg["data"]["path"]
-    rows = touched_rows(data_dir, metrics["global_batch_size"] // workers) if data_dir \
-        else min(vocab, metrics["global_batch_size"] / workers * 64)
-    return exchange_bytes(params - table, rows, width, workers, wire)
+    rows = touched_rows(files, metrics["global_batch_size"] // workers)
+    return exchange_bytes(params - vocab * width * 4, rows, width, workers, wire)
 
 
-def touched_rows(data_dir: str, batch: int, batches: int = 40) -> float:
-    """Distinct token ids (embedding rows) in a batch of `batch` training texts, on
-    average over the first `batches` batches, padding's row 0 included."""
+def touched_rows(files: Any, batch: int, batches: int = 40) -> float:
+    """Distinct token ids (embedding rows) in a batch of `batch` training texts of
+    `files` (`resolve_files`), on average over the first `batches` batches, padding's
+    row 0 included."""
     import numpy as np
     import tensorflow as tf
 
-    with open(os.path.join(data_dir, "schema.json"), encoding="utf-8") as fh:
-        schema = json.load(fh)
-    files = [os.path.join(data_dir, f) for f in schema["splits"]["train"]["files"]]
-    feature = schema["inputs"]
-    ds = tf.data.TFRecordDataset(files, compression_type=schema.get("compression") or None)
+    from keras_lstm_opt.data.schema import parse_spec
+
+    feature = files.schema["inputs"]
+    spec = {feature: parse_spec(files.schema)[feature]}
+    ds = tf.data.TFRecordDataset(files.train, compression_type=files.compression or None)
     counts = []
     for records in ds.batch(batch).take(batches):
-        ids = tf.io.parse_example(records, {feature: tf.io.VarLenFeature(tf.int64)})[feature]
-        counts.append(len(np.union1d(ids.values.numpy(), [0])))
+        ids = tf.io.parse_example(records, spec)[feature]
+        counts.append(len(np.union1d(ids.flat_values.numpy(), [0])))
     return float(np.mean(counts)) if counts else 0.0
 
 

@@ -32,7 +32,6 @@ class CollectiveWatchdog:
 
     def __init__(self, seconds: float, what: str = "a training step") -> None:
         self.seconds, self.what = float(seconds or 0), what
-        self.fired = False
         self._deadline: float | None = None
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -66,7 +65,7 @@ class CollectiveWatchdog:
                 if left > 0:
                     self._cond.wait(left)
                     continue
-                self._deadline, self.fired = None, True
+                self._deadline = None
                 self._abort()
 
     def _abort(self) -> None:
