@@ -120,6 +120,14 @@ class DataConfig:
                                     "(to study an input-bound pipeline)", min=0.0)
     threads: int = _f(0, "tf.data's private thread pool; 0 = the CPUs this process may use "
                          "(affinity and cgroup quota), -1 = TensorFlow's shared pool", min=-1)
+    remote_read: Literal["stage", "stream"] = _f(
+        "stage", "s3:// shards: 'stage' = download once into stage_dir (parallel, "
+        "resumable, checked, reused while the objects' ETags match), 'stream' = read them "
+        "straight into tf.data")
+    stage_dir: str | None = _f(None, "local directory for staged shards; null = "
+                               "$KLO_STAGE_DIR or ~/.cache/keras-lstm-opt/stage")
+    stage_max_gib: float = _f(20.0, "size bound of stage_dir (least recently used shards "
+                              "go first)", gt=0.0)
     service: DataServiceConfig = _f(DataServiceConfig())
 
 

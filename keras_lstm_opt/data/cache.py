@@ -27,7 +27,9 @@ import logging
 import os
 from typing import Any
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.data.storage import check_paths
+from keras_lstm_opt.errors import StorageError
 from keras_lstm_opt.paths import is_remote
 
 log = logging.getLogger("keras_lstm_opt")
@@ -35,10 +37,8 @@ log = logging.getLogger("keras_lstm_opt")
 
 def _stat(path: str) -> tuple[int, int]:
     if is_remote(path):
-        import tensorflow as tf
-
-        st = tf.io.gfile.stat(path)
-        return int(st.length), int(st.mtime_nsec)
+        i = fs.info(path)
+        return int(i["size"]), int((i["mtime"] or 0) * 1e9)
     st = os.stat(path)
     return st.st_size, st.st_mtime_ns
 
@@ -80,6 +80,12 @@ def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[
     import tensorflow as tf
 
     check_paths({"data.cache": prefix})
+    if not fs.native(prefix):
+        raise StorageError(f"data.cache = {prefix!r}: tf.data writes its caches through "
+                           "TensorFlow's own file system, which has no s3:// without "
+                           "tensorflow-io; use a local path (s3:// shards are staged or "
+                           "streamed locally anyway), or KLO_S3_CLIENT=tensorflow with the "
+                           "io extra")
     key = fingerprint(files, schema, settings)
     base = f"{prefix}.{split}"
     name = f"{base}-{key}"

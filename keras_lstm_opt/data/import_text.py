@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -27,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.data import text as textlib
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
 from keras_lstm_opt.data.storage import check_paths, makedirs, replace
 from keras_lstm_opt.data.writer import ShardWriter
 from keras_lstm_opt.logs import ensure_visible, log
-from keras_lstm_opt.paths import is_remote
 
 VOCAB_CAP = {"word": 20000, "character": 1000}
 LENGTH_CAP = {"word": 500, "character": 2000}
@@ -291,7 +290,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     # Pass 2: vectorise in batches and write the shards (into out/.tmp-import).
     tmp = os.path.join(out, TMP)
     remove_tree(tmp)
-    created = not tf.io.gfile.exists(out)
+    created = not fs.exists(out)
     makedirs(tmp)
     writers: dict[str, ShardWriter] = {}
     try:
@@ -358,32 +357,24 @@ def _unknown(where: str, column: str, lab: str, class_names: list[str]) -> str:
 
 
 def remove_tree(path: str) -> None:
-    if is_remote(path):
-        import tensorflow as tf
-
-        if tf.io.gfile.exists(path):
-            tf.io.gfile.rmtree(path)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
+    fs.rmtree(path)
 
 
 def move_into_place(tmp: str, out: str) -> None:
     """Replace an earlier import's shards by the new ones; schema.json moves last."""
-    import tensorflow as tf
-
     try:
         old = read_schema(out)
     except DataError:
         old = None
-    with tf.io.gfile.GFile(schema_path(tmp), "r") as fh:
+    with fs.open(schema_path(tmp), "r") as fh:
         new = json.loads(fh.read())
     keep = {f for s in new["splits"].values() for f in s["files"]}
     if old is not None:
         for split in old.get("splits", {}).values():
             for name in split.get("files", []):
                 path = os.path.join(out, name)
-                if name not in keep and tf.io.gfile.exists(path):
-                    tf.io.gfile.remove(path)
+                if name not in keep and fs.exists(path):
+                    fs.remove(path)
     for name in sorted(keep):
         replace(os.path.join(tmp, name), os.path.join(out, name))
     replace(schema_path(tmp), schema_path(out))

@@ -14,20 +14,20 @@ Example:
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.data.cache import fingerprinted_cache
 from keras_lstm_opt.data.checks import checked_batch
 from keras_lstm_opt.data.embedded import ensure_embedded
+from keras_lstm_opt.data.remote_read import record_dataset, stage_files
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
 from keras_lstm_opt.data.service import distribute
 from keras_lstm_opt.data.storage import check_paths, data_paths
-from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.resources import available_cpus
 
 if TYPE_CHECKING:  # for the type checker only: any object with these fields will do
@@ -49,19 +49,11 @@ class DataFiles:
 
 
 def _isdir(path: str) -> bool:
-    if is_remote(path):
-        import tensorflow as tf
-
-        return tf.io.gfile.isdir(path)
-    return os.path.isdir(path)
+    return fs.isdir(path)
 
 
 def _match(pattern: str) -> list[str]:
-    if is_remote(pattern):
-        import tensorflow as tf
-
-        return sorted(tf.io.gfile.glob(pattern))
-    return sorted(glob.glob(pattern))
+    return fs.glob(pattern)
 
 
 def resolve_files(cfg: DataConfig) -> DataFiles:
@@ -116,6 +108,13 @@ def _shape_batch(schema: dict[str, Any], max_length: int
     return fn
 
 
+def _reader(cfg: DataConfig, files: list[str], comp: str) -> Callable[[Any], Any] | None:
+    """The streaming reader when shards are remote and `data.remote_read` is 'stream'."""
+    if getattr(cfg, "remote_read", "stage") != "stream" or all(fs.native(f) for f in files):
+        return None
+    return lambda f: record_dataset(f, comp)
+
+
 def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batch_size: int,
                  training: bool, compression: str | None = None, seed: int = 0,
                  repeat: bool = False, input_context: Any = None,
@@ -142,19 +141,23 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
     comp = compression or schema["compression"]
     comp = "" if comp == "NONE" else comp
     x_name = schema["inputs"]
-    ds = tf.data.Dataset.from_tensor_slices(files)
     pipelines = input_context.num_input_pipelines if input_context is not None else 1
     by_file = pipelines > 1 and len(files) >= pipelines
-    if by_file:  # FILE policy: each worker reads its own shards
-        ds = ds.shard(pipelines, input_context.input_pipeline_id)
-    elif pipelines > 1:
+    if by_file:  # FILE policy: each worker reads (and stages) its own shards
+        files = files[input_context.input_pipeline_id::pipelines]
+    read = _reader(cfg, files, comp)
+    if read is None:  # shards TensorFlow cannot open itself, staged: local copies
+        files = stage_files(files, getattr(cfg, "stage_dir", None),
+                            int(getattr(cfg, "stage_max_gib", 20.0) * 2**30))
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if pipelines > 1 and not by_file:
         log.warning("%d shard file(s) for %d workers: every worker reads all files and keeps "
                     "1/%d of the records (DATA policy); write at least %d shards to read less",
                     len(files), pipelines, pipelines, pipelines)
     if training and cfg.shuffle_files:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     cycle = AUTOTUNE if cfg.parallel_reads == AUTOTUNE else max(1, cfg.parallel_reads)
-    ds = ds.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type=comp),
+    ds = ds.interleave(read or (lambda f: tf.data.TFRecordDataset(f, compression_type=comp)),
                        cycle_length=None if cycle == AUTOTUNE else cycle,
                        num_parallel_calls=tf.data.AUTOTUNE,
                        deterministic=cfg.deterministic or not training)

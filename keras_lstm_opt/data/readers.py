@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.data.storage import check_paths, open_file
 from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.paths import is_remote
@@ -84,16 +85,13 @@ def expand_sources(src: str) -> list[str]:
     """
     check_paths({"src": src})
     if is_remote(src):
-        import tensorflow as tf
-
-        gfile = tf.io.gfile
         if any(c in src for c in "*?["):
-            found = gfile.glob(src)
-        elif gfile.isdir(src):
-            found = [os.path.join(src, n) for n in gfile.listdir(src)]
+            found = fs.glob(src)
+        elif fs.isdir(src):
+            found = [src.rstrip("/") + "/" + n for n in fs.listdir(src)]
             found = [p for p in found if _known(p)]
         else:
-            found = [src] if gfile.exists(src) else []
+            found = [src] if fs.exists(src) else []
     elif any(c in src for c in "*?["):
         found = [p for p in glob.glob(src) if os.path.isfile(p)]
     elif os.path.isdir(src):
@@ -208,9 +206,7 @@ class _Lines:
 
 def open_lines(path: str) -> _Lines:
     if is_remote(path):
-        import tensorflow as tf
-
-        if not tf.io.gfile.exists(path):
+        if not fs.exists(path):
             raise DataError(f"{path}: no such file")
     elif not os.path.isfile(path):
         raise DataError(f"{path}: no such file")

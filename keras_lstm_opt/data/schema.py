@@ -18,8 +18,8 @@ import json
 import os
 from typing import Any
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import DataError
-from keras_lstm_opt.paths import is_remote
 
 FORMAT = "keras-lstm-opt/1"
 DTYPES = ("int64", "float32", "string")
@@ -63,16 +63,10 @@ def read_schema(directory: str) -> dict[str, Any]:
     """Load and validate `directory/schema.json`."""
     path = schema_path(directory)
     try:
-        if is_remote(path):  # through TensorFlow's file systems
-            import tensorflow as tf
-
-            if not tf.io.gfile.exists(path):
-                raise FileNotFoundError(path)
-            with tf.io.gfile.GFile(path, "r") as fh:
-                schema = json.loads(fh.read())
-        else:
-            with open(path, encoding="utf-8") as fh:
-                schema = json.load(fh)
+        if not fs.exists(path):
+            raise FileNotFoundError(path)
+        with fs.open(path, "r") as fh:
+            schema = json.loads(fh.read())
     except FileNotFoundError:
         raise DataError(f"{path}: schema.json not found; write shards with "
                         "`keras-lstm-opt data make` or keras_lstm_opt.write_tfrecords") from None

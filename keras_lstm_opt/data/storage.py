@@ -1,16 +1,16 @@
-"""Remote paths (s3://, hdfs://): check before training that they can be used.
+"""Remote paths (s3://, hdfs://): check before anything is written that they can be used.
 
-TensorFlow reaches s3:// and hdfs:// only through tensorflow-io's file-system plugins,
-whose last release (0.37.1) loads beside TensorFlow 2.16.x and no other. The `io`
-extra installs that pair (`pip install "keras-lstm-opt[io]"` in a fresh environment).
-Without it, a remote path fails here, before any file is written, with one message
-that names the config key and says what to install. gs:// is built into TensorFlow.
+s3:// is opened through s3fs (see `fs`), on any TensorFlow; the check makes one
+request to the bucket, so a wrong endpoint, missing credentials or a missing bucket
+fail here with one message that names the config key. hdfs:// (and s3:// with
+`KLO_S3_CLIENT=tensorflow`) go through TensorFlow's file system, which reaches them
+only with tensorflow-io's plugins, whose last release (0.37.1) loads beside
+TensorFlow 2.16.x and no other: the `io` extra installs that pair. gs:// is built into
+TensorFlow.
 
-S3 settings come from the environment variables tensorflow-io reads: `S3_ENDPOINT`
-(e.g. http://127.0.0.1:9000 for MinIO, Ceph's gateway or moto), `AWS_REGION`,
-`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `S3_USE_HTTPS`, `S3_VERIFY_SSL`.
-Credentials are never taken from a config or a path, so they cannot reach a config
-dump, a log line or metrics.json; `redact` masks them in any text we print.
+S3 settings come from the environment (see `fs`). Credentials are never taken from a
+config or a path, so they cannot reach a config dump, a log line or metrics.json;
+`redact` masks them in any text we print.
 
 Writers check their output the same way (`check_paths({"out_dir": out_dir})`) before
 anything is written, then create, move and open files with `makedirs`, `replace` and
@@ -27,6 +27,7 @@ import os
 import re
 from typing import IO, Any
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import StorageError
 from keras_lstm_opt.paths import is_remote
 
@@ -36,7 +37,33 @@ _used_remote = False
 
 
 def _needs_plugin(path: str) -> bool:
-    return path.startswith(NEEDS_PLUGIN)
+    return path.startswith(NEEDS_PLUGIN) and fs.native(path)
+
+
+def _check_s3(key: str, path: str) -> None:
+    """One request to the bucket: endpoint, credentials and bucket in a single check."""
+    bucket = path.removeprefix("s3://").split("/", 1)[0]
+    try:
+        import s3fs  # noqa: F401
+    except ImportError:
+        raise StorageError(f"{key} = {path!r}: s3:// needs s3fs (pip install s3fs)") from None
+    try:
+        fs.s3().ls(bucket, detail=False)
+    except FileNotFoundError:
+        raise StorageError(f"{key} = {path!r}: the bucket {bucket!r} does not exist at "
+                           f"{_endpoint()}; create it first") from None
+    except PermissionError as exc:
+        raise StorageError(f"{key} = {path!r}: access to the bucket {bucket!r} at "
+                           f"{_endpoint()} was refused ({redact(str(exc))[:300]}); check "
+                           "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY") from None
+    except Exception as exc:  # noqa: BLE001  (botocore: no credentials, no endpoint, ...)
+        raise StorageError(f"{key} = {path!r} cannot be reached at {_endpoint()}: "
+                           f"{type(exc).__name__}: {redact(str(exc))[:300]}") from None
+
+
+def _endpoint() -> str:
+    return (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            or os.environ.get("S3_ENDPOINT") or "AWS's default S3 endpoint")
 
 
 def _install_hint(tf_version: str) -> str:
@@ -77,6 +104,9 @@ def check_paths(paths: dict[str, str | None]) -> None:
         if re.match(r"^\w+://[^/@]*:[^/@]*@", path):
             raise StorageError(f"{key}: credentials inside a path are not accepted; set "
                                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY instead")
+    for key, path in remote.items():
+        if fs.s3fs_path(path):
+            _check_s3(key, path)
     plugin_paths = {k: p for k, p in remote.items() if _needs_plugin(p)}
     if not plugin_paths:
         return
@@ -102,33 +132,17 @@ def check_paths(paths: dict[str, str | None]) -> None:
 
 def makedirs(path: str) -> None:
     """Create a directory (and its parents), local or remote (after `check_paths`)."""
-    if is_remote(path):
-        import tensorflow as tf
-
-        tf.io.gfile.makedirs(path)
-    else:
-        os.makedirs(path, exist_ok=True)
+    fs.makedirs(path)
 
 
 def replace(src: str, dst: str) -> None:
-    """Move `src` over `dst`: os.replace locally, TensorFlow's rename remotely."""
-    if is_remote(dst):
-        import tensorflow as tf
-
-        tf.io.gfile.rename(src, dst, overwrite=True)
-    else:
-        os.replace(src, dst)
+    """Move `src` over `dst`: os.replace locally, the remote file system's move remotely."""
+    fs.replace(src, dst)
 
 
 def open_file(path: str, mode: str = "r", newline: str | None = None) -> IO[Any]:
-    """open() for local paths (UTF-8 text), tf.io.gfile.GFile for remote ones."""
-    if is_remote(path):
-        import tensorflow as tf
-
-        return tf.io.gfile.GFile(path, mode)
-    if "b" in mode:
-        return open(path, mode)
-    return open(path, mode, encoding="utf-8", newline=newline)
+    """open() for any path (UTF-8 text)."""
+    return fs.open(path, mode, newline)
 
 
 def data_paths(d: Any) -> dict[str, str | None]:

@@ -17,12 +17,14 @@ from __future__ import annotations
 import csv
 import functools
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.data.schema import (
     COMPRESSIONS,
     FORMAT,
@@ -158,7 +160,8 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
              for i in range(shards)]
     try:
         makedirs(out_dir)
-        writers = [tf.io.TFRecordWriter(p + ".tmp", options) for p in paths]
+        tmps = _temporaries(paths)
+        writers = [tf.io.TFRecordWriter(t, options) for t in tmps]
         try:
             for i in range(n):
                 ex = tf.train.Example(features=tf.train.Features(feature={
@@ -168,11 +171,10 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
         finally:
             for w in writers:
                 w.close()
-        for p in paths:
-            replace(p + ".tmp", p)
-    except tf.errors.OpError as exc:
+        _publish(tmps, paths)
+    except (tf.errors.OpError, OSError) as exc:
         raise StorageError(f"out_dir = {out_dir!r}: writing the shards failed: "
-                           f"{redact(exc.message.strip())}") from None
+                           f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
     _update_schema(out_dir, split, paths, n, specs, compression, inputs or names[0],
                    target or names[-1], task, info or {})
     return paths
@@ -196,15 +198,35 @@ def _update_schema(out_dir: str, split: str, paths: list[str], n: int,
     if not is_remote(out_dir):
         write_schema(out_dir, schema)
         return
-    import tensorflow as tf
-
     validate_schema({"format": FORMAT, **schema}, schema_path(out_dir))
     with tempfile.TemporaryDirectory() as tmp:  # written whole, then copied up in one go
         try:
-            tf.io.gfile.copy(write_schema(tmp, schema), schema_path(out_dir), overwrite=True)
-        except tf.errors.OpError as exc:
+            fs.put(write_schema(tmp, schema), schema_path(out_dir))
+        except Exception as exc:  # noqa: BLE001  (TensorFlow's or s3fs's error)
             raise StorageError(f"{schema_path(out_dir)}: cannot be written: "
-                               f"{redact(exc.message.strip())}") from None
+                               f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
+
+
+def _temporaries(paths: list[str]) -> list[str]:
+    """Where each shard is written before it is moved into place: beside it, or a local
+    file when TensorFlow cannot write the destination itself (s3:// through s3fs)."""
+    if all(fs.native(p) for p in paths):
+        return [p + ".tmp" for p in paths]
+    tmp = tempfile.mkdtemp(prefix="klo-shards-")
+    return [os.path.join(tmp, os.path.basename(p)) for p in paths]
+
+
+def _publish(tmps: list[str], paths: list[str]) -> None:
+    """Move finished shards into place (an upload for s3://: one atomic PUT each)."""
+    for t, p in zip(tmps, paths, strict=True):
+        if t == p + ".tmp":
+            replace(t, p)
+        else:
+            fs.put(t, p)
+            os.remove(t)
+    for t in tmps[:1]:
+        if t != paths[0] + ".tmp":
+            shutil.rmtree(os.path.dirname(t), ignore_errors=True)
 
 
 class ShardWriter:
@@ -244,7 +266,8 @@ class ShardWriter:
                                         else compression)
         try:
             makedirs(out_dir)
-            self._writers = [tf.io.TFRecordWriter(p + ".tmp", options) for p in self.paths]
+            self._tmps = _temporaries(self.paths)
+            self._writers = [tf.io.TFRecordWriter(t, options) for t in self._tmps]
         except tf.errors.OpError as exc:
             raise StorageError(f"out_dir = {out_dir!r}: cannot write shards: "
                                f"{redact(exc.message.strip())}") from None
@@ -291,11 +314,10 @@ class ShardWriter:
             raise DataError(f"{self.out_dir}: no {self.split} examples to write")
         self._close_writers()
         try:
-            for p in self.paths:
-                replace(p + ".tmp", p)
-        except tf.errors.OpError as exc:
+            _publish(self._tmps, self.paths)
+        except (tf.errors.OpError, OSError) as exc:
             raise StorageError(f"out_dir = {self.out_dir!r}: writing the shards failed: "
-                               f"{redact(exc.message.strip())}") from None
+                               f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
         self._done = True
         _update_schema(self.out_dir, self.split, self.paths, self.count, self.specs,
                        self.compression, inputs, target, task, info or {})
@@ -303,17 +325,15 @@ class ShardWriter:
 
     def abort(self) -> None:
         """Close and delete the unfinished files (nothing is recorded in schema.json)."""
-        import tensorflow as tf
-
         if self._done:
             return
         self._done = True
         self._close_writers()
-        for p in self.paths:
+        for t in self._tmps:
             try:
-                if tf.io.gfile.exists(p + ".tmp"):
-                    tf.io.gfile.remove(p + ".tmp")
-            except tf.errors.OpError:
+                if fs.exists(t):
+                    fs.remove(t)
+            except Exception:  # noqa: BLE001, S110  (best effort: the run is failing)
                 pass
 
     def __enter__(self) -> ShardWriter:
@@ -325,9 +345,7 @@ class ShardWriter:
 
 
 def _open_input(path: str, newline: str | None = None) -> Any:
-    import tensorflow as tf
-
-    if not tf.io.gfile.exists(path):
+    if not fs.exists(path):
         raise DataError(f"{path}: no such file")
     return open_file(path, "r", newline)
 

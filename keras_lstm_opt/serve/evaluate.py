@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from keras_lstm_opt.charts import save_figure
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.files import exists as _exists
@@ -96,12 +97,9 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None
 
         write_json_atomic(os.path.join(local, "evaluation.json"), result)
         if local != out_dir:
-            import tensorflow as tf
-
-            tf.io.gfile.makedirs(out_dir)
-            for name in os.listdir(local):
-                tf.io.gfile.copy(os.path.join(local, name), _join(out_dir, name),
-                                 overwrite=True)
+            fs.makedirs(out_dir)
+            for name in sorted(os.listdir(local), key=lambda n: n == "evaluation.json"):
+                fs.put(os.path.join(local, name), _join(out_dir, name))
     result["plots"] = [_join(out_dir, os.path.basename(p)) for p in result["plots"]]
     log.info("evaluation of %s on %s: %s -> %s", run.run_dir, source,
              json.dumps(result["summary"]), _join(out_dir, "evaluation.json"))
@@ -159,7 +157,6 @@ def _check_same(run: Run, schema: dict[str, Any], directory: str) -> None:
 
 def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
     """Labels / targets and predictions over a data directory's validation shards."""
-    import glob
 
     from keras_lstm_opt.config import DataConfig
     from keras_lstm_opt.data.pipeline import make_dataset
@@ -168,11 +165,7 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
     schema = read_schema(directory)
     if kind == "directory":
         _check_same(run, schema, directory)
-    match: Callable[[str], list[str]] = glob.glob
-    if is_remote(directory):
-        import tensorflow as tf
-
-        match = tf.io.gfile.glob
+    match: Callable[[str], list[str]] = fs.glob
     files = sorted(match(_join(directory, "validation-*")))
     if not files and kind == "directory":
         files = sorted(match(_join(directory, "train-*")))

@@ -1,4 +1,4 @@
-"""Paths of run and data directories, local or remote (through tf.io.gfile), for serve/.
+"""Paths of run and data directories, local or remote (through `data.fs`), for serve/.
 
 Example:
 
@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import os
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.paths import is_remote
 
 
 def exists(path: str) -> bool:
-    if is_remote(path):
-        import tensorflow as tf
-
-        return bool(tf.io.gfile.exists(path))
-    return os.path.exists(path)
+    return fs.exists(path)
 
 
 def read_text(path: str) -> str:
-    if is_remote(path):
-        import tensorflow as tf
-
-        with tf.io.gfile.GFile(path, "r") as fh:
-            return str(fh.read())
-    with open(path, encoding="utf-8") as fh:
-        return fh.read()
+    with fs.open(path, "r") as fh:
+        return str(fh.read())
 
 
 def join(run_dir: str, name: str) -> str:
@@ -36,8 +28,4 @@ def join(run_dir: str, name: str) -> str:
 
 
 def isdir(path: str) -> bool:
-    if is_remote(path):
-        import tensorflow as tf
-
-        return bool(tf.io.gfile.isdir(path))
-    return os.path.isdir(path)
+    return fs.isdir(path)

@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.run import Run, load_run
@@ -202,13 +203,11 @@ def _write(rows: Iterator[dict[str, Any]], out: str | None, fmt: str) -> str:
         sys.stdout.flush()
         return "-"
     if is_remote(out):
-        import tensorflow as tf
-
         with tempfile.TemporaryDirectory() as tmp:
             local = os.path.join(tmp, "predictions")
             with open(local, "w", encoding="utf-8", newline="") as fh:
                 n = _emit(rows, fh, fmt)
-            tf.io.gfile.copy(local, out, overwrite=True)
+            fs.put(local, out)
     else:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         tmp_path = out + ".tmp"

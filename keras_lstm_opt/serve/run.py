@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import DataError, RunDirError, UsageError
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.files import exists as _exists
@@ -84,11 +85,9 @@ def _load_model(path: str) -> keras.Model:
 
     if not is_remote(path):
         return keras.models.load_model(path, compile=False)
-    import tensorflow as tf
-
     with tempfile.TemporaryDirectory() as tmp:  # Keras reads a local zip
         local = os.path.join(tmp, "model.keras")
-        tf.io.gfile.copy(path, local)
+        fs.get(path, local)
         return keras.models.load_model(local, compile=False)
 
 

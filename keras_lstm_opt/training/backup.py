@@ -31,6 +31,7 @@ import time
 import keras
 import tensorflow as tf
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirError
 from keras_lstm_opt.paths import is_remote
 
@@ -60,19 +61,43 @@ class Backup:
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=self.step)
-        self._private = None if is_chief or directory is None else tempfile.mkdtemp(
-            prefix="klo-backup-")
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self._private or directory,
-                                                  max_to_keep=keep) if directory else None
+        # TensorFlow saves and reads checkpoints only on its own file systems: a directory
+        # it cannot open (s3:// through s3fs) is worked on in a local mirror, pulled from
+        # the remote directory to resume and pushed to it after every save
+        self._temps: list[str] = []
+        self._pulled: dict[str, str] = {}
+        self.remote = directory if directory and not fs.native(directory) else None
+        local = self._pull(directory) if self.remote and directory else directory
+        self._private = None if is_chief or directory is None else self._temp("klo-backup-")
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self._private or local,
+                                                  max_to_keep=keep) if local else None
+
+    def _temp(self, prefix: str) -> str:
+        self._temps.append(tempfile.mkdtemp(prefix=prefix))
+        return self._temps[-1]
+
+    def _pull(self, directory: str) -> str:
+        """A local copy of a backup directory TensorFlow cannot read itself (cached)."""
+        if directory not in self._pulled:
+            local = self._pulled[directory] = self._temp("klo-backup-")
+            names = [n for n in fs.walk_files(directory) if "/" not in n] \
+                if self.resume and fs.isdir(directory) else []
+            for n in names:
+                fs.get(directory.rstrip("/") + "/" + n, os.path.join(local, n))
+            if names:
+                log.info("pulled %d backup file(s) from %s", len(names), directory)
+        return self._pulled[directory]
 
     def candidates(self) -> list[str]:
         """Backups listed in the index files, newest first (the copy's after the run's)."""
         out: list[str] = []
         dirs = [d for d in (self.directory, self.copy_to) if d] if self.directory else []
         for d in dirs:
-            state = tf.train.get_checkpoint_state(d) if tf.io.gfile.exists(d) else None
+            local = d if fs.native(d) else self._pull(d)
+            state = tf.train.get_checkpoint_state(local) if tf.io.gfile.exists(local) \
+                else None
             if state:
-                out += [p if is_remote(p) or os.path.isabs(p) else os.path.join(d, p)
+                out += [p if is_remote(p) or os.path.isabs(p) else os.path.join(local, p)
                         for p in reversed(state.all_model_checkpoint_paths)]
         return out
 
@@ -93,11 +118,18 @@ class Backup:
                                   "directory, or delete this one's backup/") from None
             step = self.resumed_step = int(self.step.numpy())
             self.restore_seconds = time.perf_counter() - began
-            self.restored_from = path
-            log.info("resuming from the backup %s at step %d (restored in %.2f s)", path,
-                     step, self.restore_seconds)
+            self.restored_from = self._origin(path)
+            log.info("resuming from the backup %s at step %d (restored in %.2f s)",
+                     self.restored_from, step, self.restore_seconds)
             return step
         return None if force else 0
+
+    def _origin(self, path: str) -> str:
+        """Where a backup came from: the remote directory for a pulled copy."""
+        for remote, local in self._pulled.items():
+            if path.startswith(local + os.sep):
+                return remote.rstrip("/") + "/" + os.path.basename(path)
+        return path
 
     def save(self, step: int) -> None:
         """Data files first, then the index: a crash mid-save leaves the previous newest."""
@@ -105,26 +137,36 @@ class Backup:
             return
         self.step.assign(step)
         path = self.manager.save(checkpoint_number=step)
-        if self.copy_to:
-            tf.io.gfile.makedirs(self.copy_to)
-            for f in tf.io.gfile.glob(path + ".*"):
-                tf.io.gfile.copy(f, self.copy_to.rstrip("/") + "/" + os.path.basename(f),
-                                 overwrite=True)
-            kept = [os.path.basename(p) for p in self.manager.checkpoints]
-            tf.compat.v1.train.update_checkpoint_state(self.copy_to, os.path.basename(path),
-                                             all_model_checkpoint_paths=kept)
-            for f in tf.io.gfile.glob(self.copy_to.rstrip("/") + "/ckpt-*"):
-                if os.path.basename(f).split(".")[0] not in kept:
-                    tf.io.gfile.remove(f)
+        kept = [os.path.basename(p) for p in self.manager.checkpoints]
+        for dest in (self.remote if self.is_chief else None, self.copy_to):
+            if dest:
+                _push(path, kept, dest)
 
     def close(self, remove_backup: bool) -> None:
         """Drop a worker's private copy; the chief's backup goes when the run finished."""
+        for d in self._temps:
+            shutil.rmtree(d, ignore_errors=True)
         if not self.is_chief or self.directory is None:
-            if self._private:
-                shutil.rmtree(self._private, ignore_errors=True)
             return
         if remove_backup and is_remote(self.directory):
-            if tf.io.gfile.exists(self.directory):
-                tf.io.gfile.rmtree(self.directory)
+            fs.rmtree(self.directory)
         elif remove_backup:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _push(path: str, kept: list[str], dest: str) -> None:
+    """Copy the backup `path` (its data files, then an index of `kept`) to `dest`, and
+    remove backups there that are no longer kept."""
+    fs.makedirs(dest)
+    base = dest.rstrip("/") + "/"
+    for f in fs.glob(path + ".*"):
+        fs.copy(f, base + os.path.basename(f))
+    with tempfile.TemporaryDirectory() as tmp:  # the CheckpointState text proto
+        index = os.path.join(tmp, "checkpoint")
+        with open(index, "w", encoding="utf-8") as fh:
+            fh.write(f'model_checkpoint_path: "{os.path.basename(path)}"\n')
+            fh.writelines(f'all_model_checkpoint_paths: "{k}"\n' for k in kept)
+        fs.put(index, base + "checkpoint")
+    for f in fs.glob(base + "ckpt-*"):
+        if os.path.basename(f).split(".")[0] not in kept:
+            fs.remove(f)

@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirError
 from keras_lstm_opt.paths import is_remote
 
@@ -44,11 +45,7 @@ def resolve_run_dir(run_dir: str | os.PathLike | None) -> str:
 
 
 def _exists(path: str) -> bool:
-    if is_remote(path):
-        import tensorflow as tf
-
-        return bool(tf.io.gfile.exists(path))
-    return os.path.exists(path)
+    return fs.exists(path)
 
 
 def check_run_dir(run_dir: str, overwrite: bool = False,
@@ -75,14 +72,12 @@ def clear_run_dir(run_dir: str) -> list[str]:
     for name in ARTIFACTS:
         path = os.path.join(run_dir, name)
         if is_remote(run_dir):
-            import tensorflow as tf
-
-            if not tf.io.gfile.exists(path):
-                continue
-            if tf.io.gfile.isdir(path):
-                tf.io.gfile.rmtree(path)
+            if fs.isdir(path):
+                fs.rmtree(path)
+            elif fs.exists(path):
+                fs.remove(path)
             else:
-                tf.io.gfile.remove(path)
+                continue
         elif os.path.isdir(path):
             shutil.rmtree(path)
         elif os.path.exists(path):

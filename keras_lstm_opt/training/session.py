@@ -34,6 +34,7 @@ from keras_lstm_opt.errors import TrainingError, TrainingInterrupted
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.training.artifacts import (
     plot_curves,
+    pull_dir,
     run_paths,
     sync_dir,
     weights_digest,
@@ -76,6 +77,7 @@ class FitSession:
         self.stop = StopSignals()
         self.out_dir: str | None = None
         self.staged = self.success = False
+        self._seen: dict[str, tuple[int, float]] = {}  # staged files already copied out
         self.backup: Backup | None = None
         try:
             self._open(overwrite)
@@ -94,6 +96,11 @@ class FitSession:
             self.out_dir = run_dir if trainer.is_chief and not self.staged else \
                 tempfile.mkdtemp(prefix="klo-stage-" if self.staged else "klo-worker-")
             os.makedirs(run_paths(self.out_dir)["checkpoints"], exist_ok=True)
+            if self.staged and opts.resume:  # history and best weights of a resumed run
+                pulled = pull_dir(run_dir, self.out_dir, skip=("backup", "tensorboard"))
+                if pulled:
+                    log.info("pulled %d file(s) of the unfinished run from %s", pulled,
+                             run_dir)
         with trainer.strategy.scope():
             self.backup = Backup(trainer.model, run_paths(run_dir)["backup"] if run_dir
                                  else None, trainer.is_chief, opts.resume, opts.keep_backups,
@@ -104,10 +111,15 @@ class FitSession:
                    ) -> tuple[list[keras.callbacks.Callback], ThroughputTimer, BestWeights]:
         opts, timer = self.t.options, ThroughputTimer()
         files = run_paths(self.out_dir) if self.out_dir else None
-        shared = run_paths(self.run_dir) if self.run_dir else None
+        shared = run_paths(self.out_dir if self.staged else self.run_dir) \
+            if self.run_dir else None
         cbs: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
         if files:
             cbs += run_dir_callbacks(files, monitor, opts.resume, before[1] if before else None)
+        if self.staged and self.out_dir and self.run_dir:  # out as it is written
+            local, remote = self.out_dir, self.run_dir
+            cbs.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: sync_dir(
+                local, remote, seen=self._seen, skip=("metrics.json",))))
         cbs += [timer, *user]
         best = BestWeights(monitor, opts.restore_best_weights, before,
                            shared["best"] if shared else None)
@@ -138,9 +150,10 @@ class FitSession:
                 with open(os.path.join(self.out_dir, name), "w", encoding="utf-8") as fh:
                     fh.write(text)
             if self.staged and self.run_dir:
-                sync_dir(self.out_dir, self.run_dir)
+                sync_dir(self.out_dir, self.run_dir, seen=self._seen)
         monitor = monitored(opts.monitor, self.val is not None)
-        history_csv = run_paths(self.run_dir)["history"] if self.run_dir else None
+        history_csv = run_paths(self.out_dir if self.staged else self.run_dir)["history"] \
+            if self.run_dir and self.out_dir else None
         before = best_epoch(history_csv, monitor, monitor_mode(monitor)) \
             if history_csv and opts.resume and not is_remote(history_csv) else None
         cbs, timer, best = self._callbacks(callbacks, monitor, before)
@@ -188,8 +201,8 @@ class FitSession:
             plot_curves(hist, paths["curves"], title or model.name, dict(reference or {}))
             write_json_atomic(paths["metrics"], metrics)
             if self.staged:
-                log.info("copied %d files to %s", sync_dir(self.out_dir, self.run_dir),
-                         self.run_dir)
+                log.info("copied %d files to %s", sync_dir(self.out_dir, self.run_dir,
+                                                           seen=self._seen), self.run_dir)
         self.success = True
         log.info("done in %.1f s: %s", wall, final)
         return metrics
