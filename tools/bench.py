@@ -30,6 +30,8 @@ each of --rows (e.g. 250000,1000000): wall time and peak RSS per stage.
 size, worker count, implementation and pack size, against the ring bound of each link.
 `--mode links` trains with `launch --link` per lever (dense, sparse, float16 wire, bigger
 batches): step time, samples/s, accuracy, time to target and the planner's prediction.
+`--mode remote` reads the same shards locally and from s3:// (--url, on the endpoint the
+environment names, e.g. `python -m tests.ceph_cluster`), staged cold, staged warm and streamed.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("config", nargs="?", help="YAML config (default: built-in defaults)")
     p.add_argument("--mode", choices=["data", "storage", "redis", "quota", "lstm",
                                       "time-to-accuracy", "trainer", "predict", "real-text",
-                                      "scale", "allreduce", "links"],
+                                      "scale", "allreduce", "links", "remote"],
                    default="data")
     p.add_argument("--jobs", type=int, default=2, help="--mode quota: jobs sharing the machine")
     p.add_argument("--cpus-per-job", type=float, default=1.0, help="--mode quota: CPU quota")
@@ -90,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="--mode lstm: TensorFlow intra-op threads (default: as `train` picks)")
     p.add_argument("--inter-op", type=int, default=0,
                    help="--mode lstm: TensorFlow inter-op threads (default: as `train` picks)")
+    p.add_argument("--url", default="s3://klo/bench-remote",
+                   help="--mode remote: an s3:// prefix on the endpoint the environment names")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default="bench", help="output directory (default ./bench)")
@@ -116,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         return _allreduce(args)
     if args.mode == "links":
         return _links(args)
+    if args.mode == "remote":
+        return _remote(args)
 
     from keras_lstm_opt import ConfigError, DataError, load_config
     from keras_lstm_opt.bench.data import DEFAULT_VARIANTS, bench_pipeline
@@ -344,6 +350,24 @@ def _allreduce(args: argparse.Namespace) -> int:
     return _finish(r, args, "allreduce", chart, [
         "workers", "link", "implementation", "bytes_per_pack", "size", "ms", "bus_gbit_s",
         "ring_bound_ms", "of_bound"])
+
+
+def _remote(args: argparse.Namespace) -> int:
+    from keras_lstm_opt.bench.remote import bench_remote, chart
+    from keras_lstm_opt.data.storage import check_paths
+    from keras_lstm_opt.errors import StorageError
+
+    try:
+        check_paths({"--url": args.url})
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"remote reads: {args.examples:,} text examples, local vs {args.url} staged and "
+          f"streamed, {args.repeats} interleaved rounds", flush=True)
+    r = bench_remote(args.url, args.examples, os.path.join(args.out, "remote-work"),
+                     args.repeats, progress=lambda s: print(s, flush=True))
+    return _finish(r, args, "remote", chart, ["variant", "examples", "median_seconds",
+                                              "examples_per_s", "mb_per_s", "vs_local"])
 
 
 def _links(args: argparse.Namespace) -> int:

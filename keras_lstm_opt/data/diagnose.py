@@ -23,19 +23,24 @@ def find_bad_record(files: list[str], compression: str, spec: dict[str, Any] | N
     invalid record (see checks.py), or None."""
     import tensorflow as tf
 
+    from keras_lstm_opt.data import fs
     from keras_lstm_opt.data.checks import checked_batch
+    from keras_lstm_opt.data.remote_read import record_dataset
+    from keras_lstm_opt.errors import DataError
 
     comp = "" if compression == "NONE" else compression
     for path in files:
         good = 0  # records read (and parsed) before the failure; the bad one is `good`
         try:
-            for record in tf.data.TFRecordDataset(path, compression_type=comp).batch(1):
+            records = tf.data.TFRecordDataset(path, compression_type=comp) \
+                if fs.native(path) else record_dataset(path, comp)
+            for record in records.batch(1):
                 if spec is not None:
                     ex = tf.io.parse_example(record, spec)
                     if schema is not None:
                         checked_batch(ex, schema, max_length, too_long)
                 good += 1
-        except (tf.errors.OpError, UnicodeDecodeError) as exc:
+        except (tf.errors.OpError, UnicodeDecodeError, DataError) as exc:
             # TF's parse error quotes the raw record; with non-UTF-8 bytes that message
             # itself fails to decode, so UnicodeDecodeError stands for a parse failure.
             first = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0]

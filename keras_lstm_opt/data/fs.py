@@ -49,15 +49,21 @@ def native(path: str) -> bool:
 _FS: dict[tuple[str, str], Any] = {}
 
 
-def s3() -> Any:
-    """The s3fs file system, configured from the environment (one per endpoint)."""
-    import s3fs
-
+def s3_endpoint() -> str:
+    """The S3 endpoint the environment names ('' = AWS's own)."""
     endpoint = (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
                 or os.environ.get("S3_ENDPOINT") or "")
     if endpoint and "://" not in endpoint:  # tensorflow-io's S3_ENDPOINT may omit it
         https = os.environ.get("S3_USE_HTTPS", "1") not in ("0", "false")
         endpoint = ("https://" if https else "http://") + endpoint
+    return endpoint
+
+
+def s3() -> Any:
+    """The s3fs file system, configured from the environment (one per endpoint)."""
+    import s3fs
+
+    endpoint = s3_endpoint()
     key = (endpoint, os.environ.get("AWS_ACCESS_KEY_ID", ""))
     if key not in _FS:
         client: dict[str, Any] = {}

@@ -112,7 +112,9 @@ def _reader(cfg: DataConfig, files: list[str], comp: str) -> Callable[[Any], Any
     """The streaming reader when shards are remote and `data.remote_read` is 'stream'."""
     if getattr(cfg, "remote_read", "stage") != "stream" or all(fs.native(f) for f in files):
         return None
-    return lambda f: record_dataset(f, comp)
+    import tensorflow as tf
+
+    return tf.autograph.experimental.do_not_convert(lambda f: record_dataset(f, comp))
 
 
 def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batch_size: int,

@@ -228,10 +228,18 @@ class _Inflate:
 
 def record_dataset(url: Any, compression: str) -> Any:
     """tf.data dataset of one shard's serialized records, streamed from any path."""
+    import numpy as np
     import tensorflow as tf
 
-    def gen(path: bytes) -> Iterator[bytes]:
-        yield from _records(path.decode(), compression)
+    def gen(path: bytes) -> Iterator[Any]:
+        batch: list[bytes] = []
+        for record in _records(path.decode(), compression):
+            batch.append(record)
+            if len(batch) == 512:  # one Python-to-TensorFlow hand-over per 512 records
+                yield np.array(batch, dtype=object)
+                batch = []
+        if batch:
+            yield np.array(batch, dtype=object)
 
     return tf.data.Dataset.from_generator(
-        gen, output_signature=tf.TensorSpec([], tf.string), args=(url,))
+        gen, output_signature=tf.TensorSpec([None], tf.string), args=(url,)).unbatch()

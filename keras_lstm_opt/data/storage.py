@@ -62,8 +62,7 @@ def _check_s3(key: str, path: str) -> None:
 
 
 def _endpoint() -> str:
-    return (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-            or os.environ.get("S3_ENDPOINT") or "AWS's default S3 endpoint")
+    return fs.s3_endpoint() or "AWS's default S3 endpoint"
 
 
 def _install_hint(tf_version: str) -> str:
