@@ -112,6 +112,9 @@ def load_run(run_dir: str) -> Run:
     """
     if not isinstance(run_dir, str) or not run_dir:
         raise UsageError(f"run_dir: expected a directory path, got {run_dir!r}")
+    from keras_lstm_opt.data.storage import check_paths
+
+    check_paths({"run_dir": run_dir})  # a remote one: reachable (and its plugin loaded)
     if not _isdir(run_dir):
         raise RunDirError(f"{run_dir}: no such run directory")
     model_path = _join(run_dir, "model.keras")
