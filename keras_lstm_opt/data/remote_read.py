@@ -177,9 +177,9 @@ def stage_files(urls: list[str], stage_dir: str | None = None,
             done += got
             fetched += n
     removed = _evict(stage_dir, set(local.values()), max_bytes)
-    log.info("staged %d shard(s) (%.1f MB) from %s in %.2f s: %d downloaded (%.1f MB), "
+    log.info("staged %d shard(s) (%.1f MB) from %s in %.2f s: %d downloaded (%d bytes), "
              "%d reused%s", len(remote), need / 1e6, remote[0].rsplit("/", 1)[0],
-             time.perf_counter() - began, done, fetched / 1e6, len(remote) - done,
+             time.perf_counter() - began, done, fetched, len(remote) - done,
              f", {removed} old one(s) removed" if removed else "")
     return [local.get(u, u) for u in urls]
 
