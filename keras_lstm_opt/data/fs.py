@@ -158,11 +158,10 @@ def open(path: str, mode: str = "r", newline: str | None = None) -> IO[Any]:  # 
     """open() for any path; text modes are UTF-8."""
     if s3fs_path(path):
         if "b" in mode:
-            return s3().open(path, mode, block_size=8 << 20)  # type: ignore[no-any-return]
-        return s3().open(path, mode, encoding="utf-8",  # type: ignore[no-any-return]
-                         newline=newline)
+            return s3().open(path, mode, block_size=8 << 20)
+        return s3().open(path, mode, encoding="utf-8", newline=newline)
     if is_remote(path):
-        return _tf().GFile(path, mode)  # type: ignore[no-any-return]
+        return _tf().GFile(path, mode)
     if "b" in mode:
         return builtins.open(path, mode)
     return builtins.open(path, mode, encoding="utf-8", newline=newline)

@@ -111,8 +111,8 @@ class FitSession:
                    ) -> tuple[list[keras.callbacks.Callback], ThroughputTimer, BestWeights]:
         opts, timer = self.t.options, ThroughputTimer()
         files = run_paths(self.out_dir) if self.out_dir else None
-        shared = run_paths(self.out_dir if self.staged else self.run_dir) \
-            if self.run_dir else None
+        shared_dir = self.out_dir if self.staged else self.run_dir
+        shared = run_paths(shared_dir) if shared_dir else None
         cbs: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
         if files:
             cbs += run_dir_callbacks(files, monitor, opts.resume, before[1] if before else None)
