@@ -55,12 +55,12 @@ def stage(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def s3_text(ceph, tmp_path_factory) -> str:  # noqa: F811
-    from keras_lstm_opt.data.embedded import write_embedded
-
-    local = write_embedded("text", str(tmp_path_factory.mktemp("s3text")), 2000, seed=7)
-    for name in os.listdir(local):
-        _s3().put_file(os.path.join(local, name), f"klo/text/{name}")
+def s3_text(ceph) -> str:  # noqa: F811
+    """The embedded text data, written to the bucket by `data make` in a fresh process."""
+    proc = subprocess.run([console_script(), "data", "make", "--task", "text", "--examples",
+                           "2000", "--seed", "7", "--out", "s3://klo/text"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     return "s3://klo/text"
 
 
