@@ -98,6 +98,10 @@ class FitSession:
             os.makedirs(run_paths(self.out_dir)["checkpoints"], exist_ok=True)
             if self.staged and opts.resume:  # history and best weights of a resumed run
                 pulled = pull_dir(run_dir, self.out_dir, skip=("backup", "tensorboard"))
+                for root, _, names in os.walk(self.out_dir):  # in the bucket already
+                    for n in names:
+                        st = os.stat(os.path.join(root, n))
+                        self._seen[os.path.join(root, n)] = (st.st_size, st.st_mtime)
                 if pulled:
                     log.info("pulled %d file(s) of the unfinished run from %s", pulled,
                              run_dir)
