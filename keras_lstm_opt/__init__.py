@@ -28,11 +28,13 @@ from keras_lstm_opt.config import (
 )
 from keras_lstm_opt.data.schema import read_schema
 from keras_lstm_opt.errors import (
+    ClusterStartupError,
     ConfigError,
     CudnnError,
     DataError,
     KernelBuildError,
     KloError,
+    PeerLostError,
     Problem,
     RunDirError,
     StorageError,
@@ -77,10 +79,11 @@ _LAZY = {
     "export_run": "keras_lstm_opt.serve.export",
 }
 
-__all__ = ["ConfigError", "CudnnError", "DataError", "ExperimentConfig", "KernelBuildError",
-           "KloError", "Problem", "RunDirError", "StorageError", "StrategyError",
-           "TFConfigError", "TrainingError", "TrainingInterrupted", "UsageError",
-           "config_from_dict", "load_config", "read_schema", "save_config", *_LAZY]
+__all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError", "ExperimentConfig",
+           "KernelBuildError", "KloError", "PeerLostError", "Problem", "RunDirError",
+           "StorageError", "StrategyError", "TFConfigError", "TrainingError",
+           "TrainingInterrupted", "UsageError", "config_from_dict", "load_config", "read_schema",
+           "save_config", *_LAZY]
 
 
 def __getattr__(name: str) -> object:

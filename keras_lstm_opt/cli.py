@@ -177,15 +177,24 @@ def _train(args: argparse.Namespace) -> int:
     if not is_remote(run_dir):
         check_run_dir(run_dir, args.overwrite, how="--overwrite")
     _tensorflow(args)
-    from keras_lstm_opt.errors import TrainingInterrupted
+    from keras_lstm_opt.errors import PeerLostError, TrainingInterrupted
     from keras_lstm_opt.experiment import fit
 
     try:
         metrics = fit(cfg, run_dir=run_dir, overwrite=args.overwrite)
     except TrainingInterrupted as exc:
+        if not exc.saved:  # while waiting for peers: the message says what was kept
+            raise TrainingInterrupted(f"{str(exc).removeprefix('stopped ')}; to continue, "
+                                      f"run again:\n  {_resume_command(args, run_dir)}",
+                                      exc.signum, exc.reason, saved=False,
+                                      backup_step=exc.backup_step) from exc
         raise TrainingInterrupted(f"{exc.reason.removeprefix('stopped ')}; the backup is "
                                   f"saved; resume with:\n  {_resume_command(args, run_dir)}",
                                   exc.signum, exc.reason) from None
+    except PeerLostError as exc:  # one paragraph: what is gone, what is kept, what to run
+        raise type(exc)(f"{exc} When every worker can run again, start this same command "
+                        f"on each (it resumes): {_resume_command(args, run_dir)}",
+                        exc.task, exc.step, exc.backup_step) from exc
     keys = [k for k in ("val_accuracy", "val_mae", "known_best_accuracy",
                         "fraction_of_known_best", "baseline_mae", "improvement_over_baseline",
                         "train_seconds", "train_loop_seconds", "samples_per_second",
@@ -392,11 +401,22 @@ def _main(argv: list[str] | None = None) -> int:
             return run(args, lambda: _tensorflow(args))
         return _check_cudnn(args)
     except TrainingInterrupted as exc:
+        _cause(exc, args.verbose)
         print(f"stopped: {exc}", file=sys.stderr)
         return exc.exit_code
     except KloError as exc:  # the user's mistake or the machine's; bugs show a traceback
+        _cause(exc, args.verbose)
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+
+
+def _cause(exc: BaseException, verbose: bool) -> None:
+    """With --verbose, the traceback behind an error (e.g. TensorFlow's gRPC trace behind a
+    lost peer); without it, only our one message."""
+    if verbose:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,9 @@ the contract (`ConfigError` was a ValueError, `TrainingError` a RuntimeError), i
 as a second base.
 
 `exit_code` is what the CLI exits with: 2 for usage and configuration mistakes, 1 for
-everything else, 128 + the signal for a run stopped by a signal.
+everything else, 128 + the signal for a run stopped by a signal, and `PEER_LOST_EXIT`
+(138) when a multi-worker run lost a peer or its peers never came (retry: the command
+resumes from the last backup once every worker is up).
 
 Example:
 
@@ -98,20 +100,50 @@ class TrainingError(KloError, RuntimeError):
     """Training stopped without a usable result (e.g. the loss became NaN)."""
 
 
-class TrainingInterrupted(KloError, RuntimeError):
-    """Stopped by a signal after saving a backup; `signum` is the signal (on every
-    worker of a multi-worker run, whichever of them received it)."""
+# 128 + SIGUSR1: the status Kubeflow's TFJob `restartPolicy: ExitCode` documents for a
+# user-defined retryable failure (and >= 128, retryable under its later rule too); no
+# signal of ours, and apart from 1 (a bug), 2 (a mistake) and 130/143 (signals).
+PEER_LOST_EXIT = 138
 
-    def __init__(self, message: str, signum: int, reason: str | None = None) -> None:
+
+class TrainingInterrupted(KloError, RuntimeError):
+    """Stopped by a signal; `signum` is the signal (on every worker of a multi-worker
+    run, whichever of them received it). `saved`: a backup was written at the stop
+    (False when the stop came while waiting for peers: the last backup stays as it was,
+    at `backup_step`, None when there is none)."""
+
+    def __init__(self, message: str, signum: int, reason: str | None = None,
+                 saved: bool = True, backup_step: int | None = None) -> None:
         super().__init__(message)
         self.signum = signum
         self.reason = reason or message  # "stopped by SIGINT at step N", without advice
+        self.saved, self.backup_step = saved, backup_step
 
     @property
     def exit_code(self) -> int:  # type: ignore[override]
         return 128 + self.signum
 
 
-__all__ = ["ConfigError", "CudnnError", "DataError", "KernelBuildError", "KloError",
-           "Problem", "RunDirError", "StorageError", "StrategyError", "TFConfigError",
-           "TrainingError", "TrainingInterrupted", "UsageError"]
+class PeerLostError(KloError, RuntimeError):
+    """A multi-worker run lost a peer (killed, out of memory, a lost node, stopped
+    answering): `task` names it ("worker 1 at host:port", or "a peer" when it cannot be
+    told), `step` is where this worker stopped, `backup_step` the last backup's step
+    (None: none yet). The same command on every worker resumes from that backup."""
+
+    exit_code = PEER_LOST_EXIT
+
+    def __init__(self, message: str, task: str = "a peer", step: int | None = None,
+                 backup_step: int | None = None) -> None:
+        super().__init__(message)
+        self.task, self.step, self.backup_step = task, step, backup_step
+
+
+class ClusterStartupError(PeerLostError):
+    """The cluster did not form within `distribute.startup_timeout_seconds`: `task`
+    names the tasks that never answered."""
+
+
+__all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError",
+           "KernelBuildError", "KloError", "PEER_LOST_EXIT", "PeerLostError", "Problem",
+           "RunDirError", "StorageError", "StrategyError", "TFConfigError", "TrainingError",
+           "TrainingInterrupted", "UsageError"]

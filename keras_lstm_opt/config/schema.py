@@ -199,6 +199,10 @@ class DistributeConfig:
         "sparse with lazy embedding updates; dense needs train.embedding_updates: dense")
     timeout_seconds: float = _f(600.0, "a training step waiting longer for its collectives "
                                        "fails (a lost worker); 0 = wait forever", min=0.0)
+    startup_timeout_seconds: float = _f(
+        300.0, "multi-worker: how long a worker waits for its peers to start (logging the "
+        "missing ones every 10 s) before it fails with exit status 138; 0 = wait forever",
+        min=0.0)
     intra_op_threads: int = _f(0, "0 = the CPUs this process may use (affinity and cgroup "
                                   "quota), -1 = TensorFlow's default", min=-1)
     inter_op_threads: int = _f(0, "0 = 2 (1 on one CPU), -1 = TensorFlow's default", min=-1)

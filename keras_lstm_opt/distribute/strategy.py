@@ -4,7 +4,9 @@
 * `mirrored`: every local GPU; without GPUs, `distribute.cpu_devices` logical CPU devices
   (so synchronous data parallelism can be tested on a laptop).
 * `multi_worker_mirrored`: one process per worker, cluster from TF_CONFIG (validated
-  first), collectives over gRPC with the configured implementation, pack size and timeout.
+  first), collectives over gRPC with the configured implementation, pack size and timeout;
+  the cluster forms with a deadline, progress lines and prompt stops on signals
+  (`formation.form_cluster`, `startup_timeout_seconds`).
 * `auto`: multi-worker when TF_CONFIG names several tasks, mirrored on several GPUs or
   `cpu_devices > 1`, else one device.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from keras_lstm_opt.distribute.formation import form_cluster
 from keras_lstm_opt.distribute.tf_config import ClusterInfo, cluster_from_env, parse_tf_config
 from keras_lstm_opt.errors import StrategyError
 
@@ -40,6 +43,8 @@ class StrategySettings(Protocol):
     def bytes_per_pack(self) -> int: ...
     @property
     def timeout_seconds(self) -> float: ...
+    @property
+    def startup_timeout_seconds(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Settings:
     implementation: str = "auto"
     bytes_per_pack: int = 0
     timeout_seconds: float = 600.0
+    startup_timeout_seconds: float = 300.0
 
 
 NAMES = ("auto", "one_device", "mirrored", "multi_worker_mirrored")
@@ -136,8 +142,16 @@ def get_strategy(cfg: StrategySettings) -> tuple[Any, ClusterInfo | None]:
         return tf.distribute.MirroredStrategy(
             devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
             if not gpus else None), None
+    assert cluster is not None  # multi_worker_mirrored: parsed above
+    return form_cluster(cluster, lambda: _multi_worker(options),
+                        cfg.startup_timeout_seconds), cluster
+
+
+def _multi_worker(options: Any) -> Any:
+    import tensorflow as tf
+
     try:
-        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options), cluster
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except (RuntimeError, ValueError) as exc:
         if "startup" not in str(exc) and "initialized" not in str(exc):
             raise

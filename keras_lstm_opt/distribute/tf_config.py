@@ -18,6 +18,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from keras_lstm_opt.distribute.ports import listener_of, port_in_use  # noqa: F401 (API)
 from keras_lstm_opt.errors import TFConfigError
 
 SUPPORTED_JOBS = ("chief", "worker")
@@ -70,17 +71,6 @@ def _is_local(host: str) -> bool:
     return host in {socket.gethostname(), socket.getfqdn()}
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """True when `port` cannot be bound on `host` (some process listens there)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((host if host not in ("localhost", "") else "127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
 def parse_tf_config(text: str | None, check_port: bool = True) -> ClusterInfo:
     """Parse and validate TF_CONFIG text; raise TFConfigError naming the bad field."""
     if text is None or not text.strip():
@@ -129,7 +119,9 @@ def parse_tf_config(text: str | None, check_port: bool = True) -> ClusterInfo:
     host, port = _split(info.address, f"cluster.{ttype}[{index}]")
     if check_port and _is_local(host) and port_in_use(host, port):
         raise TFConfigError(f"TF_CONFIG cluster.{ttype}[{index}]: port {port} on {host} is "
-                            "already in use by another process; pick a free port")
+                            f"already in use: {listener_of(port)}; stop it or pick a free "
+                            "port (connections of an earlier run that linger in TIME_WAIT "
+                            "do not count)")
     return info
 
 

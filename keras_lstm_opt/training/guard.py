@@ -8,7 +8,8 @@ then it stops with the reason. Every rollback is logged and kept in `rollbacks`
 
 `StopSignals`: SIGINT and SIGTERM ask the loop to stop after the step in flight; the
 loop saves a backup and raises `TrainingInterrupted`, so the same command resumes.
-A second signal stops at once (Python's default behaviour).
+A second signal stops at once (Python's default behaviour). While the main thread waits
+in a collective, `on_signal` hears of the signal at once (a wakeup fd and a thread).
 
 Example:
 
@@ -21,7 +22,9 @@ from __future__ import annotations
 import logging
 import math
 import signal
+import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from keras_lstm_opt.training.optim import scale_learning_rate
@@ -63,11 +66,20 @@ class BlowUpGuard:
 
 
 class StopSignals:
-    """Context manager: SIGINT/SIGTERM set `signum` instead of killing the process."""
+    """Context manager: SIGINT/SIGTERM set `signum` instead of killing the process.
+
+    Python runs a signal handler only when the main thread runs Python code, not while
+    it waits inside a TensorFlow call (a step blocked on a lost peer). So the signals
+    are also written to a wakeup fd, read by a thread that calls `on_signal(signum)`
+    at once (the loop points it at its watchdog, which aborts a step that stays
+    blocked)."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.on_signal: Callable[[int], None] | None = None
         self._old: dict[int, Any] = {}
+        self._wakeup: tuple[socket.socket, socket.socket] | None = None
+        self._old_fd = -1
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.signum is not None:  # a second signal: stop now
@@ -77,13 +89,45 @@ class StopSignals:
         log.warning("%s received: stopping after this step and saving a backup",
                     signal.Signals(signum).name)
 
+    def _read(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(64)
+            except OSError:
+                return
+            if not data:
+                return
+            callback = self.on_signal
+            for signum in data:
+                if signum in (signal.SIGINT, signal.SIGTERM) and callback is not None:
+                    callback(signum)
+
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handle)
+            reader, writer = socket.socketpair()
+            writer.setblocking(False)
+            try:
+                self._old_fd = signal.set_wakeup_fd(writer.fileno(),
+                                                    warn_on_full_buffer=False)
+            except ValueError:
+                reader.close()
+                writer.close()
+                return self
+            self._wakeup = (reader, writer)
+            threading.Thread(target=self._read, args=(reader,), daemon=True,
+                             name="klo-signal-reader").start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         for sig, old in self._old.items():
-            signal.signal(sig, old)
+            signal.signal(sig, signal.SIG_DFL if old is None else old)
         self._old = {}
+        if self._wakeup is not None:
+            signal.set_wakeup_fd(self._old_fd)
+            reader, writer = self._wakeup
+            writer.close()
+            reader.shutdown(socket.SHUT_RDWR)
+            reader.close()
+            self._wakeup = None

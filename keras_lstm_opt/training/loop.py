@@ -16,6 +16,10 @@ across workers.
   SIGTERM only, keeps its own one-deep checkpoint directories and leaves through an
   `exit_fn`; our step already all-reduces every step, so the flag costs nothing and the
   backups keep their fallbacks, copies and resume.)
+* A step still blocked on its peers a few seconds after a signal is aborted (the
+  watchdog's `interrupt`): `TrainingInterrupted` without a new backup. A lost peer (its
+  collectives fail) ends the run with `PeerLostError`: which task is gone, the step, the
+  last backup's step; anything else TensorFlow raises propagates as it is.
 
 Example:
 
@@ -34,7 +38,10 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from keras_lstm_opt.errors import TrainingInterrupted
+from keras_lstm_opt.distribute.peers import lost_peer
+from keras_lstm_opt.distribute.tf_config import cluster_from_env
+from keras_lstm_opt.distribute.watchdog import signal_name
+from keras_lstm_opt.errors import PeerLostError, TrainingInterrupted
 from keras_lstm_opt.training.backup import Backup
 from keras_lstm_opt.training.guard import BlowUpGuard, StopSignals
 from keras_lstm_opt.training.optim import current_learning_rate
@@ -68,6 +75,7 @@ class EpochLoop:
         self.steps_per_epoch = steps_per_epoch
         self.metrics, self.evaluate, self.val_data = list(metrics), evaluate, val_data
         self.global_step = 0
+        self.saved_step: int | None = None  # the newest backup's step (None: none yet)
         self.examples = 0.0  # examples and steps this process trained (samples/s)
         self.steps_run = 0
         self.stop = stop or StopSignals()  # entered by the caller (FitSession)
@@ -80,13 +88,22 @@ class EpochLoop:
         model.stop_training = False
         self._started = time.perf_counter()
         self.global_step = start_step
-        cb.on_train_begin()
-        for epoch in range(start_step // self.steps_per_epoch, epochs):
-            cb.on_epoch_begin(epoch)
-            self._epoch(epoch)
-            if model.stop_training:
-                break
-        cb.on_train_end()
+        self.saved_step = start_step or None
+        if self.train_step.watchdog.enabled:  # multi-worker: a blocked step is aborted
+            self.stop.on_signal = self.train_step.watchdog.interrupt
+        try:
+            cb.on_train_begin()
+            for epoch in range(start_step // self.steps_per_epoch, epochs):
+                cb.on_epoch_begin(epoch)
+                self._epoch(epoch)
+                if model.stop_training:
+                    break
+            cb.on_train_end()
+        except tf.errors.OpError as exc:
+            failure = self._failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         history = model.history.history if model.history else {}
         return {k: [float(v) for v in vals] for k, vals in history.items()}
 
@@ -133,7 +150,7 @@ class EpochLoop:
             self.global_step += n
             self.callbacks.on_train_batch_end(step - 1, logs)
             if opts.backup_every_steps and self.global_step % opts.backup_every_steps < n:
-                self.backup.save(self.global_step)
+                self._save()
             self._inject_nan()
             if values["stop_count"] > 0:  # some worker was signalled: all stop here
                 mean = values["stop_signal"] / values["stop_count"]
@@ -145,7 +162,40 @@ class EpochLoop:
         logs["wall_seconds"] = time.perf_counter() - self._started
         logs["epoch_train_seconds"] = trained
         self.callbacks.on_epoch_end(epoch, logs)
+        self._save()
+
+    def _save(self) -> None:
         self.backup.save(self.global_step)
+        if self.backup.directory:
+            self.saved_step = self.global_step
+
+    def _kept(self) -> str:
+        """What a rerun resumes from."""
+        if not self.backup.directory:
+            return "no run_dir was given, so no backup was kept"
+        if self.saved_step is None:
+            return "no backup was written yet, so a rerun starts from step 0"
+        return f"the last backup is at step {self.saved_step} ({self.backup.directory})"
+
+    def _failure(self, exc: tf.errors.OpError) -> BaseException:
+        """What to raise for `exc`: a signal's stop, a lost peer, or `exc` itself."""
+        watchdog = self.train_step.watchdog
+        if watchdog.interrupted is not None:
+            name = signal_name(watchdog.interrupted)
+            return TrainingInterrupted(
+                f"stopped by {name} at step {self.global_step}: the step still waited for "
+                f"its peers {watchdog.grace:g} s after the signal and was abandoned (no "
+                f"backup for it); {self._kept()}", watchdog.interrupted,
+                reason=f"stopped by {name} at step {self.global_step} while waiting for "
+                "peers", saved=False, backup_step=self.saved_step)
+        cluster = cluster_from_env(check_port=False) if watchdog.enabled else None
+        lost = lost_peer(exc, cluster) if cluster is not None else None
+        if lost is None:
+            return exc
+        return PeerLostError(
+            f"lost {lost.task} at step {self.global_step}: {lost.how}. The other workers "
+            f"cannot go on without it; {self._kept()}.", lost.task, self.global_step,
+            self.saved_step)
 
     def _inject_nan(self) -> None:
         at = self.opts.debug_nan_at_step
@@ -155,7 +205,7 @@ class EpochLoop:
             first.assign(first * float("nan"))
 
     def _stop(self, signum: int) -> None:
-        self.backup.save(self.global_step)
+        self._save()
         name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ \
             else f"signal {signum}"
         here = "" if self.stop.signum else " on another worker"

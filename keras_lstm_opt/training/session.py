@@ -185,7 +185,8 @@ class FitSession:
             where = (f"the backup is in {run_paths(self.run_dir)['backup']}: train into the "
                      f"same run directory to resume (run_dir={t.given_run_dir!r})"
                      if self.run_dir else "no run_dir was given, so nothing was saved")
-            raise TrainingInterrupted(f"{exc}; {where}", exc.signum, exc.reason) from None
+            raise TrainingInterrupted(f"{exc}; {where}", exc.signum, exc.reason, exc.saved,
+                                      exc.backup_step) from None
         wall = time.perf_counter() - began
         if guard.exhausted or any(not math.isfinite(v) for v in hist.get("loss", [])):
             raise TrainingError(f"training stopped: {guard.exhausted or 'loss became NaN/Inf'}"

@@ -168,7 +168,7 @@ class TrainStep:
         if self.replicas > 1:
             reduce_once(self.optimizer)  # the step sums the gradients, once
         multi = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        self.watchdog = CollectiveWatchdog(opts.collective_timeout_seconds if multi else 0)
+        self.watchdog = CollectiveWatchdog(opts.collective_timeout_seconds, enabled=multi)
         # autograph=False, as Keras's own trainer (do_not_convert): the steps have no
         # tensor-dependent Python control flow, and converting them cost 1.3 s of the
         # first epoch (AMD EPYC). A model's own layers are called, not converted, as there.
