@@ -5,7 +5,9 @@
 * When a worker exits non-zero or is killed, the others get SIGTERM, then SIGKILL after
   `grace_seconds`; the launcher reports the worker and its last lines. Nothing hangs.
 * `max_restarts` relaunches the whole group after a failure (new ports); a `train` run
-  with the same --run-dir then resumes from its last backup.
+  with the same --run-dir then resumes from its last backup. A worker that lost a peer
+  exits 138 (`PEER_LOST_EXIT`) by itself; the others are given `grace_seconds` to do
+  the same before they are stopped.
 
 Example:
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from keras_lstm_opt.distribute.tf_config import build_tf_config
-from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.errors import PEER_LOST_EXIT, UsageError
 
 
 def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
@@ -51,6 +53,8 @@ def describe_exit(rc: int) -> str:
             return f"killed by {signal.Signals(-rc).name}"
         except ValueError:
             return f"killed by signal {-rc}"
+    if rc == PEER_LOST_EXIT:
+        return f"exit status {rc}: lost a peer"
     return f"exit status {rc}"
 
 
@@ -99,7 +103,8 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
-STOPPED_BY_SIGNAL = (128 + signal.SIGINT, 128 + signal.SIGTERM)
+# a coordinated stop, or a survivor of a lost peer: the others exit by themselves
+STOPPED_BY_SIGNAL = (128 + signal.SIGINT, 128 + signal.SIGTERM, PEER_LOST_EXIT)
 
 
 def wait_all(workers: list[Worker], seconds: float) -> None:

@@ -17,7 +17,15 @@
   each);
 * mutual TLS through a service mesh (`mesh`): TensorFlow's gRPC has no TLS, so the
   pods join Istio or Linkerd and the mesh's own resources make mTLS on the worker port
-  mandatory (see `_mesh`).
+  mandatory (see `_mesh`);
+* restarts (`max_restarts` > 0) on the statuses worth retrying: the TFJob's
+  `restartPolicy: ExitCode` restarts a worker that exits 128 or more (138: a peer was
+  lost, 137/143: killed or evicted; the training operator's rule, and 138 is the status
+  its older releases list as the user-defined retryable one) and fails the job on 1 (a
+  bug) or 2 (a mistake in the config or command); the Indexed Job's `podFailurePolicy`
+  fails the job on 1 and 2 and counts every other failure against `backoffLimit`.
+  Recreated pods under ExitCode do not count against the TFJob's backoffLimit in the
+  operator's releases so far (kubeflow/training-operator#2045).
 
 Example:
 
@@ -44,6 +52,8 @@ PRIORITIES = {
 }
 
 
+# a bug (1) or a mistake in the config or command (2): restarting cannot help
+PERMANENT_EXIT = (1, 2)
 MESHES = ("istio", "linkerd")
 # A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63
 # characters (Kubernetes' own rule, apimachinery validation.IsQualifiedName).
@@ -207,7 +217,7 @@ def k8s_manifests(command: list[str], workers: int, image: str, name: str = "ker
             "spec": {"runPolicy": {"cleanPodPolicy": "None", "backoffLimit": max_restarts},
                      "tfReplicaSpecs": {"Worker": {
                          "replicas": workers,
-                         "restartPolicy": "OnFailure" if max_restarts else "Never",
+                         "restartPolicy": "ExitCode" if max_restarts else "Never",
                          "template": {"metadata": template_meta,
                                       "spec": {**pod_spec, "containers": [container]}}}}}})
         return docs
@@ -220,10 +230,14 @@ def k8s_manifests(command: list[str], workers: int, image: str, name: str = "ker
                  "metadata": {"name": service, "labels": labels},
                  "spec": {"clusterIP": "None", "selector": {"keras-lstm-opt/job": name},
                           "ports": [{"name": "grpc", "port": port, "targetPort": port}]}})
+    failure_policy = {"podFailurePolicy": {"rules": [{
+        "action": "FailJob", "onExitCodes": {"containerName": "tensorflow", "operator": "In",
+                                             "values": list(PERMANENT_EXIT)}}]}} \
+        if max_restarts else {}
     docs.append({
         "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "labels": labels},
         "spec": {"completionMode": "Indexed", "completions": workers, "parallelism": workers,
-                 "backoffLimit": max_restarts,
+                 "backoffLimit": max_restarts, **failure_policy,
                  "template": {"metadata": template_meta,
                               "spec": {**pod_spec, "subdomain": service,
                                        "restartPolicy": "Never",

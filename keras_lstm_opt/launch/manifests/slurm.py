@@ -7,6 +7,12 @@
 
   which reads SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_STEP_NODELIST and
   SLURM_STEP_TASKS_PER_NODE (set by `srun`).
+* restarts (`max_restarts` > 0): `--requeue`, and when `srun` ends with a status worth
+  retrying (`RETRY_EXIT`: 138, a peer was lost; 130/137/143, a task stopped or killed
+  by a signal) the script requeues its own job (`scontrol requeue`) while
+  SLURM_RESTART_COUNT is below `max_restarts`; the requeued job resumes from the last
+  backup. 1 (a bug) and 2 (a mistake) end the job. Logs are appended, not truncated,
+  across requeues (`--open-mode=append`).
 
 Example:
 
@@ -20,6 +26,10 @@ import json
 import os
 import shlex
 import sys
+
+# 138: a peer was lost (keras_lstm_opt.errors.PEER_LOST_EXIT); 128 + SIGINT, SIGKILL,
+# SIGTERM: a task stopped or killed from outside (pre-emption, the OOM killer).
+RETRY_EXIT = (130, 137, 138, 143)
 
 
 def sbatch(command: list[str], workers: int, name: str = "keras-lstm-opt", port: int = 2222,
@@ -35,14 +45,29 @@ def sbatch(command: list[str], workers: int, name: str = "keras-lstm-opt", port:
     if time_limit:
         lines.append(f"#SBATCH --time={time_limit}")
     if max_restarts:
-        lines.append("#SBATCH --requeue")
+        lines += ["#SBATCH --requeue", "#SBATCH --open-mode=append"]
     cmd = " ".join(shlex.quote(c) for c in command)
     inner = (f'export TF_CONFIG="$({python} -m keras_lstm_opt.launch.manifests.slurm '
              f'--port {port})" && exec {cmd}')
+    srun = f"srun --kill-on-bad-exit=1 bash -c {shlex.quote(inner)}"
+    comment = "# Each task builds its own TF_CONFIG (worker index = SLURM_PROCID)."
+    if not max_restarts:
+        return "\n".join([*lines, "set -euo pipefail", comment, srun, ""])
+    retry = "|".join(str(c) for c in RETRY_EXIT)
     lines += [
-        "set -euo pipefail",
-        "# Each task builds its own TF_CONFIG (worker index = SLURM_PROCID).",
-        f"srun --kill-on-bad-exit=1 bash -c {shlex.quote(inner)}",
+        "set -uo pipefail",
+        comment,
+        srun,
+        "status=$?",
+        "# 138: a peer was lost; 130/137/143: stopped or killed by a signal. Requeue (the",
+        "# rerun resumes from the last backup); 1 (a bug) and 2 (a mistake) end the job.",
+        "restarts=${SLURM_RESTART_COUNT:-0}",
+        f'if [[ "$status" =~ ^({retry})$ ]] && (( restarts < {max_restarts} )); then',
+        f'  echo "keras-lstm-opt: exit status $status: requeueing the job (restart '
+        f'$((restarts + 1)) of {max_restarts})" >&2',
+        '  scontrol requeue "$SLURM_JOB_ID" && exit 0',
+        "fi",
+        'exit "$status"',
         "",
     ]
     return "\n".join(lines)

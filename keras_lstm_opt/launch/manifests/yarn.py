@@ -5,9 +5,17 @@ submit spec.yaml`) with one `worker` service of N instances. Each container runs
 `python3 -m keras_lstm_opt.launch.manifests.yarn --workers N --port P`, which publishes
 its `host:port` in the application's key-value store under `worker/<index>` (the index
 from SKEIN_CONTAINER_ID, `worker_<i>`), waits for all N, and prints the TF_CONFIG; the
-script exports it and execs the training command. A failed container fails the
-application (the workers' collectives cannot continue without it); the application is
-retried up to `max_restarts` times and training resumes from the backup.
+script exports it and runs the training command.
+
+Restarts: Skein restarts a failed container as a new container with a new id (so a new
+index, which the group cannot take in), and `max_attempts` only retries a failed
+application master at start-up. So each container runs the command again itself, with
+the same TF_CONFIG (fixed ports: the rerun starts at once), up to `max_restarts` times
+when it exits with a status worth retrying (`slurm.RETRY_EXIT`: 138, a peer was lost;
+130/137/143, stopped or killed by a signal): when one worker's process dies, the others
+exit 138 and every container starts its worker again, resuming from the last backup.
+A SIGTERM to the container (YARN stopping it) ends the loop. A lost container or node
+still fails the application (the service has no restarts).
 
 Example:
 
@@ -22,6 +30,7 @@ import shlex
 import socket
 
 from keras_lstm_opt.distribute.tf_config import build_tf_config
+from keras_lstm_opt.launch.manifests.slurm import RETRY_EXIT
 
 
 def yarn_spec(command: list[str], workers: int, name: str = "keras-lstm-opt",
@@ -30,12 +39,31 @@ def yarn_spec(command: list[str], workers: int, name: str = "keras-lstm-opt",
     """A Skein ApplicationSpec (YAML) running `command` on `workers` YARN containers."""
     import yaml
 
-    script = "\n".join([
-        "set -euo pipefail",
-        'export TF_CONFIG="$(python3 -m keras_lstm_opt.launch.manifests.yarn '
-        f'--workers {workers} --port {port})"',
-        "exec " + " ".join(shlex.quote(c) for c in command),
-    ])
+    cmd = " ".join(shlex.quote(c) for c in command)
+    head = ["set -euo pipefail",
+            'export TF_CONFIG="$(python3 -m keras_lstm_opt.launch.manifests.yarn '
+            f'--workers {workers} --port {port})"']
+    if not max_restarts:
+        script = "\n".join([*head, f"exec {cmd}"])
+    else:
+        retry = "|".join(str(c) for c in RETRY_EXIT)
+        script = "\n".join([
+            *head,
+            "set +e",
+            "stopping=",
+            "trap 'stopping=1' TERM INT",
+            f"for attempt in $(seq 0 {max_restarts}); do",
+            f"  {cmd}",
+            "  status=$?",
+            f'  if [[ -z "$stopping" && "$status" =~ ^({retry})$ ]] && '
+            f"(( attempt < {max_restarts} )); then",
+            '    echo "keras-lstm-opt: exit status $status: running the worker again '
+            f'(restart $((attempt + 1)) of {max_restarts})" >&2',
+            "    continue",
+            "  fi",
+            '  exit "$status"',
+            "done",
+        ])
     spec = {
         "name": name,
         "queue": queue,
