@@ -20,6 +20,8 @@ from keras_lstm_opt import cli
     (klo.StorageError("s3:// needs the io extra"), 1),
     (klo.TrainingError("loss became NaN"), 1),
     (klo.TrainingInterrupted("stopped by SIGTERM at step 5", signal.SIGTERM), 143),
+    (klo.PeerLostError("lost worker 1 at h:2222 at step 9", "worker 1 at h:2222"), 138),
+    (klo.ClusterStartupError("the cluster did not form within 300 s", "worker 1 at h:1"), 138),
 ])
 def test_cli_reports_a_klo_error_in_one_line_with_its_exit_code(error, code, monkeypatch,
                                                                  capsys):

@@ -93,7 +93,8 @@ def test_emit_k8s_tfjob_with_resources_priority_and_network_policy():
     job = m["TFJob"]
     assert job.api_version == "kubeflow.org/v1" and job.spec.run_policy.backoff_limit == 2
     worker = job.spec.tf_replica_specs["Worker"]
-    assert worker.replicas == 4 and worker.restart_policy == "OnFailure"
+    # ExitCode: 138 (peer lost), 137, 143 restart the pod; 1 (a bug) and 2 fail the job
+    assert worker.replicas == 4 and worker.restart_policy == "ExitCode"
     pod = worker.template.spec
     container = pod.containers[0]
     assert container.name == "tensorflow" and container.image == "reg/klo:1"
@@ -173,10 +174,85 @@ def test_emit_yarn_skein_spec_parses_and_builds_tf_config():
     assert worker.instances == 3 and worker.resources.vcores == 2
     assert worker.resources.memory == 6 * 1024 and spec.max_attempts == 2
     assert "keras_lstm_opt.launch.manifests.yarn --workers 3 --port 2222" in worker.script
-    assert worker.script.endswith("exec keras-lstm-opt train --run-dir hdfs:///runs/a")
+    assert "\n  keras-lstm-opt train --run-dir hdfs:///runs/a\n" in worker.script  # in a loop
     from keras_lstm_opt.distribute.tf_config import parse_tf_config
     from keras_lstm_opt.launch.manifests.yarn import tf_config_from_addresses
 
     addrs = {2: "node-c:2222", 0: "node-a:2222", 1: "node-b:2222"}
     info = parse_tf_config(tf_config_from_addresses(addrs, 1), check_port=False)
     assert info.address == "node-b:2222" and info.num_workers == 3
+
+
+def test_emit_k8s_indexed_job_fails_at_once_on_a_bug_and_retries_the_rest():
+    out = _launch("--emit", "k8s", "--k8s-kind", "indexed-job", "--workers", "2", "--image",
+                  "reg/klo:1", "--max-restarts", "3", "--", "keras-lstm-opt", "train")
+    assert out.returncode == 0, out.stderr
+    job = _k8s_models(list(yaml.safe_load_all(out.stdout)))["Job"]
+    assert job.spec.backoff_limit == 3
+    (rule,) = job.spec.pod_failure_policy.rules
+    assert rule.action == "FailJob" and rule.on_exit_codes.values == [1, 2]
+    assert rule.on_exit_codes.operator == "In"
+    assert rule.on_exit_codes.container_name == job.spec.template.spec.containers[0].name
+
+
+def _shim(bin_dir, name, body):
+    path = bin_dir / name
+    path.write_text("#!/bin/bash\n" + body + "\n")
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("status,restarts,requeued,exit_status", [
+    (138, 0, True, 0), (143, 1, True, 0), (1, 0, False, 1), (2, 0, False, 2),
+    (138, 2, False, 138)])
+def test_slurm_script_requeues_on_a_lost_peer_up_to_max_restarts(tmp_path, status, restarts,
+                                                                 requeued, exit_status):
+    """The sbatch script's own exit-status handling, run by bash; `srun` and `scontrol`
+    (Slurm's, absent here) are stand-ins that end with the tasks' status and record the
+    requeue."""
+    script = tmp_path / "job.sbatch"
+    assert _launch("--emit", "slurm", "--workers", "2", "--max-restarts", "2", "--out",
+                   str(script), "--", "keras-lstm-opt", "train").returncode == 0
+    text = script.read_text()
+    assert "#SBATCH --requeue" in text and "#SBATCH --open-mode=append" in text
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _shim(bin_dir, "srun", f"exit {status}")
+    _shim(bin_dir, "scontrol", f'echo "$@" > {tmp_path}/scontrol')
+    run = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+                              "SLURM_JOB_ID": "42", "SLURM_RESTART_COUNT": str(restarts)})
+    assert run.returncode == exit_status, run.stderr
+    assert (tmp_path / "scontrol").exists() == requeued
+    if requeued:
+        assert (tmp_path / "scontrol").read_text().split() == ["requeue", "42"]
+        assert f"exit status {status}: requeueing the job (restart {restarts + 1} of 2)" in \
+            run.stderr
+
+
+def test_yarn_container_runs_its_worker_again_after_a_lost_peer(tmp_path):
+    """The Skein service script, run by bash: a worker that exits 138 runs again with the
+    same TF_CONFIG, one that exits 1 does not. `python3 -m ...yarn` (which needs a YARN
+    application's key-value store) is a stand-in that prints a TF_CONFIG."""
+    skein = pytest.importorskip("skein")
+    marker = tmp_path / "attempts"
+    code = (f"import os, sys; p = {str(marker)!r}; open(p, 'a').write(os.environ['TF_CONFIG']"
+            " + '\\n'); sys.exit(138 if len(open(p).read().splitlines()) == 1 else 0)")
+    out = _launch("--emit", "yarn", "--workers", "2", "--max-restarts", "2", "--",
+                  sys.executable, "-c", code)
+    assert out.returncode == 0, out.stderr
+    script = skein.ApplicationSpec.from_yaml(out.stdout).services["worker"].script
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _shim(bin_dir, "python3", "echo '{\"cluster\": {}}'")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                         env=env)
+    assert run.returncode == 0, run.stderr
+    assert marker.read_text().splitlines() == ['{"cluster": {}}'] * 2  # same TF_CONFIG
+    assert "exit status 138: running the worker again (restart 1 of 2)" in run.stderr
+    failing = skein.ApplicationSpec.from_yaml(_launch(
+        "--emit", "yarn", "--workers", "2", "--max-restarts", "2", "--", "false").stdout
+    ).services["worker"].script
+    bad = subprocess.run(["bash", "-c", failing], capture_output=True, text=True, timeout=60,
+                         env=env)
+    assert bad.returncode == 1 and "running the worker again" not in bad.stderr

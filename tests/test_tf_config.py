@@ -1,4 +1,5 @@
 import json
+import os
 import socket
 
 import pytest
@@ -61,8 +62,28 @@ def test_port_already_in_use_is_named():
         s.listen()
         port = s.getsockname()[1]
         text = build_tf_config([f"127.0.0.1:{port}", "127.0.0.1:1"], 0)
-        with pytest.raises(TFConfigError, match=f"port {port} on 127.0.0.1 is already in use"):
+        with pytest.raises(TFConfigError, match=f"port {port} on 127.0.0.1 is already in use: "
+                           f"process {os.getpid()} "):  # who listens there
             parse_tf_config(text)
+
+
+def test_connections_lingering_in_time_wait_do_not_make_a_port_busy():
+    """A rerun on the same fixed ports (Slurm's, TFJob's 2222) right after a run: the
+    earlier run's connections linger in TIME_WAIT for a minute, which a plain bind counts
+    as "in use"; a server (SO_REUSEADDR, as TensorFlow's gRPC) binds all the same."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = server.accept()
+        conn.close()  # the server's side closes first: its port keeps a TIME_WAIT
+        client.close()
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))  # the TIME_WAIT is there
+    info = parse_tf_config(build_tf_config([f"127.0.0.1:{port}", "127.0.0.1:1"], 0))
+    assert info.address == f"127.0.0.1:{port}"
 
 
 def test_single_task_tf_config_means_no_cluster(monkeypatch):

@@ -141,9 +141,10 @@ def _wait_for_peers(cluster: ClusterInfo, timeout: float, interval: float,
                     "and its own task index, check that those addresses reach them from "
                     "here, or raise distribute.startup_timeout_seconds",
                     task=", ".join(missing))
-            if not logged or waited - logged >= interval:
-                log.warning("%s is waiting for %d of %d peer(s) to start: %s; %.0f s of %s",
-                            me, len(missing), len(peers), _listed(missing), waited, limit)
+            if not logged or waited - logged >= interval:  # the first line: INFO
+                log.log(logging.WARNING if logged else logging.INFO,
+                        "%s is waiting for %d of %d peer(s) to start: %s; %.0f s of %s", me,
+                        len(missing), len(peers), _listed(missing), waited, limit)
                 logged = max(waited, 1e-9)
             time.sleep(TICK)
     finally:
