@@ -169,12 +169,17 @@ def _build_kernels(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from keras_lstm_opt.config import load_config
+    from keras_lstm_opt.data.fs import s3fs_path
     from keras_lstm_opt.paths import is_remote
     from keras_lstm_opt.training.run_dir import check_run_dir, default_run_dir
 
     cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
     run_dir = args.run_dir or default_run_dir()
-    if not is_remote(run_dir):
+    if is_remote(run_dir) and s3fs_path(run_dir):  # reachable, and not finished, at once
+        from keras_lstm_opt.data.storage import check_paths
+
+        check_paths({"run_dir": run_dir})
+    if not is_remote(run_dir) or s3fs_path(run_dir):
         check_run_dir(run_dir, args.overwrite, how="--overwrite")
     _tensorflow(args)
     from keras_lstm_opt.errors import PeerLostError, TrainingInterrupted

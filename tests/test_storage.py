@@ -95,6 +95,7 @@ def test_bad_endpoint_bucket_or_credentials_fail_at_once_naming_the_key(ceph, tm
     with pytest.raises(StorageError) as err:
         check_paths({"run_dir": "s3://klo/runs/x"})
     assert "run_dir = 's3://klo/runs/x'" in str(err.value)
+    assert "(SignatureDoesNotMatch)" in str(err.value), str(err.value)
     assert "wrong-secret-value" not in str(err.value)
     monkeypatch.undo()
     fs._FS.clear()
@@ -254,12 +255,21 @@ def test_staging_reuses_resumes_checks_and_stays_bounded(ceph, s3_text, tmp_path
     stage_files(urls[2:3], d)
     assert f"1 downloaded ({len(full) - len(full) // 2} bytes)" in caplog.text
     assert open(local[2], "rb").read() == full
-    # the bound: too small for the shards is one clear error; older shards are evicted
+    # the bound: too small for the shards is one clear error
     with pytest.raises(StorageError, match="more than data.stage_max_gib"):
         stage_files(urls, d, max_bytes=10)
+    # shards a live process uses stay; the others go, least recently used first
+    from keras_lstm_opt.data import remote_read
+
+    for pin in remote_read._PINS.values():  # as if the runs that staged them had ended
+        pin.close()
+    remote_read._PINS.clear()
+    stage_files(urls[:1], d)  # in use by this process from now on
     sizes = sorted(os.path.getsize(p) for p in local[1:])
+    caplog.clear()
     stage_files(urls[3:], d, max_bytes=sizes[-1] + 1)
-    assert os.path.exists(local[3]) and sum(os.path.exists(p) for p in local[:3]) == 0
+    assert "2 old one(s) removed" in caplog.text
+    assert [os.path.exists(p) for p in local] == [True, False, False, True]
 
 
 def test_streamed_reads_the_same_records_as_staged(ceph, s3_text, tmp_path):  # noqa: F811
@@ -305,3 +315,26 @@ def test_file_cache_and_snapshot_on_s3_are_fingerprinted(ceph, s3_text, caplog):
         assert "data cache built" in caplog.text and "data cache hit" in caplog.text, cache
         caplog.clear()
     assert any(k.startswith("cache/text.validation-") for k in _keys(""))
+
+
+def test_temporary_directories_of_killed_runs_are_swept(tmp_path, monkeypatch):
+    """A SIGKILLed run cannot remove its staging and backup copies; the next start does,
+    only for processes that are gone."""
+    import tempfile
+
+    from keras_lstm_opt import tempdirs
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    gone = tmp_path / f"klo-stage-{dead.pid}-abc"
+    live = tmp_path / f"klo-backup-{os.getpid()}-abc"
+    fresh = tmp_path / f"klo-worker-{dead.pid}-new"
+    for d in (gone, live, fresh):
+        (d / "checkpoints").mkdir(parents=True)
+    old = time.time() - 3600
+    for d in (gone, live):
+        os.utime(d, (old, old))
+    assert tempdirs.sweep() == 1
+    assert not gone.exists() and live.exists() and fresh.exists()
+    assert os.path.basename(tempdirs.make("stage")).startswith(f"klo-stage-{os.getpid()}-")

@@ -46,7 +46,7 @@ def native(path: str) -> bool:
     return not s3fs_path(path)
 
 
-_FS: dict[tuple[str, str], Any] = {}
+_FS: dict[tuple[str, ...], Any] = {}
 
 
 def s3_endpoint() -> str:
@@ -64,7 +64,8 @@ def s3() -> Any:
     import s3fs
 
     endpoint = s3_endpoint()
-    key = (endpoint, os.environ.get("AWS_ACCESS_KEY_ID", ""))
+    key = (endpoint, *(os.environ.get(k, "") for k in (
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")))
     if key not in _FS:
         client: dict[str, Any] = {}
         if endpoint:
@@ -260,3 +261,39 @@ def rmtree(path: str) -> None:
             _tf().rmtree(path)
     else:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def write_targets(paths: list[str]) -> list[str]:
+    """Where each file is written before `publish` moves it into place: beside it, or a
+    local file when TensorFlow cannot write the destination itself (s3:// through s3fs)."""
+    if all(native(p) for p in paths):
+        return [p + ".tmp" for p in paths]
+    from keras_lstm_opt import tempdirs
+
+    tmp = tempdirs.make("shards")
+    return [os.path.join(tmp, os.path.basename(p)) for p in paths]
+
+
+def publish(tmps: list[str], paths: list[str]) -> None:
+    """Move finished files into place (for s3://, one atomic PUT each, in parallel)."""
+    if all(t == p + ".tmp" for t, p in zip(tmps, paths, strict=True)):
+        for t, p in zip(tmps, paths, strict=True):
+            replace(t, p)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, tmps, paths))
+    discard(tmps)
+
+
+def discard(tmps: list[str]) -> None:
+    """Remove unfinished files from `write_targets` (and their local directory)."""
+    for t in tmps:
+        try:
+            if exists(t):
+                remove(t)
+        except Exception:  # noqa: BLE001, S110  (best effort: the write is failing)
+            pass
+    if tmps and os.path.basename(os.path.dirname(tmps[0])).startswith("klo-shards-"):
+        shutil.rmtree(os.path.dirname(tmps[0]), ignore_errors=True)

@@ -4,8 +4,9 @@
   `.part` files that a later run continues (HTTP range reads), checked against the
   object's size and, for single-part uploads, its MD5 (the ETag), and reused by later
   runs while the object's ETag and size are unchanged. The directory is bounded: the
-  least recently used staged shards are removed to stay under `max_bytes`. A lock per
-  shard lets workers on one host share it.
+  least recently used staged shards are removed to stay under `max_bytes`, except those
+  a live process has staged (each holds a shared lock on a `.pin` file per shard until it
+  exits). A lock per shard lets workers on one host share it.
 - `record_dataset` streams one shard's records into tf.data: the object is read in
   8 MiB blocks, decompressed in Python and split at TFRecord's framing (the records'
   CRCs are not checked; a truncated record is an error naming the file and record).
@@ -36,6 +37,7 @@ from keras_lstm_opt.errors import DataError, StorageError
 
 log = logging.getLogger("keras_lstm_opt")
 CHUNK = 8 << 20
+SIDE_FILES = (".meta", ".lock", ".pin", ".part", ".tmp")
 
 
 def default_stage_dir() -> str:
@@ -111,28 +113,50 @@ def _file_md5(path: str) -> str:
     return h.hexdigest()
 
 
-def _evict(stage_dir: str, keep: set[str], max_bytes: int) -> int:
-    """Remove least recently used staged files (not `keep`) until under `max_bytes`."""
-    staged = []
-    for root, _, names in os.walk(stage_dir):
-        for n in names:
-            if not n.endswith((".meta", ".lock", ".part", ".tmp")):
-                p = os.path.join(root, n)
-                st = os.stat(p)
-                staged.append((st.st_mtime, st.st_size, p))
-    total = sum(s for _, s, _ in staged)
-    removed = 0
-    for _, size, p in sorted(staged):
-        if total <= max_bytes:
-            break
-        if p in keep:
-            continue
-        for q in (p, p + ".meta"):
-            if os.path.exists(q):
-                os.remove(q)
-        total -= size
-        removed += 1
-    return removed
+_PINS: dict[str, Any] = {}  # staged files this process uses: a shared lock on each
+
+
+def _pin(local: str) -> None:
+    """Mark `local` as in use by this process until it exits (eviction skips it)."""
+    if local not in _PINS:
+        fh = open(local + ".pin", "a")  # noqa: SIM115  (held open for the process's life)
+        fcntl.flock(fh, fcntl.LOCK_SH)
+        _PINS[local] = fh
+
+
+def _evict(stage_dir: str, max_bytes: int) -> int:
+    """Remove least recently used staged files until under `max_bytes`, skipping any that
+    a process (this one included) has pinned; one evictor at a time per directory."""
+    with open(os.path.join(stage_dir, ".evict.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        staged = []
+        for root, _, names in os.walk(stage_dir):
+            for n in names:
+                if not n.startswith(".") and not n.endswith(SIDE_FILES):
+                    p = os.path.join(root, n)
+                    try:
+                        st = os.stat(p)
+                    except FileNotFoundError:
+                        continue
+                    staged.append((st.st_mtime, st.st_size, p))
+        total = sum(s for _, s, _ in staged)
+        removed = 0
+        for _, size, p in sorted(staged):
+            if total <= max_bytes:
+                break
+            with open(p + ".pin", "a") as pin:
+                try:
+                    fcntl.flock(pin, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # in use
+                for q in (p, p + ".meta"):
+                    try:
+                        os.remove(q)
+                    except FileNotFoundError:
+                        pass
+            total -= size
+            removed += 1
+        return removed
 
 
 def stage_files(urls: list[str], stage_dir: str | None = None,
@@ -166,6 +190,8 @@ def stage_files(urls: list[str], stage_dir: str | None = None,
 
     def one(u: str) -> tuple[bool, int]:
         try:
+            os.makedirs(os.path.dirname(local[u]), exist_ok=True)
+            _pin(local[u])
             return _download(u, local[u], infos[u])
         except StorageError:
             raise
@@ -176,7 +202,7 @@ def stage_files(urls: list[str], stage_dir: str | None = None,
         for got, n in pool.map(one, remote):
             done += got
             fetched += n
-    removed = _evict(stage_dir, set(local.values()), max_bytes)
+    removed = _evict(stage_dir, max_bytes)
     log.info("staged %d shard(s) (%.1f MB) from %s in %.2f s: %d downloaded (%d bytes), "
              "%d reused%s", len(remote), need / 1e6, remote[0].rsplit("/", 1)[0],
              time.perf_counter() - began, done, fetched, len(remote) - done,

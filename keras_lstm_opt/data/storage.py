@@ -54,11 +54,23 @@ def _check_s3(key: str, path: str) -> None:
                            f"{_endpoint()}; create it first") from None
     except PermissionError as exc:
         raise StorageError(f"{key} = {path!r}: access to the bucket {bucket!r} at "
-                           f"{_endpoint()} was refused ({redact(str(exc))[:300]}); check "
+                           f"{_endpoint()} was refused ({_reason(exc)}); check "
                            "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY") from None
     except Exception as exc:  # noqa: BLE001  (botocore: no credentials, no endpoint, ...)
+        hint = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials)"
+                if "Credentials" in type(exc).__name__ else
+                "check AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) and that the server runs; "
+                "from `launch`'s private network, pass --network host to reach the host's "
+                "endpoints")
         raise StorageError(f"{key} = {path!r} cannot be reached at {_endpoint()}: "
-                           f"{type(exc).__name__}: {redact(str(exc))[:300]}") from None
+                           f"{type(exc).__name__}: {redact(str(exc))[:300]}; {hint}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """The S3 error code behind s3fs's OSError (e.g. SignatureDoesNotMatch)."""
+    cause = exc.__cause__ or exc.__context__
+    code = getattr(cause, "response", {}).get("Error", {}).get("Code") if cause else None
+    return str(code or redact(str(exc))[:200])
 
 
 def _endpoint() -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import functools
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -40,7 +39,6 @@ from keras_lstm_opt.data.storage import (
     makedirs,
     open_file,
     redact,
-    replace,
 )
 from keras_lstm_opt.paths import is_remote
 
@@ -158,9 +156,9 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
                                     else compression)
     paths = [os.path.join(out_dir, shard_name(split, i, shards, compression))
              for i in range(shards)]
+    tmps = fs.write_targets(paths)
     try:
         makedirs(out_dir)
-        tmps = _temporaries(paths)
         writers = [tf.io.TFRecordWriter(t, options) for t in tmps]
         try:
             for i in range(n):
@@ -171,8 +169,9 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
         finally:
             for w in writers:
                 w.close()
-        _publish(tmps, paths)
+        fs.publish(tmps, paths)
     except (tf.errors.OpError, OSError) as exc:
+        fs.discard(tmps)
         raise StorageError(f"out_dir = {out_dir!r}: writing the shards failed: "
                            f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
     _update_schema(out_dir, split, paths, n, specs, compression, inputs or names[0],
@@ -205,28 +204,6 @@ def _update_schema(out_dir: str, split: str, paths: list[str], n: int,
         except Exception as exc:  # noqa: BLE001  (TensorFlow's or s3fs's error)
             raise StorageError(f"{schema_path(out_dir)}: cannot be written: "
                                f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
-
-
-def _temporaries(paths: list[str]) -> list[str]:
-    """Where each shard is written before it is moved into place: beside it, or a local
-    file when TensorFlow cannot write the destination itself (s3:// through s3fs)."""
-    if all(fs.native(p) for p in paths):
-        return [p + ".tmp" for p in paths]
-    tmp = tempfile.mkdtemp(prefix="klo-shards-")
-    return [os.path.join(tmp, os.path.basename(p)) for p in paths]
-
-
-def _publish(tmps: list[str], paths: list[str]) -> None:
-    """Move finished shards into place (an upload for s3://: one atomic PUT each)."""
-    for t, p in zip(tmps, paths, strict=True):
-        if t == p + ".tmp":
-            replace(t, p)
-        else:
-            fs.put(t, p)
-            os.remove(t)
-    for t in tmps[:1]:
-        if t != paths[0] + ".tmp":
-            shutil.rmtree(os.path.dirname(t), ignore_errors=True)
 
 
 class ShardWriter:
@@ -266,7 +243,7 @@ class ShardWriter:
                                         else compression)
         try:
             makedirs(out_dir)
-            self._tmps = _temporaries(self.paths)
+            self._tmps = fs.write_targets(self.paths)
             self._writers = [tf.io.TFRecordWriter(t, options) for t in self._tmps]
         except tf.errors.OpError as exc:
             raise StorageError(f"out_dir = {out_dir!r}: cannot write shards: "
@@ -314,7 +291,7 @@ class ShardWriter:
             raise DataError(f"{self.out_dir}: no {self.split} examples to write")
         self._close_writers()
         try:
-            _publish(self._tmps, self.paths)
+            fs.publish(self._tmps, self.paths)
         except (tf.errors.OpError, OSError) as exc:
             raise StorageError(f"out_dir = {self.out_dir!r}: writing the shards failed: "
                                f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
@@ -329,12 +306,7 @@ class ShardWriter:
             return
         self._done = True
         self._close_writers()
-        for t in self._tmps:
-            try:
-                if fs.exists(t):
-                    fs.remove(t)
-            except Exception:  # noqa: BLE001, S110  (best effort: the run is failing)
-                pass
+        fs.discard(self._tmps)
 
     def __enter__(self) -> ShardWriter:
         return self

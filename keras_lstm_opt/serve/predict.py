@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from keras_lstm_opt.data import fs
-from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.errors import StorageError, UsageError
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.run import Run, load_run
 
@@ -81,8 +81,10 @@ def predict_file(run_dir: str, src: str, out: str | None = None, batch_rows: int
         predict_file("runs/wordnet", "glosses.parquet", out="labels.jsonl")
     """
     from keras_lstm_opt.data.readers import expand_sources
+    from keras_lstm_opt.data.storage import check_paths
 
     fmt = output_format(out)  # before anything slow
+    check_paths({"--out": out if out != "-" else None})
     run = load_run(run_dir)
     if run.task == "text" and run.classifies:
         rows = _text_rows(run, expand_sources(src), batch_rows, progress)
@@ -207,7 +209,13 @@ def _write(rows: Iterator[dict[str, Any]], out: str | None, fmt: str) -> str:
             local = os.path.join(tmp, "predictions")
             with open(local, "w", encoding="utf-8", newline="") as fh:
                 n = _emit(rows, fh, fmt)
-            fs.put(local, out)
+            try:
+                fs.put(local, out)
+            except Exception as exc:  # noqa: BLE001  (the file system's own error)
+                from keras_lstm_opt.data.storage import redact
+
+                raise StorageError(f"--out {out}: cannot be written: "
+                                   f"{redact(str(exc))[:300]}") from None
     else:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         tmp_path = out + ".tmp"

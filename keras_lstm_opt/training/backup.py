@@ -31,6 +31,7 @@ import time
 import keras
 import tensorflow as tf
 
+from keras_lstm_opt import tempdirs
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirError
 from keras_lstm_opt.paths import is_remote
@@ -68,18 +69,18 @@ class Backup:
         self._pulled: dict[str, str] = {}
         self.remote = directory if directory and not fs.native(directory) else None
         local = self._pull(directory) if self.remote and directory else directory
-        self._private = None if is_chief or directory is None else self._temp("klo-backup-")
+        self._private = None if is_chief or directory is None else self._temp("backup")
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._private or local,
                                                   max_to_keep=keep) if local else None
 
     def _temp(self, prefix: str) -> str:
-        self._temps.append(tempfile.mkdtemp(prefix=prefix))
+        self._temps.append(tempdirs.make(prefix))
         return self._temps[-1]
 
     def _pull(self, directory: str) -> str:
         """A local copy of a backup directory TensorFlow cannot read itself (cached)."""
         if directory not in self._pulled:
-            local = self._pulled[directory] = self._temp("klo-backup-")
+            local = self._pulled[directory] = self._temp("backup")
             names = [n for n in fs.walk_files(directory) if "/" not in n] \
                 if self.resume and fs.isdir(directory) else []
             for n in names:

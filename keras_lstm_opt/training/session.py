@@ -21,7 +21,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import keras
 import tensorflow as tf
 
+from keras_lstm_opt import tempdirs
+from keras_lstm_opt.data import fs
 from keras_lstm_opt.data.storage import check_paths
 from keras_lstm_opt.errors import TrainingError, TrainingInterrupted
 from keras_lstm_opt.paths import is_remote
@@ -76,7 +77,7 @@ class FitSession:
         self.run_dir = trainer.run_dir
         self.stop = StopSignals()
         self.out_dir: str | None = None
-        self.staged = self.success = False
+        self.staged = self.success = self.local_view = False
         self._seen: dict[str, tuple[int, float]] = {}  # staged files already copied out
         self.backup: Backup | None = None
         try:
@@ -88,15 +89,18 @@ class FitSession:
     def _open(self, overwrite: bool) -> None:
         trainer, run_dir, opts = self.t, self.run_dir, self.t.options
         if run_dir is not None:
+            tempdirs.sweep()
             check_paths({"run_dir": run_dir, "backup_copy_to": opts.backup_copy_to})
             if check_run_dir(run_dir, overwrite) == "finished" and trainer.is_chief:
                 log.info("overwrite: removed the earlier run's %s from %s",
                          ", ".join(clear_run_dir(run_dir)), run_dir)
             self.staged = trainer.is_chief and is_remote(run_dir)
             self.out_dir = run_dir if trainer.is_chief and not self.staged else \
-                tempfile.mkdtemp(prefix="klo-stage-" if self.staged else "klo-worker-")
+                tempdirs.make("stage" if self.staged else "worker")
             os.makedirs(run_paths(self.out_dir)["checkpoints"], exist_ok=True)
-            if self.staged and opts.resume:  # history and best weights of a resumed run
+            # a local view of the run dir: staged, or one TensorFlow and os cannot read
+            self.local_view = self.staged or not fs.native(run_dir)
+            if self.local_view and opts.resume:  # history and best weights of a resumed run
                 pulled = pull_dir(run_dir, self.out_dir, skip=("backup", "tensorboard"))
                 for root, _, names in os.walk(self.out_dir):  # in the bucket already
                     for n in names:
@@ -115,7 +119,7 @@ class FitSession:
                    ) -> tuple[list[keras.callbacks.Callback], ThroughputTimer, BestWeights]:
         opts, timer = self.t.options, ThroughputTimer()
         files = run_paths(self.out_dir) if self.out_dir else None
-        shared_dir = self.out_dir if self.staged else self.run_dir
+        shared_dir = self.out_dir if self.local_view else self.run_dir
         shared = run_paths(shared_dir) if shared_dir else None
         cbs: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
         if files:
@@ -156,7 +160,7 @@ class FitSession:
             if self.staged and self.run_dir:
                 sync_dir(self.out_dir, self.run_dir, seen=self._seen)
         monitor = monitored(opts.monitor, self.val is not None)
-        history_csv = run_paths(self.out_dir if self.staged else self.run_dir)["history"] \
+        history_csv = run_paths(self.out_dir if self.local_view else self.run_dir)["history"] \
             if self.run_dir and self.out_dir else None
         before = best_epoch(history_csv, monitor, monitor_mode(monitor)) \
             if history_csv and opts.resume and not is_remote(history_csv) else None
