@@ -1,0 +1,72 @@
+"""`keras-lstm-opt train`: the config and the run directory checked before TensorFlow
+loads, the fit, the summary, and the resume command in every stop message.
+
+Example (what the CLI does):
+
+    keras-lstm-opt train --set train.epochs=2 --run-dir runs/a
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def _resume_command(args: argparse.Namespace, run_dir: str) -> str:
+    import shlex
+
+    words = ["keras-lstm-opt", "train", *([args.config] if args.config else [])]
+    for item in args.overrides:
+        words += ["--set", item]
+    return shlex.join([*words, "--run-dir", run_dir])
+
+
+def train(args: argparse.Namespace, tensorflow: Callable[[], None]) -> int:
+    """`keras-lstm-opt train`: check config and run dir before TensorFlow loads
+    (`tensorflow()` loads it), fit, print the summary; 0 on success."""
+    from keras_lstm_opt.config import load_config
+    from keras_lstm_opt.data.fs import s3fs_path
+    from keras_lstm_opt.paths import is_remote
+    from keras_lstm_opt.training.run_dir import check_run_dir, default_run_dir
+
+    cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
+    run_dir = args.run_dir or default_run_dir()
+    if is_remote(run_dir) and s3fs_path(run_dir):  # reachable, and not finished, at once
+        from keras_lstm_opt.data.storage import check_paths
+
+        check_paths({"run_dir": run_dir})
+    if not is_remote(run_dir) or s3fs_path(run_dir):
+        check_run_dir(run_dir, args.overwrite, how="--overwrite")
+    tensorflow()
+    from keras_lstm_opt.errors import PeerLostError, TrainingInterrupted
+    from keras_lstm_opt.experiment import fit
+
+    try:
+        metrics = fit(cfg, run_dir=run_dir, overwrite=args.overwrite)
+    except TrainingInterrupted as exc:
+        if not exc.saved:  # while waiting for peers: the message says what was kept
+            raise TrainingInterrupted(f"{str(exc).removeprefix('stopped ')}; to continue, "
+                                      f"run again:\n  {_resume_command(args, run_dir)}",
+                                      exc.signum, exc.reason, saved=False,
+                                      backup_step=exc.backup_step) from exc
+        raise TrainingInterrupted(f"{exc.reason.removeprefix('stopped ')}; the backup is "
+                                  f"saved; resume with:\n  {_resume_command(args, run_dir)}",
+                                  exc.signum, exc.reason) from None
+    except PeerLostError as exc:  # one paragraph: what is gone, what is kept, what to run
+        raise type(exc)(f"{exc} When every worker can run again, start this same command "
+                        f"on each (it resumes): {_resume_command(args, run_dir)}",
+                        exc.task, exc.step, exc.backup_step) from exc
+    keys = [k for k in ("val_accuracy", "val_mae", "known_best_accuracy",
+                        "fraction_of_known_best", "baseline_mae", "improvement_over_baseline",
+                        "train_seconds", "train_loop_seconds", "samples_per_second",
+                        "epochs_completed", "weights", "best_epoch",
+                        "num_replicas", "weights_digest") if k in metrics]
+    if not metrics.get("is_chief", True):
+        print(f"\nworker done (the chief writes {run_dir}); weights_digest "
+              f"{metrics['weights_digest']}")
+        return 0
+    print(f"\nrun directory: {run_dir}")
+    for k in keys:
+        v = metrics[k]
+        print(f"  {k:<26} {v:.4f}" if isinstance(v, float) else f"  {k:<26} {v}")
+    return 0
