@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.paths import is_remote
@@ -29,3 +30,19 @@ def join(run_dir: str, name: str) -> str:
 
 def isdir(path: str) -> bool:
     return fs.isdir(path)
+
+
+def load_model(path: str) -> Any:
+    """keras.models.load_model (without compiling) of a local or remote `.keras` file."""
+    import tempfile
+
+    import keras
+
+    import keras_lstm_opt  # noqa: F401  (registers our layers for load_model)
+
+    if not is_remote(path):
+        return keras.models.load_model(path, compile=False)
+    with tempfile.TemporaryDirectory() as tmp:  # Keras reads a local zip
+        local = os.path.join(tmp, "model.keras")
+        fs.get(path, local)
+        return keras.models.load_model(local, compile=False)

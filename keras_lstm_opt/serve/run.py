@@ -32,19 +32,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import DataError, RunDirError, UsageError
-from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.files import exists as _exists
 from keras_lstm_opt.serve.files import isdir as _isdir
 from keras_lstm_opt.serve.files import join as _join
+from keras_lstm_opt.serve.files import load_model as _load_model
 from keras_lstm_opt.serve.files import read_text as _read
 
 if TYPE_CHECKING:
@@ -76,19 +74,6 @@ def _find_schema(run_dir: str, metrics: dict[str, Any]) -> tuple[dict[str, Any] 
                 _join(directory, SCHEMA_FILE)):
             return read_schema(directory), _join(directory, SCHEMA_FILE)
     return None, ""
-
-
-def _load_model(path: str) -> keras.Model:
-    import keras
-
-    import keras_lstm_opt  # noqa: F401  (registers our layers for load_model)
-
-    if not is_remote(path):
-        return keras.models.load_model(path, compile=False)
-    with tempfile.TemporaryDirectory() as tmp:  # Keras reads a local zip
-        local = os.path.join(tmp, "model.keras")
-        fs.get(path, local)
-        return keras.models.load_model(local, compile=False)
 
 
 def load_run(run_dir: str) -> Run:
