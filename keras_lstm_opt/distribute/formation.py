@@ -178,22 +178,29 @@ def form_cluster(cluster: ClusterInfo, make: Callable[[], T], timeout: float,
     try:
         _wait_for_peers(cluster, timeout, interval, began, state)
         waiting = "TensorFlow to form the cluster"
-        left = timeout - (time.monotonic() - began) if timeout else 0
+        if not timeout:
+            return make()
+        # a backstop while TensorFlow's own wait holds the GIL: SIGALRM's default action
+        # ends the process (status 142); an alarm someone else had set is re-armed after
+        left = timeout - (time.monotonic() - began)
         alarm = signal.signal(signal.SIGALRM, signal.SIG_DFL)
-        signal.alarm(max(60, math.ceil(left)) if timeout else 0)
+        armed_at, previous = time.monotonic(), signal.alarm(max(60, math.ceil(left)))
         try:
             return make()
         finally:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, alarm)
+            if previous:
+                signal.alarm(max(1, previous - math.floor(time.monotonic() - armed_at)))
     except _Signalled as sig:
         name = signal.Signals(sig.signum).name
         me = f"{cluster.task_type} {cluster.task_index}"
         if state["missing"] and waiting.startswith("its peers"):
             waiting = _listed(state["missing"])
         raise TrainingInterrupted(
-            f"stopped by {name} {time.monotonic() - began:.0f} s after start, while {me} "
-            f"was waiting for {waiting} (cluster formation): nothing was trained or saved",
+            f"stopped by {name} after {time.monotonic() - began:.0f} s of cluster formation, "
+            f"while {me} "
+            f"was waiting for {waiting}: nothing was trained or saved",
             sig.signum, reason=f"stopped by {name} during cluster formation",
             saved=False) from None
     finally:

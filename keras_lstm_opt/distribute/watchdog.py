@@ -45,6 +45,7 @@ from contextlib import contextmanager
 MIN_GRACE = 5.0  # seconds a step may still take after a signal before it counts as blocked
 PROBE_AFTER = 2.0  # seconds into a step before the peers' ports are probed
 PROBE_EVERY = 1.0
+MISSES_TO_LOSE = 3  # probes in a row without an answer that count as a lost peer
 
 
 class CollectiveWatchdog:
@@ -70,6 +71,7 @@ class CollectiveWatchdog:
         self._calls, self._longest = 0, 0.0
         self._next_probe = 0.0
         self._peers: list[tuple[str, str, int]] | None = None
+        self._misses: dict[str, int] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -170,7 +172,10 @@ class CollectiveWatchdog:
 
         for name, host, port in self._peers:
             why = probe(host, port, timeout=1.0)
-            if why:
+            # refused or unresolvable: gone; no answer (a lost SYN is resent after ~1 s):
+            # gone only after MISSES_TO_LOSE probes in a row
+            misses = self._misses[name] = self._misses.get(name, 0) + 1 if why else 0
+            if why and (not why.startswith("no answer") or misses >= MISSES_TO_LOSE):
                 return f"{name} ({why})"
         return None
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 import socket
 import threading
@@ -97,6 +98,11 @@ class StopSignals:
                 return
             if not data:
                 return
+            if self._old_fd != -1:  # whoever listened before (an asyncio loop) hears them too
+                try:
+                    os.write(self._old_fd, data)
+                except OSError:
+                    pass
             callback = self.on_signal
             for signum in data:
                 if signum in (signal.SIGINT, signal.SIGTERM) and callback is not None:

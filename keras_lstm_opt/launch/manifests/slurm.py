@@ -8,7 +8,7 @@
   which reads SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_STEP_NODELIST and
   SLURM_STEP_TASKS_PER_NODE (set by `srun`).
 * restarts (`max_restarts` > 0): `--requeue`, and when `srun` ends with a status worth
-  retrying (`RETRY_EXIT`: 138, a peer was lost; 130/137/143, a task stopped or killed
+  retrying (`RETRY_EXIT`: 138, a peer was lost; 130/137/142/143, a task stopped or killed
   by a signal) the script requeues its own job (`scontrol requeue`) while
   SLURM_RESTART_COUNT is below `max_restarts`; the requeued job resumes from the last
   backup. 1 (a bug) and 2 (a mistake) end the job. Logs are appended, not truncated,
@@ -29,7 +29,7 @@ import sys
 
 # 138: a peer was lost (keras_lstm_opt.errors.PEER_LOST_EXIT); 128 + SIGINT, SIGKILL,
 # SIGTERM: a task stopped or killed from outside (pre-emption, the OOM killer).
-RETRY_EXIT = (130, 137, 138, 143)
+RETRY_EXIT = (130, 137, 138, 142, 143)
 
 
 def sbatch(command: list[str], workers: int, name: str = "keras-lstm-opt", port: int = 2222,
@@ -59,7 +59,7 @@ def sbatch(command: list[str], workers: int, name: str = "keras-lstm-opt", port:
         comment,
         srun,
         "status=$?",
-        "# 138: a peer was lost; 130/137/143: stopped or killed by a signal. Requeue (the",
+        "# 138: a peer was lost; 130/137/142/143: stopped or killed by a signal. Requeue (the",
         "# rerun resumes from the last backup); 1 (a bug) and 2 (a mistake) end the job.",
         "restarts=${SLURM_RESTART_COUNT:-0}",
         f'if [[ "$status" =~ ^({retry})$ ]] && (( restarts < {max_restarts} )); then',
