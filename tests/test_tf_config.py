@@ -108,3 +108,30 @@ def test_multi_worker_strategy_without_tf_config_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(TFConfigError, match="TF_CONFIG is not set"):
         get_strategy(DistributeConfig(strategy="multi_worker_mirrored"))
+
+
+def test_formation_leaves_an_alarm_set_before_it_armed_again():
+    """The SIGALRM backstop of cluster formation must not eat a caller's own alarm, and
+    without a deadline it does not touch SIGALRM at all."""
+    import signal
+    import socket
+
+    from keras_lstm_opt.distribute.formation import form_cluster
+    from keras_lstm_opt.distribute.tf_config import ClusterInfo
+
+    with socket.socket() as peer:  # a peer that is up: formation only rendezvouses
+        peer.bind(("127.0.0.1", 0))
+        peer.listen()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            mine = s.getsockname()[1]
+        cluster = ClusterInfo({"worker": [f"127.0.0.1:{mine}",
+                                          f"127.0.0.1:{peer.getsockname()[1]}"]}, "worker", 0)
+        try:
+            for timeout in (0, 30):
+                signal.alarm(500)
+                assert form_cluster(cluster, lambda: "made", timeout) == "made"
+                left = signal.alarm(0)
+                assert 495 <= left <= 500, (timeout, left)
+        finally:
+            signal.alarm(0)
