@@ -31,7 +31,7 @@ def train(args: argparse.Namespace, tensorflow: Callable[[], None]) -> int:
 
     cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
     run_dir = args.run_dir or default_run_dir()
-    if is_remote(run_dir) and s3fs_path(run_dir):  # reachable, and not finished, at once
+    if s3fs_path(run_dir):  # reachable, and not finished, at once
         from keras_lstm_opt.data.storage import check_paths
 
         check_paths({"run_dir": run_dir})

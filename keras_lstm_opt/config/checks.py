@@ -22,7 +22,7 @@ from keras_lstm_opt.config.schema import (
     TASK_METRICS,
     ExperimentConfig,
 )
-from keras_lstm_opt.data.fs import s3fs_path
+from keras_lstm_opt.data.cache import remote_cache_problem
 from keras_lstm_opt.errors import Problem
 from keras_lstm_opt.paths import is_remote
 
@@ -83,10 +83,9 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
     if task == "forecast" and d.batching == "bucket":
         add("data.batching", "forecast windows have a fixed length; use batching: pad")
     cache_path = d.cache.removeprefix("snapshot:")
-    if d.cache not in ("memory", "none") and s3fs_path(cache_path):
-        add("data.cache", f"{cache_path!r}: tf.data writes caches only through TensorFlow's "
-            "own file system, which has no s3:// without tensorflow-io; use a local path "
-            "(s3:// shards are staged locally: data.remote_read)")
+    problem = remote_cache_problem(cache_path) if d.cache not in ("memory", "none") else None
+    if problem:
+        add("data.cache", problem)
     if d.cache not in ("memory", "none") and not is_remote(cache_path):
         parent = os.path.dirname(os.path.abspath(cache_path))
         if check_paths and not os.path.isdir(parent):

@@ -70,6 +70,16 @@ def _finalized(metadata_path: str) -> bool:
     return bool(record.finalized)
 
 
+def remote_cache_problem(prefix: str) -> str | None:
+    """Why `prefix` cannot hold a tf.data cache here (s3:// through s3fs), or None."""
+    if fs.native(prefix):
+        return None
+    return (f"{prefix!r}: tf.data writes its caches through TensorFlow's own file system, "
+            "which has no s3:// without tensorflow-io; use a local path (s3:// shards are "
+            "staged or streamed locally: data.remote_read), or KLO_S3_CLIENT=tensorflow "
+            "with the io extra")
+
+
 def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[str, Any],
                         settings: dict[str, Any], snapshot: bool = False) -> str:
     """The cache file name for these records; deletes stale caches; logs what it found.
@@ -80,12 +90,9 @@ def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[
     import tensorflow as tf
 
     check_paths({"data.cache": prefix})
-    if not fs.native(prefix):
-        raise StorageError(f"data.cache = {prefix!r}: tf.data writes its caches through "
-                           "TensorFlow's own file system, which has no s3:// without "
-                           "tensorflow-io; use a local path (s3:// shards are staged or "
-                           "streamed locally anyway), or KLO_S3_CLIENT=tensorflow with the "
-                           "io extra")
+    problem = remote_cache_problem(prefix)
+    if problem:
+        raise StorageError(f"data.cache = {problem}")
     key = fingerprint(files, schema, settings)
     base = f"{prefix}.{split}"
     name = f"{base}-{key}"

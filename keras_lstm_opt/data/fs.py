@@ -168,14 +168,6 @@ def open(path: str, mode: str = "r", newline: str | None = None) -> IO[Any]:  # 
     return builtins.open(path, mode, encoding="utf-8", newline=newline)
 
 
-def size(path: str) -> int:
-    if s3fs_path(path):
-        return int(s3().info(path)["size"])
-    if is_remote(path):
-        return int(_tf().stat(path).length)
-    return os.path.getsize(path)
-
-
 def info(path: str) -> dict[str, Any]:
     """size, mtime (seconds, or None) and etag (S3 only, else None) of a file."""
     if s3fs_path(path):

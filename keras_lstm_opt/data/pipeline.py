@@ -48,14 +48,6 @@ class DataFiles:
     compression: str
 
 
-def _isdir(path: str) -> bool:
-    return fs.isdir(path)
-
-
-def _match(pattern: str) -> list[str]:
-    return fs.glob(pattern)
-
-
 def resolve_files(cfg: DataConfig) -> DataFiles:
     """Find the train/validation shards and the schema for a data config.
 
@@ -65,14 +57,14 @@ def resolve_files(cfg: DataConfig) -> DataFiles:
     """
     check_paths(data_paths(cfg))  # remote paths need the io extra
     path = cfg.path or ensure_embedded(cfg.task, cfg.examples, cfg.seed)
-    if _isdir(path):
+    if fs.isdir(path):
         directory = path
-        train = _match(os.path.join(path, "train-*"))
-        validation = _match(os.path.join(path, "validation-*"))
+        train = fs.glob(os.path.join(path, "train-*"))
+        validation = fs.glob(os.path.join(path, "validation-*"))
     else:
         directory = os.path.dirname(path)
-        train = _match(path)
-        validation = _match(cfg.validation_path) if cfg.validation_path else []
+        train = fs.glob(path)
+        validation = fs.glob(cfg.validation_path) if cfg.validation_path else []
     if not train:
         raise DataError(f"data.path: no TFRecord shards found at {path!r} (a directory "
                         "needs files named train-*)")

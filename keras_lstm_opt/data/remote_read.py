@@ -73,7 +73,6 @@ def _md5_etag(etag: str | None) -> str | None:
 
 def _download(url: str, local: str, remote: dict[str, Any]) -> tuple[bool, int]:
     """Bring `url` to `local` unless already there; return (downloaded, bytes fetched)."""
-    os.makedirs(os.path.dirname(local), exist_ok=True)
     with open(local + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another worker on this host may be staging it
         meta = _read_meta(local + ".meta")
@@ -178,13 +177,6 @@ def stage_files(urls: list[str], stage_dir: str | None = None,
         return list(urls)
     stage_dir = os.path.abspath(stage_dir or default_stage_dir())
     began = time.perf_counter()
-    infos = dict(zip(remote, ThreadPoolExecutor(workers).map(_info, remote), strict=True))
-    need = sum(i["size"] for i in infos.values())
-    if need > max_bytes:
-        raise StorageError(f"{len(remote)} shard(s) under {remote[0].rsplit('/', 1)[0]} hold "
-                           f"{need / 2**30:.2f} GiB, more than data.stage_max_gib "
-                           f"({max_bytes / 2**30:.2f} GiB): raise it, or read them with "
-                           "data.remote_read=stream")
     local = {u: _local_path(stage_dir, u) for u in remote}
     done = fetched = 0
 
@@ -199,6 +191,13 @@ def stage_files(urls: list[str], stage_dir: str | None = None,
             raise StorageError(f"{u}: staging into {local[u]} failed: {exc}") from None
 
     with ThreadPoolExecutor(workers) as pool:
+        infos = dict(zip(remote, pool.map(_info, remote), strict=True))
+        need = sum(i["size"] for i in infos.values())
+        if need > max_bytes:
+            raise StorageError(f"{len(remote)} shard(s) under {remote[0].rsplit('/', 1)[0]} "
+                               f"hold {need / 2**30:.2f} GiB, more than data.stage_max_gib "
+                               f"({max_bytes / 2**30:.2f} GiB): raise it, or read them with "
+                               "data.remote_read=stream")
         for got, n in pool.map(one, remote):
             done += got
             fetched += n

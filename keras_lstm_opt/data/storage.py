@@ -47,8 +47,13 @@ def _check_s3(key: str, path: str) -> None:
         import s3fs  # noqa: F401
     except ImportError:
         raise StorageError(f"{key} = {path!r}: s3:// needs s3fs (pip install s3fs)") from None
+    client = fs.s3()
+    reached = client.__dict__.setdefault("klo_reached_buckets", set())
+    if bucket in reached:  # checked with this client (endpoint, credentials) already
+        return
     try:
-        fs.s3().ls(bucket, detail=False)
+        client.ls(bucket, detail=False)
+        reached.add(bucket)
     except FileNotFoundError:
         raise StorageError(f"{key} = {path!r}: the bucket {bucket!r} does not exist at "
                            f"{_endpoint()}; create it first") from None
@@ -172,6 +177,11 @@ def config_paths(cfg: Any, run_dir: str | None = None) -> dict[str, str | None]:
 def used_remote() -> bool:
     """Whether this process opened a path through tensorflow-io's plugins."""
     return _used_remote
+
+
+def error_text(exc: BaseException) -> str:
+    """A file system's error (TensorFlow's `message`, or str()) with credentials masked."""
+    return redact(str(getattr(exc, "message", None) or exc).strip())
 
 
 def redact(text: str) -> str:

@@ -36,6 +36,7 @@ from keras_lstm_opt.data.schema import (
 from keras_lstm_opt.data.storage import (
     StorageError,
     check_paths,
+    error_text,
     makedirs,
     open_file,
     redact,
@@ -173,7 +174,7 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
     except (tf.errors.OpError, OSError) as exc:
         fs.discard(tmps)
         raise StorageError(f"out_dir = {out_dir!r}: writing the shards failed: "
-                           f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
+                           f"{error_text(exc)}") from None
     _update_schema(out_dir, split, paths, n, specs, compression, inputs or names[0],
                    target or names[-1], task, info or {})
     return paths
@@ -203,7 +204,7 @@ def _update_schema(out_dir: str, split: str, paths: list[str], n: int,
             fs.put(write_schema(tmp, schema), schema_path(out_dir))
         except Exception as exc:  # noqa: BLE001  (TensorFlow's or s3fs's error)
             raise StorageError(f"{schema_path(out_dir)}: cannot be written: "
-                               f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
+                               f"{error_text(exc)}") from None
 
 
 class ShardWriter:
@@ -294,7 +295,7 @@ class ShardWriter:
             fs.publish(self._tmps, self.paths)
         except (tf.errors.OpError, OSError) as exc:
             raise StorageError(f"out_dir = {self.out_dir!r}: writing the shards failed: "
-                               f"{redact(getattr(exc, 'message', str(exc)).strip())}") from None
+                               f"{error_text(exc)}") from None
         self._done = True
         _update_schema(self.out_dir, self.split, self.paths, self.count, self.specs,
                        self.compression, inputs, target, task, info or {})

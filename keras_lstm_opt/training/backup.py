@@ -35,6 +35,7 @@ from keras_lstm_opt import tempdirs
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirError
 from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.training.artifacts import pull_dir
 
 log = logging.getLogger("keras_lstm_opt")
 
@@ -81,12 +82,9 @@ class Backup:
         """A local copy of a backup directory TensorFlow cannot read itself (cached)."""
         if directory not in self._pulled:
             local = self._pulled[directory] = self._temp("backup")
-            names = [n for n in fs.walk_files(directory) if "/" not in n] \
-                if self.resume and fs.isdir(directory) else []
-            for n in names:
-                fs.get(directory.rstrip("/") + "/" + n, os.path.join(local, n))
-            if names:
-                log.info("pulled %d backup file(s) from %s", len(names), directory)
+            pulled = pull_dir(directory, local) if self.resume else 0
+            if pulled:
+                log.info("pulled %d backup file(s) from %s", pulled, directory)
         return self._pulled[directory]
 
     def candidates(self) -> list[str]:
@@ -149,10 +147,8 @@ class Backup:
             shutil.rmtree(d, ignore_errors=True)
         if not self.is_chief or self.directory is None:
             return
-        if remove_backup and is_remote(self.directory):
+        if remove_backup:
             fs.rmtree(self.directory)
-        elif remove_backup:
-            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _push(path: str, kept: list[str], dest: str) -> None:

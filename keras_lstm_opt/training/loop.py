@@ -206,8 +206,7 @@ class EpochLoop:
 
     def _stop(self, signum: int) -> None:
         self._save()
-        name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ \
-            else f"signal {signum}"
+        name = signal_name(signum)
         here = "" if self.stop.signum else " on another worker"
         raise TrainingInterrupted(f"stopped by {name}{here} at step {self.global_step}",
                                   signum)

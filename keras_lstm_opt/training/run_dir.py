@@ -44,10 +44,6 @@ def resolve_run_dir(run_dir: str | os.PathLike | None) -> str:
     return os.path.abspath(os.path.expanduser(path))
 
 
-def _exists(path: str) -> bool:
-    return fs.exists(path)
-
-
 def check_run_dir(run_dir: str, overwrite: bool = False,
                   how: str = "overwrite=True") -> str | None:
     """Refuse a finished run unless `overwrite`; return "finished", "unfinished" or None
@@ -56,12 +52,12 @@ def check_run_dir(run_dir: str, overwrite: bool = False,
     Raises:
         RunDirError: `run_dir` holds a finished run and `overwrite` is false.
     """
-    if _exists(os.path.join(run_dir, "metrics.json")):
+    if fs.exists(os.path.join(run_dir, "metrics.json")):
         if not overwrite:
             raise RunDirError(f"{run_dir} holds a finished run (metrics.json is there); "
                               f"choose another run directory, or pass {how} to replace it")
         return "finished"
-    if _exists(os.path.join(run_dir, "config.yaml")):
+    if fs.exists(os.path.join(run_dir, "config.yaml")):
         return "unfinished"
     return None
 
