@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import sys
+from typing import Any
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -179,6 +180,8 @@ def _tune(args: argparse.Namespace) -> int:
             args.overrides.append(f"tune.max_trials={ANYTIME_TRIALS}")  # any-time
     cfg = load_config(args.config, args.overrides)  # fail fast, before any process starts
     run_dir = args.run_dir or os.path.join("runs", time.strftime("tune-%Y%m%d-%H%M%S"))
+    _check_outputs(cfg, run_dir, "the search directory (--run-dir)")
+    args.run_dir = run_dir  # named if a signal stops the search
     if args.tuners and "KERASTUNER_TUNER_ID" not in os.environ:
         from keras_lstm_opt.tuning_launch import launch_tuners
 
@@ -205,6 +208,7 @@ def _profile(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
     run_dir = args.run_dir or os.path.join("runs", time.strftime("profile-%Y%m%d-%H%M%S"))
+    _check_outputs(cfg, run_dir, "the profile directory (--run-dir)")
     _tensorflow(args)
     from keras_lstm_opt.profiling.profile_report import profile
 
@@ -219,6 +223,16 @@ def _profile(args: argparse.Namespace) -> int:
         print(f"  - {rec['advice']} (because {rec['because']})")
     print(f"wrote {run_dir}/report.json, report.md, report.png")
     return 0
+
+
+def _check_outputs(cfg: Any, run_dir: str, what: str) -> None:
+    """Before any work: the run directory and, for remote shards, the stage directory
+    can be written (UnwritablePathError, exit 2, naming the path)."""
+    from keras_lstm_opt.data.remote_read import check_stage_dir
+    from keras_lstm_opt.data.writable import check_writable
+
+    check_writable(run_dir, what)
+    check_stage_dir(cfg.data)
 
 
 def _data_serve(args: argparse.Namespace) -> int:
@@ -254,6 +268,9 @@ def _data_make(args: argparse.Namespace) -> int:
         from keras_lstm_opt.cli_io import data_import
 
         return data_import(args, lambda: _tensorflow(args))
+    from keras_lstm_opt.data.writable import check_writable
+
+    check_writable(args.out, "the data directory (--out)")
     _tensorflow(args)
     from keras_lstm_opt.data.embedded import write_embedded
     from keras_lstm_opt.data.schema import read_schema
@@ -291,6 +308,11 @@ def _check_cudnn(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         code = _main(argv)
+    except KeyboardInterrupt as exc:  # Ctrl-C before a command started: one line
+        from keras_lstm_opt.cli_signals import signum_of, stopped_line
+
+        print(stopped_line(None, signum_of(exc)), file=sys.stderr)
+        code = 128 + signum_of(exc)
     except BaseException:
         _exit_after_remote(1, report=True)
         raise
@@ -327,28 +349,14 @@ def _main(argv: list[str] | None = None) -> int:
                         datefmt="%H:%M:%S")
     logging.getLogger("keras_lstm_opt").setLevel(logging.DEBUG if args.verbose else
                                                  logging.INFO)
+    from keras_lstm_opt.cli_signals import signum_of, stop_on_signals, stopped_line
     from keras_lstm_opt.errors import KloError, TrainingInterrupted
 
     try:
-        if args.command == "config":
-            return _config_command(args)
-        if args.command == "train":
-            from keras_lstm_opt.cli_train import train
-
-            return train(args, lambda: _tensorflow(args))
-        if args.command == "data":
-            return _data_make(args)
-        if args.command == "tune":
-            return _tune(args)
-        if args.command == "profile":
-            return _profile(args)
-        if args.command == "build-kernels":
-            return _build_kernels(args)
-        if args.command in ("evaluate", "predict", "export"):
-            from keras_lstm_opt.cli_io import run
-
-            return run(args, lambda: _tensorflow(args))
-        return _check_cudnn(args)
+        if args.command == "train":  # stops at a step and saves a backup (its own handler)
+            return _dispatch(args)
+        with stop_on_signals():  # SIGINT/SIGTERM -> Stopped: one line, 128 + the signal
+            return _dispatch(args)
     except TrainingInterrupted as exc:
         _cause(exc, args.verbose)
         print(f"stopped: {exc}", file=sys.stderr)
@@ -357,6 +365,32 @@ def _main(argv: list[str] | None = None) -> int:
         _cause(exc, args.verbose)
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the writers left no half output
+        _cause(exc, args.verbose)
+        print(stopped_line(args, signum_of(exc)), file=sys.stderr)
+        return 128 + signum_of(exc)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "config":
+        return _config_command(args)
+    if args.command == "train":
+        from keras_lstm_opt.cli_train import train
+
+        return train(args, lambda: _tensorflow(args))
+    if args.command == "data":
+        return _data_make(args)
+    if args.command == "tune":
+        return _tune(args)
+    if args.command == "profile":
+        return _profile(args)
+    if args.command == "build-kernels":
+        return _build_kernels(args)
+    if args.command in ("evaluate", "predict", "export"):
+        from keras_lstm_opt.cli_io import run
+
+        return run(args, lambda: _tensorflow(args))
+    return _check_cudnn(args)
 
 
 def _cause(exc: BaseException, verbose: bool) -> None:

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.data.writable import check_writable
+from keras_lstm_opt.errors import UnwritablePathError, UsageError
+from keras_lstm_opt.paths import is_remote
 
 AddParser = Callable[[str, str], argparse.ArgumentParser]
 
@@ -137,6 +141,7 @@ def _check_import(args: argparse.Namespace) -> None:
         check_out(args.out)
     except UsageError as exc:
         raise UsageError("data import: " + _as_flags(str(exc))) from None
+    check_writable(args.out, "the data directory (--out)")  # before the data is read
 
 
 def data_import(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:
@@ -153,12 +158,32 @@ def data_import(args: argparse.Namespace, start_tensorflow: Callable[[], None]) 
         seed=args.seed, on_bad_row=args.on_bad_row, shards=args.shards)
     rows = report.get("rows", {})
     print(f"wrote {args.out} ({', '.join(f'{k}: {v}' for k, v in rows.items())}); "
-          f"train with: keras-lstm-opt train --set data.path={args.out}")
+          f"train with: keras-lstm-opt train --set {shlex.quote('data.path=' + args.out)}")
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """The output of evaluate, predict or export can be written: checked before
+    TensorFlow loads (UnwritablePathError, exit 2, naming the path)."""
+    if args.command == "predict":
+        if args.out and args.out != "-":
+            check_writable(args.out, "the predictions file (--out)", file=True)
+    elif args.command == "export":
+        if not is_remote(args.out):  # a remote --out is refused by export_run itself
+            check_writable(args.out, "the export directory (--out)")
+    elif args.out:
+        check_writable(args.out, "the evaluation directory (--out)")
+    elif os.path.isdir(args.run_dir):  # evaluation.json goes into the run directory
+        try:
+            check_writable(args.run_dir, "evaluation.json into the run directory")
+        except UnwritablePathError as exc:
+            raise UnwritablePathError(f"{exc}; give --out DIR to write it elsewhere") \
+                from None
 
 
 def run(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:
     """evaluate, predict or export."""
+    _check_outputs(args)
     start_tensorflow()
     if args.command == "evaluate":
         from keras_lstm_opt.serve.run import evaluate_run

@@ -84,6 +84,13 @@ class StorageError(KloError, RuntimeError):
     """A path that cannot be used: the message names the key and what to do."""
 
 
+class UnwritablePathError(KloError, RuntimeError):
+    """An output path that cannot be written (checked before any work): "cannot write
+    <what> <path>: <reason>"."""
+
+    exit_code = 2
+
+
 class StrategyError(KloError, RuntimeError):
     """The requested strategy cannot run here (and why)."""
 
@@ -146,4 +153,4 @@ class ClusterStartupError(PeerLostError):
 __all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError",
            "KernelBuildError", "KloError", "PEER_LOST_EXIT", "PeerLostError", "Problem",
            "RunDirError", "StorageError", "StrategyError", "TFConfigError", "TrainingError",
-           "TrainingInterrupted", "UsageError"]
+           "TrainingInterrupted", "UnwritablePathError", "UsageError"]

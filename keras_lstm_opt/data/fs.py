@@ -191,8 +191,13 @@ def put(local: str, dst: str) -> None:
     else:
         os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
         tmp = dst + ".tmp"
-        shutil.copyfile(local, tmp)
-        os.replace(tmp, dst)
+        try:
+            shutil.copyfile(local, tmp)
+            os.replace(tmp, dst)
+        except BaseException:  # a failed or interrupted copy leaves no half file
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
 
 
 def get(src: str, local: str) -> None:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from collections.abc import Sequence
 from typing import Any
 
 from keras_lstm_opt.data.readers import expand_sources
-from keras_lstm_opt.data.storage import check_paths
+from keras_lstm_opt.data.writable import check_writable
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.paths import is_remote
 
@@ -136,25 +137,33 @@ def import_data(src: str, out: str, *, text: str | None = None, label: str | Non
     if not out:
         raise UsageError("out: give the data directory to write")
     check_out(out)
-    check_paths({"out": out})  # a remote out that cannot be written fails before reading
+    check_writable(out, "the data directory (out)")  # before a byte is read
     sources = expand_sources(src)
     validation_sources = expand_sources(validation) if validation else None
-    if text:
-        from keras_lstm_opt.data.import_text import import_text
+    created = not is_remote(out) and not os.path.exists(out)
+    try:
+        if text:
+            from keras_lstm_opt.data.import_text import import_text
 
-        return _warn_without_validation(import_text(
-            sources, out, text=text, label=str(label), tokens=tokens, vocab_size=vocab_size,
-            max_length=max_length, validation=validation_sources,
-            validation_fraction=validation_fraction, seed=seed, on_bad_row=on_bad_row,
-            shards=shards, progress=progress), out)
-    from keras_lstm_opt.data.series import import_series
+            return _warn_without_validation(import_text(
+                sources, out, text=text, label=str(label), tokens=tokens,
+                vocab_size=vocab_size, max_length=max_length, validation=validation_sources,
+                validation_fraction=validation_fraction, seed=seed, on_bad_row=on_bad_row,
+                shards=shards, progress=progress), out)
+        from keras_lstm_opt.data.series import import_series
 
-    report: dict[str, Any] = import_series(
-        sources, out, time=time, target=target, features=features, window=window,
-        horizon=horizon, transform=transform, season=season, validation=validation,
-        validation_fraction=validation_fraction, on_bad_row=on_bad_row, progress=progress,
-        shards=shards)
-    return _warn_without_validation(report, out)
+        report: dict[str, Any] = import_series(
+            sources, out, time=time, target=target, features=features, window=window,
+            horizon=horizon, transform=transform, season=season, validation=validation,
+            validation_fraction=validation_fraction, on_bad_row=on_bad_row,
+            progress=progress, shards=shards)
+        return _warn_without_validation(report, out)
+    except BaseException:  # a failed or interrupted import: a directory it made goes too
+        from keras_lstm_opt.data.import_text import TMP
+
+        if created and os.path.isdir(out) and not set(os.listdir(out)) - {TMP}:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 def _warn_without_validation(report: dict[str, Any], out: str) -> dict[str, Any]:

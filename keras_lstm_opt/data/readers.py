@@ -5,7 +5,9 @@ memory streams through. Every row carries its place ("data.csv, line 17", or "ro
 for Parquet), so an error about it names the file, the line and the column.
 
 Formats by suffix: .csv, .tsv/.tab, .jsonl/.json/.ndjson (one JSON object a line),
-.parquet/.pq; the text formats may be gzipped (.csv.gz, ...). Paths may be remote
+.parquet/.pq; the text formats may be gzipped (.csv.gz, ..., or any name when the file
+starts with gzip's magic bytes). With `on_bad_row="skip"` a row holding bytes that are
+not UTF-8 is skipped and counted like any bad row. Paths may be remote
 (s3:// needs the io extra; see `storage`).
 
 Example:
@@ -37,6 +39,7 @@ FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
            ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 BATCH_BYTES = 4 * 1024 * 1024  # a batch of long rows ends early: memory stays bounded
 FIELD_LIMIT = 16 * 1024 * 1024  # the longest CSV field (characters): bounds a runaway quote
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass
@@ -144,7 +147,7 @@ def iter_records(path: str, columns: Sequence[str], fmt: str | None = None,
         yield from _parquet(path, list(columns), batch_rows)
         return
     reader = _jsonl if kind == "jsonl" else _delimited
-    with open_lines(path) as lines:
+    with open_lines(path, skip_bad=on_bad_row == "skip") as lines:
         batch, start = Batch({c: [] for c in columns}, []), 0
         for where, values, problem in reader(path, lines, list(columns), kind):
             if problem is not None:
@@ -169,14 +172,18 @@ Row = tuple[str, list[Any], str | None]  # (where, values, problem or None)
 class _Lines:
     """A file's lines as text, decoded one by one so a bad byte names its line."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, skip_bad: bool = False) -> None:
         self.path = path
         raw: IO[bytes] = open_file(path, "rb")
         self._raw = raw
-        self._fh: Any = gzip.GzipFile(fileobj=raw) if path.lower().endswith(".gz") \
-            else raw
+        self.gzip = path.lower().endswith(".gz") or _gzip_magic(raw)
+        self._fh: Any = gzip.GzipFile(fileobj=raw) if self.gzip else raw
         self.lineno = 0
         self.bytes = 0
+        # skip_bad: an undecodable line is decoded with U+FFFD and its problem kept here
+        # (line number -> message) for the reader to skip the row that holds it
+        self.skip_bad = skip_bad
+        self.bad: dict[int, str] = {}
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -186,15 +193,29 @@ class _Lines:
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    raise DataError(f"{self.path}, line {self.lineno}: not UTF-8 text "
-                                    f"(byte {raw[exc.start]:#04x} at character "
-                                    f"{exc.start + 1})") from None
+                    problem = (f"{self.path}, line {self.lineno}: not UTF-8 text (byte "
+                               f"{raw[exc.start]:#04x} at character {exc.start + 1})")
+                    if not self.skip_bad:
+                        raise DataError(problem) from None
+                    self.bad[self.lineno] = problem
+                    text = raw.decode("utf-8", "replace")
                 if self.lineno == 1:
                     text = text.removeprefix("\ufeff")
                 yield text
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise DataError(f"{self.path}, line {self.lineno + 1}: cannot be read "
+            what = "gzip data " if self.gzip else ""
+            raise DataError(f"{self.path}, line {self.lineno + 1}: {what}cannot be read "
                             f"({exc})") from None
+
+    def undecodable(self, first: int, last: int) -> str | None:
+        """The problem of the first undecodable line in `first..last` (forgetting those
+        up to `last`), or None: the row on those lines is to be skipped."""
+        found = None
+        for n in [n for n in self.bad if n <= last]:
+            problem = self.bad.pop(n)
+            if n >= first and found is None:
+                found = problem
+        return found
 
     def __enter__(self) -> _Lines:
         return self
@@ -204,13 +225,25 @@ class _Lines:
         self._raw.close()
 
 
-def open_lines(path: str) -> _Lines:
+def _gzip_magic(raw: IO[bytes]) -> bool:
+    """Whether the file starts with gzip's magic bytes (1f 8b), whatever its name."""
+    try:
+        head = raw.read(2)
+        raw.seek(0)
+    except (OSError, ValueError):  # not seekable: go by the name
+        return False
+    return head == GZIP_MAGIC
+
+
+def open_lines(path: str, skip_bad: bool = False) -> _Lines:
+    """The file's lines as text (gzip by name or by its first bytes); `skip_bad`: see
+    `_Lines`."""
     if is_remote(path):
         if not fs.exists(path):
             raise DataError(f"{path}: no such file")
     elif not os.path.isfile(path):
         raise DataError(f"{path}: no such file")
-    return _Lines(path)
+    return _Lines(path, skip_bad)
 
 
 def _delimited(path: str, lines: _Lines, columns: list[str], kind: str) -> Iterator[Row]:
@@ -224,6 +257,8 @@ def _delimited(path: str, lines: _Lines, columns: list[str], kind: str) -> Itera
                         "columns)") from None
     except csv.Error as exc:
         raise DataError(f"{path}, line 1: unparsable {name} header ({exc})") from None
+    if lines.bad:  # column names cannot be guessed from bytes that are not UTF-8
+        raise DataError(lines.bad[min(lines.bad)])
     header = [h.strip() for h in header]
     have = ", ".join(header)
     for c in columns:
@@ -245,6 +280,10 @@ def _delimited(path: str, lines: _Lines, columns: list[str], kind: str) -> Itera
             continue
         last = reader.line_num
         where = f"{path}, line {start}"
+        undecodable = lines.undecodable(start, last) if lines.bad else None
+        if undecodable is not None:
+            yield where, [], undecodable
+            continue
         if not row:  # a blank line
             continue
         if len(row) < width:
@@ -265,6 +304,10 @@ def _delimited(path: str, lines: _Lines, columns: list[str], kind: str) -> Itera
 def _jsonl(path: str, lines: _Lines, columns: list[str], kind: str) -> Iterator[Row]:
     for text in lines:
         where = f"{path}, line {lines.lineno}"
+        undecodable = lines.undecodable(lines.lineno, lines.lineno) if lines.bad else None
+        if undecodable is not None:
+            yield where, [], undecodable
+            continue
         if not text.strip():
             continue
         try:

@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from keras_lstm_opt.data import fs
+from keras_lstm_opt.data.writable import check_writable
 from keras_lstm_opt.errors import DataError, StorageError
 
 log = logging.getLogger("keras_lstm_opt")
@@ -44,6 +45,18 @@ def default_stage_dir() -> str:
     """$KLO_STAGE_DIR, or ~/.cache/keras-lstm-opt/stage."""
     return os.environ.get("KLO_STAGE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "keras-lstm-opt", "stage")
+
+
+STAGE_WHAT = "the stage directory (data.stage_dir or $KLO_STAGE_DIR)"
+
+
+def check_stage_dir(data: Any) -> None:
+    """Before any work: when `data` (a DataConfig) stages remote shards, its stage
+    directory must be writable (UnwritablePathError, exit 2, otherwise)."""
+    paths = [p for p in (data.path, data.validation_path) if p]
+    if getattr(data, "remote_read", "stage") == "stage" and any(not fs.native(p)
+                                                                 for p in paths):
+        check_writable(getattr(data, "stage_dir", None) or default_stage_dir(), STAGE_WHAT)
 
 
 def _local_path(stage_dir: str, url: str) -> str:
@@ -161,6 +174,7 @@ def _evict(stage_dir: str, max_bytes: int) -> int:
 def stage_files(urls: list[str], stage_dir: str | None = None,
                 max_bytes: int = 20 << 30, workers: int = 8) -> list[str]:
     """Local copies of remote shards (local paths pass through), in the same order.
+    The stage directory is checked first (`writable.check_writable`).
 
     Args:
         urls: shard paths; those TensorFlow can open itself are returned as they are.
@@ -169,6 +183,7 @@ def stage_files(urls: list[str], stage_dir: str | None = None,
         workers: parallel downloads.
 
     Raises:
+        UnwritablePathError: the stage directory cannot be written.
         StorageError: the shards alone are larger than `max_bytes`, or a download failed
             or did not match the object (the message names the shard).
     """
@@ -176,6 +191,7 @@ def stage_files(urls: list[str], stage_dir: str | None = None,
     if not remote:
         return list(urls)
     stage_dir = os.path.abspath(stage_dir or default_stage_dir())
+    check_writable(stage_dir, STAGE_WHAT)
     began = time.perf_counter()
     local = {u: _local_path(stage_dir, u) for u in remote}
     done = fetched = 0

@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import resource
+import shutil
 from typing import Any
 
 from keras_lstm_opt.config import ExperimentConfig, load_config
@@ -76,6 +77,16 @@ def _time_steps(files: Any, cfg: ExperimentConfig) -> float:
 def profile(config: ExperimentConfig | str | None, run_dir: str,
             overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
+    created = not os.path.exists(run_dir)
+    try:
+        return _profile(cfg, run_dir)
+    except BaseException:  # failed or stopped (Ctrl-C, SIGTERM): a directory it made goes
+        if created:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _profile(cfg: ExperimentConfig, run_dir: str) -> dict[str, Any]:
     tb_dir = os.path.join(run_dir, "tensorboard")
     os.makedirs(tb_dir, exist_ok=True)
     capture = cfg.profile.capture and xprof_available()

@@ -43,7 +43,6 @@ import numpy as np
 from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import DataError, UsageError
-from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.files import exists as _exists
 from keras_lstm_opt.serve.files import isdir as _isdir
 from keras_lstm_opt.serve.files import join as _join
@@ -74,9 +73,7 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None
     result: dict[str, Any] = {"task": run.task, "run_dir": run.run_dir, "data": source,
                               "split": "validation" if kind != "raw" else "file"}
     out_dir = out or run.run_dir
-    with tempfile.TemporaryDirectory() as tmp:
-        local = tmp if is_remote(out_dir) else out_dir
-        os.makedirs(local, exist_ok=True)
+    with tempfile.TemporaryDirectory() as local:  # written whole, then put into place
         if run.task == "text":
             result.update(classification_metrics(arrays["y"], arrays["p"],
                                                  run.class_names or []))
@@ -95,12 +92,11 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None
                 result["summary"]["metrics_json_val_" + name] = run.metrics[f"val_{name}"]
         from keras_lstm_opt.training.artifacts import write_json_atomic
 
+        result["plots"] = [_join(out_dir, os.path.basename(p)) for p in result["plots"]]
         write_json_atomic(os.path.join(local, "evaluation.json"), result)
-        if local != out_dir:
-            fs.makedirs(out_dir)
-            for name in sorted(os.listdir(local), key=lambda n: n == "evaluation.json"):
-                fs.put(os.path.join(local, name), _join(out_dir, name))
-    result["plots"] = [_join(out_dir, os.path.basename(p)) for p in result["plots"]]
+        fs.makedirs(out_dir)  # a stop before this leaves nothing; evaluation.json goes last
+        for name in sorted(os.listdir(local), key=lambda n: n == "evaluation.json"):
+            fs.put(os.path.join(local, name), _join(out_dir, name))
     log.info("evaluation of %s on %s: %s -> %s", run.run_dir, source,
              json.dumps(result["summary"]), _join(out_dir, "evaluation.json"))
     return result
