@@ -1,5 +1,7 @@
-"""`keras-lstm-opt train`: the config and the run directory checked before TensorFlow
-loads, the fit, the summary, and the resume command in every stop message.
+"""`keras-lstm-opt train`: the config and the run directory checked, and the run
+directory's lock taken (one writer per run directory: a second `train` into it exits 2
+at once, naming the first), before TensorFlow loads; the fit, the summary, and the
+resume command in every stop message.
 
 Example (what the CLI does):
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
 
 def _resume_command(args: argparse.Namespace, run_dir: str) -> str:
@@ -21,13 +24,28 @@ def _resume_command(args: argparse.Namespace, run_dir: str) -> str:
     return shlex.join([*words, "--run-dir", run_dir])
 
 
+def _is_chief() -> bool:
+    """Whether this process writes the run directory: one alone, or a cluster's chief
+    (a malformed TF_CONFIG: yes here; the fit reports it)."""
+    from keras_lstm_opt.distribute.tf_config import cluster_from_env
+    from keras_lstm_opt.errors import TFConfigError
+
+    try:
+        cluster = cluster_from_env(check_port=False)
+    except TFConfigError:
+        return True
+    return cluster is None or cluster.is_chief
+
+
 def train(args: argparse.Namespace, tensorflow: Callable[[], None]) -> int:
-    """`keras-lstm-opt train`: check config and run dir before TensorFlow loads
-    (`tensorflow()` loads it), fit, print the summary; 0 on success."""
+    """`keras-lstm-opt train`: check config and run dir, and take the run directory's
+    lock (the chief), before TensorFlow loads (`tensorflow()` loads it); fit, print the
+    summary; 0 on success."""
     from keras_lstm_opt.config import load_config
     from keras_lstm_opt.data.fs import s3fs_path
     from keras_lstm_opt.paths import is_remote
-    from keras_lstm_opt.training.run_dir import check_run_dir, default_run_dir
+    from keras_lstm_opt.training.run_dir import default_run_dir
+    from keras_lstm_opt.training.run_lock import hold
 
     cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
     run_dir = args.run_dir or default_run_dir()
@@ -35,7 +53,22 @@ def train(args: argparse.Namespace, tensorflow: Callable[[], None]) -> int:
         from keras_lstm_opt.data.storage import check_paths
 
         check_paths({"run_dir": run_dir})
-    if not is_remote(run_dir) or s3fs_path(run_dir):
+    checked = not is_remote(run_dir) or s3fs_path(run_dir)  # the others need TensorFlow
+    # one writer per run directory (the Trainer locks the others); also the check that
+    # the run directory can be written
+    lock = hold(run_dir) if checked and _is_chief() else None
+    try:
+        return _train(args, cfg, run_dir, tensorflow, checked)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(args: argparse.Namespace, cfg: Any, run_dir: str, tensorflow: Callable[[], None],
+           checked: bool) -> int:
+    from keras_lstm_opt.training.run_dir import check_run_dir
+
+    if checked:
         check_run_dir(run_dir, args.overwrite, how="--overwrite")
     tensorflow()
     from keras_lstm_opt.errors import PeerLostError, TrainingInterrupted

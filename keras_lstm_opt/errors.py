@@ -70,6 +70,16 @@ class RunDirError(KloError, RuntimeError):
     exit_code = 2
 
 
+class RunDirBusyError(RunDirError):
+    """Another process trains into the run directory (it holds the directory's lock):
+    `pid`, `host` and `since` (its start, ISO 8601) name it."""
+
+    def __init__(self, message: str, pid: int | None = None, host: str = "",
+                 since: str = "") -> None:
+        super().__init__(message)
+        self.pid, self.host, self.since = pid, host, since
+
+
 class TFConfigError(KloError, ValueError):
     """TF_CONFIG is missing, malformed, or describes a cluster we cannot run."""
 
@@ -152,5 +162,6 @@ class ClusterStartupError(PeerLostError):
 
 __all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError",
            "KernelBuildError", "KloError", "PEER_LOST_EXIT", "PeerLostError", "Problem",
-           "RunDirError", "StorageError", "StrategyError", "TFConfigError", "TrainingError",
-           "TrainingInterrupted", "UnwritablePathError", "UsageError"]
+           "RunDirBusyError", "RunDirError", "StorageError", "StrategyError",
+           "TFConfigError", "TrainingError", "TrainingInterrupted", "UnwritablePathError",
+           "UsageError"]

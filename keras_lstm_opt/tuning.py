@@ -6,7 +6,8 @@
   running stops at its next epoch end, with its best epoch so far. The search is
   any-time: `--budget` without `tune.max_trials` searches until the budget is spent.
 * Resumable: the search state lives in RUN_DIR/search; rerunning on the same run
-  directory continues it and does not rerun completed trials.
+  directory continues it and does not rerun completed trials. One search at a time: the
+  search (its chief) holds RUN_DIR's lock; a second one there exits 2 naming the first.
 * Results: RUN_DIR/leaderboard.csv, a printed table, RUN_DIR/leaderboard.png and
   RUN_DIR/best.yaml (the full config with the winning values and what `train.auto`
   decided for that trial; `train` accepts it and trains what won).
@@ -43,6 +44,7 @@ from keras_lstm_opt.config import (
 from keras_lstm_opt.config.space import declare
 from keras_lstm_opt.errors import ConfigError, Problem, TrainingError, TrainingInterrupted
 from keras_lstm_opt.experiment import fit
+from keras_lstm_opt.training.run_lock import hold
 
 log = logging.getLogger("keras_lstm_opt")
 
@@ -229,15 +231,21 @@ def tune(config: ExperimentConfig | str | None, run_dir: str,
     if not cfg.tune.space:
         raise ConfigError([Problem("tune.space", "empty: name at least one field to search, "
                                                  "e.g. model.units: {choice: [32, 64]}")])
-    os.makedirs(run_dir, exist_ok=True)
-    tuner = _LSTMTuner(cfg, run_dir, make_oracle(cfg))
+    chief = os.environ.get("KERASTUNER_TUNER_ID", "chief") == "chief"
+    # one search per directory: the chief (or a search alone) holds its lock; its tuner
+    # workers write their own trials' directories in it
+    lock = hold(run_dir) if chief else None
     try:
-        tuner.search()
-    except _Interrupted as wrapped:
-        exc = wrapped.exc
-        raise TrainingInterrupted(f"search {exc.reason} of a trial; run the same command "
-                                  f"(the same search directory, {run_dir}) to continue it",
-                                  exc.signum, exc.reason) from None
-    if os.environ.get("KERASTUNER_TUNER_ID", "chief") != "chief":
-        return None
-    return write_results(cfg, run_dir)
+        os.makedirs(run_dir, exist_ok=True)
+        tuner = _LSTMTuner(cfg, run_dir, make_oracle(cfg))
+        try:
+            tuner.search()
+        except _Interrupted as wrapped:
+            exc = wrapped.exc
+            raise TrainingInterrupted(f"search {exc.reason} of a trial; run the same command "
+                                      f"(the same search directory, {run_dir}) to continue "
+                                      "it", exc.signum, exc.reason) from None
+        return write_results(cfg, run_dir) if chief else None
+    finally:
+        if lock is not None:
+            lock.release()

@@ -5,6 +5,7 @@ KERASTUNER_TUNER_ID=chief serves the oracle over gRPC at KERASTUNER_ORACLE_IP:PO
 the others (tuner0, tuner1, ...) ask it for trials, so no trial runs twice. When the
 chief fails, the workers are stopped and the error names it; a failed worker stops
 the search too (its trial would otherwise stay open and the chief would wait forever).
+A search directory that another search holds is refused before anything starts.
 
 Example:
 
@@ -27,11 +28,22 @@ from keras_lstm_opt.launch.launcher import (
     spawn,
     stop_all,
 )
+from keras_lstm_opt.training.run_lock import check_free
 
 
 def launch_tuners(command: list[str], tuners: int, host: str = "127.0.0.1",
-                  grace_seconds: float = 10.0, out: TextIO = sys.stdout) -> int:
-    """Run `command` as the chief plus `tuners` workers; return the chief's status."""
+                  grace_seconds: float = 10.0, out: TextIO = sys.stdout,
+                  run_dir: str | None = None) -> int:
+    """Run `command` as the chief plus `tuners` workers; return the chief's status.
+
+    Raises:
+        RunDirBusyError: another search holds `run_dir` (default: the command's
+            `--run-dir`); nothing is started. The chief takes the lock itself.
+    """
+    if run_dir is None and "--run-dir" in command[:-1]:
+        run_dir = command[command.index("--run-dir") + 1]
+    if run_dir is not None:
+        check_free(run_dir)
     port = free_ports(1, host)[0]
     lock = threading.Lock()
     procs: list[Worker] = []

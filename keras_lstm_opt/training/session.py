@@ -1,10 +1,12 @@
 """One `Trainer.fit` call: run directory, callbacks, the loop, artifacts, clean exit.
 
-The run directory (when there is one): a finished run is refused unless `overwrite`;
-an unfinished one resumes from its backup. The chief writes into it (a remote one is
-staged locally and copied out); other workers write into private temporary directories.
-`close` removes every temporary directory and private backup on every exit path
-(success, errors, signals); the chief's backup stays unless the run finished.
+The run directory (when there is one): the chief holds its lock from the start to `close`
+(one writer per run directory, `run_lock`: another process training there is refused);
+a finished run is refused unless `overwrite`; an unfinished one resumes from its backup.
+The chief writes into it (a remote one is staged locally and copied out); other workers
+write into private temporary directories. `close` removes every temporary directory and
+private backup on every exit path (success, errors, signals), and releases the lock; the
+chief's backup stays unless the run finished.
 
 Example:
 
@@ -54,6 +56,7 @@ from keras_lstm_opt.training.guard import BlowUpGuard, StopSignals
 from keras_lstm_opt.training.inputs import TrainData
 from keras_lstm_opt.training.loop import EpochLoop
 from keras_lstm_opt.training.run_dir import check_run_dir, clear_run_dir
+from keras_lstm_opt.training.run_lock import LOCAL_FILE, REMOTE_FILE, RunLock, hold
 from keras_lstm_opt.training.steps import TrainStep, make_evaluator
 
 if TYPE_CHECKING:
@@ -80,6 +83,7 @@ class FitSession:
         self.staged = self.success = self.local_view = False
         self._seen: dict[str, tuple[int, float]] = {}  # staged files already copied out
         self.backup: Backup | None = None
+        self.lock: RunLock | None = None
         try:
             self._open(overwrite)
         except BaseException:
@@ -91,6 +95,8 @@ class FitSession:
         if run_dir is not None:
             tempdirs.sweep()
             check_paths({"run_dir": run_dir, "backup_copy_to": opts.backup_copy_to})
+            if trainer.is_chief:  # one writer per run directory (again, if `train` has it)
+                self.lock = hold(run_dir)
             if check_run_dir(run_dir, overwrite) == "finished" and trainer.is_chief:
                 log.info("overwrite: removed the earlier run's %s from %s",
                          ", ".join(clear_run_dir(run_dir)), run_dir)
@@ -101,7 +107,8 @@ class FitSession:
             # a local view of the run dir: staged, or one TensorFlow and os cannot read
             self.local_view = self.staged or not fs.native(run_dir)
             if self.local_view and opts.resume:  # history and best weights of a resumed run
-                pulled = pull_dir(run_dir, self.out_dir, skip=("backup", "tensorboard"))
+                pulled = pull_dir(run_dir, self.out_dir, skip=("backup", "tensorboard",
+                                                               LOCAL_FILE, REMOTE_FILE))
                 for root, _, names in os.walk(self.out_dir):  # in the bucket already
                     for n in names:
                         st = os.stat(os.path.join(root, n))
@@ -253,3 +260,5 @@ class FitSession:
             self.backup.close(remove_backup=self.success)
         if self.out_dir and self.out_dir != self.run_dir:
             shutil.rmtree(self.out_dir, ignore_errors=True)
+        if self.lock is not None:
+            self.lock.release()
