@@ -2,7 +2,8 @@
 
 Public face: load_config, build_model, make_dataset, fit, Trainer, tune, profile,
 import_data (your own CSV/TSV/JSON Lines/Parquet), load_run (predict, evaluate),
-export_run (and FastLSTM, cudnn_report, the TFRecord writers, get_strategy, ...).
+export_run (and FastLSTM, cudnn_report, the TFRecord writers, get_strategy, ...), and
+quiet() (TensorFlow's C++ start-up lines hidden; `KERAS_LSTM_OPT_QUIET=1` does it at import).
 
 Two layers (import-linter contracts in setup.cfg, checked by `lint-imports`):
 
@@ -15,10 +16,13 @@ Two layers (import-linter contracts in setup.cfg, checked by `lint-imports`):
   launch/ (local launcher; launch/manifests/ for k8s, Slurm, YARN), cli, cli_io.
 
 Data flows one way: config -> data -> strategy -> model -> Trainer -> artifacts.
-TensorFlow is imported lazily, so loading and validating a config stays fast; our Keras
-objects (FastLSTM, schedules) are registered as soon as Keras is loaded
-(`keras_lstm_opt.registry`), so `keras.models.load_model` finds them.
+TensorFlow is imported lazily, so loading and validating a config stays fast, and its
+logging is left as the user set it (`TF_CPP_MIN_LOG_LEVEL` is never changed unless
+quiet() is called); our Keras objects (FastLSTM, schedules) are registered as soon as
+Keras is loaded (`keras_lstm_opt.registry`), so `keras.models.load_model` finds them.
 """
+
+import os as _os
 
 from keras_lstm_opt.config import (
     ExperimentConfig,
@@ -34,6 +38,8 @@ from keras_lstm_opt.errors import (
     DataError,
     KernelBuildError,
     KloError,
+    LabelError,
+    MissingPackageError,
     PeerLostError,
     Problem,
     RunDirError,
@@ -45,6 +51,7 @@ from keras_lstm_opt.errors import (
     UsageError,
 )
 from keras_lstm_opt.registry import install as _install_registry
+from keras_lstm_opt.tf_quiet import quiet
 
 __version__ = "0.1.0"
 
@@ -80,10 +87,10 @@ _LAZY = {
 }
 
 __all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError", "ExperimentConfig",
-           "KernelBuildError", "KloError", "PeerLostError", "Problem", "RunDirError",
-           "StorageError", "StrategyError", "TFConfigError", "TrainingError",
-           "TrainingInterrupted", "UsageError", "config_from_dict", "load_config", "read_schema",
-           "save_config", *_LAZY]
+           "KernelBuildError", "KloError", "LabelError", "MissingPackageError",
+           "PeerLostError", "Problem", "RunDirError", "StorageError", "StrategyError",
+           "TFConfigError", "TrainingError", "TrainingInterrupted", "UsageError",
+           "config_from_dict", "load_config", "quiet", "read_schema", "save_config", *_LAZY]
 
 
 def __getattr__(name: str) -> object:
@@ -99,3 +106,5 @@ def __dir__() -> list[str]:
 
 
 _install_registry()
+if _os.environ.get("KERAS_LSTM_OPT_QUIET", "") not in ("", "0"):
+    quiet()  # after the registry's import hook: this one wraps it

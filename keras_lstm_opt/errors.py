@@ -90,6 +90,20 @@ class DataError(KloError, ValueError):
     """Bad data: names the file (and record) at fault."""
 
 
+class LabelError(DataError):
+    """A label column that cannot train a classifier (one class only): a mistake in what
+    was given (often the wrong column), so exit status 2."""
+
+    exit_code = 2
+
+
+class MissingPackageError(KloError, ImportError):
+    """An optional package (a pip extra or a Debian package) that a step needs is not
+    installed; the one-line message says what to install and how."""
+
+    exit_code = 2
+
+
 class StorageError(KloError, RuntimeError):
     """A path that cannot be used: the message names the key and what to do."""
 
@@ -161,7 +175,8 @@ class ClusterStartupError(PeerLostError):
 
 
 __all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError",
-           "KernelBuildError", "KloError", "PEER_LOST_EXIT", "PeerLostError", "Problem",
+           "KernelBuildError", "KloError", "LabelError", "MissingPackageError",
+           "PEER_LOST_EXIT", "PeerLostError", "Problem",
            "RunDirBusyError", "RunDirError", "StorageError", "StrategyError",
-           "TFConfigError", "TrainingError", "TrainingInterrupted", "UnwritablePathError",
-           "UsageError"]
+           "TFConfigError", "TrainingError", "TrainingInterrupted",
+           "UnwritablePathError", "UsageError"]

@@ -287,12 +287,12 @@ def _real_text(args: argparse.Namespace) -> int:
         return 2
     print(f"real-text benchmark: tutorial ({args.tutorial_epochs} epochs), TF-IDF + logistic "
           "regression and keras-lstm-opt's defaults, each in a fresh process", flush=True)
-    from keras_lstm_opt import DataError
+    from keras_lstm_opt import KloError
 
     try:
         r = bench_real_text(args.corpus, args.out, args.tutorial_epochs, args.overrides,
                             progress=lambda s: print(s, flush=True))
-    except DataError as exc:
+    except KloError as exc:  # bad data, or a missing package (scikit-learn)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return _finish(r, args, "real_text", plot, [

@@ -22,8 +22,10 @@ import argparse
 import csv
 import os
 import random
+import sys
 
-from keras_lstm_opt.errors import DataError, UsageError
+from keras_lstm_opt.errors import DataError, KloError, UsageError
+from keras_lstm_opt.extras import need
 
 WORDNET_DIR = "/usr/share/wordnet"
 # WordNet's lexicographer files 03..28 (lexnames(5WN)): the noun categories.
@@ -37,8 +39,8 @@ def wordnet_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
     """(gloss, "noun.<category>") for every noun synset, in file order."""
     path = os.path.join(directory, "data.noun")
     if not os.path.exists(path):
-        raise DataError(f"{path}: not found; install WordNet with "
-                        "`apt-get install wordnet-base` (Debian/Ubuntu)")
+        raise DataError(f"{path}: not found; install WordNet with: "
+                        "apt-get install wordnet-base (Debian/Ubuntu)")
     rows = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -72,11 +74,8 @@ def write_text_rows(data: list[tuple[str, str]], out: str, rows: int | None = No
 
 def write_co2(out: str) -> int:
     """Write statsmodels' CO2 record as monthly means (`date,co2`); return the rows."""
-    try:
-        from statsmodels.datasets import co2
-    except ImportError:
-        raise DataError("the CO2 record ships with statsmodels: "
-                        "pip install \"keras-lstm-opt[examples]\"") from None
+    co2 = need("statsmodels.datasets.co2", "the CO2 record (it ships with statsmodels)",
+               "examples")
     weekly = co2.load_pandas().data["co2"]
     monthly = weekly.resample("MS").mean().interpolate()
     with open(out, "w", newline="", encoding="utf-8") as fh:
@@ -96,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=None, help="text: keep this many rows")
     p.add_argument("--seed", type=int, default=0, help="text: shuffle seed")
     args = p.parse_args(argv)
+    try:
+        return _write(args)
+    except KloError as exc:  # a missing package or data set: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _write(args: argparse.Namespace) -> int:
     if args.rows is not None and args.rows < 1:
         raise UsageError(f"--rows: must be >= 1, got {args.rows}")
     if args.name == "co2":
@@ -110,6 +117,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main())

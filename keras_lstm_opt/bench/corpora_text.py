@@ -42,8 +42,8 @@ def _package_files(*packages: str) -> list[str]:
             out = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True,
                                  check=True).stdout
         except (OSError, subprocess.CalledProcessError):
-            raise DataError(f"Debian package {package!r} is not installed; install it with "
-                            f"`apt-get install {' '.join(packages)}`") from None
+            raise DataError(f"Debian package {package!r} is not installed; install it with: "
+                            f"apt-get install {' '.join(packages)}") from None
         files += [p for p in out.splitlines() if os.path.isfile(p) and not os.path.islink(p)]
     return sorted(files)
 

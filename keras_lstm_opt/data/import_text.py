@@ -28,6 +28,7 @@ import numpy as np
 
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.data import text as textlib
+from keras_lstm_opt.data.label_check import check_classes
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
 from keras_lstm_opt.data.storage import check_paths, makedirs, replace
@@ -202,6 +203,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     Raises:
         DataError: a bad row (file, line, column), a validation label that is not a
             training class, or no rows.
+        LabelError: the label column holds one class only (a DataError, exit status 2).
     """
     import tensorflow as tf
 
@@ -216,7 +218,8 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     # Pass 1: check rows, count tokens, lengths and labels.
     counts: Counter[bytes] = Counter()
     hist: Counter[int] = Counter()
-    classes: set[str] = set()
+    classes: Counter[str] = Counter()  # rows per class (training and validation split)
+    train_classes: Counter[str] = Counter()
     problems: list[str] = []
     skipped, n_train, n_val, ordinal, pruned = 0, 0, 0, 0, False
     meter = _Progress("pass 1/2 (counting tokens)", progress)
@@ -230,6 +233,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
             else np.zeros(len(rows.keep), dtype=bool)
         ordinal += len(batch)
         classes.update(rows.labels)
+        train_classes.update(lab for lab, v in zip(rows.labels, val, strict=True) if not v)
         if len(classes) > MAX_CLASSES:
             raise DataError(f"{batch.where[-1]}, column {label!r}: over {MAX_CLASSES:,} "
                             "distinct labels so far; is it the label column?")
@@ -248,7 +252,8 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     if n_train == 0:
         raise DataError(f"{', '.join(sources)}: no training rows"
                         + (f" ({skipped} bad rows skipped)" if skipped else ""))
-    class_names = textlib.sort_class_names(classes)
+    check_classes(train_classes, classes, sources, label)
+    class_names = textlib.sort_class_names(set(classes))
     index = {c: i for i, c in enumerate(class_names)}
     if validation:  # check the validation files before writing anything
         vmeter = _Progress("pass 1/2 (checking the validation rows)", progress)

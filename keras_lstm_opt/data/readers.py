@@ -328,8 +328,13 @@ def _jsonl(path: str, lines: _Lines, columns: list[str], kind: str) -> Iterator[
 
 
 def _parquet(path: str, columns: list[str], batch_rows: int) -> Iterator[Batch]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # one line: what to pip install
+        from keras_lstm_opt.extras import missing
+
+        raise missing("pyarrow", f"{path}: Parquet input", "parquet", exc) from None
 
     if not is_remote(path) and not os.path.isfile(path):
         raise DataError(f"{path}: no such file")

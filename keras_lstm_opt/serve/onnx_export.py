@@ -17,20 +17,17 @@ import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.extras import need
 
 if TYPE_CHECKING:
     from keras_lstm_opt.serve.serving import Serving
 
 
 def require_onnx() -> None:
-    """Raise a UsageError saying how to install tf2onnx and onnxruntime if either is missing."""
-    try:
-        import onnxruntime  # noqa: F401
-        import tf2onnx  # noqa: F401
-    except ImportError as exc:
-        raise UsageError(f"format onnx needs tf2onnx and onnxruntime ({exc}); install them "
-                         "with: pip install 'keras-lstm-opt[onnx]'") from None
+    """Raise a MissingPackageError (one line: what to pip install) if tf2onnx or
+    onnxruntime is missing."""
+    for module in ("tf2onnx", "onnxruntime"):
+        need(module, "export --format onnx", "onnx")
 
 
 def newest_opset() -> int:
