@@ -67,7 +67,7 @@ def test_data_import_refuses_an_unwritable_out_before_reading(blocked, bad_first
                 "--label", "label")
     _one_line_refusal(proc, blocked)
     assert "is a file, not a directory" in proc.stderr
-    assert time.monotonic() - began < 10  # no TensorFlow start, no pass over the data
+    assert time.monotonic() - began < 5  # no TensorFlow start, no pass over the data
 
 
 @pytest.fixture()
