@@ -8,8 +8,12 @@ Sybil (https://sybil.readthedocs.io) parses README.md: its ```python and ```bash
 * a ```bash fence runs in a fresh `bash -e -o pipefail` (with this interpreter's bin directory
   first on PATH, so `keras-lstm-opt` is the one under test); a non-zero exit fails the test
   with the failing command, the whole fence and the tail of its output;
-* a ```python fence runs in the document's one namespace (Sybil's PythonEvaluator), so a later
-  example sees what an earlier one defined or wrote; an exception fails the test;
+* a ```python fence runs in a fresh namespace of its own (`run_python`), so each imports what
+  it uses, as a user who copies that one fence would need (issue 29: the `klo.fit` fence used
+  `klo` unimported and passed, in a namespace shared with the fences before it); files an
+  earlier example wrote are still there, as in a user's directory; an exception fails the test;
+  `test_each_python_fence_defines_or_imports_every_name_it_uses` checks the same without
+  running anything, fast;
 * a skip directive skips the next example, with its reason (`pytest -rs` lists them).
 
 Nothing here shrinks the work: the sizes are the `--set` overrides written in the README.
@@ -17,10 +21,12 @@ Nothing here shrinks the work: the sizes are the `--set` overrides written in th
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import signal
 import subprocess
+import symtable
 import sys
 import time
 import unittest
@@ -28,8 +34,9 @@ from pathlib import Path
 
 import pytest
 from sybil import Sybil
+from sybil.evaluators.python import pad
 from sybil.evaluators.skip import Skipper
-from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
+from sybil.parsers.markdown import CodeBlockParser, SkipParser
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -69,7 +76,36 @@ def run_bash(example) -> None:  # noqa: ANN001  (a sybil.Example)
             f"--- its output (last {OUTPUT_TAIL_LINES} lines) ---\n{tail}")
 
 
-SYBIL = Sybil(parsers=[PythonCodeBlockParser(), CodeBlockParser("bash", run_bash), SkipParser()])
+def run_python(example) -> None:  # noqa: ANN001  (a sybil.Example)
+    """Sybil evaluator for ```python fences: run the fence alone, in a fresh namespace (a
+    traceback names README.md's own lines)."""
+    __tracebackhide__ = True
+    source = pad(str(example.parsed), example.line + example.parsed.line_offset)
+    exec(compile(source, example.path, "exec", dont_inherit=True),  # noqa: S102
+         {"__name__": "__readme__"})
+
+
+def undefined_names(source: str) -> set[str]:
+    """Names a piece of Python reads at module level (or as a global from a function) but
+    neither assigns, imports, defines nor finds among the builtins."""
+    top = symtable.symtable(source, "<fence>", "exec")
+    bound = {s.get_name() for s in top.get_symbols()
+             if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    used: set[str] = set()
+
+    def walk(table: symtable.SymbolTable) -> None:
+        for sym in table.get_symbols():
+            if sym.is_referenced() and (table is top or sym.is_global()):
+                used.add(sym.get_name())
+        for child in table.get_children():
+            walk(child)
+
+    walk(top)
+    return used - bound - set(dir(builtins))
+
+
+SYBIL = Sybil(parsers=[CodeBlockParser("python", run_python), CodeBlockParser("bash", run_bash),
+                       SkipParser()])
 
 
 def _plan(path: Path) -> tuple[object, list[tuple[list, object]]]:
@@ -127,6 +163,30 @@ def test_every_readme_fence_is_found_and_every_skip_says_why() -> None:
             assert action == "next" and reason and reason.strip('"\' '), (
                 f"README.md line {directive.line}: use <!-- skip: next \"reason\" -->")
     assert not re.search(r"<!--\s*(invisible-)?code", text), "no hidden examples"
+
+
+def test_each_python_fence_defines_or_imports_every_name_it_uses() -> None:
+    """Issue 29: each ```python fence runs alone, copied into a fresh interpreter."""
+    problems = []
+    for _, example in _PLAN:
+        if _language(example) == "python":
+            missing = undefined_names(str(example.parsed))
+            if missing:
+                problems.append(f"README.md line {example.line}: {', '.join(sorted(missing))}")
+    assert not problems, "fences that use names they do not import: " + "; ".join(problems)
+
+
+def test_a_python_fence_runs_in_a_namespace_of_its_own(tmp_path: Path) -> None:
+    """The evaluator the README's fences run with: a later fence does not see an earlier
+    fence's names, and a failure names README.md's line."""
+    doc = tmp_path / "doc.md"
+    doc.write_text("```python\nimport json\n```\n\n```python\nprint(json.dumps(1))\n```\n",
+                   encoding="utf-8")
+    first, second = list(SYBIL.parse(doc).examples())
+    first.evaluate()
+    with pytest.raises(NameError, match="json"):
+        second.evaluate()
+    assert undefined_names(str(second.parsed)) == {"json"}
 
 
 def test_the_test_command_is_the_one_ci_runs() -> None:
