@@ -10,6 +10,9 @@ itself (loading and validating a config stays fast):
 * TensorFlow and Keras already loaded: the classes are registered at once.
 * Otherwise a one-shot import hook waits until both have finished loading (either may
   start the other) and registers them then.
+* In a worker process (TF_CONFIG names several tasks) the multi-worker strategy's
+  settings are applied at that moment too, before TensorFlow's runtime starts, so that a
+  model built before the Trainer works (`distribute/prestart.py`).
 
 Example:
 
@@ -23,6 +26,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -60,6 +64,21 @@ def _maybe_register() -> None:
     except Exception as exc:  # noqa: BLE001  (never break the user's `import keras`)
         log.warning("keras_lstm_opt could not register its Keras objects: %s", exc)
         _remove_hook()
+    _prestart()
+
+
+def _prestart() -> None:
+    """In a worker process (TF_CONFIG), the multi-worker settings TensorFlow takes only
+    before it starts, so that a model may be built before the Trainer
+    (`distribute.prestart`)."""
+    if not os.environ.get("TF_CONFIG"):
+        return
+    try:
+        from keras_lstm_opt.distribute.prestart import configure_before_start
+
+        configure_before_start()
+    except Exception as exc:  # noqa: BLE001  (never break the user's `import keras`)
+        log.debug("multi-worker settings not applied before start: %s", exc)
 
 
 class _Loader(importlib.abc.Loader):

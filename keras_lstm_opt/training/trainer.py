@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -79,6 +80,11 @@ class Trainer:
         self.options = LoopOptions.from_kwargs(options)
         self.loss = resolve_loss(loss)
         self._loss_arg, self._metric_args = loss, list(metrics)
+        # a multi-worker strategy restarts TensorFlow's runtime with the cluster's devices:
+        # variables made before it can no longer be read, so a built model's weights are
+        # read first (and the trained ones are put back into its variables at the end)
+        self._snapshot = model.get_weights() if isinstance(model, keras.Model) and \
+            isinstance(strategy, str) and os.environ.get("TF_CONFIG") else None
         self.strategy, self.cluster = resolve_strategy(strategy)
         self.is_chief = self.cluster is None or self.cluster.is_chief
         self.given_run_dir = run_dir  # as typed (the resume advice repeats it)
@@ -88,6 +94,13 @@ class Trainer:
         if self.options.deterministic:
             tf.config.experimental.enable_op_determinism()
         self._user_model: keras.Model | None = None
+        if self._one_device() and isinstance(model, keras.Model) and \
+                not self._in_scope(model.weights):
+            # one device and a model built outside the strategy's scope (the call Keras
+            # users write first): its own variables train where they are, under the
+            # default strategy, on the same device; the optimizer's slots (which must be
+            # colocated with the model's variables) are made there too
+            self.strategy = tf.distribute.get_strategy()
         with self.strategy.scope():
             self.model = self._place(model)
             self._optimizer = self._make_optimizer(optimizer)
@@ -101,12 +114,15 @@ class Trainer:
         return isinstance(self.strategy, tf.distribute.OneDeviceStrategy) or \
             type(self.strategy).__name__ == "_DefaultDistributionStrategy"
 
+    def _in_scope(self, variables: Sequence[Any]) -> bool:
+        extended = self.strategy.extended
+        return all(extended.variable_created_in_scope(getattr(v, "value", v))
+                   for v in variables)
+
     def _needs_copy(self, model: keras.Model) -> bool:
         if self._one_device():
             return False  # one device: the user's own model object trains
-        extended = self.strategy.extended
-        return any(not extended.variable_created_in_scope(getattr(v, "value", v))
-                   for v in model.weights)
+        return not self._in_scope(model.weights)
 
     def _place(self, model: ModelSource) -> keras.Model:
         if not isinstance(model, keras.Model):
@@ -130,7 +146,9 @@ class Trainer:
         if model.built and model.weights:
             if not clone.built or not clone.weights:
                 clone.build_from_config(model.get_build_config())
-            clone.set_weights(self._from_chief(model.get_weights()))
+            weights = self._snapshot if self._snapshot is not None else model.get_weights()
+            clone.set_weights(self._from_chief(weights))
+            self._snapshot = None
         self._user_model = model
         return clone
 
@@ -177,8 +195,7 @@ class Trainer:
         if self._one_device():
             return False
         it = getattr(optimizer, "iterations", None)
-        return it is not None and not self.strategy.extended.variable_created_in_scope(
-            getattr(it, "value", it))
+        return it is not None and not self._in_scope([it])
 
     def _prepare(self, x_spec: Any) -> None:
         """Build (from the spec of a batch of x) and compile once; make the metrics."""
@@ -251,7 +268,7 @@ class Trainer:
         finally:
             session.close()
         if self._user_model is not None:  # the caller's model object gets the weights
-            self._user_model.set_weights(self.model.get_weights())
+            give_weights(self._user_model, self.model)
         return self.model.history
 
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None,
@@ -297,3 +314,23 @@ def _clip_inside(inner: keras.optimizers.Optimizer, opts: LoopOptions) -> None:
         if getattr(opts, name):
             setattr(inner, name, getattr(opts, name))
             return
+
+
+def give_weights(target: keras.Model, source: keras.Model) -> None:
+    """`target` gets `source`'s weights. A model built before a multi-worker strategy
+    started has variables in TensorFlow's earlier runtime, which cannot be read or
+    assigned any more: each of its variables is given a new one holding the value."""
+    values = source.get_weights()
+    try:
+        target.set_weights(values)
+        return
+    except (tf.errors.InternalError, tf.errors.NotFoundError,
+            tf.errors.InvalidArgumentError):
+        pass
+    for var, value in zip(target.weights, values, strict=True):
+        inner = getattr(var, "_value", None)
+        if not isinstance(inner, tf.Variable):
+            raise UsageError(f"cannot give the trained weights back to model "
+                             f"{target.name!r}; use trainer.model") from None
+        var._value = tf.Variable(value, dtype=inner.dtype, trainable=inner.trainable,
+                                 name=inner.name.split(":")[0])
