@@ -89,6 +89,10 @@ def _commands(cxx: str, objects: list[str], out: str) -> list[list[str]]:
     import tensorflow as tf
 
     flags = ["-O3", "-march=native", "-DNDEBUG", "-fPIC", *tf.sysconfig.get_compile_flags()]
+    if "avx512_fp16" in _cpu_flags().split():
+        # the kernels are fp32; the Eigen that TensorFlow 2.21 ships does not compile its
+        # AVX512-FP16 packet code under GCC 12 (predux_half_dowto4), seen on Sapphire Rapids
+        flags.insert(2, "-mno-avx512fp16")
     return [*([cxx, *flags, "-c", src, "-o", obj] for src, obj in zip(SOURCES, objects,
                                                                       strict=True)),
             [cxx, "-shared", *objects, "-o", out, *tf.sysconfig.get_link_flags()]]
