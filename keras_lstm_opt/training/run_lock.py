@@ -141,10 +141,13 @@ def _record() -> dict[str, Any]:
             "token": uuid.uuid4().hex}
 
 
-def cannot_write(run_dir: str, exc: BaseException, *same: str) -> UnwritablePathError:
+def cannot_write(run_dir: str, exc: BaseException, *same: str,
+                 reason: str | None = None) -> UnwritablePathError:
     """"cannot write run directory R: <reason>"; the path at fault is named when it is
     not R itself (or one of `same`: R resolved, its lock file)."""
-    if isinstance(exc, OSError) and exc.strerror:
+    if reason:
+        pass
+    elif isinstance(exc, OSError) and exc.strerror:
         at = str(exc.filename or "").rstrip("/")
         reason = exc.strerror if exc.errno != errno.ENOENT else \
             "no directory can be created there"  # /proc and the like

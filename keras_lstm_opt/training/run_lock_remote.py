@@ -49,6 +49,18 @@ class Conflict(Exception):
     """A conditional write lost: another process wrote the lock object first."""
 
 
+def _reason(exc: BaseException) -> str:
+    """What the server said (its error code and message), else the error's own text."""
+    from keras_lstm_opt.data.storage import error_text
+
+    response = getattr(getattr(exc, "__cause__", None), "response", None) or {}
+    error = response.get("Error") or {}
+    if error.get("Code"):
+        message = error.get("Message")
+        return f"{error['Code']}{f': {message}' if message else ''}"
+    return error_text(exc) or type(exc).__name__
+
+
 def _code(exc: BaseException) -> str:
     cause = getattr(exc, "__cause__", None)
     response = getattr(cause, "response", None) or {}
@@ -85,8 +97,17 @@ class S3Store:
         return data, str(resp.get("ETag", "")), age
 
     def put(self, data: bytes, match: str | None) -> str:
-        """Write if the object is absent (`match` None) or still has the ETag `match`."""
-        condition = {"IfMatch": match} if match else {"IfNoneMatch": "*"}
+        """Write if the object is absent (`match` None) or still has the ETag `match`.
+        The ETag goes unquoted first (Ceph 16's RGW compares it as it is), then quoted
+        (HTTP's own form)."""
+        if match is None:
+            return self._put(data, {"IfNoneMatch": "*"})
+        try:
+            return self._put(data, {"IfMatch": match.strip('"')})
+        except Conflict:
+            return self._put(data, {"IfMatch": f'"{match.strip(chr(34))}"'})
+
+    def _put(self, data: bytes, condition: dict[str, str]) -> str:
         try:
             resp = fs.s3().call_s3("put_object", Bucket=self.bucket, Key=self.key, Body=data,
                                    ContentType="application/json", **condition)
@@ -182,7 +203,9 @@ class RemoteLock:
         except Exception as exc:  # OSError; TensorFlow's own errors through FsStore
             if not isinstance(exc, OSError) and not isinstance(self.store, FsStore):
                 raise
-            raise cannot_write(self.run_dir, exc, self.url) from None
+            raise cannot_write(self.run_dir, exc, self.url,
+                               reason=None if isinstance(self.store, FsStore) else
+                               _reason(exc)) from None
         self.thread = threading.Thread(target=self._beat, name="klo-run-lock", daemon=True)
         self.thread.start()
 
