@@ -1,7 +1,7 @@
 """klo.Trainer with the user's own model and data: on two workers started by the
-launcher (a model our factories cannot build, and keras-team/keras#20585's plain
-Sequential with NumPy arrays), one device against mirrored, the input forms
-`model.fit` takes, evaluate/predict, and clean exits on every path."""
+launcher (a model our factories cannot build; keras-team/keras#20585's plain
+Sequential with NumPy arrays is in test_trainer_first_calls.py), one device against
+mirrored, the input forms `model.fit` takes, evaluate/predict, and clean exits on every path."""
 
 from __future__ import annotations
 
@@ -59,16 +59,6 @@ def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
     assert os.listdir(tmp_path / "tmp") == []  # the non-chief's private dirs are gone
     print(json.dumps({"val_accuracy": metrics["val_accuracy"],
                       "digest": metrics["weights_digest"]}))
-
-
-@pytest.mark.slow
-def test_keras_20585_plain_sequential_with_numpy_on_two_workers(tmp_path):
-    results, digest = _two_workers("sequential", tmp_path)
-    # the user's own model object, rebuilt inside the strategy's scope, got the weights
-    assert all(r["rebuilt"] for r in results.values())
-    assert {r["user_model_digest"] for r in results.values()} == {digest}
-    assert results[0]["metrics"]["num_replicas"] == 2
-    assert "val_accuracy" in results[0]["metrics"]
 
 
 @pytest.mark.slow

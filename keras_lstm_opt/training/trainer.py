@@ -63,7 +63,8 @@ class Trainer:
         loss: what `model.compile(loss=...)` accepts.
         metrics: what `model.compile(metrics=...)` accepts (a list).
         optimizer: a name, a keras optimizer (copied into the strategy's scope when it
-            was made outside it), or a zero-argument function that makes one.
+            was made outside it), a zero-argument function that makes one, or None
+            (Adam, as the default).
         strategy: "auto", "one_device", "mirrored", "multi_worker_mirrored" or a
             tf.distribute.Strategy. Create the Trainer before other TensorFlow work
             when the strategy is multi-worker (TensorFlow's rule).
@@ -172,6 +173,8 @@ class Trainer:
         return [t.numpy() for t in strategy.experimental_local_results(out)[0]]
 
     def _make_optimizer(self, optimizer: Any) -> keras.optimizers.Optimizer:
+        if optimizer is None:
+            optimizer = "adam"
         if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
             optimizer = optimizer()
         if isinstance(optimizer, keras.optimizers.Optimizer):
@@ -192,8 +195,6 @@ class Trainer:
         return optimizer
 
     def _needs_copy_optimizer(self, optimizer: keras.optimizers.Optimizer) -> bool:
-        if self._one_device():
-            return False
         it = getattr(optimizer, "iterations", None)
         return it is not None and not self._in_scope([it])
 

@@ -1,7 +1,7 @@
 """A user's own model and data trained with klo.Trainer; run by tests/test_trainer.py,
 alone or as each worker of `keras-lstm-opt launch` (TF_CONFIG set by the launcher).
 
-usage: user_trainer.py MODE RUN_DIR   MODE: user | sequential | devices | stoppable
+usage: user_trainer.py MODE RUN_DIR   MODE: user | devices | stoppable
                                                   | exchange
 Prints one JSON line: {"mode", "worker", "digest", "metrics", ...}.
 """
@@ -60,20 +60,6 @@ def main() -> None:
         trainer.fit(x, y, validation_data=(xv, yv), batch_size=64, epochs=3)
         out = {"metrics": trainer.metrics, "evaluate": trainer.evaluate(xv, yv),
                "predict_shape": list(trainer.predict(xv).shape)}
-    elif MODE == "sequential":  # keras-team/keras#20585: a plain Sequential and arrays
-        # TensorFlow's rule: the multi-worker strategy comes first (as in its tutorials);
-        # the model is built outside its scope and the Trainer rebuilds it inside.
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        rng = np.random.default_rng(0)
-        x = rng.normal(size=(256, 10, 3)).astype("float32")
-        y = (x[:, :, 0].mean(1) > 0).astype("int64")
-        model = keras.Sequential([keras.Input((10, 3)), keras.layers.LSTM(8),
-                                  keras.layers.Dense(1, activation="sigmoid")])
-        trainer = klo.Trainer(model, loss="binary_crossentropy", metrics=["accuracy"],
-                              strategy=strategy, run_dir=RUN_DIR, seed=5, verbose="epoch")
-        trainer.fit(x, y, batch_size=32, epochs=2, validation_data=(x[:64], y[:64]))
-        out = {"metrics": trainer.metrics, "user_model_digest": klo.weights_digest(model),
-               "rebuilt": trainer.model is not model}
     elif MODE == "stoppable":  # slow steps, so that a signal lands mid-run
         class Slow(keras.callbacks.Callback):
             def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
