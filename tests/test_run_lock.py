@@ -9,6 +9,7 @@ s3:// against the Ceph fixture, where the lock is an object with a heartbeat: a 
 killed trainer's on this machine at once. An unwritable --run-dir is one line, exit 2.
 `klo.Trainer` takes the lock for itself: refused while another process holds it,
 re-entrant when this process already does (as `train` does before it runs the Trainer).
+A search directory has one `tune` at a time.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from keras_lstm_opt.errors import RunDirBusyError, RunDirError
 from keras_lstm_opt.training import run_lock
 
 from .ceph_cluster import ceph  # noqa: F401  (the fixture)
-from .conftest import console_script
+from .conftest import REPO, console_script
 
 HOST = socket.gethostname()
 # 4 steps an epoch, a backup every 3: the first run is stopped long before its end (Keras's
@@ -79,6 +80,16 @@ def _refused(cmd: list[str], pid: int, env: dict[str, str] | None = None,
 
 def _backup_step(index_text: str) -> int:
     return int(re.findall(r"ckpt-(\d+)", index_text)[-1])
+
+
+def _holder(run_dir: Path) -> subprocess.Popen:
+    """Another process holding `run_dir`'s lock (until killed)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom keras_lstm_opt.training.run_lock "
+         "import hold\nhold(sys.argv[1])\nprint('held', flush=True)\ntime.sleep(120)",
+         str(run_dir)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    return proc
 
 
 @pytest.mark.faults
@@ -150,12 +161,8 @@ def test_trainer_refuses_another_processes_run_dir_and_re_enters_its_own(tmp_pat
     run = tmp_path / "run"
     x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
     y = x.sum(axis=1, keepdims=True)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom keras_lstm_opt.training.run_lock "
-         "import hold\nhold(sys.argv[1])\nprint('held', flush=True)\ntime.sleep(120)",
-         str(run)], stdout=subprocess.PIPE, text=True)
+    holder = _holder(run)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         with pytest.raises(RunDirBusyError) as busy:
             klo.Trainer(_build, loss="mse", optimizer="sgd", run_dir=str(run)).fit(
                 x, y, batch_size=16, epochs=1)
@@ -181,6 +188,25 @@ def test_trainer_refuses_another_processes_run_dir_and_re_enters_its_own(tmp_pat
     assert not run_lock.holds(str(run)) and not (run / ".lock").exists()
 
 
+def test_a_search_directory_has_one_search(tmp_path):
+    from keras_lstm_opt.config import load_config
+    from keras_lstm_opt.tuning import tune
+
+    run = tmp_path / "search"
+    config = os.path.join(REPO, "configs", "tuning.yaml")
+    holder = _holder(run)
+    try:
+        # distributed: refused before any tuner process starts (and before TensorFlow)
+        _refused([console_script(), "tune", config, "--run-dir", str(run), "--tuners", "2"],
+                 holder.pid)
+        with pytest.raises(RunDirBusyError, match=f"being trained by PID {holder.pid} on "):
+            tune(load_config(config), str(run))
+        assert sorted(p.name for p in run.iterdir()) == [".lock"]  # no trial, no oracle
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 @pytest.mark.storage
 @pytest.mark.faults
 def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(ceph, text_dir,  # noqa: F811
@@ -197,7 +223,7 @@ def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(ceph, te
         {"pid": 4242, "host": "elsewhere", "started": "2030-01-02T03:04:05+00:00",
          "token": "theirs"}).encode())
     proc = subprocess.run(_train(run, text_dir, 2), capture_output=True, text=True,
-                          timeout=120, env=env)
+                          timeout=120, env={**env, run_lock.STALE_ENV: "60"})
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert (f"run directory {run} is being trained by PID 4242 on elsewhere since "
             "2030-01-02T03:04:05+00:00") in proc.stderr

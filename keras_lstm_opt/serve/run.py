@@ -88,7 +88,7 @@ def load_run(run_dir: str) -> Run:
 
     Raises:
         RunDirError: no such directory, or the run has not finished (no model.keras; the
-            message names the process training it, while one does).
+            message names the process training it while one does).
         DataError: the schema it names cannot be read.
 
     Example:
@@ -107,11 +107,9 @@ def load_run(run_dir: str) -> Run:
     if not _exists(model_path):
         from keras_lstm_opt.training.run_lock import owner
 
-        who = owner(run_dir)  # a live run: its trainer, named (resuming would be a 2nd)
-        if who is not None:
+        if (who := owner(run_dir)) is not None:  # live: named (a resume would be a 2nd)
             raise RunDirError(f"{run_dir}: no model.keras yet: it is being trained by PID "
-                              f"{who.pid} on {who.host} since {who.since}; wait until "
-                              "it finishes")
+                              f"{who.pid} on {who.host} since {who.since}; wait until done")
         unfinished = _exists(_join(run_dir, "backup")) or _exists(_join(run_dir, "config.yaml"))
         raise RunDirError(
             f"{run_dir}: no model.keras: " + (
