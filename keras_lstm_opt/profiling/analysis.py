@@ -7,8 +7,10 @@ Three timings of the same job, each after `profile.warmup_steps` steps:
 3. the two together, as training runs.
 
 In phase 3 each batch is fetched, timed, then trained on, so the wait for input is
-measured directly: `input_bound_percent = 100 x wait / step`, the share of a training
-step spent waiting for the next batch (what xprof calls infeed). The rest of the gap
+measured directly, less what fetching a batch already in memory costs in the same loop
+(`fetch_ms_per_step`: the eager call itself, paid with any pipeline):
+`input_bound_percent = 100 x wait / step`, the share of a training step spent waiting
+for the next batch (what xprof calls infeed). The rest of the gap
 between phases 3 and 2 is contention: the pipeline's threads taking CPU from the step
 while it keeps up (`contention_percent`). The verdict: input-bound at 50% or more,
 compute-bound at 20% or less, balanced in between. Phase 2 also measures the step's
@@ -106,18 +108,26 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     # iterator starts only now: batches prefetched during phase 2 would hide the pipeline.
     plain_it, batch_step = iter(ds), train_steps.batch_step(ds.element_spec)
 
-    def fetch_and_step() -> float:
+    def fetch_and_step(it: Any) -> float:
         start = time.perf_counter()
-        x, y = next(plain_it)
+        x, y = next(it)
         waited = time.perf_counter() - start
         batch_step(x, y)["count"].numpy()
         return waited
 
     for _ in range(p.warmup_steps):
-        fetch_and_step()
+        fetch_and_step(plain_it)
     start = time.perf_counter()
-    waited = sum(fetch_and_step() for _ in range(p.steps)) / p.steps
+    fetched = sum(fetch_and_step(plain_it) for _ in range(p.steps)) / p.steps
     both_s = (time.perf_counter() - start) / p.steps
+    # 3b. the same loop on batches held in memory: what taking a batch that is already
+    # there costs (the eager call after a step; 0.5 to 0.8 ms on a 2-core VM, where a
+    # thread that waited on the step wakes slowly). Only the rest waits on the pipeline.
+    ready_it = iter(held)
+    for _ in range(p.warmup_steps):
+        fetch_and_step(ready_it)
+    fetch_s = sum(fetch_and_step(ready_it) for _ in range(p.steps)) / p.steps
+    waited = max(0.0, fetched - fetch_s)
 
     # 4. the same steps again under the profiler (tracing slows them, so untimed)
     if trace_dir:
@@ -131,13 +141,14 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
         tf.profiler.experimental.stop()
 
     percent = 100.0 * waited / both_s if both_s > 0 else 0.0
-    contention = max(0.0, both_s - waited - model_s)
+    contention = max(0.0, both_s - fetched - model_s)
     return {
         "batch_size": batch,
         "pipeline_ms_per_batch": 1000 * pipeline_s,
         "model_ms_per_step": 1000 * model_s,
         "step_ms": 1000 * both_s,
         "input_wait_ms_per_step": 1000 * waited,
+        "fetch_ms_per_step": 1000 * fetch_s,
         "contention_ms_per_step": 1000 * contention,
         "contention_percent": 100.0 * contention / both_s if both_s > 0 else 0.0,
         "measured_step_peak_mib": None if step_peak is None else step_peak / 2 ** 20,

@@ -19,7 +19,9 @@ def _md(r: dict[str, Any]) -> str:
         f"step, {r['input_wait_ms_per_step']:.1f} ms ({r['input_bound_percent']:.0f}%) was "
         f"spent waiting for the next batch, and {r['contention_ms_per_step']:.1f} ms "
         f"({r['contention_percent']:.0f}%) is the pipeline's threads competing with the model "
-        "for CPU while keeping up.",
+        "for CPU while keeping up. Taking a batch that is already there costs "
+        f"{r.get('fetch_ms_per_step', 0.0):.1f} ms per step (the call itself, with any "
+        "pipeline).",
         "",
         "| measured | per batch | examples/s |",
         "|---|---|---|",
@@ -81,8 +83,12 @@ def _png(r: dict[str, Any], path: str) -> None:
     a.bar(["training step"], [r["model_ms_per_step"]], label="model compute")
     a.bar(["training step"], [r["contention_ms_per_step"]], bottom=[r["model_ms_per_step"]],
           label="CPU contention with the pipeline")
-    a.bar(["training step"], [r["input_wait_ms_per_step"]],
+    fetch = r.get("fetch_ms_per_step", 0.0)
+    a.bar(["training step"], [fetch],
           bottom=[r["model_ms_per_step"] + r["contention_ms_per_step"]],
+          label="taking a ready batch")
+    a.bar(["training step"], [r["input_wait_ms_per_step"]],
+          bottom=[r["model_ms_per_step"] + r["contention_ms_per_step"] + fetch],
           label="waiting for input")
     a.set_ylabel("ms per step")
     a.set_title(f"{r['verdict']}: {r['input_bound_percent']:.0f}% input wait")
