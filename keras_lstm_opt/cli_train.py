@@ -57,6 +57,14 @@ def train(args: argparse.Namespace, tensorflow: Callable[[], None]) -> int:
     # one writer per run directory (the Trainer locks the others); also the check that
     # the run directory can be written
     lock = hold(run_dir) if checked and _is_chief() else None
+    try:  # remote shards are staged: the stage directory too, before TensorFlow
+        from keras_lstm_opt.data.remote_read import check_stage_dir
+
+        check_stage_dir(cfg.data)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     try:
         return _train(args, cfg, run_dir, tensorflow, checked)
     finally:

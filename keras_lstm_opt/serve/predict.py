@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import StorageError, UsageError
+from keras_lstm_opt.extras import need
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.run import Run, load_run
 
@@ -104,7 +105,7 @@ def columns_of(path: str) -> list[str]:
 
     kind = detect_format(path)
     if kind == "parquet":
-        import pyarrow.parquet as pq
+        pq = need("pyarrow.parquet", "Parquet input", extra="parquet")
 
         from keras_lstm_opt.data.storage import open_file
 

@@ -123,6 +123,12 @@ def plot_curves(history: dict[str, list[float]], path: str, title: str,
 
     timing = ("learning_rate", "wall_seconds", "epoch_train_seconds")
     metrics = [k for k in history if not k.startswith("val_") and k not in timing]
+    if not metrics:  # e.g. a resumed run whose backup already had every epoch
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        ax.text(0.5, 0.5, "no epoch was recorded", ha="center", va="center")
+        ax.set_axis_off()
+        fig.suptitle(title)
+        return save_figure(fig, path)
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, name in zip(axes[0], metrics, strict=True):
         epochs = range(1, len(history[name]) + 1)
