@@ -44,6 +44,8 @@ def test_a_built_model_trains_on_one_device_and_mirrored_in_every_form(tmp_path)
     cases = _cases(out.stdout)
     _check(cases, "one_device", 1)
     _check(cases, "mirrored", 2)
+    [obj] = [c for c in cases if c["strategy"] == "one_device_object"]
+    assert obj["kept_initial_weights"] and obj["moved"] and obj["user_model_trained"], obj
     assert os.path.exists(tmp_path / "one_device-functional-name" / "metrics.json")
 
 

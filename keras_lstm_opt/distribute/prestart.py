@@ -10,8 +10,8 @@ used to fail with "Collective ops must be configured at program startup".
 registry's import hook calls it) and, in a worker process whose runtime has not started
 yet, applies the same settings the strategy would: the strategy, created later, finds
 them already there and starts its gRPC server in the running runtime. It does nothing
-outside multi-worker processes, or when TF_CONFIG cannot be read (the strategy reports
-that itself, with the field named).
+outside multi-worker processes, in parameter-server clusters, when TF_CONFIG cannot be
+read (the strategy reports that itself, with the field named), or with KLO_PRESTART=0.
 
 Example:
 
@@ -31,14 +31,21 @@ _applied = False
 
 
 def _cluster() -> tuple[dict[str, list[str]], str, int] | None:
+    """(cluster, task type, task index) of a MultiWorkerMirroredStrategy worker; None for
+    anything else: one task, a parameter-server cluster (a `ps` job: its strategy applies
+    settings of its own), an unreadable TF_CONFIG, or KLO_PRESTART=0."""
+    if os.environ.get("KLO_PRESTART", "1") == "0":
+        return None
     try:
         config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-        cluster = {job: list(config["cluster"][job]) for job in ("chief", "worker")
-                   if job in config["cluster"]}
+        jobs = dict(config["cluster"])
         task = config["task"]
         task_type, task_index = str(task["type"]), int(task["index"])
     except (ValueError, KeyError, TypeError):
         return None
+    if set(jobs) - {"chief", "worker", "evaluator"}:
+        return None
+    cluster = {job: list(jobs[job]) for job in ("chief", "worker") if job in jobs}
     if sum(len(v) for v in cluster.values()) < 2 or task_type not in cluster:
         return None
     return cluster, task_type, task_index

@@ -95,7 +95,8 @@ class Trainer:
         if self.options.deterministic:
             tf.config.experimental.enable_op_determinism()
         self._user_model: keras.Model | None = None
-        if self._one_device() and isinstance(model, keras.Model) and \
+        if isinstance(strategy, str) and self._one_device() and \
+                not tf.distribute.has_strategy() and isinstance(model, keras.Model) and \
                 not self._in_scope(model.weights):
             # one device and a model built outside the strategy's scope (the call Keras
             # users write first): its own variables train where they are, under the
@@ -121,8 +122,8 @@ class Trainer:
                    for v in variables)
 
     def _needs_copy(self, model: keras.Model) -> bool:
-        if self._one_device():
-            return False  # one device: the user's own model object trains
+        # one device by name: the user's own model object trains (see __init__); a
+        # strategy object the model was not built under gets a copy, as several devices do
         return not self._in_scope(model.weights)
 
     def _place(self, model: ModelSource) -> keras.Model:
@@ -147,7 +148,8 @@ class Trainer:
         if model.built and model.weights:
             if not clone.built or not clone.weights:
                 clone.build_from_config(model.get_build_config())
-            weights = self._snapshot if self._snapshot is not None else model.get_weights()
+            weights = self._snapshot if self._snapshot is not None else \
+                _readable_weights(model)
             clone.set_weights(self._from_chief(weights))
             self._snapshot = None
         self._user_model = model
@@ -317,6 +319,18 @@ def _clip_inside(inner: keras.optimizers.Optimizer, opts: LoopOptions) -> None:
             return
 
 
+def _readable_weights(model: keras.Model) -> list[Any]:
+    try:
+        return list(model.get_weights())
+    except (tf.errors.InternalError, tf.errors.NotFoundError) as exc:
+        raise UsageError(
+            f"model {model.name!r} was built before the multi-worker strategy was created, "
+            "and TensorFlow restarted its runtime for the cluster since, so its variables "
+            "cannot be read; pass strategy='multi_worker_mirrored' (or 'auto') instead of "
+            "the strategy object, and the Trainer reads them first, or build the model "
+            f"after creating the strategy ({type(exc).__name__})") from None
+
+
 def give_weights(target: keras.Model, source: keras.Model) -> None:
     """`target` gets `source`'s weights. A model built before a multi-worker strategy
     started has variables in TensorFlow's earlier runtime, which cannot be read or
@@ -335,3 +349,6 @@ def give_weights(target: keras.Model, source: keras.Model) -> None:
                              f"{target.name!r}; use trainer.model") from None
         var._value = tf.Variable(value, dtype=inner.dtype, trainable=inner.trainable,
                                  name=inner.name.split(":")[0])
+    for name in ("train_function", "test_function", "predict_function"):
+        if getattr(target, name, None) is not None:  # traced on the earlier variables
+            setattr(target, name, None)

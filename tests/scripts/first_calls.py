@@ -80,6 +80,11 @@ def main() -> None:
             for opt_form, opt in OPTIMIZERS.items():
                 strategy = one_case(name, strategy, model_form, build, opt_form, opt, x, y,
                                     worker)
+    if MODE == "local":  # a strategy object the model was not built under: a copy trains
+        import tensorflow as tf
+
+        one_case("one_device_object", tf.distribute.OneDeviceStrategy("/cpu:0"),
+                 "functional", functional, "name", "adam", x, y, worker)
     print("DONE", flush=True)
 
 
@@ -89,6 +94,8 @@ def one_case(name: str, strategy: object, model_form: str,
     keras.utils.set_random_seed(1)
     model = build() if build is not None else None
     before = model.get_weights() if model is not None else None
+    if model is not None:  # a user looks at the output first (a traced predict function)
+        model.predict(x[:2], verbose=0)
     optimizer = opt() if callable(opt) else opt
     # the functional cases save a run (the snippet); the others train without files
     run_dir = os.path.join(OUT, f"{name}-{model_form}-{opt_form}") \
