@@ -32,7 +32,8 @@ from typing import Any
 
 def _parser() -> argparse.ArgumentParser:
     from keras_lstm_opt import __version__
-    from keras_lstm_opt.cli_io import add_import_parser, add_parsers
+    from keras_lstm_opt.cli_data import add_data_parsers
+    from keras_lstm_opt.cli_io import add_parsers
 
     p = argparse.ArgumentParser(prog="keras-lstm-opt",
                                 description="Fast, well-managed LSTM training with Keras.")
@@ -62,35 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace a finished run in --run-dir (else train refuses)")
 
-    data = add("data", "dataset tools")
-    dsub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
-    make = dsub.add_parser("make", help="write an embedded dataset as TFRecords + schema.json",
-                           parents=[verbose])
-    make.add_argument("--task", choices=["text", "forecast"], required=True,
-                      help="text: token sequences, 4 classes; forecast: a seasonal series")
-    make.add_argument("--examples", type=int, required=True,
-                      help="examples in all (about 20%% go to the validation split)")
-    make.add_argument("--out", required=True, help="output directory (local or s3://)")
-    make.add_argument("--shards", type=int, default=4,
-                      help="training shards (default 4; validation gets 1)")
-    make.add_argument("--compression", choices=["GZIP", "ZLIB", "NONE"], default="GZIP",
-                      help="TFRecord compression (default GZIP)")
-    make.add_argument("--seed", type=int, default=1234, help="random seed (default 1234)")
-
-    add_import_parser(dsub, verbose)
-    serve = dsub.add_parser("serve", help="run a tf.data service: dispatcher + K workers",
-                            parents=[verbose])
-    serve.add_argument("--workers", type=int, default=2, help="tf.data workers (default 2)")
-    serve.add_argument("--port", type=int, default=0, help="dispatcher port (0 = any free)")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address given to workers and clients (default 127.0.0.1)")
-    serve.add_argument("--network", choices=["isolated", "host"], default="isolated",
-                       help="isolated (default): the service and the command after -- run "
-                            "in a private loopback-only network; host: serve anyone who can "
-                            "reach this host (TensorFlow binds all interfaces)")
-    serve.add_argument("serve_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
-                       help="-- COMMAND: run the service for this command only")
-
+    add_data_parsers(add("data", "dataset tools"), verbose)
     add_parsers(add)
     tune = add("tune", "KerasTuner search over the config's tune.space")
     with_config(tune)
@@ -209,6 +182,7 @@ def _profile(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)  # before TensorFlow: mistakes at once
     run_dir = args.run_dir or os.path.join("runs", time.strftime("profile-%Y%m%d-%H%M%S"))
     _check_outputs(cfg, run_dir, "the profile directory (--run-dir)")
+    args.run_dir = run_dir  # named if a signal stops it
     _tensorflow(args)
     from keras_lstm_opt.profiling.profile_report import profile
 
@@ -233,54 +207,6 @@ def _check_outputs(cfg: Any, run_dir: str, what: str) -> None:
 
     check_writable(run_dir, what)
     check_stage_dir(cfg.data)
-
-
-def _data_serve(args: argparse.Namespace) -> int:
-    from keras_lstm_opt.data.service import serve_command, serve_forever
-    from keras_lstm_opt.launch import netns
-
-    command = args.serve_command
-    command = command[1:] if command[:1] == ["--"] else command
-    if args.network == "host":
-        return serve_command(args.workers, command, args.port, args.host) if command \
-            else serve_forever(args.workers, args.port, args.host)
-    if not command:
-        print("error: data serve: give the command to serve after --, e.g. keras-lstm-opt "
-              "data serve --workers 2 -- keras-lstm-opt train ...; to serve other processes "
-              "use --network host (TensorFlow's tf.data servers listen on all interfaces)",
-              file=sys.stderr)
-        return 2
-    if netns.in_isolated_netns():
-        netns.loopback_up()
-    elif netns.isolation_available():
-        netns.reexec_isolated(sys.argv)  # does not return
-    else:
-        print(f"warning: no private network namespace here: {netns.OPEN_PORTS}",
-              file=sys.stderr)
-    _tensorflow(args)
-    return serve_command(args.workers, command, args.port, args.host)
-
-
-def _data_make(args: argparse.Namespace) -> int:
-    if args.data_command == "serve":
-        return _data_serve(args)
-    if args.data_command == "import":
-        from keras_lstm_opt.cli_io import data_import
-
-        return data_import(args, lambda: _tensorflow(args))
-    from keras_lstm_opt.data.writable import check_writable
-
-    check_writable(args.out, "the data directory (--out)")
-    _tensorflow(args)
-    from keras_lstm_opt.data.embedded import write_embedded
-    from keras_lstm_opt.data.schema import read_schema
-
-    write_embedded(args.task, args.out, args.examples, args.seed, args.shards, args.compression)
-    schema = read_schema(args.out)
-    splits = ", ".join(f"{k}: {v['examples']} examples in {len(v['files'])} shard(s)"
-                       for k, v in schema["splits"].items())
-    print(f"wrote {args.out} ({splits})")
-    return 0
 
 
 def _check_cudnn(args: argparse.Namespace) -> int:
@@ -379,7 +305,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return train(args, lambda: _tensorflow(args))
     if args.command == "data":
-        return _data_make(args)
+        from keras_lstm_opt.cli_data import data_command
+
+        return data_command(args, lambda: _tensorflow(args))
     if args.command == "tune":
         return _tune(args)
     if args.command == "profile":

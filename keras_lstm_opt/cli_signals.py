@@ -6,7 +6,9 @@ write into temporary files and publish them at the end, and remove them when an
 exception passes. So, during a command, both signals raise `Stopped` (a
 KeyboardInterrupt: code that cleans up after Ctrl-C cleans up after SIGTERM too), the
 CLI prints one line saying what was kept (`stopped_line`), and exits 130 or 143. A
-second signal while the first is being handled ends the process at once.
+second signal while the first is being handled ends the process at once. While an
+output is published (moved into place), a signal waits until that step is done
+(`signals_deferred.publishing`): the line then says the new output is complete.
 
 Example (what `cli` does):
 
@@ -23,6 +25,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from keras_lstm_opt.signals_deferred import published
 
 
 class Stopped(KeyboardInterrupt):
@@ -69,14 +73,24 @@ def stopped_line(args: argparse.Namespace | None, signum: int) -> str:
         name = f"signal {signum}"
     head = f"stopped by {name}"
     command = getattr(args, "command", None)
+    out = str(getattr(args, "out", None) or "")
     if command == "data" and getattr(args, "data_command", None) == "import":
-        out = str(getattr(args, "out", ""))
+        if published(out):  # the signal came while it was published: delivered after
+            return f"{head}; the new import in {out} is complete"
         if os.path.isfile(os.path.join(out, "schema.json")):
             return f"{head}; nothing written ({out} keeps the earlier import)"
         return f"{head}; nothing written"
-    if command == "predict" and getattr(args, "out", None) in (None, "-"):
+    if command == "predict" and out in ("", "-"):
         return f"{head}; only the predictions printed before it are on standard output"
-    if command in ("predict", "evaluate", "export", "profile"):
+    if command == "evaluate":
+        where = out or str(getattr(args, "run_dir", ""))
+        if published(where):
+            return f"{head}; the evaluation in {where} is complete (evaluation.json)"
+    if command == "export" and published(out):
+        return f"{head}; the export in {out} is complete"
+    if command == "profile":
+        return _profile_line(head, str(getattr(args, "run_dir", None) or ""))
+    if command in ("predict", "evaluate", "export"):
         return f"{head}; nothing written"
     if command == "tune":
         run_dir = getattr(args, "run_dir", None)
@@ -85,3 +99,14 @@ def stopped_line(args: argparse.Namespace | None, signum: int) -> str:
                     "same command to continue the search")
         return f"{head}; nothing written"
     return head
+
+
+def _profile_line(head: str, run_dir: str) -> str:
+    """A directory `profile` made is removed unless its report was complete."""
+    if run_dir and published(run_dir):
+        return f"{head}; the report in {run_dir} is complete"
+    if run_dir and os.path.isfile(os.path.join(run_dir, "report.json")):
+        return f"{head}; no new report ({run_dir} keeps the earlier report)"
+    if run_dir and os.path.isdir(run_dir):
+        return f"{head}; no report written"
+    return f"{head}; nothing written"

@@ -34,6 +34,7 @@ from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
 from keras_lstm_opt.data.storage import check_paths, makedirs, replace
 from keras_lstm_opt.data.writer import ShardWriter
 from keras_lstm_opt.logs import ensure_visible, log
+from keras_lstm_opt.signals_deferred import publishing
 
 VOCAB_CAP = {"word": 20000, "character": 1000}
 LENGTH_CAP = {"word": 500, "character": 2000}
@@ -366,7 +367,8 @@ def remove_tree(path: str) -> None:
 
 
 def move_into_place(tmp: str, out: str) -> None:
-    """Replace an earlier import's shards by the new ones; schema.json moves last."""
+    """Replace an earlier import's shards by the new ones; schema.json moves last. A
+    signal meanwhile is delivered after the move (`signals_deferred.publishing`)."""
     try:
         old = read_schema(out)
     except DataError:
@@ -374,13 +376,14 @@ def move_into_place(tmp: str, out: str) -> None:
     with fs.open(schema_path(tmp), "r") as fh:
         new = json.loads(fh.read())
     keep = {f for s in new["splits"].values() for f in s["files"]}
-    if old is not None:
-        for split in old.get("splits", {}).values():
-            for name in split.get("files", []):
-                path = os.path.join(out, name)
-                if name not in keep and fs.exists(path):
-                    fs.remove(path)
-    for name in sorted(keep):
-        replace(os.path.join(tmp, name), os.path.join(out, name))
-    replace(schema_path(tmp), schema_path(out))
-    remove_tree(tmp)
+    with publishing(out):  # a SIGINT/SIGTERM now waits: the old import or the new one
+        if old is not None:
+            for split in old.get("splits", {}).values():
+                for name in split.get("files", []):
+                    path = os.path.join(out, name)
+                    if name not in keep and fs.exists(path):
+                        fs.remove(path)
+        for name in sorted(keep):
+            replace(os.path.join(tmp, name), os.path.join(out, name))
+        replace(schema_path(tmp), schema_path(out))
+        remove_tree(tmp)

@@ -22,6 +22,7 @@ from typing import Any
 from keras_lstm_opt.config import ExperimentConfig, load_config
 from keras_lstm_opt.profiling.analysis import measure, recommendations, verdict
 from keras_lstm_opt.profiling.planner import plan_resources
+from keras_lstm_opt.signals_deferred import published, publishing
 
 
 def xprof_available() -> bool:
@@ -80,8 +81,8 @@ def profile(config: ExperimentConfig | str | None, run_dir: str,
     created = not os.path.exists(run_dir)
     try:
         return _profile(cfg, run_dir)
-    except BaseException:  # failed or stopped (Ctrl-C, SIGTERM): a directory it made goes
-        if created:
+    except BaseException:  # failed or stopped (Ctrl-C, SIGTERM): a directory it made goes,
+        if created and not published(run_dir):  # unless the stop came after the report
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
 
@@ -132,5 +133,6 @@ def _profile(cfg: ExperimentConfig, run_dir: str) -> dict[str, Any]:
                          "debug_delay_ms": cfg.data.debug_delay_ms}}
     from keras_lstm_opt.profiling.report_files import write_report
 
-    write_report(report, run_dir)
+    with publishing(run_dir):  # a signal now waits: no report half old, half new
+        write_report(report, run_dir)
     return report

@@ -47,6 +47,7 @@ from keras_lstm_opt.serve.files import exists as _exists
 from keras_lstm_opt.serve.files import isdir as _isdir
 from keras_lstm_opt.serve.files import join as _join
 from keras_lstm_opt.serve.files import read_text as _read
+from keras_lstm_opt.signals_deferred import publishing
 
 if TYPE_CHECKING:
     from keras_lstm_opt.config import DataConfig
@@ -94,9 +95,10 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None
 
         result["plots"] = [_join(out_dir, os.path.basename(p)) for p in result["plots"]]
         write_json_atomic(os.path.join(local, "evaluation.json"), result)
-        fs.makedirs(out_dir)  # a stop before this leaves nothing; evaluation.json goes last
-        for name in sorted(os.listdir(local), key=lambda n: n == "evaluation.json"):
-            fs.put(os.path.join(local, name), _join(out_dir, name))
+        with publishing(out_dir):  # a signal now waits: the old files or all the new
+            fs.makedirs(out_dir)  # evaluation.json goes last
+            for name in sorted(os.listdir(local), key=lambda n: n == "evaluation.json"):
+                fs.put(os.path.join(local, name), _join(out_dir, name))
     log.info("evaluation of %s on %s: %s -> %s", run.run_dir, source,
              json.dumps(result["summary"]), _join(out_dir, "evaluation.json"))
     return result

@@ -47,6 +47,7 @@ from keras_lstm_opt.serve.serving import (
     max_difference,
     sample_inputs,
 )
+from keras_lstm_opt.signals_deferred import publishing
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -186,9 +187,10 @@ def export_run(run_dir: str, fmt: str, out: str, *, check: bool = True) -> str:
         if worst > TOLERANCE:
             log.warning("export %s: outputs differ from model.keras by %.3g (more than %g)",
                         out, worst, TOLERANCE)
-        if os.path.isdir(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        with publishing(out):  # a signal now waits: the earlier export or the new one
+            if os.path.isdir(out):
+                shutil.rmtree(out)
+            os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out if fmt == "saved_model" else os.path.join(out, ONNX_FILE)
