@@ -123,7 +123,7 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     # 3b. the same loop on batches held in memory: what taking a batch that is already
     # there costs (the eager call after a step; 0.5 to 0.8 ms on a 2-core VM, where a
     # thread that waited on the step wakes slowly). Only the rest waits on the pipeline.
-    ready_it = iter(held)
+    ready_it = iter(held.prefetch(tf.data.AUTOTUNE))  # through a prefetch buffer, as ds
     for _ in range(p.warmup_steps):
         fetch_and_step(ready_it)
     fetch_s = sum(fetch_and_step(ready_it) for _ in range(p.steps)) / p.steps
