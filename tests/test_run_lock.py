@@ -6,7 +6,9 @@ live run name its trainer instead of advising to resume it; after `kill -9` of t
 the next `train` takes the lock over (a log line) and resumes from the backup. The same on
 s3:// against the Ceph fixture, where the lock is an object with a heartbeat: a stale one
 (another host's, its heartbeat older than the limit, shortened here) is taken over, and a
-killed trainer's on this machine at once. An unwritable --run-dir is one line, exit 2.
+killed trainer's on this machine at once; a trainer whose lock object is taken over
+(replaced under it) stops at its next step with one line naming the taker, exit 1,
+without a backup or anything else written. An unwritable --run-dir is one line, exit 2.
 `klo.Trainer` takes the lock for itself: refused while another process holds it,
 re-entrant when this process already does (as `train` does before it runs the Trainer).
 A search directory has one `tune` at a time.
@@ -253,3 +255,47 @@ def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(ceph, te
     assert f"resuming from the backup {run}/backup/ckpt-{step} at step {step}" in again.stderr
     assert json.loads(s3.cat_file(f"{key}/metrics.json"))["resumed_from_step"] == step
     assert not s3.exists(f"{key}/.lock.json")  # released at the end
+
+
+@pytest.mark.storage
+@pytest.mark.faults
+def test_s3_lock_taken_over_stops_the_run_writing_nothing_more(ceph, text_dir,  # noqa: F811
+                                                               tmp_path):
+    from keras_lstm_opt.data import fs
+
+    if os.environ.get("KLO_S3_CLIENT") == "tensorflow":
+        pytest.skip("the lock object through s3fs (conditional writes)")
+    run, key = "s3://klo/runs/taken", "klo/runs/taken"
+    s3 = fs.s3()
+    # a heartbeat every 0.5 s; the lock object is then replaced as a takeover would (the
+    # taker found this heartbeat stale): the trainer stops at its next step
+    first = _start(_train(run, text_dir, 1000), tmp_path / "first.log",
+                   env={**os.environ, run_lock.STALE_ENV: "2"})
+    try:
+        _wait_for(lambda: s3.exists(f"{key}/backup/checkpoint"), first, tmp_path / "first.log")
+        theirs = {"pid": 4242, "host": "elsewhere", "started": "2030-01-02T03:04:05+00:00",
+                  "token": "theirs"}
+        s3.pipe_file(f"{key}/.lock.json", json.dumps(theirs).encode())
+        began = time.monotonic()
+        code = first.wait(timeout=60)
+        took = time.monotonic() - began
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    out = (tmp_path / "first.log").read_text()
+    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
+    assert code == 1 and len(errors) == 1 and "Traceback" not in out, out[-3000:]
+    stopped = re.fullmatch(
+        r"error: training stopped at step (\d+), writing nothing more: PID 4242 on elsewhere "
+        r"\(started 2030-01-02T03:04:05\+00:00\) took over the lock of run directory "
+        rf"{run}, having found this process's heartbeat older than 2 s; let it finish, or "
+        r"stop it and train into the run directory again to resume", errors[0])
+    assert stopped, errors
+    assert took < 10, f"stopped {took:.1f} s after the takeover"
+    # no backup at the stop (the taker's directory now), no model, its lock left alone
+    step = int(stopped[1])
+    assert not s3.glob(f"{key}/backup/ckpt-{step}.*")
+    assert f"ckpt-{step}\"" not in s3.cat_file(f"{key}/backup/checkpoint").decode()
+    assert not s3.exists(f"{key}/model.keras") and not s3.exists(f"{key}/metrics.json")
+    assert json.loads(s3.cat_file(f"{key}/.lock.json")) == theirs

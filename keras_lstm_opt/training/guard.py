@@ -10,6 +10,8 @@ then it stops with the reason. Every rollback is logged and kept in `rollbacks`
 loop saves a backup and raises `TrainingInterrupted`, so the same command resumes.
 A second signal stops at once (Python's default behaviour). While the main thread waits
 in a collective, `on_signal` hears of the signal at once (a wakeup fd and a thread).
+`lost()` is the other reason to stop, no signal: the chief's run directory lock went to
+another process (`run_lock`); the loop stops after the step in flight without a backup.
 
 Example:
 
@@ -78,9 +80,15 @@ class StopSignals:
     def __init__(self) -> None:
         self.signum: int | None = None
         self.on_signal: Callable[[int], None] | None = None
+        self.lost_lock: Callable[[], str | None] | None = None  # `RunLock.lost`
         self._old: dict[int, Any] = {}
         self._wakeup: tuple[socket.socket, socket.socket] | None = None
         self._old_fd = -1
+
+    def lost(self) -> str | None:
+        """Why training must stop though no signal came: the run directory's lock was
+        taken over by another process (`lost_lock`); None to go on."""
+        return self.lost_lock() if self.lost_lock is not None else None
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.signum is not None:  # a second signal: stop now

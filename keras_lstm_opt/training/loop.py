@@ -20,6 +20,10 @@ across workers.
   watchdog's `interrupt`): `TrainingInterrupted` without a new backup. A lost peer (its
   collectives fail) ends the run with `PeerLostError`: which task is gone, the step, the
   last backup's step; anything else TensorFlow raises propagates as it is.
+* A chief whose run directory lock was taken over by another process (`stop.lost()`,
+  a remote lock whose heartbeat stalled) stops every worker the same way, the flag
+  `LOCK_LOST` in the all-reduce, but saves no backup: the directory is the other
+  process's now. It raises `TrainingError` naming that process (exit status 1).
 
 Example:
 
@@ -41,12 +45,14 @@ import tensorflow as tf
 from keras_lstm_opt.distribute.peers import lost_peer
 from keras_lstm_opt.distribute.tf_config import cluster_from_env
 from keras_lstm_opt.distribute.watchdog import signal_name
-from keras_lstm_opt.errors import PeerLostError, TrainingInterrupted
+from keras_lstm_opt.errors import PeerLostError, TrainingError, TrainingInterrupted
 from keras_lstm_opt.training.backup import Backup
 from keras_lstm_opt.training.guard import BlowUpGuard, StopSignals
 from keras_lstm_opt.training.optim import current_learning_rate
 from keras_lstm_opt.training.options import LoopOptions
 from keras_lstm_opt.training.steps import SUMS, Evaluator, TrainStep
+
+LOCK_LOST = 255  # the stop flag of a chief that lost its run directory's lock (no signal)
 
 
 class EpochLoop:
@@ -126,7 +132,7 @@ class EpochLoop:
         while step < steps and not self.model.stop_training:
             n = min(opts.steps_per_execution, steps - step)
             self.callbacks.on_train_batch_begin(step)
-            signum = float(self.stop.signum or 0)
+            signum = float(self.stop.signum or (LOCK_LOST if self.stop.lost() else 0))
             out, results = self.train_step(self.iterator, tf.constant(n), tf.constant(signum))
             values = dict(zip(SUMS, tf.stack([out[k] for k in SUMS]).numpy(), strict=True))
             chunk_loss = float((values["loss_sum"] + values["reg"]) / max(values["count"], 1))
@@ -149,12 +155,11 @@ class EpochLoop:
             step += n
             self.global_step += n
             self.callbacks.on_train_batch_end(step - 1, logs)
+            if values["stop_count"] > 0:  # some worker was signalled: all stop here
+                self._stop(float(values["stop_signal"] / values["stop_count"]))
             if opts.backup_every_steps and self.global_step % opts.backup_every_steps < n:
                 self._save()
             self._inject_nan()
-            if values["stop_count"] > 0:  # some worker was signalled: all stop here
-                mean = values["stop_signal"] / values["stop_count"]
-                self._stop(int(mean) if mean == int(mean) else int(signal.SIGTERM))
         trained = time.perf_counter() - began  # this epoch's steps, validation apart
         if self.val_data is not None and self.evaluate and not self.model.stop_training:
             logs.update({f"val_{k}": v for k, v in self.evaluate(self.val_data).items()})
@@ -165,6 +170,8 @@ class EpochLoop:
         self._save()
 
     def _save(self) -> None:
+        if self.stop.lost():  # the run directory is another process's: the stop comes
+            return            # with the next step
         self.backup.save(self.global_step)
         if self.backup.directory:
             self.saved_step = self.global_step
@@ -204,7 +211,15 @@ class EpochLoop:
             first = self.model.trainable_variables[0]
             first.assign(first * float("nan"))
 
-    def _stop(self, signum: int) -> None:
+    def _stop(self, mean: float) -> None:
+        """Stop every worker here: `mean` is the mean flag of those that asked."""
+        lost = self.stop.lost()
+        if lost or mean == LOCK_LOST:
+            why = lost or ("the chief lost the lock of the run directory to another "
+                           "process (its log names it)")
+            raise TrainingError(f"training stopped at step {self.global_step}, writing "
+                                f"nothing more: {why}")
+        signum = int(mean) if mean == int(mean) else int(signal.SIGTERM)
         self._save()
         name = signal_name(signum)
         here = "" if self.stop.signum else " on another worker"

@@ -10,7 +10,10 @@ PID P on HOST since T".
   owner's record (PID, host, start time, command) as JSON. The kernel frees the lock when
   its process dies, however it dies, so a lock left by a killed process is simply taken
   (with a log line naming it). Released at the end, the file is removed (and the run
-  directory too, when the lock created it and nothing else was written).
+  directory too, when the lock created it and nothing else was written). On a file
+  system without file locks (flock fails with EOPNOTSUPP, ENOLCK or ENOSYS: some FUSE
+  and NFS mounts) the file is still written, which checks that R is writable, and
+  training goes on unlocked after one warning.
 * s3:// (through s3fs): a lock object `R/.lock.json` with the owner's record and a
   heartbeat, rewritten every `interval` seconds by a daemon thread. It is created with a
   conditional PUT (`If-None-Match: *`) and replaced (taken over, refreshed) with
@@ -65,6 +68,9 @@ log = logging.getLogger("keras_lstm_opt")
 LOCAL_FILE, REMOTE_FILE = ".lock", ".lock.json"
 STALE_ENV = "KLO_RUN_LOCK_STALE_SECONDS"
 DEFAULT_STALE_SECONDS = 60.0
+# flock's errors on a file system without file locks (some FUSE, NFS without lockd, 9p):
+# the run directory is used unlocked, with a warning
+NO_FLOCK = frozenset({errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOLCK, errno.ENOSYS})
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,8 @@ class LocalLock:
         self.dir, self.run_dir, self.record = key, run_dir, record
         self.path = os.path.join(key, LOCAL_FILE)
         self.fd, self.created = -1, list[str]()
+        self.unlocked = False  # a file system without flock: the file, but no lock
+        self.lost: str | None = None  # never: the kernel holds it while the process lives
 
     def acquire(self) -> None:
         try:
@@ -224,6 +232,13 @@ class LocalLock:
                 who = local_owner(self.path) or Owner(None, "?", "?")
                 raise RunDirBusyError(busy_message(self.run_dir, who), who.pid, who.host,
                                       who.since) from None
+            except OSError as exc:
+                if exc.errno not in NO_FLOCK:
+                    os.close(fd)
+                    raise
+                log.warning("%s: this file system has no file locks; two processes could "
+                            "write this run directory", self.run_dir)
+                self.unlocked = True  # the file is still written: R is writable
             except BaseException:
                 os.close(fd)
                 raise
@@ -236,7 +251,7 @@ class LocalLock:
             os.close(fd)  # its releasing owner removed that file meanwhile: lock the new one
         self.fd = fd
         try:
-            previous = parse_record(os.pread(fd, 1 << 16, 0))
+            previous = None if self.unlocked else parse_record(os.pread(fd, 1 << 16, 0))
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(self.record).encode("utf-8"), 0)
         except BaseException:
@@ -298,6 +313,16 @@ class RunLock:
         if not self.released:
             self.released = True
             _drop(self.key)
+
+    def lost(self) -> str | None:
+        """Why this process no longer holds the lock, None while it does: another process
+        took a remote lock over after this one's heartbeat stalled (`RemoteLock.lost`).
+        The training loop reads it every step and stops (`StopSignals.lost`)."""
+        held = _HELD.get(self.key)
+        if self.released or held is None or held[2] != os.getpid():
+            return None
+        reason = getattr(held[0], "lost", None)
+        return reason if isinstance(reason, str) else None
 
     def __enter__(self) -> RunLock:
         return self

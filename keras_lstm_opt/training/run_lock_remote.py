@@ -12,6 +12,10 @@ daemon thread while the lock is held, and is removed at release.
 * Other remote paths (hdfs://, gs://, s3:// through TensorFlow): no conditions: write,
   read back and compare; the age is that of the heartbeat time in the record.
 
+A heartbeat that finds the object replaced (this process stalled past the stale limit
+and another took the lock over) sets `RemoteLock.lost`; training stops after the step in
+flight and writes nothing more there (`EpochLoop`, `FitSession`).
+
 Example:
 
     lock = RemoteLock("s3://bucket/runs/a", record, stale=60.0)
@@ -62,6 +66,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def _code(exc: BaseException) -> str:
+    """The S3 error code behind an s3fs error ("PreconditionFailed"), else its HTTP
+    status ("412"), '' when neither is known: how a lost conditional write is told."""
     cause = getattr(exc, "__cause__", None)
     response = getattr(cause, "response", None) or {}
     status = str((response.get("ResponseMetadata") or {}).get("HTTPStatusCode", ""))
@@ -76,6 +82,7 @@ class S3Store:
         self.bucket, self.key = url.removeprefix("s3://").split("/", 1)
 
     def get(self) -> Read | None:
+        """The object, its ETag and its age on the server's clock; None when absent."""
         from fsspec.asyn import sync
 
         s3 = fs.s3()
@@ -108,6 +115,8 @@ class S3Store:
             return self._put(data, {"IfMatch": f'"{match.strip(chr(34))}"'})
 
     def _put(self, data: bytes, condition: dict[str, str]) -> str:
+        """One PUT under `condition`; its new ETag, or `Conflict` when the server refused
+        the condition (412, 409)."""
         try:
             resp = fs.s3().call_s3("put_object", Bucket=self.bucket, Key=self.key, Body=data,
                                    ContentType="application/json", **condition)
@@ -121,6 +130,7 @@ class S3Store:
         return str(resp.get("ETag", ""))
 
     def delete(self) -> None:
+        """Remove the object (unconditionally: the caller checked that it is its own)."""
         fs.s3().call_s3("delete_object", Bucket=self.bucket, Key=self.key)
 
 
@@ -131,6 +141,8 @@ class FsStore:
         self.url = url
 
     def get(self) -> Read | None:
+        """The object, its SHA-256 (as its ETag) and the age of the record's heartbeat;
+        None when absent."""
         if not fs.exists(self.url):
             return None
         try:
@@ -144,6 +156,8 @@ class FsStore:
         return data, hashlib.sha256(data).hexdigest(), age
 
     def put(self, data: bytes, match: str | None) -> str:
+        """Write if the object is absent (`match` None) or its digest is still `match`:
+        checked, then written (not atomic: `acquire` reads back)."""
         now = self.get()
         if (now is not None) if match is None else (now is None or now[1] != match):
             raise Conflict()
@@ -152,14 +166,19 @@ class FsStore:
         return hashlib.sha256(data).hexdigest()
 
     def delete(self) -> None:
+        """Remove the object."""
         fs.remove(self.url)
 
 
 def _store(url: str) -> S3Store | FsStore:
+    """The store of the lock object `url`: conditional writes through s3fs for s3://
+    (unless s3:// goes through TensorFlow), read-back-and-compare for the rest."""
     return S3Store(url) if fs.s3fs_path(url) else FsStore(url)
 
 
 def _age(read: Read, record: dict[str, Any]) -> float:
+    """Seconds since the lock's last heartbeat: the server's own measure when the store
+    gave one, else the record's `heartbeat_unix` against this clock (inf without one)."""
     if read[2] is not None:
         return read[2]
     beat = record.get("heartbeat_unix")
@@ -177,7 +196,12 @@ def remote_owner(run_dir: str, stale: float) -> Owner | None:
 
 
 class RemoteLock:
-    """The lock object of `run_dir`, its heartbeat thread while held."""
+    """The lock object of `run_dir`, its heartbeat thread while held.
+
+    `lost` is set (a sentence naming the new owner) when a heartbeat finds the object
+    replaced: this process stalled past `stale` and another took the lock over. The
+    training loop reads it (`RunLock.lost`) and stops after the step in flight, writing
+    nothing more into the run directory, which is the other process's now."""
 
     def __init__(self, run_dir: str, record: dict[str, Any], stale: float) -> None:
         self.run_dir, self.record, self.stale = run_dir, dict(record), stale
@@ -187,8 +211,10 @@ class RemoteLock:
         self.etag = ""
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self.lost: str | None = None
 
     def _data(self) -> bytes:
+        """This process's record with a fresh heartbeat, as the object's bytes."""
         now = time.time()
         self.record["heartbeat_unix"] = round(now, 3)
         self.record["heartbeat"] = datetime.datetime.fromtimestamp(now).astimezone() \
@@ -196,6 +222,12 @@ class RemoteLock:
         return json.dumps(self.record).encode("utf-8")
 
     def acquire(self) -> None:
+        """Take the lock (see `_acquire`) and start the heartbeat.
+
+        Raises:
+            RunDirBusyError: another live process holds it.
+            UnwritablePathError: the object cannot be read or written.
+        """
         try:
             self._acquire()
         except RunDirBusyError:
@@ -210,9 +242,12 @@ class RemoteLock:
         self.thread.start()
 
     def _busy(self, who: Owner) -> RunDirBusyError:
+        """The refusal naming `who`."""
         return RunDirBusyError(busy_message(self.run_dir, who), who.pid, who.host, who.since)
 
     def _acquire(self) -> None:
+        """Create the object, or replace one that is stale or whose owner is gone here;
+        five tries against racing writers, then the refusal naming the winner."""
         for _ in range(5):
             read = self.store.get()
             previous = parse_record(read[0]) if read else None
@@ -240,21 +275,38 @@ class RemoteLock:
                          else Owner(None, "?", "?"))
 
     def _beat(self) -> None:
+        """Refresh the heartbeat every `interval` s until released or lost (`lost`)."""
         while not self.stop.wait(self.interval):
             try:
                 self.etag = self.store.put(self._data(), self.etag)
             except Conflict:
                 read = self.store.get()
                 record = parse_record(read[0]) if read else None
-                log.error("lost the lock of %s to %s; this process's heartbeat was late "
-                          "(more than %.0f s): stop one of them", self.run_dir,
-                          f"PID {record.get('pid')} on {record.get('host')}" if record
-                          else "another process", self.stale)
+                if record is not None and record.get("token") == self.record["token"]:
+                    self.etag = read[1] if read else ""  # our own write, retried: still ours
+                    continue
+                self.lost = self._lost_to(record, read is None)
+                log.warning("%s: the lock was taken over; stopping after the step in "
+                            "flight", self.run_dir)
                 return
             except Exception as exc:  # noqa: BLE001  (a network blip: beat again later)
                 log.debug("heartbeat of %s failed: %s", self.url, exc)
 
+    def _lost_to(self, record: dict[str, Any] | None, removed: bool) -> str:
+        """The sentence `lost` holds: who has the lock now, and what to do."""
+        if record is None:
+            what = "its lock object was removed" if removed else \
+                "its lock object was replaced by another process"
+            return (f"lost the lock of run directory {self.run_dir}: {what}; check who "
+                    "writes there before training into it again")
+        return (f"PID {record.get('pid')} on {record.get('host')} (started "
+                f"{record.get('started')}) took over the lock of run directory "
+                f"{self.run_dir}, having found this "
+                f"process's heartbeat older than {self.stale:g} s; let it finish, or stop "
+                "it and train into the run directory again to resume")
+
     def release(self) -> None:
+        """Stop the heartbeat; remove the object while it is still this process's."""
         self.stop.set()
         if self.thread is not None:
             self.thread.join(timeout=30)

@@ -1,7 +1,9 @@
 """One `Trainer.fit` call: run directory, callbacks, the loop, artifacts, clean exit.
 
 The run directory (when there is one): the chief holds its lock from the start to `close`
-(one writer per run directory, `run_lock`: another process training there is refused);
+(one writer per run directory, `run_lock`: another process training there is refused;
+when another takes a remote lock over, training stops at the next step, writing nothing
+more);
 a finished run is refused unless `overwrite`; an unfinished one resumes from its backup.
 The chief writes into it (a remote one is staged locally and copied out); other workers
 write into private temporary directories. `close` removes every temporary directory and
@@ -97,6 +99,7 @@ class FitSession:
             check_paths({"run_dir": run_dir, "backup_copy_to": opts.backup_copy_to})
             if trainer.is_chief:  # one writer per run directory (again, if `train` has it)
                 self.lock = hold(run_dir)
+                self.stop.lost_lock = self.lock.lost  # taken over: the loop stops
             if check_run_dir(run_dir, overwrite) == "finished" and trainer.is_chief:
                 log.info("overwrite: removed the earlier run's %s from %s",
                          ", ".join(clear_run_dir(run_dir)), run_dir)
@@ -133,7 +136,8 @@ class FitSession:
             cbs += run_dir_callbacks(files, monitor, opts.resume, before[1] if before else None)
         if self.staged and self.out_dir and self.run_dir:  # out as it is written
             local, remote = self.out_dir, self.run_dir
-            cbs.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: sync_dir(
+            cbs.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: None
+                                                      if self.stop.lost() else sync_dir(
                 local, remote, seen=self._seen, skip=("metrics.json",))))
         cbs += [timer, *user]
         best = BestWeights(monitor, opts.restore_best_weights, before,
@@ -160,6 +164,7 @@ class FitSession:
              title: str | None, reference: Mapping[str, float] | None) -> dict[str, Any]:
         t, opts, model = self.t, self.t.options, self.t.model
         assert self.backup is not None
+        self._check_lock(0)
         if self.out_dir:
             for name, text in extra_files.items():
                 with open(os.path.join(self.out_dir, name), "w", encoding="utf-8") as fh:
@@ -212,6 +217,7 @@ class FitSession:
         log.info("worker %d weights_digest %s", c.task_index if c else 0,
                  metrics["weights_digest"])
         if t.is_chief and self.out_dir and self.run_dir:
+            self._check_lock(loop.global_step)
             paths = run_paths(self.out_dir)
             model.save(paths["model"])
             plot_curves(hist, paths["curves"], title or model.name, dict(reference or {}))
@@ -222,6 +228,14 @@ class FitSession:
         self.success = True
         log.info("done in %.1f s: %s", wall, final)
         return metrics
+
+    def _check_lock(self, step: int) -> None:
+        """TrainingError when another process took the run directory's lock over (the
+        loop stops at its next step; this catches it outside the loop)."""
+        lost = self.stop.lost()
+        if lost:
+            raise TrainingError(f"training stopped at step {step}, writing nothing more: "
+                                f"{lost}")
 
     def _metrics(self, final: dict[str, float], hist: dict[str, list[float]],
                  best: BestWeights, timer: ThroughputTimer, loop: EpochLoop,
@@ -255,10 +269,15 @@ class FitSession:
         }
 
     def close(self) -> None:
-        """Remove temporary directories and private backups (every exit path)."""
-        if self.backup is not None:
-            self.backup.close(remove_backup=self.success)
-        if self.out_dir and self.out_dir != self.run_dir:
-            shutil.rmtree(self.out_dir, ignore_errors=True)
-        if self.lock is not None:
-            self.lock.release()
+        """Remove temporary directories and private backups (every exit path), then
+        release the lock in `finally`: when removing a finished run's backup fails (a
+        remote store's error), the error still propagates but the lock is released, or
+        a notebook's process would keep the run directory locked until it exits."""
+        try:
+            if self.out_dir and self.out_dir != self.run_dir:
+                shutil.rmtree(self.out_dir, ignore_errors=True)
+            if self.backup is not None:
+                self.backup.close(remove_backup=self.success)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
