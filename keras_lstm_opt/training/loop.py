@@ -155,7 +155,7 @@ class EpochLoop:
             step += n
             self.global_step += n
             self.callbacks.on_train_batch_end(step - 1, logs)
-            if values["stop_count"] > 0:  # some worker was signalled: all stop here
+            if values["stop_count"] > 0:  # signalled, or the lock lost: all stop here
                 self._stop(float(values["stop_signal"] / values["stop_count"]))
             if opts.backup_every_steps and self.global_step % opts.backup_every_steps < n:
                 self._save()

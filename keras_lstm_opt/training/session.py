@@ -136,9 +136,8 @@ class FitSession:
             cbs += run_dir_callbacks(files, monitor, opts.resume, before[1] if before else None)
         if self.staged and self.out_dir and self.run_dir:  # out as it is written
             local, remote = self.out_dir, self.run_dir
-            cbs.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: None
-                                                      if self.stop.lost() else sync_dir(
-                local, remote, seen=self._seen, skip=("metrics.json",))))
+            cbs.append(keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda *_: self._sync_out(local, remote)))
         cbs += [timer, *user]
         best = BestWeights(monitor, opts.restore_best_weights, before,
                            shared["best"] if shared else None)
@@ -164,7 +163,7 @@ class FitSession:
              title: str | None, reference: Mapping[str, float] | None) -> dict[str, Any]:
         t, opts, model = self.t, self.t.options, self.t.model
         assert self.backup is not None
-        self._check_lock(0)
+        self._check_lock(None)
         if self.out_dir:
             for name, text in extra_files.items():
                 with open(os.path.join(self.out_dir, name), "w", encoding="utf-8") as fh:
@@ -229,13 +228,19 @@ class FitSession:
         log.info("done in %.1f s: %s", wall, final)
         return metrics
 
-    def _check_lock(self, step: int) -> None:
+    def _sync_out(self, local: str, remote: str) -> None:
+        """Copy what the epoch wrote out to the remote run directory, unless another
+        process took its lock over (the loop stops at its next step)."""
+        if not self.stop.lost():
+            sync_dir(local, remote, seen=self._seen, skip=("metrics.json",))
+
+    def _check_lock(self, step: int | None) -> None:
         """TrainingError when another process took the run directory's lock over (the
         loop stops at its next step; this catches it outside the loop)."""
         lost = self.stop.lost()
         if lost:
-            raise TrainingError(f"training stopped at step {step}, writing nothing more: "
-                                f"{lost}")
+            where = f"at step {step}" if step is not None else "before its first step"
+            raise TrainingError(f"training stopped {where}, writing nothing more: {lost}")
 
     def _metrics(self, final: dict[str, float], hist: dict[str, list[float]],
                  best: BestWeights, timer: ThroughputTimer, loop: EpochLoop,
