@@ -171,6 +171,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
     elif args.command == "export":
         if not is_remote(args.out):  # a remote --out is refused by export_run itself
             check_writable(args.out, "the export directory (--out)")
+        if args.format == "onnx":
+            _installed(("tf2onnx", "onnxruntime"), "export --format onnx", "onnx")
     elif args.out:
         check_writable(args.out, "the evaluation directory (--out)")
     elif os.path.isdir(args.run_dir):  # evaluation.json goes into the run directory
@@ -179,6 +181,24 @@ def _check_outputs(args: argparse.Namespace) -> None:
         except UnwritablePathError as exc:
             raise UnwritablePathError(f"{exc}; give --out DIR to write it elsewhere") \
                 from None
+
+
+def _installed(modules: tuple[str, ...], what: str, extra: str) -> None:
+    """A missing extra is named before TensorFlow loads (tf2onnx would load it): found,
+    not imported; one that is there but does not import is reported when it is used."""
+    import importlib.util
+
+    from keras_lstm_opt.extras import missing
+
+    for module in modules:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError) as exc:
+            raise missing(module, what, extra, exc if isinstance(exc, ImportError) else
+                          ImportError(str(exc))) from None
+        if not found:
+            raise missing(module, what, extra,
+                          ModuleNotFoundError(f"No module named {module!r}", name=module))
 
 
 def run(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:

@@ -57,15 +57,23 @@ def publishing(target: str) -> Iterator[None]:
         target: the output being published (a directory or a file); recorded for
             `published` when the block ends without an exception.
     """
+    with deferred():
+        yield
+        _published.add(_key(target))
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block has run (a short step that must not
+    be cut in two, e.g. create a probe file and remove it), then are delivered."""
     global _depth
     if _depth or threading.current_thread() is not threading.main_thread():
         yield  # nested, or not the main thread: the outer block (or nothing) defers
-        _published.add(_key(target))
         return
     pending: list[int] = []
 
     def record(signum: int, frame: Any) -> None:
-        if pending:  # a second signal: stop now, half published or not
+        if pending:  # a second signal: stop now, half done or not
             signal.signal(signum, signal.SIG_DFL)
             signal.raise_signal(signum)
             return
@@ -78,7 +86,6 @@ def publishing(target: str) -> Iterator[None]:
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 old[sig] = signal.signal(sig, record)
         yield
-        _published.add(_key(target))
     finally:
         for sig, handler in old.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)

@@ -1,13 +1,19 @@
-"""The first calls a user makes, made safe (issue 29, items 3 and 5).
+"""The first calls a user makes, made safe (issue 29, items 3, 5 and 6).
 
 - An output that cannot be written (`data import --out`, `data make --out`, `predict
   --out`, `export --out`, `evaluate --out`, the stage directory) is refused first, in
   one line naming the path, exit 2, before TensorFlow loads or a row is read. Root
   runs the tests, so the paths stop root too: under a regular file, in /sys, on a
   read-only mount (where one can be made).
-- SIGINT and SIGTERM in the middle of `data import` and `predict`: one line, exit 130
-  or 143, no output left half written (an earlier import stays as it was), no
-  temporary files.
+- SIGINT and SIGTERM in the middle of `data import`, `predict`, `export` and
+  `evaluate`: one line, exit 130 or 143, no output left half written (an earlier import
+  stays as it was), no temporary files. A SIGTERM while an import is moved into place
+  waits for the move: 100 imports into one directory, each sent a SIGTERM at a random
+  moment, leave one whole import every time, and the stop line says which (issue 29,
+  item 6).
+- `tune --run-dir` and `profile --run-dir` that cannot be written: one line, exit 2,
+  before TensorFlow; `export --format onnx` without tf2onnx names the `onnx` extra;
+  the "train with:" hint after an import quotes a path with a space.
 - `--on-bad-row skip` skips a row holding bytes that are not UTF-8 and counts it; a
   gzip file is read as gzip whether named .csv.gz or .csv.
 """
@@ -18,8 +24,10 @@ import glob
 import gzip
 import os
 import random
+import shlex
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -258,3 +266,156 @@ def test_sigterm_while_predicting_leaves_no_file(text_run, big_csv, tmp_path):
     assert err.strip().splitlines()[-1] == "stopped by SIGTERM; nothing written"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     _no_temp_dirs(proc.pid)
+
+
+def _stopped_alone(proc: subprocess.Popen, err: str, code: int, line: str) -> None:
+    """Exit 128 + the signal, no traceback, and the stop line said once, last."""
+    assert proc.returncode == code, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    lines = err.strip().splitlines()
+    assert lines[-1] == line, err[-2000:]
+    assert sum(ln.startswith("stopped") for ln in lines) == 1, err[-2000:]
+
+
+def test_sigint_while_exporting_leaves_no_export(text_run, tmp_path):
+    out = tmp_path / "export"
+    proc = subprocess.Popen([console_script(), "export", text_run, "--format",
+                             "saved_model", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(proc, lambda: any(p.name.startswith(".export-") for p in tmp_path.iterdir()),
+              "the export being written")
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    _stopped_alone(proc, err, 130, "stopped by SIGINT; nothing written")
+    assert list(tmp_path.iterdir()) == []  # no export, no .export-* directory
+    _no_temp_dirs(proc.pid)
+
+
+def test_sigint_while_evaluating_leaves_no_evaluation(text_run, big_csv, tmp_path):
+    out, tmp = tmp_path / "evaluation", tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([console_script(), "evaluate", text_run, "--data", big_csv,
+                             "--out", str(out)], env={**os.environ, "TMPDIR": str(tmp)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(proc, lambda: _reading(proc.pid, big_csv), "the data being read")
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    _stopped_alone(proc, err, 130, "stopped by SIGINT; nothing written")
+    assert not out.exists()
+    assert [p for p in tmp.iterdir() if p.is_dir()] == []  # its plots' temp dir went too
+    assert not os.path.exists(os.path.join(text_run, "evaluation.json"))
+
+
+def test_the_train_hint_after_import_is_one_shell_argument(tmp_path):
+    src = tmp_path / "texts.csv"
+    src.write_text("text,label\n" + ROWS)
+    out = tmp_path / "my data"  # a space: unquoted, the shell would split the path
+    proc = _cli("data", "import", str(src), "--out", str(out), "--text", "text", "--label",
+                "label")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hint = proc.stdout.strip().splitlines()[-1].split("train with: ", 1)[1]
+    assert shlex.split(hint) == ["keras-lstm-opt", "train", "--set", f"data.path={out}"]
+
+
+def test_onnx_export_without_tf2onnx_names_the_extra_before_tensorflow(tmp_path):
+    from .test_first_calls import BLOCK, _env  # its TensorFlow start-up lines hidden
+
+    code = BLOCK.format(blocked={"tf2onnx"}) + (
+        "from keras_lstm_opt.cli import main\n"
+        f"code = main(['export', {str(tmp_path / 'run')!r}, '--format', 'onnx', '--out', "
+        f"{str(tmp_path / 'onnx')!r}])\n"
+        "assert 'tensorflow' not in sys.modules, 'refused after TensorFlow loaded'\n"
+        "sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=_env())
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "tf2onnx" in lines[0], proc.stderr
+    assert "pip install 'keras-lstm-opt[onnx]'" in lines[0], lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["tune", "profile"])
+def test_an_unwritable_run_dir_is_refused_first(command, blocked):
+    began = time.monotonic()
+    proc = _cli(command, "--run-dir", blocked)
+    _one_line_refusal(proc, blocked)
+    assert time.monotonic() - began < 5  # before TensorFlow starts
+
+
+# Run in a child: imports into one directory, alternately with 2 and 40 training shards,
+# each sent one SIGTERM at a random moment (a timer thread kills its own process: the
+# signal arrives as one from outside would). After each, the directory must hold one
+# complete import, and the stop line must say which one.
+PUBLISH_CHILD = """\
+import json, os, random, signal, sys, threading, time
+from argparse import Namespace
+from keras_lstm_opt import signals_deferred
+from keras_lstm_opt.cli_signals import Stopped, stop_on_signals, stopped_line
+from keras_lstm_opt.data.importer import import_data
+
+src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+signal.signal(signal.SIGTERM, lambda *a: None)  # one that came after the import: dropped
+GENERATIONS = (2, 40)
+
+def imported(shards):
+    import_data(src, out, text="text", label="label", progress=False, shards=shards)
+
+def generation():
+    with open(os.path.join(out, "schema.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    listed = {f for s in schema["splits"].values() for f in s["files"]}
+    present = set(os.listdir(out)) - {"schema.json"}
+    assert present == listed, f"mixed: {sorted(present ^ listed)[:6]}"
+    shards = len(schema["splits"]["train"]["files"])
+    assert shards in GENERATIONS, shards
+    return shards
+
+imported(GENERATIONS[0])  # TensorFlow warms up
+began = time.monotonic(); imported(GENERATIONS[1]); imported(GENERATIONS[0])
+took = (time.monotonic() - began) / 2
+rng, outcomes = random.Random(0), {"finished": 0, "kept": 0, "new": 0}
+args = Namespace(command="data", data_command="import", out=out)
+for i in range(n):
+    earlier = generation()
+    shards = GENERATIONS[1] if earlier == GENERATIONS[0] else GENERATIONS[0]
+    # half at any moment of the import, half near its end (where it publishes)
+    delay = rng.uniform(0, took) if i % 4 < 2 else rng.uniform(0.7 * took, 1.05 * took)
+    signals_deferred.forget()
+    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        with stop_on_signals():
+            timer.start()
+            try:
+                imported(shards)
+            finally:
+                timer.cancel()
+                timer.join()
+        outcome = "finished"
+    except Stopped as exc:
+        line = stopped_line(args, exc.signum)
+        outcome = "new" if generation() == shards else "kept"
+        want = "the new import in" if outcome == "new" else "keeps the earlier import"
+        assert want in line, (outcome, line)
+    now = generation()
+    assert now == (earlier if outcome == "kept" else shards), (outcome, earlier, now)
+    outcomes[outcome] += 1
+print(json.dumps({**outcomes, "seconds_per_import": round(took, 3)}))
+"""
+
+
+def test_a_sigterm_while_publishing_leaves_one_whole_import(tmp_path):
+    import json
+
+    src = tmp_path / "texts.csv"
+    src.write_text("text,label\n" + ROWS * 3)
+    proc = subprocess.run([sys.executable, "-c", PUBLISH_CHILD, str(src),
+                           str(tmp_path / "data"), "100"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    outcomes = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outcomes["kept"] + outcomes["new"] > 0, outcomes  # some signals came mid-import

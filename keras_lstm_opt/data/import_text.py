@@ -295,11 +295,11 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
 
     # Pass 2: vectorise in batches and write the shards (into out/.tmp-import).
     tmp = os.path.join(out, TMP)
-    remove_tree(tmp)
     created = not fs.exists(out)
-    makedirs(tmp)
     writers: dict[str, ShardWriter] = {}
-    try:
+    try:  # a stop (SIGINT, SIGTERM) anywhere in here leaves the old import or the new
+        remove_tree(tmp)
+        makedirs(tmp)
         vectorizer = textlib.make_vectorizer(info)
         writers["train"] = ShardWriter(tmp, "train", n_shards, SPECS)
         if n_val:
@@ -343,12 +343,15 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
         info["import"] = report
         for w in writers.values():
             w.close("tokens", "label", "text", info)
+        move_into_place(tmp, out)
     except BaseException:
         for w in writers.values():
             w.abort()
-        remove_tree(tmp if not created else out)  # a directory we made goes too
+        if not created:
+            remove_tree(tmp)  # nothing there once the new import is in place
+        elif not fs.exists(schema_path(out)):  # a directory we made goes, unless complete
+            remove_tree(out)
         raise
-    move_into_place(tmp, out)
     log.info("import: wrote %s training and %s validation examples to %s (%d skipped, "
              "%.1f s, %s rows/s)", f"{report['rows']['train']:,}",
              f"{report['rows']['validation']:,}", out, skipped, seconds,

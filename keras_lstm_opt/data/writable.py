@@ -30,6 +30,7 @@ from typing import NoReturn
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import UnwritablePathError
 from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.signals_deferred import deferred
 
 PROBE = ".klo-write-check-"
 
@@ -61,15 +62,16 @@ def check_writable(path: str, what: str, *, file: bool = False) -> None:
         where = os.path.dirname(where)
     if not os.path.isdir(where):
         _fail(what, path, f"{where} is a file, not a directory")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=PROBE, dir=where)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        if exc.errno == errno.ENOENT:  # /proc and the like: the directory takes no files
-            reason = "no file can be created there"
-        _fail(what, path, reason if where == target else f"{where}: {reason}")
-    os.close(fd)
-    os.remove(probe)
+    with deferred():  # a SIGINT/SIGTERM waits: no probe file left behind
+        try:
+            fd, probe = tempfile.mkstemp(prefix=PROBE, dir=where)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.ENOENT:  # /proc and the like: the directory holds no files
+                reason = "no file can be created there"
+            _fail(what, path, reason if where == target else f"{where}: {reason}")
+        os.close(fd)
+        os.remove(probe)
 
 
 def _check_remote(path: str, what: str, file: bool) -> None:
