@@ -7,10 +7,8 @@
   read-only mount (where one can be made).
 - SIGINT and SIGTERM in the middle of `data import`, `predict`, `export` and
   `evaluate`: one line, exit 130 or 143, no output left half written (an earlier import
-  stays as it was), no temporary files. A SIGTERM while an import is moved into place
-  waits for the move: 100 imports into one directory, each sent a SIGTERM at a random
-  moment, leave one whole import every time, and the stop line says which (issue 29,
-  item 6).
+  stays as it was), no temporary files (a SIGTERM while an import is moved into place:
+  test_signals_deferred.py).
 - `tune --run-dir` and `profile --run-dir` that cannot be written: one line, exit 2,
   before TensorFlow; `export --format onnx` without tf2onnx names the `onnx` extra;
   the "train with:" hint after an import quotes a path with a space.
@@ -344,78 +342,3 @@ def test_an_unwritable_run_dir_is_refused_first(command, blocked):
     proc = _cli(command, "--run-dir", blocked)
     _one_line_refusal(proc, blocked)
     assert time.monotonic() - began < 5  # before TensorFlow starts
-
-
-# Run in a child: imports into one directory, alternately with 2 and 40 training shards,
-# each sent one SIGTERM at a random moment (a timer thread kills its own process: the
-# signal arrives as one from outside would). After each, the directory must hold one
-# complete import, and the stop line must say which one.
-PUBLISH_CHILD = """\
-import json, os, random, signal, sys, threading, time
-from argparse import Namespace
-from keras_lstm_opt import signals_deferred
-from keras_lstm_opt.cli_signals import Stopped, stop_on_signals, stopped_line
-from keras_lstm_opt.data.importer import import_data
-
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-signal.signal(signal.SIGTERM, lambda *a: None)  # one that came after the import: dropped
-GENERATIONS = (2, 40)
-
-def imported(shards):
-    import_data(src, out, text="text", label="label", progress=False, shards=shards)
-
-def generation():
-    with open(os.path.join(out, "schema.json"), encoding="utf-8") as fh:
-        schema = json.load(fh)
-    listed = {f for s in schema["splits"].values() for f in s["files"]}
-    present = set(os.listdir(out)) - {"schema.json"}
-    assert present == listed, f"mixed: {sorted(present ^ listed)[:6]}"
-    shards = len(schema["splits"]["train"]["files"])
-    assert shards in GENERATIONS, shards
-    return shards
-
-imported(GENERATIONS[0])  # TensorFlow warms up
-began = time.monotonic(); imported(GENERATIONS[1]); imported(GENERATIONS[0])
-took = (time.monotonic() - began) / 2
-rng, outcomes = random.Random(0), {"finished": 0, "kept": 0, "new": 0}
-args = Namespace(command="data", data_command="import", out=out)
-for i in range(n):
-    earlier = generation()
-    shards = GENERATIONS[1] if earlier == GENERATIONS[0] else GENERATIONS[0]
-    # half at any moment of the import, half near its end (where it publishes)
-    delay = rng.uniform(0, took) if i % 4 < 2 else rng.uniform(0.7 * took, 1.05 * took)
-    signals_deferred.forget()
-    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGTERM))
-    try:
-        with stop_on_signals():
-            timer.start()
-            try:
-                imported(shards)
-            finally:
-                timer.cancel()
-                timer.join()
-        outcome = "finished"
-    except Stopped as exc:
-        line = stopped_line(args, exc.signum)
-        outcome = "new" if generation() == shards else "kept"
-        want = "the new import in" if outcome == "new" else "keeps the earlier import"
-        assert want in line, (outcome, line)
-    now = generation()
-    assert now == (earlier if outcome == "kept" else shards), (outcome, earlier, now)
-    outcomes[outcome] += 1
-print(json.dumps({**outcomes, "seconds_per_import": round(took, 3)}))
-"""
-
-
-def test_a_sigterm_while_publishing_leaves_one_whole_import(tmp_path):
-    import json
-
-    src = tmp_path / "texts.csv"
-    src.write_text("text,label\n" + ROWS * 3)
-    proc = subprocess.run([sys.executable, "-c", PUBLISH_CHILD, str(src),
-                           str(tmp_path / "data"), "100"], capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    outcomes = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert outcomes["kept"] + outcomes["new"] > 0, outcomes  # some signals came mid-import
