@@ -42,12 +42,14 @@ from keras_lstm_opt.errors import (
     MissingPackageError,
     PeerLostError,
     Problem,
+    RunDirBusyError,
     RunDirError,
     StorageError,
     StrategyError,
     TFConfigError,
     TrainingError,
     TrainingInterrupted,
+    UnwritablePathError,
     UsageError,
 )
 from keras_lstm_opt.registry import install as _install_registry
@@ -88,8 +90,9 @@ _LAZY = {
 
 __all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError", "ExperimentConfig",
            "KernelBuildError", "KloError", "LabelError", "MissingPackageError",
-           "PeerLostError", "Problem", "RunDirError", "StorageError", "StrategyError",
-           "TFConfigError", "TrainingError", "TrainingInterrupted", "UsageError",
+           "PeerLostError", "Problem", "RunDirBusyError", "RunDirError", "StorageError",
+           "StrategyError", "TFConfigError", "TrainingError", "TrainingInterrupted",
+           "UnwritablePathError", "UsageError",
            "config_from_dict", "load_config", "quiet", "read_schema", "save_config", *_LAZY]
 
 

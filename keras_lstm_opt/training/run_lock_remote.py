@@ -36,7 +36,7 @@ from typing import Any
 
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirBusyError
-from keras_lstm_opt.training.run_lock import (
+from keras_lstm_opt.training.run_lock_owner import (
     REMOTE_FILE,
     Owner,
     busy_message,
