@@ -62,3 +62,66 @@ def test_a_built_model_trains_on_two_workers_in_every_form(tmp_path):
     for c in cases:  # both workers hold the same weights after each case
         by_case.setdefault((c["model"], c["optimizer"]), set()).add(c["digest"])
     assert all(len(d) == 1 for d in by_case.values()), by_case
+
+
+class _Wrapper:  # a constructor argument Keras cannot serialise
+    def __init__(self, units: int) -> None:
+        self.units = units
+
+
+def _tiny_data():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(64, 6, 3)).astype("float32"), rng.integers(0, 2, size=64)
+
+
+def test_a_model_keras_cannot_save_is_refused_before_training(tmp_path):
+    import keras
+
+    import keras_lstm_opt as klo
+
+    class Unsavable(keras.Model):
+        def __init__(self, spec: _Wrapper) -> None:
+            super().__init__()
+            self.lstm = keras.layers.LSTM(spec.units)
+            self.head = keras.layers.Dense(2, activation="softmax")
+
+        def call(self, x):
+            return self.head(self.lstm(x))
+
+    x, y = _tiny_data()
+    model = Unsavable(_Wrapper(4))
+    model(x[:1])
+    trainer = klo.Trainer(model, loss="sparse_categorical_crossentropy", run_dir=tmp_path / "r")
+    with pytest.raises(klo.UsageError, match="cannot be saved as model.keras.*get_config"):
+        trainer.fit(x, y, epochs=1, batch_size=32)
+    assert not (tmp_path / "r" / "model.keras").exists()
+    assert not (tmp_path / "r" / "history.csv").exists()  # refused before an epoch
+    klo.Trainer(model, loss="sparse_categorical_crossentropy").fit(x, y, batch_size=32)
+
+
+def test_a_run_of_an_unregistered_class_names_it_when_loaded(tmp_path):
+    import keras
+
+    import keras_lstm_opt as klo
+
+    class Unregistered(keras.Model):
+        def __init__(self, units: int = 4, **kwargs) -> None:
+            super().__init__(**kwargs)
+            self.units = units
+            self.lstm = keras.layers.LSTM(units)
+            self.head = keras.layers.Dense(2, activation="softmax")
+
+        def call(self, x):
+            return self.head(self.lstm(x))
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    x, y = _tiny_data()
+    klo.Trainer(Unregistered(), loss="sparse_categorical_crossentropy",
+                run_dir=tmp_path / "r").fit(x, y, epochs=1, batch_size=32)
+    assert (tmp_path / "r" / "model.keras").stat().st_size > 0
+    with pytest.raises(klo.UsageError, match="'Unregistered'.*register_keras_serializable"):
+        klo.load_run(str(tmp_path / "r"))

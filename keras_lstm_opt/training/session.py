@@ -35,7 +35,7 @@ import tensorflow as tf
 from keras_lstm_opt import tempdirs
 from keras_lstm_opt.data import fs
 from keras_lstm_opt.data.storage import check_paths
-from keras_lstm_opt.errors import TrainingError, TrainingInterrupted
+from keras_lstm_opt.errors import TrainingError, TrainingInterrupted, UsageError
 from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.training.artifacts import (
     plot_curves,
@@ -98,6 +98,7 @@ class FitSession:
             tempdirs.sweep()
             check_paths({"run_dir": run_dir, "backup_copy_to": opts.backup_copy_to})
             if trainer.is_chief:  # one writer per run directory (again, if `train` has it)
+                _check_savable(trainer.model)  # model.keras, before an epoch is spent
                 self.lock = hold(run_dir)
                 self.stop.lost_lock = self.lock.lost  # taken over: the loop stops
             if check_run_dir(run_dir, overwrite) == "finished" and trainer.is_chief:
@@ -218,7 +219,9 @@ class FitSession:
         if t.is_chief and self.out_dir and self.run_dir:
             self._check_lock(loop.global_step)
             paths = run_paths(self.out_dir)
-            model.save(paths["model"])
+            tmp = paths["model"][:-len(".keras")] + ".tmp.keras"  # never half a model.keras
+            model.save(tmp)
+            os.replace(tmp, paths["model"])
             plot_curves(hist, paths["curves"], title or model.name, dict(reference or {}))
             write_json_atomic(paths["metrics"], metrics)
             if self.staged:
@@ -286,3 +289,18 @@ class FitSession:
         finally:
             if self.lock is not None:
                 self.lock.release()
+
+
+def _check_savable(model: keras.Model) -> None:
+    """A model whose config Keras cannot write (a subclassed model whose constructor
+    takes objects, without get_config) would train, then fail saving model.keras: refuse
+    it before training, saying what to do."""
+    try:
+        keras.saving.serialize_keras_object(model)
+    except (NotImplementedError, TypeError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(
+            f"model {model.name!r} cannot be saved as model.keras in the run directory "
+            f"({reason[:200]}); give its class a get_config() that returns its constructor "
+            "arguments (and @keras.saving.register_keras_serializable()), or train "
+            "without run_dir") from None
