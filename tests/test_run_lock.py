@@ -299,3 +299,14 @@ def test_s3_lock_taken_over_stops_the_run_writing_nothing_more(ceph, text_dir,  
     assert f"ckpt-{step}\"" not in s3.cat_file(f"{key}/backup/checkpoint").decode()
     assert not s3.exists(f"{key}/model.keras") and not s3.exists(f"{key}/metrics.json")
     assert json.loads(s3.cat_file(f"{key}/.lock.json")) == theirs
+
+
+def test_two_runs_started_in_one_second_get_their_own_default_run_dirs(tmp_path, monkeypatch):
+    from keras_lstm_opt.training.run_dir import default_run_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    first, second = default_run_dir(), default_run_dir()
+    if os.path.basename(first)[:15] == os.path.basename(second)[:15]:  # the same second
+        assert second == f"{first}-{os.getpid()}"
+    assert first != second and os.path.isdir(first)

@@ -68,8 +68,8 @@ def detect_format(path: str, fmt: str | None = None) -> str:
     name = path.lower().removesuffix(".gz")
     found = FORMATS.get(os.path.splitext(name)[1])
     if found is None or (found == "parquet" and path.lower().endswith(".gz")):
-        raise DataError(f"{path}: unknown format; name it .csv, .tsv, .jsonl or .parquet "
-                        "(text formats may end in .gz), or give the format")
+        raise UsageError(f"{path}: unknown format; name it .csv, .tsv, .jsonl or .parquet "
+                         "(text formats may end in .gz)")
     return found
 
 

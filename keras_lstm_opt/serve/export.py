@@ -166,6 +166,9 @@ def export_run(run_dir: str, fmt: str, out: str, *, check: bool = True) -> str:
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would stay: a server under another user
     try:
         if fmt == "saved_model":
             signatures = write_saved_model(serving, tmp)

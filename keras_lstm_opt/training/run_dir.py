@@ -32,8 +32,19 @@ ARTIFACTS = ("metrics.json", "model.keras", "curves.png", "history.csv", "config
 
 
 def default_run_dir() -> str:
-    """`runs/<timestamp>` under the current directory."""
-    return os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    """`runs/<timestamp>` under the current directory, made here; `runs/<timestamp>-<pid>`
+    when another run made it first (two runs started in the same second each get their
+    own, instead of the second being refused as a second writer)."""
+    path = os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    if os.environ.get("TF_CONFIG"):
+        return path  # the workers of one run share it (they start in the same second)
+    try:
+        os.makedirs(path)
+    except FileExistsError:
+        return f"{path}-{os.getpid()}"
+    except OSError:
+        pass  # not writable: the run directory's own check says so, naming it
+    return path
 
 
 def resolve_run_dir(run_dir: str | os.PathLike | None) -> str:
