@@ -56,12 +56,20 @@ def stop_on_signals() -> Iterator[None]:
     old = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+    except Stopped:
+        raise
+    except Exception as exc:
+        if fired:  # `Stopped` turned into another error by the code it interrupted (e.g.
+            # TensorFlow tracing a function: "Expected int32, but got None"): still a stop
+            raise Stopped(fired[0]) from exc
+        raise
     finally:
         for sig, handler in old.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
 def signum_of(exc: KeyboardInterrupt) -> int:
+    """The signal behind a stop (a plain KeyboardInterrupt is SIGINT)."""
     return getattr(exc, "signum", int(signal.SIGINT))
 
 
