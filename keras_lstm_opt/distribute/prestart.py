@@ -30,7 +30,7 @@ log = logging.getLogger("keras_lstm_opt")
 _applied = False
 
 
-def _cluster() -> tuple[dict[str, list[str]], str, int] | None:
+def worker_cluster() -> tuple[dict[str, list[str]], str, int] | None:
     """(cluster, task type, task index) of a MultiWorkerMirroredStrategy worker; None for
     anything else: one task, a parameter-server cluster (a `ps` job: its strategy applies
     settings of its own), an unreadable TF_CONFIG, or KLO_PRESTART=0."""
@@ -57,7 +57,7 @@ def configure_before_start() -> bool:
     global _applied
     if _applied:
         return True
-    found = _cluster()
+    found = worker_cluster()
     if found is None:
         return False
     from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2

@@ -26,13 +26,13 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import keras
 import tensorflow as tf
 
+from keras_lstm_opt.distribute.prestart import worker_cluster
 from keras_lstm_opt.distribute.strategy import resolve_strategy
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.logs import ensure_visible
@@ -85,7 +85,7 @@ class Trainer:
         # variables made before it can no longer be read, so a built model's weights are
         # read first (and the trained ones are put back into its variables at the end)
         self._snapshot = model.get_weights() if isinstance(model, keras.Model) and \
-            isinstance(strategy, str) and os.environ.get("TF_CONFIG") else None
+            isinstance(strategy, str) and worker_cluster() is not None else None
         self.strategy, self.cluster = resolve_strategy(strategy)
         self.is_chief = self.cluster is None or self.cluster.is_chief
         self.given_run_dir = run_dir  # as typed (the resume advice repeats it)
