@@ -209,17 +209,23 @@ def test_a_search_directory_has_one_search(tmp_path):
         holder.wait()
 
 
-@pytest.mark.storage
-@pytest.mark.faults
-def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(ceph, text_dir,  # noqa: F811
-                                                                        tmp_path):
+@pytest.fixture()
+def s3(ceph):  # noqa: F811  (the Ceph fixture, imported above)
+    """s3fs on the Ceph fixture's bucket; the lock object needs s3fs's conditional
+    writes, so the io environment (TensorFlow's own s3://) skips these tests."""
     from keras_lstm_opt.data import fs
 
     if os.environ.get("KLO_S3_CLIENT") == "tensorflow":
         pytest.skip("the lock object through s3fs (conditional writes)")
+    return fs.s3()
+
+
+@pytest.mark.storage
+@pytest.mark.faults
+def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text_dir,
+                                                                        tmp_path):
     env = {**os.environ, run_lock.STALE_ENV: "3"}
     run, key = "s3://klo/runs/locked", "klo/runs/locked"
-    s3 = fs.s3()
     # another machine's lock: refused while its heartbeat is fresh, taken when stale
     s3.pipe_file(f"{key}/.lock.json", json.dumps(
         {"pid": 4242, "host": "elsewhere", "started": "2030-01-02T03:04:05+00:00",
@@ -259,14 +265,8 @@ def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(ceph, te
 
 @pytest.mark.storage
 @pytest.mark.faults
-def test_s3_lock_taken_over_stops_the_run_writing_nothing_more(ceph, text_dir,  # noqa: F811
-                                                               tmp_path):
-    from keras_lstm_opt.data import fs
-
-    if os.environ.get("KLO_S3_CLIENT") == "tensorflow":
-        pytest.skip("the lock object through s3fs (conditional writes)")
+def test_s3_lock_taken_over_stops_the_run_writing_nothing_more(s3, text_dir, tmp_path):
     run, key = "s3://klo/runs/taken", "klo/runs/taken"
-    s3 = fs.s3()
     # a heartbeat every 0.5 s; the lock object is then replaced as a takeover would (the
     # taker found this heartbeat stale): the trainer stops at its next step
     first = _start(_train(run, text_dir, 1000), tmp_path / "first.log",
