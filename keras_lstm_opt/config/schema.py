@@ -66,7 +66,13 @@ class ModelConfig:
     dropout: float = _f(0.0, "Dropout layer between stacked LSTM layers", min=0.0, max=0.95)
     recurrent_dropout: float = _f(0.0, "dropout on the recurrent state (misses cuDNN)",
                                   min=0.0, max=0.95)
-    pooling: Literal["last", "mean"] = _f("last", "last state, or masked mean over time")
+    pooling: Literal["last", "mean", "max_mean"] = _f(
+        "last", "last state, masked mean over time, or masked max and mean side by side")
+    wide: bool = _f(False, "token inputs: a bag of hashed token n-grams beside the LSTM, "
+                           "read by the same head (keras_lstm_opt.models.wide)")
+    wide_dim: int = _f(32, "width of the wide path's n-gram embeddings", min=1)
+    wide_buckets: int = _f(131072, "hashed n-gram slots of the wide path", min=1)
+    wide_ngrams: int = _f(2, "longest n-gram of the wide path (1 = tokens only)", min=1, max=5)
     activation: str = _f("tanh")
     recurrent_activation: str = _f("sigmoid")
     use_bias: bool = _f(True)

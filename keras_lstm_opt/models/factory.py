@@ -137,6 +137,17 @@ def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "floa
             x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
     if cfg.pooling == "mean":
         x = keras.layers.GlobalAveragePooling1D(name="mean_pool", dtype=precision)(x)
+    elif cfg.pooling == "max_mean":
+        from keras_lstm_opt.models.pooling import MaxMeanPooling
+
+        x = MaxMeanPooling(name="max_mean_pool", dtype=precision)(x)
+    if cfg.wide and inp.dtype == "int64":
+        from keras_lstm_opt.models.wide import NgramBag
+
+        bag = NgramBag(int(schema["info"]["vocab_size"]), buckets=cfg.wide_buckets,
+                       dim=cfg.wide_dim, ngrams=cfg.wide_ngrams, name="wide",
+                       dtype=precision)(inp)
+        x = keras.layers.Concatenate(name="deep_and_wide", dtype=precision)([x, bag])
     head = head_for(schema)
     out = keras.layers.Dense(head.units, activation=head.activation, dtype="float32",
                              name="head")(x)
