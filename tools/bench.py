@@ -23,9 +23,11 @@ pooling) under Keras's own model.fit and under keras_lstm_opt.Trainer.fit, one d
 the overhead of our strategy-aware loop, as a ratio.
 `--mode time-to-accuracy` trains the embedded text task as a Keras tutorial would and
 with keras-lstm-opt's defaults, and compares the wall time to a target accuracy.
-`--mode real-text` trains a Keras tutorial, TF-IDF + logistic regression and ours on text,label
-CSV files (--corpus). `--mode scale` imports, trains and evaluates perturbed WordNet glosses at
-each of --rows (e.g. 250000,1000000): wall time and peak RSS per stage.
+`--mode real-text` trains ours and its rivals (a Keras tutorial LSTM, TF-IDF on word and on
+character n-grams + logistic regression, fastText with its defaults and with word bigrams) on
+text,label CSV files or suite corpora (--corpus; --rows, --contenders). `--mode scale` imports,
+trains and evaluates perturbed WordNet glosses at each of --rows (e.g. 250000,1000000): wall
+time and peak RSS per stage.
 `--mode allreduce` times all-reduces of real worker groups (`launch --link`) per message
 size, worker count, implementation and pack size, against the ring bound of each link.
 `--mode links` trains with `launch --link` per lever (dense, sparse, float16 wire, bigger
@@ -61,11 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--readers", default="1,3", help="--mode redis: concurrent readers")
     p.add_argument("--tutorial-epochs", type=int, default=4,
                    help="--mode time-to-accuracy and real-text")
-    p.add_argument("--corpus", action="append", default=[], metavar="CSV",
-                   help="--mode real-text: a text,label CSV (repeat for several; "
-                        "python -m keras_lstm_opt.bench.corpora writes real ones)")
-    p.add_argument("--rows", default="250000,1000000",
-                   help="--mode scale: corpus sizes, comma-separated")
+    p.add_argument("--corpus", action="append", default=[], metavar="CSV|NAME",
+                   help="--mode real-text: a text,label CSV or a suite corpus (wordnet, "
+                        "fortunes, manpages); repeat for several")
+    p.add_argument("--contenders", default=None,
+                   help="--mode real-text: comma-separated (default all: tutorial,tfidf-word,"
+                        "tfidf-char,fasttext,fasttext-bigrams,ours)")
+    p.add_argument("--rows", default=None,
+                   help="--mode scale: corpus sizes, comma-separated (default 250000,1000000);"
+                        " real-text: a stratified sample of N rows per corpus")
     p.add_argument("--epochs", type=int, default=1, help="--mode scale: training epochs")
     p.add_argument("--workers", default="2,4", help="--mode allreduce and links: worker counts")
     p.add_argument("--links", default=None,
@@ -277,33 +283,55 @@ def _tta(args: argparse.Namespace) -> int:
 
 
 def _real_text(args: argparse.Namespace) -> int:
-    from keras_lstm_opt.bench.real_text import bench_real_text, plot
-
-    missing = [c for c in args.corpus if not os.path.isfile(c)]
-    if not args.corpus or missing:
-        print(f"error: --corpus: give existing text,label CSV files (missing: {missing}); "
-              "python -m keras_lstm_opt.bench.corpora wordnet --out wordnet.csv writes one",
-              file=sys.stderr)
-        return 2
-    print(f"real-text benchmark: tutorial ({args.tutorial_epochs} epochs), TF-IDF + logistic "
-          "regression and keras-lstm-opt's defaults, each in a fresh process", flush=True)
     from keras_lstm_opt import KloError
+    from keras_lstm_opt.bench import real_text
+    from keras_lstm_opt.profiling.report import format_table, write_outputs
 
+    if not args.corpus:
+        print("error: --corpus: give text,label CSV files or suite corpora (wordnet, fortunes, "
+              "manpages)", file=sys.stderr)
+        return 2
     try:
-        r = bench_real_text(args.corpus, args.out, args.tutorial_epochs, args.overrides,
-                            progress=lambda s: print(s, flush=True))
-    except KloError as exc:  # bad data, or a missing package (scikit-learn)
+        rows = int(args.rows) if args.rows else None
+    except ValueError:
+        rows = 0
+    if rows is not None and rows < 10:
+        print(f"error: --rows {args.rows!r}: one integer, at least 10", file=sys.stderr)
+        return 2
+    try:
+        contenders = real_text.parse_contenders(args.contenders) if args.contenders \
+            else real_text.CONTENDERS
+        print(f"real-text benchmark: {', '.join(contenders)} (tutorial {args.tutorial_epochs} "
+              "epochs), each in a fresh process", flush=True)
+        r = real_text.bench_real_text(args.corpus, args.out, args.tutorial_epochs,
+                                      args.overrides, contenders, rows=rows,
+                                      progress=lambda s: print(s, flush=True))
+    except KloError as exc:  # bad data, an unknown corpus or contender, a missing package
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return _finish(r, args, "real_text", plot, [
-        "corpus", "rows", "classes", "median_words", "contender", "best_val_accuracy",
-        "macro_f1", "best_at_seconds", "seconds_to_tutorial_best", "speedup_vs_tutorial"])
+    paths = write_outputs(r, args.out, "real_text")
+    png = real_text.plot(r, os.path.join(args.out, "real_text.png"))
+    cols = ["corpus", "rows", "classes", "median_words", "contender", "best_val_accuracy",
+            "macro_f1", "best_at_seconds", "seconds_to_tutorial_best", "speedup_vs_tutorial",
+            "gap_points"]
+    print()
+    shown = [{k: "-" if row.get(k) is None else row[k] for k in cols} for row in r["rows"]]
+    for row in shown:  # points: one decimal and a sign, whatever its size
+        row["gap_points"] = row["gap_points"] if row["gap_points"] == "-" \
+            else f"{row['gap_points']:+.1f}"
+    print(format_table(shown, cols))
+    m, v = r["machine"], r["versions"]
+    print(f"{m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), {r['date']}; "
+          + ", ".join(f"{k} {v[k]}" for k in v))
+    print(f"wrote {paths['json']} and {png}")
+    return 0
 
 
 def _scale(args: argparse.Namespace) -> int:
     from keras_lstm_opt.bench.scale import bench_scale, plot, table_rows
     from keras_lstm_opt.profiling.report import format_table, write_outputs
 
+    args.rows = args.rows or "250000,1000000"
     try:
         sizes = [int(n) for n in args.rows.split(",")]
     except ValueError:
