@@ -182,6 +182,32 @@ def test_real_text_bench_takes_a_csv_and_a_list_of_rivals(tmp_path):
     assert min(rows[c]["best_val_accuracy"] for c in ("tfidf-word", "tfidf-char")) > 0.4
 
 
+def test_fasttext_child_starts_from_fasttexts_range_not_from_stale_memory(tmp_path):
+    """fasttext-numpy2 leaves (10 - threads)/10 of its input matrix unset; the bench's
+    child environment makes that zeros (release 0.9.2's behaviour), not heap garbage."""
+    pytest.importorskip("fasttext", reason="fastText rivals: pip install '.[bench]'")
+    from keras_lstm_opt.bench.rivals import FASTTEXT_ENV, fasttext_line
+
+    corpus = tmp_path / "tiny.csv"
+    _tiny_wordnet(str(corpus))
+    with open(corpus, newline="", encoding="utf-8") as fh, \
+            open(tmp_path / "train.txt", "w", encoding="utf-8") as out:
+        out.writelines(f"__label__{r['label']} {fasttext_line(r['text'])}\n"
+                       for r in csv.DictReader(fh))
+    # lr 0: the matrix stays as initialised; later trainings reuse memory earlier ones freed
+    code = ("import sys, fasttext, numpy as np\nworst = 0.0\nfor _ in range(4):\n"
+            "    m = fasttext.train_supervised(input=sys.argv[1], thread=2, verbose=0, "
+            "epoch=1, lr=0.0)\n    w = m.get_input_matrix()\n"
+            "    worst = max(worst, float(np.nanmax(np.abs(w))), 1e9 * np.isnan(w).any())\n"
+            "print(worst, w.shape[1])")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "train.txt")],
+                         env={**os.environ, **FASTTEXT_ENV}, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    worst, dim = out.stdout.split()
+    assert 0 < float(worst) <= 1 / int(dim)  # uniform(-1/dim, 1/dim) or zeros
+
+
 def test_real_text_bench_refuses_a_missing_or_wrong_corpus(tmp_path):
     out = subprocess.run([*BENCH, "--corpus", str(tmp_path / "nope.csv")], capture_output=True,
                          text=True, timeout=120)

@@ -25,24 +25,26 @@ from typing import Any
 PREFIX = "RESULT "
 
 
-def run_contender(module: str, args: list[str], tutorial: bool = False) -> dict[str, Any]:
+def run_contender(module: str, args: list[str], tutorial: bool = False,
+                  env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run `python -m module *args` and return the object of its last RESULT line.
 
     Args:
         module: the child's module (its `main` prints `RESULT <json>`).
         args: its arguments; the first names the contender in an error.
         tutorial: run with TensorFlow's default CPU allocator.
+        env: variables added to the child's environment.
 
     Raises:
         RuntimeError: the child failed or printed no result (its stderr's tail quoted).
     """
     from keras_lstm_opt.resources import ALLOCATOR_ENV
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    child = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     if tutorial:
-        env.pop(ALLOCATOR_ENV, None)
+        child.pop(ALLOCATOR_ENV, None)
     out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True,
-                         text=True, env=env)
+                         text=True, env=child)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith(PREFIX)]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f"{module.rsplit('.', 1)[-1]} {args[0] if args else ''} failed "

@@ -47,6 +47,7 @@ import numpy as np
 from keras_lstm_opt.bench.contender import print_result, run_contender
 from keras_lstm_opt.bench.rivals import (
     FASTTEXT,
+    FASTTEXT_ENV,
     TFIDF,
     fasttext_threads,
     read_corpus,
@@ -65,6 +66,8 @@ CONTENDERS = ("tutorial", "tfidf-word", "tfidf-char", "fasttext", "fasttext-bigr
 ALIASES = {"tfidf": "tfidf-word"}
 LSTMS = ("tutorial", "ours")
 PACKAGES = ("tensorflow", "keras", "scikit-learn", "fasttext-numpy2", "numpy")
+EXTRAS = ("chosen", "auto", "import_seconds", "saved_model", "threads", "word_ngrams", "curve",
+          "features", "malloc_perturb", "split_sha256")  # copied from a child's result
 
 
 def parse_contenders(spec: str) -> tuple[str, ...]:
@@ -222,7 +225,8 @@ def versions() -> dict[str, str | None]:
 def _child(contender: str, work: str, epochs: int, overrides: list[str]) -> dict[str, Any]:
     return run_contender("keras_lstm_opt.bench.real_text",
                          [contender, work, str(epochs), *overrides],
-                         tutorial=contender == "tutorial")
+                         tutorial=contender == "tutorial",
+                         env=FASTTEXT_ENV if contender.startswith("fasttext") else None)
 
 
 def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
@@ -302,9 +306,7 @@ def _rows(name: str, stats: dict[str, Any], results: dict[str, Any]) -> list[dic
                     "tutorial_best": target, "seconds_to_tutorial_best": reach,
                     "speedup_vs_tutorial": (t_tut / reach) if t_tut and reach and c in LSTMS
                     else None, "gap_points": None, "points": r["points"],
-                    **{k: r[k] for k in ("chosen", "auto", "import_seconds", "saved_model",
-                                         "threads", "word_ngrams", "curve", "features",
-                                         "split_sha256") if k in r}})
+                    **{k: r[k] for k in EXTRAS if k in r}})
         if "best_epoch" in r:  # ours: the epoch its run saved
             out[-1]["saved_epoch"] = r["best_epoch"]
     gap = _gap(out)

@@ -21,9 +21,17 @@ the split (TensorFlow's start-up, where there is one, is not timed):
   line) and written into the work directory. Its learning rate decays to 0 over the
   epochs it is given, so the curve is one training per epoch count, epoch = 1..5, each
   in this process, each point's wall time its own (reading the split, writing the file,
-  training, predicting the validation texts). fastText sometimes stops with "Encountered
-  NaN" (intermittent, also with one thread): that training is run again, up to 3 times,
-  and the point's wall time and `nan_retries` include the failed tries.
+  training, predicting the validation texts).
+
+fastText's child runs with `FASTTEXT_ENV`: fastText initialises its input matrix in 10
+blocks, one per training thread (`DenseMatrix::uniform`), so with fewer than 10 threads
+the other blocks keep what the allocation held. Release 0.9.2 held them in a
+`std::vector` (zeros); since commit b733943 (Jan 2024, in fasttext-numpy2 0.10.4) in an
+uninitialised aligned buffer: heap garbage up to 1e35 was measured there, and 30-40% of
+trainings ended in "Encountered NaN" on 2 CPUs. glibc's `MALLOC_PERTURB_=255` fills each
+allocation with zeros, which gives back release 0.9.2's behaviour. A training that still
+stops with "Encountered NaN" is run again, up to 3 times; the point's wall time and
+`nan_retries` count the failed tries.
 
 Example:
 
@@ -45,6 +53,8 @@ from keras_lstm_opt.extras import need
 TFIDF = "the real-text bench's TF-IDF rivals (scikit-learn)"
 FASTTEXT = "the real-text bench's fastText rivals (fasttext-numpy2)"
 NAN_TRIES = 3
+# glibc fills every allocation with 255 ^ 0xff = 0: fastText's uninitialised blocks are zeros
+FASTTEXT_ENV = {"MALLOC_PERTURB_": "255"}
 _PUNCT = re.compile(r"([.!?,'/()])")
 
 
@@ -201,4 +211,5 @@ def run_fasttext(work: str, name: str, word_ngrams: int | None = None,
                        "val_accuracy": float(np.mean(pred == yv)),
                        "macro_f1": macro_f1(yv, pred, k), "nan_retries": retries})
     return {"points": points, "threads": threads, "word_ngrams": word_ngrams or 1,
-            "curve": "one training per epoch count; each point's own wall time"}
+            "curve": "one training per epoch count; each point's own wall time",
+            "malloc_perturb": os.environ.get("MALLOC_PERTURB_")}
