@@ -1,11 +1,17 @@
 """Real data sets available offline, written as the CSV files a user would bring.
 
+The text corpora are issue 30's suite (`suite.SUITE`: 15 corpora, a development half
+and a held-out half, each built from what a Debian package installs); `--list` shows
+them with their packages, `--stats` measures them (`corpora_stats`).
+
 * `wordnet`: WordNet 3.0's noun glosses (Debian package `wordnet-base`, Princeton's
   WordNet licence: free to use and redistribute with its notice) labelled by their
   lexicographer file, 26 string classes such as "noun.animal" or "noun.artifact";
   82,115 rows, median 10 words. Columns `text,label`.
 * `fortunes`, `manpages`: see `corpora_text` (quotations in about 40 topics; man pages
-  in 5 sections, long texts).
+  in 5 sections, long texts); the other text corpora: see `suite` and the modules it
+  names (`corpora_bible`, `corpora_manpages`, `corpora_docs`, `corpora_names`,
+  `corpora_fortunes`, `corpora_dict`).
 * `co2`: the Mauna Loa atmospheric CO2 record shipped with statsmodels (NOAA, public
   domain), weekly 1958-2001, as monthly means with gaps interpolated: 526 rows with a
   trend and a yearly season. Columns `date,co2` (ppm).
@@ -14,6 +20,8 @@ Example:
 
     python tools/corpora.py wordnet --out wordnet.csv --rows 20000
     python tools/corpora.py co2 --out co2.csv
+    python -m keras_lstm_opt.bench.corpora --list
+    python -m keras_lstm_opt.bench.corpora --stats kjv emoji     # or: --stats all
 """
 
 from __future__ import annotations
@@ -89,29 +97,90 @@ def write_co2(out: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="corpora.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("name", choices=["wordnet", "fortunes", "manpages", "co2"],
-                   help="which data set")
-    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="the data set to write (a corpus of --list, or co2); with --stats, "
+                        "the corpora to measure, or `all`")
+    p.add_argument("--out", help="CSV file to write")
     p.add_argument("--rows", type=int, default=None, help="text: keep this many rows")
     p.add_argument("--seed", type=int, default=0, help="text: shuffle seed")
+    p.add_argument("--list", action="store_true",
+                   help="list the suite's corpora: half, packages, whether installed")
+    p.add_argument("--stats", action="store_true",
+                   help="measure the named corpora: rows, classes, lengths, scripts")
+    p.add_argument("--markdown", action="store_true", help="--list/--stats: a Markdown table")
     args = p.parse_args(argv)
     try:
+        if args.list:
+            print(list_table(args.markdown))
+            return 0
+        if args.stats:
+            return _stats(args.names, args.markdown)
         return _write(args)
     except KloError as exc:  # a missing package or data set: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
 
 
+def list_table(markdown: bool = False) -> str:
+    """The suite as a table: name, half, packages, installed or not, description."""
+    from keras_lstm_opt.bench.suite import SUITE
+
+    rows = [(c.name, c.half, " ".join(c.packages) or "(python stdlib)",
+             "no: " + c.install_line if c.missing() else "yes", c.description)
+            for c in SUITE]
+    head = ("corpus", "half", "packages", "installed", "description")
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(row) + " |" for row in rows])
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True))
+                     + "  " + row[4] for row in [head] + rows)
+
+
+def _stats(names: list[str], markdown: bool) -> int:
+    from keras_lstm_opt.bench.corpora_stats import corpus_stats, markdown_table, text_table
+    from keras_lstm_opt.bench.suite import SUITE, corpus
+
+    if not names:
+        raise UsageError("--stats: name the corpora to measure, or `all`")
+    chosen = list(SUITE) if names == ["all"] else [corpus(name) for name in names]
+    measured, failed = [], 0
+    for entry in chosen:
+        try:
+            measured.append(corpus_stats(entry.name, entry.rows(), entry.unspaced))
+        except KloError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed = 1
+    if measured:
+        print(markdown_table(measured, {c.name: c.half for c in chosen}) if markdown
+              else text_table(measured))
+    return failed
+
+
+def write_corpus(name: str, out: str, rows: int | None = None, seed: int = 0) -> int:
+    """Write the suite's corpus `name` as CSV (`text,label`), shuffled with `seed`, the
+    first `rows` rows if given; return the rows written.
+
+    Example:
+        write_corpus("kjv", "kjv.csv", rows=5000)
+    """
+    from keras_lstm_opt.bench.suite import corpus
+
+    return write_text_rows(corpus(name).rows(), out, rows, seed)
+
+
 def _write(args: argparse.Namespace) -> int:
+    if len(args.names) != 1:
+        raise UsageError("name one data set to write (see --list), or use --list/--stats")
+    if not args.out:
+        raise UsageError("--out: required to write a data set")
     if args.rows is not None and args.rows < 1:
         raise UsageError(f"--rows: must be >= 1, got {args.rows}")
-    if args.name == "co2":
+    name = args.names[0]
+    if name == "co2":
         n = write_co2(args.out)
     else:
-        from keras_lstm_opt.bench.corpora_text import fortune_rows, man_rows
-
-        read = {"wordnet": wordnet_rows, "fortunes": fortune_rows, "manpages": man_rows}
-        n = write_text_rows(read[args.name](), args.out, args.rows, args.seed)
+        n = write_corpus(name, args.out, args.rows, args.seed)
     print(f"wrote {n} rows to {args.out}")
     return 0
 
