@@ -119,3 +119,17 @@ def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
     served = result["results"][0]
     key = next(k for k in served if np.asarray(served[k]).ndim == 2)
     np.testing.assert_allclose(np.asarray(served[key]), probabilities, atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["max_mean", "mean", "last"])
+def test_predictor_runs_the_wide_path_eagerly(pooling: str) -> None:
+    from keras_lstm_opt.models.predictor import Predictor
+
+    cfg = ModelConfig(units=8, embedding_dim=8, pooling=pooling, wide=True,
+                      wide_buckets=256, wide_dim=4)
+    model = build_model(cfg, _schema())
+    predictor = Predictor(model)
+    assert predictor.eager, predictor.plan
+    assert "wide" in predictor.plan and "deep_and_wide" in predictor.plan
+    x = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [0, 0, 0, 0]])
+    np.testing.assert_allclose(predictor(x), model(x), atol=1e-5)

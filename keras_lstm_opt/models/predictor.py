@@ -15,7 +15,10 @@ training: reading variables at every call would cost about 40 us each):
   (tanh and sigmoid activations: the same math, run by FastLSTM's inference op), alone or
   in `Bidirectional` (merge mode concat, sum, ave or mul), masked or not, returning
   sequences or the last output;
-* `Dense` (2-D or 3-D inputs, any activation), `GlobalAveragePooling1D` (masked mean);
+* `Dense` (2-D or 3-D inputs, any activation), `GlobalAveragePooling1D` (masked mean),
+  `MaxMeanPooling` (masked max and mean);
+* the wide path: an `NgramBag` reading the model's input, joined to the chain by a
+  `Concatenate` (`[chain output, bag]`), as `build_model` makes it for `model.wide`;
 * `Dropout`, `SpatialDropout1D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout`
   (nothing at inference).
 
@@ -186,6 +189,39 @@ def _mean_pool(layer: Any) -> Step:
     return step
 
 
+def _max_mean_pool(layer: Any) -> Step:
+    time, feature, last = _const(1), _const(2), _const(-1)
+
+    def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
+        if mask is None:
+            peak, mean = raw.Max(input=x, axis=time), raw.Mean(input=x, axis=time)
+            return raw.ConcatV2(values=[peak, mean], axis=last), None
+        m = raw.ExpandDims(input=mask, axis=feature)  # 1.0 where a step counts
+        count = raw.Sum(input=m, axis=time)
+        mean = raw.RealDiv(x=raw.Sum(input=raw.Mul(x=x, y=m), axis=time),
+                           y=raw.Maximum(x=count, y=tf.ones_like(count)))
+        low = tf.fill(tf.shape(x), x.dtype.min)
+        peak = raw.Max(input=raw.SelectV2(condition=m > 0, t=x, e=low), axis=time)
+        peak = raw.SelectV2(condition=count > 0, t=peak, e=tf.zeros_like(peak))
+        return raw.ConcatV2(values=[peak, mean], axis=last), None
+
+    return step
+
+
+def _ngram_bag(layer: Any) -> Step:
+    table, axis, one = _snapshot(layer.table.embeddings), _const(0), tf.constant(1.0)
+    time = _const(1)
+
+    def step(ids: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
+        slots, weights = layer.slots(ids)
+        vectors = raw.GatherV2(params=table, indices=slots, axis=axis)
+        total = raw.Sum(input=raw.Mul(x=vectors, y=weights[:, :, None]), axis=time)
+        count = raw.Sum(input=weights, axis=time, keep_dims=True)
+        return raw.RealDiv(x=total, y=raw.Maximum(x=count, y=one)), None
+
+    return step
+
+
 def _step(layer: Any) -> Step | None:
     """The layer's eager step (None: the input layer, nothing to do)."""
     kind = type(layer).__name__
@@ -195,7 +231,9 @@ def _step(layer: Any) -> Step | None:
         return lambda x, mask: (x, mask)
     makers: dict[str, Callable[[Any], Step]] = {
         "FastLSTM": _rnn, "LSTM": _rnn, "Bidirectional": _bidirectional, "Embedding": _embedding,
-        "Dense": _dense, "GlobalAveragePooling1D": _mean_pool}
+        "Dense": _dense, "GlobalAveragePooling1D": _mean_pool,
+        "MaxMeanPooling": _max_mean_pool, "NgramBag": _ngram_bag,
+        "Concatenate": lambda layer: lambda x, mask: (x, mask)}  # joined in __call__
     if kind not in makers:
         raise Unsupported(f"layer {layer.name!r} ({kind}) has no eager step")
     if layer.compute_dtype != "float32":
@@ -218,31 +256,49 @@ def _embedding_mask(mask: Any, previous: Any, ids: Any) -> bool:
         and args.args[1] == 0 and not args.kwargs
 
 
-def _chain(model: keras.Model) -> list[Any]:
-    """The model's layers in order, if it is one input -> one output, layer after layer."""
+def _chain(model: keras.Model) -> list[tuple[Any, str]]:
+    """The model's layers in order with their roles, if it is one input -> one output,
+    layer after layer ("main"), plus wide-path bags of the input ("side") joined to the
+    chain by a Concatenate ("join")."""
     if not isinstance(model, keras.Model) or type(model).__name__ not in ("Functional",
                                                                          "Sequential"):
         raise Unsupported(f"a {type(model).__name__} model (not Functional or Sequential)")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise Unsupported(f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
     layers = [lay for lay in model.layers if type(lay).__name__ != "InputLayer"]
-    previous, ids = model.inputs[0], None
+    previous, ids, sides = model.inputs[0], None, []  # bags not yet joined, in order
+    out = []
     for layer in layers:
-        if type(layer).__name__ == "Embedding" and layer.mask_zero:
-            ids = previous  # the ids its mask (ids != 0) comes from
+        kind = type(layer).__name__
         try:
             inbound = layer.input
         except (AttributeError, ValueError) as err:  # a layer used more than once
             raise Unsupported(f"layer {layer.name!r}: {err}") from err
+        if kind == "NgramBag" and inbound is model.inputs[0]:
+            sides.append(id(layer.output))
+            out.append((layer, "side"))
+            continue
+        if kind == "Concatenate":
+            if not (isinstance(inbound, (list, tuple)) and len(inbound) >= 2
+                    and inbound[0] is previous and layer.axis in (-1, 1)
+                    and [id(t) for t in inbound[1:]] == sides):
+                raise Unsupported(f"layer {layer.name!r} joins more than the chain and a "
+                                  "wide path")
+            previous, sides = layer.output, []
+            out.append((layer, "join"))
+            continue
+        if kind == "Embedding" and layer.mask_zero:
+            ids = previous  # the ids its mask (ids != 0) comes from
         if isinstance(inbound, (list, tuple)):  # [values, mask] where a mask flows
             ok = len(inbound) == 2 and _embedding_mask(inbound[1], previous, ids)
             inbound = inbound[0] if ok else None  # not a mask passed in by hand
         if inbound is not previous:
             raise Unsupported(f"layer {layer.name!r} does not read the previous layer's output")
         previous = layer.output
+        out.append((layer, "main"))
     if previous is not model.outputs[0]:
         raise Unsupported("the output is not the last layer's")
-    return layers
+    return out
 
 
 class Predictor:
@@ -263,7 +319,7 @@ class Predictor:
         self.model = model
         self.input_dtype = tf.as_dtype(keras.backend.standardize_dtype(model.inputs[0].dtype)
                                        if getattr(model, "inputs", None) else "float32")
-        self._steps: list[Step] = []
+        self._steps: list[tuple[str, Step]] = []
         self._function: Any = None
         self._keras_call: Callable[[Any], Any] | None = None
         self.refresh()
@@ -273,8 +329,9 @@ class Predictor:
         model = self.model
         try:
             layers = _chain(model)
-            self._steps = [s for s in (_step(layer) for layer in layers) if s is not None]
-            self.plan = "eager: " + ", ".join(layer.name for layer in layers)
+            steps = [(role, _step(layer)) for layer, role in layers]
+            self._steps = [(role, step) for role, step in steps if step is not None]
+            self.plan = "eager: " + ", ".join(layer.name for layer, _ in layers)
             self.eager = True
             self._function = self._keras_call = None
             return
@@ -303,9 +360,15 @@ class Predictor:
             t = raw.Cast(x=t, DstT=want)
         if self._function is not None:
             return np.asarray(self._function(t))
-        mask = None
-        for step in self._steps:
-            t, mask = step(t, mask)
+        mask, ids, sides = None, t, []
+        for role, step in self._steps:
+            if role == "side":  # the wide path reads the input ids
+                sides.append(step(ids, None)[0])
+            elif role == "join":
+                t = raw.ConcatV2(values=[t, *sides], axis=_const(-1))
+                mask, sides = None, []
+            else:
+                t, mask = step(t, mask)
         return t.numpy()
 
     def __repr__(self) -> str:
