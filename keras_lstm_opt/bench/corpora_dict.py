@@ -100,7 +100,7 @@ def _sense_text(lines: list[str]) -> str:
         if not line.strip() or _SOURCE.match(line):
             break
         out.append(line)
-    return " ".join(" ".join(out).split())
+    return re.sub(r"^\d+\.\s+", "", " ".join(" ".join(out).split()))  # "1. A liquid ..."
 
 
 def gcide_senses(entry: str) -> list[tuple[str, str]]:

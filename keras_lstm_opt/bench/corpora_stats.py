@@ -22,12 +22,12 @@ import statistics
 from dataclasses import dataclass, field
 
 SCRIPTS = {
-    "Han": re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"),
-    "Hiragana": re.compile("[\u3040-\u309f]"),
-    "Katakana": re.compile("[\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]"),
-    "Cyrillic": re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]"),
+    "Han": re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+"),
+    "Hiragana": re.compile("[\u3040-\u309f]+"),
+    "Katakana": re.compile("[\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]+"),
+    "Cyrillic": re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]+"),
     "Latin": re.compile("[A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
-                        "\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\uff21-\uff3a\uff41-\uff5a]"),
+                        "\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\uff21-\uff3a\uff41-\uff5a]+"),
 }
 SHORT_TOKENS = 10
 LONG_TOKENS = 100
@@ -84,7 +84,8 @@ def corpus_stats(name: str, rows: list[tuple[str, str]], unspaced: bool = False)
     chars = [len(_SPACE.sub("", text)) for text, _ in rows]
     blob = _SPACE.sub("", "".join(text for text, _ in rows))
     total = max(len(blob), 1)
-    shares = {script: len(pattern.findall(blob)) / total for script, pattern in SCRIPTS.items()}
+    shares = {script: sum(map(len, pattern.findall(blob))) / total  # runs, not characters
+              for script, pattern in SCRIPTS.items()}
     return CorpusStats(name=name, rows=len(rows), classes=len(counts),
                        ratio=max(counts.values()) / min(counts.values()),
                        mean_words=statistics.fmean(words), median_words=statistics.median(words),

@@ -71,7 +71,8 @@ class Corpus:
 
     def missing(self) -> list[str]:
         """Its Debian packages that are not installed here."""
-        return [p for p in self.packages if not _installed(p)]
+        found = installed(self.packages)
+        return [p for p in self.packages if p not in found]
 
     def rows(self) -> list[tuple[str, str]]:
         """Its (text, label) rows, built from the installed files (once per process:
@@ -86,23 +87,27 @@ def _build(builder: str) -> tuple[tuple[str, str], ...]:
     return tuple(getattr(importlib.import_module(module), function)())
 
 
-def _installed(package: str) -> bool:
+def installed(packages: tuple[str, ...]) -> dict[str, str]:
+    """{package: version} for those of the Debian `packages` installed here (one
+    `dpkg-query`; none on a machine without dpkg).
+
+    Example:
+        installed(("iso-codes", "no-such-package"))  # {"iso-codes": "4.15.0-1"}
+    """
+    if not packages:
+        return {}
     try:
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Status}", package],
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${Status}\n",
+                              *packages], capture_output=True, text=True).stdout
     except OSError:  # not a Debian system
-        return False
-    return out.strip().endswith(" installed")
-
-
-def version(package: str) -> str:
-    """The installed version of a Debian package, or "" if it is not installed."""
-    try:
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package],
-                             capture_output=True, text=True)
-    except OSError:
-        return ""
-    return out.stdout.strip() if out.returncode == 0 and _installed(package) else ""
+        return {}
+    found = {}
+    for line in out.splitlines():
+        name, _, rest = line.partition("\t")
+        number, _, status = rest.partition("\t")
+        if status.endswith(" installed"):
+            found[name.split(":")[0]] = number
+    return found
 
 
 _B = "keras_lstm_opt.bench."
