@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 from keras_lstm_opt.bench.corpora_text import _package_files
 
 ZH_CHARS = 1000
 _MONTH = re.compile(r"^\d{4}\.\d{2}$")
 # package: (directory of its cookie files, whether a file name is a topic, label of it)
-COOKIE_SETS = {
+COOKIE_SETS: dict[str, tuple[str, Callable[[str], bool], Callable[[str], str]]] = {
     "fortunes-ru": ("/usr/share/games/fortunes/ru",
                     lambda name: not _MONTH.match(name) and not name.endswith(".dat"),
                     lambda name: name),

@@ -43,7 +43,8 @@ _VS16 = "\ufe0f"
 
 def emoji_groups(path: str) -> dict[str, str]:
     """{emoji without U+FE0F: its group} from Unicode's emoji-test.txt."""
-    groups, group = {}, ""
+    groups: dict[str, str] = {}
+    group = ""
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.startswith("# group:"):
