@@ -51,8 +51,12 @@ def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
     text = imp.add_argument_group("text classification")
     text.add_argument("--text", help="the column holding the text")
     text.add_argument("--label", help="the column holding the label (strings or integers)")
-    text.add_argument("--tokens", choices=["word", "character"], default="word",
-                      help="token unit (default word)")
+    text.add_argument("--tokens", choices=["auto", "word", "character", "words+chars"],
+                      default="auto",
+                      help="token unit: words+chars = words, and each character of a "
+                           "script written without spaces (Chinese, Japanese, Thai, ...) "
+                           "its own token; auto (default) = words+chars where the "
+                           "vocabulary has such characters, else word")
     text.add_argument("--vocab-size", type=int, help="vocabulary size (default: chosen "
                                                      "from the data's token counts)")
     text.add_argument("--max-length", type=int, help="tokens kept per text (default: "

@@ -252,7 +252,8 @@ def test_reimport_replaces_shards_and_a_failed_one_changes_nothing(
     ({}, "say what to import"),
     ({"time": "d", "target": "co2"}, "also needs window=, horizon="),
     ({"text": "t", "label": "l", "validation_fraction": 1.0}, "validation_fraction"),
-    ({"text": "t", "label": "l", "tokens": "bytes"}, "'word' or 'character'"),
+    ({"text": "t", "label": "l", "tokens": "bytes"},
+     "expected one of auto, word, character, words+chars"),
     ({"text": "t", "label": "l", "on_bad_row": "ignore"}, "on_bad_row"),
 ])
 def test_usage_errors_say_what_to_give(tmp_path: pytest.TempPathFactory,

@@ -1,9 +1,10 @@
 """Import labelled text (CSV, TSV, JSON Lines, Parquet) as token-id shards + schema.json.
 
 Two streaming passes, so memory does not grow with the file. Pass 1 counts tokens (with
-the vectoriser's own standardize and split), text lengths and labels, and checks every
-row; from these it chooses the vocabulary and `max_length` (and says why). Pass 2
-turns the texts into ids in batches and writes the shards as it goes.
+the vectoriser's own standardize and split), text lengths, labels and the characters
+of scripts written without spaces, and checks every row; from these it chooses the
+split, the vocabulary and `max_length` (and says why: `text_choices.py`). Pass 2 turns
+the texts into ids in batches and writes the shards as it goes.
 
 Everything is written into `out/.tmp-import` first and moved into place at the end:
 a failed import leaves no schema.json and no shards behind (an earlier import's stay).
@@ -32,14 +33,21 @@ from keras_lstm_opt.data.label_check import check_classes
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
 from keras_lstm_opt.data.storage import check_paths, makedirs, replace
+from keras_lstm_opt.data.text_choices import (
+    MAX_DISTINCT,
+    ScriptCounts,
+    cap_kind,
+    choose_length,
+    choose_split,
+    choose_vocabulary,
+    length_stats,
+)
 from keras_lstm_opt.data.writer import ShardWriter
+from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.logs import ensure_visible, log
 from keras_lstm_opt.signals_deferred import publishing
 
-VOCAB_CAP = {"word": 20000, "character": 1000}
-LENGTH_CAP = {"word": 500, "character": 2000}
-MIN_COUNT = 2  # a token seen once is left to [UNK]
-MAX_DISTINCT = 2_000_000  # tokens counted at once; tokens seen once are dropped beyond it
+__all__ = ["import_text", "length_stats", "move_into_place", "remove_tree"]
 MAX_CLASSES = 10000  # more distinct labels than this is a wrong column, not classes
 PROGRESS_SECONDS = 5.0
 TMP = ".tmp-import"
@@ -108,76 +116,12 @@ def _batches(paths: Sequence[str], cols: list[str], on_bad_row: str, batch_rows:
         yield from iter_records(path, cols, fmt, batch_rows, on_bad_row)
 
 
-def _percentile(hist: Counter[int], q: float) -> int:
-    total, seen = sum(hist.values()), 0
-    for length in sorted(hist):
-        seen += hist[length]
-        if seen >= q * total:
-            return length
-    return 0
-
-
-def length_stats(hist: Counter[int], length: int) -> dict[str, Any]:
-    """Deciles (10th to 90th percentile) and mean of the training texts' lengths as the
-    model sees them (cut at `length`): what `train.auto` buckets batches by."""
-    capped: Counter[int] = Counter()
-    for k, c in hist.items():
-        capped[min(k, length)] += c
-    n = max(sum(capped.values()), 1)
-    return {"length_deciles": [_percentile(capped, q / 10) for q in range(1, 10)],
-            "length_mean": round(sum(k * c for k, c in capped.items()) / n, 2)}
-
-
-def _choose(counts: Counter[bytes], hist: Counter[int], tokens: str, vocab_size: int | None,
-            max_length: int | None, pruned: bool) -> tuple[list[str], int, dict[str, Any]]:
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    total = sum(counts.values()) or 1
-    kind = "words" if tokens == "word" else "characters"
-    if vocab_size is not None:
-        kept = ordered[:max(vocab_size - 2, 0)]
-        why = f"given; {len(counts):,} distinct {kind} seen in the training rows"
-    else:
-        cap = VOCAB_CAP[tokens]
-        frequent = [kv for kv in ordered if kv[1] >= MIN_COUNT]
-        if frequent:
-            kept = frequent[:cap - 2]
-            why = (f"{len(frequent):,} of {len(counts):,} distinct {kind} in the training "
-                   f"rows were seen at least {MIN_COUNT} times"
-                   + (f"; kept the {cap - 2:,} most frequent (cap {cap:,})"
-                      if len(frequent) > cap - 2 else "") + "; the rest map to [UNK]")
-        else:
-            kept = ordered[:cap - 2]
-            why = (f"no {kind[:-1]} was seen {MIN_COUNT} times; kept all {len(kept):,} seen "
-                   "(a tiny data set)")
-    covered = sum(c for _, c in kept) / total
-    why += f"; +2 for padding and [UNK]; covers {covered:.1%} of training {kind}"
-    if pruned:
-        why += (f" (over {MAX_DISTINCT:,} distinct {kind}: those seen once were dropped "
-                "while counting)")
-    vocab = ["", "[UNK]"] + [t.decode("utf-8", "replace") for t, _ in kept]
-    n = sum(hist.values())
-    p95, longest, median = _percentile(hist, 0.95), max(hist), _percentile(hist, 0.5)
-    if max_length is not None:
-        length = max_length
-        lwhy = "given"
-    else:
-        cap = LENGTH_CAP[tokens]
-        length = max(1, min(p95, cap))
-        lwhy = (f"the 95th percentile of training text lengths ({kind}; median {median}, "
-                f"longest {longest})" + (f", capped at {cap}" if p95 > cap else ""))
-    cut = sum(c for k, c in hist.items() if k > length) / max(n, 1)
-    lwhy += f"; {cut:.1%} of training texts are truncated"
-    chosen = {"vocab_size": {"value": len(vocab), "why": why},
-              "max_length": {"value": length, "why": lwhy}}
-    return vocab, length, chosen
-
-
 def _default_shards(rows: int) -> int:
     return max(1, min(rows, 16, max(2, math.ceil(rows / 50000))))
 
 
 def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
-                tokens: str = "word", vocab_size: int | None = None,
+                tokens: str = "auto", vocab_size: int | None = None,
                 max_length: int | None = None, validation: Sequence[str] | None = None,
                 validation_fraction: float = 0.2, seed: int = 0, on_bad_row: str = "error",
                 shards: int | None = None, progress: bool = True, fmt: str | None = None,
@@ -188,7 +132,9 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
         sources: training files (see `readers.expand_sources`).
         out: the data directory to write (local or remote).
         text, label: the text and label columns.
-        tokens: "word" or "character".
+        tokens: "auto" (words, and each character of a script written without
+            spaces its own token where the vocabulary has such characters: see
+            `text_choices.py`), "word", "character" or "words+chars".
         vocab_size, max_length: None = chosen from the data (see the report's `chosen`).
         validation: validation files; None = `validation_fraction` of the training
             rows, picked per row by a hash of (`seed`, row number).
@@ -208,13 +154,18 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     """
     import tensorflow as tf
 
+    if tokens not in textlib.TOKENS:
+        raise UsageError(f"tokens: expected one of {', '.join(textlib.TOKENS)}, got "
+                         f"{tokens!r}")
     check_paths({"out": out})
     if progress:
         ensure_visible()
     started = time.monotonic()
     cols = [text, label]
     fraction = 0.0 if validation else validation_fraction
-    tokenize = textlib.make_tokenizer(tokens)
+    kind = cap_kind(tokens)  # auto counts with words+chars
+    tokenize = textlib.make_tokenizer(textlib.WORDS_CHARS if tokens == "auto" else tokens)
+    script = ScriptCounts()
 
     # Pass 1: check rows, count tokens, lengths and labels.
     counts: Counter[bytes] = Counter()
@@ -244,7 +195,8 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
         if train_texts:
             toks = tokenize(tf.constant(train_texts))
             hist.update(toks.row_lengths().numpy().tolist())
-            uniq, _, n = tf.unique_with_counts(toks.flat_values)
+            uniq, idx, n = tf.unique_with_counts(toks.flat_values)
+            script.add(uniq, n, idx, toks)
             counts.update(dict(zip(uniq.numpy().tolist(), n.numpy().tolist(), strict=True)))
             if len(counts) > MAX_DISTINCT:
                 counts = Counter({t: c for t, c in counts.items() if c > 1})
@@ -274,22 +226,29 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     if skipped > len(problems):
         log.warning("import: skipped %d more bad rows", skipped - len(problems))
 
-    vocab, length, chosen = _choose(counts, hist, tokens, vocab_size, max_length, pruned)
+    vocab, vocab_why = choose_vocabulary(counts, kind, vocab_size, pruned)
+    split, split_why, warning = choose_split(tokens, vocab, counts, script)
     counts.clear()
+    length, length_why = choose_length(hist, cap_kind(split), max_length)
+    chosen: dict[str, Any] = {"tokens": {"value": split, "why": split_why},
+                              "vocab_size": {"value": len(vocab), "why": vocab_why},
+                              "max_length": {"value": length, "why": length_why}}
+    if warning:
+        log.warning("import: %s", warning)
     n_shards = shards or _default_shards(n_train)
     chosen["shards"] = {"value": n_shards, "why": "given" if shards else
                         "one per 50,000 training rows, between 2 and 16"}
     chosen["validation"] = {"why": f"the file(s) {', '.join(validation)}" if validation
                             else f"{fraction:.0%} of the rows, per row by a hash of seed "
                             f"{seed} and the row number"}
-    for key in ("vocab_size", "max_length"):
+    for key in ("tokens", "vocab_size", "max_length"):
         log.info("import: %s = %s: %s", key, chosen[key]["value"], chosen[key]["why"])
     log.info("import: validation split: %s", chosen["validation"]["why"])
     info: dict[str, Any] = {
         "vocab_size": len(vocab), "num_classes": len(class_names), "vocabulary": vocab,
         "class_names": class_names,
         "text": {"column": text, "label_column": label,
-                 "split": "character" if tokens == "character" else "whitespace",
+                 "split": split,
                  "standardize": textlib.STANDARDIZE, "max_length": length,
                  **length_stats(hist, length)}}
 
@@ -338,6 +297,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
             "rows": {"train": writers["train"].count,
                      "validation": writers["validation"].count if n_val else 0},
             "skipped": skipped, "skipped_examples": problems, "chosen": chosen,
+            **({"warnings": [warning]} if warning else {}),
             "seconds": round(seconds, 2),
             "rows_per_second": round((n_train + n_val + skipped) / max(seconds, 1e-9))}
         info["import"] = report

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from keras_lstm_opt.data.readers import expand_sources
+from keras_lstm_opt.data.text import TOKENS
 from keras_lstm_opt.data.writable import check_writable
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.paths import is_remote
@@ -61,8 +62,8 @@ def check_arguments(text: str | None, label: str | None, tokens: str, vocab_size
         if target or features or window is not None or horizon is not None:
             raise UsageError("target, features, window and horizon are for forecasting "
                              "(time=...); text classification takes text= and label=")
-        if tokens not in ("word", "character"):
-            raise UsageError(f"tokens: expected 'word' or 'character', got {tokens!r}")
+        if tokens not in TOKENS:
+            raise UsageError(f"tokens: expected one of {', '.join(TOKENS)}, got {tokens!r}")
         _positive("vocab_size", vocab_size, 3)
         _positive("max_length", max_length)
     else:
@@ -97,7 +98,7 @@ def check_arguments(text: str | None, label: str | None, tokens: str, vocab_size
 
 
 def import_data(src: str, out: str, *, text: str | None = None, label: str | None = None,
-                tokens: str = "word", vocab_size: int | None = None,
+                tokens: str = "auto", vocab_size: int | None = None,
                 max_length: int | None = None, time: str | None = None,
                 target: str | Sequence[str] | None = None,
                 features: Sequence[str] | None = None, window: int | None = None,
@@ -114,7 +115,9 @@ def import_data(src: str, out: str, *, text: str | None = None, label: str | Non
             there is replaced only when this one succeeds.
         text, label: text classification: the text column and the label column
             (string or integer labels; class ids follow the sorted class names).
-        tokens: "word" or "character".
+        tokens: "auto" (the default: words, and each character of a script written
+            without spaces, such as Chinese or Japanese, its own token where the data
+            has them), "word", "character" or "words+chars".
         vocab_size, max_length: None = chosen from the data (the report says why).
         time, target, features, window, horizon, transform, season: forecasting (see
             `keras_lstm_opt.data.series.import_series`).

@@ -3,9 +3,23 @@
 Import, predict, evaluate and export all go through these functions, so a text is
 turned into the same ids everywhere. A data directory written by `data import` keeps
 what they need in its schema's `info`: `vocabulary` (Keras TextVectorization's, with
-"" = 0 for padding and "[UNK]" = 1 for unknown tokens), `text` (`split`: "whitespace"
-or "character", `standardize`, `max_length`) and `class_names` (label id i is
-`class_names[i]`; integer labels are kept as their strings, "0", "1", ...).
+"" = 0 for padding and "[UNK]" = 1 for unknown tokens), `text` (`split`, `standardize`,
+`max_length`) and `class_names` (label id i is `class_names[i]`; integer labels are
+kept as their strings, "0", "1", ...).
+
+Splits (`info.text.split`), after `standardize` (ASCII lower case, ASCII punctuation
+removed):
+
+* "whitespace": words between whitespace. A text in a script written without spaces
+  (Chinese, Japanese, Thai, ...) is one token per sentence.
+* "character": every character (code point) is a token, spaces included.
+* "words+chars": words for scripts written with spaces (Latin, Cyrillic, Greek, Arabic,
+  Korean Hangul, ...) and each character of a script written without spaces, with its
+  combining marks, its own token: Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar and
+  Tibetan (`UNSPACED_SCRIPTS`). "東京に行きました. Tokyo!" -> 東 京 に 行 き ま し た
+  tokyo. Every Unicode space (U+3000 too) separates. One RE2 regex_replace before the
+  whitespace split (`split_words_chars`): TensorFlow ops only, so it runs inside the
+  exported SavedModel as it runs at import and predict.
 
 Ids are truncated to `max_length`; a text with no token at all (e.g. "!!!") becomes the
 single id 1, as stored in the shards.
@@ -27,10 +41,52 @@ import numpy as np
 
 from keras_lstm_opt.errors import DataError
 
-SPLITS = {"word": "whitespace", "whitespace": "whitespace", "character": "character"}
+WORDS_CHARS = "words+chars"
+# `tokens` of the import -> the schema's split (`auto` is decided by the import)
+SPLITS = {"word": "whitespace", "whitespace": "whitespace", "character": "character",
+          WORDS_CHARS: WORDS_CHARS}
+TOKENS = ("auto", "word", "character", WORDS_CHARS)
 STANDARDIZE = "lower_and_strip_punctuation"
+UNSPACED_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar",
+                    "Tibetan")
+# one character of a script written without spaces (RE2 syntax, as TensorFlow's)
+UNSPACED = "[" + "".join(rf"\p{{{s}}}" for s in UNSPACED_SCRIPTS) + "]"
+# what `split_words_chars` replaces by " \1 ": such a character with its combining
+# marks (group 1), or a Unicode space (Zs) other than ASCII's, or the zero-width space
+# Thai and Khmer texts use between words (group 1 empty)
+SPLIT_PATTERN = (rf"({UNSPACED}\p{{M}}*)|"
+                 r"[\x{00A0}\x{1680}\x{2000}-\x{200B}\x{202F}\x{205F}\x{3000}]")
 _INT = re.compile(r"[+-]?\d+")
-_cache: dict[tuple[Any, ...], Any] = {}
+_cache: dict[tuple[Any, ...], Any] = {}  # (split, ..., vocabulary's hash) -> encoder
+_fast: dict[tuple[Any, ...], tuple[list[Any], Any]] = {}  # (id(vocabulary), ...) -> same
+
+
+def split_words_chars(strings: Any) -> Any:
+    """[B] standardized strings -> tf.RaggedTensor [B, None] of tokens: the
+    "words+chars" split (see the module docstring).
+
+    Example:
+
+        split_words_chars(tf.constant(["日本語 ok"]))   # [[b"日", b"本", b"語", b"ok"]]
+    """
+    import tensorflow as tf
+
+    return tf.strings.split(tf.strings.regex_replace(strings, SPLIT_PATTERN, r" \1 "))
+
+
+def keras_split(split: str) -> Any:
+    """The schema's split as TextVectorization's `split` argument ("whitespace",
+    "character" or `split_words_chars`).
+
+    Raises:
+        DataError: a split this version does not know (a newer package wrote the data).
+    """
+    name = SPLITS.get(split)
+    if name is None:
+        raise DataError(f"schema info.text.split: {split!r} is not one of "
+                        f"{', '.join(sorted(set(SPLITS.values())))}; was the data imported "
+                        "by a newer keras-lstm-opt?")
+    return split_words_chars if name == WORDS_CHARS else name
 
 
 def make_vectorizer(info: dict[str, Any]) -> Any:
@@ -43,6 +99,10 @@ def make_vectorizer(info: dict[str, Any]) -> Any:
     Returns:
         A `keras.layers.TextVectorization` giving ragged int64 ids (usable inside a
         tf.function, e.g. a SavedModel's serving signature).
+
+    Example:
+
+        ids = make_vectorizer(info)(tf.constant(["a large cat"]))   # ragged int64
     """
     import keras
 
@@ -53,7 +113,7 @@ def make_vectorizer(info: dict[str, Any]) -> Any:
     text = info.get("text") or {}
     return keras.layers.TextVectorization(
         standardize=text.get("standardize", STANDARDIZE),
-        split=SPLITS.get(text.get("split", "whitespace"), "whitespace"),
+        split=keras_split(text.get("split", "whitespace")),
         vocabulary=[str(v) for v in vocabulary], ragged=True)
 
 
@@ -61,21 +121,33 @@ def make_tokenizer(split: str, standardize: str = STANDARDIZE) -> Callable[[Any]
     """[B] strings -> tf.RaggedTensor of token strings, exactly as the vectoriser splits.
 
     Used to count tokens before a vocabulary exists.
+
+    Args:
+        split: a split ("whitespace", "character", "words+chars") or an import's
+            `tokens` ("word", "character", "words+chars").
+        standardize: as the vectoriser's.
+
+    Example:
+
+        make_tokenizer("words+chars")(tf.constant(["日本 ok"]))  # [[b"日", b"本", b"ok"]]
     """
     import keras
 
     layer = keras.layers.TextVectorization(standardize=standardize,
-                                           split=SPLITS.get(split, split), ragged=True)
+                                           split=keras_split(split), ragged=True)
     preprocess = getattr(layer, "_preprocess", None)
     if preprocess is not None:  # the layer's own standardize + split
         return preprocess
     import tensorflow as tf
 
+    name = SPLITS[split]
+
     def tokenize(strings: Any) -> Any:  # the same ops, for a Keras without _preprocess
         s = tf.strings.regex_replace(tf.strings.lower(strings),
                                      r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']', "")
-        return tf.strings.unicode_split(s, "UTF-8") if SPLITS.get(split) == "character" \
-            else tf.strings.split(s)
+        if name == "character":
+            return tf.strings.unicode_split(s, "UTF-8")
+        return split_words_chars(s) if name == WORDS_CHARS else tf.strings.split(s)
 
     return tokenize
 
@@ -113,27 +185,46 @@ def token_ids(vectorizer: Any, strings: Any, max_length: int) -> Any:
     return ragged_token_ids(vectorizer, strings, max_length).to_tensor(default_value=0)
 
 
-def _vectorizer(info: dict[str, Any]) -> Any:
+def _encoder(info: dict[str, Any], max_length: int) -> Any:
+    """`token_ids` for the schema's vectoriser as one tf.function ([B] strings in), made
+    once per vocabulary: a call costs a graph launch (under 0.5 ms) where the same ops
+    run eagerly cost several ms, which is most of a small batch's predict time."""
+    import tensorflow as tf
+
     text = info.get("text") or {}
     vocab = info.get("vocabulary") or []
-    key = (text.get("split"), text.get("standardize"), len(vocab), hash(tuple(vocab)))
+    fast = (id(vocab), len(vocab), text.get("split"), text.get("standardize"), max_length)
+    hit = _fast.get(fast)
+    if hit is not None and hit[0] is vocab:  # the same list object: no hashing
+        return hit[1]
+    key = (*fast[1:], hash(tuple(map(str, vocab))))
     if key not in _cache:
         if len(_cache) >= 4:
             _cache.pop(next(iter(_cache)))
-        _cache[key] = make_vectorizer(info)
+        vectorizer = make_vectorizer(info)
+        _cache[key] = tf.function(lambda strings: token_ids(vectorizer, strings, max_length),
+                                  input_signature=[tf.TensorSpec([None], tf.string)],
+                                  autograph=False)
+    if len(_fast) >= 8:
+        _fast.pop(next(iter(_fast)))
+    _fast[fast] = (vocab, _cache[key])
     return _cache[key]
 
 
 def encode_texts(info: dict[str, Any], texts: Sequence[str]) -> np.ndarray:
-    """Eager convenience: texts -> int64 [B, L] ids, zero-padded (L <= max_length)."""
+    """Texts -> int64 [B, L] ids, zero-padded (L <= max_length), as the shards hold them.
+
+    Example:
+
+        encode_texts(info, ["東京の天気", "a large cat"])   # int64 [2, L]
+    """
     import tensorflow as tf
 
     max_length = int((info.get("text") or {}).get("max_length") or 200)
     if not len(texts):
         return np.zeros((0, 1), dtype=np.int64)
     strings = tf.constant([str(t) for t in texts], dtype=tf.string)
-    return np.asarray(token_ids(_vectorizer(info), strings, max_length).numpy(),
-                      dtype=np.int64)
+    return np.asarray(_encoder(info, max_length)(strings).numpy(), dtype=np.int64)
 
 
 def label_name(value: Any) -> str:

@@ -2,13 +2,16 @@
 
 * `saved_model` (TensorFlow Serving, or `tf.saved_model.load` with TensorFlow alone):
   `serving_default` takes what a user has: raw strings for an imported text data set
-  (vocabulary and tokenizer inside) or raw float windows for a forecaster (transform,
+  (vocabulary and tokenizer inside: the import's split, "words+chars" too, as
+  TensorFlow ops) or raw float windows for a forecaster (transform,
   scaling and inverse inside), and answers in probabilities, class ids and class names,
   or in forecasts [B, H, T] in the series' units. Text models also have a `tokens`
   signature (token ids in); the embedded text task has no vocabulary, so its
   `serving_default` takes token ids too, and names its input `tokens` to say so.
 * `onnx` (ONNX Runtime; tf2onnx, the `onnx` extra): token ids or raw windows in, the
-  same numeric outputs out (`onnx_export.py`).
+  same numeric outputs out (`onnx_export.py`). Standard ONNX has no string ops, so a
+  text model's ids are made by the client: export.json's `usage.tokenize` says how
+  (for "words+chars", the RE2 pattern).
 
 FastLSTM layers become the stock Keras LSTM (same weights): a serving system has none
 of our kernels; model.keras is left untouched. Each export is compared with model.keras

@@ -1,7 +1,9 @@
 """ONNX export of a run through tf2onnx, checked with ONNX Runtime (the `onnx` extra).
 
 The graph converted is the SavedModel's numeric one (`serving.numeric_function`): token
-ids int64 [batch, time] (0 = padding) or raw windows float32 [batch, W + lag, C] in;
+ids int64 [batch, time] (0 = padding) or raw windows float32 [batch, W + lag, C] in
+(standard ONNX has no string ops: `tokenize_usage` tells a client how to make the ids,
+for every split, "words+chars" included);
 `probabilities` and `class_id`, or `forecast` [batch, H, T] in the series' units, out.
 A masked (padded) LSTM becomes an ONNX Loop; the opset is the newest tf2onnx knows.
 
@@ -115,7 +117,30 @@ def onnx_usage(serving: Serving, signature: dict[str, Any]) -> dict[str, Any]:
                     "export.json's `tokens` says (vocabulary.json: id i is token i)",
             "forecast": "raw windows float32 [batch, window + lag, columns], oldest first",
             "model": "the model's inputs"}[serving.kind]
-    return {"onnxruntime": "import onnxruntime as ort\n"
-                           "session = ort.InferenceSession('model.onnx')\n"
-                           f"{outputs} = session.run(None, {{{inputs}}})",
-            "inputs": feed}
+    usage = {"onnxruntime": "import onnxruntime as ort\n"
+                            "session = ort.InferenceSession('model.onnx')\n"
+                            f"{outputs} = session.run(None, {{{inputs}}})",
+             "inputs": feed}
+    if serving.raw_text:
+        usage["tokenize"] = tokenize_usage(serving.info)
+    return usage
+
+
+def tokenize_usage(info: dict[str, Any]) -> str:
+    """How an ONNX client turns text into the ids (standard ONNX has no string ops, so
+    the tokenizer stays outside the model; the SavedModel has it inside)."""
+    from keras_lstm_opt.data.text import SPLIT_PATTERN, SPLITS, WORDS_CHARS
+
+    text = info.get("text") or {}
+    split = SPLITS.get(str(text.get("split", "whitespace")), "whitespace")
+    how = {"whitespace": "split on whitespace",
+           "character": "split into characters (Unicode code points)",
+           WORDS_CHARS: f"replace every match of the RE2 pattern {SPLIT_PATTERN} by "
+                        "' \\1 ' (space, group 1, space: each character of a script "
+                        "written without spaces, with its combining marks, becomes a "
+                        "word; Python: the `regex` package), then split on whitespace"}
+    return ("lower-case ASCII letters, remove ASCII punctuation "
+            "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~', " + how[split] + "; a token's id is "
+            "its index in vocabulary.json (1 when absent); keep the first "
+            f"{int(text.get('max_length') or 200)} ids (a text without any: [1]), pad "
+            "with 0 on the right")

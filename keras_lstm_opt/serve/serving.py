@@ -169,8 +169,10 @@ def sample_inputs(serving: Serving, n: int = 5, seed: int = 0) -> dict[str, np.n
         out = {"tokens": ids}
         if serving.raw_text:
             words = [w for w in serving.info["vocabulary"][2:] if w] or ["a"]
-            texts = ["", "zzqx unknownword"] + [
-                " ".join(rng.choice(words, size=k)) for k in (3, 9, 30)]
+            # joined without spaces too: a Chinese or Japanese sentence (words+chars)
+            texts = ["", "zzqx unknownword", " ".join(rng.choice(words, size=3)),
+                     "".join(rng.choice(words, size=9)) + ", " + " ".join(
+                         rng.choice(words, size=4)), " ".join(rng.choice(words, size=30))]
             out["text"] = np.array(texts[:max(n, 2)], dtype=object)
         return out
     arrays = {}
