@@ -167,12 +167,14 @@ def test_real_text_bench_takes_a_csv_and_a_list_of_rivals(tmp_path):
     names = ["tfidf-word", "tfidf-char"] + (["fasttext"] if HAS_FASTTEXT else [])
     asked = (["fasttext"] if HAS_FASTTEXT else []) + ["tfidf-char", "tfidf"]
     out = subprocess.run([*BENCH, "--corpus", corpus, "--contenders", ",".join(asked),
-                          "--out", str(tmp_path / "b")],
+                          "--fasttext-epochs", "2", "--out", str(tmp_path / "b")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads((tmp_path / "b" / "real_text.json").read_text())
     rows = {r["contender"]: r for r in result["rows"]}
     assert list(rows) == names  # the bench's order; "tfidf" is tfidf-word
+    if HAS_FASTTEXT:
+        assert [p["epoch"] for p in rows["fasttext"]["points"]] == [1, 2]
     split = tmp_path / "b" / "real-text" / "tiny"
     assert sum(_labels(split / "validation.csv").values()) == 120  # 20% of each class
     for r in rows.values():

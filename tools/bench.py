@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", action="append", default=[], metavar="CSV|NAME",
                    help="--mode real-text: a text,label CSV or a suite corpus (wordnet, "
                         "fortunes, manpages); repeat for several")
+    p.add_argument("--fasttext-epochs", type=int, default=None,
+                   help="--mode real-text: fastText's curve trains at 1..N epochs (default: "
+                        "its own default, 5)")
     p.add_argument("--contenders", default=None,
                    help="--mode real-text: comma-separated (default all: tutorial,tfidf-word,"
                         "tfidf-char,fasttext,fasttext-bigrams,ours)")
@@ -305,6 +308,7 @@ def _real_text(args: argparse.Namespace) -> int:
               "epochs), each in a fresh process", flush=True)
         r = real_text.bench_real_text(args.corpus, args.out, args.tutorial_epochs,
                                       args.overrides, contenders, rows=rows,
+                                      fasttext_epochs=args.fasttext_epochs,
                                       progress=lambda s: print(s, flush=True))
     except KloError as exc:  # bad data, an unknown corpus or contender, a missing package
         print(f"error: {exc}", file=sys.stderr)

@@ -232,8 +232,8 @@ def _child(contender: str, work: str, epochs: int, overrides: list[str]) -> dict
 def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
                     overrides: list[str] | None = None, contenders: tuple[str, ...] = CONTENDERS,
                     validation_fraction: float = 0.2, seed: int = 0,
-                    progress: Callable[[str], Any] = print, rows: int | None = None
-                    ) -> dict[str, Any]:
+                    progress: Callable[[str], Any] = print, rows: int | None = None,
+                    fasttext_epochs: int | None = None) -> dict[str, Any]:
     """Train the contenders on each corpus; see the module docstring.
 
     Args:
@@ -243,6 +243,8 @@ def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
         overrides: `--set KEY=VALUE` for ours.
         contenders: names from CONTENDERS (see `parse_contenders`).
         rows: keep a stratified sample of this many rows per corpus.
+        fasttext_epochs: fastText's curve goes to this many epochs (default: the
+            library's default, 5).
 
     Raises:
         MissingPackageError: scikit-learn or fastText missing for a contender asked for.
@@ -269,7 +271,8 @@ def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
         results = {}
         for c in contenders:
             began = time.perf_counter()
-            results[c] = _child(c, work, tutorial_epochs, list(overrides or []))
+            epochs = (fasttext_epochs or 0) if c.startswith("fasttext") else tutorial_epochs
+            results[c] = _child(c, work, epochs, list(overrides or []))
             if results[c]["split_sha256"] != stats["split_sha256"]:
                 raise RuntimeError(f"{name}: {c} read another split than {work}'s")
             best = max(results[c]["points"], key=lambda p: p["val_accuracy"])
@@ -281,7 +284,8 @@ def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
         summary.append({"corpus": name, **stats, **_gap(corpus_rows)})
     return {"mode": "real-text", "date": time.strftime("%Y-%m-%d %H:%M %Z"),
             "machine": machine(), "versions": versions(), "tutorial_epochs": tutorial_epochs,
-            "seed": seed, "validation_fraction": validation_fraction, "sample_rows": rows,
+            "fasttext_epochs": fasttext_epochs, "seed": seed,
+            "validation_fraction": validation_fraction, "sample_rows": rows,
             "contenders": list(contenders), "overrides": list(overrides or []),
             "corpora": summary, "rows": out_rows}
 
@@ -356,14 +360,16 @@ def plot(result: dict[str, Any], path: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """The child process: `real_text CONTENDER WORK EPOCHS [OVERRIDES...]`."""
+    """The child process: `real_text CONTENDER WORK EPOCHS [OVERRIDES...]` (EPOCHS: the
+    tutorial's, or fastText's last, 0 = its default; ours reads its own config)."""
     contender, work, epochs, overrides = argv[0], argv[1], int(argv[2]), argv[3:]
     if contender == "tutorial":
         result = run_tutorial(work, epochs)
     elif contender in ("tfidf-word", "tfidf-char"):
         result = run_tfidf(work, contender.split("-")[1])
     elif contender in ("fasttext", "fasttext-bigrams"):
-        result = run_fasttext(work, contender, 2 if contender == "fasttext-bigrams" else None)
+        result = run_fasttext(work, contender, 2 if contender == "fasttext-bigrams" else None,
+                              epochs or None)  # 0: the library's default
     elif contender == "ours":
         result = run_ours(work, overrides)
     else:

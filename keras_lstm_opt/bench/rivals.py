@@ -19,9 +19,10 @@ the split (TensorFlow's start-up, where there is one, is not timed):
   may use. fastText trains from a file of `__label__K text` lines: the texts are
   normalised as fastText's own tutorial does (punctuation split off, lower case, one
   line) and written into the work directory. Its learning rate decays to 0 over the
-  epochs it is given, so the curve is one training per epoch count, epoch = 1..5, each
-  in this process, each point's wall time its own (reading the split, writing the file,
-  training, predicting the validation texts).
+  epochs it is given, so the curve is one training per epoch count, epoch = 1..5 (its
+  default; `--fasttext-epochs` goes further), each in this process, each point's wall
+  time its own (reading the split, writing the file, training, predicting the validation
+  texts).
 
 fastText's child runs with `FASTTEXT_ENV`: fastText initialises its input matrix in 10
 blocks, one per training thread (`DenseMatrix::uniform`), so with fewer than 10 threads
