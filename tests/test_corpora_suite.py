@@ -25,9 +25,10 @@ from keras_lstm_opt.bench.suite import HALVES, SUITE, corpus
 NAMES = [c.name for c in SUITE]
 # The split of issue 30, fixed before any default was tuned: moving a corpus between the
 # halves (or dropping one) must be a visible change to this test.
-DEV = {"wordnet", "fortunes", "manpages", "kjv", "manpages-ja", "perldiag", "pydoc", "emoji"}
+DEV = {"wordnet", "fortunes", "manpages", "kjv", "manpages-ja", "perldiag", "pydoc", "emoji",
+       "wordnet-pos"}
 HELD_OUT = {"fortunes-ru", "manpages-zh", "fortunes-zh", "foldoc", "gcide", "iso-codes",
-            "fortunes-es"}
+            "fortunes-es", "fortunes-it-off"}
 
 
 def _rows_or_skip(name: str) -> list[tuple[str, str]]:
@@ -58,7 +59,9 @@ def test_the_declared_suite_covers_issue_30s_list():
     lengths = {c.length for c in SUITE}
     assert {"short", "long"} <= lengths
     classes = [c.classes for c in SUITE]
-    assert min(classes) <= 5 and max(classes) >= 50, classes
+    assert min(classes) == 2 and max(classes) >= 50, classes
+    # a 2-class corpus in each half: tuned on one, checked on the other
+    assert {c.half for c in SUITE if c.classes == 2} == set(HALVES)
     assert {c.imbalanced for c in SUITE} == {True, False}  # both balanced and imbalanced
     scripts = {s for c in SUITE for s in c.scripts}
     assert len(scripts) >= 3 and {"Latin", "Cyrillic", "Han"} <= scripts, scripts
@@ -155,3 +158,33 @@ def test_translated_man_page_headings_are_read_as_name_and_description():
     page = (".TH LS 1\n.SH 名称\nls \\- 列出目录内容\n.SH \"总览 SYNOPSIS\"\n.B ls\n"
             ".SH \"描述 (DESCRIPTION)\"\n列出指定文件的信息。\n.SH 作者\n某人\n")
     assert man_text(_english_headings(page)) == "ls - 列出目录内容 列出指定文件的信息。"
+
+
+def test_wordnet_pos_drops_a_gloss_found_under_both_labels(tmp_path):
+    from keras_lstm_opt.bench.corpora import wordnet_glosses, wordnet_pos_rows
+
+    licence = "  1 This software and database is being provided to you, the LICENSEE\n"
+    (tmp_path / "data.noun").write_text(licence + (
+        "00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 | that which is perceived\n"
+        "00002137 03 n 02 abstraction 0 abstract_entity 0 000 | a general concept\n"))
+    (tmp_path / "data.verb").write_text(licence + (
+        "00001740 29 v 04 breathe 0 take_a_breath 0 000 02 + 02 00 | draw air; \"I can"
+        " breathe\"\n"
+        "00002325 31 v 01 abstract 0 000 01 + 02 00 | a general concept\n"))
+    assert wordnet_glosses("verb", str(tmp_path)) == [
+        ('draw air; "I can breathe"', 29), ("a general concept", 31)]
+    assert wordnet_pos_rows(str(tmp_path)) == [
+        ("that which is perceived", "noun"), ('draw air; "I can breathe"', "verb")]
+
+
+def test_a_cookie_file_flagged_rot13_by_its_strfile_index_is_rotated(tmp_path):
+    import struct
+
+    from keras_lstm_opt.bench.corpora_fortunes import rotated
+
+    for name, flags in (("plain", 0x0), ("rot", 0x4), ("rot-random", 0x5)):
+        (tmp_path / name).write_text("Pbbxvr\n%\n")
+        (tmp_path / f"{name}.dat").write_bytes(struct.pack(">5I", 2, 1, 6, 6, flags) + b"%")
+    (tmp_path / "no-index").write_text("cookie\n%\n")
+    assert [rotated(str(tmp_path / n)) for n in ("plain", "rot", "rot-random", "no-index")] \
+        == [False, True, True, False]

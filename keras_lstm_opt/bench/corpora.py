@@ -1,6 +1,6 @@
 """Real data sets available offline, written as the CSV files a user would bring.
 
-The text corpora are issue 30's suite (`suite.SUITE`: 15 corpora, a development half
+The text corpora are issue 30's suite (`suite.SUITE`: 17 corpora, a development half
 and a held-out half, each built from what a Debian package installs); `--list` shows
 them with their packages, `--stats` measures them (`corpora_stats`).
 
@@ -8,6 +8,8 @@ them with their packages, `--stats` measures them (`corpora_stats`).
   WordNet licence: free to use and redistribute with its notice) labelled by their
   lexicographer file, 26 string classes such as "noun.animal" or "noun.artifact";
   82,115 rows, median 10 words. Columns `text,label`.
+* `wordnet-pos`: the same noun glosses and WordNet's 13,767 verb glosses, labelled
+  "noun" or "verb" (2 imbalanced classes); a gloss under both labels is dropped.
 * `fortunes`, `manpages`: see `corpora_text` (quotations in about 40 topics; man pages
   in 5 sections, long texts); the other text corpora: see `suite` and the modules it
   names (`corpora_bible`, `corpora_manpages`, `corpora_docs`, `corpora_names`,
@@ -43,13 +45,18 @@ NOUN_FILES = ("Tops", "act", "animal", "artifact", "attribute", "body", "cogniti
               "quantity", "relation", "shape", "state", "substance", "time")
 
 
-def wordnet_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
-    """(gloss, "noun.<category>") for every noun synset, in file order."""
-    path = os.path.join(directory, "data.noun")
+def wordnet_glosses(pos: str = "noun", directory: str = WORDNET_DIR) -> list[tuple[str, int]]:
+    """(gloss, lexicographer file number) for every synset of WordNet's `data.<pos>`
+    ("noun", "verb", "adj", "adv"), in file order.
+
+    Example:
+        wordnet_glosses("verb")[0]  # ('draw air into, and expel out of, the lungs; ...', 29)
+    """
+    path = os.path.join(directory, f"data.{pos}")
     if not os.path.exists(path):
         raise DataError(f"{path}: not found; install WordNet with: "
                         "apt-get install wordnet-base (Debian/Ubuntu)")
-    rows = []
+    glosses = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.startswith("  "):  # the licence header
@@ -58,9 +65,30 @@ def wordnet_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
             fields = head.split()
             if not sep or len(fields) < 2:
                 continue
-            category = NOUN_FILES[int(fields[1]) - 3]
-            rows.append((gloss.strip(), f"noun.{category}"))
-    return rows
+            glosses.append((gloss.strip(), int(fields[1])))
+    return glosses
+
+
+def wordnet_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
+    """(gloss, "noun.<category>") for every noun synset, in file order."""
+    return [(gloss, f"noun.{NOUN_FILES[lexfile - 3]}")
+            for gloss, lexfile in wordnet_glosses("noun", directory)]
+
+
+def wordnet_pos_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
+    """(gloss, "noun" or "verb") for every noun synset then every verb synset of
+    WordNet, in file order; a gloss found under both labels (the same words define a
+    noun and a verb synset) is dropped, since it says nothing of either.
+
+    Example:
+        wordnet_pos_rows()[-1]  # (a verb's gloss, 'verb')
+    """
+    found = [(gloss, pos) for pos in ("noun", "verb")
+             for gloss, _ in wordnet_glosses(pos, directory)]
+    labels_of: dict[str, set[str]] = {}
+    for gloss, pos in found:
+        labels_of.setdefault(gloss, set()).add(pos)
+    return [(gloss, pos) for gloss, pos in found if len(labels_of[gloss]) == 1]
 
 
 def write_wordnet(out: str, rows: int | None = None, seed: int = 0) -> int:

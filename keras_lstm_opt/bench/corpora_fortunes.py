@@ -12,9 +12,16 @@
   "song100" (modern sayings, Tang and Song poems), unspaced Chinese. The text is kept as
   the package has it, ANSI colour escapes ("\\x1b[33m") and all: the noisy corpus of the
   held-out half. Cut at `ZH_CHARS` characters like the CJK man pages.
+* `fortunes-it-off` (packages `fortunes-it` and `fortunes-it-off`, collected quotations
+  the authors declare public domain): Italian cookies labelled by content, "offensive"
+  (the "-o" files of `/usr/share/games/fortunes/off/it`) or "inoffensive" (those of
+  `/usr/share/games/fortunes/it`): 2 classes, the only corpus of the suite labelled for
+  offensiveness. Debian bookworm has no English `fortunes-off` (the package was dropped),
+  hence Italian. A cookie found under both labels is dropped.
 
 As in `fortunes`, a cookie's lines are joined by single spaces; symbolic links and the
-`.dat` indexes are skipped.
+`.dat` indexes are skipped. A file whose strfile index (`.dat`) has the STR_ROTATED flag
+(offensive cookies are often stored rot13-encoded) is decoded.
 
 Example:
 
@@ -23,13 +30,16 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
+import struct
 from collections.abc import Callable
 
 from keras_lstm_opt.bench.corpora_text import _package_files
 
 ZH_CHARS = 1000
+STR_ROTATED = 0x4  # strfile(8): the cookies are rot13-encoded
 _MONTH = re.compile(r"^\d{4}\.\d{2}$")
 # package: (directory of its cookie files, whether a file name is a topic, label of it)
 COOKIE_SETS: dict[str, tuple[str, Callable[[str], bool], Callable[[str], str]]] = {
@@ -42,7 +52,29 @@ COOKIE_SETS: dict[str, tuple[str, Callable[[str], bool], Callable[[str], str]]] 
     "fortunes-zh": ("/usr/share/games/fortunes",
                     lambda name: "." not in name,
                     lambda name: name),
+    "fortunes-it": ("/usr/share/games/fortunes/it",
+                    lambda name: "." not in name,
+                    lambda name: "inoffensive"),
+    "fortunes-it-off": ("/usr/share/games/fortunes/off/it",
+                        lambda name: "." not in name,
+                        lambda name: "offensive"),
 }
+
+
+def rotated(path: str) -> bool:
+    """Whether the cookie file at `path` is rot13-encoded, as its strfile index
+    `path + ".dat"` says (False without an index).
+
+    Example:
+        rotated("/usr/share/games/fortunes/es/off/varios.fortunes")  # True
+    """
+    try:
+        with open(path + ".dat", "rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return False
+    # version, number of cookies, longest, shortest, flags: big-endian 32-bit words
+    return len(header) == 20 and bool(struct.unpack(">5I", header)[4] & STR_ROTATED)
 
 
 def cookie_rows(package: str, chars: int | None = None) -> list[tuple[str, str]]:
@@ -55,10 +87,13 @@ def cookie_rows(package: str, chars: int | None = None) -> list[tuple[str, str]]
         if os.path.dirname(path) != directory or not is_topic(name):
             continue
         with open(path, encoding="utf-8", errors="replace") as fh:
-            for cookie in re.split(r"^%\s*$", fh.read(), flags=re.MULTILINE):
-                text = " ".join(cookie.split())
-                if text:
-                    rows.append((text[:chars] if chars else text, label_of(name)))
+            content = fh.read()
+        if rotated(path):
+            content = codecs.decode(content, "rot13")
+        for cookie in re.split(r"^%\s*$", content, flags=re.MULTILINE):
+            text = " ".join(cookie.split())
+            if text:
+                rows.append((text[:chars] if chars else text, label_of(name)))
     return rows
 
 
@@ -75,3 +110,18 @@ def fortunes_es_rows() -> list[tuple[str, str]]:
 def fortunes_zh_rows() -> list[tuple[str, str]]:
     """Chinese cookies by file, escapes kept, cut at `ZH_CHARS` characters."""
     return cookie_rows("fortunes-zh", ZH_CHARS)
+
+
+def fortunes_it_off_rows() -> list[tuple[str, str]]:
+    """Italian cookies labelled "offensive" then "inoffensive"; a cookie under both
+    labels dropped (see the module's docstring).
+
+    Example:
+        {label for _, label in fortunes_it_off_rows()}  # {"offensive", "inoffensive"}
+    """
+    _package_files("fortunes-it", "fortunes-it-off")  # a missing one: name both
+    found = cookie_rows("fortunes-it-off") + cookie_rows("fortunes-it")
+    labels_of: dict[str, set[str]] = {}
+    for text, label in found:
+        labels_of.setdefault(text, set()).add(label)
+    return [(text, label) for text, label in found if len(labels_of[text]) == 1]
