@@ -212,15 +212,15 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
     cfg, decided = auto_settings(load_config(None),
                                  _imported_text_schema(12_000, 9_000, validation=True))
     assert {k: d["value"] for k, d in decided.items()} == {
-        "model.pooling": "mean", "model.input_dropout": 0.2, "model.embedding_dim": 64,
-        "train.batch_size": 32, "train.monitor": "val_accuracy"}
-    assert (cfg.model.pooling, cfg.train.batch_size) == ("mean", 32)
+        "model.pooling": "max_mean", "model.input_dropout": 0.2, "model.embedding_dim": 64,
+        "model.wide": True, "train.batch_size": 32, "train.monitor": "val_accuracy"}
+    assert (cfg.model.pooling, cfg.train.batch_size) == ("max_mean", 32)
     assert "375 steps per epoch" in decided["train.batch_size"]["why"]
     # a key set in the file or by --set stays, even when set to its default
-    given = load_config(None, ["train.batch_size=128", "model.pooling=last"])
+    given = load_config(None, ["train.batch_size=128", "model.pooling=last", "model.wide=false"])
     cfg, decided = auto_settings(given, _imported_text_schema(12_000, 900, True), replicas=1)
     assert (cfg.train.batch_size, cfg.model.pooling, cfg.model.embedding_dim) == (128, "last", 32)
-    assert set(decided) == {"model.input_dropout", "train.monitor"}
+    assert set(decided) == {"model.input_dropout", "train.monitor"} and not cfg.model.wide
     # batch: 64 for a medium set, the default for a large one, divisible by the replicas
     _, decided = auto_settings(load_config(None), _imported_text_schema(50_000, 9_000), 3)
     assert decided["train.batch_size"]["value"] == 66
@@ -252,12 +252,13 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
     cfg = _as_config(built, ["model.pooling=last", "train={batch_size: 128}"])
     cfg, decided = auto_settings(cfg, schema)
     assert (cfg.model.pooling, cfg.model.embedding_dim, cfg.train.batch_size) == ("last", 48, 128)
-    assert set(decided) == {"model.input_dropout"}  # no validation split: monitor stays
+    assert set(decided) == {"model.input_dropout", "model.wide"}  # no validation: monitor stays
     # a tuning trial: the searched keys and the base config's are kept, the rest decided
     trial = trial_config(load_config(None, ["model.units=32"]), {"model.embedding_dim": 16}, 2)
     trial, decided = auto_settings(trial, {**schema, "splits": {
         "train": {"examples": 12_000}, "validation": {"examples": 3_000}}})
-    assert (trial.model.embedding_dim, trial.model.units, trial.model.pooling) == (16, 32, "mean")
+    assert (trial.model.embedding_dim, trial.model.units, trial.model.pooling) == (16, 32,
+                                                                                "max_mean")
     assert decided["train.monitor"]["value"] == "val_accuracy"
 
 

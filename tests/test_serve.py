@@ -265,11 +265,11 @@ def test_train_auto_chose_for_imported_text_and_kept_what_was_set(text_run):
     import yaml
 
     auto = text_run["metrics"]["auto"]
-    assert auto["model.pooling"] == {"value": "mean", "was": "last", "why": auto[
+    assert auto["model.pooling"] == {"value": "max_mean", "was": "last", "why": auto[
         "model.pooling"]["why"]} and "tokens" in auto["model.pooling"]["why"]
     assert auto["train.monitor"]["value"] == "val_accuracy"
     assert "train.batch_size" not in auto  # TINY sets it (to 32, auto's own pick too)
     assert text_run["metrics"]["monitor"] == "val_accuracy"
     with open(os.path.join(text_run["run"], "config.yaml")) as fh:
         saved = yaml.safe_load(fh)
-    assert saved["model"]["pooling"] == "mean" and saved["model"]["input_dropout"] == 0.2
+    assert saved["model"]["pooling"] == "max_mean" and saved["model"]["input_dropout"] == 0.2

@@ -8,8 +8,11 @@ text comes epochs before the most accurate one. For data imported with `data imp
 (text classification), `auto_settings` therefore changes, where the config still holds
 the built-in default:
 
-* `model.pooling`: mean (the masked mean over all steps);
+* `model.pooling`: max_mean (the masked max and mean over all steps, side by side);
 * `model.embedding_dim`: 64 for vocabularies of 2,000 words or more;
+* `model.wide`: on for class labels (`keras_lstm_opt.models.wide`): a fastText-style
+  bag of hashed token bigrams read by the head beside the LSTM; on the development half
+  of the corpus suite it adds 2.5 to 6 points of accuracy (WordNet glosses, fortunes);
 * `model.input_dropout`: 0.2 (real text overfits from the second or third epoch);
 * `train.batch_size`: 16 under 2,000 training examples, 32 under 20,000, 64 under
   200,000, else the default (enough steps per epoch to learn from a small set), a
@@ -49,12 +52,17 @@ def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
     examples = int(schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
     vocab, length = int(info.get("vocab_size", 0)), int(info["text"].get("max_length", 0))
     rules: dict[str, tuple[Any, str]] = {
-        "model.pooling": ("mean", f"texts of up to {length} tokens: the mean of every "
-                                  "step's output keeps what the last state forgets"),
+        "model.pooling": ("max_mean", f"texts of up to {length} tokens: the mean of every "
+                                      "step's output keeps what the last state forgets, the "
+                                      "max a strong phrase the mean dilutes"),
         "model.input_dropout": (0.2, "real text overfits from the second or third epoch"),
     }
     target = schema.get("features", {}).get(schema.get("target", ""), {})
     validation = schema.get("splits", {}).get("validation")
+    if target.get("dtype", "int64") == "int64":
+        rules["model.wide"] = (True, "class labels: a bag of token pairs beside the LSTM sees "
+                                     "every word and word pair at once, as a linear n-gram "
+                                     "model does; the LSTM adds word order and context")
     if target.get("dtype", "int64") == "int64" and validation:
         rules["train.monitor"] = ("val_accuracy", "class labels: stop on, and keep, the most "
                                                   "accurate epoch, not the lowest-loss one")
