@@ -1,7 +1,8 @@
 """export_run: SavedModel and ONNX exports give model.keras's outputs within 1e-5 for
-every config in configs/ and for an imported text data set (WordNet glosses, raw strings
-in) and an imported series (Mauna Loa CO2, raw windows in, original units out); the
-SavedModels are called in a process that cannot import keras_lstm_opt.
+every config in configs/ and for imported text data sets (WordNet glosses; English,
+Japanese and Chinese sentences, split "words+chars": raw strings in) and an imported
+series (Mauna Loa CO2, raw windows in, original units out); the SavedModels are called
+in a process that cannot import keras_lstm_opt.
 
 Models have random weights (no training): an export must reproduce any weights. Configs
 that build the same model (default, multiworker and tuning all build one 64-unit LSTM
@@ -10,6 +11,7 @@ on the embedded text task) share one export; one subprocess loads every SavedMod
 
 from __future__ import annotations
 
+import csv
 import glob
 import json
 import os
@@ -23,16 +25,19 @@ import numpy as np
 import pytest
 
 from .conftest import REPO
+from .test_tokens import CHINESE, ENGLISH, JAPANESE
 
 CONFIGS = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(REPO, "configs",
                                                                           "*.yaml")))
-IMPORTED = ["imported-text", "imported-series", "own-model"]
+IMPORTED = ["imported-text", "imported-mixed", "imported-series", "own-model"]
 TOLERANCE = 1e-5
 SCRIPT = os.path.join(REPO, "tests", "scripts", "load_saved_model.py")
 TEXTS = ["", "zzqx",  # no known token (-> the single id 1), an unknown word
          "a small domesticated carnivorous mammal",
          "the act of moving something from one place to another; a large natural stream "
          "of water (larger than a creek) that flows into the sea, and a unit of time"]
+MIXED_TEXTS = ["", "明日は雨が降るでしょう。", "我喜欢吃饺子和面条。", "Tokyo の天気は晴れ",
+               "Heavy rain and strong wind tonight", "東京　大阪、ケーキ with chocolate"]
 
 
 @dataclass
@@ -63,6 +68,8 @@ def _expected(model: Any, schema: dict[str, Any], x: np.ndarray) -> dict[str, np
         info = schema["info"]
         targets = len((info.get("series") or {}).get("targets") or ["y"])
         return {"forecast": out.reshape(len(x), int(info["horizon"]), targets)}
+    if out.shape[1] == 1:  # a sigmoid head (two classes): exported as [1 - p, p]
+        out = np.concatenate([1.0 - out, out], axis=1)
     names = schema["info"].get("class_names") or [str(i) for i in range(out.shape[1])]
     ids = out.argmax(axis=1)
     return {"probabilities": out, "class_id": ids, "label": np.array([names[i] for i in ids])}
@@ -120,7 +127,8 @@ def _embedded_schema(task: str, root: str) -> str:
     return out
 
 
-def _build(name: str, config: str, schema_dir: str, root: str) -> Case:
+def _build(name: str, config: str, schema_dir: str, root: str,
+           texts: list[str] = TEXTS) -> Case:
     import keras
 
     from keras_lstm_opt import build_model, load_config, read_schema
@@ -140,9 +148,11 @@ def _build(name: str, config: str, schema_dir: str, root: str) -> Case:
     if schema["task"] == "text":
         ids = _token_batch(rng, int(info["vocab_size"]))
         if info.get("vocabulary"):
-            texts = np.array(TEXTS, dtype=object)
-            case.calls.append(("serving_default", {"text": texts}))
-            case.expected.append(_expected(model, schema, encode_texts(info, TEXTS)))
+            case.calls.append(("serving_default", {"text": np.array(texts, dtype=object)}))
+            case.expected.append(_expected(model, schema, encode_texts(info, texts)))
+            if texts is not TEXTS:  # the ids of these texts, as an ONNX client makes them
+                case.calls.append(("tokens", {"tokens": encode_texts(info, texts)}))
+                case.expected.append(case.expected[-1])
         else:
             case.calls.append(("serving_default", {"tokens": ids}))
             case.expected.append(_expected(model, schema, ids))
@@ -196,6 +206,14 @@ def exported(tmp_path_factory: pytest.TempPathFactory
                 text="text", label="label", max_length=40, progress=False)
     cases["imported-text"] = _build("imported-text", "default",
                                     os.path.join(root, "wordnet"), root)
+    with open(os.path.join(root, "mixed.csv"), "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([("text", "label")] + [
+            (t, label) for corpus in (ENGLISH, JAPANESE, CHINESE)
+            for label, texts in corpus.items() for t in texts])
+    import_data(os.path.join(root, "mixed.csv"), os.path.join(root, "mixed"),
+                text="text", label="label", progress=False)
+    cases["imported-mixed"] = _build("imported-mixed", "default",
+                                     os.path.join(root, "mixed"), root, MIXED_TEXTS)
     write_co2(os.path.join(root, "co2.csv"))
     import_data(os.path.join(root, "co2.csv"), os.path.join(root, "co2"), time="date",
                 target="co2", window=24, horizon=6, transform="seasonal_diff", season=12,
@@ -300,6 +318,24 @@ def test_export_json_says_how_to_call_it(cases: dict[str, Case]) -> None:
     assert (series["window"], series["horizon"], series["lag"]) == (24, 6, 12)
     assert os.path.exists(os.path.join(os.path.dirname(cases["imported-text"].onnx),
                                        "vocabulary.json"))
+
+
+def test_words_chars_export_says_its_split(cases: dict[str, Case]) -> None:
+    """The CJK data set's split is words+chars, inside the SavedModel; the ONNX export
+    (ids in) says how a client makes the ids: the RE2 pattern."""
+    from keras_lstm_opt.data.text import SPLIT_PATTERN
+
+    case = cases["imported-mixed"]
+    assert case.schema["info"]["text"]["split"] == "words+chars"
+    with open(os.path.join(case.saved_model, "export.json"), encoding="utf-8") as fh:
+        assert json.load(fh)["tokens"]["split"] == "words+chars"
+    with open(os.path.join(os.path.dirname(case.onnx), "export.json"), encoding="utf-8") as fh:
+        manifest = json.load(fh)
+    assert manifest["tokens"]["split"] == "words+chars"
+    assert SPLIT_PATTERN in manifest["usage"]["tokenize"]
+    with open(os.path.join(os.path.dirname(case.onnx), "vocabulary.json"),
+              encoding="utf-8") as fh:
+        assert {"雨", "天", "rain"} <= set(json.load(fh))
 
 
 def test_export_checks_itself(cases: dict[str, Case]) -> None:
