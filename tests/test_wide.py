@@ -1,5 +1,6 @@
-"""The wide path (`model.wide`) and max+mean pooling: what they compute, on and off, and
-that a trained wide model keeps one artifact (model.keras, predict, the SavedModel)."""
+"""The wide path (`model.wide`), its subwords (`model.wide_subwords`) and max+mean pooling:
+what they compute, on and off, and that a trained wide model keeps one artifact
+(model.keras, predict, the SavedModel)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,23 @@ import pytest
 from keras_lstm_opt.config import ModelConfig
 from keras_lstm_opt.models.factory import build_model
 from keras_lstm_opt.models.pooling import MaxMeanPooling
-from keras_lstm_opt.models.wide import PRIME, NgramBag
+from keras_lstm_opt.models.wide import PRIME, NgramBag, char_ngrams, fnv1a, subword_table
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _schema(vocab: int = 50, classes: int = 3) -> dict:
+WORDS = ["", "[UNK]", "ab", "abc", "né", "b"]
+
+
+def _schema(vocab: int = 50, classes: int = 3, words: list[str] | None = None) -> dict:
+    info: dict = {"vocab_size": vocab, "num_classes": classes}
+    if words is not None:  # as an import writes it: ids 0..vocab-1 are these words
+        info.update(vocab_size=len(words), vocabulary=words,
+                    text={"split": "whitespace"})
     return {"inputs": "tokens", "target": "label", "compression": "GZIP",
             "features": {"tokens": {"dtype": "int64", "shape": [None]},
                          "label": {"dtype": "int64", "shape": []}},
-            "info": {"vocab_size": vocab, "num_classes": classes}}
+            "info": info}
 
 
 def test_ngram_slots_are_tokens_then_hashed_pairs_and_skip_padding() -> None:
@@ -57,6 +65,91 @@ def test_ngram_bag_is_a_mean_that_padding_and_length_do_not_change() -> None:
 def test_ngram_bag_refuses_bad_sizes() -> None:
     with pytest.raises(ValueError, match="vocab_size >= 2"):
         NgramBag(1, buckets=8)
+
+
+def test_fnv1a_is_the_published_hash_and_ngrams_count_characters() -> None:
+    # the FNV-1a 32-bit test vectors (http://www.isthe.com/chongo/tech/comp/fnv/)
+    assert [fnv1a(t) for t in ("", "a", "foobar")] == [0x811C9DC5, 0xE40C292C, 0xBF9CF968]
+    assert char_ngrams("ab", 2, 3) == ["<a", "ab", "b>", "<ab", "ab>"]
+    assert char_ngrams("né", 3, 4) == ["<né", "né>", "<né>"]  # é is one character
+
+
+def test_subword_table_lists_each_words_hashed_ngrams_and_none_for_reserved() -> None:
+    table = subword_table(WORDS, 1000, 2, 3)
+    by_hand = {2: ["<a", "ab", "b>", "<ab", "ab>"],
+               3: ["<a", "ab", "bc", "c>", "<ab", "abc", "bc>"],
+               4: ["<n", "né", "é>", "<né", "né>"], 5: ["<b", "b>", "<b>"]}
+    assert table.shape == (6, 7) and table.dtype == np.int32
+    assert (table[:2] == -1).all()  # padding and [UNK]
+    for i, grams in by_hand.items():
+        want = [fnv1a(g) % 1000 for g in grams]
+        assert table[i].tolist() == want + [-1] * (7 - len(want))
+    np.testing.assert_array_equal(subword_table(WORDS, 1000, 2, 3), table)  # deterministic
+    assert subword_table(WORDS, 1000, 2, 3, width=2).shape == (6, 2)
+
+
+def test_subword_bag_is_the_mean_of_word_means_and_bigrams() -> None:
+    bag = NgramBag(6, buckets=64, dim=5, ngrams=2, subwords=32, minn=2, maxn=3,
+                   vocabulary=WORDS)
+    out = bag(np.array([[2, 3, 1, 0, 0]])).numpy()
+    table, sub = bag.table.embeddings.numpy(), bag.subword_ids.numpy()
+    assert "vocabulary" not in bag.get_config() and bag.subword_ids.trainable is False
+
+    def word(i: int) -> np.ndarray:  # fastText's word vector: its own and its n-grams' mean
+        rows = [i] + [6 + 64 + s for s in sub[i] if s >= 0]
+        return table[rows].mean(0)
+
+    bigrams = [6 + (a * PRIME + b) % 64 for a, b in ((2, 3), (3, 1))]
+    want = np.mean([word(2), word(3), table[1], *table[bigrams]], axis=0)
+    np.testing.assert_allclose(out[0], want, atol=1e-6)
+    np.testing.assert_allclose(bag(np.array([[2, 3, 1]])).numpy(), out, atol=1e-6)
+    np.testing.assert_allclose(bag(np.array([[0, 0]])).numpy(), 0.0)
+
+
+def test_subword_gradients_stay_row_sparse() -> None:
+    import tensorflow as tf
+
+    bag = NgramBag(6, buckets=64, dim=4, subwords=32, minn=2, maxn=3, vocabulary=WORDS)
+    bag.build((None, None))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(bag(np.array([[2, 5, 0]])))
+    grad = tape.gradient(loss, bag.table.embeddings)
+    assert isinstance(grad, tf.IndexedSlices)
+    dense = tf.convert_to_tensor(grad).numpy()
+    assert len(grad.indices) < 0.5 * len(dense)  # rows gathered, not the table
+    rows = set(np.flatnonzero(np.abs(dense).sum(1)).tolist())  # padding's have zeros
+    sub = bag.subword_ids.numpy()
+    assert rows == {2, 5, 6 + (2 * PRIME + 5) % 64} | {70 + s for s in sub[[2, 5]].flat
+                                                       if s >= 0}
+
+
+def test_subwords_only_with_a_vocabulary_of_words() -> None:
+    cfg = ModelConfig(units=8, embedding_dim=8, wide=True, wide_buckets=64, wide_dim=4,
+                      wide_subwords=32, wide_minn=2, wide_maxn=3)
+    assert build_model(cfg, _schema(words=WORDS)).get_layer("wide").subwords == 32
+    assert build_model(cfg, _schema()).get_layer("wide").subwords == 0  # no vocabulary
+    chars = _schema(words=WORDS)
+    chars["info"]["text"]["split"] = "character"
+    assert build_model(cfg, chars).get_layer("wide").subwords == 0
+    with pytest.raises(ValueError, match="need the vocabulary"):
+        NgramBag(6, subwords=32)
+
+
+def test_a_model_with_subwords_loads_without_the_vocabulary(tmp_path) -> None:  # noqa: ANN001
+    import keras
+
+    cfg = ModelConfig(units=8, embedding_dim=8, pooling="max_mean", wide=True,
+                      wide_buckets=64, wide_dim=4, wide_subwords=32, wide_minn=2,
+                      wide_maxn=3)
+    model = build_model(cfg, _schema(words=WORDS))
+    x = np.array([[2, 3, 4, 0], [5, 1, 0, 0]])
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    assert "né" not in json.dumps(model.get_layer("wide").get_config())
+    loaded = keras.saving.load_model(path)
+    wide = loaded.get_layer("wide")
+    np.testing.assert_array_equal(wide.subword_ids.numpy(), subword_table(WORDS, 32, 2, 3))
+    np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
 
 
 def test_max_mean_pooling_ignores_padded_steps() -> None:
@@ -121,15 +214,17 @@ def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
     np.testing.assert_allclose(np.asarray(served[key]), probabilities, atol=1e-5)
 
 
-@pytest.mark.parametrize("pooling", ["max_mean", "mean", "last"])
-def test_predictor_runs_the_wide_path_eagerly(pooling: str) -> None:
+@pytest.mark.parametrize("pooling,subwords", [("max_mean", 0), ("mean", 0), ("last", 0),
+                                              ("max_mean", 32), ("last", 32)])
+def test_predictor_runs_the_wide_path_eagerly(pooling: str, subwords: int) -> None:
     from keras_lstm_opt.models.predictor import Predictor
 
     cfg = ModelConfig(units=8, embedding_dim=8, pooling=pooling, wide=True,
-                      wide_buckets=256, wide_dim=4)
-    model = build_model(cfg, _schema())
+                      wide_buckets=256, wide_dim=4, wide_subwords=subwords)
+    model = build_model(cfg, _schema(words=WORDS + [f"w{i}" for i in range(44)]))
+    assert model.get_layer("wide").subwords == subwords
     predictor = Predictor(model)
     assert predictor.eager, predictor.plan
     assert "wide" in predictor.plan and "deep_and_wide" in predictor.plan
-    x = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [0, 0, 0, 0]])
+    x = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [0, 0, 0, 0], [4, 4, 49, 2]])
     np.testing.assert_allclose(predictor(x), model(x), atol=1e-5)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from keras_lstm_opt.errors import DataError
+from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.models.heads import head_for
 
 if TYPE_CHECKING:  # for the type checker only: any object with these fields will do
@@ -106,6 +106,20 @@ def _series_args(schema: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+def _subword_args(cfg: ModelConfig, info: dict[str, Any]) -> dict[str, Any]:
+    """NgramBag's subword arguments: the vocabulary's character n-grams where the data
+    has words (not for text split into characters, nor without a vocabulary)."""
+    vocabulary = info.get("vocabulary")
+    split = info.get("text", {}).get("split")
+    if not cfg.wide_subwords or not vocabulary or split == "character":
+        return {}
+    if cfg.wide_minn > cfg.wide_maxn:
+        raise UsageError(f"model.wide_minn ({cfg.wide_minn}) must be <= model.wide_maxn "
+                         f"({cfg.wide_maxn})")
+    return {"subwords": cfg.wide_subwords, "minn": cfg.wide_minn, "maxn": cfg.wide_maxn,
+            "vocabulary": vocabulary}
+
+
 def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "float32",
                 name: str = "lstm_model") -> keras.Model:
     """Return an uncompiled Keras model for `schema`'s inputs and target.
@@ -146,7 +160,7 @@ def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "floa
 
         bag = NgramBag(int(schema["info"]["vocab_size"]), buckets=cfg.wide_buckets,
                        dim=cfg.wide_dim, ngrams=cfg.wide_ngrams, name="wide",
-                       dtype=precision)(inp)
+                       dtype=precision, **_subword_args(cfg, schema["info"]))(inp)
         x = keras.layers.Concatenate(name="deep_and_wide", dtype=precision)([x, bag])
     head = head_for(schema)
     out = keras.layers.Dense(head.units, activation=head.activation, dtype="float32",

@@ -18,7 +18,8 @@ training: reading variables at every call would cost about 40 us each):
 * `Dense` (2-D or 3-D inputs, any activation), `GlobalAveragePooling1D` (masked mean),
   `MaxMeanPooling` (masked max and mean);
 * the wide path: an `NgramBag` reading the model's input, joined to the chain by a
-  `Concatenate` (`[chain output, bag]`), as `build_model` makes it for `model.wide`;
+  `Concatenate` (`[chain output, bag]`), as `build_model` makes it for `model.wide`
+  (with subwords: the layer's own `bag` math on snapshots of its two weights);
 * `Dropout`, `SpatialDropout1D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout`
   (nothing at inference).
 
@@ -211,6 +212,10 @@ def _max_mean_pool(layer: Any) -> Step:
 def _ngram_bag(layer: Any) -> Step:
     table, axis, one = _snapshot(layer.table.embeddings), _const(0), tf.constant(1.0)
     time = _const(1)
+    if layer.subwords:  # the layer's own math, on snapshots of its weights
+        subword_ids = tf.constant(np.asarray(layer.subword_ids), tf.int32)
+        gather = lambda slots: raw.GatherV2(params=table, indices=slots, axis=axis)  # noqa: E731
+        return lambda ids, mask: (layer.bag(ids, gather, subword_ids), None)
 
     def step(ids: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
         slots, weights = layer.slots(ids)
