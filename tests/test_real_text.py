@@ -148,7 +148,7 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         gap = 100 * (ours["best_val_accuracy"] - best_rival["best_val_accuracy"])
         assert ours["gap_points"] == pytest.approx(gap)
         summary = next(c for c in result["corpora"] if c["corpus"] == corpus)
-        assert summary["best_rival"] == best_rival["contender"]
+        assert summary["best_rival"] == best_rival["contender"] and summary["half"] == "dev"
         if HAS_FASTTEXT:
             fast, bigrams = rows["fasttext"], rows["fasttext-bigrams"]
             assert [p["epoch"] for p in fast["points"]] == [1, 2, 3, 4, 5]
@@ -173,6 +173,7 @@ def test_real_text_bench_takes_a_csv_and_a_list_of_rivals(tmp_path):
     result = json.loads((tmp_path / "b" / "real_text.json").read_text())
     rows = {r["contender"]: r for r in result["rows"]}
     assert list(rows) == names  # the bench's order; "tfidf" is tfidf-word
+    assert result["corpora"][0]["half"] is None  # a CSV is in neither half of the suite
     if HAS_FASTTEXT:
         assert [p["epoch"] for p in rows["fasttext"]["points"]] == [1, 2]
     split = tmp_path / "b" / "real-text" / "tiny"

@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="--mode time-to-accuracy and real-text")
     p.add_argument("--corpus", action="append", default=[], metavar="CSV|NAME",
                    help="--mode real-text: a text,label CSV or a suite corpus (wordnet, "
-                        "fortunes, manpages); repeat for several")
+                        "fortunes, ...: python -m keras_lstm_opt.bench.corpora --list); "
+                        "repeat for several")
     p.add_argument("--fasttext-epochs", type=int, default=None,
                    help="--mode real-text: fastText's curve trains at 1..N epochs (default: "
                         "its own default, 5)")
@@ -292,7 +293,7 @@ def _real_text(args: argparse.Namespace) -> int:
 
     if not args.corpus:
         print("error: --corpus: give text,label CSV files or suite corpora (wordnet, fortunes, "
-              "manpages)", file=sys.stderr)
+              "...: python -m keras_lstm_opt.bench.corpora --list)", file=sys.stderr)
         return 2
     try:
         rows = int(args.rows) if args.rows else None

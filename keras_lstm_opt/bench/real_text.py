@@ -1,7 +1,7 @@
 """Real-text benchmark: keras-lstm-opt's one command against what a user would otherwise use.
 
-A corpus is a CSV with `text,label` columns (string labels) or a suite name (`wordnet`,
-`fortunes`, `manpages`: built from Debian packages by `keras_lstm_opt.bench.corpora`);
+A corpus is a CSV with `text,label` columns (string labels) or a suite corpus's name
+(`keras_lstm_opt.bench.suite`: wordnet, fortunes, kjv, ..., built from Debian packages);
 `rows` keeps a stratified sample of it. The rows are split once (stratified,
 `validation_fraction`, `seed`) into train.csv and validation.csv, and every contender
 trains on that split, each in a fresh process (TensorFlow's start-up is not timed,
@@ -85,14 +85,18 @@ def parse_contenders(spec: str) -> tuple[str, ...]:
 
 
 def corpus_builders() -> dict[str, Callable[[], list[tuple[str, str]]]]:
-    """Suite corpora by name: each builder returns (text, label) rows.
+    """Suite corpora by name (`keras_lstm_opt.bench.suite`): each builder returns
+    (text, label) rows."""
+    from keras_lstm_opt.bench.suite import SUITE
 
-    Today corpora.py's three; this is the one place to switch to the suite's registry.
-    """
-    from keras_lstm_opt.bench.corpora import wordnet_rows
-    from keras_lstm_opt.bench.corpora_text import fortune_rows, man_rows
+    return {c.name: c.rows for c in SUITE}
 
-    return {"wordnet": wordnet_rows, "fortunes": fortune_rows, "manpages": man_rows}
+
+def suite_half(name: str) -> str | None:
+    """"dev" or "held-out" for a suite corpus; None for anything else (a CSV)."""
+    from keras_lstm_opt.bench.suite import SUITE
+
+    return next((c.half for c in SUITE if c.name == name), None)
 
 
 def load_corpus(source: str) -> tuple[str, list[tuple[str, str]]]:
@@ -107,7 +111,7 @@ def load_corpus(source: str) -> tuple[str, list[tuple[str, str]]]:
     builders = corpus_builders()
     if source not in builders:
         raise UsageError(f"--corpus {source}: no such file and no suite corpus of that name "
-                         f"(suite: {', '.join(sorted(builders))})")
+                         f"(suite: {', '.join(builders)})")
     return source, list(builders[source]())
 
 
@@ -255,16 +259,17 @@ def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
         need("sklearn", TFIDF, "examples")
     if any(c.startswith("fasttext") for c in contenders):
         need("fasttext", FASTTEXT, "bench")
-    sources = [load_corpus(c) for c in corpora]
-    names = [name for name, _ in sources]
+    sources = [(*load_corpus(c), c) for c in corpora]
+    names = [name for name, _, _ in sources]
     if len(set(names)) < len(names):
         raise UsageError(f"--corpus: two corpora named alike ({', '.join(names)})")
     out_rows, summary = [], []
-    for name, data in sources:
+    for name, data, source in sources:
         picked = sample_rows(data, rows, seed) if rows else data
         work = os.path.join(out_dir, "real-text", name)
         stats = split_corpus(picked, work, validation_fraction, seed)
         stats["sampled_from"] = len(data)
+        stats["half"] = None if os.path.isfile(source) else suite_half(name)
         progress(f"{name}: {stats['rows']} rows (of {len(data)}), {stats['classes']} "
                  f"classes, median {stats['median_words']:g} words; train {stats['train']}, "
                  f"validation {stats['validation']}")
