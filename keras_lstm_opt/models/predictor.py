@@ -52,6 +52,7 @@ from keras_lstm_opt.errors import UsageError
 Step = Callable[[tf.Tensor, tf.Tensor | None], tuple[tf.Tensor, tf.Tensor | None]]
 raw = tf.raw_ops
 
+_LAST = tf.constant(-1)
 _PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout",
                  "AlphaDropout")
 
@@ -192,6 +193,7 @@ def _mean_pool(layer: Any) -> Step:
 
 def _max_mean_pool(layer: Any) -> Step:
     time, feature, last = _const(1), _const(2), _const(-1)
+    one, far = tf.constant(1.0), tf.constant(1e30)  # padded steps drop by 1e30 for the max
 
     def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
         if mask is None:
@@ -200,10 +202,9 @@ def _max_mean_pool(layer: Any) -> Step:
         m = raw.ExpandDims(input=mask, axis=feature)  # 1.0 where a step counts
         count = raw.Sum(input=m, axis=time)
         mean = raw.RealDiv(x=raw.Sum(input=raw.Mul(x=x, y=m), axis=time),
-                           y=raw.Maximum(x=count, y=tf.ones_like(count)))
-        low = tf.fill(tf.shape(x), x.dtype.min)
-        peak = raw.Max(input=raw.SelectV2(condition=m > 0, t=x, e=low), axis=time)
-        peak = raw.SelectV2(condition=count > 0, t=peak, e=tf.zeros_like(peak))
+                           y=raw.Maximum(x=count, y=one))
+        shifted = raw.AddV2(x=x, y=raw.Mul(x=raw.Sub(x=m, y=one), y=far))
+        peak = raw.Mul(x=raw.Max(input=shifted, axis=time), y=raw.Minimum(x=count, y=one))
         return raw.ConcatV2(values=[peak, mean], axis=last), None
 
     return step
@@ -370,7 +371,7 @@ class Predictor:
             if role == "side":  # the wide path reads the input ids
                 sides.append(step(ids, None)[0])
             elif role == "join":
-                t = raw.ConcatV2(values=[t, *sides], axis=_const(-1))
+                t = raw.ConcatV2(values=[t, *sides], axis=_LAST)
                 mask, sides = None, []
             else:
                 t, mask = step(t, mask)
