@@ -88,22 +88,21 @@ def test_subword_table_lists_each_words_hashed_ngrams_and_none_for_reserved() ->
     assert subword_table(WORDS, 1000, 2, 3, width=2).shape == (6, 2)
 
 
-def test_subword_bag_is_the_mean_of_word_means_and_bigrams() -> None:
+def test_subwords_add_a_second_bag_the_mean_of_the_texts_char_ngrams() -> None:
     bag = NgramBag(6, buckets=64, dim=5, ngrams=2, subwords=32, minn=2, maxn=3,
                    vocabulary=WORDS)
-    out = bag(np.array([[2, 3, 1, 0, 0]])).numpy()
+    out = bag(np.array([[2, 3, 1, 3, 0]])).numpy()
+    assert out.shape == (1, 10) and bag.compute_output_shape((None, None)) == (None, 10)
     table, sub = bag.table.embeddings.numpy(), bag.subword_ids.numpy()
     assert "vocabulary" not in bag.get_config() and bag.subword_ids.trainable is False
-
-    def word(i: int) -> np.ndarray:  # fastText's word vector: its own and its n-grams' mean
-        rows = [i] + [6 + 64 + s for s in sub[i] if s >= 0]
-        return table[rows].mean(0)
-
-    bigrams = [6 + (a * PRIME + b) % 64 for a, b in ((2, 3), (3, 1))]
-    want = np.mean([word(2), word(3), table[1], *table[bigrams]], axis=0)
-    np.testing.assert_allclose(out[0], want, atol=1e-6)
-    np.testing.assert_allclose(bag(np.array([[2, 3, 1]])).numpy(), out, atol=1e-6)
+    bigrams = [6 + (a * PRIME + b) % 64 for a, b in ((2, 3), (3, 1), (1, 3))]
+    np.testing.assert_allclose(out[0, :5], table[[2, 3, 1, 3, *bigrams]].mean(0), atol=1e-6)
+    grams = [6 + 64 + s for i in (2, 3, 3) for s in sub[i] if s >= 0]  # [UNK]: none
+    assert len(grams) == 5 + 7 + 7
+    np.testing.assert_allclose(out[0, 5:], table[grams].mean(0), atol=1e-6)
+    np.testing.assert_allclose(bag(np.array([[2, 3, 1, 3]])).numpy(), out, atol=1e-6)
     np.testing.assert_allclose(bag(np.array([[0, 0]])).numpy(), 0.0)
+    np.testing.assert_allclose(bag(np.array([[1]])).numpy()[0, 5:], 0.0)  # no n-grams
 
 
 def test_subword_gradients_stay_row_sparse() -> None:
@@ -126,7 +125,9 @@ def test_subword_gradients_stay_row_sparse() -> None:
 def test_subwords_only_with_a_vocabulary_of_words() -> None:
     cfg = ModelConfig(units=8, embedding_dim=8, wide=True, wide_buckets=64, wide_dim=4,
                       wide_subwords=32, wide_minn=2, wide_maxn=3)
-    assert build_model(cfg, _schema(words=WORDS)).get_layer("wide").subwords == 32
+    model = build_model(cfg, _schema(words=WORDS))
+    assert model.get_layer("wide").subwords == 32
+    assert model.get_layer("head").input.shape[-1] == 8 + 2 * 4  # LSTM, bag, n-gram bag
     assert build_model(cfg, _schema()).get_layer("wide").subwords == 0  # no vocabulary
     chars = _schema(words=WORDS)
     chars["info"]["text"]["split"] = "character"
@@ -176,8 +177,9 @@ def test_wide_on_and_off(wide: bool) -> None:
 
 
 def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
-    """Real glosses: import, train (wide + max_mean), predict from the run, and the
-    SavedModel (raw strings in) answers the same in a process without the package."""
+    """Real glosses: import, train (wide with subwords + max_mean), predict from the run,
+    and the SavedModel (raw strings in) answers the same in a process without the
+    package (the subword table travels as a weight)."""
     from keras_lstm_opt import import_data
     from keras_lstm_opt.bench.corpora import wordnet_rows, write_text_rows
     from keras_lstm_opt.experiment import fit
@@ -192,10 +194,13 @@ def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
                 progress=False)
     metrics = fit(None, run, [f"data.path={data}", "train.epochs=1", "train.verbose=silent",
                               "model.wide=true", "model.pooling=max_mean",
-                              "model.wide_buckets=4096"], overwrite=True)
+                              "model.wide_buckets=4096", "model.wide_subwords=2048"],
+                  overwrite=True)
     assert metrics["epochs_completed"] == 1
     loaded = load_run(run)
-    assert loaded.model.get_layer("wide").buckets == 4096
+    wide = loaded.model.get_layer("wide")
+    assert wide.buckets == 4096 and wide.subwords == 2048
+    assert (wide.subword_ids.numpy() >= 0).any()
     texts = ["a domestic animal kept for company", "a tool for cutting wood", "zzqx", ""]
     probabilities = np.asarray(loaded.probabilities(texts, 256))
     out = export_run(run, "saved_model", str(tmp_path / "sm"), check=False)

@@ -15,8 +15,10 @@ word's character n-grams of `<word>` (`minn`..`maxn` characters, `<` and `>` mar
 ends) are hashed (FNV-1a of the UTF-8 bytes, modulo `subwords`) into a table of slot ids
 `[vocab_size, width]` (-1 = none), kept as a non-trainable int32 weight: a saved
 `model.keras` carries it, so loading needs only the sizes in the layer's config, never the
-vocabulary. In the bag a token then stands for the mean of its own vector and its
-n-grams' vectors, so words seen rarely (or spelled alike) share evidence.
+vocabulary. The layer then returns a second bag beside the first, `[B, 2 * dim]`: the mean
+of the n-gram vectors of every token of the text (a fastText / char TF-IDF-like view:
+words spelled alike share evidence). Measured on the dev corpora, two bags beat folding
+each word's n-grams into its own vector (fastText's word vector), which gained nothing.
 
 Everything is computed from the token ids inside the graph, so the exported SavedModel
 (raw strings in) and `predict` need nothing more than the vocabulary they already carry.
@@ -79,8 +81,15 @@ def subword_table(vocabulary: Sequence[str], buckets: int, minn: int, maxn: int,
 
         subword_table(["", "[UNK]", "ab"], 8, 2, 3)   # rows 0, 1: all -1
     """
+    slot: dict[str, int] = {}  # each distinct n-gram hashed once
+
+    def hashed(gram: str) -> int:
+        if gram not in slot:
+            slot[gram] = fnv1a(gram) % buckets
+        return slot[gram]
+
     rows = [[] if word in RESERVED else
-            [fnv1a(g) % buckets for g in char_ngrams(word, minn, maxn)][:width]
+            [hashed(g) for g in char_ngrams(word, minn, maxn)[:width]]
             for word in vocabulary]
     table = np.full((len(rows), max(1, max(map(len, rows), default=1))), -1, np.int32)
     for i, row in enumerate(rows):
@@ -90,7 +99,8 @@ def subword_table(vocabulary: Sequence[str], buckets: int, minn: int, maxn: int,
 
 @keras.saving.register_keras_serializable(package="keras_lstm_opt")
 class NgramBag(keras.layers.Layer):
-    """Token ids `[B, T]` (0 = padding) -> the mean of their n-gram embeddings `[B, dim]`.
+    """Token ids `[B, T]` (0 = padding) -> the mean of their n-gram embeddings `[B, dim]`
+    (with subwords: and the mean of their character n-grams' embeddings, `[B, 2 * dim]`).
 
     Args:
         vocab_size: ids are in [0, vocab_size); id 0 is padding and counts for nothing.
@@ -167,21 +177,22 @@ class NgramBag(keras.layers.Layer):
 
     def bag(self, ids: tf.Tensor, gather: Callable[[tf.Tensor], tf.Tensor],
             subword_ids: Any = None) -> tf.Tensor:
-        """The bag vectors `[B, dim]` of `ids`, reading embeddings through `gather` (slot
-        ids -> vectors) and the subword table `subword_ids` (the layer's weight, or a
-        snapshot of it: the predictor's eager step computes the same math)."""
+        """The bag vectors `[B, dim]` (`[B, 2 * dim]` with subwords) of `ids`, reading
+        embeddings through `gather` (slot ids -> vectors) and the subword table
+        `subword_ids` (the layer's weight, or a snapshot of it: the predictor's eager
+        step computes the same math)."""
         slots, weights = self.slots(ids)
         vectors = gather(slots)
         weights = tf.cast(weights, vectors.dtype)[:, :, None]
+        bag = tf.reduce_sum(vectors * weights, axis=1)
+        bag /= tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
         if not self.subwords:
-            total = tf.reduce_sum(vectors * weights, axis=1)
-            return total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
-        tokens = tf.shape(ids)[1]
+            return bag
         sums, count = self._subword_sums(ids, gather, subword_ids)
-        words = (vectors[:, :tokens] + sums) / (1.0 + count)
-        vectors = tf.concat([words, vectors[:, tokens:]], axis=1)
-        total = tf.reduce_sum(vectors * weights, axis=1)
-        return total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+        real = weights[:, :tf.shape(ids)[1]]  # the tokens' weights: 0 for padding
+        grams = tf.reduce_sum(sums * real, axis=1)
+        grams /= tf.maximum(tf.reduce_sum(count * real, axis=1), 1.0)
+        return tf.concat([bag, grams], axis=1)
 
     def _subword_sums(self, ids: tf.Tensor, gather: Callable[[tf.Tensor], tf.Tensor],
                       subword_ids: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -204,7 +215,7 @@ class NgramBag(keras.layers.Layer):
         return self.bag(inputs, self.table, getattr(self, "subword_ids", None))
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, int]:
-        return (input_shape[0], self.dim)
+        return (input_shape[0], self.dim * (2 if self.subwords else 1))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:
         return None
