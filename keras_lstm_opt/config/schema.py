@@ -73,9 +73,10 @@ class ModelConfig:
     wide_dim: int = _f(32, "width of the wide path's n-gram embeddings", min=1)
     wide_buckets: int = _f(131072, "hashed n-gram slots of the wide path", min=1)
     wide_ngrams: int = _f(2, "longest n-gram of the wide path (1 = tokens only)", min=1, max=5)
-    wide_subwords: int = _f(131072, "hashed character n-gram slots of the wide path: a "
-                                    "second bag, of the text's words' char n-grams, as "
-                                    "fastText (0 = off; needs the data's vocabulary)", min=0)
+    wide_subwords: int = _f(0, "hashed character n-gram slots of the wide path: a second "
+                               "bag, of the text's words' char n-grams, as fastText "
+                               "(0 = off; e.g. 131072; needs the data's vocabulary; about "
+                               "1 point on some corpora for 2x the step time)", min=0)
     wide_minn: int = _f(2, "shortest character n-gram of a word (with its < > end marks)",
                         min=1, max=10)
     wide_maxn: int = _f(5, "longest character n-gram of a word (>= model.wide_minn)",
