@@ -47,6 +47,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.models.wide import PRIME
 
 # One layer at inference: (values, mask or None) -> (values, mask or None).
 Step = Callable[[tf.Tensor, tf.Tensor | None], tuple[tf.Tensor, tf.Tensor | None]]
@@ -218,11 +219,38 @@ def _ngram_bag(layer: Any) -> Step:
         gather = lambda slots: raw.GatherV2(params=table, indices=slots, axis=axis)  # noqa: E731
         return lambda ids, mask: (layer.bag(ids, gather, subword_ids), None)
 
+    prime, buckets, vocab = (tf.constant(v, tf.int64) for v in (PRIME, layer.buckets,
+                                                                layer.vocab_size))
+    zero, feature, consts = tf.constant(0, tf.int64), _const(2), {}
+
+    def cut(x: tf.Tensor, start: int, width: int) -> tf.Tensor:  # x[:, start:start + width]
+        key = (start, width)
+        if key not in consts:
+            consts[key] = (_const([0, start]), _const([-1, width]))
+        return raw.Slice(input=x, begin=consts[key][0], size=consts[key][1])
+
     def step(ids: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
-        slots, weights = layer.slots(ids)
-        vectors = raw.GatherV2(params=table, indices=slots, axis=axis)
-        total = raw.Sum(input=raw.Mul(x=vectors, y=weights[:, :, None]), axis=time)
-        count = raw.Sum(input=weights, axis=time, keep_dims=True)
+        if ids.dtype != tf.int64:
+            ids = raw.Cast(x=ids, DstT=tf.int64)
+        steps = int(ids.shape[1])  # the same slots as NgramBag.slots, in raw ops
+        real = raw.Cast(x=raw.NotEqual(x=ids, y=zero), DstT=tf.float32)
+        slots, weights, h, w = [ids], [real], ids, real
+        for n in range(2, layer.ngrams + 1):
+            width = steps - n + 1
+            if width < 1:
+                break
+            h = raw.FloorMod(x=raw.AddV2(x=raw.Mul(x=cut(h, 0, width), y=prime),
+                                         y=cut(ids, n - 1, width)), y=buckets)
+            w = raw.Mul(x=cut(w, 0, width), y=cut(real, n - 1, width))
+            slots.append(raw.AddV2(x=h, y=vocab))
+            weights.append(w)
+        if len(slots) > 1:
+            slots = [raw.ConcatV2(values=slots, axis=time)]
+            weights = [raw.ConcatV2(values=weights, axis=time)]
+        vectors = raw.GatherV2(params=table, indices=slots[0], axis=axis)
+        total = raw.Sum(input=raw.Mul(x=vectors, y=raw.ExpandDims(input=weights[0],
+                                                                   axis=feature)), axis=time)
+        count = raw.Sum(input=weights[0], axis=time, keep_dims=True)
         return raw.RealDiv(x=total, y=raw.Maximum(x=count, y=one)), None
 
     return step
