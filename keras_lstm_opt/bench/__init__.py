@@ -6,10 +6,11 @@
   FastLSTM, PyTorch and ONNX Runtime on our ONNX export;
 * `importer`: `data import` throughput and peak RSS on a large real-text CSV
   (`python -m keras_lstm_opt.bench.importer`);
-* `corpora` (and `corpora_text`): the real offline data sets (WordNet glosses, fortune
-  quotations, man pages, the CO2 record) as CSV;
-* `real_text`: keras-lstm-opt's defaults against a Keras tutorial and TF-IDF + logistic
-  regression on real text corpora (accuracy, macro-F1, time to the tutorial's best);
+* `corpora` (`suite` and the `corpora_*` builders): the real offline data sets as CSV: the
+  17-corpus text suite in a development and a held-out half, and the CO2 record;
+* `real_text` (and `rivals`): keras-lstm-opt's defaults against a Keras tutorial, TF-IDF +
+  logistic regression on word and on character n-grams, and fastText, on real text corpora
+  (accuracy, macro-F1, time to each best and to the tutorial's best, the gap);
 * `trainer`: the overhead of our loop, `klo.Trainer.fit` against Keras's `model.fit` on
   one user model;
 * `data`: variants of the TFRecord input pipeline;
