@@ -26,7 +26,7 @@ import collections
 import gzip
 import re
 
-from keras_lstm_opt.bench.corpora_text import MAN_WORDS, _package_files
+from keras_lstm_opt.bench.corpora_text import MAN_WORDS, _package_files, unambiguous
 from keras_lstm_opt.errors import DataError
 
 MIN_CLASS_ROWS = 50
@@ -68,15 +68,7 @@ def dictd_entries(package: str, name: str) -> list[str]:
 def _finish(found: list[tuple[str, str]], words: int) -> list[tuple[str, str]]:
     """Cut texts at `words`, drop texts under two labels, duplicates and rare labels."""
     found = [(" ".join(text.split()[:words]), label) for text, label in found]
-    labels_of: dict[str, set[str]] = collections.defaultdict(set)
-    for text, label in found:
-        labels_of[text].add(label)
-    seen: set[str] = set()
-    rows = []
-    for text, label in found:
-        if text and len(labels_of[text]) == 1 and text not in seen:
-            seen.add(text)
-            rows.append((text, label))
+    rows = unambiguous([(text, label) for text, label in found if text])
     counts = collections.Counter(label for _, label in rows)
     return [row for row in rows if counts[row[1]] >= MIN_CLASS_ROWS]
 

@@ -21,10 +21,9 @@ Example:
 from __future__ import annotations
 
 import collections
-import gzip
 import re
 
-from keras_lstm_opt.bench.corpora_text import _package_files, man_text
+from keras_lstm_opt.bench.corpora_text import _package_files, man_pages, man_text
 
 CJK_CHARS = 600
 MIN_SECTION_ROWS = 10
@@ -53,14 +52,7 @@ def cjk_man_rows(package: str, locale: str, chars: int = CJK_CHARS) -> list[tupl
     that is not a link, in path order; texts cut at `chars` characters."""
     pattern = re.compile(rf"/man/{re.escape(locale)}/man(\d)/[^/]+\.\d\w*\.gz$")
     rows = []
-    for path in _package_files(package):
-        match = pattern.search(path)
-        if not match:
-            continue
-        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
-            source = fh.read()
-        if source.lstrip().startswith(".so "):
-            continue
+    for match, source in man_pages(_package_files(package), pattern.pattern):
         text = man_text(_english_headings(source), words=chars)[:chars].strip()
         if len(text) >= 10:
             rows.append((text, SECTION_NAMES[match.group(1)]))

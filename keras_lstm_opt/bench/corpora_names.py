@@ -25,12 +25,11 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import xml.etree.ElementTree as ET
 
-from keras_lstm_opt.bench.corpora_text import _package_files
+from keras_lstm_opt.bench.corpora_text import _package_files, unambiguous
 from keras_lstm_opt.errors import DataError
 
 EMOJI_LANGUAGES = ("en", "de", "es", "fr", "ru", "ja", "zh")
@@ -105,13 +104,5 @@ def iso_code_rows() -> list[tuple[str, str]]:
             for field in ("name", "official_name", "common_name"):
                 if entry.get(field):
                     found.append((" ".join(entry[field].split()), label))
-    labels_of: dict[str, set[str]] = collections.defaultdict(set)
-    for text, label in found:
-        labels_of[text].add(label)
-    seen: set[str] = set()
-    rows = []
-    for text, label in found:
-        if len(labels_of[text]) == 1 and text not in seen:
-            seen.add(text)
-            rows.append((text, label))
+    rows = unambiguous(found)
     return rows

@@ -24,6 +24,7 @@ import gzip
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 
 from keras_lstm_opt.errors import DataError
 
@@ -88,18 +89,40 @@ def man_text(source: str, words: int = MAN_WORDS) -> str:
     return " ".join(out[:words])
 
 
-def man_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
-    """(page text, section) for every man-pages page of sections 2, 3, 4, 5 and 7 that
-    is not a link to another page (`.so`), in path order."""
-    rows = []
-    for path in _package_files("manpages", "manpages-dev"):
-        match = re.search(r"/man([23457])/[^/]+\.\d\w*\.gz$", path)
+def man_pages(paths: list[str], pattern: str) -> Iterator[tuple[re.Match[str], str]]:
+    """(match, troff source) for each gzipped page among `paths` whose path matches
+    `pattern` and that is not a link to another page (`.so`), in path order."""
+    for path in paths:
+        match = re.search(pattern, path)
         if not match:
             continue
         with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
             source = fh.read()
-        if source.lstrip().startswith(".so "):
-            continue
+        if not source.lstrip().startswith(".so "):
+            yield match, source
+
+
+def unambiguous(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`found` without texts seen under two labels and without repeated texts (the first
+    kept), in order."""
+    labels_of: dict[str, set[str]] = {}
+    for text, label in found:
+        labels_of.setdefault(text, set()).add(label)
+    seen: set[str] = set()
+    rows = []
+    for text, label in found:
+        if len(labels_of[text]) == 1 and text not in seen:
+            seen.add(text)
+            rows.append((text, label))
+    return rows
+
+
+def man_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
+    """(page text, section) for every man-pages page of sections 2, 3, 4, 5 and 7 that
+    is not a link to another page (`.so`), in path order."""
+    rows = []
+    for match, source in man_pages(_package_files("manpages", "manpages-dev"),
+                                   r"/man([23457])/[^/]+\.\d\w*\.gz$"):
         text = man_text(source, words)
         if len(text.split()) >= 5:
             rows.append((text, SECTIONS[match.group(1)]))
