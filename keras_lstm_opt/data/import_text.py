@@ -164,7 +164,14 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     cols = [text, label]
     fraction = 0.0 if validation else validation_fraction
     kind = cap_kind(tokens)  # auto counts with words+chars
-    tokenize = textlib.make_tokenizer(textlib.WORDS_CHARS if tokens == "auto" else tokens)
+    standardize, standardize_why = textlib.STANDARDIZE, "character tokens keep Keras's"
+    if tokens != "character":
+        standardize, standardize_why = textlib.MARKS, (
+            "punctuation marks and symbols are tokens, a capital letter starting a word is "
+            f"the token {textlib.CASE_MARK} before it: a question, a quote or a name says "
+            "much about a short text")
+    tokenize = textlib.make_tokenizer(textlib.WORDS_CHARS if tokens == "auto" else tokens,
+                                      standardize)
     script = ScriptCounts()
 
     # Pass 1: check rows, count tokens, lengths and labels.
@@ -231,6 +238,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     counts.clear()
     length, length_why = choose_length(hist, cap_kind(split), max_length)
     chosen: dict[str, Any] = {"tokens": {"value": split, "why": split_why},
+                              "standardize": {"value": standardize, "why": standardize_why},
                               "vocab_size": {"value": len(vocab), "why": vocab_why},
                               "max_length": {"value": length, "why": length_why}}
     if warning:
@@ -241,7 +249,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     chosen["validation"] = {"why": f"the file(s) {', '.join(validation)}" if validation
                             else f"{fraction:.0%} of the rows, per row by a hash of seed "
                             f"{seed} and the row number"}
-    for key in ("tokens", "vocab_size", "max_length"):
+    for key in ("tokens", "standardize", "vocab_size", "max_length"):
         log.info("import: %s = %s: %s", key, chosen[key]["value"], chosen[key]["why"])
     log.info("import: validation split: %s", chosen["validation"]["why"])
     info: dict[str, Any] = {
@@ -249,7 +257,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
         "class_names": class_names,
         "text": {"column": text, "label_column": label,
                  "split": split,
-                 "standardize": textlib.STANDARDIZE, "max_length": length,
+                 "standardize": standardize, "max_length": length,
                  **length_stats(hist, length)}}
 
     # Pass 2: vectorise in batches and write the shards (into out/.tmp-import).

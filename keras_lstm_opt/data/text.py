@@ -7,8 +7,17 @@ what they need in its schema's `info`: `vocabulary` (Keras TextVectorization's, 
 `max_length`) and `class_names` (label id i is `class_names[i]`; integer labels are
 kept as their strings, "0", "1", ...).
 
-Splits (`info.text.split`), after `standardize` (ASCII lower case, ASCII punctuation
-removed):
+Standardize (`info.text.standardize`), before the split:
+
+* "mark_case_keep_punctuation" (`MARKS`, what `data import` writes for words):
+  every punctuation mark or symbol (Unicode P and S) becomes a token of its own, a word
+  that starts with a capital letter gets the token "⇧" before it, then everything is
+  lower-cased (Unicode). "Hello, World!" -> ⇧ hello , ⇧ world !. A question, a quote,
+  a name or an exclamation says a lot about a short text; stripping them loses it.
+* "lower_and_strip_punctuation" (`STANDARDIZE`, Keras's; data imported before, and
+  character tokens): ASCII lower case, ASCII punctuation removed.
+
+Splits (`info.text.split`):
 
 * "whitespace": words between whitespace. A text in a script written without spaces
   (Chinese, Japanese, Thai, ...) is one token per sentence.
@@ -47,6 +56,12 @@ SPLITS = {"word": "whitespace", "whitespace": "whitespace", "character": "charac
           WORDS_CHARS: WORDS_CHARS}
 TOKENS = ("auto", "word", "character", WORDS_CHARS)
 STANDARDIZE = "lower_and_strip_punctuation"
+MARKS = "mark_case_keep_punctuation"
+CASE_MARK = "\u21e7"  # ⇧, the token before a word that starts with a capital letter
+STANDARDIZES = (STANDARDIZE, MARKS)
+# what `mark_case_keep_punctuation` pads with spaces, then what it marks (RE2 syntax)
+PUNCTUATION_PATTERN = r"([\p{P}\p{S}])"
+CAPITAL_PATTERN = r"(^|\s)([\p{Lu}\p{Lt}])"
 UNSPACED_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar",
                     "Tibetan")
 # one character of a script written without spaces (RE2 syntax, as TensorFlow's)
@@ -59,6 +74,36 @@ SPLIT_PATTERN = (rf"({UNSPACED}\p{{M}}*)|"
 _INT = re.compile(r"[+-]?\d+")
 _cache: dict[tuple[Any, ...], Any] = {}  # (split, ..., vocabulary's hash) -> encoder
 _fast: dict[tuple[Any, ...], tuple[list[Any], Any]] = {}  # (id(vocabulary), ...) -> same
+
+
+def mark_case_keep_punctuation(strings: Any) -> Any:
+    """[B] strings -> [B] strings: the "mark_case_keep_punctuation" standardize (see the
+    module docstring). TensorFlow ops only (RE2), so it runs inside a SavedModel.
+
+    Example:
+
+        mark_case_keep_punctuation(tf.constant(["Hi, Bob!"]))  # [b"\xe2\x87\xa7 hi ,  ..."]
+    """
+    import tensorflow as tf
+
+    spaced = tf.strings.regex_replace(strings, PUNCTUATION_PATTERN, r" \1 ")
+    marked = tf.strings.regex_replace(spaced, CAPITAL_PATTERN, rf"\1{CASE_MARK} \2")
+    return tf.strings.lower(marked, encoding="utf-8")
+
+
+def keras_standardize(standardize: str) -> Any:
+    """The schema's standardize as TextVectorization's `standardize` argument.
+
+    Raises:
+        DataError: a standardize this version does not know (a newer package wrote it).
+    """
+    if standardize == MARKS:
+        return mark_case_keep_punctuation
+    if standardize in (STANDARDIZE, "lower", None):
+        return standardize
+    raise DataError(f"schema info.text.standardize: {standardize!r} is not one of "
+                    f"{', '.join(STANDARDIZES)}; was the data imported by a newer "
+                    "keras-lstm-opt?")
 
 
 def split_words_chars(strings: Any) -> Any:
@@ -112,7 +157,7 @@ def make_vectorizer(info: dict[str, Any]) -> Any:
                         "`keras-lstm-opt data import` (or keras_lstm_opt.import_data)")
     text = info.get("text") or {}
     return keras.layers.TextVectorization(
-        standardize=text.get("standardize", STANDARDIZE),
+        standardize=keras_standardize(text.get("standardize", STANDARDIZE)),
         split=keras_split(text.get("split", "whitespace")),
         vocabulary=[str(v) for v in vocabulary], ragged=True)
 
@@ -133,7 +178,7 @@ def make_tokenizer(split: str, standardize: str = STANDARDIZE) -> Callable[[Any]
     """
     import keras
 
-    layer = keras.layers.TextVectorization(standardize=standardize,
+    layer = keras.layers.TextVectorization(standardize=keras_standardize(standardize),
                                            split=keras_split(split), ragged=True)
     preprocess = getattr(layer, "_preprocess", None)
     if preprocess is not None:  # the layer's own standardize + split
@@ -143,8 +188,11 @@ def make_tokenizer(split: str, standardize: str = STANDARDIZE) -> Callable[[Any]
     name = SPLITS[split]
 
     def tokenize(strings: Any) -> Any:  # the same ops, for a Keras without _preprocess
-        s = tf.strings.regex_replace(tf.strings.lower(strings),
-                                     r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']', "")
+        if standardize == MARKS:
+            s = mark_case_keep_punctuation(strings)
+        else:
+            s = tf.strings.regex_replace(tf.strings.lower(strings),
+                                         r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']', "")
         if name == "character":
             return tf.strings.unicode_split(s, "UTF-8")
         return split_words_chars(s) if name == WORDS_CHARS else tf.strings.split(s)

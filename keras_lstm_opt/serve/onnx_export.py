@@ -129,7 +129,15 @@ def onnx_usage(serving: Serving, signature: dict[str, Any]) -> dict[str, Any]:
 def tokenize_usage(info: dict[str, Any]) -> str:
     """How an ONNX client turns text into the ids (standard ONNX has no string ops, so
     the tokenizer stays outside the model; the SavedModel has it inside)."""
-    from keras_lstm_opt.data.text import SPLIT_PATTERN, SPLITS, WORDS_CHARS
+    from keras_lstm_opt.data.text import (
+        CAPITAL_PATTERN,
+        CASE_MARK,
+        MARKS,
+        PUNCTUATION_PATTERN,
+        SPLIT_PATTERN,
+        SPLITS,
+        WORDS_CHARS,
+    )
 
     text = info.get("text") or {}
     split = SPLITS.get(str(text.get("split", "whitespace")), "whitespace")
@@ -139,8 +147,14 @@ def tokenize_usage(info: dict[str, Any]) -> str:
                         "' \\1 ' (space, group 1, space: each character of a script "
                         "written without spaces, with its combining marks, becomes a "
                         "word; Python: the `regex` package), then split on whitespace"}
-    return ("lower-case ASCII letters, remove ASCII punctuation "
-            "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~', " + how[split] + "; a token's id is "
+    standardize = ("lower-case ASCII letters, remove ASCII punctuation "
+                   "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~', ")
+    if text.get("standardize") == MARKS:
+        standardize = (f"replace every match of the RE2 pattern {PUNCTUATION_PATTERN} by "
+                       f"' \\1 ', then every match of {CAPITAL_PATTERN} by "
+                       f"'\\1{CASE_MARK} \\2' ({CASE_MARK} is U+21E7), then lower-case "
+                       "every letter (Unicode), ")
+    return (standardize + how[split] + "; a token's id is "
             "its index in vocabulary.json (1 when absent); keep the first "
             f"{int(text.get('max_length') or 200)} ids (a text without any: [1]), pad "
             "with 0 on the right")
