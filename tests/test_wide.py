@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_lstm_opt.config import ModelConfig
 from keras_lstm_opt.models.factory import build_model
@@ -233,3 +234,6 @@ def test_predictor_runs_the_wide_path_eagerly(pooling: str, subwords: int) -> No
     assert "wide" in predictor.plan and "deep_and_wide" in predictor.plan
     x = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [0, 0, 0, 0], [4, 4, 49, 2]])
     np.testing.assert_allclose(predictor(x), model(x), atol=1e-5)
+    # a tensor in, and int32 ids, as a caller may pass them
+    np.testing.assert_allclose(predictor(tf.constant(x, tf.int32)), model(x), atol=1e-5)
+    np.testing.assert_allclose(predictor(x[:1]), model(x[:1]), atol=1e-5)
