@@ -37,6 +37,7 @@ log = logging.getLogger("keras_lstm_opt")
 # Every module that defines a class saved in model.keras (keep in step with the tests).
 CUSTOM_OBJECT_MODULES = ("keras_lstm_opt.models.fast_lstm", "keras_lstm_opt.models.series",
                          "keras_lstm_opt.models.wide", "keras_lstm_opt.models.pooling",
+                         "keras_lstm_opt.models.row_embedding",
                          "keras_lstm_opt.training.schedules", "keras_lstm_opt.training.sparse")
 _WATCHED = ("keras", "tensorflow")
 _done = False

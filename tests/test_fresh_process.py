@@ -205,12 +205,13 @@ def test_importing_the_package_registers_every_custom_object(order):
                "keras-first": "import keras; import keras_lstm_opt",
                "tensorflow-first": "import tensorflow; import keras_lstm_opt; import keras"}
     code = (imports[order] + "\nfrom keras_lstm_opt.registry import CUSTOM_OBJECT_MODULES\n"
-            "names = ['keras_lstm_opt>FastLSTM', 'keras_lstm_opt>ScaledSchedule']\n"
+            "names = ['keras_lstm_opt>FastLSTM', 'keras_lstm_opt>ScaledSchedule', "
+            "'keras_lstm_opt>RowEmbedding']\n"
             "print([keras.saving.get_registered_object(n) is not None for n in names])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, env=_env())
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().splitlines()[-1] == "[True, True]"
+    assert out.stdout.strip().splitlines()[-1] == "[True, True, True]"
 
 
 def test_a_config_mistake_is_reported_before_tensorflow_loads(tmp_path):

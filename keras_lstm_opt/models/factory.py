@@ -73,8 +73,10 @@ def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str
         if vocab < 2:
             raise DataError(f"schema: token input {name!r} needs info.vocab_size >= 2")
         inp = keras.Input(shape=(None,), dtype="int64", name=name)
-        x = keras.layers.Embedding(vocab, cfg.embedding_dim, mask_zero=True,
-                                   dtype=precision, name="embedding")(inp)
+        from keras_lstm_opt.models.row_embedding import RowEmbedding
+
+        x = RowEmbedding(vocab, cfg.embedding_dim, mask_zero=True, dtype=precision,
+                         name="embedding")(inp)
         return inp, x
     if feat["dtype"] == "float32" and len(feat["shape"]) == 2:
         inp = keras.Input(shape=tuple(feat["shape"]), dtype="float32", name=name)

@@ -313,6 +313,7 @@ def _step(layer: Any) -> Step | None:
         return lambda x, mask: (x, mask)
     makers: dict[str, Callable[[Any], Step]] = {
         "FastLSTM": _rnn, "LSTM": _rnn, "Bidirectional": _bidirectional, "Embedding": _embedding,
+        "RowEmbedding": _embedding,
         "Dense": _dense, "GlobalAveragePooling1D": _mean_pool,
         "MaxMeanPooling": _max_mean_pool, "NgramBag": _ngram_bag,
         "Concatenate": lambda layer: lambda x, mask: (x, mask)}  # joined in __call__
@@ -369,7 +370,7 @@ def _chain(model: keras.Model) -> list[tuple[Any, str]]:
             previous, sides = layer.output, []
             out.append((layer, "join"))
             continue
-        if kind == "Embedding" and layer.mask_zero:
+        if isinstance(layer, keras.layers.Embedding) and layer.mask_zero:
             ids = previous  # the ids its mask (ids != 0) comes from
         if isinstance(inbound, (list, tuple)):  # [values, mask] where a mask flows
             ok = len(inbound) == 2 and _embedding_mask(inbound[1], previous, ids)

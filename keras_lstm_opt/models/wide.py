@@ -40,6 +40,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_lstm_opt.models.row_embedding import gather_rows
+
 PRIME = 1_000_003  # odd, > any vocabulary: (a * PRIME + b) differs for every pair of ids
 FNV_OFFSET, FNV_PRIME = 2166136261, 16777619  # 32-bit FNV-1a, as fastText hashes n-grams
 MAX_WIDTH = 64  # the most n-grams kept per word (the first ones, shortest n first)
@@ -212,7 +214,11 @@ class NgramBag(keras.layers.Layer):
                 tf.reshape(tf.gather(count, where), tf.concat([shape, [1]], axis=0)))
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        return self.bag(inputs, self.table, getattr(self, "subword_ids", None))
+        def rows(slots: tf.Tensor) -> tf.Tensor:  # no copy of the table (row_embedding.py)
+            return keras.ops.cast(gather_rows(self.table._embeddings, slots),
+                                  self.table.compute_dtype)
+
+        return self.bag(inputs, rows, getattr(self, "subword_ids", None))
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, int]:
         return (input_shape[0], self.dim * (2 if self.subwords else 1))
