@@ -63,6 +63,10 @@ def test_import_records_its_standardize(tmp_path: Any) -> None:
     assert ids[0] != ids[1]  # the capital and the question mark are seen
     usage = tokenize_usage(info)
     assert "U+21E7" in usage and r"[\p{P}\p{S}]" in usage and "Unicode" in usage
+    mixed = tokenize_usage({"text": {"split": "words+chars", "standardize": MARKS}})
+    python = mixed.split("the `regex` package: the pattern ")[1].split("), then split")[0]
+    assert r"\u00A0\u1680\u2000-\u200B" in python and r"\x{" not in python  # no RE2 \x{..}
+    assert python.startswith(r"([\p{Han}")
 
     chars = import_data(src, str(tmp_path / "c"), text="text", label="label",
                         tokens="character", progress=False)

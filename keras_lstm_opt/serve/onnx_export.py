@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -141,12 +142,15 @@ def tokenize_usage(info: dict[str, Any]) -> str:
 
     text = info.get("text") or {}
     split = SPLITS.get(str(text.get("split", "whitespace")), "whitespace")
+    # Python's `regex` package takes the same pattern with \uXXXX for RE2's \x{XXXX}
+    python = re.sub(r"\\x\{([0-9A-Fa-f]{4})\}", r"\\u\1", SPLIT_PATTERN)
     how = {"whitespace": "split on whitespace",
            "character": "split into characters (Unicode code points)",
            WORDS_CHARS: f"replace every match of the RE2 pattern {SPLIT_PATTERN} by "
                         "' \\1 ' (space, group 1, space: each character of a script "
                         "written without spaces, with its combining marks, becomes a "
-                        "word; Python: the `regex` package), then split on whitespace"}
+                        "word; in Python, with the `regex` package: the pattern "
+                        f"{python}), then split on whitespace"}
     standardize = ("lower-case ASCII letters, remove ASCII punctuation "
                    "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~', ")
     if text.get("standardize") == MARKS:
