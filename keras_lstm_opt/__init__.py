@@ -62,6 +62,7 @@ _LAZY = {
     "FastLSTM": "keras_lstm_opt.models.fast_lstm",
     "convert_lstm_layers": "keras_lstm_opt.models.convert",
     "Predictor": "keras_lstm_opt.models.predictor",
+    "RowEmbedding": "keras_lstm_opt.models.row_embedding",
     "cudnn_report": "keras_lstm_opt.models.cudnn",
     "require_cudnn": "keras_lstm_opt.models.cudnn",
     "mask_reasons": "keras_lstm_opt.models.cudnn",

@@ -164,7 +164,8 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     cols = [text, label]
     fraction = 0.0 if validation else validation_fraction
     kind = cap_kind(tokens)  # auto counts with words+chars
-    standardize, standardize_why = textlib.STANDARDIZE, "character tokens keep Keras's"
+    standardize, standardize_why = textlib.STANDARDIZE, (
+        "character tokens keep Keras's: ASCII lower case, ASCII punctuation removed")
     if tokens != "character":
         standardize, standardize_why = textlib.MARKS, (
             "punctuation marks and symbols are tokens, a capital letter starting a word is "

@@ -219,8 +219,8 @@ def _ngram_bag(layer: Any) -> Step:
         return lambda ids, mask: (layer.bag(tf.constant(ids), gather, subword_ids).numpy(),
                                   None)
 
-    # NumPy: at batch 1 its ~20 small ops cost ~1 us each here, against ~20 us per eager
-    # TensorFlow op; the hashing is NgramBag.slots' integer arithmetic, exactly
+    # NumPy: at small batches a NumPy op costs a few us, an eager TensorFlow op ~20 us;
+    # the hashing is NgramBag.slots' integer arithmetic, exactly
     weights_np = np.asarray(layer.table.embeddings.numpy(), dtype=np.float32)
     ngrams, buckets, vocab = int(layer.ngrams), int(layer.buckets), int(layer.vocab_size)
 
@@ -413,7 +413,7 @@ class Predictor:
         model = self.model
         try:
             layers = _chain(model)
-            steps = [(role, _step(layer)) for layer, role in layers]
+            steps = [(role, _step(layer)) for layer, role in layers]  # _chain: no InputLayer
             self._tail = len(steps)  # steps from here on take and give NumPy
             while self._tail:  # wide-path bags (sides) compute in NumPy anyway
                 layer, role = layers[self._tail - 1]
@@ -424,7 +424,6 @@ class Predictor:
                 self._tail -= 1
                 if step is not None:
                     steps[self._tail] = (role, step)
-            self._tail -= sum(1 for s in steps[:self._tail] if s[1] is None)
             self._steps = [(role, step) for role, step in steps if step is not None]
             self.plan = "eager: " + ", ".join(layer.name for layer, _ in layers)
             self.eager = True

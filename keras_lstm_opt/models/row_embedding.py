@@ -6,11 +6,11 @@ scatter ops. A scatter puts the variable in copy-on-read mode, and from then on 
 dense read of it copies the whole table: Keras's `Embedding` looks rows up with
 `ops.take(variable, ids)`, a dense read and a gather, so each training step copies each
 table (and the copy is what the gather reads). A gather on the variable itself
-(`ResourceGather`) reads only the rows. On a 2-core Xeon with a 20,000 x 64 word table
-and the wide path's 151,072 x 32 one, a step of 32 short texts went from 4.1-4.5 ms to
-2.8-3.0 ms (`tools/bench.py` figures are in the README). The values, gradients
+(`ResourceGather`) reads only the rows: a third of a short-text step with the wide path's
+table (the README's real-text section has the measurement). The values, gradients
 (row-sparse) and saved weights are those of `keras.layers.Embedding`; a LoRA-enabled or
-quantized layer, or sparse or ragged ids, take Keras's own path.
+quantized layer, or sparse or ragged ids, take Keras's own path. A model of your own
+trained with `LazyAdam` wants this layer in place of `keras.layers.Embedding`.
 
 Example:
 
@@ -55,4 +55,4 @@ class RowEmbedding(keras.layers.Embedding):
             return super().call(inputs)
         if inputs.dtype not in (tf.int32, tf.int64):
             inputs = tf.cast(inputs, tf.int32)
-        return keras.ops.cast(gather_rows(self._embeddings, inputs), self.compute_dtype)
+        return keras.ops.cast(gather_rows(self.embeddings, inputs), self.compute_dtype)

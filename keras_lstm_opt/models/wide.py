@@ -215,7 +215,7 @@ class NgramBag(keras.layers.Layer):
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         def rows(slots: tf.Tensor) -> tf.Tensor:  # no copy of the table (row_embedding.py)
-            return keras.ops.cast(gather_rows(self.table._embeddings, slots),
+            return keras.ops.cast(gather_rows(self.table.embeddings, slots),
                                   self.table.compute_dtype)
 
         return self.bag(inputs, rows, getattr(self, "subword_ids", None))

@@ -9,7 +9,9 @@ decay only when its token occurs, and the table's other rows stay as they were.
 
 `unique_rows` first sums repeated rows, so the update, the gradient's norm (clipping)
 and a sum over replicas are those of the dense gradient restricted to its non-zero
-rows: one device and N replicas take the same step.
+rows: one device and N replicas take the same step. The scatter updates put a table in
+TensorFlow's copy-on-read mode: look it up with `RowEmbedding` (`models/row_embedding.py`),
+not `keras.layers.Embedding`, or every step copies the whole table.
 
 Example:
 
