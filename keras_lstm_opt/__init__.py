@@ -89,12 +89,34 @@ _LAZY = {
     "export_run": "keras_lstm_opt.serve.export",
 }
 
-__all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError", "ExperimentConfig",
-           "KernelBuildError", "KloError", "LabelError", "MissingPackageError",
-           "PeerLostError", "Problem", "RunDirBusyError", "RunDirError", "StorageError",
-           "StrategyError", "TFConfigError", "TrainingError", "TrainingInterrupted",
-           "UnwritablePathError", "UsageError",
-           "config_from_dict", "load_config", "quiet", "read_schema", "save_config", *_LAZY]
+__all__ = [
+    "ClusterStartupError",
+    "ConfigError",
+    "CudnnError",
+    "DataError",
+    "ExperimentConfig",
+    "KernelBuildError",
+    "KloError",
+    "LabelError",
+    "MissingPackageError",
+    "PeerLostError",
+    "Problem",
+    "RunDirBusyError",
+    "RunDirError",
+    "StorageError",
+    "StrategyError",
+    "TFConfigError",
+    "TrainingError",
+    "TrainingInterrupted",
+    "UnwritablePathError",
+    "UsageError",
+    "config_from_dict",
+    "load_config",
+    "quiet",
+    "read_schema",
+    "save_config",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str) -> object:

@@ -35,46 +35,77 @@ def _parser() -> argparse.ArgumentParser:
     from keras_lstm_opt.cli_data import add_data_parsers
     from keras_lstm_opt.cli_io import add_parsers
 
-    p = argparse.ArgumentParser(prog="keras-lstm-opt",
-                                description="Fast, well-managed LSTM training with Keras.")
+    p = argparse.ArgumentParser(
+        prog="keras-lstm-opt", description="Fast, well-managed LSTM training with Keras."
+    )
     p.add_argument("--version", action="version", version=f"keras-lstm-opt {__version__}")
     verbose = argparse.ArgumentParser(add_help=False)
-    verbose.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                         help="show TensorFlow's C++ start-up logs and debug lines")
-    p.add_argument("--verbose", action="store_true", default=False,
-                   help="show TensorFlow's C++ start-up logs and debug lines")
+    verbose.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show TensorFlow's C++ start-up logs and debug lines",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        default=False,
+        help="show TensorFlow's C++ start-up logs and debug lines",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[verbose])
 
     def with_config(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("config", nargs="?", metavar="CONFIG",
-                        help="YAML config file, or a bundled config's name (`config "
-                             "list` lists them); default: the built-in defaults")
-        sp.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE", help="override a config key, e.g. "
-                                                  "train.epochs=3 (repeatable)")
+        sp.add_argument(
+            "config",
+            nargs="?",
+            metavar="CONFIG",
+            help="YAML config file, or a bundled config's name (`config "
+            "list` lists them); default: the built-in defaults",
+        )
+        sp.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a config key, e.g. train.epochs=3 (repeatable)",
+        )
 
     train = add("train", "train a model and write a run directory")
     with_config(train)
-    train.add_argument("--run-dir", help="output directory (default runs/<timestamp>); an "
-                                         "unfinished run there is resumed")
-    train.add_argument("--overwrite", action="store_true",
-                       help="replace a finished run in --run-dir (else train refuses)")
+    train.add_argument(
+        "--run-dir",
+        help="output directory (default runs/<timestamp>); an unfinished run there is resumed",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished run in --run-dir (else train refuses)",
+    )
 
     add_data_parsers(add("data", "dataset tools"), verbose)
     add_parsers(add)
     tune = add("tune", "KerasTuner search over the config's tune.space")
     with_config(tune)
-    tune.add_argument("--run-dir", help="search directory (default runs/tune-<timestamp>); "
-                                        "rerunning on it continues the search")
-    tune.add_argument("--budget", type=_duration, metavar="DURATION",
-                      help="wall-clock budget of the search, e.g. 90s, 10m, 1.5h (sets "
-                           "tune.max_minutes; trials until it is spent unless "
-                           "tune.max_trials is set)")
-    tune.add_argument("--tuners", type=int, default=0,
-                      help="run N tuner workers and a chief oracle on 127.0.0.1")
+    tune.add_argument(
+        "--run-dir",
+        help="search directory (default runs/tune-<timestamp>); "
+        "rerunning on it continues the search",
+    )
+    tune.add_argument(
+        "--budget",
+        type=_duration,
+        metavar="DURATION",
+        help="wall-clock budget of the search, e.g. 90s, 10m, 1.5h (sets "
+        "tune.max_minutes; trials until it is spent unless "
+        "tune.max_trials is set)",
+    )
+    tune.add_argument(
+        "--tuners", type=int, default=0, help="run N tuner workers and a chief oracle on 127.0.0.1"
+    )
 
     prof = add("profile", "measured bottleneck analysis and resource plan")
     with_config(prof)
@@ -89,14 +120,23 @@ def _parser() -> argparse.ArgumentParser:
 
     conf = add("config", "bundled configs")
     csub = conf.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
-    show = csub.add_parser("show", help="print a bundled config (default: default, every "
-                                        "key with its default and a comment)")
-    show.add_argument("name", nargs="?", default="default",
-                      help="a bundled config's name; `config list` lists them")
+    show = csub.add_parser(
+        "show",
+        help="print a bundled config (default: default, every key with its default and a comment)",
+    )
+    show.add_argument(
+        "name",
+        nargs="?",
+        default="default",
+        help="a bundled config's name; `config list` lists them",
+    )
     csub.add_parser("list", help="list the bundled configs")
 
-    add("launch", "local multi-worker runs and cluster manifests: keras-lstm-opt launch "
-                  "--workers N -- COMMAND (see `keras-lstm-opt launch --help`)")
+    add(
+        "launch",
+        "local multi-worker runs and cluster manifests: keras-lstm-opt launch "
+        "--workers N -- COMMAND (see `keras-lstm-opt launch --help`)",
+    )
     return p
 
 
@@ -168,9 +208,11 @@ def _tune(args: argparse.Namespace) -> int:
 
     rows = tune(cfg, run_dir)
     if rows is not None:
-        print(f"\nsearch directory: {run_dir}; best {cfg.tune.objective} "
-              f"{rows[0]['objective']:.4f} (trial {rows[0]['trial_id']}); "
-              f"train it with: keras-lstm-opt train {os.path.join(run_dir, 'best.yaml')}")
+        print(
+            f"\nsearch directory: {run_dir}; best {cfg.tune.objective} "
+            f"{rows[0]['objective']:.4f} (trial {rows[0]['trial_id']}); "
+            f"train it with: keras-lstm-opt train {os.path.join(run_dir, 'best.yaml')}"
+        )
     return 0
 
 
@@ -187,9 +229,11 @@ def _profile(args: argparse.Namespace) -> int:
     from keras_lstm_opt.profiling.profile_report import profile
 
     r = profile(cfg, run_dir)
-    print(f"\nverdict: {r['verdict']} ({r['input_bound_percent']:.1f}% of the step waits for "
-          f"input; step {r['step_ms']:.1f} ms, model alone {r['model_ms_per_step']:.1f} ms, "
-          f"pipeline alone {r['pipeline_ms_per_batch']:.1f} ms/batch)")
+    print(
+        f"\nverdict: {r['verdict']} ({r['input_bound_percent']:.1f}% of the step waits for "
+        f"input; step {r['step_ms']:.1f} ms, model alone {r['model_ms_per_step']:.1f} ms, "
+        f"pipeline alone {r['pipeline_ms_per_batch']:.1f} ms/batch)"
+    )
     if r.get("xprof"):
         x = r["xprof"]
         print(f"xprof: {x['steps']} steps, input share {x['input_bound_percent']}")
@@ -220,8 +264,11 @@ def _check_cudnn(args: argparse.Namespace) -> int:
     from keras_lstm_opt.models.factory import build_model
 
     schema = resolve_files(cfg.data).schema
-    model = build_model(auto_settings(cfg, schema)[0].model, schema,  # as `train` builds it
-                        cfg.train.precision)
+    model = build_model(
+        auto_settings(cfg, schema)[0].model,
+        schema,  # as `train` builds it
+        cfg.train.precision,
+    )
     verdicts = cudnn_report(model)
     if args.json:
         print(json.dumps(verdicts.to_dicts(), indent=2))
@@ -271,10 +318,10 @@ def _main(argv: list[str] | None = None) -> int:
 
         return launch_main(argv[1:], may_reexec=True)
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s",
-                        datefmt="%H:%M:%S")
-    logging.getLogger("keras_lstm_opt").setLevel(logging.DEBUG if args.verbose else
-                                                 logging.INFO)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("keras_lstm_opt").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     from keras_lstm_opt.cli_signals import signum_of, stop_on_signals, stopped_line
     from keras_lstm_opt.errors import KloError, TrainingInterrupted
 
@@ -328,6 +375,7 @@ def _cause(exc: BaseException, verbose: bool) -> None:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
+
 
 if __name__ == "__main__":
     sys.exit(main())

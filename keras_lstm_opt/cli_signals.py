@@ -74,7 +74,7 @@ def signum_of(exc: KeyboardInterrupt) -> int:
 
 
 def stopped_line(args: argparse.Namespace | None, signum: int) -> str:
-    """"stopped by SIGINT; nothing written", or what the command kept."""
+    """ "stopped by SIGINT; nothing written", or what the command kept."""
     try:
         name = signal.Signals(signum).name
     except ValueError:
@@ -103,8 +103,10 @@ def stopped_line(args: argparse.Namespace | None, signum: int) -> str:
     if command == "tune":
         run_dir = getattr(args, "run_dir", None)
         if run_dir and os.path.isdir(run_dir):
-            return (f"{head}; the trials finished so far are kept in {run_dir}; run the "
-                    "same command to continue the search")
+            return (
+                f"{head}; the trials finished so far are kept in {run_dir}; run the "
+                "same command to continue the search"
+            )
         return f"{head}; nothing written"
     return head
 

@@ -72,8 +72,9 @@ def train(args: argparse.Namespace, tensorflow: Callable[[], None]) -> int:
             lock.release()
 
 
-def _train(args: argparse.Namespace, cfg: Any, run_dir: str, tensorflow: Callable[[], None],
-           checked: bool) -> int:
+def _train(
+    args: argparse.Namespace, cfg: Any, run_dir: str, tensorflow: Callable[[], None], checked: bool
+) -> int:
     from keras_lstm_opt.training.run_dir import check_run_dir
 
     if checked:
@@ -86,25 +87,53 @@ def _train(args: argparse.Namespace, cfg: Any, run_dir: str, tensorflow: Callabl
         metrics = fit(cfg, run_dir=run_dir, overwrite=args.overwrite)
     except TrainingInterrupted as exc:
         if not exc.saved:  # while waiting for peers: the message says what was kept
-            raise TrainingInterrupted(f"{str(exc).removeprefix('stopped ')}; to continue, "
-                                      f"run again:\n  {_resume_command(args, run_dir)}",
-                                      exc.signum, exc.reason, saved=False,
-                                      backup_step=exc.backup_step) from exc
-        raise TrainingInterrupted(f"{exc.reason.removeprefix('stopped ')}; the backup is "
-                                  f"saved; resume with:\n  {_resume_command(args, run_dir)}",
-                                  exc.signum, exc.reason) from None
+            raise TrainingInterrupted(
+                f"{str(exc).removeprefix('stopped ')}; to continue, "
+                f"run again:\n  {_resume_command(args, run_dir)}",
+                exc.signum,
+                exc.reason,
+                saved=False,
+                backup_step=exc.backup_step,
+            ) from exc
+        raise TrainingInterrupted(
+            f"{exc.reason.removeprefix('stopped ')}; the backup is "
+            f"saved; resume with:\n  {_resume_command(args, run_dir)}",
+            exc.signum,
+            exc.reason,
+        ) from None
     except PeerLostError as exc:  # one paragraph: what is gone, what is kept, what to run
-        raise type(exc)(f"{exc} When every worker can run again, start this same command "
-                        f"on each (it resumes): {_resume_command(args, run_dir)}",
-                        exc.task, exc.step, exc.backup_step) from exc
-    keys = [k for k in ("val_accuracy", "val_mae", "known_best_accuracy",
-                        "fraction_of_known_best", "baseline_mae", "improvement_over_baseline",
-                        "train_seconds", "train_loop_seconds", "samples_per_second",
-                        "epochs_completed", "weights", "best_epoch",
-                        "num_replicas", "weights_digest") if k in metrics]
+        raise type(exc)(
+            f"{exc} When every worker can run again, start this same command "
+            f"on each (it resumes): {_resume_command(args, run_dir)}",
+            exc.task,
+            exc.step,
+            exc.backup_step,
+        ) from exc
+    keys = [
+        k
+        for k in (
+            "val_accuracy",
+            "val_mae",
+            "known_best_accuracy",
+            "fraction_of_known_best",
+            "baseline_mae",
+            "improvement_over_baseline",
+            "train_seconds",
+            "train_loop_seconds",
+            "samples_per_second",
+            "epochs_completed",
+            "weights",
+            "best_epoch",
+            "num_replicas",
+            "weights_digest",
+        )
+        if k in metrics
+    ]
     if not metrics.get("is_chief", True):
-        print(f"\nworker done (the chief writes {run_dir}); weights_digest "
-              f"{metrics['weights_digest']}")
+        print(
+            f"\nworker done (the chief writes {run_dir}); weights_digest "
+            f"{metrics['weights_digest']}"
+        )
         return 0
     print(f"\nrun directory: {run_dir}")
     for k in keys:

@@ -74,8 +74,9 @@ class RunDirBusyError(RunDirError):
     """Another process trains into the run directory (it holds the directory's lock):
     `pid`, `host` and `since` (its start, ISO 8601) name it."""
 
-    def __init__(self, message: str, pid: int | None = None, host: str = "",
-                 since: str = "") -> None:
+    def __init__(
+        self, message: str, pid: int | None = None, host: str = "", since: str = ""
+    ) -> None:
         super().__init__(message)
         self.pid, self.host, self.since = pid, host, since
 
@@ -143,8 +144,14 @@ class TrainingInterrupted(KloError, RuntimeError):
     (False when the stop came while waiting for peers: the last backup stays as it was,
     at `backup_step`, None when there is none)."""
 
-    def __init__(self, message: str, signum: int, reason: str | None = None,
-                 saved: bool = True, backup_step: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        signum: int,
+        reason: str | None = None,
+        saved: bool = True,
+        backup_step: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.signum = signum
         self.reason = reason or message  # "stopped by SIGINT at step N", without advice
@@ -163,8 +170,13 @@ class PeerLostError(KloError, RuntimeError):
 
     exit_code = PEER_LOST_EXIT
 
-    def __init__(self, message: str, task: str = "a peer", step: int | None = None,
-                 backup_step: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        task: str = "a peer",
+        step: int | None = None,
+        backup_step: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.task, self.step, self.backup_step = task, step, backup_step
 
@@ -174,9 +186,25 @@ class ClusterStartupError(PeerLostError):
     names the tasks that never answered."""
 
 
-__all__ = ["ClusterStartupError", "ConfigError", "CudnnError", "DataError",
-           "KernelBuildError", "KloError", "LabelError", "MissingPackageError",
-           "PEER_LOST_EXIT", "PeerLostError", "Problem",
-           "RunDirBusyError", "RunDirError", "StorageError", "StrategyError",
-           "TFConfigError", "TrainingError", "TrainingInterrupted",
-           "UnwritablePathError", "UsageError"]
+__all__ = [
+    "ClusterStartupError",
+    "ConfigError",
+    "CudnnError",
+    "DataError",
+    "KernelBuildError",
+    "KloError",
+    "LabelError",
+    "MissingPackageError",
+    "PEER_LOST_EXIT",
+    "PeerLostError",
+    "Problem",
+    "RunDirBusyError",
+    "RunDirError",
+    "StorageError",
+    "StrategyError",
+    "TFConfigError",
+    "TrainingError",
+    "TrainingInterrupted",
+    "UnwritablePathError",
+    "UsageError",
+]

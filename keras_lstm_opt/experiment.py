@@ -60,8 +60,7 @@ def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> E
             keys = set(given_keys(config))
             for key, value in parse_overrides(overrides):  # what the caller set, also
                 keys |= {key, *(f"{key}.{k}" for k in dotted_keys(value))}  # in a section
-            return with_given(config_from_dict(config_to_dict(config), "<config>", overrides),
-                              keys)
+            return with_given(config_from_dict(config_to_dict(config), "<config>", overrides), keys)
         return config
     return load_config(config, overrides)
 
@@ -70,21 +69,30 @@ def threads_for(cfg: ExperimentConfig) -> dict[str, Any]:
     """Apply the threads `cfg` asks for (before TensorFlow runs any op); see
     `resources.configure_threads`."""
     d = cfg.distribute
-    return configure_threads(d.intra_op_threads, d.inter_op_threads, cfg.data.threads,
-                             fused_lstm=cfg.model.lstm == "fast")
+    return configure_threads(
+        d.intra_op_threads,
+        d.inter_op_threads,
+        cfg.data.threads,
+        fused_lstm=cfg.model.lstm == "fast",
+    )
 
 
 def _diagnosed(exc: Exception, files: DataFiles, data: Any) -> Exception:
     """A DataError naming the bad shard and record, if a scan finds one."""
-    problem = find_bad_record(files.train + files.validation, files.compression,
-                              parse_spec(files.schema),
-                              files.schema if data.validate else None, data.max_length,
-                              data.too_long)
+    problem = find_bad_record(
+        files.train + files.validation,
+        files.compression,
+        parse_spec(files.schema),
+        files.schema if data.validate else None,
+        data.max_length,
+        data.too_long,
+    )
     return DataError(f"bad training data: {problem}") if problem else exc
 
 
-def build_compiled(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: int,
-                   compile: bool = True) -> keras.Model:
+def build_compiled(
+    cfg: ExperimentConfig, schema: dict[str, Any], total_steps: int, compile: bool = True
+) -> keras.Model:
     """The config's model for `schema`, compiled with the configured optimizer (call it
     in the strategy's scope); `compile=False` leaves that to the Trainer."""
     if cfg.model.lstm == "fast":  # compile FastLSTM's kernels now (once per machine), not
@@ -99,11 +107,14 @@ def build_compiled(cfg: ExperimentConfig, schema: dict[str, Any], total_steps: i
     head = head_for(schema)
     # The loop clips the gradient summed over replicas itself; Keras's optimizer would
     # clip each replica's share (kept only under loss scaling).
-    model.compile(optimizer=make_optimizer(cfg.train, total_steps, cfg.train.precision,
-                                           clip=cfg.train.precision == "mixed_float16"),
-                  loss=head.loss, metrics=[head.metric])
+    model.compile(
+        optimizer=make_optimizer(
+            cfg.train, total_steps, cfg.train.precision, clip=cfg.train.precision == "mixed_float16"
+        ),
+        loss=head.loss,
+        metrics=[head.metric],
+    )
     return model
-
 
 
 def _reference(schema: dict[str, Any], metric: str) -> dict[str, float]:
@@ -128,25 +139,34 @@ def _quality(schema: dict[str, Any], final: dict[str, float]) -> dict[str, Any]:
     return out
 
 
-def _config_callbacks(cfg: ExperimentConfig, has_validation: bool,
-                      ) -> list[keras.callbacks.Callback]:
+def _config_callbacks(
+    cfg: ExperimentConfig,
+    has_validation: bool,
+) -> list[keras.callbacks.Callback]:
     t = cfg.train
     monitor = monitored(t.monitor, has_validation)
     mode = monitor_mode(monitor)
     cbs: list[keras.callbacks.Callback] = []
     if t.early_stopping_patience:
-        cbs.append(LoggedEarlyStopping(monitor=monitor, mode=mode,
-                                       patience=t.early_stopping_patience))
+        cbs.append(
+            LoggedEarlyStopping(monitor=monitor, mode=mode, patience=t.early_stopping_patience)
+        )
     if t.reduce_lr_on_plateau:
-        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode,
-                                                     factor=t.plateau_factor,
-                                                     patience=t.plateau_patience))
+        cbs.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, mode=mode, factor=t.plateau_factor, patience=t.plateau_patience
+            )
+        )
     return cbs
 
 
-def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None,
-        overrides: list[str] | tuple[str, ...] = (), overwrite: bool = False,
-        deadline: float | None = None) -> dict[str, Any]:
+def fit(
+    config: ExperimentConfig | str | None = None,
+    run_dir: str | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    overwrite: bool = False,
+    deadline: float | None = None,
+) -> dict[str, Any]:
     """Train from a config and write the run directory; return the metrics.
 
     Args:
@@ -178,69 +198,116 @@ def fit(config: ExperimentConfig | str | None = None, run_dir: str | None = None
     threads = threads_for(cfg)
     strategy, cluster = get_strategy(cfg.distribute)  # before any other TF work
     if cluster is not None and deadline is not None:
-        raise UsageError("a deadline is one process's clock: multi-worker runs cannot stop "
-                         "by it (their workers would stop at different epochs)")
+        raise UsageError(
+            "a deadline is one process's clock: multi-worker runs cannot stop "
+            "by it (their workers would stop at different epochs)"
+        )
     if cluster is not None and run_dir is None:
-        raise UsageError("multi-worker runs need an explicit --run-dir (the same on every "
-                         "worker) so that workers can find the chief's backup")
+        raise UsageError(
+            "multi-worker runs need an explicit --run-dir (the same on every "
+            "worker) so that workers can find the chief's backup"
+        )
     check_paths(config_paths(cfg, run_dir))  # remote paths need the io extra
     files = resolve_files(cfg.data)  # fails before the run directory is touched
     head: Head = head_for(files.schema)
     replicas = strategy.num_replicas_in_sync
     cfg, auto = auto_settings(cfg, files.schema, replicas)
     for key, choice in auto.items():
-        log.info("auto: %s = %s (default %s): %s", key, choice["value"], choice["was"],
-                 choice["why"])
+        log.info(
+            "auto: %s = %s (default %s): %s", key, choice["value"], choice["was"], choice["why"]
+        )
     t = cfg.train
     if t.batch_size % replicas:
-        raise ConfigError([Problem("train.batch_size", f"{t.batch_size} is not divisible by "
-                                   f"the {replicas} replicas; use a multiple of {replicas}")])
+        raise ConfigError(
+            [
+                Problem(
+                    "train.batch_size",
+                    f"{t.batch_size} is not divisible by "
+                    f"the {replicas} replicas; use a multiple of {replicas}",
+                )
+            ]
+        )
     steps = t.steps_per_epoch or steps_for(_split_examples(files, "train"), t.batch_size)
-    trainer = Trainer(lambda: build_compiled(cfg, files.schema, steps * t.epochs, compile=False),
-                      loss=head.loss, metrics=[head.metric],
-                      optimizer=lambda: make_optimizer(
-                          t, steps * t.epochs, t.precision, clip=t.precision == "mixed_float16"),
-                      strategy=strategy, run_dir=run_dir or default_run_dir(),
-                      **{**vars(LoopOptions.pick(t)), "deterministic": cfg.data.deterministic,
-                         "gradient_compression": cfg.distribute.gradient_compression,
-                         "embedding_exchange": cfg.distribute.embedding_exchange,
-                         "collective_timeout_seconds": cfg.distribute.timeout_seconds,
-                         "profile_start_step": cfg.profile.start_step,
-                         "profile_num_steps": cfg.profile.num_steps})
+    trainer = Trainer(
+        lambda: build_compiled(cfg, files.schema, steps * t.epochs, compile=False),
+        loss=head.loss,
+        metrics=[head.metric],
+        optimizer=lambda: make_optimizer(
+            t, steps * t.epochs, t.precision, clip=t.precision == "mixed_float16"
+        ),
+        strategy=strategy,
+        run_dir=run_dir or default_run_dir(),
+        **{
+            **vars(LoopOptions.pick(t)),
+            "deterministic": cfg.data.deterministic,
+            "gradient_compression": cfg.distribute.gradient_compression,
+            "embedding_exchange": cfg.distribute.embedding_exchange,
+            "collective_timeout_seconds": cfg.distribute.timeout_seconds,
+            "profile_start_step": cfg.profile.start_step,
+            "profile_num_steps": cfg.profile.num_steps,
+        },
+    )
 
     def dataset_fn(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
-        return make_dataset(cfg.data, files.schema, files.train,
-                            ctx.get_per_replica_batch_size(t.batch_size), training=True,
-                            compression=files.compression, seed=t.seed, repeat=True,
-                            input_context=ctx)
+        return make_dataset(
+            cfg.data,
+            files.schema,
+            files.train,
+            ctx.get_per_replica_batch_size(t.batch_size),
+            training=True,
+            compression=files.compression,
+            seed=t.seed,
+            repeat=True,
+            input_context=ctx,
+        )
 
     # validation has no gradient to average: larger batches, fewer calls (small batches
     # of short texts made validation a sixth of an epoch)
-    val_ds = make_dataset(cfg.data, files.schema, files.validation,
-                          max(t.batch_size, EVAL_BATCH), training=False,
-                          compression=files.compression) \
-        if files.validation else None
+    val_ds = (
+        make_dataset(
+            cfg.data,
+            files.schema,
+            files.validation,
+            max(t.batch_size, EVAL_BATCH),
+            training=False,
+            compression=files.compression,
+        )
+        if files.validation
+        else None
+    )
     try:
         trainer.fit(
-            dataset_fn, validation_data=val_ds, epochs=t.epochs, steps_per_epoch=steps,
+            dataset_fn,
+            validation_data=val_ds,
+            epochs=t.epochs,
+            steps_per_epoch=steps,
             callbacks=_config_callbacks(cfg, val_ds is not None)
-            + ([Deadline(deadline)] if deadline is not None else []), overwrite=overwrite,
-            extra_files={"config.yaml": yaml.safe_dump(config_to_dict(cfg), sort_keys=False),
-                         # the data's schema (vocabulary, class names, scaling): what
-                         # evaluate, predict and export need, kept with the model
-                         "schema.json": json.dumps(files.schema, indent=2, sort_keys=True)},
-            metadata=lambda final: {**_quality(files.schema, final), "threads": threads,
-                                    "auto": auto,
-                                    "global_batch_size": t.batch_size,
-                                    "task": files.schema.get("task"),
-                                    "data": files.directory},
+            + ([Deadline(deadline)] if deadline is not None else []),
+            overwrite=overwrite,
+            extra_files={
+                "config.yaml": yaml.safe_dump(config_to_dict(cfg), sort_keys=False),
+                # the data's schema (vocabulary, class names, scaling): what
+                # evaluate, predict and export need, kept with the model
+                "schema.json": json.dumps(files.schema, indent=2, sort_keys=True),
+            },
+            metadata=lambda final: {
+                **_quality(files.schema, final),
+                "threads": threads,
+                "auto": auto,
+                "global_batch_size": t.batch_size,
+                "task": files.schema.get("task"),
+                "data": files.directory,
+            },
             title=f"{trainer.model.name} on {cfg.data.path or cfg.data.task}",
-            reference=_reference(files.schema, head.metric))
+            reference=_reference(files.schema, head.metric),
+        )
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, UnicodeDecodeError) as exc:
         raise _diagnosed(exc, files, cfg.data) from exc
     except tf.errors.OutOfRangeError:
-        raise DataError(f"no examples could be read from {len(files.train)} training "
-                        f"shard(s) in {files.directory} (empty files?)") from None
+        raise DataError(
+            f"no examples could be read from {len(files.train)} training "
+            f"shard(s) in {files.directory} (empty files?)"
+        ) from None
     return trainer.metrics
 
 

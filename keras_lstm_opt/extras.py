@@ -40,7 +40,12 @@ def missing(module: str, what: str, extra: str, exc: ImportError) -> MissingPack
     top = module.split(".")[0]
     name = (getattr(exc, "name", None) or "").split(".")[0]
     if isinstance(exc, ModuleNotFoundError) and name in ("", top):
-        return MissingPackageError(f"{what} needs {top}, which is not installed; install "
-                                   f"it with: {install_hint(extra)}", name=top)
-    return MissingPackageError(f"{what} needs {top}, which does not import ({exc}); "
-                               f"reinstall it with: {install_hint(extra)}", name=top)
+        return MissingPackageError(
+            f"{what} needs {top}, which is not installed; install it with: {install_hint(extra)}",
+            name=top,
+        )
+    return MissingPackageError(
+        f"{what} needs {top}, which does not import ({exc}); "
+        f"reinstall it with: {install_hint(extra)}",
+        name=top,
+    )

@@ -24,8 +24,7 @@ def ensure_visible() -> None:
     if log.handlers or logging.getLogger().handlers:
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
-                                           "%H:%M:%S"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
     log.addHandler(handler)
     log.propagate = False  # a root handler set up later would print each line twice
     if log.level == logging.NOTSET:

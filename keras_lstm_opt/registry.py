@@ -35,10 +35,15 @@ from typing import Any
 log = logging.getLogger("keras_lstm_opt")
 
 # Every module that defines a class saved in model.keras (keep in step with the tests).
-CUSTOM_OBJECT_MODULES = ("keras_lstm_opt.models.fast_lstm", "keras_lstm_opt.models.series",
-                         "keras_lstm_opt.models.wide", "keras_lstm_opt.models.pooling",
-                         "keras_lstm_opt.models.row_embedding",
-                         "keras_lstm_opt.training.schedules", "keras_lstm_opt.training.sparse")
+CUSTOM_OBJECT_MODULES = (
+    "keras_lstm_opt.models.fast_lstm",
+    "keras_lstm_opt.models.series",
+    "keras_lstm_opt.models.wide",
+    "keras_lstm_opt.models.pooling",
+    "keras_lstm_opt.models.row_embedding",
+    "keras_lstm_opt.training.schedules",
+    "keras_lstm_opt.training.sparse",
+)
 _WATCHED = ("keras", "tensorflow")
 _done = False
 
@@ -118,8 +123,9 @@ def _maybe_register_after(name: str) -> None:
 
 
 class _Hook(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in _WATCHED:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

@@ -67,8 +67,10 @@ def _cgroup_paths(proc_cgroup: str) -> dict[str, str]:
     return out
 
 
-def cgroup_cpu_quota(root: str | None = None, proc_cgroup: str = "/proc/self/cgroup",
-                     ) -> tuple[float | None, str]:
+def cgroup_cpu_quota(
+    root: str | None = None,
+    proc_cgroup: str = "/proc/self/cgroup",
+) -> tuple[float | None, str]:
     """CPUs allowed by the cgroup quota (None = no quota) and where that was read."""
     root = root or os.environ.get(ENV_ROOT) or "/sys/fs/cgroup"
     paths = _cgroup_paths(proc_cgroup)
@@ -90,16 +92,21 @@ def cgroup_cpu_quota(root: str | None = None, proc_cgroup: str = "/proc/self/cgr
             period = int(_read(os.path.join(base, "cpu.cfs_period_us")) or 100000)
             if int(quota_us) <= 0:
                 return None, f"cgroup v1 {base}: cfs_quota_us {quota_us} (no quota)"
-            return int(quota_us) / period, (f"cgroup v1 cpu.cfs_quota_us {quota_us}/{period} = "
-                                            f"{int(quota_us) / period:.2f} CPUs")
+            return int(quota_us) / period, (
+                f"cgroup v1 cpu.cfs_quota_us {quota_us}/{period} = "
+                f"{int(quota_us) / period:.2f} CPUs"
+            )
     return None, "no cgroup CPU controller found"
 
 
-def available_cpus(root: str | None = None, proc_cgroup: str = "/proc/self/cgroup",
-                   ) -> tuple[int, str]:
+def available_cpus(
+    root: str | None = None,
+    proc_cgroup: str = "/proc/self/cgroup",
+) -> tuple[int, str]:
     """Whole CPUs this process may use: min(affinity, ceil(quota)), and why."""
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        (os.cpu_count() or 1)
+    affinity = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     quota, where = cgroup_cpu_quota(root, proc_cgroup)
     if quota is not None and math.ceil(quota) < affinity:
         return max(1, math.ceil(quota)), f"{where} (affinity allows {affinity})"
@@ -107,23 +114,28 @@ def available_cpus(root: str | None = None, proc_cgroup: str = "/proc/self/cgrou
 
 
 def cpu_allocator() -> str:
-    """"bfc" or "default": the CPU allocator this process's environment asks TensorFlow for."""
-    return "bfc" if os.environ.get(ALLOCATOR_ENV, "").strip().lower() in ("1", "true") \
-        else "default"
+    """ "bfc" or "default": the CPU allocator this process's environment asks TensorFlow for."""
+    return (
+        "bfc" if os.environ.get(ALLOCATOR_ENV, "").strip().lower() in ("1", "true") else "default"
+    )
 
 
-def choose_threads(intra: int = 0, inter: int = 0, data: int = 0,
-                   root: str | None = None, fused_lstm: bool = True) -> dict[str, Any]:
+def choose_threads(
+    intra: int = 0, inter: int = 0, data: int = 0, root: str | None = None, fused_lstm: bool = True
+) -> dict[str, Any]:
     """The thread counts to use (0 = from available_cpus, -1 = TensorFlow's default)."""
     cpus, why = available_cpus(root)
-    pick = {"intra_op": intra or cpus,
-            "inter_op": inter or (2 if cpus > 1 and not fused_lstm else 1),
-            "tf_data": data or cpus}
+    pick = {
+        "intra_op": intra or cpus,
+        "inter_op": inter or (2 if cpus > 1 and not fused_lstm else 1),
+        "tf_data": data or cpus,
+    }
     return {**{k: (0 if v < 0 else v) for k, v in pick.items()}, "cpus": cpus, "why": why}
 
 
-def configure_threads(intra: int = 0, inter: int = 0, data: int = 0,
-                      fused_lstm: bool = True) -> dict[str, Any]:
+def configure_threads(
+    intra: int = 0, inter: int = 0, data: int = 0, fused_lstm: bool = True
+) -> dict[str, Any]:
     """Apply `choose_threads` to TensorFlow (before it runs any op); log and return it."""
     import tensorflow as tf
 
@@ -138,8 +150,13 @@ def configure_threads(intra: int = 0, inter: int = 0, data: int = 0,
         tf.config.threading.set_inter_op_parallelism_threads(chosen["inter_op"])
     except RuntimeError as exc:  # TensorFlow already initialised in this process
         chosen["note"] = f"not applied: {exc}"
-    log.info("threads: intra-op %s, inter-op %s, tf.data %s (%s); CPU allocator %s%s",
-             chosen["intra_op"] or "default", chosen["inter_op"] or "default",
-             chosen["tf_data"] or "default", chosen["why"], chosen["cpu_allocator"],
-             f"; {chosen['note']}" if "note" in chosen else "")
+    log.info(
+        "threads: intra-op %s, inter-op %s, tf.data %s (%s); CPU allocator %s%s",
+        chosen["intra_op"] or "default",
+        chosen["inter_op"] or "default",
+        chosen["tf_data"] or "default",
+        chosen["why"],
+        chosen["cpu_allocator"],
+        f"; {chosen['note']}" if "note" in chosen else "",
+    )
     return chosen

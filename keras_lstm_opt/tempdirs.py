@@ -45,8 +45,7 @@ def sweep(min_age: float = 600.0) -> int:
     for path in glob.glob(os.path.join(tempfile.gettempdir(), "klo-*-*-*")):
         m = _NAME.match(os.path.basename(path))
         try:
-            if not m or _alive(int(m.group(1))) or \
-                    time.time() - os.path.getmtime(path) < min_age:
+            if not m or _alive(int(m.group(1))) or time.time() - os.path.getmtime(path) < min_age:
                 continue
         except OSError:
             continue

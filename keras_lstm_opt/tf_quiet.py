@@ -38,8 +38,10 @@ from typing import Any
 
 # glog/absl line prefixes ("I0000 00:00:1795985913.065669  3009 file.cc:227] ...") and the
 # two lines TensorFlow prints around them without a prefix.
-_NATIVE_LOG = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s|WARNING: All log messages before "
-                         r"absl::InitializeLog\(\)|To enable the following instructions:)")
+_NATIVE_LOG = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s|WARNING: All log messages before "
+    r"absl::InitializeLog\(\)|To enable the following instructions:)"
+)
 # Set by us (and inherited by the commands we start, e.g. `data serve -- COMMAND`), not
 # by the user: those commands filter too.
 _OURS = "KERAS_LSTM_OPT_QUIET_TF"
@@ -53,8 +55,7 @@ def keep_native_logs(verbose: bool) -> bool:
 
 def filter_native_logs(text: str) -> str:
     """`text` without TensorFlow's C++ log lines."""
-    return "".join(line for line in text.splitlines(keepends=True)
-                   if not _NATIVE_LOG.match(line))
+    return "".join(line for line in text.splitlines(keepends=True) if not _NATIVE_LOG.match(line))
 
 
 @contextlib.contextmanager
@@ -119,8 +120,9 @@ class _QuietHook(importlib.abc.MetaPathFinder):
 
     busy = False
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname != "tensorflow" or self.busy:
             return None
         self.busy = True
@@ -157,10 +159,14 @@ def quiet() -> None:
     changes.
     """
     if "tensorflow" in sys.modules:
-        warnings.warn("keras_lstm_opt.quiet() comes too late: TensorFlow is already loaded "
-                      "(its start-up lines are printed as it loads); call it before "
-                      "importing tensorflow or keras, or set KERAS_LSTM_OPT_QUIET=1 and "
-                      "import keras_lstm_opt first", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "keras_lstm_opt.quiet() comes too late: TensorFlow is already loaded "
+            "(its start-up lines are printed as it loads); call it before "
+            "importing tensorflow or keras, or set KERAS_LSTM_OPT_QUIET=1 and "
+            "import keras_lstm_opt first",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return
     if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"

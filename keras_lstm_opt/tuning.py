@@ -64,8 +64,10 @@ def trial_config(cfg: ExperimentConfig, values: dict[str, Any], epochs: int) -> 
     raw["train"]["epochs"] = epochs
     raw["train"]["resume"] = False
     # train.auto still decides what the search's config leaves open
-    return with_given(config_from_dict(raw, "<trial>", check_paths=False),
-                      given_keys(cfg) | set(values) | {"train.epochs", "train.resume"})
+    return with_given(
+        config_from_dict(raw, "<trial>", check_paths=False),
+        given_keys(cfg) | set(values) | {"train.epochs", "train.resume"},
+    )
 
 
 class _Interrupted(kt.errors.FatalError):
@@ -83,10 +85,14 @@ class _LSTMTuner(kt.Tuner):
     def __init__(self, cfg: ExperimentConfig, run_dir: str, oracle: Any) -> None:
         self.cfg, self.run_dir = cfg, run_dir
         # tune.max_minutes: a trial still running then stops at its next epoch end
-        self.deadline = time.time() + cfg.tune.max_minutes * 60 if cfg.tune.max_minutes \
-            else None
-        super().__init__(oracle=oracle, hypermodel=self._declare, directory=run_dir,
-                         project_name="search", overwrite=False)
+        self.deadline = time.time() + cfg.tune.max_minutes * 60 if cfg.tune.max_minutes else None
+        super().__init__(
+            oracle=oracle,
+            hypermodel=self._declare,
+            directory=run_dir,
+            project_name="search",
+            overwrite=False,
+        )
 
     def _declare(self, hp: Any) -> Any:
         declare(hp, self.cfg.tune.space)
@@ -104,11 +110,19 @@ class _LSTMTuner(kt.Tuner):
         scores = []
         for run in range(self.cfg.tune.executions_per_trial):
             trial_dir = os.path.join(self.run_dir, "trials", f"{trial.trial_id}-{run}")
-            log.info("trial %s (%s): %s, %d epochs", trial.trial_id,
-                     os.environ.get("KERASTUNER_TUNER_ID", "local"), values, epochs)
+            log.info(
+                "trial %s (%s): %s, %d epochs",
+                trial.trial_id,
+                os.environ.get("KERASTUNER_TUNER_ID", "local"),
+                values,
+                epochs,
+            )
             try:
-                metrics = fit(trial_config(self.cfg, values, epochs), run_dir=trial_dir,
-                              deadline=self.deadline)
+                metrics = fit(
+                    trial_config(self.cfg, values, epochs),
+                    run_dir=trial_dir,
+                    deadline=self.deadline,
+                )
             except TrainingInterrupted as exc:
                 raise _Interrupted(exc) from exc
             metrics["tuner_id"] = os.environ.get("KERASTUNER_TUNER_ID", "local")
@@ -147,11 +161,13 @@ def make_oracle(cfg: ExperimentConfig) -> Any:
     t = cfg.tune
     objective = kt.Objective(t.objective, direction(cfg))
     if t.tuner == "hyperband":
-        oracle = kt.oracles.HyperbandOracle(objective, max_epochs=t.epochs, factor=3,
-                                            hyperband_iterations=1, seed=t.seed)
+        oracle = kt.oracles.HyperbandOracle(
+            objective, max_epochs=t.epochs, factor=3, hyperband_iterations=1, seed=t.seed
+        )
     elif t.tuner == "bayesian":
-        oracle = kt.oracles.BayesianOptimizationOracle(objective, max_trials=t.max_trials,
-                                                       seed=t.seed)
+        oracle = kt.oracles.BayesianOptimizationOracle(
+            objective, max_trials=t.max_trials, seed=t.seed
+        )
     else:
         oracle = kt.oracles.RandomSearchOracle(objective, max_trials=t.max_trials, seed=t.seed)
     return _with_budget(oracle, t.max_minutes * 60)
@@ -166,10 +182,17 @@ def leaderboard(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
         if os.path.exists(path):
             with open(path, encoding="utf-8") as fh:
                 rec = json.load(fh)
-            rows.append({"trial_id": rec["trial_id"], **rec["values"],
-                         "objective": rec[cfg.tune.objective],
-                         "seconds": rec["train_seconds"], "params": rec["params"],
-                         "tuner_id": rec.get("tuner_id", "local"), "auto": rec.get("auto") or {}})
+            rows.append(
+                {
+                    "trial_id": rec["trial_id"],
+                    **rec["values"],
+                    "objective": rec[cfg.tune.objective],
+                    "seconds": rec["train_seconds"],
+                    "params": rec["params"],
+                    "tuner_id": rec.get("tuner_id", "local"),
+                    "auto": rec.get("auto") or {},
+                }
+            )
     best_first = direction(cfg) == "max"
     rows.sort(key=lambda r: r["objective"], reverse=best_first)
     for rank, row in enumerate(rows, start=1):
@@ -185,17 +208,20 @@ def write_results(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
     if not rows:
         raise TrainingError(f"{run_dir}: no completed trial to report")
     cols = ["rank", "trial_id", *cfg.tune.space, "objective", "seconds", "params", "tuner_id"]
-    with open(os.path.join(run_dir, "leaderboard.csv"), "w", newline="",
-              encoding="utf-8") as fh:
+    with open(os.path.join(run_dir, "leaderboard.csv"), "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     # best.yaml names every key, so `train.auto` decides nothing when it is trained: it
     # carries what auto decided for the winning trial, to train what won
-    decided = {k: d["value"] for k, d in rows[0]["auto"].items()
-               if k not in ("train.epochs", "train.resume")}
-    best = trial_config(cfg, {**decided, **{f: rows[0][f] for f in cfg.tune.space}},
-                        cfg.train.epochs)
+    decided = {
+        k: d["value"]
+        for k, d in rows[0]["auto"].items()
+        if k not in ("train.epochs", "train.resume")
+    }
+    best = trial_config(
+        cfg, {**decided, **{f: rows[0][f] for f in cfg.tune.space}}, cfg.train.epochs
+    )
     best.train.resume = cfg.train.resume
     save_config(best, os.path.join(run_dir, "best.yaml"))
     _plot(rows, cfg, os.path.join(run_dir, "leaderboard.png"))
@@ -224,13 +250,21 @@ def _plot(rows: list[dict[str, Any]], cfg: ExperimentConfig, path: str) -> None:
     save_figure(fig, path)
 
 
-def tune(config: ExperimentConfig | str | None, run_dir: str,
-         overrides: list[str] | tuple[str, ...] = ()) -> list[dict[str, Any]] | None:
+def tune(
+    config: ExperimentConfig | str | None, run_dir: str, overrides: list[str] | tuple[str, ...] = ()
+) -> list[dict[str, Any]] | None:
     """Run (or continue) the search; return the leaderboard (None on tuner workers)."""
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
     if not cfg.tune.space:
-        raise ConfigError([Problem("tune.space", "empty: name at least one field to search, "
-                                                 "e.g. model.units: {choice: [32, 64]}")])
+        raise ConfigError(
+            [
+                Problem(
+                    "tune.space",
+                    "empty: name at least one field to search, "
+                    "e.g. model.units: {choice: [32, 64]}",
+                )
+            ]
+        )
     chief = os.environ.get("KERASTUNER_TUNER_ID", "chief") == "chief"
     # one search per directory: the chief (or a search alone) holds its lock; its tuner
     # workers write their own trials' directories in it
@@ -242,9 +276,13 @@ def tune(config: ExperimentConfig | str | None, run_dir: str,
             tuner.search()
         except _Interrupted as wrapped:
             exc = wrapped.exc
-            raise TrainingInterrupted(f"search {exc.reason} of a trial; run the same command "
-                                      f"(the same search directory, {run_dir}) to continue "
-                                      "it", exc.signum, exc.reason) from None
+            raise TrainingInterrupted(
+                f"search {exc.reason} of a trial; run the same command "
+                f"(the same search directory, {run_dir}) to continue "
+                "it",
+                exc.signum,
+                exc.reason,
+            ) from None
         return write_results(cfg, run_dir) if chief else None
     finally:
         if lock is not None:

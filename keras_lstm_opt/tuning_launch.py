@@ -31,9 +31,14 @@ from keras_lstm_opt.launch.launcher import (
 from keras_lstm_opt.training.run_lock import check_free
 
 
-def launch_tuners(command: list[str], tuners: int, host: str = "127.0.0.1",
-                  grace_seconds: float = 10.0, out: TextIO = sys.stdout,
-                  run_dir: str | None = None) -> int:
+def launch_tuners(
+    command: list[str],
+    tuners: int,
+    host: str = "127.0.0.1",
+    grace_seconds: float = 10.0,
+    out: TextIO = sys.stdout,
+    run_dir: str | None = None,
+) -> int:
     """Run `command` as the chief plus `tuners` workers; return the chief's status.
 
     Raises:
@@ -50,8 +55,12 @@ def launch_tuners(command: list[str], tuners: int, host: str = "127.0.0.1",
     ids = ["chief"] + [f"tuner{i}" for i in range(tuners)]
     try:
         for index, tuner_id in enumerate(ids):
-            env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host,
-                   "KERASTUNER_ORACLE_PORT": str(port)}
+            env = {
+                **os.environ,
+                "KERASTUNER_TUNER_ID": tuner_id,
+                "KERASTUNER_ORACLE_IP": host,
+                "KERASTUNER_ORACLE_PORT": str(port),
+            }
             env.pop("TF_CONFIG", None)
             procs.append(spawn(index, command, env, out, lock, label=tuner_id))
             if index == 0:
@@ -61,10 +70,13 @@ def launch_tuners(command: list[str], tuners: int, host: str = "127.0.0.1",
             if bad is not None:
                 stop_all(procs, grace_seconds)
                 who = ids[bad.index]
-                print(f"tune: {who} failed ({describe_exit(bad.proc.returncode)}); stopped "
-                      "the others. Its last lines:\n" +
-                      "\n".join(f"    {ln}" for ln in list(bad.tail)[-10:]),
-                      file=sys.stderr, flush=True)
+                print(
+                    f"tune: {who} failed ({describe_exit(bad.proc.returncode)}); stopped "
+                    "the others. Its last lines:\n"
+                    + "\n".join(f"    {ln}" for ln in list(bad.tail)[-10:]),
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return bad.proc.returncode if bad.proc.returncode > 0 else 1
             if codes[0] == 0:
                 stop_all(procs, grace_seconds)

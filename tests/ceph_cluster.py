@@ -36,8 +36,7 @@ from typing import Any
 
 import pytest
 
-TOOLS = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "ceph-authtool",
-         "monmaptool")
+TOOLS = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "ceph-authtool", "monmaptool")
 BUCKET = "klo"
 REGION = "us-east-1"
 
@@ -46,8 +45,10 @@ def ceph_available() -> str | None:
     """None when the Ceph binaries are installed, else why not (a pytest skip reason)."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
-        return (f"needs Ceph ({', '.join(missing)} not found): apt-get install ceph-mon "
-                "ceph-osd radosgw ceph-common")
+        return (
+            f"needs Ceph ({', '.join(missing)} not found): apt-get install ceph-mon "
+            "ceph-osd radosgw ceph-common"
+        )
     if importlib.util.find_spec("botocore") is None:
         return "needs botocore for the S3 checks (pip install s3fs)"
     return None
@@ -143,24 +144,28 @@ rgw enable lc threads = false
     def _run(self, *args: str) -> str:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=self.timeout)
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(args[:3])} ... exited {proc.returncode}: "
-                               f"{(proc.stderr or proc.stdout)[-1500:]}")
+            raise RuntimeError(
+                f"{' '.join(args[:3])} ... exited {proc.returncode}: "
+                f"{(proc.stderr or proc.stdout)[-1500:]}"
+            )
         return proc.stdout
 
     def _spawn(self, name: str, *args: str) -> None:
         with open(self._path("log", f"{name}.out"), "wb") as out:
-            self.procs[name] = subprocess.Popen([*args, "-f", "-c", self._path("ceph.conf")],
-                                                stdin=subprocess.DEVNULL, stdout=out,
-                                                stderr=subprocess.STDOUT,
-                                                start_new_session=True)
+            self.procs[name] = subprocess.Popen(
+                [*args, "-f", "-c", self._path("ceph.conf")],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def _wait(self, what: str, ready: Callable[[], bool]) -> None:
         deadline = time.monotonic() + self.timeout
         while not ready():
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited {proc.returncode} while waiting "
-                                       f"for {what}")
+                    raise RuntimeError(f"{name} exited {proc.returncode} while waiting for {what}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"timed out after {self.timeout:.0f} s waiting for {what}")
             time.sleep(0.05)
@@ -180,10 +185,18 @@ rgw enable lc threads = false
         import botocore.session
 
         return botocore.session.get_session().create_client(
-            "s3", region_name=REGION, endpoint_url=self.endpoint,
-            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
-            config=botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=2,
-                                          read_timeout=10, s3={"addressing_style": "path"}))
+            "s3",
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=botocore.config.Config(
+                retries={"max_attempts": 1},
+                connect_timeout=2,
+                read_timeout=10,
+                s3={"addressing_style": "path"},
+            ),
+        )
 
     def start(self) -> CephCluster:
         """Create, start and wait for the cluster; on failure stop it and raise
@@ -210,16 +223,49 @@ rgw enable lc threads = false
         with open(conf, "w") as f:
             f.write(self._conf(mon2, mon1, rgw))
         keyring, cli = self._path("keyring"), ("ceph", "-c", conf, "--connect-timeout", "30")
-        self._run("ceph-authtool", "--create-keyring", "--gen-key", "--name=mon.",
-                  keyring, "--cap", "mon", "allow *")
-        self._run("ceph-authtool", "--gen-key", "--name=client.admin", keyring,
-                  "--cap", "mon", "allow *", "--cap", "osd", "allow *",
-                  "--cap", "mds", "allow *", "--cap", "mgr", "allow *")
+        self._run(
+            "ceph-authtool",
+            "--create-keyring",
+            "--gen-key",
+            "--name=mon.",
+            keyring,
+            "--cap",
+            "mon",
+            "allow *",
+        )
+        self._run(
+            "ceph-authtool",
+            "--gen-key",
+            "--name=client.admin",
+            keyring,
+            "--cap",
+            "mon",
+            "allow *",
+            "--cap",
+            "osd",
+            "allow *",
+            "--cap",
+            "mds",
+            "allow *",
+            "--cap",
+            "mgr",
+            "allow *",
+        )
         monmap = self._path("monmap")
-        self._run("monmaptool", "--create", "--clobber", "--fsid", self.fsid, "--addv", "a",
-                  f"[v2:127.0.0.1:{mon2},v1:127.0.0.1:{mon1}]", monmap)
-        self._run("ceph-mon", "-c", conf, "--mkfs", "-i", "a", "--monmap", monmap,
-                  "--keyring", keyring)
+        self._run(
+            "monmaptool",
+            "--create",
+            "--clobber",
+            "--fsid",
+            self.fsid,
+            "--addv",
+            "a",
+            f"[v2:127.0.0.1:{mon2},v1:127.0.0.1:{mon1}]",
+            monmap,
+        )
+        self._run(
+            "ceph-mon", "-c", conf, "--mkfs", "-i", "a", "--monmap", monmap, "--keyring", keyring
+        )
         self._spawn("mon.a", "ceph-mon", "-i", "a")
         # the OSD's key: written by hand (memstore's mkfs does not), registered by osd new
         osd_key = self._run("ceph-authtool", "--gen-print-key").strip()
@@ -230,12 +276,24 @@ rgw enable lc threads = false
             f.write(f'{{"cephx_secret": "{osd_key}"}}')
         self._wait("the monitor's port", lambda: _port_open(mon2))
         # both talk to the monitor only: run them side by side
-        new = subprocess.Popen([*cli, "osd", "new", osd_uuid, "0", "-i",
-                                self._path("osd.0", "new.json")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        new = subprocess.Popen(
+            [*cli, "osd", "new", osd_uuid, "0", "-i", self._path("osd.0", "new.json")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            self._run(*cli, "auth", "get-or-create", "client.rgw.a", "mon", "allow rw",
-                      "osd", "allow rwx", "-o", self._path("rgw.keyring"))
+            self._run(
+                *cli,
+                "auth",
+                "get-or-create",
+                "client.rgw.a",
+                "mon",
+                "allow rw",
+                "osd",
+                "allow rwx",
+                "-o",
+                self._path("rgw.keyring"),
+            )
             out = new.communicate(timeout=self.timeout)[0].decode()
         finally:
             if new.poll() is None:
@@ -247,22 +305,36 @@ rgw enable lc threads = false
         self._spawn("osd.0", "ceph-osd", "-i", "0")
         self._spawn("client.rgw.a", "radosgw", "-n", "client.rgw.a")
         self._wait("the gateway's port", lambda: _port_open(rgw))
-        self._run("radosgw-admin", "-c", conf, "user", "create", "--uid", "klo",
-                  "--display-name", "klo tests", "--access-key", self.access_key,
-                  "--secret-key", self.secret_key)
+        self._run(
+            "radosgw-admin",
+            "-c",
+            conf,
+            "user",
+            "create",
+            "--uid",
+            "klo",
+            "--display-name",
+            "klo tests",
+            "--access-key",
+            self.access_key,
+            "--secret-key",
+            self.secret_key,
+        )
         self._wait("a signed S3 request", self._s3_ready)
 
     # --- use and teardown ---------------------------------------------------------------
     def env(self) -> dict[str, str]:
         """The environment clients need: botocore/s3fs and tensorflow-io's variables."""
-        return {"AWS_ACCESS_KEY_ID": self.access_key,
-                "AWS_SECRET_ACCESS_KEY": self.secret_key,
-                "AWS_REGION": REGION,
-                "AWS_ENDPOINT_URL_S3": self.endpoint,
-                "AWS_ENDPOINT_URL": self.endpoint,
-                "S3_ENDPOINT": self.endpoint,
-                "S3_USE_HTTPS": "0",
-                "S3_VERIFY_SSL": "0"}
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL_S3": self.endpoint,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "S3_ENDPOINT": self.endpoint,
+            "S3_USE_HTTPS": "0",
+            "S3_VERIFY_SSL": "0",
+        }
 
     def log_tail(self, lines: int = 15) -> str:
         """The last lines of every log in the cluster's log directory."""
@@ -339,8 +411,11 @@ def main() -> int:
         for key, value in cluster.env().items():
             print(f"export {key}={value}")
         pids = " ".join(f"{name}={proc.pid}" for name, proc in cluster.procs.items())
-        print(f"# started in {cluster.start_seconds:.2f} s in {cluster.dir} ({pids}); "
-              "Ctrl-C stops it", flush=True)
+        print(
+            f"# started in {cluster.start_seconds:.2f} s in {cluster.dir} ({pids}); "
+            "Ctrl-C stops it",
+            flush=True,
+        )
         signal.pause()
     except KeyboardInterrupt:
         pass

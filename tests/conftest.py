@@ -18,8 +18,9 @@ def console_script() -> str:
     import shutil
     import sys
 
-    return shutil.which("keras-lstm-opt") or os.path.join(os.path.dirname(sys.executable),
-                                                          "keras-lstm-opt")
+    return shutil.which("keras-lstm-opt") or os.path.join(
+        os.path.dirname(sys.executable), "keras-lstm-opt"
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,8 +44,15 @@ def forecast_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 # The faults suite's tally (tests/test_faults.py, test_backup.py): printed at the end.
-FAULTS: dict = {"bad_inputs": 0, "clear_errors": 0, "kills": 0, "resumed": 0,
-                "data_lost": 0, "steps_lost": [], "fault_to_exit_seconds": {}}
+FAULTS: dict = {
+    "bad_inputs": 0,
+    "clear_errors": 0,
+    "kills": 0,
+    "resumed": 0,
+    "data_lost": 0,
+    "steps_lost": [],
+    "fault_to_exit_seconds": {},
+}
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
@@ -57,7 +65,8 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
         f"faults: {f['bad_inputs']} bad inputs tried, {f['clear_errors']} ended with a clear "
         f"error or a rollback; {f['kills']} kills/signals injected, {f['resumed']} resumed; "
         f"steps lost per kill {sum(lost) / len(lost) if lost else 0:.2f}; "
-        f"data lost: {f['data_lost']}; slowest fault-to-exit: {times or 'n/a'}")
+        f"data lost: {f['data_lost']}; slowest fault-to-exit: {times or 'n/a'}"
+    )
 
 
 @pytest.hookimpl(trylast=True)

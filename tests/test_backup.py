@@ -79,8 +79,10 @@ def test_sigkill_during_saves_never_breaks_the_newest_backup(tmp_path):
     lanes = [(str(tmp_path / f"b{i}"), str(tmp_path / f"copy{i}")) for i in range(2)]
     last = [0, 0]
     for _ in range(rounds):
-        procs = [subprocess.Popen([sys.executable, "-c", SAVER, d, c], stdout=subprocess.PIPE,
-                                  text=True) for d, c in lanes]
+        procs = [
+            subprocess.Popen([sys.executable, "-c", SAVER, d, c], stdout=subprocess.PIPE, text=True)
+            for d, c in lanes
+        ]
         first = []
         for i, proc in enumerate(procs):
             assert proc.stdout.readline().split() == ["start", str(last[i])]
@@ -90,8 +92,9 @@ def test_sigkill_during_saves_never_breaks_the_newest_backup(tmp_path):
             proc.send_signal(signal.SIGKILL)
         for i, proc in enumerate(procs):
             out, _ = proc.communicate(timeout=60)
-            saved = [int(ln.split()[1]) for ln in (first[i] + out).splitlines()
-                     if ln.startswith("saved")]
+            saved = [
+                int(ln.split()[1]) for ln in (first[i] + out).splitlines() if ln.startswith("saved")
+            ]
             step, value = _restore(*lanes[i])
             FAULTS["data_lost"] += int(step < saved[-1] or value != float(step))
             # the newest finished save, or the one in flight if its index landed

@@ -10,9 +10,23 @@ from .conftest import REPO
 
 
 def test_bench_data_mode_prints_table_and_writes_json_and_png(text_dir, tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "data", "--repeats", "1", "--set", f"data.path={text_dir}",
-                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "data",
+            "--repeats",
+            "1",
+            "--set",
+            f"data.path={text_dir}",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "data.json").read_text())
     names = [r["variant"] for r in result["rows"]]
@@ -25,16 +39,37 @@ def test_bench_data_mode_prints_table_and_writes_json_and_png(text_dir, tmp_path
 
 
 def test_bench_reports_config_errors(tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--set",
-                          "data.path=/nope"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "bench.py"), "--set", "data.path=/nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "data.path: no such directory" in out.stderr
 
 
 def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "lstm", "--shapes", "small", "--variants", "keras,fast",
-                          "--repeats", "1", "--steps", "2", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "lstm",
+            "--shapes",
+            "small",
+            "--variants",
+            "keras,fast",
+            "--repeats",
+            "1",
+            "--steps",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "lstm.json").read_text())
     rows = {r["variant"]: r for r in result["rows"]}
@@ -45,16 +80,45 @@ def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
     assert len(small["step_ms"]) == 2 and small["max_over_median"] >= small["p90_over_median"]
     assert result["threads"]["tf_inter_op"] == 1  # what `train` picks for FastLSTM
     assert "speed_vs_keras" in out.stdout and (tmp_path / "lstm.png").exists()
-    bad = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "lstm", "--shapes", "huge"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "lstm",
+            "--shapes",
+            "huge",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "unknown shape" in bad.stderr
 
 
 def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "predict", "--shapes", "small", "--variants", "keras,fast,fast-fn",
-                          "--repeats", "1", "--steps", "2", "--batch", "4", "--out",
-                          str(tmp_path)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "predict",
+            "--shapes",
+            "small",
+            "--variants",
+            "keras,fast,fast-fn",
+            "--repeats",
+            "1",
+            "--steps",
+            "2",
+            "--batch",
+            "4",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "predict.json").read_text())
     rows = {(r["batch"], r["variant"]): r for r in result["rows"]}
@@ -64,16 +128,41 @@ def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
     assert rows[4, "keras"]["speed_vs_keras"] == 1.0 and rows[4, "fast"]["matches_keras"]
     assert max(result["max_abs_diff_vs_keras"]["small"].values()) <= 1e-4
     assert "speed_vs_keras" in out.stdout and (tmp_path / "predict.png").exists()
-    bad = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "predict", "--shapes", "long"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "predict",
+            "--shapes",
+            "long",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "unknown shape" in bad.stderr
 
 
 def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "time-to-accuracy", "--tutorial-epochs", "1", "--set",
-                          f"data.path={text_dir}", "--set", "train.epochs=2", "--out",
-                          str(tmp_path)], capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "time-to-accuracy",
+            "--tutorial-epochs",
+            "1",
+            "--set",
+            f"data.path={text_dir}",
+            "--set",
+            "train.epochs=2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads((tmp_path / "time_to_accuracy.json").read_text())
     assert r["target_val_accuracy"] == pytest.approx(0.9 * 0.95)
@@ -86,13 +175,33 @@ def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path
 
 
 def test_storage_mode_measures_compression_and_cache_formats(tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "storage", "--examples", "1200", "--repeats", "1", "--out",
-                          str(tmp_path)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "storage",
+            "--examples",
+            "1200",
+            "--repeats",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     rows = {r["variant"]: r for r in json.loads((tmp_path / "storage.json").read_text())["rows"]}
-    assert set(rows) == {"TFRecord GZIP", "TFRecord ZLIB", "TFRecord NONE", "snapshot NONE",
-                         "snapshot SNAPPY", "snapshot GZIP"}
+    assert set(rows) == {
+        "TFRecord GZIP",
+        "TFRecord ZLIB",
+        "TFRecord NONE",
+        "snapshot NONE",
+        "snapshot SNAPPY",
+        "snapshot GZIP",
+    }
     assert rows["TFRecord GZIP"]["size_mib"] < 0.8 * rows["TFRecord NONE"]["size_mib"]
     assert rows["snapshot GZIP"]["size_mib"] < rows["snapshot NONE"]["size_mib"]
     for r in rows.values():
@@ -102,18 +211,35 @@ def test_storage_mode_measures_compression_and_cache_formats(tmp_path):
     assert not (tmp_path / "storage-work").exists()
 
 
-@pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server (Debian "
-                    "package; .ci/run installs it)")
+@pytest.mark.skipif(
+    not shutil.which("redis-server"),
+    reason="needs redis-server (Debian package; .ci/run installs it)",
+)
 def test_redis_mode_compares_cache_backends_with_a_real_server(tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "redis", "--examples", "1200", "--repeats", "1", "--readers", "2",
-                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "redis",
+            "--examples",
+            "1200",
+            "--repeats",
+            "1",
+            "--readers",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "redis.json").read_text())
     rows = {r["variant"]: r for r in result["rows"]}
     assert set(rows) == {"memory cache", "memory cache, batches", "file snapshot", "redis"}
-    assert all(r["readers"] == 2 and r["per_reader_examples_per_second"] > 0
-               for r in rows.values())
+    assert all(r["readers"] == 2 and r["per_reader_examples_per_second"] > 0 for r in rows.values())
     assert rows["redis"]["shared_store_mib"] == result["redis_used_memory_mib"] > 0
     assert (tmp_path / "redis.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -126,13 +252,31 @@ def _cgroup_writable() -> bool:
 
 @pytest.mark.skipif(not _cgroup_writable(), reason="needs a writable cgroup file system")
 def test_quota_mode_runs_jobs_under_real_cpu_quotas(text_dir, tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "quota", "--repeats", "1", "--set", f"data.path={text_dir}",
-                          "--set", "train.epochs=1", "--set", "model.units=8",
-                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "quota",
+            "--repeats",
+            "1",
+            "--set",
+            f"data.path={text_dir}",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "model.units=8",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "quota.json").read_text())
     rows = {r["threads"]: r for r in result["rows"]}
-    assert rows["quota-aware"]["intra_op"] == 1 and rows["TensorFlow default"]["intra_op"] == \
-        "default"
+    assert (
+        rows["quota-aware"]["intra_op"] == 1 and rows["TensorFlow default"]["intra_op"] == "default"
+    )
     assert "1.00 CPUs" in result["why"] and (tmp_path / "quota.png").exists()

@@ -37,11 +37,19 @@ def test_a_worse_last_epoch_gives_way_to_the_best(caplog):
     for got, want in zip(model.get_weights(), best, strict=True):
         np.testing.assert_array_equal(got, want)
     lines = [r.getMessage() for r in caplog.records if "restored the best" in r.getMessage()]
-    assert lines == ["restored the best weights: epoch 2 (val_loss 0.5000) instead of the "
-                     "last, epoch 3 (val_loss 0.7000)"]
+    assert lines == [
+        "restored the best weights: epoch 2 (val_loss 0.5000) instead of the "
+        "last, epoch 3 (val_loss 0.7000)"
+    ]
     assert cb.kept_logs["loss"] == 0.3  # metrics.json's training loss: the kept epoch's
-    assert cb.summary() == {"monitor": "val_loss", "best_epoch": 2, "best_val_loss": 0.5,
-                            "last_epoch": 3, "last_val_loss": 0.7, "weights": "best"}
+    assert cb.summary() == {
+        "monitor": "val_loss",
+        "best_epoch": 2,
+        "best_val_loss": 0.5,
+        "last_epoch": 3,
+        "last_val_loss": 0.7,
+        "weights": "best",
+    }
 
 
 def test_accuracy_is_maximised_and_disabled_only_reports(caplog):
@@ -87,13 +95,26 @@ def test_fit_logs_early_stopping_and_the_restore_and_records_both(text_dir, tmp_
     from keras_lstm_opt.experiment import fit
 
     with caplog.at_level(logging.INFO, logger="keras_lstm_opt"):
-        m = fit(None, run_dir=str(tmp_path / "run"), overrides=[
-            f"data.path={text_dir}", "train.epochs=5", "train.learning_rate=1e-12",
-            "train.monitor=val_accuracy", "train.early_stopping_patience=1",
-            "model.units=8"])
+        m = fit(
+            None,
+            run_dir=str(tmp_path / "run"),
+            overrides=[
+                f"data.path={text_dir}",
+                "train.epochs=5",
+                "train.learning_rate=1e-12",
+                "train.monitor=val_accuracy",
+                "train.early_stopping_patience=1",
+                "model.units=8",
+            ],
+        )
     messages = [r.getMessage() for r in caplog.records]
-    assert sum("early stopping after epoch 2: val_accuracy did not improve for 1 epoch"
-               in x for x in messages) == 1
+    assert (
+        sum(
+            "early stopping after epoch 2: val_accuracy did not improve for 1 epoch" in x
+            for x in messages
+        )
+        == 1
+    )
     assert sum("restored the best weights: epoch 1" in x for x in messages) == 1
     assert m["epochs_completed"] == 2 and m["weights"] == "best"
     assert m["best_epoch"] == 1 and m["last_epoch"] == 2

@@ -19,9 +19,10 @@ from .conftest import REPO
 
 ceph = ceph_cluster.ceph  # the module-scoped fixture: a started cluster, bucket "klo"
 
-pytestmark = [pytest.mark.storage,
-              pytest.mark.skipif(ceph_available() is not None,
-                                 reason=str(ceph_available()))]
+pytestmark = [
+    pytest.mark.storage,
+    pytest.mark.skipif(ceph_available() is not None, reason=str(ceph_available())),
+]
 
 
 def _alive(pid: int) -> bool:
@@ -57,10 +58,10 @@ def test_put_get_list_through_botocore(ceph: CephCluster) -> None:
     client.put_object(Bucket=BUCKET, Key="dir/b.bin", Body=os.urandom(3 << 20))
     assert client.get_object(Bucket=BUCKET, Key="dir/a.txt")["Body"].read() == b"hello ceph"
     listed = client.list_objects_v2(Bucket=BUCKET, Prefix="dir/")["Contents"]
-    assert {(o["Key"], o["Size"]) for o in listed} == {("dir/a.txt", 10),
-                                                        ("dir/b.bin", 3 << 20)}
+    assert {(o["Key"], o["Size"]) for o in listed} == {("dir/a.txt", 10), ("dir/b.bin", 3 << 20)}
     bad = botocore.session.get_session().create_client(
-        "s3", aws_secret_access_key="wrong", aws_access_key_id=ceph.access_key)
+        "s3", aws_secret_access_key="wrong", aws_access_key_id=ceph.access_key
+    )
     with pytest.raises(bad.exceptions.ClientError, match="SignatureDoesNotMatch"):
         bad.list_objects_v2(Bucket=BUCKET)
 
@@ -100,8 +101,11 @@ def test_stop_ends_its_daemons_frees_ports_and_logs_no_secret(tmp_path, monkeypa
 
 def test_failed_start_reports_the_logs_and_leaves_nothing(monkeypatch) -> None:
     conf = CephCluster._conf
-    monkeypatch.setattr(CephCluster, "_conf", lambda self, *ports: conf(self, *ports)
-                        + "keyring = /nonexistent/keyring\n")  # the gateway cannot start
+    monkeypatch.setattr(
+        CephCluster,
+        "_conf",
+        lambda self, *ports: conf(self, *ports) + "keyring = /nonexistent/keyring\n",
+    )  # the gateway cannot start
     cluster = CephCluster(timeout=20)
     with pytest.raises(RuntimeError) as err:
         cluster.start()
@@ -113,8 +117,13 @@ def test_failed_start_reports_the_logs_and_leaves_nothing(monkeypatch) -> None:
 
 
 def test_cli_prints_env_and_start_time_and_stops_on_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.ceph_cluster"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.ceph_cluster"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     try:
         assert proc.stdout is not None
@@ -122,11 +131,17 @@ def test_cli_prints_env_and_start_time_and_stops_on_sigterm() -> None:
             lines.append(line.rstrip("\n"))
             if line.startswith("# started in") or len(lines) > 50:
                 break
-        env = dict(ln[len("export "):].split("=", 1) for ln in lines
-                   if ln.startswith("export "))
-        assert set(env) >= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
-                            "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT",
-                            "S3_USE_HTTPS", "S3_VERIFY_SSL"}, lines
+        env = dict(ln[len("export ") :].split("=", 1) for ln in lines if ln.startswith("export "))
+        assert set(env) >= {
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL",
+            "S3_ENDPOINT",
+            "S3_USE_HTTPS",
+            "S3_VERIFY_SSL",
+        }, lines
         started = lines[-1].split()
         assert float(started[3]) > 0 and started[4] == "s", lines
         pids = [int(word.split("=")[1].rstrip(");")) for word in started if "=" in word]

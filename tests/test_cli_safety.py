@@ -34,13 +34,16 @@ import pytest
 
 from .conftest import console_script
 
-ROWS = "".join(f"the {w} sat on the mat number {i},{'cat' if i % 2 else 'dog'}\n"
-               for i, w in enumerate(["cat", "dog", "bird", "fish"] * 15))
+ROWS = "".join(
+    f"the {w} sat on the mat number {i},{'cat' if i % 2 else 'dog'}\n"
+    for i, w in enumerate(["cat", "dog", "bird", "fish"] * 15)
+)
 
 
 def _cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([console_script(), *args], capture_output=True, text=True,
-                          timeout=timeout, **kw)
+    return subprocess.run(
+        [console_script(), *args], capture_output=True, text=True, timeout=timeout, **kw
+    )
 
 
 def _one_line_refusal(proc: subprocess.CompletedProcess, path: str) -> None:
@@ -69,8 +72,9 @@ def bad_first_row_csv(tmp_path) -> str:
 
 def test_data_import_refuses_an_unwritable_out_before_reading(blocked, bad_first_row_csv):
     began = time.monotonic()
-    proc = _cli("data", "import", bad_first_row_csv, "--out", blocked, "--text", "text",
-                "--label", "label")
+    proc = _cli(
+        "data", "import", bad_first_row_csv, "--out", blocked, "--text", "text", "--label", "label"
+    )
     _one_line_refusal(proc, blocked)
     assert "is a file, not a directory" in proc.stderr
     assert time.monotonic() - began < 5  # no TensorFlow start, no pass over the data
@@ -81,8 +85,11 @@ def read_only_dir(tmp_path) -> Iterator[str]:
     """A read-only tmpfs mount (root can write anything else), when mounts are allowed."""
     mnt = tmp_path / "ro"
     mnt.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a read-only tmpfs here: {made.stderr.strip()}")
     try:
@@ -93,14 +100,16 @@ def read_only_dir(tmp_path) -> Iterator[str]:
 
 def test_data_import_refuses_a_read_only_mount(read_only_dir, bad_first_row_csv):
     out = os.path.join(read_only_dir, "data")
-    proc = _cli("data", "import", bad_first_row_csv, "--out", out, "--text", "text",
-                "--label", "label")
+    proc = _cli(
+        "data", "import", bad_first_row_csv, "--out", out, "--text", "text", "--label", "label"
+    )
     _one_line_refusal(proc, out)
     assert "Read-only file system" in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["data make", "predict", "export", "evaluate",
-                                     "profile stage dir"])
+@pytest.mark.parametrize(
+    "command", ["data make", "predict", "export", "evaluate", "profile stage dir"]
+)
 def test_other_outputs_are_refused_first(command, blocked, bad_first_row_csv, tmp_path):
     run = str(tmp_path / "no-run-yet")  # the output is checked before the run is read
     env = None
@@ -116,8 +125,13 @@ def test_other_outputs_are_refused_first(command, blocked, bad_first_row_csv, tm
         args = ["evaluate", run, "--out", blocked]
     else:  # remote shards are staged: the stage directory is checked before anything
         env = {**os.environ, "KLO_STAGE_DIR": blocked}
-        args = ["profile", "--set", "data.path=s3://klo-no-such-bucket/text",
-                "--run-dir", str(tmp_path / "profile")]
+        args = [
+            "profile",
+            "--set",
+            "data.path=s3://klo-no-such-bucket/text",
+            "--run-dir",
+            str(tmp_path / "profile"),
+        ]
     proc = _cli(*args, env=env)
     _one_line_refusal(proc, blocked)
     assert not os.path.exists(tmp_path / "profile")
@@ -167,9 +181,23 @@ def big_csv(tmp_path_factory) -> str:
 
 def test_sigint_while_counting_leaves_no_output(big_csv, tmp_path):
     out = str(tmp_path / "data")
-    proc = subprocess.Popen([console_script(), "data", "import", big_csv, "--out", out,
-                             "--text", "text", "--label", "label"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            console_script(),
+            "data",
+            "import",
+            big_csv,
+            "--out",
+            out,
+            "--text",
+            "text",
+            "--label",
+            "label",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(proc, lambda: _reading(proc.pid, big_csv), "the first pass")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -183,22 +211,40 @@ def test_sigint_while_counting_leaves_no_output(big_csv, tmp_path):
 def test_sigterm_while_writing_keeps_the_earlier_import(big_csv, tmp_path):
     out = tmp_path / "data"
     out.mkdir()
-    earlier = {"schema.json": b'{"earlier": true}\n',
-               "train-00000-of-00001.tfrecord.gz": b"earlier shard"}
+    earlier = {
+        "schema.json": b'{"earlier": true}\n',
+        "train-00000-of-00001.tfrecord.gz": b"earlier shard",
+    }
     for name, data in earlier.items():
         (out / name).write_bytes(data)
     tmp = out / ".tmp-import"
-    proc = subprocess.Popen([console_script(), "data", "import", big_csv, "--out", str(out),
-                             "--text", "text", "--label", "label"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            console_script(),
+            "data",
+            "import",
+            big_csv,
+            "--out",
+            str(out),
+            "--text",
+            "text",
+            "--label",
+            "label",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(proc, tmp.exists, "the second pass (writing the shards)")
     time.sleep(0.2)  # shards half written
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err[-2000:]
     assert "Traceback" not in err, err[-3000:]
-    assert err.strip().splitlines()[-1] == \
-        f"stopped by SIGTERM; nothing written ({out} keeps the earlier import)"
+    assert (
+        err.strip().splitlines()[-1]
+        == f"stopped by SIGTERM; nothing written ({out} keeps the earlier import)"
+    )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
     _no_temp_dirs(proc.pid)
 
@@ -213,8 +259,12 @@ def test_skip_counts_a_row_that_is_not_utf8(tmp_path):
     from keras_lstm_opt.errors import DataError
 
     src = tmp_path / "latin1.csv"
-    src.write_bytes(b"text,label\n" + ROWS.encode() + "caf\u00e9 au lait,cat\n".encode(
-        "latin-1") + b"the last row,dog\n")
+    src.write_bytes(
+        b"text,label\n"
+        + ROWS.encode()
+        + "caf\u00e9 au lait,cat\n".encode("latin-1")
+        + b"the last row,dog\n"
+    )
     with pytest.raises(DataError, match=r"line 62: not UTF-8 text \(byte 0xe9"):
         _import(str(src), str(tmp_path / "strict"))
     report = _import(str(src), str(tmp_path / "data"), on_bad_row="skip")
@@ -242,19 +292,32 @@ def text_run(big_csv, tmp_path_factory) -> str:
         head = "".join(next(fh) for _ in range(2001))
     (root / "small.csv").write_text(head)
     _import(str(root / "small.csv"), str(root / "data"))
-    fit(None, run_dir=str(root / "run"), overrides=[
-        "model.lstm=keras", "model.units=8", "train.epochs=1", "train.batch_size=64",
-        "train.verbose=silent", "data.cache=none", "train.early_stopping_patience=0",
-        f"data.path={root / 'data'}"])
+    fit(
+        None,
+        run_dir=str(root / "run"),
+        overrides=[
+            "model.lstm=keras",
+            "model.units=8",
+            "train.epochs=1",
+            "train.batch_size=64",
+            "train.verbose=silent",
+            "data.cache=none",
+            "train.early_stopping_patience=0",
+            f"data.path={root / 'data'}",
+        ],
+    )
     return str(root / "run")
 
 
 def test_sigterm_while_predicting_leaves_no_file(text_run, big_csv, tmp_path):
     out = tmp_path / "predictions.csv"
     tmp = tmp_path / "predictions.csv.tmp"
-    proc = subprocess.Popen([console_script(), "predict", text_run, big_csv, "--out",
-                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [console_script(), "predict", text_run, big_csv, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(proc, tmp.exists, "the predictions file being written")
     time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
@@ -277,11 +340,17 @@ def _stopped_alone(proc: subprocess.Popen, err: str, code: int, line: str) -> No
 
 def test_sigint_while_exporting_leaves_no_export(text_run, tmp_path):
     out = tmp_path / "export"
-    proc = subprocess.Popen([console_script(), "export", text_run, "--format",
-                             "saved_model", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(proc, lambda: any(p.name.startswith(".export-") for p in tmp_path.iterdir()),
-              "the export being written")
+    proc = subprocess.Popen(
+        [console_script(), "export", text_run, "--format", "saved_model", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(
+        proc,
+        lambda: any(p.name.startswith(".export-") for p in tmp_path.iterdir()),
+        "the export being written",
+    )
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -293,9 +362,13 @@ def test_sigint_while_exporting_leaves_no_export(text_run, tmp_path):
 def test_sigint_while_evaluating_leaves_no_evaluation(text_run, big_csv, tmp_path):
     out, tmp = tmp_path / "evaluation", tmp_path / "tmp"
     tmp.mkdir()
-    proc = subprocess.Popen([console_script(), "evaluate", text_run, "--data", big_csv,
-                             "--out", str(out)], env={**os.environ, "TMPDIR": str(tmp)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [console_script(), "evaluate", text_run, "--data", big_csv, "--out", str(out)],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(proc, lambda: _reading(proc.pid, big_csv), "the data being read")
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
@@ -310,8 +383,7 @@ def test_the_train_hint_after_import_is_one_shell_argument(tmp_path):
     src = tmp_path / "texts.csv"
     src.write_text("text,label\n" + ROWS)
     out = tmp_path / "my data"  # a space: unquoted, the shell would split the path
-    proc = _cli("data", "import", str(src), "--out", str(out), "--text", "text", "--label",
-                "label")
+    proc = _cli("data", "import", str(src), "--out", str(out), "--text", "text", "--label", "label")
     assert proc.returncode == 0, proc.stderr[-2000:]
     hint = proc.stdout.strip().splitlines()[-1].split("train with: ", 1)[1]
     assert shlex.split(hint) == ["keras-lstm-opt", "train", "--set", f"data.path={out}"]
@@ -325,9 +397,11 @@ def test_onnx_export_without_tf2onnx_names_the_extra_before_tensorflow(tmp_path)
         f"code = main(['export', {str(tmp_path / 'run')!r}, '--format', 'onnx', '--out', "
         f"{str(tmp_path / 'onnx')!r}])\n"
         "assert 'tensorflow' not in sys.modules, 'refused after TensorFlow loaded'\n"
-        "sys.exit(code)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, env=_env())
+        "sys.exit(code)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=_env()
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]

@@ -17,10 +17,17 @@ import pytest
 from .conftest import console_script
 
 pytestmark = pytest.mark.slow
-COMMON = ["model.units=16", "train.epochs=3", "train.batch_size=64", "train.verbose=epoch",
-          "data.deterministic=true", "train.early_stopping_patience=0",
-          "train.backup_every_steps=5", "distribute.strategy=multi_worker_mirrored",
-          "distribute.timeout_seconds=120"]
+COMMON = [
+    "model.units=16",
+    "train.epochs=3",
+    "train.batch_size=64",
+    "train.verbose=epoch",
+    "data.deterministic=true",
+    "train.early_stopping_patience=0",
+    "train.backup_every_steps=5",
+    "distribute.strategy=multi_worker_mirrored",
+    "distribute.timeout_seconds=120",
+]
 FIGURES: dict[str, object] = {}
 
 
@@ -43,8 +50,12 @@ def _start(i, addrs, run, data, log, *extra):
     cmd = [console_script(), "train", "--run-dir", str(run)]
     for item in [*COMMON, f"data.path={data}", *extra]:
         cmd += ["--set", item]
-    return subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                            env={**os.environ, "TF_CONFIG": build_tf_config(addrs, i)})
+    return subprocess.Popen(
+        cmd,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TF_CONFIG": build_tf_config(addrs, i)},
+    )
 
 
 def _group(addrs, run, data, tmp_path, name, *extra):
@@ -83,16 +94,21 @@ def _kill_all(procs):
             p.wait()
 
 
-def test_lone_worker_stops_on_sigterm_or_its_deadline_and_names_the_missing_peer(
-        data, tmp_path):
+def test_lone_worker_stops_on_sigterm_or_its_deadline_and_names_the_missing_peer(data, tmp_path):
     """Worker 0 of 2 started alone (its peer's pod still pending): it says what it waits
     for, SIGTERM 20 s after start ends it within 10 s with 143; with a short
     distribute.startup_timeout_seconds it ends by itself with 138."""
     addrs, other = _ports(), _ports()
     began = time.monotonic()
     lone = _start(0, addrs, tmp_path / "a", data, tmp_path / "lone.log")
-    timed = _start(0, other, tmp_path / "b", data, tmp_path / "timed.log",
-                   "distribute.startup_timeout_seconds=15")
+    timed = _start(
+        0,
+        other,
+        tmp_path / "b",
+        data,
+        tmp_path / "timed.log",
+        "distribute.startup_timeout_seconds=15",
+    )
     try:
         time.sleep(max(0.0, began + 20 - time.monotonic()))
         lone.send_signal(signal.SIGTERM)
@@ -105,15 +121,17 @@ def test_lone_worker_stops_on_sigterm_or_its_deadline_and_names_the_missing_peer
     print({"lone_worker_sigterm_to_exit_s": took})
     assert lone.returncode == 143 and took < 10, out[-2000:]
     assert out.count(f"waiting for 1 of 1 peer(s) to start: worker 1 at {addrs[1]}") >= 2
-    assert "stopped: by SIGTERM" in out and f"worker 1 at {addrs[1]} (connection refused)" \
-        in out.split("stopped:")[-1] and "Traceback" not in out
+    assert (
+        "stopped: by SIGTERM" in out
+        and f"worker 1 at {addrs[1]} (connection refused)" in out.split("stopped:")[-1]
+        and "Traceback" not in out
+    )
     assert timed.returncode == 138, out_timed[-2000:]
     assert "did not form within 15 s (distribute.startup_timeout_seconds)" in out_timed
     assert f"worker 1 at {other[1]}" in out_timed.split("error:")[-1]
 
 
-def test_fixed_port_reruns_after_sigterm_sigstop_and_sigkill_resume_to_one_digest(
-        data, tmp_path):
+def test_fixed_port_reruns_after_sigterm_sigstop_and_sigkill_resume_to_one_digest(data, tmp_path):
     """Four rounds of the same two commands on the same ports, each started at once after
     the last: (1) SIGTERM to worker 1: both stop at one step with a backup (143); (2)
     worker 1 SIGSTOPped, then SIGTERM to worker 0, blocked in a collective: it still

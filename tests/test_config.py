@@ -44,9 +44,17 @@ def test_bad_config_reports_every_problem_with_key_and_file():
 
 
 def test_overrides_are_typed_and_named():
-    cfg = load_config(None, ["train.epochs=3", "model.units=[32, 16]", "model.layers=2",
-                             "model.bidirectional=true", "train.clipnorm=null",
-                             "train.global_clipnorm=null"])
+    cfg = load_config(
+        None,
+        [
+            "train.epochs=3",
+            "model.units=[32, 16]",
+            "model.layers=2",
+            "model.bidirectional=true",
+            "train.clipnorm=null",
+            "train.global_clipnorm=null",
+        ],
+    )
     assert cfg.train.epochs == 3 and cfg.model.units == [32, 16] and cfg.model.bidirectional
     with pytest.raises(ConfigError) as info:
         load_config(None, ["train.epochs=zero", "train.bogus=1"])
@@ -56,35 +64,47 @@ def test_overrides_are_typed_and_named():
         load_config(None, ["train.epochs"])
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"model": {"units": [8, 8, 8], "layers": 2}}, "model.units: has 3 entries"),
-    ({"model": {"merge_mode": "avg"}}, "model.merge_mode: expected one of"),
-    ({"model": {"activation": "tanhh"}}, "model.activation: unknown activation 'tanhh'"),
-    ({"model": {"kernel_initializer": "xavier"}}, "unknown initializer 'xavier'"),
-    ({"model": {"dropout": 1.5}}, "model.dropout: must be <= 0.95"),
-    ({"model": {"regularizers": {"kernel": {"l2": -1}}}}, "model.regularizers.kernel.l2"),
-    ({"data": {"batching": "bucket"}}, "data.bucket_boundaries: batching: bucket needs"),
-    ({"data": {"batching": "bucket", "bucket_boundaries": [8, 4]}}, "strictly increasing"),
-    ({"data": {"task": "forecast", "batching": "bucket", "bucket_boundaries": [4]}},
-     "data.batching: forecast windows"),
-    ({"data": {"validation_path": "/tmp"}}, "data.validation_path: set data.path too"),
-    ({"train": {"learning_rate": 0}}, "train.learning_rate: must be > 0.0"),
-    ({"train": {"warmup_steps": 10}}, "train.warmup_steps: warm-up is part of"),
-    ({"train": {"clipnorm": 1.0}}, "only one of clipnorm, global_clipnorm, clipvalue"),
-    ({"train": {"monitor": "val_mae"}}, "train.monitor: 'val_mae' is not a metric"),
-    ({"train": {"epochs": True}}, "train.epochs: expected an integer, got bool True"),
-    ({"train": {"precision": "fp16"}}, "train.precision: expected one of"),
-    ({"distribute": {"strategy": "tpu"}}, "distribute.strategy: expected one of"),
-    ({"distribute": {"gradient_compression": "bfloat16"}},
-     "distribute.gradient_compression: expected one of"),
-    ({"distribute": {"gradient_compression": "float16"}, "train": {"precision": "mixed_float16"}},
-     "loss-scaled gradients"),
-    ({"distribute": {"embedding_exchange": "dense"}}, "lazy embedding updates need the rows"),
-    ({"profile": {"links": ["1gbps"]}}, "profile.links[0]: '1gbps' is not a rate"),
-    ({"profile": {"workers": [2, 0]}}, "profile.workers[1]: 0: a worker count"),
-    ({"modle": {}}, "modle: unknown key (did you mean 'model'?)"),
-    ({"model": 3}, "model: expected a mapping"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"model": {"units": [8, 8, 8], "layers": 2}}, "model.units: has 3 entries"),
+        ({"model": {"merge_mode": "avg"}}, "model.merge_mode: expected one of"),
+        ({"model": {"activation": "tanhh"}}, "model.activation: unknown activation 'tanhh'"),
+        ({"model": {"kernel_initializer": "xavier"}}, "unknown initializer 'xavier'"),
+        ({"model": {"dropout": 1.5}}, "model.dropout: must be <= 0.95"),
+        ({"model": {"regularizers": {"kernel": {"l2": -1}}}}, "model.regularizers.kernel.l2"),
+        ({"data": {"batching": "bucket"}}, "data.bucket_boundaries: batching: bucket needs"),
+        ({"data": {"batching": "bucket", "bucket_boundaries": [8, 4]}}, "strictly increasing"),
+        (
+            {"data": {"task": "forecast", "batching": "bucket", "bucket_boundaries": [4]}},
+            "data.batching: forecast windows",
+        ),
+        ({"data": {"validation_path": "/tmp"}}, "data.validation_path: set data.path too"),
+        ({"train": {"learning_rate": 0}}, "train.learning_rate: must be > 0.0"),
+        ({"train": {"warmup_steps": 10}}, "train.warmup_steps: warm-up is part of"),
+        ({"train": {"clipnorm": 1.0}}, "only one of clipnorm, global_clipnorm, clipvalue"),
+        ({"train": {"monitor": "val_mae"}}, "train.monitor: 'val_mae' is not a metric"),
+        ({"train": {"epochs": True}}, "train.epochs: expected an integer, got bool True"),
+        ({"train": {"precision": "fp16"}}, "train.precision: expected one of"),
+        ({"distribute": {"strategy": "tpu"}}, "distribute.strategy: expected one of"),
+        (
+            {"distribute": {"gradient_compression": "bfloat16"}},
+            "distribute.gradient_compression: expected one of",
+        ),
+        (
+            {
+                "distribute": {"gradient_compression": "float16"},
+                "train": {"precision": "mixed_float16"},
+            },
+            "loss-scaled gradients",
+        ),
+        ({"distribute": {"embedding_exchange": "dense"}}, "lazy embedding updates need the rows"),
+        ({"profile": {"links": ["1gbps"]}}, "profile.links[0]: '1gbps' is not a rate"),
+        ({"profile": {"workers": [2, 0]}}, "profile.workers[1]: 0: a worker count"),
+        ({"modle": {}}, "modle: unknown key (did you mean 'model'?)"),
+        ({"model": 3}, "model: expected a mapping"),
+    ],
+)
 def test_each_mistake_has_its_message(raw, message):
     with pytest.raises(ConfigError) as info:
         config_from_dict(raw, "x.yaml")
@@ -120,10 +140,11 @@ def test_loading_a_config_does_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys, keras_lstm_opt; keras_lstm_opt.load_config(None); "
-            "print('tensorflow' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, keras_lstm_opt; keras_lstm_opt.load_config(None); "
+        "print('tensorflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
@@ -144,12 +165,18 @@ def test_problems_are_records_with_key_source_and_message(tmp_path):
     problems = info.value.problems
     assert all(isinstance(p, Problem) for p in problems), problems
     by_key = {p.key: p for p in problems}
-    assert set(by_key) == {"model.layers", "train.epochs", "train.warmup_steps",
-                           "tune.space.model.units"}
-    assert by_key["model.layers"] == Problem("model.layers", "expected an integer, got str "
-                                             "'two'", str(bad))
-    assert by_key["train.epochs"] == Problem("train.epochs", "expected an integer, got str "
-                                             "'zero'", "--set")
+    assert set(by_key) == {
+        "model.layers",
+        "train.epochs",
+        "train.warmup_steps",
+        "tune.space.model.units",
+    }
+    assert by_key["model.layers"] == Problem(
+        "model.layers", "expected an integer, got str 'two'", str(bad)
+    )
+    assert by_key["train.epochs"] == Problem(
+        "train.epochs", "expected an integer, got str 'zero'", "--set"
+    )
     assert by_key["train.warmup_steps"].source == str(bad)  # a cross-key check's source
     assert by_key["tune.space.model.units"].source == "--set"  # the parent key's --set
     assert by_key["tune.space.model.units"].message == "empty choice: give at least one value"
@@ -162,13 +189,13 @@ def test_problems_of_a_whole_file_or_override_have_no_key(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(None, ["train.epochs"])
     (problem,) = info.value.problems
-    assert problem == Problem("", "expected KEY=VALUE, e.g. train.epochs=3",
-                              "--set 'train.epochs'")
+    assert problem == Problem("", "expected KEY=VALUE, e.g. train.epochs=3", "--set 'train.epochs'")
     assert str(problem) == "--set 'train.epochs': expected KEY=VALUE, e.g. train.epochs=3"
     with pytest.raises(ConfigError) as info:
         load_config(str(tmp_path / "missing.yaml"))
     assert [(p.key, p.source) for p in info.value.problems] == [
-        ("", str(tmp_path / "missing.yaml"))]
+        ("", str(tmp_path / "missing.yaml"))
+    ]
 
 
 def test_bundled_configs_are_found_by_name():
@@ -187,12 +214,12 @@ def test_the_task_comes_from_the_data_schema_not_data_task(tmp_path):
     import json
 
     (tmp_path / "schema.json").write_text(json.dumps({"task": "forecast"}))
-    cfg = config_from_dict({"data": {"path": str(tmp_path)},
-                            "train": {"monitor": "val_mae"}})
+    cfg = config_from_dict({"data": {"path": str(tmp_path)}, "train": {"monitor": "val_mae"}})
     assert cfg.data.task == "text" and cfg.train.monitor == "val_mae"
     with pytest.raises(ConfigError) as info:
-        config_from_dict({"data": {"path": str(tmp_path)},
-                          "train": {"monitor": "val_accuracy"}}, "x.yaml")
+        config_from_dict(
+            {"data": {"path": str(tmp_path)}, "train": {"monitor": "val_accuracy"}}, "x.yaml"
+        )
     assert "'val_accuracy' is not a metric of task 'forecast' (from " in str(info.value)
     assert "schema.json" in str(info.value)
 
@@ -201,19 +228,28 @@ def _imported_text_schema(examples: int, vocab: int, validation: bool = False) -
     splits = {"train": {"examples": examples}}
     if validation:
         splits["validation"] = {"examples": examples // 4}
-    return {"task": "text", "splits": splits,
-            "info": {"vocab_size": vocab, "num_classes": 5, "text": {"max_length": 40}}}
+    return {
+        "task": "text",
+        "splits": splits,
+        "info": {"vocab_size": vocab, "num_classes": 5, "text": {"max_length": 40}},
+    }
 
 
 def test_train_auto_decides_from_the_data_and_leaves_given_keys():
     from keras_lstm_opt import load_config
     from keras_lstm_opt.config.auto import auto_settings
 
-    cfg, decided = auto_settings(load_config(None),
-                                 _imported_text_schema(12_000, 9_000, validation=True))
+    cfg, decided = auto_settings(
+        load_config(None), _imported_text_schema(12_000, 9_000, validation=True)
+    )
     assert {k: d["value"] for k, d in decided.items()} == {
-        "model.pooling": "max_mean", "model.input_dropout": 0.2, "model.embedding_dim": 64,
-        "model.wide": True, "train.batch_size": 32, "train.monitor": "val_accuracy"}
+        "model.pooling": "max_mean",
+        "model.input_dropout": 0.2,
+        "model.embedding_dim": 64,
+        "model.wide": True,
+        "train.batch_size": 32,
+        "train.monitor": "val_accuracy",
+    }
     assert (cfg.model.pooling, cfg.train.batch_size) == ("max_mean", 32)
     assert "375 steps per epoch" in decided["train.batch_size"]["why"]
     # a key set in the file or by --set stays, even when set to its default
@@ -232,8 +268,11 @@ def test_train_auto_is_off_for_embedded_data_and_when_asked():
     from keras_lstm_opt import load_config
     from keras_lstm_opt.config.auto import auto_settings
 
-    embedded = {"task": "text", "splits": {"train": {"examples": 1000}},
-                "info": {"vocab_size": 64, "num_classes": 4}}
+    embedded = {
+        "task": "text",
+        "splits": {"train": {"examples": 1000}},
+        "info": {"vocab_size": 64, "num_classes": 4},
+    }
     assert auto_settings(load_config(None), embedded)[1] == {}
     off = load_config(None, ["train.auto=false"])
     assert auto_settings(off, _imported_text_schema(1000, 5000))[1] == {}
@@ -255,10 +294,15 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
     assert set(decided) == {"model.input_dropout", "model.wide"}  # no validation: monitor stays
     # a tuning trial: the searched keys and the base config's are kept, the rest decided
     trial = trial_config(load_config(None, ["model.units=32"]), {"model.embedding_dim": 16}, 2)
-    trial, decided = auto_settings(trial, {**schema, "splits": {
-        "train": {"examples": 12_000}, "validation": {"examples": 3_000}}})
-    assert (trial.model.embedding_dim, trial.model.units, trial.model.pooling) == (16, 32,
-                                                                                "max_mean")
+    trial, decided = auto_settings(
+        trial,
+        {**schema, "splits": {"train": {"examples": 12_000}, "validation": {"examples": 3_000}}},
+    )
+    assert (trial.model.embedding_dim, trial.model.units, trial.model.pooling) == (
+        16,
+        32,
+        "max_mean",
+    )
     assert decided["train.monitor"]["value"] == "val_accuracy"
 
 
@@ -271,8 +315,9 @@ def test_train_auto_buckets_spread_lengths_at_their_deciles_unless_pad_is_given(
     hist = Counter({5: 300, 9: 300, 14: 200, 20: 100, 40: 50, 80: 30, 300: 20})
     stats = length_stats(hist, 105)
     assert stats["length_deciles"] == [5, 5, 5, 9, 9, 9, 14, 14, 20]
-    assert stats["length_mean"] == pytest.approx((5 * 300 + 9 * 300 + 14 * 200 + 20 * 100
-                                                  + 40 * 50 + 80 * 30 + 105 * 20) / 1000)
+    assert stats["length_mean"] == pytest.approx(
+        (5 * 300 + 9 * 300 + 14 * 200 + 20 * 100 + 40 * 50 + 80 * 30 + 105 * 20) / 1000
+    )
     schema = _imported_text_schema(12_000, 900)
     schema["info"]["text"] = {"max_length": 105, **stats}
     cfg, decided = auto_settings(load_config(None), schema)
@@ -296,6 +341,8 @@ def test_train_auto_on_a_tiny_set_takes_smaller_batches_and_more_patience():
     cfg, decided = auto_settings(load_config(None), _imported_text_schema(1_500, 900, True))
     assert (cfg.train.batch_size, cfg.train.early_stopping_patience) == (16, 6)
     assert "375 validation examples" in decided["train.early_stopping_patience"]["why"]
-    cfg, _ = auto_settings(load_config(None, ["train.early_stopping_patience=2"]),
-                           _imported_text_schema(1_500, 900, True))
+    cfg, _ = auto_settings(
+        load_config(None, ["train.early_stopping_patience=2"]),
+        _imported_text_schema(1_500, 900, True),
+    )
     assert cfg.train.early_stopping_patience == 2

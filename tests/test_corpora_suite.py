@@ -25,10 +25,27 @@ from keras_lstm_opt.bench.suite import HALVES, SUITE, corpus
 NAMES = [c.name for c in SUITE]
 # The split of issue 30, fixed before any default was tuned: moving a corpus between the
 # halves (or dropping one) must be a visible change to this test.
-DEV = {"wordnet", "fortunes", "manpages", "kjv", "manpages-ja", "perldiag", "pydoc", "emoji",
-       "wordnet-pos"}
-HELD_OUT = {"fortunes-ru", "manpages-zh", "fortunes-zh", "foldoc", "gcide", "iso-codes",
-            "fortunes-es", "fortunes-it-off"}
+DEV = {
+    "wordnet",
+    "fortunes",
+    "manpages",
+    "kjv",
+    "manpages-ja",
+    "perldiag",
+    "pydoc",
+    "emoji",
+    "wordnet-pos",
+}
+HELD_OUT = {
+    "fortunes-ru",
+    "manpages-zh",
+    "fortunes-zh",
+    "foldoc",
+    "gcide",
+    "iso-codes",
+    "fortunes-es",
+    "fortunes-it-off",
+}
 
 
 def _rows_or_skip(name: str) -> list[tuple[str, str]]:
@@ -42,8 +59,14 @@ def _cli(*args: str, cwd: Path, path: str | None = None) -> subprocess.Completed
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     if path is not None:
         env["PATH"] = path
-    return subprocess.run([sys.executable, "-m", "keras_lstm_opt.bench.corpora", *args],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "keras_lstm_opt.bench.corpora", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_halves_are_fixed_disjoint_and_hold_the_whole_suite():
@@ -104,7 +127,8 @@ def test_an_unknown_corpus_exits_2_with_one_line(tmp_path):
     proc = _cli("no-such-corpus", "--out", "x.csv", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"error: unknown corpus 'no-such-corpus'; choose from: {', '.join(NAMES)}, co2"]
+        f"error: unknown corpus 'no-such-corpus'; choose from: {', '.join(NAMES)}, co2"
+    ]
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -140,23 +164,28 @@ def test_list_and_stats_print_every_corpus_asked_for(capsys):
 def test_gcide_senses_take_the_field_label_off_the_text():
     from keras_lstm_opt.bench.corpora_dict import gcide_senses
 
-    entry = ("Dichroism \\Di\"chro*ism\\, n. [Gr. ? two-colored.] (Opt.)\n"
-             "   The property of presenting different colors by transmitted\n"
-             "   light.\n   [1913 Webster]\n\n"
-             "   2. (Astron.) To exhibit as a half disk. See {Dichotomy}, 3.\n"
-             "      [1913 Webster]\n\n"
-             "   3. Division into two; a cutting in two parts.\n      [1913 Webster]\n")
+    entry = (
+        'Dichroism \\Di"chro*ism\\, n. [Gr. ? two-colored.] (Opt.)\n'
+        "   The property of presenting different colors by transmitted\n"
+        "   light.\n   [1913 Webster]\n\n"
+        "   2. (Astron.) To exhibit as a half disk. See {Dichotomy}, 3.\n"
+        "      [1913 Webster]\n\n"
+        "   3. Division into two; a cutting in two parts.\n      [1913 Webster]\n"
+    )
     assert gcide_senses(entry) == [
         ("The property of presenting different colors by transmitted light.", "Opt."),
-        ("To exhibit as a half disk. See {Dichotomy}, 3.", "Astron.")]
+        ("To exhibit as a half disk. See {Dichotomy}, 3.", "Astron."),
+    ]
 
 
 def test_translated_man_page_headings_are_read_as_name_and_description():
     from keras_lstm_opt.bench.corpora_manpages import _english_headings
     from keras_lstm_opt.bench.corpora_text import man_text
 
-    page = (".TH LS 1\n.SH 名称\nls \\- 列出目录内容\n.SH \"总览 SYNOPSIS\"\n.B ls\n"
-            ".SH \"描述 (DESCRIPTION)\"\n列出指定文件的信息。\n.SH 作者\n某人\n")
+    page = (
+        '.TH LS 1\n.SH 名称\nls \\- 列出目录内容\n.SH "总览 SYNOPSIS"\n.B ls\n'
+        '.SH "描述 (DESCRIPTION)"\n列出指定文件的信息。\n.SH 作者\n某人\n'
+    )
     assert man_text(_english_headings(page)) == "ls - 列出目录内容 列出指定文件的信息。"
 
 
@@ -164,17 +193,29 @@ def test_wordnet_pos_drops_a_gloss_found_under_both_labels(tmp_path):
     from keras_lstm_opt.bench.corpora import wordnet_glosses, wordnet_pos_rows
 
     licence = "  1 This software and database is being provided to you, the LICENSEE\n"
-    (tmp_path / "data.noun").write_text(licence + (
-        "00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 | that which is perceived\n"
-        "00002137 03 n 02 abstraction 0 abstract_entity 0 000 | a general concept\n"))
-    (tmp_path / "data.verb").write_text(licence + (
-        "00001740 29 v 04 breathe 0 take_a_breath 0 000 02 + 02 00 | draw air; \"I can"
-        " breathe\"\n"
-        "00002325 31 v 01 abstract 0 000 01 + 02 00 | a general concept\n"))
+    (tmp_path / "data.noun").write_text(
+        licence
+        + (
+            "00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 | that which is perceived\n"
+            "00002137 03 n 02 abstraction 0 abstract_entity 0 000 | a general concept\n"
+        )
+    )
+    (tmp_path / "data.verb").write_text(
+        licence
+        + (
+            '00001740 29 v 04 breathe 0 take_a_breath 0 000 02 + 02 00 | draw air; "I can'
+            ' breathe"\n'
+            "00002325 31 v 01 abstract 0 000 01 + 02 00 | a general concept\n"
+        )
+    )
     assert wordnet_glosses("verb", str(tmp_path)) == [
-        ('draw air; "I can breathe"', 29), ("a general concept", 31)]
+        ('draw air; "I can breathe"', 29),
+        ("a general concept", 31),
+    ]
     assert wordnet_pos_rows(str(tmp_path)) == [
-        ("that which is perceived", "noun"), ('draw air; "I can breathe"', "verb")]
+        ("that which is perceived", "noun"),
+        ('draw air; "I can breathe"', "verb"),
+    ]
 
 
 def test_a_cookie_file_flagged_rot13_by_its_strfile_index_is_rotated(tmp_path):
@@ -186,5 +227,9 @@ def test_a_cookie_file_flagged_rot13_by_its_strfile_index_is_rotated(tmp_path):
         (tmp_path / name).write_text("Pbbxvr\n%\n")
         (tmp_path / f"{name}.dat").write_bytes(struct.pack(">5I", 2, 1, 6, 6, flags) + b"%")
     (tmp_path / "no-index").write_text("cookie\n%\n")
-    assert [rotated(str(tmp_path / n)) for n in ("plain", "rot", "rot-random", "no-index")] \
-        == [False, True, True, False]
+    assert [rotated(str(tmp_path / n)) for n in ("plain", "rot", "rot-random", "no-index")] == [
+        False,
+        True,
+        True,
+        False,
+    ]

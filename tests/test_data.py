@@ -26,9 +26,14 @@ def _collect(ds):
 def test_numpy_round_trip_variable_length(tmp_path, compression):
     tokens = [np.arange(1, n + 1) for n in (3, 5, 1, 4, 2, 6)]
     labels = np.array([0, 1, 0, 1, 1, 0])
-    paths = write_tfrecords(str(tmp_path), {"tokens": tokens, "label": labels}, shards=3,
-                            compression=compression, task="text",
-                            info={"vocab_size": 10, "num_classes": 2})
+    paths = write_tfrecords(
+        str(tmp_path),
+        {"tokens": tokens, "label": labels},
+        shards=3,
+        compression=compression,
+        task="text",
+        info={"vocab_size": 10, "num_classes": 2},
+    )
     assert len(paths) == 3 and all(os.path.exists(p) for p in paths)
     schema = read_schema(str(tmp_path))
     assert schema["features"]["tokens"]["shape"] == [None]
@@ -51,8 +56,9 @@ def test_fixed_shape_and_csv_windows(tmp_path):
     csv = tmp_path / "series.csv"
     rows = ["a,b,target"] + [f"{i},{i * 2},{i * 3}" for i in range(20)]
     csv.write_text("\n".join(rows) + "\n")
-    write_csv(str(csv), str(tmp_path / "out"), ["target"], window=5, horizon=2,
-              feature_columns=["a", "b"])
+    write_csv(
+        str(csv), str(tmp_path / "out"), ["target"], window=5, horizon=2, feature_columns=["a", "b"]
+    )
     schema = read_schema(str(tmp_path / "out"))
     assert schema["features"]["x"]["shape"] == [5, 2] and schema["features"]["y"]["shape"] == [2]
     cfg = DataConfig(path=str(tmp_path / "out"), task="forecast")
@@ -114,7 +120,7 @@ def test_embedded_text_has_known_noise_and_order_sensitive_labels():
 def test_forecast_baseline_is_the_seasonal_naive():
     d = make_forecast(500, seed=2)
     mae = seasonal_naive_mae(d["x"], d["y"])
-    pred = np.concatenate([d["x"][:, :, 0], d["y"]], axis=1)[:, 48 - 24:48 - 24 + 12]
+    pred = np.concatenate([d["x"][:, :, 0], d["y"]], axis=1)[:, 48 - 24 : 48 - 24 + 12]
     assert mae == pytest.approx(float(np.mean(np.abs(pred - d["y"]))), rel=1e-6)
 
 
@@ -183,27 +189,40 @@ def test_python_lists_write_like_numpy_arrays(tmp_path):
     tokens = [[3, 4, 5], [7], [8, 9, 2, 6], [1, 5], [4, 4, 4, 4, 4], [2]]
     labels = [0, 1, 2, 3, 1, 0]
     read = {}
-    for kind, feats in {"lists": {"tokens": tokens, "label": labels},
-                        "numpy": {"tokens": [np.array(t) for t in tokens],
-                                  "label": np.array(labels)}}.items():
+    for kind, feats in {
+        "lists": {"tokens": tokens, "label": labels},
+        "numpy": {"tokens": [np.array(t) for t in tokens], "label": np.array(labels)},
+    }.items():
         out = str(tmp_path / kind)
-        klo.write_tfrecords(out, feats, shards=2, inputs="tokens", target="label",
-                            task="text", info={"vocab_size": 10, "num_classes": 4})
+        klo.write_tfrecords(
+            out,
+            feats,
+            shards=2,
+            inputs="tokens",
+            target="label",
+            task="text",
+            info={"vocab_size": 10, "num_classes": 4},
+        )
         schema = klo.read_schema(out)
         cfg = DataConfig(path=out, deterministic=True)
         ds = klo.make_dataset(cfg, schema, klo.resolve_files(cfg).train, 6, training=False)
         (x,), (y,) = _collect(ds)
-        rows = sorted([int(v) for v in row if v] + [int(lab)]
-                      for row, lab in zip(x, y, strict=True))
+        rows = sorted(
+            [int(v) for v in row if v] + [int(lab)] for row, lab in zip(x, y, strict=True)
+        )
         read[kind] = (schema, rows)
-    assert read["lists"][0]["features"] == {"tokens": {"dtype": "int64", "shape": [None]},
-                                            "label": {"dtype": "int64", "shape": []}}
+    assert read["lists"][0]["features"] == {
+        "tokens": {"dtype": "int64", "shape": [None]},
+        "label": {"dtype": "int64", "shape": []},
+    }
     assert read["lists"] == read["numpy"]
     assert read["lists"][1] == sorted([t + [lab] for t, lab in zip(tokens, labels, strict=True)])
     # floats and strings too; a value among sequences is refused by name
     klo.write_tfrecords(str(tmp_path / "f"), {"x": [[0.5, 1.0], [2.5]], "y": [1.5, 2.0]})
-    assert klo.read_schema(str(tmp_path / "f"))["features"]["y"] == {"dtype": "float32",
-                                                                     "shape": []}
+    assert klo.read_schema(str(tmp_path / "f"))["features"]["y"] == {
+        "dtype": "float32",
+        "shape": [],
+    }
     klo.write_tfrecords(str(tmp_path / "s"), {"w": [["a", "b"], ["c"]], "y": [0, 1]})
     assert klo.read_schema(str(tmp_path / "s"))["features"]["w"]["dtype"] == "string"
     with pytest.raises(DataError, match="feature 'x', example 1: a single value"):
@@ -211,8 +230,10 @@ def test_python_lists_write_like_numpy_arrays(tmp_path):
 
 
 def test_glob_path_with_validation_path(text_dir):
-    cfg = DataConfig(path=os.path.join(text_dir, "train-0000[01]-*"),
-                     validation_path=os.path.join(text_dir, "validation-*"))
+    cfg = DataConfig(
+        path=os.path.join(text_dir, "train-0000[01]-*"),
+        validation_path=os.path.join(text_dir, "validation-*"),
+    )
     files = resolve_files(cfg)
     assert len(files.train) == 2 and len(files.validation) == 1
     with pytest.raises(DataError, match="no TFRecord shards found"):
@@ -224,8 +245,9 @@ def test_worker_sharding_uses_files_when_enough_else_records(text_dir, caplog):
     files = resolve_files(cfg)
 
     def labels(file_list, worker):
-        ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=worker,
-                                         num_replicas_in_sync=2)
+        ctx = tf.distribute.InputContext(
+            num_input_pipelines=2, input_pipeline_id=worker, num_replicas_in_sync=2
+        )
         ds = make_dataset(cfg, files.schema, file_list, 1000, True, input_context=ctx)
         return sum(int(y.shape[0]) for _, y in ds)
 
@@ -282,8 +304,9 @@ def test_snapshot_cache_is_fingerprinted_and_reused(text_dir, tmp_path, caplog):
 
     from keras_lstm_opt.data.pipeline import make_dataset, resolve_files
 
-    cfg = DataConfig(path=text_dir, cache=f"snapshot:{tmp_path / 'snap' / 'text'}",
-                     snapshot_compression="GZIP")
+    cfg = DataConfig(
+        path=text_dir, cache=f"snapshot:{tmp_path / 'snap' / 'text'}", snapshot_compression="GZIP"
+    )
     files = resolve_files(cfg)
     caplog.set_level(logging.INFO, logger="keras_lstm_opt")
 

@@ -17,9 +17,16 @@ from .conftest import REPO, console_script
 
 pytestmark = pytest.mark.slow
 LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
-COMMON = ["model.units=16", "train.epochs=4", "train.batch_size=64", "train.verbose=epoch",
-          "data.deterministic=true", "train.early_stopping_patience=0",
-          "train.backup_every_steps=5", "distribute.timeout_seconds=120"]
+COMMON = [
+    "model.units=16",
+    "train.epochs=4",
+    "train.batch_size=64",
+    "train.verbose=epoch",
+    "data.deterministic=true",
+    "train.early_stopping_patience=0",
+    "train.backup_every_steps=5",
+    "distribute.timeout_seconds=120",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +48,11 @@ def _metrics(run_dir):
 
 
 def _digests(text):
-    return {ln.split()[1].rstrip("]"): ln.split()[-1] for ln in text.splitlines()
-            if "weights_digest" in ln and "INFO worker" in ln}
+    return {
+        ln.split()[1].rstrip("]"): ln.split()[-1]
+        for ln in text.splitlines()
+        if "weights_digest" in ln and "INFO worker" in ln
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +61,26 @@ def two_workers(mw_data, tmp_path_factory):
     run, tmp = base / "run", base / "tmp"
     tmp.mkdir()
     start = time.monotonic()
-    out = subprocess.run([*LAUNCH, "--workers", "2", "--",
-                          *_train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored")],
-                         capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "TMPDIR": str(tmp)})
+    out = subprocess.run(
+        [
+            *LAUNCH,
+            "--workers",
+            "2",
+            "--",
+            *_train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
     assert os.listdir(tmp) == []  # the non-chief's private run and backup dirs are gone
     return out, run, time.monotonic() - start
 
 
-def test_two_workers_train_with_identical_weights_and_match_one_process(two_workers, mw_data,
-                                                                        tmp_path):
+def test_two_workers_train_with_identical_weights_and_match_one_process(
+    two_workers, mw_data, tmp_path
+):
     out, run, _ = two_workers
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     digests = _digests(out.stdout)
@@ -68,13 +88,21 @@ def test_two_workers_train_with_identical_weights_and_match_one_process(two_work
     metrics = _metrics(run)
     assert metrics["num_replicas"] == 2 and metrics["num_workers"] == 2
     assert metrics["weights_digest"] == digests["0"]
-    single = subprocess.run(_train_cmd(tmp_path / "single", mw_data), capture_output=True,
-                            text=True, timeout=600)
+    single = subprocess.run(
+        _train_cmd(tmp_path / "single", mw_data), capture_output=True, text=True, timeout=600
+    )
     assert single.returncode == 0, single.stderr[-2000:]
     ref = _metrics(tmp_path / "single")
-    print(json.dumps({"two_workers": metrics["val_accuracy"], "one_process": ref["val_accuracy"],
-                      "sps_two": metrics["samples_per_second"],
-                      "sps_one": ref["samples_per_second"]}))
+    print(
+        json.dumps(
+            {
+                "two_workers": metrics["val_accuracy"],
+                "one_process": ref["val_accuracy"],
+                "sps_two": metrics["samples_per_second"],
+                "sps_one": ref["samples_per_second"],
+            }
+        )
+    )
     # Same global batch, different shard order: the same band, not the same bits.
     assert metrics["val_accuracy"] == pytest.approx(ref["val_accuracy"], abs=0.05)
     assert not (run / "backup").exists()
@@ -125,9 +153,20 @@ def _kill_worker_when_backed_up(proc, run, min_step, index=1):
 
 def test_killed_worker_stops_the_group_within_60_seconds(mw_data, tmp_path):
     run = tmp_path / "run"
-    proc = subprocess.Popen([*LAUNCH, "--workers", "2", "--", *_train_cmd(
-        run, mw_data, "distribute.strategy=multi_worker_mirrored", "train.epochs=40")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            *LAUNCH,
+            "--workers",
+            "2",
+            "--",
+            *_train_cmd(
+                run, mw_data, "distribute.strategy=multi_worker_mirrored", "train.epochs=40"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     killed_at, workers = _kill_worker_when_backed_up(proc, run, 10)
     _, err = proc.communicate(timeout=120)
     took = time.monotonic() - killed_at
@@ -143,8 +182,12 @@ def test_restart_resumes_from_the_last_backup(two_workers, mw_data, tmp_path):
     _, ref_run, _ = two_workers
     run = tmp_path / "run"
     cmd = _train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored")
-    proc = subprocess.Popen([*LAUNCH, "--workers", "2", "--max-restarts", "1", "--", *cmd],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*LAUNCH, "--workers", "2", "--max-restarts", "1", "--", *cmd],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _kill_worker_when_backed_up(proc, run, 50)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:] + err[-2000:]
@@ -153,33 +196,52 @@ def test_restart_resumes_from_the_last_backup(two_workers, mw_data, tmp_path):
     resumed = metrics["resumed_from_step"]
     assert resumed >= 50 and f"at step {resumed}" in out
     assert metrics["steps_completed"] == _metrics(ref_run)["steps_completed"]
-    assert len(set(_digests(out.split("restarting")[-1] if "restarting" in out else out)
-                   .values())) == 1
+    assert (
+        len(set(_digests(out.split("restarting")[-1] if "restarting" in out else out).values()))
+        == 1
+    )
     assert metrics["val_accuracy"] == pytest.approx(_metrics(ref_run)["val_accuracy"], abs=0.05)
 
 
 @pytest.mark.parametrize("before,after", [(2, 1), (1, 2)])
-def test_elastic_resume_on_another_worker_count(before, after, two_workers, mw_data,
-                                                 tmp_path):
+def test_elastic_resume_on_another_worker_count(before, after, two_workers, mw_data, tmp_path):
     """A backup written by N workers resumes on M: the step count, the global batch and
     the learning-rate schedule continue, and the result lands in the band of an
     uninterrupted 2-worker run."""
     _, ref_run, _ = two_workers
     run = tmp_path / "run"
-    proc = subprocess.Popen([*LAUNCH, "--workers", str(before), "--max-restarts", "1",
-                             "--workers-on-restart", str(after), "--",
-                             *_train_cmd(run, mw_data)],  # strategy auto: by worker count
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            *LAUNCH,
+            "--workers",
+            str(before),
+            "--max-restarts",
+            "1",
+            "--workers-on-restart",
+            str(after),
+            "--",
+            *_train_cmd(run, mw_data),
+        ],  # strategy auto: by worker count
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     began = time.monotonic()
     _kill_worker_when_backed_up(proc, run, 50, index=before - 1)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:] + err[-2000:]
     assert f"starting {after} worker(s)" in err.split("restarting the group")[-1]
     metrics, ref = _metrics(run), _metrics(ref_run)
-    print({"elastic": f"{before}->{after}", "resumed_from_step": metrics["resumed_from_step"],
-           "resume_seconds": metrics["resume_seconds"],
-           "val_accuracy": metrics["val_accuracy"], "uninterrupted": ref["val_accuracy"],
-           "wall_seconds": time.monotonic() - began})
+    print(
+        {
+            "elastic": f"{before}->{after}",
+            "resumed_from_step": metrics["resumed_from_step"],
+            "resume_seconds": metrics["resume_seconds"],
+            "val_accuracy": metrics["val_accuracy"],
+            "uninterrupted": ref["val_accuracy"],
+            "wall_seconds": time.monotonic() - began,
+        }
+    )
     assert metrics["resumed_from_step"] >= 50
     assert metrics["num_workers"] == after and metrics["global_batch_size"] == 64
     assert metrics["steps_completed"] == ref["steps_completed"]
@@ -199,12 +261,22 @@ def test_collective_timeout_costs_no_thread_per_collective_and_still_fires(mw_da
 
     addrs = [f"127.0.0.1:{p}" for p in free_ports(2)]
     run = tmp_path / "run"
-    procs = [subprocess.Popen(
-        _train_cmd(run if i == 0 else tmp_path / "run1", mw_data,
-                   "distribute.strategy=multi_worker_mirrored", "train.epochs=40",
-                   "distribute.timeout_seconds=8"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "TF_CONFIG": build_tf_config(addrs, i)}) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            _train_cmd(
+                run if i == 0 else tmp_path / "run1",
+                mw_data,
+                "distribute.strategy=multi_worker_mirrored",
+                "train.epochs=40",
+                "distribute.timeout_seconds=8",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "TF_CONFIG": build_tf_config(addrs, i)},
+        )
+        for i in range(2)
+    ]
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and procs[0].poll() is None and _backup_step(run) < 20:

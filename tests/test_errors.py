@@ -11,20 +11,22 @@ import keras_lstm_opt as klo
 from keras_lstm_opt import cli
 
 
-@pytest.mark.parametrize("error,code", [
-    (klo.ConfigError([klo.Problem("train.epochs", "must be >= 1", "x.yaml")]), 2),
-    (klo.RunDirError("runs/a holds a finished run"), 2),
-    (klo.TFConfigError("TF_CONFIG is not JSON"), 2),
-    (klo.UsageError("steps_per_execution=0: must be >= 1"), 2),
-    (klo.DataError("shard-0.tfrecord.gz record 3: bad"), 1),
-    (klo.StorageError("s3:// needs the io extra"), 1),
-    (klo.TrainingError("loss became NaN"), 1),
-    (klo.TrainingInterrupted("stopped by SIGTERM at step 5", signal.SIGTERM), 143),
-    (klo.PeerLostError("lost worker 1 at h:2222 at step 9", "worker 1 at h:2222"), 138),
-    (klo.ClusterStartupError("the cluster did not form within 300 s", "worker 1 at h:1"), 138),
-])
-def test_cli_reports_a_klo_error_in_one_line_with_its_exit_code(error, code, monkeypatch,
-                                                                 capsys):
+@pytest.mark.parametrize(
+    "error,code",
+    [
+        (klo.ConfigError([klo.Problem("train.epochs", "must be >= 1", "x.yaml")]), 2),
+        (klo.RunDirError("runs/a holds a finished run"), 2),
+        (klo.TFConfigError("TF_CONFIG is not JSON"), 2),
+        (klo.UsageError("steps_per_execution=0: must be >= 1"), 2),
+        (klo.DataError("shard-0.tfrecord.gz record 3: bad"), 1),
+        (klo.StorageError("s3:// needs the io extra"), 1),
+        (klo.TrainingError("loss became NaN"), 1),
+        (klo.TrainingInterrupted("stopped by SIGTERM at step 5", signal.SIGTERM), 143),
+        (klo.PeerLostError("lost worker 1 at h:2222 at step 9", "worker 1 at h:2222"), 138),
+        (klo.ClusterStartupError("the cluster did not form within 300 s", "worker 1 at h:1"), 138),
+    ],
+)
+def test_cli_reports_a_klo_error_in_one_line_with_its_exit_code(error, code, monkeypatch, capsys):
     def fail(args):
         raise error
 
@@ -34,8 +36,9 @@ def test_cli_reports_a_klo_error_in_one_line_with_its_exit_code(error, code, mon
     assert str(error).splitlines()[0] in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("bug", [NotImplementedError("later"), RuntimeError("a bug of ours"),
-                                 KeyError("missing")])
+@pytest.mark.parametrize(
+    "bug", [NotImplementedError("later"), RuntimeError("a bug of ours"), KeyError("missing")]
+)
 def test_cli_lets_a_real_bug_show_its_traceback(bug, monkeypatch):
     def fail(args):
         raise bug

@@ -27,17 +27,27 @@ import pytest
 from .conftest import REPO
 from .test_tokens import CHINESE, ENGLISH, JAPANESE
 
-CONFIGS = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(REPO, "configs",
-                                                                          "*.yaml")))
+CONFIGS = sorted(
+    os.path.basename(p)[:-5] for p in glob.glob(os.path.join(REPO, "configs", "*.yaml"))
+)
 IMPORTED = ["imported-text", "imported-mixed", "imported-series", "own-model"]
 TOLERANCE = 1e-5
 SCRIPT = os.path.join(REPO, "tests", "scripts", "load_saved_model.py")
-TEXTS = ["", "zzqx",  # no known token (-> the single id 1), an unknown word
-         "a small domesticated carnivorous mammal",
-         "the act of moving something from one place to another; a large natural stream "
-         "of water (larger than a creek) that flows into the sea, and a unit of time"]
-MIXED_TEXTS = ["", "明日は雨が降るでしょう。", "我喜欢吃饺子和面条。", "Tokyo の天気は晴れ",
-               "Heavy rain and strong wind tonight", "東京　大阪、ケーキ with chocolate"]
+TEXTS = [
+    "",
+    "zzqx",  # no known token (-> the single id 1), an unknown word
+    "a small domesticated carnivorous mammal",
+    "the act of moving something from one place to another; a large natural stream "
+    "of water (larger than a creek) that flows into the sea, and a unit of time",
+]
+MIXED_TEXTS = [
+    "",
+    "明日は雨が降るでしょう。",
+    "我喜欢吃饺子和面条。",
+    "Tokyo の天気は晴れ",
+    "Heavy rain and strong wind tonight",
+    "東京　大阪、ケーキ with chocolate",
+]
 
 
 @dataclass
@@ -90,8 +100,10 @@ def _own_model(root: str) -> Case:
     keras.Model([ids, feats], out).save(os.path.join(run, "model.keras"))
     model = keras.models.load_model(os.path.join(run, "model.keras"), compile=False)
     rng = np.random.default_rng(1)
-    inputs = {"ids": rng.integers(0, 20, size=(3, 6)).astype(np.int32),
-              "feats": rng.normal(size=(3, 6, 3)).astype(np.float32)}
+    inputs = {
+        "ids": rng.integers(0, 20, size=(3, 6)).astype(np.int32),
+        "feats": rng.normal(size=(3, 6, 3)).astype(np.float32),
+    }
     want = {"output": np.asarray(model([inputs["ids"], inputs["feats"]]))}
     return Case(run, {}, [("serving_default", inputs)], [want])
 
@@ -111,24 +123,39 @@ def _embedded_schema(task: str, root: str) -> str:
     from keras_lstm_opt.data.schema import write_schema
 
     if task == "text":
-        features = {"tokens": {"dtype": "int64", "shape": [None]},
-                    "label": {"dtype": "int64", "shape": []}}
-        info: dict[str, Any] = {"vocab_size": TEXT["vocab_size"],
-                                "num_classes": TEXT["num_classes"]}
+        features = {
+            "tokens": {"dtype": "int64", "shape": [None]},
+            "label": {"dtype": "int64", "shape": []},
+        }
+        info: dict[str, Any] = {
+            "vocab_size": TEXT["vocab_size"],
+            "num_classes": TEXT["num_classes"],
+        }
         io = ("tokens", "label")
     else:
-        features = {"x": {"dtype": "float32", "shape": [FORECAST["window"], 3]},
-                    "y": {"dtype": "float32", "shape": [FORECAST["horizon"]]}}
+        features = {
+            "x": {"dtype": "float32", "shape": [FORECAST["window"], 3]},
+            "y": {"dtype": "float32", "shape": [FORECAST["horizon"]]},
+        }
         info, io = {"n_features": 3, **FORECAST}, ("x", "y")
     out = os.path.join(root, f"embedded-{task}")
     os.makedirs(out, exist_ok=True)
-    write_schema(out, {"task": task, "compression": "GZIP", "inputs": io[0],
-                       "target": io[1], "features": features, "splits": {}, "info": info})
+    write_schema(
+        out,
+        {
+            "task": task,
+            "compression": "GZIP",
+            "inputs": io[0],
+            "target": io[1],
+            "features": features,
+            "splits": {},
+            "info": info,
+        },
+    )
     return out
 
 
-def _build(name: str, config: str, schema_dir: str, root: str,
-           texts: list[str] = TEXTS) -> Case:
+def _build(name: str, config: str, schema_dir: str, root: str, texts: list[str] = TEXTS) -> Case:
     import keras
 
     from keras_lstm_opt import build_model, load_config, read_schema
@@ -161,9 +188,14 @@ def _build(name: str, config: str, schema_dir: str, root: str,
     else:
         steps, cols = schema["features"][schema["inputs"]]["shape"]
         if "series" in info:  # real raw windows of the series, in ppm
-            values = np.loadtxt(os.path.join(root, "co2.csv"), delimiter=",", skiprows=1,
-                                usecols=1, dtype=np.float32)
-            x = np.stack([values[i:i + steps, None] for i in (0, 200, len(values) - steps)])
+            values = np.loadtxt(
+                os.path.join(root, "co2.csv"),
+                delimiter=",",
+                skiprows=1,
+                usecols=1,
+                dtype=np.float32,
+            )
+            x = np.stack([values[i : i + steps, None] for i in (0, 200, len(values) - steps)])
         else:
             x = rng.normal(size=(3, steps, cols)).astype(np.float32)
         case.calls.append(("serving_default", {"window": x}))
@@ -177,15 +209,24 @@ def _requests(cases: dict[str, Case]) -> tuple[list[dict[str, Any]], dict[Any, i
     for name, case in cases.items():
         for i, (signature, inputs) in enumerate(case.calls):
             index[(name, i)] = len(requests)
-            requests.append({"path": case.saved_model, "signature": signature, "inputs": {
-                k: {"dtype": "string" if v.dtype == object else str(v.dtype),
-                    "value": v.tolist()} for k, v in inputs.items()}})
+            requests.append(
+                {
+                    "path": case.saved_model,
+                    "signature": signature,
+                    "inputs": {
+                        k: {
+                            "dtype": "string" if v.dtype == object else str(v.dtype),
+                            "value": v.tolist(),
+                        }
+                        for k, v in inputs.items()
+                    },
+                }
+            )
     return requests, index
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory
-             ) -> tuple[dict[str, Case], dict[str, Any]]:
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Case], dict[str, Any]]:
     """Every config (and the two imported data sets) -> its Case, exported both ways; and
     what the SavedModels answered in ONE fresh process that cannot import
     keras_lstm_opt (started as soon as they are written, run while ONNX converts)."""
@@ -202,24 +243,50 @@ def exported(tmp_path_factory: pytest.TempPathFactory
             by_model[key] = _build(config, config, _embedded_schema(key[0], root), root)
         cases[config] = by_model[key]
     write_wordnet(os.path.join(root, "wordnet.csv"), rows=400)
-    import_data(os.path.join(root, "wordnet.csv"), os.path.join(root, "wordnet"),
-                text="text", label="label", max_length=40, progress=False)
-    cases["imported-text"] = _build("imported-text", "default",
-                                    os.path.join(root, "wordnet"), root)
+    import_data(
+        os.path.join(root, "wordnet.csv"),
+        os.path.join(root, "wordnet"),
+        text="text",
+        label="label",
+        max_length=40,
+        progress=False,
+    )
+    cases["imported-text"] = _build("imported-text", "default", os.path.join(root, "wordnet"), root)
     with open(os.path.join(root, "mixed.csv"), "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows([("text", "label")] + [
-            (t, label) for corpus in (ENGLISH, JAPANESE, CHINESE)
-            for label, texts in corpus.items() for t in texts])
-    import_data(os.path.join(root, "mixed.csv"), os.path.join(root, "mixed"),
-                text="text", label="label", progress=False)
-    cases["imported-mixed"] = _build("imported-mixed", "default",
-                                     os.path.join(root, "mixed"), root, MIXED_TEXTS)
+        csv.writer(fh).writerows(
+            [("text", "label")]
+            + [
+                (t, label)
+                for corpus in (ENGLISH, JAPANESE, CHINESE)
+                for label, texts in corpus.items()
+                for t in texts
+            ]
+        )
+    import_data(
+        os.path.join(root, "mixed.csv"),
+        os.path.join(root, "mixed"),
+        text="text",
+        label="label",
+        progress=False,
+    )
+    cases["imported-mixed"] = _build(
+        "imported-mixed", "default", os.path.join(root, "mixed"), root, MIXED_TEXTS
+    )
     write_co2(os.path.join(root, "co2.csv"))
-    import_data(os.path.join(root, "co2.csv"), os.path.join(root, "co2"), time="date",
-                target="co2", window=24, horizon=6, transform="seasonal_diff", season=12,
-                progress=False)
-    cases["imported-series"] = _build("imported-series", "forecast",
-                                      os.path.join(root, "co2"), root)
+    import_data(
+        os.path.join(root, "co2.csv"),
+        os.path.join(root, "co2"),
+        time="date",
+        target="co2",
+        window=24,
+        horizon=6,
+        transform="seasonal_diff",
+        season=12,
+        progress=False,
+    )
+    cases["imported-series"] = _build(
+        "imported-series", "forecast", os.path.join(root, "co2"), root
+    )
     cases["own-model"] = _own_model(root)
     unique = list({id(c): c for c in cases.values()}.values())
     for case in unique:
@@ -229,12 +296,19 @@ def exported(tmp_path_factory: pytest.TempPathFactory
     with open(path, "w") as fh:
         json.dump(requests, fh)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ""}
-    proc = subprocess.Popen([sys.executable, SCRIPT, path], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+    proc = subprocess.Popen(
+        [sys.executable, SCRIPT, path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=root,
+    )
     try:
         for case in unique:  # the default's checks itself (test_export_checks_itself)
-            case.onnx = export_run(case.run, "onnx", case.run + "-onnx",
-                                   check=case is cases["default"])
+            case.onnx = export_run(
+                case.run, "onnx", case.run + "-onnx", check=case is cases["default"]
+            )
         stdout, stderr = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
@@ -242,8 +316,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory
             proc.wait()
     assert proc.returncode == 0, stderr[-3000:]
     result = json.loads(stdout.strip().splitlines()[-1])
-    served = {"modules": result["modules"],
-              "outputs": {key: result["results"][i] for key, i in index.items()}}
+    served = {
+        "modules": result["modules"],
+        "outputs": {key: result["results"][i] for key, i in index.items()},
+    }
     return cases, served
 
 
@@ -275,8 +351,9 @@ def test_saved_model_process_never_imports_the_package(served: dict[str, Any]) -
 
 
 @pytest.mark.parametrize("name", CONFIGS + IMPORTED)
-def test_saved_model_matches_model_keras(name: str, cases: dict[str, Case],
-                                         served: dict[str, Any]) -> None:
+def test_saved_model_matches_model_keras(
+    name: str, cases: dict[str, Case], served: dict[str, Any]
+) -> None:
     case = cases[name]
     for i, want in enumerate(case.expected):
         got = served["outputs"][(name, i)]
@@ -304,20 +381,22 @@ def test_export_json_says_how_to_call_it(cases: dict[str, Case]) -> None:
     with open(os.path.join(cases["imported-text"].saved_model, "export.json")) as fh:
         text = json.load(fh)
     assert text["signatures"]["serving_default"]["inputs"] == {
-        "text": {"dtype": "string", "shape": [None]}}
+        "text": {"dtype": "string", "shape": [None]}
+    }
     assert set(text["signatures"]) == {"serving_default", "tokens"}
     assert text["class_names"] == cases["imported-text"].schema["info"]["class_names"]
-    assert '"instances":["a short text to classify"]' in text["usage"]["tensorflow_serving"][
-        "body"]
+    assert '"instances":["a short text to classify"]' in text["usage"]["tensorflow_serving"]["body"]
     onnx_dir = os.path.dirname(cases["imported-series"].onnx)
     with open(os.path.join(onnx_dir, "export.json")) as fh:
         series = json.load(fh)
     assert series["signatures"]["onnx"]["inputs"] == {
-        "window": {"dtype": "float32", "shape": [None, 36, 1]}}
+        "window": {"dtype": "float32", "shape": [None, 36, 1]}
+    }
     assert series["signatures"]["onnx"]["outputs"]["forecast"]["shape"] == [None, 6, 1]
     assert (series["window"], series["horizon"], series["lag"]) == (24, 6, 12)
-    assert os.path.exists(os.path.join(os.path.dirname(cases["imported-text"].onnx),
-                                       "vocabulary.json"))
+    assert os.path.exists(
+        os.path.join(os.path.dirname(cases["imported-text"].onnx), "vocabulary.json")
+    )
 
 
 def test_words_chars_export_says_its_split(cases: dict[str, Case]) -> None:
@@ -333,8 +412,7 @@ def test_words_chars_export_says_its_split(cases: dict[str, Case]) -> None:
         manifest = json.load(fh)
     assert manifest["tokens"]["split"] == "words+chars"
     assert SPLIT_PATTERN in manifest["usage"]["tokenize"]
-    with open(os.path.join(os.path.dirname(case.onnx), "vocabulary.json"),
-              encoding="utf-8") as fh:
+    with open(os.path.join(os.path.dirname(case.onnx), "vocabulary.json"), encoding="utf-8") as fh:
         assert {"雨", "天", "rain"} <= set(json.load(fh))
 
 

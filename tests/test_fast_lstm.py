@@ -14,7 +14,8 @@ from keras_lstm_opt.models.kernels import find_compiler
 from .test_models import _text_schema
 
 needs_compiler = pytest.mark.skipif(
-    find_compiler() is None, reason="needs a C++ compiler (g++) for the fused kernels")
+    find_compiler() is None, reason="needs a C++ compiler (g++) for the fused kernels"
+)
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 7, 5)).astype("float32")
 MASK = np.array([[1] * 7, [1] * 5 + [0] * 2, [1] * 3 + [0] * 4, [1, 0, 1, 1, 0, 1, 0]], bool)
@@ -31,8 +32,10 @@ def _outputs_and_grads(layer, mask=None, initial_state=None):
         out = layer(x, **kwargs)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         weights = [tf.cast(tf.range(tf.size(o)), o.dtype) for o in outs]  # position-sensitive
-        loss = sum(tf.reduce_sum(o * tf.reshape(w, tf.shape(o)) / 10.0) + tf.reduce_sum(o ** 2)
-                   for o, w in zip(outs, weights, strict=True))
+        loss = sum(
+            tf.reduce_sum(o * tf.reshape(w, tf.shape(o)) / 10.0) + tf.reduce_sum(o**2)
+            for o, w in zip(outs, weights, strict=True)
+        )
     grads = tape.gradient(loss, [x, *layer.trainable_variables])
     return [o.numpy() for o in outs], [g.numpy() for g in grads]
 
@@ -119,12 +122,13 @@ def test_weights_move_both_ways_and_keras_files_round_trip(tmp_path):
 
 def test_training_with_input_dropout_runs_and_is_cudnn_reported():
     model = build_model(ModelConfig(units=8, input_dropout=0.2, layers=2), _text_schema())
-    assert all(isinstance(layer, FastLSTM) for layer in
-               (model.get_layer("lstm_0"), model.get_layer("lstm_1")))
+    assert all(
+        isinstance(layer, FastLSTM)
+        for layer in (model.get_layer("lstm_0"), model.get_layer("lstm_1"))
+    )
     assert [v.eligible for v in cudnn_report(model)] == [True, True]
     model.compile("adam", "sparse_categorical_crossentropy")
-    hist = model.fit(np.array([[3, 4, 5, 0], [6, 7, 0, 0]]), np.array([1, 2]), epochs=2,
-                     verbose=0)
+    hist = model.fit(np.array([[3, 4, 5, 0], [6, 7, 0, 0]]), np.array([1, 2]), epochs=2, verbose=0)
     assert np.isfinite(hist.history["loss"]).all()
     stock = build_model(ModelConfig(units=8, lstm="keras"), _text_schema())
     assert type(stock.get_layer("lstm_0")) is keras.layers.LSTM
@@ -146,21 +150,19 @@ def _ops_in(fn, *args):
 
 @pytest.mark.parametrize("cpu_kernel", [pytest.param("fused", marks=needs_compiler), "loop"])
 @pytest.mark.parametrize("batch, units, kwargs, with_state", INFERENCE)
-def test_inference_runs_forward_only_and_matches_keras(batch, units, kwargs, with_state,
-                                                       cpu_kernel):
-    ref, fast = keras.layers.LSTM(units, **kwargs), FastLSTM(units, cpu_kernel=cpu_kernel,
-                                                             **kwargs)
+def test_inference_runs_forward_only_and_matches_keras(
+    batch, units, kwargs, with_state, cpu_kernel
+):
+    ref, fast = keras.layers.LSTM(units, **kwargs), FastLSTM(units, cpu_kernel=cpu_kernel, **kwargs)
     for layer in (ref, fast):
         layer.build((None, 9, 5))
-    fast.set_weights([0.5 * RNG.normal(size=w.shape).astype("float32")
-                      for w in ref.get_weights()])
+    fast.set_weights([0.5 * RNG.normal(size=w.shape).astype("float32") for w in ref.get_weights()])
     ref.set_weights(fast.get_weights())
     x = tf.constant(RNG.normal(size=(batch, 9, 5)).astype("float32"))
     mask = tf.constant(np.arange(9)[None, :] < RNG.integers(1, 10, size=(batch, 1)))
     state = [tf.constant(RNG.normal(size=(batch, units)).astype("float32")) for _ in range(2)]
     call = {"mask": mask, **({"initial_state": state} if with_state else {})}
-    for a, b in zip(tf.nest.flatten(ref(x, **call)), tf.nest.flatten(fast(x, **call)),
-                    strict=True):
+    for a, b in zip(tf.nest.flatten(ref(x, **call)), tf.nest.flatten(fast(x, **call)), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
     if cpu_kernel == "fused":  # predict's path: the inference op, nothing for a backward pass
         ops = _ops_in(tf.function(lambda: fast(x, **call, training=False)))
@@ -177,7 +179,7 @@ def test_a_gradient_through_the_inference_op_is_exact():
     @tf.function
     def symbolic(layer):
         out = layer(x, mask=mask)
-        return tf.gradients(tf.reduce_sum(out ** 2), [x, *layer.trainable_variables])
+        return tf.gradients(tf.reduce_sum(out**2), [x, *layer.trainable_variables])
 
     forward = tf.function(lambda: fast(x, mask=mask)[:, -3:])
     assert "KloLstmInfer" in _ops_in(symbolic, fast) and "KloLstmInfer" in _ops_in(forward)

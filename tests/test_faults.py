@@ -18,8 +18,13 @@ import pytest
 from .conftest import FAULTS, console_script
 
 pytestmark = [pytest.mark.faults]
-TINY = ["model.units=4", "train.epochs=1", "train.batch_size=64", "train.verbose=silent",
-        "data.cache=none"]
+TINY = [
+    "model.units=4",
+    "train.epochs=1",
+    "train.batch_size=64",
+    "train.verbose=silent",
+    "data.cache=none",
+]
 
 
 def _records(path: str) -> list[bytes]:
@@ -45,8 +50,9 @@ def _example(**features) -> bytes:
             return tf.train.Feature(float_list=tf.train.FloatList(value=v))
         return tf.train.Feature(int64_list=tf.train.Int64List(value=v))
 
-    return tf.train.Example(features=tf.train.Features(
-        feature={k: feat(v) for k, v in features.items()})).SerializeToString()
+    return tf.train.Example(
+        features=tf.train.Features(feature={k: feat(v) for k, v in features.items()})
+    ).SerializeToString()
 
 
 def _replace_record(directory: str, index: int, fn) -> str:
@@ -84,9 +90,18 @@ def _garbage(d):
 
 def _text(**change):
     def fn(d):
-        return _replace_record(d, 3, lambda ex: _example(**{
-            "tokens": _text_feature(ex, "tokens"), "label": _text_feature(ex, "label"),
-            **change}))
+        return _replace_record(
+            d,
+            3,
+            lambda ex: _example(
+                **{
+                    "tokens": _text_feature(ex, "tokens"),
+                    "label": _text_feature(ex, "label"),
+                    **change,
+                }
+            ),
+        )
+
     return fn
 
 
@@ -99,7 +114,9 @@ def _forecast(**change):
             for k, how in change.items():
                 values[k] = how(values[k])
             return _example(**values)
+
         return _replace_record(d, 3, mutate)
+
     return fn
 
 
@@ -121,6 +138,7 @@ def _schema(edit):
             s["features"]["words"] = s["features"].pop("tokens")
             s["inputs"] = "words"
             open(path, "w").write(json.dumps(s))
+
     return fn
 
 
@@ -140,46 +158,126 @@ REC3 = r"record 3 "
 CASES = {
     "truncated GZIP shard": ("text", _truncate, [], None, "DataError", r"train-00001.*record"),
     "record that is not an Example": ("text", _garbage, [], None, "DataError", REC3),
-    "wrong feature type": ("text", _text(tokens=np.array([1.5, 2.5], "float32")), [], None,
-                           "DataError", REC3),
-    "wrong feature length": ("forecast", _forecast(x=lambda v: v[:7]), [], None,
-                             "DataError", REC3),
-    "label out of range": ("text", _text(label=[9]), [], None, "DataError",
-                           REC3 + r".*outside \[0, 4\)"),
-    "token id out of vocabulary": ("text", _text(tokens=[1, 2, 999]), [], None,
-                                   "DataError", REC3 + r".*token id"),
+    "wrong feature type": (
+        "text",
+        _text(tokens=np.array([1.5, 2.5], "float32")),
+        [],
+        None,
+        "DataError",
+        REC3,
+    ),
+    "wrong feature length": ("forecast", _forecast(x=lambda v: v[:7]), [], None, "DataError", REC3),
+    "label out of range": (
+        "text",
+        _text(label=[9]),
+        [],
+        None,
+        "DataError",
+        REC3 + r".*outside \[0, 4\)",
+    ),
+    "token id out of vocabulary": (
+        "text",
+        _text(tokens=[1, 2, 999]),
+        [],
+        None,
+        "DataError",
+        REC3 + r".*token id",
+    ),
     "NaN feature": ("forecast", _forecast(x=_nan), [], None, "DataError", REC3 + ".*NaN"),
     "Inf target": ("forecast", _forecast(y=_inf), [], None, "DataError", REC3 + ".*Inf"),
-    "sequence over max_length": ("text", None, ["data.max_length=8", "data.too_long=error"],
-                                 None, "DataError", r"record 0 .*longer than"),
+    "sequence over max_length": (
+        "text",
+        None,
+        ["data.max_length=8", "data.too_long=error"],
+        None,
+        "DataError",
+        r"record 0 .*longer than",
+    ),
     "empty dataset": ("text", _empty, [], None, "DataError", r"no examples"),
-    "schema that does not match the records": ("text", _schema("rename"), [], None,
-                                               "DataError", r"record 0 .*empty sequence in .words"),
-    "schema.json not valid JSON": ("text", _schema("json"), [], None, "DataError",
-                                   r"schema.json: not valid JSON"),
-    "schema.json missing": ("text", _schema("delete"), [], None, "DataError",
-                            r"schema.json not found"),
-    "unknown config key": (None, None, ["model.unts=3"], None, "ConfigError",
-                           r"model.unts: unknown key.*units"),
-    "wrong config type": (None, None, ["model.layers=two"], None, "ConfigError",
-                          r"model.layers: expected an integer"),
-    "config value out of range": (None, None, ["train.learning_rate=-1"], None,
-                                  "ConfigError", r"train.learning_rate"),
-    "missing data path": (None, None, ["data.path=/nonexistent/data"], None, "ConfigError",
-                          r"data.path: no such directory"),
-    "TF_CONFIG not JSON": (None, None, ["distribute.strategy=multi_worker_mirrored"],
-                           "{cluster:", "TFConfigError", r"TF_CONFIG is not valid JSON"),
+    "schema that does not match the records": (
+        "text",
+        _schema("rename"),
+        [],
+        None,
+        "DataError",
+        r"record 0 .*empty sequence in .words",
+    ),
+    "schema.json not valid JSON": (
+        "text",
+        _schema("json"),
+        [],
+        None,
+        "DataError",
+        r"schema.json: not valid JSON",
+    ),
+    "schema.json missing": (
+        "text",
+        _schema("delete"),
+        [],
+        None,
+        "DataError",
+        r"schema.json not found",
+    ),
+    "unknown config key": (
+        None,
+        None,
+        ["model.unts=3"],
+        None,
+        "ConfigError",
+        r"model.unts: unknown key.*units",
+    ),
+    "wrong config type": (
+        None,
+        None,
+        ["model.layers=two"],
+        None,
+        "ConfigError",
+        r"model.layers: expected an integer",
+    ),
+    "config value out of range": (
+        None,
+        None,
+        ["train.learning_rate=-1"],
+        None,
+        "ConfigError",
+        r"train.learning_rate",
+    ),
+    "missing data path": (
+        None,
+        None,
+        ["data.path=/nonexistent/data"],
+        None,
+        "ConfigError",
+        r"data.path: no such directory",
+    ),
+    "TF_CONFIG not JSON": (
+        None,
+        None,
+        ["distribute.strategy=multi_worker_mirrored"],
+        "{cluster:",
+        "TFConfigError",
+        r"TF_CONFIG is not valid JSON",
+    ),
     "TF_CONFIG index out of range": (
-        None, None, ["distribute.strategy=multi_worker_mirrored"],
-        json.dumps({"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
-                    "task": {"type": "worker", "index": 5}}),
-        "TFConfigError", r"task.index: 5 is out of range"),
+        None,
+        None,
+        ["distribute.strategy=multi_worker_mirrored"],
+        json.dumps(
+            {
+                "cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+                "task": {"type": "worker", "index": 5},
+            }
+        ),
+        "TFConfigError",
+        r"task.index: 5 is out of range",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_gives_one_clear_error_and_writes_nothing(case, text_dir, forecast_dir,
-                                                            tmp_path, monkeypatch):
+def test_bad_input_gives_one_clear_error_and_writes_nothing(
+    case, text_dir, forecast_dir, tmp_path, monkeypatch
+):
     from keras_lstm_opt.experiment import fit
 
     task, damage, overrides, tf_config, kind, pattern = CASES[case]
@@ -202,8 +300,7 @@ def test_bad_input_gives_one_clear_error_and_writes_nothing(case, text_dir, fore
     began = time.monotonic()
     with pytest.raises(Exception) as err:
         fit(None, str(run), [*args, *overrides])
-    FAULTS["fault_to_exit_seconds"].setdefault("bad input", []).append(
-        time.monotonic() - began)
+    FAULTS["fault_to_exit_seconds"].setdefault("bad input", []).append(time.monotonic() - began)
     FAULTS["data_lost"] += int((run / "keep.txt").read_text() != "written before")
     assert type(err.value).__name__ == kind, repr(err.value)
     import re
@@ -217,13 +314,23 @@ def test_bad_input_gives_one_clear_error_and_writes_nothing(case, text_dir, fore
 def test_nan_blow_up_rolls_back_and_ends_in_the_clean_band(text_dir, tmp_path):
     from keras_lstm_opt.experiment import fit
 
-    common = ["model.units=16", "train.epochs=10", "train.verbose=silent",
-              f"data.path={text_dir}", "train.backup_every_steps=5"]
+    common = [
+        "model.units=16",
+        "train.epochs=10",
+        "train.verbose=silent",
+        f"data.path={text_dir}",
+        "train.backup_every_steps=5",
+    ]
     clean = fit(None, str(tmp_path / "clean"), common)
     FAULTS["bad_inputs"] += 1
     hit = fit(None, str(tmp_path / "nan"), [*common, "train.debug_nan_at_step=60"])
-    print({"clean": clean["val_accuracy"], "rolled_back": hit["val_accuracy"],
-           "rollbacks": hit["rollbacks"]})
+    print(
+        {
+            "clean": clean["val_accuracy"],
+            "rolled_back": hit["val_accuracy"],
+            "rollbacks": hit["rollbacks"],
+        }
+    )
     assert len(hit["rollbacks"]) == 1
     rb = hit["rollbacks"][0]
     assert rb["restored_step"] == 60 and rb["at_step"] == 61 and rb["loss"] == "nan"
@@ -238,9 +345,11 @@ def test_blow_up_without_rollbacks_left_stops_with_the_reason(text_dir, tmp_path
 
     FAULTS["bad_inputs"] += 1
     with pytest.raises(TrainingError, match=r"loss nan at step 4 after 0 rollback"):
-        fit(None, str(tmp_path / "run"), [*TINY, f"data.path={text_dir}",
-                                          "train.debug_nan_at_step=3",
-                                          "train.nan_rollbacks=0"])
+        fit(
+            None,
+            str(tmp_path / "run"),
+            [*TINY, f"data.path={text_dir}", "train.debug_nan_at_step=3", "train.nan_rollbacks=0"],
+        )
     assert not (tmp_path / "run" / "metrics.json").exists()
     FAULTS["clear_errors"] += 1
 
@@ -248,10 +357,22 @@ def test_blow_up_without_rollbacks_left_stops_with_the_reason(text_dir, tmp_path
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_cleanly_with_a_backup_and_the_rerun_resumes(sig, text_dir, tmp_path):
     run = tmp_path / "run"
-    cmd = [console_script(), "train", "--run-dir", str(run), "--set",
-           f"data.path={text_dir}", "--set", "train.epochs=30", "--set",
-           "train.verbose=epoch", "--set", "model.units=8", "--set",
-           "train.backup_every_steps=3"]
+    cmd = [
+        console_script(),
+        "train",
+        "--run-dir",
+        str(run),
+        "--set",
+        f"data.path={text_dir}",
+        "--set",
+        "train.epochs=30",
+        "--set",
+        "train.verbose=epoch",
+        "--set",
+        "model.units=8",
+        "--set",
+        "train.backup_every_steps=3",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (run / "backup" / "checkpoint").exists():

@@ -22,8 +22,11 @@ from pathlib import Path
 
 from .conftest import REPO, console_script
 
-NATIVE_LOG = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s|WARNING: All log messages before "
-                        r"absl|To enable the following instructions|.*cuInit)", re.M)
+NATIVE_LOG = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s|WARNING: All log messages before "
+    r"absl|To enable the following instructions|.*cuInit)",
+    re.M,
+)
 WORDS = "the a cat dog sat on mat ran fast slow red blue green tree house car".split()
 # Run first in a child: a package named here cannot be imported, as if not installed.
 BLOCK = """\
@@ -37,14 +40,18 @@ sys.meta_path.insert(0, _NotInstalled())
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_LSTM_OPT_QUIET", "KERAS_LSTM_OPT_QUIET_TF")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_LSTM_OPT_QUIET", "KERAS_LSTM_OPT_QUIET_TF")
+    }
     return {**env, "PYTHONPATH": REPO, **extra}
 
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env=_env(**env))
+    return subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, timeout=300, env=_env(**env)
+    )
 
 
 def _python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -53,8 +60,9 @@ def _python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str
 
 def _csv(path: Path, counts: dict[str, int]) -> Path:
     rng = random.Random(0)
-    rows = [(" ".join(rng.choices(WORDS, k=6)), label) for label, n in counts.items()
-            for _ in range(n)]
+    rows = [
+        (" ".join(rng.choices(WORDS, k=6)), label) for label, n in counts.items() for _ in range(n)
+    ]
     rng.shuffle(rows)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([("text", "label"), *rows])
@@ -62,8 +70,21 @@ def _csv(path: Path, counts: dict[str, int]) -> Path:
 
 
 def _import(src: Path, out: str) -> subprocess.CompletedProcess[str]:
-    return _run([console_script(), "data", "import", src.name, "--out", out, "--text", "text",
-                 "--label", "label"], src.parent)
+    return _run(
+        [
+            console_script(),
+            "data",
+            "import",
+            src.name,
+            "--out",
+            out,
+            "--text",
+            "text",
+            "--label",
+            "label",
+        ],
+        src.parent,
+    )
 
 
 def test_a_label_column_with_one_class_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -76,7 +97,8 @@ def test_a_label_column_with_one_class_is_refused_in_one_line(tmp_path: Path) ->
 
 
 def test_an_imbalanced_label_column_imports_with_warnings_naming_the_classes(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     proc = _import(_csv(tmp_path / "imb.csv", {"big": 100, "tiny": 3}), "imb")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -100,7 +122,8 @@ def _one_line_error(proc: subprocess.CompletedProcess[str], *wanted: str) -> str
 def test_the_co2_walk_through_without_statsmodels_says_which_extra(tmp_path: Path) -> None:
     code = BLOCK.format(blocked={"statsmodels"}) + (
         "import runpy; sys.argv = ['corpora', 'co2', '--out', 'co2.csv']\n"
-        "runpy.run_module('keras_lstm_opt.bench.corpora', run_name='__main__')")
+        "runpy.run_module('keras_lstm_opt.bench.corpora', run_name='__main__')"
+    )
     proc = _python(code, tmp_path)
     assert proc.returncode == 2
     _one_line_error(proc, "statsmodels", "pip install 'keras-lstm-opt[examples]'")
@@ -109,13 +132,18 @@ def test_the_co2_walk_through_without_statsmodels_says_which_extra(tmp_path: Pat
 
 def test_a_corpus_whose_debian_package_is_missing_says_what_to_apt_get(tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()  # PATH without dpkg: as on a machine without the package
-    proc = _run([sys.executable, "-m", "keras_lstm_opt.bench.corpora", "fortunes", "--out",
-                 "f.csv"], tmp_path, PATH=str(tmp_path / "bin"))
+    proc = _run(
+        [sys.executable, "-m", "keras_lstm_opt.bench.corpora", "fortunes", "--out", "f.csv"],
+        tmp_path,
+        PATH=str(tmp_path / "bin"),
+    )
     assert proc.returncode == 1
     _one_line_error(proc, "apt-get install fortunes")
     if not os.path.exists("/usr/share/wordnet/data.noun"):  # the README's first step, as is
-        proc = _run([sys.executable, "-m", "keras_lstm_opt.bench.corpora", "wordnet", "--out",
-                     "w.csv"], tmp_path)
+        proc = _run(
+            [sys.executable, "-m", "keras_lstm_opt.bench.corpora", "wordnet", "--out", "w.csv"],
+            tmp_path,
+        )
         assert proc.returncode == 1
         _one_line_error(proc, "apt-get install wordnet-base")
 
@@ -125,7 +153,8 @@ def test_parquet_input_without_pyarrow_says_which_extra(tmp_path: Path) -> None:
     code = BLOCK.format(blocked={"pyarrow"}) + (
         "from keras_lstm_opt.cli import main\n"
         "sys.exit(main(['data', 'import', 'data.parquet', '--out', 'd', '--text', 'text', "
-        "'--label', 'label']))")
+        "'--label', 'label']))"
+    )
     proc = _python(code, tmp_path)
     assert proc.returncode == 2
     _one_line_error(proc, "data.parquet", "pyarrow", "pip install 'keras-lstm-opt[parquet]'")
@@ -133,39 +162,54 @@ def test_parquet_input_without_pyarrow_says_which_extra(tmp_path: Path) -> None:
 
 def _native(stderr: str) -> list[str]:
     """TensorFlow's C++ log lines, without their time stamps and thread ids."""
-    return [re.sub(r"^([IWEF])\d{4} [\d:.]+\s+\d+ ", r"\1 ", line)
-            for line in stderr.splitlines() if NATIVE_LOG.match(line)]
+    return [
+        re.sub(r"^([IWEF])\d{4} [\d:.]+\s+\d+ ", r"\1 ", line)
+        for line in stderr.splitlines()
+        if NATIVE_LOG.match(line)
+    ]
 
 
-def test_importing_the_package_leaves_tensorflow_logging_as_the_user_set_it(
-        tmp_path: Path) -> None:
+def test_importing_the_package_leaves_tensorflow_logging_as_the_user_set_it(tmp_path: Path) -> None:
     show = "import os; print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"
-    ours, plain = (subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
-                   for code in (f"import keras_lstm_opt, tensorflow; {show}",
-                                f"import tensorflow; {show}"))
+    ours, plain = (
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(),
+        )
+        for code in (f"import keras_lstm_opt, tensorflow; {show}", f"import tensorflow; {show}")
+    )
     (ours_out, ours_err), (plain_out, plain_err) = ours.communicate(300), plain.communicate(300)
     assert ours.returncode == 0 and plain.returncode == 0, ours_err[-3000:]
     assert ours_out.split() == plain_out.split() == ["None"]
     assert _native(ours_err) == _native(plain_err), (ours_err, plain_err)
-    level = _python(f"import keras_lstm_opt as klo; klo.quiet(); {show}", tmp_path,
-                    TF_CPP_MIN_LOG_LEVEL="0")
+    level = _python(
+        f"import keras_lstm_opt as klo; klo.quiet(); {show}", tmp_path, TF_CPP_MIN_LOG_LEVEL="0"
+    )
     assert level.stdout.split() == ["0"], level.stderr  # a level the user set is kept
 
 
 def test_quiet_before_tensorflow_loads_hides_its_start_up_lines(tmp_path: Path) -> None:
-    code = ("import sys, keras_lstm_opt as klo; klo.quiet()\n"
-            "import tensorflow as tf; print(int(tf.constant(1) + 1))\n"
-            "print('a line of ours', file=sys.stderr)\n"
-            "klo.quiet()  # TensorFlow is loaded now: too late, says a warning\n")
+    code = (
+        "import sys, keras_lstm_opt as klo; klo.quiet()\n"
+        "import tensorflow as tf; print(int(tf.constant(1) + 1))\n"
+        "print('a line of ours', file=sys.stderr)\n"
+        "klo.quiet()  # TensorFlow is loaded now: too late, says a warning\n"
+    )
     proc = _python(code, tmp_path)
     assert proc.returncode == 0 and proc.stdout.split() == ["2"], proc.stderr[-3000:]
     assert not _native(proc.stderr), proc.stderr
     assert "a line of ours" in proc.stderr and "comes too late" in proc.stderr
     assert "Traceback" not in proc.stderr
 
-    env_var = _python("import keras_lstm_opt, keras\n"  # Keras loads TensorFlow
-                      "print(keras.saving.get_registered_object('keras_lstm_opt>FastLSTM'))",
-                      tmp_path, KERAS_LSTM_OPT_QUIET="1")
+    env_var = _python(
+        "import keras_lstm_opt, keras\n"  # Keras loads TensorFlow
+        "print(keras.saving.get_registered_object('keras_lstm_opt>FastLSTM'))",
+        tmp_path,
+        KERAS_LSTM_OPT_QUIET="1",
+    )
     assert env_var.returncode == 0 and "FastLSTM" in env_var.stdout, env_var.stderr[-3000:]
     assert not _native(env_var.stderr), env_var.stderr

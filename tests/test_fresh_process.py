@@ -21,11 +21,25 @@ import pytest
 from .conftest import REPO, console_script
 
 # Small runs of the default job on the embedded data (sizes chosen here, not hidden).
-SMALL = ["--set", "data.examples=3000", "--set", "train.epochs=3",
-         "--set", "data.deterministic=true", "--set", "train.early_stopping_patience=0",
-         "--set", "train.backup_every_steps=5", "--set", "train.verbose=epoch"]
-NATIVE_LOG = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s|WARNING: All log messages before "
-                        r"absl|.*cuInit)", re.M)
+SMALL = [
+    "--set",
+    "data.examples=3000",
+    "--set",
+    "train.epochs=3",
+    "--set",
+    "data.deterministic=true",
+    "--set",
+    "train.early_stopping_patience=0",
+    "--set",
+    "train.backup_every_steps=5",
+    "--set",
+    "train.verbose=epoch",
+]
+NATIVE_LOG = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s|WARNING: All log messages before "
+    r"absl|.*cuInit)",
+    re.M,
+)
 
 
 def _env(quiet: bool = False) -> dict[str, str]:
@@ -35,10 +49,20 @@ def _env(quiet: bool = False) -> dict[str, str]:
     return env
 
 
-def _cli(args: list[str], cwd: str, quiet: bool = False, timeout: int = 600,
-         ) -> subprocess.CompletedProcess:
-    return subprocess.run([console_script(), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=_env(quiet))
+def _cli(
+    args: list[str],
+    cwd: str,
+    quiet: bool = False,
+    timeout: int = 600,
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [console_script(), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(quiet),
+    )
 
 
 def _metrics(cwd: str, run_dir: str) -> dict:
@@ -48,8 +72,7 @@ def _metrics(cwd: str, run_dir: str) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.faults
-def test_sigint_at_a_random_step_then_the_printed_command_resumes_to_the_same_weights(
-        tmp_path):
+def test_sigint_at_a_random_step_then_the_printed_command_resumes_to_the_same_weights(tmp_path):
     """Finding 1: a relative --run-dir lost the run on resume (backup/runs/.../backup)."""
     from .conftest import FAULTS
 
@@ -59,9 +82,14 @@ def test_sigint_at_a_random_step_then_the_printed_command_resumes_to_the_same_we
     reference = _metrics(cwd, "runs/full")["weights_digest"]
 
     delay = random.Random().uniform(0.2, 2.0)
-    proc = subprocess.Popen([console_script(), "train", *SMALL, "--run-dir", "runs/a"],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=_env())
+    proc = subprocess.Popen(
+        [console_script(), "train", *SMALL, "--run-dir", "runs/a"],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith("Epoch 1/"):
@@ -71,16 +99,20 @@ def test_sigint_at_a_random_step_then_the_printed_command_resumes_to_the_same_we
     out, err = proc.communicate(timeout=300)
     FAULTS["kills"] += 1
     assert proc.returncode == 128 + signal.SIGINT, (delay, err[-3000:])
-    stopped = re.search(r"stopped: by SIGINT at step (\d+); the backup is saved; resume "
-                        r"with:\n  (.+)", err)
+    stopped = re.search(
+        r"stopped: by SIGINT at step (\d+); the backup is saved; resume "
+        r"with:\n  (.+)",
+        err,
+    )
     assert stopped, err[-3000:]
     step, command = int(stopped.group(1)), stopped.group(2)
     assert command.endswith("--run-dir runs/a")
     assert not os.path.exists(os.path.join(cwd, "runs/a/metrics.json"))
 
     # the printed command, again in a fresh process, from the same directory
-    again = subprocess.run(shlex.split(command), cwd=cwd, capture_output=True, text=True,
-                           timeout=600, env=_env())
+    again = subprocess.run(
+        shlex.split(command), cwd=cwd, capture_output=True, text=True, timeout=600, env=_env()
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "unreadable" not in again.stderr
     m = _metrics(cwd, "runs/a")
@@ -95,9 +127,14 @@ def test_sigint_at_a_random_step_then_the_printed_command_resumes_to_the_same_we
 def test_without_run_dir_the_stop_message_names_the_directory_it_used(tmp_path):
     """Finding 1: with no --run-dir, "rerun the same command" could not resume."""
     cwd = str(tmp_path)
-    proc = subprocess.Popen([console_script(), "train", *SMALL], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env())
+    proc = subprocess.Popen(
+        [console_script(), "train", *SMALL],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith("Epoch 1/"):
@@ -115,8 +152,15 @@ def test_without_run_dir_the_stop_message_names_the_directory_it_used(tmp_path):
 def test_a_finished_run_is_refused_then_overwritten_without_mixing_events(tmp_path):
     """Finding 7: rerunning into a finished --run-dir silently overwrote it."""
     cwd = str(tmp_path)
-    args = ["train", "--set", "data.examples=1000", "--set", "train.epochs=1",
-            "--run-dir", "runs/x"]
+    args = [
+        "train",
+        "--set",
+        "data.examples=1000",
+        "--set",
+        "train.epochs=1",
+        "--run-dir",
+        "runs/x",
+    ]
     first = _cli(args, cwd)
     assert first.returncode == 0, first.stderr[-3000:]
     metrics = os.path.join(cwd, "runs/x/metrics.json")
@@ -135,8 +179,9 @@ def test_a_finished_run_is_refused_then_overwritten_without_mixing_events(tmp_pa
 
 
 def _walk(root: str) -> list[str]:
-    return [os.path.relpath(os.path.join(d, f), root) for d, _, files in os.walk(root)
-            for f in files]
+    return [
+        os.path.relpath(os.path.join(d, f), root) for d, _, files in os.walk(root) for f in files
+    ]
 
 
 TRAIN_EVERY_CONFIG = r"""
@@ -186,11 +231,23 @@ def test_model_keras_of_every_bundled_config_loads_and_predicts_in_a_fresh_proce
     cwd = str(tmp_path)
     names = bundled_configs()
     assert {"default", "text", "forecast", "multiworker", "tuning"} <= set(names)
-    train = subprocess.run([sys.executable, "-c", TRAIN_EVERY_CONFIG], cwd=cwd,
-                           capture_output=True, text=True, timeout=900, env=_env())
+    train = subprocess.run(
+        [sys.executable, "-c", TRAIN_EVERY_CONFIG],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+    )
     assert train.returncode == 0, train.stderr[-4000:]
-    load = subprocess.run([sys.executable, "-c", LOAD_IN_A_FRESH_PROCESS, *names], cwd=cwd,
-                          capture_output=True, text=True, timeout=600, env=_env())
+    load = subprocess.run(
+        [sys.executable, "-c", LOAD_IN_A_FRESH_PROCESS, *names],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
+    )
     assert load.returncode == 0, load.stderr[-4000:]
     got = json.loads(load.stdout.strip().splitlines()[-1])
     for name in names:
@@ -201,26 +258,39 @@ def test_model_keras_of_every_bundled_config_loads_and_predicts_in_a_fresh_proce
 @pytest.mark.parametrize("order", ["klo-first", "keras-first", "tensorflow-first"])
 def test_importing_the_package_registers_every_custom_object(order):
     """Finding 2: the classes registered only when klo.FastLSTM was touched."""
-    imports = {"klo-first": "import keras_lstm_opt; import keras",
-               "keras-first": "import keras; import keras_lstm_opt",
-               "tensorflow-first": "import tensorflow; import keras_lstm_opt; import keras"}
-    code = (imports[order] + "\nfrom keras_lstm_opt.registry import CUSTOM_OBJECT_MODULES\n"
-            "names = ['keras_lstm_opt>FastLSTM', 'keras_lstm_opt>ScaledSchedule', "
-            "'keras_lstm_opt>RowEmbedding']\n"
-            "print([keras.saving.get_registered_object(n) is not None for n in names])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300, env=_env())
+    imports = {
+        "klo-first": "import keras_lstm_opt; import keras",
+        "keras-first": "import keras; import keras_lstm_opt",
+        "tensorflow-first": "import tensorflow; import keras_lstm_opt; import keras",
+    }
+    code = (
+        imports[order] + "\nfrom keras_lstm_opt.registry import CUSTOM_OBJECT_MODULES\n"
+        "names = ['keras_lstm_opt>FastLSTM', 'keras_lstm_opt>ScaledSchedule', "
+        "'keras_lstm_opt>RowEmbedding']\n"
+        "print([keras.saving.get_registered_object(n) is not None for n in names])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=_env()
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[True, True, True]"
 
 
 def test_a_config_mistake_is_reported_before_tensorflow_loads(tmp_path):
     """Finding 6: a typo took about 7 s to report (TensorFlow was imported first)."""
-    code = ("import sys, time\nfrom keras_lstm_opt.cli import main\nt = time.perf_counter()\n"
-            "code = main(['train', '--set', 'model.unts=3'])\n"
-            "print(code, 'tensorflow' in sys.modules, round(time.perf_counter() - t, 3))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), capture_output=True,
-                         text=True, timeout=120, env=_env(quiet=True))
+    code = (
+        "import sys, time\nfrom keras_lstm_opt.cli import main\nt = time.perf_counter()\n"
+        "code = main(['train', '--set', 'model.unts=3'])\n"
+        "print(code, 'tensorflow' in sys.modules, round(time.perf_counter() - t, 3))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(quiet=True),
+    )
     code, tf_loaded, seconds = out.stdout.split()
     assert (code, tf_loaded) == ("2", "False"), out.stderr
     assert "model.unts: unknown key (did you mean 'units'?)" in out.stderr
@@ -235,8 +305,7 @@ def test_a_config_mistake_is_reported_before_tensorflow_loads(tmp_path):
 @pytest.mark.slow
 def test_a_default_train_run_prints_no_tensorflow_native_log_lines(tmp_path):
     """Finding 6: start-up noise, including a cuInit error line on a CPU machine."""
-    args = ["train", "--set", "data.examples=600", "--set", "train.epochs=1",
-            "--run-dir", "runs/q"]
+    args = ["train", "--set", "data.examples=600", "--set", "train.epochs=1", "--run-dir", "runs/q"]
     quiet = _cli(args, str(tmp_path), quiet=True)
     assert quiet.returncode == 0, quiet.stderr[-3000:]
     assert not NATIVE_LOG.search(quiet.stdout + quiet.stderr), quiet.stderr[:3000]
@@ -262,8 +331,22 @@ def test_installed_entry_points_version_config_show_launch_help(tmp_path):
     assert launch.returncode == 0 and "--max-restarts" in launch.stdout
     make = _cli(["data", "make", "--help"], cwd)
     assert make.returncode == 0 and "examples in all" in make.stdout
-    emitted = _cli(["launch", "--emit", "slurm", "--workers", "2", "--", "keras-lstm-opt",
-                    "train", "multiworker", "--run-dir", "/shared/run"], cwd)
+    emitted = _cli(
+        [
+            "launch",
+            "--emit",
+            "slurm",
+            "--workers",
+            "2",
+            "--",
+            "keras-lstm-opt",
+            "train",
+            "multiworker",
+            "--run-dir",
+            "/shared/run",
+        ],
+        cwd,
+    )
     assert emitted.returncode == 0 and "#SBATCH" in emitted.stdout
 
 
@@ -272,8 +355,12 @@ def test_the_wheel_ships_configs_kernel_source_and_the_entry_point(tmp_path):
     """Finding 5: what `pip install keras-lstm-opt` gets, read from the built wheel."""
     import zipfile
 
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                            str(tmp_path), REPO], capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), REPO],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     wheel = next(f for f in os.listdir(tmp_path) if f.endswith(".whl"))
     with zipfile.ZipFile(os.path.join(tmp_path, wheel)) as zf:
@@ -294,12 +381,19 @@ def test_dir_lists_the_lazy_api_and_the_cudnn_report_prints_a_table():
 
     assert {"fit", "FastLSTM", "cudnn_report", "write_tfrecords", "build_model"} <= set(dir(klo))
     cfg = load_config(None, ["model.layers=2"])
-    model = klo.build_model(cfg.model, {"task": "text", "inputs": "tokens", "target": "label",
-                                        "features": {"tokens": {"dtype": "int64",
-                                                                "shape": [None]},
-                                                     "label": {"dtype": "int64",
-                                                               "shape": []}},
-                                        "info": {"vocab_size": 64, "num_classes": 4}})
+    model = klo.build_model(
+        cfg.model,
+        {
+            "task": "text",
+            "inputs": "tokens",
+            "target": "label",
+            "features": {
+                "tokens": {"dtype": "int64", "shape": [None]},
+                "label": {"dtype": "int64", "shape": []},
+            },
+            "info": {"vocab_size": 64, "num_classes": 4},
+        },
+    )
     text = str(klo.cudnn_report(model))
     assert text.splitlines()[0].split() == ["layer", "cuDNN", "reasons"]
     assert "lstm_0" in text and "lstm_1" in text and "CudnnVerdict(" not in text

@@ -23,8 +23,9 @@ from keras_lstm_opt.data.series import (
 )
 from keras_lstm_opt.errors import DataError, UsageError
 
-CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                       "keras_lstm_opt", "configs")
+CONFIGS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras_lstm_opt", "configs"
+)
 
 
 def _csv(path, rows, header="date,y,f"):
@@ -38,8 +39,10 @@ def _read_split(out, split):
 
     schema = json.load(open(os.path.join(out, "schema.json")))
     files = [os.path.join(out, f) for f in schema["splits"][split]["files"]]
-    spec = {"x": tf.io.FixedLenFeature(schema["features"]["x"]["shape"], tf.float32),
-            "y": tf.io.FixedLenFeature(schema["features"]["y"]["shape"], tf.float32)}
+    spec = {
+        "x": tf.io.FixedLenFeature(schema["features"]["x"]["shape"], tf.float32),
+        "y": tf.io.FixedLenFeature(schema["features"]["y"]["shape"], tf.float32),
+    }
     xs, ys = [], []
     for rec in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         ex = tf.io.parse_single_example(rec, spec)
@@ -56,24 +59,38 @@ def co2(tmp_path_factory):
     src = str(root / "co2.csv")
     write_co2(src)
     out = str(root / "data")
-    report = import_series([src], out, time="date", target="co2", window=24, horizon=12,
-                           transform="seasonal_diff:12", progress=False)
+    report = import_series(
+        [src],
+        out,
+        time="date",
+        target="co2",
+        window=24,
+        horizon=12,
+        transform="seasonal_diff:12",
+        progress=False,
+    )
     return src, out, report
 
 
-@pytest.mark.parametrize("transform,horizon", [("none", 5), ("diff", 5),
-                                               ("seasonal_diff:4", 3), ("seasonal_diff:4", 11)])
+@pytest.mark.parametrize(
+    "transform,horizon", [("none", 5), ("diff", 5), ("seasonal_diff:4", 3), ("seasonal_diff:4", 11)]
+)
 def test_the_model_layers_invert_the_transform_exactly(transform, horizon):
     from keras_lstm_opt.models.series import SeriesInverse, SeriesPreprocess
 
     name, lag, _ = parse_transform(transform)
     rng = np.random.default_rng(0)
     series = rng.normal(size=(80, 3)).cumsum(axis=0).astype("float32") + 100
-    args = {"targets": [0, 1], "transform": name, "lag": lag, "mean": [0.3, -0.2, 1.0],
-            "std": [1.5, 0.5, 2.0]}
+    args = {
+        "targets": [0, 1],
+        "transform": name,
+        "lag": lag,
+        "mean": [0.3, -0.2, 1.0],
+        "std": [1.5, 0.5, 2.0],
+    }
     n, w = 20, 6
-    long = np.stack([series[i:i + w + lag + horizon] for i in range(n)])
-    raw, future = long[:, :w + lag], long[:, w + lag:, :2]
+    long = np.stack([series[i : i + w + lag + horizon] for i in range(n)])
+    raw, future = long[:, : w + lag], long[:, w + lag :, :2]
     # the scaled, transformed future as the head would predict it perfectly
     scaled = np.asarray(SeriesPreprocess(**args)(long))[:, -horizon:, :2]
     assert np.asarray(SeriesPreprocess(**args)(raw)).shape == (n, w, 3)
@@ -90,9 +107,18 @@ def test_split_by_time_windows_and_scaling(tmp_path):
     rows = [f"{2000 + i // 12}-{i % 12 + 1:02d}-01,{i * i},{f[i]}" for i in range(50)]
     src = _csv(tmp_path / "s.csv", rows[::-1])  # out of order: sorted by time
     out = str(tmp_path / "d")
-    report = import_series([src], out, time="date", target="y", features=["f"], window=4,
-                           horizon=3, transform="diff", validation_fraction=0.2,
-                           progress=False)
+    report = import_series(
+        [src],
+        out,
+        time="date",
+        target="y",
+        features=["f"],
+        window=4,
+        horizon=3,
+        transform="diff",
+        validation_fraction=0.2,
+        progress=False,
+    )
     schema, x, y = _read_split(out, "train")
     info = schema["info"]
     s = info["series"]
@@ -101,8 +127,9 @@ def test_split_by_time_windows_and_scaling(tmp_path):
     assert report["windows"] == {"train": 40 - 5 - 3 + 1, "validation": 10 - 3 + 1}
     idx_x, idx_y = np.sqrt(x[..., 0]), np.sqrt(y)
     assert idx_x.max() < split and idx_y.max() < split  # training: inputs and targets
-    np.testing.assert_allclose(x[:, :, 1], np.stack([f[i:i + 5] for i in range(len(x))]),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        x[:, :, 1], np.stack([f[i : i + 5] for i in range(len(x))]), rtol=1e-6
+    )
     _, xv, yv = _read_split(out, "validation")
     iv, jv = np.sqrt(xv[..., 0]), np.sqrt(yv)
     assert jv.min() == split and jv.max() == 49  # targets in the validation period
@@ -114,24 +141,40 @@ def test_split_by_time_windows_and_scaling(tmp_path):
     np.testing.assert_allclose(s["std"], [d.std(), f[1:split].std()])
     # series_windows rebuilds the validation windows from the raw table
     xs, ys = series_windows(info, {"y": np.arange(50.0) ** 2, "f": f}, targets=True)
-    np.testing.assert_allclose(xs[-len(xv):], xv, rtol=1e-6)
-    np.testing.assert_allclose(ys[-len(yv):], yv, rtol=1e-6)
+    np.testing.assert_allclose(xs[-len(xv) :], xv, rtol=1e-6)
+    np.testing.assert_allclose(ys[-len(yv) :], yv, rtol=1e-6)
     assert series_windows(info, np.zeros((9, 2)), targets=False)[0].shape == (5, 5, 2)
     # a second import into the same directory replaces the first one whole
-    import_series([src], out, time="date", target="y", window=3, horizon=2, shards=2,
-                  progress=False)
+    import_series(
+        [src], out, time="date", target="y", window=3, horizon=2, shards=2, progress=False
+    )
     schema = json.load(open(os.path.join(out, "schema.json")))
     assert (schema["info"]["window"], schema["info"]["series"]["lag"]) == (3, 0)
-    assert sorted(os.listdir(out)) == sorted(["schema.json", *schema["splits"]["train"]["files"],
-                                              *schema["splits"]["validation"]["files"]])
+    assert sorted(os.listdir(out)) == sorted(
+        [
+            "schema.json",
+            *schema["splits"]["train"]["files"],
+            *schema["splits"]["validation"]["files"],
+        ]
+    )
 
 
 def test_baselines_match_a_hand_computation(tmp_path):
     values = np.round(np.random.default_rng(2).normal(size=40) * 10, 3)
     src = _csv(tmp_path / "s.csv", [f"{i},{v}" for i, v in enumerate(values)], "t,y")
     out = str(tmp_path / "d")
-    import_series(src, out, time="t", target="y", window=5, horizon=6, transform="none",
-                  season=4, validation_fraction=0.25, progress=False)
+    import_series(
+        src,
+        out,
+        time="t",
+        target="y",
+        window=5,
+        horizon=6,
+        transform="none",
+        season=4,
+        validation_fraction=0.25,
+        progress=False,
+    )
     info = json.load(open(os.path.join(out, "schema.json")))["info"]
     sn, lv = [], []
     for t0 in range(30, 40 - 6 + 1):  # the first target of each validation window
@@ -147,14 +190,19 @@ def test_baselines_match_a_hand_computation(tmp_path):
     assert seasonal_naive(info, x[..., :1]).tolist() == [[2.0, 4.0, 6.0, 8.0, 2.0, 4.0]]
 
 
-@pytest.mark.parametrize("rows,match", [
-    (["2001-01-01,1,2", "2001-02-01,x,3"], r"s\.csv, line 3, column 'y': 'x' is not a number"),
-    (["2001-01-01,1,2", "2001-02-01,,3"], r"s\.csv, line 3, column 'y': empty value"),
-    (["2001-01-01,1,2", "Feb 2001,2,3"], r"s\.csv, line 3, column 'date': 'Feb 2001' is nei"),
-    (["2001-01-01,1,2", "2001-02-01,2,3", "2001-01-01,3,4"],
-     r"s\.csv, line 4, column 'date': the time 2001-01-01 repeats .*s\.csv, line 2"),
-    (["2001-01-01,1,2", "5,2,3"], r"line 3, column 'date': a number, but the times before"),
-])
+@pytest.mark.parametrize(
+    "rows,match",
+    [
+        (["2001-01-01,1,2", "2001-02-01,x,3"], r"s\.csv, line 3, column 'y': 'x' is not a number"),
+        (["2001-01-01,1,2", "2001-02-01,,3"], r"s\.csv, line 3, column 'y': empty value"),
+        (["2001-01-01,1,2", "Feb 2001,2,3"], r"s\.csv, line 3, column 'date': 'Feb 2001' is nei"),
+        (
+            ["2001-01-01,1,2", "2001-02-01,2,3", "2001-01-01,3,4"],
+            r"s\.csv, line 4, column 'date': the time 2001-01-01 repeats .*s\.csv, line 2",
+        ),
+        (["2001-01-01,1,2", "5,2,3"], r"line 3, column 'date': a number, but the times before"),
+    ],
+)
 def test_bad_rows_name_file_line_and_column(tmp_path, rows, match):
     src = _csv(tmp_path / "s.csv", rows)
     with pytest.raises(DataError, match=match):
@@ -173,10 +221,22 @@ def test_missing_columns_skipped_rows_and_a_validation_file(tmp_path):
     got = read_series([src], "date", ["y"], on_bad_row="skip")
     assert got.values[:, 0].tolist() == [1.0, 3.0] and len(got.skipped) == 1
     early = _csv(tmp_path / "v.csv", ["2000-12-01,1,2"])
-    with pytest.raises(DataError, match=r"v\.csv, line 2, column 'date': the validation "
-                       r"period must come after .* not after 2001-03-01"):
-        import_series(src, str(tmp_path / "o"), time="date", target="y", window=1,
-                      horizon=1, validation=early, on_bad_row="skip", progress=False)
+    with pytest.raises(
+        DataError,
+        match=r"v\.csv, line 2, column 'date': the validation "
+        r"period must come after .* not after 2001-03-01",
+    ):
+        import_series(
+            src,
+            str(tmp_path / "o"),
+            time="date",
+            target="y",
+            window=1,
+            horizon=1,
+            validation=early,
+            on_bad_row="skip",
+            progress=False,
+        )
     for bad in ("seasonal_diff:0", "seasonal", "diff:3"):
         with pytest.raises(UsageError, match="transform"):
             parse_transform(bad)
@@ -199,12 +259,17 @@ def test_co2_model_saves_and_loads_in_a_fresh_process(co2, tmp_path):
     path = str(tmp_path / "m.keras")
     model.save(path)
     np.save(tmp_path / "x.npy", raw)
-    code = ("import sys, numpy as np, keras, keras_lstm_opt\n"
-            "m = keras.models.load_model(sys.argv[1])\n"
-            "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n")
-    got = subprocess.run([sys.executable, "-c", code, path, str(tmp_path / "x.npy"),
-                          str(tmp_path / "y.npy")], capture_output=True, text=True,
-                         timeout=300)
+    code = (
+        "import sys, numpy as np, keras, keras_lstm_opt\n"
+        "m = keras.models.load_model(sys.argv[1])\n"
+        "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n"
+    )
+    got = subprocess.run(
+        [sys.executable, "-c", code, path, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert got.returncode == 0, got.stderr[-3000:]
     want = model.predict(raw, verbose=0)
     assert want.shape == (8, 12) and abs(want.mean() - raw[..., 0].mean()) < 20  # ppm
@@ -216,9 +281,16 @@ def test_co2_training_beats_the_seasonal_naive_forecast(co2, tmp_path):
     from keras_lstm_opt.experiment import fit
 
     _, out, _ = co2
-    metrics = fit(os.path.join(CONFIGS, "forecast.yaml"), str(tmp_path / "run"),
-                  [f"data.path={out}", "train.warmup_steps=0", "train.batch_size=32",
-                   "train.epochs=8", "train.early_stopping_patience=0"])
-    print(f"CO2 val_mae {metrics['val_mae']:.3f} ppm, seasonal naive "
-          f"{metrics['baseline_mae']:.3f}")
+    metrics = fit(
+        os.path.join(CONFIGS, "forecast.yaml"),
+        str(tmp_path / "run"),
+        [
+            f"data.path={out}",
+            "train.warmup_steps=0",
+            "train.batch_size=32",
+            "train.epochs=8",
+            "train.early_stopping_patience=0",
+        ],
+    )
+    print(f"CO2 val_mae {metrics['val_mae']:.3f} ppm, seasonal naive {metrics['baseline_mae']:.3f}")
     assert metrics["val_mae"] < 0.75 * metrics["baseline_mae"]

@@ -21,17 +21,39 @@ LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
 KINDS = ["tfjob", "indexed-job"]
 ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
 DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-CUSTOM = {("security.istio.io/v1", "PeerAuthentication"),
-          ("policy.linkerd.io/v1beta1", "Server"),
-          ("policy.linkerd.io/v1alpha1", "MeshTLSAuthentication"),
-          ("policy.linkerd.io/v1alpha1", "AuthorizationPolicy")}
+CUSTOM = {
+    ("security.istio.io/v1", "PeerAuthentication"),
+    ("policy.linkerd.io/v1beta1", "Server"),
+    ("policy.linkerd.io/v1alpha1", "MeshTLSAuthentication"),
+    ("policy.linkerd.io/v1alpha1", "AuthorizationPolicy"),
+}
 
 
 def _emit(kind, *flags):
-    return subprocess.run([*LAUNCH, "--emit", "k8s", "--k8s-kind", kind, "--workers", "3",
-                           "--image", "reg/klo:1", "--name", "lstm", *flags, "--",
-                           "keras-lstm-opt", "train", "--run-dir", "/data/run"],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            *LAUNCH,
+            "--emit",
+            "k8s",
+            "--k8s-kind",
+            kind,
+            "--workers",
+            "3",
+            "--image",
+            "reg/klo:1",
+            "--name",
+            "lstm",
+            *flags,
+            "--",
+            "keras-lstm-opt",
+            "train",
+            "--run-dir",
+            "/data/run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _load(out):
@@ -51,8 +73,9 @@ def _load(out):
             assert k8s.sanitize_for_serialization(meta) == doc["metadata"]
             loaded[kind] = doc
             continue
-        client, model = ((kf.ApiClient(), "KubeflowOrgV1TFJob") if kind == "TFJob"
-                         else (k8s, f"V1{kind}"))
+        client, model = (
+            (kf.ApiClient(), "KubeflowOrgV1TFJob") if kind == "TFJob" else (k8s, f"V1{kind}")
+        )
         assert doc["apiVersion"].endswith("v1"), doc["apiVersion"]
         obj = client._ApiClient__deserialize(doc, model)
         assert client.sanitize_for_serialization(obj) == doc, f"{kind} lost fields"
@@ -87,8 +110,9 @@ def test_pack_by_keeps_every_worker_in_one_domain(kind):
     pod = _template(m)
     (term,) = pod.spec.affinity.pod_affinity.required_during_scheduling_ignored_during_execution
     assert term.topology_key == ZONE and _selects(term.label_selector.match_labels, pod)
-    assert pod.spec.affinity.pod_anti_affinity is None and pod.spec.topology_spread_constraints \
-        is None
+    assert (
+        pod.spec.affinity.pod_anti_affinity is None and pod.spec.topology_spread_constraints is None
+    )
     assert "NetworkPolicy" in m and "PeerAuthentication" not in m and "Server" not in m
 
 
@@ -118,8 +142,10 @@ def test_the_same_label_to_pack_and_spread_by_is_refused(kind):
     assert "Traceback" not in out.stderr
 
 
-@pytest.mark.parametrize("kind,flag,label", [("tfjob", "--pack-by", "Zone.Example/rack"),
-                                             ("indexed-job", "--spread-by", "zone/")])
+@pytest.mark.parametrize(
+    "kind,flag,label",
+    [("tfjob", "--pack-by", "Zone.Example/rack"), ("indexed-job", "--spread-by", "zone/")],
+)
 def test_a_bad_label_key_is_refused_naming_the_flag(kind, flag, label):
     out = _emit(kind, flag, label)
     assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
@@ -133,11 +159,30 @@ def test_label_keys_follow_kubernetes_rules():
     def emit(label):
         return k8s_manifests(["x"], 2, "img", pack_by=label)
 
-    for good in (ZONE, HOST, "node.kubernetes.io/instance-type", "rack", "example.com/rack_1",
-                 "a" * 63, f"{'b' * 253}/zone"):
+    for good in (
+        ZONE,
+        HOST,
+        "node.kubernetes.io/instance-type",
+        "rack",
+        "example.com/rack_1",
+        "a" * 63,
+        f"{'b' * 253}/zone",
+    ):
         emit(good)
-    for bad in ("", "/zone", "zone/", "-zone", "zone_", "a" * 64, "a/b/c", "Example.com/zone",
-                "example..com/zone", f"{'b' * 254}/zone", "zone name", "zone=a"):
+    for bad in (
+        "",
+        "/zone",
+        "zone/",
+        "-zone",
+        "zone_",
+        "a" * 64,
+        "a/b/c",
+        "Example.com/zone",
+        "example..com/zone",
+        f"{'b' * 254}/zone",
+        "zone name",
+        "zone=a",
+    ):
         with pytest.raises(UsageError, match="--pack-by: .* is not a Kubernetes label key"):
             emit(bad)
 
@@ -180,8 +225,10 @@ def test_mesh_linkerd_admits_only_the_jobs_own_identity(kind):
     ref = {"group": "policy.linkerd.io"}
     assert policy["spec"] == {
         "targetRef": {**ref, "kind": "Server", "name": server["metadata"]["name"]},
-        "requiredAuthenticationRefs": [{**ref, "kind": "MeshTLSAuthentication",
-                                        "name": authn["metadata"]["name"]}]}
+        "requiredAuthenticationRefs": [
+            {**ref, "kind": "MeshTLSAuthentication", "name": authn["metadata"]["name"]}
+        ],
+    }
     assert m["NetworkPolicy"].spec.ingress[0].ports[0].port == 2222
     assert pod.spec.topology_spread_constraints[0].topology_key == HOST
 

@@ -23,7 +23,8 @@ from keras_lstm_opt.models.kernels import (
 from .conftest import console_script
 
 needs_compiler = pytest.mark.skipif(
-    find_compiler() is None, reason="needs a C++ compiler (g++) for the fused kernels")
+    find_compiler() is None, reason="needs a C++ compiler (g++) for the fused kernels"
+)
 RNG = np.random.default_rng(1)
 
 
@@ -39,10 +40,11 @@ def _pair(**kw):
 def test_kernels_build_load_and_are_cached():
     assert load_kernels() is not None, kernel_status()
     assert kernel_status().startswith("loaded ")
-    out = subprocess.run([console_script(), "build-kernels"], capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run(
+        [console_script(), "build-kernels"], capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "fused LSTM kernels: " + kernel_status()[len("loaded "):]
+    assert out.stdout.strip() == "fused LSTM kernels: " + kernel_status()[len("loaded ") :]
 
 
 @needs_compiler
@@ -58,7 +60,7 @@ def test_graph_mode_and_odd_batches_match_keras(batch):
         with tf.GradientTape() as tape:
             tape.watch(x)
             seq, h, c = layer(x, mask=mask)
-            loss = tf.reduce_sum(seq ** 2) + tf.reduce_sum(h * c)
+            loss = tf.reduce_sum(seq**2) + tf.reduce_sum(h * c)
         return [seq, h, c, *tape.gradient(loss, [x, *layer.trainable_variables])]
 
     for a, b in zip(run(ref), run(fast), strict=True):
@@ -122,23 +124,41 @@ except RuntimeError as exc:
 
 def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_path, text_dir):
     env = {**os.environ, "CXX": "false", "KERAS_LSTM_OPT_KERNELS": str(tmp_path / "k")}
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                         env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "STATUS unavailable: compiling" in out.stdout and "LOSS" in out.stdout
     assert out.stderr.count("fused LSTM kernels unavailable") == 1
     assert out.stderr.count("compiling FastLSTM's fused CPU kernels") == 1  # one log line
-    assert ("cpu_kernel='fused': the fused LSTM kernels cannot run here: unavailable: "
-            "compiling") in out.stdout
+    assert (
+        "cpu_kernel='fused': the fused LSTM kernels cannot run here: unavailable: compiling"
+    ) in out.stdout
     assert not any(p.suffix == ".so" for p in (tmp_path / "k").rglob("*"))  # no partial file
     # profile's advice names the missing kernels and what to do; with an allocator that
     # keeps no statistics (the default where TensorFlow leaves oneDNN off, as on AMD EPYC)
     # the memory figure is reported as unavailable instead of failing the profile
     env.update(TF_CPU_ALLOCATOR_USE_BFC="false", TF_ENABLE_ONEDNN_OPTS="0")
-    prof = subprocess.run([console_script(), "profile", "--run-dir", str(tmp_path / "prof"),
-                           "--set", f"data.path={text_dir}", "--set", "profile.steps=6",
-                           "--set", "profile.warmup_steps=2", "--set", "model.units=8"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    prof = subprocess.run(
+        [
+            console_script(),
+            "profile",
+            "--run-dir",
+            str(tmp_path / "prof"),
+            "--set",
+            f"data.path={text_dir}",
+            "--set",
+            "profile.steps=6",
+            "--set",
+            "profile.warmup_steps=2",
+            "--set",
+            "model.units=8",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert prof.returncode == 0, prof.stderr[-2000:]
     report = json.loads((tmp_path / "prof" / "report.json").read_text())
     # the threads `train` uses, applied before TensorFlow initialised (finding 9)
@@ -150,8 +170,9 @@ def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_p
     assert report["kernels"].startswith("unavailable: compiling")
     assert any("keras-lstm-opt build-kernels" in r["advice"] for r in report["recommendations"])
     env["KERAS_LSTM_OPT_KERNELS"] = "off"
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                         env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+    )
     assert "STATUS disabled (KERAS_LSTM_OPT_KERNELS=off)" in out.stdout, out.stderr[-2000:]
 
 
@@ -166,15 +187,29 @@ def _t(*shape):
 
 
 def _forward_args(**wrong):
-    args = dict(x=_t(B, T, IN), w=_t(IN, 4 * H), bias=_t(4 * H), u=_t(H, 4 * H), h0=_t(B, H),
-                c0=_t(B, H), mask=tf.ones([B, T]))
+    args = dict(
+        x=_t(B, T, IN),
+        w=_t(IN, 4 * H),
+        bias=_t(4 * H),
+        u=_t(H, 4 * H),
+        h0=_t(B, H),
+        c0=_t(B, H),
+        mask=tf.ones([B, T]),
+    )
     return {**args, **{k: _t(*v) for k, v in wrong.items()}}
 
 
 def _backward_args(**wrong):
     seq = {k: _t(B, T, H) for k in ("h_prev", "c_prev", "c_tanh", "dys")}
-    args = dict(x=_t(B, T, IN), u=_t(H, 4 * H), acts=_t(B, T, 4 * H), mask=tf.ones([B, T]),
-                dh_last=_t(B, H), dc_last=_t(B, H), **seq)
+    args = dict(
+        x=_t(B, T, IN),
+        u=_t(H, 4 * H),
+        acts=_t(B, T, 4 * H),
+        mask=tf.ones([B, T]),
+        dh_last=_t(B, H),
+        dc_last=_t(B, H),
+        **seq,
+    )
     return {**args, **{k: _t(*v) for k, v in wrong.items()}}
 
 
@@ -219,20 +254,36 @@ def test_ops_accept_the_shapes_they_document():
     empty = tf.zeros([0])
     for bias, mask in [(_t(4 * H), tf.ones([B, T])), (empty, empty)]:
         out = ops.klo_lstm_forward(**_forward_args() | dict(bias=bias, mask=mask))
-        assert [o.shape for o in out] == [(B, T, H), (B, H), (B, H), (B, T, 4 * H),
-                                          (B, T, H), (B, T, H), (B, T, H)]
+        assert [o.shape for o in out] == [
+            (B, T, H),
+            (B, H),
+            (B, H),
+            (B, T, 4 * H),
+            (B, T, H),
+            (B, T, H),
+            (B, T, H),
+        ]
         grads = ops.klo_lstm_backward(**_backward_args() | dict(mask=mask))
-        assert [g.shape for g in grads] == [(B, T, 4 * H), (B, H), (B, H), (4 * H,),
-                                            (IN, 4 * H), (H, 4 * H)]
+        assert [g.shape for g in grads] == [
+            (B, T, 4 * H),
+            (B, H),
+            (B, H),
+            (4 * H,),
+            (IN, 4 * H),
+            (H, 4 * H),
+        ]
         for sequences in (True, False):
-            out = ops.klo_lstm_infer(**_forward_args() | dict(bias=bias, mask=mask),
-                                     sequences=sequences)
+            out = ops.klo_lstm_infer(
+                **_forward_args() | dict(bias=bias, mask=mask), sequences=sequences
+            )
             assert [o.shape for o in out] == [(B, T if sequences else 0, H), *[(B, H)] * 3]
 
 
-WRONG = {**{("KloLstmForward", c): v for c, v in FORWARD_WRONG.items()},
-         **{("KloLstmInfer", c): v for c, v in FORWARD_WRONG.items()},
-         **{("KloLstmBackward", c): v for c, v in BACKWARD_WRONG.items()}}
+WRONG = {
+    **{("KloLstmForward", c): v for c, v in FORWARD_WRONG.items()},
+    **{("KloLstmInfer", c): v for c, v in FORWARD_WRONG.items()},
+    **{("KloLstmBackward", c): v for c, v in BACKWARD_WRONG.items()},
+}
 
 
 @needs_compiler
@@ -241,11 +292,14 @@ def test_ops_reject_wrong_shapes_naming_the_input(op, case):
     name, wrong = WRONG[op, case]
     forward = op != "KloLstmBackward"
     args = _forward_args(**wrong) if forward else _backward_args(**wrong)
-    call = {"KloLstmForward": load_kernels().klo_lstm_forward,
-            "KloLstmInfer": load_kernels().klo_lstm_infer,
-            "KloLstmBackward": load_kernels().klo_lstm_backward}[op]
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=rf"{op}: {name} must be \[.*, got \[") as info:
+    call = {
+        "KloLstmForward": load_kernels().klo_lstm_forward,
+        "KloLstmInfer": load_kernels().klo_lstm_infer,
+        "KloLstmBackward": load_kernels().klo_lstm_backward,
+    }[op]
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=rf"{op}: {name} must be \[.*, got \["
+    ) as info:
         call(**args)
     got = "[" + ", ".join(str(d) for d in args[name].shape) + "]"
     assert f"got {got}" in info.value.message
@@ -289,16 +343,23 @@ for name, call in [
 def test_wrong_shapes_fail_cleanly_in_a_fresh_process():
     """In a child process, so that an out-of-bounds read that crashes fails this test."""
     assert load_kernels() is not None, kernel_status()
-    path = kernel_status()[len("loaded "):]
-    out = subprocess.run([sys.executable, "-c", WRONG_SHAPES_SCRIPT, path], capture_output=True,
-                         text=True, timeout=300)
+    path = kernel_status()[len("loaded ") :]
+    out = subprocess.run(
+        [sys.executable, "-c", WRONG_SHAPES_SCRIPT, path],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
-    assert "backward InvalidArgument: KloLstmBackward: u must be [H, 4H], got [4096, 1]" \
-        in out.stdout, out.stdout
-    assert "forward InvalidArgument: KloLstmForward: u must be [H, 4H], got [4096, 1]" \
-        in out.stdout, out.stdout
-    assert "infer InvalidArgument: KloLstmInfer: u must be [H, 4H], got [4096, 1]" \
-        in out.stdout, out.stdout
+    assert (
+        "backward InvalidArgument: KloLstmBackward: u must be [H, 4H], got [4096, 1]" in out.stdout
+    ), out.stdout
+    assert (
+        "forward InvalidArgument: KloLstmForward: u must be [H, 4H], got [4096, 1]" in out.stdout
+    ), out.stdout
+    assert "infer InvalidArgument: KloLstmInfer: u must be [H, 4H], got [4096, 1]" in out.stdout, (
+        out.stdout
+    )
 
 
 # The inference op against the training forward op: both ways of working (up to 8 rows:
@@ -306,9 +367,10 @@ def test_wrong_shapes_fail_cleanly_in_a_fresh_process():
 # units: 9 unit blocks, the last of 2 units), masks with leading padding, go_backwards, no
 # bias, only the last output.
 @needs_compiler
-@pytest.mark.parametrize("batch, steps, inputs, units",
-                         [(1, 7, 3, 5), (1, 5, 4, 130), (8, 5, 33, 17), (9, 4, 6, 130),
-                          (13, 4, 2, 40)])
+@pytest.mark.parametrize(
+    "batch, steps, inputs, units",
+    [(1, 7, 3, 5), (1, 5, 4, 130), (8, 5, 33, 17), (9, 4, 6, 130), (13, 4, 2, 40)],
+)
 def test_inference_op_matches_the_training_forward_op(batch, steps, inputs, units):
     ops = load_kernels()
     rng = np.random.default_rng(units)
@@ -316,16 +378,30 @@ def test_inference_op_matches_the_training_forward_op(batch, steps, inputs, unit
     def t(*shape):
         return tf.constant(0.3 * rng.normal(size=shape).astype("float32"))
 
-    x, w, u, h0, c0 = t(batch, steps, inputs), t(inputs, 4 * units), t(units, 4 * units), \
-        t(batch, units), t(batch, units)
+    x, w, u, h0, c0 = (
+        t(batch, steps, inputs),
+        t(inputs, 4 * units),
+        t(units, 4 * units),
+        t(batch, units),
+        t(batch, units),
+    )
     mask = tf.constant((rng.random((batch, steps)) > 0.4).astype("float32"))
-    for bias, m, zero_out, reverse in [(t(4 * units), mask, False, True),
-                                       (tf.zeros([0]), mask, True, False),
-                                       (t(4 * units), tf.zeros([0]), False, False)]:
+    for bias, m, zero_out, reverse in [
+        (t(4 * units), mask, False, True),
+        (tf.zeros([0]), mask, True, False),
+        (t(4 * units), tf.zeros([0]), False, False),
+    ]:
         attrs = dict(zero_output_for_mask=zero_out, reverse=reverse)
         ys, h, c, *_ = ops.klo_lstm_forward(x, w, bias, u, h0, c0, m, **attrs)
         seq = ops.klo_lstm_infer(x, w, bias, u, h0, c0, m, **attrs)
         last = ops.klo_lstm_infer(x, w, bias, u, h0, c0, m, **attrs, sequences=False)
-        for a, b in [(ys, seq[0]), (ys[:, -1], seq[1]), (ys[:, -1], last[1]), (h, seq[2]),
-                     (c, seq[3]), (h, last[2]), (c, last[3])]:
+        for a, b in [
+            (ys, seq[0]),
+            (ys[:, -1], seq[1]),
+            (ys[:, -1], last[1]),
+            (h, seq[2]),
+            (c, seq[3]),
+            (h, last[2]),
+            (c, last[3]),
+        ]:
             np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)

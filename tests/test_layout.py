@@ -20,8 +20,9 @@ PACKAGE = "keras_lstm_opt"
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
-    return grimp.build_graph(PACKAGE, include_external_packages=False,
-                             exclude_type_checking_imports=True)
+    return grimp.build_graph(
+        PACKAGE, include_external_packages=False, exclude_type_checking_imports=True
+    )
 
 
 def _strongly_connected(graph: grimp.ImportGraph) -> list[set[str]]:
@@ -103,29 +104,40 @@ def test_no_import_cycles_between_modules(graph: grimp.ImportGraph) -> None:
     """Imports at the top and inside functions count alike."""
     chains = _cycles(graph)
     assert not chains, "import cycles (each module imports the next):\n" + "\n".join(
-        " -> ".join(chain) for chain in chains)
+        " -> ".join(chain) for chain in chains
+    )
 
 
 def test_the_config_package_imports_one_way(graph: grimp.ImportGraph) -> None:
     """schema <- parse, checks <- space <- config/__init__ (never back up)."""
-    below = {"schema": set(), "parse": set(), "checks": {"schema"},
-             "space": {"schema", "parse", "checks"}}
+    below = {
+        "schema": set(),
+        "parse": set(),
+        "checks": {"schema"},
+        "space": {"schema", "parse", "checks"},
+    }
     for module, allowed in below.items():
-        imported = {m.rsplit(".", 1)[1] for m in graph.find_modules_directly_imported_by(
-            f"{PACKAGE}.config.{module}") if m.startswith(f"{PACKAGE}.config")}
+        imported = {
+            m.rsplit(".", 1)[1]
+            for m in graph.find_modules_directly_imported_by(f"{PACKAGE}.config.{module}")
+            if m.startswith(f"{PACKAGE}.config")
+        }
         assert imported <= allowed, (module, imported)
 
 
 def test_models_never_import_data(graph: grimp.ImportGraph) -> None:
-    chains = graph.find_shortest_chains(f"{PACKAGE}.models", f"{PACKAGE}.data",
-                                        as_packages=True)
+    chains = graph.find_shortest_chains(f"{PACKAGE}.models", f"{PACKAGE}.data", as_packages=True)
     assert not chains, sorted(chains)
 
 
 def _error_classes() -> dict[str, type[BaseException]]:
-    return {name: obj for name, obj in vars(errors).items()
-            if inspect.isclass(obj) and issubclass(obj, BaseException)
-            and obj.__module__ == errors.__name__}
+    return {
+        name: obj
+        for name, obj in vars(errors).items()
+        if inspect.isclass(obj)
+        and issubclass(obj, BaseException)
+        and obj.__module__ == errors.__name__
+    }
 
 
 def test_every_error_derives_from_klo_error_and_is_exported() -> None:

@@ -38,14 +38,19 @@ else:
 
 
 def _mbits(*link: str) -> tuple[float, str]:
-    out = subprocess.run([*LAUNCH, "--workers", "2", *link, "--", sys.executable, "-c",
-                          SERVE_AND_READ], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*LAUNCH, "--workers", "2", *link, "--", sys.executable, "-c", SERVE_AND_READ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     return float(re.search(r"MBITS ([\d.]+)", out.stdout).group(1)), out.stderr
 
 
-@pytest.mark.skipif(not shaping_available(),
-                    reason="needs `tc` (iproute2), unprivileged network namespaces and htb")
+@pytest.mark.skipif(
+    not shaping_available(), reason="needs `tc` (iproute2), unprivileged network namespaces and htb"
+)
 def test_link_shapes_what_a_worker_sends_and_says_so():
     shaped, log = _mbits("--link", "100mbit")
     unshaped, _ = _mbits()
@@ -61,21 +66,43 @@ def test_link_rates_parse_as_tc_writes_them_and_bad_ones_name_the_flag():
     for bad in ("fast", "100mb", "0gbit", "-1gbit"):
         with pytest.raises(UsageError, match="--link"):
             parse_rate(bad)
-    out = subprocess.run([*LAUNCH, "--workers", "2", "--link", "1gbit", "--network", "host",
-                          "--", "true"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [*LAUNCH, "--workers", "2", "--link", "1gbit", "--network", "host", "--", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "--network host" in out.stderr
 
 
-@pytest.mark.skipif(not shaping_available(),
-                    reason="needs `tc` (iproute2), unprivileged network namespaces and htb")
+@pytest.mark.skipif(
+    not shaping_available(), reason="needs `tc` (iproute2), unprivileged network namespaces and htb"
+)
 def test_link_shapes_each_restart_of_the_group_again(tmp_path):
     """A restart has new ports, so the launcher shapes again (htb has no in-place change:
     a second `qdisc replace` failed)."""
     marker = tmp_path / "failed-once"
-    code = (f"import os, sys\nif not os.path.exists({str(marker)!r}):\n"
-            f"    open({str(marker)!r}, 'w').close(); sys.exit(3)\n")
-    out = subprocess.run([*LAUNCH, "--workers", "2", "--link", "1gbit", "--max-restarts", "1",
-                          "--", sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        f"import os, sys\nif not os.path.exists({str(marker)!r}):\n"
+        f"    open({str(marker)!r}, 'w').close(); sys.exit(3)\n"
+    )
+    out = subprocess.run(
+        [
+            *LAUNCH,
+            "--workers",
+            "2",
+            "--link",
+            "1gbit",
+            "--max-restarts",
+            "1",
+            "--",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stderr.count("shaped to 1 Gbit/s") == 2 and "restarting the group" in out.stderr

@@ -9,10 +9,16 @@ from keras_lstm_opt.models.heads import head_for
 
 
 def _text_schema(classes=4):
-    return {"inputs": "tokens", "target": "label", "compression": "GZIP",
-            "features": {"tokens": {"dtype": "int64", "shape": [None]},
-                         "label": {"dtype": "int64", "shape": []}},
-            "info": {"vocab_size": 20, "num_classes": classes}}
+    return {
+        "inputs": "tokens",
+        "target": "label",
+        "compression": "GZIP",
+        "features": {
+            "tokens": {"dtype": "int64", "shape": [None]},
+            "label": {"dtype": "int64", "shape": []},
+        },
+        "info": {"vocab_size": 20, "num_classes": classes},
+    }
 
 
 def test_heads_follow_the_target(forecast_dir):
@@ -23,11 +29,16 @@ def test_heads_follow_the_target(forecast_dir):
         head_for(_text_schema(1))
 
 
-@pytest.mark.parametrize("merge_mode, width", [("concat", 16), ("sum", 8), ("ave", 8),
-                                               ("mul", 8)])
+@pytest.mark.parametrize("merge_mode, width", [("concat", 16), ("sum", 8), ("ave", 8), ("mul", 8)])
 def test_bidirectional_stack_shapes(merge_mode, width):
-    cfg = ModelConfig(layers=2, units=[6, 8], bidirectional=True, merge_mode=merge_mode,
-                      dropout=0.2, pooling="mean")
+    cfg = ModelConfig(
+        layers=2,
+        units=[6, 8],
+        bidirectional=True,
+        merge_mode=merge_mode,
+        dropout=0.2,
+        pooling="mean",
+    )
     model = build_model(cfg, _text_schema())
     assert model.get_layer("bidirectional_1").output.shape[-1] == width
     assert model.get_layer("dropout_0") is not None
@@ -43,12 +54,20 @@ def test_mask_is_respected_right_padding_changes_nothing():
 
 
 def test_regularizers_initializers_and_dropout_reach_the_layers():
-    reg = RegularizersConfig(kernel=RegularizerConfig(l2=0.01),
-                             recurrent=RegularizerConfig(l1=0.001),
-                             activity=RegularizerConfig(l2=0.001))
-    cfg = ModelConfig(units=8, regularizers=reg, kernel_initializer="xavier_uniform",
-                      recurrent_initializer="orthogonal", unit_forget_bias=False,
-                      input_dropout=0.1, recurrent_dropout=0.2)
+    reg = RegularizersConfig(
+        kernel=RegularizerConfig(l2=0.01),
+        recurrent=RegularizerConfig(l1=0.001),
+        activity=RegularizerConfig(l2=0.001),
+    )
+    cfg = ModelConfig(
+        units=8,
+        regularizers=reg,
+        kernel_initializer="xavier_uniform",
+        recurrent_initializer="orthogonal",
+        unit_forget_bias=False,
+        input_dropout=0.1,
+        recurrent_dropout=0.2,
+    )
     model = build_model(cfg, _text_schema())
     lstm = model.get_layer("lstm_0")
     assert isinstance(lstm.cell.kernel_initializer, keras.initializers.GlorotUniform)

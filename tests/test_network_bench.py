@@ -13,21 +13,43 @@ from keras_lstm_opt.launch.netns import shaping_available
 
 from .conftest import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not shaping_available(),
-    reason="needs `tc` (iproute2), unprivileged network namespaces and htb for --link")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not shaping_available(),
+        reason="needs `tc` (iproute2), unprivileged network namespaces and htb for --link",
+    ),
+]
 BENCH = [sys.executable, os.path.join(REPO, "tools", "bench.py")]
 
 
 def test_allreduce_mode_reaches_the_ring_bound_of_a_shaped_link(tmp_path):
-    out = subprocess.run([*BENCH, "--mode", "allreduce", "--workers", "2", "--links",
-                          "none,100mbit", "--sizes", "65536,4194304", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            *BENCH,
+            "--mode",
+            "allreduce",
+            "--workers",
+            "2",
+            "--links",
+            "none,100mbit",
+            "--sizes",
+            "65536,4194304",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     rows = json.loads((tmp_path / "allreduce.json").read_text())["rows"]
     assert {(r["link"], r["implementation"], r["bytes_per_pack"]) for r in rows} == {
-        (link, impl, pack) for link in ("none", "100mbit") for impl in ("ring", "auto")
-        for pack in (0, 4 << 20)}
+        (link, impl, pack)
+        for link in ("none", "100mbit")
+        for impl in ("ring", "auto")
+        for pack in (0, 4 << 20)
+    }
     big = [r for r in rows if r["link"] == "100mbit" and r["size"] == 4 << 20]
     print([round(r["of_bound"], 3) for r in big])
     # the shaping holds (never faster than the link) and the ring gets close to it
@@ -39,18 +61,43 @@ def test_allreduce_mode_reaches_the_ring_bound_of_a_shaped_link(tmp_path):
 
 
 def test_links_mode_trains_each_lever_and_predicts_the_shaped_step(text_dir, tmp_path):
-    out = subprocess.run([*BENCH, "--mode", "links", "multiworker", "--workers", "2",
-                          "--links", "100mbit", "--levers", "dense,sparse+fp16",
-                          "--speed-steps", "6", "--set", f"data.path={text_dir}",
-                          "--set", "train.epochs=1", "--set", "model.units=8",
-                          "--set", "train.batch_size=32", "--set", "data.deterministic=true",
-                          "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=900)
+    out = subprocess.run(
+        [
+            *BENCH,
+            "--mode",
+            "links",
+            "multiworker",
+            "--workers",
+            "2",
+            "--links",
+            "100mbit",
+            "--levers",
+            "dense,sparse+fp16",
+            "--speed-steps",
+            "6",
+            "--set",
+            f"data.path={text_dir}",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "model.units=8",
+            "--set",
+            "train.batch_size=32",
+            "--set",
+            "data.deterministic=true",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     r = json.loads((tmp_path / "links.json").read_text())
     rows = {(x["lever"], x["link"]): x for x in r["rows"]}
-    assert set(rows) == {(lv, link) for lv in ("dense", "sparse+fp16")
-                         for link in ("none", "100mbit")}
+    assert set(rows) == {
+        (lv, link) for lv in ("dense", "sparse+fp16") for link in ("none", "100mbit")
+    }
     for lever in ("dense", "sparse+fp16"):
         # the link changes when steps end, not what they compute
         assert rows[(lever, "none")]["digest"] == rows[(lever, "100mbit")]["digest"]

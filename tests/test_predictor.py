@@ -134,8 +134,9 @@ def test_a_mask_passed_by_hand_falls_back_and_float64_inputs_run_eagerly():
     p = Predictor(model)
     x = np.array([[1, 5, 2, 5, 3, 0], [5, 5, 5, 1, 2, 3]])
     assert not p.eager and _close(p, model, x) <= TOLERANCE
-    wide = keras.Sequential([keras.Input((7, 3), dtype="float64"), FastLSTM(4),
-                             keras.layers.Dense(2)])
+    wide = keras.Sequential(
+        [keras.Input((7, 3), dtype="float64"), FastLSTM(4), keras.layers.Dense(2)]
+    )
     p = Predictor(wide)
     xs = np.random.default_rng(4).normal(size=(2, 7, 3))  # float64
     assert p.eager and _close(p, wide, xs) <= TOLERANCE

@@ -31,17 +31,27 @@ def reports(text_dir, tmp_path_factory):
     # slow: stock keras.layers.LSTM (a tf.while_loop) behind a 200 ms pipeline; fast:
     # FastLSTM's fused kernels. (At 80 ms the slow case read 46 to 65% input-bound on the
     # AMD EPYC machine, where the 16-unit model's step is 30 to 36 ms: too near 50%.)
-    slow = profile(None, str(base / "slow"), [*FAST, f"data.path={text_dir}",
-                                              "data.debug_delay_ms=200", "model.lstm=keras"])
+    slow = profile(
+        None,
+        str(base / "slow"),
+        [*FAST, f"data.path={text_dir}", "data.debug_delay_ms=200", "model.lstm=keras"],
+    )
     fast = profile(None, str(base / "fast"), [*FAST, f"data.path={text_dir}"])
     return base, slow, fast
 
 
 def test_slow_pipeline_is_input_bound_and_default_is_not(reports):
     base, slow, fast = reports
-    print(json.dumps({"slow": slow["input_bound_percent"], "fast": fast["input_bound_percent"],
-                      "xprof_slow": (slow.get("xprof") or {}).get("input_bound_percent"),
-                      "xprof_fast": (fast.get("xprof") or {}).get("input_bound_percent")}))
+    print(
+        json.dumps(
+            {
+                "slow": slow["input_bound_percent"],
+                "fast": fast["input_bound_percent"],
+                "xprof_slow": (slow.get("xprof") or {}).get("input_bound_percent"),
+                "xprof_fast": (fast.get("xprof") or {}).get("input_bound_percent"),
+            }
+        )
+    )
     assert slow["input_bound_percent"] > 50 and slow["verdict"] == "input-bound"
     # The wait for input is timed per step. Left over for the default pipeline is mostly
     # the eager fetch's own cost (~0.5 ms of this 16-unit model's ~12 ms step, more on a
@@ -49,8 +59,10 @@ def test_slow_pipeline_is_input_bound_and_default_is_not(reports):
     assert fast["verdict"] == "compute-bound"
     assert fast["input_bound_percent"] < slow["input_bound_percent"] - 40
     assert fast["contention_percent"] >= 0 and slow["input_wait_ms_per_step"] > 20
-    assert any("debug_delay_ms" in r["advice"] and "200 ms" in r["because"]
-               for r in slow["recommendations"])
+    assert any(
+        "debug_delay_ms" in r["advice"] and "200 ms" in r["because"]
+        for r in slow["recommendations"]
+    )
     assert all(r["because"] for r in fast["recommendations"])
     for name in ("slow", "fast"):
         on_disk = json.loads((base / name / "report.json").read_text())
@@ -68,8 +80,14 @@ def test_planner_figures(reports):
     assert plan["largest_batch_for_memory"] > 128
     assert plan["estimated_epoch_seconds"] > 0
     # The memory estimate against TensorFlow's allocator peak over real steps.
-    print(json.dumps({"estimate_mib": plan["estimated_training_mib"],
-                      "measured_mib": plan["measured_training_mib"]}))
+    print(
+        json.dumps(
+            {
+                "estimate_mib": plan["estimated_training_mib"],
+                "measured_mib": plan["measured_training_mib"],
+            }
+        )
+    )
     # Within 0.7 to 1.3 on the Intel machine (oneDNN's allocator); on the AMD EPYC one
     # (BFC allocator, oneDNN off) the allocator's peak is about twice the estimate for this
     # 16-unit model (5.6 vs 11.2 MiB, Nov 2026): the band covers both machines seen.
@@ -93,9 +111,21 @@ def test_network_plan_ranks_workers_and_levers_per_link(reports, tmp_path):
     quick = {(o["workers"], o["lever"]): o for o in net["links"]["10gbit"]["options"]}
     assert all(slow[k]["step_seconds"] >= quick[k]["step_seconds"] for k in slow)
     assert "## Network plan" in (base / "fast" / "report.md").read_text()
-    bad = subprocess.run([sys.executable, "-m", "keras_lstm_opt.cli", "profile", "--set",
-                          "profile.links=[1gbps]", "--run-dir", str(tmp_path / "p")],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_lstm_opt.cli",
+            "profile",
+            "--set",
+            "profile.links=[1gbps]",
+            "--run-dir",
+            str(tmp_path / "p"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "profile.links[0]" in bad.stderr
 
 
@@ -125,12 +155,24 @@ def fast_steps() -> int:
 @pytest.mark.skipif(not xprof_available(), reason="needs the profile extra (xprof)")
 def test_xprof_counts_steps_without_while_loops_and_agrees(forecast_dir, tmp_path):
     # Fixed-length windows, stock LSTM unrolled: no while_loop in the step.
-    loop_free = [*FAST, f"data.path={forecast_dir}", "data.task=forecast",
-                 "train.monitor=val_loss", "model.lstm=keras", "model.unroll=true"]
+    loop_free = [
+        *FAST,
+        f"data.path={forecast_dir}",
+        "data.task=forecast",
+        "train.monitor=val_loss",
+        "model.lstm=keras",
+        "model.unroll=true",
+    ]
     fast = profile(None, str(tmp_path / "fast"), loop_free)
     slow = profile(None, str(tmp_path / "slow"), [*loop_free, "data.debug_delay_ms=60"])
-    print(json.dumps({"fast": [fast["input_bound_percent"], fast["xprof"]],
-                      "slow": [slow["input_bound_percent"], slow["xprof"]]}))
+    print(
+        json.dumps(
+            {
+                "fast": [fast["input_bound_percent"], fast["xprof"]],
+                "slow": [slow["input_bound_percent"], slow["xprof"]],
+            }
+        )
+    )
     assert fast["xprof"]["steps"] > 0 and slow["xprof"]["steps"] > 0
     assert fast["xprof"]["verdict"] == fast["verdict"] == "compute-bound"
     assert slow["xprof"]["verdict"] == slow["verdict"] == "input-bound"
@@ -155,17 +197,33 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
 
     base, _, _ = reports
     run = tmp_path / "run"
-    fit(None, str(run), ["model.units=8", "train.epochs=2", "train.verbose=silent",
-                         f"data.path={text_dir}"])
+    fit(
+        None,
+        str(run),
+        ["model.units=8", "train.epochs=2", "train.verbose=silent", f"data.path={text_dir}"],
+    )
     logdir = tmp_path / "logs"
     logdir.mkdir()
     os.symlink(run / "tensorboard", logdir / "train_run")
     # copied, not linked: the profile plugin's directory walk does not follow links
     shutil.copytree(base / "slow" / "tensorboard", logdir / "profile_run")
     port = _free_port()
-    tb = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
-                           "--host", "127.0.0.1", "--port", str(port)],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    tb = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tensorboard.main",
+            "--logdir",
+            str(logdir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline, tags = time.time() + 90, {}
         while time.time() < deadline:
@@ -178,8 +236,10 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
             time.sleep(1)
         assert "epoch_accuracy" in tags["train_run/validation"], tags
         assert "epoch_loss" in tags["train_run/train"]
-        scalars = _get(f"http://127.0.0.1:{port}/data/plugin/scalars/scalars?"
-                       "run=train_run/validation&tag=epoch_accuracy")
+        scalars = _get(
+            f"http://127.0.0.1:{port}/data/plugin/scalars/scalars?"
+            "run=train_run/validation&tag=epoch_accuracy"
+        )
         assert [row[1] for row in scalars] == [0, 1]  # one point per epoch
         metrics = json.loads((run / "metrics.json").read_text())
         assert scalars[-1][2] == pytest.approx(metrics["val_accuracy"], abs=0.05)
@@ -203,14 +263,24 @@ def test_train_profile_window_writes_a_profile_xprof_can_read(text_dir, tmp_path
     from keras_lstm_opt.profiling.profile_report import xprof_input_bound
 
     run = tmp_path / "run"
-    fit(None, str(run), ["model.units=8", "train.epochs=1", "train.verbose=silent",
-                         f"data.path={text_dir}", "profile.start_step=2",
-                         "profile.num_steps=4", f"model.lstm={lstm}"])
+    fit(
+        None,
+        str(run),
+        [
+            "model.units=8",
+            "train.epochs=1",
+            "train.verbose=silent",
+            f"data.path={text_dir}",
+            "profile.start_step=2",
+            "profile.num_steps=4",
+            f"model.lstm={lstm}",
+        ],
+    )
     planes = sorted((run / "tensorboard" / "plugins" / "profile").glob("*/*.xplane.pb"))
     # keras: the capture and its copy with the LSTM loop's iterations folded into steps;
     # fast (fused kernels, no loop): the capture alone
     folded = lstm == "keras"
-    assert [p.parent.name.endswith("_steps") for p in planes] == [False, True][:1 + folded]
+    assert [p.parent.name.endswith("_steps") for p in planes] == [False, True][: 1 + folded]
     assert planes[0].stat().st_size > 0
     if xprof_available():
         analysis = xprof_input_bound(str(run / "tensorboard"))

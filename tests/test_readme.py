@@ -47,14 +47,22 @@ OUTPUT_TAIL_LINES = 60
 def run_bash(example) -> None:  # noqa: ANN001  (a sybil.Example)
     """Sybil evaluator for ```bash fences: run the fence, fail with its output if it fails."""
     source = str(example.parsed)
-    script = ("set -e -o pipefail\n"
-              "trap 'echo \"README: exit status $? from: $BASH_COMMAND\" >&2' ERR\n" + source)
+    script = (
+        "set -e -o pipefail\n"
+        "trap 'echo \"README: exit status $? from: $BASH_COMMAND\" >&2' ERR\n" + source
+    )
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     began = time.monotonic()
-    proc = subprocess.Popen(["bash", "-c", script], cwd=os.getcwd(), env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["bash", "-c", script],
+        cwd=os.getcwd(),
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         output, _ = proc.communicate(timeout=BASH_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -73,7 +81,8 @@ def run_bash(example) -> None:  # noqa: ANN001  (a sybil.Example)
             f"{time.monotonic() - began:.1f} s\n"
             f"{failed[-1] if failed else 'README: the fence failed'}\n"
             f"--- the fence ---\n{source.rstrip()}\n"
-            f"--- its output (last {OUTPUT_TAIL_LINES} lines) ---\n{tail}")
+            f"--- its output (last {OUTPUT_TAIL_LINES} lines) ---\n{tail}"
+        )
 
 
 def run_python(example) -> None:  # noqa: ANN001  (a sybil.Example)
@@ -81,16 +90,21 @@ def run_python(example) -> None:  # noqa: ANN001  (a sybil.Example)
     traceback names README.md's own lines)."""
     __tracebackhide__ = True
     source = pad(str(example.parsed), example.line + example.parsed.line_offset)
-    exec(compile(source, example.path, "exec", dont_inherit=True),  # noqa: S102
-         {"__name__": "__readme__"})
+    exec(
+        compile(source, example.path, "exec", dont_inherit=True),  # noqa: S102
+        {"__name__": "__readme__"},
+    )
 
 
 def undefined_names(source: str) -> set[str]:
     """Names a piece of Python reads at module level (or as a global from a function) but
     neither assigns, imports, defines nor finds among the builtins."""
     top = symtable.symtable(source, "<fence>", "exec")
-    bound = {s.get_name() for s in top.get_symbols()
-             if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    bound = {
+        s.get_name()
+        for s in top.get_symbols()
+        if s.is_assigned() or s.is_imported() or s.is_namespace()
+    }
     used: set[str] = set()
 
     def walk(table: symtable.SymbolTable) -> None:
@@ -104,8 +118,9 @@ def undefined_names(source: str) -> set[str]:
     return used - bound - set(dir(builtins))
 
 
-SYBIL = Sybil(parsers=[CodeBlockParser("python", run_python), CodeBlockParser("bash", run_bash),
-                       SkipParser()])
+SYBIL = Sybil(
+    parsers=[CodeBlockParser("python", run_python), CodeBlockParser("bash", run_bash), SkipParser()]
+)
 
 
 def _plan(path: Path) -> tuple[object, list[tuple[list, object]]]:
@@ -160,8 +175,9 @@ def test_every_readme_fence_is_found_and_every_skip_says_why() -> None:
     for directives, _ in _PLAN:
         for directive in directives:
             action, reason = directive.parsed
-            assert action == "next" and reason and reason.strip('"\' '), (
-                f"README.md line {directive.line}: use <!-- skip: next \"reason\" -->")
+            assert action == "next" and reason and reason.strip("\"' "), (
+                f'README.md line {directive.line}: use <!-- skip: next "reason" -->'
+            )
     assert not re.search(r"<!--\s*(invisible-)?code", text), "no hidden examples"
 
 
@@ -180,8 +196,9 @@ def test_a_python_fence_runs_in_a_namespace_of_its_own(tmp_path: Path) -> None:
     """The evaluator the README's fences run with: a later fence does not see an earlier
     fence's names, and a failure names README.md's line."""
     doc = tmp_path / "doc.md"
-    doc.write_text("```python\nimport json\n```\n\n```python\nprint(json.dumps(1))\n```\n",
-                   encoding="utf-8")
+    doc.write_text(
+        "```python\nimport json\n```\n\n```python\nprint(json.dumps(1))\n```\n", encoding="utf-8"
+    )
     first, second = list(SYBIL.parse(doc).examples())
     first.evaluate()
     with pytest.raises(NameError, match="json"):
@@ -196,12 +213,15 @@ def test_the_test_command_is_the_one_ci_runs() -> None:
     assert f"```bash\n{command}\n```" in README.read_text(encoding="utf-8")
 
 
-def test_a_failing_readme_command_fails_its_test(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_readme_command_fails_its_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The bash evaluator reports the failing command and its output."""
     doc = tmp_path / "doc.md"
-    doc.write_text("```bash\necho first\nkeras-lstm-opt train --set train.epoks=1\necho never\n"
-                   "```\n", encoding="utf-8")
+    doc.write_text(
+        "```bash\necho first\nkeras-lstm-opt train --set train.epoks=1\necho never\n```\n",
+        encoding="utf-8",
+    )
     (example,) = list(SYBIL.parse(doc).examples())
     monkeypatch.chdir(tmp_path)
     with pytest.raises(AssertionError) as failed:
@@ -217,8 +237,12 @@ def test_a_newcomer_finds_the_two_commands_then_the_guide_then_reference_and_fig
     under the Redis heading."""
     text = README.read_text(encoding="utf-8")
     sections = [line[3:] for line in text.splitlines() if line.startswith("## ")]
-    assert sections[:4] == ["Two commands on a fresh machine", "User guide", "Reference",
-                            "Measurements"], sections
+    assert sections[:4] == [
+        "Two commands on a fresh machine",
+        "User guide",
+        "Reference",
+        "Measurements",
+    ], sections
     redis = text.split("### Redis as a dataset cache", 1)[1].split("\n## ", 1)[0]
     redis = redis.split("\n### ", 1)[0]
     assert "launch" not in redis and "backup" not in redis.lower()

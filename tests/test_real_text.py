@@ -55,9 +55,11 @@ def test_manpages_corpus_is_long_plain_text_in_five_sections():
     assert not [t for t, _ in rows if "\\f" in t or "\\-" in t]  # font escapes, dashes
     markup = [t for t, _ in rows if ".B " in t or ".SH" in t]  # man(7) speaks of them
     assert len(markup) < len(rows) / 100, markup[:3]
-    page = ('.\\" a comment\n.TH OPEN 2\n.SH NAME\nopen \\- open a file\n.SH SYNOPSIS\n'
-            '.B #include <fcntl.h>\n.SH DESCRIPTION\nThe\n.BR open ()\ncall \\fIopens\\fP '
-            'a file.\n.SH SEE ALSO\nclose(2)\n')
+    page = (
+        '.\\" a comment\n.TH OPEN 2\n.SH NAME\nopen \\- open a file\n.SH SYNOPSIS\n'
+        ".B #include <fcntl.h>\n.SH DESCRIPTION\nThe\n.BR open ()\ncall \\fIopens\\fP "
+        "a file.\n.SH SEE ALSO\nclose(2)\n"
+    )
     assert man_text(page) == "open - open a file The open () call opens a file."
 
 
@@ -98,16 +100,36 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
     from keras_lstm_opt.bench.corpora import wordnet_rows
     from keras_lstm_opt.bench.corpora_text import fortune_rows
 
-    full = {"wordnet": Counter(label for _, label in _rows_or_skip(wordnet_rows)),
-            "fortunes": Counter(label for _, label in _rows_or_skip(fortune_rows))}
+    full = {
+        "wordnet": Counter(label for _, label in _rows_or_skip(wordnet_rows)),
+        "fortunes": Counter(label for _, label in _rows_or_skip(fortune_rows)),
+    }
     pytest.importorskip("sklearn", reason="TF-IDF rivals: pip install '.[examples]'")
     names = ["tutorial", "tfidf-word", "tfidf-char", "fasttext", "fasttext-bigrams", "ours"]
     if not HAS_FASTTEXT:  # pip install '.[bench]' adds them
         names = [n for n in names if not n.startswith("fasttext")]
-    out = subprocess.run([*BENCH, "--corpus", "wordnet", "--corpus", "fortunes", "--rows", "300",
-                          "--contenders", ",".join(names), "--tutorial-epochs", "2",
-                          "--set", "train.epochs=2", "--out", str(tmp_path / "b")],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            *BENCH,
+            "--corpus",
+            "wordnet",
+            "--corpus",
+            "fortunes",
+            "--rows",
+            "300",
+            "--contenders",
+            ",".join(names),
+            "--tutorial-epochs",
+            "2",
+            "--set",
+            "train.epochs=2",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads((tmp_path / "b" / "real_text.json").read_text())
     assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]
@@ -118,8 +140,9 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         rows = {r["contender"]: r for r in result["rows"] if r["corpus"] == corpus}
         assert list(rows) == names
         split = tmp_path / "b" / "real-text" / corpus
-        digest = hashlib.sha256((split / "train.csv").read_bytes()
-                                + (split / "validation.csv").read_bytes()).hexdigest()
+        digest = hashlib.sha256(
+            (split / "train.csv").read_bytes() + (split / "validation.csv").read_bytes()
+        ).hexdigest()
         assert {r["split_sha256"] for r in rows.values()} == {digest}  # one split, read by all
         digests.add(digest)
         train, val = _labels(split / "train.csv"), _labels(split / "validation.csv")
@@ -131,11 +154,11 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         for r in rows.values():
             assert r["rows"] == 300 and r["classes"] == len(sample)
             assert 0 <= r["best_val_accuracy"] <= 1 and 0 <= r["macro_f1"] <= 1
-            assert all(0 <= p["val_accuracy"] <= 1 and p["wall_seconds"] > 0
-                       for p in r["points"])
-        assert [len(rows[c]["points"]) for c in names] == \
-            [{"tutorial": 2, "ours": 2, "fasttext": 5, "fasttext-bigrams": 5}.get(c, 1)
-             for c in names]
+            assert all(0 <= p["val_accuracy"] <= 1 and p["wall_seconds"] > 0 for p in r["points"])
+        assert [len(rows[c]["points"]) for c in names] == [
+            {"tutorial": 2, "ours": 2, "fasttext": 5, "fasttext-bigrams": 5}.get(c, 1)
+            for c in names
+        ]
         tutorial, ours = rows["tutorial"], rows["ours"]
         assert tutorial["tutorial_best"] == tutorial["best_val_accuracy"]
         assert tutorial["speedup_vs_tutorial"] == 1.0
@@ -143,8 +166,9 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         # charged for the import and all set-up before its first epoch
         assert ours["points"][0]["wall_seconds"] > ours["import_seconds"] > 0
         assert ours["chosen"]["vocab_size"]["value"] > 2
-        best_rival = max((r for c, r in rows.items() if c != "ours"),
-                         key=lambda r: r["best_val_accuracy"])
+        best_rival = max(
+            (r for c, r in rows.items() if c != "ours"), key=lambda r: r["best_val_accuracy"]
+        )
         gap = 100 * (ours["best_val_accuracy"] - best_rival["best_val_accuracy"])
         assert ours["gap_points"] == pytest.approx(gap)
         summary = next(c for c in result["corpora"] if c["corpus"] == corpus)
@@ -166,9 +190,22 @@ def test_real_text_bench_takes_a_csv_and_a_list_of_rivals(tmp_path):
     _tiny_wordnet(corpus)
     names = ["tfidf-word", "tfidf-char"] + (["fasttext"] if HAS_FASTTEXT else [])
     asked = (["fasttext"] if HAS_FASTTEXT else []) + ["tfidf-char", "tfidf"]
-    out = subprocess.run([*BENCH, "--corpus", corpus, "--contenders", ",".join(asked),
-                          "--fasttext-epochs", "2", "--out", str(tmp_path / "b")],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            *BENCH,
+            "--corpus",
+            corpus,
+            "--contenders",
+            ",".join(asked),
+            "--fasttext-epochs",
+            "2",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads((tmp_path / "b" / "real_text.json").read_text())
     rows = {r["contender"]: r for r in result["rows"]}
@@ -193,37 +230,57 @@ def test_fasttext_child_starts_from_fasttexts_range_not_from_stale_memory(tmp_pa
 
     corpus = tmp_path / "tiny.csv"
     _tiny_wordnet(str(corpus))
-    with open(corpus, newline="", encoding="utf-8") as fh, \
-            open(tmp_path / "train.txt", "w", encoding="utf-8") as out:
-        out.writelines(f"__label__{r['label']} {fasttext_line(r['text'])}\n"
-                       for r in csv.DictReader(fh))
+    with (
+        open(corpus, newline="", encoding="utf-8") as fh,
+        open(tmp_path / "train.txt", "w", encoding="utf-8") as out,
+    ):
+        out.writelines(
+            f"__label__{r['label']} {fasttext_line(r['text'])}\n" for r in csv.DictReader(fh)
+        )
     # lr 0: the matrix stays as initialised; later trainings reuse memory earlier ones freed
-    code = ("import sys, fasttext, numpy as np\nworst = 0.0\nfor _ in range(4):\n"
-            "    m = fasttext.train_supervised(input=sys.argv[1], thread=2, verbose=0, "
-            "epoch=1, lr=0.0)\n    w = m.get_input_matrix()\n"
-            "    worst = max(worst, float(np.nanmax(np.abs(w))), 1e9 * np.isnan(w).any())\n"
-            "print(worst, w.shape[1])")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "train.txt")],
-                         env={**os.environ, **FASTTEXT_ENV}, capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        "import sys, fasttext, numpy as np\nworst = 0.0\nfor _ in range(4):\n"
+        "    m = fasttext.train_supervised(input=sys.argv[1], thread=2, verbose=0, "
+        "epoch=1, lr=0.0)\n    w = m.get_input_matrix()\n"
+        "    worst = max(worst, float(np.nanmax(np.abs(w))), 1e9 * np.isnan(w).any())\n"
+        "print(worst, w.shape[1])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "train.txt")],
+        env={**os.environ, **FASTTEXT_ENV},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     worst, dim = out.stdout.split()
     assert 0 < float(worst) <= 1 / int(dim)  # uniform(-1/dim, 1/dim) or zeros
 
 
 def test_real_text_bench_refuses_a_missing_or_wrong_corpus(tmp_path):
-    out = subprocess.run([*BENCH, "--corpus", str(tmp_path / "nope.csv")], capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [*BENCH, "--corpus", str(tmp_path / "nope.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "nope.csv" in out.stderr and "wordnet" in out.stderr
     bad = tmp_path / "bad.csv"
     bad.write_text("sentence,category\nhello,a\n")
-    out = subprocess.run([*BENCH, "--corpus", str(bad), "--out", str(tmp_path / "b")],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*BENCH, "--corpus", str(bad), "--out", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "bad.csv" in out.stderr and "text,label" in out.stderr
-    for args, words in ((["--contenders", "ours,svm"], ("svm", "fasttext-bigrams")),
-                        (["--rows", "1e3"], ("--rows", "1e3"))):
-        out = subprocess.run([*BENCH, "--corpus", str(bad), *args], capture_output=True,
-                             text=True, timeout=120)
+    for args, words in (
+        (["--contenders", "ours,svm"], ("svm", "fasttext-bigrams")),
+        (["--rows", "1e3"], ("--rows", "1e3")),
+    ):
+        out = subprocess.run(
+            [*BENCH, "--corpus", str(bad), *args], capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 2 and all(w in out.stderr for w in words), out.stderr
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
@@ -232,11 +289,27 @@ def test_real_text_bench_without_fasttext_says_what_to_install(tmp_path):
     corpus = tmp_path / "two.csv"
     corpus.write_text("text,label\n" + "a b,x\nc d,y\n" * 10)
     # None in sys.modules: `import fasttext` fails as for a package that is not installed
-    code = ("import runpy, sys; sys.modules['fasttext'] = None; sys.argv = sys.argv[1:]; "
-            "runpy.run_path(sys.argv[0], run_name='__main__')")
-    out = subprocess.run([sys.executable, "-c", code, *BENCH[1:], "--corpus", str(corpus),
-                          "--contenders", "fasttext-bigrams", "--out", str(tmp_path / "b")],
-                         capture_output=True, text=True, timeout=120)
+    code = (
+        "import runpy, sys; sys.modules['fasttext'] = None; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            *BENCH[1:],
+            "--corpus",
+            str(corpus),
+            "--contenders",
+            "fasttext-bigrams",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2, out.stderr[-2000:]
     assert out.stderr.startswith("error: ") and len(out.stderr.strip().splitlines()) == 1
     assert "fasttext" in out.stderr and "keras-lstm-opt[bench]" in out.stderr

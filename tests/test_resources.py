@@ -71,11 +71,26 @@ def test_train_under_a_one_cpu_quota_logs_and_applies_one_thread(text_dir, tmp_p
     (tmp_path / "cg").mkdir()
     (tmp_path / "cg" / "cpu.max").write_text("100000 100000\n")
     run = tmp_path / "run"
-    out = subprocess.run([console_script(), "train", "--run-dir", str(run), "--set",
-                          f"data.path={text_dir}", "--set", "train.epochs=1", "--set",
-                          "model.units=4", "--set", "train.verbose=silent"],
-                         capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "KERAS_LSTM_OPT_CGROUP_ROOT": str(tmp_path / "cg")})
+    out = subprocess.run(
+        [
+            console_script(),
+            "train",
+            "--run-dir",
+            str(run),
+            "--set",
+            f"data.path={text_dir}",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "model.units=4",
+            "--set",
+            "train.verbose=silent",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KERAS_LSTM_OPT_CGROUP_ROOT": str(tmp_path / "cg")},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "threads: intra-op 1, inter-op 1, tf.data 1 (cgroup v2 cpu.max" in out.stderr
     threads = json.loads((run / "metrics.json").read_text())["threads"]

@@ -27,8 +27,10 @@ def test_same_values_gradient_and_mask_as_keras_embedding() -> None:
     np.testing.assert_array_equal(ours.compute_mask(ids), keras_layer.compute_mask(ids))
     with tf.GradientTape(persistent=True) as tape:
         a, b = tf.reduce_sum(ours(ids) ** 2), tf.reduce_sum(keras_layer(ids) ** 2)
-    ga, gb = tape.gradient(a, ours.trainable_variables[0]), \
-        tape.gradient(b, keras_layer.trainable_variables[0])
+    ga, gb = (
+        tape.gradient(a, ours.trainable_variables[0]),
+        tape.gradient(b, keras_layer.trainable_variables[0]),
+    )
     assert isinstance(ga, tf.IndexedSlices)  # row-sparse, as Keras's
     np.testing.assert_allclose(tf.convert_to_tensor(ga), tf.convert_to_tensor(gb))
     np.testing.assert_array_equal(ours(tf.constant(ids, tf.float32)), keras_layer(ids))
@@ -50,8 +52,12 @@ def test_lookups_read_rows_not_the_table() -> None:
 
 def test_saves_and_loads(tmp_path) -> None:  # noqa: ANN001
     inp = keras.Input((None,), dtype="int64")
-    model = keras.Model(inp, keras.layers.GlobalAveragePooling1D()(
-        RowEmbedding(20, 3, mask_zero=True, name="embedding")(inp)))
+    model = keras.Model(
+        inp,
+        keras.layers.GlobalAveragePooling1D()(
+            RowEmbedding(20, 3, mask_zero=True, name="embedding")(inp)
+        ),
+    )
     path = str(tmp_path / "m.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)

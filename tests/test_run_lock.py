@@ -39,15 +39,34 @@ from .conftest import REPO, console_script
 HOST = socket.gethostname()
 # 4 steps an epoch, a backup every 3: the first run is stopped long before its end (Keras's
 # LSTM: nothing here depends on FastLSTM's kernels being built)
-TRAIN = ["--set", "model.units=8", "--set", "model.lstm=keras", "--set",
-         "train.steps_per_epoch=4", "--set",
-         "train.backup_every_steps=3", "--set", "train.verbose=epoch", "--set",
-         "train.early_stopping_patience=0"]
+TRAIN = [
+    "--set",
+    "model.units=8",
+    "--set",
+    "model.lstm=keras",
+    "--set",
+    "train.steps_per_epoch=4",
+    "--set",
+    "train.backup_every_steps=3",
+    "--set",
+    "train.verbose=epoch",
+    "--set",
+    "train.early_stopping_patience=0",
+]
 
 
 def _train(run_dir: str, data: str, epochs: int) -> list[str]:
-    return [console_script(), "train", "--run-dir", run_dir, "--set", f"data.path={data}",
-            *TRAIN, "--set", f"train.epochs={epochs}"]
+    return [
+        console_script(),
+        "train",
+        "--run-dir",
+        run_dir,
+        "--set",
+        f"data.path={data}",
+        *TRAIN,
+        "--set",
+        f"train.epochs={epochs}",
+    ]
 
 
 def _start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -63,12 +82,18 @@ def _wait_for(ready, proc: subprocess.Popen, log: Path, timeout: float = 180) ->
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
-def _refused(cmd: list[str], pid: int, env: dict[str, str] | None = None,
-             ) -> subprocess.CompletedProcess:
+def _refused(
+    cmd: list[str],
+    pid: int,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     began = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     took = time.monotonic() - began
@@ -87,28 +112,34 @@ def _backup_step(index_text: str) -> int:
 def _holder(run_dir: Path) -> subprocess.Popen:
     """Another process holding `run_dir`'s lock (until killed)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom keras_lstm_opt.training.run_lock "
-         "import hold\nhold(sys.argv[1])\nprint('held', flush=True)\ntime.sleep(120)",
-         str(run_dir)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom keras_lstm_opt.training.run_lock "
+            "import hold\nhold(sys.argv[1])\nprint('held', flush=True)\ntime.sleep(120)",
+            str(run_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdout.readline() == "held\n"
     return proc
 
 
 @pytest.mark.faults
-def test_second_train_is_refused_at_once_and_a_killed_ones_lock_is_taken_over(text_dir,
-                                                                              tmp_path):
+def test_second_train_is_refused_at_once_and_a_killed_ones_lock_is_taken_over(text_dir, tmp_path):
     run = tmp_path / "run"
     first = _start(_train(str(run), text_dir, 1000), tmp_path / "first.log")
     try:
-        _wait_for(lambda: (run / "backup" / "checkpoint").exists(), first,
-                  tmp_path / "first.log")
+        _wait_for(lambda: (run / "backup" / "checkpoint").exists(), first, tmp_path / "first.log")
         os.kill(first.pid, signal.SIGSTOP)  # the run directory stays as it is meanwhile
         before = _snapshot(run)
         _refused(_train(str(run), text_dir, 2), first.pid)
         assert _snapshot(run) == before  # the second wrote nothing (history.csv included)
         # a live run: its trainer is named, not "resume it by training into it"
-        evaluate = subprocess.run([console_script(), "evaluate", str(run)],
-                                  capture_output=True, text=True, timeout=300)
+        evaluate = subprocess.run(
+            [console_script(), "evaluate", str(run)], capture_output=True, text=True, timeout=300
+        )
         assert evaluate.returncode == 2, evaluate.stderr[-2000:]
         assert f"being trained by PID {first.pid} on {HOST}" in evaluate.stderr
         assert "resume it" not in evaluate.stderr and "Traceback" not in evaluate.stderr
@@ -123,8 +154,9 @@ def test_second_train_is_refused_at_once_and_a_killed_ones_lock_is_taken_over(te
             first.kill()
             first.wait()
     step = _backup_step((run / "backup" / "checkpoint").read_text())
-    again = subprocess.run(_train(str(run), text_dir, step // 4 + 2), capture_output=True,
-                           text=True, timeout=600)
+    again = subprocess.run(
+        _train(str(run), text_dir, step // 4 + 2), capture_output=True, text=True, timeout=600
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"took over the lock of PID {first.pid} on {HOST}, which is gone" in again.stderr
     assert f"resuming from the backup {run}/backup/ckpt-{step} at step {step}" in again.stderr
@@ -137,12 +169,18 @@ def test_an_unwritable_run_dir_is_one_line_and_exit_2(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory\n")
     # root can write a chmod 0o500 directory: a file in the way and /proc stop everyone
-    for run_dir, reason in ((blocker / "run", f"a file is in the way ({blocker})"),
-                            (blocker, "it is a file, not a directory"),
-                            (Path("/proc/klo-no-such/run"), "no directory can be created")):
+    for run_dir, reason in (
+        (blocker / "run", f"a file is in the way ({blocker})"),
+        (blocker, "it is a file, not a directory"),
+        (Path("/proc/klo-no-such/run"), "no directory can be created"),
+    ):
         began = time.monotonic()
-        proc = subprocess.run([console_script(), "train", "--run-dir", str(run_dir)],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [console_script(), "train", "--run-dir", str(run_dir)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
         assert lines[0].startswith(f"error: cannot write run directory {run_dir}: {reason}")
@@ -167,10 +205,12 @@ def test_trainer_refuses_another_processes_run_dir_and_re_enters_its_own(tmp_pat
     try:
         with pytest.raises(RunDirBusyError) as busy:
             klo.Trainer(_build, loss="mse", optimizer="sgd", run_dir=str(run)).fit(
-                x, y, batch_size=16, epochs=1)
+                x, y, batch_size=16, epochs=1
+            )
         assert busy.value.exit_code == 2 and busy.value.pid == holder.pid
-        assert f"run directory {run} is being trained by PID {holder.pid} on {HOST}" \
-            in str(busy.value)
+        assert f"run directory {run} is being trained by PID {holder.pid} on {HOST}" in str(
+            busy.value
+        )
         assert sorted(p.name for p in run.iterdir()) == [".lock"]  # nothing written
     finally:
         holder.kill()
@@ -180,9 +220,9 @@ def test_trainer_refuses_another_processes_run_dir_and_re_enters_its_own(tmp_pat
     try:
         with caplog.at_level(logging.INFO, logger="keras_lstm_opt"):
             klo.Trainer(_build, loss="mse", optimizer="sgd", run_dir=str(run)).fit(
-                x, y, batch_size=16, epochs=1)
-        assert f"took over the lock of PID {holder.pid} on {HOST}, which is gone" \
-            in caplog.text
+                x, y, batch_size=16, epochs=1
+            )
+        assert f"took over the lock of PID {holder.pid} on {HOST}, which is gone" in caplog.text
         assert (run / "metrics.json").exists() and run_lock.holds(str(run))
         assert run_lock.owner(str(run)).pid == os.getpid()
     finally:
@@ -199,8 +239,9 @@ def test_a_search_directory_has_one_search(tmp_path):
     holder = _holder(run)
     try:
         # distributed: refused before any tuner process starts (and before TensorFlow)
-        _refused([console_script(), "tune", config, "--run-dir", str(run), "--tuners", "2"],
-                 holder.pid)
+        _refused(
+            [console_script(), "tune", config, "--run-dir", str(run), "--tuners", "2"], holder.pid
+        )
         with pytest.raises(RunDirBusyError, match=f"being trained by PID {holder.pid} on "):
             tune(load_config(config), str(run))
         assert sorted(p.name for p in run.iterdir()) == [".lock"]  # no trial, no oracle
@@ -222,27 +263,44 @@ def s3(ceph):  # noqa: F811  (the Ceph fixture, imported above)
 
 @pytest.mark.storage
 @pytest.mark.faults
-def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text_dir,
-                                                                        tmp_path):
+def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text_dir, tmp_path):
     env = {**os.environ, run_lock.STALE_ENV: "3"}
     run, key = "s3://klo/runs/locked", "klo/runs/locked"
     # another machine's lock: refused while its heartbeat is fresh, taken when stale
-    s3.pipe_file(f"{key}/.lock.json", json.dumps(
-        {"pid": 4242, "host": "elsewhere", "started": "2030-01-02T03:04:05+00:00",
-         "token": "theirs"}).encode())
-    proc = subprocess.run(_train(run, text_dir, 2), capture_output=True, text=True,
-                          timeout=120, env={**env, run_lock.STALE_ENV: "60"})
+    s3.pipe_file(
+        f"{key}/.lock.json",
+        json.dumps(
+            {
+                "pid": 4242,
+                "host": "elsewhere",
+                "started": "2030-01-02T03:04:05+00:00",
+                "token": "theirs",
+            }
+        ).encode(),
+    )
+    proc = subprocess.run(
+        _train(run, text_dir, 2),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, run_lock.STALE_ENV: "60"},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert (f"run directory {run} is being trained by PID 4242 on elsewhere since "
-            "2030-01-02T03:04:05+00:00") in proc.stderr
+    assert (
+        f"run directory {run} is being trained by PID 4242 on elsewhere since "
+        "2030-01-02T03:04:05+00:00"
+    ) in proc.stderr
     assert s3.find(key) == [f"{key}/.lock.json"]  # nothing else written
     time.sleep(4)
     first = _start(_train(run, text_dir, 1000), tmp_path / "first.log", env=env)
     try:
         _wait_for(lambda: s3.exists(f"{key}/backup/checkpoint"), first, tmp_path / "first.log")
         log = (tmp_path / "first.log").read_text()
-        assert re.search(r"took over the lock of PID 4242 on elsewhere, whose heartbeat "
-                         r"stopped \d+ s ago", log), log[-3000:]
+        assert re.search(
+            r"took over the lock of PID 4242 on elsewhere, whose heartbeat "
+            r"stopped \d+ s ago",
+            log,
+        ), log[-3000:]
         # longer than the stale limit since it took the lock: its heartbeat (every 0.75 s
         # here) keeps the lock fresh
         _refused(_train(run, text_dir, 2), first.pid, env=env)
@@ -254,8 +312,9 @@ def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text
             first.wait()
     step = _backup_step(s3.cat_file(f"{key}/backup/checkpoint").decode())
     # the dead owner ran on this machine: taken over at once, not after the stale limit
-    again = subprocess.run(_train(run, text_dir, step // 4 + 2), capture_output=True,
-                           text=True, timeout=600, env=env)
+    again = subprocess.run(
+        _train(run, text_dir, step // 4 + 2), capture_output=True, text=True, timeout=600, env=env
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"took over the lock of PID {first.pid} on {HOST}, which is gone" in again.stderr
     assert f"resuming from the backup {run}/backup/ckpt-{step} at step {step}" in again.stderr
@@ -269,12 +328,19 @@ def test_s3_lock_taken_over_stops_the_run_writing_nothing_more(s3, text_dir, tmp
     run, key = "s3://klo/runs/taken", "klo/runs/taken"
     # a heartbeat every 0.5 s; the lock object is then replaced as a takeover would (the
     # taker found this heartbeat stale): the trainer stops at its next step
-    first = _start(_train(run, text_dir, 1000), tmp_path / "first.log",
-                   env={**os.environ, run_lock.STALE_ENV: "2"})
+    first = _start(
+        _train(run, text_dir, 1000),
+        tmp_path / "first.log",
+        env={**os.environ, run_lock.STALE_ENV: "2"},
+    )
     try:
         _wait_for(lambda: s3.exists(f"{key}/backup/checkpoint"), first, tmp_path / "first.log")
-        theirs = {"pid": 4242, "host": "elsewhere", "started": "2030-01-02T03:04:05+00:00",
-                  "token": "theirs"}
+        theirs = {
+            "pid": 4242,
+            "host": "elsewhere",
+            "started": "2030-01-02T03:04:05+00:00",
+            "token": "theirs",
+        }
         s3.pipe_file(f"{key}/.lock.json", json.dumps(theirs).encode())
         began = time.monotonic()
         code = first.wait(timeout=60)
@@ -290,13 +356,15 @@ def test_s3_lock_taken_over_stops_the_run_writing_nothing_more(s3, text_dir, tmp
         r"error: training stopped at step (\d+), writing nothing more: PID 4242 on elsewhere "
         r"\(started 2030-01-02T03:04:05\+00:00\) took over the lock of run directory "
         rf"{run}, having found this process's heartbeat older than 2 s; let it finish, or "
-        r"stop it and train into the run directory again to resume", errors[0])
+        r"stop it and train into the run directory again to resume",
+        errors[0],
+    )
     assert stopped, errors
     assert took < 10, f"stopped {took:.1f} s after the takeover"
     # no backup at the stop (the taker's directory now), no model, its lock left alone
     step = int(stopped[1])
     assert not s3.glob(f"{key}/backup/ckpt-{step}.*")
-    assert f"ckpt-{step}\"" not in s3.cat_file(f"{key}/backup/checkpoint").decode()
+    assert f'ckpt-{step}"' not in s3.cat_file(f"{key}/backup/checkpoint").decode()
     assert not s3.exists(f"{key}/model.keras") and not s3.exists(f"{key}/metrics.json")
     assert json.loads(s3.cat_file(f"{key}/.lock.json")) == theirs
 

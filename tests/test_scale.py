@@ -40,9 +40,21 @@ def test_perturbed_rows_differ_from_their_gloss_and_keep_its_label():
 
 def test_scale_bench_holds_out_glosses_and_reports_every_stage(tmp_path):
     _glosses_or_skip()
-    out = subprocess.run([sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode",
-                          "scale", "--rows", "500", "--out", str(tmp_path / "b")],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tools", "bench.py"),
+            "--mode",
+            "scale",
+            "--rows",
+            "500",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     result = json.loads((tmp_path / "b" / "scale.json").read_text())
     (size,) = result["sizes"]

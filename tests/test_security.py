@@ -43,7 +43,9 @@ def report():
           "LISTEN", ",".join(listening()), flush=True)
 """
 
-TF_WORKER = LISTENERS + r"""
+TF_WORKER = (
+    LISTENERS
+    + r"""
 import json, time
 import tensorflow as tf
 c = json.loads(os.environ["TF_CONFIG"])
@@ -53,6 +55,7 @@ time.sleep(1)
 report()
 os._exit(0)
 """
+)
 
 
 def _launch(*args, timeout=300):
@@ -89,8 +92,9 @@ def test_launcher_workers_listen_only_inside_a_private_loopback_network():
 
 
 def test_launcher_with_host_network_warns_about_open_ports():
-    out = _launch("--workers", "1", "--network", "host", "--", sys.executable, "-c",
-                  LISTENERS + "report()")
+    out = _launch(
+        "--workers", "1", "--network", "host", "--", sys.executable, "-c", LISTENERS + "report()"
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "listen on all interfaces" in out.stderr and "unencrypted" in out.stderr
     assert _reports(out.stdout)[0]["netns"] == os.readlink("/proc/self/ns/net")
@@ -99,7 +103,9 @@ def test_launcher_with_host_network_warns_about_open_ports():
 def test_tuner_oracle_listens_on_loopback():
     from keras_lstm_opt.tuning_launch import launch_tuners
 
-    code = LISTENERS + r"""
+    code = (
+        LISTENERS
+        + r"""
 import threading, time
 if os.environ["KERASTUNER_TUNER_ID"] != "chief":
     os._exit(0)
@@ -113,6 +119,7 @@ time.sleep(3)
 report()
 os._exit(0)
 """
+    )
     import contextlib
     import io
 

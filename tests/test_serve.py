@@ -19,11 +19,21 @@ import pytest
 from keras_lstm_opt.errors import DataError, RunDirError, UsageError
 
 # keras.layers.LSTM: no fused-kernel build in a fresh test session (FastLSTM's own tests)
-TINY = ["model.lstm=keras", "model.units=8", "train.epochs=1", "train.batch_size=32",
-        "train.verbose=silent", "data.deterministic=true", "data.cache=none",
-        "train.early_stopping_patience=0"]
-GLOSSES = ["a small domesticated carnivorous mammal with soft fur",
-           "a period of time equal to one sixtieth of an hour", "!!!"]
+TINY = [
+    "model.lstm=keras",
+    "model.units=8",
+    "train.epochs=1",
+    "train.batch_size=32",
+    "train.verbose=silent",
+    "data.deterministic=true",
+    "data.cache=none",
+    "train.early_stopping_patience=0",
+]
+GLOSSES = [
+    "a small domesticated carnivorous mammal with soft fur",
+    "a period of time equal to one sixtieth of an hour",
+    "!!!",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +46,26 @@ def text_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     src = str(root / "wordnet.csv")
     write_wordnet(src, rows=600, seed=1)
     import_data(src, str(root / "data"), text="text", label="label", progress=False)
-    metrics = fit(None, run_dir=str(root / "run"),
-                  overrides=[*TINY, f"data.path={root / 'data'}"])
+    metrics = fit(None, run_dir=str(root / "run"), overrides=[*TINY, f"data.path={root / 'data'}"])
     # load_run in a fresh process, from a relative path, as a user's script would
-    code = ("import json, keras_lstm_opt as klo; r = klo.load_run('run'); "
-            f"print(json.dumps([r.task, r.predict({GLOSSES!r})]))")
-    fresh = subprocess.Popen([sys.executable, "-c", code], cwd=str(root), text=True,
-                             stdout=subprocess.PIPE, stderr=open(root / "fresh.log", "w"))
-    yield {"root": str(root), "run": str(root / "run"), "src": src, "metrics": metrics,
-           "fresh": fresh}
+    code = (
+        "import json, keras_lstm_opt as klo; r = klo.load_run('run'); "
+        f"print(json.dumps([r.task, r.predict({GLOSSES!r})]))"
+    )
+    fresh = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=str(root),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=open(root / "fresh.log", "w"),
+    )
+    yield {
+        "root": str(root),
+        "run": str(root / "run"),
+        "src": src,
+        "metrics": metrics,
+        "fresh": fresh,
+    }
     if fresh.poll() is None:
         fresh.kill()
         fresh.communicate()
@@ -59,12 +80,16 @@ def test_predict_takes_lists_arrays_series_frames_and_token_ids(text_run):
     run = load_run(text_run["run"])
     want = run.probabilities(GLOSSES)
     assert want.shape == (3, len(run.class_names))
-    for given in (np.array(GLOSSES), pd.Series(GLOSSES),
-                  pd.DataFrame({"text": GLOSSES, "other": [1, 2, 3]}),
-                  [list(r[r > 0]) for r in encode_texts(run.info, GLOSSES)]):
+    for given in (
+        np.array(GLOSSES),
+        pd.Series(GLOSSES),
+        pd.DataFrame({"text": GLOSSES, "other": [1, 2, 3]}),
+        [list(r[r > 0]) for r in encode_texts(run.info, GLOSSES)],
+    ):
         got = run.predict(given)
-        np.testing.assert_allclose([[g["probabilities"][n] for n in run.class_names]
-                                    for g in got], want, atol=1e-6)
+        np.testing.assert_allclose(
+            [[g["probabilities"][n] for n in run.class_names] for g in got], want, atol=1e-6
+        )
     with pytest.raises(UsageError, match="no column 'text'"):
         run.predict(pd.DataFrame({"gloss": GLOSSES}))
 
@@ -125,8 +150,11 @@ def test_evaluate_on_a_raw_csv_and_an_unknown_label(text_run, tmp_path):
     bad = tmp_path / "bad.csv"
     with open(bad, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([rows[0], *rows[1:3], ["a horse with a horn", "noun.unicorn"]])
-    with pytest.raises(DataError, match=r"bad\.csv, line 4, column 'label': label "
-                                        r"'noun.unicorn' is not one of the 2\d training"):
+    with pytest.raises(
+        DataError,
+        match=r"bad\.csv, line 4, column 'label': label "
+        r"'noun.unicorn' is not one of the 2\d training",
+    ):
         evaluate_run(text_run["run"], data=str(bad), out=str(tmp_path / "eval2"))
 
 
@@ -135,8 +163,9 @@ def test_predict_file_writes_csv_and_json_lines(text_run, tmp_path, capsys):
     from keras_lstm_opt.serve.run import load_run
 
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"doc_id": i, "text": t, "x": 0}) + "\n"
-                           for i, t in enumerate(GLOSSES)))
+    src.write_text(
+        "".join(json.dumps({"doc_id": i, "text": t, "x": 0}) + "\n" for i, t in enumerate(GLOSSES))
+    )
     run = load_run(text_run["run"])
     want = run.predict(GLOSSES)
     out = predict_file(text_run["run"], str(src), out=str(tmp_path / "out.csv"))
@@ -144,7 +173,8 @@ def test_predict_file_writes_csv_and_json_lines(text_run, tmp_path, capsys):
     assert list(got[0])[:3] == ["doc_id", "text", "label"]
     assert [r["label"] for r in got] == [w["label"] for w in want]
     assert float(got[0][f"p_{run.class_names[0]}"]) == pytest.approx(
-        want[0]["probabilities"][run.class_names[0]], abs=1e-6)
+        want[0]["probabilities"][run.class_names[0]], abs=1e-6
+    )
     out = predict_file(text_run["run"], str(src), out=str(tmp_path / "out.jsonl"))
     lines = [json.loads(line) for line in open(out, encoding="utf-8")]
     assert [r["doc_id"] for r in lines] == [0, 1, 2]
@@ -165,9 +195,12 @@ def test_metrics_and_time_stamps_by_hand():
     assert m["per_class"]["yes"] == {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
     assert m["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
     assert future_times(["2001-10-01", "2001-11-01", "2001-12-01"], 2) == [
-        "2002-01-01", "2002-02-01"]
+        "2002-01-01",
+        "2002-02-01",
+    ]
     assert future_times(["2001-12-30T23:00:00", "2001-12-31T00:00:00"], 1) == [
-        "2001-12-31T01:00:00"]
+        "2001-12-31T01:00:00"
+    ]
     assert future_times([1998, 1999, 2000], 2) == [2001, 2002]
     assert future_times(["2001-01-01", "2001-01-02", "2001-01-04"], 1) is None
     assert future_times(["a", "b"], 1) is None
@@ -182,10 +215,17 @@ def co2_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("serve_co2")
     src = str(root / "co2.csv")
     write_co2(src)
-    import_data(src, str(root / "data"), time="date", target="co2", window=24, horizon=12,
-                transform="seasonal_diff:12", progress=False)
-    metrics = fit(None, run_dir=str(root / "run"),
-                  overrides=[*TINY, f"data.path={root / 'data'}"])
+    import_data(
+        src,
+        str(root / "data"),
+        time="date",
+        target="co2",
+        window=24,
+        horizon=12,
+        transform="seasonal_diff:12",
+        progress=False,
+    )
+    metrics = fit(None, run_dir=str(root / "run"), overrides=[*TINY, f"data.path={root / 'data'}"])
     return {"root": str(root), "run": str(root / "run"), "src": src, "metrics": metrics}
 
 
@@ -207,8 +247,9 @@ def test_forecast_from_raw_rows_and_windows_in_ppm(co2_run):
     windows = run.predict(x[-3:])
     assert windows.shape == (3, 12, 1)
     np.testing.assert_allclose(windows[-1, :, 0], forecast["co2"], rtol=1e-6)
-    np.testing.assert_allclose(run.predict(rows[["co2"]].to_numpy())[:, 0], forecast["co2"],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        run.predict(rows[["co2"]].to_numpy())[:, 0], forecast["co2"], rtol=1e-6
+    )
     with pytest.raises(DataError, match="row 500, column 'co2': missing"):
         run.predict(rows.assign(co2=rows["co2"].where(rows.index != 499)))
 
@@ -265,8 +306,11 @@ def test_train_auto_chose_for_imported_text_and_kept_what_was_set(text_run):
     import yaml
 
     auto = text_run["metrics"]["auto"]
-    assert auto["model.pooling"] == {"value": "max_mean", "was": "last", "why": auto[
-        "model.pooling"]["why"]} and "tokens" in auto["model.pooling"]["why"]
+    assert (
+        auto["model.pooling"]
+        == {"value": "max_mean", "was": "last", "why": auto["model.pooling"]["why"]}
+        and "tokens" in auto["model.pooling"]["why"]
+    )
     assert auto["train.monitor"]["value"] == "val_accuracy"
     assert "train.batch_size" not in auto  # TINY sets it (to 32, auto's own pick too)
     assert text_run["metrics"]["monitor"] == "val_accuracy"

@@ -85,9 +85,12 @@ print(json.dumps({**outcomes, "seconds_per_import": round(took, 3)}))
 def test_a_sigterm_while_publishing_leaves_one_whole_import(tmp_path):
     src = tmp_path / "texts.csv"
     src.write_text("text,label\n" + ROWS * 3)
-    proc = subprocess.run([sys.executable, "-c", PUBLISH_CHILD, str(src),
-                           str(tmp_path / "data"), "100"], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PUBLISH_CHILD, str(src), str(tmp_path / "data"), "100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     outcomes = json.loads(proc.stdout.strip().splitlines()[-1])

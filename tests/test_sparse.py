@@ -10,8 +10,9 @@ tf = pytest.importorskip("tensorflow")
 
 
 def _slices(rows, values, shape=(6, 3)):
-    return tf.IndexedSlices(tf.constant(values, tf.float32), tf.constant(rows, tf.int64),
-                            tf.constant(shape, tf.int64))
+    return tf.IndexedSlices(
+        tf.constant(values, tf.float32), tf.constant(rows, tf.int64), tf.constant(shape, tf.int64)
+    )
 
 
 def _pair(opt_lazy, opt_dense):
@@ -80,9 +81,14 @@ def test_the_loop_keeps_embedding_gradients_sparse_for_lazy_adam_only():
     from keras_lstm_opt.training.steps import TrainStep, resolve_loss, resolve_metrics
 
     def model(opt):
-        m = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(50, 4),
-                              keras.layers.GlobalAveragePooling1D(),
-                              keras.layers.Dense(2, activation="softmax")])
+        m = keras.Sequential(
+            [
+                keras.Input((5,), dtype="int32"),
+                keras.layers.Embedding(50, 4),
+                keras.layers.GlobalAveragePooling1D(),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
         m.compile(optimizer=opt)
         return m
 
@@ -90,13 +96,15 @@ def test_the_loop_keeps_embedding_gradients_sparse_for_lazy_adam_only():
     strategy = tf.distribute.get_strategy()
     for opt, sparse in ((klo.LazyAdam(), True), (keras.optimizers.Adam(), False)):
         m = model(opt)
-        step = TrainStep(m, strategy, loss, resolve_metrics([], loss, m),
-                         klo.LoopOptions(global_clipnorm=1.0))
+        step = TrainStep(
+            m, strategy, loss, resolve_metrics([], loss, m), klo.LoopOptions(global_clipnorm=1.0)
+        )
         assert step.sparse is sparse
         x = np.array([[1, 2, 3, 0, 0]] * 4, "int32")
         before = m.layers[0].embeddings.numpy().copy()
         step.batch_step((tf.TensorSpec([None, 5], tf.int32), tf.TensorSpec([None], tf.int64)))(
-            tf.constant(x), tf.constant([0, 1, 0, 1], tf.int64))
+            tf.constant(x), tf.constant([0, 1, 0, 1], tf.int64)
+        )
         moved = np.abs(m.layers[0].embeddings.numpy() - before).max(axis=1) > 0
         # lazy: only the rows of tokens 0-3 move; Adam's first step moves no other row either
         assert moved[:4].all() and not moved[4:].any()

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
-ROWS = [("Is it raining? Bring an umbrella!", "weather"),
-        ("The storm hit Boston at noon.", "weather"),
-        ("\"Add salt,\" said Chef Anna.", "food"),
-        ("Bake it for 40 min; serve hot.", "food")] * 4
+ROWS = [
+    ("Is it raining? Bring an umbrella!", "weather"),
+    ("The storm hit Boston at noon.", "weather"),
+    ('"Add salt," said Chef Anna.', "food"),
+    ("Bake it for 40 min; serve hot.", "food"),
+] * 4
 
 
 def _csv(path: str) -> str:
@@ -51,8 +53,7 @@ def test_import_records_its_standardize(tmp_path: Any) -> None:
     from keras_lstm_opt.serve.onnx_export import tokenize_usage
 
     src = _csv(str(tmp_path / "t.csv"))
-    report = import_data(src, str(tmp_path / "w"), text="text", label="label",
-                         progress=False)
+    report = import_data(src, str(tmp_path / "w"), text="text", label="label", progress=False)
     info = read_schema(str(tmp_path / "w"))["info"]
     assert info["text"]["standardize"] == report["chosen"]["standardize"]["value"] == MARKS
     assert "punctuation" in report["chosen"]["standardize"]["why"]
@@ -68,8 +69,9 @@ def test_import_records_its_standardize(tmp_path: Any) -> None:
     assert r"\u00A0\u1680\u2000-\u200B" in python and r"\x{" not in python  # no RE2 \x{..}
     assert python.startswith(r"([\p{Han}")
 
-    chars = import_data(src, str(tmp_path / "c"), text="text", label="label",
-                        tokens="character", progress=False)
+    chars = import_data(
+        src, str(tmp_path / "c"), text="text", label="label", tokens="character", progress=False
+    )
     assert chars["chosen"]["standardize"]["value"] == STANDARDIZE
     cinfo = read_schema(str(tmp_path / "c"))["info"]
     assert cinfo["text"]["standardize"] == STANDARDIZE
@@ -80,24 +82,31 @@ def test_unknown_standardize_is_refused() -> None:
     from keras_lstm_opt import DataError
     from keras_lstm_opt.data.text import encode_texts
 
-    info = {"vocabulary": ["", "[UNK]", "a"], "text": {"split": "whitespace",
-                                                      "standardize": "nfkc_casefold"}}
+    info = {
+        "vocabulary": ["", "[UNK]", "a"],
+        "text": {"split": "whitespace", "standardize": "nfkc_casefold"},
+    }
     with pytest.raises(DataError, match="info.text.standardize: 'nfkc_casefold' is not one"):
         encode_texts(info, ["a"])
 
 
-@pytest.mark.parametrize("standardize", ["lower_and_strip_punctuation",
-                                         "mark_case_keep_punctuation"])
+@pytest.mark.parametrize(
+    "standardize", ["lower_and_strip_punctuation", "mark_case_keep_punctuation"]
+)
 def test_both_standardizes_run_inside_a_tf_function(standardize: str) -> None:
     """As the SavedModel's serving signature runs them (graph mode, no Python)."""
     import tensorflow as tf
 
     from keras_lstm_opt.data.text import make_vectorizer, token_ids
 
-    vectorizer = make_vectorizer({"vocabulary": ["", "[UNK]", "rain", "!"],
-                                  "text": {"split": "whitespace",
-                                           "standardize": standardize}})
-    fn = tf.function(lambda s: token_ids(vectorizer, s, 4),
-                     input_signature=[tf.TensorSpec([None], tf.string)])
+    vectorizer = make_vectorizer(
+        {
+            "vocabulary": ["", "[UNK]", "rain", "!"],
+            "text": {"split": "whitespace", "standardize": standardize},
+        }
+    )
+    fn = tf.function(
+        lambda s: token_ids(vectorizer, s, 4), input_signature=[tf.TensorSpec([None], tf.string)]
+    )
     got = fn(tf.constant(["rain!"])).numpy().tolist()
     assert got == ([[2]] if standardize.startswith("lower") else [[2, 3]])

@@ -27,9 +27,10 @@ from .ceph_cluster import ceph  # noqa: F401  (the fixture)
 from .conftest import console_script
 
 TF_S3 = os.environ.get("KLO_S3_CLIENT") == "tensorflow"
-io_only = pytest.mark.skipif(not TF_S3 or load_plugins() is not None,
-                             reason="TensorFlow's own s3:// (the io environment, "
-                                    "KLO_S3_CLIENT=tensorflow) only")
+io_only = pytest.mark.skipif(
+    not TF_S3 or load_plugins() is not None,
+    reason="TensorFlow's own s3:// (the io environment, KLO_S3_CLIENT=tensorflow) only",
+)
 pytestmark = pytest.mark.storage
 
 
@@ -40,7 +41,7 @@ def _s3():
 
 def _keys(prefix: str) -> list[str]:
     base = f"klo/{prefix}"
-    return sorted(p[len(base):] for p in _s3().find(base))
+    return sorted(p[len(base) :] for p in _s3().find(base))
 
 
 def _read(key: str) -> bytes:
@@ -57,38 +58,84 @@ def stage(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def s3_text(ceph) -> str:  # noqa: F811
     """The embedded text data, written to the bucket by `data make` in a fresh process."""
-    proc = subprocess.run([console_script(), "data", "make", "--task", "text", "--examples",
-                           "2000", "--seed", "7", "--out", "s3://klo/text"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            console_script(),
+            "data",
+            "make",
+            "--task",
+            "text",
+            "--examples",
+            "2000",
+            "--seed",
+            "7",
+            "--out",
+            "s3://klo/text",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     return "s3://klo/text"
 
 
 def _train(run_dir: str, data: str, *extra: str, **kw):
-    return subprocess.Popen([console_script(), "train", "--run-dir", run_dir,
-                             "--set", f"data.path={data}", "--set", "model.units=16",
-                             "--set", "train.verbose=epoch", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [
+            console_script(),
+            "train",
+            "--run-dir",
+            run_dir,
+            "--set",
+            f"data.path={data}",
+            "--set",
+            "model.units=16",
+            "--set",
+            "train.verbose=epoch",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 def test_hdfs_without_tensorflow_io_fails_fast_and_writes_nothing(tmp_path):
     if load_plugins() is None:
         pytest.skip("tensorflow-io works here")
     run = tmp_path / "run"
-    proc = subprocess.run([console_script(), "train", "--run-dir", str(run),
-                           "--set", "data.path=hdfs://nn:8020/text"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            console_script(),
+            "train",
+            "--run-dir",
+            str(run),
+            "--set",
+            "data.path=hdfs://nn:8020/text",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert proc.returncode == 1 and len(errors) == 1 and "hdfs://nn:8020/text" in errors[0]
     assert "keras-lstm-opt[io]" in errors[0] and not run.exists()
 
 
-def test_bad_endpoint_bucket_or_credentials_fail_at_once_naming_the_key(ceph, tmp_path,  # noqa: F811
-                                                                        monkeypatch):
+def test_bad_endpoint_bucket_or_credentials_fail_at_once_naming_the_key(
+    ceph,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
     if TF_S3:
         pytest.skip("s3fs's checks")
-    with pytest.raises(StorageError, match=r"data.path = 's3://nope/x': the bucket 'nope' "
-                                           r"does not exist at http://127\.0\.0\.1"):
+    with pytest.raises(
+        StorageError,
+        match=r"data.path = 's3://nope/x': the bucket 'nope' "
+        r"does not exist at http://127\.0\.0\.1",
+    ):
         check_paths({"data.path": "s3://nope/x"})
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-value")
     fs._FS.clear()
@@ -101,12 +148,19 @@ def test_bad_endpoint_bucket_or_credentials_fail_at_once_naming_the_key(ceph, tm
     fs._FS.clear()
     # the CLI: a dead endpoint is one error line, exit 1, nothing written
     run = tmp_path / "run"
-    env = {**os.environ, "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9",
-           "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
     began = time.time()
-    proc = subprocess.run([console_script(), "train", "--run-dir", str(run), "--set",
-                           "data.path=s3://klo/text"], capture_output=True, text=True,
-                          timeout=300, env=env)
+    proc = subprocess.run(
+        [console_script(), "train", "--run-dir", str(run), "--set", "data.path=s3://klo/text"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert proc.returncode == 1 and len(errors) == 1, proc.stderr[-2000:]
     assert "data.path = 's3://klo/text' cannot be reached at http://127.0.0.1:9" in errors[0]
@@ -125,12 +179,28 @@ def test_credentials_in_paths_are_refused_and_redacted(monkeypatch):
 def test_data_make_and_import_write_to_s3_and_training_reads_it(ceph, tmp_path, stage):  # noqa: F811
     """`data make --out s3://...` in a fresh process, as a user would run it; the shards
     and schema.json land in the bucket; `data import` of a CSV in the bucket too."""
-    proc = subprocess.run([console_script(), "data", "make", "--task", "text",
-                           "--examples", "400", "--out", "s3://klo/made"],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            console_script(),
+            "data",
+            "make",
+            "--task",
+            "text",
+            "--examples",
+            "400",
+            "--out",
+            "s3://klo/made",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    assert "wrote s3://klo/made (train: 320 examples in 4 shard(s), validation: 80 " \
-           "examples in 1 shard(s))" in proc.stdout, proc.stdout
+    assert (
+        "wrote s3://klo/made (train: 320 examples in 4 shard(s), validation: 80 "
+        "examples in 1 shard(s))" in proc.stdout
+    ), proc.stdout
     keys = _keys("made/")
     shards = [f"train-{i:05d}-of-00004.tfrecord.gz" for i in range(4)]
     assert keys == sorted(["schema.json", *shards, "validation-00000-of-00001.tfrecord.gz"])
@@ -138,13 +208,31 @@ def test_data_make_and_import_write_to_s3_and_training_reads_it(ceph, tmp_path, 
     schema = json.loads(_read("made/schema.json"))
     assert schema["splits"]["train"] == {"files": shards, "examples": 320}
     assert schema["features"]["tokens"] == {"dtype": "int64", "shape": [None]}
-    rows = "".join(f"{'good fine great' if i % 2 else 'bad awful poor'} item {i},"
-                   f"{'pos' if i % 2 else 'neg'}\n" for i in range(200))
+    rows = "".join(
+        f"{'good fine great' if i % 2 else 'bad awful poor'} item {i},{'pos' if i % 2 else 'neg'}\n"
+        for i in range(200)
+    )
     _s3().pipe_file("klo/raw/reviews.csv", ("text,label\n" + rows).encode())
-    proc = subprocess.run([console_script(), "data", "import", "s3://klo/raw/reviews.csv",
-                           "--out", "s3://klo/imported", "--text", "text", "--label", "label",
-                           "--validation-fraction", "0.2"],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            console_script(),
+            "data",
+            "import",
+            "s3://klo/raw/reviews.csv",
+            "--out",
+            "s3://klo/imported",
+            "--text",
+            "text",
+            "--label",
+            "label",
+            "--validation-fraction",
+            "0.2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     imported = json.loads(_read("imported/schema.json"))
     assert imported["info"]["class_names"] == ["neg", "pos"]
@@ -169,8 +257,14 @@ def test_run_on_s3_completes_lists_loads_and_evaluates(ceph, s3_text, tmp_path, 
     for secret in (ceph.secret_key, ceph.access_key):
         assert secret not in out
     keys = _keys("runs/full/")
-    for name in ("metrics.json", "config.yaml", "model.keras", "curves.png", "history.csv",
-                 "checkpoints/best.weights.h5"):
+    for name in (
+        "metrics.json",
+        "config.yaml",
+        "model.keras",
+        "curves.png",
+        "history.csv",
+        "checkpoints/best.weights.h5",
+    ):
         assert name in keys, keys
     assert any(k.startswith("tensorboard/") for k in keys)
     assert not any(k.startswith("backup/") for k in keys)  # removed once the run finished
@@ -180,8 +274,12 @@ def test_run_on_s3_completes_lists_loads_and_evaluates(ceph, s3_text, tmp_path, 
     assert ceph.secret_key.encode() not in config and ceph.access_key.encode() not in config
     assert len(_read("runs/full/history.csv").decode().splitlines()) == 5
     # a fresh process loads and evaluates the run from the bucket
-    ev = subprocess.run([console_script(), "evaluate", "s3://klo/runs/full"],
-                        capture_output=True, text=True, timeout=300)
+    ev = subprocess.run(
+        [console_script(), "evaluate", "s3://klo/runs/full"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ev.returncode == 0, ev.stderr[-3000:]
     evaluation = json.loads(_read("runs/full/evaluation.json"))
     assert abs(evaluation["accuracy"] - metrics["val_accuracy"]) < 1e-6
@@ -190,8 +288,10 @@ def test_run_on_s3_completes_lists_loads_and_evaluates(ceph, s3_text, tmp_path, 
 
 
 def test_resume_from_s3_backup_after_kill(ceph, s3_text, stage):  # noqa: F811
-    run, extra = "s3://klo/runs/killed", ("--set", "train.epochs=3", "--set",
-                                          "train.backup_every_steps=5")
+    run, extra = (
+        "s3://klo/runs/killed",
+        ("--set", "train.epochs=3", "--set", "train.backup_every_steps=5"),
+    )
     proc = _train(run, s3_text, *extra, start_new_session=True)
     deadline = time.time() + 300
     while "backup/checkpoint" not in _keys("runs/killed/"):
@@ -210,10 +310,16 @@ def test_resume_from_s3_backup_after_kill(ceph, s3_text, stage):  # noqa: F811
     out, _ = again.communicate(timeout=600)
     assert again.returncode == 0, out[-3000:]
     metrics = json.loads(_read("runs/killed/metrics.json"))
-    print(json.dumps({"resumed_from_step": metrics["resumed_from_step"],
-                      "resume_seconds": round(metrics["resume_seconds"], 3),
-                      "rerun_wall_seconds": round(time.time() - began, 1),
-                      "kill_to_rerun_end_seconds": round(time.time() - killed_at, 1)}))
+    print(
+        json.dumps(
+            {
+                "resumed_from_step": metrics["resumed_from_step"],
+                "resume_seconds": round(metrics["resume_seconds"], 3),
+                "rerun_wall_seconds": round(time.time() - began, 1),
+                "kill_to_rerun_end_seconds": round(time.time() - killed_at, 1),
+            }
+        )
+    )
     assert metrics["resumed_from_step"] == int(newest.split("-")[1])
     assert f"resuming from the backup {run}/backup/{newest}" in out, out[-3000:]
     assert metrics["epochs_completed"] == 3
@@ -284,8 +390,13 @@ def test_streamed_reads_the_same_records_as_staged(ceph, s3_text, tmp_path):  # 
 
     got = {}
     for how in ("stage", "stream"):
-        cfg = DataConfig(path=s3_text, remote_read=how, stage_dir=str(tmp_path / "st"),
-                         shuffle_files=False, cache="none")
+        cfg = DataConfig(
+            path=s3_text,
+            remote_read=how,
+            stage_dir=str(tmp_path / "st"),
+            shuffle_files=False,
+            cache="none",
+        )
         files = resolve_files(dataclasses.replace(cfg))
         ds = make_dataset(cfg, files.schema, files.train, 64, training=False)
         got[how] = np.concatenate([y.numpy() for _, y in ds])

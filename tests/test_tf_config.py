@@ -22,34 +22,55 @@ def test_build_and_parse_round_trip():
     info = parse_tf_config(build_tf_config(["127.0.0.1:23456", "127.0.0.1:23457"], 1))
     assert info.num_workers == 2 and info.task_index == 1 and not info.is_chief
     assert parse_tf_config(build_tf_config(["h:1", "h:2"], 0), check_port=False).is_chief
-    chief = parse_tf_config(build_tf_config(["h:2"], 0, chief="h:1", task_type="chief"),
-                            check_port=False)
+    chief = parse_tf_config(
+        build_tf_config(["h:2"], 0, chief="h:1", task_type="chief"), check_port=False
+    )
     assert chief.is_chief and chief.num_workers == 2
 
 
-@pytest.mark.parametrize("text, message", [
-    (None, "TF_CONFIG is not set"),
-    ("{not json", "TF_CONFIG is not valid JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    (_cfg({}, {"type": "worker", "index": 0}), "TF_CONFIG cluster: missing or empty"),
-    (_cfg({"worker": ["h:1"], "ps": ["h:2"]}, {"type": "worker", "index": 0}),
-     "TF_CONFIG cluster.ps: MultiWorkerMirroredStrategy uses only chief and worker"),
-    (_cfg({"worker": []}, {"type": "worker", "index": 0}), "cluster.worker: expected a non-empty"),
-    (_cfg({"worker": ["h:1"], "chief": ["h:2", "h:3"]}, {"type": "worker", "index": 0}),
-     "cluster.chief: at most one chief"),
-    (_cfg({"worker": ["h1"]}, {"type": "worker", "index": 0}),
-     "cluster.worker[0]: expected 'host:port'"),
-    (_cfg({"worker": ["h:99999"]}, {"type": "worker", "index": 0}),
-     "cluster.worker[0]: port must be 1..65535"),
-    (_cfg({"worker": ["h:1", "h:1"]}, {"type": "worker", "index": 0}),
-     "cluster.worker[1]: address h:1 is already used by cluster.worker[0]"),
-    (_cfg({"worker": ["h:1"]}, None), "TF_CONFIG task: missing"),
-    (_cfg({"worker": ["h:1"]}, {"type": "chief", "index": 0}),
-     "TF_CONFIG task.type: 'chief' is not a job of the cluster"),
-    (_cfg({"worker": ["h:1", "h:2"]}, {"type": "worker", "index": 2}),
-     "TF_CONFIG task.index: 2 is out of range for job 'worker' with 2 task(s)"),
-    (_cfg({"worker": ["h:1"]}, {"type": "worker", "index": "0"}), "task.index: '0' is out of"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "TF_CONFIG is not set"),
+        ("{not json", "TF_CONFIG is not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (_cfg({}, {"type": "worker", "index": 0}), "TF_CONFIG cluster: missing or empty"),
+        (
+            _cfg({"worker": ["h:1"], "ps": ["h:2"]}, {"type": "worker", "index": 0}),
+            "TF_CONFIG cluster.ps: MultiWorkerMirroredStrategy uses only chief and worker",
+        ),
+        (
+            _cfg({"worker": []}, {"type": "worker", "index": 0}),
+            "cluster.worker: expected a non-empty",
+        ),
+        (
+            _cfg({"worker": ["h:1"], "chief": ["h:2", "h:3"]}, {"type": "worker", "index": 0}),
+            "cluster.chief: at most one chief",
+        ),
+        (
+            _cfg({"worker": ["h1"]}, {"type": "worker", "index": 0}),
+            "cluster.worker[0]: expected 'host:port'",
+        ),
+        (
+            _cfg({"worker": ["h:99999"]}, {"type": "worker", "index": 0}),
+            "cluster.worker[0]: port must be 1..65535",
+        ),
+        (
+            _cfg({"worker": ["h:1", "h:1"]}, {"type": "worker", "index": 0}),
+            "cluster.worker[1]: address h:1 is already used by cluster.worker[0]",
+        ),
+        (_cfg({"worker": ["h:1"]}, None), "TF_CONFIG task: missing"),
+        (
+            _cfg({"worker": ["h:1"]}, {"type": "chief", "index": 0}),
+            "TF_CONFIG task.type: 'chief' is not a job of the cluster",
+        ),
+        (
+            _cfg({"worker": ["h:1", "h:2"]}, {"type": "worker", "index": 2}),
+            "TF_CONFIG task.index: 2 is out of range for job 'worker' with 2 task(s)",
+        ),
+        (_cfg({"worker": ["h:1"]}, {"type": "worker", "index": "0"}), "task.index: '0' is out of"),
+    ],
+)
 def test_each_malformed_tf_config_has_its_message(text, message):
     with pytest.raises(TFConfigError) as info:
         parse_tf_config(text, check_port=False)
@@ -62,8 +83,10 @@ def test_port_already_in_use_is_named():
         s.listen()
         port = s.getsockname()[1]
         text = build_tf_config([f"127.0.0.1:{port}", "127.0.0.1:1"], 0)
-        with pytest.raises(TFConfigError, match=f"port {port} on 127.0.0.1 is already in use: "
-                           f"process {os.getpid()} "):  # who listens there
+        with pytest.raises(
+            TFConfigError,
+            match=f"port {port} on 127.0.0.1 is already in use: process {os.getpid()} ",
+        ):  # who listens there
             parse_tf_config(text)
 
 
@@ -125,8 +148,9 @@ def test_formation_leaves_an_alarm_set_before_it_armed_again():
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             mine = s.getsockname()[1]
-        cluster = ClusterInfo({"worker": [f"127.0.0.1:{mine}",
-                                          f"127.0.0.1:{peer.getsockname()[1]}"]}, "worker", 0)
+        cluster = ClusterInfo(
+            {"worker": [f"127.0.0.1:{mine}", f"127.0.0.1:{peer.getsockname()[1]}"]}, "worker", 0
+        )
         try:
             for timeout in (0, 30):
                 signal.alarm(500)

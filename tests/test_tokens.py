@@ -140,16 +140,38 @@ CHINESE = {
 CORPORA = {"spaced": [ENGLISH], "unspaced": [JAPANESE, CHINESE], "mixed": [ENGLISH, JAPANESE]}
 SPLIT = {"spaced": "whitespace", "unspaced": "words+chars", "mixed": "words+chars"}
 PROBES = {
-    "spaced": ["Rain and strong wind tonight.", "We baked fresh bread with honey.",
-               "zzqx unknownword", "!!!"],
-    "unspaced": ["明日は雨が降るでしょう。", "ラーメンとお寿司を食べました。",
-                 "今天天气很好，适合散步。", "我喜欢吃饺子和面条。", "東京　大阪", "。。。"],
-    "mixed": ["Tokyo の天気は晴れです", "rain が降ってきた", "ケーキ with chocolate",
-              "A cold front brings snow.", "焼き魚とご飯の朝ごはん"],
+    "spaced": [
+        "Rain and strong wind tonight.",
+        "We baked fresh bread with honey.",
+        "zzqx unknownword",
+        "!!!",
+    ],
+    "unspaced": [
+        "明日は雨が降るでしょう。",
+        "ラーメンとお寿司を食べました。",
+        "今天天气很好，适合散步。",
+        "我喜欢吃饺子和面条。",
+        "東京　大阪",
+        "。。。",
+    ],
+    "mixed": [
+        "Tokyo の天気は晴れです",
+        "rain が降ってきた",
+        "ケーキ with chocolate",
+        "A cold front brings snow.",
+        "焼き魚とご飯の朝ごはん",
+    ],
 }
-TINY = ["model.lstm=keras", "model.units=8", "train.epochs=1", "train.batch_size=16",
-        "train.verbose=silent", "data.deterministic=true", "data.cache=none",
-        "train.early_stopping_patience=0"]
+TINY = [
+    "model.lstm=keras",
+    "model.units=8",
+    "train.epochs=1",
+    "train.batch_size=16",
+    "train.verbose=silent",
+    "data.deterministic=true",
+    "data.cache=none",
+    "train.early_stopping_patience=0",
+]
 SCRIPT = os.path.join(REPO, "tests", "scripts", "load_saved_model.py")
 
 
@@ -170,8 +192,10 @@ def _stored(out: str) -> Counter[tuple[int, ...]]:
 
     schema = read_schema(out)
     files = [os.path.join(out, f) for s in schema["splits"].values() for f in s["files"]]
-    return Counter(tuple(tf.train.Example.FromString(r.numpy()).features.feature[
-        "tokens"].int64_list.value) for r in tf.data.TFRecordDataset(files, "GZIP"))
+    return Counter(
+        tuple(tf.train.Example.FromString(r.numpy()).features.feature["tokens"].int64_list.value)
+        for r in tf.data.TFRecordDataset(files, "GZIP")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -190,17 +214,27 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         data, run = os.path.join(root, f"{name}-data"), os.path.join(root, f"{name}-run")
         report = import_data(src, data, text="text", label="label", progress=False)
         fit(None, run_dir=run, overrides=[*TINY, f"data.path={data}"])
-        saved = export_run(run, "saved_model", os.path.join(root, f"{name}-sm"),
-                           check=name == "mixed")  # its own check, once
-        out[name] = {"src": src, "data": data, "run": run, "report": report,
-                     "saved_model": saved}
-        requests.append({"path": saved, "signature": "serving_default", "inputs": {
-            "text": {"dtype": "string", "value": PROBES[name]}}})
+        saved = export_run(
+            run, "saved_model", os.path.join(root, f"{name}-sm"), check=name == "mixed"
+        )  # its own check, once
+        out[name] = {"src": src, "data": data, "run": run, "report": report, "saved_model": saved}
+        requests.append(
+            {
+                "path": saved,
+                "signature": "serving_default",
+                "inputs": {"text": {"dtype": "string", "value": PROBES[name]}},
+            }
+        )
     with open(os.path.join(root, "requests.json"), "w", encoding="utf-8") as fh:
         json.dump(requests, fh, ensure_ascii=False)
-    served = subprocess.run([sys.executable, SCRIPT, os.path.join(root, "requests.json")],
-                            capture_output=True, text=True, timeout=300, cwd=root,
-                            env={**os.environ, "PYTHONPATH": ""})
+    served = subprocess.run(
+        [sys.executable, SCRIPT, os.path.join(root, "requests.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert served.returncode == 0, served.stderr[-3000:]
     result = json.loads(served.stdout.strip().splitlines()[-1])
     assert result["modules"] == []
@@ -219,11 +253,16 @@ def test_auto_chooses_the_split_from_the_scripts_and_says_why(paths: dict[str, A
         assert info["text"]["split"] == chosen["value"] == split, name
         assert chosen["why"].startswith("auto: ") and "without spaces" in chosen["why"]
         assert "warnings" not in paths[name]["report"]
-        single = [t for t in info["vocabulary"]  # letters, not ⇧ or punctuation
-                  if len(t) == 1 and not t.isascii() and t.isalpha()]
+        single = [
+            t
+            for t in info["vocabulary"]  # letters, not ⇧ or punctuation
+            if len(t) == 1 and not t.isascii() and t.isalpha()
+        ]
         assert bool(single) == (split == "words+chars"), name
-    assert "auto: 0.0% of the training characters" in paths["spaced"]["report"]["chosen"][
-        "tokens"]["why"]
+    assert (
+        "auto: 0.0% of the training characters"
+        in paths["spaced"]["report"]["chosen"]["tokens"]["why"]
+    )
     why = paths["unspaced"]["report"]["chosen"]["tokens"]["why"]
     assert "Han" in why and "Hiragana" in why and "in the vocabulary" in why
     vocab = read_schema(paths["unspaced"]["data"])["info"]["vocabulary"]
@@ -231,8 +270,9 @@ def test_auto_chooses_the_split_from_the_scripts_and_says_why(paths: dict[str, A
     # a mixed corpus keeps English words whole next to the characters
     mixed = set(read_schema(paths["mixed"]["data"])["info"]["vocabulary"])
     assert {"rain", "the", "雨", "の", "ー"} <= mixed
-    assert not any(len(t) > 1 and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", t)
-                   for t in mixed), "a CJK token of more than one character"
+    assert not any(len(t) > 1 and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", t) for t in mixed), (
+        "a CJK token of more than one character"
+    )
     assert UNSPACED.startswith("[\\p{Han}")
 
 
@@ -268,13 +308,20 @@ def test_saved_model_answers_as_predict(name: str, paths: dict[str, Any]) -> Non
         assert (run.encode(PROBES[name][:2]) > 0).sum(axis=1).min() >= 5
 
 
-def test_forced_word_split_on_unspaced_text_warns(paths: dict[str, Any], tmp_path: Any,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_forced_word_split_on_unspaced_text_warns(
+    paths: dict[str, Any], tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     from keras_lstm_opt.data.importer import import_data
 
     with caplog.at_level(logging.WARNING, logger="keras_lstm_opt"):
-        report = import_data(paths["unspaced"]["src"], str(tmp_path / "word"), text="text",
-                             label="label", tokens="word", progress=False)
+        report = import_data(
+            paths["unspaced"]["src"],
+            str(tmp_path / "word"),
+            text="text",
+            label="label",
+            tokens="word",
+            progress=False,
+        )
     (warning,) = report["warnings"]
     assert warning.startswith("100% of the training texts hold a run of over 4 characters")
     assert "--tokens words+chars" in warning
@@ -285,8 +332,14 @@ def test_forced_word_split_on_unspaced_text_warns(paths: dict[str, Any], tmp_pat
     assert report["chosen"]["max_length"]["value"] <= 5
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="keras_lstm_opt"):
-        spaced = import_data(paths["spaced"]["src"], str(tmp_path / "en"), text="text",
-                             label="label", tokens="word", progress=False)
+        spaced = import_data(
+            paths["spaced"]["src"],
+            str(tmp_path / "en"),
+            text="text",
+            label="label",
+            tokens="word",
+            progress=False,
+        )
     assert "warnings" not in spaced and "hold a run" not in caplog.text
 
 
@@ -308,11 +361,14 @@ def test_splits_token_by_token() -> None:
     got = tokenize(tf.constant(list(cases))).to_list()
     assert [" ".join(t.decode() for t in row) for row in got] == list(cases.values())
     english = ["A small, domesticated mammal!", "rain; snow and   wind"]
-    assert tokenize(tf.constant(english)).to_list() == \
-        make_tokenizer("word")(tf.constant(english)).to_list()
+    assert (
+        tokenize(tf.constant(english)).to_list()
+        == make_tokenizer("word")(tf.constant(english)).to_list()
+    )
     vocab = ["", "[UNK]", "東", "京", "tokyo", "ー"]
     ids = make_vectorizer({"vocabulary": vocab, "text": {"split": "words+chars"}})(
-        tf.constant(["東京に tokyo", "コーヒー"])).to_list()
+        tf.constant(["東京に tokyo", "コーヒー"])
+    ).to_list()
     assert ids == [[2, 3, 1, 4], [1, 5, 1, 5]]
 
 
@@ -323,11 +379,21 @@ def test_old_schemas_load_unchanged(paths: dict[str, Any]) -> None:
     from keras_lstm_opt.data.text import encode_texts
 
     vocab = ["", "[UNK]", "the", "rain", "東京に行きました"]
-    old = {"vocabulary": vocab, "text": {"split": "whitespace", "max_length": 5,
-                                        "standardize": "lower_and_strip_punctuation"}}
+    old = {
+        "vocabulary": vocab,
+        "text": {
+            "split": "whitespace",
+            "max_length": 5,
+            "standardize": "lower_and_strip_punctuation",
+        },
+    }
     texts = ["The rain, the RAIN!", "東京に行きました", "東京 に", "x y z the rain the"]
     assert encode_texts(old, texts).tolist() == [
-        [2, 3, 2, 3, 0], [4, 0, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 2, 3]]
+        [2, 3, 2, 3, 0],
+        [4, 0, 0, 0, 0],
+        [1, 1, 0, 0, 0],
+        [1, 1, 1, 2, 3],
+    ]
     chars = {"vocabulary": ["", "[UNK]", "a", " ", "雨"], "text": {"split": "character"}}
     assert encode_texts(chars, ["a 雨!"]).tolist() == [[2, 3, 4]]
     with pytest.raises(DataError, match="info.text.split: 'sentencepiece' is not one of"):
@@ -341,12 +407,19 @@ def test_cli_takes_the_new_tokens(paths: dict[str, Any], tmp_path: Any) -> None:
     from keras_lstm_opt.cli_io import _check_import
 
     base = ["data", "import", paths["spaced"]["src"], "--text", "text", "--label", "label"]
-    for given, want in [([], "auto"), (["--tokens", "words+chars"], "words+chars"),
-                        (["--tokens", "auto"], "auto")]:
+    for given, want in [
+        ([], "auto"),
+        (["--tokens", "words+chars"], "words+chars"),
+        (["--tokens", "auto"], "auto"),
+    ]:
         args = _parser().parse_args([*base, "--out", str(tmp_path / want), *given])
         assert args.tokens == want
         _check_import(args)
-    proc = subprocess.run([console_script(), *base, "--out", str(tmp_path / "x"),
-                           "--tokens", "kanji"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [console_script(), *base, "--out", str(tmp_path / "x"), "--tokens", "kanji"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "'auto', 'word', 'character', 'words+chars'" in proc.stderr

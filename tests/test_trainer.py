@@ -32,9 +32,13 @@ def _results(stdout: str) -> dict[int, dict]:
 
 def _launch(mode: str, run_dir, tmp) -> subprocess.CompletedProcess:
     tmp.mkdir(exist_ok=True)
-    return subprocess.run([*LAUNCH, "--workers", "2", "--", sys.executable, SCRIPT, mode,
-                           str(run_dir)], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TMPDIR": str(tmp)})
+    return subprocess.run(
+        [*LAUNCH, "--workers", "2", "--", sys.executable, SCRIPT, mode, str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
 
 
 def _two_workers(mode: str, tmp_path) -> tuple[dict[int, dict], str]:
@@ -57,14 +61,16 @@ def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
     assert results[0]["predict_shape"] == [128, 3]
     assert results[0]["evaluate"]["accuracy"] == pytest.approx(metrics["val_accuracy"])
     assert os.listdir(tmp_path / "tmp") == []  # the non-chief's private dirs are gone
-    print(json.dumps({"val_accuracy": metrics["val_accuracy"],
-                      "digest": metrics["weights_digest"]}))
+    print(
+        json.dumps({"val_accuracy": metrics["val_accuracy"], "digest": metrics["weights_digest"]})
+    )
 
 
 @pytest.mark.slow
 def test_one_device_and_mirrored_end_an_epoch_with_equal_weights():
-    out = subprocess.run([sys.executable, SCRIPT, "devices", "-"], capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, SCRIPT, "devices", "-"], capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = _results(out.stdout)[0]
     print(json.dumps(result))
@@ -73,6 +79,7 @@ def test_one_device_and_mirrored_end_an_epoch_with_equal_weights():
 
 
 # -- in-process: input forms, evaluate/predict, argument checks, clean exits ----------
+
 
 def _data(n=96, seed=0):
     rng = np.random.default_rng(seed)
@@ -85,16 +92,28 @@ def _build():
 
     import keras_lstm_opt as klo
 
-    return keras.Sequential([keras.Input((6, 3)), klo.FastLSTM(4, cpu_kernel="loop"),
-                             keras.layers.Dense(1, activation="sigmoid")])
+    return keras.Sequential(
+        [
+            keras.Input((6, 3)),
+            klo.FastLSTM(4, cpu_kernel="loop"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def _trainer(run_dir=None, **options):
     import keras_lstm_opt as klo
 
-    return klo.Trainer(_build, loss="binary_crossentropy", metrics=["accuracy"],
-                       strategy="one_device", run_dir=run_dir, seed=1, verbose="silent",
-                       **options)
+    return klo.Trainer(
+        _build,
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+        strategy="one_device",
+        run_dir=run_dir,
+        seed=1,
+        verbose="silent",
+        **options,
+    )
 
 
 def test_input_forms_arrays_dataset_and_function_train_alike():
@@ -109,8 +128,12 @@ def test_input_forms_arrays_dataset_and_function_train_alike():
         elif form == "dataset":
             t.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(32), epochs=1)
         else:
-            t.fit(lambda ctx: tf.data.Dataset.from_tensor_slices((x, y)).batch(
-                ctx.get_per_replica_batch_size(32)), epochs=1)
+            t.fit(
+                lambda ctx: tf.data.Dataset.from_tensor_slices((x, y)).batch(
+                    ctx.get_per_replica_batch_size(32)
+                ),
+                epochs=1,
+            )
         assert t.metrics["steps_completed"] == 3
         weights.append(t.model.get_weights())
     for other in weights[1:]:  # same batches in the same order: the same weights
@@ -121,13 +144,16 @@ def test_input_forms_arrays_dataset_and_function_train_alike():
     assert t.predict(tf.data.Dataset.from_tensor_slices((x[:7], y[:7])).batch(4)).shape == (7, 1)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"loss": "no_such_loss"}, "loss='no_such_loss'"),
-    ({"loss": "mse", "steps_per_exec": 2}, "unknown Trainer option"),
-    ({"loss": "mse", "steps_per_execution": 0}, "steps_per_execution=0"),
-    ({"loss": "mse", "strategy": "tpu"}, "strategy='tpu'"),
-    ({"loss": None}, "loss is required"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"loss": "no_such_loss"}, "loss='no_such_loss'"),
+        ({"loss": "mse", "steps_per_exec": 2}, "unknown Trainer option"),
+        ({"loss": "mse", "steps_per_execution": 0}, "steps_per_execution=0"),
+        ({"loss": "mse", "strategy": "tpu"}, "strategy='tpu'"),
+        ({"loss": None}, "loss is required"),
+    ],
+)
 def test_bad_trainer_arguments_say_what_to_pass(kwargs, match):
     import keras_lstm_opt as klo
 
@@ -155,8 +181,7 @@ def _no_klo_dirs(tmp):
 
 
 @pytest.mark.parametrize("path", ["success", "training_error", "data_error", "signal"])
-def test_worker_temporary_directories_are_removed_on_every_exit_path(path, tmp_path,
-                                                                     monkeypatch):
+def test_worker_temporary_directories_are_removed_on_every_exit_path(path, tmp_path, monkeypatch):
     """A non-chief worker writes into private temporary directories (its artifacts and
     its own backups): none may outlive fit, whatever ends it."""
     import keras
@@ -168,8 +193,12 @@ def test_worker_temporary_directories_are_removed_on_every_exit_path(path, tmp_p
     tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     x, y = _data()
-    t = _trainer(str(tmp_path / "run"), backup_every_steps=1, nan_rollbacks=0,
-                 debug_nan_at_step=2 if path == "training_error" else 0)
+    t = _trainer(
+        str(tmp_path / "run"),
+        backup_every_steps=1,
+        nan_rollbacks=0,
+        debug_nan_at_step=2 if path == "training_error" else 0,
+    )
     t.is_chief = False  # as worker 1 of a cluster: private run and backup directories
     seen = []
 
@@ -181,11 +210,19 @@ def test_worker_temporary_directories_are_removed_on_every_exit_path(path, tmp_p
 
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
     if path == "data_error":  # the third batch fails inside the step's input pipeline
-        data = data.enumerate().map(lambda i, b: (tf.debugging.assert_less(
-            i, tf.constant(2, tf.int64), message="bad record") and b[0], b[1]))
-    expected = {"success": None, "training_error": klo.TrainingError,
-                "data_error": tf.errors.InvalidArgumentError,
-                "signal": klo.TrainingInterrupted}[path]
+        data = data.enumerate().map(
+            lambda i, b: (
+                tf.debugging.assert_less(i, tf.constant(2, tf.int64), message="bad record")
+                and b[0],
+                b[1],
+            )
+        )
+    expected = {
+        "success": None,
+        "training_error": klo.TrainingError,
+        "data_error": tf.errors.InvalidArgumentError,
+        "signal": klo.TrainingInterrupted,
+    }[path]
     if expected is None:
         t.fit(data, epochs=1, callbacks=[Spy()])
     else:
@@ -235,17 +272,23 @@ def test_several_inputs_as_a_list_work_in_fit_evaluate_and_predict():
         h = keras.layers.Concatenate()([klo.FastLSTM(4, cpu_kernel="loop")(seq), side])
         return keras.Model([seq, side], keras.layers.Dense(1, activation="sigmoid")(h))
 
-    t = klo.Trainer(build, loss="binary_crossentropy", metrics=["acc"], strategy="one_device",
-                    verbose="silent")
+    t = klo.Trainer(
+        build, loss="binary_crossentropy", metrics=["acc"], strategy="one_device", verbose="silent"
+    )
     t.fit([x, extra], y, batch_size=32, epochs=1)
     assert "acc" in t.metrics  # metric names as given, as Keras logs them
     assert set(t.evaluate([x, extra], y)) == {"loss", "acc"}
     assert t.predict([x, extra]).shape == (len(x), 1)
 
 
-@pytest.mark.parametrize("kwargs,match", [({"batch_size": 0}, "batch_size=0"),
-                                          ({"steps_per_epoch": -1}, "steps_per_epoch=-1"),
-                                          ({"epochs": 0}, "epochs=0")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"steps_per_epoch": -1}, "steps_per_epoch=-1"),
+        ({"epochs": 0}, "epochs=0"),
+    ],
+)
 def test_bad_fit_numbers_name_the_argument(kwargs, match):
     import keras_lstm_opt as klo
 
@@ -262,8 +305,12 @@ def test_a_model_built_outside_a_one_replica_mirrored_scope_is_rebuilt_and_train
     x, y = _data()
     model = _build()
     before = [w.copy() for w in model.get_weights()]
-    t = klo.Trainer(model, loss="binary_crossentropy", verbose="silent",
-                    strategy=tf.distribute.MirroredStrategy(["/cpu:0"]))
+    t = klo.Trainer(
+        model,
+        loss="binary_crossentropy",
+        verbose="silent",
+        strategy=tf.distribute.MirroredStrategy(["/cpu:0"]),
+    )
     assert t.model is not model
     t.fit(x, y, batch_size=32, epochs=1)
     after = model.get_weights()  # the caller's object got the trained weights
@@ -279,9 +326,15 @@ def test_a_learning_rate_schedule_survives_a_rollback(tmp_path):
     x, y = _data()
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 10, 0.9)
     t = klo.Trainer(
-        _build, loss="binary_crossentropy", optimizer=keras.optimizers.Adam(schedule),
-        strategy="one_device", run_dir=str(tmp_path / "run"), verbose="silent",
-        backup_every_steps=1, debug_nan_at_step=3)
+        _build,
+        loss="binary_crossentropy",
+        optimizer=keras.optimizers.Adam(schedule),
+        strategy="one_device",
+        run_dir=str(tmp_path / "run"),
+        verbose="silent",
+        backup_every_steps=1,
+        debug_nan_at_step=3,
+    )
     t.fit(x, y, batch_size=16, epochs=1)
     assert len(t.metrics["rollbacks"]) == 1
     assert t.metrics["rollbacks"][0]["learning_rate"] < 1e-2
@@ -291,15 +344,19 @@ def test_metrics_are_logged_under_the_names_given():
     import keras_lstm_opt as klo
 
     x, y = _data()
-    t = klo.Trainer(_build, loss="mse", metrics=["mae", "mean_squared_error"],
-                    strategy="one_device", verbose="silent")
+    t = klo.Trainer(
+        _build,
+        loss="mse",
+        metrics=["mae", "mean_squared_error"],
+        strategy="one_device",
+        verbose="silent",
+    )
     t.fit(x, y.astype("float32"), batch_size=32, epochs=1, validation_data=(x, y))
     assert {"mae", "mean_squared_error", "val_mae", "val_mean_squared_error"} <= set(t.metrics)
 
 
 @pytest.mark.slow
-def test_sparse_embedding_exchange_equals_dense_on_two_workers_and_fp16_is_on_the_wire(
-        tmp_path):
+def test_sparse_embedding_exchange_equals_dense_on_two_workers_and_fp16_is_on_the_wire(tmp_path):
     """Two workers started by the launcher train one epoch three ways in one process:
     the embedding table all-reduced dense, its touched rows gathered (sparse), and sparse
     with float16 on the wire."""

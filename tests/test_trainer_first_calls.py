@@ -18,13 +18,17 @@ import pytest
 from .conftest import REPO
 
 SCRIPT = os.path.join(REPO, "tests", "scripts", "first_calls.py")
-FORMS = {(m, o) for m in ("functional", "sequential", "subclassed", "function")
-         for o in ("name", "instance", "none")}
+FORMS = {
+    (m, o)
+    for m in ("functional", "sequential", "subclassed", "function")
+    for o in ("name", "instance", "none")
+}
 
 
 def _cases(stdout: str) -> list[dict]:
-    return [json.loads(line.split("CASE ", 1)[1]) for line in stdout.splitlines()
-            if "CASE {" in line]
+    return [
+        json.loads(line.split("CASE ", 1)[1]) for line in stdout.splitlines() if "CASE {" in line
+    ]
 
 
 def _check(cases: list[dict], strategy: str, replicas: int) -> None:
@@ -38,8 +42,12 @@ def _check(cases: list[dict], strategy: str, replicas: int) -> None:
 
 @pytest.mark.slow
 def test_a_built_model_trains_on_one_device_and_mirrored_in_every_form(tmp_path):
-    out = subprocess.run([sys.executable, SCRIPT, "local", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, SCRIPT, "local", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0 and "DONE" in out.stdout, out.stderr[-3000:]
     cases = _cases(out.stdout)
     _check(cases, "one_device", 1)
@@ -52,8 +60,12 @@ def test_a_built_model_trains_on_one_device_and_mirrored_in_every_form(tmp_path)
 @pytest.mark.slow
 def test_a_built_model_trains_on_two_workers_in_every_form(tmp_path):
     launch = [sys.executable, os.path.join(REPO, "tools", "launch.py"), "--workers", "2"]
-    out = subprocess.run([*launch, "--", sys.executable, SCRIPT, "workers", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [*launch, "--", sys.executable, SCRIPT, "workers", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     cases = _cases(out.stdout)
     for worker in (0, 1):
@@ -120,8 +132,9 @@ def test_a_run_of_an_unregistered_class_names_it_when_loaded(tmp_path):
             return {**super().get_config(), "units": self.units}
 
     x, y = _tiny_data()
-    klo.Trainer(Unregistered(), loss="sparse_categorical_crossentropy",
-                run_dir=tmp_path / "r").fit(x, y, epochs=1, batch_size=32)
+    klo.Trainer(Unregistered(), loss="sparse_categorical_crossentropy", run_dir=tmp_path / "r").fit(
+        x, y, epochs=1, batch_size=32
+    )
     assert (tmp_path / "r" / "model.keras").stat().st_size > 0
     with pytest.raises(klo.UsageError, match="'Unregistered'.*register_keras_serializable"):
         klo.load_run(str(tmp_path / "r"))

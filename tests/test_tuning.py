@@ -16,11 +16,15 @@ from .conftest import REPO
 SPACE_CASES = [
     ({"model.units": {"choice": []}}, "tune.space.model.units: empty choice"),
     ({"model.layers": {"int": [3, 1]}}, "tune.space.model.layers: min > max (3 > 1)"),
-    ({"train.learning_rate": {"float": [0.0, 0.1], "log": True}},
-     "tune.space.train.learning_rate: a log range must be above zero"),
+    (
+        {"train.learning_rate": {"float": [0.0, 0.1], "log": True}},
+        "tune.space.train.learning_rate: a log range must be above zero",
+    ),
     ({"train.learning_rate": {"float": [-0.1, 0.1], "log": True}}, "a log range must be above"),
-    ({"model.layrs": {"int": [1, 2]}},
-     "tune.space.model.layrs: unknown field (did you mean 'model.layers'?)"),
+    (
+        {"model.layrs": {"int": [1, 2]}},
+        "tune.space.model.layrs: unknown field (did you mean 'model.layers'?)",
+    ),
     ({"data.path": {"fixed": "/x"}}, "tune.space.data.path: unknown field"),
     ({"model.units": {"int": [1, 2], "choice": [3]}}, "expected exactly one of"),
     ({"model.units": [32, 64]}, "expected exactly one of"),
@@ -45,14 +49,26 @@ def test_tuning_example_and_objective_check():
         config_from_dict({"tune": {"objective": "val_mae"}})
 
 
-SMALL = ["tune.epochs=1", "train.verbose=silent", "model.units=8",
-         "tune.space={model.units: {choice: [4, 8, 12]}, "
-         "train.learning_rate: {float: [0.001, 0.01], log: true}}"]
+SMALL = [
+    "tune.epochs=1",
+    "train.verbose=silent",
+    "model.units=8",
+    "tune.space={model.units: {choice: [4, 8, 12]}, "
+    "train.learning_rate: {float: [0.001, 0.01], log: true}}",
+]
 
 
 def _tune_cmd(text_dir, run, *extra):
-    cmd = [sys.executable, "-m", "keras_lstm_opt.cli", "tune", "--run-dir", str(run),
-           "--set", f"data.path={text_dir}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "keras_lstm_opt.cli",
+        "tune",
+        "--run-dir",
+        str(run),
+        "--set",
+        f"data.path={text_dir}",
+    ]
     for item in [*SMALL, *extra]:
         cmd += ["--set", item]
     return cmd
@@ -94,18 +110,36 @@ def test_killed_search_continues_without_rerunning_trials(text_dir, tmp_path):
     best = load_config(str(run / "best.yaml"))
     best_row = rows[1].split(",")
     assert best.model.units == int(best_row[2]) and best.tune.space  # full, resolved config
-    trained = subprocess.run([sys.executable, "-m", "keras_lstm_opt.cli", "train",
-                              str(run / "best.yaml"), "--run-dir", str(tmp_path / "best"),
-                              "--set", "train.epochs=1"], capture_output=True, text=True,
-                             timeout=300)
+    trained = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_lstm_opt.cli",
+            "train",
+            str(run / "best.yaml"),
+            "--run-dir",
+            str(tmp_path / "best"),
+            "--set",
+            "train.epochs=1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert trained.returncode == 0, trained.stderr[-2000:]
 
 
 def test_sigterm_stops_the_search_not_only_its_trial(text_dir, tmp_path):
     run = tmp_path / "search"
-    cmd = _tune_cmd(text_dir, run, "tune.max_trials=4", "tune.epochs=30",  # long trials
-                    "train.early_stopping_patience=0", "train.batch_size=16",
-                    "train.backup_every_steps=3")
+    cmd = _tune_cmd(
+        text_dir,
+        run,
+        "tune.max_trials=4",
+        "tune.epochs=30",  # long trials
+        "train.early_stopping_patience=0",
+        "train.batch_size=16",
+        "train.backup_every_steps=3",
+    )
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while time.time() < deadline and not list((run / "trials").glob("*/backup/*")):
@@ -124,8 +158,12 @@ def test_sigterm_stops_the_search_not_only_its_trial(text_dir, tmp_path):
 @pytest.mark.slow
 def test_two_tuner_workers_split_the_trials(text_dir, tmp_path):
     run = tmp_path / "search"
-    out = subprocess.run([*_tune_cmd(text_dir, run, "tune.max_trials=4"), "--tuners", "2"],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [*_tune_cmd(text_dir, run, "tune.max_trials=4"), "--tuners", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     trials = _trials(run)
     assert sorted(trials) == ["0", "1", "2", "3"]  # every trial once, no duplicates
@@ -138,10 +176,12 @@ def test_two_tuner_workers_split_the_trials(text_dir, tmp_path):
 def test_chief_failure_stops_the_workers(tmp_path):
     from keras_lstm_opt.tuning_launch import launch_tuners
 
-    code = ("import os, sys, time\n"
-            "if os.environ['KERASTUNER_TUNER_ID'] == 'chief':\n"
-            "    print('oracle broke', flush=True); sys.exit(5)\n"
-            "time.sleep(300)")
+    code = (
+        "import os, sys, time\n"
+        "if os.environ['KERASTUNER_TUNER_ID'] == 'chief':\n"
+        "    print('oracle broke', flush=True); sys.exit(5)\n"
+        "time.sleep(300)"
+    )
     start = time.monotonic()
     rc = launch_tuners([sys.executable, "-c", code], 2, grace_seconds=2)
     assert rc == 5 and time.monotonic() - start < 30
@@ -150,8 +190,17 @@ def test_chief_failure_stops_the_workers(tmp_path):
 def test_wall_clock_budget_stops_new_trials_and_cuts_the_running_one(text_dir, tmp_path):
     from keras_lstm_opt.tuning import tune
 
-    rows = tune(None, str(tmp_path / "s"), [f"data.path={text_dir}", *SMALL, "tune.epochs=4",
-                                              "tune.max_trials=5", "tune.max_minutes=0.005"])
+    rows = tune(
+        None,
+        str(tmp_path / "s"),
+        [
+            f"data.path={text_dir}",
+            *SMALL,
+            "tune.epochs=4",
+            "tune.max_trials=5",
+            "tune.max_minutes=0.005",
+        ],
+    )
     assert len(rows) == 1  # the first trial outlasts the 0.3 s budget; no second one starts
     (trial,) = os.listdir(tmp_path / "s" / "trials")
     metrics = json.loads((tmp_path / "s" / "trials" / trial / "metrics.json").read_text())
@@ -167,8 +216,9 @@ def test_tune_budget_flag_searches_until_spent(text_dir, tmp_path):
             _duration(bad)
     run = tmp_path / "budget"
     start = time.monotonic()
-    out = subprocess.run([*_tune_cmd(text_dir, run), "--budget", "20s"], capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [*_tune_cmd(text_dir, run), "--budget", "20s"], capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     trials = os.listdir(run / "trials")
     # any-time: without tune.max_trials it keeps starting trials until the 20 s are spent
@@ -177,34 +227,53 @@ def test_tune_budget_flag_searches_until_spent(text_dir, tmp_path):
     assert "tune.max_minutes reached" in out.stderr
     assert time.monotonic() - start < 20 + 60  # start-up, one trial's last epoch, results
     assert (run / "best.yaml").exists() and len(trials) == len(
-        (run / "leaderboard.csv").read_text().splitlines()) - 1
+        (run / "leaderboard.csv").read_text().splitlines()
+    ) - 1
 
 
 def test_hyperband_and_bayesian_searches_run(text_dir, tmp_path):
     from keras_lstm_opt.tuning import tune
 
-    rows = tune(None, str(tmp_path / "b"), [f"data.path={text_dir}", *SMALL,
-                                              "tune.tuner=bayesian", "tune.max_trials=2"])
+    rows = tune(
+        None,
+        str(tmp_path / "b"),
+        [f"data.path={text_dir}", *SMALL, "tune.tuner=bayesian", "tune.max_trials=2"],
+    )
     assert len(rows) == 2
-    rows = tune(None, str(tmp_path / "h"), [f"data.path={text_dir}", *SMALL,
-                                              "tune.tuner=hyperband", "tune.epochs=2"])
+    rows = tune(
+        None,
+        str(tmp_path / "h"),
+        [f"data.path={text_dir}", *SMALL, "tune.tuner=hyperband", "tune.epochs=2"],
+    )
     assert len(rows) >= 2
 
 
 def test_best_yaml_trains_what_won_including_what_auto_decided(tmp_path):
     from keras_lstm_opt.tuning import write_results
 
-    cfg = config_from_dict({"tune": {"space": {"model.units": {"choice": [16, 32]}},
-                                     "objective": "val_accuracy"}})
-    auto = {"model.pooling": {"value": "mean", "was": "last", "why": "long texts"},
-            "train.batch_size": {"value": 16, "was": 128, "why": "864 examples"},
-            "data.bucket_boundaries": {"value": [3, 7], "was": [], "why": "deciles"},
-            "data.batching": {"value": "bucket", "was": "pad", "why": "lengths"}}
+    cfg = config_from_dict(
+        {"tune": {"space": {"model.units": {"choice": [16, 32]}}, "objective": "val_accuracy"}}
+    )
+    auto = {
+        "model.pooling": {"value": "mean", "was": "last", "why": "long texts"},
+        "train.batch_size": {"value": 16, "was": 128, "why": "864 examples"},
+        "data.bucket_boundaries": {"value": [3, 7], "was": [], "why": "deciles"},
+        "data.batching": {"value": "bucket", "was": "pad", "why": "lengths"},
+    }
     for trial_id, units, acc in (("0", 16, 0.8), ("1", 32, 0.6)):
         (tmp_path / "trials" / f"{trial_id}-0").mkdir(parents=True)
-        (tmp_path / "trials" / f"{trial_id}-0" / "trial.json").write_text(json.dumps(
-            {"trial_id": trial_id, "values": {"model.units": units}, "val_accuracy": acc,
-             "train_seconds": 1.0, "params": 10, "auto": auto if trial_id == "0" else {}}))
+        (tmp_path / "trials" / f"{trial_id}-0" / "trial.json").write_text(
+            json.dumps(
+                {
+                    "trial_id": trial_id,
+                    "values": {"model.units": units},
+                    "val_accuracy": acc,
+                    "train_seconds": 1.0,
+                    "params": 10,
+                    "auto": auto if trial_id == "0" else {},
+                }
+            )
+        )
     write_results(cfg, str(tmp_path))
     best = load_config(str(tmp_path / "best.yaml"))  # names every key: auto keeps them all
     assert best.model.units == 16 and best.model.pooling == "mean"

@@ -28,19 +28,27 @@ WORDS = ["", "[UNK]", "ab", "abc", "né", "b"]
 def _schema(vocab: int = 50, classes: int = 3, words: list[str] | None = None) -> dict:
     info: dict = {"vocab_size": vocab, "num_classes": classes}
     if words is not None:  # as an import writes it: ids 0..vocab-1 are these words
-        info.update(vocab_size=len(words), vocabulary=words,
-                    text={"split": "whitespace"})
-    return {"inputs": "tokens", "target": "label", "compression": "GZIP",
-            "features": {"tokens": {"dtype": "int64", "shape": [None]},
-                         "label": {"dtype": "int64", "shape": []}},
-            "info": info}
+        info.update(vocab_size=len(words), vocabulary=words, text={"split": "whitespace"})
+    return {
+        "inputs": "tokens",
+        "target": "label",
+        "compression": "GZIP",
+        "features": {
+            "tokens": {"dtype": "int64", "shape": [None]},
+            "label": {"dtype": "int64", "shape": []},
+        },
+        "info": info,
+    }
 
 
 def test_ngram_slots_are_tokens_then_hashed_pairs_and_skip_padding() -> None:
     bag = NgramBag(100, buckets=1024, dim=4, ngrams=2)
     slots, weights = bag.slots(np.array([[5, 7, 9, 0]]))
-    bigram = [100 + (5 * PRIME + 7) % 1024, 100 + (7 * PRIME + 9) % 1024,
-              100 + (9 * PRIME + 0) % 1024]
+    bigram = [
+        100 + (5 * PRIME + 7) % 1024,
+        100 + (7 * PRIME + 9) % 1024,
+        100 + (9 * PRIME + 0) % 1024,
+    ]
     assert slots.numpy().tolist() == [[5, 7, 9, 0, *bigram]]
     assert weights.numpy().tolist() == [[1, 1, 1, 0, 1, 1, 0]]  # (9, pad) is no bigram
     tri = NgramBag(100, buckets=1024, dim=4, ngrams=3).slots(np.array([[5, 7, 9]]))[0]
@@ -59,8 +67,9 @@ def test_ngram_bag_is_a_mean_that_padding_and_length_do_not_change() -> None:
     np.testing.assert_allclose(bag(np.array([[0, 0]])).numpy(), 0.0)  # no token: zeros
     single = NgramBag(100, buckets=64, dim=6, ngrams=1)
     single.build((None, None))
-    np.testing.assert_allclose(single(np.array([[7]])).numpy()[0],
-                               single.table.embeddings.numpy()[7], atol=1e-6)
+    np.testing.assert_allclose(
+        single(np.array([[7]])).numpy()[0], single.table.embeddings.numpy()[7], atol=1e-6
+    )
 
 
 def test_ngram_bag_refuses_bad_sizes() -> None:
@@ -77,9 +86,12 @@ def test_fnv1a_is_the_published_hash_and_ngrams_count_characters() -> None:
 
 def test_subword_table_lists_each_words_hashed_ngrams_and_none_for_reserved() -> None:
     table = subword_table(WORDS, 1000, 2, 3)
-    by_hand = {2: ["<a", "ab", "b>", "<ab", "ab>"],
-               3: ["<a", "ab", "bc", "c>", "<ab", "abc", "bc>"],
-               4: ["<n", "né", "é>", "<né", "né>"], 5: ["<b", "b>", "<b>"]}
+    by_hand = {
+        2: ["<a", "ab", "b>", "<ab", "ab>"],
+        3: ["<a", "ab", "bc", "c>", "<ab", "abc", "bc>"],
+        4: ["<n", "né", "é>", "<né", "né>"],
+        5: ["<b", "b>", "<b>"],
+    }
     assert table.shape == (6, 7) and table.dtype == np.int32
     assert (table[:2] == -1).all()  # padding and [UNK]
     for i, grams in by_hand.items():
@@ -90,8 +102,7 @@ def test_subword_table_lists_each_words_hashed_ngrams_and_none_for_reserved() ->
 
 
 def test_subwords_add_a_second_bag_the_mean_of_the_texts_char_ngrams() -> None:
-    bag = NgramBag(6, buckets=64, dim=5, ngrams=2, subwords=32, minn=2, maxn=3,
-                   vocabulary=WORDS)
+    bag = NgramBag(6, buckets=64, dim=5, ngrams=2, subwords=32, minn=2, maxn=3, vocabulary=WORDS)
     out = bag(np.array([[2, 3, 1, 3, 0]])).numpy()
     assert out.shape == (1, 10) and bag.compute_output_shape((None, None)) == (None, 10)
     table, sub = bag.table.embeddings.numpy(), bag.subword_ids.numpy()
@@ -119,13 +130,20 @@ def test_subword_gradients_stay_row_sparse() -> None:
     assert len(grad.indices) < 0.5 * len(dense)  # rows gathered, not the table
     rows = set(np.flatnonzero(np.abs(dense).sum(1)).tolist())  # padding's have zeros
     sub = bag.subword_ids.numpy()
-    assert rows == {2, 5, 6 + (2 * PRIME + 5) % 64} | {70 + s for s in sub[[2, 5]].flat
-                                                       if s >= 0}
+    assert rows == {2, 5, 6 + (2 * PRIME + 5) % 64} | {70 + s for s in sub[[2, 5]].flat if s >= 0}
 
 
 def test_subwords_only_with_a_vocabulary_of_words() -> None:
-    cfg = ModelConfig(units=8, embedding_dim=8, wide=True, wide_buckets=64, wide_dim=4,
-                      wide_subwords=32, wide_minn=2, wide_maxn=3)
+    cfg = ModelConfig(
+        units=8,
+        embedding_dim=8,
+        wide=True,
+        wide_buckets=64,
+        wide_dim=4,
+        wide_subwords=32,
+        wide_minn=2,
+        wide_maxn=3,
+    )
     model = build_model(cfg, _schema(words=WORDS))
     assert model.get_layer("wide").subwords == 32
     assert model.get_layer("head").input.shape[-1] == 8 + 2 * 4  # LSTM, bag, n-gram bag
@@ -140,9 +158,17 @@ def test_subwords_only_with_a_vocabulary_of_words() -> None:
 def test_a_model_with_subwords_loads_without_the_vocabulary(tmp_path) -> None:  # noqa: ANN001
     import keras
 
-    cfg = ModelConfig(units=8, embedding_dim=8, pooling="max_mean", wide=True,
-                      wide_buckets=64, wide_dim=4, wide_subwords=32, wide_minn=2,
-                      wide_maxn=3)
+    cfg = ModelConfig(
+        units=8,
+        embedding_dim=8,
+        pooling="max_mean",
+        wide=True,
+        wide_buckets=64,
+        wide_dim=4,
+        wide_subwords=32,
+        wide_minn=2,
+        wide_maxn=3,
+    )
     model = build_model(cfg, _schema(words=WORDS))
     x = np.array([[2, 3, 4, 0], [5, 1, 0, 0]])
     path = str(tmp_path / "model.keras")
@@ -167,8 +193,9 @@ def test_max_mean_pooling_ignores_padded_steps() -> None:
 
 @pytest.mark.parametrize("wide", [True, False])
 def test_wide_on_and_off(wide: bool) -> None:
-    cfg = ModelConfig(units=8, embedding_dim=8, pooling="max_mean", wide=wide,
-                      wide_buckets=256, wide_dim=4)
+    cfg = ModelConfig(
+        units=8, embedding_dim=8, pooling="max_mean", wide=wide, wide_buckets=256, wide_dim=4
+    )
     model = build_model(cfg, _schema())
     names = [layer.name for layer in model.layers]
     assert ("wide" in names) is wide and "max_mean_pool" in names
@@ -191,12 +218,23 @@ def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
     random.Random(5).shuffle(rows)
     write_text_rows(rows[:400], str(tmp_path / "g.csv"))
     data, run = str(tmp_path / "data"), str(tmp_path / "run")
-    import_data(str(tmp_path / "g.csv"), data, text="text", label="label", max_length=30,
-                progress=False)
-    metrics = fit(None, run, [f"data.path={data}", "train.epochs=1", "train.verbose=silent",
-                              "model.wide=true", "model.pooling=max_mean",
-                              "model.wide_buckets=4096", "model.wide_subwords=2048"],
-                  overwrite=True)
+    import_data(
+        str(tmp_path / "g.csv"), data, text="text", label="label", max_length=30, progress=False
+    )
+    metrics = fit(
+        None,
+        run,
+        [
+            f"data.path={data}",
+            "train.epochs=1",
+            "train.verbose=silent",
+            "model.wide=true",
+            "model.pooling=max_mean",
+            "model.wide_buckets=4096",
+            "model.wide_subwords=2048",
+        ],
+        overwrite=True,
+    )
     assert metrics["epochs_completed"] == 1
     loaded = load_run(run)
     wide = loaded.model.get_layer("wide")
@@ -206,12 +244,29 @@ def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
     probabilities = np.asarray(loaded.probabilities(texts, 256))
     out = export_run(run, "saved_model", str(tmp_path / "sm"), check=False)
     requests = tmp_path / "requests.json"
-    requests.write_text(json.dumps([{"path": out, "signature": "serving_default", "inputs": {
-        "text": {"dtype": "string", "value": texts}}}]))
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "tests", "scripts",
-                                                        "load_saved_model.py"), str(requests)],
-                          capture_output=True, text=True, timeout=300, cwd=str(tmp_path),
-                          env={**os.environ, "PYTHONPATH": ""})
+    requests.write_text(
+        json.dumps(
+            [
+                {
+                    "path": out,
+                    "signature": "serving_default",
+                    "inputs": {"text": {"dtype": "string", "value": texts}},
+                }
+            ]
+        )
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "tests", "scripts", "load_saved_model.py"),
+            str(requests),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(tmp_path),
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["modules"] == []
@@ -220,13 +275,21 @@ def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
     np.testing.assert_allclose(np.asarray(served[key]), probabilities, atol=1e-5)
 
 
-@pytest.mark.parametrize("pooling,subwords", [("max_mean", 0), ("mean", 0), ("last", 0),
-                                              ("max_mean", 32), ("last", 32)])
+@pytest.mark.parametrize(
+    "pooling,subwords", [("max_mean", 0), ("mean", 0), ("last", 0), ("max_mean", 32), ("last", 32)]
+)
 def test_predictor_runs_the_wide_path_eagerly(pooling: str, subwords: int) -> None:
     from keras_lstm_opt.models.predictor import Predictor
 
-    cfg = ModelConfig(units=8, embedding_dim=8, pooling=pooling, wide=True,
-                      wide_buckets=256, wide_dim=4, wide_subwords=subwords)
+    cfg = ModelConfig(
+        units=8,
+        embedding_dim=8,
+        pooling=pooling,
+        wide=True,
+        wide_buckets=256,
+        wide_dim=4,
+        wide_subwords=subwords,
+    )
     model = build_model(cfg, _schema(words=WORDS + [f"w{i}" for i in range(44)]))
     assert model.get_layer("wide").subwords == subwords
     predictor = Predictor(model)

@@ -60,7 +60,8 @@ def _worker(spec: dict[str, Any]) -> None:
     for impl in spec["implementations"]:
         for pack in spec["packs"]:
             options = tf.distribute.experimental.CommunicationOptions(
-                bytes_per_pack=pack, implementation=getattr(impls, impl.upper()))
+                bytes_per_pack=pack, implementation=getattr(impls, impl.upper())
+            )
             for size in spec["sizes"]:
                 n = size // 4 // PARTS
                 parts = [tf.fill([n], 1.0) for _ in range(PARTS)]
@@ -71,8 +72,10 @@ def _worker(spec: dict[str, Any]) -> None:
                         ctx = tf.distribute.get_replica_context()
                         # identity: a tensor placed on this replica's device (an input
                         # has none, and the reduction needs one as its destination)
-                        return ctx.all_reduce("SUM", [tf.identity(v) for v in values],
-                                              options=options)
+                        return ctx.all_reduce(
+                            "SUM", [tf.identity(v) for v in values], options=options
+                        )
+
                     return strategy.run(replica, args=(parts,))
 
                 out = step()  # warm-up: traces and forms the collective group
@@ -83,11 +86,21 @@ def _worker(spec: dict[str, Any]) -> None:
                     began = time.perf_counter()
                     float(step()[-1][-1])
                     times.append(time.perf_counter() - began)
-                rows.append({"implementation": impl, "bytes_per_pack": pack, "size": size,
-                             "repetitions": reps, "seconds": float(np.median(times))})
+                rows.append(
+                    {
+                        "implementation": impl,
+                        "bytes_per_pack": pack,
+                        "size": size,
+                        "repetitions": reps,
+                        "seconds": float(np.median(times)),
+                    }
+                )
                 if spec["task"] == 0:
-                    print(f"  {workers} workers, {spec['link']}, {impl}, pack {pack}, "
-                          f"{size:,} B: {rows[-1]['seconds'] * 1e3:.2f} ms", flush=True)
+                    print(
+                        f"  {workers} workers, {spec['link']}, {impl}, pack {pack}, "
+                        f"{size:,} B: {rows[-1]['seconds'] * 1e3:.2f} ms",
+                        flush=True,
+                    )
     if spec["task"] == 0:
         print_result(rows)
 
@@ -100,11 +113,18 @@ def _run_group(workers: int, link: str, spec: dict[str, Any]) -> list[dict[str, 
     if link != "none":
         cmd += ["--link", link]
     child = {**spec, "link": link, "rate_bps": rate}
-    cmd += ["--", sys.executable, "-m", "keras_lstm_opt.bench.allreduce", "worker",
-            json.dumps(child)]
+    cmd += [
+        "--",
+        sys.executable,
+        "-m",
+        "keras_lstm_opt.bench.allreduce",
+        "worker",
+        json.dumps(child),
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     assert proc.stdout is not None
     result: Any = None
     tail: list[str] = []
@@ -115,15 +135,21 @@ def _run_group(workers: int, link: str, spec: dict[str, Any]) -> list[dict[str, 
         if PREFIX in line:
             result = json.loads(line.split(PREFIX, 1)[1])
     if proc.wait() != 0 or result is None:
-        raise RuntimeError(f"allreduce group ({workers} workers, link {link}) failed "
-                           f"(exit {proc.returncode}):\n" + "\n".join(tail))
+        raise RuntimeError(
+            f"allreduce group ({workers} workers, link {link}) failed "
+            f"(exit {proc.returncode}):\n" + "\n".join(tail)
+        )
     return list(result)
 
 
-def bench_allreduce(workers: list[int], links: list[str], sizes: list[int] | None = None,
-                    implementations: tuple[str, ...] = ("ring", "auto"),
-                    packs: tuple[int, ...] = (0, 4 << 20),
-                    progress: Callable[[str], Any] = print) -> dict[str, Any]:
+def bench_allreduce(
+    workers: list[int],
+    links: list[str],
+    sizes: list[int] | None = None,
+    implementations: tuple[str, ...] = ("ring", "auto"),
+    packs: tuple[int, ...] = (0, 4 << 20),
+    progress: Callable[[str], Any] = print,
+) -> dict[str, Any]:
     """Time all-reduces for each worker count and link (see the module docstring)."""
     from keras_lstm_opt.launch.netns import parse_rate
 
@@ -132,19 +158,29 @@ def bench_allreduce(workers: list[int], links: list[str], sizes: list[int] | Non
     for link in links:
         for n in workers:
             progress(f"{n} workers, link {link}")
-            spec = {"sizes": sizes, "implementations": list(implementations),
-                    "packs": list(packs)}
+            spec = {"sizes": sizes, "implementations": list(implementations), "packs": list(packs)}
             for row in _run_group(n, link, spec):
                 rate = None if link == "none" else parse_rate(link)
                 algbw = row["size"] * 8 / row["seconds"]
                 bound = ring_bound_seconds(row["size"], n, rate) if rate else None
-                rows.append({"workers": n, "link": link, **row,
-                             "ms": row["seconds"] * 1e3,
-                             "bus_gbit_s": algbw * 2 * (n - 1) / n / 1e9,
-                             "ring_bound_ms": bound * 1e3 if bound else None,
-                             "of_bound": bound / row["seconds"] if bound else None})
-    return {"rows": rows, "sizes": sizes, "workers": workers, "links": links,
-            "message_parts": PARTS}
+                rows.append(
+                    {
+                        "workers": n,
+                        "link": link,
+                        **row,
+                        "ms": row["seconds"] * 1e3,
+                        "bus_gbit_s": algbw * 2 * (n - 1) / n / 1e9,
+                        "ring_bound_ms": bound * 1e3 if bound else None,
+                        "of_bound": bound / row["seconds"] if bound else None,
+                    }
+                )
+    return {
+        "rows": rows,
+        "sizes": sizes,
+        "workers": workers,
+        "links": links,
+        "message_parts": PARTS,
+    }
 
 
 def chart(result: dict[str, Any], path: str) -> str:
@@ -160,11 +196,21 @@ def chart(result: dict[str, Any], path: str) -> str:
     fig, ax = plt.subplots(figsize=(8, 5))
     for link in result["links"]:
         for n in result["workers"]:
-            rows = [r for r in result["rows"] if r["link"] == link and r["workers"] == n
-                    and r["implementation"] == "ring" and r["bytes_per_pack"] == 0]
+            rows = [
+                r
+                for r in result["rows"]
+                if r["link"] == link
+                and r["workers"] == n
+                and r["implementation"] == "ring"
+                and r["bytes_per_pack"] == 0
+            ]
             if rows:
-                line, = ax.plot([r["size"] for r in rows], [r["bus_gbit_s"] for r in rows],
-                                marker="o", label=f"{link}, {n} workers")
+                (line,) = ax.plot(
+                    [r["size"] for r in rows],
+                    [r["bus_gbit_s"] for r in rows],
+                    marker="o",
+                    label=f"{link}, {n} workers",
+                )
                 if link != "none":
                     from keras_lstm_opt.launch.netns import parse_rate
 
@@ -185,8 +231,10 @@ def main(argv: list[str] | None = None) -> None:
         spec["task"] = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
         _worker(spec)
         return
-    raise SystemExit("usage: python -m keras_lstm_opt.bench.allreduce worker SPEC "
-                     "(tools/bench.py --mode allreduce runs the benchmark)")
+    raise SystemExit(
+        "usage: python -m keras_lstm_opt.bench.allreduce worker SPEC "
+        "(tools/bench.py --mode allreduce runs the benchmark)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ from typing import Any
 PREFIX = "RESULT "
 
 
-def run_contender(module: str, args: list[str], tutorial: bool = False,
-                  env: dict[str, str] | None = None) -> dict[str, Any]:
+def run_contender(
+    module: str, args: list[str], tutorial: bool = False, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run `python -m module *args` and return the object of its last RESULT line.
 
     Args:
@@ -43,13 +44,16 @@ def run_contender(module: str, args: list[str], tutorial: bool = False,
     child = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     if tutorial:
         child.pop(ALLOCATOR_ENV, None)
-    out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True,
-                         text=True, env=child)
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, env=child
+    )
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith(PREFIX)]
     if out.returncode != 0 or not lines:
-        raise RuntimeError(f"{module.rsplit('.', 1)[-1]} {args[0] if args else ''} failed "
-                           f"(exit {out.returncode}):\n{out.stderr[-3000:]}")
-    return dict(json.loads(lines[-1][len(PREFIX):]))
+        raise RuntimeError(
+            f"{module.rsplit('.', 1)[-1]} {args[0] if args else ''} failed "
+            f"(exit {out.returncode}):\n{out.stderr[-3000:]}"
+        )
+    return dict(json.loads(lines[-1][len(PREFIX) :]))
 
 
 def print_result(result: Any) -> None:
@@ -64,8 +68,9 @@ def measure(args: list[str], log_path: str | None = None) -> tuple[int, float]:
     start = time.monotonic()
     log = open(log_path, "w", encoding="utf-8") if log_path else None
     try:
-        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=log,
-                                stderr=subprocess.STDOUT if log else None)
+        proc = subprocess.Popen(
+            [sys.executable, *args], env=env, stdout=log, stderr=subprocess.STDOUT if log else None
+        )
         _, status, usage = os.wait4(proc.pid, 0)
     finally:
         if log:

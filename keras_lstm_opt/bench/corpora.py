@@ -39,10 +39,34 @@ from keras_lstm_opt.extras import need
 
 WORDNET_DIR = "/usr/share/wordnet"
 # WordNet's lexicographer files 03..28 (lexnames(5WN)): the noun categories.
-NOUN_FILES = ("Tops", "act", "animal", "artifact", "attribute", "body", "cognition",
-              "communication", "event", "feeling", "food", "group", "location", "motive",
-              "object", "person", "phenomenon", "plant", "possession", "process",
-              "quantity", "relation", "shape", "state", "substance", "time")
+NOUN_FILES = (
+    "Tops",
+    "act",
+    "animal",
+    "artifact",
+    "attribute",
+    "body",
+    "cognition",
+    "communication",
+    "event",
+    "feeling",
+    "food",
+    "group",
+    "location",
+    "motive",
+    "object",
+    "person",
+    "phenomenon",
+    "plant",
+    "possession",
+    "process",
+    "quantity",
+    "relation",
+    "shape",
+    "state",
+    "substance",
+    "time",
+)
 
 
 def wordnet_glosses(pos: str = "noun", directory: str = WORDNET_DIR) -> list[tuple[str, int]]:
@@ -54,8 +78,9 @@ def wordnet_glosses(pos: str = "noun", directory: str = WORDNET_DIR) -> list[tup
     """
     path = os.path.join(directory, f"data.{pos}")
     if not os.path.exists(path):
-        raise DataError(f"{path}: not found; install WordNet with: "
-                        "apt-get install wordnet-base (Debian/Ubuntu)")
+        raise DataError(
+            f"{path}: not found; install WordNet with: apt-get install wordnet-base (Debian/Ubuntu)"
+        )
     glosses = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -71,8 +96,10 @@ def wordnet_glosses(pos: str = "noun", directory: str = WORDNET_DIR) -> list[tup
 
 def wordnet_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
     """(gloss, "noun.<category>") for every noun synset, in file order."""
-    return [(gloss, f"noun.{NOUN_FILES[lexfile - 3]}")
-            for gloss, lexfile in wordnet_glosses("noun", directory)]
+    return [
+        (gloss, f"noun.{NOUN_FILES[lexfile - 3]}")
+        for gloss, lexfile in wordnet_glosses("noun", directory)
+    ]
 
 
 def wordnet_pos_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
@@ -83,8 +110,9 @@ def wordnet_pos_rows(directory: str = WORDNET_DIR) -> list[tuple[str, str]]:
     Example:
         wordnet_pos_rows()[-1]  # (a verb's gloss, 'verb')
     """
-    found = [(gloss, pos) for pos in ("noun", "verb")
-             for gloss, _ in wordnet_glosses(pos, directory)]
+    found = [
+        (gloss, pos) for pos in ("noun", "verb") for gloss, _ in wordnet_glosses(pos, directory)
+    ]
     labels_of: dict[str, set[str]] = {}
     for gloss, pos in found:
         labels_of.setdefault(gloss, set()).add(pos)
@@ -96,8 +124,9 @@ def write_wordnet(out: str, rows: int | None = None, seed: int = 0) -> int:
     return write_text_rows(wordnet_rows(), out, rows, seed)
 
 
-def write_text_rows(data: list[tuple[str, str]], out: str, rows: int | None = None,
-                    seed: int = 0) -> int:
+def write_text_rows(
+    data: list[tuple[str, str]], out: str, rows: int | None = None, seed: int = 0
+) -> int:
     """Write (text, label) rows as CSV (`text,label`), shuffled; return the rows."""
     random.Random(seed).shuffle(data)
     data = data[:rows] if rows else data
@@ -110,8 +139,7 @@ def write_text_rows(data: list[tuple[str, str]], out: str, rows: int | None = No
 
 def write_co2(out: str) -> int:
     """Write statsmodels' CO2 record as monthly means (`date,co2`); return the rows."""
-    co2 = need("statsmodels.datasets.co2", "the CO2 record (it ships with statsmodels)",
-               "examples")
+    co2 = need("statsmodels.datasets.co2", "the CO2 record (it ships with statsmodels)", "examples")
     weekly = co2.load_pandas().data["co2"]
     monthly = weekly.resample("MS").mean().interpolate()
     with open(out, "w", newline="", encoding="utf-8") as fh:
@@ -123,18 +151,29 @@ def write_co2(out: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="corpora.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("names", nargs="*", metavar="NAME",
-                   help="the data set to write (a corpus of --list, or co2); with --stats, "
-                        "the corpora to measure, or `all`")
+    p = argparse.ArgumentParser(
+        prog="corpora.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="the data set to write (a corpus of --list, or co2); with --stats, "
+        "the corpora to measure, or `all`",
+    )
     p.add_argument("--out", help="CSV file to write")
     p.add_argument("--rows", type=int, default=None, help="text: keep this many rows")
     p.add_argument("--seed", type=int, default=0, help="text: shuffle seed")
-    p.add_argument("--list", action="store_true",
-                   help="list the suite's corpora: half, packages, whether installed")
-    p.add_argument("--stats", action="store_true",
-                   help="measure the named corpora: rows, classes, lengths, scripts")
+    p.add_argument(
+        "--list",
+        action="store_true",
+        help="list the suite's corpora: half, packages, whether installed",
+    )
+    p.add_argument(
+        "--stats",
+        action="store_true",
+        help="measure the named corpora: rows, classes, lengths, scripts",
+    )
     p.add_argument("--markdown", action="store_true", help="--list/--stats: a Markdown table")
     args = p.parse_args(argv)
     try:
@@ -153,16 +192,27 @@ def list_table(markdown: bool = False) -> str:
     """The suite as a table: name, half, packages, installed or not, description."""
     from keras_lstm_opt.bench.suite import SUITE
 
-    rows = [(c.name, c.half, " ".join(c.packages) or "(python stdlib)",
-             "no: " + c.install_line if c.missing() else "yes", c.description)
-            for c in SUITE]
+    rows = [
+        (
+            c.name,
+            c.half,
+            " ".join(c.packages) or "(python stdlib)",
+            "no: " + c.install_line if c.missing() else "yes",
+            c.description,
+        )
+        for c in SUITE
+    ]
     head = ("corpus", "half", "packages", "installed", "description")
     if markdown:
-        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                         + ["| " + " | ".join(row) + " |" for row in rows])
+        return "\n".join(
+            ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            + ["| " + " | ".join(row) + " |" for row in rows]
+        )
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True))
-                     + "  " + row[4] for row in [head] + rows)
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+        for row in [head] + rows
+    )
 
 
 def _stats(names: list[str], markdown: bool) -> int:
@@ -180,8 +230,11 @@ def _stats(names: list[str], markdown: bool) -> int:
             print(f"error: {exc}", file=sys.stderr)
             failed = 1
     if measured:
-        print(markdown_table(measured, {c.name: c.half for c in chosen}) if markdown
-              else text_table(measured))
+        print(
+            markdown_table(measured, {c.name: c.half for c in chosen})
+            if markdown
+            else text_table(measured)
+        )
     return failed
 
 

@@ -21,7 +21,7 @@ from keras_lstm_opt.errors import DataError
 
 KJV_PACKAGES = ("bible-kjv", "bible-kjv-text")
 _HEADER = re.compile(r"^(\S.*?) (\d+)$")  # "1 Chronicles 29"
-_VERSE = re.compile(r"^\s+(\d+) (.*)$")   # "  12 And ..."
+_VERSE = re.compile(r"^\s+(\d+) (.*)$")  # "  12 And ..."
 
 
 def kjv_rows() -> list[tuple[str, str]]:
@@ -29,12 +29,19 @@ def kjv_rows() -> list[tuple[str, str]]:
     files = _package_files(*KJV_PACKAGES)
     program = next((p for p in files if p.endswith("/bin/bible")), None)
     if program is None:
-        raise DataError("bible-kjv installs no bible program; reinstall it with: "
-                        "apt-get install --reinstall bible-kjv")
+        raise DataError(
+            "bible-kjv installs no bible program; reinstall it with: "
+            "apt-get install --reinstall bible-kjv"
+        )
     try:
-        out = subprocess.run([program, "-l100000", "Gen1:1-Rev22:21"], capture_output=True,
-                             text=True, stdin=subprocess.DEVNULL, check=True,
-                             timeout=120).stdout
+        out = subprocess.run(
+            [program, "-l100000", "Gen1:1-Rev22:21"],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=True,
+            timeout=120,
+        ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise DataError(f"{program}: could not list the verses ({exc})") from None
     rows, book = [], ""
@@ -42,7 +49,7 @@ def kjv_rows() -> list[tuple[str, str]]:
         verse = _VERSE.match(line)
         if verse and book:
             rows.append((" ".join(verse.group(2).split()), book))
-        elif (header := _HEADER.match(line)):
+        elif header := _HEADER.match(line):
             book = header.group(1)
         elif line.strip() and rows:  # a verse wrapped anyway: continue the last one
             rows[-1] = (f"{rows[-1][0]} {' '.join(line.split())}", rows[-1][1])

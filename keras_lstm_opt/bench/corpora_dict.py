@@ -51,8 +51,10 @@ def dictd_entries(package: str, name: str) -> list[str]:
     index = next((p for p in files if p.endswith(f"/{name}.index")), None)
     data = next((p for p in files if p.endswith(f"/{name}.dict.dz")), None)
     if not index or not data:
-        raise DataError(f"{package}: no {name}.index/{name}.dict.dz; reinstall it with: "
-                        f"apt-get install --reinstall {package}")
+        raise DataError(
+            f"{package}: no {name}.index/{name}.dict.dz; reinstall it with: "
+            f"apt-get install --reinstall {package}"
+        )
     spans = set()
     with open(index, encoding="utf-8", errors="replace") as fh:
         for line in fh:
@@ -61,8 +63,10 @@ def dictd_entries(package: str, name: str) -> list[str]:
                 spans.add((_b64(fields[1]), _b64(fields[2])))
     with gzip.open(data) as fh:
         blob = fh.read()
-    return [blob[start:start + size].decode("utf-8", errors="replace")
-            for start, size in sorted(spans)]
+    return [
+        blob[start : start + size].decode("utf-8", errors="replace")
+        for start, size in sorted(spans)
+    ]
 
 
 def _finish(found: list[tuple[str, str]], words: int) -> list[tuple[str, str]]:
@@ -80,7 +84,7 @@ def foldoc_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
         head, _, body = entry.partition("\n\n")
         match = re.match(r"\s*<([^<>\n]+)>", body)
         if match:
-            text = _DATE.sub("", body[match.end():])
+            text = _DATE.sub("", body[match.end() :])
             found.append((text, match.group(1).split(",")[0].strip()))
     return _finish(found, words)
 
@@ -112,7 +116,7 @@ def gcide_senses(entry: str) -> list[tuple[str, str]]:
                     break
                 end = _LABEL_AT_END.search(line)
                 if end and i + 1 < len(lines):
-                    senses.append((_sense_text(lines[i + 1:]), end.group(1)))
+                    senses.append((_sense_text(lines[i + 1 :]), end.group(1)))
                     break
     return [(text, label) for text, label in senses if len(text.split()) >= 3]
 

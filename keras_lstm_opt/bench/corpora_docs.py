@@ -31,8 +31,15 @@ import sysconfig
 from keras_lstm_opt.bench.corpora_text import MAN_WORDS, _package_files
 from keras_lstm_opt.errors import DataError
 
-SEVERITY = {"W": "warning", "D": "deprecation", "S": "severe", "F": "fatal", "P": "panic",
-            "X": "very fatal", "A": "alien"}
+SEVERITY = {
+    "W": "warning",
+    "D": "deprecation",
+    "S": "severe",
+    "F": "fatal",
+    "P": "panic",
+    "X": "very fatal",
+    "A": "alien",
+}
 _SEVERITY = re.compile(r"^\(([WDSFPXA])(?:[ ,][^)]*)?\)\s*")
 DOC_MIN_WORDS = 3
 PYDOC_MODULES = 50
@@ -43,15 +50,19 @@ _SKIP_DIRS = {"site-packages", "test", "tests", "idle_test", "__pycache__"}
 def _perl_modules_package() -> str:
     """The installed `perl-modules-5.xx` package's name (it holds the .pod files)."""
     try:
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n",
-                              "perl-modules-*"], capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Package} ${Status}\n", "perl-modules-*"],
+            capture_output=True,
+            text=True,
+        ).stdout
     except OSError:
         out = ""
-    names = sorted(line.split()[0] for line in out.splitlines()
-                   if line.endswith(" installed"))
+    names = sorted(line.split()[0] for line in out.splitlines() if line.endswith(" installed"))
     if not names:
-        raise DataError("Debian package 'perl-modules-5.xx' (perldiag.pod) is not installed; "
-                        "install it with: apt-get install perl")
+        raise DataError(
+            "Debian package 'perl-modules-5.xx' (perldiag.pod) is not installed; "
+            "install it with: apt-get install perl"
+        )
     return names[-1]
 
 
@@ -60,8 +71,10 @@ def perldiag_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
     order; items listed together share the explanation that follows them."""
     pods = [p for p in _package_files(_perl_modules_package()) if p.endswith("/perldiag.pod")]
     if not pods:
-        raise DataError("perldiag.pod not found in perl-modules; reinstall it with: "
-                        "apt-get install --reinstall perl")
+        raise DataError(
+            "perldiag.pod not found in perl-modules; reinstall it with: "
+            "apt-get install --reinstall perl"
+        )
     with open(pods[0], encoding="utf-8") as fh:
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", fh.read())]
     rows: list[tuple[str, str]] = []
@@ -72,8 +85,7 @@ def perldiag_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
     def flush() -> None:
         if items and severity:
             text = " ".join(" ".join(body).split()[:words])
-            rows.extend((" ".join(f"{item} {text}".split()), SEVERITY[severity])
-                        for item in items)
+            rows.extend((" ".join(f"{item} {text}".split()), SEVERITY[severity]) for item in items)
 
     depth = 0
     for para in paragraphs:
@@ -87,14 +99,14 @@ def perldiag_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
             if body:  # a new message after an explanation: the previous group is done
                 flush()
                 items, body, severity = [], [], ""
-            items.append(para[len("=item "):].strip())
+            items.append(para[len("=item ") :].strip())
         elif para.startswith("="):  # =head, =cut: the end of a group
             flush()
             items, body, severity = [], [], ""
         elif items:
             match = _SEVERITY.match(para) if not body else None
             if match:
-                severity, para = match.group(1), para[match.end():]
+                severity, para = match.group(1), para[match.end() :]
             body.append(para)
     flush()
     return rows
@@ -116,26 +128,32 @@ def _docstrings(path: str) -> list[str]:
     return docs
 
 
-def pydoc_rows(root: str | None = None, words: int = MAN_WORDS,
-               modules: int = PYDOC_MODULES) -> list[tuple[str, str]]:
+def pydoc_rows(
+    root: str | None = None, words: int = MAN_WORDS, modules: int = PYDOC_MODULES
+) -> list[tuple[str, str]]:
     """(docstring, top-level module) for the standard library under `root` (default:
     the running Python's), in path order, for the `modules` modules with most rows."""
     root = root or sysconfig.get_paths()["stdlib"]
     if not os.path.isfile(os.path.join(root, "os.py")):
-        raise DataError(f"{root}: not a Python standard library (no os.py); pydoc reads "
-                        "the running Python's sources (a python3 without its .py files? "
-                        "apt-get install libpython3-stdlib)")
+        raise DataError(
+            f"{root}: not a Python standard library (no os.py); pydoc reads "
+            "the running Python's sources (a python3 without its .py files? "
+            "apt-get install libpython3-stdlib)"
+        )
     found: list[tuple[str, str]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root)
         parts = [] if rel == "." else rel.split(os.sep)
-        dirnames[:] = sorted(d for d in dirnames
-                             if d not in _SKIP_DIRS and not d.startswith("config-"))
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("config-")
+        )
         for name in sorted(filenames):
             top = parts[0] if parts else name[:-3]
             if name.endswith(".py") and not top.startswith("_"):
-                found += [(" ".join(doc.split()[:words]), top)
-                          for doc in _docstrings(os.path.join(dirpath, name))]
+                found += [
+                    (" ".join(doc.split()[:words]), top)
+                    for doc in _docstrings(os.path.join(dirpath, name))
+                ]
     labels_of: dict[str, set[str]] = collections.defaultdict(set)
     for text, label in found:
         labels_of[text].add(label)
@@ -146,6 +164,9 @@ def pydoc_rows(root: str | None = None, words: int = MAN_WORDS,
             seen.add(text)
             rows.append((text, label))
     counts = collections.Counter(label for _, label in rows)
-    keep = {label for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            [:modules] if n >= PYDOC_MIN_ROWS}
+    keep = {
+        label
+        for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:modules]
+        if n >= PYDOC_MIN_ROWS
+    }
     return [row for row in rows if row[1] in keep]

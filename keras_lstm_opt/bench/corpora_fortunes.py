@@ -43,21 +43,27 @@ STR_ROTATED = 0x4  # strfile(8): the cookies are rot13-encoded
 _MONTH = re.compile(r"^\d{4}\.\d{2}$")
 # package: (directory of its cookie files, whether a file name is a topic, label of it)
 COOKIE_SETS: dict[str, tuple[str, Callable[[str], bool], Callable[[str], str]]] = {
-    "fortunes-ru": ("/usr/share/games/fortunes/ru",
-                    lambda name: not _MONTH.match(name) and not name.endswith(".dat"),
-                    lambda name: name),
-    "fortunes-es": ("/usr/share/games/fortunes/es",
-                    lambda name: name.endswith(".fortunes"),
-                    lambda name: name[:-len(".fortunes")]),
-    "fortunes-zh": ("/usr/share/games/fortunes",
-                    lambda name: "." not in name,
-                    lambda name: name),
-    "fortunes-it": ("/usr/share/games/fortunes/it",
-                    lambda name: "." not in name,
-                    lambda name: "inoffensive"),
-    "fortunes-it-off": ("/usr/share/games/fortunes/off/it",
-                        lambda name: "." not in name,
-                        lambda name: "offensive"),
+    "fortunes-ru": (
+        "/usr/share/games/fortunes/ru",
+        lambda name: not _MONTH.match(name) and not name.endswith(".dat"),
+        lambda name: name,
+    ),
+    "fortunes-es": (
+        "/usr/share/games/fortunes/es",
+        lambda name: name.endswith(".fortunes"),
+        lambda name: name[: -len(".fortunes")],
+    ),
+    "fortunes-zh": ("/usr/share/games/fortunes", lambda name: "." not in name, lambda name: name),
+    "fortunes-it": (
+        "/usr/share/games/fortunes/it",
+        lambda name: "." not in name,
+        lambda name: "inoffensive",
+    ),
+    "fortunes-it-off": (
+        "/usr/share/games/fortunes/off/it",
+        lambda name: "." not in name,
+        lambda name: "offensive",
+    ),
 }
 
 

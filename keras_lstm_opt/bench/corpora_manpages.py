@@ -27,9 +27,16 @@ from keras_lstm_opt.bench.corpora_text import _package_files, man_pages, man_tex
 
 CJK_CHARS = 600
 MIN_SECTION_ROWS = 10
-SECTION_NAMES = {"1": "1 user commands", "2": "2 system calls", "3": "3 library functions",
-                 "4": "4 special files", "5": "5 file formats", "6": "6 games",
-                 "7": "7 overviews", "8": "8 administration"}
+SECTION_NAMES = {
+    "1": "1 user commands",
+    "2": "2 system calls",
+    "3": "3 library functions",
+    "4": "4 special files",
+    "5": "5 file formats",
+    "6": "6 games",
+    "7": "7 overviews",
+    "8": "8 administration",
+}
 _NAME = {"NAME", "名前", "名称", "名稱"}
 _DESCRIPTION = {"DESCRIPTION", "説明", "解説", "描述", "说明"}
 
@@ -37,6 +44,7 @@ _DESCRIPTION = {"DESCRIPTION", "説明", "解説", "描述", "说明"}
 def _english_headings(source: str) -> str:
     """The page with each translated NAME/DESCRIPTION heading written `.SH NAME` /
     `.SH DESCRIPTION`, so that `man_text` finds them."""
+
     def heading(match: re.Match) -> str:
         words = set(re.findall(r"[^\s()\"（）]+", match.group(1).upper()))
         if words & _NAME:
@@ -44,6 +52,7 @@ def _english_headings(source: str) -> str:
         if words & _DESCRIPTION:
             return ".SH DESCRIPTION"
         return match.group(0)
+
     return re.sub(r"^\.SH(.*)$", heading, source, flags=re.MULTILINE)
 
 

@@ -34,9 +34,16 @@ from keras_lstm_opt.errors import DataError
 
 EMOJI_LANGUAGES = ("en", "de", "es", "fr", "ru", "ja", "zh")
 EMOJI_SKIP_GROUPS = ("Component", "Flags")
-ISO_TABLES = {"639-2": "iso_639", "639-3": "iso_639", "639-5": "iso_639",
-              "3166-1": "iso_3166", "3166-3": "iso_3166", "3166-2": "iso_3166-2",
-              "4217": "iso_4217", "15924": "iso_15924"}
+ISO_TABLES = {
+    "639-2": "iso_639",
+    "639-3": "iso_639",
+    "639-5": "iso_639",
+    "3166-1": "iso_3166",
+    "3166-3": "iso_3166",
+    "3166-2": "iso_3166-2",
+    "4217": "iso_4217",
+    "15924": "iso_15924",
+}
 _VS16 = "\ufe0f"
 
 
@@ -61,8 +68,10 @@ def emoji_rows(languages: tuple[str, ...] = EMOJI_LANGUAGES) -> list[tuple[str, 
     installed = _package_files("unicode-cldr-core", "unicode-data")
     tests = [p for p in installed if p.endswith("/emoji/emoji-test.txt")]
     if not tests:
-        raise DataError("unicode-data installs no emoji/emoji-test.txt; install a version "
-                        "that does with: apt-get install unicode-data")
+        raise DataError(
+            "unicode-data installs no emoji/emoji-test.txt; install a version "
+            "that does with: apt-get install unicode-data"
+        )
     groups = emoji_groups(tests[0])
     files = {os.path.basename(p): p for p in installed if "/cldr/common/annotations/" in p}
     rows = []
@@ -90,14 +99,19 @@ def emoji_rows(languages: tuple[str, ...] = EMOJI_LANGUAGES) -> list[tuple[str, 
 def iso_code_rows() -> list[tuple[str, str]]:
     """(English name, standard) for every entry of the iso-codes tables, standard by
     standard in `ISO_TABLES` order; names under two standards dropped."""
-    files = {os.path.basename(p): p for p in _package_files("iso-codes")
-             if p.endswith(".json") and "/json/iso_" in p}
+    files = {
+        os.path.basename(p): p
+        for p in _package_files("iso-codes")
+        if p.endswith(".json") and "/json/iso_" in p
+    }
     found = []
     for table, label in ISO_TABLES.items():
         path = files.get(f"iso_{table}.json")
         if path is None:
-            raise DataError(f"iso-codes has no json/iso_{table}.json; install a version "
-                            "that does with: apt-get install iso-codes")
+            raise DataError(
+                f"iso-codes has no json/iso_{table}.json; install a version "
+                "that does with: apt-get install iso-codes"
+            )
         with open(path, encoding="utf-8") as fh:
             entries = json.load(fh)[table]
         for entry in entries:

@@ -26,8 +26,10 @@ SCRIPTS = {
     "Hiragana": re.compile("[\u3040-\u309f]+"),
     "Katakana": re.compile("[\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]+"),
     "Cyrillic": re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]+"),
-    "Latin": re.compile("[A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
-                        "\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\uff21-\uff3a\uff41-\uff5a]+"),
+    "Latin": re.compile(
+        "[A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+        "\u1e00-\u1eff\u2c60-\u2c7f\ua720-\ua7ff\uff21-\uff3a\uff41-\uff5a]+"
+    ),
 }
 SHORT_TOKENS = 10
 LONG_TOKENS = 100
@@ -57,7 +59,7 @@ class CorpusStats:
 
     @property
     def length(self) -> str:
-        """"short" (mean < 10 tokens), "long" (> 100) or "medium"."""
+        """ "short" (mean < 10 tokens), "long" (> 100) or "medium"."""
         if self.length_tokens < SHORT_TOKENS:
             return "short"
         return "long" if self.length_tokens > LONG_TOKENS else "medium"
@@ -84,13 +86,22 @@ def corpus_stats(name: str, rows: list[tuple[str, str]], unspaced: bool = False)
     chars = [len(_SPACE.sub("", text)) for text, _ in rows]
     blob = _SPACE.sub("", "".join(text for text, _ in rows))
     total = max(len(blob), 1)
-    shares = {script: sum(map(len, pattern.findall(blob))) / total  # runs, not characters
-              for script, pattern in SCRIPTS.items()}
-    return CorpusStats(name=name, rows=len(rows), classes=len(counts),
-                       ratio=max(counts.values()) / min(counts.values()),
-                       mean_words=statistics.fmean(words), median_words=statistics.median(words),
-                       mean_chars=statistics.fmean(chars), median_chars=statistics.median(chars),
-                       shares=shares, unspaced=unspaced)
+    shares = {
+        script: sum(map(len, pattern.findall(blob))) / total  # runs, not characters
+        for script, pattern in SCRIPTS.items()
+    }
+    return CorpusStats(
+        name=name,
+        rows=len(rows),
+        classes=len(counts),
+        ratio=max(counts.values()) / min(counts.values()),
+        mean_words=statistics.fmean(words),
+        median_words=statistics.median(words),
+        mean_chars=statistics.fmean(chars),
+        median_chars=statistics.median(chars),
+        shares=shares,
+        unspaced=unspaced,
+    )
 
 
 def _scripts(stats: CorpusStats) -> str:
@@ -100,28 +111,50 @@ def _scripts(stats: CorpusStats) -> str:
 
 def text_table(stats: list[CorpusStats]) -> str:
     """A plain table, one line per corpus, for a terminal."""
-    head = (f"{'corpus':<12} {'rows':>7} {'classes':>7} {'max/min':>8} {'words':>13} "
-            f"{'chars':>13}  scripts")
-    lines = [head, f"{'':<12} {'':>7} {'':>7} {'':>8} {'mean/median':>13} "
-                   f"{'mean/median':>13}"]
+    head = (
+        f"{'corpus':<12} {'rows':>7} {'classes':>7} {'max/min':>8} {'words':>13} "
+        f"{'chars':>13}  scripts"
+    )
+    lines = [head, f"{'':<12} {'':>7} {'':>7} {'':>8} {'mean/median':>13} {'mean/median':>13}"]
     for s in stats:
-        lines.append(f"{s.name:<12} {s.rows:>7} {s.classes:>7} {s.ratio:>8.1f} "
-                     f"{s.mean_words:>7.1f}/{s.median_words:<5g} "
-                     f"{s.mean_chars:>7.1f}/{s.median_chars:<5g}  {_scripts(s)}")
+        lines.append(
+            f"{s.name:<12} {s.rows:>7} {s.classes:>7} {s.ratio:>8.1f} "
+            f"{s.mean_words:>7.1f}/{s.median_words:<5g} "
+            f"{s.mean_chars:>7.1f}/{s.median_chars:<5g}  {_scripts(s)}"
+        )
     return "\n".join(lines)
 
 
 def markdown_table(stats: list[CorpusStats], halves: dict[str, str] | None = None) -> str:
     """The same measures as a Markdown table; `halves` adds a column {name: half}."""
     halves = halves or {}
-    head = ["corpus"] + (["half"] if halves else []) + [
-        "rows", "classes", "largest/smallest", "mean / median words",
-        "mean / median chars", "length", "scripts (share of characters)"]
+    head = (
+        ["corpus"]
+        + (["half"] if halves else [])
+        + [
+            "rows",
+            "classes",
+            "largest/smallest",
+            "mean / median words",
+            "mean / median chars",
+            "length",
+            "scripts (share of characters)",
+        ]
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in stats:
-        cells = [s.name] + ([halves.get(s.name, "")] if halves else []) + [
-            f"{s.rows:,}", str(s.classes), f"{s.ratio:.1f}",
-            f"{s.mean_words:.1f} / {s.median_words:g}", f"{s.mean_chars:.1f} / {s.median_chars:g}",
-            s.length + (" (chars)" if s.unspaced else ""), _scripts(s)]
+        cells = (
+            [s.name]
+            + ([halves.get(s.name, "")] if halves else [])
+            + [
+                f"{s.rows:,}",
+                str(s.classes),
+                f"{s.ratio:.1f}",
+                f"{s.mean_words:.1f} / {s.median_words:g}",
+                f"{s.mean_chars:.1f} / {s.median_chars:g}",
+                s.length + (" (chars)" if s.unspaced else ""),
+                _scripts(s),
+            ]
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -30,8 +30,13 @@ from keras_lstm_opt.errors import DataError
 
 FORTUNES_DIR = "/usr/share/games/fortunes"
 MAN_WORDS = 300
-SECTIONS = {"2": "2 system calls", "3": "3 library functions", "4": "4 special files",
-            "5": "5 file formats", "7": "7 overviews"}
+SECTIONS = {
+    "2": "2 system calls",
+    "3": "3 library functions",
+    "4": "4 special files",
+    "5": "5 file formats",
+    "7": "7 overviews",
+}
 
 
 def _package_files(*packages: str) -> list[str]:
@@ -40,11 +45,14 @@ def _package_files(*packages: str) -> list[str]:
     files = []
     for package in packages:
         try:
-            out = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True,
-                                 check=True).stdout
+            out = subprocess.run(
+                ["dpkg", "-L", package], capture_output=True, text=True, check=True
+            ).stdout
         except (OSError, subprocess.CalledProcessError):
-            raise DataError(f"Debian package {package!r} is not installed; install it with: "
-                            f"apt-get install {' '.join(packages)}") from None
+            raise DataError(
+                f"Debian package {package!r} is not installed; install it with: "
+                f"apt-get install {' '.join(packages)}"
+            ) from None
         files += [p for p in out.splitlines() if os.path.isfile(p) and not os.path.islink(p)]
     return sorted(files)
 
@@ -64,15 +72,17 @@ def fortune_rows() -> list[tuple[str, str]]:
     return rows
 
 
-_ESCAPES = re.compile(r"\\f(\[[^\]]*\]|\(..|.)|\\\*(\[[^\]]*\]|\(..|.)|\\\(..|\\\[[^\]]*\]|"
-                      r"\\[&|^%:ce]")
+_ESCAPES = re.compile(
+    r"\\f(\[[^\]]*\]|\(..|.)|\\\*(\[[^\]]*\]|\(..|.)|\\\(..|\\\[[^\]]*\]|"
+    r"\\[&|^%:ce]"
+)
 
 
 def man_text(source: str, words: int = MAN_WORDS) -> str:
     """The NAME and DESCRIPTION sections of a troff man page as plain words."""
     keep, out = False, []
     for line in source.splitlines():
-        if line.startswith((".\\\"", "'\\\"")):
+        if line.startswith(('.\\"', "'\\\"")):
             continue
         if line.startswith(".SH"):
             heading = line[3:].strip().strip('"').upper()
@@ -121,8 +131,9 @@ def man_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
     """(page text, section) for every man-pages page of sections 2, 3, 4, 5 and 7 that
     is not a link to another page (`.so`), in path order."""
     rows = []
-    for match, source in man_pages(_package_files("manpages", "manpages-dev"),
-                                   r"/man([23457])/[^/]+\.\d\w*\.gz$"):
+    for match, source in man_pages(
+        _package_files("manpages", "manpages-dev"), r"/man([23457])/[^/]+\.\d\w*\.gz$"
+    ):
         text = man_text(source, words)
         if len(text.split()) >= 5:
             rows.append((text, SECTIONS[match.group(1)]))

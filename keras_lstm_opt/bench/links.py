@@ -44,21 +44,38 @@ LEVERS: dict[str, list[str]] = {
     "dense": ["train.embedding_updates=dense", "distribute.embedding_exchange=dense"],
     "sparse": [],
     "sparse+fp16": ["distribute.gradient_compression=float16"],
-    "sparse+fp16+batch4x": ["distribute.gradient_compression=float16",
-                            "train.batch_size=256", "train.learning_rate=0.006"],
+    "sparse+fp16+batch4x": [
+        "distribute.gradient_compression=float16",
+        "train.batch_size=256",
+        "train.learning_rate=0.006",
+    ],
 }
 COMMON = ["distribute.strategy=multi_worker_mirrored", "train.verbose=epoch"]
 
 
-def run_training(run_dir: str, workers: int, link: str, overrides: list[str],
-                 config: str | None = None, log_path: str | None = None) -> dict[str, Any]:
+def run_training(
+    run_dir: str,
+    workers: int,
+    link: str,
+    overrides: list[str],
+    config: str | None = None,
+    log_path: str | None = None,
+) -> dict[str, Any]:
     """One multi-worker `train` under the launcher; the chief's metrics and history."""
     cmd = [sys.executable, "-m", "keras_lstm_opt.cli", "launch", "--workers", str(workers)]
     if link != "none":
         cmd += ["--link", link]
-    cmd += ["--", sys.executable, "-m", "keras_lstm_opt.cli", "train", *([config] if config
-                                                                         else []),
-            "--run-dir", run_dir, "--overwrite"]
+    cmd += [
+        "--",
+        sys.executable,
+        "-m",
+        "keras_lstm_opt.cli",
+        "train",
+        *([config] if config else []),
+        "--run-dir",
+        run_dir,
+        "--overwrite",
+    ]
     for item in [*COMMON, *overrides]:
         cmd += ["--set", item]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
@@ -69,8 +86,10 @@ def run_training(run_dir: str, workers: int, link: str, overrides: list[str],
         code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
     if code != 0:
         tail = open(log_path, encoding="utf-8").read()[-3000:] if log_path else ""
-        raise RuntimeError(f"training with {workers} workers, link {link}, {overrides} "
-                           f"failed (exit {code}):\n{tail}")
+        raise RuntimeError(
+            f"training with {workers} workers, link {link}, {overrides} "
+            f"failed (exit {code}):\n{tail}"
+        )
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as fh:
         metrics = json.load(fh)
     with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as fh:
@@ -82,11 +101,19 @@ def _steps_per_epoch(metrics: dict[str, Any]) -> int:
     return int(metrics["steps_completed"] // max(metrics["epochs_completed"], 1))
 
 
-def bench_links(data: str | None, workers: list[int], links: list[str],
-                levers: list[str] | None = None, steps: int = 40, speed_epochs: int = 2,
-                config: str | None = None, out_dir: str = "bench/links",
-                extra: list[str] | None = None, fast_bps: float = 2e9,
-                progress: Callable[[str], Any] = print) -> dict[str, Any]:
+def bench_links(
+    data: str | None,
+    workers: list[int],
+    links: list[str],
+    levers: list[str] | None = None,
+    steps: int = 40,
+    speed_epochs: int = 2,
+    config: str | None = None,
+    out_dir: str = "bench/links",
+    extra: list[str] | None = None,
+    fast_bps: float = 2e9,
+    progress: Callable[[str], Any] = print,
+) -> dict[str, Any]:
     """Speed runs for every lever x link x worker count, accuracy runs unshaped (see the
     module docstring). `data`: an imported data directory (None: the config's data).
     `fast_bps`: the unshaped loopback's all-reduce bus bandwidth, for the planner's
@@ -102,40 +129,69 @@ def bench_links(data: str | None, workers: list[int], links: list[str],
         for lever in levers:
             name = f"{lever}-w{n}-full"
             progress(f"accuracy run: {lever}, {n} workers, unshaped")
-            r = run_training(os.path.join(out_dir, name), n, "none", [*base, *LEVERS[lever]],
-                             config, os.path.join(out_dir, f"{name}.log"))
+            r = run_training(
+                os.path.join(out_dir, name),
+                n,
+                "none",
+                [*base, *LEVERS[lever]],
+                config,
+                os.path.join(out_dir, f"{name}.log"),
+            )
             m = r["metrics"]
             best = max(h.get("val_accuracy", 0.0) for h in r["history"])
-            accuracy[(lever, n)] = {"best_val_accuracy": best, "history": r["history"],
-                                    "steps_per_epoch": _steps_per_epoch(m),
-                                    "global_batch_size": m["global_batch_size"]}
+            accuracy[(lever, n)] = {
+                "best_val_accuracy": best,
+                "history": r["history"],
+                "steps_per_epoch": _steps_per_epoch(m),
+                "global_batch_size": m["global_batch_size"],
+            }
             progress(f"  best val_accuracy {best:.4f} in {m['epochs_completed']} epochs")
     for link in links:
         for n in workers:
             for lever in levers:
                 name = f"{lever}-w{n}-{link}"
                 progress(f"speed run: {lever}, {n} workers, link {link}")
-                r = run_training(os.path.join(out_dir, name), n, link,
-                                 [*base, *LEVERS[lever], f"train.epochs={speed_epochs}",
-                                  f"train.steps_per_epoch={steps}",
-                                  "train.early_stopping_patience=0"],
-                                 config, os.path.join(out_dir, f"{name}.log"))
+                r = run_training(
+                    os.path.join(out_dir, name),
+                    n,
+                    link,
+                    [
+                        *base,
+                        *LEVERS[lever],
+                        f"train.epochs={speed_epochs}",
+                        f"train.steps_per_epoch={steps}",
+                        "train.early_stopping_patience=0",
+                    ],
+                    config,
+                    os.path.join(out_dir, f"{name}.log"),
+                )
                 last = r["history"][-1]
                 step_s = last["epoch_train_seconds"] / steps
                 acc = accuracy[(lever, n)]
                 batch = acc["global_batch_size"]
-                rows.append({"workers": n, "link": link, "lever": lever,
-                             "step_ms": step_s * 1e3, "samples_per_s": batch / step_s,
-                             "best_val_accuracy": acc["best_val_accuracy"],
-                             "sent_bytes": sent_per_step(os.path.join(out_dir, name),
-                                                         r["metrics"], n),
-                             "digest": r["metrics"]["weights_digest"]})
+                rows.append(
+                    {
+                        "workers": n,
+                        "link": link,
+                        "lever": lever,
+                        "step_ms": step_s * 1e3,
+                        "samples_per_s": batch / step_s,
+                        "best_val_accuracy": acc["best_val_accuracy"],
+                        "sent_bytes": sent_per_step(os.path.join(out_dir, name), r["metrics"], n),
+                        "digest": r["metrics"]["weights_digest"],
+                    }
+                )
                 progress(f"  {step_s * 1e3:.1f} ms a step, {batch / step_s:,.0f} samples/s")
     _time_to_accuracy(rows, accuracy)
     _predict(rows, fast_bps)
-    return {"fast_bps": fast_bps, "rows": rows, "levers": {k: LEVERS[k] for k in levers},
-            "steps": steps, "data": data,
-            "accuracy": {f"{k[0]}-w{k[1]}": v for k, v in accuracy.items()}}
+    return {
+        "fast_bps": fast_bps,
+        "rows": rows,
+        "levers": {k: LEVERS[k] for k in levers},
+        "steps": steps,
+        "data": data,
+        "accuracy": {f"{k[0]}-w{k[1]}": v for k, v in accuracy.items()},
+    }
 
 
 def sent_per_step(run_dir: str, metrics: dict[str, Any], workers: int) -> float:
@@ -153,8 +209,11 @@ def sent_per_step(run_dir: str, metrics: dict[str, Any], workers: int) -> float:
     params = int(metrics["params"]) * 4
     wire = cfg.distribute.gradient_compression
     exchange = cfg.distribute.embedding_exchange
-    sparse = exchange == "sparse" or (exchange == "auto" and cfg.train.embedding_updates
-                                      == "lazy" and cfg.train.optimizer in ("adam", "adamw"))
+    sparse = exchange == "sparse" or (
+        exchange == "auto"
+        and cfg.train.embedding_updates == "lazy"
+        and cfg.train.optimizer in ("adam", "adamw")
+    )
     if not sparse or not vocab:
         return exchange_bytes(params, workers=workers, compression=wire)
     rows = touched_rows(files, metrics["global_batch_size"] // workers)
@@ -187,35 +246,60 @@ def _predict(rows: list[dict[str, Any]], fast_bps: float) -> None:
     from keras_lstm_opt.launch.netns import parse_rate
 
     for row in rows:
-        base = next((r for r in rows if r["link"] == "none" and r["lever"] == row["lever"]
-                     and r["workers"] == row["workers"]), None)
+        base = next(
+            (
+                r
+                for r in rows
+                if r["link"] == "none"
+                and r["lever"] == row["lever"]
+                and r["workers"] == row["workers"]
+            ),
+            None,
+        )
         if row["link"] == "none" or base is None:
             continue
-        pred = predict_step_seconds(base["step_ms"] / 1e3, row["sent_bytes"],
-                                    parse_rate(row["link"]), fast_bps) * 1e3
+        pred = (
+            predict_step_seconds(
+                base["step_ms"] / 1e3, row["sent_bytes"], parse_rate(row["link"]), fast_bps
+            )
+            * 1e3
+        )
         row["predicted_step_ms"] = pred
         row["prediction_error"] = pred / row["step_ms"] - 1
 
 
-def _time_to_accuracy(rows: list[dict[str, Any]],
-                      accuracy: dict[tuple[str, int], dict[str, Any]]) -> None:
+def _time_to_accuracy(
+    rows: list[dict[str, Any]], accuracy: dict[tuple[str, int], dict[str, Any]]
+) -> None:
     """Each row: the minutes to the target (0.5 points under what the plain `dense`
     exchange reached, else under the best lever's best, per worker count) at its link's
     step time, and samples/s against `dense` there."""
     for row in rows:
         n = row["workers"]
         plain = accuracy.get(("dense", n))
-        target = plain["best_val_accuracy"] if plain else max(
-            v["best_val_accuracy"] for (lv, w), v in accuracy.items() if w == n)
+        target = (
+            plain["best_val_accuracy"]
+            if plain
+            else max(v["best_val_accuracy"] for (lv, w), v in accuracy.items() if w == n)
+        )
         target -= 0.005
         acc = accuracy[(row["lever"], n)]
-        epoch = next((i + 1 for i, h in enumerate(acc["history"])
-                      if h.get("val_accuracy", 0.0) >= target), None)
+        epoch = next(
+            (i + 1 for i, h in enumerate(acc["history"]) if h.get("val_accuracy", 0.0) >= target),
+            None,
+        )
         row["target_accuracy"] = round(target, 4)
-        row["minutes_to_target"] = (epoch * acc["steps_per_epoch"] * row["step_ms"] / 6e4
-                                    if epoch else None)
-        dense = next((r for r in rows if r["lever"] == "dense" and r["workers"] == n
-                      and r["link"] == row["link"]), None)
+        row["minutes_to_target"] = (
+            epoch * acc["steps_per_epoch"] * row["step_ms"] / 6e4 if epoch else None
+        )
+        dense = next(
+            (
+                r
+                for r in rows
+                if r["lever"] == "dense" and r["workers"] == n and r["link"] == row["link"]
+            ),
+            None,
+        )
         row["vs_dense"] = row["samples_per_s"] / dense["samples_per_s"] if dense else None
 
 
@@ -236,8 +320,13 @@ def chart(result: dict[str, Any], path: str) -> str:
         levers = list(dict.fromkeys(r["lever"] for r in rows))
         width = 0.8 / len(levers)
         for i, lever in enumerate(levers):
-            vals = [next((r["samples_per_s"] for r in rows if r["link"] == link
-                          and r["lever"] == lever), 0) for link in links]
+            vals = [
+                next(
+                    (r["samples_per_s"] for r in rows if r["link"] == link and r["lever"] == lever),
+                    0,
+                )
+                for link in links
+            ]
             ax.bar([j + i * width for j in range(len(links))], vals, width, label=lever)
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(links))], links)
         ax.set_yscale("log")

@@ -29,14 +29,38 @@ import numpy as np
 from keras_lstm_opt.profiling.throughput import thread_settings
 
 SHAPES: dict[str, dict[str, Any]] = {
-    "default": {"batch": 64, "time": 100, "inputs": 128, "units": 256, "layers": 2,
-                "bidirectional": False},
-    "small": {"batch": 32, "time": 50, "inputs": 32, "units": 64, "layers": 1,
-              "bidirectional": False},
-    "bidirectional": {"batch": 64, "time": 100, "inputs": 128, "units": 256, "layers": 2,
-                      "bidirectional": True},
-    "long": {"batch": 32, "time": 500, "inputs": 64, "units": 128, "layers": 1,
-             "bidirectional": False},
+    "default": {
+        "batch": 64,
+        "time": 100,
+        "inputs": 128,
+        "units": 256,
+        "layers": 2,
+        "bidirectional": False,
+    },
+    "small": {
+        "batch": 32,
+        "time": 50,
+        "inputs": 32,
+        "units": 64,
+        "layers": 1,
+        "bidirectional": False,
+    },
+    "bidirectional": {
+        "batch": 64,
+        "time": 100,
+        "inputs": 128,
+        "units": 256,
+        "layers": 2,
+        "bidirectional": True,
+    },
+    "long": {
+        "batch": 32,
+        "time": 500,
+        "inputs": 64,
+        "units": 128,
+        "layers": 1,
+        "bidirectional": False,
+    },
 }
 VARIANTS = ("keras", "fast", "torch")
 
@@ -53,8 +77,10 @@ def step_flops(s: dict[str, Any]) -> float:
 def _data(s: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     out = s["units"] * (2 if s["bidirectional"] else 1)
-    return (rng.random((s["batch"], s["time"], s["inputs"]), dtype=np.float32),
-            rng.random((s["batch"], out), dtype=np.float32))
+    return (
+        rng.random((s["batch"], s["time"], s["inputs"]), dtype=np.float32),
+        rng.random((s["batch"], out), dtype=np.float32),
+    )
 
 
 def keras_step(s: dict[str, Any], fast: bool) -> Callable[[], None]:
@@ -89,8 +115,13 @@ def torch_step(s: dict[str, Any]) -> Callable[[], None] | None:
         import torch
     except ImportError:
         return None
-    model = torch.nn.LSTM(s["inputs"], s["units"], num_layers=s["layers"], batch_first=True,
-                          bidirectional=s["bidirectional"])
+    model = torch.nn.LSTM(
+        s["inputs"],
+        s["units"],
+        num_layers=s["layers"],
+        batch_first=True,
+        bidirectional=s["bidirectional"],
+    )
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     x, y = (torch.from_numpy(a) for a in _data(s))
 
@@ -116,13 +147,19 @@ def matmul_ceiling(n: int = 2048, repeats: int = 5) -> float:
         t = time.perf_counter()
         tf.matmul(a, b).numpy()
         times.append(time.perf_counter() - t)
-    return 2 * n ** 3 / statistics.median(times) / 1e9
+    return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
-               steps_per_round: int = 10, warmup: int = 3, settle: float = 0.3,
-               warm_seconds: float = 0.3,
-               progress: Callable[[str], Any] = print) -> dict[str, Any]:
+def bench_lstm(
+    shapes: list[str],
+    variants: list[str],
+    rounds: int = 3,
+    steps_per_round: int = 10,
+    warmup: int = 3,
+    settle: float = 0.3,
+    warm_seconds: float = 0.3,
+    progress: Callable[[str], Any] = print,
+) -> dict[str, Any]:
     """Median/max step time, samples/s, GFLOP/s and ratios per shape and variant."""
     ceiling = matmul_ceiling()
     progress(f"fp32 matmul ceiling: {ceiling:.0f} GFLOP/s")
@@ -157,22 +194,39 @@ def bench_lstm(shapes: list[str], variants: list[str], rounds: int = 3,
                         times[v].append(time.perf_counter() - t)
                 finally:
                     gc.enable()
-            progress(f"  {name}: round {r + 1}/{rounds} " + "  ".join(
-                f"{v} {1000 * statistics.median(ts):.1f} ms" for v, ts in times.items()))
+            progress(
+                f"  {name}: round {r + 1}/{rounds} "
+                + "  ".join(f"{v} {1000 * statistics.median(ts):.1f} ms" for v, ts in times.items())
+            )
         flops = step_flops(s)
         for v, ts in times.items():
             med = statistics.median(ts)
-            rows.append({"shape": name, "variant": v, "median_ms": 1000 * med,
-                         "max_ms": 1000 * max(ts), "max_over_median": max(ts) / med,
-                         "p90_over_median": float(np.percentile(ts, 90)) / med,
-                         "step_ms": [round(1000 * t, 3) for t in ts],
-                         "samples_per_second": s["batch"] / med,
-                         "gflops": flops / med / 1e9, "ceiling_share": flops / med / 1e9 / ceiling,
-                         "steps": len(ts), **s})
+            rows.append(
+                {
+                    "shape": name,
+                    "variant": v,
+                    "median_ms": 1000 * med,
+                    "max_ms": 1000 * max(ts),
+                    "max_over_median": max(ts) / med,
+                    "p90_over_median": float(np.percentile(ts, 90)) / med,
+                    "step_ms": [round(1000 * t, 3) for t in ts],
+                    "samples_per_second": s["batch"] / med,
+                    "gflops": flops / med / 1e9,
+                    "ceiling_share": flops / med / 1e9 / ceiling,
+                    "steps": len(ts),
+                    **s,
+                }
+            )
         by = {row["variant"]: row for row in rows if row["shape"] == name}
         for row in by.values():
             for ref in ("keras", "torch"):
                 if ref in by:
                     row[f"speed_vs_{ref}"] = by[ref]["median_ms"] / row["median_ms"]
-    return {"mode": "lstm", "matmul_ceiling_gflops": ceiling, "threads": thread_settings(),
-            "rounds": rounds, "steps_per_round": steps_per_round, "rows": rows}
+    return {
+        "mode": "lstm",
+        "matmul_ceiling_gflops": ceiling,
+        "threads": thread_settings(),
+        "rounds": rounds,
+        "steps_per_round": steps_per_round,
+        "rows": rows,
+    }

@@ -125,14 +125,14 @@ def _onnx_call(s: dict[str, Any], stock: Any, threads: int) -> Call | None:
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    sess = ort.InferenceSession(proto.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return lambda x: sess.run(None, {name: x})[0]
 
 
-def _variants(s: dict[str, Any], variants: list[str], threads: int,
-              progress: Callable[[str], Any]) -> tuple[dict[str, Call], dict[str, float]]:
+def _variants(
+    s: dict[str, Any], variants: list[str], threads: int, progress: Callable[[str], Any]
+) -> tuple[dict[str, Call], dict[str, float]]:
     """Each available variant's call and its max abs difference from Keras's output."""
     import keras
 
@@ -141,12 +141,16 @@ def _variants(s: dict[str, Any], variants: list[str], threads: int,
     fast = keras_model(s, fast=True)
     fast.set_weights(stock.get_weights())
     makers: dict[str, Callable[[], Call | None]] = {
-        "keras": lambda: _keras_call(stock, s), "fast": lambda: _predictor_call(fast),
+        "keras": lambda: _keras_call(stock, s),
+        "fast": lambda: _predictor_call(fast),
         "fast-fn": lambda: _keras_call(fast, s),
         "torch": lambda: _torch_call(s, stock, threads),
-        "onnx": lambda: _onnx_call(s, stock, threads)}
-    notes = {"torch": "torch not installed, skipped (pip install torch==2.13.0: the bench extra)",
-             "onnx": "tf2onnx/onnxruntime not installed, skipped (the onnx extra)"}
+        "onnx": lambda: _onnx_call(s, stock, threads),
+    }
+    notes = {
+        "torch": "torch not installed, skipped (pip install torch==2.13.0: the bench extra)",
+        "onnx": "tf2onnx/onnxruntime not installed, skipped (the onnx extra)",
+    }
     x = np.random.default_rng(0).random((3, s["time"], s["inputs"]), dtype=np.float32)
     reference = _keras_call(stock, s)(x)
     calls, diffs = {}, {}
@@ -162,9 +166,16 @@ def _variants(s: dict[str, Any], variants: list[str], threads: int,
     return calls, diffs
 
 
-def _time(calls: dict[str, Call], x: np.ndarray, rounds: int, per_round: int, warmup: int,
-          settle: float, warm_seconds: float, on_round: Callable[[int, dict[str, list[float]]],
-                                                                 None]) -> dict[str, list[float]]:
+def _time(
+    calls: dict[str, Call],
+    x: np.ndarray,
+    rounds: int,
+    per_round: int,
+    warmup: int,
+    settle: float,
+    warm_seconds: float,
+    on_round: Callable[[int, dict[str, list[float]]], None],
+) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {v: [] for v in calls}
     for r in range(rounds):
         for v, call in calls.items():
@@ -186,11 +197,19 @@ def _time(calls: dict[str, Call], x: np.ndarray, rounds: int, per_round: int, wa
     return times
 
 
-def bench_predict(shapes: list[str], variants: list[str], rounds: int = 3, batch: int = 64,
-                  calls_per_round: int = 10, latency_calls_per_round: int = 50,
-                  warmup: int = 3, settle: float = 0.3, warm_seconds: float = 0.3,
-                  threads: int | None = None,
-                  progress: Callable[[str], Any] = print) -> dict[str, Any]:
+def bench_predict(
+    shapes: list[str],
+    variants: list[str],
+    rounds: int = 3,
+    batch: int = 64,
+    calls_per_round: int = 10,
+    latency_calls_per_round: int = 50,
+    warmup: int = 3,
+    settle: float = 0.3,
+    warm_seconds: float = 0.3,
+    threads: int | None = None,
+    progress: Callable[[str], Any] = print,
+) -> dict[str, Any]:
     """Throughput at `batch` and batch-1 latency per shape and variant, with ratios.
 
     Args:
@@ -206,33 +225,55 @@ def bench_predict(shapes: list[str], variants: list[str], rounds: int = 3, batch
     rows, sanity = [], {}
     for name in shapes:
         s = SHAPES[name]
-        progress(f"{name}: {s['layers']} layer(s), T={s['time']}, I={s['inputs']}, "
-                 f"H={s['units']}; checking outputs against Keras")
+        progress(
+            f"{name}: {s['layers']} layer(s), T={s['time']}, I={s['inputs']}, "
+            f"H={s['units']}; checking outputs against Keras"
+        )
         calls, sanity[name] = _variants(s, variants, threads, progress)
         rng = np.random.default_rng(1)
         for b, per_round in ((batch, calls_per_round), (1, latency_calls_per_round)):
             x = rng.random((b, s["time"], s["inputs"]), dtype=np.float32)
 
-            def report(r: int, times: dict[str, list[float]], tag: str = f"{name} batch {b}"
-                       ) -> None:
-                progress(f"  {tag}: round {r + 1}/{rounds} " + "  ".join(
-                    f"{v} {1000 * statistics.median(ts):.2f} ms" for v, ts in times.items()))
+            def report(
+                r: int, times: dict[str, list[float]], tag: str = f"{name} batch {b}"
+            ) -> None:
+                progress(
+                    f"  {tag}: round {r + 1}/{rounds} "
+                    + "  ".join(
+                        f"{v} {1000 * statistics.median(ts):.2f} ms" for v, ts in times.items()
+                    )
+                )
 
             times = _time(calls, x, rounds, per_round, warmup, settle, warm_seconds, report)
-            case = [{"shape": name, "batch": b, "variant": v, "label": f"{name}/b{b}/{v}",
-                     "p50_ms": 1000 * statistics.median(ts), "min_ms": 1000 * min(ts),
-                     "p99_ms": 1000 * float(np.percentile(ts, 99)),
-                     "samples_per_second": b / statistics.median(ts), "calls": len(ts),
-                     "matches_keras": sanity[name][v] <= TOLERANCE,
-                     "call_ms": [round(1000 * t, 3) for t in ts],
-                     **{k: s[k] for k in ("time", "inputs", "units", "layers")}}
-                    for v, ts in times.items()]
+            case = [
+                {
+                    "shape": name,
+                    "batch": b,
+                    "variant": v,
+                    "label": f"{name}/b{b}/{v}",
+                    "p50_ms": 1000 * statistics.median(ts),
+                    "min_ms": 1000 * min(ts),
+                    "p99_ms": 1000 * float(np.percentile(ts, 99)),
+                    "samples_per_second": b / statistics.median(ts),
+                    "calls": len(ts),
+                    "matches_keras": sanity[name][v] <= TOLERANCE,
+                    "call_ms": [round(1000 * t, 3) for t in ts],
+                    **{k: s[k] for k in ("time", "inputs", "units", "layers")},
+                }
+                for v, ts in times.items()
+            ]
             by = {row["variant"]: row for row in case}
             for row in case:
                 for ref in ("keras", "torch", "onnx"):
                     if ref in by:
                         row[f"speed_vs_{ref}"] = by[ref]["p50_ms"] / row["p50_ms"]
             rows += case
-    return {"mode": "predict", "threads": {**thread_settings(), "every_framework": threads},
-            "rounds": rounds, "batch": batch, "tolerance": TOLERANCE,
-            "max_abs_diff_vs_keras": sanity, "rows": rows}
+    return {
+        "mode": "predict",
+        "threads": {**thread_settings(), "every_framework": threads},
+        "rounds": rounds,
+        "batch": batch,
+        "tolerance": TOLERANCE,
+        "max_abs_diff_vs_keras": sanity,
+        "rows": rows,
+    }

@@ -52,15 +52,23 @@ def _join(tasks: str) -> None:
         fh.write(str(os.getpid()))
 
 
-def bench_quota(jobs: int = 2, cpus_per_job: float = 1.0, repeats: int = 2,
-                overrides: tuple[str, ...] = (), progress: Any = print) -> dict[str, Any]:
+def bench_quota(
+    jobs: int = 2,
+    cpus_per_job: float = 1.0,
+    repeats: int = 2,
+    overrides: tuple[str, ...] = (),
+    progress: Any = print,
+) -> dict[str, Any]:
     try:
         groups = _cgroup_dirs(jobs, cpus_per_job)
     except OSError as exc:
-        raise RuntimeError(f"cannot create cgroups with a CPU quota here ({exc}); run as "
-                           "root on a machine with a writable cgroup file system") from None
-    exe = shutil.which("keras-lstm-opt") or os.path.join(os.path.dirname(sys.executable),
-                                                         "keras-lstm-opt")
+        raise RuntimeError(
+            f"cannot create cgroups with a CPU quota here ({exc}); run as "
+            "root on a machine with a writable cgroup file system"
+        ) from None
+    exe = shutil.which("keras-lstm-opt") or os.path.join(
+        os.path.dirname(sys.executable), "keras-lstm-opt"
+    )
     work = tempfile.mkdtemp(prefix="klo-quota-")
     samples: dict[str, list[float]] = {"-1": [], "0": []}
     threads: dict[str, Any] = {}
@@ -71,13 +79,25 @@ def bench_quota(jobs: int = 2, cpus_per_job: float = 1.0, repeats: int = 2,
                 for j, (_, tasks) in enumerate(groups):
                     run = os.path.join(work, f"{mode}-{rep}-{j}")
                     cmd = [exe, "train", "--run-dir", run, "--set", "train.verbose=silent"]
-                    for o in (f"distribute.intra_op_threads={mode}",
-                              f"distribute.inter_op_threads={mode}", f"data.threads={mode}",
-                              *overrides):
+                    for o in (
+                        f"distribute.intra_op_threads={mode}",
+                        f"distribute.inter_op_threads={mode}",
+                        f"data.threads={mode}",
+                        *overrides,
+                    ):
                         cmd += ["--set", o]
-                    procs.append((subprocess.Popen(cmd, preexec_fn=functools.partial(_join, tasks),
-                                                   stdout=subprocess.DEVNULL,
-                                                   stderr=subprocess.PIPE, text=True), run))
+                    procs.append(
+                        (
+                            subprocess.Popen(
+                                cmd,
+                                preexec_fn=functools.partial(_join, tasks),
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE,
+                                text=True,
+                            ),
+                            run,
+                        )
+                    )
                 for proc, run in procs:
                     _, err = proc.communicate()
                     if proc.returncode:
@@ -87,8 +107,10 @@ def bench_quota(jobs: int = 2, cpus_per_job: float = 1.0, repeats: int = 2,
                     samples[mode].append(m["samples_per_second"])
                     threads[mode] = m["threads"]
                 label = "default" if mode == "-1" else "quota-aware"
-                progress(f"  repeat {rep + 1}/{repeats}  threads {label:<12} "
-                         f"{statistics.mean(samples[mode][-jobs:]):>8,.0f} samples/s per job")
+                progress(
+                    f"  repeat {rep + 1}/{repeats}  threads {label:<12} "
+                    f"{statistics.mean(samples[mode][-jobs:]):>8,.0f} samples/s per job"
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for d, _ in groups:
@@ -96,10 +118,20 @@ def bench_quota(jobs: int = 2, cpus_per_job: float = 1.0, repeats: int = 2,
                 os.rmdir(d)
             except OSError:
                 pass
-    rows = [{"threads": "TensorFlow default" if mode == "-1" else "quota-aware",
-             "intra_op": threads[mode]["intra_op"] or "default",
-             "samples_per_second_per_job": statistics.median(v),
-             "ratio_vs_default": statistics.median(v) / statistics.median(samples["-1"])}
-            for mode, v in samples.items()]
-    return {"mode": "quota", "jobs": jobs, "cpus_per_job": cpus_per_job, "repeats": repeats,
-            "why": threads["0"]["why"], "rows": rows}
+    rows = [
+        {
+            "threads": "TensorFlow default" if mode == "-1" else "quota-aware",
+            "intra_op": threads[mode]["intra_op"] or "default",
+            "samples_per_second_per_job": statistics.median(v),
+            "ratio_vs_default": statistics.median(v) / statistics.median(samples["-1"]),
+        }
+        for mode, v in samples.items()
+    ]
+    return {
+        "mode": "quota",
+        "jobs": jobs,
+        "cpus_per_job": cpus_per_job,
+        "repeats": repeats,
+        "why": threads["0"]["why"],
+        "rows": rows,
+    }

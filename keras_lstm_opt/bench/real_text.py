@@ -66,8 +66,18 @@ CONTENDERS = ("tutorial", "tfidf-word", "tfidf-char", "fasttext", "fasttext-bigr
 ALIASES = {"tfidf": "tfidf-word"}
 LSTMS = ("tutorial", "ours")
 PACKAGES = ("tensorflow", "keras", "scikit-learn", "fasttext-numpy2", "numpy")
-EXTRAS = ("chosen", "auto", "import_seconds", "saved_model", "threads", "word_ngrams", "curve",
-          "features", "malloc_perturb", "split_sha256")  # copied from a child's result
+EXTRAS = (
+    "chosen",
+    "auto",
+    "import_seconds",
+    "saved_model",
+    "threads",
+    "word_ngrams",
+    "curve",
+    "features",
+    "malloc_perturb",
+    "split_sha256",
+)  # copied from a child's result
 
 
 def parse_contenders(spec: str) -> tuple[str, ...]:
@@ -79,8 +89,10 @@ def parse_contenders(spec: str) -> tuple[str, ...]:
     names = {ALIASES.get(n.strip(), n.strip()) for n in spec.split(",") if n.strip()}
     unknown = sorted(names - set(CONTENDERS))
     if unknown or not names:
-        raise UsageError(f"--contenders: unknown {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {','.join(CONTENDERS)}")
+        raise UsageError(
+            f"--contenders: unknown {', '.join(unknown) or '(none given)'}; "
+            f"choose from {','.join(CONTENDERS)}"
+        )
     return tuple(c for c in CONTENDERS if c in names)
 
 
@@ -93,7 +105,7 @@ def corpus_builders() -> dict[str, Callable[[], list[tuple[str, str]]]]:
 
 
 def suite_half(name: str) -> str | None:
-    """"dev" or "held-out" for a suite corpus; None for anything else (a CSV)."""
+    """ "dev" or "held-out" for a suite corpus; None for anything else (a CSV)."""
     from keras_lstm_opt.bench.suite import SUITE
 
     return next((c.half for c in SUITE if c.name == name), None)
@@ -110,13 +122,14 @@ def load_corpus(source: str) -> tuple[str, list[tuple[str, str]]]:
         return os.path.splitext(os.path.basename(source))[0], read_corpus(source)
     builders = corpus_builders()
     if source not in builders:
-        raise UsageError(f"--corpus {source}: no such file and no suite corpus of that name "
-                         f"(suite: {', '.join(builders)})")
+        raise UsageError(
+            f"--corpus {source}: no such file and no suite corpus of that name "
+            f"(suite: {', '.join(builders)})"
+        )
     return source, list(builders[source]())
 
 
-def sample_rows(rows: list[tuple[str, str]], n: int, seed: int = 0
-                ) -> list[tuple[str, str]]:
+def sample_rows(rows: list[tuple[str, str]], n: int, seed: int = 0) -> list[tuple[str, str]]:
     """A stratified sample of `n` rows: each label's share kept (largest remainders)."""
     if n >= len(rows):
         return list(rows)
@@ -125,7 +138,7 @@ def sample_rows(rows: list[tuple[str, str]], n: int, seed: int = 0
         by_label.setdefault(row[1], []).append(row)
     quota = {k: n * len(v) / len(rows) for k, v in by_label.items()}
     take = {k: int(q) for k, q in quota.items()}
-    for k in sorted(quota, key=lambda k: (take[k] - quota[k], k))[:n - sum(take.values())]:
+    for k in sorted(quota, key=lambda k: (take[k] - quota[k], k))[: n - sum(take.values())]:
         take[k] += 1
     rng, out = random.Random(seed), []
     for label in sorted(by_label):
@@ -134,8 +147,9 @@ def sample_rows(rows: list[tuple[str, str]], n: int, seed: int = 0
     return out
 
 
-def split_corpus(rows: list[tuple[str, str]], out_dir: str, validation_fraction: float = 0.2,
-                 seed: int = 0) -> dict[str, Any]:
+def split_corpus(
+    rows: list[tuple[str, str]], out_dir: str, validation_fraction: float = 0.2, seed: int = 0
+) -> dict[str, Any]:
     """Write train.csv and validation.csv (stratified by label; each class keeps a
     training row); return the corpus stats."""
     by_label: dict[str, list[tuple[str, str]]] = {}
@@ -152,17 +166,21 @@ def split_corpus(rows: list[tuple[str, str]], out_dir: str, validation_fraction:
     rng.shuffle(val)
     os.makedirs(out_dir, exist_ok=True)
     for name, part in (("train", train), ("validation", val)):
-        with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="",
-                  encoding="utf-8") as fh:
+        with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["text", "label"])
             writer.writerows(part)
     counts = Counter(label for _, label in rows)
-    return {"rows": len(rows), "train": len(train), "validation": len(val),
-            "classes": len(counts), "majority_share": max(counts.values()) / len(rows),
-            "median_words": statistics.median(len(t.split()) for t, _ in rows),
-            "p90_words": float(np.percentile([len(t.split()) for t, _ in rows], 90)),
-            "split_sha256": split_digest(out_dir)}
+    return {
+        "rows": len(rows),
+        "train": len(train),
+        "validation": len(val),
+        "classes": len(counts),
+        "majority_share": max(counts.values()) / len(rows),
+        "median_words": statistics.median(len(t.split()) for t, _ in rows),
+        "p90_words": float(np.percentile([len(t.split()) for t, _ in rows], 90)),
+        "split_sha256": split_digest(out_dir),
+    }
 
 
 def split_digest(work: str) -> str:
@@ -183,23 +201,40 @@ def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
     start, start_at = time.perf_counter(), time.time()
     threads_for(load_config(None, overrides))  # as `train` would, before the import's TF ops
     data, run = os.path.join(work, "ours-data"), os.path.join(work, "ours-run")
-    report = import_data(os.path.join(work, "train.csv"), data, text="text", label="label",
-                         validation=os.path.join(work, "validation.csv"), progress=False)
+    report = import_data(
+        os.path.join(work, "train.csv"),
+        data,
+        text="text",
+        label="label",
+        validation=os.path.join(work, "validation.csv"),
+        progress=False,
+    )
     fit_start = time.perf_counter()
-    metrics = fit(None, run, [f"data.path={data}", "train.verbose=epoch", *overrides],
-                  overwrite=True)
+    metrics = fit(
+        None, run, [f"data.path={data}", "train.verbose=epoch", *overrides], overwrite=True
+    )
     fit_seconds = time.perf_counter() - fit_start
     with open(os.path.join(run, "history.csv"), encoding="utf-8") as fh:
         history = list(csv.DictReader(fh))
     offset = metrics["train_started_at"] - start_at  # import, pipeline and model build
-    points = [{"epoch": int(r["epoch"]) + 1, "wall_seconds": offset + float(r["wall_seconds"]),
-               "val_accuracy": float(r["val_accuracy"])} for r in history]
+    points = [
+        {
+            "epoch": int(r["epoch"]) + 1,
+            "wall_seconds": offset + float(r["wall_seconds"]),
+            "val_accuracy": float(r["val_accuracy"]),
+        }
+        for r in history
+    ]
     evaluation = load_run(run).evaluate()
-    return {"points": points, "import_seconds": fit_start - start, "fit_seconds": fit_seconds,
-            "saved_model": {"val_accuracy": evaluation["accuracy"],
-                            "macro_f1": evaluation["macro_f1"]},
-            "chosen": report.get("chosen"), "auto": metrics.get("auto"),
-            "best_epoch": metrics.get("best_epoch")}
+    return {
+        "points": points,
+        "import_seconds": fit_start - start,
+        "fit_seconds": fit_seconds,
+        "saved_model": {"val_accuracy": evaluation["accuracy"], "macro_f1": evaluation["macro_f1"]},
+        "chosen": report.get("chosen"),
+        "auto": metrics.get("auto"),
+        "best_epoch": metrics.get("best_epoch"),
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -207,12 +242,18 @@ def machine() -> dict[str, Any]:
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            model = next((ln.split(":", 1)[1].strip() for ln in fh
-                          if ln.startswith("model name")), model)
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), model
+            )
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "cores_usable": fasttext_threads(),
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "cores_usable": fasttext_threads(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def versions() -> dict[str, str | None]:
@@ -227,17 +268,26 @@ def versions() -> dict[str, str | None]:
 
 
 def _child(contender: str, work: str, epochs: int, overrides: list[str]) -> dict[str, Any]:
-    return run_contender("keras_lstm_opt.bench.real_text",
-                         [contender, work, str(epochs), *overrides],
-                         tutorial=contender == "tutorial",
-                         env=FASTTEXT_ENV if contender.startswith("fasttext") else None)
+    return run_contender(
+        "keras_lstm_opt.bench.real_text",
+        [contender, work, str(epochs), *overrides],
+        tutorial=contender == "tutorial",
+        env=FASTTEXT_ENV if contender.startswith("fasttext") else None,
+    )
 
 
-def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
-                    overrides: list[str] | None = None, contenders: tuple[str, ...] = CONTENDERS,
-                    validation_fraction: float = 0.2, seed: int = 0,
-                    progress: Callable[[str], Any] = print, rows: int | None = None,
-                    fasttext_epochs: int | None = None) -> dict[str, Any]:
+def bench_real_text(
+    corpora: list[str],
+    out_dir: str,
+    tutorial_epochs: int = 5,
+    overrides: list[str] | None = None,
+    contenders: tuple[str, ...] = CONTENDERS,
+    validation_fraction: float = 0.2,
+    seed: int = 0,
+    progress: Callable[[str], Any] = print,
+    rows: int | None = None,
+    fasttext_epochs: int | None = None,
+) -> dict[str, Any]:
     """Train the contenders on each corpus; see the module docstring.
 
     Args:
@@ -270,9 +320,11 @@ def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
         stats = split_corpus(picked, work, validation_fraction, seed)
         stats["sampled_from"] = len(data)
         stats["half"] = None if os.path.isfile(source) else suite_half(name)
-        progress(f"{name}: {stats['rows']} rows (of {len(data)}), {stats['classes']} "
-                 f"classes, median {stats['median_words']:g} words; train {stats['train']}, "
-                 f"validation {stats['validation']}")
+        progress(
+            f"{name}: {stats['rows']} rows (of {len(data)}), {stats['classes']} "
+            f"classes, median {stats['median_words']:g} words; train {stats['train']}, "
+            f"validation {stats['validation']}"
+        )
         results = {}
         for c in contenders:
             began = time.perf_counter()
@@ -281,18 +333,29 @@ def bench_real_text(corpora: list[str], out_dir: str, tutorial_epochs: int = 5,
             if results[c]["split_sha256"] != stats["split_sha256"]:
                 raise RuntimeError(f"{name}: {c} read another split than {work}'s")
             best = max(results[c]["points"], key=lambda p: p["val_accuracy"])
-            progress(f"  {c}: best val_accuracy {best['val_accuracy']:.4f} at "
-                     f"{best['wall_seconds']:.1f} s ({time.perf_counter() - began:.0f} s "
-                     "with start-up)")
+            progress(
+                f"  {c}: best val_accuracy {best['val_accuracy']:.4f} at "
+                f"{best['wall_seconds']:.1f} s ({time.perf_counter() - began:.0f} s "
+                "with start-up)"
+            )
         corpus_rows = _rows(name, stats, results)
         out_rows += corpus_rows
         summary.append({"corpus": name, **stats, **_gap(corpus_rows)})
-    return {"mode": "real-text", "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-            "machine": machine(), "versions": versions(), "tutorial_epochs": tutorial_epochs,
-            "fasttext_epochs": fasttext_epochs, "seed": seed,
-            "validation_fraction": validation_fraction, "sample_rows": rows,
-            "contenders": list(contenders), "overrides": list(overrides or []),
-            "corpora": summary, "rows": out_rows}
+    return {
+        "mode": "real-text",
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "machine": machine(),
+        "versions": versions(),
+        "tutorial_epochs": tutorial_epochs,
+        "fasttext_epochs": fasttext_epochs,
+        "seed": seed,
+        "validation_fraction": validation_fraction,
+        "sample_rows": rows,
+        "contenders": list(contenders),
+        "overrides": list(overrides or []),
+        "corpora": summary,
+        "rows": out_rows,
+    }
 
 
 def _best(r: dict[str, Any]) -> dict[str, Any]:
@@ -308,14 +371,23 @@ def _rows(name: str, stats: dict[str, Any], results: dict[str, Any]) -> list[dic
         best = _best(r)
         f1 = r["saved_model"]["macro_f1"] if "saved_model" in r else best["macro_f1"]
         reach = first_reach(r["points"], target) if target is not None else None
-        out.append({"corpus": name, **{k: stats[k] for k in ("rows", "classes", "median_words")},
-                    "contender": c, "best_val_accuracy": best["val_accuracy"],
-                    "macro_f1": f1, "best_epoch": best["epoch"],
-                    "best_at_seconds": best["wall_seconds"],
-                    "tutorial_best": target, "seconds_to_tutorial_best": reach,
-                    "speedup_vs_tutorial": (t_tut / reach) if t_tut and reach and c in LSTMS
-                    else None, "gap_points": None, "points": r["points"],
-                    **{k: r[k] for k in EXTRAS if k in r}})
+        out.append(
+            {
+                "corpus": name,
+                **{k: stats[k] for k in ("rows", "classes", "median_words")},
+                "contender": c,
+                "best_val_accuracy": best["val_accuracy"],
+                "macro_f1": f1,
+                "best_epoch": best["epoch"],
+                "best_at_seconds": best["wall_seconds"],
+                "tutorial_best": target,
+                "seconds_to_tutorial_best": reach,
+                "speedup_vs_tutorial": (t_tut / reach) if t_tut and reach and c in LSTMS else None,
+                "gap_points": None,
+                "points": r["points"],
+                **{k: r[k] for k in EXTRAS if k in r},
+            }
+        )
         if "best_epoch" in r:  # ours: the epoch its run saved
             out[-1]["saved_epoch"] = r["best_epoch"]
     gap = _gap(out)
@@ -332,12 +404,20 @@ def _gap(rows: list[dict[str, Any]]) -> dict[str, Any]:
     if not ours or not rivals:
         return {"best_rival": None, "gap_points": None}
     top = max(rivals, key=lambda r: r["best_val_accuracy"])
-    return {"best_rival": top["contender"],
-            "gap_points": 100 * (ours[0]["best_val_accuracy"] - top["best_val_accuracy"])}
+    return {
+        "best_rival": top["contender"],
+        "gap_points": 100 * (ours[0]["best_val_accuracy"] - top["best_val_accuracy"]),
+    }
 
 
-STYLES = {"tutorial": ("o-", "C0"), "tfidf-word": ("s", "C1"), "tfidf-char": ("D", "C2"),
-          "fasttext": ("^--", "C4"), "fasttext-bigrams": ("v--", "C5"), "ours": ("o-", "C3")}
+STYLES = {
+    "tutorial": ("o-", "C0"),
+    "tfidf-word": ("s", "C1"),
+    "tfidf-char": ("D", "C2"),
+    "fasttext": ("^--", "C4"),
+    "fasttext-bigrams": ("v--", "C5"),
+    "ours": ("o-", "C3"),
+}
 
 
 def plot(result: dict[str, Any], path: str) -> str:
@@ -355,8 +435,13 @@ def plot(result: dict[str, Any], path: str) -> str:
             style, color = STYLES.get(r["contender"], ("o-", None))
             if len(pts) == 1:
                 style = style[0]
-            ax.plot([p["wall_seconds"] for p in pts], [p["val_accuracy"] for p in pts], style,
-                    color=color, label=r["contender"])
+            ax.plot(
+                [p["wall_seconds"] for p in pts],
+                [p["val_accuracy"] for p in pts],
+                style,
+                color=color,
+                label=r["contender"],
+            )
         ax.set_title(f"{corpus} ({r['rows']} rows, {r['classes']} classes)")
         ax.set_xscale("log")
         ax.set_xlabel("wall time (s, log)")
@@ -373,8 +458,9 @@ def main(argv: list[str]) -> int:
     elif contender in ("tfidf-word", "tfidf-char"):
         result = run_tfidf(work, contender.split("-")[1])
     elif contender in ("fasttext", "fasttext-bigrams"):
-        result = run_fasttext(work, contender, 2 if contender == "fasttext-bigrams" else None,
-                              epochs or None)  # 0: the library's default
+        result = run_fasttext(
+            work, contender, 2 if contender == "fasttext-bigrams" else None, epochs or None
+        )  # 0: the library's default
     elif contender == "ours":
         result = run_ours(work, overrides)
     else:

@@ -31,16 +31,30 @@ import tempfile
 import time
 from typing import Any
 
-MIB = 2 ** 20
+MIB = 2**20
 
 
 def start_redis(port: int) -> subprocess.Popen:
     exe = shutil.which("redis-server")
     if not exe:
         raise RuntimeError("redis-server not found (Debian: apt-get install redis-server)")
-    proc = subprocess.Popen([exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                             "--appendonly", "no", "--protected-mode", "yes"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import redis
 
     client, deadline = redis.Redis("127.0.0.1", port), time.time() + 30
@@ -60,8 +74,9 @@ def _dataset(path: str, cache: str) -> Any:
 
     cfg = DataConfig(path=path, cache=cache, shuffle_buffer=0)
     files = resolve_files(cfg)
-    return make_dataset(cfg, files.schema, files.train, 128, training=False,
-                        compression=files.compression)
+    return make_dataset(
+        cfg, files.schema, files.train, 128, training=False, compression=files.compression
+    )
 
 
 def _rss_mib() -> float:
@@ -108,8 +123,10 @@ def _redis_dataset(port: int) -> Any:
 
     sig = (tf.TensorSpec([], tf.string), tf.TensorSpec([], tf.string))
     ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
-    return ds.map(lambda x, y: (tf.io.parse_tensor(x, tf.int64), tf.io.parse_tensor(y, tf.int64)),
-                  num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.map(
+        lambda x, y: (tf.io.parse_tensor(x, tf.int64), tf.io.parse_tensor(y, tf.int64)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    ).prefetch(tf.data.AUTOTUNE)
 
 
 def _reader(variant: str, path: str, arg: str, start: Any, out: Any) -> None:
@@ -122,8 +139,11 @@ def _reader(variant: str, path: str, arg: str, start: Any, out: Any) -> None:
     tf.constant(0)  # TensorFlow's own memory is not the cache's
     base = _rss_mib()
     if variant in ("memory cache", "memory cache, batches"):
-        ds = _dataset(path, "memory") if variant == "memory cache" else \
-            _dataset(path, "none").cache()
+        ds = (
+            _dataset(path, "memory")
+            if variant == "memory cache"
+            else _dataset(path, "none").cache()
+        )
         dataset_throughput(ds)  # first pass fills this reader's cache
     elif variant == "file snapshot":
         ds = _dataset(path, f"snapshot:{arg}")
@@ -131,12 +151,21 @@ def _reader(variant: str, path: str, arg: str, start: Any, out: Any) -> None:
         ds = _redis_dataset(int(arg))
     start.wait()
     r = dataset_throughput(ds)
-    out.put({"examples_per_second": r["examples_per_second"], "examples": r["examples"],
-             "rss_growth_mib": max(0.0, _rss_mib() - base)})
+    out.put(
+        {
+            "examples_per_second": r["examples_per_second"],
+            "examples": r["examples"],
+            "rss_growth_mib": max(0.0, _rss_mib() - base),
+        }
+    )
 
 
-def bench_redis(examples: int = 24000, readers: tuple[int, ...] = (1, 3), repeats: int = 2,
-                progress: Any = print) -> dict[str, Any]:
+def bench_redis(
+    examples: int = 24000,
+    readers: tuple[int, ...] = (1, 3),
+    repeats: int = 2,
+    progress: Any = print,
+) -> dict[str, Any]:
     import redis
 
     from keras_lstm_opt.data.embedded import write_embedded
@@ -154,17 +183,29 @@ def bench_redis(examples: int = 24000, readers: tuple[int, ...] = (1, 3), repeat
         redis_mib = redis.Redis("127.0.0.1", port).info("memory")["used_memory"] / MIB
         snap = os.path.join(work, "snap", "text")
         dataset_throughput(_dataset(data, f"snapshot:{snap}"))  # written once
-        snap_mib = sum(os.path.getsize(os.path.join(r, f))
-                       for r, _, fs in os.walk(os.path.dirname(snap)) for f in fs) / MIB
-        args = {"memory cache": "", "memory cache, batches": "", "file snapshot": snap,
-                "redis": str(port)}
+        snap_mib = (
+            sum(
+                os.path.getsize(os.path.join(r, f))
+                for r, _, fs in os.walk(os.path.dirname(snap))
+                for f in fs
+            )
+            / MIB
+        )
+        args = {
+            "memory cache": "",
+            "memory cache, batches": "",
+            "file snapshot": snap,
+            "redis": str(port),
+        }
         samples: dict[tuple[str, int], list[dict[str, float]]] = {}
         for rep in range(repeats):
             for n in readers:
                 for variant, arg in args.items():
                     start, out = ctx.Event(), ctx.Queue()
-                    procs = [ctx.Process(target=_reader, args=(variant, data, arg, start, out))
-                             for _ in range(n)]
+                    procs = [
+                        ctx.Process(target=_reader, args=(variant, data, arg, start, out))
+                        for _ in range(n)
+                    ]
                     for p in procs:
                         p.start()
                     time.sleep(0.5)
@@ -173,24 +214,43 @@ def bench_redis(examples: int = 24000, readers: tuple[int, ...] = (1, 3), repeat
                     for p in procs:
                         p.join(timeout=60)
                     samples.setdefault((variant, n), []).append(
-                        {"per_reader": statistics.mean(g["examples_per_second"] for g in got),
-                         "rss": statistics.mean(g["rss_growth_mib"] for g in got)})
-                    progress(f"  repeat {rep + 1}/{repeats}  {n} reader(s)  {variant:<14} "
-                             f"{samples[(variant, n)][-1]['per_reader']:>9,.0f} examples/s "
-                             "per reader")
+                        {
+                            "per_reader": statistics.mean(g["examples_per_second"] for g in got),
+                            "rss": statistics.mean(g["rss_growth_mib"] for g in got),
+                        }
+                    )
+                    progress(
+                        f"  repeat {rep + 1}/{repeats}  {n} reader(s)  {variant:<14} "
+                        f"{samples[(variant, n)][-1]['per_reader']:>9,.0f} examples/s "
+                        "per reader"
+                    )
         rows = []
         for (variant, n), s in samples.items():
             per = statistics.median(x["per_reader"] for x in s)
             rss = statistics.median(x["rss"] for x in s)
             shared = {"redis": redis_mib, "file snapshot": snap_mib}.get(variant, 0.0)
-            rows.append({"variant": variant, "readers": n, "per_reader_examples_per_second": per,
-                         "total_examples_per_second": per * n,
-                         "reader_rss_growth_mib": rss, "shared_store_mib": shared,
-                         "memory_for_all_readers_mib": rss * n + (
-                             redis_mib if variant == "redis" else 0.0)})
-        return {"mode": "redis", "examples": examples, "batches": batches, "repeats": repeats,
-                "threads": thread_settings(), "redis_used_memory_mib": redis_mib,
-                "snapshot_mib": snap_mib, "rows": rows}
+            rows.append(
+                {
+                    "variant": variant,
+                    "readers": n,
+                    "per_reader_examples_per_second": per,
+                    "total_examples_per_second": per * n,
+                    "reader_rss_growth_mib": rss,
+                    "shared_store_mib": shared,
+                    "memory_for_all_readers_mib": rss * n
+                    + (redis_mib if variant == "redis" else 0.0),
+                }
+            )
+        return {
+            "mode": "redis",
+            "examples": examples,
+            "batches": batches,
+            "repeats": repeats,
+            "threads": thread_settings(),
+            "redis_used_memory_mib": redis_mib,
+            "snapshot_mib": snap_mib,
+            "rows": rows,
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -43,21 +43,25 @@ def _pass(cfg: DataConfig, stage: str | None, cold: bool) -> tuple[float, int]:
     return time.perf_counter() - began, n
 
 
-def bench_remote(url: str, examples: int, workdir: str, rounds: int = 3,
-                 progress: Callable[[str], None] = print) -> dict[str, Any]:
+def bench_remote(
+    url: str, examples: int, workdir: str, rounds: int = 3, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Examples/s of one pass over the train split, per variant (see the module doc)."""
     local = write_embedded("text", os.path.join(workdir, "local"), examples, seed=7)
     url = url.rstrip("/")
     for name in fs.listdir(local):
         fs.put(os.path.join(local, name), f"{url}/{name}")
-    size = sum(os.path.getsize(os.path.join(local, n)) for n in os.listdir(local)
-               if n.startswith("train-"))
+    size = sum(
+        os.path.getsize(os.path.join(local, n)) for n in os.listdir(local) if n.startswith("train-")
+    )
     stage = os.path.join(workdir, "stage")
     base = DataConfig(cache="none", shuffle_files=False, validate=False)
-    cfgs = {"local": (dataclasses.replace(base, path=local), None),
-            "staged-cold": (dataclasses.replace(base, path=url, stage_dir=stage), stage),
-            "staged-warm": (dataclasses.replace(base, path=url, stage_dir=stage), None),
-            "streamed": (dataclasses.replace(base, path=url, remote_read="stream"), None)}
+    cfgs = {
+        "local": (dataclasses.replace(base, path=local), None),
+        "staged-cold": (dataclasses.replace(base, path=url, stage_dir=stage), stage),
+        "staged-warm": (dataclasses.replace(base, path=url, stage_dir=stage), None),
+        "streamed": (dataclasses.replace(base, path=url, remote_read="stream"), None),
+    }
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     counts: dict[str, int] = {}
     _pass(cfgs["local"][0], None, False)  # warm up TensorFlow and the page cache
@@ -69,14 +73,26 @@ def bench_remote(url: str, examples: int, workdir: str, rounds: int = 3,
             counts[v] = n
             progress(f"round {r + 1}/{rounds} {v}: {n} examples in {seconds:.2f} s")
     local_s = statistics.median(times["local"])
-    rows = [{"variant": v, "examples": counts[v],
-             "median_seconds": round(statistics.median(times[v]), 3),
-             "examples_per_s": round(counts[v] / statistics.median(times[v])),
-             "mb_per_s": round(size / 1e6 / statistics.median(times[v]), 1),
-             "vs_local": round(local_s / statistics.median(times[v]), 2)} for v in VARIANTS]
-    return {"url": url, "endpoint": fs.s3_endpoint(), "examples": examples,
-            "train_bytes": size, "rounds": rounds, "rows": rows,
-            "note": "one pass of read+parse+batch (no cache); medians of interleaved rounds"}
+    rows = [
+        {
+            "variant": v,
+            "examples": counts[v],
+            "median_seconds": round(statistics.median(times[v]), 3),
+            "examples_per_s": round(counts[v] / statistics.median(times[v])),
+            "mb_per_s": round(size / 1e6 / statistics.median(times[v]), 1),
+            "vs_local": round(local_s / statistics.median(times[v]), 2),
+        }
+        for v in VARIANTS
+    ]
+    return {
+        "url": url,
+        "endpoint": fs.s3_endpoint(),
+        "examples": examples,
+        "train_bytes": size,
+        "rounds": rounds,
+        "rows": rows,
+        "note": "one pass of read+parse+batch (no cache); medians of interleaved rounds",
+    }
 
 
 def chart(result: dict[str, Any], path: str) -> str:
@@ -90,13 +106,23 @@ def chart(result: dict[str, Any], path: str) -> str:
 
     rows = result["rows"]
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.bar([r["variant"] for r in rows], [r["examples_per_s"] for r in rows],
-           color=["#4c72b0", "#dd8452", "#55a868", "#c44e52"])
+    ax.bar(
+        [r["variant"] for r in rows],
+        [r["examples_per_s"] for r in rows],
+        color=["#4c72b0", "#dd8452", "#55a868", "#c44e52"],
+    )
     for i, r in enumerate(rows):
-        ax.text(i, r["examples_per_s"], f"{r['examples_per_s']:,}\n{r['vs_local']}x",
-                ha="center", va="bottom", fontsize=8)
+        ax.text(
+            i,
+            r["examples_per_s"],
+            f"{r['examples_per_s']:,}\n{r['vs_local']}x",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_ylabel("examples / s (one pass)")
-    ax.set_title(f"{result['examples']:,} text examples: local vs s3:// "
-                 f"({result['endpoint']})", fontsize=9)
+    ax.set_title(
+        f"{result['examples']:,} text examples: local vs s3:// ({result['endpoint']})", fontsize=9
+    )
     ax.margins(y=0.25)
     return save_figure(fig, path)

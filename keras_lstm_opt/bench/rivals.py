@@ -70,13 +70,15 @@ def read_corpus(path: str) -> list[tuple[str, str]]:
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or not {"text", "label"} <= set(reader.fieldnames):
-            raise DataError(f"{path}: needs the columns text,label; has "
-                            f"{','.join(reader.fieldnames or [])}")
+            raise DataError(
+                f"{path}: needs the columns text,label; has {','.join(reader.fieldnames or [])}"
+            )
         return [(r["text"], r["label"]) for r in reader]
 
 
-def read_split(work: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]], np.ndarray,
-                                   np.ndarray, int]:
+def read_split(
+    work: str,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], np.ndarray, np.ndarray, int]:
     """The split in `work`: train rows, validation rows, their class ids and the classes."""
     train = read_corpus(os.path.join(work, "train.csv"))
     val = read_corpus(os.path.join(work, "validation.csv"))
@@ -105,15 +107,20 @@ def run_tutorial(work: str, epochs: int) -> dict[str, Any]:
     start = time.perf_counter()
     train, val, y, yv, k = read_split(work)
     length = int(np.percentile([len(t.split()) for t, _ in train], 95))
-    vectorize = keras.layers.TextVectorization(max_tokens=20000,
-                                               output_sequence_length=max(length, 1))
+    vectorize = keras.layers.TextVectorization(
+        max_tokens=20000, output_sequence_length=max(length, 1)
+    )
     vectorize.adapt([t for t, _ in train], batch_size=1024)
     x = vectorize(np.array([t for t, _ in train])).numpy()
     xv = vectorize(np.array([t for t, _ in val])).numpy()
-    model = keras.Sequential([
-        keras.Input((None,), dtype="int64"),
-        keras.layers.Embedding(vectorize.vocabulary_size(), 64, mask_zero=True),
-        keras.layers.LSTM(64), keras.layers.Dense(k, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((None,), dtype="int64"),
+            keras.layers.Embedding(vectorize.vocabulary_size(), 64, mask_zero=True),
+            keras.layers.LSTM(64),
+            keras.layers.Dense(k, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     points: list[dict[str, float]] = []
 
@@ -123,13 +130,19 @@ def run_tutorial(work: str, epochs: int) -> dict[str, Any]:
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             now = time.perf_counter()
             pred = model.predict(xv, batch_size=256, verbose=0).argmax(-1)  # not timed
-            points.append({"epoch": epoch + 1, "wall_seconds": now - start - self.paused,
-                           "val_accuracy": float((logs or {})["val_accuracy"]),
-                           "macro_f1": macro_f1(yv, pred, k)})
+            points.append(
+                {
+                    "epoch": epoch + 1,
+                    "wall_seconds": now - start - self.paused,
+                    "val_accuracy": float((logs or {})["val_accuracy"]),
+                    "macro_f1": macro_f1(yv, pred, k),
+                }
+            )
             self.paused += time.perf_counter() - now
 
-    model.fit(x, y, batch_size=32, epochs=epochs, validation_data=(xv, yv), verbose=2,
-              callbacks=[Clock()])
+    model.fit(
+        x, y, batch_size=32, epochs=epochs, validation_data=(xv, yv), verbose=2, callbacks=[Clock()]
+    )
     return {"points": points}
 
 
@@ -149,10 +162,17 @@ def run_tfidf(work: str, analyzer: str) -> dict[str, Any]:
     clf = linear.LogisticRegression(max_iter=1000).fit(x, y)
     pred = clf.predict(vec.transform([t for t, _ in val]))
     seconds = time.perf_counter() - start
-    return {"points": [{"epoch": 1, "wall_seconds": seconds,
-                        "val_accuracy": float(np.mean(pred == yv)),
-                        "macro_f1": macro_f1(yv, pred, k)}],
-            "features": int(x.shape[1])}
+    return {
+        "points": [
+            {
+                "epoch": 1,
+                "wall_seconds": seconds,
+                "val_accuracy": float(np.mean(pred == yv)),
+                "macro_f1": macro_f1(yv, pred, k),
+            }
+        ],
+        "features": int(x.shape[1]),
+    }
 
 
 def fasttext_line(text: str) -> str:
@@ -163,27 +183,32 @@ def fasttext_line(text: str) -> str:
 
 def fasttext_threads() -> int:
     """The CPUs this process may use (its affinity): fastText's `thread`."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        (os.cpu_count() or 1)
+    return (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
 
 
-def _fasttext_once(ft: Any, work: str, name: str, epoch: int, word_ngrams: int | None,
-                   threads: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _fasttext_once(
+    ft: Any, work: str, name: str, epoch: int, word_ngrams: int | None, threads: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Read the split, write fastText's file, train `epoch` epochs, predict validation."""
     train, val, y, yv, k = read_split(work)
     path = os.path.join(work, f"{name}.train.txt")
     with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines(f"__label__{c} {fasttext_line(t)}\n"
-                      for c, (t, _) in zip(y.tolist(), train, strict=True))
+        fh.writelines(
+            f"__label__{c} {fasttext_line(t)}\n"
+            for c, (t, _) in zip(y.tolist(), train, strict=True)
+        )
     extra = {"wordNgrams": word_ngrams} if word_ngrams else {}
     model = ft.train_supervised(input=path, epoch=epoch, thread=threads, verbose=0, **extra)
     labels, _ = model.predict([fasttext_line(t) for t, _ in val], k=1)
-    pred = np.array([int(lab[0][len("__label__"):]) if lab else -1 for lab in labels])
+    pred = np.array([int(lab[0][len("__label__") :]) if lab else -1 for lab in labels])
     return yv, pred, k
 
 
-def run_fasttext(work: str, name: str, word_ngrams: int | None = None,
-                 epochs: int | None = None) -> dict[str, Any]:
+def run_fasttext(
+    work: str, name: str, word_ngrams: int | None = None, epochs: int | None = None
+) -> dict[str, Any]:
     """fastText trained at epoch = 1..`epochs` (default: the library's, 5), one training
     each: {"points": [...], "threads": ..., "defaults": {...}}.
 
@@ -208,9 +233,19 @@ def run_fasttext(work: str, name: str, word_ngrams: int | None = None,
                     raise
                 retries += 1
         seconds = time.perf_counter() - start
-        points.append({"epoch": epoch, "wall_seconds": seconds,
-                       "val_accuracy": float(np.mean(pred == yv)),
-                       "macro_f1": macro_f1(yv, pred, k), "nan_retries": retries})
-    return {"points": points, "threads": threads, "word_ngrams": word_ngrams or 1,
-            "curve": "one training per epoch count; each point's own wall time",
-            "malloc_perturb": os.environ.get("MALLOC_PERTURB_")}
+        points.append(
+            {
+                "epoch": epoch,
+                "wall_seconds": seconds,
+                "val_accuracy": float(np.mean(pred == yv)),
+                "macro_f1": macro_f1(yv, pred, k),
+                "nan_retries": retries,
+            }
+        )
+    return {
+        "points": points,
+        "threads": threads,
+        "word_ngrams": word_ngrams or 1,
+        "curve": "one training per epoch count; each point's own wall time",
+        "malloc_perturb": os.environ.get("MALLOC_PERTURB_"),
+    }

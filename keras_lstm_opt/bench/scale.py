@@ -33,12 +33,11 @@ from keras_lstm_opt.bench.contender import measure
 from keras_lstm_opt.bench.corpora import wordnet_rows
 from keras_lstm_opt.charts import save_figure
 
-MIB = 2 ** 20
+MIB = 2**20
 STAGES = ("import", "train", "evaluate")
 
 
-def perturbed(glosses: list[tuple[str, str]], rows: int, seed: int
-              ) -> Iterator[tuple[str, str]]:
+def perturbed(glosses: list[tuple[str, str]], rows: int, seed: int) -> Iterator[tuple[str, str]]:
     """`rows` (text, label) rows drawn from `glosses`, each perturbed: words dropped at
     10% (one kept at least), one neighbouring pair swapped."""
     rng = random.Random(seed)
@@ -58,8 +57,7 @@ def write_corpus(out_dir: str, rows: int, seed: int = 0) -> dict[str, int]:
     kept = [g for i, g in enumerate(glosses) if i % 5 != 4]
     counts = {}
     for name, pool, n in (("train", kept, rows - rows // 5), ("validation", held, rows // 5)):
-        with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="",
-                  encoding="utf-8") as fh:
+        with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(["text", "label"])
             writer.writerows(perturbed(pool, n, seed + len(name)))
@@ -67,8 +65,9 @@ def write_corpus(out_dir: str, rows: int, seed: int = 0) -> dict[str, int]:
     return counts
 
 
-def bench_size(rows: int, out: str, epochs: int, overrides: list[str],
-               progress: Callable[[str], Any] = print) -> dict[str, Any]:
+def bench_size(
+    rows: int, out: str, epochs: int, overrides: list[str], progress: Callable[[str], Any] = print
+) -> dict[str, Any]:
     """Write, import, train and evaluate one size; return per-stage facts."""
     work = os.path.join(out, f"rows-{rows}")
     shutil.rmtree(work, ignore_errors=True)
@@ -76,19 +75,45 @@ def bench_size(rows: int, out: str, epochs: int, overrides: list[str],
     t = time.monotonic()
     counts = write_corpus(work, rows)
     size = sum(os.path.getsize(os.path.join(work, f"{n}.csv")) for n in counts)
-    result: dict[str, Any] = {"rows": rows, **{f"{k}_rows": v for k, v in counts.items()},
-                              "csv_bytes": size, "write_seconds": time.monotonic() - t}
-    progress(f"{rows:,} rows: wrote {size / MIB:,.0f} MiB of CSV in "
-             f"{result['write_seconds']:.0f} s")
+    result: dict[str, Any] = {
+        "rows": rows,
+        **{f"{k}_rows": v for k, v in counts.items()},
+        "csv_bytes": size,
+        "write_seconds": time.monotonic() - t,
+    }
+    progress(
+        f"{rows:,} rows: wrote {size / MIB:,.0f} MiB of CSV in {result['write_seconds']:.0f} s"
+    )
     data, run = os.path.join(work, "data"), os.path.join(work, "run")
     cli = ["-m", "keras_lstm_opt.cli"]
     commands = {
-        "import": [*cli, "data", "import", os.path.join(work, "train.csv"), "--out", data,
-                   "--text", "text", "--label", "label", "--validation",
-                   os.path.join(work, "validation.csv")],
-        "train": [*cli, "train", "--run-dir", run, "--set", f"data.path={data}",
-                  "--set", f"train.epochs={epochs}", "--set", "train.verbose=epoch",
-                  *[a for o in overrides for a in ("--set", o)]],
+        "import": [
+            *cli,
+            "data",
+            "import",
+            os.path.join(work, "train.csv"),
+            "--out",
+            data,
+            "--text",
+            "text",
+            "--label",
+            "label",
+            "--validation",
+            os.path.join(work, "validation.csv"),
+        ],
+        "train": [
+            *cli,
+            "train",
+            "--run-dir",
+            run,
+            "--set",
+            f"data.path={data}",
+            "--set",
+            f"train.epochs={epochs}",
+            "--set",
+            "train.verbose=epoch",
+            *[a for o in overrides for a in ("--set", o)],
+        ],
         "evaluate": [*cli, "evaluate", run],
     }
     for stage in STAGES:
@@ -101,20 +126,29 @@ def bench_size(rows: int, out: str, epochs: int, overrides: list[str],
         metrics = json.load(fh)
     # what `data.cache: memory` holds in the training process: both splits parsed, each
     # example its int64 ids, a label and a ragged row boundary
-    cache = (counts["train"] + counts["validation"]) * \
-        (float(text.get("length_mean", 0)) + 2) * 8
-    result.update({"mean_tokens": text.get("length_mean"), "cache_bytes_estimate": cache,
-                   "train_rss_less_cache_bytes": result["train"]["peak_rss_bytes"] - cache,
-                   "val_accuracy": metrics.get("val_accuracy"),
-                   "samples_per_second": metrics.get("samples_per_second"),
-                   "epochs": epochs, "auto": {k: v["value"] for k, v in
-                                               metrics.get("auto", {}).items()}})
+    cache = (counts["train"] + counts["validation"]) * (float(text.get("length_mean", 0)) + 2) * 8
+    result.update(
+        {
+            "mean_tokens": text.get("length_mean"),
+            "cache_bytes_estimate": cache,
+            "train_rss_less_cache_bytes": result["train"]["peak_rss_bytes"] - cache,
+            "val_accuracy": metrics.get("val_accuracy"),
+            "samples_per_second": metrics.get("samples_per_second"),
+            "epochs": epochs,
+            "auto": {k: v["value"] for k, v in metrics.get("auto", {}).items()},
+        }
+    )
     return result
 
 
-def bench_scale(sizes: list[int], out: str, epochs: int = 1,
-                overrides: list[str] | None = None, keep: bool = False,
-                progress: Callable[[str], Any] = print) -> dict[str, Any]:
+def bench_scale(
+    sizes: list[int],
+    out: str,
+    epochs: int = 1,
+    overrides: list[str] | None = None,
+    keep: bool = False,
+    progress: Callable[[str], Any] = print,
+) -> dict[str, Any]:
     os.makedirs(out, exist_ok=True)
     results = []
     for rows in sizes:
@@ -159,7 +193,11 @@ def plot(result: dict[str, Any], path: str) -> str:
         ax.set_xticks([j + width for j in range(len(sizes))], labels)
         ax.set_xlabel("rows")
         ax.set_title(title)
-    mem.plot([j + width for j in range(len(sizes))],
-             [r["cache_bytes_estimate"] / MIB for r in sizes], "k--", label="data cache (est.)")
+    mem.plot(
+        [j + width for j in range(len(sizes))],
+        [r["cache_bytes_estimate"] / MIB for r in sizes],
+        "k--",
+        label="data cache (est.)",
+    )
     save_figure(fig, path, legend_axes=[mem])
     return path

@@ -72,8 +72,7 @@ def _keras_fit(x: Any, y: Any, batch: int, epochs: int) -> list[float]:
 
     keras.utils.set_random_seed(1)
     model = user_model()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     cb, marks = _timer()
     model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, callbacks=[cb])
     return _steps(marks)
@@ -82,15 +81,26 @@ def _keras_fit(x: Any, y: Any, batch: int, epochs: int) -> list[float]:
 def _trainer_fit(x: Any, y: Any, batch: int, epochs: int) -> list[float]:
     from keras_lstm_opt.training.trainer import Trainer
 
-    trainer = Trainer(user_model, loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"], strategy="one_device", seed=1, verbose="silent")
+    trainer = Trainer(
+        user_model,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        strategy="one_device",
+        seed=1,
+        verbose="silent",
+    )
     cb, marks = _timer()
     trainer.fit(x, y, batch_size=batch, epochs=epochs, callbacks=[cb])
     return _steps(marks)
 
 
-def bench_trainer(rounds: int = 3, epochs: int = 3, steps: int = 40, batch: int = 64,
-                  progress: Callable[[str], Any] = print) -> dict[str, Any]:
+def bench_trainer(
+    rounds: int = 3,
+    epochs: int = 3,
+    steps: int = 40,
+    batch: int = 64,
+    progress: Callable[[str], Any] = print,
+) -> dict[str, Any]:
     """Median step time of each, per round and overall, and the ratio."""
     from keras_lstm_opt.models.kernels import load_kernels
 
@@ -107,12 +117,28 @@ def bench_trainer(rounds: int = 3, epochs: int = 3, steps: int = 40, batch: int 
             progress(f"round {r + 1}/{rounds}: {name} {medians[name]:.2f} ms/step")
         per_round.append(medians)
     rows: list[dict[str, Any]] = [  # JSON rows: the variant's name and its step times
-        {"variant": name, "median_step_ms": statistics.median(t) * 1e3,
-         "p90_step_ms": sorted(t)[int(0.9 * (len(t) - 1))] * 1e3, "steps_timed": len(t)}
-        for name, t in runs.items()]
+        {
+            "variant": name,
+            "median_step_ms": statistics.median(t) * 1e3,
+            "p90_step_ms": sorted(t)[int(0.9 * (len(t) - 1))] * 1e3,
+            "steps_timed": len(t),
+        }
+        for name, t in runs.items()
+    ]
     ratio = rows[1]["median_step_ms"] / rows[0]["median_step_ms"]
     for row in rows:
         row["ratio_vs_keras"] = row["median_step_ms"] / rows[0]["median_step_ms"]
-    return {"rows": rows, "per_round_ms": per_round, "ratio_trainer_vs_keras": ratio,
-            "shape": {"batch": batch, "time_steps": T, "features": F, "vocab": V,
-                      "steps_per_epoch": steps, "epochs": epochs, "rounds": rounds}}
+    return {
+        "rows": rows,
+        "per_round_ms": per_round,
+        "ratio_trainer_vs_keras": ratio,
+        "shape": {
+            "batch": batch,
+            "time_steps": T,
+            "features": F,
+            "vocab": V,
+            "steps_per_epoch": steps,
+            "epochs": epochs,
+            "rounds": rounds,
+        },
+    }

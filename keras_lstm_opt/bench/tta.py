@@ -51,23 +51,31 @@ def tutorial_run(files: Any, epochs: int) -> list[dict[str, float]]:
     x, y = _arrays(files, "train")
     xv, yv = _arrays(files, "validation")
     info = files.schema["info"]
-    model = keras.Sequential([
-        keras.Input((None,), dtype="int64"),
-        keras.layers.Embedding(info["vocab_size"], 32, mask_zero=True),
-        keras.layers.LSTM(64, recurrent_dropout=0.2),
-        keras.layers.Dense(info["num_classes"], activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((None,), dtype="int64"),
+            keras.layers.Embedding(info["vocab_size"], 32, mask_zero=True),
+            keras.layers.LSTM(64, recurrent_dropout=0.2),
+            keras.layers.Dense(info["num_classes"], activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     points: list[dict[str, float]] = []
     start = time.perf_counter()
 
     class Clock(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            points.append({"epoch": epoch + 1, "wall_seconds": time.perf_counter() - start,
-                           "val_accuracy": float((logs or {})["val_accuracy"])})
+            points.append(
+                {
+                    "epoch": epoch + 1,
+                    "wall_seconds": time.perf_counter() - start,
+                    "val_accuracy": float((logs or {})["val_accuracy"]),
+                }
+            )
 
-    model.fit(x, y, batch_size=32, epochs=epochs, validation_data=(xv, yv), verbose=2,
-              callbacks=[Clock()])
+    model.fit(
+        x, y, batch_size=32, epochs=epochs, validation_data=(xv, yv), verbose=2, callbacks=[Clock()]
+    )
     return points
 
 
@@ -76,23 +84,31 @@ def ours_run(run_dir: str, overrides: list[str]) -> list[dict[str, float]]:
 
     fit(None, run_dir, overrides)
     with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as fh:
-        return [{"epoch": int(r["epoch"]) + 1, "wall_seconds": float(r["wall_seconds"]),
-                 "val_accuracy": float(r["val_accuracy"])} for r in csv.DictReader(fh)]
+        return [
+            {
+                "epoch": int(r["epoch"]) + 1,
+                "wall_seconds": float(r["wall_seconds"]),
+                "val_accuracy": float(r["val_accuracy"]),
+            }
+            for r in csv.DictReader(fh)
+        ]
 
 
-def _child(contender: str, out_dir: str, epochs: int, overrides: list[str]
-           ) -> dict[str, Any]:
-    return run_contender("keras_lstm_opt.bench.tta",
-                         [contender, out_dir, str(epochs), *overrides],
-                         tutorial=contender == "tutorial")
+def _child(contender: str, out_dir: str, epochs: int, overrides: list[str]) -> dict[str, Any]:
+    return run_contender(
+        "keras_lstm_opt.bench.tta",
+        [contender, out_dir, str(epochs), *overrides],
+        tutorial=contender == "tutorial",
+    )
 
 
 def first_reach(points: list[dict[str, float]], target: float) -> float | None:
     return next((p["wall_seconds"] for p in points if p["val_accuracy"] >= target), None)
 
 
-def time_to_accuracy(tutorial_epochs: int, out_dir: str, share: float = 0.9,
-                     overrides: list[str] | None = None) -> dict[str, Any]:
+def time_to_accuracy(
+    tutorial_epochs: int, out_dir: str, share: float = 0.9, overrides: list[str] | None = None
+) -> dict[str, Any]:
     from keras_lstm_opt.data.pipeline import resolve_files
 
     cfg = load_config(None, overrides or [])
@@ -101,12 +117,22 @@ def time_to_accuracy(tutorial_epochs: int, out_dir: str, share: float = 0.9,
     tut = _child("tutorial", out_dir, tutorial_epochs, overrides or [])
     ours = _child("ours", out_dir, 0, overrides or [])
     t_a, t_b = first_reach(tut["points"], target), first_reach(ours["points"], target)
-    return {"mode": "time-to-accuracy", "target_val_accuracy": target, "share_of_best": share,
-            "tutorial": {**tut, "seconds_to_target": t_a,
-                         "final_val_accuracy": tut["points"][-1]["val_accuracy"]},
-            "ours": {**ours, "seconds_to_target": t_b,
-                     "final_val_accuracy": ours["points"][-1]["val_accuracy"]},
-            "speedup_to_target": (t_a / t_b) if t_a and t_b else None}
+    return {
+        "mode": "time-to-accuracy",
+        "target_val_accuracy": target,
+        "share_of_best": share,
+        "tutorial": {
+            **tut,
+            "seconds_to_target": t_a,
+            "final_val_accuracy": tut["points"][-1]["val_accuracy"],
+        },
+        "ours": {
+            **ours,
+            "seconds_to_target": t_b,
+            "final_val_accuracy": ours["points"][-1]["val_accuracy"],
+        },
+        "speedup_to_target": (t_a / t_b) if t_a and t_b else None,
+    }
 
 
 def plot(result: dict[str, Any], path: str) -> str:
@@ -116,11 +142,14 @@ def plot(result: dict[str, Any], path: str) -> str:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key, label in (("tutorial", "Keras tutorial (LSTM, recurrent_dropout, batch 32)"),
-                       ("ours", "keras-lstm-opt defaults")):
+    for key, label in (
+        ("tutorial", "Keras tutorial (LSTM, recurrent_dropout, batch 32)"),
+        ("ours", "keras-lstm-opt defaults"),
+    ):
         pts = result[key]["points"]
-        ax.plot([p["wall_seconds"] for p in pts], [p["val_accuracy"] for p in pts], "o-",
-                label=label)
+        ax.plot(
+            [p["wall_seconds"] for p in pts], [p["val_accuracy"] for p in pts], "o-", label=label
+        )
     ax.axhline(result["target_val_accuracy"], ls="--", color="grey", label="target")
     ax.set_xlabel("wall time (s)")
     ax.set_ylabel("validation accuracy")

@@ -48,8 +48,7 @@ from keras_lstm_opt.config.space import space_problems
 from keras_lstm_opt.errors import ConfigError, Problem
 
 # The bundled YAML files: keras_lstm_opt/configs (package data), beside this package.
-BUNDLED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "configs")
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
 def bundled_configs() -> list[str]:
@@ -70,13 +69,20 @@ def config_path(name_or_path: str | os.PathLike[str]) -> str:
     stem = path[:-5] if path.endswith(".yaml") else path
     if os.sep not in stem and stem in bundled_configs():
         return os.path.join(BUNDLED_DIR, stem + ".yaml")
-    raise ConfigError([Problem("", "config file not found (bundled configs: "
-                                   f"{', '.join(bundled_configs())})", path)])
+    raise ConfigError(
+        [
+            Problem(
+                "", f"config file not found (bundled configs: {', '.join(bundled_configs())})", path
+            )
+        ]
+    )
 
 
-def load_config(path: str | os.PathLike[str] | None = None,
-                overrides: typing.Iterable[str] = (),
-                check_paths: bool = True) -> ExperimentConfig:
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    overrides: typing.Iterable[str] = (),
+    check_paths: bool = True,
+) -> ExperimentConfig:
     """Load a YAML config (or the defaults when `path` is None) and apply overrides.
 
     Args:
@@ -100,14 +106,18 @@ def load_config(path: str | os.PathLike[str] | None = None,
         except yaml.YAMLError as exc:
             raise ConfigError([Problem("", f"not valid YAML: {exc}", name)]) from None
         if not isinstance(raw, dict):
-            raise ConfigError([Problem("", "expected a mapping of sections, got "
-                                           f"{describe(raw)}", name)])
+            raise ConfigError(
+                [Problem("", f"expected a mapping of sections, got {describe(raw)}", name)]
+            )
     return config_from_dict(raw, name, overrides, check_paths)
 
 
-def config_from_dict(raw: dict[str, Any], name: str = "<dict>",
-                     overrides: typing.Iterable[str] = (),
-                     check_paths: bool = True) -> ExperimentConfig:
+def config_from_dict(
+    raw: dict[str, Any],
+    name: str = "<dict>",
+    overrides: typing.Iterable[str] = (),
+    check_paths: bool = True,
+) -> ExperimentConfig:
     """Build and validate an ExperimentConfig from a plain mapping (see `load_config`)."""
     raw = yaml.safe_load(yaml.safe_dump(raw))  # deep copy, plain types only
     source: dict[str, str] = {"": name}
@@ -120,8 +130,11 @@ def config_from_dict(raw: dict[str, Any], name: str = "<dict>",
     later = cross_field_problems(cfg, check_paths)
     if cfg.tune.space:
         later += space_problems(cfg)
-    problems += [dataclasses.replace(p, source=_source_of(p.key, source))
-                 for p in later if p.key not in reported]
+    problems += [
+        dataclasses.replace(p, source=_source_of(p.key, source))
+        for p in later
+        if p.key not in reported
+    ]
     if problems:
         raise ConfigError(problems)
     return with_given(cfg, dotted_keys(raw))
@@ -183,8 +196,25 @@ def save_config(cfg: ExperimentConfig, path: str | os.PathLike[str]) -> None:
         yaml.safe_dump(config_to_dict(cfg), fh, sort_keys=False)
 
 
-__all__ = ["BUNDLED_DIR", "ConfigError", "DataConfig", "DataServiceConfig",
-           "DistributeConfig", "ExperimentConfig", "ModelConfig", "Problem", "ProfileConfig",
-           "RegularizerConfig", "RegularizersConfig", "TrainConfig", "TuneConfig",
-           "bundled_configs", "config_from_dict", "config_path", "config_to_dict",
-           "layer_units", "load_config", "save_config"]
+__all__ = [
+    "BUNDLED_DIR",
+    "ConfigError",
+    "DataConfig",
+    "DataServiceConfig",
+    "DistributeConfig",
+    "ExperimentConfig",
+    "ModelConfig",
+    "Problem",
+    "ProfileConfig",
+    "RegularizerConfig",
+    "RegularizersConfig",
+    "TrainConfig",
+    "TuneConfig",
+    "bundled_configs",
+    "config_from_dict",
+    "config_path",
+    "config_to_dict",
+    "layer_units",
+    "load_config",
+    "save_config",
+]

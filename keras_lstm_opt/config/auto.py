@@ -52,37 +52,48 @@ def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
     examples = int(schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
     vocab, length = int(info.get("vocab_size", 0)), int(info["text"].get("max_length", 0))
     rules: dict[str, tuple[Any, str]] = {
-        "model.pooling": ("max_mean", f"texts of up to {length} tokens: the mean of every "
-                                      "step's output keeps what the last state forgets, the "
-                                      "max a strong phrase the mean dilutes"),
+        "model.pooling": (
+            "max_mean",
+            f"texts of up to {length} tokens: the mean of every "
+            "step's output keeps what the last state forgets, the "
+            "max a strong phrase the mean dilutes",
+        ),
         "model.input_dropout": (0.2, "real text overfits from the second or third epoch"),
     }
     target = schema.get("features", {}).get(schema.get("target", ""), {})
     validation = schema.get("splits", {}).get("validation")
     if target.get("dtype", "int64") == "int64":
-        rules["model.wide"] = (True, "class labels: a bag of token pairs beside the LSTM sees "
-                                     "every word and word pair at once, as a linear n-gram "
-                                     "model does; the LSTM adds word order and context")
+        rules["model.wide"] = (
+            True,
+            "class labels: a bag of token pairs beside the LSTM sees "
+            "every word and word pair at once, as a linear n-gram "
+            "model does; the LSTM adds word order and context",
+        )
     if target.get("dtype", "int64") == "int64" and validation:
-        rules["train.monitor"] = ("val_accuracy", "class labels: stop on, and keep, the most "
-                                                  "accurate epoch, not the lowest-loss one")
+        rules["train.monitor"] = (
+            "val_accuracy",
+            "class labels: stop on, and keep, the most accurate epoch, not the lowest-loss one",
+        )
     held_out = int((validation or {}).get("examples", 0) or 0)
     if validation and held_out < NOISY_VALIDATION:
         rules["train.early_stopping_patience"] = (
-            6, f"{held_out} validation examples: accuracy moves by {100 / held_out:.1f} "
-               "points per example, so a few epochs without a new best are noise")
+            6,
+            f"{held_out} validation examples: accuracy moves by {100 / held_out:.1f} "
+            "points per example, so a few epochs without a new best are noise",
+        )
     bucket = _buckets(info["text"])
     if bucket:
         rules["data.batching"] = ("bucket", bucket[1])
-        rules["data.bucket_boundaries"] = (bucket[0], "the deciles of the training texts' "
-                                                      "lengths")
+        rules["data.bucket_boundaries"] = (bucket[0], "the deciles of the training texts' lengths")
     if vocab >= 2000:
         rules["model.embedding_dim"] = (64, f"a vocabulary of {vocab:,} words")
     if examples and examples < MEDIUM_SET:
         batch = 16 if examples < TINY_SET else 32 if examples < SMALL_SET else 64
         batch = -(-batch // replicas) * replicas
-        rules["train.batch_size"] = (batch, f"{examples:,} training examples: "
-                                            f"{-(-examples // batch):,} steps per epoch")
+        rules["train.batch_size"] = (
+            batch,
+            f"{examples:,} training examples: {-(-examples // batch):,} steps per epoch",
+        )
     return rules
 
 
@@ -96,12 +107,15 @@ def _buckets(text: dict[str, Any]) -> tuple[list[int], str] | None:
     bounds = sorted({int(d) + 1 for d in deciles if 1 < int(d) + 1 <= length})
     if not bounds:
         return None
-    return bounds, (f"texts of {mean:.0f} tokens on average, cut at {length}: a padded "
-                    f"batch runs up to {length / mean:.1f}x the steps its texts need")
+    return bounds, (
+        f"texts of {mean:.0f} tokens on average, cut at {length}: a padded "
+        f"batch runs up to {length / mean:.1f}x the steps its texts need"
+    )
 
 
-def auto_settings(cfg: ExperimentConfig, schema: dict[str, Any], replicas: int = 1
-                  ) -> tuple[ExperimentConfig, dict[str, dict[str, Any]]]:
+def auto_settings(
+    cfg: ExperimentConfig, schema: dict[str, Any], replicas: int = 1
+) -> tuple[ExperimentConfig, dict[str, dict[str, Any]]]:
     """`cfg` with the settings `train.auto` chooses for this data, and the decisions.
 
     Args:
@@ -113,8 +127,7 @@ def auto_settings(cfg: ExperimentConfig, schema: dict[str, Any], replicas: int =
         (config, {dotted key: {"value", "was", "why"}}); nothing is decided unless
         `cfg.train.auto` is on and the data is imported text classification.
     """
-    if not cfg.train.auto or schema.get("task") != "text" or \
-            "text" not in schema.get("info", {}):
+    if not cfg.train.auto or schema.get("task") != "text" or "text" not in schema.get("info", {}):
         return cfg, {}
     from keras_lstm_opt.config import given_keys
 
@@ -132,7 +145,10 @@ def auto_settings(cfg: ExperimentConfig, schema: dict[str, Any], replicas: int =
     if changes["data"].get("batching", cfg.data.batching) != "bucket":
         changes["data"].pop("bucket_boundaries", None)  # the user keeps pad batching
         decided.pop("data.bucket_boundaries", None)
-    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **changes["model"]),
-                              train=dataclasses.replace(cfg.train, **changes["train"]),
-                              data=dataclasses.replace(cfg.data, **changes["data"]))
+    cfg = dataclasses.replace(
+        cfg,
+        model=dataclasses.replace(cfg.model, **changes["model"]),
+        train=dataclasses.replace(cfg.train, **changes["train"]),
+        data=dataclasses.replace(cfg.data, **changes["data"]),
+    )
     return cfg, decided

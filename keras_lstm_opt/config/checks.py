@@ -62,21 +62,30 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
         out.append(Problem(key, message))
 
     if isinstance(m.units, list) and len(m.units) != m.layers:
-        add("model.units", f"has {len(m.units)} entries but model.layers is {m.layers}; "
-                           "give one number or one per layer")
+        add(
+            "model.units",
+            f"has {len(m.units)} entries but model.layers is {m.layers}; "
+            "give one number or one per layer",
+        )
     for key in ("activation", "recurrent_activation"):
         if getattr(m, key) not in ACTIVATIONS:
-            add(f"model.{key}", f"unknown activation {getattr(m, key)!r}; "
-                                f"use one of {', '.join(ACTIVATIONS)}")
+            add(
+                f"model.{key}",
+                f"unknown activation {getattr(m, key)!r}; use one of {', '.join(ACTIVATIONS)}",
+            )
     for key in ("kernel_initializer", "recurrent_initializer"):
         if getattr(m, key) not in INITIALIZERS:
-            add(f"model.{key}", f"unknown initializer {getattr(m, key)!r}; "
-                                f"use one of {', '.join(INITIALIZERS)}")
+            add(
+                f"model.{key}",
+                f"unknown initializer {getattr(m, key)!r}; use one of {', '.join(INITIALIZERS)}",
+            )
     if d.batching == "bucket":
         b = d.bucket_boundaries
         if not b:
-            add("data.bucket_boundaries", "batching: bucket needs at least one boundary, "
-                                          "e.g. [32, 64, 128]")
+            add(
+                "data.bucket_boundaries",
+                "batching: bucket needs at least one boundary, e.g. [32, 64, 128]",
+            )
         elif any(x <= 0 for x in b) or b != sorted(set(b)):
             add("data.bucket_boundaries", f"must be positive and strictly increasing, got {b}")
     task = data_task(cfg)
@@ -94,22 +103,32 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
         out.extend(_path_problem("data.path", d.path))
         out.extend(_path_problem("data.validation_path", d.validation_path))
     if d.validation_path is not None and d.path is None:
-        add("data.validation_path", "set data.path too (validation_path without path would "
-                                    "mix the embedded data with yours)")
+        add(
+            "data.validation_path",
+            "set data.path too (validation_path without path would "
+            "mix the embedded data with yours)",
+        )
     if t.reduce_lr_on_plateau and t.schedule != "constant":
-        add("train.reduce_lr_on_plateau", f"cannot be combined with schedule: {t.schedule}; "
-                                          "use schedule: constant")
+        add(
+            "train.reduce_lr_on_plateau",
+            f"cannot be combined with schedule: {t.schedule}; use schedule: constant",
+        )
     if t.warmup_steps and t.schedule != "cosine":
-        add("train.warmup_steps", "warm-up is part of schedule: cosine; set it or drop "
-                                  "warmup_steps")
+        add(
+            "train.warmup_steps", "warm-up is part of schedule: cosine; set it or drop warmup_steps"
+        )
     clips = [k for k in ("clipnorm", "global_clipnorm", "clipvalue") if getattr(t, k)]
     if len(clips) > 1:
-        add(f"train.{clips[1]}", "only one of clipnorm, global_clipnorm, clipvalue may be "
-                                 f"set; got {', '.join(clips)}")
+        add(
+            f"train.{clips[1]}",
+            f"only one of clipnorm, global_clipnorm, clipvalue may be set; got {', '.join(clips)}",
+        )
     dist = cfg.distribute
     if dist.cpu_devices > 1 and dist.strategy not in ("mirrored", "auto"):
-        add("distribute.cpu_devices", "logical CPU devices are for strategy: mirrored, "
-                                      f"not {dist.strategy}")
+        add(
+            "distribute.cpu_devices",
+            f"logical CPU devices are for strategy: mirrored, not {dist.strategy}",
+        )
     if dist.implementation == "nccl" and dist.strategy == "one_device":
         add("distribute.implementation", "nccl needs a multi-device strategy")
     from keras_lstm_opt.errors import UsageError
@@ -119,29 +138,44 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
         try:
             parse_rate(str(link))
         except UsageError:
-            add(f"profile.links[{i}]", f"{link!r} is not a rate; write it as tc does, e.g. "
-                                       "100mbit, 1gbit or 10gbit")
+            add(
+                f"profile.links[{i}]",
+                f"{link!r} is not a rate; write it as tc does, e.g. 100mbit, 1gbit or 10gbit",
+            )
     for i, n in enumerate(cfg.profile.workers):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             add(f"profile.workers[{i}]", f"{n!r}: a worker count, at least 1")
     if dist.gradient_compression == "float16" and t.precision == "mixed_float16":
-        add("distribute.gradient_compression", "float16 on the wire would carry loss-scaled "
+        add(
+            "distribute.gradient_compression",
+            "float16 on the wire would carry loss-scaled "
             "gradients (x32,768), which overflow float16; use it with precision float32 or "
-            "mixed_bfloat16")
-    if dist.embedding_exchange == "dense" and t.embedding_updates == "lazy" and \
-            t.optimizer in ("adam", "adamw"):
-        add("distribute.embedding_exchange", "dense sends the whole table, but lazy "
+            "mixed_bfloat16",
+        )
+    if (
+        dist.embedding_exchange == "dense"
+        and t.embedding_updates == "lazy"
+        and t.optimizer in ("adam", "adamw")
+    ):
+        add(
+            "distribute.embedding_exchange",
+            "dense sends the whole table, but lazy "
             "embedding updates need the rows a step touched; use sparse or auto, or set "
-            "train.embedding_updates: dense")
+            "train.embedding_updates: dense",
+        )
     if task is None:
         return out
     names = TASK_METRICS[task]
     allowed = list(names) + [f"val_{n}" for n in names]
     of = f"task {task!r}" + (f" (from {d.path}'s schema.json)" if d.path else "")
     if t.monitor not in allowed:
-        add("train.monitor", f"{t.monitor!r} is not a metric of {of}; "
-                             f"use one of {', '.join(allowed)}")
+        add(
+            "train.monitor",
+            f"{t.monitor!r} is not a metric of {of}; use one of {', '.join(allowed)}",
+        )
     if cfg.tune.objective not in allowed:
-        add("tune.objective", f"{cfg.tune.objective!r} is not a metric of {of}; "
-                              f"use one of {', '.join(allowed)}")
+        add(
+            "tune.objective",
+            f"{cfg.tune.objective!r} is not a metric of {of}; use one of {', '.join(allowed)}",
+        )
     return out

@@ -32,8 +32,13 @@ def _type_name(tp: Any) -> str:
         return f"a list of {_type_name(typing.get_args(tp)[0])}"
     if origin is dict:
         return "a mapping"
-    return {int: "an integer", float: "a number", bool: "true/false", str: "a string",
-            type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
+    return {
+        int: "an integer",
+        float: "a number",
+        bool: "true/false",
+        str: "a string",
+        type(None): "null",
+    }.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
@@ -41,7 +46,8 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
     origin = typing.get_origin(tp)
     if origin is Literal:
         return value in typing.get_args(tp) and type(value) in {
-            type(a) for a in typing.get_args(tp)}, value
+            type(a) for a in typing.get_args(tp)
+        }, value
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(tp):
             ok, out = _coerce(value, arg)
@@ -88,8 +94,9 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}" if value is not None else "null"
 
 
-def _range_problems(key: str, value: Any, meta: typing.Mapping[str, Any],
-                    source: str) -> list[Problem]:
+def _range_problems(
+    key: str, value: Any, meta: typing.Mapping[str, Any], source: str
+) -> list[Problem]:
     values = value if isinstance(value, list) else [value]
     out = []
     for v in values:
@@ -104,8 +111,7 @@ def _range_problems(key: str, value: Any, meta: typing.Mapping[str, Any],
     return out
 
 
-def build(cls: type, raw: Any, prefix: str,
-          source: dict[str, str]) -> tuple[Any, list[Problem]]:
+def build(cls: type, raw: Any, prefix: str, source: dict[str, str]) -> tuple[Any, list[Problem]]:
     """Build dataclass `cls` from a mapping; collect every problem with its source.
 
     `prefix` is the dotted key of `raw` plus a dot ("" for the top); `source` maps dotted
@@ -115,8 +121,11 @@ def build(cls: type, raw: Any, prefix: str,
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        return cls(), [Problem(prefix.rstrip(".") or "<top>",
-                               f"expected a mapping, got {describe(raw)}", where)]
+        return cls(), [
+            Problem(
+                prefix.rstrip(".") or "<top>", f"expected a mapping, got {describe(raw)}", where
+            )
+        ]
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     problems: list[Problem] = []
@@ -126,8 +135,9 @@ def build(cls: type, raw: Any, prefix: str,
         src = source.get(full, where)
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else \
-                f" (known keys: {', '.join(fields)})"
+            hint = (
+                f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(fields)})"
+            )
             problems.append(Problem(full, f"unknown key{hint}", src))
             continue
         tp = hints[key]
@@ -137,8 +147,7 @@ def build(cls: type, raw: Any, prefix: str,
             continue
         ok, conv = _coerce(value, tp)
         if not ok:
-            problems.append(Problem(full, f"expected {_type_name(tp)}, got {describe(value)}",
-                                    src))
+            problems.append(Problem(full, f"expected {_type_name(tp)}, got {describe(value)}", src))
             continue
         problems += _range_problems(full, conv, fields[key].metadata, src)
         kwargs[key] = conv
@@ -162,13 +171,15 @@ def parse_overrides(overrides: typing.Iterable[str]) -> list[tuple[str, Any]]:
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():  # no key to name: the source is the item itself
-            raise ConfigError([Problem("", "expected KEY=VALUE, e.g. train.epochs=3",
-                                       f"--set {item!r}")])
+            raise ConfigError(
+                [Problem("", "expected KEY=VALUE, e.g. train.epochs=3", f"--set {item!r}")]
+            )
         try:
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError as exc:
-            raise ConfigError([Problem("", f"value is not valid YAML ({exc})",
-                                       f"--set {item!r}")]) from None
+            raise ConfigError(
+                [Problem("", f"value is not valid YAML ({exc})", f"--set {item!r}")]
+            ) from None
         out.append((key.strip(), value))
     return out
 

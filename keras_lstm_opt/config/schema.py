@@ -19,12 +19,40 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 # Values the cross-key checks accept (keras names; see `checks`).
-ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softsign",
-               "elu", "selu", "gelu", "silu", "swish", "softplus", "exponential")
-INITIALIZERS = ("glorot_uniform", "glorot_normal", "xavier_uniform", "xavier_normal",
-                "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "orthogonal",
-                "identity", "zeros", "ones", "random_normal", "random_uniform",
-                "truncated_normal", "variance_scaling")
+ACTIVATIONS = (
+    "tanh",
+    "sigmoid",
+    "hard_sigmoid",
+    "relu",
+    "relu6",
+    "linear",
+    "softsign",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "exponential",
+)
+INITIALIZERS = (
+    "glorot_uniform",
+    "glorot_normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "orthogonal",
+    "identity",
+    "zeros",
+    "ones",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "variance_scaling",
+)
 # The metrics each task reports (without the `val_` prefix): train.monitor, tune.objective.
 TASK_METRICS = {"text": ("loss", "accuracy"), "forecast": ("loss", "mae")}
 
@@ -64,23 +92,32 @@ class ModelConfig:
     embedding_dim: int = _f(32, "embedding size for token inputs", min=1)
     input_dropout: float = _f(0.0, "LSTM `dropout` on layer inputs (cuDNN-safe)", min=0.0, max=0.95)
     dropout: float = _f(0.0, "Dropout layer between stacked LSTM layers", min=0.0, max=0.95)
-    recurrent_dropout: float = _f(0.0, "dropout on the recurrent state (misses cuDNN)",
-                                  min=0.0, max=0.95)
+    recurrent_dropout: float = _f(
+        0.0, "dropout on the recurrent state (misses cuDNN)", min=0.0, max=0.95
+    )
     pooling: Literal["last", "mean", "max_mean"] = _f(
-        "last", "last state, masked mean over time, or masked max and mean side by side")
-    wide: bool = _f(False, "token inputs: a bag of hashed token n-grams beside the LSTM, "
-                           "read by the same head (keras_lstm_opt.models.wide)")
+        "last", "last state, masked mean over time, or masked max and mean side by side"
+    )
+    wide: bool = _f(
+        False,
+        "token inputs: a bag of hashed token n-grams beside the LSTM, "
+        "read by the same head (keras_lstm_opt.models.wide)",
+    )
     wide_dim: int = _f(32, "width of the wide path's n-gram embeddings", min=1)
     wide_buckets: int = _f(131072, "hashed n-gram slots of the wide path", min=1)
     wide_ngrams: int = _f(2, "longest n-gram of the wide path (1 = tokens only)", min=1, max=5)
-    wide_subwords: int = _f(0, "hashed character n-gram slots of the wide path: a second "
-                               "bag, of the text's words' char n-grams, as fastText "
-                               "(0 = off; e.g. 131072; needs the data's vocabulary; about "
-                               "1 point on some corpora for 2x the step time)", min=0)
-    wide_minn: int = _f(2, "shortest character n-gram of a word (with its < > end marks)",
-                        min=1, max=10)
-    wide_maxn: int = _f(5, "longest character n-gram of a word (>= model.wide_minn)",
-                        min=1, max=10)
+    wide_subwords: int = _f(
+        0,
+        "hashed character n-gram slots of the wide path: a second "
+        "bag, of the text's words' char n-grams, as fastText "
+        "(0 = off; e.g. 131072; needs the data's vocabulary; about "
+        "1 point on some corpora for 2x the step time)",
+        min=0,
+    )
+    wide_minn: int = _f(
+        2, "shortest character n-gram of a word (with its < > end marks)", min=1, max=10
+    )
+    wide_maxn: int = _f(5, "longest character n-gram of a word (>= model.wide_minn)", min=1, max=10)
     activation: str = _f("tanh")
     recurrent_activation: str = _f("sigmoid")
     use_bias: bool = _f(True)
@@ -91,24 +128,32 @@ class ModelConfig:
     unit_forget_bias: bool = _f(True)
     regularizers: RegularizersConfig = _f(RegularizersConfig())
     require_cudnn: bool = _f(False, "fail before training if any LSTM layer would miss cuDNN")
-    lstm: Literal["fast", "keras"] = _f("fast", "fast = keras_lstm_opt.FastLSTM (fused CPU "
-                                                "path, cuDNN on GPU); keras = keras.layers.LSTM")
+    lstm: Literal["fast", "keras"] = _f(
+        "fast",
+        "fast = keras_lstm_opt.FastLSTM (fused CPU path, cuDNN on GPU); keras = keras.layers.LSTM",
+    )
 
 
 @dataclass
 class DataServiceConfig:
-    dispatcher: str | None = _f(None, "tf.data service dispatcher, e.g. grpc://127.0.0.1:5050 "
-                                      "(from `keras-lstm-opt data serve`); null = read here")
+    dispatcher: str | None = _f(
+        None,
+        "tf.data service dispatcher, e.g. grpc://127.0.0.1:5050 "
+        "(from `keras-lstm-opt data serve`); null = read here",
+    )
     processing_mode: Literal["parallel_epochs", "distributed_epoch"] = _f(
-        "parallel_epochs", "each worker makes whole epochs, or they split one")
+        "parallel_epochs", "each worker makes whole epochs, or they split one"
+    )
     job_name: str | None = _f(None, "share one job between trainers (null = a job each)")
 
 
 @dataclass
 class DataConfig:
     task: Literal["text", "forecast"] = _f(
-        "text", "embedded dataset used when path is null (with a path, the data's "
-                "schema.json gives the task)")
+        "text",
+        "embedded dataset used when path is null (with a path, the data's "
+        "schema.json gives the task)",
+    )
     path: str | None = _f(None, "directory or glob of TFRecord shards; null = embedded data")
     validation_path: str | None = _f(None, "validation shards when path is a glob")
     examples: int = _f(24000, "size of the generated embedded dataset", min=100)
@@ -117,31 +162,48 @@ class DataConfig:
     shuffle_files: bool = _f(True)
     parallel_reads: int = _f(-1, "interleave cycle length; -1 = AUTOTUNE", min=-1)
     parse_batch_size: int = _f(256, "records parsed together (vectorised)", min=1)
-    cache: str = _f("memory", "'memory', 'none', a file path (tf.data cache) or "
-                              "'snapshot:<dir>' (tf.data snapshot); files are fingerprinted")
+    cache: str = _f(
+        "memory",
+        "'memory', 'none', a file path (tf.data cache) or "
+        "'snapshot:<dir>' (tf.data snapshot); files are fingerprinted",
+    )
     snapshot_compression: Literal["AUTO", "SNAPPY", "GZIP", "NONE"] = _f(
-        "AUTO", "compression of 'snapshot:' caches (AUTO = SNAPPY)")
+        "AUTO", "compression of 'snapshot:' caches (AUTO = SNAPPY)"
+    )
     shuffle_buffer: int = _f(10000, "examples; 0 disables shuffling", min=0)
     batching: Literal["pad", "bucket"] = _f("pad", "pad to the batch max or bucket by length")
     bucket_boundaries: list[int] = _f([], "sequence-length boundaries for batching: bucket")
     max_length: int = _f(0, "longest sequence; 0 = keep all", min=0)
-    too_long: Literal["truncate", "error"] = _f("truncate", "a sequence over max_length is "
-                                                            "cut, or stops with an error")
+    too_long: Literal["truncate", "error"] = _f(
+        "truncate", "a sequence over max_length is cut, or stops with an error"
+    )
     validate: bool = _f(True, "check labels, token ids and NaN/Inf in every parsed batch")
     prefetch: int = _f(-1, "batches; -1 = AUTOTUNE, 0 = off", min=-1)
     deterministic: bool = _f(False, "fix element order (slower); true for exact reruns")
-    debug_delay_ms: float = _f(0.0, "add a Python map that sleeps this long per batch "
-                                    "(to study an input-bound pipeline)", min=0.0)
-    threads: int = _f(0, "tf.data's private thread pool; 0 = the CPUs this process may use "
-                         "(affinity and cgroup quota), -1 = TensorFlow's shared pool", min=-1)
+    debug_delay_ms: float = _f(
+        0.0,
+        "add a Python map that sleeps this long per batch (to study an input-bound pipeline)",
+        min=0.0,
+    )
+    threads: int = _f(
+        0,
+        "tf.data's private thread pool; 0 = the CPUs this process may use "
+        "(affinity and cgroup quota), -1 = TensorFlow's shared pool",
+        min=-1,
+    )
     remote_read: Literal["stage", "stream"] = _f(
-        "stage", "s3:// shards: 'stage' = download once into stage_dir (parallel, "
+        "stage",
+        "s3:// shards: 'stage' = download once into stage_dir (parallel, "
         "resumable, checked, reused while the objects' ETags match), 'stream' = read them "
-        "straight into tf.data")
-    stage_dir: str | None = _f(None, "local directory for staged shards; null = "
-                               "$KLO_STAGE_DIR or ~/.cache/keras-lstm-opt/stage")
-    stage_max_gib: float = _f(20.0, "size bound of stage_dir (least recently used shards "
-                              "go first)", gt=0.0)
+        "straight into tf.data",
+    )
+    stage_dir: str | None = _f(
+        None,
+        "local directory for staged shards; null = $KLO_STAGE_DIR or ~/.cache/keras-lstm-opt/stage",
+    )
+    stage_max_gib: float = _f(
+        20.0, "size bound of stage_dir (least recently used shards go first)", gt=0.0
+    )
     service: DataServiceConfig = _f(DataServiceConfig())
 
 
@@ -165,60 +227,90 @@ class TrainConfig:
     global_clipnorm: float | None = _f(1.0, gt=0.0)
     clipvalue: float | None = _f(None, gt=0.0)
     embedding_updates: Literal["lazy", "dense"] = _f(
-        "lazy", "adam/adamw: update only the embedding rows a batch touches; dense = all")
+        "lazy", "adam/adamw: update only the embedding rows a batch touches; dense = all"
+    )
     early_stopping_patience: int = _f(3, "epochs; 0 = off", min=0)
     monitor: str = _f("val_loss", "metric for early stopping, best checkpoint, plateau")
-    restore_best_weights: bool = _f(True, "end with the best epoch's weights by monitor "
-                                          "(model.keras holds them); false = the last")
-    auto: bool = _f(True, "imported text: pooling, embedding size, input dropout, batch size "
-                          "and monitor chosen from the data where still at their defaults "
-                          "(config/auto.py; metrics.json `auto`); false = defaults as written")
+    restore_best_weights: bool = _f(
+        True,
+        "end with the best epoch's weights by monitor (model.keras holds them); false = the last",
+    )
+    auto: bool = _f(
+        True,
+        "imported text: pooling, embedding size, input dropout, batch size "
+        "and monitor chosen from the data where still at their defaults "
+        "(config/auto.py; metrics.json `auto`); false = defaults as written",
+    )
     precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = _f("float32")
     steps_per_execution: int = _f(1, min=1)
     jit_compile: bool = _f(False, "XLA-compile the train step")
     seed: int = _f(42, min=0)
     verbose: Literal["auto", "bar", "epoch", "silent"] = _f("auto", "auto = bar on a terminal")
     resume: bool = _f(True, "resume from the run directory's backup if one exists")
-    backup_every_steps: int = _f(100, "steps between backups (and at each epoch end); "
-                                      "0 = epoch ends only", min=0)
-    nan_rollbacks: int = _f(2, "on a NaN/Inf loss (or one over max_loss), roll back to the "
-                               "last backup and lower the learning rate, at most this often",
-                            min=0)
-    nan_lr_factor: float = _f(0.5, "learning-rate factor after each rollback", gt=0.0,
-                              max=1.0)
+    backup_every_steps: int = _f(
+        100, "steps between backups (and at each epoch end); 0 = epoch ends only", min=0
+    )
+    nan_rollbacks: int = _f(
+        2,
+        "on a NaN/Inf loss (or one over max_loss), roll back to the "
+        "last backup and lower the learning rate, at most this often",
+        min=0,
+    )
+    nan_lr_factor: float = _f(0.5, "learning-rate factor after each rollback", gt=0.0, max=1.0)
     max_loss: float = _f(0.0, "a step loss above this counts as a blow-up; 0 = off", min=0.0)
-    debug_nan_at_step: int = _f(0, "fault injection: poison the weights with NaN once at "
-                                   "this step (tests the rollback); 0 = off", min=0)
-    keep_backups: int = _f(2, "newest backups kept (an unreadable newest one falls back "
-                              "to the one before)", min=1)
-    backup_copy_to: str | None = _f(None, "second location (local or s3://) that gets a "
-                                          "copy of each backup after it is saved")
+    debug_nan_at_step: int = _f(
+        0,
+        "fault injection: poison the weights with NaN once at "
+        "this step (tests the rollback); 0 = off",
+        min=0,
+    )
+    keep_backups: int = _f(
+        2, "newest backups kept (an unreadable newest one falls back to the one before)", min=1
+    )
+    backup_copy_to: str | None = _f(
+        None, "second location (local or s3://) that gets a copy of each backup after it is saved"
+    )
 
 
 @dataclass
 class DistributeConfig:
     strategy: Literal["auto", "one_device", "mirrored", "multi_worker_mirrored"] = _f(
-        "auto", "auto = multi-worker when TF_CONFIG names several tasks, mirrored on "
-        "several GPUs, else one device")
-    cpu_devices: int = _f(1, "mirrored without GPUs: split the CPU into N logical devices",
-                          min=1, max=64)
+        "auto",
+        "auto = multi-worker when TF_CONFIG names several tasks, mirrored on "
+        "several GPUs, else one device",
+    )
+    cpu_devices: int = _f(
+        1, "mirrored without GPUs: split the CPU into N logical devices", min=1, max=64
+    )
     implementation: Literal["auto", "ring", "nccl"] = _f("auto", "collective implementation")
-    bytes_per_pack: int = _f(0, "pack gradients into chunks of this size; 0 = one pack",
-                             min=0)
+    bytes_per_pack: int = _f(0, "pack gradients into chunks of this size; 0 = one pack", min=0)
     gradient_compression: Literal["none", "float16"] = _f(
-        "none", "float16: gradients at half width on the wire between workers (the model "
-        "stays float32; TensorFlow's collectives have no bfloat16)")
+        "none",
+        "float16: gradients at half width on the wire between workers (the model "
+        "stays float32; TensorFlow's collectives have no bfloat16)",
+    )
     embedding_exchange: Literal["auto", "sparse", "dense"] = _f(
-        "auto", "sparse: send the embedding rows a step touched, not the whole table; auto = "
-        "sparse with lazy embedding updates; dense needs train.embedding_updates: dense")
-    timeout_seconds: float = _f(600.0, "a training step waiting longer for its collectives "
-                                       "fails (a lost worker); 0 = wait forever", min=0.0)
+        "auto",
+        "sparse: send the embedding rows a step touched, not the whole table; auto = "
+        "sparse with lazy embedding updates; dense needs train.embedding_updates: dense",
+    )
+    timeout_seconds: float = _f(
+        600.0,
+        "a training step waiting longer for its collectives "
+        "fails (a lost worker); 0 = wait forever",
+        min=0.0,
+    )
     startup_timeout_seconds: float = _f(
-        300.0, "multi-worker: how long a worker waits for its peers to start (logging the "
+        300.0,
+        "multi-worker: how long a worker waits for its peers to start (logging the "
         "missing ones every 10 s) before it fails with exit status 138; 0 = wait forever",
-        min=0.0)
-    intra_op_threads: int = _f(0, "0 = the CPUs this process may use (affinity and cgroup "
-                                  "quota), -1 = TensorFlow's default", min=-1)
+        min=0.0,
+    )
+    intra_op_threads: int = _f(
+        0,
+        "0 = the CPUs this process may use (affinity and cgroup quota), -1 = TensorFlow's default",
+        min=-1,
+    )
     inter_op_threads: int = _f(0, "0 = 2 (1 on one CPU), -1 = TensorFlow's default", min=-1)
 
 
@@ -232,8 +324,11 @@ class TuneConfig:
     epochs: int = _f(3, "epochs per trial (the largest for hyperband)", min=1)
     max_minutes: float = _f(0.0, "wall-clock budget of the search; 0 = none", min=0.0)
     seed: int = _f(7, min=0)
-    space: dict[str, Any] = _f({}, "field -> {choice: [...]} | {int: [lo, hi]} | "
-                                   "{float: [lo, hi], log: true} | {fixed: value}")
+    space: dict[str, Any] = _f(
+        {},
+        "field -> {choice: [...]} | {int: [lo, hi]} | "
+        "{float: [lo, hi], log: true} | {fixed: value}",
+    )
 
 
 @dataclass
@@ -242,13 +337,19 @@ class ProfileConfig:
     steps: int = _f(30, "steps timed in each phase (pipeline, model, both)", min=5)
     capture: bool = _f(True, "capture a TensorBoard profile when xprof is installed")
     memory_gib: float = _f(8.0, "memory to plan the largest batch for", gt=0.0)
-    start_step: int = _f(0, "train: profile from this step on (TensorBoard's profile tab); "
-                            "0 = off", min=0)
+    start_step: int = _f(
+        0, "train: profile from this step on (TensorBoard's profile tab); 0 = off", min=0
+    )
     num_steps: int = _f(10, "train: steps in the profile window", min=1)
     links: list[str] = _f(["10gbit", "1gbit", "100mbit"], "network plan: link rates to plan for")
     workers: list[int] = _f([1, 2, 4, 8], "network plan: worker counts to compare")
-    link_efficiency: float = _f(0.8, "network plan: the all-reduce's fraction of the ring "
-                                     "bound (0.76 to 0.87 measured at 1 Gbit)", gt=0.0, max=1.0)
+    link_efficiency: float = _f(
+        0.8,
+        "network plan: the all-reduce's fraction of the ring "
+        "bound (0.76 to 0.87 measured at 1 Gbit)",
+        gt=0.0,
+        max=1.0,
+    )
 
 
 @dataclass

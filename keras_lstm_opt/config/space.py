@@ -30,9 +30,12 @@ TUNABLE_SECTIONS = ("model", "train")
 
 
 def _fields(cfg: ExperimentConfig) -> list[str]:
-    return [f"{section}.{f.name}" for section in TUNABLE_SECTIONS
-            for f in dataclasses.fields(getattr(cfg, section))
-            if not dataclasses.is_dataclass(getattr(getattr(cfg, section), f.name))]
+    return [
+        f"{section}.{f.name}"
+        for section in TUNABLE_SECTIONS
+        for f in dataclasses.fields(getattr(cfg, section))
+        if not dataclasses.is_dataclass(getattr(getattr(cfg, section), f.name))
+    ]
 
 
 def _value_problem(field: str, value: Any) -> str | None:
@@ -62,12 +65,15 @@ def _entry_problem(field: str, spec: Any, known: list[str]) -> str | None:
     """What is wrong with one `field: spec` entry of the space, or None."""
     if field not in known:
         close = difflib.get_close_matches(field, known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else \
-            " (tunable: model.* and train.* fields)"
+        hint = (
+            f" (did you mean '{close[0]}'?)" if close else " (tunable: model.* and train.* fields)"
+        )
         return f"unknown field{hint}"
     if not isinstance(spec, dict) or len([k for k in KINDS if k in spec]) != 1:
-        return ("expected exactly one of {choice: [...]}, {int: [lo, hi]}, "
-                "{float: [lo, hi]}, {fixed: value}")
+        return (
+            "expected exactly one of {choice: [...]}, {int: [lo, hi]}, "
+            "{float: [lo, hi]}, {fixed: value}"
+        )
     extra = set(spec) - set(KINDS) - {"log", "step"}
     if extra:
         return f"unknown option(s) {sorted(extra)}; use log or step"
@@ -81,8 +87,11 @@ def _entry_problem(field: str, spec: Any, known: list[str]) -> str | None:
         values = [arg]
     else:
         ok_type = int if kind == "int" else (int, float)
-        if not (isinstance(arg, list) and len(arg) == 2 and all(
-                isinstance(v, ok_type) and not isinstance(v, bool) for v in arg)):
+        if not (
+            isinstance(arg, list)
+            and len(arg) == 2
+            and all(isinstance(v, ok_type) and not isinstance(v, bool) for v in arg)
+        ):
             return f"{kind}: expected [min, max] of {kind}s, got {arg!r}"
         lo, hi = arg
         if lo > hi:
@@ -101,19 +110,32 @@ def declare(hp: Any, space: dict[str, Any]) -> dict[str, Any]:
     """Declare every space entry on a KerasTuner `HyperParameters`; return the values."""
     values = {}
     for field, spec in space.items():
-        if "choice" in spec and all(isinstance(v, bool) for v in spec["choice"]) and \
-                len(set(spec["choice"])) == 2:
+        if (
+            "choice" in spec
+            and all(isinstance(v, bool) for v in spec["choice"])
+            and len(set(spec["choice"])) == 2
+        ):
             values[field] = hp.Boolean(field)
         elif "choice" in spec:
             values[field] = hp.Choice(field, spec["choice"])
         elif "int" in spec:
             lo, hi = spec["int"]
-            values[field] = hp.Int(field, lo, hi, step=spec.get("step", 1),
-                                   sampling="log" if spec.get("log") else "linear")
+            values[field] = hp.Int(
+                field,
+                lo,
+                hi,
+                step=spec.get("step", 1),
+                sampling="log" if spec.get("log") else "linear",
+            )
         elif "float" in spec:
             lo, hi = spec["float"]
-            values[field] = hp.Float(field, float(lo), float(hi), step=spec.get("step"),
-                                     sampling="log" if spec.get("log") else "linear")
+            values[field] = hp.Float(
+                field,
+                float(lo),
+                float(hi),
+                step=spec.get("step"),
+                sampling="log" if spec.get("log") else "linear",
+            )
         else:
             values[field] = hp.Fixed(field, spec["fixed"])
     return values

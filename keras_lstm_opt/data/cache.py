@@ -74,14 +74,22 @@ def remote_cache_problem(prefix: str) -> str | None:
     """Why `prefix` cannot hold a tf.data cache here (s3:// through s3fs), or None."""
     if fs.native(prefix):
         return None
-    return (f"{prefix!r}: tf.data writes its caches through TensorFlow's own file system, "
-            "which has no s3:// without tensorflow-io; use a local path (s3:// shards are "
-            "staged or streamed locally: data.remote_read), or KLO_S3_CLIENT=tensorflow "
-            "with the io extra")
+    return (
+        f"{prefix!r}: tf.data writes its caches through TensorFlow's own file system, "
+        "which has no s3:// without tensorflow-io; use a local path (s3:// shards are "
+        "staged or streamed locally: data.remote_read), or KLO_S3_CLIENT=tensorflow "
+        "with the io extra"
+    )
 
 
-def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[str, Any],
-                        settings: dict[str, Any], snapshot: bool = False) -> str:
+def fingerprinted_cache(
+    prefix: str,
+    split: str,
+    files: list[str],
+    schema: dict[str, Any],
+    settings: dict[str, Any],
+    snapshot: bool = False,
+) -> str:
     """The cache file name for these records; deletes stale caches; logs what it found.
 
     A remote `prefix` loads tensorflow-io's file systems first, or raises StorageError
@@ -99,7 +107,7 @@ def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[
     parent = os.path.dirname(name)
     if parent and "://" not in parent:
         os.makedirs(parent, exist_ok=True)
-    keys = {f[len(base) + 1:len(base) + 17] for f in _glob(f"{base}-*")}
+    keys = {f[len(base) + 1 : len(base) + 17] for f in _glob(f"{base}-*")}
     stale = sorted(k for k in keys if k != key)
     for old in stale:
         for f in _glob(f"{base}-{old}*"):
@@ -114,8 +122,13 @@ def fingerprinted_cache(prefix: str, split: str, files: list[str], schema: dict[
     if complete:
         log.info("data cache hit: %s", name)
     elif stale:
-        log.info("data cache invalidated: %d stale cache(s) under %s removed (data or "
-                 "settings changed); building %s", len(stale), base, name)
+        log.info(
+            "data cache invalidated: %d stale cache(s) under %s removed (data or "
+            "settings changed); building %s",
+            len(stale),
+            base,
+            name,
+        )
     else:
         log.info("data cache built: %s (written during the first full pass)", name)
     return name

@@ -16,9 +16,14 @@ import re
 from typing import Any
 
 
-def find_bad_record(files: list[str], compression: str, spec: dict[str, Any] | None = None,
-                    schema: dict[str, Any] | None = None, max_length: int = 0,
-                    too_long: str = "truncate") -> str | None:
+def find_bad_record(
+    files: list[str],
+    compression: str,
+    spec: dict[str, Any] | None = None,
+    schema: dict[str, Any] | None = None,
+    max_length: int = 0,
+    too_long: str = "truncate",
+) -> str | None:
     """Scan `files` in order; describe the first unreadable, unparsable or (with `schema`)
     invalid record (see checks.py), or None."""
     import tensorflow as tf
@@ -32,8 +37,11 @@ def find_bad_record(files: list[str], compression: str, spec: dict[str, Any] | N
     for path in files:
         good = 0  # records read (and parsed) before the failure; the bad one is `good`
         try:
-            records = tf.data.TFRecordDataset(path, compression_type=comp) \
-                if fs.native(path) else record_dataset(path, comp)
+            records = (
+                tf.data.TFRecordDataset(path, compression_type=comp)
+                if fs.native(path)
+                else record_dataset(path, comp)
+            )
             for record in records.batch(1):
                 if spec is not None:
                     ex = tf.io.parse_example(record, spec)
@@ -45,6 +53,8 @@ def find_bad_record(files: list[str], compression: str, spec: dict[str, Any] | N
             # itself fails to decode, so UnicodeDecodeError stands for a parse failure.
             first = (getattr(exc, "message", "") or str(exc)).strip().splitlines()[0]
             first = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", first)[:300]
-            return (f"{path}, record {good} (0-based; {good} records before it are fine): "
-                    f"{type(exc).__name__}: {first}")
+            return (
+                f"{path}, record {good} (0-based; {good} records before it are fine): "
+                f"{type(exc).__name__}: {first}"
+            )
     return None

@@ -46,8 +46,7 @@ class ForecastSpec(TypedDict):
     period: int
 
 
-TEXT: TextSpec = {"vocab_size": 64, "num_classes": 4, "min_len": 16, "max_len": 64,
-                  "noise": 0.05}
+TEXT: TextSpec = {"vocab_size": 64, "num_classes": 4, "min_len": 16, "max_len": 64, "noise": 0.05}
 FORECAST: ForecastSpec = {"window": 48, "horizon": 12, "period": 24}
 
 
@@ -100,12 +99,19 @@ def seasonal_naive_mae(x: np.ndarray, y: np.ndarray) -> float:
 
 def default_cache_dir() -> str:
     root = os.environ.get("KERAS_LSTM_OPT_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "keras_lstm_opt")
+        os.path.expanduser("~"), ".cache", "keras_lstm_opt"
+    )
     return os.path.join(root, "embedded")
 
 
-def write_embedded(task: str, out_dir: str, examples: int, seed: int = 1234,
-                   shards: int = 4, compression: str = "GZIP") -> str:
+def write_embedded(
+    task: str,
+    out_dir: str,
+    examples: int,
+    seed: int = 1234,
+    shards: int = 4,
+    compression: str = "GZIP",
+) -> str:
     """Generate an embedded dataset into `out_dir` (train and validation splits).
 
     `out_dir` may be remote (s3:// needs the io extra): it is checked before anything
@@ -123,21 +129,26 @@ def write_embedded(task: str, out_dir: str, examples: int, seed: int = 1234,
     info: dict[str, Any]
     if task == "text":
         train, val = make_text(n_train, seed), make_text(n_val, seed + 1)
-        info = {"vocab_size": TEXT["vocab_size"], "num_classes": TEXT["num_classes"],
-                "known_best_accuracy": round(1.0 - TEXT["noise"], 4),
-                "label_noise": TEXT["noise"]}
+        info = {
+            "vocab_size": TEXT["vocab_size"],
+            "num_classes": TEXT["num_classes"],
+            "known_best_accuracy": round(1.0 - TEXT["noise"], 4),
+            "label_noise": TEXT["noise"],
+        }
         io = ("tokens", "label")
     else:
         forecast_val = make_forecast(n_val, seed + 1)
         train, val = make_forecast(n_train, seed), forecast_val
-        info = {"n_features": 3, **FORECAST,
-                "baseline_mae": seasonal_naive_mae(forecast_val["x"], forecast_val["y"]),
-                "baseline": "seasonal naive (value one period earlier)"}
+        info = {
+            "n_features": 3,
+            **FORECAST,
+            "baseline_mae": seasonal_naive_mae(forecast_val["x"], forecast_val["y"]),
+            "baseline": "seasonal naive (value one period earlier)",
+        }
         io = ("x", "y")
     info.update(seed=seed, generator_version=VERSION)
     write_tfrecords(out_dir, train, "train", shards, compression, *io, task, info)
-    write_tfrecords(out_dir, val, "validation", max(1, shards // 4), compression, *io, task,
-                    info)
+    write_tfrecords(out_dir, val, "validation", max(1, shards // 4), compression, *io, task, info)
     return out_dir
 
 
@@ -158,7 +169,7 @@ def ensure_embedded(task: str, examples: int, seed: int, cache_dir: str | None =
         try:
             os.replace(tmp, out)
         except OSError:  # another process (a second worker) got there first, or a
-            try:         # half-written directory from an interrupted run is in the way
+            try:  # half-written directory from an interrupted run is in the way
                 read_schema(out)
             except DataError:
                 shutil.rmtree(out, ignore_errors=True)

@@ -51,8 +51,12 @@ _FS: dict[tuple[str, ...], Any] = {}
 
 def s3_endpoint() -> str:
     """The S3 endpoint the environment names ('' = AWS's own)."""
-    endpoint = (os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-                or os.environ.get("S3_ENDPOINT") or "")
+    endpoint = (
+        os.environ.get("AWS_ENDPOINT_URL_S3")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or os.environ.get("S3_ENDPOINT")
+        or ""
+    )
     if endpoint and "://" not in endpoint:  # tensorflow-io's S3_ENDPOINT may omit it
         https = os.environ.get("S3_USE_HTTPS", "1") not in ("0", "false")
         endpoint = ("https://" if https else "http://") + endpoint
@@ -64,8 +68,18 @@ def s3() -> Any:
     import s3fs
 
     endpoint = s3_endpoint()
-    key = (endpoint, *(os.environ.get(k, "") for k in (
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")))
+    key = (
+        endpoint,
+        *(
+            os.environ.get(k, "")
+            for k in (
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_PROFILE",
+            )
+        ),
+    )
     if key not in _FS:
         client: dict[str, Any] = {}
         if endpoint:
@@ -76,8 +90,11 @@ def s3() -> Any:
         if region:
             client["region_name"] = region
         _FS[key] = s3fs.S3FileSystem(
-            client_kwargs=client, use_listings_cache=False, skip_instance_cache=True,
-            config_kwargs={"connect_timeout": 10, "retries": {"max_attempts": 3}})
+            client_kwargs=client,
+            use_listings_cache=False,
+            skip_instance_cache=True,
+            config_kwargs={"connect_timeout": 10, "retries": {"max_attempts": 3}},
+        )
     return _FS[key]
 
 
@@ -119,8 +136,11 @@ def glob(pattern: str) -> list[str]:
 def listdir(path: str) -> list[str]:
     """Names (not paths) directly under a directory."""
     if s3fs_path(path):
-        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in s3().ls(path, detail=False)
-                      if p.rstrip("/") != path.removeprefix("s3://").rstrip("/"))
+        return sorted(
+            p.rstrip("/").rsplit("/", 1)[-1]
+            for p in s3().ls(path, detail=False)
+            if p.rstrip("/") != path.removeprefix("s3://").rstrip("/")
+        )
     if is_remote(path):
         return sorted(n.rstrip("/") for n in _tf().listdir(path))
     return sorted(os.listdir(path))
@@ -131,11 +151,11 @@ def walk_files(path: str) -> list[str]:
     root = path.rstrip("/")
     if s3fs_path(path):
         base = root.removeprefix("s3://")
-        return sorted(p[len(base) + 1:] for p in s3().find(root) if p.startswith(base + "/"))
+        return sorted(p[len(base) + 1 :] for p in s3().find(root) if p.startswith(base + "/"))
     if is_remote(path):
         out = []
         for d, _, names in _tf().walk(root):
-            rel = d[len(root):].strip("/")
+            rel = d[len(root) :].strip("/")
             out += [f"{rel}/{n}" if rel else n for n in names]
         return sorted(out)
     out = []
@@ -173,8 +193,11 @@ def info(path: str) -> dict[str, Any]:
     if s3fs_path(path):
         i = s3().info(path)
         when = i.get("LastModified")
-        return {"size": int(i["size"]), "etag": str(i.get("ETag", "")).strip('"') or None,
-                "mtime": when.timestamp() if when is not None else None}
+        return {
+            "size": int(i["size"]),
+            "etag": str(i.get("ETag", "")).strip('"') or None,
+            "mtime": when.timestamp() if when is not None else None,
+        }
     if is_remote(path):
         st = _tf().stat(path)
         return {"size": int(st.length), "mtime": st.mtime_nsec / 1e9, "etag": None}

@@ -51,8 +51,10 @@ __all__ = ["import_text", "length_stats", "move_into_place", "remove_tree"]
 MAX_CLASSES = 10000  # more distinct labels than this is a wrong column, not classes
 PROGRESS_SECONDS = 5.0
 TMP = ".tmp-import"
-SPECS: dict[str, tuple[str, list[int | None]]] = {"tokens": ("int64", [None]),
-                                                  "label": ("int64", [])}
+SPECS: dict[str, tuple[str, list[int | None]]] = {
+    "tokens": ("int64", [None]),
+    "label": ("int64", []),
+}
 
 
 class _Progress:
@@ -68,8 +70,12 @@ class _Progress:
         now = time.monotonic()
         if self.enabled and now - self.last >= PROGRESS_SECONDS:
             self.last = now
-            log.info("import: %s: %s rows, %s rows/s", self.what, f"{self.rows:,}",
-                     f"{self.rows / max(now - self.start, 1e-9):,.0f}")
+            log.info(
+                "import: %s: %s rows, %s rows/s",
+                self.what,
+                f"{self.rows:,}",
+                f"{self.rows / max(now - self.start, 1e-9):,.0f}",
+            )
 
 
 class _Rows:
@@ -80,17 +86,21 @@ class _Rows:
         self.texts: list[str] = []
         self.labels: list[str] = []
         self.problems: list[str] = list(batch.skipped)
-        for i, (t, lab) in enumerate(zip(batch.columns[text_col], batch.columns[label_col],
-                                         strict=True)):
+        for i, (t, lab) in enumerate(
+            zip(batch.columns[text_col], batch.columns[label_col], strict=True)
+        ):
             where = batch.where[i]
             if isinstance(t, (dict, list)):
-                self.problems.append(f"{where}, column {text_col!r}: expected text, got "
-                                     f"{type(t).__name__}")
+                self.problems.append(
+                    f"{where}, column {text_col!r}: expected text, got {type(t).__name__}"
+                )
             elif t is None or not str(t).strip():
                 self.problems.append(f"{where}, column {text_col!r}: empty text")
             elif isinstance(lab, (dict, list)):
-                self.problems.append(f"{where}, column {label_col!r}: expected a string or "
-                                     f"integer label, got {type(lab).__name__}")
+                self.problems.append(
+                    f"{where}, column {label_col!r}: expected a string or "
+                    f"integer label, got {type(lab).__name__}"
+                )
             elif lab is None or not str(lab).strip():
                 self.problems.append(f"{where}, column {label_col!r}: empty label")
             else:
@@ -103,15 +113,17 @@ def _in_validation(seed: int, start: int, n: int, fraction: float) -> np.ndarray
     """Row i (counted over all training sources) -> validation, by a hash of (seed, i)."""
     with np.errstate(over="ignore"):
         x = np.arange(start, start + n, dtype=np.uint64) + np.uint64(
-            (seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2**64)
+            (seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2**64
+        )
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         x = x ^ (x >> np.uint64(31))
     return (x >> np.uint64(11)).astype(np.float64) / 2.0**53 < fraction
 
 
-def _batches(paths: Sequence[str], cols: list[str], on_bad_row: str, batch_rows: int,
-             fmt: str | None) -> Iterator[Batch]:
+def _batches(
+    paths: Sequence[str], cols: list[str], on_bad_row: str, batch_rows: int, fmt: str | None
+) -> Iterator[Batch]:
     for path in paths:
         yield from iter_records(path, cols, fmt, batch_rows, on_bad_row)
 
@@ -120,12 +132,24 @@ def _default_shards(rows: int) -> int:
     return max(1, min(rows, 16, max(2, math.ceil(rows / 50000))))
 
 
-def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
-                tokens: str = "auto", vocab_size: int | None = None,
-                max_length: int | None = None, validation: Sequence[str] | None = None,
-                validation_fraction: float = 0.2, seed: int = 0, on_bad_row: str = "error",
-                shards: int | None = None, progress: bool = True, fmt: str | None = None,
-                batch_rows: int = 10000) -> dict[str, Any]:
+def import_text(
+    sources: Sequence[str],
+    out: str,
+    *,
+    text: str,
+    label: str,
+    tokens: str = "auto",
+    vocab_size: int | None = None,
+    max_length: int | None = None,
+    validation: Sequence[str] | None = None,
+    validation_fraction: float = 0.2,
+    seed: int = 0,
+    on_bad_row: str = "error",
+    shards: int | None = None,
+    progress: bool = True,
+    fmt: str | None = None,
+    batch_rows: int = 10000,
+) -> dict[str, Any]:
     """Import labelled text files as shards for a text classifier.
 
     Args:
@@ -155,8 +179,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     import tensorflow as tf
 
     if tokens not in textlib.TOKENS:
-        raise UsageError(f"tokens: expected one of {', '.join(textlib.TOKENS)}, got "
-                         f"{tokens!r}")
+        raise UsageError(f"tokens: expected one of {', '.join(textlib.TOKENS)}, got {tokens!r}")
     check_paths({"out": out})
     if progress:
         ensure_visible()
@@ -164,15 +187,22 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     cols = [text, label]
     fraction = 0.0 if validation else validation_fraction
     kind = cap_kind(tokens)  # auto counts with words+chars
-    standardize, standardize_why = textlib.STANDARDIZE, (
-        "character tokens keep Keras's: ASCII lower case, ASCII punctuation removed")
+    standardize, standardize_why = (
+        textlib.STANDARDIZE,
+        ("character tokens keep Keras's: ASCII lower case, ASCII punctuation removed"),
+    )
     if tokens != "character":
-        standardize, standardize_why = textlib.MARKS, (
-            "punctuation marks and symbols are tokens, a capital letter starting a word is "
-            f"the token {textlib.CASE_MARK} before it: a question, a quote or a name says "
-            "much about a short text")
-    tokenize = textlib.make_tokenizer(textlib.WORDS_CHARS if tokens == "auto" else tokens,
-                                      standardize)
+        standardize, standardize_why = (
+            textlib.MARKS,
+            (
+                "punctuation marks and symbols are tokens, a capital letter starting a word is "
+                f"the token {textlib.CASE_MARK} before it: a question, a quote or a name says "
+                "much about a short text"
+            ),
+        )
+    tokenize = textlib.make_tokenizer(
+        textlib.WORDS_CHARS if tokens == "auto" else tokens, standardize
+    )
     script = ScriptCounts()
 
     # Pass 1: check rows, count tokens, lengths and labels.
@@ -188,15 +218,20 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
         if rows.problems and on_bad_row == "error":
             raise DataError(rows.problems[0])
         skipped += len(rows.problems)
-        problems.extend(rows.problems[:max(0, 20 - len(problems))])
-        val = _in_validation(seed, ordinal, len(batch), fraction)[rows.keep] if fraction \
+        problems.extend(rows.problems[: max(0, 20 - len(problems))])
+        val = (
+            _in_validation(seed, ordinal, len(batch), fraction)[rows.keep]
+            if fraction
             else np.zeros(len(rows.keep), dtype=bool)
+        )
         ordinal += len(batch)
         classes.update(rows.labels)
         train_classes.update(lab for lab, v in zip(rows.labels, val, strict=True) if not v)
         if len(classes) > MAX_CLASSES:
-            raise DataError(f"{batch.where[-1]}, column {label!r}: over {MAX_CLASSES:,} "
-                            "distinct labels so far; is it the label column?")
+            raise DataError(
+                f"{batch.where[-1]}, column {label!r}: over {MAX_CLASSES:,} "
+                "distinct labels so far; is it the label column?"
+            )
         train_texts = [t for t, v in zip(rows.texts, val, strict=True) if not v]
         n_train += len(train_texts)
         n_val += int(val.sum())
@@ -211,8 +246,10 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
                 pruned = True
         meter.add(len(batch))
     if n_train == 0:
-        raise DataError(f"{', '.join(sources)}: no training rows"
-                        + (f" ({skipped} bad rows skipped)" if skipped else ""))
+        raise DataError(
+            f"{', '.join(sources)}: no training rows"
+            + (f" ({skipped} bad rows skipped)" if skipped else "")
+        )
     check_classes(train_classes, classes, sources, label)
     class_names = textlib.sort_class_names(set(classes))
     index = {c: i for i, c in enumerate(class_names)}
@@ -226,7 +263,7 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
             if rows.problems and on_bad_row == "error":
                 raise DataError(rows.problems[0])
             skipped += len(rows.problems)
-            problems.extend(rows.problems[:max(0, 20 - len(problems))])
+            problems.extend(rows.problems[: max(0, 20 - len(problems))])
             n_val += sum(lab in index for lab in rows.labels)
             vmeter.add(len(batch))
     for p in problems:
@@ -238,28 +275,41 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
     split, split_why, warning = choose_split(tokens, vocab, counts, script)
     counts.clear()
     length, length_why = choose_length(hist, cap_kind(split), max_length)
-    chosen: dict[str, Any] = {"tokens": {"value": split, "why": split_why},
-                              "standardize": {"value": standardize, "why": standardize_why},
-                              "vocab_size": {"value": len(vocab), "why": vocab_why},
-                              "max_length": {"value": length, "why": length_why}}
+    chosen: dict[str, Any] = {
+        "tokens": {"value": split, "why": split_why},
+        "standardize": {"value": standardize, "why": standardize_why},
+        "vocab_size": {"value": len(vocab), "why": vocab_why},
+        "max_length": {"value": length, "why": length_why},
+    }
     if warning:
         log.warning("import: %s", warning)
     n_shards = shards or _default_shards(n_train)
-    chosen["shards"] = {"value": n_shards, "why": "given" if shards else
-                        "one per 50,000 training rows, between 2 and 16"}
-    chosen["validation"] = {"why": f"the file(s) {', '.join(validation)}" if validation
-                            else f"{fraction:.0%} of the rows, per row by a hash of seed "
-                            f"{seed} and the row number"}
+    chosen["shards"] = {
+        "value": n_shards,
+        "why": "given" if shards else "one per 50,000 training rows, between 2 and 16",
+    }
+    chosen["validation"] = {
+        "why": f"the file(s) {', '.join(validation)}"
+        if validation
+        else f"{fraction:.0%} of the rows, per row by a hash of seed {seed} and the row number"
+    }
     for key in ("tokens", "standardize", "vocab_size", "max_length"):
         log.info("import: %s = %s: %s", key, chosen[key]["value"], chosen[key]["why"])
     log.info("import: validation split: %s", chosen["validation"]["why"])
     info: dict[str, Any] = {
-        "vocab_size": len(vocab), "num_classes": len(class_names), "vocabulary": vocab,
+        "vocab_size": len(vocab),
+        "num_classes": len(class_names),
+        "vocabulary": vocab,
         "class_names": class_names,
-        "text": {"column": text, "label_column": label,
-                 "split": split,
-                 "standardize": standardize, "max_length": length,
-                 **length_stats(hist, length)}}
+        "text": {
+            "column": text,
+            "label_column": label,
+            "split": split,
+            "standardize": standardize,
+            "max_length": length,
+            **length_stats(hist, length),
+        },
+    }
 
     # Pass 2: vectorise in batches and write the shards (into out/.tmp-import).
     tmp = os.path.join(out, TMP)
@@ -271,8 +321,9 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
         vectorizer = textlib.make_vectorizer(info)
         writers["train"] = ShardWriter(tmp, "train", n_shards, SPECS)
         if n_val:
-            writers["validation"] = ShardWriter(tmp, "validation",
-                                                max(1, min(n_val, n_shards)), SPECS)
+            writers["validation"] = ShardWriter(
+                tmp, "validation", max(1, min(n_val, n_shards)), SPECS
+            )
         meter, ordinal = _Progress("pass 2/2 (writing shards)", progress), 0
         parts = [(sources, fraction)] + ([(validation, 1.0)] if validation else [])
         for paths, frac in parts:
@@ -282,8 +333,11 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
                 if frac == 1.0:
                     val = np.ones(len(rows.keep), dtype=bool)
                 else:
-                    val = _in_validation(seed, ordinal, len(batch), frac)[rows.keep] \
-                        if frac else np.zeros(len(rows.keep), dtype=bool)
+                    val = (
+                        _in_validation(seed, ordinal, len(batch), frac)[rows.keep]
+                        if frac
+                        else np.zeros(len(rows.keep), dtype=bool)
+                    )
                     ordinal += len(batch)
                 texts = [t for t, k in zip(rows.texts, ok, strict=True) if k]
                 if texts:
@@ -295,20 +349,28 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
                         ex = tf.train.Example()
                         f = ex.features.feature
                         f["tokens"].int64_list.value.extend(
-                            flat[splits[j]:splits[j + 1]].tolist())
+                            flat[splits[j] : splits[j + 1]].tolist()
+                        )
                         f["label"].int64_list.value.append(y[j])
                         writers["validation" if to_val[j] else "train"].write_serialized(
-                            ex.SerializeToString())
+                            ex.SerializeToString()
+                        )
                 meter.add(len(batch))
         seconds = time.monotonic() - started
         report: dict[str, Any] = {
-            "source": list(sources), "validation_source": list(validation or []),
-            "rows": {"train": writers["train"].count,
-                     "validation": writers["validation"].count if n_val else 0},
-            "skipped": skipped, "skipped_examples": problems, "chosen": chosen,
+            "source": list(sources),
+            "validation_source": list(validation or []),
+            "rows": {
+                "train": writers["train"].count,
+                "validation": writers["validation"].count if n_val else 0,
+            },
+            "skipped": skipped,
+            "skipped_examples": problems,
+            "chosen": chosen,
             **({"warnings": [warning]} if warning else {}),
             "seconds": round(seconds, 2),
-            "rows_per_second": round((n_train + n_val + skipped) / max(seconds, 1e-9))}
+            "rows_per_second": round((n_train + n_val + skipped) / max(seconds, 1e-9)),
+        }
         info["import"] = report
         for w in writers.values():
             w.close("tokens", "label", "text", info)
@@ -321,17 +383,25 @@ def import_text(sources: Sequence[str], out: str, *, text: str, label: str,
         elif not fs.exists(schema_path(out)):  # a directory we made goes, unless complete
             remove_tree(out)
         raise
-    log.info("import: wrote %s training and %s validation examples to %s (%d skipped, "
-             "%.1f s, %s rows/s)", f"{report['rows']['train']:,}",
-             f"{report['rows']['validation']:,}", out, skipped, seconds,
-             f"{report['rows_per_second']:,}")
+    log.info(
+        "import: wrote %s training and %s validation examples to %s (%d skipped, "
+        "%.1f s, %s rows/s)",
+        f"{report['rows']['train']:,}",
+        f"{report['rows']['validation']:,}",
+        out,
+        skipped,
+        seconds,
+        f"{report['rows_per_second']:,}",
+    )
     return report
 
 
 def _unknown(where: str, column: str, lab: str, class_names: list[str]) -> str:
     shown = ", ".join(class_names[:8]) + (", ..." if len(class_names) > 8 else "")
-    return (f"{where}, column {column!r}: label {lab!r} is not one of the "
-            f"{len(class_names)} training classes ({shown})")
+    return (
+        f"{where}, column {column!r}: label {lab!r} is not one of the "
+        f"{len(class_names)} training classes ({shown})"
+    )
 
 
 def remove_tree(path: str) -> None:

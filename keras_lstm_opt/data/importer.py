@@ -35,77 +35,127 @@ _TRANSFORM = re.compile(r"none|diff|seasonal_diff(:[1-9]\d*)?")
 
 
 def _positive(name: str, value: int | None, least: int = 1) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                              or value < least):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or value < least
+    ):
         raise UsageError(f"{name}: expected an integer >= {least}, got {value!r}")
 
 
-def check_arguments(text: str | None, label: str | None, tokens: str, vocab_size: int | None,
-           max_length: int | None, time: str | None,
-           target: str | Sequence[str] | None, features: Sequence[str] | None,
-           window: int | None, horizon: int | None, transform: str, season: int | None,
-           validation_fraction: float, on_bad_row: str, shards: int | None) -> None:
+def check_arguments(
+    text: str | None,
+    label: str | None,
+    tokens: str,
+    vocab_size: int | None,
+    max_length: int | None,
+    time: str | None,
+    target: str | Sequence[str] | None,
+    features: Sequence[str] | None,
+    window: int | None,
+    horizon: int | None,
+    transform: str,
+    season: int | None,
+    validation_fraction: float,
+    on_bad_row: str,
+    shards: int | None,
+) -> None:
     if text and time:
-        raise UsageError("give text= and label= (text classification) or time=, target=, "
-                         "window= and horizon= (forecasting), not both")
+        raise UsageError(
+            "give text= and label= (text classification) or time=, target=, "
+            "window= and horizon= (forecasting), not both"
+        )
     if not text and not time:
-        raise UsageError("say what to import: text=COLUMN and label=COLUMN for text "
-                         "classification, or time=COLUMN, target=COLUMN, window=N and "
-                         "horizon=N for forecasting")
+        raise UsageError(
+            "say what to import: text=COLUMN and label=COLUMN for text "
+            "classification, or time=COLUMN, target=COLUMN, window=N and "
+            "horizon=N for forecasting"
+        )
     if text:
         if not label:
-            raise UsageError(f"text={text!r}: text classification also needs label=COLUMN, "
-                             "the column holding each row's class (strings or integers)")
+            raise UsageError(
+                f"text={text!r}: text classification also needs label=COLUMN, "
+                "the column holding each row's class (strings or integers)"
+            )
         if text == label:
-            raise UsageError(f"text and label both name the column {text!r}; the label is "
-                             "the column holding each row's class")
+            raise UsageError(
+                f"text and label both name the column {text!r}; the label is "
+                "the column holding each row's class"
+            )
         if target or features or window is not None or horizon is not None:
-            raise UsageError("target, features, window and horizon are for forecasting "
-                             "(time=...); text classification takes text= and label=")
+            raise UsageError(
+                "target, features, window and horizon are for forecasting "
+                "(time=...); text classification takes text= and label="
+            )
         if tokens not in TOKENS:
             raise UsageError(f"tokens: expected one of {', '.join(TOKENS)}, got {tokens!r}")
         _positive("vocab_size", vocab_size, 3)
         _positive("max_length", max_length)
     else:
-        missing = [n for n, v in (("target", target), ("window", window),
-                                  ("horizon", horizon)) if v is None or v == []]
+        missing = [
+            n
+            for n, v in (("target", target), ("window", window), ("horizon", horizon))
+            if v is None or v == []
+        ]
         if missing:
-            raise UsageError(f"time={time!r}: forecasting also needs "
-                             f"{', '.join(n + '=' for n in missing)} (the column(s) to "
-                             "forecast, the time steps the model reads, the steps it "
-                             "forecasts)")
+            raise UsageError(
+                f"time={time!r}: forecasting also needs "
+                f"{', '.join(n + '=' for n in missing)} (the column(s) to "
+                "forecast, the time steps the model reads, the steps it "
+                "forecasts)"
+            )
         if label or vocab_size is not None or max_length is not None:
-            raise UsageError("label, vocab_size and max_length are for text classification "
-                             "(text=...); forecasting takes time=, target=, window=, "
-                             "horizon=")
+            raise UsageError(
+                "label, vocab_size and max_length are for text classification "
+                "(text=...); forecasting takes time=, target=, window=, "
+                "horizon="
+            )
         _positive("window", window)
         _positive("horizon", horizon)
         _positive("season", season, 2)
         if not isinstance(transform, str) or not _TRANSFORM.fullmatch(transform):
-            raise UsageError(f"transform: expected none, diff or seasonal_diff:P (e.g. "
-                             f"seasonal_diff:12), got {transform!r}")
+            raise UsageError(
+                f"transform: expected none, diff or seasonal_diff:P (e.g. "
+                f"seasonal_diff:12), got {transform!r}"
+            )
         if transform == "seasonal_diff" and season is None:
-            raise UsageError("transform='seasonal_diff' needs the season length: "
-                             "seasonal_diff:P (e.g. seasonal_diff:12) or season=P")
-    if not isinstance(validation_fraction, (int, float)) or \
-            not 0.0 <= validation_fraction < 1.0:
-        raise UsageError(f"validation_fraction: expected a number in [0, 1), got "
-                         f"{validation_fraction!r}")
+            raise UsageError(
+                "transform='seasonal_diff' needs the season length: "
+                "seasonal_diff:P (e.g. seasonal_diff:12) or season=P"
+            )
+    if not isinstance(validation_fraction, (int, float)) or not 0.0 <= validation_fraction < 1.0:
+        raise UsageError(
+            f"validation_fraction: expected a number in [0, 1), got {validation_fraction!r}"
+        )
     if on_bad_row not in ("error", "skip"):
-        raise UsageError(f"on_bad_row: expected 'error' (stop at the first bad row) or "
-                         f"'skip' (count and skip them), got {on_bad_row!r}")
+        raise UsageError(
+            f"on_bad_row: expected 'error' (stop at the first bad row) or "
+            f"'skip' (count and skip them), got {on_bad_row!r}"
+        )
     _positive("shards", shards)
 
 
-def import_data(src: str, out: str, *, text: str | None = None, label: str | None = None,
-                tokens: str = "auto", vocab_size: int | None = None,
-                max_length: int | None = None, time: str | None = None,
-                target: str | Sequence[str] | None = None,
-                features: Sequence[str] | None = None, window: int | None = None,
-                horizon: int | None = None, transform: str = "none",
-                season: int | None = None, validation: str | None = None,
-                validation_fraction: float = 0.2, seed: int = 0, on_bad_row: str = "error",
-                shards: int | None = None, progress: bool = True) -> dict[str, Any]:
+def import_data(
+    src: str,
+    out: str,
+    *,
+    text: str | None = None,
+    label: str | None = None,
+    tokens: str = "auto",
+    vocab_size: int | None = None,
+    max_length: int | None = None,
+    time: str | None = None,
+    target: str | Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    window: int | None = None,
+    horizon: int | None = None,
+    transform: str = "none",
+    season: int | None = None,
+    validation: str | None = None,
+    validation_fraction: float = 0.2,
+    seed: int = 0,
+    on_bad_row: str = "error",
+    shards: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Import a file (or glob) of your own as a data directory the trainer reads.
 
     Args:
@@ -135,8 +185,23 @@ def import_data(src: str, out: str, *, text: str | None = None, label: str | Non
         UsageError: arguments that cannot work together (says what to give).
         DataError: no file matches, or a bad row (file, line, column).
     """
-    check_arguments(text, label, tokens, vocab_size, max_length, time, target, features, window,
-           horizon, transform, season, validation_fraction, on_bad_row, shards)
+    check_arguments(
+        text,
+        label,
+        tokens,
+        vocab_size,
+        max_length,
+        time,
+        target,
+        features,
+        window,
+        horizon,
+        transform,
+        season,
+        validation_fraction,
+        on_bad_row,
+        shards,
+    )
     if not out:
         raise UsageError("out: give the data directory to write")
     check_out(out)
@@ -148,18 +213,42 @@ def import_data(src: str, out: str, *, text: str | None = None, label: str | Non
         if text:
             from keras_lstm_opt.data.import_text import import_text
 
-            return _warn_without_validation(import_text(
-                sources, out, text=text, label=str(label), tokens=tokens,
-                vocab_size=vocab_size, max_length=max_length, validation=validation_sources,
-                validation_fraction=validation_fraction, seed=seed, on_bad_row=on_bad_row,
-                shards=shards, progress=progress), out)
+            return _warn_without_validation(
+                import_text(
+                    sources,
+                    out,
+                    text=text,
+                    label=str(label),
+                    tokens=tokens,
+                    vocab_size=vocab_size,
+                    max_length=max_length,
+                    validation=validation_sources,
+                    validation_fraction=validation_fraction,
+                    seed=seed,
+                    on_bad_row=on_bad_row,
+                    shards=shards,
+                    progress=progress,
+                ),
+                out,
+            )
         from keras_lstm_opt.data.series import import_series
 
         report: dict[str, Any] = import_series(
-            sources, out, time=time, target=target, features=features, window=window,
-            horizon=horizon, transform=transform, season=season, validation=validation,
-            validation_fraction=validation_fraction, on_bad_row=on_bad_row,
-            progress=progress, shards=shards)
+            sources,
+            out,
+            time=time,
+            target=target,
+            features=features,
+            window=window,
+            horizon=horizon,
+            transform=transform,
+            season=season,
+            validation=validation,
+            validation_fraction=validation_fraction,
+            on_bad_row=on_bad_row,
+            progress=progress,
+            shards=shards,
+        )
         return _warn_without_validation(report, out)
     except BaseException:  # a failed or interrupted import: a directory it made goes too
         from keras_lstm_opt.data.import_text import TMP
@@ -171,9 +260,12 @@ def import_data(src: str, out: str, *, text: str | None = None, label: str | Non
 
 def _warn_without_validation(report: dict[str, Any], out: str) -> dict[str, Any]:
     if not report.get("windows", report.get("rows", {})).get("validation"):
-        log.warning("import: %s has no validation examples: training will monitor its "
-                    "training loss, and `evaluate` needs --data; give a larger "
-                    "validation fraction or a validation file", out)
+        log.warning(
+            "import: %s has no validation examples: training will monitor its "
+            "training loss, and `evaluate` needs --data; give a larger "
+            "validation fraction or a validation file",
+            out,
+        )
     return report
 
 
@@ -186,5 +278,7 @@ def check_out(out: str) -> None:
     entries = set(os.listdir(out)) - {TMP}
     if entries and "schema.json" not in entries:
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
-        raise UsageError(f"out: {out} is not empty ({shown}) and holds no earlier import; "
-                         "give a new or empty directory")
+        raise UsageError(
+            f"out: {out} is not empty ({shown}) and holds no earlier import; "
+            "give a new or empty directory"
+        )

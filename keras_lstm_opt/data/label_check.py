@@ -33,8 +33,9 @@ def _listed(items: list[tuple[str, int]]) -> str:
     return shown + (f" and {more:,} more" if more > 0 else "")
 
 
-def check_classes(train: Counter[str], rows: Counter[str], sources: Sequence[str],
-                  label: str) -> None:
+def check_classes(
+    train: Counter[str], rows: Counter[str], sources: Sequence[str], label: str
+) -> None:
     """Refuse fewer than two classes (LabelError, exit status 2); warn about classes with
     few training rows and about imbalance.
 
@@ -46,25 +47,38 @@ def check_classes(train: Counter[str], rows: Counter[str], sources: Sequence[str
     """
     files = ", ".join(sources)
     if len(rows) < 2:
-        (only, n), = rows.items()
-        raise LabelError(f"{files}, column {label!r}: every row has the label {only!r} "
-                         f"({n:,} rows); a classifier needs at least two classes: is "
-                         f"{label!r} the label column?")
+        ((only, n),) = rows.items()
+        raise LabelError(
+            f"{files}, column {label!r}: every row has the label {only!r} "
+            f"({n:,} rows); a classifier needs at least two classes: is "
+            f"{label!r} the label column?"
+        )
     counts = [(name, train.get(name, 0)) for name in rows]
     few = sorted((kv for kv in counts if kv[1] < FEW_ROWS), key=lambda kv: (kv[1], kv[0]))
     if few:
-        log.warning("import: %s of %s classes ha%s fewer than %d training rows (hard to "
-                    "learn; more rows or fewer classes help): %s", f"{len(few):,}",
-                    f"{len(counts):,}", "s" if len(few) == 1 else "ve", FEW_ROWS,
-                    _listed(few))
+        log.warning(
+            "import: %s of %s classes ha%s fewer than %d training rows (hard to "
+            "learn; more rows or fewer classes help): %s",
+            f"{len(few):,}",
+            f"{len(counts):,}",
+            "s" if len(few) == 1 else "ve",
+            FEW_ROWS,
+            _listed(few),
+        )
     present = [kv for kv in counts if kv[1] > 0]
     if len(present) < 2:
         return
     largest = max(present, key=lambda kv: (kv[1], kv[0]))
-    small = sorted((kv for kv in present if largest[1] >= IMBALANCE * kv[1]),
-                   key=lambda kv: (kv[1], kv[0]))
+    small = sorted(
+        (kv for kv in present if largest[1] >= IMBALANCE * kv[1]), key=lambda kv: (kv[1], kv[0])
+    )
     if small:
-        log.warning("import: the classes are imbalanced: %r has %s training rows, at least "
-                    "%dx as many as %s (a model tends to predict the large class; compare "
-                    "the per-class recall in evaluate's report)", largest[0],
-                    f"{largest[1]:,}", IMBALANCE, _listed(small))
+        log.warning(
+            "import: the classes are imbalanced: %r has %s training rows, at least "
+            "%dx as many as %s (a model tends to predict the large class; compare "
+            "the per-class recall in evaluate's report)",
+            largest[0],
+            f"{largest[1]:,}",
+            IMBALANCE,
+            _listed(small),
+        )

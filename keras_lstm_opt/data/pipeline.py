@@ -66,15 +66,18 @@ def resolve_files(cfg: DataConfig) -> DataFiles:
         train = fs.glob(path)
         validation = fs.glob(cfg.validation_path) if cfg.validation_path else []
     if not train:
-        raise DataError(f"data.path: no TFRecord shards found at {path!r} (a directory "
-                        "needs files named train-*)")
+        raise DataError(
+            f"data.path: no TFRecord shards found at {path!r} (a directory "
+            "needs files named train-*)"
+        )
     schema = read_schema(directory)
     compression = schema["compression"] if cfg.compression == "auto" else cfg.compression
     return DataFiles(directory, schema, train, validation, compression)
 
 
-def _shape_batch(schema: dict[str, Any], max_length: int
-                 ) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
+def _shape_batch(
+    schema: dict[str, Any], max_length: int
+) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
     """Map a parsed batch of flat features to (inputs, target) with the schema's shapes
     (vectorised: runs once per parse batch, not once per example)."""
     import tensorflow as tf
@@ -89,8 +92,8 @@ def _shape_batch(schema: dict[str, Any], max_length: int
                 for d in shape[1:]:
                     inner *= d
                 value = tf.RaggedTensor.from_row_lengths(
-                    tf.reshape(value.flat_values, [-1, *shape[1:]]),
-                    value.row_lengths() // inner)
+                    tf.reshape(value.flat_values, [-1, *shape[1:]]), value.row_lengths() // inner
+                )
             return value[:, :max_length] if max_length else value
         return tf.reshape(value, [-1, *shape])
 
@@ -109,10 +112,18 @@ def _reader(cfg: DataConfig, files: list[str], comp: str) -> Callable[[Any], Any
     return tf.autograph.experimental.do_not_convert(lambda f: record_dataset(f, comp))
 
 
-def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batch_size: int,
-                 training: bool, compression: str | None = None, seed: int = 0,
-                 repeat: bool = False, input_context: Any = None,
-                 num_examples: int | None = None) -> Any:
+def make_dataset(
+    cfg: DataConfig,
+    schema: dict[str, Any],
+    files: list[str],
+    batch_size: int,
+    training: bool,
+    compression: str | None = None,
+    seed: int = 0,
+    repeat: bool = False,
+    input_context: Any = None,
+    num_examples: int | None = None,
+) -> Any:
     """Build the batched `(inputs, target)` dataset for a list of shards.
 
     Args:
@@ -138,23 +149,31 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
     pipelines = input_context.num_input_pipelines if input_context is not None else 1
     by_file = pipelines > 1 and len(files) >= pipelines
     if by_file:  # FILE policy: each worker reads (and stages) its own shards
-        files = files[input_context.input_pipeline_id::pipelines]
+        files = files[input_context.input_pipeline_id :: pipelines]
     read = _reader(cfg, files, comp)
     if read is None:  # shards TensorFlow cannot open itself, staged: local copies
-        files = stage_files(files, getattr(cfg, "stage_dir", None),
-                            int(getattr(cfg, "stage_max_gib", 20.0) * 2**30))
+        files = stage_files(
+            files, getattr(cfg, "stage_dir", None), int(getattr(cfg, "stage_max_gib", 20.0) * 2**30)
+        )
     ds = tf.data.Dataset.from_tensor_slices(files)
     if pipelines > 1 and not by_file:
-        log.warning("%d shard file(s) for %d workers: every worker reads all files and keeps "
-                    "1/%d of the records (DATA policy); write at least %d shards to read less",
-                    len(files), pipelines, pipelines, pipelines)
+        log.warning(
+            "%d shard file(s) for %d workers: every worker reads all files and keeps "
+            "1/%d of the records (DATA policy); write at least %d shards to read less",
+            len(files),
+            pipelines,
+            pipelines,
+            pipelines,
+        )
     if training and cfg.shuffle_files:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     cycle = AUTOTUNE if cfg.parallel_reads == AUTOTUNE else max(1, cfg.parallel_reads)
-    ds = ds.interleave(read or (lambda f: tf.data.TFRecordDataset(f, compression_type=comp)),
-                       cycle_length=None if cycle == AUTOTUNE else cycle,
-                       num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=cfg.deterministic or not training)
+    ds = ds.interleave(
+        read or (lambda f: tf.data.TFRecordDataset(f, compression_type=comp)),
+        cycle_length=None if cycle == AUTOTUNE else cycle,
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=cfg.deterministic or not training,
+    )
     if pipelines > 1 and not by_file:
         ds = ds.shard(pipelines, input_context.input_pipeline_id)
     spec = parse_spec(schema)
@@ -169,19 +188,27 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
             ex = checked_batch(ex, schema, cfg.max_length, cfg.too_long)
         return shape(ex)
 
-    ds = ds.batch(cfg.parse_batch_size).map(parse,
-                                            num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(cfg.parse_batch_size).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
     if cfg.cache == "memory":
         ds = ds.cache()
     elif cfg.cache != "none":
         part = [input_context.input_pipeline_id, pipelines] if input_context else [0, 1]
         snapshot = cfg.cache.startswith("snapshot:")
         name = fingerprinted_cache(
-            cfg.cache.removeprefix("snapshot:"), "train" if training else "validation",
-            files, schema,
-            {"max_length": cfg.max_length, "too_long": cfg.too_long,
-             "parse_batch_size": cfg.parse_batch_size,
-             "compression": comp, "part": part, "by_file": by_file}, snapshot)
+            cfg.cache.removeprefix("snapshot:"),
+            "train" if training else "validation",
+            files,
+            schema,
+            {
+                "max_length": cfg.max_length,
+                "too_long": cfg.too_long,
+                "parse_batch_size": cfg.parse_batch_size,
+                "compression": comp,
+                "part": part,
+                "by_file": by_file,
+            },
+            snapshot,
+        )
         if snapshot:
             c = cfg.snapshot_compression
             ds = ds.snapshot(name, compression=None if c == "NONE" else c)
@@ -196,17 +223,22 @@ def make_dataset(cfg: DataConfig, schema: dict[str, Any], files: list[str], batc
         if cfg.batching == "bucket":
             bounds = list(cfg.bucket_boundaries)
             ds = ds.map(lambda x, y: (tf.identity(x), y), num_parallel_calls=tf.data.AUTOTUNE)
-            ds = ds.bucket_by_sequence_length(lambda x, y: tf.shape(x)[0], bounds,
-                                              [batch_size] * (len(bounds) + 1),
-                                              pad_to_bucket_boundary=False)
+            ds = ds.bucket_by_sequence_length(
+                lambda x, y: tf.shape(x)[0],
+                bounds,
+                [batch_size] * (len(bounds) + 1),
+                pad_to_bucket_boundary=False,
+            )
         else:  # batch as ragged, then pad the whole batch at once (on the right, with 0)
-            ds = ds.ragged_batch(batch_size).map(lambda x, y: (x.to_tensor(), y),
-                                                 num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.ragged_batch(batch_size).map(
+                lambda x, y: (x.to_tensor(), y), num_parallel_calls=tf.data.AUTOTUNE
+            )
     else:
         ds = ds.batch(batch_size)
     if cfg.service.dispatcher and training:  # workers read and batch; prefetch stays here
-        ds = distribute(ds, cfg.service.dispatcher, cfg.service.processing_mode,
-                        cfg.service.job_name)
+        ds = distribute(
+            ds, cfg.service.dispatcher, cfg.service.processing_mode, cfg.service.job_name
+        )
     if cfg.debug_delay_ms:
         delay = cfg.debug_delay_ms / 1000.0
 

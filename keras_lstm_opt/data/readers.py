@@ -35,8 +35,16 @@ from keras_lstm_opt.data.storage import check_paths, open_file
 from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.paths import is_remote
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
-           ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 BATCH_BYTES = 4 * 1024 * 1024  # a batch of long rows ends early: memory stays bounded
 FIELD_LIMIT = 16 * 1024 * 1024  # the longest CSV field (characters): bounds a runaway quote
 GZIP_MAGIC = b"\x1f\x8b"
@@ -59,17 +67,18 @@ class Batch:
 
 
 def detect_format(path: str, fmt: str | None = None) -> str:
-    """"csv", "tsv", "jsonl" or "parquet" from `fmt` or the file's suffix."""
+    """ "csv", "tsv", "jsonl" or "parquet" from `fmt` or the file's suffix."""
     if fmt is not None:
         if fmt not in set(FORMATS.values()):
-            raise UsageError(f"format {fmt!r}: expected one of "
-                             f"{sorted(set(FORMATS.values()))}")
+            raise UsageError(f"format {fmt!r}: expected one of {sorted(set(FORMATS.values()))}")
         return fmt
     name = path.lower().removesuffix(".gz")
     found = FORMATS.get(os.path.splitext(name)[1])
     if found is None or (found == "parquet" and path.lower().endswith(".gz")):
-        raise UsageError(f"{path}: unknown format; name it .csv, .tsv, .jsonl or .parquet "
-                         "(text formats may end in .gz)")
+        raise UsageError(
+            f"{path}: unknown format; name it .csv, .tsv, .jsonl or .parquet "
+            "(text formats may end in .gz)"
+        )
     return found
 
 
@@ -103,8 +112,11 @@ def expand_sources(src: str) -> list[str]:
     else:
         found = [src] if os.path.isfile(src) else []
     if not found:
-        raise DataError(f"{src}: no such file" if not any(c in src for c in "*?[")
-                        else f"{src}: no file matches")
+        raise DataError(
+            f"{src}: no such file"
+            if not any(c in src for c in "*?[")
+            else f"{src}: no file matches"
+        )
     return sorted(found)
 
 
@@ -116,9 +128,14 @@ def _known(path: str) -> bool:
     return True
 
 
-def iter_records(path: str, columns: Sequence[str], fmt: str | None = None,
-                 batch_rows: int = 10000, on_bad_row: str = "error",
-                 batch_bytes: int = BATCH_BYTES) -> Iterator[Batch]:
+def iter_records(
+    path: str,
+    columns: Sequence[str],
+    fmt: str | None = None,
+    batch_rows: int = 10000,
+    on_bad_row: str = "error",
+    batch_bytes: int = BATCH_BYTES,
+) -> Iterator[Batch]:
     """Stream `columns` of the file at `path` in batches of at most `batch_rows` rows.
 
     Args:
@@ -193,8 +210,10 @@ class _Lines:
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    problem = (f"{self.path}, line {self.lineno}: not UTF-8 text (byte "
-                               f"{raw[exc.start]:#04x} at character {exc.start + 1})")
+                    problem = (
+                        f"{self.path}, line {self.lineno}: not UTF-8 text (byte "
+                        f"{raw[exc.start]:#04x} at character {exc.start + 1})"
+                    )
                     if not self.skip_bad:
                         raise DataError(problem) from None
                     self.bad[self.lineno] = problem
@@ -204,8 +223,9 @@ class _Lines:
                 yield text
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             what = "gzip data " if self.gzip else ""
-            raise DataError(f"{self.path}, line {self.lineno + 1}: {what}cannot be read "
-                            f"({exc})") from None
+            raise DataError(
+                f"{self.path}, line {self.lineno + 1}: {what}cannot be read ({exc})"
+            ) from None
 
     def undecodable(self, first: int, last: int) -> str | None:
         """The problem of the first undecodable line in `first..last` (forgetting those
@@ -253,8 +273,7 @@ def _delimited(path: str, lines: _Lines, columns: list[str], kind: str) -> Itera
     try:
         header = next(reader)
     except StopIteration:
-        raise DataError(f"{path}: empty file (expected a header line naming the "
-                        "columns)") from None
+        raise DataError(f"{path}: empty file (expected a header line naming the columns)") from None
     except csv.Error as exc:
         raise DataError(f"{path}, line 1: unparsable {name} header ({exc})") from None
     if lines.bad:  # column names cannot be guessed from bytes that are not UTF-8
@@ -263,8 +282,9 @@ def _delimited(path: str, lines: _Lines, columns: list[str], kind: str) -> Itera
     have = ", ".join(header)
     for c in columns:
         if c not in header:
-            raise DataError(f"{path}, line 1, column {c!r}: missing from the header "
-                            f"(columns: {have})")
+            raise DataError(
+                f"{path}, line 1, column {c!r}: missing from the header (columns: {have})"
+            )
     index = [header.index(c) for c in columns]
     width = len(header)
     last = reader.line_num
@@ -287,16 +307,31 @@ def _delimited(path: str, lines: _Lines, columns: list[str], kind: str) -> Itera
         if not row:  # a blank line
             continue
         if len(row) < width:
-            missing = columns[[i >= len(row) for i in index].index(True)] \
-                if any(i >= len(row) for i in index) else None
+            missing = (
+                columns[[i >= len(row) for i in index].index(True)]
+                if any(i >= len(row) for i in index)
+                else None
+            )
             if missing is not None:
-                yield where, [], (f"{where}, column {missing!r}: missing (the row has "
-                                  f"{len(row)} of the header's {width} fields)")
+                yield (
+                    where,
+                    [],
+                    (
+                        f"{where}, column {missing!r}: missing (the row has "
+                        f"{len(row)} of the header's {width} fields)"
+                    ),
+                )
                 continue
         if len(row) > width:
             sep = "a tab" if kind == "tsv" else "','"
-            yield where, [], (f"{where}: unparsable {name}: {len(row)} fields, the header "
-                              f"has {width} (quote fields that contain {sep})")
+            yield (
+                where,
+                [],
+                (
+                    f"{where}: unparsable {name}: {len(row)} fields, the header "
+                    f"has {width} (quote fields that contain {sep})"
+                ),
+            )
             continue
         yield where, [row[i] for i in index], None
 
@@ -313,16 +348,21 @@ def _jsonl(path: str, lines: _Lines, columns: list[str], kind: str) -> Iterator[
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield where, [], (f"{where}: not valid JSON: {exc.msg} (character "
-                              f"{exc.colno})")
+            yield where, [], (f"{where}: not valid JSON: {exc.msg} (character {exc.colno})")
             continue
         if not isinstance(obj, dict):
             yield where, [], f"{where}: expected a JSON object, got {type(obj).__name__}"
             continue
         missing = [c for c in columns if c not in obj]
         if missing:
-            yield where, [], (f"{where}, column {missing[0]!r}: missing (keys: "
-                              f"{', '.join(map(str, obj)) or 'none'})")
+            yield (
+                where,
+                [],
+                (
+                    f"{where}, column {missing[0]!r}: missing (keys: "
+                    f"{', '.join(map(str, obj)) or 'none'})"
+                ),
+            )
             continue
         yield where, [obj[c] for c in columns], None
 
@@ -347,8 +387,7 @@ def _parquet(path: str, columns: list[str], batch_rows: int) -> Iterator[Batch]:
         names = pf.schema_arrow.names
         for c in columns:
             if c not in names:
-                raise DataError(f"{path}, column {c!r}: missing (columns: "
-                                f"{', '.join(names)})")
+                raise DataError(f"{path}, column {c!r}: missing (columns: {', '.join(names)})")
         row = 0
         try:
             for rb in pf.iter_batches(batch_size=batch_rows, columns=columns):

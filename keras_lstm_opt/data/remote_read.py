@@ -44,7 +44,8 @@ SIDE_FILES = (".meta", ".lock", ".pin", ".part", ".tmp")
 def default_stage_dir() -> str:
     """$KLO_STAGE_DIR, or ~/.cache/keras-lstm-opt/stage."""
     return os.environ.get("KLO_STAGE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "keras-lstm-opt", "stage")
+        os.path.expanduser("~"), ".cache", "keras-lstm-opt", "stage"
+    )
 
 
 STAGE_WHAT = "the stage directory (data.stage_dir or $KLO_STAGE_DIR)"
@@ -54,8 +55,7 @@ def check_stage_dir(data: Any) -> None:
     """Before any work: when `data` (a DataConfig) stages remote shards, its stage
     directory must be writable (UnwritablePathError, exit 2, otherwise)."""
     paths = [p for p in (data.path, data.validation_path) if p]
-    if getattr(data, "remote_read", "stage") == "stage" and any(not fs.native(p)
-                                                                 for p in paths):
+    if getattr(data, "remote_read", "stage") == "stage" and any(not fs.native(p) for p in paths):
         check_writable(getattr(data, "stage_dir", None) or default_stage_dir(), STAGE_WHAT)
 
 
@@ -80,8 +80,7 @@ def _write_meta(path: str, meta: dict[str, Any]) -> None:
 
 def _md5_etag(etag: str | None) -> str | None:
     """The MD5 an ETag stands for (single-part uploads), or None (multipart: 'md5-N')."""
-    return etag if etag and len(etag) == 32 and all(c in "0123456789abcdef" for c in etag) \
-        else None
+    return etag if etag and len(etag) == 32 and all(c in "0123456789abcdef" for c in etag) else None
 
 
 def _download(url: str, local: str, remote: dict[str, Any]) -> tuple[bool, int]:
@@ -108,9 +107,11 @@ def _download(url: str, local: str, remote: dict[str, Any]) -> tuple[bool, int]:
         md5 = _md5_etag(remote["etag"])
         if got != remote["size"] or (md5 and _file_md5(part) != md5):
             os.remove(part)
-            raise StorageError(f"{url}: the staged copy does not match the object ({got} of "
-                               f"{remote['size']} bytes{', MD5 differs' if md5 else ''}); "
-                               "it was removed, run again")
+            raise StorageError(
+                f"{url}: the staged copy does not match the object ({got} of "
+                f"{remote['size']} bytes{', MD5 differs' if md5 else ''}); "
+                "it was removed, run again"
+            )
         os.replace(part, local)
         os.remove(part + ".meta")
         _write_meta(local + ".meta", remote)
@@ -171,8 +172,9 @@ def _evict(stage_dir: str, max_bytes: int) -> int:
         return removed
 
 
-def stage_files(urls: list[str], stage_dir: str | None = None,
-                max_bytes: int = 20 << 30, workers: int = 8) -> list[str]:
+def stage_files(
+    urls: list[str], stage_dir: str | None = None, max_bytes: int = 20 << 30, workers: int = 8
+) -> list[str]:
     """Local copies of remote shards (local paths pass through), in the same order.
     The stage directory is checked first (`writable.check_writable`).
 
@@ -210,18 +212,27 @@ def stage_files(urls: list[str], stage_dir: str | None = None,
         infos = dict(zip(remote, pool.map(_info, remote), strict=True))
         need = sum(i["size"] for i in infos.values())
         if need > max_bytes:
-            raise StorageError(f"{len(remote)} shard(s) under {remote[0].rsplit('/', 1)[0]} "
-                               f"hold {need / 2**30:.2f} GiB, more than data.stage_max_gib "
-                               f"({max_bytes / 2**30:.2f} GiB): raise it, or read them with "
-                               "data.remote_read=stream")
+            raise StorageError(
+                f"{len(remote)} shard(s) under {remote[0].rsplit('/', 1)[0]} "
+                f"hold {need / 2**30:.2f} GiB, more than data.stage_max_gib "
+                f"({max_bytes / 2**30:.2f} GiB): raise it, or read them with "
+                "data.remote_read=stream"
+            )
         for got, n in pool.map(one, remote):
             done += got
             fetched += n
     removed = _evict(stage_dir, max_bytes)
-    log.info("staged %d shard(s) (%.1f MB) from %s in %.2f s: %d downloaded (%d bytes), "
-             "%d reused%s", len(remote), need / 1e6, remote[0].rsplit("/", 1)[0],
-             time.perf_counter() - began, done, fetched, len(remote) - done,
-             f", {removed} old one(s) removed" if removed else "")
+    log.info(
+        "staged %d shard(s) (%.1f MB) from %s in %.2f s: %d downloaded (%d bytes), %d reused%s",
+        len(remote),
+        need / 1e6,
+        remote[0].rsplit("/", 1)[0],
+        time.perf_counter() - began,
+        done,
+        fetched,
+        len(remote) - done,
+        f", {removed} old one(s) removed" if removed else "",
+    )
     return [local.get(u, u) for u in urls]
 
 
@@ -235,8 +246,13 @@ def _info(url: str) -> dict[str, Any]:
 
 def _records(url: str, compression: str) -> Iterator[bytes]:
     with fs.open(url, "rb") as raw:
-        src: Any = gzip.GzipFile(fileobj=raw) if compression == "GZIP" else \
-            _Inflate(raw) if compression == "ZLIB" else raw
+        src: Any = (
+            gzip.GzipFile(fileobj=raw)
+            if compression == "GZIP"
+            else _Inflate(raw)
+            if compression == "ZLIB"
+            else raw
+        )
         n = 0
         while head := src.read(12):
             if len(head) < 12:
@@ -244,8 +260,7 @@ def _records(url: str, compression: str) -> Iterator[bytes]:
             (length,) = struct.unpack("<Q", head[:8])
             body = src.read(length + 4)
             if len(body) < length + 4:
-                raise DataError(f"{url}: record {n} is cut off ({len(body)} of "
-                                f"{length + 4} bytes)")
+                raise DataError(f"{url}: record {n} is cut off ({len(body)} of {length + 4} bytes)")
             yield body[:length]
             n += 1
 
@@ -283,4 +298,5 @@ def record_dataset(url: Any, compression: str) -> Any:
             yield np.array(batch, dtype=object)
 
     return tf.data.Dataset.from_generator(
-        gen, output_signature=tf.TensorSpec([None], tf.string), args=(url,)).unbatch()
+        gen, output_signature=tf.TensorSpec([None], tf.string), args=(url,)
+    ).unbatch()

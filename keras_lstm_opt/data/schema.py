@@ -45,7 +45,8 @@ def validate_schema(schema: Any, where: str) -> dict[str, Any]:
             continue
         shape = spec.get("shape")
         if not isinstance(shape, list) or any(
-                d is not None and (not isinstance(d, int) or d < 1) for d in shape):
+            d is not None and (not isinstance(d, int) or d < 1) for d in shape
+        ):
             problems.append(f"features.{name}.shape: expected a list of positive ints or null")
         elif None in shape[1:]:
             problems.append(f"features.{name}.shape: only the first axis may be null")
@@ -68,8 +69,10 @@ def read_schema(directory: str) -> dict[str, Any]:
         with fs.open(path, "r") as fh:
             schema = json.loads(fh.read())
     except FileNotFoundError:
-        raise DataError(f"{path}: schema.json not found; write shards with "
-                        "`keras-lstm-opt data make` or keras_lstm_opt.write_tfrecords") from None
+        raise DataError(
+            f"{path}: schema.json not found; write shards with "
+            "`keras-lstm-opt data make` or keras_lstm_opt.write_tfrecords"
+        ) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None
     return validate_schema(schema, path)

@@ -50,8 +50,15 @@ log = logging.getLogger("keras_lstm_opt")
 TRANSFORMS = ("none", "diff", "seasonal_diff")
 WINDOWS_PER_SHARD = 20000
 
-__all__ = ["Series", "import_series", "last_value", "parse_transform", "read_series",
-           "seasonal_naive", "series_windows"]
+__all__ = [
+    "Series",
+    "import_series",
+    "last_value",
+    "parse_transform",
+    "read_series",
+    "seasonal_naive",
+    "series_windows",
+]
 
 
 def parse_transform(transform: str, season: int | None = None) -> tuple[str, int, int | None]:
@@ -64,21 +71,26 @@ def parse_transform(transform: str, season: int | None = None) -> tuple[str, int
 
         parse_transform("seasonal_diff:12")   # ("seasonal_diff", 12, 12)
     """
-    if season is not None and (isinstance(season, bool) or not isinstance(season, int)
-                               or season < 1):
+    if season is not None and (
+        isinstance(season, bool) or not isinstance(season, int) or season < 1
+    ):
         raise UsageError(f"season: must be an integer >= 1, got {season!r}")
     name, sep, period = str(transform).partition(":")
     if name not in TRANSFORMS or (sep and name != "seasonal_diff"):
-        raise UsageError(f"transform: expected 'none', 'diff' or 'seasonal_diff:P' (P = the "
-                         f"season in steps, e.g. seasonal_diff:12), got {transform!r}")
+        raise UsageError(
+            f"transform: expected 'none', 'diff' or 'seasonal_diff:P' (P = the "
+            f"season in steps, e.g. seasonal_diff:12), got {transform!r}"
+        )
     if name == "none":
         return name, 0, season
     if name == "diff":
         return name, 1, season
     if not sep:
         if season is None:
-            raise UsageError("transform: 'seasonal_diff' needs its season: write "
-                             "seasonal_diff:P (e.g. seasonal_diff:12) or give season")
+            raise UsageError(
+                "transform: 'seasonal_diff' needs its season: write "
+                "seasonal_diff:P (e.g. seasonal_diff:12) or give season"
+            )
         return name, season, season
     if not period.strip().isdigit() or int(period) < 1:
         raise UsageError(f"transform: the season in {transform!r} must be an integer >= 1")
@@ -93,8 +105,9 @@ def _sizes(info: dict[str, Any]) -> tuple[int, int, int, int]:
     return int(info["window"]), int(s["lag"]), int(info["horizon"]), len(s["targets"])
 
 
-def series_windows(info: dict[str, Any], table: dict[str, np.ndarray] | np.ndarray,
-                   targets: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+def series_windows(
+    info: dict[str, Any], table: dict[str, np.ndarray] | np.ndarray, targets: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Raw windows (and their targets) from a raw table, as the importer stores them.
 
     Args:
@@ -118,30 +131,37 @@ def series_windows(info: dict[str, Any], table: dict[str, np.ndarray] | np.ndarr
     if isinstance(table, dict):
         missing = [c for c in columns if c not in table]
         if missing:
-            raise DataError(f"column {missing[0]!r}: missing (the model reads "
-                            f"{', '.join(columns)})")
+            raise DataError(
+                f"column {missing[0]!r}: missing (the model reads {', '.join(columns)})"
+            )
         data = np.stack([np.asarray(table[c], np.float64) for c in columns], axis=1)
     else:
         data = np.asarray(table, np.float64)
         if data.ndim != 2 or data.shape[1] != len(columns):
-            raise DataError(f"table: expected shape [rows, {len(columns)}] (columns "
-                            f"{', '.join(columns)}), got {list(data.shape)}")
+            raise DataError(
+                f"table: expected shape [rows, {len(columns)}] (columns "
+                f"{', '.join(columns)}), got {list(data.shape)}"
+            )
     bad = np.argwhere(~np.isfinite(data))
     if bad.size:
         row, col = bad[0]
-        raise DataError(f"row {row + 1}, column {columns[col]!r}: not a finite number "
-                        f"({data[row, col]})")
+        raise DataError(
+            f"row {row + 1}, column {columns[col]!r}: not a finite number ({data[row, col]})"
+        )
     w, lag, h, n_t = _sizes(info)
     n = data.shape[0] - (w + lag) - (h if targets else 0) + 1
     if n < 1:
         need = w + lag + (h if targets else 0)
-        raise DataError(f"{data.shape[0]} rows are too few: a window needs {need} "
-                        f"(window {w} + lag {lag}{f' + horizon {h}' if targets else ''})")
+        raise DataError(
+            f"{data.shape[0]} rows are too few: a window needs {need} "
+            f"(window {w} + lag {lag}{f' + horizon {h}' if targets else ''})"
+        )
     return _windows(data, n, w + lag, h if targets else 0, n_t)
 
 
-def _windows(data: np.ndarray, n: int, steps: int, horizon: int, n_t: int
-             ) -> tuple[np.ndarray, np.ndarray | None]:
+def _windows(
+    data: np.ndarray, n: int, steps: int, horizon: int, n_t: int
+) -> tuple[np.ndarray, np.ndarray | None]:
     """`n` windows starting at rows 0..n-1 of `data`: x [n, steps, C], y [n, horizon*T]."""
     view = np.lib.stride_tricks.sliding_window_view(data, steps + horizon, axis=0)
     view = view[:n].transpose(0, 2, 1)  # [n, steps + horizon, C]
@@ -179,8 +199,9 @@ def _mae(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.abs(pred.astype(np.float64) - y.astype(np.float64))))
 
 
-def _choose(window: int | None, horizon: int | None, season: int | None
-            ) -> tuple[int, int, dict[str, str]]:
+def _choose(
+    window: int | None, horizon: int | None, season: int | None
+) -> tuple[int, int, dict[str, str]]:
     why = {}
     if horizon is None:
         horizon = season or 1
@@ -194,30 +215,38 @@ def _choose(window: int | None, horizon: int | None, season: int | None
     return window, horizon, why
 
 
-def _split(train: Series, val: Series | None, fraction: float, horizon: int
-           ) -> tuple[Series, int, str]:
+def _split(
+    train: Series, val: Series | None, fraction: float, horizon: int
+) -> tuple[Series, int, str]:
     """The whole series and the index of its first validation row."""
     if val is not None:
         if val.times[0] <= train.times[-1]:
-            raise DataError(f"{val.where[0]}, column {val.time!r}: the validation period "
-                            f"must come after the training period, but "
-                            f"{format_time(val.times[0], val.kind)} is not after "
-                            f"{format_time(train.times[-1], train.kind)} ({train.where[-1]})")
+            raise DataError(
+                f"{val.where[0]}, column {val.time!r}: the validation period "
+                f"must come after the training period, but "
+                f"{format_time(val.times[0], val.kind)} is not after "
+                f"{format_time(train.times[-1], train.kind)} ({train.where[-1]})"
+            )
         if val.kind != train.kind:
-            raise DataError(f"{val.where[0]}, column {val.time!r}: the validation times are "
-                            f"{val.kind}s, the training times {train.kind}s")
+            raise DataError(
+                f"{val.where[0]}, column {val.time!r}: the validation times are "
+                f"{val.kind}s, the training times {train.kind}s"
+            )
         return train.concat(val), len(train), "the validation file"
     if isinstance(fraction, bool) or not 0 < fraction < 1:
         raise UsageError(f"validation_fraction: must lie between 0 and 1, got {fraction!r}")
     n_val = int(round(len(train) * fraction))
     if n_val < horizon:
-        raise DataError(f"validation_fraction {fraction} of {len(train)} rows leaves {n_val} "
-                        f"for validation; a horizon of {horizon} needs at least {horizon}")
+        raise DataError(
+            f"validation_fraction {fraction} of {len(train)} rows leaves {n_val} "
+            f"for validation; a horizon of {horizon} needs at least {horizon}"
+        )
     return train, len(train) - n_val, f"the last {fraction:g} of the rows"
 
 
-def _scaling(data: np.ndarray, split: int, lag: int, n_t: int, columns: Sequence[str]
-             ) -> tuple[list[float], list[float]]:
+def _scaling(
+    data: np.ndarray, split: int, lag: int, n_t: int, columns: Sequence[str]
+) -> tuple[list[float], list[float]]:
     """Mean and std of the transformed columns over the training rows [lag, split)."""
     rows = data[:split]
     if lag:
@@ -226,19 +255,31 @@ def _scaling(data: np.ndarray, split: int, lag: int, n_t: int, columns: Sequence
         rows = rows[lag:]
     mean, std = rows.mean(axis=0), rows.std(axis=0)
     for c in np.flatnonzero(~(std > 1e-12)):
-        log.warning("column %r is constant over the training period (after the transform): "
-                    "scaled by 1", columns[int(c)])
+        log.warning(
+            "column %r is constant over the training period (after the transform): scaled by 1",
+            columns[int(c)],
+        )
         std[c] = 1.0
     return [float(m) for m in mean], [float(s) for s in std]
 
 
-def import_series(sources: Sequence[str] | str, out: str, *, time: str | None,
-                  target: str | Sequence[str] | None, features: Sequence[str] | None = None,
-                  window: int | None = None, horizon: int | None = None,
-                  transform: str = "none", season: int | None = None,
-                  validation: str | None = None, validation_fraction: float = 0.2,
-                  on_bad_row: str = "error", progress: bool = True,
-                  shards: int | None = None) -> dict[str, Any]:
+def import_series(
+    sources: Sequence[str] | str,
+    out: str,
+    *,
+    time: str | None,
+    target: str | Sequence[str] | None,
+    features: Sequence[str] | None = None,
+    window: int | None = None,
+    horizon: int | None = None,
+    transform: str = "none",
+    season: int | None = None,
+    validation: str | None = None,
+    validation_fraction: float = 0.2,
+    on_bad_row: str = "error",
+    progress: bool = True,
+    shards: int | None = None,
+) -> dict[str, Any]:
     """Read a raw series, split it by time and write raw forecasting windows to `out`.
 
     Args:
@@ -277,76 +318,133 @@ def import_series(sources: Sequence[str] | str, out: str, *, time: str | None,
     columns = targets + feats
     clash = {time} & set(columns) or {c for c in columns if columns.count(c) > 1}
     if clash:
-        raise UsageError(f"column {sorted(clash)[0]!r} is named twice among time, target "
-                         "and features")
+        raise UsageError(
+            f"column {sorted(clash)[0]!r} is named twice among time, target and features"
+        )
     name, lag, season = parse_transform(transform, season)
     window, horizon, why = _choose(window, horizon, season)
     if season is not None and season > window + lag:
-        raise UsageError(f"season {season} is longer than the window ({window} steps + lag "
-                         f"{lag}): the seasonal-naive baseline needs a whole season; raise "
-                         "window")
-    files = expand_sources(sources) if isinstance(sources, str) else \
-        [f for s in sources for f in expand_sources(s)]
+        raise UsageError(
+            f"season {season} is longer than the window ({window} steps + lag "
+            f"{lag}): the seasonal-naive baseline needs a whole season; raise "
+            "window"
+        )
+    files = (
+        expand_sources(sources)
+        if isinstance(sources, str)
+        else [f for s in sources for f in expand_sources(s)]
+    )
     train = read_series(files, time, columns, on_bad_row, progress)
-    val = read_series(expand_sources(validation), time, columns, on_bad_row, progress) \
-        if validation else None
+    val = (
+        read_series(expand_sources(validation), time, columns, on_bad_row, progress)
+        if validation
+        else None
+    )
     series, split, how = _split(train, val, validation_fraction, horizon)
     data, n_t, steps = series.values, len(targets), window + lag
     n_train = split - steps - horizon + 1
     if n_train < 1:
-        raise DataError(f"the training period has {split} rows; a training window needs "
-                        f"{steps + horizon} (window {window} + lag {lag} + horizon {horizon})")
+        raise DataError(
+            f"the training period has {split} rows; a training window needs "
+            f"{steps + horizon} (window {window} + lag {lag} + horizon {horizon})"
+        )
     mean, std = _scaling(data, split, lag, n_t, columns)
     x_tr, y_tr = _windows(data, n_train, steps, horizon, n_t)
     n_val = len(series) - split - horizon + 1  # the first targets start at the split
-    x_va, y_va = _windows(data[split - steps:], n_val, steps, horizon, n_t)
+    x_va, y_va = _windows(data[split - steps :], n_val, steps, horizon, n_t)
     assert y_tr is not None and y_va is not None
     split_time = format_time(series.times[split], series.kind)
     rows = {"train": split, "validation": len(series) - split}
     info: dict[str, Any] = {"n_features": len(columns), "window": window, "horizon": horizon}
-    info["series"] = {"time": time, "targets": targets, "columns": columns,
-                      "transform": name, "lag": lag, "season": season, "mean": mean,
-                      "std": std, "split_time": split_time, "train_rows": rows["train"],
-                      "validation_rows": rows["validation"]}
+    info["series"] = {
+        "time": time,
+        "targets": targets,
+        "columns": columns,
+        "transform": name,
+        "lag": lag,
+        "season": season,
+        "mean": mean,
+        "std": std,
+        "split_time": split_time,
+        "train_rows": rows["train"],
+        "validation_rows": rows["validation"],
+    }
     baselines = {"last_value": _mae(last_value(info, x_va), y_va)}
     if season:
         baselines["seasonal_naive"] = _mae(seasonal_naive(info, x_va), y_va)
     best = "seasonal_naive" if season else "last_value"
-    info.update(baseline_mae=baselines[best], baselines=baselines,
-                baseline=(f"seasonal naive (the value {season} steps earlier)" if season
-                          else "last value (no season given)"))
-    scaling = ", ".join(f"{c} {m:.4g}/{d:.4g}"
-                        for c, m, d in zip(columns, mean, std, strict=True))
-    chosen = {**why, "split": f"by time: validation = {how}, from {split_time}",
-              "transform": name, "baseline_mae": info["baseline"],
-              "scaling": f"mean/std of the transformed columns, training rows: {scaling}"}
+    info.update(
+        baseline_mae=baselines[best],
+        baselines=baselines,
+        baseline=(
+            f"seasonal naive (the value {season} steps earlier)"
+            if season
+            else "last value (no season given)"
+        ),
+    )
+    scaling = ", ".join(f"{c} {m:.4g}/{d:.4g}" for c, m, d in zip(columns, mean, std, strict=True))
+    chosen = {
+        **why,
+        "split": f"by time: validation = {how}, from {split_time}",
+        "transform": name,
+        "baseline_mae": info["baseline"],
+        "scaling": f"mean/std of the transformed columns, training rows: {scaling}",
+    }
     info["import"] = report = {
-        "source": files, "validation_source": expand_sources(validation) if validation
-        else None, "rows": rows, "windows": {"train": n_train, "validation": n_val},
+        "source": files,
+        "validation_source": expand_sources(validation) if validation else None,
+        "rows": rows,
+        "windows": {"train": n_train, "validation": n_val},
         "skipped": len(train.skipped) + (len(val.skipped) if val else 0),
-        "memory_bytes": 8 * len(series) * len(columns), "chosen": chosen}
+        "memory_bytes": 8 * len(series) * len(columns),
+        "chosen": chosen,
+    }
     _write(out, (x_tr, y_tr), (x_va, y_va), shards or n_train // WINDOWS_PER_SHARD, info)
     if progress:
-        log.info("series: %d training rows (%d windows), %d validation rows (%d windows) "
-                 "from %s; window %d, horizon %d, transform %s (lag %d)", split, n_train,
-                 rows["validation"], n_val, split_time, window, horizon, name, lag)
+        log.info(
+            "series: %d training rows (%d windows), %d validation rows (%d windows) "
+            "from %s; window %d, horizon %d, transform %s (lag %d)",
+            split,
+            n_train,
+            rows["validation"],
+            n_val,
+            split_time,
+            window,
+            horizon,
+            name,
+            lag,
+        )
         log.info("series: %s", chosen["scaling"])
-        log.info("series baselines on the validation windows (original units): %s; "
-                 "baseline_mae = %s", ", ".join(f"{k} MAE {v:.4g}" for k, v in
-                                                 baselines.items()), best)
+        log.info(
+            "series baselines on the validation windows (original units): %s; baseline_mae = %s",
+            ", ".join(f"{k} MAE {v:.4g}" for k, v in baselines.items()),
+            best,
+        )
     return report
 
 
-def _write(out: str, train: tuple[np.ndarray, np.ndarray],
-           validation: tuple[np.ndarray, np.ndarray], shards: int, info: dict[str, Any]
-           ) -> None:
+def _write(
+    out: str,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    shards: int,
+    info: dict[str, Any],
+) -> None:
     """Both splits into out/.tmp-import, then into place (replacing an earlier import)."""
     tmp = os.path.join(out, TMP)
     remove_tree(tmp)
     try:
         for split, (x, y), n in (("train", train, shards), ("validation", validation, 1)):
-            write_tfrecords(tmp, {"x": x, "y": y}, split, max(1, min(n, len(x))),
-                            inputs="x", target="y", task="forecast", info=info)
+            write_tfrecords(
+                tmp,
+                {"x": x, "y": y},
+                split,
+                max(1, min(n, len(x))),
+                inputs="x",
+                target="y",
+                task="forecast",
+                info=info,
+            )
     except BaseException:
         remove_tree(tmp)
         raise

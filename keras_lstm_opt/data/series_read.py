@@ -55,10 +55,15 @@ class Series:
         return {c: self.values[:, i] for i, c in enumerate(self.columns)}
 
     def concat(self, later: Series) -> Series:
-        return Series(self.time, self.columns, self.kind,
-                      np.concatenate([self.times, later.times]),
-                      np.concatenate([self.values, later.values]), self.where + later.where,
-                      self.skipped + later.skipped)
+        return Series(
+            self.time,
+            self.columns,
+            self.kind,
+            np.concatenate([self.times, later.times]),
+            np.concatenate([self.values, later.values]),
+            self.where + later.where,
+            self.skipped + later.skipped,
+        )
 
 
 def _parse_time(value: Any) -> tuple[str, float | int]:
@@ -77,8 +82,7 @@ def _parse_time(value: Any) -> tuple[str, float | int]:
             try:  # "1958-03", "1958": what NumPy reads and Python does not
                 value = np.datetime64(text, "us").astype(dt.datetime)
             except ValueError:
-                raise ValueError(f"{text!r} is neither an ISO date/datetime nor a "
-                                 "number") from None
+                raise ValueError(f"{text!r} is neither an ISO date/datetime nor a number") from None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise ValueError(f"{value!r} is not a finite number")
@@ -117,8 +121,13 @@ def _parse_number(value: Any) -> float:
     return number
 
 
-def read_series(files: Sequence[str], time: str, columns: Sequence[str],
-                on_bad_row: str = "error", progress: bool = False) -> Series:
+def read_series(
+    files: Sequence[str],
+    time: str,
+    columns: Sequence[str],
+    on_bad_row: str = "error",
+    progress: bool = False,
+) -> Series:
     """Read `time` and `columns` of every row of `files` into memory, sorted by time.
 
     Args:
@@ -169,17 +178,30 @@ def read_series(files: Sequence[str], time: str, columns: Sequence[str],
     order = np.argsort(stamps, kind="stable")
     if np.any(order != np.arange(len(order))):
         moved = int(np.count_nonzero(order != np.arange(len(order))))
-        log.info("series: sorted by %s (%d of %d rows were out of order; the first such "
-                 "is %s)", time, moved, len(order), where[int(np.argmax(order != np.arange(
-                     len(order))))])
+        log.info(
+            "series: sorted by %s (%d of %d rows were out of order; the first such is %s)",
+            time,
+            moved,
+            len(order),
+            where[int(np.argmax(order != np.arange(len(order))))],
+        )
     stamps = stamps[order]
     same = np.flatnonzero(stamps[1:] == stamps[:-1])
     if same.size:
         a, b = where[order[same[0]]], where[order[same[0] + 1]]
-        raise DataError(f"{b}, column {time!r}: the time {format_time(stamps[same[0]], kind)} "
-                        f"repeats {a}; give each time step one row")
-    series = Series(time, columns, kind, stamps, np.asarray(rows, np.float64).reshape(
-        len(where), len(columns))[order], [where[i] for i in order], skipped)
+        raise DataError(
+            f"{b}, column {time!r}: the time {format_time(stamps[same[0]], kind)} "
+            f"repeats {a}; give each time step one row"
+        )
+    series = Series(
+        time,
+        columns,
+        kind,
+        stamps,
+        np.asarray(rows, np.float64).reshape(len(where), len(columns))[order],
+        [where[i] for i in order],
+        skipped,
+    )
     _warn_gaps(series)
     return series
 
@@ -190,6 +212,9 @@ def _warn_gaps(series: Series) -> None:
         return
     gaps = np.flatnonzero(steps > 1.5 * np.median(steps))
     if gaps.size:
-        log.warning("series: %d gaps longer than 1.5 x the usual time step (the first after "
-                    "%s); windows treat the rows as consecutive steps", gaps.size,
-                    series.where[gaps[0]])
+        log.warning(
+            "series: %d gaps longer than 1.5 x the usual time step (the first after "
+            "%s); windows treat the rows as consecutive steps",
+            gaps.size,
+            series.where[gaps[0]],
+        )

@@ -31,13 +31,20 @@ from typing import Any
 from keras_lstm_opt.errors import UsageError
 
 log = logging.getLogger("keras_lstm_opt")
-UNENCRYPTED = ("tf.data service: TensorFlow's servers listen on all interfaces with "
-               "unencrypted gRPC (no bind-address option upstream); firewall these ports "
-               "on a shared network")
+UNENCRYPTED = (
+    "tf.data service: TensorFlow's servers listen on all interfaces with "
+    "unencrypted gRPC (no bind-address option upstream); firewall these ports "
+    "on a shared network"
+)
 
 
-def start_service(workers: int = 1, port: int = 0, host: str = "127.0.0.1",
-                  work_dir: str | None = None, warn: bool = True) -> tuple[Any, list[Any]]:
+def start_service(
+    workers: int = 1,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    work_dir: str | None = None,
+    warn: bool = True,
+) -> tuple[Any, list[Any]]:
     """Start a dispatcher and `workers` workers in this process.
 
     Args:
@@ -51,12 +58,16 @@ def start_service(workers: int = 1, port: int = 0, host: str = "127.0.0.1",
     if workers < 1:
         raise UsageError(f"workers must be at least 1, got {workers}")
     svc = tf.data.experimental.service
-    dispatcher = svc.DispatchServer(svc.DispatcherConfig(
-        port=port, work_dir=work_dir, fault_tolerant_mode=bool(work_dir)))
+    dispatcher = svc.DispatchServer(
+        svc.DispatcherConfig(port=port, work_dir=work_dir, fault_tolerant_mode=bool(work_dir))
+    )
     address = f"{host}:{dispatcher.target.rsplit(':', 1)[1]}"
-    started = [svc.WorkerServer(svc.WorkerConfig(dispatcher_address=address,
-                                                 worker_address=f"{host}:%port%"))
-               for _ in range(workers)]
+    started = [
+        svc.WorkerServer(
+            svc.WorkerConfig(dispatcher_address=address, worker_address=f"{host}:%port%")
+        )
+        for _ in range(workers)
+    ]
     if warn:
         log.warning(UNENCRYPTED)
     return dispatcher, started
@@ -69,8 +80,11 @@ def dispatcher_address(dispatcher: Any, host: str = "127.0.0.1") -> str:
 def serve_forever(workers: int, port: int = 0, host: str = "127.0.0.1") -> int:
     """`keras-lstm-opt data serve`: run until SIGINT or SIGTERM; print the address."""
     dispatcher, started = start_service(workers, port, host)
-    print(f"dispatcher {dispatcher_address(dispatcher, host)} with {len(started)} "
-          "worker(s); stop with Ctrl-C", flush=True)
+    print(
+        f"dispatcher {dispatcher_address(dispatcher, host)} with {len(started)} "
+        "worker(s); stop with Ctrl-C",
+        flush=True,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -86,20 +100,23 @@ def with_dispatcher(command: list[str], address: str) -> list[str]:
     """`command` told where the service is: `{dispatcher}` tokens are replaced, and a
     keras-lstm-opt train/tune/profile command gets `--set data.service.dispatcher=...`."""
     out = [c.replace("{dispatcher}", address) for c in command]
-    if len(out) > 1 and os.path.basename(out[0]) == "keras-lstm-opt" and \
-            out[1] in ("train", "tune", "profile"):
+    if (
+        len(out) > 1
+        and os.path.basename(out[0]) == "keras-lstm-opt"
+        and out[1] in ("train", "tune", "profile")
+    ):
         out += ["--set", f"data.service.dispatcher={address}"]
     return out
 
 
-def serve_command(workers: int, command: list[str], port: int = 0,
-                  host: str = "127.0.0.1") -> int:
+def serve_command(workers: int, command: list[str], port: int = 0, host: str = "127.0.0.1") -> int:
     """Run the service for `command` only: start it, run the command, stop it; return
     the command's exit status."""
     dispatcher, started = start_service(workers, port, host, warn=False)
     address = dispatcher_address(dispatcher, host)
-    print(f"dispatcher {address} with {len(started)} worker(s) for: {' '.join(command)}",
-          flush=True)
+    print(
+        f"dispatcher {address} with {len(started)} worker(s) for: {' '.join(command)}", flush=True
+    )
     try:
         code = subprocess.call(with_dispatcher(command, address))
     finally:
@@ -114,5 +131,8 @@ def distribute(ds: Any, dispatcher: str, processing_mode: str, job_name: str | N
     """Route `ds` through the tf.data service at `dispatcher`."""
     import tensorflow as tf
 
-    return ds.apply(tf.data.experimental.service.distribute(
-        processing_mode=processing_mode, service=dispatcher, job_name=job_name))
+    return ds.apply(
+        tf.data.experimental.service.distribute(
+            processing_mode=processing_mode, service=dispatcher, job_name=job_name
+        )
+    )

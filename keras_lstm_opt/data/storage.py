@@ -55,20 +55,28 @@ def _check_s3(key: str, path: str) -> None:
         client.ls(bucket, detail=False)
         reached.add(bucket)
     except FileNotFoundError:
-        raise StorageError(f"{key} = {path!r}: the bucket {bucket!r} does not exist at "
-                           f"{_endpoint()}; create it first") from None
+        raise StorageError(
+            f"{key} = {path!r}: the bucket {bucket!r} does not exist at "
+            f"{_endpoint()}; create it first"
+        ) from None
     except PermissionError as exc:
-        raise StorageError(f"{key} = {path!r}: access to the bucket {bucket!r} at "
-                           f"{_endpoint()} was refused ({_reason(exc)}); check "
-                           "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY") from None
+        raise StorageError(
+            f"{key} = {path!r}: access to the bucket {bucket!r} at "
+            f"{_endpoint()} was refused ({_reason(exc)}); check "
+            "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+        ) from None
     except Exception as exc:  # noqa: BLE001  (botocore: no credentials, no endpoint, ...)
-        hint = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials)"
-                if "Credentials" in type(exc).__name__ else
-                "check AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) and that the server runs; "
-                "from `launch`'s private network, pass --network host to reach the host's "
-                "endpoints")
-        raise StorageError(f"{key} = {path!r} cannot be reached at {_endpoint()}: "
-                           f"{type(exc).__name__}: {redact(str(exc))[:300]}; {hint}") from None
+        hint = (
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or ~/.aws/credentials)"
+            if "Credentials" in type(exc).__name__
+            else "check AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) and that the server runs; "
+            "from `launch`'s private network, pass --network host to reach the host's "
+            "endpoints"
+        )
+        raise StorageError(
+            f"{key} = {path!r} cannot be reached at {_endpoint()}: "
+            f"{type(exc).__name__}: {redact(str(exc))[:300]}; {hint}"
+        ) from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -83,10 +91,12 @@ def _endpoint() -> str:
 
 
 def _install_hint(tf_version: str) -> str:
-    return ("install the io extra in a fresh environment: pip install "
-            "\"keras-lstm-opt[io]\" (TensorFlow 2.16.2 + tensorflow-io 0.37.1, the last "
-            f"pair that works; this environment has TensorFlow {tf_version}), or copy the "
-            "files to a local path")
+    return (
+        "install the io extra in a fresh environment: pip install "
+        '"keras-lstm-opt[io]" (TensorFlow 2.16.2 + tensorflow-io 0.37.1, the last '
+        f"pair that works; this environment has TensorFlow {tf_version}), or copy the "
+        "files to a local path"
+    )
 
 
 def load_plugins() -> str | None:
@@ -94,8 +104,9 @@ def load_plugins() -> str | None:
     import tensorflow as tf
 
     if not tf.__version__.startswith("2.16."):
-        return (f"tensorflow-io's file systems load only beside TensorFlow 2.16.x, not "
-                f"{tf.__version__}")
+        return (
+            f"tensorflow-io's file systems load only beside TensorFlow 2.16.x, not {tf.__version__}"
+        )
     try:
         import tensorflow_io  # noqa: F401  (registers s3:// and hdfs://)
     except ImportError:
@@ -118,8 +129,10 @@ def check_paths(paths: dict[str, str | None]) -> None:
     remote = {k: p for k, p in paths.items() if isinstance(p, str) and is_remote(p)}
     for key, path in remote.items():
         if re.match(r"^\w+://[^/@]*:[^/@]*@", path):
-            raise StorageError(f"{key}: credentials inside a path are not accepted; set "
-                               "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY instead")
+            raise StorageError(
+                f"{key}: credentials inside a path are not accepted; set "
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY instead"
+            )
     for key, path in remote.items():
         if fs.s3fs_path(path):
             _check_s3(key, path)
@@ -137,12 +150,14 @@ def check_paths(paths: dict[str, str | None]) -> None:
                 why = f"{exc.message.strip()}"
                 break
             except tf.errors.OpError as exc:
-                raise StorageError(f"{key}: {path!r} cannot be reached: "
-                                   f"{redact(exc.message.strip())}") from None
+                raise StorageError(
+                    f"{key}: {path!r} cannot be reached: {redact(exc.message.strip())}"
+                ) from None
     if why is not None:
         listed = ", ".join(f"{k} = {p!r}" for k, p in plugin_paths.items())
-        raise StorageError(f"{listed}: remote paths are not usable here ({why}); "
-                           + _install_hint(tf.__version__))
+        raise StorageError(
+            f"{listed}: remote paths are not usable here ({why}); " + _install_hint(tf.__version__)
+        )
     _used_remote = True
 
 
@@ -163,15 +178,20 @@ def open_file(path: str, mode: str = "r", newline: str | None = None) -> IO[Any]
 
 def data_paths(d: Any) -> dict[str, str | None]:
     """The paths of a DataConfig that may be remote."""
-    return {"data.path": d.path, "data.validation_path": d.validation_path,
-            "data.cache": None if d.cache in ("memory", "none")
-            else d.cache.removeprefix("snapshot:")}
+    return {
+        "data.path": d.path,
+        "data.validation_path": d.validation_path,
+        "data.cache": None if d.cache in ("memory", "none") else d.cache.removeprefix("snapshot:"),
+    }
 
 
 def config_paths(cfg: Any, run_dir: str | None = None) -> dict[str, str | None]:
     """The paths of an ExperimentConfig (and run directory) that may be remote."""
-    return {**data_paths(cfg.data), "train.backup_copy_to": cfg.train.backup_copy_to,
-            "run_dir": run_dir}
+    return {
+        **data_paths(cfg.data),
+        "train.backup_copy_to": cfg.train.backup_copy_to,
+        "run_dir": run_dir,
+    }
 
 
 def used_remote() -> bool:

@@ -52,8 +52,12 @@ from keras_lstm_opt.errors import DataError
 
 WORDS_CHARS = "words+chars"
 # `tokens` of the import -> the schema's split (`auto` is decided by the import)
-SPLITS = {"word": "whitespace", "whitespace": "whitespace", "character": "character",
-          WORDS_CHARS: WORDS_CHARS}
+SPLITS = {
+    "word": "whitespace",
+    "whitespace": "whitespace",
+    "character": "character",
+    WORDS_CHARS: WORDS_CHARS,
+}
 TOKENS = ("auto", "word", "character", WORDS_CHARS)
 STANDARDIZE = "lower_and_strip_punctuation"
 MARKS = "mark_case_keep_punctuation"
@@ -62,15 +66,16 @@ STANDARDIZES = (STANDARDIZE, MARKS)
 # what `mark_case_keep_punctuation` pads with spaces, then what it marks (RE2 syntax)
 PUNCTUATION_PATTERN = r"([\p{P}\p{S}])"
 CAPITAL_PATTERN = r"(^|\s)([\p{Lu}\p{Lt}])"
-UNSPACED_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar",
-                    "Tibetan")
+UNSPACED_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar", "Tibetan")
 # one character of a script written without spaces (RE2 syntax, as TensorFlow's)
 UNSPACED = "[" + "".join(rf"\p{{{s}}}" for s in UNSPACED_SCRIPTS) + "]"
 # what `split_words_chars` replaces by " \1 ": such a character with its combining
 # marks (group 1), or a Unicode space (Zs) other than ASCII's, or the zero-width space
 # Thai and Khmer texts use between words (group 1 empty)
-SPLIT_PATTERN = (rf"({UNSPACED}\p{{M}}*)|"
-                 r"[\x{00A0}\x{1680}\x{2000}-\x{200B}\x{202F}\x{205F}\x{3000}]")
+SPLIT_PATTERN = (
+    rf"({UNSPACED}\p{{M}}*)|"
+    r"[\x{00A0}\x{1680}\x{2000}-\x{200B}\x{202F}\x{205F}\x{3000}]"
+)
 _INT = re.compile(r"[+-]?\d+")
 _cache: dict[tuple[Any, ...], Any] = {}  # (split, ..., vocabulary's hash) -> encoder
 _fast: dict[tuple[Any, ...], tuple[list[Any], Any]] = {}  # (id(vocabulary), ...) -> same
@@ -101,9 +106,11 @@ def keras_standardize(standardize: str) -> Any:
         return mark_case_keep_punctuation
     if standardize in (STANDARDIZE, "lower", None):
         return standardize
-    raise DataError(f"schema info.text.standardize: {standardize!r} is not one of "
-                    f"{', '.join(STANDARDIZES)}; was the data imported by a newer "
-                    "keras-lstm-opt?")
+    raise DataError(
+        f"schema info.text.standardize: {standardize!r} is not one of "
+        f"{', '.join(STANDARDIZES)}; was the data imported by a newer "
+        "keras-lstm-opt?"
+    )
 
 
 def split_words_chars(strings: Any) -> Any:
@@ -128,9 +135,11 @@ def keras_split(split: str) -> Any:
     """
     name = SPLITS.get(split)
     if name is None:
-        raise DataError(f"schema info.text.split: {split!r} is not one of "
-                        f"{', '.join(sorted(set(SPLITS.values())))}; was the data imported "
-                        "by a newer keras-lstm-opt?")
+        raise DataError(
+            f"schema info.text.split: {split!r} is not one of "
+            f"{', '.join(sorted(set(SPLITS.values())))}; was the data imported "
+            "by a newer keras-lstm-opt?"
+        )
     return split_words_chars if name == WORDS_CHARS else name
 
 
@@ -153,13 +162,17 @@ def make_vectorizer(info: dict[str, Any]) -> Any:
 
     vocabulary = info.get("vocabulary")
     if not isinstance(vocabulary, list) or len(vocabulary) < 2:
-        raise DataError("the schema's info has no text vocabulary; import the text with "
-                        "`keras-lstm-opt data import` (or keras_lstm_opt.import_data)")
+        raise DataError(
+            "the schema's info has no text vocabulary; import the text with "
+            "`keras-lstm-opt data import` (or keras_lstm_opt.import_data)"
+        )
     text = info.get("text") or {}
     return keras.layers.TextVectorization(
         standardize=keras_standardize(text.get("standardize", STANDARDIZE)),
         split=keras_split(text.get("split", "whitespace")),
-        vocabulary=[str(v) for v in vocabulary], ragged=True)
+        vocabulary=[str(v) for v in vocabulary],
+        ragged=True,
+    )
 
 
 def make_tokenizer(split: str, standardize: str = STANDARDIZE) -> Callable[[Any], Any]:
@@ -178,8 +191,9 @@ def make_tokenizer(split: str, standardize: str = STANDARDIZE) -> Callable[[Any]
     """
     import keras
 
-    layer = keras.layers.TextVectorization(standardize=keras_standardize(standardize),
-                                           split=keras_split(split), ragged=True)
+    layer = keras.layers.TextVectorization(
+        standardize=keras_standardize(standardize), split=keras_split(split), ragged=True
+    )
     preprocess = getattr(layer, "_preprocess", None)
     if preprocess is not None:  # the layer's own standardize + split
         return preprocess
@@ -191,8 +205,9 @@ def make_tokenizer(split: str, standardize: str = STANDARDIZE) -> Callable[[Any]
         if standardize == MARKS:
             s = mark_case_keep_punctuation(strings)
         else:
-            s = tf.strings.regex_replace(tf.strings.lower(strings),
-                                         r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']', "")
+            s = tf.strings.regex_replace(
+                tf.strings.lower(strings), r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']', ""
+            )
         if name == "character":
             return tf.strings.unicode_split(s, "UTF-8")
         return split_words_chars(s) if name == WORDS_CHARS else tf.strings.split(s)
@@ -250,9 +265,11 @@ def _encoder(info: dict[str, Any], max_length: int) -> Any:
         if len(_cache) >= 4:
             _cache.pop(next(iter(_cache)))
         vectorizer = make_vectorizer(info)
-        _cache[key] = tf.function(lambda strings: token_ids(vectorizer, strings, max_length),
-                                  input_signature=[tf.TensorSpec([None], tf.string)],
-                                  autograph=False)
+        _cache[key] = tf.function(
+            lambda strings: token_ids(vectorizer, strings, max_length),
+            input_signature=[tf.TensorSpec([None], tf.string)],
+            autograph=False,
+        )
     if len(_fast) >= 8:
         _fast.pop(next(iter(_fast)))
     _fast[fast] = (vocab, _cache[key])
@@ -295,8 +312,9 @@ def sort_class_names(names: Sequence[str] | set[str]) -> list[str]:
     return sorted(names)
 
 
-def label_ids(info: dict[str, Any], labels: Sequence[Any],
-              where: Callable[[int], str]) -> np.ndarray:
+def label_ids(
+    info: dict[str, Any], labels: Sequence[Any], where: Callable[[int], str]
+) -> np.ndarray:
     """Labels -> int64 class ids through `info["class_names"]`.
 
     Args:
@@ -310,15 +328,19 @@ def label_ids(info: dict[str, Any], labels: Sequence[Any],
     """
     names = info.get("class_names")
     if not isinstance(names, list) or not names:
-        raise DataError("the schema's info has no class_names; import the data with "
-                        "`keras-lstm-opt data import`")
+        raise DataError(
+            "the schema's info has no class_names; import the data with "
+            "`keras-lstm-opt data import`"
+        )
     index = {str(n): i for i, n in enumerate(names)}
     out = np.empty(len(labels), dtype=np.int64)
     for i, value in enumerate(labels):
         found = index.get(label_name(value))
         if found is None:
             shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-            raise DataError(f"{where(i)}: label {label_name(value)!r} is not one of the "
-                            f"{len(names)} training classes ({shown})")
+            raise DataError(
+                f"{where(i)}: label {label_name(value)!r} is not one of the "
+                f"{len(names)} training classes ({shown})"
+            )
         out[i] = found
     return out

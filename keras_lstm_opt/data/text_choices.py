@@ -65,14 +65,20 @@ class ScriptCounts:
         length = tf.cast(tf.strings.length(uniq, unit="UTF8_CHAR"), tf.int64)
         kept = tf.strings.regex_replace(uniq, _NOT_UNSPACED, "")
         self.chars += int(tf.reduce_sum(length * n))
-        self.unspaced += int(tf.reduce_sum(
-            tf.cast(tf.strings.length(kept, unit="UTF8_CHAR"), tf.int64) * n))
+        self.unspaced += int(
+            tf.reduce_sum(tf.cast(tf.strings.length(kept, unit="UTF8_CHAR"), tf.int64) * n)
+        )
         self.texts += int(rows.nrows())
         if not int(tf.reduce_sum(tf.strings.length(kept))):
             return
         long = tf.strings.regex_full_match(uniq, _LONG_RUN)
-        self.long_texts += int(tf.reduce_sum(tf.cast(tf.reduce_any(
-            rows.with_flat_values(tf.gather(long, idx)), axis=1), tf.int64)))
+        self.long_texts += int(
+            tf.reduce_sum(
+                tf.cast(
+                    tf.reduce_any(rows.with_flat_values(tf.gather(long, idx)), axis=1), tf.int64
+                )
+            )
+        )
         if not self.example and bool(tf.reduce_any(long)):
             first = uniq[int(tf.argmax(tf.cast(long, tf.int32)))].numpy()
             self.example = first.decode("utf-8", "replace")[:12]
@@ -92,16 +98,23 @@ def _scripts(vocab: list[str], counts: Counter[bytes]) -> str:
         return ""
     seen = tf.constant([counts.get(t.encode("utf-8"), 0) for t in tokens], tf.int64)
     strings = tf.constant(tokens)
-    found = {s: int(tf.reduce_sum(tf.where(
-        tf.strings.regex_full_match(strings, rf"\p{{{s}}}\p{{M}}*"), seen, 0)))
-        for s in UNSPACED_SCRIPTS}
+    found = {
+        s: int(
+            tf.reduce_sum(
+                tf.where(tf.strings.regex_full_match(strings, rf"\p{{{s}}}\p{{M}}*"), seen, 0)
+            )
+        )
+        for s in UNSPACED_SCRIPTS
+    }
     total = max(sum(found.values()), 1)
-    return ", ".join(f"{s} {c / total:.0%}" for s, c in sorted(
-        found.items(), key=lambda kv: -kv[1]) if c)
+    return ", ".join(
+        f"{s} {c / total:.0%}" for s, c in sorted(found.items(), key=lambda kv: -kv[1]) if c
+    )
 
 
-def choose_split(tokens: str, vocab: list[str], counts: Counter[bytes],
-                 script: ScriptCounts) -> tuple[str, str, str | None]:
+def choose_split(
+    tokens: str, vocab: list[str], counts: Counter[bytes], script: ScriptCounts
+) -> tuple[str, str, str | None]:
     """The schema's split for the import's `tokens`, why, and a warning (or None).
 
     Args:
@@ -110,40 +123,56 @@ def choose_split(tokens: str, vocab: list[str], counts: Counter[bytes],
         counts: the training token counts (for the scripts named in the reason).
         script: pass 1's `ScriptCounts`.
     """
-    share = f"{script.share:.1%} of the training characters are in scripts written " \
-            "without spaces"
+    share = f"{script.share:.1%} of the training characters are in scripts written without spaces"
     if tokens == "character":
         return "character", "given (--tokens character)", None
     if tokens == "word":
         long = script.long_texts / max(script.texts, 1)
         warning = None
         if script.long_texts and long >= RUN_SHARE:
-            warning = (f"{long:.0%} of the training texts hold a run of over {RUN} "
-                       f"characters of a script written without spaces (e.g. "
-                       f"{script.example!r}...), and with --tokens word each run is one "
-                       f"token, mostly [UNK]; import with --tokens {WORDS_CHARS} (or "
-                       "auto, the default) to make each such character a token")
+            warning = (
+                f"{long:.0%} of the training texts hold a run of over {RUN} "
+                f"characters of a script written without spaces (e.g. "
+                f"{script.example!r}...), and with --tokens word each run is one "
+                f"token, mostly [UNK]; import with --tokens {WORDS_CHARS} (or "
+                "auto, the default) to make each such character a token"
+            )
         return "whitespace", f"given (--tokens word); {share}", warning
     import tensorflow as tf
 
     strings = tf.constant([t for t in vocab[2:] if t] or [""])
-    unspaced = int(tf.reduce_sum(tf.cast(tf.strings.regex_full_match(
-        strings, rf"{UNSPACED}\p{{M}}*"), tf.int32)))
+    unspaced = int(
+        tf.reduce_sum(
+            tf.cast(tf.strings.regex_full_match(strings, rf"{UNSPACED}\p{{M}}*"), tf.int32)
+        )
+    )
     if tokens == WORDS_CHARS:
         return WORDS_CHARS, f"given (--tokens {WORDS_CHARS}); {share}", None
     if unspaced:
-        return WORDS_CHARS, (
-            f"auto: {share} ({_scripts(vocab, counts)}; {unspaced:,} such characters are "
-            "in the vocabulary): words where a script has spaces, and each character of "
-            "one without its own token"), None
-    return "whitespace", (
-        f"auto: {share}" + (" and none is in the vocabulary" if script.unspaced else "")
-        + ": words split on whitespace (the same tokens as words+chars here, without "
-        "its regex at predict time)"), None
+        return (
+            WORDS_CHARS,
+            (
+                f"auto: {share} ({_scripts(vocab, counts)}; {unspaced:,} such characters are "
+                "in the vocabulary): words where a script has spaces, and each character of "
+                "one without its own token"
+            ),
+            None,
+        )
+    return (
+        "whitespace",
+        (
+            f"auto: {share}"
+            + (" and none is in the vocabulary" if script.unspaced else "")
+            + ": words split on whitespace (the same tokens as words+chars here, without "
+            "its regex at predict time)"
+        ),
+        None,
+    )
 
 
-def choose_vocabulary(counts: Counter[bytes], kind: str, vocab_size: int | None,
-                      pruned: bool) -> tuple[list[str], str]:
+def choose_vocabulary(
+    counts: Counter[bytes], kind: str, vocab_size: int | None, pruned: bool
+) -> tuple[list[str], str]:
     """The vocabulary ("" and "[UNK]" first, then by count) and why.
 
     Args:
@@ -156,26 +185,35 @@ def choose_vocabulary(counts: Counter[bytes], kind: str, vocab_size: int | None,
     total = sum(counts.values()) or 1
     what = KINDS[kind]
     if vocab_size is not None:
-        kept = ordered[:max(vocab_size - 2, 0)]
+        kept = ordered[: max(vocab_size - 2, 0)]
         why = f"given; {len(counts):,} distinct {what} seen in the training rows"
     else:
         cap = VOCAB_CAP[kind]
         frequent = [kv for kv in ordered if kv[1] >= MIN_COUNT]
         if frequent:
-            kept = frequent[:cap - 2]
-            why = (f"{len(frequent):,} of {len(counts):,} distinct {what} in the training "
-                   f"rows were seen at least {MIN_COUNT} times"
-                   + (f"; kept the {cap - 2:,} most frequent (cap {cap:,})"
-                      if len(frequent) > cap - 2 else "") + "; the rest map to [UNK]")
+            kept = frequent[: cap - 2]
+            why = (
+                f"{len(frequent):,} of {len(counts):,} distinct {what} in the training "
+                f"rows were seen at least {MIN_COUNT} times"
+                + (
+                    f"; kept the {cap - 2:,} most frequent (cap {cap:,})"
+                    if len(frequent) > cap - 2
+                    else ""
+                )
+                + "; the rest map to [UNK]"
+            )
         else:
-            kept = ordered[:cap - 2]
-            why = (f"no {what[:-1]} was seen {MIN_COUNT} times; kept all {len(kept):,} seen "
-                   "(a tiny data set)")
+            kept = ordered[: cap - 2]
+            why = (
+                f"no {what[:-1]} was seen {MIN_COUNT} times; kept all {len(kept):,} seen "
+                "(a tiny data set)"
+            )
     covered = sum(c for _, c in kept) / total
     why += f"; +2 for padding and [UNK]; covers {covered:.1%} of training {what}"
     if pruned:
-        why += (f" (over {MAX_DISTINCT:,} distinct {what}: those seen once were dropped "
-                "while counting)")
+        why += (
+            f" (over {MAX_DISTINCT:,} distinct {what}: those seen once were dropped while counting)"
+        )
     return ["", "[UNK]"] + [t.decode("utf-8", "replace") for t, _ in kept], why
 
 
@@ -189,8 +227,7 @@ def percentile(hist: Counter[int], q: float) -> int:
     return 0
 
 
-def choose_length(hist: Counter[int], kind: str, max_length: int | None
-                  ) -> tuple[int, str]:
+def choose_length(hist: Counter[int], kind: str, max_length: int | None) -> tuple[int, str]:
     """`max_length` (given, or the 95th percentile capped by LENGTH_CAP[kind]) and why."""
     n = sum(hist.values())
     p95, longest, median = percentile(hist, 0.95), max(hist), percentile(hist, 0.5)
@@ -199,8 +236,10 @@ def choose_length(hist: Counter[int], kind: str, max_length: int | None
     else:
         cap = LENGTH_CAP[kind]
         length = max(1, min(p95, cap))
-        why = (f"the 95th percentile of training text lengths ({KINDS[kind]}; median "
-               f"{median}, longest {longest})" + (f", capped at {cap}" if p95 > cap else ""))
+        why = (
+            f"the 95th percentile of training text lengths ({KINDS[kind]}; median "
+            f"{median}, longest {longest})" + (f", capped at {cap}" if p95 > cap else "")
+        )
     cut = sum(c for k, c in hist.items() if k > length) / max(n, 1)
     return length, why + f"; {cut:.1%} of training texts are truncated"
 
@@ -212,5 +251,7 @@ def length_stats(hist: Counter[int], length: int) -> dict[str, Any]:
     for k, c in hist.items():
         capped[min(k, length)] += c
     n = max(sum(capped.values()), 1)
-    return {"length_deciles": [percentile(capped, q / 10) for q in range(1, 10)],
-            "length_mean": round(sum(k * c for k, c in capped.items()) / n, 2)}
+    return {
+        "length_deciles": [percentile(capped, q / 10) for q in range(1, 10)],
+        "length_mean": round(sum(k * c for k, c in capped.items()) / n, 2),
+    }

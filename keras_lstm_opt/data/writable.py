@@ -90,8 +90,11 @@ def _check_remote(path: str, what: str, file: bool) -> None:
     try:
         client.rm_file(probe)
     except Exception as exc:  # noqa: BLE001
-        _fail(what, path, f"a test object could be put but not removed ({probe}: "
-                          f"{error_text(exc)[:200]})")
+        _fail(
+            what,
+            path,
+            f"a test object could be put but not removed ({probe}: {error_text(exc)[:200]})",
+        )
 
 
 def _fail(what: str, path: str, reason: str) -> NoReturn:

@@ -82,15 +82,19 @@ def _column(name: str, column: Any) -> tuple[Any, str, list[int | None]]:
         arr = np.stack(rows)
         return arr, _kind(name, arr.dtype), []
     if any(single):
-        raise DataError(f"feature {name!r}, example {single.index(True)}: a single value "
-                        "among sequences; give every example a list (or every one a value)")
+        raise DataError(
+            f"feature {name!r}, example {single.index(True)}: a single value "
+            "among sequences; give every example a list (or every one a value)"
+        )
     inner = {r.shape[1:] for r in rows}
     if len(inner) != 1:
         raise DataError(f"feature {name!r}: rows differ beyond the first axis: {inner}")
     empty = [r.shape[0] == 0 for r in rows]
     if any(empty):
-        raise DataError(f"feature {name!r}, example {empty.index(True)}: variable-length "
-                        "rows must hold at least one element")
+        raise DataError(
+            f"feature {name!r}, example {empty.index(True)}: variable-length "
+            "rows must hold at least one element"
+        )
     try:
         dtype = functools.reduce(np.promote_types, {r.dtype for r in rows})
     except TypeError as exc:  # e.g. numbers in some rows, strings in others
@@ -106,14 +110,24 @@ def _to_feature(value: Any, dtype: str) -> Any:
         return tf.train.Feature(int64_list=tf.train.Int64List(value=flat.astype(np.int64)))
     if dtype == "float32":
         return tf.train.Feature(float_list=tf.train.FloatList(value=flat.astype(np.float32)))
-    return tf.train.Feature(bytes_list=tf.train.BytesList(
-        value=[v if isinstance(v, bytes) else str(v).encode("utf-8") for v in flat]))
+    return tf.train.Feature(
+        bytes_list=tf.train.BytesList(
+            value=[v if isinstance(v, bytes) else str(v).encode("utf-8") for v in flat]
+        )
+    )
 
 
-def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train",
-                    shards: int = 1, compression: str = "GZIP", inputs: str | None = None,
-                    target: str | None = None, task: str = "custom",
-                    info: dict[str, Any] | None = None) -> list[str]:
+def write_tfrecords(
+    out_dir: str,
+    features: dict[str, Any],
+    split: str = "train",
+    shards: int = 1,
+    compression: str = "GZIP",
+    inputs: str | None = None,
+    target: str | None = None,
+    task: str = "custom",
+    info: dict[str, Any] | None = None,
+) -> list[str]:
     """Write one split of examples as `shards` TFRecord files and update schema.json.
 
     Args:
@@ -140,8 +154,7 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
 
     check_paths({"out_dir": out_dir})  # s3:// loads tensorflow-io's plugins, or fails
     if compression not in COMPRESSIONS:
-        raise DataError(f"compression: expected one of {sorted(COMPRESSIONS)}, "
-                        f"got {compression!r}")
+        raise DataError(f"compression: expected one of {sorted(COMPRESSIONS)}, got {compression!r}")
     if shards < 1:
         raise DataError(f"shards: must be >= 1, got {shards}")
     names = list(features)
@@ -153,19 +166,24 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
         raise DataError(f"{n} examples cannot fill {shards} shards")
     columns = {name: _column(name, features[name]) for name in names}
     specs = {name: (dtype, shape) for name, (_, dtype, shape) in columns.items()}
-    options = tf.io.TFRecordOptions(compression_type="" if compression == "NONE"
-                                    else compression)
-    paths = [os.path.join(out_dir, shard_name(split, i, shards, compression))
-             for i in range(shards)]
+    options = tf.io.TFRecordOptions(compression_type="" if compression == "NONE" else compression)
+    paths = [
+        os.path.join(out_dir, shard_name(split, i, shards, compression)) for i in range(shards)
+    ]
     tmps = fs.write_targets(paths)
     try:
         makedirs(out_dir)
         writers = [tf.io.TFRecordWriter(t, options) for t in tmps]
         try:
             for i in range(n):
-                ex = tf.train.Example(features=tf.train.Features(feature={
-                    name: _to_feature(col[i], dtype)
-                    for name, (col, dtype, _) in columns.items()}))
+                ex = tf.train.Example(
+                    features=tf.train.Features(
+                        feature={
+                            name: _to_feature(col[i], dtype)
+                            for name, (col, dtype, _) in columns.items()
+                        }
+                    )
+                )
                 writers[i % shards].write(ex.SerializeToString())
         finally:
             for w in writers:
@@ -173,26 +191,47 @@ def write_tfrecords(out_dir: str, features: dict[str, Any], split: str = "train"
         fs.publish(tmps, paths)
     except (tf.errors.OpError, OSError) as exc:
         fs.discard(tmps)
-        raise StorageError(f"out_dir = {out_dir!r}: writing the shards failed: "
-                           f"{error_text(exc)}") from None
-    _update_schema(out_dir, split, paths, n, specs, compression, inputs or names[0],
-                   target or names[-1], task, info or {})
+        raise StorageError(
+            f"out_dir = {out_dir!r}: writing the shards failed: {error_text(exc)}"
+        ) from None
+    _update_schema(
+        out_dir,
+        split,
+        paths,
+        n,
+        specs,
+        compression,
+        inputs or names[0],
+        target or names[-1],
+        task,
+        info or {},
+    )
     return paths
 
 
-def _update_schema(out_dir: str, split: str, paths: list[str], n: int,
-                   specs: dict[str, tuple[str, list[int | None]]], compression: str,
-                   inputs: str, target: str, task: str, info: dict[str, Any]) -> None:
+def _update_schema(
+    out_dir: str,
+    split: str,
+    paths: list[str],
+    n: int,
+    specs: dict[str, tuple[str, list[int | None]]],
+    compression: str,
+    inputs: str,
+    target: str,
+    task: str,
+    info: dict[str, Any],
+) -> None:
     try:
         schema = read_schema(out_dir)
     except DataError:
         schema = {"splits": {}, "info": {}}
     feats = {k: {"dtype": d, "shape": s} for k, (d, s) in specs.items()}
     if schema.get("features", feats) != feats:
-        raise DataError(f"{out_dir}: split {split!r} has features {feats}, but the schema "
-                        f"already there says {schema['features']}; use another directory")
-    schema.update(task=task, compression=compression, inputs=inputs, target=target,
-                  features=feats)
+        raise DataError(
+            f"{out_dir}: split {split!r} has features {feats}, but the schema "
+            f"already there says {schema['features']}; use another directory"
+        )
+    schema.update(task=task, compression=compression, inputs=inputs, target=target, features=feats)
     schema["splits"][split] = {"files": [os.path.basename(p) for p in paths], "examples": n}
     schema["info"].update(info)
     if not is_remote(out_dir):
@@ -203,8 +242,9 @@ def _update_schema(out_dir: str, split: str, paths: list[str], n: int,
         try:
             fs.put(write_schema(tmp, schema), schema_path(out_dir))
         except Exception as exc:  # noqa: BLE001  (TensorFlow's or s3fs's error)
-            raise StorageError(f"{schema_path(out_dir)}: cannot be written: "
-                               f"{error_text(exc)}") from None
+            raise StorageError(
+                f"{schema_path(out_dir)}: cannot be written: {error_text(exc)}"
+            ) from None
 
 
 class ShardWriter:
@@ -223,32 +263,45 @@ class ShardWriter:
             w.close("tokens", "label", "text", {"vocab_size": 64})
     """
 
-    def __init__(self, out_dir: str, split: str, shards: int,
-                 specs: dict[str, tuple[str, list[int | None]]],
-                 compression: str = "GZIP") -> None:
+    def __init__(
+        self,
+        out_dir: str,
+        split: str,
+        shards: int,
+        specs: dict[str, tuple[str, list[int | None]]],
+        compression: str = "GZIP",
+    ) -> None:
         import tensorflow as tf
 
         check_paths({"out_dir": out_dir})
         if compression not in COMPRESSIONS:
-            raise DataError(f"compression: expected one of {sorted(COMPRESSIONS)}, "
-                            f"got {compression!r}")
+            raise DataError(
+                f"compression: expected one of {sorted(COMPRESSIONS)}, got {compression!r}"
+            )
         if shards < 1:
             raise DataError(f"shards: must be >= 1, got {shards}")
-        self.out_dir, self.split, self.specs, self.compression = (out_dir, split, specs,
-                                                                  compression)
-        self.paths = [os.path.join(out_dir, shard_name(split, i, shards, compression))
-                      for i in range(shards)]
+        self.out_dir, self.split, self.specs, self.compression = (
+            out_dir,
+            split,
+            specs,
+            compression,
+        )
+        self.paths = [
+            os.path.join(out_dir, shard_name(split, i, shards, compression)) for i in range(shards)
+        ]
         self.count = 0
         self._done = False
-        options = tf.io.TFRecordOptions(compression_type="" if compression == "NONE"
-                                        else compression)
+        options = tf.io.TFRecordOptions(
+            compression_type="" if compression == "NONE" else compression
+        )
         try:
             makedirs(out_dir)
             self._tmps = fs.write_targets(self.paths)
             self._writers = [tf.io.TFRecordWriter(t, options) for t in self._tmps]
         except tf.errors.OpError as exc:
-            raise StorageError(f"out_dir = {out_dir!r}: cannot write shards: "
-                               f"{redact(exc.message.strip())}") from None
+            raise StorageError(
+                f"out_dir = {out_dir!r}: cannot write shards: {redact(exc.message.strip())}"
+            ) from None
 
     def write(self, features: dict[str, Sequence[Any]]) -> None:
         """Append a batch: feature name -> one value (or list/array) per example."""
@@ -261,8 +314,13 @@ class ShardWriter:
             feat = ex.features.feature
             for name in names:
                 value = features[name][i]
-                flat = value.reshape(-1).tolist() if isinstance(value, np.ndarray) else \
-                    list(value) if isinstance(value, (list, tuple)) else [value]
+                flat = (
+                    value.reshape(-1).tolist()
+                    if isinstance(value, np.ndarray)
+                    else list(value)
+                    if isinstance(value, (list, tuple))
+                    else [value]
+                )
                 kind = self.specs[name][0]
                 if kind == "int64":
                     feat[name].int64_list.value.extend(flat)
@@ -270,7 +328,8 @@ class ShardWriter:
                     feat[name].float_list.value.extend(flat)
                 else:
                     feat[name].bytes_list.value.extend(
-                        v if isinstance(v, bytes) else str(v).encode("utf-8") for v in flat)
+                        v if isinstance(v, bytes) else str(v).encode("utf-8") for v in flat
+                    )
             self.write_serialized(ex.SerializeToString())
 
     def write_serialized(self, record: bytes) -> None:
@@ -282,8 +341,9 @@ class ShardWriter:
         for w in self._writers:
             w.close()
 
-    def close(self, inputs: str, target: str, task: str = "custom",
-              info: dict[str, Any] | None = None) -> list[str]:
+    def close(
+        self, inputs: str, target: str, task: str = "custom", info: dict[str, Any] | None = None
+    ) -> list[str]:
         """Finish the files, move them into place and update schema.json; return them."""
         import tensorflow as tf
 
@@ -294,11 +354,22 @@ class ShardWriter:
         try:
             fs.publish(self._tmps, self.paths)
         except (tf.errors.OpError, OSError) as exc:
-            raise StorageError(f"out_dir = {self.out_dir!r}: writing the shards failed: "
-                               f"{error_text(exc)}") from None
+            raise StorageError(
+                f"out_dir = {self.out_dir!r}: writing the shards failed: {error_text(exc)}"
+            ) from None
         self._done = True
-        _update_schema(self.out_dir, self.split, self.paths, self.count, self.specs,
-                       self.compression, inputs, target, task, info or {})
+        _update_schema(
+            self.out_dir,
+            self.split,
+            self.paths,
+            self.count,
+            self.specs,
+            self.compression,
+            inputs,
+            target,
+            task,
+            info or {},
+        )
         return self.paths
 
     def abort(self) -> None:
@@ -323,10 +394,18 @@ def _open_input(path: str, newline: str | None = None) -> Any:
     return open_file(path, "r", newline)
 
 
-def write_csv(csv_path: str, out_dir: str, target_columns: Sequence[str], window: int,
-              horizon: int, feature_columns: Sequence[str] | None = None,
-              split: str = "train", shards: int = 1, compression: str = "GZIP",
-              stride: int = 1) -> list[str]:
+def write_csv(
+    csv_path: str,
+    out_dir: str,
+    target_columns: Sequence[str],
+    window: int,
+    horizon: int,
+    feature_columns: Sequence[str] | None = None,
+    split: str = "train",
+    shards: int = 1,
+    compression: str = "GZIP",
+    stride: int = 1,
+) -> list[str]:
     """Turn a CSV time series (one row per time step) into forecasting windows.
 
     Each example holds `x` (`window` steps of the feature columns) and `y` (the next
@@ -339,8 +418,7 @@ def write_csv(csv_path: str, out_dir: str, target_columns: Sequence[str], window
         rows = []
         for lineno, row in enumerate(reader, start=2):
             try:
-                rows.append([float(row[c]) for c in cols] + [float(row[c])
-                                                            for c in target_columns])
+                rows.append([float(row[c]) for c in cols] + [float(row[c]) for c in target_columns])
             except (KeyError, TypeError, ValueError) as exc:
                 raise DataError(f"{csv_path}, line {lineno}: {exc!r}") from None
     data = np.asarray(rows, dtype=np.float32)
@@ -348,16 +426,31 @@ def write_csv(csv_path: str, out_dir: str, target_columns: Sequence[str], window
     starts = range(0, len(data) - window - horizon + 1, stride)
     if not starts:
         raise DataError(f"{csv_path}: {len(data)} rows are fewer than window + horizon")
-    x = np.stack([data[s:s + window, :nf] for s in starts])
-    y = np.stack([data[s + window:s + window + horizon, nf:].reshape(-1) for s in starts])
-    return write_tfrecords(out_dir, {"x": x, "y": y}, split, shards, compression, "x", "y",
-                           "forecast", {"n_features": nf, "window": window,
-                                        "horizon": horizon})
+    x = np.stack([data[s : s + window, :nf] for s in starts])
+    y = np.stack([data[s + window : s + window + horizon, nf:].reshape(-1) for s in starts])
+    return write_tfrecords(
+        out_dir,
+        {"x": x, "y": y},
+        split,
+        shards,
+        compression,
+        "x",
+        "y",
+        "forecast",
+        {"n_features": nf, "window": window, "horizon": horizon},
+    )
 
 
-def write_text_lines(path: str, out_dir: str, vocab_size: int = 20000, max_length: int = 200,
-                     split: str = "train", shards: int = 1, compression: str = "GZIP",
-                     vocabulary: list[str] | None = None) -> list[str]:
+def write_text_lines(
+    path: str,
+    out_dir: str,
+    vocab_size: int = 20000,
+    max_length: int = 200,
+    split: str = "train",
+    shards: int = 1,
+    compression: str = "GZIP",
+    vocabulary: list[str] | None = None,
+) -> list[str]:
     """Turn `label<TAB>text` lines into token-id sequences (Keras TextVectorization).
 
     The vocabulary is learnt from the file unless given, and saved in the schema so
@@ -377,8 +470,9 @@ def write_text_lines(path: str, out_dir: str, vocab_size: int = 20000, max_lengt
                 raise DataError(f"{path}, line {lineno}: expected '<integer label>\\t<text>'")
             labels.append(int(label))
             texts.append(text)
-    vec = keras.layers.TextVectorization(max_tokens=vocab_size,
-                                         output_sequence_length=None, vocabulary=vocabulary)
+    vec = keras.layers.TextVectorization(
+        max_tokens=vocab_size, output_sequence_length=None, vocabulary=vocabulary
+    )
     if vocabulary is None:
         vec.adapt(texts)
     ids = vec(texts).numpy()
@@ -389,7 +483,14 @@ def write_text_lines(path: str, out_dir: str, vocab_size: int = 20000, max_lengt
         if not row.size:
             print(f"{path}: example {i} has no known token; kept as a single OOV token")
     vocab = vec.get_vocabulary()
-    return write_tfrecords(out_dir, {"tokens": tokens, "label": np.asarray(labels)}, split,
-                           shards, compression, "tokens", "label", "text",
-                           {"vocab_size": len(vocab), "num_classes": int(max(labels)) + 1,
-                            "vocabulary": vocab})
+    return write_tfrecords(
+        out_dir,
+        {"tokens": tokens, "label": np.asarray(labels)},
+        split,
+        shards,
+        compression,
+        "tokens",
+        "label",
+        "text",
+        {"vocab_size": len(vocab), "num_classes": int(max(labels)) + 1, "vocabulary": vocab},
+    )

@@ -57,7 +57,7 @@ def _raise(signum: int, frame: Any) -> None:
 
 
 def task_name(job: str, index: int, addr: str) -> str:
-    """"worker 1 at host:port"."""
+    """ "worker 1 at host:port"."""
     return f"{job} {index} at {addr}"
 
 
@@ -76,17 +76,20 @@ def _listen(cluster: ClusterInfo) -> socket.socket:
     """The rendezvous listener on this task's own port (the wildcard address, as
     TensorFlow's server binds it)."""
     host, _, port = cluster.address.rpartition(":")
-    family, addr = (socket.AF_INET6, "::") if ":" in host.strip("[]") else \
-        (socket.AF_INET, "0.0.0.0")
+    family, addr = (
+        (socket.AF_INET6, "::") if ":" in host.strip("[]") else (socket.AF_INET, "0.0.0.0")
+    )
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((addr, int(port)))
     except OSError:
         sock.close()
-        raise TFConfigError(f"TF_CONFIG task {cluster.task_type} {cluster.task_index}: port "
-                            f"{port} is already in use: {listener_of(int(port))}; stop it or "
-                            "pick a free port") from None
+        raise TFConfigError(
+            f"TF_CONFIG task {cluster.task_type} {cluster.task_index}: port "
+            f"{port} is already in use: {listener_of(int(port))}; stop it or "
+            "pick a free port"
+        ) from None
     sock.listen(64)
     sock.setblocking(False)
     return sock
@@ -116,8 +119,9 @@ def _listed(missing: dict[str, str]) -> str:
     return ", ".join(f"{name} ({why})" for name, why in missing.items())
 
 
-def _wait_for_peers(cluster: ClusterInfo, timeout: float, interval: float,
-                    began: float, state: dict[str, Any]) -> None:
+def _wait_for_peers(
+    cluster: ClusterInfo, timeout: float, interval: float, began: float, state: dict[str, Any]
+) -> None:
     peers = peers_of(cluster)
     me = f"{cluster.task_type} {cluster.task_index}"
     limit = f"{timeout:g} s (distribute.startup_timeout_seconds)" if timeout else "no limit"
@@ -130,8 +134,12 @@ def _wait_for_peers(cluster: ClusterInfo, timeout: float, interval: float,
             waited = time.monotonic() - began
             if not missing:
                 if logged:
-                    log.info("%s: all %d peer(s) answered after %.0f s; forming the cluster",
-                             me, len(peers), waited)
+                    log.info(
+                        "%s: all %d peer(s) answered after %.0f s; forming the cluster",
+                        me,
+                        len(peers),
+                        waited,
+                    )
                 return
             if timeout and waited >= timeout:
                 raise ClusterStartupError(
@@ -140,19 +148,28 @@ def _wait_for_peers(cluster: ClusterInfo, timeout: float, interval: float,
                     f"{_listed(missing)}. Start every worker with the same TF_CONFIG cluster "
                     "and its own task index, check that those addresses reach them from "
                     "here, or raise distribute.startup_timeout_seconds",
-                    task=", ".join(missing))
+                    task=", ".join(missing),
+                )
             if not logged or waited - logged >= interval:  # the first line: INFO
-                log.log(logging.WARNING if logged else logging.INFO,
-                        "%s is waiting for %d of %d peer(s) to start: %s; %.0f s of %s", me,
-                        len(missing), len(peers), _listed(missing), waited, limit)
+                log.log(
+                    logging.WARNING if logged else logging.INFO,
+                    "%s is waiting for %d of %d peer(s) to start: %s; %.0f s of %s",
+                    me,
+                    len(missing),
+                    len(peers),
+                    _listed(missing),
+                    waited,
+                    limit,
+                )
                 logged = max(waited, 1e-9)
             time.sleep(TICK)
     finally:
         sock.close()
 
 
-def form_cluster(cluster: ClusterInfo, make: Callable[[], T], timeout: float,
-                 interval: float = 10.0) -> T:
+def form_cluster(
+    cluster: ClusterInfo, make: Callable[[], T], timeout: float, interval: float = 10.0
+) -> T:
     """Wait (interruptibly, at most `timeout` s; 0 = no limit) until every peer of
     `cluster` answers, then call `make` (which creates the strategy) and return its
     result.
@@ -201,8 +218,10 @@ def form_cluster(cluster: ClusterInfo, make: Callable[[], T], timeout: float,
             f"stopped by {name} after {time.monotonic() - began:.0f} s of cluster formation, "
             f"while {me} "
             f"was waiting for {waiting}: nothing was trained or saved",
-            sig.signum, reason=f"stopped by {name} during cluster formation",
-            saved=False) from None
+            sig.signum,
+            reason=f"stopped by {name} during cluster formation",
+            saved=False,
+        ) from None
     finally:
         for signum, handler in old.items():
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)

@@ -26,20 +26,29 @@ from keras_lstm_opt.distribute.formation import peers_of, task_name
 from keras_lstm_opt.distribute.ports import probe
 from keras_lstm_opt.distribute.tf_config import ClusterInfo
 
-_KINDS = {"UnavailableError", "AbortedError", "CancelledError", "DeadlineExceededError",
-          "InternalError", "UnknownError", "FailedPreconditionError"}
+_KINDS = {
+    "UnavailableError",
+    "AbortedError",
+    "CancelledError",
+    "DeadlineExceededError",
+    "InternalError",
+    "UnknownError",
+    "FailedPreconditionError",
+}
 # wording -> how the peer went, in our words
-_CAUSES = (("distribute.timeout_seconds", None),  # the watchdog's own message, kept
-           ("peer lost:", "its port stopped answering during a step"),
-           ("heartbeat", "it stopped sending heartbeats to the coordination service"),
-           ("socket closed", "its connection closed"),
-           ("connection reset", "its connection was reset"),
-           ("broken pipe", "its connection closed"),
-           ("failed to connect", "it cannot be reached"),
-           ("connection refused", "it refuses connections"),
-           ("collective ops is aborted", "the collectives were aborted"),
-           ("coordination service", "the coordination service reported an error"),
-           ("unavailable", "it cannot be reached"))
+_CAUSES = (
+    ("distribute.timeout_seconds", None),  # the watchdog's own message, kept
+    ("peer lost:", "its port stopped answering during a step"),
+    ("heartbeat", "it stopped sending heartbeats to the coordination service"),
+    ("socket closed", "its connection closed"),
+    ("connection reset", "its connection was reset"),
+    ("broken pipe", "its connection closed"),
+    ("failed to connect", "it cannot be reached"),
+    ("connection refused", "it refuses connections"),
+    ("collective ops is aborted", "the collectives were aborted"),
+    ("coordination service", "the coordination service reported an error"),
+    ("unavailable", "it cannot be reached"),
+)
 _TASK = re.compile(r"/job:(\w+)/replica:\d+/task:(\d+)")
 
 
@@ -60,8 +69,11 @@ def _cause(text: str) -> str | None:
         if words in low:
             if ours is None:  # our watchdog: "a training step waited more than N s ..."
                 line = next(ln for ln in text.splitlines() if words in ln)
-                return line[line.find("a training step"):].split(":")[0].strip() \
-                    if "a training step" in line else "a step outlived distribute.timeout_seconds"
+                return (
+                    line[line.find("a training step") :].split(":")[0].strip()
+                    if "a training step" in line
+                    else "a step outlived distribute.timeout_seconds"
+                )
             return ours
     return None
 
@@ -86,11 +98,18 @@ def lost_peer(exc: BaseException, cluster: ClusterInfo) -> LostPeer | None:
         return LostPeer(names, f"{'; '.join(gone.values())} now; {cause}")
     me = (cluster.task_type, cluster.task_index)
     named = [(job, int(i)) for job, i in _TASK.findall(text) if (job, int(i)) != me]
-    by_key = {(job, i): task_name(job, i, addr) for job, addrs in cluster.cluster.items()
-              for i, addr in enumerate(addrs)}
+    by_key = {
+        (job, i): task_name(job, i, addr)
+        for job, addrs in cluster.cluster.items()
+        for i, addr in enumerate(addrs)
+    }
     listed = list(dict.fromkeys(by_key[k] for k in named if k in by_key))
     if listed:
-        return LostPeer(", ".join(listed), f"{cause}; its port still answers: stopped, "
-                                          "overloaded or restarted")
-    return LostPeer("a peer", f"{cause}; every peer's port still answers, so none can be "
-                              "named (one may be stopped or overloaded)")
+        return LostPeer(
+            ", ".join(listed), f"{cause}; its port still answers: stopped, overloaded or restarted"
+        )
+    return LostPeer(
+        "a peer",
+        f"{cause}; every peer's port still answers, so none can be "
+        "named (one may be stopped or overloaded)",
+    )

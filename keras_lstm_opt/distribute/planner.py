@@ -24,9 +24,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
-def exchange_bytes(dense_bytes: float, sparse_rows: float = 0.0, row_width: int = 0,
-                   workers: int = 2, compression: str = "none",
-                   table_bytes: float = 0.0) -> float:
+def exchange_bytes(
+    dense_bytes: float,
+    sparse_rows: float = 0.0,
+    row_width: int = 0,
+    workers: int = 2,
+    compression: str = "none",
+    table_bytes: float = 0.0,
+) -> float:
     """Bytes one worker sends per step.
 
     Args:
@@ -47,8 +52,13 @@ def exchange_bytes(dense_bytes: float, sparse_rows: float = 0.0, row_width: int 
     return ring + gather
 
 
-def predict_step_seconds(compute_seconds: float, sent_bytes: float, link_bps: float,
-                         fast_bps: float = float("inf"), efficiency: float = 1.0) -> float:
+def predict_step_seconds(
+    compute_seconds: float,
+    sent_bytes: float,
+    link_bps: float,
+    fast_bps: float = float("inf"),
+    efficiency: float = 1.0,
+) -> float:
     """Step time on a link of `link_bps` bits/s, from `compute_seconds` measured where the
     exchange ran at `fast_bps` (e.g. the loopback's measured bus bandwidth): the
     exchange's time at the link's rate (over `efficiency`, the measured fraction of the
@@ -70,15 +80,24 @@ class Option:
     global_batch: int
 
 
-def recommend(options: Iterable[Option], link_bps: float, examples: int,
-              fast_bps: float = float("inf"), efficiency: float = 1.0
-              ) -> list[dict[str, float | int | str]]:
+def recommend(
+    options: Iterable[Option],
+    link_bps: float,
+    examples: int,
+    fast_bps: float = float("inf"),
+    efficiency: float = 1.0,
+) -> list[dict[str, float | int | str]]:
     """Every option's predicted step time and epoch time on the link, soonest first."""
     rows: list[dict[str, float | int | str]] = []
     for o in options:
-        step = predict_step_seconds(o.compute_seconds, o.sent_bytes, link_bps, fast_bps,
-                                    efficiency)
-        rows.append({"workers": o.workers, "lever": o.lever, "step_seconds": step,
-                     "samples_per_second": o.global_batch / step,
-                     "epoch_seconds": examples / o.global_batch * step})
+        step = predict_step_seconds(o.compute_seconds, o.sent_bytes, link_bps, fast_bps, efficiency)
+        rows.append(
+            {
+                "workers": o.workers,
+                "lever": o.lever,
+                "step_seconds": step,
+                "samples_per_second": o.global_batch / step,
+                "epoch_seconds": examples / o.global_batch * step,
+            }
+        )
     return sorted(rows, key=lambda r: float(r["epoch_seconds"]))

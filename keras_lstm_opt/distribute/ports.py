@@ -81,8 +81,13 @@ def listener_of(port: int) -> str:
             if any(os.readlink(f"/proc/{pid}/fd/{fd}") in wanted for fd in fds):
                 with open(f"/proc/{pid}/cmdline", "rb") as fh:
                     words = fh.read().split(b"\0")
-                cmd = " ".join(os.path.basename(w.decode(errors="replace")) if i == 0 else
-                               w.decode(errors="replace") for i, w in enumerate(words) if w)
+                cmd = " ".join(
+                    os.path.basename(w.decode(errors="replace"))
+                    if i == 0
+                    else w.decode(errors="replace")
+                    for i, w in enumerate(words)
+                    if w
+                )
                 return f"process {pid} ({cmd[:80]}) listens on it"
     return "a process of another user listens on it"
 

@@ -72,17 +72,20 @@ def configure_before_start() -> bool:
     spec = server_lib.ClusterSpec(cluster)
     try:  # the values MultiWorkerMirroredStrategy._initialize_multi_worker passes
         ctx.configure_collective_ops(
-            collective_leader=multi_worker_util.collective_leader(spec, task_type,
-                                                                  task_index),
+            collective_leader=multi_worker_util.collective_leader(spec, task_type, task_index),
             scoped_allocator_enabled_ops=("CollectiveReduce",),
-            device_filters=(f"/job:{task_type}/task:{task_index}",))
+            device_filters=(f"/job:{task_type}/task:{task_index}",),
+        )
         if ctx.coordination_service is None:
             ctx.configure_coordination_service(
                 service_type="standalone",
                 service_leader=multi_worker_util.coordination_leader(spec),
-                coordinated_jobs=[coordination_config_pb2.CoordinatedJob(
-                    name=job, num_tasks=len(cluster[job]))
-                    for job in ("chief", "worker") if job in cluster])
+                coordinated_jobs=[
+                    coordination_config_pb2.CoordinatedJob(name=job, num_tasks=len(cluster[job]))
+                    for job in ("chief", "worker")
+                    if job in cluster
+                ],
+            )
     except (RuntimeError, ValueError) as exc:  # configured otherwise already
         log.debug("multi-worker settings not applied before start: %s", exc)
         return False

@@ -71,11 +71,14 @@ def _configure_cpu_devices(n: int) -> None:
         return
     try:
         tf.config.set_logical_device_configuration(
-            cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(n)])
+            cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
+        )
     except RuntimeError:
-        raise StrategyError(f"distribute.cpu_devices={n}: TensorFlow was already started in "
-                            "this process; choose the strategy before other TF work (a new "
-                            "process, or the CLI)") from None
+        raise StrategyError(
+            f"distribute.cpu_devices={n}: TensorFlow was already started in "
+            "this process; choose the strategy before other TF work (a new "
+            "process, or the CLI)"
+        ) from None
 
 
 def communication_options(cfg: StrategySettings, gpus: int) -> Any:
@@ -83,15 +86,18 @@ def communication_options(cfg: StrategySettings, gpus: int) -> Any:
 
     impl = tf.distribute.experimental.CommunicationImplementation
     if cfg.implementation == "nccl" and not gpus:
-        raise StrategyError("distribute.implementation: nccl needs GPUs and none was found; "
-                            "use auto or ring")
+        raise StrategyError(
+            "distribute.implementation: nccl needs GPUs and none was found; use auto or ring"
+        )
     return tf.distribute.experimental.CommunicationOptions(
         bytes_per_pack=cfg.bytes_per_pack,
         # no per-collective timeout: TensorFlow starts a sleeping thread for each one
         # (tensorflow#62466); distribute/watchdog.py guards each step with one thread
         timeout_seconds=None,
         implementation={"auto": impl.AUTO, "ring": impl.RING, "nccl": impl.NCCL}[
-            cfg.implementation])
+            cfg.implementation
+        ],
+    )
 
 
 def resolve_strategy(strategy: Any = "auto") -> tuple[Any, ClusterInfo | None]:
@@ -101,12 +107,14 @@ def resolve_strategy(strategy: Any = "auto") -> tuple[Any, ClusterInfo | None]:
 
     if isinstance(strategy, str):
         if strategy not in NAMES:
-            raise StrategyError(f"strategy={strategy!r}: use one of {', '.join(NAMES)} or a "
-                                "tf.distribute.Strategy")
+            raise StrategyError(
+                f"strategy={strategy!r}: use one of {', '.join(NAMES)} or a tf.distribute.Strategy"
+            )
         return get_strategy(Settings(strategy=strategy))
     if not isinstance(strategy, tf.distribute.Strategy):
-        raise StrategyError(f"strategy={strategy!r}: use a name ({', '.join(NAMES)}) or a "
-                            "tf.distribute.Strategy")
+        raise StrategyError(
+            f"strategy={strategy!r}: use a name ({', '.join(NAMES)}) or a tf.distribute.Strategy"
+        )
     multi = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     return strategy, cluster_from_env(check_port=False) if multi else None  # it listens
 
@@ -140,11 +148,12 @@ def get_strategy(cfg: StrategySettings) -> tuple[Any, ClusterInfo | None]:
         if cfg.implementation == "nccl":
             return tf.distribute.MirroredStrategy(devices, tf.distribute.NcclAllReduce()), None
         return tf.distribute.MirroredStrategy(
-            devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
-            if not gpus else None), None
+            devices, cross_device_ops=tf.distribute.ReductionToOneDevice() if not gpus else None
+        ), None
     assert cluster is not None  # multi_worker_mirrored: parsed above
-    return form_cluster(cluster, lambda: _multi_worker(options),
-                        cfg.startup_timeout_seconds), cluster
+    return form_cluster(
+        cluster, lambda: _multi_worker(options), cfg.startup_timeout_seconds
+    ), cluster
 
 
 def _multi_worker(options: Any) -> Any:
@@ -155,7 +164,9 @@ def _multi_worker(options: Any) -> Any:
     except (RuntimeError, ValueError) as exc:
         if "startup" not in str(exc) and "initialized" not in str(exc):
             raise
-        raise StrategyError("multi_worker_mirrored: TensorFlow was already started in this "
-                            "process (a model or tensor was created first); create the Trainer "
-                            "or strategy first and pass the model as a function that builds "
-                            f"it ({exc})") from None
+        raise StrategyError(
+            "multi_worker_mirrored: TensorFlow was already started in this "
+            "process (a model or tensor was created first); create the Trainer "
+            "or strategy first and pass the model as a function that builds "
+            f"it ({exc})"
+        ) from None

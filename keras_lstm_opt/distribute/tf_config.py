@@ -47,8 +47,9 @@ class ClusterInfo:
         return self.cluster[self.task_type][self.task_index]
 
 
-def build_tf_config(workers: list[str], index: int, chief: str | None = None,
-                    task_type: str = "worker") -> str:
+def build_tf_config(
+    workers: list[str], index: int, chief: str | None = None, task_type: str = "worker"
+) -> str:
     """TF_CONFIG JSON for one task of a cluster of `workers` (and an optional chief)."""
     cluster: dict[str, list[str]] = {"worker": list(workers)}
     if chief:
@@ -74,8 +75,10 @@ def _is_local(host: str) -> bool:
 def parse_tf_config(text: str | None, check_port: bool = True) -> ClusterInfo:
     """Parse and validate TF_CONFIG text; raise TFConfigError naming the bad field."""
     if text is None or not text.strip():
-        raise TFConfigError("TF_CONFIG is not set; multi-worker training needs it (start the "
-                            "workers with tools/launch.py, or set it as in the README)")
+        raise TFConfigError(
+            "TF_CONFIG is not set; multi-worker training needs it (start the "
+            "workers with tools/launch.py, or set it as in the README)"
+        )
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -84,44 +87,57 @@ def parse_tf_config(text: str | None, check_port: bool = True) -> ClusterInfo:
         raise TFConfigError("TF_CONFIG: expected a JSON object with 'cluster' and 'task'")
     cluster, task = raw.get("cluster"), raw.get("task")
     if not isinstance(cluster, dict) or not cluster:
-        raise TFConfigError("TF_CONFIG cluster: missing or empty; expected "
-                            "{\"worker\": [\"host:port\", ...]}")
+        raise TFConfigError(
+            'TF_CONFIG cluster: missing or empty; expected {"worker": ["host:port", ...]}'
+        )
     for job in cluster:
         if job not in SUPPORTED_JOBS:
-            raise TFConfigError(f"TF_CONFIG cluster.{job}: MultiWorkerMirroredStrategy uses "
-                                f"only {' and '.join(SUPPORTED_JOBS)} jobs; remove '{job}'")
+            raise TFConfigError(
+                f"TF_CONFIG cluster.{job}: MultiWorkerMirroredStrategy uses "
+                f"only {' and '.join(SUPPORTED_JOBS)} jobs; remove '{job}'"
+            )
         if not isinstance(cluster[job], list) or not cluster[job]:
-            raise TFConfigError(f"TF_CONFIG cluster.{job}: expected a non-empty list of "
-                                "'host:port'")
+            raise TFConfigError(
+                f"TF_CONFIG cluster.{job}: expected a non-empty list of 'host:port'"
+            )
     if len(cluster.get("chief", [])) > 1:
-        raise TFConfigError(f"TF_CONFIG cluster.chief: at most one chief, got "
-                            f"{len(cluster['chief'])}")
+        raise TFConfigError(
+            f"TF_CONFIG cluster.chief: at most one chief, got {len(cluster['chief'])}"
+        )
     seen: dict[tuple[str, int], str] = {}
     for job, addrs in cluster.items():
         for i, addr in enumerate(addrs):
             key = _split(addr, f"cluster.{job}[{i}]")
             if key in seen:
-                raise TFConfigError(f"TF_CONFIG cluster.{job}[{i}]: address {addr} is "
-                                    f"already used by {seen[key]}")
+                raise TFConfigError(
+                    f"TF_CONFIG cluster.{job}[{i}]: address {addr} is already used by {seen[key]}"
+                )
             seen[key] = f"cluster.{job}[{i}]"
     if not isinstance(task, dict):
-        raise TFConfigError("TF_CONFIG task: missing; expected {\"type\": \"worker\", "
-                            "\"index\": 0}")
+        raise TFConfigError('TF_CONFIG task: missing; expected {"type": "worker", "index": 0}')
     ttype, index = task.get("type"), task.get("index")
     if not isinstance(ttype, str) or ttype not in cluster:
-        raise TFConfigError(f"TF_CONFIG task.type: {ttype!r} is not a job of the cluster "
-                            f"({', '.join(cluster)})")
-    if not isinstance(index, int) or isinstance(index, bool) or not \
-            0 <= index < len(cluster[ttype]):
-        raise TFConfigError(f"TF_CONFIG task.index: {index!r} is out of range for job "
-                            f"'{ttype}' with {len(cluster[ttype])} task(s)")
+        raise TFConfigError(
+            f"TF_CONFIG task.type: {ttype!r} is not a job of the cluster ({', '.join(cluster)})"
+        )
+    if (
+        not isinstance(index, int)
+        or isinstance(index, bool)
+        or not 0 <= index < len(cluster[ttype])
+    ):
+        raise TFConfigError(
+            f"TF_CONFIG task.index: {index!r} is out of range for job "
+            f"'{ttype}' with {len(cluster[ttype])} task(s)"
+        )
     info = ClusterInfo({k: list(v) for k, v in cluster.items()}, ttype, index)
     host, port = _split(info.address, f"cluster.{ttype}[{index}]")
     if check_port and _is_local(host) and port_in_use(host, port):
-        raise TFConfigError(f"TF_CONFIG cluster.{ttype}[{index}]: port {port} on {host} is "
-                            f"already in use: {listener_of(port)}; stop it or pick a free "
-                            "port (connections of an earlier run that linger in TIME_WAIT "
-                            "do not count)")
+        raise TFConfigError(
+            f"TF_CONFIG cluster.{ttype}[{index}]: port {port} on {host} is "
+            f"already in use: {listener_of(port)}; stop it or pick a free "
+            "port (connections of an earlier run that linger in TIME_WAIT "
+            "do not count)"
+        )
     return info
 
 

@@ -59,8 +59,9 @@ class CollectiveWatchdog:
             guarded for `interrupt` even without a limit.
     """
 
-    def __init__(self, seconds: float, what: str = "a training step",
-                 enabled: bool | None = None) -> None:
+    def __init__(
+        self, seconds: float, what: str = "a training step", enabled: bool | None = None
+    ) -> None:
         self.seconds, self.what = float(seconds or 0), what
         self.enabled = bool(self.seconds) if enabled is None else enabled
         self.interrupted: int | None = None  # the signal whose stop aborted a step
@@ -85,8 +86,9 @@ class CollectiveWatchdog:
             self._deadline = self._started + self.seconds if self.seconds else math.inf
             self._next_probe = self._started + PROBE_AFTER
             if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, daemon=True,
-                                                name="klo-collective-watchdog")
+                self._thread = threading.Thread(
+                    target=self._watch, daemon=True, name="klo-collective-watchdog"
+                )
                 self._thread.start()
             self._cond.notify()
         try:
@@ -159,7 +161,8 @@ class CollectiveWatchdog:
             from tensorflow.python.framework import errors
 
             context.context().abort_collective_ops(
-                errors.UNAVAILABLE, f"peer lost: {gone}, while {self.what} waited for it")
+                errors.UNAVAILABLE, f"peer lost: {gone}, while {self.what} waited for it"
+            )
 
     def _gone_peer(self) -> str | None:
         if self._peers is None:
@@ -187,16 +190,18 @@ class CollectiveWatchdog:
             context.context().abort_collective_ops(
                 errors.CANCELLED,
                 f"stopped by {signame}: {self.what} still waited for its peers "
-                f"{self.grace:g} s after the signal")
+                f"{self.grace:g} s after the signal",
+            )
             return
         context.context().abort_collective_ops(
             errors.DEADLINE_EXCEEDED,
             f"{self.what} waited more than {self.seconds:g} s for its collectives "
-            "(distribute.timeout_seconds): a worker is gone or stuck")
+            "(distribute.timeout_seconds): a worker is gone or stuck",
+        )
 
 
 def signal_name(signum: int) -> str:
-    """"SIGTERM" for 15 (or "signal N")."""
+    """ "SIGTERM" for 15 (or "signal N")."""
     import signal
 
     try:

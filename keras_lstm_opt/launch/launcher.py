@@ -77,12 +77,24 @@ def _pump(worker: Worker, out: TextIO, lock: threading.Lock) -> None:
             out.flush()
 
 
-def spawn(index: int, command: list[str], env: dict[str, str], out: TextIO,
-          lock: threading.Lock, label: str = "") -> Worker:
+def spawn(
+    index: int,
+    command: list[str],
+    env: dict[str, str],
+    out: TextIO,
+    lock: threading.Lock,
+    label: str = "",
+) -> Worker:
     """Start one worker in its own process group, its output prefixed and kept."""
-    proc = subprocess.Popen(command, env={**env, "PYTHONUNBUFFERED": "1"},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            bufsize=1, start_new_session=True)
+    proc = subprocess.Popen(
+        command,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        start_new_session=True,
+    )
     w = Worker(index, proc, label=label)
     w.reader = threading.Thread(target=_pump, args=(w, out, lock), daemon=True)
     w.reader.start()
@@ -131,11 +143,16 @@ def stop_all(workers: list[Worker], grace_seconds: float) -> None:
             w.reader.join(timeout=5)
 
 
-def run_group(command: list[str], workers: int, host: str = "127.0.0.1",
-              grace_seconds: float = 10.0, out: TextIO = sys.stdout,
-              env: dict[str, str] | None = None,
-              shaper: Callable[[list[int]], str] | None = None,
-              say: Callable[[str], Any] | None = None) -> tuple[int, int | None, list[str]]:
+def run_group(
+    command: list[str],
+    workers: int,
+    host: str = "127.0.0.1",
+    grace_seconds: float = 10.0,
+    out: TextIO = sys.stdout,
+    env: dict[str, str] | None = None,
+    shaper: Callable[[list[int]], str] | None = None,
+    say: Callable[[str], Any] | None = None,
+) -> tuple[int, int | None, list[str]]:
     """Run one attempt; return (status, failed worker or None, its last lines).
     `shaper(ports)` (e.g. `netns.shape_ports`) shapes the links before workers start."""
     ports = free_ports(workers, host)
@@ -149,8 +166,9 @@ def run_group(command: list[str], workers: int, host: str = "127.0.0.1",
     base = dict(os.environ if env is None else env)
     try:
         for i in range(workers):
-            group.append(spawn(i, command, {**base, "TF_CONFIG": build_tf_config(addrs, i)},
-                               out, lock))
+            group.append(
+                spawn(i, command, {**base, "TF_CONFIG": build_tf_config(addrs, i)}, out, lock)
+            )
         while True:
             failed, codes = first_failure(group)
             if failed is not None:
@@ -169,11 +187,17 @@ def run_group(command: list[str], workers: int, host: str = "127.0.0.1",
         raise
 
 
-def launch(command: list[str], workers: int, max_restarts: int = 0, host: str = "127.0.0.1",
-           grace_seconds: float = 10.0, out: TextIO = sys.stdout,
-           log: Callable[[str], Any] | None = None,
-           workers_on_restart: int | None = None,
-           shaper: Callable[[list[int]], str] | None = None) -> int:
+def launch(
+    command: list[str],
+    workers: int,
+    max_restarts: int = 0,
+    host: str = "127.0.0.1",
+    grace_seconds: float = 10.0,
+    out: TextIO = sys.stdout,
+    log: Callable[[str], Any] | None = None,
+    workers_on_restart: int | None = None,
+    shaper: Callable[[list[int]], str] | None = None,
+) -> int:
     """Run `command` as `workers` local workers; relaunch up to `max_restarts` times,
     with `workers_on_restart` workers if given (elastic: training resumes from the
     backup on the new worker count, keeping the global batch and the step count).
@@ -195,16 +219,21 @@ def launch(command: list[str], workers: int, max_restarts: int = 0, host: str = 
         if attempt and workers_on_restart:
             workers = workers_on_restart
         started = time.monotonic()
-        say(f"starting {workers} worker(s) on {host} (attempt {attempt + 1}/"
-            f"{max_restarts + 1}): {' '.join(command)}")
-        status, failed, tail = run_group(command, workers, host, grace_seconds, out,
-                                         shaper=shaper, say=say)
+        say(
+            f"starting {workers} worker(s) on {host} (attempt {attempt + 1}/"
+            f"{max_restarts + 1}): {' '.join(command)}"
+        )
+        status, failed, tail = run_group(
+            command, workers, host, grace_seconds, out, shaper=shaper, say=say
+        )
         if failed is None:
             say(f"all {workers} worker(s) finished in {time.monotonic() - started:.1f} s")
             return 0
-        say(f"worker {failed} failed ({describe_exit(status)}); stopped the others "
-            f"{time.monotonic() - started:.1f} s after start. Its last lines:\n" +
-            "\n".join(f"    {line}" for line in tail[-10:]))
+        say(
+            f"worker {failed} failed ({describe_exit(status)}); stopped the others "
+            f"{time.monotonic() - started:.1f} s after start. Its last lines:\n"
+            + "\n".join(f"    {line}" for line in tail[-10:])
+        )
         if attempt < max_restarts:
             say(f"restarting the group ({attempt + 1} of {max_restarts} restarts)")
     return status if status > 0 else 128 - status

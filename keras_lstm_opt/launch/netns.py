@@ -30,9 +30,11 @@ import sys
 from keras_lstm_opt.errors import UsageError
 
 ENV = "KLO_NETNS"
-OPEN_PORTS = ("TensorFlow's gRPC servers listen on all interfaces (0.0.0.0, no bind option "
-              "upstream) with unencrypted traffic; anyone who can reach this host can reach "
-              "the workers")
+OPEN_PORTS = (
+    "TensorFlow's gRPC servers listen on all interfaces (0.0.0.0, no bind option "
+    "upstream) with unencrypted traffic; anyone who can reach this host can reach "
+    "the workers"
+)
 
 
 def in_isolated_netns() -> bool:
@@ -45,8 +47,9 @@ def isolation_available() -> bool:
     if not tool or not sys.platform.startswith("linux"):
         return False
     try:
-        return subprocess.run([tool, "-rn", "true"], capture_output=True,
-                              timeout=10).returncode == 0
+        return (
+            subprocess.run([tool, "-rn", "true"], capture_output=True, timeout=10).returncode == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -75,8 +78,9 @@ def parse_rate(text: str) -> int:
     """'100mbit', '1gbit', '10gbit', '500kbit' -> bits per second (tc's units)."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?bit)\s*", text.lower())
     if not match or float(match.group(1)) <= 0:
-        raise UsageError(f"--link {text!r}: give a rate as tc writes it, e.g. 100mbit, "
-                         "1gbit or 10gbit")
+        raise UsageError(
+            f"--link {text!r}: give a rate as tc writes it, e.g. 100mbit, 1gbit or 10gbit"
+        )
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
@@ -92,29 +96,88 @@ def shape_ports(ports: list[int], rate_bps: int) -> str:
     """
     tool = shutil.which("tc")
     if not tool:
-        raise UsageError("--link needs Linux traffic control (`tc`, Debian package "
-                         "iproute2); install it or run without --link")
+        raise UsageError(
+            "--link needs Linux traffic control (`tc`, Debian package "
+            "iproute2); install it or run without --link"
+        )
     burst = max(2 * 65536, rate_bps // 8 // 500)  # 2 ms at the rate, at least 2 lo packets
     # a restart shapes again: htb cannot be changed in place, so drop what is there first
     subprocess.run([tool, "qdisc", "del", "dev", "lo", "root"], capture_output=True)
-    cmds = [["qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "99"],
-            ["class", "add", "dev", "lo", "parent", "1:", "classid", "1:99", "htb", "rate",
-             "100gbit", "quantum", "131072"]]
+    cmds = [
+        ["qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "99"],
+        [
+            "class",
+            "add",
+            "dev",
+            "lo",
+            "parent",
+            "1:",
+            "classid",
+            "1:99",
+            "htb",
+            "rate",
+            "100gbit",
+            "quantum",
+            "131072",
+        ],
+    ]
     for i, port in enumerate(ports):
-        cmds += [["class", "add", "dev", "lo", "parent", "1:", "classid", f"1:{10 + i}", "htb",
-                  "rate", f"{rate_bps}bit", "ceil", f"{rate_bps}bit", "burst", f"{burst}b",
-                  "cburst", f"{burst}b", "quantum", "131072"],
-                 ["filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1",
-                  "u32", "match", "ip", "sport", str(port), "0xffff", "flowid", f"1:{10 + i}"]]
+        cmds += [
+            [
+                "class",
+                "add",
+                "dev",
+                "lo",
+                "parent",
+                "1:",
+                "classid",
+                f"1:{10 + i}",
+                "htb",
+                "rate",
+                f"{rate_bps}bit",
+                "ceil",
+                f"{rate_bps}bit",
+                "burst",
+                f"{burst}b",
+                "cburst",
+                f"{burst}b",
+                "quantum",
+                "131072",
+            ],
+            [
+                "filter",
+                "add",
+                "dev",
+                "lo",
+                "parent",
+                "1:",
+                "protocol",
+                "ip",
+                "prio",
+                "1",
+                "u32",
+                "match",
+                "ip",
+                "sport",
+                str(port),
+                "0xffff",
+                "flowid",
+                f"1:{10 + i}",
+            ],
+        ]
     for cmd in cmds:
         out = subprocess.run([tool, *cmd], capture_output=True, text=True)
         if out.returncode != 0:
-            raise UsageError(f"--link: `tc {' '.join(cmd)}` failed: "
-                             f"{out.stderr.strip() or out.returncode} (this kernel may lack "
-                             "the htb queueing discipline or the u32 filter)")
-    return (f"each worker's outgoing traffic shaped to {format_rate(rate_bps)} (htb on the "
-            f"private loopback, by source port {', '.join(map(str, ports))}; burst {burst} B; "
-            "no added latency)")
+            raise UsageError(
+                f"--link: `tc {' '.join(cmd)}` failed: "
+                f"{out.stderr.strip() or out.returncode} (this kernel may lack "
+                "the htb queueing discipline or the u32 filter)"
+            )
+    return (
+        f"each worker's outgoing traffic shaped to {format_rate(rate_bps)} (htb on the "
+        f"private loopback, by source port {', '.join(map(str, ports))}; burst {burst} B; "
+        "no added latency)"
+    )
 
 
 def format_rate(bps: float) -> str:
@@ -130,10 +193,16 @@ def shaping_available() -> bool:
     tool, unshare = shutil.which("tc"), shutil.which("unshare")
     if not (tool and unshare and isolation_available()):
         return False
-    script = (f"{tool} qdisc add dev lo root handle 1: htb default 99 && {tool} filter add "
-              "dev lo parent 1: protocol ip prio 1 u32 match ip sport 1 0xffff flowid 1:10")
+    script = (
+        f"{tool} qdisc add dev lo root handle 1: htb default 99 && {tool} filter add "
+        "dev lo parent 1: protocol ip prio 1 u32 match ip sport 1 0xffff flowid 1:10"
+    )
     try:
-        return subprocess.run([unshare, "-rn", "sh", "-c", script], capture_output=True,
-                              timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                [unshare, "-rn", "sh", "-c", script], capture_output=True, timeout=10
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False

@@ -36,8 +36,11 @@ def convert_lstm_layers(model: keras.Model, to: str = "fast") -> keras.Model:
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         if isinstance(layer, keras.layers.Bidirectional):
             return keras.layers.Bidirectional(
-                lstm(layer.forward_layer), merge_mode=layer.merge_mode,
-                backward_layer=lstm(layer.backward_layer), name=layer.name)
+                lstm(layer.forward_layer),
+                merge_mode=layer.merge_mode,
+                backward_layer=lstm(layer.backward_layer),
+                name=layer.name,
+            )
         if isinstance(layer, keras.layers.LSTM):
             return lstm(layer)
         return layer.__class__.from_config(layer.get_config())

@@ -53,22 +53,31 @@ def lstm_reasons(layer: keras.layers.LSTM) -> list[str]:
     if layer.use_cudnn is False:
         reasons.append("use_cudnn=False turns the cuDNN path off; use 'auto'")
     if layer.cell.recurrent_dropout:
-        reasons.append(f"recurrent_dropout={layer.cell.recurrent_dropout} (must be 0; use "
-                       "dropout= on the inputs or a Dropout layer between LSTMs instead)")
-    if layer.cell.activation not in (activations.tanh, ops.tanh) and \
-            _name(layer.cell.activation) != "tanh":
+        reasons.append(
+            f"recurrent_dropout={layer.cell.recurrent_dropout} (must be 0; use "
+            "dropout= on the inputs or a Dropout layer between LSTMs instead)"
+        )
+    if (
+        layer.cell.activation not in (activations.tanh, ops.tanh)
+        and _name(layer.cell.activation) != "tanh"
+    ):
         reasons.append(f"activation={_name(layer.cell.activation)} (must be tanh)")
-    if layer.cell.recurrent_activation not in (activations.sigmoid, ops.sigmoid) and \
-            _name(layer.cell.recurrent_activation) != "sigmoid":
-        reasons.append(f"recurrent_activation={_name(layer.cell.recurrent_activation)} "
-                       "(must be sigmoid)")
+    if (
+        layer.cell.recurrent_activation not in (activations.sigmoid, ops.sigmoid)
+        and _name(layer.cell.recurrent_activation) != "sigmoid"
+    ):
+        reasons.append(
+            f"recurrent_activation={_name(layer.cell.recurrent_activation)} (must be sigmoid)"
+        )
     if layer.unroll:
         reasons.append("unroll=True (must be False)")
     if not layer.cell.use_bias:
         reasons.append("use_bias=False (must be True)")
     if layer.dtype_policy.compute_dtype == "bfloat16" and not cudnn_op_takes_bfloat16():
-        reasons.append("compute dtype bfloat16 (this TensorFlow's CudnnRNNV3 op has no "
-                       "bfloat16 kernel; use mixed_float16 or float32)")
+        reasons.append(
+            "compute dtype bfloat16 (this TensorFlow's CudnnRNNV3 op has no "
+            "bfloat16 kernel; use mixed_float16 or float32)"
+        )
     return reasons
 
 
@@ -86,11 +95,15 @@ def cudnn_op_takes_bfloat16() -> bool:
 def _notes(layer: keras.layers.LSTM, masked: bool) -> list[str]:
     notes = []
     if masked:
-        notes.append("masked input: cuDNN needs right-padded masks with no fully masked "
-                     "row (keras-lstm-opt's pipeline pads on the right)")
+        notes.append(
+            "masked input: cuDNN needs right-padded masks with no fully masked "
+            "row (keras-lstm-opt's pipeline pads on the right)"
+        )
     if layer.dtype_policy.compute_dtype == "bfloat16" and cudnn_op_takes_bfloat16():
-        notes.append("bfloat16: runs on cuDNN only on GPUs and cuDNN builds with bfloat16 "
-                     "RNNs (Ampere or newer); elsewhere Keras falls back silently")
+        notes.append(
+            "bfloat16: runs on cuDNN only on GPUs and cuDNN builds with bfloat16 "
+            "RNNs (Ampere or newer); elsewhere Keras falls back silently"
+        )
     return notes
 
 
@@ -110,8 +123,10 @@ def _lstm_layers(model: keras.Model) -> list[tuple[str, keras.layers.LSTM]]:
 
 
 def _takes_mask(model: keras.Model) -> bool:
-    return any(getattr(layer, "mask_zero", False) or layer.__class__.__name__ == "Masking"
-               for layer in model.layers)
+    return any(
+        getattr(layer, "mask_zero", False) or layer.__class__.__name__ == "Masking"
+        for layer in model.layers
+    )
 
 
 class CudnnReport(list[CudnnVerdict]):
@@ -150,8 +165,10 @@ def mask_reasons(mask: npt.ArrayLike) -> list[str]:
     right = np.arange(m.shape[1])[None, :] < counts[:, None]
     bad = np.flatnonzero((m != right).any(axis=1))
     if bad.size:
-        reasons.append(f"rows {bad[:5].tolist()} are not right-padded (True values must "
-                       "come first, then only False)")
+        reasons.append(
+            f"rows {bad[:5].tolist()} are not right-padded (True values must "
+            "come first, then only False)"
+        )
     empty = np.flatnonzero(counts == 0)
     if empty.size:
         reasons.append(f"rows {empty[:5].tolist()} are fully masked")
@@ -163,8 +180,10 @@ def require_cudnn(model: keras.Model) -> None:
     misses = [v for v in cudnn_report(model) if not v.eligible]
     if misses:
         lines = [f"  - {v.layer}: {'; '.join(v.reasons)}" for v in misses]
-        raise CudnnError("model.require_cudnn is true, but these LSTM layers would not run "
-                         "on the cuDNN kernel:\n" + "\n".join(lines))
+        raise CudnnError(
+            "model.require_cudnn is true, but these LSTM layers would not run "
+            "on the cuDNN kernel:\n" + "\n".join(lines)
+        )
 
 
 def format_report(verdicts: list[CudnnVerdict]) -> str:

@@ -46,8 +46,7 @@ def lstm_kwargs(cfg: ModelConfig, precision: str = "float32") -> dict[str, Any]:
         "recurrent_activation": cfg.recurrent_activation,
         "use_bias": cfg.use_bias,
         "kernel_initializer": ALIASES.get(cfg.kernel_initializer, cfg.kernel_initializer),
-        "recurrent_initializer": ALIASES.get(cfg.recurrent_initializer,
-                                             cfg.recurrent_initializer),
+        "recurrent_initializer": ALIASES.get(cfg.recurrent_initializer, cfg.recurrent_initializer),
         "unit_forget_bias": cfg.unit_forget_bias,
         "kernel_regularizer": _regularizer(reg.kernel),
         "recurrent_regularizer": _regularizer(reg.recurrent),
@@ -61,8 +60,9 @@ def lstm_kwargs(cfg: ModelConfig, precision: str = "float32") -> dict[str, Any]:
     }
 
 
-def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str
-            ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+def _inputs(
+    schema: dict[str, Any], cfg: ModelConfig, precision: str
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     import keras
 
     name = schema["inputs"]
@@ -75,8 +75,9 @@ def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str
         inp = keras.Input(shape=(None,), dtype="int64", name=name)
         from keras_lstm_opt.models.row_embedding import RowEmbedding
 
-        x = RowEmbedding(vocab, cfg.embedding_dim, mask_zero=True, dtype=precision,
-                         name="embedding")(inp)
+        x = RowEmbedding(
+            vocab, cfg.embedding_dim, mask_zero=True, dtype=precision, name="embedding"
+        )(inp)
         return inp, x
     if feat["dtype"] == "float32" and len(feat["shape"]) == 2:
         inp = keras.Input(shape=tuple(feat["shape"]), dtype="float32", name=name)
@@ -85,8 +86,10 @@ def _inputs(schema: dict[str, Any], cfg: ModelConfig, precision: str
 
             return inp, SeriesPreprocess(**_series_args(schema), name="series_preprocess")(inp)
         return inp, inp
-    raise DataError(f"schema: input {name!r} must be int64 tokens of shape [null] or float32 "
-                    f"features of shape [time, features]; got {feat}")
+    raise DataError(
+        f"schema: input {name!r} must be int64 tokens of shape [null] or float32 "
+        f"features of shape [time, features]; got {feat}"
+    )
 
 
 def _series_args(schema: dict[str, Any]) -> dict[str, Any]:
@@ -95,16 +98,24 @@ def _series_args(schema: dict[str, Any]) -> dict[str, Any]:
     series = info["series"]
     try:
         n_targets, lag = len(series["targets"]), int(series["lag"])
-        args = {"targets": list(range(n_targets)), "transform": series["transform"],
-                "lag": lag, "mean": list(series["mean"]), "std": list(series["std"])}
+        args = {
+            "targets": list(range(n_targets)),
+            "transform": series["transform"],
+            "lag": lag,
+            "mean": list(series["mean"]),
+            "std": list(series["std"]),
+        }
         expected = [int(info["window"]) + lag, len(series["columns"])]
     except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"schema: info.series is incomplete or malformed ({exc!r}); "
-                        "import the data again") from None
+        raise DataError(
+            f"schema: info.series is incomplete or malformed ({exc!r}); import the data again"
+        ) from None
     if feat["shape"] != expected or len(args["mean"]) != expected[1]:
-        raise DataError(f"schema: input {schema['inputs']!r} has shape {feat['shape']}, but "
-                        f"info.window + info.series.lag and info.series.columns say "
-                        f"{expected}; import the data again")
+        raise DataError(
+            f"schema: input {schema['inputs']!r} has shape {feat['shape']}, but "
+            f"info.window + info.series.lag and info.series.columns say "
+            f"{expected}; import the data again"
+        )
     return args
 
 
@@ -116,14 +127,20 @@ def _subword_args(cfg: ModelConfig, info: dict[str, Any]) -> dict[str, Any]:
     if not cfg.wide_subwords or not vocabulary or split == "character":
         return {}
     if cfg.wide_minn > cfg.wide_maxn:
-        raise UsageError(f"model.wide_minn ({cfg.wide_minn}) must be <= model.wide_maxn "
-                         f"({cfg.wide_maxn})")
-    return {"subwords": cfg.wide_subwords, "minn": cfg.wide_minn, "maxn": cfg.wide_maxn,
-            "vocabulary": vocabulary}
+        raise UsageError(
+            f"model.wide_minn ({cfg.wide_minn}) must be <= model.wide_maxn ({cfg.wide_maxn})"
+        )
+    return {
+        "subwords": cfg.wide_subwords,
+        "minn": cfg.wide_minn,
+        "maxn": cfg.wide_maxn,
+        "vocabulary": vocabulary,
+    }
 
 
-def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "float32",
-                name: str = "lstm_model") -> keras.Model:
+def build_model(
+    cfg: ModelConfig, schema: dict[str, Any], precision: str = "float32", name: str = "lstm_model"
+) -> keras.Model:
     """Return an uncompiled Keras model for `schema`'s inputs and target.
 
     Args:
@@ -146,8 +163,9 @@ def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "floa
         seq = not last or cfg.pooling != "last"
         layer = lstm_class(n, return_sequences=seq, name=f"lstm_{i}", **shared)
         if cfg.bidirectional:
-            layer = keras.layers.Bidirectional(layer, merge_mode=cfg.merge_mode,
-                                               name=f"bidirectional_{i}", dtype=precision)
+            layer = keras.layers.Bidirectional(
+                layer, merge_mode=cfg.merge_mode, name=f"bidirectional_{i}", dtype=precision
+            )
         x = layer(x)
         if cfg.dropout and not last:
             x = keras.layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
@@ -160,17 +178,25 @@ def build_model(cfg: ModelConfig, schema: dict[str, Any], precision: str = "floa
     if cfg.wide and inp.dtype == "int64":
         from keras_lstm_opt.models.wide import NgramBag
 
-        bag = NgramBag(int(schema["info"]["vocab_size"]), buckets=cfg.wide_buckets,
-                       dim=cfg.wide_dim, ngrams=cfg.wide_ngrams, name="wide",
-                       dtype=precision, **_subword_args(cfg, schema["info"]))(inp)
+        bag = NgramBag(
+            int(schema["info"]["vocab_size"]),
+            buckets=cfg.wide_buckets,
+            dim=cfg.wide_dim,
+            ngrams=cfg.wide_ngrams,
+            name="wide",
+            dtype=precision,
+            **_subword_args(cfg, schema["info"]),
+        )(inp)
         x = keras.layers.Concatenate(name="deep_and_wide", dtype=precision)([x, bag])
     head = head_for(schema)
-    out = keras.layers.Dense(head.units, activation=head.activation, dtype="float32",
-                             name="head")(x)
+    out = keras.layers.Dense(head.units, activation=head.activation, dtype="float32", name="head")(
+        x
+    )
     if "series" in schema.get("info", {}):  # the head predicts scaled (differenced) values
         from keras_lstm_opt.models.series import SeriesInverse
 
         horizon = int(schema["info"]["horizon"])
-        out = SeriesInverse(**_series_args(schema), horizon=horizon,
-                            name="series_inverse")([out, inp])
+        out = SeriesInverse(**_series_args(schema), horizon=horizon, name="series_inverse")(
+            [out, inp]
+        )
     return keras.Model(inp, out, name=name)

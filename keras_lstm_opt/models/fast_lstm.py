@@ -63,9 +63,12 @@ def fused_math(layer: keras.layers.LSTM) -> bool:
     """Whether an LSTM layer's cell computes what the fused kernels do (tanh and sigmoid
     activations, no recurrent dropout, not unrolled)."""
     cell = layer.cell
-    return (_is(cell.activation, "tanh", activations.tanh)
-            and _is(cell.recurrent_activation, "sigmoid", activations.sigmoid)
-            and not cell.recurrent_dropout and not layer.unroll)
+    return (
+        _is(cell.activation, "tanh", activations.tanh)
+        and _is(cell.recurrent_activation, "sigmoid", activations.sigmoid)
+        and not cell.recurrent_dropout
+        and not layer.unroll
+    )
 
 
 def _inference(training: Any) -> bool:
@@ -81,8 +84,9 @@ class FastLSTM(keras.layers.LSTM):
 
     def __init__(self, units: int, cpu_kernel: str = "auto", **kwargs: Any) -> None:
         if cpu_kernel not in CPU_KERNELS:
-            raise UsageError(f"FastLSTM: cpu_kernel must be one of {CPU_KERNELS}, "
-                             f"got {cpu_kernel!r}")
+            raise UsageError(
+                f"FastLSTM: cpu_kernel must be one of {CPU_KERNELS}, got {cpu_kernel!r}"
+            )
         super().__init__(units, **kwargs)
         self.cpu_kernel = cpu_kernel
 
@@ -96,9 +100,13 @@ class FastLSTM(keras.layers.LSTM):
     def _gpu_cudnn_wanted(self) -> bool:
         return self.use_cudnn in ("auto", True) and bool(tf.config.list_logical_devices("GPU"))
 
-    def inner_loop(self, sequences: tf.Tensor, initial_state: Sequence[tf.Tensor],
-                   mask: tf.Tensor | Sequence[tf.Tensor | None] | None, training: bool = False
-                   ) -> tuple[tf.Tensor, tf.Tensor, list[tf.Tensor]]:
+    def inner_loop(
+        self,
+        sequences: tf.Tensor,
+        initial_state: Sequence[tf.Tensor],
+        mask: tf.Tensor | Sequence[tf.Tensor | None] | None,
+        training: bool = False,
+    ) -> tuple[tf.Tensor, tf.Tensor, list[tf.Tensor]]:
         if self._gpu_cudnn_wanted() or not self.fast_path_supported():
             return super().inner_loop(sequences, initial_state, mask, training=training)
         if isinstance(mask, (list, tuple)):
@@ -114,8 +122,18 @@ class FastLSTM(keras.layers.LSTM):
         ops = None if self.cpu_kernel == "loop" else fused_ops(dtype, self.cpu_kernel == "fused")
         if ops is not None:
             bias = tf.cast(cell.bias, dtype) if cell.use_bias else None
-            args = (ops, sequences, kernel, bias, tf.cast(cell.recurrent_kernel, dtype), h0, c0,
-                    mask, self.zero_output_for_mask, self.go_backwards)
+            args = (
+                ops,
+                sequences,
+                kernel,
+                bias,
+                tf.cast(cell.recurrent_kernel, dtype),
+                h0,
+                c0,
+                mask,
+                self.zero_output_for_mask,
+                self.go_backwards,
+            )
             if inference:  # outputs [B, 0, H] unless return_sequences: Keras reads `last` then
                 ys, last, h, c = fused_lstm_inference(*args, sequences=self.return_sequences)
                 return last, ys, [h, c]
@@ -128,12 +146,20 @@ class FastLSTM(keras.layers.LSTM):
             x = tf.reverse(x, [0])
             mask = None if mask is None else tf.reverse(mask, [0])
         steps, batch = tf.shape(x)[0], tf.shape(x)[1]
-        xp = tf.reshape(tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel),
-                        [steps, batch, 4 * cell.units])
+        xp = tf.reshape(
+            tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel), [steps, batch, 4 * cell.units]
+        )
         if cell.use_bias:
             xp = xp + tf.cast(cell.bias, dtype)
-        ys, h, c = lstm_recurrence(xp, tf.cast(cell.recurrent_kernel, dtype), h0, c0, mask,
-                                   self.zero_output_for_mask, inference=inference)
+        ys, h, c = lstm_recurrence(
+            xp,
+            tf.cast(cell.recurrent_kernel, dtype),
+            h0,
+            c0,
+            mask,
+            self.zero_output_for_mask,
+            inference=inference,
+        )
         outputs = tf.transpose(ys, [1, 0, 2])
         last = ys[-1]
         return last, outputs, [h, c]

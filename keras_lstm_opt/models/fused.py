@@ -59,18 +59,35 @@ def fused_ops(dtype: tf.dtypes.DType | str, required: bool) -> ModuleType | None
     from keras_lstm_opt.models.kernels import KernelBuildError, kernel_status, load_kernels
 
     name = tf.as_dtype(dtype).name
-    why = (f"they compute float32, float16 or bfloat16, not {name}" if name not in SERVED
-           else "XLA cannot compile custom ops" if _in_xla() else "")
+    why = (
+        f"they compute float32, float16 or bfloat16, not {name}"
+        if name not in SERVED
+        else "XLA cannot compile custom ops"
+        if _in_xla()
+        else ""
+    )
     ops = None if why else load_kernels()
     if required and ops is None:
-        raise KernelBuildError("cpu_kernel='fused': the fused LSTM kernels cannot run here: "
-                               + (why or kernel_status()) + "; use cpu_kernel='auto'")
+        raise KernelBuildError(
+            "cpu_kernel='fused': the fused LSTM kernels cannot run here: "
+            + (why or kernel_status())
+            + "; use cpu_kernel='auto'"
+        )
     return ops
 
 
-def fused_lstm(ops: ModuleType, x: tf.Tensor, kernel_w: tf.Tensor, bias: tf.Tensor | None,
-               kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, mask: tf.Tensor | None = None,
-               zero_output_for_mask: bool = False, reverse: bool = False) -> LSTMOutputs:
+def fused_lstm(
+    ops: ModuleType,
+    x: tf.Tensor,
+    kernel_w: tf.Tensor,
+    bias: tf.Tensor | None,
+    kernel_u: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    mask: tf.Tensor | None = None,
+    zero_output_for_mask: bool = False,
+    reverse: bool = False,
+) -> LSTMOutputs:
     """Run the LSTM over time on the compiled kernels.
 
     Args:
@@ -89,39 +106,57 @@ def fused_lstm(ops: ModuleType, x: tf.Tensor, kernel_w: tf.Tensor, bias: tf.Tens
         (computed in float32).
     """
     if x.dtype != tf.float32:
+
         def f32(t: tf.Tensor) -> tf.Tensor:
             return tf.cast(t, tf.float32)
 
-        ys, h, c = fused_lstm(ops, f32(x), f32(kernel_w), None if bias is None else f32(bias),
-                              f32(kernel_u), f32(h0), f32(c0), mask=mask,
-                              zero_output_for_mask=zero_output_for_mask, reverse=reverse)
+        ys, h, c = fused_lstm(
+            ops,
+            f32(x),
+            f32(kernel_w),
+            None if bias is None else f32(bias),
+            f32(kernel_u),
+            f32(h0),
+            f32(c0),
+            mask=mask,
+            zero_output_for_mask=zero_output_for_mask,
+            reverse=reverse,
+        )
         return tf.cast(ys, x.dtype), tf.cast(h, x.dtype), tf.cast(c, x.dtype)
     m = tf.zeros([0], tf.float32) if mask is None else tf.cast(mask, tf.float32)
     attrs = {"zero_output_for_mask": zero_output_for_mask, "reverse": reverse}
 
-    def forward(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor,
-                c0: tf.Tensor) -> tuple[LSTMOutputs, GradFn]:
+    def forward(
+        x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor
+    ) -> tuple[LSTMOutputs, GradFn]:
         ys, h_last, c_last, acts, h_prev, c_prev, c_tanh = ops.klo_lstm_forward(
-            x, w, b, kernel_u, h0, c0, m, **attrs)
+            x, w, b, kernel_u, h0, c0, m, **attrs
+        )
 
-        def grad(dys: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor
-                 ) -> tuple[tf.Tensor, ...]:  # (dx, dw, db, du, dh0, dc0)
+        def grad(
+            dys: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor
+        ) -> tuple[tf.Tensor, ...]:  # (dx, dw, db, du, dh0, dc0)
             dz, dh0, dc0, db, dw, du = ops.klo_lstm_backward(
-                x, kernel_u, acts, h_prev, c_prev, c_tanh, m, dys, dh_last, dc_last, **attrs)
-            dx = tf.reshape(tf.matmul(tf.reshape(dz, [-1, tf.shape(dz)[-1]]), w,
-                                      transpose_b=True), tf.shape(x))
+                x, kernel_u, acts, h_prev, c_prev, c_tanh, m, dys, dh_last, dc_last, **attrs
+            )
+            dx = tf.reshape(
+                tf.matmul(tf.reshape(dz, [-1, tf.shape(dz)[-1]]), w, transpose_b=True), tf.shape(x)
+            )
             return dx, dw, db, du, dh0, dc0
 
         return (ys, h_last, c_last), grad
 
     if bias is None:  # an empty bias tensor tells the ops; it gets no gradient
+
         @tf.custom_gradient
-        def run(x: tf.Tensor, w: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor
-                ) -> tuple[LSTMOutputs, GradFn]:
+        def run(
+            x: tf.Tensor, w: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor
+        ) -> tuple[LSTMOutputs, GradFn]:
             out, grad = forward(x, w, tf.zeros([0], tf.float32), kernel_u, h0, c0)
 
-            def grad_without_bias(dys: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor
-                                  ) -> tuple[tf.Tensor, ...]:
+            def grad_without_bias(
+                dys: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor
+            ) -> tuple[tf.Tensor, ...]:
                 dx, dw, _, du, dh0, dc0 = grad(dys, dh_last, dc_last)
                 return dx, dw, du, dh0, dc0
 
@@ -130,18 +165,27 @@ def fused_lstm(ops: ModuleType, x: tf.Tensor, kernel_w: tf.Tensor, bias: tf.Tens
         return run(x, kernel_w, kernel_u, h0, c0)
 
     @tf.custom_gradient
-    def run_b(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor,
-              c0: tf.Tensor) -> tuple[LSTMOutputs, GradFn]:
+    def run_b(
+        x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, kernel_u: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor
+    ) -> tuple[LSTMOutputs, GradFn]:
         return forward(x, w, b, kernel_u, h0, c0)
 
     return run_b(x, kernel_w, bias, kernel_u, h0, c0)
 
 
-def fused_lstm_inference(ops: ModuleType, x: tf.Tensor, kernel_w: tf.Tensor,
-                         bias: tf.Tensor | None, kernel_u: tf.Tensor, h0: tf.Tensor,
-                         c0: tf.Tensor, mask: tf.Tensor | None = None,
-                         zero_output_for_mask: bool = False, reverse: bool = False,
-                         sequences: bool = True) -> InferenceOutputs:
+def fused_lstm_inference(
+    ops: ModuleType,
+    x: tf.Tensor,
+    kernel_w: tf.Tensor,
+    bias: tf.Tensor | None,
+    kernel_u: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    mask: tf.Tensor | None = None,
+    zero_output_for_mask: bool = False,
+    reverse: bool = False,
+    sequences: bool = True,
+) -> InferenceOutputs:
     """Run the LSTM forward only, keeping nothing for a backward pass.
 
     Args: those of `fused_lstm`, and
@@ -158,18 +202,29 @@ def fused_lstm_inference(ops: ModuleType, x: tf.Tensor, kernel_w: tf.Tensor,
         return t if t.dtype == tf.float32 else tf.cast(t, tf.float32)
 
     out = ops.klo_lstm_infer(
-        f32(x), f32(kernel_w), tf.zeros([0], tf.float32) if bias is None else f32(bias),
-        f32(kernel_u), f32(h0), f32(c0),
+        f32(x),
+        f32(kernel_w),
+        tf.zeros([0], tf.float32) if bias is None else f32(bias),
+        f32(kernel_u),
+        f32(h0),
+        f32(c0),
         tf.zeros([0], tf.float32) if mask is None else tf.cast(mask, tf.float32),
-        zero_output_for_mask=zero_output_for_mask, reverse=reverse, sequences=sequences)
+        zero_output_for_mask=zero_output_for_mask,
+        reverse=reverse,
+        sequences=sequences,
+    )
     ys, last, h, c = (o if dtype == tf.float32 else tf.cast(o, dtype) for o in out)
     return ys, last, h, c
 
 
 @tf.RegisterGradient("KloLstmInfer")
-def _inference_gradient(op: tf.Operation, dys: tf.Tensor | None, dy_last: tf.Tensor | None,
-                        dh_last: tf.Tensor | None, dc_last: tf.Tensor | None
-                        ) -> list[tf.Tensor | None]:
+def _inference_gradient(
+    op: tf.Operation,
+    dys: tf.Tensor | None,
+    dy_last: tf.Tensor | None,
+    dh_last: tf.Tensor | None,
+    dc_last: tf.Tensor | None,
+) -> list[tf.Tensor | None]:
     """Rerun the forward op keeping its activations, then the backward op."""
     from keras_lstm_opt.models.kernels import KernelBuildError, kernel_status, load_kernels
 
@@ -178,16 +233,27 @@ def _inference_gradient(op: tf.Operation, dys: tf.Tensor | None, dy_last: tf.Ten
         raise KernelBuildError("the gradient of KloLstmInfer needs the kernels: " + kernel_status())
     x, w, bias, u, h0, c0, mask = op.inputs
     attrs = {k: op.get_attr(k) for k in ("zero_output_for_mask", "reverse")}
-    ys, _, _, acts, h_prev, c_prev, c_tanh = ops.klo_lstm_forward(x, w, bias, u, h0, c0, mask,
-                                                                   **attrs)
+    ys, _, _, acts, h_prev, c_prev, c_tanh = ops.klo_lstm_forward(
+        x, w, bias, u, h0, c0, mask, **attrs
+    )
     full = tf.zeros_like(ys) if dys is None or not op.get_attr("sequences") else dys
     if dy_last is not None:  # the last output is the output at the last position
         steps = tf.shape(ys)[1]
         full += dy_last[:, None, :] * tf.one_hot(steps - 1, steps)[None, :, None]
     dz, dh0, dc0, db, dw, du = ops.klo_lstm_backward(
-        x, u, acts, h_prev, c_prev, c_tanh, mask, full,
+        x,
+        u,
+        acts,
+        h_prev,
+        c_prev,
+        c_tanh,
+        mask,
+        full,
         tf.zeros_like(h0) if dh_last is None else dh_last,
-        tf.zeros_like(c0) if dc_last is None else dc_last, **attrs)
-    dx = tf.reshape(tf.matmul(tf.reshape(dz, [-1, tf.shape(dz)[-1]]), w, transpose_b=True),
-                    tf.shape(x))
-    return [dx, dw, db[:tf.size(bias)], du, dh0, dc0, None]  # an empty bias: an empty gradient
+        tf.zeros_like(c0) if dc_last is None else dc_last,
+        **attrs,
+    )
+    dx = tf.reshape(
+        tf.matmul(tf.reshape(dz, [-1, tf.shape(dz)[-1]]), w, transpose_b=True), tf.shape(x)
+    )
+    return [dx, dw, db[: tf.size(bias)], du, dh0, dc0, None]  # an empty bias: an empty gradient

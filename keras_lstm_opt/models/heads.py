@@ -34,8 +34,7 @@ def head_for(schema: dict[str, Any]) -> Head:
             raise DataError(f"schema: integer target {target!r} needs info.num_classes >= 2")
         if classes == 2:
             return Head("binary", 1, "sigmoid", "binary_crossentropy", "accuracy")
-        return Head("multiclass", classes, "softmax", "sparse_categorical_crossentropy",
-                    "accuracy")
+        return Head("multiclass", classes, "softmax", "sparse_categorical_crossentropy", "accuracy")
     if feat["dtype"] == "float32":
         if any(d is None for d in feat["shape"]):
             raise DataError(f"schema: regression target {target!r} needs a fixed shape")

@@ -54,8 +54,7 @@ Step = Callable[[tf.Tensor, tf.Tensor | None], tuple[tf.Tensor, tf.Tensor | None
 raw = tf.raw_ops
 
 _LAST = tf.constant(-1)
-_PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout",
-                 "AlphaDropout")
+_PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
 
 
 class Unsupported(Exception):
@@ -78,7 +77,8 @@ def _activation(fn: Any) -> Callable[[tf.Tensor], tf.Tensor]:
         keras.activations.relu: lambda y: raw.Relu(features=y),
         keras.activations.sigmoid: lambda y: raw.Sigmoid(x=y),
         keras.activations.tanh: lambda y: raw.Tanh(x=y),
-        keras.activations.softmax: lambda y: raw.Softmax(logits=y)}
+        keras.activations.softmax: lambda y: raw.Softmax(logits=y),
+    }
     return known.get(fn, fn)
 
 
@@ -90,20 +90,30 @@ def _lstm_step(layer: Any) -> Callable[[tf.Tensor, tf.Tensor | None], tf.Tensor]
     if not isinstance(layer, keras.layers.LSTM):
         raise Unsupported(f"layer {layer.name!r} is a {type(layer).__name__}, not an LSTM")
     gpu = bool(tf.config.list_logical_devices("GPU"))
-    why = ("stateful" if layer.stateful else "return_state" if layer.return_state else
-           "cpu_kernel is 'loop'" if getattr(layer, "cpu_kernel", "") == "loop" else
-           "activation, recurrent_dropout or unroll off the fused kernels' math"
-           if not fused_math(layer) else
-           "a GPU would run cuDNN" if gpu and (not isinstance(layer, FastLSTM)
-                                               or layer._gpu_cudnn_wanted()) else "")
+    why = (
+        "stateful"
+        if layer.stateful
+        else "return_state"
+        if layer.return_state
+        else "cpu_kernel is 'loop'"
+        if getattr(layer, "cpu_kernel", "") == "loop"
+        else "activation, recurrent_dropout or unroll off the fused kernels' math"
+        if not fused_math(layer)
+        else "a GPU would run cuDNN"
+        if gpu and (not isinstance(layer, FastLSTM) or layer._gpu_cudnn_wanted())
+        else ""
+    )
     ops = None if why else fused_ops(tf.float32, required=False)
     if ops is None:
         raise Unsupported(f"layer {layer.name!r}: {why or 'the fused kernels are not loaded'}")
     cell, zeros, empty = layer.cell, {}, tf.zeros([0], tf.float32)
     w, u = _snapshot(cell.kernel), _snapshot(cell.recurrent_kernel)
     b = _snapshot(cell.bias) if cell.use_bias else empty
-    attrs = {"zero_output_for_mask": bool(layer.zero_output_for_mask),
-             "reverse": bool(layer.go_backwards), "sequences": bool(layer.return_sequences)}
+    attrs = {
+        "zero_output_for_mask": bool(layer.zero_output_for_mask),
+        "reverse": bool(layer.go_backwards),
+        "sequences": bool(layer.return_sequences),
+    }
 
     def run(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
         batch = int(x.shape[0])
@@ -111,7 +121,8 @@ def _lstm_step(layer: Any) -> Callable[[tf.Tensor, tf.Tensor | None], tf.Tensor]
             zeros[batch] = tf.zeros([batch, cell.units], tf.float32)
         h0 = zeros[batch]
         ys, last, _, _ = ops.klo_lstm_infer(  # as fused_lstm_inference, without its casts
-            x, w, b, u, h0, h0, empty if mask is None else mask, **attrs)
+            x, w, b, u, h0, h0, empty if mask is None else mask, **attrs
+        )
         return ys if layer.return_sequences else last
 
     return run
@@ -126,13 +137,17 @@ def _rnn(layer: Any) -> Step:
 def _bidirectional(layer: Any) -> Step:
     forward, backward = _lstm_step(layer.forward_layer), _lstm_step(layer.backward_layer)
     last, time, half = _const(-1), _const([1]), _const(0.5, tf.float32)
-    merge = {"concat": lambda a, b: raw.ConcatV2(values=[a, b], axis=last),
-             "sum": lambda a, b: raw.AddV2(x=a, y=b),
-             "ave": lambda a, b: raw.Mul(x=raw.AddV2(x=a, y=b), y=half),
-             "mul": lambda a, b: raw.Mul(x=a, y=b)}.get(layer.merge_mode)
+    merge = {
+        "concat": lambda a, b: raw.ConcatV2(values=[a, b], axis=last),
+        "sum": lambda a, b: raw.AddV2(x=a, y=b),
+        "ave": lambda a, b: raw.Mul(x=raw.AddV2(x=a, y=b), y=half),
+        "mul": lambda a, b: raw.Mul(x=a, y=b),
+    }.get(layer.merge_mode)
     if merge is None or layer.return_state:
-        raise Unsupported(f"layer {layer.name!r}: Bidirectional with merge_mode="
-                          f"{layer.merge_mode!r}{', return_state' if layer.return_state else ''}")
+        raise Unsupported(
+            f"layer {layer.name!r}: Bidirectional with merge_mode="
+            f"{layer.merge_mode!r}{', return_state' if layer.return_state else ''}"
+        )
     seq = layer.return_sequences
 
     def step(x: tf.Tensor, mask: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor | None]:
@@ -202,8 +217,9 @@ def _max_mean_pool(layer: Any) -> Step:
             return raw.ConcatV2(values=[peak, mean], axis=last), None
         m = raw.ExpandDims(input=mask, axis=feature)  # 1.0 where a step counts
         count = raw.Sum(input=m, axis=time)
-        mean = raw.RealDiv(x=raw.Sum(input=raw.Mul(x=x, y=m), axis=time),
-                           y=raw.Maximum(x=count, y=one))
+        mean = raw.RealDiv(
+            x=raw.Sum(input=raw.Mul(x=x, y=m), axis=time), y=raw.Maximum(x=count, y=one)
+        )
         shifted = raw.AddV2(x=x, y=raw.Mul(x=raw.Sub(x=m, y=one), y=far))
         peak = raw.Mul(x=raw.Max(input=shifted, axis=time), y=raw.Minimum(x=count, y=one))
         return raw.ConcatV2(values=[peak, mean], axis=last), None
@@ -216,8 +232,7 @@ def _ngram_bag(layer: Any) -> Step:
         table, axis = _snapshot(layer.table.embeddings), _const(0)
         subword_ids = tf.constant(np.asarray(layer.subword_ids), tf.int32)
         gather = lambda slots: raw.GatherV2(params=table, indices=slots, axis=axis)  # noqa: E731
-        return lambda ids, mask: (layer.bag(tf.constant(ids), gather, subword_ids).numpy(),
-                                  None)
+        return lambda ids, mask: (layer.bag(tf.constant(ids), gather, subword_ids).numpy(), None)
 
     # NumPy: at small batches a NumPy op costs a few us, an eager TensorFlow op ~20 us;
     # the hashing is NgramBag.slots' integer arithmetic, exactly
@@ -233,8 +248,8 @@ def _ngram_bag(layer: Any) -> Step:
             width = steps - n + 1
             if width < 1:
                 break
-            h = (h[:, :width] * PRIME + ids[:, n - 1:n - 1 + width]) % buckets
-            w = w[:, :width] * real[:, n - 1:n - 1 + width]
+            h = (h[:, :width] * PRIME + ids[:, n - 1 : n - 1 + width]) % buckets
+            w = w[:, :width] * real[:, n - 1 : n - 1 + width]
             slots.append(h + vocab)
             weights.append(w)
         slot = np.concatenate(slots, axis=1) if len(slots) > 1 else slots[0]
@@ -256,13 +271,17 @@ _NP_ACTIVATIONS: dict[Any, Callable[[np.ndarray], np.ndarray]] = {
     keras.activations.relu: lambda y: np.maximum(y, 0, dtype=np.float32),
     keras.activations.sigmoid: lambda y: (1.0 / (1.0 + np.exp(-y))).astype(np.float32),
     keras.activations.tanh: np.tanh,
-    keras.activations.softmax: _np_softmax}
+    keras.activations.softmax: _np_softmax,
+}
 
 
 def _np_dense(layer: Any) -> Step | None:
     act = _NP_ACTIVATIONS.get(layer.activation)
-    if act is None or getattr(layer, "lora_enabled", False) \
-            or getattr(layer, "quantization_mode", None):
+    if (
+        act is None
+        or getattr(layer, "lora_enabled", False)
+        or getattr(layer, "quantization_mode", None)
+    ):
         return None
     kernel = np.asarray(layer.kernel.numpy(), np.float32)
     bias = np.asarray(layer.bias.numpy(), np.float32) if layer.use_bias else None
@@ -299,9 +318,12 @@ def _np_pool(layer: Any) -> Step | None:
 # the layers after the last recurrent one can run in NumPy (a few us per op at small
 # batches, against ~20 us per eager TensorFlow op): their makers (None = not this one)
 _NUMPY: dict[str, Callable[[Any], Step | None]] = {
-    "Dense": _np_dense, "GlobalAveragePooling1D": _np_pool, "MaxMeanPooling": _np_pool,
+    "Dense": _np_dense,
+    "GlobalAveragePooling1D": _np_pool,
+    "MaxMeanPooling": _np_pool,
     "Concatenate": lambda layer: lambda x, mask: (x, mask),
-    **{kind: (lambda layer: lambda x, mask: (x, mask)) for kind in _PASS_THROUGH}}
+    **{kind: (lambda layer: lambda x, mask: (x, mask)) for kind in _PASS_THROUGH},
+}
 
 
 def _step(layer: Any) -> Step | None:
@@ -312,11 +334,17 @@ def _step(layer: Any) -> Step | None:
     if kind in _PASS_THROUGH:
         return lambda x, mask: (x, mask)
     makers: dict[str, Callable[[Any], Step]] = {
-        "FastLSTM": _rnn, "LSTM": _rnn, "Bidirectional": _bidirectional, "Embedding": _embedding,
+        "FastLSTM": _rnn,
+        "LSTM": _rnn,
+        "Bidirectional": _bidirectional,
+        "Embedding": _embedding,
         "RowEmbedding": _embedding,
-        "Dense": _dense, "GlobalAveragePooling1D": _mean_pool,
-        "MaxMeanPooling": _max_mean_pool, "NgramBag": _ngram_bag,
-        "Concatenate": lambda layer: lambda x, mask: (x, mask)}  # joined in __call__
+        "Dense": _dense,
+        "GlobalAveragePooling1D": _mean_pool,
+        "MaxMeanPooling": _max_mean_pool,
+        "NgramBag": _ngram_bag,
+        "Concatenate": lambda layer: lambda x, mask: (x, mask),
+    }  # joined in __call__
     if kind not in makers:
         raise Unsupported(f"layer {layer.name!r} ({kind}) has no eager step")
     if layer.compute_dtype != "float32":
@@ -335,16 +363,23 @@ def _embedding_mask(mask: Any, previous: Any, ids: Any) -> bool:
     if history is None or type(history.operation).__name__ != "NotEqual":
         return False
     args = history.operation._inbound_nodes[history.node_index].arguments
-    return len(args.args) == 2 and args.args[0] is ids and isinstance(args.args[1], int) \
-        and args.args[1] == 0 and not args.kwargs
+    return (
+        len(args.args) == 2
+        and args.args[0] is ids
+        and isinstance(args.args[1], int)
+        and args.args[1] == 0
+        and not args.kwargs
+    )
 
 
 def _chain(model: keras.Model) -> list[tuple[Any, str]]:
     """The model's layers in order with their roles, if it is one input -> one output,
     layer after layer ("main"), plus wide-path bags of the input ("side") joined to the
     chain by a Concatenate ("join")."""
-    if not isinstance(model, keras.Model) or type(model).__name__ not in ("Functional",
-                                                                         "Sequential"):
+    if not isinstance(model, keras.Model) or type(model).__name__ not in (
+        "Functional",
+        "Sequential",
+    ):
         raise Unsupported(f"a {type(model).__name__} model (not Functional or Sequential)")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise Unsupported(f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
@@ -362,11 +397,14 @@ def _chain(model: keras.Model) -> list[tuple[Any, str]]:
             out.append((layer, "side"))
             continue
         if kind == "Concatenate":
-            if not (isinstance(inbound, (list, tuple)) and len(inbound) >= 2
-                    and inbound[0] is previous and layer.axis in (-1, 1)
-                    and [id(t) for t in inbound[1:]] == sides):
-                raise Unsupported(f"layer {layer.name!r} joins more than the chain and a "
-                                  "wide path")
+            if not (
+                isinstance(inbound, (list, tuple))
+                and len(inbound) >= 2
+                and inbound[0] is previous
+                and layer.axis in (-1, 1)
+                and [id(t) for t in inbound[1:]] == sides
+            ):
+                raise Unsupported(f"layer {layer.name!r} joins more than the chain and a wide path")
             previous, sides = layer.output, []
             out.append((layer, "join"))
             continue
@@ -397,11 +435,15 @@ class Predictor:
 
     def __init__(self, model: keras.Model) -> None:
         if not model.built:
-            raise UsageError("Predictor: the model is not built; call it on an input or "
-                             "build it first")
+            raise UsageError(
+                "Predictor: the model is not built; call it on an input or build it first"
+            )
         self.model = model
-        self.input_dtype = tf.as_dtype(keras.backend.standardize_dtype(model.inputs[0].dtype)
-                                       if getattr(model, "inputs", None) else "float32")
+        self.input_dtype = tf.as_dtype(
+            keras.backend.standardize_dtype(model.inputs[0].dtype)
+            if getattr(model, "inputs", None)
+            else "float32"
+        )
         self._steps: list[tuple[str, Step]] = []
         self._tail = 0
         self._function: Any = None
@@ -437,8 +479,9 @@ class Predictor:
         ins, outs = (getattr(model, k, None) or [] for k in ("inputs", "outputs"))
         if len(ins) == 1 and len(outs) == 1:
             spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], self.input_dtype)
-            self._function = tf.function(
-                lambda x: model(x, training=False)).get_concrete_function(spec)
+            self._function = tf.function(lambda x: model(x, training=False)).get_concrete_function(
+                spec
+            )
         else:  # several inputs or outputs: Keras's own batch call
             self._keras_call = model.predict_on_batch
 

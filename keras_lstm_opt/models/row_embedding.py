@@ -50,8 +50,11 @@ class RowEmbedding(keras.layers.Embedding):
     def call(self, inputs: Any) -> Any:
         import tensorflow as tf
 
-        if (getattr(self, "lora_enabled", False) or getattr(self, "quantization_mode", None)
-                or isinstance(inputs, (tf.SparseTensor, tf.RaggedTensor))):
+        if (
+            getattr(self, "lora_enabled", False)
+            or getattr(self, "quantization_mode", None)
+            or isinstance(inputs, (tf.SparseTensor, tf.RaggedTensor))
+        ):
             return super().call(inputs)
         if inputs.dtype not in (tf.int32, tf.int64):
             inputs = tf.cast(inputs, tf.int32)

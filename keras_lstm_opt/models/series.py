@@ -40,35 +40,56 @@ from keras_lstm_opt.errors import UsageError
 TRANSFORMS = ("none", "diff", "seasonal_diff")
 
 
-def check_series_args(layer: str, targets: Sequence[int], transform: str, lag: int,
-                      mean: Sequence[float], std: Sequence[float]) -> None:
+def check_series_args(
+    layer: str,
+    targets: Sequence[int],
+    transform: str,
+    lag: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+) -> None:
     """Raise a UsageError naming `layer` unless the arguments describe a valid transform."""
     if transform not in TRANSFORMS:
         raise UsageError(f"{layer}: transform must be one of {TRANSFORMS}, got {transform!r}")
     expected = {"none": lag == 0, "diff": lag == 1, "seasonal_diff": lag >= 1}[transform]
     if isinstance(lag, bool) or not isinstance(lag, int) or not expected:
         need = {"none": "0", "diff": "1", "seasonal_diff": "the season, >= 1"}[transform]
-        raise UsageError(f"{layer}: lag must be {need} for transform {transform!r}, "
-                         f"got {lag!r}")
+        raise UsageError(f"{layer}: lag must be {need} for transform {transform!r}, got {lag!r}")
     if len(mean) != len(std) or not mean:
-        raise UsageError(f"{layer}: mean and std need one value per column "
-                         f"(got {len(mean)} and {len(std)})")
+        raise UsageError(
+            f"{layer}: mean and std need one value per column (got {len(mean)} and {len(std)})"
+        )
     bad = [s for s in std if not (math.isfinite(s) and s > 0)]
     if bad or not all(math.isfinite(m) for m in mean):
-        raise UsageError(f"{layer}: std must be finite and > 0, mean finite; got "
-                         f"mean={list(mean)}, std={list(std)}")
-    if (not targets or len(set(targets)) != len(targets)
-            or any(isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < len(mean)
-                   for t in targets)):
-        raise UsageError(f"{layer}: targets must be distinct column indices in "
-                         f"0..{len(mean) - 1}, got {list(targets)}")
+        raise UsageError(
+            f"{layer}: std must be finite and > 0, mean finite; got "
+            f"mean={list(mean)}, std={list(std)}"
+        )
+    if (
+        not targets
+        or len(set(targets)) != len(targets)
+        or any(
+            isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < len(mean) for t in targets
+        )
+    ):
+        raise UsageError(
+            f"{layer}: targets must be distinct column indices in "
+            f"0..{len(mean) - 1}, got {list(targets)}"
+        )
 
 
 class _SeriesLayer(keras.layers.Layer):
     """Shared arguments, checks and config of the two layers."""
 
-    def __init__(self, targets: Sequence[int], transform: str, lag: int,
-                 mean: Sequence[float], std: Sequence[float], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        targets: Sequence[int],
+        transform: str,
+        lag: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        **kwargs: Any,
+    ) -> None:
         kwargs["dtype"] = "float32"  # scaling and sums stay exact under mixed precision
         super().__init__(**kwargs)
         check_series_args(type(self).__name__, targets, transform, lag, mean, std)
@@ -80,20 +101,31 @@ class _SeriesLayer(keras.layers.Layer):
 
     def _check_window(self, shape: Any) -> None:
         if len(shape) != 3:
-            raise UsageError(f"{type(self).__name__}: expected a raw window "
-                             f"[batch, time, columns], got shape {tuple(shape)}")
+            raise UsageError(
+                f"{type(self).__name__}: expected a raw window "
+                f"[batch, time, columns], got shape {tuple(shape)}"
+            )
         if shape[2] is not None and shape[2] != len(self.mean):
-            raise UsageError(f"{type(self).__name__}: the window has {shape[2]} columns, "
-                             f"mean/std describe {len(self.mean)}")
+            raise UsageError(
+                f"{type(self).__name__}: the window has {shape[2]} columns, "
+                f"mean/std describe {len(self.mean)}"
+            )
         if shape[1] is not None and shape[1] <= self.lag:
-            raise UsageError(f"{type(self).__name__}: a window of {shape[1]} steps is too "
-                             f"short for lag {self.lag}")
+            raise UsageError(
+                f"{type(self).__name__}: a window of {shape[1]} steps is too "
+                f"short for lag {self.lag}"
+            )
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = super().get_config()
         config.pop("dtype", None)  # always float32 (set in __init__)
-        config.update(targets=self.targets, transform=self.transform, lag=self.lag,
-                      mean=self.mean, std=self.std)
+        config.update(
+            targets=self.targets,
+            transform=self.transform,
+            lag=self.lag,
+            mean=self.mean,
+            std=self.std,
+        )
         return config
 
 
@@ -123,9 +155,10 @@ class SeriesPreprocess(_SeriesLayer):
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         x = tf.cast(inputs, tf.float32)
         if self.lag:
-            mask = tf.constant([1.0 if c in self.targets else 0.0
-                                for c in range(len(self.mean))], tf.float32)
-            x = x[:, self.lag:, :] - mask * x[:, :-self.lag, :]
+            mask = tf.constant(
+                [1.0 if c in self.targets else 0.0 for c in range(len(self.mean))], tf.float32
+            )
+            x = x[:, self.lag :, :] - mask * x[:, : -self.lag, :]
         mean = tf.constant(self.mean, tf.float32)
         std = tf.constant(self.std, tf.float32)
         return (x - mean) / std
@@ -156,12 +189,19 @@ class SeriesInverse(_SeriesLayer):
         # [[11., 12., 13.]]
     """
 
-    def __init__(self, targets: Sequence[int], transform: str, lag: int, horizon: int,
-                 mean: Sequence[float], std: Sequence[float], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        targets: Sequence[int],
+        transform: str,
+        lag: int,
+        horizon: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(targets, transform, lag, mean, std, **kwargs)
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
-            raise UsageError(f"SeriesInverse: horizon must be an integer >= 1, "
-                             f"got {horizon!r}")
+            raise UsageError(f"SeriesInverse: horizon must be an integer >= 1, got {horizon!r}")
         self.horizon = horizon
 
     def build(self, input_shape: Any) -> None:
@@ -171,9 +211,11 @@ class SeriesInverse(_SeriesLayer):
         self._check_window(window)
         n = self.horizon * len(self.targets)
         if len(pred) != 2 or (pred[1] is not None and pred[1] != n):
-            raise UsageError(f"SeriesInverse: the prediction must be [batch, {n}] "
-                             f"(horizon {self.horizon} x {len(self.targets)} targets), "
-                             f"got {tuple(pred)}")
+            raise UsageError(
+                f"SeriesInverse: the prediction must be [batch, {n}] "
+                f"(horizon {self.horizon} x {len(self.targets)} targets), "
+                f"got {tuple(pred)}"
+            )
 
     def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         pred, window = (tf.cast(t, tf.float32) for t in inputs)

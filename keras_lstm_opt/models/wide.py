@@ -69,12 +69,12 @@ def char_ngrams(word: str, minn: int, maxn: int) -> list[str]:
         char_ngrams("ab", 2, 3)   # ['<a', 'ab', 'b>', '<ab', 'ab>']
     """
     marked = f"<{word}>"
-    return [marked[i:i + n] for n in range(minn, maxn + 1)
-            for i in range(len(marked) - n + 1)]
+    return [marked[i : i + n] for n in range(minn, maxn + 1) for i in range(len(marked) - n + 1)]
 
 
-def subword_table(vocabulary: Sequence[str], buckets: int, minn: int, maxn: int,
-                  width: int = MAX_WIDTH) -> np.ndarray:
+def subword_table(
+    vocabulary: Sequence[str], buckets: int, minn: int, maxn: int, width: int = MAX_WIDTH
+) -> np.ndarray:
     """Slot ids `[len(vocabulary), K]` (int32; -1 = none) of every word's hashed n-grams.
 
     K is the most n-grams a word has, at most `width`; "" and "[UNK]" have none.
@@ -90,12 +90,13 @@ def subword_table(vocabulary: Sequence[str], buckets: int, minn: int, maxn: int,
             slot[gram] = fnv1a(gram) % buckets
         return slot[gram]
 
-    rows = [[] if word in RESERVED else
-            [hashed(g) for g in char_ngrams(word, minn, maxn)[:width]]
-            for word in vocabulary]
+    rows = [
+        [] if word in RESERVED else [hashed(g) for g in char_ngrams(word, minn, maxn)[:width]]
+        for word in vocabulary
+    ]
     table = np.full((len(rows), max(1, max(map(len, rows), default=1))), -1, np.int32)
     for i, row in enumerate(rows):
-        table[i, :len(row)] = row
+        table[i, : len(row)] = row
     return table
 
 
@@ -124,15 +125,26 @@ class NgramBag(keras.layers.Layer):
         bag(np.array([[5, 7, 9, 0]])).shape   # (1, 8)
     """
 
-    def __init__(self, vocab_size: int, buckets: int = 131072, dim: int = 32,
-                 ngrams: int = 2, subwords: int = 0, minn: int = 2, maxn: int = 5,
-                 vocabulary: Sequence[str] | None = None, subword_width: int = 0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        buckets: int = 131072,
+        dim: int = 32,
+        ngrams: int = 2,
+        subwords: int = 0,
+        minn: int = 2,
+        maxn: int = 5,
+        vocabulary: Sequence[str] | None = None,
+        subword_width: int = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if vocab_size < 2 or buckets < 1 or dim < 1 or ngrams < 1 or subwords < 0:
-            raise ValueError(f"NgramBag: vocab_size >= 2, buckets, dim and ngrams >= 1, "
-                             f"subwords >= 0; got {vocab_size}, {buckets}, {dim}, {ngrams}, "
-                             f"{subwords}")
+            raise ValueError(
+                f"NgramBag: vocab_size >= 2, buckets, dim and ngrams >= 1, "
+                f"subwords >= 0; got {vocab_size}, {buckets}, {dim}, {ngrams}, "
+                f"{subwords}"
+            )
         if subwords and not 1 <= minn <= maxn:
             raise ValueError(f"NgramBag: subwords need 1 <= minn <= maxn; got {minn}, {maxn}")
         self.vocab_size, self.buckets = int(vocab_size), int(buckets)
@@ -141,25 +153,32 @@ class NgramBag(keras.layers.Layer):
         self._subword_values: np.ndarray | None = None
         if self.subwords and vocabulary is not None:
             if len(vocabulary) != self.vocab_size:
-                raise ValueError(f"NgramBag: {len(vocabulary)} words for vocab_size "
-                                 f"{self.vocab_size}")
+                raise ValueError(
+                    f"NgramBag: {len(vocabulary)} words for vocab_size {self.vocab_size}"
+                )
             self._subword_values = subword_table(vocabulary, self.subwords, minn, maxn)
             subword_width = self._subword_values.shape[1]
         elif self.subwords and subword_width < 1:
-            raise ValueError("NgramBag: subwords need the vocabulary (or, loading, "
-                             "subword_width)")
+            raise ValueError("NgramBag: subwords need the vocabulary (or, loading, subword_width)")
         self.subword_width = int(subword_width) if self.subwords else 0
-        self.table = keras.layers.Embedding(self.vocab_size + self.buckets + self.subwords,
-                                            self.dim, embeddings_initializer="uniform",
-                                            dtype=self.dtype_policy, name="table")
+        self.table = keras.layers.Embedding(
+            self.vocab_size + self.buckets + self.subwords,
+            self.dim,
+            embeddings_initializer="uniform",
+            dtype=self.dtype_policy,
+            name="table",
+        )
 
     def build(self, input_shape: Any) -> None:
         self.table.build((None, None))
         if self.subwords:
             self.subword_ids = self.add_weight(
-                shape=(self.vocab_size, self.subword_width), dtype="int32",
-                initializer=keras.initializers.Constant(-1), trainable=False,
-                name="subword_ids")
+                shape=(self.vocab_size, self.subword_width),
+                dtype="int32",
+                initializer=keras.initializers.Constant(-1),
+                trainable=False,
+                name="subword_ids",
+            )
             if self._subword_values is not None:
                 self.subword_ids.assign(self._subword_values)
                 self._subword_values = None
@@ -171,14 +190,15 @@ class NgramBag(keras.layers.Layer):
         slots, weights = [ids], [real]
         h, w = ids, real
         for n in range(2, self.ngrams + 1):
-            h = tf.math.floormod(h[:, :-1] * PRIME + ids[:, n - 1:], self.buckets)
-            w = w[:, :-1] * real[:, n - 1:]
+            h = tf.math.floormod(h[:, :-1] * PRIME + ids[:, n - 1 :], self.buckets)
+            w = w[:, :-1] * real[:, n - 1 :]
             slots.append(self.vocab_size + h)
             weights.append(w)
         return tf.concat(slots, axis=1), tf.concat(weights, axis=1)
 
-    def bag(self, ids: tf.Tensor, gather: Callable[[tf.Tensor], tf.Tensor],
-            subword_ids: Any = None) -> tf.Tensor:
+    def bag(
+        self, ids: tf.Tensor, gather: Callable[[tf.Tensor], tf.Tensor], subword_ids: Any = None
+    ) -> tf.Tensor:
         """The bag vectors `[B, dim]` (`[B, 2 * dim]` with subwords) of `ids`, reading
         embeddings through `gather` (slot ids -> vectors) and the subword table
         `subword_ids` (the layer's weight, or a snapshot of it: the predictor's eager
@@ -191,13 +211,14 @@ class NgramBag(keras.layers.Layer):
         if not self.subwords:
             return bag
         sums, count = self._subword_sums(ids, gather, subword_ids)
-        real = weights[:, :tf.shape(ids)[1]]  # the tokens' weights: 0 for padding
+        real = weights[:, : tf.shape(ids)[1]]  # the tokens' weights: 0 for padding
         grams = tf.reduce_sum(sums * real, axis=1)
         grams /= tf.maximum(tf.reduce_sum(count * real, axis=1), 1.0)
         return tf.concat([bag, grams], axis=1)
 
-    def _subword_sums(self, ids: tf.Tensor, gather: Callable[[tf.Tensor], tf.Tensor],
-                      subword_ids: Any) -> tuple[tf.Tensor, tf.Tensor]:
+    def _subword_sums(
+        self, ids: tf.Tensor, gather: Callable[[tf.Tensor], tf.Tensor], subword_ids: Any
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         """Per token: the sum of its n-grams' vectors `[B, T, dim]` and their count
         `[B, T, 1]`, gathered once per distinct id of the batch."""
         ids = tf.cast(ids, tf.int64)
@@ -210,13 +231,16 @@ class NgramBag(keras.layers.Layer):
         sums = tf.math.unsorted_segment_sum(vectors, real[:, 0], n)  # [U, dim]
         count = tf.cast(tf.reduce_sum(tf.cast(sub >= 0, tf.int32), axis=1), vectors.dtype)
         shape = tf.shape(ids)
-        return (tf.reshape(tf.gather(sums, where), tf.concat([shape, [self.dim]], axis=0)),
-                tf.reshape(tf.gather(count, where), tf.concat([shape, [1]], axis=0)))
+        return (
+            tf.reshape(tf.gather(sums, where), tf.concat([shape, [self.dim]], axis=0)),
+            tf.reshape(tf.gather(count, where), tf.concat([shape, [1]], axis=0)),
+        )
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         def rows(slots: tf.Tensor) -> tf.Tensor:  # no copy of the table (row_embedding.py)
-            return keras.ops.cast(gather_rows(self.table.embeddings, slots),
-                                  self.table.compute_dtype)
+            return keras.ops.cast(
+                gather_rows(self.table.embeddings, slots), self.table.compute_dtype
+            )
 
         return self.bag(inputs, rows, getattr(self, "subword_ids", None))
 
@@ -228,9 +252,14 @@ class NgramBag(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = super().get_config()
-        config.update(vocab_size=self.vocab_size, buckets=self.buckets, dim=self.dim,
-                      ngrams=self.ngrams)
+        config.update(
+            vocab_size=self.vocab_size, buckets=self.buckets, dim=self.dim, ngrams=self.ngrams
+        )
         if self.subwords:
-            config.update(subwords=self.subwords, minn=self.minn, maxn=self.maxn,
-                          subword_width=self.subword_width)
+            config.update(
+                subwords=self.subwords,
+                minn=self.minn,
+                maxn=self.maxn,
+                subword_width=self.subword_width,
+            )
         return config

@@ -67,17 +67,27 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     # threads: configured by the caller before TensorFlow initialises (profile_report)
     files = resolve_files(cfg.data)
     batch, p = cfg.train.batch_size, cfg.profile
-    strategy = tf.distribute.OneDeviceStrategy("/cpu:0" if not tf.config.list_physical_devices(
-        "GPU") else "/gpu:0")
+    strategy = tf.distribute.OneDeviceStrategy(
+        "/cpu:0" if not tf.config.list_physical_devices("GPU") else "/gpu:0"
+    )
     head = head_for(files.schema)
     with strategy.scope():
         model = build_compiled(cfg, files.schema, 10_000)
         metrics = resolve_metrics([head.metric], head.loss, model)
-    train_steps = TrainStep(model, strategy, resolve_loss(head.loss), metrics,
-                            LoopOptions.pick(cfg.train))
+    train_steps = TrainStep(
+        model, strategy, resolve_loss(head.loss), metrics, LoopOptions.pick(cfg.train)
+    )
     stop = tf.constant(0.0)
-    ds = make_dataset(cfg.data, files.schema, files.train, batch, training=True,
-                      compression=files.compression, seed=cfg.train.seed, repeat=True)
+    ds = make_dataset(
+        cfg.data,
+        files.schema,
+        files.train,
+        batch,
+        training=True,
+        compression=files.compression,
+        seed=cfg.train.seed,
+        repeat=True,
+    )
 
     # 1. pipeline alone
     it = iter(ds)
@@ -100,8 +110,9 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
     for _ in range(p.steps):  # fills the cache, traces the step
         train_steps(held_it, one, stop)[0]["count"].numpy()
     model_s = _timed(lambda: train_steps(held_it, one, stop)[0]["count"].numpy(), p.steps)
-    step_peak = None if before is None else \
-        tf.config.experimental.get_memory_info("CPU:0")["peak"] - before
+    step_peak = (
+        None if before is None else tf.config.experimental.get_memory_info("CPU:0")["peak"] - before
+    )
     state = sum(int(v.numpy().nbytes) for v in [*model.weights, *model.optimizer.variables])
 
     # 3. the model fed by the pipeline, as in training, each batch's wait timed. The
@@ -151,9 +162,9 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
         "fetch_ms_per_step": 1000 * fetch_s,
         "contention_ms_per_step": 1000 * contention,
         "contention_percent": 100.0 * contention / both_s if both_s > 0 else 0.0,
-        "measured_step_peak_mib": None if step_peak is None else step_peak / 2 ** 20,
-        "measured_state_mib": state / 2 ** 20,
-        "measured_training_mib": None if step_peak is None else (step_peak + state) / 2 ** 20,
+        "measured_step_peak_mib": None if step_peak is None else step_peak / 2**20,
+        "measured_state_mib": state / 2**20,
+        "measured_training_mib": None if step_peak is None else (step_peak + state) / 2**20,
         "pipeline_examples_per_second": batch / pipeline_s if pipeline_s else math.inf,
         "model_examples_per_second": batch / model_s if model_s else math.inf,
         "training_examples_per_second": batch / both_s if both_s else math.inf,
@@ -176,17 +187,24 @@ def recommendations(cfg: ExperimentConfig, m: dict[str, Any]) -> list[dict[str, 
     def add(advice: str, because: str) -> None:
         out.append({"advice": advice, "because": because})
 
-    if (cfg.model.lstm == "fast" and m["device"] == "CPU"
-            and not m.get("kernels", "").startswith("loaded")):
-        add("let FastLSTM compile its fused kernels (install g++, then "
+    if (
+        cfg.model.lstm == "fast"
+        and m["device"] == "CPU"
+        and not m.get("kernels", "").startswith("loaded")
+    ):
+        add(
+            "let FastLSTM compile its fused kernels (install g++, then "
             "`keras-lstm-opt build-kernels`); it runs its slower TensorFlow loop now",
-            f"kernels: {m.get('kernels')}")
+            f"kernels: {m.get('kernels')}",
+        )
     if m["verdict"] != "compute-bound":
         before, pct = len(out), m["input_bound_percent"]
         share = f"input wait {wait:.1f} ms of a {step:.1f} ms step ({pct:.0f}%)"
         if d.debug_delay_ms:
-            add("remove the Python map (data.debug_delay_ms) or rewrite it in TensorFlow ops",
-                f"{share}; the map sleeps {d.debug_delay_ms:.0f} ms per batch")
+            add(
+                "remove the Python map (data.debug_delay_ms) or rewrite it in TensorFlow ops",
+                f"{share}; the map sleeps {d.debug_delay_ms:.0f} ms per batch",
+            )
         if d.cache == "none":
             add("cache the parsed records (data.cache: memory, or a file path)", share)
         if d.parallel_reads == 1:
@@ -204,10 +222,15 @@ def recommendations(cfg: ExperimentConfig, m: dict[str, Any]) -> list[dict[str, 
 
         misses = [v for v in m["cudnn"] if not v["eligible"]]
         if misses:
-            add("make the LSTM layers cuDNN-eligible for GPUs: " +
-                "; ".join(f"{v['layer']}: {', '.join(v['reasons'])}" for v in misses[:3]),
-                f"{len(misses)} of {len(m['cudnn'])} LSTM layers would miss cuDNN")
+            add(
+                "make the LSTM layers cuDNN-eligible for GPUs: "
+                + "; ".join(f"{v['layer']}: {', '.join(v['reasons'])}" for v in misses[:3]),
+                f"{len(misses)} of {len(m['cudnn'])} LSTM layers would miss cuDNN",
+            )
         if m["device"] == "CPU":
-            add("on CPU the step is bound by the LSTM recurrence: a larger batch raises "
-                "samples/s; more cores or a GPU shorten the step", model_share)
+            add(
+                "on CPU the step is bound by the LSTM recurrence: a larger batch raises "
+                "samples/s; more cores or a GPU shorten the step",
+                model_share,
+            )
     return out

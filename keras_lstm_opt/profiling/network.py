@@ -32,9 +32,16 @@ def _table(model: Any) -> tuple[int, int]:
     return 0, 0
 
 
-def network_plan(model: Any, batch: int, time_steps: float, step_seconds: float,
-                 examples: int | None, links: list[str], workers: list[int],
-                 efficiency: float = 0.8) -> dict[str, Any]:
+def network_plan(
+    model: Any,
+    batch: int,
+    time_steps: float,
+    step_seconds: float,
+    examples: int | None,
+    links: list[str],
+    workers: list[int],
+    efficiency: float = 0.8,
+) -> dict[str, Any]:
     """Options ranked per link (see the module docstring)."""
     from keras_lstm_opt.launch.netns import parse_rate
 
@@ -53,29 +60,43 @@ def network_plan(model: Any, batch: int, time_steps: float, step_seconds: float,
                 else:
                     sent = exchange_bytes(params, workers=n, compression=wire)
                 options.append(Option(n, lever, step_seconds / n, sent, batch))
-        ranked = recommend(options, parse_rate(link), examples or batch,
-                           efficiency=efficiency)
+        ranked = recommend(options, parse_rate(link), examples or batch, efficiency=efficiency)
         plans[link] = {"best": ranked[0], "options": ranked}
-    return {"links": plans, "embedding_rows": vocab, "embedding_width": width,
-            "params_bytes": params, "link_efficiency": efficiency,
-            "assumptions": "one worker per host; compute = measured step / N; exchange at "
-                           f"{efficiency:g} of the ring bound; touched rows <= batch/N x T"}
+    return {
+        "links": plans,
+        "embedding_rows": vocab,
+        "embedding_width": width,
+        "params_bytes": params,
+        "link_efficiency": efficiency,
+        "assumptions": "one worker per host; compute = measured step / N; exchange at "
+        f"{efficiency:g} of the ring bound; touched rows <= batch/N x T",
+    }
 
 
 def markdown(plan: dict[str, Any]) -> list[str]:
     """The report.md section."""
-    lines = ["", "## Network plan", "",
-             f"Predicted from the measured step ({plan['assumptions']}).", "",
-             "| link | best | step | samples/s | epoch | plain dense, 2 workers |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Network plan",
+        "",
+        f"Predicted from the measured step ({plan['assumptions']}).",
+        "",
+        "| link | best | step | samples/s | epoch | plain dense, 2 workers |",
+        "|---|---|---|---|---|---|",
+    ]
     for link, p in plan["links"].items():
         b = p["best"]
-        dense2 = next((o for o in p["options"] if o["workers"] == 2
-                       and o["lever"] == "dense"), None)
+        dense2 = next(
+            (o for o in p["options"] if o["workers"] == 2 and o["lever"] == "dense"), None
+        )
         lines.append(
             f"| {link} | {b['workers']} worker(s), {b['lever']} | "
             f"{b['step_seconds'] * 1e3:.1f} ms | {b['samples_per_second']:,.0f} | "
             f"{b['epoch_seconds']:.0f} s | "
-            + (f"{dense2['step_seconds'] * 1e3:.1f} ms, {dense2['epoch_seconds']:.0f} s |"
-               if dense2 else "|"))
+            + (
+                f"{dense2['step_seconds'] * 1e3:.1f} ms, {dense2['epoch_seconds']:.0f} s |"
+                if dense2
+                else "|"
+            )
+        )
     return lines

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 def lstm_layers(model: Any) -> list[dict[str, int]]:
@@ -44,18 +44,41 @@ def lstm_layers(model: Any) -> list[dict[str, int]]:
     return out
 
 
-def plan_resources(model: Any, batch: int, time_steps: float, memory_gib: float,
-                   examples: int | None, epochs: int, samples_per_second: float,
-                   embedding_dim: int = 0) -> dict[str, Any]:
+def plan_resources(
+    model: Any,
+    batch: int,
+    time_steps: float,
+    memory_gib: float,
+    examples: int | None,
+    epochs: int,
+    samples_per_second: float,
+    embedding_dim: int = 0,
+) -> dict[str, Any]:
     layers = lstm_layers(model)
     params = int(model.count_params())
-    flops = sum(3 * 8 * batch * time_steps * lay["units"] * (lay["inputs"] + lay["units"])
-                * lay["directions"] for lay in layers)
+    flops = sum(
+        3
+        * 8
+        * batch
+        * time_steps
+        * lay["units"]
+        * (lay["inputs"] + lay["units"])
+        * lay["directions"]
+        for lay in layers
+    )
     first_input = embedding_dim or (layers[0]["inputs"] if layers else 0)
-    per_example = 4 * time_steps * (first_input + sum(
-        lay["directions"] * 9 * lay["units"]
-        + (lay["inputs"] + 2 * lay["units"] if lay["directions"] == 2 else 0)
-        for lay in layers))
+    per_example = (
+        4
+        * time_steps
+        * (
+            first_input
+            + sum(
+                lay["directions"] * 9 * lay["units"]
+                + (lay["inputs"] + 2 * lay["units"] if lay["directions"] == 2 else 0)
+                for lay in layers
+            )
+        )
+    )
     fixed = 16 * params
     activations = per_example * batch
     largest = int((memory_gib * GIB - fixed) // per_example) if per_example else 0
@@ -67,9 +90,9 @@ def plan_resources(model: Any, batch: int, time_steps: float, memory_gib: float,
         "time_steps": time_steps,
         "flops_per_step": flops,
         "gflops_per_step": flops / 1e9,
-        "optimizer_and_weights_mib": fixed / 2 ** 20,
-        "activations_mib": activations / 2 ** 20,
-        "estimated_training_mib": (fixed + activations) / 2 ** 20,
+        "optimizer_and_weights_mib": fixed / 2**20,
+        "activations_mib": activations / 2**20,
+        "estimated_training_mib": (fixed + activations) / 2**20,
         "memory_gib": memory_gib,
         "largest_batch_for_memory": max(0, largest),
         "steps_per_epoch": steps_per_epoch,
@@ -80,6 +103,6 @@ def plan_resources(model: Any, batch: int, time_steps: float, memory_gib: float,
             "note": "estimates from stated peak figures, not measurements",
             "gpu_a100_fp32_19.5_tflops_at_30pct_s_per_step": flops / (19.5e12 * 0.3),
             "n_workers_s_per_step_at_best": "measured step time / N (linear scaling; "
-                                            "collectives make it slower, see the README)",
+            "collectives make it slower, see the README)",
         },
     }

@@ -37,9 +37,11 @@ def xprof_input_bound(trace_dir: str) -> dict[str, Any] | None:
     """xprof's input-pipeline analysis of the newest profile under `trace_dir`."""
     from xprof.convert import raw_to_tool_data
 
-    planes = sorted(p for p in glob.glob(os.path.join(trace_dir, "plugins", "profile", "*",
-                                                      "*.xplane.pb"))
-                    if not os.path.dirname(p).endswith("_steps"))
+    planes = sorted(
+        p
+        for p in glob.glob(os.path.join(trace_dir, "plugins", "profile", "*", "*.xplane.pb"))
+        if not os.path.dirname(p).endswith("_steps")
+    )
     if not planes:
         return None
     from keras_lstm_opt.training.xplane_steps import fold_loop_iterations
@@ -53,30 +55,40 @@ def xprof_input_bound(trace_dir: str) -> dict[str, Any] | None:
         cols = [c.get("id") for c in table.get("cols", [])]
         if "stepTimeMs" in cols and "infeedTimeMs" in cols:
             for r in table.get("rows", []):
-                vals = {cid: cell.get("v") for cid, cell in zip(cols, r.get("c", []),
-                                                                strict=False)}
+                vals = {cid: cell.get("v") for cid, cell in zip(cols, r.get("c", []), strict=False)}
                 rows.append(vals)
     step = sum(float(r.get("stepTimeMs") or 0) for r in rows)
     infeed = sum(float(r.get("infeedTimeMs") or 0) for r in rows)
     percent = 100 * infeed / step if step else None
-    return {"steps": len(rows), "input_bound_percent": percent,
-            "verdict": verdict(percent) if percent is not None else None,
-            "xplane": plane, "run": os.path.basename(os.path.dirname(plane)),
-            "loop_iterations_folded": folded is not None}
+    return {
+        "steps": len(rows),
+        "input_bound_percent": percent,
+        "verdict": verdict(percent) if percent is not None else None,
+        "xplane": plane,
+        "run": os.path.basename(os.path.dirname(plane)),
+        "loop_iterations_folded": folded is not None,
+    }
 
 
 def _time_steps(files: Any, cfg: ExperimentConfig) -> float:
     """Mean padded length of a few training batches (the T the step really runs)."""
     from keras_lstm_opt.data.pipeline import make_dataset
 
-    ds = make_dataset(cfg.data, files.schema, files.train, cfg.train.batch_size, True,
-                      compression=files.compression)
+    ds = make_dataset(
+        cfg.data,
+        files.schema,
+        files.train,
+        cfg.train.batch_size,
+        True,
+        compression=files.compression,
+    )
     lengths = [int(x.shape[1]) for x, _ in ds.take(5)]
     return sum(lengths) / len(lengths)
 
 
-def profile(config: ExperimentConfig | str | None, run_dir: str,
-            overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+def profile(
+    config: ExperimentConfig | str | None, run_dir: str, overrides: list[str] | tuple[str, ...] = ()
+) -> dict[str, Any]:
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config, overrides)
     created = not os.path.exists(run_dir)
     try:
@@ -99,9 +111,12 @@ def _profile(cfg: ExperimentConfig, run_dir: str) -> dict[str, Any]:
     from keras_lstm_opt.resources import configure_threads
 
     # the same pools as `train`, set before the first op initialises TensorFlow's runtime
-    threads = configure_threads(cfg.distribute.intra_op_threads,
-                                cfg.distribute.inter_op_threads, cfg.data.threads,
-                                fused_lstm=cfg.model.lstm == "fast")
+    threads = configure_threads(
+        cfg.distribute.intra_op_threads,
+        cfg.distribute.inter_op_threads,
+        cfg.data.threads,
+        fused_lstm=cfg.model.lstm == "fast",
+    )
     tf.constant(0.0).numpy()
     from keras_lstm_opt.config.auto import auto_settings
     from keras_lstm_opt.data.pipeline import resolve_files
@@ -112,25 +127,53 @@ def _profile(cfg: ExperimentConfig, run_dir: str) -> dict[str, Any]:
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     model, files = m.pop("model"), m.pop("files")
     examples = files.schema.get("splits", {}).get("train", {}).get("examples")
-    embed = cfg.model.embedding_dim if files.schema["features"][files.schema["inputs"]][
-        "dtype"] == "int64" else 0
-    plan = plan_resources(model, cfg.train.batch_size, _time_steps(files, cfg),
-                          cfg.profile.memory_gib, examples, cfg.train.epochs,
-                          m["training_examples_per_second"], embed)
+    embed = (
+        cfg.model.embedding_dim
+        if files.schema["features"][files.schema["inputs"]]["dtype"] == "int64"
+        else 0
+    )
+    plan = plan_resources(
+        model,
+        cfg.train.batch_size,
+        _time_steps(files, cfg),
+        cfg.profile.memory_gib,
+        examples,
+        cfg.train.epochs,
+        m["training_examples_per_second"],
+        embed,
+    )
     plan["measured_peak_rss_increase_mib"] = (rss_peak - rss_before) / 1024
     plan["measured_training_mib"] = m["measured_training_mib"]
-    plan["estimate_over_measured"] = plan["estimated_training_mib"] / m[
-        "measured_training_mib"] if m["measured_training_mib"] else None
+    plan["estimate_over_measured"] = (
+        plan["estimated_training_mib"] / m["measured_training_mib"]
+        if m["measured_training_mib"]
+        else None
+    )
     from keras_lstm_opt.profiling.network import network_plan
 
-    plan["network"] = network_plan(model, cfg.train.batch_size, plan["time_steps"],
-                                   m["step_ms"] / 1e3, examples, cfg.profile.links,
-                                   cfg.profile.workers, cfg.profile.link_efficiency)
-    report = {**m, "threads": threads, "auto": auto, "plan": plan,
-              "recommendations": recommendations(cfg, m),
-              "xprof": xprof_input_bound(tb_dir) if capture else None,
-              "config": {"lstm": cfg.model.lstm, "cache": cfg.data.cache,
-                         "debug_delay_ms": cfg.data.debug_delay_ms}}
+    plan["network"] = network_plan(
+        model,
+        cfg.train.batch_size,
+        plan["time_steps"],
+        m["step_ms"] / 1e3,
+        examples,
+        cfg.profile.links,
+        cfg.profile.workers,
+        cfg.profile.link_efficiency,
+    )
+    report = {
+        **m,
+        "threads": threads,
+        "auto": auto,
+        "plan": plan,
+        "recommendations": recommendations(cfg, m),
+        "xprof": xprof_input_bound(tb_dir) if capture else None,
+        "config": {
+            "lstm": cfg.model.lstm,
+            "cache": cfg.data.cache,
+            "debug_delay_ms": cfg.data.debug_delay_ms,
+        },
+    }
     from keras_lstm_opt.profiling.report_files import write_report
 
     with publishing(run_dir):  # a signal now waits: no report half old, half new

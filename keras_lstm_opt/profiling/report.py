@@ -16,6 +16,7 @@ from keras_lstm_opt.charts import save_figure
 
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """Fixed-width text table of `columns` for each row."""
+
     def cell(v: Any) -> str:
         if isinstance(v, float):
             return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"
@@ -23,15 +24,29 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
     cells = [[cell(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in
-                        enumerate(zip(row, widths, strict=True))) for row in cells]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += [
+        "  ".join(
+            v.rjust(w) if i else v.ljust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in cells
+    ]
     return "\n".join(lines)
 
 
-def bar_chart(rows: list[dict[str, Any]], label: str, values: list[str], path: str,
-              title: str, ylabel: str, fmt: str = "{:,.0f}") -> str:
+def bar_chart(
+    rows: list[dict[str, Any]],
+    label: str,
+    values: list[str],
+    path: str,
+    title: str,
+    ylabel: str,
+    fmt: str = "{:,.0f}",
+) -> str:
     """Grouped bars: one group per row, one bar per value column."""
     import matplotlib
 

@@ -35,26 +35,37 @@ def _md(r: dict[str, Any]) -> str:
     x = r.get("xprof")
     if x:
         pct = x["input_bound_percent"]
-        lines += [f"xprof's input-pipeline analysis of the same steps counted {x['steps']} "
-                  "steps and puts the input share at " +
-                  (f"{pct:.0f}% ({x['verdict']})." if pct is not None else "n/a.")
-                  + (" (Profile run `" + x["run"] + "`: the LSTM loop's iterations are folded "
-                     "into their step, see `training/xplane_steps.py`.)"
-                     if x.get("loop_iterations_folded") else ""), ""]
+        lines += [
+            f"xprof's input-pipeline analysis of the same steps counted {x['steps']} "
+            "steps and puts the input share at "
+            + (f"{pct:.0f}% ({x['verdict']})." if pct is not None else "n/a.")
+            + (
+                " (Profile run `" + x["run"] + "`: the LSTM loop's iterations are folded "
+                "into their step, see `training/xplane_steps.py`.)"
+                if x.get("loop_iterations_folded")
+                else ""
+            ),
+            "",
+        ]
     else:
-        lines += ["(xprof is not installed: `pip install \".[profile]\"` adds its figure.)", ""]
+        lines += ['(xprof is not installed: `pip install ".[profile]"` adds its figure.)', ""]
     lines += ["## What to change", ""]
     lines += [f"- {rec['advice']} (because {rec['because']})" for rec in r["recommendations"]]
     lines += [
-        "", "## Resource plan", "",
+        "",
+        "## Resource plan",
+        "",
         f"- {plan['params']:,} parameters; {plan['gflops_per_step']:.2f} GFLOP per training step "
         f"at batch {r['batch_size']} and {plan['time_steps']:.0f} time steps.",
         f"- Memory estimate: {plan['estimated_training_mib']:.0f} MiB "
         f"({plan['optimizer_and_weights_mib']:.1f} MiB weights, gradients and Adam moments, "
         f"{plan['activations_mib']:.0f} MiB activations); measured "
-        + (f"{plan['measured_training_mib']:.0f} MiB" if plan["measured_training_mib"]
-           is not None else "not available (this TensorFlow CPU allocator keeps no "
-           "statistics; set TF_CPU_ALLOCATOR_USE_BFC=true)")
+        + (
+            f"{plan['measured_training_mib']:.0f} MiB"
+            if plan["measured_training_mib"] is not None
+            else "not available (this TensorFlow CPU allocator keeps no "
+            "statistics; set TF_CPU_ALLOCATOR_USE_BFC=true)"
+        )
         + " (TensorFlow's CPU allocator peak over a "
         "step plus weights and optimizer state; the process's peak RSS grew by "
         f"{plan['measured_peak_rss_increase_mib']:.0f} MiB, which includes TensorFlow's own "
@@ -63,9 +74,11 @@ def _md(r: dict[str, Any]) -> str:
         f"{plan['largest_batch_for_memory']:,}.",
     ]
     if plan["estimated_epoch_seconds"]:
-        lines.append(f"- At the measured {plan['measured_samples_per_second']:,.0f} samples/s an "
-                     f"epoch takes about {plan['estimated_epoch_seconds']:.0f} s and the "
-                     f"configured run about {plan['estimated_run_seconds']:.0f} s.")
+        lines.append(
+            f"- At the measured {plan['measured_samples_per_second']:,.0f} samples/s an "
+            f"epoch takes about {plan['estimated_epoch_seconds']:.0f} s and the "
+            f"configured run about {plan['estimated_run_seconds']:.0f} s."
+        )
     if plan.get("network"):
         from keras_lstm_opt.profiling.network import markdown
 
@@ -81,21 +94,34 @@ def _png(r: dict[str, Any], path: str) -> None:
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.bar(["training step"], [r["model_ms_per_step"]], label="model compute")
-    a.bar(["training step"], [r["contention_ms_per_step"]], bottom=[r["model_ms_per_step"]],
-          label="CPU contention with the pipeline")
+    a.bar(
+        ["training step"],
+        [r["contention_ms_per_step"]],
+        bottom=[r["model_ms_per_step"]],
+        label="CPU contention with the pipeline",
+    )
     fetch = r.get("fetch_ms_per_step", 0.0)
-    a.bar(["training step"], [fetch],
-          bottom=[r["model_ms_per_step"] + r["contention_ms_per_step"]],
-          label="taking a ready batch")
-    a.bar(["training step"], [r["input_wait_ms_per_step"]],
-          bottom=[r["model_ms_per_step"] + r["contention_ms_per_step"] + fetch],
-          label="waiting for input")
+    a.bar(
+        ["training step"],
+        [fetch],
+        bottom=[r["model_ms_per_step"] + r["contention_ms_per_step"]],
+        label="taking a ready batch",
+    )
+    a.bar(
+        ["training step"],
+        [r["input_wait_ms_per_step"]],
+        bottom=[r["model_ms_per_step"] + r["contention_ms_per_step"] + fetch],
+        label="waiting for input",
+    )
     a.set_ylabel("ms per step")
     a.set_title(f"{r['verdict']}: {r['input_bound_percent']:.0f}% input wait")
     a.legend()
     names = ["pipeline alone", "model alone", "training"]
-    vals = [r["pipeline_examples_per_second"], r["model_examples_per_second"],
-            r["training_examples_per_second"]]
+    vals = [
+        r["pipeline_examples_per_second"],
+        r["model_examples_per_second"],
+        r["training_examples_per_second"],
+    ]
     bars = b.bar(names, vals, color=["tab:green", "tab:blue", "tab:gray"])
     b.bar_label(bars, fmt="{:,.0f}")
     b.set_ylabel("examples / s")

@@ -26,8 +26,12 @@ def dataset_throughput(ds: Any, max_batches: int | None = None) -> dict[str, flo
         examples += _batch_size(element)
         batches += 1
     seconds = time.perf_counter() - start
-    return {"examples": examples, "batches": batches, "seconds": seconds,
-            "examples_per_second": examples / seconds if seconds else 0.0}
+    return {
+        "examples": examples,
+        "batches": batches,
+        "seconds": seconds,
+        "examples_per_second": examples / seconds if seconds else 0.0,
+    }
 
 
 def thread_settings() -> dict[str, Any]:

@@ -57,36 +57,54 @@ log = logging.getLogger("keras_lstm_opt")
 BATCH = 256
 
 
-def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None
-                    ) -> dict[str, Any]:
+def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None) -> dict[str, Any]:
     """`evaluate_run` for a loaded run (`Run.evaluate`)."""
     if run.schema is None:
-        raise UsageError(f"{run.run_dir}: no schema.json (a run of a model of your own); "
-                         "evaluate it with Trainer.evaluate on your own data")
+        raise UsageError(
+            f"{run.run_dir}: no schema.json (a run of a model of your own); "
+            "evaluate it with Trainer.evaluate on your own data"
+        )
     if run.task not in ("text", "forecast") or run.task == "text" and not run.classifies:
-        raise UsageError(f"{run.run_dir}: evaluate knows text classification and "
-                         f"forecast runs, not task {run.task!r}")
+        raise UsageError(
+            f"{run.run_dir}: evaluate knows text classification and "
+            f"forecast runs, not task {run.task!r}"
+        )
     source, kind = _source(run, data)
     if kind == "raw":
         arrays = _raw_text(run, source) if run.task == "text" else _raw_series(run, source)
     else:
         arrays = _shards(run, source, kind)
-    result: dict[str, Any] = {"task": run.task, "run_dir": run.run_dir, "data": source,
-                              "split": "validation" if kind != "raw" else "file"}
+    result: dict[str, Any] = {
+        "task": run.task,
+        "run_dir": run.run_dir,
+        "data": source,
+        "split": "validation" if kind != "raw" else "file",
+    }
     out_dir = out or run.run_dir
     with tempfile.TemporaryDirectory() as local:  # written whole, then put into place
         if run.task == "text":
-            result.update(classification_metrics(arrays["y"], arrays["p"],
-                                                 run.class_names or []))
-            result["plots"] = [plot_confusion(
-                np.asarray(result["confusion_matrix"]), run.class_names or [],
-                os.path.join(local, "confusion_matrix.png"), result["accuracy"])]
+            result.update(classification_metrics(arrays["y"], arrays["p"], run.class_names or []))
+            result["plots"] = [
+                plot_confusion(
+                    np.asarray(result["confusion_matrix"]),
+                    run.class_names or [],
+                    os.path.join(local, "confusion_matrix.png"),
+                    result["accuracy"],
+                )
+            ]
         else:
             base = _baselines(run, arrays["x"])
             result.update(forecast_metrics(run, arrays["y"], arrays["p"], base))
-            result["plots"] = [plot_forecast(
-                arrays["y"], arrays["p"], base, run.targets,
-                os.path.join(local, "forecast.png"), result["mae"])]
+            result["plots"] = [
+                plot_forecast(
+                    arrays["y"],
+                    arrays["p"],
+                    base,
+                    run.targets,
+                    os.path.join(local, "forecast.png"),
+                    result["mae"],
+                )
+            ]
         if kind == "validation" and run.metrics:
             name = "accuracy" if run.task == "text" else "mae"
             if f"val_{name}" in run.metrics:
@@ -99,8 +117,13 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None
             fs.makedirs(out_dir)  # evaluation.json goes last
             for name in sorted(os.listdir(local), key=lambda n: n == "evaluation.json"):
                 fs.put(os.path.join(local, name), _join(out_dir, name))
-    log.info("evaluation of %s on %s: %s -> %s", run.run_dir, source,
-             json.dumps(result["summary"]), _join(out_dir, "evaluation.json"))
+    log.info(
+        "evaluation of %s on %s: %s -> %s",
+        run.run_dir,
+        source,
+        json.dumps(result["summary"]),
+        _join(out_dir, "evaluation.json"),
+    )
     return result
 
 
@@ -116,12 +139,13 @@ def _source(run: Run, data: str | None) -> tuple[str, str]:
 
 def _data_dir(run: Run) -> str:
     for directory in (run.metrics.get("data"), _config_data_path(run)):
-        if isinstance(directory, str) and directory and _exists(_join(directory,
-                                                                      "schema.json")):
+        if isinstance(directory, str) and directory and _exists(_join(directory, "schema.json")):
             return directory
-    raise DataError(f"{run.run_dir}: the run's data directory "
-                    f"({run.metrics.get('data') or _config_data_path(run) or 'unknown'}) "
-                    "cannot be found from here; pass the data (evaluate --data SRC_OR_DIR)")
+    raise DataError(
+        f"{run.run_dir}: the run's data directory "
+        f"({run.metrics.get('data') or _config_data_path(run) or 'unknown'}) "
+        "cannot be found from here; pass the data (evaluate --data SRC_OR_DIR)"
+    )
 
 
 def _config_data_path(run: Run) -> str | None:
@@ -140,17 +164,18 @@ def _data_config(run: Run) -> DataConfig | None:
     path = _join(run.run_dir, "config.yaml")
     if not _exists(path):
         return None
-    return config_from_dict(yaml.safe_load(_read(path)) or {}, path,
-                            check_paths=False).data
+    return config_from_dict(yaml.safe_load(_read(path)) or {}, path, check_paths=False).data
 
 
 def _check_same(run: Run, schema: dict[str, Any], directory: str) -> None:
     mine, theirs = run.info, schema.get("info", {})
     for key in ("vocabulary", "class_names", "num_classes", "series", "window", "horizon"):
         if key in mine and mine.get(key) != theirs.get(key):
-            raise DataError(f"{directory}: its schema's info.{key} differs from the run's "
-                            "(imported separately?); evaluate raw files instead, which go "
-                            "through the run's own vectoriser and scaling")
+            raise DataError(
+                f"{directory}: its schema's info.{key} differs from the run's "
+                "(imported separately?); evaluate raw files instead, which go "
+                "through the run's own vectoriser and scaling"
+            )
 
 
 def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
@@ -168,13 +193,19 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
     if not files and kind == "directory":
         files = sorted(match(_join(directory, "train-*")))
     if not files:
-        raise DataError(f"{directory}: no validation shards (validation-*); evaluate on a "
-                        "raw file or a data directory instead (--data)")
+        raise DataError(
+            f"{directory}: no validation shards (validation-*); evaluate on a "
+            "raw file or a data directory instead (--data)"
+        )
     cfg = _data_config(run) or DataConfig()
-    cfg = dataclasses.replace(cfg, path=directory, cache="none", debug_delay_ms=0.0,
-                              service=dataclasses.replace(cfg.service, dispatcher=None))
-    ds = make_dataset(cfg, schema, files, BATCH, training=False,
-                      compression=schema["compression"])
+    cfg = dataclasses.replace(
+        cfg,
+        path=directory,
+        cache="none",
+        debug_delay_ms=0.0,
+        service=dataclasses.replace(cfg.service, dispatcher=None),
+    )
+    ds = make_dataset(cfg, schema, files, BATCH, training=False, compression=schema["compression"])
     xs, ys, ps = [], [], []
     for x, y in ds:
         p = np.asarray(run.predictor()(x))  # float32: N x K held for the report
@@ -202,8 +233,7 @@ def _raw_text(run: Run, src: str) -> dict[str, np.ndarray]:
     ys, ps = [], []
     for path in expand_sources(src):
         for batch in iter_records(path, [text_col, label_col]):
-            ys.append(label_ids(run.info, batch.columns[label_col],
-                                _at(batch.where, label_col)))
+            ys.append(label_ids(run.info, batch.columns[label_col], _at(batch.where, label_col)))
             ps.append(run.probabilities(batch.columns[text_col], BATCH))
     if not ys:
         raise DataError(f"{src}: no rows to evaluate")
@@ -222,13 +252,17 @@ def _raw_series(run: Run, src: str) -> dict[str, np.ndarray]:
 
     series_info = run.info.get("series")
     if not series_info:
-        raise UsageError(f"{run.run_dir}: its data has no series description "
-                         "(info.series); evaluate it on its validation split")
+        raise UsageError(
+            f"{run.run_dir}: its data has no series description "
+            "(info.series); evaluate it on its validation split"
+        )
     series = read_series(expand_sources(src), str(series_info["time"]), run.columns)
     need = run.window + int(run.info.get("horizon", 1))
     if len(series) < need:
-        raise DataError(f"{src}: {len(series)} rows give no complete window ({run.window} "
-                        f"rows in + {need - run.window} out)")
+        raise DataError(
+            f"{src}: {len(series)} rows give no complete window ({run.window} "
+            f"rows in + {need - run.window} out)"
+        )
     x, y = series_windows(run.info, series.table(), targets=True)
     assert y is not None
     p = run.forecast_windows(x, BATCH).reshape(len(x), -1).astype(np.float64)
@@ -257,11 +291,21 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, names: list[str]) -> di
     p_true = p[np.arange(len(y)), y].astype(np.float64)
     log_loss = float(-np.mean(np.log(np.clip(p_true, 1e-12, 1.0))))
     return {
-        "examples": len(y), "accuracy": accuracy, "macro_f1": macro_f1, "log_loss": log_loss,
-        "per_class": {n: {"precision": float(precision[i]), "recall": float(recall[i]),
-                          "f1": float(f1[i]), "support": int(support[i])}
-                      for i, n in enumerate(names)},
-        "class_names": names, "confusion_matrix": cm.tolist(),
+        "examples": len(y),
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+        "log_loss": log_loss,
+        "per_class": {
+            n: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, n in enumerate(names)
+        },
+        "class_names": names,
+        "confusion_matrix": cm.tolist(),
         "summary": {"examples": len(y), "accuracy": accuracy, "macro_f1": macro_f1},
     }
 
@@ -271,27 +315,33 @@ def _errors(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return {"mae": float(np.mean(np.abs(e))), "rmse": float(np.sqrt(np.mean(e * e)))}
 
 
-def forecast_metrics(run: Run, y: np.ndarray, p: np.ndarray,
-                     baselines: dict[str, np.ndarray]) -> dict[str, Any]:
+def forecast_metrics(
+    run: Run, y: np.ndarray, p: np.ndarray, baselines: dict[str, np.ndarray]
+) -> dict[str, Any]:
     """MAE / RMSE overall, per step and per target, and the baselines' forecasts of the
     same windows (`y`, `p` and each baseline [N, H * T], original units)."""
     targets = run.targets
     n = len(y)
     y3, p3 = y.reshape(n, -1, len(targets)), p.reshape(n, -1, len(targets))
-    out: dict[str, Any] = {"examples": n, **_errors(y3, p3), "targets": targets,
-                           "per_step": [{"step": h + 1, **_errors(y3[:, h], p3[:, h])}
-                                        for h in range(y3.shape[1])],
-                           "per_target": {t: _errors(y3[..., i], p3[..., i])
-                                          for i, t in enumerate(targets)}}
+    out: dict[str, Any] = {
+        "examples": n,
+        **_errors(y3, p3),
+        "targets": targets,
+        "per_step": [{"step": h + 1, **_errors(y3[:, h], p3[:, h])} for h in range(y3.shape[1])],
+        "per_target": {t: _errors(y3[..., i], p3[..., i]) for i, t in enumerate(targets)},
+    }
     out["baselines"] = {}
     summary: dict[str, Any] = {"examples": n, "mae": out["mae"], "rmse": out["rmse"]}
     for name, forecast in baselines.items():
         errs = _errors(y, forecast)
         out["baselines"][name] = {
-            **errs, "per_step": [_errors(y3[:, h], forecast.reshape(y3.shape)[:, h])["mae"]
-                                 for h in range(y3.shape[1])]}
-        out[f"improvement_over_{name}"] = 1.0 - out["mae"] / errs["mae"] \
-            if errs["mae"] else None
+            **errs,
+            "per_step": [
+                _errors(y3[:, h], forecast.reshape(y3.shape)[:, h])["mae"]
+                for h in range(y3.shape[1])
+            ],
+        }
+        out[f"improvement_over_{name}"] = 1.0 - out["mae"] / errs["mae"] if errs["mae"] else None
         summary[f"{name}_mae"] = errs["mae"]
     if not baselines and "baseline_mae" in run.info:
         out["baselines"]["recorded_baseline_mae"] = run.info["baseline_mae"]
@@ -338,8 +388,15 @@ def plot_confusion(cm: np.ndarray, names: list[str], path: str, accuracy: float)
         for i in range(k):
             for j in range(k):
                 if cm[i, j]:
-                    ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=6,
-                            color="white" if share[i, j] > 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(cm[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if share[i, j] > 0.5 else "black",
+                    )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"confusion matrix (accuracy {accuracy:.3f}, {int(cm.sum())} examples)")
@@ -347,8 +404,14 @@ def plot_confusion(cm: np.ndarray, names: list[str], path: str, accuracy: float)
     return save_figure(fig, path)
 
 
-def plot_forecast(y: np.ndarray, p: np.ndarray, baselines: dict[str, np.ndarray],
-                  targets: list[str], path: str, mae: float) -> str:
+def plot_forecast(
+    y: np.ndarray,
+    p: np.ndarray,
+    baselines: dict[str, np.ndarray],
+    targets: list[str],
+    path: str,
+    mae: float,
+) -> str:
     """Left: one-step-ahead forecasts of every window against the truth (first target);
     right: the last window's whole horizon, with the baselines."""
     plt = _pyplot()
@@ -363,8 +426,12 @@ def plot_forecast(y: np.ndarray, p: np.ndarray, baselines: dict[str, np.ndarray]
     b.plot(steps, y3[-1, :, 0], marker="o", color="black", label="truth")
     b.plot(steps, p3[-1, :, 0], marker="o", label=f"model (MAE {mae:.3g} overall)")
     for name, forecast in baselines.items():
-        b.plot(steps, forecast.reshape(y3.shape)[-1, :, 0], linestyle="--",
-               label=name.replace("_", " "))
+        b.plot(
+            steps,
+            forecast.reshape(y3.shape)[-1, :, 0],
+            linestyle="--",
+            label=name.replace("_", " "),
+        )
     b.set_title(f"{targets[0]}: the last window, every step")
     b.set_xlabel("step ahead")
     return save_figure(fig, path, legend_axes=(a, b))

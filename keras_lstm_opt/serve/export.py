@@ -70,8 +70,10 @@ def write_saved_model(serving: Serving, path: str) -> dict[str, Any]:
 
     archive = keras.export.ExportArchive()
     archive.track(serving.model)
-    numeric = {"inputs": {n: {"dtype": d, "shape": s} for n, (d, s) in serving.inputs.items()},
-               "outputs": serving.outputs()}
+    numeric = {
+        "inputs": {n: {"dtype": d, "shape": s} for n, (d, s) in serving.inputs.items()},
+        "outputs": serving.outputs(),
+    }
     signatures = {"serving_default": numeric}
     fn: Any = serving.numeric
     if serving.kind == "text":
@@ -93,17 +95,22 @@ def write_saved_model(serving: Serving, path: str) -> dict[str, Any]:
         def classify_text(text: tf.Tensor) -> dict[str, tf.Tensor]:
             return classify(token_ids(vectorizer, text, serving.max_length))
 
-        archive.add_endpoint("serving_default", classify_text,
-                             input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-        signatures["serving_default"] = {"inputs": {"text": {"dtype": "string",
-                                                             "shape": [None]}},
-                                         "outputs": serving.outputs()}
+        archive.add_endpoint(
+            "serving_default",
+            classify_text,
+            input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+        )
+        signatures["serving_default"] = {
+            "inputs": {"text": {"dtype": "string", "shape": [None]}},
+            "outputs": serving.outputs(),
+        }
     else:
         archive.add_endpoint("serving_default", fn, input_signature=input_specs(serving))
     if serving.kind == "text":
         archive.add_endpoint("tokens", fn, input_signature=input_specs(serving))
     archive.write_out(path, verbose=False)
     return signatures
+
 
 def _check_saved_model(serving: Serving, path: str) -> dict[str, float]:
     import tensorflow as tf
@@ -122,18 +129,26 @@ def _check_saved_model(serving: Serving, path: str) -> dict[str, float]:
         result["serving_default"] = max_difference(got, want)
     return result
 
+
 def _check_out(out: str) -> None:
     if not isinstance(out, str) or not out:
         raise UsageError(f"out: expected a directory path, got {out!r}")
     if is_remote(out):
-        raise UsageError(f"out: {out}: export to a local directory, then copy it "
-                         "(e.g. with gsutil or aws s3 cp)")
+        raise UsageError(
+            f"out: {out}: export to a local directory, then copy it (e.g. with gsutil or aws s3 cp)"
+        )
     if os.path.isfile(out):
         raise UsageError(f"out: {out} is a file; give a directory")
-    if os.path.isdir(out) and os.listdir(out) and not os.path.exists(
-            os.path.join(out, EXPORT_FILE)):
-        raise UsageError(f"out: {out} is not empty and holds no earlier export "
-                         f"({EXPORT_FILE}); give a new or empty directory")
+    if (
+        os.path.isdir(out)
+        and os.listdir(out)
+        and not os.path.exists(os.path.join(out, EXPORT_FILE))
+    ):
+        raise UsageError(
+            f"out: {out} is not empty and holds no earlier export "
+            f"({EXPORT_FILE}); give a new or empty directory"
+        )
+
 
 def export_run(run_dir: str, fmt: str, out: str, *, check: bool = True) -> str:
     """Export a finished run as a SavedModel or an ONNX model, with export.json beside it.
@@ -191,8 +206,12 @@ def export_run(run_dir: str, fmt: str, out: str, *, check: bool = True) -> str:
             fh.write(to_json(manifest))
         worst = max(checked.values(), default=0.0)
         if worst > TOLERANCE:
-            log.warning("export %s: outputs differ from model.keras by %.3g (more than %g)",
-                        out, worst, TOLERANCE)
+            log.warning(
+                "export %s: outputs differ from model.keras by %.3g (more than %g)",
+                out,
+                worst,
+                TOLERANCE,
+            )
         with publishing(out):  # a signal now waits: the earlier export or the new one
             if os.path.isdir(out):
                 shutil.rmtree(out)

@@ -25,8 +25,7 @@ def read_text(path: str) -> str:
 
 
 def join(run_dir: str, name: str) -> str:
-    return run_dir.rstrip("/") + "/" + name if is_remote(run_dir) else os.path.join(run_dir,
-                                                                                  name)
+    return run_dir.rstrip("/") + "/" + name if is_remote(run_dir) else os.path.join(run_dir, name)
 
 
 def isdir(path: str) -> bool:
@@ -56,7 +55,9 @@ def _load(keras: Any, local: str, path: str) -> Any:
         if "Could not locate class" not in str(exc):
             raise
         name = str(exc).split("Could not locate class", 1)[1].split(".", 1)[0].strip(" '")
-        raise UsageError(f"{path}: the model uses class {name!r}, which Keras does not know "
-                         "in this process: import the module that defines it, decorated "
-                         "with @keras.saving.register_keras_serializable(), before "
-                         "loading") from None
+        raise UsageError(
+            f"{path}: the model uses class {name!r}, which Keras does not know "
+            "in this process: import the module that defines it, decorated "
+            "with @keras.saving.register_keras_serializable(), before "
+            "loading"
+        ) from None

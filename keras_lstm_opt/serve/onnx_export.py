@@ -53,8 +53,10 @@ def _patch_tf2onnx_for_numpy2() -> None:
 
 
 def _shape(value_info: Any) -> list[int | None]:
-    return [d.dim_value if d.HasField("dim_value") else None
-            for d in value_info.type.tensor_type.shape.dim]
+    return [
+        d.dim_value if d.HasField("dim_value") else None
+        for d in value_info.type.tensor_type.shape.dim
+    ]
 
 
 def write_onnx(serving: Serving, path: str) -> dict[str, Any]:
@@ -78,19 +80,30 @@ def write_onnx(serving: Serving, path: str) -> dict[str, Any]:
     for logger in loggers:
         logger.setLevel(logging.ERROR)
     try:
-        proto, _ = tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
-                                                 opset=opset, output_path=path)
+        proto, _ = tf2onnx.convert.from_function(
+            fn, input_signature=fn.input_signature, opset=opset, output_path=path
+        )
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 
     def describe(values: Any) -> dict[str, Any]:
-        return {v.name: {"dtype": onnx.helper.tensor_dtype_to_np_dtype(
-            v.type.tensor_type.elem_type).name, "shape": _shape(v)} for v in values}
+        return {
+            v.name: {
+                "dtype": onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name,
+                "shape": _shape(v),
+            }
+            for v in values
+        }
 
-    return {"opset": opset, "converter": f"tf2onnx {tf2onnx.__version__}",
-            "signature": {"inputs": describe(proto.graph.input),
-                          "outputs": describe(proto.graph.output)}}
+    return {
+        "opset": opset,
+        "converter": f"tf2onnx {tf2onnx.__version__}",
+        "signature": {
+            "inputs": describe(proto.graph.input),
+            "outputs": describe(proto.graph.output),
+        },
+    }
 
 
 def check_onnx(serving: Serving, path: str) -> dict[str, float]:
@@ -114,14 +127,18 @@ def onnx_usage(serving: Serving, signature: dict[str, Any]) -> dict[str, Any]:
     """How to call the ONNX model (for export.json)."""
     inputs = ", ".join(f"'{name}': {name}" for name in signature["inputs"])
     outputs = "[" + ", ".join(signature["outputs"]) + "]"
-    feed = {"text": "token ids int64 [batch, time], zero-padded on the right, made as "
-                    "export.json's `tokens` says (vocabulary.json: id i is token i)",
-            "forecast": "raw windows float32 [batch, window + lag, columns], oldest first",
-            "model": "the model's inputs"}[serving.kind]
-    usage = {"onnxruntime": "import onnxruntime as ort\n"
-                            "session = ort.InferenceSession('model.onnx')\n"
-                            f"{outputs} = session.run(None, {{{inputs}}})",
-             "inputs": feed}
+    feed = {
+        "text": "token ids int64 [batch, time], zero-padded on the right, made as "
+        "export.json's `tokens` says (vocabulary.json: id i is token i)",
+        "forecast": "raw windows float32 [batch, window + lag, columns], oldest first",
+        "model": "the model's inputs",
+    }[serving.kind]
+    usage = {
+        "onnxruntime": "import onnxruntime as ort\n"
+        "session = ort.InferenceSession('model.onnx')\n"
+        f"{outputs} = session.run(None, {{{inputs}}})",
+        "inputs": feed,
+    }
     if serving.raw_text:
         usage["tokenize"] = tokenize_usage(serving.info)
     return usage
@@ -144,21 +161,28 @@ def tokenize_usage(info: dict[str, Any]) -> str:
     split = SPLITS.get(str(text.get("split", "whitespace")), "whitespace")
     # Python's `regex` package takes the same pattern with \uXXXX for RE2's \x{XXXX}
     python = re.sub(r"\\x\{([0-9A-Fa-f]{4})\}", r"\\u\1", SPLIT_PATTERN)
-    how = {"whitespace": "split on whitespace",
-           "character": "split into characters (Unicode code points)",
-           WORDS_CHARS: f"replace every match of the RE2 pattern {SPLIT_PATTERN} by "
-                        "' \\1 ' (space, group 1, space: each character of a script "
-                        "written without spaces, with its combining marks, becomes a "
-                        "word; in Python, with the `regex` package: the pattern "
-                        f"{python}), then split on whitespace"}
-    standardize = ("lower-case ASCII letters, remove ASCII punctuation "
-                   "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~', ")
+    how = {
+        "whitespace": "split on whitespace",
+        "character": "split into characters (Unicode code points)",
+        WORDS_CHARS: f"replace every match of the RE2 pattern {SPLIT_PATTERN} by "
+        "' \\1 ' (space, group 1, space: each character of a script "
+        "written without spaces, with its combining marks, becomes a "
+        "word; in Python, with the `regex` package: the pattern "
+        f"{python}), then split on whitespace",
+    }
+    standardize = (
+        "lower-case ASCII letters, remove ASCII punctuation !\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~', "
+    )
     if text.get("standardize") == MARKS:
-        standardize = (f"replace every match of the RE2 pattern {PUNCTUATION_PATTERN} by "
-                       f"' \\1 ', then every match of {CAPITAL_PATTERN} by "
-                       f"'\\1{CASE_MARK} \\2' ({CASE_MARK} is U+21E7), then lower-case "
-                       "every letter (Unicode), ")
-    return (standardize + how[split] + "; a token's id is "
-            "its index in vocabulary.json (1 when absent); keep the first "
-            f"{int(text.get('max_length') or 200)} ids (a text without any: [1]), pad "
-            "with 0 on the right")
+        standardize = (
+            f"replace every match of the RE2 pattern {PUNCTUATION_PATTERN} by "
+            f"' \\1 ', then every match of {CAPITAL_PATTERN} by "
+            f"'\\1{CASE_MARK} \\2' ({CASE_MARK} is U+21E7), then lower-case "
+            "every letter (Unicode), "
+        )
+    return (
+        standardize + how[split] + "; a token's id is "
+        "its index in vocabulary.json (1 when absent); keep the first "
+        f"{int(text.get('max_length') or 200)} ids (a text without any: [1]), pad "
+        "with 0 on the right"
+    )

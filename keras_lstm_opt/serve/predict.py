@@ -43,25 +43,33 @@ from keras_lstm_opt.paths import is_remote
 from keras_lstm_opt.serve.run import Run, load_run
 
 log = logging.getLogger("keras_lstm_opt")
-OUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
-               ".ndjson": "jsonl"}
+OUT_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".ndjson": "jsonl",
+}
 ID_NAMES = ("id", "key", "uid", "guid")
 PROGRESS_SECONDS = 10.0
 
 
 def output_format(out: str | None) -> str:
-    """"csv", "tsv" or "jsonl" from `out`'s suffix (None or "-": JSON Lines)."""
+    """ "csv", "tsv" or "jsonl" from `out`'s suffix (None or "-": JSON Lines)."""
     if out is None or out == "-":
         return "jsonl"
     fmt = OUT_FORMATS.get(os.path.splitext(out.lower())[1])
     if fmt is None:
-        raise UsageError(f"--out {out}: name it .csv, .tsv or .jsonl (the format comes "
-                         "from the suffix), or leave it out for JSON Lines on stdout")
+        raise UsageError(
+            f"--out {out}: name it .csv, .tsv or .jsonl (the format comes "
+            "from the suffix), or leave it out for JSON Lines on stdout"
+        )
     return fmt
 
 
-def predict_file(run_dir: str, src: str, out: str | None = None, batch_rows: int = 4096,
-                 progress: bool = True) -> str:
+def predict_file(
+    run_dir: str, src: str, out: str | None = None, batch_rows: int = 4096, progress: bool = True
+) -> str:
     """Predict every row of `src` (text) or the series' future (forecast) into `out`.
 
     Args:
@@ -92,9 +100,11 @@ def predict_file(run_dir: str, src: str, out: str | None = None, batch_rows: int
     elif run.task == "forecast" and run.info.get("series"):
         rows = _forecast_rows(run, src, expand_sources(src))
     else:
-        raise UsageError(f"{run_dir}: predict reads raw text for text classification runs "
-                         "and raw series for forecast runs imported with `data import`; "
-                         "for other runs use klo.load_run(...).predict(arrays)")
+        raise UsageError(
+            f"{run_dir}: predict reads raw text for text classification runs "
+            "and raw series for forecast runs imported with `data import`; "
+            "for other runs use klo.load_run(...).predict(arrays)"
+        )
     return _write(rows, out, fmt)
 
 
@@ -121,8 +131,10 @@ def columns_of(path: str) -> list[str]:
                 except json.JSONDecodeError:
                     return []  # iter_records names the line
                 return [str(k) for k in obj] if isinstance(obj, dict) else []
-            return [h.strip() for h in next(csv.reader(
-                [line], delimiter="\t" if kind == "tsv" else ","), [])]
+            return [
+                h.strip()
+                for h in next(csv.reader([line], delimiter="\t" if kind == "tsv" else ","), [])
+            ]
     return []
 
 
@@ -133,8 +145,9 @@ def _id_column(columns: list[str], skip: set[str]) -> str | None:
     return None
 
 
-def _text_rows(run: Run, paths: list[str], batch_rows: int, progress: bool
-               ) -> Iterator[dict[str, Any]]:
+def _text_rows(
+    run: Run, paths: list[str], batch_rows: int, progress: bool
+) -> Iterator[dict[str, Any]]:
     from keras_lstm_opt.data.readers import iter_records
 
     text = (run.info.get("text") or {}).get("column", "text")
@@ -155,8 +168,9 @@ def _text_rows(run: Run, paths: list[str], batch_rows: int, progress: bool
             now = time.perf_counter()
             if progress and now - last >= PROGRESS_SECONDS:
                 last = now
-                log.info("predict: %d rows (%.1f rows/s), reading %s", done,
-                         done / (now - began), path)
+                log.info(
+                    "predict: %d rows (%.1f rows/s), reading %s", done, done / (now - began), path
+                )
     if progress and time.perf_counter() - began >= PROGRESS_SECONDS:
         log.info("predict: %d rows in %.1f s", done, time.perf_counter() - began)
 
@@ -192,8 +206,9 @@ def _emit(rows: Iterator[dict[str, Any]], fh: IO[str], fmt: str) -> int:
         else:
             row = _flat(row)
             if writer is None:
-                writer = csv.DictWriter(fh, fieldnames=list(row),
-                                        delimiter="\t" if fmt == "tsv" else ",")
+                writer = csv.DictWriter(
+                    fh, fieldnames=list(row), delimiter="\t" if fmt == "tsv" else ","
+                )
                 writer.writeheader()
             writer.writerow(row)
         n += 1
@@ -215,8 +230,9 @@ def _write(rows: Iterator[dict[str, Any]], out: str | None, fmt: str) -> str:
             except Exception as exc:  # noqa: BLE001  (the file system's own error)
                 from keras_lstm_opt.data.storage import redact
 
-                raise StorageError(f"--out {out}: cannot be written: "
-                                   f"{redact(str(exc))[:300]}") from None
+                raise StorageError(
+                    f"--out {out}: cannot be written: {redact(str(exc))[:300]}"
+                ) from None
     else:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         tmp_path = out + ".tmp"

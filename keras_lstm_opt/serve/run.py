@@ -70,8 +70,7 @@ def _find_schema(run_dir: str, metrics: dict[str, Any]) -> tuple[dict[str, Any] 
         if isinstance(path, str):
             candidates.append(path if _isdir(path) else os.path.dirname(path))
     for directory in candidates:
-        if isinstance(directory, str) and directory and _exists(
-                _join(directory, SCHEMA_FILE)):
+        if isinstance(directory, str) and directory and _exists(_join(directory, SCHEMA_FILE)):
             return read_schema(directory), _join(directory, SCHEMA_FILE)
     return None, ""
 
@@ -108,14 +107,20 @@ def load_run(run_dir: str) -> Run:
         from keras_lstm_opt.training.run_lock import owner
 
         if (who := owner(run_dir)) is not None:  # live: named (a resume would be a 2nd)
-            raise RunDirError(f"{run_dir}: no model.keras yet: it is being trained by PID "
-                              f"{who.pid} on {who.host} since {who.since}; wait until done")
+            raise RunDirError(
+                f"{run_dir}: no model.keras yet: it is being trained by PID "
+                f"{who.pid} on {who.host} since {who.since}; wait until done"
+            )
         unfinished = _exists(_join(run_dir, "backup")) or _exists(_join(run_dir, "config.yaml"))
         raise RunDirError(
-            f"{run_dir}: no model.keras: " + (
+            f"{run_dir}: no model.keras: "
+            + (
                 "the run has not finished; resume it by training into the same directory "
                 f"(keras-lstm-opt train ... --run-dir {run_dir}) until it completes"
-                if unfinished else "not a run directory of keras-lstm-opt train / klo.fit"))
+                if unfinished
+                else "not a run directory of keras-lstm-opt train / klo.fit"
+            )
+        )
     metrics_path = _join(run_dir, "metrics.json")
     metrics = json.loads(_read(metrics_path)) if _exists(metrics_path) else {}
     schema, schema_from = _find_schema(run_dir, metrics)
@@ -137,7 +142,7 @@ def pad_ids(rows: Sequence[Any]) -> np.ndarray:
     arrays = [np.asarray(r, dtype=np.int64).reshape(-1) for r in rows]
     out = np.zeros((len(arrays), max([len(a) for a in arrays] + [1])), dtype=np.int64)
     for i, a in enumerate(arrays):
-        out[i, :len(a)] = a
+        out[i, : len(a)] = a
     return out
 
 
@@ -182,8 +187,11 @@ class Run:
         if not self.classifies:
             return None
         names = self.info.get("class_names")
-        return [str(n) for n in names] if names else [
-            str(i) for i in range(int(self.info.get("num_classes", 2)))]
+        return (
+            [str(n) for n in names]
+            if names
+            else [str(i) for i in range(int(self.info.get("num_classes", 2)))]
+        )
 
     @property
     def window(self) -> int:
@@ -228,15 +236,20 @@ class Run:
         if self.task == "text" and self.classifies:
             probs = self.probabilities(inputs, batch_size)
             names = self.class_names or []
-            return [{"label": names[int(np.argmax(p))],
-                     "probabilities": {n: float(v) for n, v in zip(names, p, strict=True)}}
-                    for p in probs]
+            return [
+                {
+                    "label": names[int(np.argmax(p))],
+                    "probabilities": {n: float(v) for n, v in zip(names, p, strict=True)},
+                }
+                for p in probs
+            ]
         if self.task == "forecast":
             if _is_frame(inputs):
                 import pandas as pd
 
-                return pd.DataFrame(self.forecast_table(
-                    {str(c): inputs[c].tolist() for c in inputs.columns}))
+                return pd.DataFrame(
+                    self.forecast_table({str(c): inputs[c].tolist() for c in inputs.columns})
+                )
             x = np.asarray(inputs, dtype=np.float32)
             if x.ndim == 2:
                 return self.forecast_windows(self._last_window(x, "the array"))[0]
@@ -244,8 +257,10 @@ class Run:
         return self._call(np.asarray(inputs), batch_size)
 
     def _call(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        parts = [np.asarray(self.predictor()(x[i:i + batch_size]))
-                 for i in range(0, len(x), batch_size)]
+        parts = [
+            np.asarray(self.predictor()(x[i : i + batch_size]))
+            for i in range(0, len(x), batch_size)
+        ]
         if not parts:
             raise UsageError("predict: no inputs")
         return np.concatenate(parts)
@@ -257,9 +272,11 @@ class Run:
         if _is_frame(inputs):
             column = (self.info.get("text") or {}).get("column", "text")
             if column not in inputs.columns:
-                raise UsageError(f"the DataFrame has no column {column!r} (the text column "
-                                 f"of the training data); columns: "
-                                 f"{', '.join(map(str, inputs.columns))}")
+                raise UsageError(
+                    f"the DataFrame has no column {column!r} (the text column "
+                    f"of the training data); columns: "
+                    f"{', '.join(map(str, inputs.columns))}"
+                )
             return _as_list(inputs[column])
         if isinstance(inputs, (str, bytes)):
             return [inputs]
@@ -271,8 +288,10 @@ class Run:
             raise UsageError("predict: no inputs")
         if all(isinstance(t, (str, bytes)) for t in texts):
             if not self.info.get("vocabulary"):
-                raise UsageError("this run's data has no vocabulary (it was not imported "
-                                 "from text), so it cannot read raw strings; pass token ids")
+                raise UsageError(
+                    "this run's data has no vocabulary (it was not imported "
+                    "from text), so it cannot read raw strings; pass token ids"
+                )
             from keras_lstm_opt.data.text import encode_texts
 
             strings = [t.decode() if isinstance(t, bytes) else t for t in texts]
@@ -281,7 +300,9 @@ class Run:
                 logging.getLogger("keras_lstm_opt").warning(
                     "predict: %d empty text(s) (the first is input %d) are read as one "
                     "unknown token (import refuses empty texts); their labels say little",
-                    len(empty), empty[0] + 1)
+                    len(empty),
+                    empty[0] + 1,
+                )
             return encode_texts(self.info, strings)
         if any(isinstance(t, (str, bytes)) for t in texts):
             raise UsageError("predict: mix of strings and token ids; pass one kind")
@@ -292,8 +313,9 @@ class Run:
         rows = self.texts_of(inputs)
         parts = []
         for i in range(0, len(rows), batch_size):
-            out = np.asarray(self.predictor()(self.encode(rows[i:i + batch_size])),
-                             dtype=np.float64)
+            out = np.asarray(
+                self.predictor()(self.encode(rows[i : i + batch_size])), dtype=np.float64
+            )
             if out.shape[-1] == 1:  # sigmoid: P(class 1)
                 out = np.concatenate([1.0 - out, out], axis=-1)
             parts.append(out)
@@ -307,8 +329,10 @@ class Run:
         x = np.asarray(x, dtype=np.float32)
         want = tuple(self.model.input_shape[1:])
         if x.ndim != 3 or tuple(x.shape[1:]) != want:
-            raise UsageError(f"windows: expected shape [N, {want[0]}, {want[1]}] (raw rows "
-                             f"of the columns {self.columns or '?'}), got {list(x.shape)}")
+            raise UsageError(
+                f"windows: expected shape [N, {want[0]}, {want[1]}] (raw rows "
+                f"of the columns {self.columns or '?'}), got {list(x.shape)}"
+            )
         out = self._call(x, batch_size)
         return out.reshape(len(x), -1, len(self.targets))
 
@@ -316,14 +340,14 @@ class Run:
     def columns(self) -> list[str]:
         return [str(c) for c in (self.info.get("series") or {}).get("columns", [])]
 
-    def _last_window(self, rows: np.ndarray, what: str,
-                     where: Sequence[str] | None = None) -> np.ndarray:
+    def _last_window(
+        self, rows: np.ndarray, what: str, where: Sequence[str] | None = None
+    ) -> np.ndarray:
         """The last W rows of raw `rows` [rows, C] as one window [1, W, C]; `where`
         names each row for errors (default "<what>, row i")."""
         need, width = self.window, int(self.model.input_shape[2])
         if rows.ndim != 2 or rows.shape[1] != width:
-            raise UsageError(f"{what}: expected raw rows [rows, {width}], got "
-                             f"{list(rows.shape)}")
+            raise UsageError(f"{what}: expected raw rows [rows, {width}], got {list(rows.shape)}")
         if len(rows) < need:
             raise DataError(f"{what}: {len(rows)} rows; a forecast needs the last {need}")
         tail = rows[-need:]
@@ -331,29 +355,37 @@ class Run:
         if len(bad):
             r, c = (int(v) for v in bad[0])
             name = self.columns[c] if self.columns else str(c)
-            at = (where[len(where) - need + r] if where
-                  else f"{what}, row {len(rows) - need + r + 1}")
+            at = (
+                where[len(where) - need + r] if where else f"{what}, row {len(rows) - need + r + 1}"
+            )
             raise DataError(f"{at}, column {name!r}: missing or not a finite number")
         return tail[None]
 
-    def forecast_table(self, table: Mapping[str, Sequence[Any]], what: str = "the rows",
-                       where: Sequence[str] | None = None) -> dict[str, list[Any]]:
+    def forecast_table(
+        self,
+        table: Mapping[str, Sequence[Any]],
+        what: str = "the rows",
+        where: Sequence[str] | None = None,
+    ) -> dict[str, list[Any]]:
         """Raw series rows (column -> values, oldest first) -> the forecast after the last
         row: {"step": [1..H], <time column>: future stamps (when the rows are evenly
         spaced), <target>: values}. `where` names each row for errors (file and line)."""
         series = self.info.get("series")
         if not series:
-            raise UsageError("this run's data has no series description (info.series); "
-                             "pass raw windows [N, W, C] instead of rows")
+            raise UsageError(
+                "this run's data has no series description (info.series); "
+                "pass raw windows [N, W, C] instead of rows"
+            )
         missing = [c for c in self.columns if c not in table]
         if missing:
-            raise UsageError(f"{what}: missing column(s) {', '.join(missing)} (columns: "
-                             f"{', '.join(map(str, table))})")
+            raise UsageError(
+                f"{what}: missing column(s) {', '.join(missing)} (columns: "
+                f"{', '.join(map(str, table))})"
+            )
         total = len(table[self.columns[0]])
         start = max(total - self.window, 0)  # only the last window is read
         names = [where[i] if where else f"{what}, row {i + 1}" for i in range(start, total)]
-        rows = np.stack([_numbers(list(table[c])[start:], c, names) for c in self.columns],
-                        axis=1)
+        rows = np.stack([_numbers(list(table[c])[start:], c, names) for c in self.columns], axis=1)
         forecast = self.forecast_windows(self._last_window(rows, what, names))[0]
         out: dict[str, list[Any]] = {"step": list(range(1, len(forecast) + 1))}
         time = series.get("time")
@@ -392,8 +424,7 @@ def _numbers(values: Sequence[Any], column: str, where: Sequence[str]) -> np.nda
     return out
 
 
-def evaluate_run(run_dir: str, data: str | None = None, out: str | None = None
-                 ) -> dict[str, Any]:
+def evaluate_run(run_dir: str, data: str | None = None, out: str | None = None) -> dict[str, Any]:
     """Score the run in `run_dir` and write evaluation.json (+ PNGs).
 
     Args:

@@ -66,8 +66,9 @@ class Serving:
             return {"probabilities": out, "class_id": tf.argmax(out, axis=-1)}
         if self.kind == "forecast":
             return {"forecast": tf.reshape(out, [-1, self.horizon, len(self.targets)])}
-        return dict(zip(self.output_names, out if isinstance(out, (list, tuple)) else [out],
-                        strict=True))
+        return dict(
+            zip(self.output_names, out if isinstance(out, (list, tuple)) else [out], strict=True)
+        )
 
     def expected(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
         """model.keras's own answer (its original layers) in the exported outputs' form."""
@@ -84,15 +85,20 @@ class Serving:
     def outputs(self) -> dict[str, dict[str, Any]]:
         """The exported outputs: name -> {"dtype", "shape"} (None for any size)."""
         if self.kind == "text":
-            return {"probabilities": {"dtype": "float32",
-                                      "shape": [None, len(self.class_names)]},
-                    "class_id": {"dtype": "int64", "shape": [None]},
-                    "label": {"dtype": "string", "shape": [None]}}
+            return {
+                "probabilities": {"dtype": "float32", "shape": [None, len(self.class_names)]},
+                "class_id": {"dtype": "int64", "shape": [None]},
+                "label": {"dtype": "string", "shape": [None]},
+            }
         if self.kind == "forecast":
-            return {"forecast": {"dtype": "float32",
-                                 "shape": [None, self.horizon, len(self.targets)]}}
-        return {name: {"dtype": str(t.dtype), "shape": [None, *list(t.shape)[1:]]}
-                for name, t in zip(self.output_names, self.model.outputs, strict=True)}
+            return {
+                "forecast": {"dtype": "float32", "shape": [None, self.horizon, len(self.targets)]}
+            }
+        return {
+            name: {"dtype": str(t.dtype), "shape": [None, *list(t.shape)[1:]]}
+            for name, t in zip(self.output_names, self.model.outputs, strict=True)
+        }
+
 
 def serving_model(model: keras.Model) -> keras.Model:
     """A copy of `model` with stock Keras LSTM layers that never take the cuDNN path
@@ -117,11 +123,13 @@ def serving_model(model: keras.Model) -> keras.Model:
         layer.use_cudnn = False
     return stock
 
+
 def describe(run: Run) -> Serving:
     """The Serving of a loaded run: its kind, inputs, classes, horizon and targets."""
     stock = serving_model(run.model)
-    inputs = {t.name.split(":")[0]: (str(t.dtype), [None, *list(t.shape)[1:]])
-              for t in stock.inputs}
+    inputs = {
+        t.name.split(":")[0]: (str(t.dtype), [None, *list(t.shape)[1:]]) for t in stock.inputs
+    }
     schema = run.schema
     if schema is None or len(inputs) != 1:
         return Serving("model", stock, run.model, inputs)
@@ -130,32 +138,47 @@ def describe(run: Run) -> Serving:
     if feat["dtype"] == "int64" and schema["features"][schema["target"]]["dtype"] == "int64":
         k = int(info.get("num_classes", 0)) or int(stock.outputs[0].shape[-1])
         names = [str(n) for n in info.get("class_names") or range(max(k, 2))]
-        return Serving("text", stock, run.model, {"tokens": ("int64", [None, None])}, info,
-                       class_names=names)
+        return Serving(
+            "text", stock, run.model, {"tokens": ("int64", [None, None])}, info, class_names=names
+        )
     if feat["dtype"] == "float32" and len(feat["shape"]) == 2:
         units = int(stock.outputs[0].shape[-1])
         horizon = int(info.get("horizon") or units)
         series = info.get("series") or {}
         targets = [str(t) for t in series.get("targets") or [schema["target"]]]
         if horizon * len(targets) != units:
-            raise DataError(f"{run.run_dir}: the model predicts {units} values, but the "
-                             f"schema says horizon {horizon} x {len(targets)} targets")
+            raise DataError(
+                f"{run.run_dir}: the model predicts {units} values, but the "
+                f"schema says horizon {horizon} x {len(targets)} targets"
+            )
         window = list(next(iter(inputs.values()))[1])
-        return Serving("forecast", stock, run.model, {"window": ("float32", window)}, info,
-                       horizon=horizon, targets=targets)
+        return Serving(
+            "forecast",
+            stock,
+            run.model,
+            {"window": ("float32", window)},
+            info,
+            horizon=horizon,
+            targets=targets,
+        )
     return Serving("model", stock, run.model, inputs, info)
+
 
 def input_specs(serving: Serving) -> list[tf.TensorSpec]:
     import tensorflow as tf
 
-    return [tf.TensorSpec(shape, getattr(tf, dtype), name=name)
-            for name, (dtype, shape) in serving.inputs.items()]
+    return [
+        tf.TensorSpec(shape, getattr(tf, dtype), name=name)
+        for name, (dtype, shape) in serving.inputs.items()
+    ]
+
 
 def numeric_function(serving: Serving) -> Any:
     """A tf.function over the numeric inputs (token ids / windows), for tf2onnx."""
     import tensorflow as tf
 
     return tf.function(serving.numeric, input_signature=input_specs(serving), autograph=False)
+
 
 def sample_inputs(serving: Serving, n: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
     """A few inputs of varied lengths (padding included) to check an export with."""
@@ -170,10 +193,14 @@ def sample_inputs(serving: Serving, n: int = 5, seed: int = 0) -> dict[str, np.n
         if serving.raw_text:
             words = [w for w in serving.info["vocabulary"][2:] if w] or ["a"]
             # joined without spaces too: a Chinese or Japanese sentence (words+chars)
-            texts = ["", "zzqx unknownword", " ".join(rng.choice(words, size=3)),
-                     "".join(rng.choice(words, size=9)) + ", " + " ".join(
-                         rng.choice(words, size=4)), " ".join(rng.choice(words, size=30))]
-            out["text"] = np.array(texts[:max(n, 2)], dtype=object)
+            texts = [
+                "",
+                "zzqx unknownword",
+                " ".join(rng.choice(words, size=3)),
+                "".join(rng.choice(words, size=9)) + ", " + " ".join(rng.choice(words, size=4)),
+                " ".join(rng.choice(words, size=30)),
+            ]
+            out["text"] = np.array(texts[: max(n, 2)], dtype=object)
         return out
     arrays = {}
     for name, (dtype, shape) in serving.inputs.items():
@@ -188,6 +215,7 @@ def sample_inputs(serving: Serving, n: int = 5, seed: int = 0) -> dict[str, np.n
         arrays[name] = x.astype(dtype)
     return arrays
 
+
 def max_difference(got: dict[str, Any], want: dict[str, np.ndarray]) -> float:
     """Largest |got - want| over the numeric outputs, relative to |want| where it is above
     1 (float32 keeps 7 digits: a forecast of 370 ppm is exact to about 3e-5); 1.0 when
@@ -196,8 +224,9 @@ def max_difference(got: dict[str, Any], want: dict[str, np.ndarray]) -> float:
     for key, value in want.items():
         other = np.asarray(got[key])
         if value.dtype.kind in "OUS" or key == "class_id":
-            same = [str(a.decode() if isinstance(a, bytes) else a) for a in other.ravel()] == \
-                [str(b) for b in value.ravel()]
+            same = [str(a.decode() if isinstance(a, bytes) else a) for a in other.ravel()] == [
+                str(b) for b in value.ravel()
+            ]
             worst = max(worst, 0.0 if same else 1.0)
             continue
         diff = np.abs(other.astype(np.float64) - value) / np.maximum(1.0, np.abs(value))

@@ -52,8 +52,9 @@ def future_times(recent: Sequence[Any], steps: int) -> list[Any] | None:
         if not np.allclose(d, d[0]) or d[0] <= 0:
             return None
         whole = all(float(v).is_integer() for v in nums + [d[0]])
-        return [int(nums[-1] + d[0] * k) if whole else nums[-1] + d[0] * k
-                for k in range(1, steps + 1)]
+        return [
+            int(nums[-1] + d[0] * k) if whole else nums[-1] + d[0] * k for k in range(1, steps + 1)
+        ]
     if not all(isinstance(s, dt.datetime) for s in stamps):
         return None
     times: list[dt.datetime] = stamps  # type: ignore[assignment]
@@ -62,10 +63,17 @@ def future_times(recent: Sequence[Any], steps: int) -> list[Any] | None:
         step = deltas.pop()
         nxt = [times[-1] + step * k for k in range(1, steps + 1)]
     else:
-        months = {(b.year - a.year) * 12 + b.month - a.month
-                  for a, b in zip(times, times[1:], strict=False)}
-        if len(months) != 1 or min(months) <= 0 or len({t.day for t in times}) != 1 or len(
-                {t.time() for t in times}) != 1 or times[-1].day > 28:
+        months = {
+            (b.year - a.year) * 12 + b.month - a.month
+            for a, b in zip(times, times[1:], strict=False)
+        }
+        if (
+            len(months) != 1
+            or min(months) <= 0
+            or len({t.day for t in times}) != 1
+            or len({t.time() for t in times}) != 1
+            or times[-1].day > 28
+        ):
             return None
         step_m = months.pop()
         nxt = [_add_months(times[-1], step_m * k) for k in range(1, steps + 1)]

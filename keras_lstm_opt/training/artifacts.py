@@ -66,9 +66,13 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def sync_dir(local: str, remote: str, last: tuple[str, ...] = ("metrics.json",),
-             seen: dict[str, tuple[int, float]] | None = None,
-             skip: tuple[str, ...] = ()) -> int:
+def sync_dir(
+    local: str,
+    remote: str,
+    last: tuple[str, ...] = ("metrics.json",),
+    seen: dict[str, tuple[int, float]] | None = None,
+    skip: tuple[str, ...] = (),
+) -> int:
     """Copy a staged run directory to a remote one (s3://, hdfs://), `last` files last
     (metrics.json is the run's success marker); return the number of files copied.
 
@@ -113,8 +117,12 @@ def write_json_atomic(path: str, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def plot_curves(history: dict[str, list[float]], path: str, title: str,
-                reference: dict[str, float] | None = None) -> str:
+def plot_curves(
+    history: dict[str, list[float]],
+    path: str,
+    title: str,
+    reference: dict[str, float] | None = None,
+) -> str:
     """Loss and metric per epoch, train vs validation, with reference lines; PNG."""
     import matplotlib
 

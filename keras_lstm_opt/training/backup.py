@@ -42,16 +42,23 @@ log = logging.getLogger("keras_lstm_opt")
 
 class Backup:
     """Args:
-        model: a compiled Keras model (its optimizer is saved too).
-        directory: the run's backup directory (the chief writes here); None = no backups.
-        is_chief: whether this process writes the real backup.
-        resume: whether `restore` may load an existing backup.
-        keep: how many of the newest backups to keep.
-        copy_to: a second directory (local or remote) that gets a copy of every backup.
+    model: a compiled Keras model (its optimizer is saved too).
+    directory: the run's backup directory (the chief writes here); None = no backups.
+    is_chief: whether this process writes the real backup.
+    resume: whether `restore` may load an existing backup.
+    keep: how many of the newest backups to keep.
+    copy_to: a second directory (local or remote) that gets a copy of every backup.
     """
 
-    def __init__(self, model: keras.Model, directory: str | None, is_chief: bool = True,
-                 resume: bool = True, keep: int = 2, copy_to: str | None = None) -> None:
+    def __init__(
+        self,
+        model: keras.Model,
+        directory: str | None,
+        is_chief: bool = True,
+        resume: bool = True,
+        keep: int = 2,
+        copy_to: str | None = None,
+    ) -> None:
         self.directory = directory
         self.is_chief = is_chief
         self.resume = resume
@@ -71,8 +78,11 @@ class Backup:
         self.remote = directory if directory and not fs.native(directory) else None
         local = self._pull(directory) if self.remote and directory else directory
         self._private = None if is_chief or directory is None else self._temp("backup")
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self._private or local,
-                                                  max_to_keep=keep) if local else None
+        self.manager = (
+            tf.train.CheckpointManager(self.checkpoint, self._private or local, max_to_keep=keep)
+            if local
+            else None
+        )
 
     def _temp(self, prefix: str) -> str:
         self._temps.append(tempdirs.make(prefix))
@@ -93,11 +103,12 @@ class Backup:
         dirs = [d for d in (self.directory, self.copy_to) if d] if self.directory else []
         for d in dirs:
             local = d if fs.native(d) else self._pull(d)
-            state = tf.train.get_checkpoint_state(local) if tf.io.gfile.exists(local) \
-                else None
+            state = tf.train.get_checkpoint_state(local) if tf.io.gfile.exists(local) else None
             if state:
-                out += [p if is_remote(p) or os.path.isabs(p) else os.path.join(local, p)
-                        for p in reversed(state.all_model_checkpoint_paths)]
+                out += [
+                    p if is_remote(p) or os.path.isabs(p) else os.path.join(local, p)
+                    for p in reversed(state.all_model_checkpoint_paths)
+                ]
         return out
 
     def restore(self, force: bool = False) -> int | None:
@@ -108,18 +119,27 @@ class Backup:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             except (tf.errors.OpError, IndexError, OSError) as exc:  # torn or missing
-                log.warning("backup %s is unreadable (%s); trying the one before", path,
-                            str(exc).splitlines()[0][:200])
+                log.warning(
+                    "backup %s is unreadable (%s); trying the one before",
+                    path,
+                    str(exc).splitlines()[0][:200],
+                )
                 continue
             except (ValueError, AssertionError) as exc:  # a backup of another model
-                raise RunDirError(f"{path} is a backup of another model or optimizer "
-                                  f"({str(exc).splitlines()[0][:200]}); train into another run "
-                                  "directory, or delete this one's backup/") from None
+                raise RunDirError(
+                    f"{path} is a backup of another model or optimizer "
+                    f"({str(exc).splitlines()[0][:200]}); train into another run "
+                    "directory, or delete this one's backup/"
+                ) from None
             step = self.resumed_step = int(self.step.numpy())
             self.restore_seconds = time.perf_counter() - began
             self.restored_from = self._origin(path)
-            log.info("resuming from the backup %s at step %d (restored in %.2f s)",
-                     self.restored_from, step, self.restore_seconds)
+            log.info(
+                "resuming from the backup %s at step %d (restored in %.2f s)",
+                self.restored_from,
+                step,
+                self.restore_seconds,
+            )
             return step
         return None if force else 0
 

@@ -24,7 +24,7 @@ log = logging.getLogger("keras_lstm_opt")
 
 
 def monitor_mode(monitor: str) -> str:
-    """"max" for accuracies, else "min"."""
+    """ "max" for accuracies, else "min"."""
     return "max" if "accuracy" in monitor else "min"
 
 
@@ -45,8 +45,11 @@ def read_history(path: str) -> list[dict[str, float]]:
 
 def best_epoch(history: str, monitor: str, mode: str) -> tuple[int, float] | None:
     """(epoch, value) of the best `monitor` value in `history` (a CSVLogger file)."""
-    scored = [(int(r["epoch"]), r[monitor]) for r in read_history(history)
-              if monitor in r and math.isfinite(r[monitor])]
+    scored = [
+        (int(r["epoch"]), r[monitor])
+        for r in read_history(history)
+        if monitor in r and math.isfinite(r[monitor])
+    ]
     if not scored:
         return None
     pick = max if mode == "max" else min
@@ -67,9 +70,13 @@ class BestWeights(keras.callbacks.Callback):
         previous_weights: weights file of `previous`.
     """
 
-    def __init__(self, monitor: str, enabled: bool = True,
-                 previous: tuple[int, float] | None = None,
-                 previous_weights: str | None = None) -> None:
+    def __init__(
+        self,
+        monitor: str,
+        enabled: bool = True,
+        previous: tuple[int, float] | None = None,
+        previous_weights: str | None = None,
+    ) -> None:
         super().__init__()
         self.monitor, self.enabled = monitor, enabled
         self.mode = monitor_mode(monitor)
@@ -108,8 +115,16 @@ class BestWeights(keras.callbacks.Callback):
             return
         (b, bv), (e, ev), m = self.best, self.last, self.monitor
         if not self.enabled:
-            log.info("keeping the last epoch's weights: epoch %d (%s %.4f); the best was "
-                     "epoch %d (%s %.4f)", e + 1, m, ev, b + 1, m, bv)
+            log.info(
+                "keeping the last epoch's weights: epoch %d (%s %.4f); the best was "
+                "epoch %d (%s %.4f)",
+                e + 1,
+                m,
+                ev,
+                b + 1,
+                m,
+                bv,
+            )
             return
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
@@ -119,14 +134,26 @@ class BestWeights(keras.callbacks.Callback):
             log.warning("the best epoch's weights are missing; keeping the last epoch's")
             return
         self.restored = True
-        log.info("restored the best weights: epoch %d (%s %.4f) instead of the last, "
-                 "epoch %d (%s %.4f)", b + 1, m, bv, e + 1, m, ev)
+        log.info(
+            "restored the best weights: epoch %d (%s %.4f) instead of the last, epoch %d (%s %.4f)",
+            b + 1,
+            m,
+            bv,
+            e + 1,
+            m,
+            ev,
+        )
 
     def summary(self) -> dict[str, Any]:
         """What metrics.json records about best and last epochs."""
         if self.best is None or self.last is None:
             return {"weights": "last"}
         m = self.monitor
-        return {"monitor": m, "best_epoch": self.best[0] + 1, f"best_{m}": self.best[1],
-                "last_epoch": self.last[0] + 1, f"last_{m}": self.last[1],
-                "weights": "best" if self.restored else "last"}
+        return {
+            "monitor": m,
+            "best_epoch": self.best[0] + 1,
+            f"best_{m}": self.best[1],
+            "last_epoch": self.last[0] + 1,
+            f"last_{m}": self.last[1],
+            "weights": "best" if self.restored else "last",
+        }

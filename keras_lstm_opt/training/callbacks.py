@@ -102,8 +102,9 @@ class ProfileWindow(keras.callbacks.Callback):
 
         tf.profiler.experimental.stop()
         self._active = False
-        planes = sorted(glob.glob(os.path.join(self.logdir, "plugins", "profile", "*",
-                                               "*.xplane.pb")))
+        planes = sorted(
+            glob.glob(os.path.join(self.logdir, "plugins", "profile", "*", "*.xplane.pb"))
+        )
         if planes:  # a copy in which xprof finds the steps of a while_loop LSTM
             fold_loop_iterations(planes[-1])
 
@@ -138,9 +139,13 @@ class LoggedEarlyStopping(keras.callbacks.EarlyStopping):
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.stopped_epoch > 0:
-            log.info("early stopping after epoch %d: %s did not improve for %d epoch(s) "
-                     "(train.early_stopping_patience)", self.stopped_epoch + 1, self.monitor,
-                     self.patience)
+            log.info(
+                "early stopping after epoch %d: %s did not improve for %d epoch(s) "
+                "(train.early_stopping_patience)",
+                self.stopped_epoch + 1,
+                self.monitor,
+                self.patience,
+            )
 
 
 class Deadline(keras.callbacks.Callback):
@@ -188,17 +193,23 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
         super().on_train_batch_end(batch, None)
 
 
-def run_dir_callbacks(paths: dict[str, str], monitor: str, resume: bool,
-                      best_so_far: float | None = None) -> list[keras.callbacks.Callback]:
+def run_dir_callbacks(
+    paths: dict[str, str], monitor: str, resume: bool, best_so_far: float | None = None
+) -> list[keras.callbacks.Callback]:
     """What a run directory gets each epoch: best and latest weights, history.csv and
     TensorBoard logs (backups: training/backup.py). `best_so_far`: the monitored value
     of the best epoch before a resume, so that best.weights.h5 is only replaced by a
     better epoch."""
     mode = monitor_mode(monitor)
     return [
-        AtomicModelCheckpoint(paths["best"], monitor=monitor, mode=mode,
-                              save_best_only=True, save_weights_only=True,
-                              initial_value_threshold=best_so_far),
+        AtomicModelCheckpoint(
+            paths["best"],
+            monitor=monitor,
+            mode=mode,
+            save_best_only=True,
+            save_weights_only=True,
+            initial_value_threshold=best_so_far,
+        ),
         AtomicModelCheckpoint(paths["latest"], save_weights_only=True),
         keras.callbacks.CSVLogger(paths["history"], append=resume),
         EpochTensorBoard(paths["tensorboard"], write_graph=False),

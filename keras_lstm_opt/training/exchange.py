@@ -53,8 +53,9 @@ def _from_wire(grad: Any, dtype: tf.DType) -> Any:
     return tf.cast(grad, dtype)
 
 
-def all_reduce_gradients(ctx: Any, grads: list[Any], compression: Compression = "none"
-                         ) -> list[Any]:
+def all_reduce_gradients(
+    ctx: Any, grads: list[Any], compression: Compression = "none"
+) -> list[Any]:
     """Sum `grads` over every replica in one collective call (None stays None); row-sparse
     gradients come back row-sparse with each row once. `compression` as above."""
     if compression not in ("none", *WIRE):
@@ -94,12 +95,15 @@ def reduce_once(optimizer: keras.optimizers.Optimizer) -> None:
     keras/src/backend/tensorflow/optimizer.py), which doubled the traffic of a step that
     had already summed them to clip. Outside that block (the optimizer reused by Keras's
     own `model.fit`, say) it sums as Keras does."""
-    for opt in {id(o): o for o in (optimizer, getattr(optimizer, "inner_optimizer", None))
-                if o is not None}.values():
+    for opt in {
+        id(o): o for o in (optimizer, getattr(optimizer, "inner_optimizer", None)) if o is not None
+    }.values():
         keras_sum = getattr(opt, "_all_reduce_sum_gradients", None)
         if keras_sum is None:
-            raise TypeError(f"{type(opt).__name__}: not Keras's TensorFlow optimizer; its "
-                            "gradients cannot be summed by the train step")
+            raise TypeError(
+                f"{type(opt).__name__}: not Keras's TensorFlow optimizer; its "
+                "gradients cannot be summed by the train step"
+            )
         if getattr(keras_sum, "klo_reduce_once", False):
             continue
 

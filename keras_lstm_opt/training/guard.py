@@ -52,19 +52,29 @@ class BlowUpGuard:
             return None
         what = f"loss {loss:g} at step {step}"
         if len(self.rollbacks) >= self.cfg.nan_rollbacks:
-            self.exhausted = (f"{what} after {len(self.rollbacks)} rollback(s) "
-                              f"(train.nan_rollbacks: {self.cfg.nan_rollbacks})")
+            self.exhausted = (
+                f"{what} after {len(self.rollbacks)} rollback(s) "
+                f"(train.nan_rollbacks: {self.cfg.nan_rollbacks})"
+            )
             return None
         restored = self.backup.restore(force=True)
         if restored is None:
             self.exhausted = f"{what} before any backup was saved: nothing to roll back to"
             return None
         lr = scale_learning_rate(self.optimizer, self.cfg.nan_lr_factor)
-        self.rollbacks.append({"at_step": step, "loss": str(loss), "restored_step": restored,
-                               "learning_rate": lr})
-        log.warning("%s: rolled back to the backup at step %d, learning rate x%g -> %.3g "
-                    "(rollback %d of %d)", what, restored, self.cfg.nan_lr_factor, lr,
-                    len(self.rollbacks), self.cfg.nan_rollbacks)
+        self.rollbacks.append(
+            {"at_step": step, "loss": str(loss), "restored_step": restored, "learning_rate": lr}
+        )
+        log.warning(
+            "%s: rolled back to the backup at step %d, learning rate x%g -> %.3g "
+            "(rollback %d of %d)",
+            what,
+            restored,
+            self.cfg.nan_lr_factor,
+            lr,
+            len(self.rollbacks),
+            self.cfg.nan_rollbacks,
+        )
         return restored
 
 
@@ -95,8 +105,9 @@ class StopSignals:
             signal.signal(signum, signal.SIG_DFL)
             signal.raise_signal(signum)
         self.signum = signum
-        log.warning("%s received: stopping after this step and saving a backup",
-                    signal.Signals(signum).name)
+        log.warning(
+            "%s received: stopping after this step and saving a backup", signal.Signals(signum).name
+        )
 
     def _read(self, sock: socket.socket) -> None:
         while True:
@@ -123,15 +134,15 @@ class StopSignals:
             reader, writer = socket.socketpair()
             writer.setblocking(False)
             try:
-                self._old_fd = signal.set_wakeup_fd(writer.fileno(),
-                                                    warn_on_full_buffer=False)
+                self._old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
             except ValueError:
                 reader.close()
                 writer.close()
                 return self
             self._wakeup = (reader, writer)
-            threading.Thread(target=self._read, args=(reader,), daemon=True,
-                             name="klo-signal-reader").start()
+            threading.Thread(
+                target=self._read, args=(reader,), daemon=True, name="klo-signal-reader"
+            ).start()
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -37,9 +37,9 @@ DatasetFn = Callable[[tf.distribute.InputContext], tf.data.Dataset]
 @dataclass
 class TrainData:
     """Args:
-        distribute: done_steps -> the distributed dataset, resumed after `done_steps`.
-        steps_per_epoch: steps in one epoch.
-        element_spec: the spec of one (x, y) batch (for building an unbuilt model).
+    distribute: done_steps -> the distributed dataset, resumed after `done_steps`.
+    steps_per_epoch: steps in one epoch.
+    element_spec: the spec of one (x, y) batch (for building an unbuilt model).
     """
 
     distribute: Callable[[int], Any]
@@ -72,8 +72,7 @@ def _inputs(x: Any) -> Any:
     return tuple(x) if isinstance(x, list) else x
 
 
-def _arrays(x: Any, y: Any, batch_size: int | None,
-            what: str) -> tuple[tf.data.Dataset, int]:
+def _arrays(x: Any, y: Any, batch_size: int | None, what: str) -> tuple[tf.data.Dataset, int]:
     x = _inputs(x)
     if y is None:
         raise UsageError(f"{what}: NumPy inputs need y (the targets)")
@@ -91,32 +90,44 @@ def _data_sharded(ds: tf.data.Dataset) -> tf.data.Dataset:
     return ds.with_options(options)
 
 
-def training_data(strategy: tf.distribute.Strategy, x: Any, y: Any = None,
-                  batch_size: int | None = None, steps_per_epoch: int | None = None,
-                  shuffle: bool = True, seed: int | None = None, num_workers: int = 1,
-                  worker_index: int = 0) -> TrainData:
+def training_data(
+    strategy: tf.distribute.Strategy,
+    x: Any,
+    y: Any = None,
+    batch_size: int | None = None,
+    steps_per_epoch: int | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    num_workers: int = 1,
+    worker_index: int = 0,
+) -> TrainData:
     """The training input in any of the three forms, ready to distribute."""
     replicas = strategy.num_replicas_in_sync
     for name, value in (("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
             raise UsageError(f"{name}={value!r}: expected a positive integer or None")
     if callable(x) and not isinstance(x, tf.data.Dataset):
         fn: DatasetFn = x
         if num_workers > 1 and not steps_per_epoch:  # shards may differ in size
-            raise UsageError("a dataset function on several workers needs steps_per_epoch "
-                             "(each worker sees only its own shard, so they cannot count "
-                             "the same number of batches)")
+            raise UsageError(
+                "a dataset function on several workers needs steps_per_epoch "
+                "(each worker sees only its own shard, so they cannot count "
+                "the same number of batches)"
+            )
         probe = fn(tf.distribute.InputContext(num_workers, worker_index, replicas))
         _check_pair(probe.element_spec, "the dataset function's dataset")
         per_pipeline = replicas // num_workers
-        steps = steps_per_epoch or _cardinality(probe, "the dataset function's dataset") \
-            // per_pipeline
+        steps = (
+            steps_per_epoch or _cardinality(probe, "the dataset function's dataset") // per_pipeline
+        )
 
         def from_function(done: int) -> Any:
             def make(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
                 ds = _repeat(fn(ctx))
                 return ds.skip(done * per_pipeline) if done else ds
+
             return strategy.distribute_datasets_from_function(make)
 
         return TrainData(from_function, max(1, steps), probe.element_spec)
@@ -136,14 +147,14 @@ def training_data(strategy: tf.distribute.Strategy, x: Any, y: Any = None,
 
     def from_dataset(done: int) -> Any:
         repeated = _repeat(ds)
-        return strategy.experimental_distribute_dataset(repeated.skip(done) if done
-                                                        else repeated)
+        return strategy.experimental_distribute_dataset(repeated.skip(done) if done else repeated)
 
     return TrainData(from_dataset, steps, ds.element_spec)
 
 
-def eval_dataset(data: Any, y: Any = None, batch_size: int | None = None,
-                 what: str = "validation_data") -> tf.data.Dataset:
+def eval_dataset(
+    data: Any, y: Any = None, batch_size: int | None = None, what: str = "validation_data"
+) -> tf.data.Dataset:
     """A local dataset of (x, y) batches: a Dataset, (x, y) arrays, or x and y."""
     if isinstance(data, tf.data.Dataset):
         _check_pair(data.element_spec, what)

@@ -57,25 +57,34 @@ LOCK_LOST = 255  # the stop flag of a chief that lost its run directory's lock (
 
 class EpochLoop:
     """Args:
-        model: the compiled model being trained.
-        train_step: a `steps.TrainStep`.
-        iterator: the distributed iterator over (repeated) training batches.
-        callbacks: a `keras.callbacks.CallbackList` (with History).
-        backup: saves and restores model, optimizer and step.
-        guard: the blow-up guard (rollbacks).
-        opts: the loop options.
-        steps_per_epoch: steps per epoch.
-        metrics: the train metrics the step updates (reset every epoch).
-        evaluate / val_data: the validation pass at each epoch end (optional).
-        stop: the signal handlers, held by the caller around `run`.
+    model: the compiled model being trained.
+    train_step: a `steps.TrainStep`.
+    iterator: the distributed iterator over (repeated) training batches.
+    callbacks: a `keras.callbacks.CallbackList` (with History).
+    backup: saves and restores model, optimizer and step.
+    guard: the blow-up guard (rollbacks).
+    opts: the loop options.
+    steps_per_epoch: steps per epoch.
+    metrics: the train metrics the step updates (reset every epoch).
+    evaluate / val_data: the validation pass at each epoch end (optional).
+    stop: the signal handlers, held by the caller around `run`.
     """
 
-    def __init__(self, model: keras.Model, train_step: TrainStep, iterator: Iterator[Any],
-                 callbacks: keras.callbacks.CallbackList, backup: Backup, guard: BlowUpGuard,
-                 opts: LoopOptions, steps_per_epoch: int,
-                 metrics: Sequence[keras.metrics.Metric] = (),
-                 evaluate: Evaluator | None = None, val_data: tf.data.Dataset | None = None,
-                 stop: StopSignals | None = None) -> None:
+    def __init__(
+        self,
+        model: keras.Model,
+        train_step: TrainStep,
+        iterator: Iterator[Any],
+        callbacks: keras.callbacks.CallbackList,
+        backup: Backup,
+        guard: BlowUpGuard,
+        opts: LoopOptions,
+        steps_per_epoch: int,
+        metrics: Sequence[keras.metrics.Metric] = (),
+        evaluate: Evaluator | None = None,
+        val_data: tf.data.Dataset | None = None,
+        stop: StopSignals | None = None,
+    ) -> None:
         self.model, self.train_step, self.iterator = model, train_step, iterator
         self.callbacks, self.backup, self.guard, self.opts = callbacks, backup, guard, opts
         self.steps_per_epoch = steps_per_epoch
@@ -171,7 +180,7 @@ class EpochLoop:
 
     def _save(self) -> None:
         if self.stop.lost():  # the run directory is another process's: the stop comes
-            return            # with the next step
+            return  # with the next step
         self.backup.save(self.global_step)
         if self.backup.directory:
             self.saved_step = self.global_step
@@ -192,17 +201,23 @@ class EpochLoop:
             return TrainingInterrupted(
                 f"stopped by {name} at step {self.global_step}: the step still waited for "
                 f"its peers {watchdog.grace:g} s after the signal and was abandoned (no "
-                f"backup for it); {self._kept()}", watchdog.interrupted,
-                reason=f"stopped by {name} at step {self.global_step} while waiting for "
-                "peers", saved=False, backup_step=self.saved_step)
+                f"backup for it); {self._kept()}",
+                watchdog.interrupted,
+                reason=f"stopped by {name} at step {self.global_step} while waiting for peers",
+                saved=False,
+                backup_step=self.saved_step,
+            )
         cluster = cluster_from_env(check_port=False) if watchdog.enabled else None
         lost = lost_peer(exc, cluster) if cluster is not None else None
         if lost is None:
             return exc
         return PeerLostError(
             f"lost {lost.task} at step {self.global_step}: {lost.how}. The other workers "
-            f"cannot go on without it; {self._kept()}.", lost.task, self.global_step,
-            self.saved_step)
+            f"cannot go on without it; {self._kept()}.",
+            lost.task,
+            self.global_step,
+            self.saved_step,
+        )
 
     def _inject_nan(self) -> None:
         at = self.opts.debug_nan_at_step
@@ -215,13 +230,14 @@ class EpochLoop:
         """Stop every worker here: `mean` is the mean flag of those that asked."""
         lost = self.stop.lost()
         if lost or mean == LOCK_LOST:
-            why = lost or ("the chief lost the lock of the run directory to another "
-                           "process (its log names it)")
-            raise TrainingError(f"training stopped at step {self.global_step}, writing "
-                                f"nothing more: {why}")
+            why = lost or (
+                "the chief lost the lock of the run directory to another process (its log names it)"
+            )
+            raise TrainingError(
+                f"training stopped at step {self.global_step}, writing nothing more: {why}"
+            )
         signum = int(mean) if mean == int(mean) else int(signal.SIGTERM)
         self._save()
         name = signal_name(signum)
         here = "" if self.stop.signum else " on another worker"
-        raise TrainingInterrupted(f"stopped by {name}{here} at step {self.global_step}",
-                                  signum)
+        raise TrainingInterrupted(f"stopped by {name}{here} at step {self.global_step}", signum)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 class OptimizerSettings(Protocol):
     """What `make_optimizer` reads (a config's `train:` section has these fields)."""
+
     @property
     def optimizer(self) -> str: ...
     @property
@@ -75,19 +76,28 @@ def make_schedule(cfg: OptimizerSettings, total_steps: int) -> Any:
     if warmup < cfg.warmup_steps:
         logging.getLogger("keras_lstm_opt").info(
             "warm-up: %d steps instead of warmup_steps = %d (at most a tenth of the run's "
-            "%d steps)", warmup, cfg.warmup_steps, total_steps)
+            "%d steps)",
+            warmup,
+            cfg.warmup_steps,
+            total_steps,
+        )
     decay = cfg.decay_steps or max(1, total_steps - warmup)
     if cfg.schedule == "exponential":
-        return scaled(keras.optimizers.schedules.ExponentialDecay(cfg.learning_rate, decay,
-                                                                  cfg.decay_rate))
+        return scaled(
+            keras.optimizers.schedules.ExponentialDecay(cfg.learning_rate, decay, cfg.decay_rate)
+        )
     if warmup:
-        return scaled(keras.optimizers.schedules.CosineDecay(
-            0.0, decay, warmup_target=cfg.learning_rate, warmup_steps=warmup))
+        return scaled(
+            keras.optimizers.schedules.CosineDecay(
+                0.0, decay, warmup_target=cfg.learning_rate, warmup_steps=warmup
+            )
+        )
     return scaled(keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay))
 
 
-def make_optimizer(cfg: OptimizerSettings, total_steps: int, precision: str = "float32",
-                   clip: bool = True) -> Any:
+def make_optimizer(
+    cfg: OptimizerSettings, total_steps: int, precision: str = "float32", clip: bool = True
+) -> Any:
     """Adam, AdamW, RMSprop or SGD with the configured schedule and clipping.
 
     Adam and AdamW update embedding rows lazily (`LazyAdam`: only the rows a batch
@@ -111,8 +121,7 @@ def make_optimizer(cfg: OptimizerSettings, total_steps: int, precision: str = "f
     if cfg.optimizer == "adam":
         opt = (LazyAdam if lazy else keras.optimizers.Adam)(**common)
     elif cfg.optimizer == "adamw":
-        opt = (LazyAdamW if lazy else keras.optimizers.AdamW)(**{"weight_decay": 0.0,
-                                                                 **common})
+        opt = (LazyAdamW if lazy else keras.optimizers.AdamW)(**{"weight_decay": 0.0, **common})
     elif cfg.optimizer == "rmsprop":
         opt = keras.optimizers.RMSprop(momentum=cfg.momentum, **common)
     else:

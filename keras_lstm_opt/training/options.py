@@ -18,36 +18,38 @@ from typing import Any, Literal
 from keras_lstm_opt.errors import UsageError
 
 Verbose = Literal["auto", "bar", "epoch", "silent"]
-NO_BF16 = (" (TensorFlow's collective all-reduce kernel takes float16, float32, float64, "
-           "int32 and int64, not bfloat16)")
+NO_BF16 = (
+    " (TensorFlow's collective all-reduce kernel takes float16, float32, float64, "
+    "int32 and int64, not bfloat16)"
+)
 
 
 @dataclass
 class LoopOptions:
     """Args:
-        steps_per_execution: steps run per call of the compiled step function.
-        jit_compile: XLA-compile forward and backward (collectives stay outside).
-        global_clipnorm / clipnorm / clipvalue: clip the gradient summed over replicas
-            (so N replicas take the step one device would).
-        backup_every_steps: steps between backups (and at each epoch end); 0 = epoch ends.
-        keep_backups: newest backups kept; an unreadable newest one falls back.
-        backup_copy_to: a second location (local or s3://) for each backup.
-        resume: resume from `run_dir`'s backup if one exists.
-        nan_rollbacks / nan_lr_factor / max_loss: the blow-up guard (roll back to the last
-            backup and scale the learning rate, at most `nan_rollbacks` times).
-        monitor: metric for the best checkpoint and `restore_best_weights`.
-        restore_best_weights: end with the best epoch's weights by `monitor`.
-        verbose: auto (a bar on a terminal, else a line per epoch), bar, epoch, silent.
-        seed: `keras.utils.set_random_seed` before the model is built (None = leave).
-        deterministic: TensorFlow's op determinism (same weights run to run).
-        profile_start_step / profile_num_steps: a profiler window (TensorBoard's profile).
-        debug_nan_at_step: fault injection for tests: poison the weights once at this step.
-        gradient_compression: none or float16: the gradients' width on the wire between
-            replicas (training/exchange.py); the model stays float32.
-        embedding_exchange: auto (row-sparse when the optimizer updates rows lazily),
-            sparse (gather the touched rows, then sum) or dense (all-reduce the table).
-        collective_timeout_seconds: multi-worker: a step waiting longer for its
-            collectives fails (a lost worker); 0 = wait forever.
+    steps_per_execution: steps run per call of the compiled step function.
+    jit_compile: XLA-compile forward and backward (collectives stay outside).
+    global_clipnorm / clipnorm / clipvalue: clip the gradient summed over replicas
+        (so N replicas take the step one device would).
+    backup_every_steps: steps between backups (and at each epoch end); 0 = epoch ends.
+    keep_backups: newest backups kept; an unreadable newest one falls back.
+    backup_copy_to: a second location (local or s3://) for each backup.
+    resume: resume from `run_dir`'s backup if one exists.
+    nan_rollbacks / nan_lr_factor / max_loss: the blow-up guard (roll back to the last
+        backup and scale the learning rate, at most `nan_rollbacks` times).
+    monitor: metric for the best checkpoint and `restore_best_weights`.
+    restore_best_weights: end with the best epoch's weights by `monitor`.
+    verbose: auto (a bar on a terminal, else a line per epoch), bar, epoch, silent.
+    seed: `keras.utils.set_random_seed` before the model is built (None = leave).
+    deterministic: TensorFlow's op determinism (same weights run to run).
+    profile_start_step / profile_num_steps: a profiler window (TensorBoard's profile).
+    debug_nan_at_step: fault injection for tests: poison the weights once at this step.
+    gradient_compression: none or float16: the gradients' width on the wire between
+        replicas (training/exchange.py); the model stays float32.
+    embedding_exchange: auto (row-sparse when the optimizer updates rows lazily),
+        sparse (gather the touched rows, then sum) or dense (all-reduce the table).
+    collective_timeout_seconds: multi-worker: a step waiting longer for its
+        collectives fails (a lost worker); 0 = wait forever.
     """
 
     steps_per_execution: int = 1
@@ -77,8 +79,13 @@ class LoopOptions:
     def __post_init__(self) -> None:
         for name in ("steps_per_execution", "keep_backups"):
             _check(name, getattr(self, name), int, minimum=1)
-        for name in ("backup_every_steps", "nan_rollbacks", "profile_start_step",
-                     "profile_num_steps", "debug_nan_at_step"):
+        for name in (
+            "backup_every_steps",
+            "nan_rollbacks",
+            "profile_start_step",
+            "profile_num_steps",
+            "debug_nan_at_step",
+        ):
             _check(name, getattr(self, name), int, minimum=0)
         for name in ("global_clipnorm", "clipnorm", "clipvalue"):
             value = getattr(self, name)
@@ -89,11 +96,14 @@ class LoopOptions:
         _check("nan_lr_factor", self.nan_lr_factor, float, minimum=0.0, strict=True)
         wire: str = self.gradient_compression
         if wire not in ("none", "float16"):
-            raise UsageError(f"gradient_compression={wire!r}: use none or float16"
-                             f"{NO_BF16 if wire == 'bfloat16' else ''}")
+            raise UsageError(
+                f"gradient_compression={wire!r}: use none or float16"
+                f"{NO_BF16 if wire == 'bfloat16' else ''}"
+            )
         if self.embedding_exchange not in ("auto", "sparse", "dense"):
-            raise UsageError(f"embedding_exchange={self.embedding_exchange!r}: use auto, "
-                             "sparse or dense")
+            raise UsageError(
+                f"embedding_exchange={self.embedding_exchange!r}: use auto, sparse or dense"
+            )
         if self.verbose not in ("auto", "bar", "epoch", "silent"):
             raise UsageError(f"verbose={self.verbose!r}: use auto, bar, epoch or silent")
         if self.seed is not None:
@@ -105,15 +115,21 @@ class LoopOptions:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise UsageError(f"unknown Trainer option(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(known))}")
+            raise UsageError(
+                f"unknown Trainer option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         return cls(**options)
 
     @classmethod
     def pick(cls, source: object) -> LoopOptions:
         """The options named like attributes of `source` (e.g. a TrainConfig)."""
-        return cls(**{f.name: getattr(source, f.name) for f in dataclasses.fields(cls)
-                      if hasattr(source, f.name)})
+        return cls(
+            **{
+                f.name: getattr(source, f.name)
+                for f in dataclasses.fields(cls)
+                if hasattr(source, f.name)
+            }
+        )
 
 
 def _check(name: str, value: Any, kind: type, minimum: float, strict: bool = False) -> None:

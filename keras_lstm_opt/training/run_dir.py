@@ -26,9 +26,20 @@ from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirError
 from keras_lstm_opt.paths import is_remote
 
-ARTIFACTS = ("metrics.json", "model.keras", "curves.png", "history.csv", "config.yaml",
-             "schema.json", "evaluation.json", "confusion_matrix.png", "forecast.png",
-             "checkpoints", "tensorboard", "backup")
+ARTIFACTS = (
+    "metrics.json",
+    "model.keras",
+    "curves.png",
+    "history.csv",
+    "config.yaml",
+    "schema.json",
+    "evaluation.json",
+    "confusion_matrix.png",
+    "forecast.png",
+    "checkpoints",
+    "tensorboard",
+    "backup",
+)
 
 
 def default_run_dir() -> str:
@@ -55,8 +66,7 @@ def resolve_run_dir(run_dir: str | os.PathLike | None) -> str:
     return os.path.abspath(os.path.expanduser(path))
 
 
-def check_run_dir(run_dir: str, overwrite: bool = False,
-                  how: str = "overwrite=True") -> str | None:
+def check_run_dir(run_dir: str, overwrite: bool = False, how: str = "overwrite=True") -> str | None:
     """Refuse a finished run unless `overwrite`; return "finished", "unfinished" or None
     (nothing there yet). `how` names the switch in the message (`--overwrite` for the CLI).
 
@@ -65,8 +75,10 @@ def check_run_dir(run_dir: str, overwrite: bool = False,
     """
     if fs.exists(os.path.join(run_dir, "metrics.json")):
         if not overwrite:
-            raise RunDirError(f"{run_dir} holds a finished run (metrics.json is there); "
-                              f"choose another run directory, or pass {how} to replace it")
+            raise RunDirError(
+                f"{run_dir} holds a finished run (metrics.json is there); "
+                f"choose another run directory, or pass {how} to replace it"
+            )
         return "finished"
     if fs.exists(os.path.join(run_dir, "config.yaml")):
         return "unfinished"

@@ -75,6 +75,7 @@ from keras_lstm_opt.training.run_lock_owner import (  # noqa: F401 (also this mo
 
 log = logging.getLogger("keras_lstm_opt")
 
+
 def _makedirs(path: str) -> list[str]:
     """Create `path` and its parents; return the directories created, outermost first.
 
@@ -84,8 +85,9 @@ def _makedirs(path: str) -> list[str]:
     missing, p = [], path
     while not os.path.isdir(p):
         if os.path.lexists(p):
-            raise NotADirectoryError(20, "it is a file, not a directory" if p == path
-                                     else "a file is in the way", p)
+            raise NotADirectoryError(
+                20, "it is a file, not a directory" if p == path else "a file is in the way", p
+            )
         missing.append(p)
         parent = os.path.dirname(p)
         if parent == p:
@@ -117,8 +119,12 @@ class LocalLock:
             self._remove_created()
             raise cannot_write(self.run_dir, exc, self.dir, self.path) from None
         if previous:
-            log.warning("%s: took over the lock of PID %s on %s, which is gone", self.run_dir,
-                        previous.get("pid"), previous.get("host"))
+            log.warning(
+                "%s: took over the lock of PID %s on %s, which is gone",
+                self.run_dir,
+                previous.get("pid"),
+                previous.get("host"),
+            )
 
     def _lock(self) -> dict[str, Any] | None:
         deadline = time.monotonic() + 0.3  # a reader's shared lock lasts microseconds
@@ -132,14 +138,18 @@ class LocalLock:
                     time.sleep(0.02)
                     continue
                 who = local_owner(self.path) or Owner(None, "?", "?")
-                raise RunDirBusyError(busy_message(self.run_dir, who), who.pid, who.host,
-                                      who.since) from None
+                raise RunDirBusyError(
+                    busy_message(self.run_dir, who), who.pid, who.host, who.since
+                ) from None
             except OSError as exc:
                 if exc.errno not in NO_FLOCK:
                     os.close(fd)
                     raise
-                log.warning("%s: this file system has no file locks; two processes could "
-                            "write this run directory", self.run_dir)
+                log.warning(
+                    "%s: this file system has no file locks; two processes could "
+                    "write this run directory",
+                    self.run_dir,
+                )
                 self.unlocked = True  # the file is still written: R is writable
             except BaseException:
                 os.close(fd)
@@ -311,5 +321,13 @@ def check_free(run_dir: str) -> None:
         raise RunDirBusyError(busy_message(run_dir, who), who.pid, who.host, who.since)
 
 
-__all__ = ["Owner", "RunLock", "busy_message", "check_free", "hold", "holds", "owner",
-           "stale_seconds"]
+__all__ = [
+    "Owner",
+    "RunLock",
+    "busy_message",
+    "check_free",
+    "hold",
+    "holds",
+    "owner",
+    "stale_seconds",
+]

@@ -46,8 +46,13 @@ class Owner:
     @classmethod
     def of(cls, record: dict[str, Any], age: float | None = None) -> Owner:
         pid = record.get("pid")
-        return cls(pid if isinstance(pid, int) else None, str(record.get("host", "?")),
-                   str(record.get("started", "?")), str(record.get("command", "")), age)
+        return cls(
+            pid if isinstance(pid, int) else None,
+            str(record.get("host", "?")),
+            str(record.get("started", "?")),
+            str(record.get("command", "")),
+            age,
+        )
 
 
 def stale_seconds() -> float:
@@ -59,12 +64,15 @@ def stale_seconds() -> float:
 
 
 def busy_message(run_dir: str, who: Owner) -> str:
-    """"run directory R is being trained by PID P on HOST since T", and what to do."""
-    beat = f" (last heartbeat {who.heartbeat_age:.0f} s ago)" \
-        if who.heartbeat_age is not None else ""
-    return (f"run directory {run_dir} is being trained by PID {who.pid} on {who.host} since "
-            f"{who.since}{beat}; wait for it to finish or stop it, or choose another run "
-            "directory")
+    """ "run directory R is being trained by PID P on HOST since T", and what to do."""
+    beat = (
+        f" (last heartbeat {who.heartbeat_age:.0f} s ago)" if who.heartbeat_age is not None else ""
+    )
+    return (
+        f"run directory {run_dir} is being trained by PID {who.pid} on {who.host} since "
+        f"{who.since}{beat}; wait for it to finish or stop it, or choose another run "
+        "directory"
+    )
 
 
 def machine_id() -> str:
@@ -82,7 +90,7 @@ def process_started(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             stat = fh.read()
-        return stat[stat.rindex(")") + 2:].split()[19]
+        return stat[stat.rindex(")") + 2 :].split()[19]
     except (OSError, ValueError, IndexError):
         return ""
 
@@ -90,32 +98,43 @@ def process_started(pid: int) -> str:
 def gone_here(record: dict[str, Any]) -> bool:
     """The owner ran on this machine (same host, boot and PID namespace) and has exited."""
     pid, machine = record.get("pid"), machine_id()
-    if not isinstance(pid, int) or not machine or record.get("host") != socket.gethostname() \
-            or record.get("machine") != machine:
+    if (
+        not isinstance(pid, int)
+        or not machine
+        or record.get("host") != socket.gethostname()
+        or record.get("machine") != machine
+    ):
         return False
     return process_started(pid) != record.get("pid_started")
 
 
 def new_record() -> dict[str, Any]:
     now = datetime.datetime.now().astimezone()
-    return {"pid": os.getpid(), "host": socket.gethostname(),
-            "started": now.isoformat(timespec="seconds"),
-            "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]])[:500]
-            if sys.argv and sys.argv[0] else "python",
-            "machine": machine_id(), "pid_started": process_started(os.getpid()),
-            "token": uuid.uuid4().hex}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": now.isoformat(timespec="seconds"),
+        "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]])[:500]
+        if sys.argv and sys.argv[0]
+        else "python",
+        "machine": machine_id(),
+        "pid_started": process_started(os.getpid()),
+        "token": uuid.uuid4().hex,
+    }
 
 
-def cannot_write(run_dir: str, exc: BaseException, *same: str,
-                 reason: str | None = None) -> UnwritablePathError:
-    """"cannot write run directory R: <reason>"; the path at fault is named when it is
+def cannot_write(
+    run_dir: str, exc: BaseException, *same: str, reason: str | None = None
+) -> UnwritablePathError:
+    """ "cannot write run directory R: <reason>"; the path at fault is named when it is
     not R itself (or one of `same`: R resolved, its lock file)."""
     if reason:
         pass
     elif isinstance(exc, OSError) and exc.strerror:
         at = str(exc.filename or "").rstrip("/")
-        reason = exc.strerror if exc.errno != errno.ENOENT else \
-            "no directory can be created there"  # /proc and the like
+        reason = (
+            exc.strerror if exc.errno != errno.ENOENT else "no directory can be created there"
+        )  # /proc and the like
         if at and at not in {p.rstrip("/") for p in (run_dir, *same)}:
             reason = f"{reason} ({at})"
     else:

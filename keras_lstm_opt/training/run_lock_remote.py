@@ -118,13 +118,18 @@ class S3Store:
         """One PUT under `condition`; its new ETag, or `Conflict` when the server refused
         the condition (412, 409)."""
         try:
-            resp = fs.s3().call_s3("put_object", Bucket=self.bucket, Key=self.key, Body=data,
-                                   ContentType="application/json", **condition)
+            resp = fs.s3().call_s3(
+                "put_object",
+                Bucket=self.bucket,
+                Key=self.key,
+                Body=data,
+                ContentType="application/json",
+                **condition,
+            )
         except FileExistsError:
             raise Conflict() from None
         except OSError as exc:
-            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412",
-                              "409"):
+            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
                 raise Conflict() from None
             raise
         return str(resp.get("ETag", ""))
@@ -217,8 +222,9 @@ class RemoteLock:
         """This process's record with a fresh heartbeat, as the object's bytes."""
         now = time.time()
         self.record["heartbeat_unix"] = round(now, 3)
-        self.record["heartbeat"] = datetime.datetime.fromtimestamp(now).astimezone() \
-            .isoformat(timespec="seconds")
+        self.record["heartbeat"] = (
+            datetime.datetime.fromtimestamp(now).astimezone().isoformat(timespec="seconds")
+        )
         return json.dumps(self.record).encode("utf-8")
 
     def acquire(self) -> None:
@@ -235,9 +241,12 @@ class RemoteLock:
         except Exception as exc:  # OSError; TensorFlow's own errors through FsStore
             if not isinstance(exc, OSError) and not isinstance(self.store, FsStore):
                 raise
-            raise cannot_write(self.run_dir, exc, self.url,
-                               reason=None if isinstance(self.store, FsStore) else
-                               _reason(exc)) from None
+            raise cannot_write(
+                self.run_dir,
+                exc,
+                self.url,
+                reason=None if isinstance(self.store, FsStore) else _reason(exc),
+            ) from None
         self.thread = threading.Thread(target=self._beat, name="klo-run-lock", daemon=True)
         self.thread.start()
 
@@ -264,15 +273,24 @@ class RemoteLock:
                 continue  # a server without conditions let another writer win
             self.etag = back[1]
             if previous:
-                how = "which is gone" if gone_here(previous) else \
-                    f"whose heartbeat stopped {age:.0f} s ago"
-                log.warning("%s: took over the lock of PID %s on %s, %s", self.run_dir,
-                            previous.get("pid"), previous.get("host"), how)
+                how = (
+                    "which is gone"
+                    if gone_here(previous)
+                    else f"whose heartbeat stopped {age:.0f} s ago"
+                )
+                log.warning(
+                    "%s: took over the lock of PID %s on %s, %s",
+                    self.run_dir,
+                    previous.get("pid"),
+                    previous.get("host"),
+                    how,
+                )
             return
         read = self.store.get()
         record = parse_record(read[0]) if read else None
-        raise self._busy(Owner.of(record, _age(read, record)) if read and record
-                         else Owner(None, "?", "?"))
+        raise self._busy(
+            Owner.of(record, _age(read, record)) if read and record else Owner(None, "?", "?")
+        )
 
     def _beat(self) -> None:
         """Refresh the heartbeat every `interval` s until released or lost (`lost`)."""
@@ -286,8 +304,9 @@ class RemoteLock:
                     self.etag = read[1] if read else ""  # our own write, retried: still ours
                     continue
                 self.lost = self._lost_to(record, read is None)
-                log.warning("%s: the lock was taken over; stopping after the step in "
-                            "flight", self.run_dir)
+                log.warning(
+                    "%s: the lock was taken over; stopping after the step in flight", self.run_dir
+                )
                 return
             except Exception as exc:  # noqa: BLE001  (a network blip: beat again later)
                 log.debug("heartbeat of %s failed: %s", self.url, exc)
@@ -295,15 +314,22 @@ class RemoteLock:
     def _lost_to(self, record: dict[str, Any] | None, removed: bool) -> str:
         """The sentence `lost` holds: who has the lock now, and what to do."""
         if record is None:
-            what = "its lock object was removed" if removed else \
-                "its lock object was replaced by another process"
-            return (f"lost the lock of run directory {self.run_dir}: {what}; check who "
-                    "writes there before training into it again")
-        return (f"PID {record.get('pid')} on {record.get('host')} (started "
-                f"{record.get('started')}) took over the lock of run directory "
-                f"{self.run_dir}, having found this "
-                f"process's heartbeat older than {self.stale:g} s; let it finish, or stop "
-                "it and train into the run directory again to resume")
+            what = (
+                "its lock object was removed"
+                if removed
+                else "its lock object was replaced by another process"
+            )
+            return (
+                f"lost the lock of run directory {self.run_dir}: {what}; check who "
+                "writes there before training into it again"
+            )
+        return (
+            f"PID {record.get('pid')} on {record.get('host')} (started "
+            f"{record.get('started')}) took over the lock of run directory "
+            f"{self.run_dir}, having found this "
+            f"process's heartbeat older than {self.stale:g} s; let it finish, or stop "
+            "it and train into the run directory again to resume"
+        )
 
     def release(self) -> None:
         """Stop the heartbeat; remove the object while it is still this process's."""

@@ -25,8 +25,10 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, schedule: Any, scale: float = 1.0) -> None:
         if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
-            raise ValueError("ScaledSchedule: `schedule` must be a keras.optimizers."
-                             f"schedules.LearningRateSchedule, got {type(schedule).__name__}")
+            raise ValueError(
+                "ScaledSchedule: `schedule` must be a keras.optimizers."
+                f"schedules.LearningRateSchedule, got {type(schedule).__name__}"
+            )
         self.schedule = schedule
         self.scale = keras.Variable(scale, trainable=False, name="lr_scale")
 
@@ -34,10 +36,11 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return self.schedule(step) * keras.ops.cast(self.scale, "float32")
 
     def get_config(self) -> dict[str, Any]:
-        return {"schedule": keras.saving.serialize_keras_object(self.schedule),
-                "scale": float(keras.ops.convert_to_numpy(self.scale))}
+        return {
+            "schedule": keras.saving.serialize_keras_object(self.schedule),
+            "scale": float(keras.ops.convert_to_numpy(self.scale)),
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ScaledSchedule:
-        return cls(keras.saving.deserialize_keras_object(config["schedule"]),
-                   config["scale"])
+        return cls(keras.saving.deserialize_keras_object(config["schedule"]), config["scale"])

@@ -70,14 +70,15 @@ Metadata = Mapping[str, Any] | Callable[[dict[str, float]], Mapping[str, Any]] |
 
 class FitSession:
     """Args:
-        trainer: the Trainer (model, strategy, options, run directory).
-        data: the training input, ready to distribute.
-        val: the validation dataset or None.
-        overwrite: replace a finished run in the run directory.
+    trainer: the Trainer (model, strategy, options, run directory).
+    data: the training input, ready to distribute.
+    val: the validation dataset or None.
+    overwrite: replace a finished run in the run directory.
     """
 
-    def __init__(self, trainer: Trainer, data: TrainData, val: tf.data.Dataset | None,
-                 overwrite: bool) -> None:
+    def __init__(
+        self, trainer: Trainer, data: TrainData, val: tf.data.Dataset | None, overwrite: bool
+    ) -> None:
         self.t, self.data, self.val = trainer, data, val
         self.run_dir = trainer.run_dir
         self.stop = StopSignals()
@@ -102,32 +103,46 @@ class FitSession:
                 self.lock = hold(run_dir)
                 self.stop.lost_lock = self.lock.lost  # taken over: the loop stops
             if check_run_dir(run_dir, overwrite) == "finished" and trainer.is_chief:
-                log.info("overwrite: removed the earlier run's %s from %s",
-                         ", ".join(clear_run_dir(run_dir)), run_dir)
+                log.info(
+                    "overwrite: removed the earlier run's %s from %s",
+                    ", ".join(clear_run_dir(run_dir)),
+                    run_dir,
+                )
             self.staged = trainer.is_chief and is_remote(run_dir)
-            self.out_dir = run_dir if trainer.is_chief and not self.staged else \
-                tempdirs.make("stage" if self.staged else "worker")
+            self.out_dir = (
+                run_dir
+                if trainer.is_chief and not self.staged
+                else tempdirs.make("stage" if self.staged else "worker")
+            )
             os.makedirs(run_paths(self.out_dir)["checkpoints"], exist_ok=True)
             # a local view of the run dir: staged, or one TensorFlow and os cannot read
             self.local_view = self.staged or not fs.native(run_dir)
             if self.local_view and opts.resume:  # history and best weights of a resumed run
-                pulled = pull_dir(run_dir, self.out_dir, skip=("backup", "tensorboard",
-                                                               LOCAL_FILE, REMOTE_FILE))
+                pulled = pull_dir(
+                    run_dir, self.out_dir, skip=("backup", "tensorboard", LOCAL_FILE, REMOTE_FILE)
+                )
                 for root, _, names in os.walk(self.out_dir):  # in the bucket already
                     for n in names:
                         st = os.stat(os.path.join(root, n))
                         self._seen[os.path.join(root, n)] = (st.st_size, st.st_mtime)
                 if pulled:
-                    log.info("pulled %d file(s) of the unfinished run from %s", pulled,
-                             run_dir)
+                    log.info("pulled %d file(s) of the unfinished run from %s", pulled, run_dir)
         with trainer.strategy.scope():
-            self.backup = Backup(trainer.model, run_paths(run_dir)["backup"] if run_dir
-                                 else None, trainer.is_chief, opts.resume, opts.keep_backups,
-                                 opts.backup_copy_to)
+            self.backup = Backup(
+                trainer.model,
+                run_paths(run_dir)["backup"] if run_dir else None,
+                trainer.is_chief,
+                opts.resume,
+                opts.keep_backups,
+                opts.backup_copy_to,
+            )
 
-    def _callbacks(self, user: list[keras.callbacks.Callback], monitor: str,
-                   before: tuple[int, float] | None,
-                   ) -> tuple[list[keras.callbacks.Callback], ThroughputTimer, BestWeights]:
+    def _callbacks(
+        self,
+        user: list[keras.callbacks.Callback],
+        monitor: str,
+        before: tuple[int, float] | None,
+    ) -> tuple[list[keras.callbacks.Callback], ThroughputTimer, BestWeights]:
         opts, timer = self.t.options, ThroughputTimer()
         files = run_paths(self.out_dir) if self.out_dir else None
         shared_dir = self.out_dir if self.local_view else self.run_dir
@@ -137,21 +152,31 @@ class FitSession:
             cbs += run_dir_callbacks(files, monitor, opts.resume, before[1] if before else None)
         if self.staged and self.out_dir and self.run_dir:  # out as it is written
             local, remote = self.out_dir, self.run_dir
-            cbs.append(keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda *_: self._sync_out(local, remote)))
+            cbs.append(
+                keras.callbacks.LambdaCallback(
+                    on_epoch_end=lambda *_: self._sync_out(local, remote)
+                )
+            )
         cbs += [timer, *user]
-        best = BestWeights(monitor, opts.restore_best_weights, before,
-                           shared["best"] if shared else None)
+        best = BestWeights(
+            monitor, opts.restore_best_weights, before, shared["best"] if shared else None
+        )
         cbs.append(best)
         if opts.profile_start_step and self.t.is_chief and files:
-            cbs.append(ProfileWindow(files["tensorboard"], opts.profile_start_step,
-                                     opts.profile_num_steps))
+            cbs.append(
+                ProfileWindow(files["tensorboard"], opts.profile_start_step, opts.profile_num_steps)
+            )
         return cbs, timer, best
 
-    def run(self, epochs: int, callbacks: list[keras.callbacks.Callback],
-            extra_files: Mapping[str, str], metadata: Metadata = None,
-            title: str | None = None, reference: Mapping[str, float] | None = None,
-            ) -> dict[str, Any]:
+    def run(
+        self,
+        epochs: int,
+        callbacks: list[keras.callbacks.Callback],
+        extra_files: Mapping[str, str],
+        metadata: Metadata = None,
+        title: str | None = None,
+        reference: Mapping[str, float] | None = None,
+    ) -> dict[str, Any]:
         """Train and write the artifacts; return what metrics.json holds. SIGINT and
         SIGTERM are held from the restore to the last file written: during training
         they stop every worker after the same step; after the last step the run
@@ -159,9 +184,15 @@ class FitSession:
         with self.stop:
             return self._run(epochs, callbacks, extra_files, metadata, title, reference)
 
-    def _run(self, epochs: int, callbacks: list[keras.callbacks.Callback],
-             extra_files: Mapping[str, str], metadata: Metadata,
-             title: str | None, reference: Mapping[str, float] | None) -> dict[str, Any]:
+    def _run(
+        self,
+        epochs: int,
+        callbacks: list[keras.callbacks.Callback],
+        extra_files: Mapping[str, str],
+        metadata: Metadata,
+        title: str | None,
+        reference: Mapping[str, float] | None,
+    ) -> dict[str, Any]:
         t, opts, model = self.t, self.t.options, self.t.model
         assert self.backup is not None
         self._check_lock(None)
@@ -172,61 +203,99 @@ class FitSession:
             if self.staged and self.run_dir:
                 sync_dir(self.out_dir, self.run_dir, seen=self._seen)
         monitor = monitored(opts.monitor, self.val is not None)
-        history_csv = run_paths(self.out_dir if self.local_view else self.run_dir)["history"] \
-            if self.run_dir and self.out_dir else None
-        before = best_epoch(history_csv, monitor, monitor_mode(monitor)) \
-            if history_csv and opts.resume and not is_remote(history_csv) else None
+        history_csv = (
+            run_paths(self.out_dir if self.local_view else self.run_dir)["history"]
+            if self.run_dir and self.out_dir
+            else None
+        )
+        before = (
+            best_epoch(history_csv, monitor, monitor_mode(monitor))
+            if history_csv and opts.resume and not is_remote(history_csv)
+            else None
+        )
         cbs, timer, best = self._callbacks(callbacks, monitor, before)
         start_step = self.backup.restore() or 0
         guard = BlowUpGuard(self.backup, model.optimizer, opts)
         verbose = verbosity(opts.verbose) if t.is_chief else 0
         steps = self.data.steps_per_epoch
-        cb = keras.callbacks.CallbackList(cbs, add_history=True, add_progbar=verbose > 0,
-                                          model=model, verbose=verbose, epochs=epochs,
-                                          steps=steps)
-        loop = EpochLoop(model, TrainStep(model, t.strategy, t.loss, t.train_metrics, opts),
-                         iter(self.data.distribute(start_step)), cb, self.backup, guard, opts,
-                         steps, t.train_metrics, make_evaluator(model, t.loss, t.eval_metrics),
-                         self.val, self.stop)
+        cb = keras.callbacks.CallbackList(
+            cbs,
+            add_history=True,
+            add_progbar=verbose > 0,
+            model=model,
+            verbose=verbose,
+            epochs=epochs,
+            steps=steps,
+        )
+        loop = EpochLoop(
+            model,
+            TrainStep(model, t.strategy, t.loss, t.train_metrics, opts),
+            iter(self.data.distribute(start_step)),
+            cb,
+            self.backup,
+            guard,
+            opts,
+            steps,
+            t.train_metrics,
+            make_evaluator(model, t.loss, t.eval_metrics),
+            self.val,
+            self.stop,
+        )
         replicas = t.strategy.num_replicas_in_sync
         c = t.cluster
-        log.info("training %s: %d params, %d steps/epoch, %d replica(s)%s -> %s", model.name,
-                 model.count_params(), steps, replicas,
-                 f", worker {c.task_type}:{c.task_index}" if c else "",
-                 self.run_dir or "(no run directory)")
+        log.info(
+            "training %s: %d params, %d steps/epoch, %d replica(s)%s -> %s",
+            model.name,
+            model.count_params(),
+            steps,
+            replicas,
+            f", worker {c.task_type}:{c.task_index}" if c else "",
+            self.run_dir or "(no run directory)",
+        )
         began, began_at = time.perf_counter(), time.time()
         try:
             hist = loop.run(epochs, start_step)
         except TrainingInterrupted as exc:
-            where = (f"the backup is in {run_paths(self.run_dir)['backup']}: train into the "
-                     f"same run directory to resume (run_dir={t.given_run_dir!r})"
-                     if self.run_dir else "no run_dir was given, so nothing was saved")
-            raise TrainingInterrupted(f"{exc}; {where}", exc.signum, exc.reason, exc.saved,
-                                      exc.backup_step) from None
+            where = (
+                f"the backup is in {run_paths(self.run_dir)['backup']}: train into the "
+                f"same run directory to resume (run_dir={t.given_run_dir!r})"
+                if self.run_dir
+                else "no run_dir was given, so nothing was saved"
+            )
+            raise TrainingInterrupted(
+                f"{exc}; {where}", exc.signum, exc.reason, exc.saved, exc.backup_step
+            ) from None
         wall = time.perf_counter() - began
         if guard.exhausted or any(not math.isfinite(v) for v in hist.get("loss", [])):
-            raise TrainingError(f"training stopped: {guard.exhausted or 'loss became NaN/Inf'}"
-                                "; lower the learning rate (train.learning_rate) or clip the "
-                                "gradient (global_clipnorm, train.global_clipnorm)"
-                                f"{f' ({self.run_dir})' if self.run_dir else ''}")
-        final = {f"val_{k}": v for k, v in loop.evaluate(self.val).items()} \
-            if self.val is not None and loop.evaluate else {}
+            raise TrainingError(
+                f"training stopped: {guard.exhausted or 'loss became NaN/Inf'}"
+                "; lower the learning rate (train.learning_rate) or clip the "
+                "gradient (global_clipnorm, train.global_clipnorm)"
+                f"{f' ({self.run_dir})' if self.run_dir else ''}"
+            )
+        final = (
+            {f"val_{k}": v for k, v in loop.evaluate(self.val).items()}
+            if self.val is not None and loop.evaluate
+            else {}
+        )
         metrics = self._metrics(final, hist, best, timer, loop, wall, began_at)
         extra = metadata(final) if callable(metadata) else metadata
         metrics.update(extra or {})
-        log.info("worker %d weights_digest %s", c.task_index if c else 0,
-                 metrics["weights_digest"])
+        log.info("worker %d weights_digest %s", c.task_index if c else 0, metrics["weights_digest"])
         if t.is_chief and self.out_dir and self.run_dir:
             self._check_lock(loop.global_step)
             paths = run_paths(self.out_dir)
-            tmp = paths["model"][:-len(".keras")] + ".tmp.keras"  # never half a model.keras
+            tmp = paths["model"][: -len(".keras")] + ".tmp.keras"  # never half a model.keras
             model.save(tmp)
             os.replace(tmp, paths["model"])
             plot_curves(hist, paths["curves"], title or model.name, dict(reference or {}))
             write_json_atomic(paths["metrics"], metrics)
             if self.staged:
-                log.info("copied %d files to %s", sync_dir(self.out_dir, self.run_dir,
-                                                           seen=self._seen), self.run_dir)
+                log.info(
+                    "copied %d files to %s",
+                    sync_dir(self.out_dir, self.run_dir, seen=self._seen),
+                    self.run_dir,
+                )
         self.success = True
         log.info("done in %.1f s: %s", wall, final)
         return metrics
@@ -245,9 +314,16 @@ class FitSession:
             where = f"at step {step}" if step is not None else "before its first step"
             raise TrainingError(f"training stopped {where}, writing nothing more: {lost}")
 
-    def _metrics(self, final: dict[str, float], hist: dict[str, list[float]],
-                 best: BestWeights, timer: ThroughputTimer, loop: EpochLoop,
-                 wall: float, began_at: float) -> dict[str, Any]:
+    def _metrics(
+        self,
+        final: dict[str, float],
+        hist: dict[str, list[float]],
+        best: BestWeights,
+        timer: ThroughputTimer,
+        loop: EpochLoop,
+        wall: float,
+        began_at: float,
+    ) -> dict[str, Any]:
         t, backup, steps = self.t, self.backup, self.data.steps_per_epoch
         assert backup is not None
         names = ["loss", *(m.name for m in t.train_metrics)]
@@ -260,7 +336,8 @@ class FitSession:
             "train_started_at": round(began_at, 3),  # Unix time; history's wall_seconds
             "train_loop_seconds": timer.train_seconds,
             "samples_per_second": timer.steps * per_step / timer.train_seconds
-            if timer.train_seconds else 0.0,
+            if timer.train_seconds
+            else 0.0,
             "num_replicas": t.strategy.num_replicas_in_sync,
             "num_workers": t.cluster.num_workers if t.cluster else 1,
             "is_chief": t.is_chief,
@@ -303,4 +380,5 @@ def _check_savable(model: keras.Model) -> None:
             f"model {model.name!r} cannot be saved as model.keras in the run directory "
             f"({reason[:200]}); give its class a get_config() that returns its constructor "
             "arguments (and @keras.saving.register_keras_serializable()), or train "
-            "without run_dir") from None
+            "without run_dir"
+        ) from None

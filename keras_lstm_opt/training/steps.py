@@ -65,8 +65,10 @@ class PerExampleLoss(keras.losses.Loss):
 def resolve_loss(loss: Any) -> keras.losses.Loss:
     """What `model.compile(loss=...)` accepts, as a Loss returning per-example values."""
     if loss is None:
-        raise UsageError("loss is required: a name ('mse'), a keras.losses.Loss or a "
-                         "function (y_true, y_pred) -> per-example loss")
+        raise UsageError(
+            "loss is required: a name ('mse'), a keras.losses.Loss or a "
+            "function (y_true, y_pred) -> per-example loss"
+        )
     try:
         obj = keras.losses.get(loss)
     except ValueError as exc:
@@ -90,8 +92,9 @@ def _accuracy(loss: Any, model: keras.Model, name: str) -> keras.metrics.Metric:
     return keras.metrics.CategoricalAccuracy(name=name)
 
 
-def resolve_metrics(metrics: Iterable[Any], loss: Any,
-                    model: keras.Model) -> list[keras.metrics.Metric]:
+def resolve_metrics(
+    metrics: Iterable[Any], loss: Any, model: keras.Model
+) -> list[keras.metrics.Metric]:
     """Fresh metric objects, created in the current (strategy) scope: names resolve as
     in `model.compile` ("accuracy" by the loss), given Metric objects are copied."""
     out: list[keras.metrics.Metric] = []
@@ -106,8 +109,11 @@ def resolve_metrics(metrics: Iterable[Any], loss: Any,
             except ValueError as exc:
                 raise UsageError(f"metric {m!r}: {exc}") from None
             if isinstance(obj, keras.metrics.Metric):  # logged under the name given
-                out.append(type(obj).from_config({**obj.get_config(), "name": m})
-                           if isinstance(m, str) and obj.name != m else obj)
+                out.append(
+                    type(obj).from_config({**obj.get_config(), "name": m})
+                    if isinstance(m, str) and obj.name != m
+                    else obj
+                )
             else:
                 name = m if isinstance(m, str) else getattr(obj, "__name__", "metric")
                 out.append(keras.metrics.MeanMetricWrapper(obj, name=name))
@@ -145,26 +151,35 @@ class TrainStep:
         opts: clipping, steps_per_execution, jit_compile.
     """
 
-    def __init__(self, model: keras.Model, strategy: tf.distribute.Strategy,
-                 loss: keras.losses.Loss, metrics: Sequence[keras.metrics.Metric],
-                 opts: LoopOptions) -> None:
+    def __init__(
+        self,
+        model: keras.Model,
+        strategy: tf.distribute.Strategy,
+        loss: keras.losses.Loss,
+        metrics: Sequence[keras.metrics.Metric],
+        opts: LoopOptions,
+    ) -> None:
         self.model, self.strategy, self.loss, self.opts = model, strategy, loss, opts
         self.metrics = list(metrics)
         self.optimizer = model.optimizer
         self.scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
         inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
         self.sparse = bool(getattr(inner, "sparse_rows", False)) and not self.scaled
-        self.clip = bool(opts.global_clipnorm or opts.clipnorm or opts.clipvalue) \
-            and not self.scaled
+        self.clip = (
+            bool(opts.global_clipnorm or opts.clipnorm or opts.clipvalue) and not self.scaled
+        )
         self.replicas = strategy.num_replicas_in_sync
         # row-sparse embedding gradients on the wire: for a lazy optimizer, or when asked
         self.sparse_wire = opts.embedding_exchange == "sparse" or (
-            opts.embedding_exchange == "auto" and self.sparse)
+            opts.embedding_exchange == "auto" and self.sparse
+        )
         if self.sparse and not self.sparse_wire:
-            raise UsageError("embedding_exchange=dense with an optimizer that updates "
-                             "embedding rows lazily would update every row; use "
-                             "embedding_exchange=sparse or auto, or dense embedding updates "
-                             "(train.embedding_updates: dense)")
+            raise UsageError(
+                "embedding_exchange=dense with an optimizer that updates "
+                "embedding rows lazily would update every row; use "
+                "embedding_exchange=sparse or auto, or dense embedding updates "
+                "(train.embedding_updates: dense)"
+            )
         if self.replicas > 1:
             reduce_once(self.optimizer)  # the step sums the gradients, once
         multi = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -172,9 +187,11 @@ class TrainStep:
         # autograph=False, as Keras's own trainer (do_not_convert): the steps have no
         # tensor-dependent Python control flow, and converting them cost 1.3 s of the
         # first epoch (AMD EPYC). A model's own layers are called, not converted, as there.
-        self._gradients = tf.function(self._grads, jit_compile=True, reduce_retracing=True,
-                                      autograph=False) \
-            if opts.jit_compile else self._grads  # XLA: forward and backward only
+        self._gradients = (
+            tf.function(self._grads, jit_compile=True, reduce_retracing=True, autograph=False)
+            if opts.jit_compile
+            else self._grads
+        )  # XLA: forward and backward only
         self._single = tf.function(self._single_step, autograph=False)
         self._many = tf.function(self._many_steps, autograph=False)
 
@@ -193,21 +210,25 @@ class TrainStep:
         grads, values, pred, reg = self._gradients(x, y)
         grads = [sparse_or_dense(g, self.sparse_wire) for g in grads]  # outside XLA
         if self.replicas > 1:  # one all-reduce; the optimizer does not sum again
-            grads = all_reduce_gradients(tf.distribute.get_replica_context(), grads,
-                                         self.opts.gradient_compression)
+            grads = all_reduce_gradients(
+                tf.distribute.get_replica_context(), grads, self.opts.gradient_compression
+            )
             if not self.sparse:
                 grads = [sparse_or_dense(g, False) for g in grads]
         if self.clip:  # the summed gradient, as one device would clip it
             grads = _clip(grads, self.opts)
         with already_summed():  # summed above (or one replica): applied as they are
-            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables,
-                                               strict=True))
+            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
         for m in self.metrics:
             m.update_state(y, pred)
         n = tf.cast(tf.size(values), tf.float32)
-        return {"loss_sum": tf.reduce_sum(tf.cast(values, tf.float32)), "count": n,
-                "reg": tf.cast(reg, tf.float32) * n,
-                "stop_count": tf.cast(stop > 0, tf.float32), "stop_signal": tf.identity(stop)}
+        return {
+            "loss_sum": tf.reduce_sum(tf.cast(values, tf.float32)),
+            "count": n,
+            "reg": tf.cast(reg, tf.float32) * n,
+            "stop_count": tf.cast(stop > 0, tf.float32),
+            "stop_signal": tf.identity(stop),
+        }
 
     def _on_batch(self, x: Any, y: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
         out = self.strategy.run(self._replica_step, args=(x, y, stop))
@@ -226,29 +247,33 @@ class TrainStep:
             out = self._on_batch(x, y, stop)
             return i + 1, {k: total[k] + out[k] for k in total}
 
-        _, total = tf.while_loop(lambda i, _: i < n, body,
-                                 (tf.constant(0, n.dtype), {k: tf.constant(0.0) for k in SUMS}))
+        _, total = tf.while_loop(
+            lambda i, _: i < n, body, (tf.constant(0, n.dtype), {k: tf.constant(0.0) for k in SUMS})
+        )
         return total, self._results()
 
     def __call__(self, iterator: Iterator[Any], n: tf.Tensor, stop: tf.Tensor) -> StepOutput:
         # One step per call has no loop around it, which keeps xprof's step detection
         # working; steps_per_execution > 1 runs a tf.range loop inside one call.
         with self.watchdog.guard():  # a lost worker fails the step, not the process
-            return self._single(iterator, stop) if int(n) == 1 else \
-                self._many(iterator, n, stop)
+            return self._single(iterator, stop) if int(n) == 1 else self._many(iterator, n, stop)
 
     def batch_step(self, element_spec: Any) -> Callable[[Any, Any], dict[str, tf.Tensor]]:
         """step(x, y) on a batch already fetched, traced once for `element_spec`."""
-        fn = tf.function(lambda x, y: self._on_batch(x, y, tf.constant(0.0)),
-                         input_signature=list(element_spec), autograph=False)
+        fn = tf.function(
+            lambda x, y: self._on_batch(x, y, tf.constant(0.0)),
+            input_signature=list(element_spec),
+            autograph=False,
+        )
         return fn
 
 
 Evaluator = Callable[[tf.data.Dataset], dict[str, float]]
 
 
-def make_evaluator(model: keras.Model, loss: keras.losses.Loss,
-                   metrics: Sequence[keras.metrics.Metric]) -> Evaluator:
+def make_evaluator(
+    model: keras.Model, loss: keras.losses.Loss, metrics: Sequence[keras.metrics.Metric]
+) -> Evaluator:
     """fn(dataset) -> {"loss": ..., metric names: ...} over a whole dataset of (x, y)
     batches, on this worker alone (no collectives), traced once. `metrics` must be
     plain (created outside any strategy scope)."""

@@ -56,27 +56,34 @@ ModelSource: TypeAlias = "keras.Model | Callable[[], keras.Model]"
 
 class Trainer:
     """Args:
-        model: a keras.Model, or a zero-argument function that builds one (called in the
-            strategy's scope; needed for subclassed models under several replicas). A
-            built functional or Sequential model is rebuilt in the scope with its
-            weights (and the trained weights are copied back at the end).
-        loss: what `model.compile(loss=...)` accepts.
-        metrics: what `model.compile(metrics=...)` accepts (a list).
-        optimizer: a name, a keras optimizer (copied into the strategy's scope when it
-            was made outside it), a zero-argument function that makes one, or None
-            (Adam, as the default).
-        strategy: "auto", "one_device", "mirrored", "multi_worker_mirrored" or a
-            tf.distribute.Strategy. Create the Trainer before other TensorFlow work
-            when the strategy is multi-worker (TensorFlow's rule).
-        run_dir: where backups and artifacts go (local, relative or absolute, or
-            s3://...); None = no files.
-        **options: `LoopOptions` fields (steps_per_execution, jit_compile,
-            global_clipnorm, backup_every_steps, restore_best_weights, seed, ...).
+    model: a keras.Model, or a zero-argument function that builds one (called in the
+        strategy's scope; needed for subclassed models under several replicas). A
+        built functional or Sequential model is rebuilt in the scope with its
+        weights (and the trained weights are copied back at the end).
+    loss: what `model.compile(loss=...)` accepts.
+    metrics: what `model.compile(metrics=...)` accepts (a list).
+    optimizer: a name, a keras optimizer (copied into the strategy's scope when it
+        was made outside it), a zero-argument function that makes one, or None
+        (Adam, as the default).
+    strategy: "auto", "one_device", "mirrored", "multi_worker_mirrored" or a
+        tf.distribute.Strategy. Create the Trainer before other TensorFlow work
+        when the strategy is multi-worker (TensorFlow's rule).
+    run_dir: where backups and artifacts go (local, relative or absolute, or
+        s3://...); None = no files.
+    **options: `LoopOptions` fields (steps_per_execution, jit_compile,
+        global_clipnorm, backup_every_steps, restore_best_weights, seed, ...).
     """
 
-    def __init__(self, model: ModelSource, loss: Any = None, metrics: Sequence[Any] = (),
-                 optimizer: Any = "adam", strategy: Any = "auto", run_dir: str | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        model: ModelSource,
+        loss: Any = None,
+        metrics: Sequence[Any] = (),
+        optimizer: Any = "adam",
+        strategy: Any = "auto",
+        run_dir: str | None = None,
+        **options: Any,
+    ) -> None:
         ensure_visible()  # resume, rollback, best-weight and digest lines reach script users
         self.options = LoopOptions.from_kwargs(options)
         self.loss = resolve_loss(loss)
@@ -84,8 +91,13 @@ class Trainer:
         # a multi-worker strategy restarts TensorFlow's runtime with the cluster's devices:
         # variables made before it can no longer be read, so a built model's weights are
         # read first (and the trained ones are put back into its variables at the end)
-        self._snapshot = model.get_weights() if isinstance(model, keras.Model) and \
-            isinstance(strategy, str) and worker_cluster() is not None else None
+        self._snapshot = (
+            model.get_weights()
+            if isinstance(model, keras.Model)
+            and isinstance(strategy, str)
+            and worker_cluster() is not None
+            else None
+        )
         self.strategy, self.cluster = resolve_strategy(strategy)
         self.is_chief = self.cluster is None or self.cluster.is_chief
         self.given_run_dir = run_dir  # as typed (the resume advice repeats it)
@@ -95,9 +107,13 @@ class Trainer:
         if self.options.deterministic:
             tf.config.experimental.enable_op_determinism()
         self._user_model: keras.Model | None = None
-        if isinstance(strategy, str) and self._one_device() and \
-                not tf.distribute.has_strategy() and isinstance(model, keras.Model) and \
-                not self._in_scope(model.weights):
+        if (
+            isinstance(strategy, str)
+            and self._one_device()
+            and not tf.distribute.has_strategy()
+            and isinstance(model, keras.Model)
+            and not self._in_scope(model.weights)
+        ):
             # one device and a model built outside the strategy's scope (the call Keras
             # users write first): its own variables train where they are, under the
             # default strategy, on the same device; the optimizer's slots (which must be
@@ -113,13 +129,14 @@ class Trainer:
 
     # -- model and optimizer in the strategy's scope ------------------------------------
     def _one_device(self) -> bool:
-        return isinstance(self.strategy, tf.distribute.OneDeviceStrategy) or \
-            type(self.strategy).__name__ == "_DefaultDistributionStrategy"
+        return (
+            isinstance(self.strategy, tf.distribute.OneDeviceStrategy)
+            or type(self.strategy).__name__ == "_DefaultDistributionStrategy"
+        )
 
     def _in_scope(self, variables: Sequence[Any]) -> bool:
         extended = self.strategy.extended
-        return all(extended.variable_created_in_scope(getattr(v, "value", v))
-                   for v in variables)
+        return all(extended.variable_created_in_scope(getattr(v, "value", v)) for v in variables)
 
     def _needs_copy(self, model: keras.Model) -> bool:
         # one device by name: the user's own model object trains (see __init__); a
@@ -129,27 +146,30 @@ class Trainer:
     def _place(self, model: ModelSource) -> keras.Model:
         if not isinstance(model, keras.Model):
             if not callable(model):
-                raise UsageError(f"model={model!r}: pass a keras.Model or a function that "
-                                 "builds one")
+                raise UsageError(
+                    f"model={model!r}: pass a keras.Model or a function that builds one"
+                )
             built = model()
             if not isinstance(built, keras.Model):
-                raise UsageError(f"the model function returned {type(built).__name__}, "
-                                 "not a keras.Model")
+                raise UsageError(
+                    f"the model function returned {type(built).__name__}, not a keras.Model"
+                )
             return built
         if not self._needs_copy(model):
             return model
         try:
             clone = keras.models.clone_model(model)
         except Exception as exc:  # subclassed models without get_config/from_config
-            raise UsageError(f"model {model.name!r} was built outside the strategy's scope "
-                             f"and cannot be rebuilt inside it ({type(exc).__name__}: "
-                             f"{exc}); pass a function that builds it: Trainer(lambda: "
-                             f"MyModel(...), ...)") from None
+            raise UsageError(
+                f"model {model.name!r} was built outside the strategy's scope "
+                f"and cannot be rebuilt inside it ({type(exc).__name__}: "
+                f"{exc}); pass a function that builds it: Trainer(lambda: "
+                f"MyModel(...), ...)"
+            ) from None
         if model.built and model.weights:
             if not clone.built or not clone.weights:
                 clone.build_from_config(model.get_build_config())
-            weights = self._snapshot if self._snapshot is not None else \
-                _readable_weights(model)
+            weights = self._snapshot if self._snapshot is not None else _readable_weights(model)
             clone.set_weights(self._from_chief(weights))
             self._snapshot = None
         self._user_model = model
@@ -167,8 +187,8 @@ class Trainer:
             def replica(mine: list[tf.Tensor]) -> list[tf.Tensor]:
                 ctx = tf.distribute.get_replica_context()
                 keep = tf.equal(ctx.replica_id_in_sync_group, 0)  # the chief's first replica
-                return ctx.all_reduce("SUM", [tf.where(keep, t, tf.zeros_like(t))
-                                              for t in mine])
+                return ctx.all_reduce("SUM", [tf.where(keep, t, tf.zeros_like(t)) for t in mine])
+
             return strategy.run(replica, args=(tensors,))
 
         out = broadcast([tf.convert_to_tensor(v) for v in values])
@@ -190,7 +210,8 @@ class Trainer:
         optimizer = _scalable(optimizer)
         policy = keras.config.dtype_policy().name
         if policy == "mixed_float16" and not isinstance(
-                optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer, keras.optimizers.LossScaleOptimizer
+        ):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             _clip_inside(optimizer.inner_optimizer, self.options)
@@ -206,25 +227,37 @@ class Trainer:
             return
         with self.strategy.scope():
             if not self.model.built or not self.model.weights:
-                self.model(tf.nest.map_structure(
-                    lambda s: tf.zeros([1, *[d or 1 for d in s.shape[1:]]], s.dtype), x_spec))
-            self.model.compile(optimizer=self._optimizer, loss=self._loss_arg,
-                               metrics=self._metric_args or None)
+                self.model(
+                    tf.nest.map_structure(
+                        lambda s: tf.zeros([1, *[d or 1 for d in s.shape[1:]]], s.dtype), x_spec
+                    )
+                )
+            self.model.compile(
+                optimizer=self._optimizer, loss=self._loss_arg, metrics=self._metric_args or None
+            )
             self.model.optimizer.build(self.model.trainable_variables)
-            self.train_metrics = resolve_metrics(self._metric_args, self._loss_arg,
-                                                 self.model)
+            self.train_metrics = resolve_metrics(self._metric_args, self._loss_arg, self.model)
         self.eval_metrics = resolve_metrics(self._metric_args, self._loss_arg, self.model)
         self._prepared = True
 
     # -- public API ---------------------------------------------------------------------
-    def fit(self, x: Any, y: Any = None, validation_data: Any = None, epochs: int = 1,
-            batch_size: int | None = None, steps_per_epoch: int | None = None,
-            callbacks: Sequence[keras.callbacks.Callback] | None = None, *,
-            shuffle: bool = True, overwrite: bool = False,
-            extra_files: Mapping[str, str] | None = None,
-            metadata: Mapping[str, Any] | Callable[[dict[str, float]], Mapping[str, Any]]
-            | None = None, title: str | None = None,
-            reference: Mapping[str, float] | None = None) -> keras.callbacks.History:
+    def fit(
+        self,
+        x: Any,
+        y: Any = None,
+        validation_data: Any = None,
+        epochs: int = 1,
+        batch_size: int | None = None,
+        steps_per_epoch: int | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] | None = None,
+        *,
+        shuffle: bool = True,
+        overwrite: bool = False,
+        extra_files: Mapping[str, str] | None = None,
+        metadata: Mapping[str, Any] | Callable[[dict[str, float]], Mapping[str, Any]] | None = None,
+        title: str | None = None,
+        reference: Mapping[str, float] | None = None,
+    ) -> keras.callbacks.History:
         """Train `epochs` epochs (a resumed run continues up to `epochs`).
 
         Args:
@@ -259,23 +292,40 @@ class Trainer:
             raise UsageError(f"epochs={epochs!r}: must be >= 1")
         num_workers = self.cluster.num_workers if self.cluster else 1
         index = self.cluster.task_index if self.cluster else 0
-        data = training_data(self.strategy, x, y, batch_size, steps_per_epoch, shuffle,
-                             self.options.seed, num_workers, min(index, num_workers - 1))
+        data = training_data(
+            self.strategy,
+            x,
+            y,
+            batch_size,
+            steps_per_epoch,
+            shuffle,
+            self.options.seed,
+            num_workers,
+            min(index, num_workers - 1),
+        )
         self._prepare(data.element_spec[0])
-        val = eval_dataset(validation_data, batch_size=batch_size) \
-            if validation_data is not None else None
+        val = (
+            eval_dataset(validation_data, batch_size=batch_size)
+            if validation_data is not None
+            else None
+        )
         session = FitSession(self, data, val, overwrite)  # cleans up itself if it fails
         try:
-            self.metrics = session.run(epochs, list(callbacks or ()), extra_files or {},
-                                       metadata, title, reference)
+            self.metrics = session.run(
+                epochs, list(callbacks or ()), extra_files or {}, metadata, title, reference
+            )
         finally:
             session.close()
         if self._user_model is not None:  # the caller's model object gets the weights
             give_weights(self._user_model, self.model)
         return self.model.history
 
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None,
-                 ) -> dict[str, float]:
+    def evaluate(
+        self,
+        x: Any,
+        y: Any = None,
+        batch_size: int | None = None,
+    ) -> dict[str, float]:
         """Loss and metrics over all of `x` (a Dataset of (x, y) batches, or arrays with
         `y`), on this worker alone."""
         ds = eval_dataset(x, y, batch_size, what="evaluate")
@@ -328,7 +378,8 @@ def _readable_weights(model: keras.Model) -> list[Any]:
             "and TensorFlow restarted its runtime for the cluster since, so its variables "
             "cannot be read; pass strategy='multi_worker_mirrored' (or 'auto') instead of "
             "the strategy object, and the Trainer reads them first, or build the model "
-            f"after creating the strategy ({type(exc).__name__})") from None
+            f"after creating the strategy ({type(exc).__name__})"
+        ) from None
 
 
 def give_weights(target: keras.Model, source: keras.Model) -> None:
@@ -339,16 +390,17 @@ def give_weights(target: keras.Model, source: keras.Model) -> None:
     try:
         target.set_weights(values)
         return
-    except (tf.errors.InternalError, tf.errors.NotFoundError,
-            tf.errors.InvalidArgumentError):
+    except (tf.errors.InternalError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError):
         pass
     for var, value in zip(target.weights, values, strict=True):
         inner = getattr(var, "_value", None)
         if not isinstance(inner, tf.Variable):
-            raise UsageError(f"cannot give the trained weights back to model "
-                             f"{target.name!r}; use trainer.model") from None
-        var._value = tf.Variable(value, dtype=inner.dtype, trainable=inner.trainable,
-                                 name=inner.name.split(":")[0])
+            raise UsageError(
+                f"cannot give the trained weights back to model {target.name!r}; use trainer.model"
+            ) from None
+        var._value = tf.Variable(
+            value, dtype=inner.dtype, trainable=inner.trainable, name=inner.name.split(":")[0]
+        )
     for name in ("train_function", "test_function", "predict_function"):
         if getattr(target, name, None) is not None:  # traced on the earlier variables
             setattr(target, name, None)

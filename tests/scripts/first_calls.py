@@ -24,7 +24,8 @@ if MODE == "local":  # two logical CPUs, set before TensorFlow starts (its rule)
 
     tf.config.set_logical_device_configuration(
         tf.config.list_physical_devices("CPU")[0],
-        [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+        [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
+    )
 
 import keras  # noqa: E402
 
@@ -53,8 +54,9 @@ def functional() -> keras.Model:  # the snippet of issue 29, as users write it
 
 
 def sequential() -> keras.Model:
-    return keras.Sequential([keras.Input((8, 8)), keras.layers.LSTM(16),
-                             keras.layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [keras.Input((8, 8)), keras.layers.LSTM(16), keras.layers.Dense(10, activation="softmax")]
+    )
 
 
 def subclassed() -> keras.Model:
@@ -63,10 +65,13 @@ def subclassed() -> keras.Model:
     return model
 
 
-MODELS = {"functional": functional, "sequential": sequential, "subclassed": subclassed,
-          "function": None}
-OPTIMIZERS = {"name": "adam", "instance": lambda: keras.optimizers.Adam(1e-3),
-              "none": None}
+MODELS = {
+    "functional": functional,
+    "sequential": sequential,
+    "subclassed": subclassed,
+    "function": None,
+}
+OPTIMIZERS = {"name": "adam", "instance": lambda: keras.optimizers.Adam(1e-3), "none": None}
 
 
 def main() -> None:
@@ -78,19 +83,35 @@ def main() -> None:
         strategy: object = name
         for model_form, build in MODELS.items():
             for opt_form, opt in OPTIMIZERS.items():
-                strategy = one_case(name, strategy, model_form, build, opt_form, opt, x, y,
-                                    worker)
+                strategy = one_case(name, strategy, model_form, build, opt_form, opt, x, y, worker)
     if MODE == "local":  # a strategy object the model was not built under: a copy trains
         import tensorflow as tf
 
-        one_case("one_device_object", tf.distribute.OneDeviceStrategy("/cpu:0"),
-                 "functional", functional, "name", "adam", x, y, worker)
+        one_case(
+            "one_device_object",
+            tf.distribute.OneDeviceStrategy("/cpu:0"),
+            "functional",
+            functional,
+            "name",
+            "adam",
+            x,
+            y,
+            worker,
+        )
     print("DONE", flush=True)
 
 
-def one_case(name: str, strategy: object, model_form: str,
-             build: Callable[[], keras.Model] | None, opt_form: str, opt: object,
-             x: np.ndarray, y: np.ndarray, worker: int) -> object:
+def one_case(
+    name: str,
+    strategy: object,
+    model_form: str,
+    build: Callable[[], keras.Model] | None,
+    opt_form: str,
+    opt: object,
+    x: np.ndarray,
+    y: np.ndarray,
+    worker: int,
+) -> object:
     keras.utils.set_random_seed(1)
     model = build() if build is not None else None
     before = model.get_weights() if model is not None else None
@@ -98,33 +119,42 @@ def one_case(name: str, strategy: object, model_form: str,
         model.predict(x[:2], verbose=0)
     optimizer = opt() if callable(opt) else opt
     # the functional cases save a run (the snippet); the others train without files
-    run_dir = os.path.join(OUT, f"{name}-{model_form}-{opt_form}") \
-        if model_form == "functional" else None
-    trainer = klo.Trainer(model if model is not None else functional,
-                          loss="sparse_categorical_crossentropy",
-                          optimizer=optimizer, strategy=strategy, run_dir=run_dir,
-                          metrics=["accuracy"], verbose="silent")
+    run_dir = (
+        os.path.join(OUT, f"{name}-{model_form}-{opt_form}") if model_form == "functional" else None
+    )
+    trainer = klo.Trainer(
+        model if model is not None else functional,
+        loss="sparse_categorical_crossentropy",
+        optimizer=optimizer,
+        strategy=strategy,
+        run_dir=run_dir,
+        metrics=["accuracy"],
+        verbose="silent",
+    )
     if MODE == "workers":  # one multi-worker strategy per process (TF's rule)
         strategy = trainer.strategy
     start = trainer.model.get_weights()
-    kept = before is None or all(np.array_equal(a, b)
-                                 for a, b in zip(before, start, strict=True))
+    kept = before is None or all(np.array_equal(a, b) for a, b in zip(before, start, strict=True))
     trainer.fit(x, y, epochs=1, batch_size=32, validation_data=(x[:32], y[:32]))
     trained = trainer.model.get_weights()
-    case = {"strategy": name, "model": model_form, "optimizer": opt_form, "worker": worker,
-            "replicas": trainer.strategy.num_replicas_in_sync,
-            "kept_initial_weights": kept,
-            "moved": any(not np.array_equal(a, b)
-                         for a, b in zip(start, trained, strict=True)),
-            "digest": trainer.weights_digest(),
-            # the model object the user holds ends with the trained weights
-            "user_model_trained": model is None or all(
-                np.array_equal(a, b)
-                for a, b in zip(model.get_weights(), trained, strict=True)),
-            "saved": run_dir is None or worker != 0 or
-            os.path.exists(os.path.join(run_dir, "model.keras")),
-            "user_model_predicts": model is None or bool(np.isfinite(
-                model.predict(x[:4], verbose=0)).all())}
+    case = {
+        "strategy": name,
+        "model": model_form,
+        "optimizer": opt_form,
+        "worker": worker,
+        "replicas": trainer.strategy.num_replicas_in_sync,
+        "kept_initial_weights": kept,
+        "moved": any(not np.array_equal(a, b) for a, b in zip(start, trained, strict=True)),
+        "digest": trainer.weights_digest(),
+        # the model object the user holds ends with the trained weights
+        "user_model_trained": model is None
+        or all(np.array_equal(a, b) for a, b in zip(model.get_weights(), trained, strict=True)),
+        "saved": run_dir is None
+        or worker != 0
+        or os.path.exists(os.path.join(run_dir, "model.keras")),
+        "user_model_predicts": model is None
+        or bool(np.isfinite(model.predict(x[:4], verbose=0)).all()),
+    }
     print("CASE " + json.dumps(case), flush=True)
     return strategy
 

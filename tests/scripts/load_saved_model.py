@@ -25,8 +25,9 @@ PACKAGE = "keras_lstm_opt"
 class NotInstalled(importlib.abc.MetaPathFinder):
     """Refuse keras_lstm_opt, as on a machine where only TensorFlow is installed."""
 
-    def find_spec(self, name: str, path: Sequence[str] | None = None,
-                  target: ModuleType | None = None) -> None:
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> None:
         if name == PACKAGE or name.startswith(PACKAGE + "."):
             raise ModuleNotFoundError(f"No module named {name!r} (refused by {__file__})")
         return None
@@ -45,15 +46,27 @@ def main() -> None:
         if req["path"] not in loaded:
             loaded[req["path"]] = tf.saved_model.load(req["path"])
         fn = loaded[req["path"]].signatures[req["signature"]]
-        inputs = {name: tf.constant(spec["value"], dtype=getattr(tf, spec["dtype"]))
-                  for name, spec in req["inputs"].items()}
+        inputs = {
+            name: tf.constant(spec["value"], dtype=getattr(tf, spec["dtype"]))
+            for name, spec in req["inputs"].items()
+        }
         outputs = fn(**inputs)
-        results.append({name: [v.decode() if isinstance(v, bytes) else v
-                               for v in value.numpy().tolist()]
-                        for name, value in outputs.items()})
+        results.append(
+            {
+                name: [v.decode() if isinstance(v, bytes) else v for v in value.numpy().tolist()]
+                for name, value in outputs.items()
+            }
+        )
     modules = sorted(m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + "."))
-    print(json.dumps({"results": results, "modules": modules,
-                      "seconds": round(time.perf_counter() - start, 2)}))
+    print(
+        json.dumps(
+            {
+                "results": results,
+                "modules": modules,
+                "seconds": round(time.perf_counter() - start, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

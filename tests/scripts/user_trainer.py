@@ -52,22 +52,40 @@ def main() -> None:
 
     worker = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0)
     if MODE == "user":
-        trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
-                              metrics=["accuracy"], strategy="auto", run_dir=RUN_DIR,
-                              seed=3, verbose="epoch", backup_every_steps=5)
+        trainer = klo.Trainer(
+            build_user_model,
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            strategy="auto",
+            run_dir=RUN_DIR,
+            seed=3,
+            verbose="epoch",
+            backup_every_steps=5,
+        )
         x, y = user_data(512, 0)
         xv, yv = user_data(128, 1)
         trainer.fit(x, y, validation_data=(xv, yv), batch_size=64, epochs=3)
-        out = {"metrics": trainer.metrics, "evaluate": trainer.evaluate(xv, yv),
-               "predict_shape": list(trainer.predict(xv).shape)}
+        out = {
+            "metrics": trainer.metrics,
+            "evaluate": trainer.evaluate(xv, yv),
+            "predict_shape": list(trainer.predict(xv).shape),
+        }
     elif MODE == "stoppable":  # slow steps, so that a signal lands mid-run
+
         class Slow(keras.callbacks.Callback):
             def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
                 time.sleep(0.1)
 
-        trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
-                              metrics=["accuracy"], strategy="auto", run_dir=RUN_DIR,
-                              seed=3, verbose="epoch", backup_every_steps=5)
+        trainer = klo.Trainer(
+            build_user_model,
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            strategy="auto",
+            run_dir=RUN_DIR,
+            seed=3,
+            verbose="epoch",
+            backup_every_steps=5,
+        )
         x, y = user_data(2048, 0)
         try:
             trainer.fit(x, y, batch_size=64, epochs=3, callbacks=[Slow()])
@@ -79,17 +97,31 @@ def main() -> None:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         x, y = user_data(512, 0)
         found = {}
-        for case, exchange, wire in [("dense", "dense", "none"), ("sparse", "sparse", "none"),
-                                     ("sparse_fp16", "sparse", "float16")]:
-            trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
-                                  metrics=["accuracy"], strategy=strategy, seed=3,
-                                  optimizer="adam", verbose="silent",
-                                  embedding_exchange=exchange, gradient_compression=wire)
+        for case, exchange, wire in [
+            ("dense", "dense", "none"),
+            ("sparse", "sparse", "none"),
+            ("sparse_fp16", "sparse", "float16"),
+        ]:
+            trainer = klo.Trainer(
+                build_user_model,
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+                strategy=strategy,
+                seed=3,
+                optimizer="adam",
+                verbose="silent",
+                embedding_exchange=exchange,
+                gradient_compression=wire,
+            )
             trainer.fit(x, y, batch_size=64, epochs=1)
             found[case] = trainer.model.get_weights()
-        out = {f"dense_vs_{case}": max(float(np.max(np.abs(a - b))) for a, b in
-                                       zip(found["dense"], found[case], strict=True))
-               for case in ("sparse", "sparse_fp16")}
+        out = {
+            f"dense_vs_{case}": max(
+                float(np.max(np.abs(a - b)))
+                for a, b in zip(found["dense"], found[case], strict=True)
+            )
+            for case in ("sparse", "sparse_fp16")
+        }
         out["digest"] = klo.weights_digest(trainer.model)
     else:  # devices: one device vs mirrored over 2 logical CPUs, same process
         from keras_lstm_opt.distribute.strategy import Settings, get_strategy
@@ -102,26 +134,40 @@ def main() -> None:
         # Keras's Adam (dense embedding rows) and LazyAdam (row-sparse), clipped by the
         # loop after the sum over replicas, LazyAdam unclipped, and Adam with the embedding rows
         # gathered (sparse exchange): the loop sums once in every case
-        cases = {"adam": ("adam", 1.0, "auto"), "lazy": (klo.LazyAdam, 1.0, "auto"),
-                 "lazy_unclipped": (klo.LazyAdam, None, "auto"),
-                 "adam_sparse_exchange": ("adam", 1.0, "sparse")}
+        cases = {
+            "adam": ("adam", 1.0, "auto"),
+            "lazy": (klo.LazyAdam, 1.0, "auto"),
+            "lazy_unclipped": (klo.LazyAdam, None, "auto"),
+            "adam_sparse_exchange": ("adam", 1.0, "sparse"),
+        }
         diffs, replicas = {}, []
         for case, (opt, clip, exchange) in cases.items():
             found = {}
             for name, strategy in [("one_device", one), ("mirrored", mirrored)]:
-                trainer = klo.Trainer(build_user_model, loss="sparse_categorical_crossentropy",
-                                      metrics=["accuracy"], strategy=strategy, seed=3,
-                                      optimizer=opt, global_clipnorm=clip, verbose="silent",
-                                      embedding_exchange=exchange)
+                trainer = klo.Trainer(
+                    build_user_model,
+                    loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"],
+                    strategy=strategy,
+                    seed=3,
+                    optimizer=opt,
+                    global_clipnorm=clip,
+                    verbose="silent",
+                    embedding_exchange=exchange,
+                )
                 trainer.fit(x, y, batch_size=64, epochs=1)
                 found[name] = trainer.model.get_weights()
                 replicas.append(trainer.strategy.num_replicas_in_sync)
-            diffs[case] = max(float(np.max(np.abs(a - b))) for a, b in
-                              zip(found["one_device"], found["mirrored"], strict=True))
-        out = {"max_abs_diff": max(diffs.values()), "diffs": diffs,
-               "replicas": sorted(set(replicas))}
-    print("RESULT " + json.dumps({"mode": MODE, "worker": worker, **out}, default=str),
-          flush=True)
+            diffs[case] = max(
+                float(np.max(np.abs(a - b)))
+                for a, b in zip(found["one_device"], found["mirrored"], strict=True)
+            )
+        out = {
+            "max_abs_diff": max(diffs.values()),
+            "diffs": diffs,
+            "replicas": sorted(set(replicas)),
+        }
+    print("RESULT " + json.dumps({"mode": MODE, "worker": worker, **out}, default=str), flush=True)
 
 
 if __name__ == "__main__":

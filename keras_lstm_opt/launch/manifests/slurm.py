@@ -32,9 +32,15 @@ import sys
 RETRY_EXIT = (130, 137, 138, 142, 143)
 
 
-def sbatch(command: list[str], workers: int, name: str = "keras-lstm-opt", port: int = 2222,
-           max_restarts: int = 0, time_limit: str | None = None,
-           python: str = "python3") -> str:
+def sbatch(
+    command: list[str],
+    workers: int,
+    name: str = "keras-lstm-opt",
+    port: int = 2222,
+    max_restarts: int = 0,
+    time_limit: str | None = None,
+    python: str = "python3",
+) -> str:
     """A Slurm sbatch script: one task per node, TF_CONFIG from Slurm's variables."""
     lines = [
         "#!/bin/bash",
@@ -47,8 +53,10 @@ def sbatch(command: list[str], workers: int, name: str = "keras-lstm-opt", port:
     if max_restarts:
         lines += ["#SBATCH --requeue", "#SBATCH --open-mode=append"]
     cmd = " ".join(shlex.quote(c) for c in command)
-    inner = (f'export TF_CONFIG="$({python} -m keras_lstm_opt.launch.manifests.slurm '
-             f'--port {port})" && exec {cmd}')
+    inner = (
+        f'export TF_CONFIG="$({python} -m keras_lstm_opt.launch.manifests.slurm '
+        f'--port {port})" && exec {cmd}'
+    )
     srun = f"srun --kill-on-bad-exit=1 bash -c {shlex.quote(inner)}"
     comment = "# Each task builds its own TF_CONFIG (worker index = SLURM_PROCID)."
     if not max_restarts:
@@ -79,20 +87,25 @@ def slurm_tf_config(port: int = 2222, gpus_per_node: int = 0) -> str:
 
     if gpus_per_node:
         resolver = tf.distribute.cluster_resolver.SlurmClusterResolver(
-            port_base=port, gpus_per_node=gpus_per_node)
+            port_base=port, gpus_per_node=gpus_per_node
+        )
     else:  # the resolver divides by GPUs per task; with auto_set_gpu off they are unused
         resolver = tf.distribute.cluster_resolver.SlurmClusterResolver(
-            port_base=port, gpus_per_node=64, gpus_per_task=1, auto_set_gpu=False)
+            port_base=port, gpus_per_node=64, gpus_per_task=1, auto_set_gpu=False
+        )
     cluster = resolver.cluster_spec().as_dict()
-    return json.dumps({"cluster": cluster,
-                       "task": {"type": resolver.task_type, "index": resolver.task_id}})
+    return json.dumps(
+        {"cluster": cluster, "task": {"type": resolver.task_type, "index": resolver.task_id}}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print this Slurm task's TF_CONFIG (run by every task of the sbatch script)."""
-    p = argparse.ArgumentParser(prog="python -m keras_lstm_opt.launch.manifests.slurm",
-                                description="Print this Slurm task's TF_CONFIG, built by "
-                                            "TensorFlow's SlurmClusterResolver.")
+    p = argparse.ArgumentParser(
+        prog="python -m keras_lstm_opt.launch.manifests.slurm",
+        description="Print this Slurm task's TF_CONFIG, built by "
+        "TensorFlow's SlurmClusterResolver.",
+    )
     p.add_argument("--port", type=int, default=2222)
     p.add_argument("--gpus-per-node", type=int, default=0)
     args = p.parse_args(argv)
@@ -100,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(slurm_tf_config(args.port, args.gpus_per_node))
     except (KeyError, RuntimeError) as exc:
-        print(f"error: cannot build TF_CONFIG from the Slurm environment: {exc}",
-              file=sys.stderr)
+        print(f"error: cannot build TF_CONFIG from the Slurm environment: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -33,47 +33,60 @@ from keras_lstm_opt.distribute.tf_config import build_tf_config
 from keras_lstm_opt.launch.manifests.slurm import RETRY_EXIT
 
 
-def yarn_spec(command: list[str], workers: int, name: str = "keras-lstm-opt",
-              port: int = 2222, max_restarts: int = 0, vcores: int = 1,
-              memory: str = "4 GiB", queue: str = "default") -> str:
+def yarn_spec(
+    command: list[str],
+    workers: int,
+    name: str = "keras-lstm-opt",
+    port: int = 2222,
+    max_restarts: int = 0,
+    vcores: int = 1,
+    memory: str = "4 GiB",
+    queue: str = "default",
+) -> str:
     """A Skein ApplicationSpec (YAML) running `command` on `workers` YARN containers."""
     import yaml
 
     cmd = " ".join(shlex.quote(c) for c in command)
-    head = ["set -euo pipefail",
-            'export TF_CONFIG="$(python3 -m keras_lstm_opt.launch.manifests.yarn '
-            f'--workers {workers} --port {port})"']
+    head = [
+        "set -euo pipefail",
+        'export TF_CONFIG="$(python3 -m keras_lstm_opt.launch.manifests.yarn '
+        f'--workers {workers} --port {port})"',
+    ]
     if not max_restarts:
         script = "\n".join([*head, f"exec {cmd}"])
     else:
         retry = "|".join(str(c) for c in RETRY_EXIT)
-        script = "\n".join([
-            *head,
-            "set +e",
-            "stopping=",
-            "trap 'stopping=1' TERM INT",
-            f"for attempt in $(seq 0 {max_restarts}); do",
-            f"  {cmd}",
-            "  status=$?",
-            f'  if [[ -z "$stopping" && "$status" =~ ^({retry})$ ]] && '
-            f"(( attempt < {max_restarts} )); then",
-            '    echo "keras-lstm-opt: exit status $status: running the worker again '
-            f'(restart $((attempt + 1)) of {max_restarts})" >&2',
-            "    continue",
-            "  fi",
-            '  exit "$status"',
-            "done",
-        ])
+        script = "\n".join(
+            [
+                *head,
+                "set +e",
+                "stopping=",
+                "trap 'stopping=1' TERM INT",
+                f"for attempt in $(seq 0 {max_restarts}); do",
+                f"  {cmd}",
+                "  status=$?",
+                f'  if [[ -z "$stopping" && "$status" =~ ^({retry})$ ]] && '
+                f"(( attempt < {max_restarts} )); then",
+                '    echo "keras-lstm-opt: exit status $status: running the worker again '
+                f'(restart $((attempt + 1)) of {max_restarts})" >&2',
+                "    continue",
+                "  fi",
+                '  exit "$status"',
+                "done",
+            ]
+        )
     spec = {
         "name": name,
         "queue": queue,
         "max_attempts": 1 + max_restarts,
-        "services": {"worker": {
-            "instances": workers,
-            "max_restarts": 0,
-            "resources": {"vcores": vcores, "memory": memory},
-            "script": script,
-        }},
+        "services": {
+            "worker": {
+                "instances": workers,
+                "max_restarts": 0,
+                "resources": {"vcores": vcores, "memory": memory},
+                "script": script,
+            }
+        },
     }
     return yaml.safe_dump(spec, sort_keys=False)
 

@@ -47,8 +47,9 @@ log = logging.getLogger("keras_lstm_opt")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "lstm_kernels.cc")
-SOURCES = tuple(os.path.join(HERE, name)
-                for name in ("lstm_kernels.cc", "lstm_infer.cc", "lstm_gemm.cc"))
+SOURCES = tuple(
+    os.path.join(HERE, name) for name in ("lstm_kernels.cc", "lstm_infer.cc", "lstm_gemm.cc")
+)
 _lock = threading.Lock()
 _state: dict[str, Any] = {"done": False, "ops": None, "status": "not built yet"}
 
@@ -80,7 +81,8 @@ def kernel_dir() -> str:
     if env and env.lower() != "off":
         return env
     root = os.environ.get("KERAS_LSTM_OPT_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "keras_lstm_opt")
+        os.path.expanduser("~"), ".cache", "keras_lstm_opt"
+    )
     return os.path.join(root, "kernels")
 
 
@@ -93,15 +95,18 @@ def _commands(cxx: str, objects: list[str], out: str) -> list[list[str]]:
         # the kernels are fp32; the Eigen that TensorFlow 2.21 ships does not compile its
         # AVX512-FP16 packet code under GCC 12 (predux_half_dowto4), seen on Sapphire Rapids
         flags.insert(2, "-mno-avx512fp16")
-    return [*([cxx, *flags, "-c", src, "-o", obj] for src, obj in zip(SOURCES, objects,
-                                                                      strict=True)),
-            [cxx, "-shared", *objects, "-o", out, *tf.sysconfig.get_link_flags()]]
+    return [
+        *([cxx, *flags, "-c", src, "-o", obj] for src, obj in zip(SOURCES, objects, strict=True)),
+        [cxx, "-shared", *objects, "-o", out, *tf.sysconfig.get_link_flags()],
+    ]
 
 
 def _run(commands: list[list[str]]) -> None:
     """Run the commands at once; KernelBuildError with the first failure's output."""
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for cmd in commands]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for cmd in commands
+    ]
     failed = None
     for proc in procs:
         try:
@@ -113,8 +118,9 @@ def _run(commands: list[list[str]]) -> None:
             failed = (proc, output)
     if failed is not None:
         proc, output = failed
-        raise KernelBuildError(f"compiling {', '.join(SOURCES)} failed (exit {proc.returncode}):"
-                               f"\n" + output[-4000:])
+        raise KernelBuildError(
+            f"compiling {', '.join(SOURCES)} failed (exit {proc.returncode}):\n" + output[-4000:]
+        )
 
 
 def library_path() -> str:
@@ -125,8 +131,9 @@ def library_path() -> str:
     for source in SOURCES:
         with open(source, "rb") as fh:
             src += fh.read()
-    key = hashlib.sha256(src + f"{tf.__version__} {tf.sysconfig.CXX11_ABI_FLAG} "
-                         f"{_cpu_flags()}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        src + f"{tf.__version__} {tf.sysconfig.CXX11_ABI_FLAG} {_cpu_flags()}".encode()
+    ).hexdigest()[:16]
     return os.path.join(kernel_dir(), key, "klo_lstm_kernels.so")
 
 
@@ -141,8 +148,10 @@ def build_kernels(force: bool = False) -> str:
         return path
     cxx = find_compiler()
     if cxx is None:
-        raise KernelBuildError("no C++ compiler found (set CXX or install g++); "
-                               "FastLSTM uses its pure-TensorFlow loop instead")
+        raise KernelBuildError(
+            "no C++ compiler found (set CXX or install g++); "
+            "FastLSTM uses its pure-TensorFlow loop instead"
+        )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     work = tempfile.mkdtemp(dir=os.path.dirname(path))  # objects and the library, then renamed
     tmp = os.path.join(work, "klo_lstm_kernels.so")
@@ -151,8 +160,11 @@ def build_kernels(force: bool = False) -> str:
     from keras_lstm_opt.logs import ensure_visible
 
     ensure_visible()
-    log.info("compiling FastLSTM's fused CPU kernels into %s (once per machine and "
-             "TensorFlow version, about 30 s)", os.path.dirname(path))
+    log.info(
+        "compiling FastLSTM's fused CPU kernels into %s (once per machine and "
+        "TensorFlow version, about 30 s)",
+        os.path.dirname(path),
+    )
     for cmd in (*compiles, link):
         log.debug("%s", " ".join(cmd))
     try:
@@ -182,8 +194,10 @@ def load_kernels() -> ModuleType | None:
             _state.update(done=True, ops=ops, status=f"loaded {path}")
         except Exception as exc:  # noqa: BLE001 - build or load failed: use the TF loop
             _state.update(done=True, ops=None, status=f"unavailable: {exc}")
-            log.warning("fused LSTM kernels unavailable, FastLSTM uses its TensorFlow loop: "
-                        "%s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            log.warning(
+                "fused LSTM kernels unavailable, FastLSTM uses its TensorFlow loop: %s",
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
         return _state["ops"]
 
 
