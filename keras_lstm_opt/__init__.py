@@ -82,7 +82,7 @@ _LAZY = {
     "Trainer": "keras_lstm_opt.training.trainer",
     "LoopOptions": "keras_lstm_opt.training.options",
     "weights_digest": "keras_lstm_opt.training.artifacts",
-    "tune": "keras_lstm_opt.tuning",
+    "tune": "keras_lstm_opt.tuning.search",
     "profile": "keras_lstm_opt.profiling.profile_report",
     "plan_resources": "keras_lstm_opt.profiling.planner",
     "load_run": "keras_lstm_opt.serve.run",

@@ -34,9 +34,9 @@ from keras_lstm_opt.config.parse import parse_overrides
 from keras_lstm_opt.data.diagnose import find_bad_record
 from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import parse_spec
-from keras_lstm_opt.data.storage import check_paths, config_paths
 from keras_lstm_opt.distribute.strategy import get_strategy
 from keras_lstm_opt.errors import ConfigError, DataError, Problem, UsageError
+from keras_lstm_opt.io.storage import check_paths, config_paths
 from keras_lstm_opt.logs import ensure_visible
 from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model

@@ -11,6 +11,10 @@ os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 import pytest  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# benchmarks/ is not in the wheel: the tests and the processes they start import it (and
+# the package) from this clone, as `python benchmarks/bench.py` does for a user
+if REPO not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p)
 
 
 def console_script() -> str:
@@ -80,7 +84,7 @@ def pytest_unconfigure(config) -> None:  # noqa: ANN001
     pytest's own status (the CLI does the same, see cli.py)."""
     import sys
 
-    storage = sys.modules.get("keras_lstm_opt.data.storage")
+    storage = sys.modules.get("keras_lstm_opt.io.storage")
     if storage is not None and storage.used_remote():
         sys.stdout.flush()
         sys.stderr.flush()

@@ -393,7 +393,7 @@ def test_onnx_export_without_tf2onnx_names_the_extra_before_tensorflow(tmp_path)
     from .test_first_calls import BLOCK, _env  # its TensorFlow start-up lines hidden
 
     code = BLOCK.format(blocked={"tf2onnx"}) + (
-        "from keras_lstm_opt.cli import main\n"
+        "from keras_lstm_opt.cli.app import main\n"
         f"code = main(['export', {str(tmp_path / 'run')!r}, '--format', 'onnx', '--out', "
         f"{str(tmp_path / 'onnx')!r}])\n"
         "assert 'tensorflow' not in sys.modules, 'refused after TensorFlow loaded'\n"

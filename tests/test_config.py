@@ -284,7 +284,7 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
     from keras_lstm_opt.config import ExperimentConfig, ModelConfig
     from keras_lstm_opt.config.auto import auto_settings
     from keras_lstm_opt.experiment import _as_config
-    from keras_lstm_opt.tuning import trial_config
+    from keras_lstm_opt.tuning.search import trial_config
 
     schema = _imported_text_schema(12_000, 9_000)
     built = ExperimentConfig(model=ModelConfig(embedding_dim=48))

@@ -1,4 +1,4 @@
-"""The corpus suite of issue 30 (`keras_lstm_opt.bench.suite`): halves, coverage, builds.
+"""The corpus suite of issue 30 (`benchmarks.suite`): halves, coverage, builds.
 
 The registry declares each corpus's half, packages and what it covers; these tests check
 the halves (fixed before any tuning), that the declarations cover issue 30's list, and
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from keras_lstm_opt.bench.corpora import main
-from keras_lstm_opt.bench.corpora_stats import corpus_stats
-from keras_lstm_opt.bench.suite import HALVES, SUITE, corpus
+from benchmarks.corpora import main
+from benchmarks.corpora_stats import corpus_stats
+from benchmarks.suite import HALVES, SUITE, corpus
 
 NAMES = [c.name for c in SUITE]
 # The split of issue 30, fixed before any default was tuned: moving a corpus between the
@@ -60,7 +60,7 @@ def _cli(*args: str, cwd: Path, path: str | None = None) -> subprocess.Completed
     if path is not None:
         env["PATH"] = path
     return subprocess.run(
-        [sys.executable, "-m", "keras_lstm_opt.bench.corpora", *args],
+        [sys.executable, "-m", "benchmarks.corpora", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -162,7 +162,7 @@ def test_list_and_stats_print_every_corpus_asked_for(capsys):
 
 
 def test_gcide_senses_take_the_field_label_off_the_text():
-    from keras_lstm_opt.bench.corpora_dict import gcide_senses
+    from benchmarks.corpora_dict import gcide_senses
 
     entry = (
         'Dichroism \\Di"chro*ism\\, n. [Gr. ? two-colored.] (Opt.)\n'
@@ -179,8 +179,8 @@ def test_gcide_senses_take_the_field_label_off_the_text():
 
 
 def test_translated_man_page_headings_are_read_as_name_and_description():
-    from keras_lstm_opt.bench.corpora_manpages import _english_headings
-    from keras_lstm_opt.bench.corpora_text import man_text
+    from benchmarks.corpora_manpages import _english_headings
+    from benchmarks.corpora_text import man_text
 
     page = (
         '.TH LS 1\n.SH 名称\nls \\- 列出目录内容\n.SH "总览 SYNOPSIS"\n.B ls\n'
@@ -190,7 +190,7 @@ def test_translated_man_page_headings_are_read_as_name_and_description():
 
 
 def test_wordnet_pos_drops_a_gloss_found_under_both_labels(tmp_path):
-    from keras_lstm_opt.bench.corpora import wordnet_glosses, wordnet_pos_rows
+    from benchmarks.corpora import wordnet_glosses, wordnet_pos_rows
 
     licence = "  1 This software and database is being provided to you, the LICENSEE\n"
     (tmp_path / "data.noun").write_text(
@@ -221,7 +221,7 @@ def test_wordnet_pos_drops_a_gloss_found_under_both_labels(tmp_path):
 def test_a_cookie_file_flagged_rot13_by_its_strfile_index_is_rotated(tmp_path):
     import struct
 
-    from keras_lstm_opt.bench.corpora_fortunes import rotated
+    from benchmarks.corpora_fortunes import rotated
 
     for name, flags in (("plain", 0x0), ("rot", 0x4), ("rot-random", 0x5)):
         (tmp_path / name).write_text("Pbbxvr\n%\n")

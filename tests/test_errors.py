@@ -8,7 +8,7 @@ import signal
 import pytest
 
 import keras_lstm_opt as klo
-from keras_lstm_opt import cli
+from keras_lstm_opt.cli import app as cli
 
 
 @pytest.mark.parametrize(

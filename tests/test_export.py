@@ -230,8 +230,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Case],
     """Every config (and the two imported data sets) -> its Case, exported both ways; and
     what the SavedModels answered in ONE fresh process that cannot import
     keras_lstm_opt (started as soon as they are written, run while ONNX converts)."""
+    from benchmarks.corpora import write_co2, write_wordnet
     from keras_lstm_opt import import_data
-    from keras_lstm_opt.bench.corpora import write_co2, write_wordnet
     from keras_lstm_opt.serve.export import export_run
 
     root = str(tmp_path_factory.mktemp("export"))

@@ -122,7 +122,7 @@ def _one_line_error(proc: subprocess.CompletedProcess[str], *wanted: str) -> str
 def test_the_co2_walk_through_without_statsmodels_says_which_extra(tmp_path: Path) -> None:
     code = BLOCK.format(blocked={"statsmodels"}) + (
         "import runpy; sys.argv = ['corpora', 'co2', '--out', 'co2.csv']\n"
-        "runpy.run_module('keras_lstm_opt.bench.corpora', run_name='__main__')"
+        "runpy.run_module('benchmarks.corpora', run_name='__main__')"
     )
     proc = _python(code, tmp_path)
     assert proc.returncode == 2
@@ -133,7 +133,7 @@ def test_the_co2_walk_through_without_statsmodels_says_which_extra(tmp_path: Pat
 def test_a_corpus_whose_debian_package_is_missing_says_what_to_apt_get(tmp_path: Path) -> None:
     (tmp_path / "bin").mkdir()  # PATH without dpkg: as on a machine without the package
     proc = _run(
-        [sys.executable, "-m", "keras_lstm_opt.bench.corpora", "fortunes", "--out", "f.csv"],
+        [sys.executable, "-m", "benchmarks.corpora", "fortunes", "--out", "f.csv"],
         tmp_path,
         PATH=str(tmp_path / "bin"),
     )
@@ -141,7 +141,7 @@ def test_a_corpus_whose_debian_package_is_missing_says_what_to_apt_get(tmp_path:
     _one_line_error(proc, "apt-get install fortunes")
     if not os.path.exists("/usr/share/wordnet/data.noun"):  # the README's first step, as is
         proc = _run(
-            [sys.executable, "-m", "keras_lstm_opt.bench.corpora", "wordnet", "--out", "w.csv"],
+            [sys.executable, "-m", "benchmarks.corpora", "wordnet", "--out", "w.csv"],
             tmp_path,
         )
         assert proc.returncode == 1
@@ -151,7 +151,7 @@ def test_a_corpus_whose_debian_package_is_missing_says_what_to_apt_get(tmp_path:
 def test_parquet_input_without_pyarrow_says_which_extra(tmp_path: Path) -> None:
     (tmp_path / "data.parquet").write_bytes(b"PAR1")
     code = BLOCK.format(blocked={"pyarrow"}) + (
-        "from keras_lstm_opt.cli import main\n"
+        "from keras_lstm_opt.cli.app import main\n"
         "sys.exit(main(['data', 'import', 'data.parquet', '--out', 'd', '--text', 'text', "
         "'--label', 'label']))"
     )

@@ -279,7 +279,7 @@ def test_importing_the_package_registers_every_custom_object(order):
 def test_a_config_mistake_is_reported_before_tensorflow_loads(tmp_path):
     """Finding 6: a typo took about 7 s to report (TensorFlow was imported first)."""
     code = (
-        "import sys, time\nfrom keras_lstm_opt.cli import main\nt = time.perf_counter()\n"
+        "import sys, time\nfrom keras_lstm_opt.cli.app import main\nt = time.perf_counter()\n"
         "code = main(['train', '--set', 'model.unts=3'])\n"
         "print(code, 'tensorflow' in sys.modules, round(time.perf_counter() - t, 3))"
     )
@@ -370,7 +370,7 @@ def test_the_wheel_ships_configs_kernel_source_and_the_entry_point(tmp_path):
     for name in ("default", "text", "forecast", "multiworker", "tuning"):
         assert f"keras_lstm_opt/configs/{name}.yaml" in names
     assert "keras_lstm_opt/models/kernels/lstm_kernels.cc" in names
-    assert "keras_lstm_opt/launch/cli.py" in names
+    assert "keras_lstm_opt/cli/launch.py" in names
     assert "keras-lstm-opt = keras_lstm_opt.cli:main" in points
 
 
@@ -403,8 +403,8 @@ def test_every_option_of_every_command_has_help_text():
     """Finding 10: `data make` options had no help."""
     import argparse
 
-    from keras_lstm_opt.cli import _parser
-    from keras_lstm_opt.launch.cli import build_parser
+    from keras_lstm_opt.cli.app import _parser
+    from keras_lstm_opt.cli.launch import build_parser
 
     missing = []
 

@@ -53,7 +53,7 @@ def _read_split(out, split):
 
 @pytest.fixture(scope="module")
 def co2(tmp_path_factory):
-    from keras_lstm_opt.bench.corpora import write_co2
+    from benchmarks.corpora import write_co2
 
     root = tmp_path_factory.mktemp("co2")
     src = str(root / "co2.csv")

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def glosses() -> list[tuple[str, str]]:
-    from keras_lstm_opt.bench.corpora import wordnet_rows
+    from benchmarks.corpora import wordnet_rows
 
     rows = wordnet_rows()
     random.Random(3).shuffle(rows)
@@ -119,7 +119,7 @@ def test_every_format_gives_the_same_data_and_ids_match_encode_texts(
 def test_integer_labels_sort_numerically(
     tmp_path: pytest.TempPathFactory, glosses: list[tuple[str, str]]
 ) -> None:
-    from keras_lstm_opt.bench.corpora import NOUN_FILES
+    from benchmarks.corpora import NOUN_FILES
 
     number = {f"noun.{n}": i + 3 for i, n in enumerate(NOUN_FILES)}
     rows = [(t, number[lab]) for t, lab in glosses]
@@ -344,7 +344,7 @@ def test_sources_and_streaming_batches(tmp_path: pytest.TempPathFactory) -> None
 
 
 def test_bench_corpus_is_real_glosses(tmp_path: pytest.TempPathFactory) -> None:
-    from keras_lstm_opt.bench.importer import write_corpus
+    from benchmarks.importer import write_corpus
 
     path = str(tmp_path / "bench.csv")
     assert write_corpus(path, 50, glosses_per_row=3) == os.path.getsize(path)

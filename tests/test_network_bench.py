@@ -1,4 +1,4 @@
-"""`tools/bench.py --mode allreduce` and `--mode links`: real worker groups started by
+"""`benchmarks/bench.py --mode allreduce` and `--mode links`: real worker groups started by
 `keras-lstm-opt launch --link`, on small inputs (the README's tables come from the full
 runs)."""
 

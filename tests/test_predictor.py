@@ -3,7 +3,7 @@
 Every configs/ model runs eagerly and matches `model(x, training=False)` within 1e-5 after
 a save and load; so do masked chains (Bidirectional in each merge mode, go_backwards,
 keras.layers.LSTM, masked mean pooling, 3-D Dense). Models it does not cover fall back to
-one function call, say why, and still match. Speed is for `tools/bench.py --mode predict`.
+one function call, say why, and still match. Speed is for `benchmarks/bench.py --mode predict`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Real-text bench (issues 17 and 30): the offline corpora and `tools/bench.py --mode
+"""Real-text bench (issues 17 and 30): the offline corpora and `benchmarks/bench.py --mode
 real-text` with ours and its rivals (Keras tutorial, TF-IDF on words and characters,
 fastText with and without word bigrams).
 
@@ -35,7 +35,7 @@ def _rows_or_skip(reader):
 
 
 def test_fortunes_corpus_is_real_quotations_in_many_topics():
-    from keras_lstm_opt.bench.corpora_text import fortune_rows
+    from benchmarks.corpora_text import fortune_rows
 
     rows = _rows_or_skip(fortune_rows)
     labels = Counter(label for _, label in rows)
@@ -45,7 +45,7 @@ def test_fortunes_corpus_is_real_quotations_in_many_topics():
 
 
 def test_manpages_corpus_is_long_plain_text_in_five_sections():
-    from keras_lstm_opt.bench.corpora_text import MAN_WORDS, man_rows, man_text
+    from benchmarks.corpora_text import MAN_WORDS, man_rows, man_text
 
     rows = _rows_or_skip(man_rows)
     labels = Counter(label for _, label in rows)
@@ -64,7 +64,7 @@ def test_manpages_corpus_is_long_plain_text_in_five_sections():
 
 
 def _tiny_wordnet(path: str) -> None:
-    from keras_lstm_opt.bench.corpora import wordnet_rows, write_text_rows
+    from benchmarks.corpora import wordnet_rows, write_text_rows
 
     rows = _rows_or_skip(wordnet_rows)
     keep = ("noun.animal", "noun.plant", "noun.food", "noun.artifact")
@@ -83,8 +83,8 @@ def _labels(path) -> Counter:
 
 
 def test_stratified_sample_keeps_each_class_share():
-    from keras_lstm_opt.bench.corpora import wordnet_rows
-    from keras_lstm_opt.bench.real_text import sample_rows
+    from benchmarks.corpora import wordnet_rows
+    from benchmarks.real_text import sample_rows
 
     rows = _rows_or_skip(wordnet_rows)
     full = Counter(label for _, label in rows)
@@ -97,8 +97,8 @@ def test_stratified_sample_keeps_each_class_share():
 
 
 def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_path):
-    from keras_lstm_opt.bench.corpora import wordnet_rows
-    from keras_lstm_opt.bench.corpora_text import fortune_rows
+    from benchmarks.corpora import wordnet_rows
+    from benchmarks.corpora_text import fortune_rows
 
     full = {
         "wordnet": Counter(label for _, label in _rows_or_skip(wordnet_rows)),
@@ -226,7 +226,7 @@ def test_fasttext_child_starts_from_fasttexts_range_not_from_stale_memory(tmp_pa
     """fasttext-numpy2 leaves (10 - threads)/10 of its input matrix unset; the bench's
     child environment makes that zeros (release 0.9.2's behaviour), not heap garbage."""
     pytest.importorskip("fasttext", reason="fastText rivals: pip install '.[bench]'")
-    from keras_lstm_opt.bench.rivals import FASTTEXT_ENV, fasttext_line
+    from benchmarks.rivals import FASTTEXT_ENV, fasttext_line
 
     corpus = tmp_path / "tiny.csv"
     _tiny_wordnet(str(corpus))

@@ -232,7 +232,7 @@ def test_trainer_refuses_another_processes_run_dir_and_re_enters_its_own(tmp_pat
 
 def test_a_search_directory_has_one_search(tmp_path):
     from keras_lstm_opt.config import load_config
-    from keras_lstm_opt.tuning import tune
+    from keras_lstm_opt.tuning.search import tune
 
     run = tmp_path / "search"
     config = os.path.join(REPO, "configs", "tuning.yaml")
@@ -254,7 +254,7 @@ def test_a_search_directory_has_one_search(tmp_path):
 def s3(ceph):  # noqa: F811  (the Ceph fixture, imported above)
     """s3fs on the Ceph fixture's bucket; the lock object needs s3fs's conditional
     writes, so the io environment (TensorFlow's own s3://) skips these tests."""
-    from keras_lstm_opt.data import fs
+    from keras_lstm_opt.io import fs
 
     if os.environ.get("KLO_S3_CLIENT") == "tensorflow":
         pytest.skip("the lock object through s3fs (conditional writes)")

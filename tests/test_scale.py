@@ -16,8 +16,8 @@ from .conftest import REPO
 
 
 def _glosses_or_skip():
+    from benchmarks.corpora import wordnet_rows
     from keras_lstm_opt import DataError
-    from keras_lstm_opt.bench.corpora import wordnet_rows
 
     try:
         return wordnet_rows()
@@ -26,7 +26,7 @@ def _glosses_or_skip():
 
 
 def test_perturbed_rows_differ_from_their_gloss_and_keep_its_label():
-    from keras_lstm_opt.bench.scale import perturbed
+    from benchmarks.scale import perturbed
 
     glosses = _glosses_or_skip()[:50]
     rows = list(perturbed(glosses, 400, seed=3))
@@ -68,7 +68,7 @@ def test_scale_bench_holds_out_glosses_and_reports_every_stage(tmp_path):
 
 
 def test_held_out_glosses_never_reach_the_training_file(tmp_path):
-    from keras_lstm_opt.bench.scale import write_corpus
+    from benchmarks.scale import write_corpus
 
     glosses = _glosses_or_skip()
     write_corpus(str(tmp_path), 2000, seed=1)

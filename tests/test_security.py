@@ -101,7 +101,7 @@ def test_launcher_with_host_network_warns_about_open_ports():
 
 
 def test_tuner_oracle_listens_on_loopback():
-    from keras_lstm_opt.tuning_launch import launch_tuners
+    from keras_lstm_opt.tuning.launch import launch_tuners
 
     code = (
         LISTENERS

@@ -38,7 +38,7 @@ GLOSSES = [
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    from keras_lstm_opt.bench.corpora import write_wordnet
+    from benchmarks.corpora import write_wordnet
     from keras_lstm_opt.data.importer import import_data
     from keras_lstm_opt.experiment import fit
 
@@ -208,7 +208,7 @@ def test_metrics_and_time_stamps_by_hand():
 
 @pytest.fixture(scope="module")
 def co2_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from keras_lstm_opt.bench.corpora import write_co2
+    from benchmarks.corpora import write_co2
     from keras_lstm_opt.data.importer import import_data
     from keras_lstm_opt.experiment import fit
 

@@ -29,7 +29,7 @@ PUBLISH_CHILD = """\
 import json, os, random, signal, sys, threading, time
 from argparse import Namespace
 from keras_lstm_opt import signals_deferred
-from keras_lstm_opt.cli_signals import Stopped, stop_on_signals, stopped_line
+from keras_lstm_opt.cli.signals import Stopped, stop_on_signals, stopped_line
 from keras_lstm_opt.data.importer import import_data
 
 src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from keras_lstm_opt.data import fs
-from keras_lstm_opt.data.storage import StorageError, check_paths, load_plugins, redact
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.storage import StorageError, check_paths, load_plugins, redact
 
 from .ceph_cluster import ceph  # noqa: F401  (the fixture)
 from .conftest import console_script
@@ -331,7 +331,7 @@ def test_staging_reuses_resumes_checks_and_stays_bounded(ceph, s3_text, tmp_path
         pytest.skip("TensorFlow reads s3:// itself: nothing is staged")
     import logging
 
-    from keras_lstm_opt.data.remote_read import stage_files
+    from keras_lstm_opt.io.staging import stage_files
 
     caplog.set_level(logging.INFO, logger="keras_lstm_opt")
     urls = fs.glob(s3_text + "/train-*")
@@ -365,7 +365,7 @@ def test_staging_reuses_resumes_checks_and_stays_bounded(ceph, s3_text, tmp_path
     with pytest.raises(StorageError, match="more than data.stage_max_gib"):
         stage_files(urls, d, max_bytes=10)
     # shards a live process uses stay; the others go, least recently used first
-    from keras_lstm_opt.data import remote_read
+    from keras_lstm_opt.io import staging as remote_read
 
     for pin in remote_read._PINS.values():  # as if the runs that staged them had ended
         pin.close()
@@ -433,7 +433,7 @@ def test_temporary_directories_of_killed_runs_are_swept(tmp_path, monkeypatch):
     only for processes that are gone."""
     import tempfile
 
-    from keras_lstm_opt import tempdirs
+    from keras_lstm_opt.io import tempdirs
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     dead = subprocess.Popen(["true"])

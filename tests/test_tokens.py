@@ -403,8 +403,8 @@ def test_old_schemas_load_unchanged(paths: dict[str, Any]) -> None:
 def test_cli_takes_the_new_tokens(paths: dict[str, Any], tmp_path: Any) -> None:
     """`data import --tokens` takes auto (the default) and words+chars, and refuses
     others at once (argparse, before TensorFlow)."""
-    from keras_lstm_opt.cli import _parser
-    from keras_lstm_opt.cli_io import _check_import
+    from keras_lstm_opt.cli.app import _parser
+    from keras_lstm_opt.cli.user_data import _check_import
 
     base = ["data", "import", paths["spaced"]["src"], "--text", "text", "--label", "label"]
     for given, want in [

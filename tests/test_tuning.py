@@ -174,7 +174,7 @@ def test_two_tuner_workers_split_the_trials(text_dir, tmp_path):
 
 
 def test_chief_failure_stops_the_workers(tmp_path):
-    from keras_lstm_opt.tuning_launch import launch_tuners
+    from keras_lstm_opt.tuning.launch import launch_tuners
 
     code = (
         "import os, sys, time\n"
@@ -188,7 +188,7 @@ def test_chief_failure_stops_the_workers(tmp_path):
 
 
 def test_wall_clock_budget_stops_new_trials_and_cuts_the_running_one(text_dir, tmp_path):
-    from keras_lstm_opt.tuning import tune
+    from keras_lstm_opt.tuning.search import tune
 
     rows = tune(
         None,
@@ -208,7 +208,7 @@ def test_wall_clock_budget_stops_new_trials_and_cuts_the_running_one(text_dir, t
 
 
 def test_tune_budget_flag_searches_until_spent(text_dir, tmp_path):
-    from keras_lstm_opt.cli import _duration
+    from keras_lstm_opt.cli.app import _duration
 
     assert [_duration(t) for t in ("90s", "10m", "1.5h", "2")] == [1.5, 10, 90, 2]
     for bad in ("0m", "ten", "-1h", "5d"):
@@ -232,7 +232,7 @@ def test_tune_budget_flag_searches_until_spent(text_dir, tmp_path):
 
 
 def test_hyperband_and_bayesian_searches_run(text_dir, tmp_path):
-    from keras_lstm_opt.tuning import tune
+    from keras_lstm_opt.tuning.search import tune
 
     rows = tune(
         None,
@@ -249,7 +249,7 @@ def test_hyperband_and_bayesian_searches_run(text_dir, tmp_path):
 
 
 def test_best_yaml_trains_what_won_including_what_auto_decided(tmp_path):
-    from keras_lstm_opt.tuning import write_results
+    from keras_lstm_opt.tuning.search import write_results
 
     cfg = config_from_dict(
         {"tune": {"space": {"model.units": {"choice": [16, 32]}}, "objective": "val_accuracy"}}

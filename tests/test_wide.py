@@ -208,8 +208,8 @@ def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
     """Real glosses: import, train (wide with subwords + max_mean), predict from the run,
     and the SavedModel (raw strings in) answers the same in a process without the
     package (the subword table travels as a weight)."""
+    from benchmarks.corpora import wordnet_rows, write_text_rows
     from keras_lstm_opt import import_data
-    from keras_lstm_opt.bench.corpora import wordnet_rows, write_text_rows
     from keras_lstm_opt.experiment import fit
     from keras_lstm_opt.serve.export import export_run
     from keras_lstm_opt.serve.run import load_run

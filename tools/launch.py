@@ -3,12 +3,12 @@
 
     python tools/launch.py --workers 2 -- keras-lstm-opt train multiworker --run-dir runs/mw
 
-See `keras-lstm-opt launch --help` (keras_lstm_opt/launch/cli.py).
+See `keras-lstm-opt launch --help` (keras_lstm_opt/cli/launch.py).
 """
 
 import sys
 
-from keras_lstm_opt.launch.cli import main
+from keras_lstm_opt.cli.launch import main
 
 if __name__ == "__main__":
     sys.exit(main(prog="launch.py"))

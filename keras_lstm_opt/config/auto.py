@@ -1,7 +1,7 @@
 """`train.auto`: settings chosen from the data's statistics, for imported text.
 
 The built-in defaults were chosen on the embedded task, which saturates in one epoch.
-On real corpora (`tools/bench.py --mode real-text`: WordNet glosses, fortune cookies,
+On real corpora (`benchmarks/bench.py --mode real-text`: WordNet glosses, fortune cookies,
 man pages) they underfit small data sets (too few steps per epoch), keep only the last
 state of long texts, and keep the epoch with the lowest validation loss, which on real
 text comes epochs before the most accurate one. For data imported with `data import`

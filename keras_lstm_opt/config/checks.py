@@ -24,7 +24,7 @@ from keras_lstm_opt.config.schema import (
 )
 from keras_lstm_opt.data.cache import remote_cache_problem
 from keras_lstm_opt.errors import Problem
-from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.io.paths import is_remote
 
 
 def _path_problem(key: str, path: str | None) -> list[Problem]:

@@ -27,10 +27,10 @@ import logging
 import os
 from typing import Any
 
-from keras_lstm_opt.data import fs
-from keras_lstm_opt.data.storage import check_paths
 from keras_lstm_opt.errors import StorageError
-from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.paths import is_remote
+from keras_lstm_opt.io.storage import check_paths
 
 log = logging.getLogger("keras_lstm_opt")
 

@@ -28,10 +28,10 @@ def find_bad_record(
     invalid record (see checks.py), or None."""
     import tensorflow as tf
 
-    from keras_lstm_opt.data import fs
     from keras_lstm_opt.data.checks import checked_batch
-    from keras_lstm_opt.data.remote_read import record_dataset
     from keras_lstm_opt.errors import DataError
+    from keras_lstm_opt.io import fs
+    from keras_lstm_opt.io.staging import record_dataset
 
     comp = "" if compression == "NONE" else compression
     for path in files:

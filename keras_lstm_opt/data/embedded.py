@@ -25,8 +25,8 @@ from typing import Any, TypedDict
 import numpy as np
 
 from keras_lstm_opt.data.schema import DataError, read_schema
-from keras_lstm_opt.data.storage import check_paths
 from keras_lstm_opt.data.writer import write_tfrecords
+from keras_lstm_opt.io.storage import check_paths
 
 VERSION = 1
 VALIDATION_SHARE = 0.2

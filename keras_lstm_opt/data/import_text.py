@@ -27,12 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.data import text as textlib
 from keras_lstm_opt.data.label_check import check_classes
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
-from keras_lstm_opt.data.storage import check_paths, makedirs, replace
 from keras_lstm_opt.data.text_choices import (
     MAX_DISTINCT,
     ScriptCounts,
@@ -44,6 +42,9 @@ from keras_lstm_opt.data.text_choices import (
 )
 from keras_lstm_opt.data.writer import ShardWriter
 from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.fs import makedirs, replace
+from keras_lstm_opt.io.storage import check_paths
 from keras_lstm_opt.logs import ensure_visible, log
 from keras_lstm_opt.signals_deferred import publishing
 

@@ -25,9 +25,9 @@ from typing import Any
 
 from keras_lstm_opt.data.readers import expand_sources
 from keras_lstm_opt.data.text import TOKENS
-from keras_lstm_opt.data.writable import check_writable
 from keras_lstm_opt.errors import UsageError
-from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.io.paths import is_remote
+from keras_lstm_opt.io.writable import check_writable
 
 log = logging.getLogger("keras_lstm_opt")
 

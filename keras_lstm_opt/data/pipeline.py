@@ -20,14 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.data.cache import fingerprinted_cache
 from keras_lstm_opt.data.checks import checked_batch
 from keras_lstm_opt.data.embedded import ensure_embedded
-from keras_lstm_opt.data.remote_read import record_dataset, stage_files
 from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
 from keras_lstm_opt.data.service import distribute
-from keras_lstm_opt.data.storage import check_paths, data_paths
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.staging import record_dataset, stage_files
+from keras_lstm_opt.io.storage import check_paths, data_paths
 from keras_lstm_opt.resources import available_cpus
 
 if TYPE_CHECKING:  # for the type checker only: any object with these fields will do

@@ -30,10 +30,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from keras_lstm_opt.data import fs
-from keras_lstm_opt.data.storage import check_paths, open_file
 from keras_lstm_opt.errors import DataError, UsageError
-from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.fs import open as open_file
+from keras_lstm_opt.io.paths import is_remote
+from keras_lstm_opt.io.storage import check_paths
 
 FORMATS = {
     ".csv": "csv",

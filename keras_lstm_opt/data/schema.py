@@ -18,8 +18,9 @@ import json
 import os
 from typing import Any
 
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import DataError
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.atomic import atomic_open
 
 FORMAT = "keras-lstm-opt/1"
 DTYPES = ("int64", "float32", "string")
@@ -83,10 +84,8 @@ def write_schema(directory: str, schema: dict[str, Any]) -> str:
     schema = {"format": FORMAT, **schema}
     path = schema_path(directory)
     validate_schema(schema, path)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_open(path) as fh:
         json.dump(schema, fh, indent=2, sort_keys=True)
-    os.replace(tmp, path)
     return path
 
 

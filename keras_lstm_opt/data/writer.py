@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.data.schema import (
     COMPRESSIONS,
     FORMAT,
@@ -33,15 +32,16 @@ from keras_lstm_opt.data.schema import (
     validate_schema,
     write_schema,
 )
-from keras_lstm_opt.data.storage import (
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.fs import makedirs
+from keras_lstm_opt.io.fs import open as open_file
+from keras_lstm_opt.io.paths import is_remote
+from keras_lstm_opt.io.storage import (
     StorageError,
     check_paths,
     error_text,
-    makedirs,
-    open_file,
     redact,
 )
-from keras_lstm_opt.paths import is_remote
 
 
 def shard_name(split: str, index: int, shards: int, compression: str) -> str:

@@ -9,7 +9,7 @@ user's own sizing alike:
   half of the values' bytes on a float16 wire;
 * `predict_step_seconds`: compute seconds (a step with the exchange on a fast link)
   plus the extra time the exchange takes at the link's rate, divided by the efficiency
-  the all-reduce benchmark measured (`tools/bench.py --mode allreduce`: `of_bound`);
+  the all-reduce benchmark measured (`benchmarks/bench.py --mode allreduce`: `of_bound`);
 * `recommend`: the worker count and levers that finish an epoch soonest.
 
 Example:

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from keras_lstm_opt.charts import save_figure
-from keras_lstm_opt.training.artifacts import write_json_atomic
+from keras_lstm_opt.io.atomic import write_json as write_json_atomic
 
 
 def _md(r: dict[str, Any]) -> str:

@@ -41,12 +41,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from keras_lstm_opt.charts import save_figure
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import DataError, UsageError
-from keras_lstm_opt.serve.files import exists as _exists
-from keras_lstm_opt.serve.files import isdir as _isdir
-from keras_lstm_opt.serve.files import join as _join
-from keras_lstm_opt.serve.files import read_text as _read
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.fs import exists as _exists
+from keras_lstm_opt.io.fs import isdir as _isdir
+from keras_lstm_opt.io.fs import read_text as _read
+from keras_lstm_opt.io.paths import join as _join
 from keras_lstm_opt.signals_deferred import publishing
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None) -
             name = "accuracy" if run.task == "text" else "mae"
             if f"val_{name}" in run.metrics:
                 result["summary"]["metrics_json_val_" + name] = run.metrics[f"val_{name}"]
-        from keras_lstm_opt.training.artifacts import write_json_atomic
+        from keras_lstm_opt.io.atomic import write_json as write_json_atomic
 
         result["plots"] = [_join(out_dir, os.path.basename(p)) for p in result["plots"]]
         write_json_atomic(os.path.join(local, "evaluation.json"), result)

@@ -36,7 +36,7 @@ import tempfile
 from typing import TYPE_CHECKING, Any
 
 from keras_lstm_opt.errors import UsageError
-from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.io.paths import is_remote
 from keras_lstm_opt.serve.export_manifest import (
     TOLERANCE,
     VOCABULARY_FILE,

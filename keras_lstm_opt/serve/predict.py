@@ -36,10 +36,11 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import StorageError, UsageError
 from keras_lstm_opt.extras import need
-from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.atomic import atomic_open
+from keras_lstm_opt.io.paths import is_remote
 from keras_lstm_opt.serve.run import Run, load_run
 
 log = logging.getLogger("keras_lstm_opt")
@@ -90,7 +91,7 @@ def predict_file(
         predict_file("runs/wordnet", "glosses.parquet", out="labels.jsonl")
     """
     from keras_lstm_opt.data.readers import expand_sources
-    from keras_lstm_opt.data.storage import check_paths
+    from keras_lstm_opt.io.storage import check_paths
 
     fmt = output_format(out)  # before anything slow
     check_paths({"--out": out if out != "-" else None})
@@ -117,7 +118,7 @@ def columns_of(path: str) -> list[str]:
     if kind == "parquet":
         pq = need("pyarrow.parquet", "Parquet input", extra="parquet")
 
-        from keras_lstm_opt.data.storage import open_file
+        from keras_lstm_opt.io.fs import open as open_file
 
         with open_file(path, "rb") as fh:
             return [str(n) for n in pq.ParquetFile(fh).schema_arrow.names]
@@ -228,20 +229,14 @@ def _write(rows: Iterator[dict[str, Any]], out: str | None, fmt: str) -> str:
             try:
                 fs.put(local, out)
             except Exception as exc:  # noqa: BLE001  (the file system's own error)
-                from keras_lstm_opt.data.storage import redact
+                from keras_lstm_opt.io.storage import redact
 
                 raise StorageError(
                     f"--out {out}: cannot be written: {redact(str(exc))[:300]}"
                 ) from None
     else:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        tmp_path = out + ".tmp"
-        try:
-            with open(tmp_path, "w", encoding="utf-8", newline="") as fh:
-                n = _emit(rows, fh, fmt)
-            os.replace(tmp_path, out)
-        finally:
-            if os.path.exists(tmp_path):
-                os.remove(tmp_path)
+        with atomic_open(out, newline="") as fh:
+            n = _emit(rows, fh, fmt)
     log.info("wrote %d prediction rows to %s", n, out)
     return out

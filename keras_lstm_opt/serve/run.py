@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from keras_lstm_opt.errors import DataError, RunDirError, UsageError
-from keras_lstm_opt.serve.files import exists as _exists
-from keras_lstm_opt.serve.files import isdir as _isdir
-from keras_lstm_opt.serve.files import join as _join
-from keras_lstm_opt.serve.files import load_model as _load_model
-from keras_lstm_opt.serve.files import read_text as _read
+from keras_lstm_opt.io.fs import exists as _exists
+from keras_lstm_opt.io.fs import isdir as _isdir
+from keras_lstm_opt.io.fs import read_text as _read
+from keras_lstm_opt.io.paths import join as _join
+from keras_lstm_opt.serve.model_file import load_model as _load_model
 
 if TYPE_CHECKING:
     import keras
@@ -97,7 +97,7 @@ def load_run(run_dir: str) -> Run:
     """
     if not isinstance(run_dir, str) or not run_dir:
         raise UsageError(f"run_dir: expected a directory path, got {run_dir!r}")
-    from keras_lstm_opt.data.storage import check_paths
+    from keras_lstm_opt.io.storage import check_paths
 
     check_paths({"run_dir": run_dir})  # a remote one: reachable (and its plugin loaded)
     if not _isdir(run_dir):

@@ -16,15 +16,12 @@ Layout of a run directory:
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import os
 from typing import Any
 
 import numpy as np
 
 from keras_lstm_opt.charts import save_figure
-from keras_lstm_opt.data import fs
 
 
 def run_paths(run_dir: str) -> dict[str, str]:
@@ -52,69 +49,6 @@ def weights_digest(model: Any) -> str:
         h.update(str(arr.shape).encode())
         h.update(arr.tobytes())
     return h.hexdigest()[:16]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.floating, np.integer)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
-
-
-def sync_dir(
-    local: str,
-    remote: str,
-    last: tuple[str, ...] = ("metrics.json",),
-    seen: dict[str, tuple[int, float]] | None = None,
-    skip: tuple[str, ...] = (),
-) -> int:
-    """Copy a staged run directory to a remote one (s3://, hdfs://), `last` files last
-    (metrics.json is the run's success marker); return the number of files copied.
-
-    With `seen` (file -> (size, mtime), updated here), files unchanged since the last
-    call are not copied again; names in `skip` (top-level entries) are left out.
-    """
-    files = []
-    for root, _, names in os.walk(local):
-        files += [os.path.join(root, n) for n in names if not n.endswith(".tmp")]
-    files = [f for f in files if os.path.relpath(f, local).split(os.sep)[0] not in skip]
-    files.sort(key=lambda f: os.path.basename(f) in last)
-    copied = 0
-    for f in files:
-        st = os.stat(f)
-        if seen is not None and seen.get(f) == (st.st_size, st.st_mtime):
-            continue
-        dst = remote.rstrip("/") + "/" + os.path.relpath(f, local).replace(os.sep, "/")
-        fs.makedirs(dst.rsplit("/", 1)[0])
-        fs.put(f, dst)
-        copied += 1
-        if seen is not None:
-            seen[f] = (st.st_size, st.st_mtime)
-    return copied
-
-
-def pull_dir(remote: str, local: str, skip: tuple[str, ...] = ()) -> int:
-    """Copy a remote run directory's files into a local one (for a resumed, staged run);
-    names in `skip` (top-level entries) are left out; return the number copied."""
-    if not fs.isdir(remote):
-        return 0
-    names = [n for n in fs.walk_files(remote) if n.split("/")[0] not in skip]
-    for n in names:
-        fs.get(remote.rstrip("/") + "/" + n, os.path.join(local, *n.split("/")))
-    return len(names)
-
-
-def write_json_atomic(path: str, data: dict[str, Any]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(_clean(data), fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
 
 
 def plot_curves(

@@ -31,11 +31,10 @@ import time
 import keras
 import tensorflow as tf
 
-from keras_lstm_opt import tempdirs
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirError
-from keras_lstm_opt.paths import is_remote
-from keras_lstm_opt.training.artifacts import pull_dir
+from keras_lstm_opt.io import fs, tempdirs
+from keras_lstm_opt.io.paths import is_remote
+from keras_lstm_opt.io.sync import pull_dir
 
 log = logging.getLogger("keras_lstm_opt")
 

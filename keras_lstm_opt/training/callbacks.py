@@ -14,6 +14,7 @@ from typing import Any
 
 import keras
 
+from keras_lstm_opt.io.atomic import publish_file
 from keras_lstm_opt.training.best import monitor_mode
 
 log = logging.getLogger("keras_lstm_opt")
@@ -130,7 +131,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         super()._save_model(epoch, batch, logs)
         partial = self._final[: -len(".weights.h5")] + ".partial.weights.h5"
         if os.path.exists(partial):
-            os.replace(partial, self._final)
+            publish_file(partial, self._final)
 
 
 class LoggedEarlyStopping(keras.callbacks.EarlyStopping):

@@ -22,9 +22,9 @@ import os
 import shutil
 import time
 
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirError
-from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.io.paths import is_remote
 
 ARTIFACTS = (
     "metrics.json",

@@ -55,7 +55,7 @@ import time
 from typing import Any
 
 from keras_lstm_opt.errors import RunDirBusyError
-from keras_lstm_opt.paths import is_remote
+from keras_lstm_opt.io.paths import is_remote
 from keras_lstm_opt.training.run_lock_owner import (  # noqa: F401 (also this module's API)
     DEFAULT_STALE_SECONDS,
     LOCAL_FILE,

@@ -34,8 +34,8 @@ import threading
 import time
 from typing import Any
 
-from keras_lstm_opt.data import fs
 from keras_lstm_opt.errors import RunDirBusyError
+from keras_lstm_opt.io import fs
 from keras_lstm_opt.training.run_lock_owner import (
     REMOTE_FILE,
     Owner,
@@ -55,7 +55,7 @@ class Conflict(Exception):
 
 def _reason(exc: BaseException) -> str:
     """What the server said (its error code and message), else the error's own text."""
-    from keras_lstm_opt.data.storage import error_text
+    from keras_lstm_opt.io.storage import error_text
 
     response = getattr(getattr(exc, "__cause__", None), "response", None) or {}
     error = response.get("Error") or {}

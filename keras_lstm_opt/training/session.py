@@ -32,19 +32,14 @@ from typing import TYPE_CHECKING, Any
 import keras
 import tensorflow as tf
 
-from keras_lstm_opt import tempdirs
-from keras_lstm_opt.data import fs
-from keras_lstm_opt.data.storage import check_paths
 from keras_lstm_opt.errors import TrainingError, TrainingInterrupted, UsageError
-from keras_lstm_opt.paths import is_remote
-from keras_lstm_opt.training.artifacts import (
-    plot_curves,
-    pull_dir,
-    run_paths,
-    sync_dir,
-    weights_digest,
-    write_json_atomic,
-)
+from keras_lstm_opt.io import fs, tempdirs
+from keras_lstm_opt.io.atomic import atomic_path
+from keras_lstm_opt.io.atomic import write_json as write_json_atomic
+from keras_lstm_opt.io.paths import is_remote
+from keras_lstm_opt.io.storage import check_paths
+from keras_lstm_opt.io.sync import pull_dir, sync_dir
+from keras_lstm_opt.training.artifacts import plot_curves, run_paths, weights_digest
 from keras_lstm_opt.training.backup import Backup
 from keras_lstm_opt.training.best import BestWeights, best_epoch, monitor_mode
 from keras_lstm_opt.training.callbacks import (
@@ -285,9 +280,8 @@ class FitSession:
         if t.is_chief and self.out_dir and self.run_dir:
             self._check_lock(loop.global_step)
             paths = run_paths(self.out_dir)
-            tmp = paths["model"][: -len(".keras")] + ".tmp.keras"  # never half a model.keras
-            model.save(tmp)
-            os.replace(tmp, paths["model"])
+            with atomic_path(paths["model"], suffix=".keras") as tmp:  # never half a model
+                model.save(tmp)
             plot_curves(hist, paths["curves"], title or model.name, dict(reference or {}))
             write_json_atomic(paths["metrics"], metrics)
             if self.staged:

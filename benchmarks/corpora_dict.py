@@ -1,0 +1,129 @@
+"""Dictionary entries labelled by their subject: FOLDOC and GCIDE, read from dictd files.
+
+* `foldoc` (package `dict-foldoc`, the Free On-line Dictionary of Computing, GFDL): each
+  entry's text labelled by its subject tag ("<programming>", "<networking>", ...; the
+  first one where an entry has several). The tag is cut from the text and so is the
+  closing date "(2003-07-03)"; FOLDOC's `{cross reference}` braces are kept. Entries
+  without a tag are dropped, and so are subjects with fewer than `MIN_CLASS_ROWS` entries.
+* `gcide` (package `dict-gcide`, the GNU Collaborative International Dictionary of
+  English, derived from Webster's 1913; GPL-2+): each sense that carries a field label
+  such as "(Zool.)", "(Bot.)" or "(Law)", labelled by it ("Zool."), the label cut from
+  the text; the source marks ("[1913 Webster]") and the quotations that follow a sense
+  are left out. Labels with fewer than `MIN_CLASS_ROWS` senses are dropped.
+
+A text found under two labels is dropped; texts are cut at `MAN_WORDS` words. Entries are
+read in the order of the `.index` file's offsets (an entry listed under several headwords
+counts once); `.dict.dz` files are gzip-compatible.
+
+Example:
+
+    rows = foldoc_rows()   # [("(ADT) A kind of {data abstraction} ...", "programming"), ...]
+"""
+
+from __future__ import annotations
+
+import collections
+import gzip
+import re
+
+from benchmarks.corpora_text import MAN_WORDS, _package_files, unambiguous
+from keras_lstm_opt.errors import DataError
+
+MIN_CLASS_ROWS = 50
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_LABEL = r"\(((?:[A-Z][a-z]*\.?)(?:\s*(?:&|and)?\s*[A-Z][a-z]*\.?)*)\)"
+_SENSE_START = re.compile(r"^\s*(?:\d+\.\s*)?(?:\([a-z]\)\s*)?" + _LABEL + r"\s*(.*)$")
+_LABEL_AT_END = re.compile(_LABEL + r"\s*$")
+_SOURCE = re.compile(r"^\s*\[[^\[\]]*\]\s*$")  # "[1913 Webster]", "[PJC]"
+_DATE = re.compile(r"\(\d{4}-\d{2}-\d{2}\)\s*$")
+
+
+def _b64(text: str) -> int:
+    number = 0
+    for char in text:
+        number = number * 64 + _B64.index(char)
+    return number
+
+
+def dictd_entries(package: str, name: str) -> list[str]:
+    """Every entry of the dictd database `name` that `package` installs, in offset order."""
+    files = _package_files(package)
+    index = next((p for p in files if p.endswith(f"/{name}.index")), None)
+    data = next((p for p in files if p.endswith(f"/{name}.dict.dz")), None)
+    if not index or not data:
+        raise DataError(
+            f"{package}: no {name}.index/{name}.dict.dz; reinstall it with: "
+            f"apt-get install --reinstall {package}"
+        )
+    spans = set()
+    with open(index, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) >= 3 and not fields[0].startswith("00-database"):
+                spans.add((_b64(fields[1]), _b64(fields[2])))
+    with gzip.open(data) as fh:
+        blob = fh.read()
+    return [
+        blob[start : start + size].decode("utf-8", errors="replace")
+        for start, size in sorted(spans)
+    ]
+
+
+def _finish(found: list[tuple[str, str]], words: int) -> list[tuple[str, str]]:
+    """Cut texts at `words`, drop texts under two labels, duplicates and rare labels."""
+    found = [(" ".join(text.split()[:words]), label) for text, label in found]
+    rows = unambiguous([(text, label) for text, label in found if text])
+    counts = collections.Counter(label for _, label in rows)
+    return [row for row in rows if counts[row[1]] >= MIN_CLASS_ROWS]
+
+
+def foldoc_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
+    """(entry text, first subject tag) for every tagged FOLDOC entry."""
+    found = []
+    for entry in dictd_entries("dict-foldoc", "foldoc"):
+        head, _, body = entry.partition("\n\n")
+        match = re.match(r"\s*<([^<>\n]+)>", body)
+        if match:
+            text = _DATE.sub("", body[match.end() :])
+            found.append((text, match.group(1).split(",")[0].strip()))
+    return _finish(found, words)
+
+
+def _sense_text(lines: list[str]) -> str:
+    """The definition in `lines`, up to its source mark or a blank line."""
+    out = []
+    for line in lines:
+        if not line.strip() or _SOURCE.match(line):
+            break
+        out.append(line)
+    return re.sub(r"^\d+\.\s+", "", " ".join(" ".join(out).split()))  # "1. A liquid ..."
+
+
+def gcide_senses(entry: str) -> list[tuple[str, str]]:
+    """(definition, field label) for each labelled sense of one GCIDE entry: a paragraph
+    that starts with "2. (Bot.) ...", or the head paragraph whose line ends with the
+    label ("Dichroism \\Di"chro*ism\\, n. [...] (Opt.)") before the definition."""
+    senses = []
+    for number, paragraph in enumerate(re.split(r"\n\s*\n", entry)):
+        lines = paragraph.split("\n")
+        match = _SENSE_START.match(lines[0]) if number else None
+        if match:
+            senses.append((_sense_text([match.group(2)] + lines[1:]), match.group(1)))
+            continue
+        if number == 0:  # the head: the label ends one of its lines
+            for i, line in enumerate(lines):
+                if _SOURCE.match(line):
+                    break
+                end = _LABEL_AT_END.search(line)
+                if end and i + 1 < len(lines):
+                    senses.append((_sense_text(lines[i + 1 :]), end.group(1)))
+                    break
+    return [(text, label) for text, label in senses if len(text.split()) >= 3]
+
+
+def gcide_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
+    """(sense, field label) for every labelled GCIDE sense (labels with enough rows)."""
+    found = []
+    for entry in dictd_entries("dict-gcide", "gcide"):
+        found += gcide_senses(entry)
+    return _finish(found, words)

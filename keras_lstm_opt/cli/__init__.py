@@ -1,0 +1,18 @@
+"""`keras-lstm-opt`: the command line, argument parsing and messages only.
+
+* `app`: the parser and the dispatch of every command (`keras-lstm-opt` calls `cli.main`);
+* `train`: `train`, its checks and the run directory's lock before TensorFlow loads;
+* `data`: `data make | import | serve`;
+* `user_data`: `data import`, `evaluate`, `predict` on a user's own files;
+* `launch`: `launch` (local workers and cluster manifests), also `tools/launch.py`;
+* `signals`: SIGINT and SIGTERM for the commands other than `train`.
+"""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on `argv` (default: sys.argv[1:]); return the exit status."""
+    from keras_lstm_opt.cli.app import main as run
+
+    return run(argv)
