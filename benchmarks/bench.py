@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         return _remote(args)
 
     from benchmarks.data import DEFAULT_VARIANTS, bench_pipeline
-    from keras_lstm_opt import ConfigError, DataError, load_config
+    from keras_lstm_opt import load_config
+    from keras_lstm_opt.errors import ConfigError, DataError
     from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 
     try:
@@ -456,7 +457,7 @@ def _tta(args: argparse.Namespace) -> int:
 
 def _real_text(args: argparse.Namespace) -> int:
     from benchmarks import real_text
-    from keras_lstm_opt import KloError
+    from keras_lstm_opt.errors import KloError
     from keras_lstm_opt.profiling.report import format_table, write_outputs
 
     if not args.corpus:

@@ -79,6 +79,7 @@ def _keras_fit(x: Any, y: Any, batch: int, epochs: int) -> list[float]:
 
 
 def _trainer_fit(x: Any, y: Any, batch: int, epochs: int) -> list[float]:
+    from keras_lstm_opt.training.options import LoopOptions
     from keras_lstm_opt.training.trainer import Trainer
 
     trainer = Trainer(
@@ -86,8 +87,7 @@ def _trainer_fit(x: Any, y: Any, batch: int, epochs: int) -> list[float]:
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
         strategy="one_device",
-        seed=1,
-        verbose="silent",
+        options=LoopOptions(seed=1, verbose="silent"),
     )
     cb, marks = _timer()
     trainer.fit(x, y, batch_size=batch, epochs=epochs, callbacks=[cb])

@@ -24,6 +24,7 @@ Keras is loaded (`keras_lstm_opt.registry`), so `keras.models.load_model` finds 
 
 import os as _os
 
+from keras_lstm_opt import errors
 from keras_lstm_opt.config import (
     ExperimentConfig,
     config_from_dict,
@@ -31,27 +32,6 @@ from keras_lstm_opt.config import (
     save_config,
 )
 from keras_lstm_opt.data.schema import read_schema
-from keras_lstm_opt.errors import (
-    ClusterStartupError,
-    ConfigError,
-    CudnnError,
-    DataError,
-    KernelBuildError,
-    KloError,
-    LabelError,
-    MissingPackageError,
-    PeerLostError,
-    Problem,
-    RunDirBusyError,
-    RunDirError,
-    StorageError,
-    StrategyError,
-    TFConfigError,
-    TrainingError,
-    TrainingInterrupted,
-    UnwritablePathError,
-    UsageError,
-)
 from keras_lstm_opt.registry import install as _install_registry
 from keras_lstm_opt.tf_quiet import quiet
 
@@ -81,6 +61,8 @@ _LAZY = {
     "fit": "keras_lstm_opt.experiment",
     "Trainer": "keras_lstm_opt.training.trainer",
     "LoopOptions": "keras_lstm_opt.training.options",
+    "RunArtifacts": "keras_lstm_opt.training.artifacts",
+    "FitResult": "keras_lstm_opt.training.result",
     "weights_digest": "keras_lstm_opt.training.artifacts",
     "tune": "keras_lstm_opt.tuning.search",
     "profile": "keras_lstm_opt.profiling.profile_report",
@@ -90,27 +72,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "ClusterStartupError",
-    "ConfigError",
-    "CudnnError",
-    "DataError",
     "ExperimentConfig",
-    "KernelBuildError",
-    "KloError",
-    "LabelError",
-    "MissingPackageError",
-    "PeerLostError",
-    "Problem",
-    "RunDirBusyError",
-    "RunDirError",
-    "StorageError",
-    "StrategyError",
-    "TFConfigError",
-    "TrainingError",
-    "TrainingInterrupted",
-    "UnwritablePathError",
-    "UsageError",
     "config_from_dict",
+    "errors",
     "load_config",
     "quiet",
     "read_schema",
@@ -118,12 +82,29 @@ __all__ = [
     *_LAZY,
 ]
 
+# The exception classes live in `klo.errors`; their old top-level names still work for
+# one release, with a DeprecationWarning.
+_DEPRECATED_ERRORS = frozenset(
+    name
+    for name, value in vars(errors).items()
+    if isinstance(value, type) and (issubclass(value, Exception) or name == "Problem")
+)
+
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _DEPRECATED_ERRORS:
+        import warnings
+
+        warnings.warn(
+            f"keras_lstm_opt.{name} is deprecated: use keras_lstm_opt.errors.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(errors, name)
     raise AttributeError(f"module 'keras_lstm_opt' has no attribute {name!r}")
 
 

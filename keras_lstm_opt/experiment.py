@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -42,11 +43,13 @@ from keras_lstm_opt.models.cudnn import require_cudnn
 from keras_lstm_opt.models.factory import build_model
 from keras_lstm_opt.models.heads import Head, head_for
 from keras_lstm_opt.resources import configure_threads
+from keras_lstm_opt.training.artifacts import RunArtifacts
 from keras_lstm_opt.training.best import monitor_mode
 from keras_lstm_opt.training.callbacks import Deadline, LoggedEarlyStopping, monitored
 from keras_lstm_opt.training.inputs import steps_for
 from keras_lstm_opt.training.optim import make_optimizer
 from keras_lstm_opt.training.options import LoopOptions
+from keras_lstm_opt.training.result import FitResult
 from keras_lstm_opt.training.run_dir import default_run_dir
 from keras_lstm_opt.training.trainer import Trainer
 
@@ -166,8 +169,9 @@ def fit(
     overrides: list[str] | tuple[str, ...] = (),
     overwrite: bool = False,
     deadline: float | None = None,
-) -> dict[str, Any]:
-    """Train from a config and write the run directory; return the metrics.
+) -> FitResult:
+    """Train from a config and write the run directory; return the metrics (a
+    `FitResult`: the dict metrics.json holds, with `.history` per epoch).
 
     Args:
         config: an ExperimentConfig, a YAML path, or None for the defaults.
@@ -237,15 +241,15 @@ def fit(
         ),
         strategy=strategy,
         run_dir=run_dir or default_run_dir(),
-        **{
-            **vars(LoopOptions.pick(t)),
-            "deterministic": cfg.data.deterministic,
-            "gradient_compression": cfg.distribute.gradient_compression,
-            "embedding_exchange": cfg.distribute.embedding_exchange,
-            "collective_timeout_seconds": cfg.distribute.timeout_seconds,
-            "profile_start_step": cfg.profile.start_step,
-            "profile_num_steps": cfg.profile.num_steps,
-        },
+        options=dataclasses.replace(
+            LoopOptions.pick(t),
+            deterministic=cfg.data.deterministic,
+            gradient_compression=cfg.distribute.gradient_compression,
+            embedding_exchange=cfg.distribute.embedding_exchange,
+            collective_timeout_seconds=cfg.distribute.timeout_seconds,
+            profile_start_step=cfg.profile.start_step,
+            profile_num_steps=cfg.profile.num_steps,
+        ),
     )
 
     def dataset_fn(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
@@ -276,7 +280,7 @@ def fit(
         else None
     )
     try:
-        trainer.fit(
+        result = trainer.fit(
             dataset_fn,
             validation_data=val_ds,
             epochs=t.epochs,
@@ -284,22 +288,24 @@ def fit(
             callbacks=_config_callbacks(cfg, val_ds is not None)
             + ([Deadline(deadline)] if deadline is not None else []),
             overwrite=overwrite,
-            extra_files={
-                "config.yaml": yaml.safe_dump(config_to_dict(cfg), sort_keys=False),
-                # the data's schema (vocabulary, class names, scaling): what
-                # evaluate, predict and export need, kept with the model
-                "schema.json": json.dumps(files.schema, indent=2, sort_keys=True),
-            },
-            metadata=lambda final: {
-                **_quality(files.schema, final),
-                "threads": threads,
-                "auto": auto,
-                "global_batch_size": t.batch_size,
-                "task": files.schema.get("task"),
-                "data": files.directory,
-            },
-            title=f"{trainer.model.name} on {cfg.data.path or cfg.data.task}",
-            reference=_reference(files.schema, head.metric),
+            artifacts=RunArtifacts(
+                extra_files={
+                    "config.yaml": yaml.safe_dump(config_to_dict(cfg), sort_keys=False),
+                    # the data's schema (vocabulary, class names, scaling): what
+                    # evaluate, predict and export need, kept with the model
+                    "schema.json": json.dumps(files.schema, indent=2, sort_keys=True),
+                },
+                metadata=lambda final: {
+                    **_quality(files.schema, final),
+                    "threads": threads,
+                    "auto": auto,
+                    "global_batch_size": t.batch_size,
+                    "task": files.schema.get("task"),
+                    "data": files.directory,
+                },
+                title=f"{trainer.model.name} on {cfg.data.path or cfg.data.task}",
+                reference=_reference(files.schema, head.metric),
+            ),
         )
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, UnicodeDecodeError) as exc:
         raise _diagnosed(exc, files, cfg.data) from exc
@@ -308,7 +314,7 @@ def fit(
             f"no examples could be read from {len(files.train)} training "
             f"shard(s) in {files.directory} (empty files?)"
         ) from None
-    return trainer.metrics
+    return result
 
 
 def _split_examples(files: DataFiles, split: str) -> int | None:

@@ -14,16 +14,21 @@ from keras_lstm_opt.cli import app as cli
 @pytest.mark.parametrize(
     "error,code",
     [
-        (klo.ConfigError([klo.Problem("train.epochs", "must be >= 1", "x.yaml")]), 2),
-        (klo.RunDirError("runs/a holds a finished run"), 2),
-        (klo.TFConfigError("TF_CONFIG is not JSON"), 2),
-        (klo.UsageError("steps_per_execution=0: must be >= 1"), 2),
-        (klo.DataError("shard-0.tfrecord.gz record 3: bad"), 1),
-        (klo.StorageError("s3:// needs the io extra"), 1),
-        (klo.TrainingError("loss became NaN"), 1),
-        (klo.TrainingInterrupted("stopped by SIGTERM at step 5", signal.SIGTERM), 143),
-        (klo.PeerLostError("lost worker 1 at h:2222 at step 9", "worker 1 at h:2222"), 138),
-        (klo.ClusterStartupError("the cluster did not form within 300 s", "worker 1 at h:1"), 138),
+        (klo.errors.ConfigError([klo.errors.Problem("train.epochs", "must be >= 1", "x.yaml")]), 2),
+        (klo.errors.RunDirError("runs/a holds a finished run"), 2),
+        (klo.errors.TFConfigError("TF_CONFIG is not JSON"), 2),
+        (klo.errors.UsageError("steps_per_execution=0: must be >= 1"), 2),
+        (klo.errors.DataError("shard-0.tfrecord.gz record 3: bad"), 1),
+        (klo.errors.StorageError("s3:// needs the io extra"), 1),
+        (klo.errors.TrainingError("loss became NaN"), 1),
+        (klo.errors.TrainingInterrupted("stopped by SIGTERM at step 5", signal.SIGTERM), 143),
+        (klo.errors.PeerLostError("lost worker 1 at h:2222 at step 9", "worker 1 at h:2222"), 138),
+        (
+            klo.errors.ClusterStartupError(
+                "the cluster did not form within 300 s", "worker 1 at h:1"
+            ),
+            138,
+        ),
     ],
 )
 def test_cli_reports_a_klo_error_in_one_line_with_its_exit_code(error, code, monkeypatch, capsys):
@@ -49,7 +54,9 @@ def test_cli_lets_a_real_bug_show_its_traceback(bug, monkeypatch):
 
 
 def test_config_error_problems_print_source_key_and_message():
-    exc = klo.ConfigError([klo.Problem("train.epochs", "must be >= 1", "x.yaml"), "free text"])
+    exc = klo.errors.ConfigError(
+        [klo.errors.Problem("train.epochs", "must be >= 1", "x.yaml"), "free text"]
+    )
     assert "x.yaml: train.epochs: must be >= 1" in str(exc) and "free text" in str(exc)
     assert isinstance(exc, ValueError) and exc.exit_code == 2
 

@@ -426,7 +426,7 @@ def test_export_checks_itself(cases: dict[str, Case]) -> None:
 
 
 def test_bad_arguments(tmp_path: Any) -> None:
-    from keras_lstm_opt import RunDirError, UsageError
+    from keras_lstm_opt.errors import RunDirError, UsageError
     from keras_lstm_opt.serve.export import export_run
 
     with pytest.raises(UsageError, match="format: expected one of saved_model, onnx"):

@@ -311,7 +311,7 @@ def test_bad_input_gives_one_clear_error_and_writes_nothing(
     FAULTS["clear_errors"] += 1
 
 
-def test_nan_blow_up_rolls_back_and_ends_in_the_clean_band(text_dir, tmp_path):
+def test_nan_blow_up_rolls_back_and_ends_in_the_clean_band(text_dir, tmp_path, monkeypatch):
     from keras_lstm_opt.experiment import fit
 
     common = [
@@ -323,7 +323,8 @@ def test_nan_blow_up_rolls_back_and_ends_in_the_clean_band(text_dir, tmp_path):
     ]
     clean = fit(None, str(tmp_path / "clean"), common)
     FAULTS["bad_inputs"] += 1
-    hit = fit(None, str(tmp_path / "nan"), [*common, "train.debug_nan_at_step=60"])
+    monkeypatch.setenv("KLO_TEST_NAN_AT_STEP", "60")  # the loop's test hook
+    hit = fit(None, str(tmp_path / "nan"), common)
     print(
         {
             "clean": clean["val_accuracy"],
@@ -339,17 +340,14 @@ def test_nan_blow_up_rolls_back_and_ends_in_the_clean_band(text_dir, tmp_path):
     FAULTS["clear_errors"] += 1
 
 
-def test_blow_up_without_rollbacks_left_stops_with_the_reason(text_dir, tmp_path):
+def test_blow_up_without_rollbacks_left_stops_with_the_reason(text_dir, tmp_path, monkeypatch):
     from keras_lstm_opt.errors import TrainingError
     from keras_lstm_opt.experiment import fit
 
     FAULTS["bad_inputs"] += 1
+    monkeypatch.setenv("KLO_TEST_NAN_AT_STEP", "3")  # the loop's test hook
     with pytest.raises(TrainingError, match=r"loss nan at step 4 after 0 rollback"):
-        fit(
-            None,
-            str(tmp_path / "run"),
-            [*TINY, f"data.path={text_dir}", "train.debug_nan_at_step=3", "train.nan_rollbacks=0"],
-        )
+        fit(None, str(tmp_path / "run"), [*TINY, f"data.path={text_dir}", "train.nan_rollbacks=0"])
     assert not (tmp_path / "run" / "metrics.json").exists()
     FAULTS["clear_errors"] += 1
 

@@ -140,11 +140,21 @@ def _error_classes() -> dict[str, type[BaseException]]:
     }
 
 
-def test_every_error_derives_from_klo_error_and_is_exported() -> None:
+def test_every_error_derives_from_klo_error_and_lives_in_klo_errors() -> None:
     classes = _error_classes()
     assert {"KloError", "ConfigError", "UsageError", "DataError"} <= set(classes)
     for name, cls in classes.items():
         assert issubclass(cls, errors.KloError), name
-        assert getattr(klo, name) is cls, f"klo.{name} is not keras_lstm_opt.errors.{name}"
-        assert name in klo.__all__ and name in errors.__all__, name
-    assert klo.Problem is errors.Problem
+        assert klo.errors.__dict__[name] is cls and name in errors.__all__, name
+        assert name not in klo.__all__, f"klo.{name}: the top level exports the API only"
+        with pytest.warns(DeprecationWarning, match=f"keras_lstm_opt.errors.{name}"):
+            assert getattr(klo, name) is cls  # the old name, for one release
+    assert klo.errors.Problem is errors.Problem
+
+
+def test_the_top_level_is_the_api_and_its_names_resolve() -> None:
+    for name in klo.__all__:
+        assert getattr(klo, name) is not None, name
+    assert {"Trainer", "fit", "LoopOptions", "RunArtifacts", "FitResult", "errors"} <= set(
+        klo.__all__
+    )

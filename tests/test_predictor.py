@@ -102,7 +102,8 @@ def test_predictor_takes_new_weights_on_refresh():
 def test_uncovered_models_fall_back_say_why_and_match():
     import keras
 
-    from keras_lstm_opt import FastLSTM, Predictor, UsageError
+    from keras_lstm_opt import FastLSTM, Predictor
+    from keras_lstm_opt.errors import UsageError
 
     keras.utils.set_random_seed(9)
     x = np.random.default_rng(3).normal(size=(3, 8, 2)).astype(np.float32)

@@ -26,7 +26,7 @@ from .conftest import REPO
 
 
 def _rows_or_skip(reader):
-    from keras_lstm_opt import DataError
+    from keras_lstm_opt.errors import DataError
 
     try:
         return reader()

@@ -17,7 +17,7 @@ from .conftest import REPO
 
 def _glosses_or_skip():
     from benchmarks.corpora import wordnet_rows
-    from keras_lstm_opt import DataError
+    from keras_lstm_opt.errors import DataError
 
     try:
         return wordnet_rows()

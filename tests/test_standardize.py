@@ -79,8 +79,8 @@ def test_import_records_its_standardize(tmp_path: Any) -> None:
 
 
 def test_unknown_standardize_is_refused() -> None:
-    from keras_lstm_opt import DataError
     from keras_lstm_opt.data.text import encode_texts
+    from keras_lstm_opt.errors import DataError
 
     info = {
         "vocabulary": ["", "[UNK]", "a"],

@@ -375,8 +375,8 @@ def test_splits_token_by_token() -> None:
 def test_old_schemas_load_unchanged(paths: dict[str, Any]) -> None:
     """A schema as earlier versions wrote it ("whitespace" or "character", nothing new)
     gives the ids it always gave; a split this version does not know is refused."""
-    from keras_lstm_opt import DataError
     from keras_lstm_opt.data.text import encode_texts
+    from keras_lstm_opt.errors import DataError
 
     vocab = ["", "[UNK]", "the", "rain", "東京に行きました"]
     old = {

@@ -110,9 +110,7 @@ def _trainer(run_dir=None, **options):
         metrics=["accuracy"],
         strategy="one_device",
         run_dir=run_dir,
-        seed=1,
-        verbose="silent",
-        **options,
+        options=klo.LoopOptions(seed=1, verbose="silent", **options),
     )
 
 
@@ -148,8 +146,7 @@ def test_input_forms_arrays_dataset_and_function_train_alike():
     "kwargs,match",
     [
         ({"loss": "no_such_loss"}, "loss='no_such_loss'"),
-        ({"loss": "mse", "steps_per_exec": 2}, "unknown Trainer option"),
-        ({"loss": "mse", "steps_per_execution": 0}, "steps_per_execution=0"),
+        ({"loss": "mse", "options": {"seed": 1}}, "pass klo.LoopOptions"),
         ({"loss": "mse", "strategy": "tpu"}, "strategy='tpu'"),
         ({"loss": None}, "loss is required"),
     ],
@@ -157,8 +154,17 @@ def test_input_forms_arrays_dataset_and_function_train_alike():
 def test_bad_trainer_arguments_say_what_to_pass(kwargs, match):
     import keras_lstm_opt as klo
 
-    with pytest.raises(klo.KloError, match=match):
+    with pytest.raises(klo.errors.KloError, match=match):
         klo.Trainer(_build, **kwargs)
+
+
+def test_bad_loop_options_name_the_option():
+    import keras_lstm_opt as klo
+
+    with pytest.raises(klo.errors.UsageError, match="steps_per_execution=0"):
+        klo.LoopOptions(steps_per_execution=0)
+    with pytest.raises(TypeError, match="steps_per_exec"):
+        klo.LoopOptions(steps_per_exec=2)
 
 
 def test_bad_fit_inputs_say_what_to_pass():
@@ -168,11 +174,11 @@ def test_bad_fit_inputs_say_what_to_pass():
 
     x, y = _data()
     t = _trainer()
-    with pytest.raises(klo.UsageError, match="different numbers of examples"):
+    with pytest.raises(klo.errors.UsageError, match="different numbers of examples"):
         t.fit(x, y[:10], batch_size=8)
-    with pytest.raises(klo.UsageError, match="NumPy inputs need y"):
+    with pytest.raises(klo.errors.UsageError, match="NumPy inputs need y"):
         t.fit(x, batch_size=8)
-    with pytest.raises(klo.UsageError, match="repeats forever: pass steps_per_epoch"):
+    with pytest.raises(klo.errors.UsageError, match="repeats forever: pass steps_per_epoch"):
         t.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat())
 
 
@@ -197,8 +203,9 @@ def test_worker_temporary_directories_are_removed_on_every_exit_path(path, tmp_p
         str(tmp_path / "run"),
         backup_every_steps=1,
         nan_rollbacks=0,
-        debug_nan_at_step=2 if path == "training_error" else 0,
     )
+    if path == "training_error":  # the loop's test hook: NaN weights once at step 2
+        monkeypatch.setenv("KLO_TEST_NAN_AT_STEP", "2")
     t.is_chief = False  # as worker 1 of a cluster: private run and backup directories
     seen = []
 
@@ -219,9 +226,9 @@ def test_worker_temporary_directories_are_removed_on_every_exit_path(path, tmp_p
         )
     expected = {
         "success": None,
-        "training_error": klo.TrainingError,
+        "training_error": klo.errors.TrainingError,
         "data_error": tf.errors.InvalidArgumentError,
-        "signal": klo.TrainingInterrupted,
+        "signal": klo.errors.TrainingInterrupted,
     }[path]
     if expected is None:
         t.fit(data, epochs=1, callbacks=[Spy()])
@@ -273,7 +280,11 @@ def test_several_inputs_as_a_list_work_in_fit_evaluate_and_predict():
         return keras.Model([seq, side], keras.layers.Dense(1, activation="sigmoid")(h))
 
     t = klo.Trainer(
-        build, loss="binary_crossentropy", metrics=["acc"], strategy="one_device", verbose="silent"
+        build,
+        loss="binary_crossentropy",
+        metrics=["acc"],
+        strategy="one_device",
+        options=klo.LoopOptions(verbose="silent"),
     )
     t.fit([x, extra], y, batch_size=32, epochs=1)
     assert "acc" in t.metrics  # metric names as given, as Keras logs them
@@ -293,7 +304,7 @@ def test_bad_fit_numbers_name_the_argument(kwargs, match):
     import keras_lstm_opt as klo
 
     x, y = _data()
-    with pytest.raises(klo.UsageError, match=match):
+    with pytest.raises(klo.errors.UsageError, match=match):
         _trainer().fit(x, y, **{"batch_size": 8, **kwargs})
 
 
@@ -308,8 +319,8 @@ def test_a_model_built_outside_a_one_replica_mirrored_scope_is_rebuilt_and_train
     t = klo.Trainer(
         model,
         loss="binary_crossentropy",
-        verbose="silent",
         strategy=tf.distribute.MirroredStrategy(["/cpu:0"]),
+        options=klo.LoopOptions(verbose="silent"),
     )
     assert t.model is not model
     t.fit(x, y, batch_size=32, epochs=1)
@@ -318,22 +329,21 @@ def test_a_model_built_outside_a_one_replica_mirrored_scope_is_rebuilt_and_train
     assert all(np.array_equal(a, b) for a, b in zip(after, t.model.get_weights(), strict=True))
 
 
-def test_a_learning_rate_schedule_survives_a_rollback(tmp_path):
+def test_a_learning_rate_schedule_survives_a_rollback(tmp_path, monkeypatch):
     import keras
 
     import keras_lstm_opt as klo
 
     x, y = _data()
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 10, 0.9)
+    monkeypatch.setenv("KLO_TEST_NAN_AT_STEP", "3")  # the loop's test hook
     t = klo.Trainer(
         _build,
         loss="binary_crossentropy",
         optimizer=keras.optimizers.Adam(schedule),
         strategy="one_device",
         run_dir=str(tmp_path / "run"),
-        verbose="silent",
-        backup_every_steps=1,
-        debug_nan_at_step=3,
+        options=klo.LoopOptions(verbose="silent", backup_every_steps=1),
     )
     t.fit(x, y, batch_size=16, epochs=1)
     assert len(t.metrics["rollbacks"]) == 1
@@ -349,7 +359,7 @@ def test_metrics_are_logged_under_the_names_given():
         loss="mse",
         metrics=["mae", "mean_squared_error"],
         strategy="one_device",
-        verbose="silent",
+        options=klo.LoopOptions(verbose="silent"),
     )
     t.fit(x, y.astype("float32"), batch_size=32, epochs=1, validation_data=(x, y))
     assert {"mae", "mean_squared_error", "val_mae", "val_mean_squared_error"} <= set(t.metrics)
@@ -368,3 +378,36 @@ def test_sparse_embedding_exchange_equals_dense_on_two_workers_and_fp16_is_on_th
     assert results[0]["dense_vs_sparse"] <= 1e-6
     # float16 on the wire is really used: it rounds, a little
     assert 1e-7 < results[0]["dense_vs_sparse_fp16"] < 1e-2
+
+
+def test_fit_takes_keras_order_returns_metrics_and_history_and_writes_artifacts(tmp_path):
+    """`fit(x, y, batch_size, epochs)` as Keras's model.fit orders them; the result is
+    metrics.json's dict with Keras's `.history`; RunArtifacts reach the run directory."""
+    import json
+
+    import keras_lstm_opt as klo
+
+    x, y = _data()
+    run = tmp_path / "run"
+    t = _trainer(str(run))
+    result = t.fit(
+        x,
+        y,
+        16,
+        2,
+        validation_data=(x, y),
+        artifacts=klo.RunArtifacts(
+            title="mine",
+            reference={"val_accuracy:target": 0.9},
+            extra_files={"notes.txt": "first try"},
+            metadata=lambda final: {"passed": final["val_accuracy"] >= 0.0},
+        ),
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert isinstance(result, klo.FitResult) and isinstance(result, dict)
+    assert result["weights_digest"] == metrics["weights_digest"] == klo.weights_digest(t.model)
+    assert result["epochs_completed"] == 2 and metrics["passed"] is True
+    assert len(result.history["loss"]) == 2 and result.epoch == [0, 1]
+    assert (run / "notes.txt").read_text() == "first try"
+    with pytest.raises(klo.errors.UsageError, match="klo.RunArtifacts"):
+        t.fit(x, y, 16, 1, artifacts={"title": "no"}, overwrite=True)

@@ -106,7 +106,7 @@ def test_a_model_keras_cannot_save_is_refused_before_training(tmp_path):
     model = Unsavable(_Wrapper(4))
     model(x[:1])
     trainer = klo.Trainer(model, loss="sparse_categorical_crossentropy", run_dir=tmp_path / "r")
-    with pytest.raises(klo.UsageError, match="cannot be saved as model.keras.*get_config"):
+    with pytest.raises(klo.errors.UsageError, match="cannot be saved as model.keras.*get_config"):
         trainer.fit(x, y, epochs=1, batch_size=32)
     assert not (tmp_path / "r" / "model.keras").exists()
     assert not (tmp_path / "r" / "history.csv").exists()  # refused before an epoch
@@ -136,5 +136,5 @@ def test_a_run_of_an_unregistered_class_names_it_when_loaded(tmp_path):
         x, y, epochs=1, batch_size=32
     )
     assert (tmp_path / "r" / "model.keras").stat().st_size > 0
-    with pytest.raises(klo.UsageError, match="'Unregistered'.*register_keras_serializable"):
+    with pytest.raises(klo.errors.UsageError, match="'Unregistered'.*register_keras_serializable"):
         klo.load_run(str(tmp_path / "r"))

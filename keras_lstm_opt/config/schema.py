@@ -258,12 +258,6 @@ class TrainConfig:
     )
     nan_lr_factor: float = _f(0.5, "learning-rate factor after each rollback", gt=0.0, max=1.0)
     max_loss: float = _f(0.0, "a step loss above this counts as a blow-up; 0 = off", min=0.0)
-    debug_nan_at_step: int = _f(
-        0,
-        "fault injection: poison the weights with NaN once at "
-        "this step (tests the rollback); 0 = off",
-        min=0,
-    )
     keep_backups: int = _f(
         2, "newest backups kept (an unreadable newest one falls back to the one before)", min=1
     )

@@ -17,11 +17,38 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from keras_lstm_opt.charts import save_figure
+
+
+@dataclass(frozen=True)
+class RunArtifacts:
+    """What a run directory gets besides the model, metrics.json and the curves.
+
+    Args:
+        title: curves.png's title (default: the model's name).
+        reference: horizontal reference lines on curves.png, {"metric:label": value}
+            (e.g. {"val_accuracy:known best": 0.95}).
+        extra_files: {name: text} written into the run directory before training.
+        metadata: extra metrics.json entries, or a function of the final validation
+            metrics that returns them.
+
+    Example:
+
+        trainer.fit(x, y, epochs=3, artifacts=klo.RunArtifacts(
+            title="glosses", extra_files={"notes.txt": "first try"},
+            metadata=lambda final: {"passed": final["val_accuracy"] > 0.9}))
+    """
+
+    title: str | None = None
+    reference: Mapping[str, float] = field(default_factory=dict)
+    extra_files: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, Any] | Callable[[dict[str, float]], Mapping[str, Any]] | None = None
 
 
 def run_paths(run_dir: str) -> dict[str, str]:

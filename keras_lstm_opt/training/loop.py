@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -52,6 +53,8 @@ from keras_lstm_opt.training.optim import current_learning_rate
 from keras_lstm_opt.training.options import LoopOptions
 from keras_lstm_opt.training.steps import SUMS, Evaluator, TrainStep
 
+# A test hook, not an option: the weights turn NaN once at this step (the rollback's tests)
+NAN_AT_STEP_ENV = "KLO_TEST_NAN_AT_STEP"
 LOCK_LOST = 255  # the stop flag of a chief that lost its run directory's lock (no signal)
 
 
@@ -220,7 +223,7 @@ class EpochLoop:
         )
 
     def _inject_nan(self) -> None:
-        at = self.opts.debug_nan_at_step
+        at = int(os.environ.get(NAN_AT_STEP_ENV) or 0)
         if at and not self._injected and self.global_step >= at:
             self._injected = True  # fault injection: the weights blow up
             first = self.model.trainable_variables[0]

@@ -1,7 +1,7 @@
 """What the training loop does besides the model's own maths: one typed record.
 
-`Trainer(model, ..., **options)` takes these as keyword arguments; the config path fills
-them from `train:` (`klo.fit`). Every value is checked here, with a message naming the
+`Trainer(model, ..., options=LoopOptions(...))` takes them; the config path fills them
+from `train:` (`klo.fit`). Every value is checked here, with a message naming the
 argument.
 
 Example:
@@ -43,7 +43,6 @@ class LoopOptions:
     seed: `keras.utils.set_random_seed` before the model is built (None = leave).
     deterministic: TensorFlow's op determinism (same weights run to run).
     profile_start_step / profile_num_steps: a profiler window (TensorBoard's profile).
-    debug_nan_at_step: fault injection for tests: poison the weights once at this step.
     gradient_compression: none or float16: the gradients' width on the wire between
         replicas (training/exchange.py); the model stays float32.
     embedding_exchange: auto (row-sparse when the optimizer updates rows lazily),
@@ -71,7 +70,6 @@ class LoopOptions:
     deterministic: bool = False
     profile_start_step: int = 0
     profile_num_steps: int = 0
-    debug_nan_at_step: int = 0
     gradient_compression: Literal["none", "float16"] = "none"
     embedding_exchange: Literal["auto", "sparse", "dense"] = "auto"
     collective_timeout_seconds: float = 600.0
@@ -84,7 +82,6 @@ class LoopOptions:
             "nan_rollbacks",
             "profile_start_step",
             "profile_num_steps",
-            "debug_nan_at_step",
         ):
             _check(name, getattr(self, name), int, minimum=0)
         for name in ("global_clipnorm", "clipnorm", "clipvalue"):

@@ -26,7 +26,8 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 import keras
@@ -36,9 +37,10 @@ from keras_lstm_opt.distribute.prestart import worker_cluster
 from keras_lstm_opt.distribute.strategy import resolve_strategy
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.logs import ensure_visible
-from keras_lstm_opt.training.artifacts import weights_digest
+from keras_lstm_opt.training.artifacts import RunArtifacts, weights_digest
 from keras_lstm_opt.training.inputs import eval_dataset, predict_dataset, training_data
 from keras_lstm_opt.training.options import LoopOptions
+from keras_lstm_opt.training.result import FitResult
 from keras_lstm_opt.training.run_dir import resolve_run_dir
 from keras_lstm_opt.training.schedules import ScaledSchedule
 from keras_lstm_opt.training.session import FitSession
@@ -70,8 +72,8 @@ class Trainer:
         when the strategy is multi-worker (TensorFlow's rule).
     run_dir: where backups and artifacts go (local, relative or absolute, or
         s3://...); None = no files.
-    **options: `LoopOptions` fields (steps_per_execution, jit_compile,
-        global_clipnorm, backup_every_steps, restore_best_weights, seed, ...).
+    options: a `LoopOptions` (steps_per_execution, jit_compile, global_clipnorm,
+        backup_every_steps, restore_best_weights, seed, ...); None = the defaults.
     """
 
     def __init__(
@@ -81,11 +83,16 @@ class Trainer:
         metrics: Sequence[Any] = (),
         optimizer: Any = "adam",
         strategy: Any = "auto",
-        run_dir: str | None = None,
-        **options: Any,
+        run_dir: str | os.PathLike[str] | None = None,
+        options: LoopOptions | None = None,
     ) -> None:
         ensure_visible()  # resume, rollback, best-weight and digest lines reach script users
-        self.options = LoopOptions.from_kwargs(options)
+        if options is not None and not isinstance(options, LoopOptions):
+            raise UsageError(
+                f"options={options!r}: pass klo.LoopOptions(...), e.g. "
+                "options=klo.LoopOptions(seed=0, backup_every_steps=50)"
+            )
+        self.options = options if options is not None else LoopOptions()
         self.loss = resolve_loss(loss)
         self._loss_arg, self._metric_args = loss, list(metrics)
         # a multi-worker strategy restarts TensorFlow's runtime with the cluster's devices:
@@ -100,8 +107,9 @@ class Trainer:
         )
         self.strategy, self.cluster = resolve_strategy(strategy)
         self.is_chief = self.cluster is None or self.cluster.is_chief
-        self.given_run_dir = run_dir  # as typed (the resume advice repeats it)
-        self.run_dir = resolve_run_dir(run_dir) if run_dir is not None else None
+        # as typed (the resume advice repeats it)
+        self.given_run_dir = os.fspath(run_dir) if run_dir is not None else None
+        self.run_dir = resolve_run_dir(self.given_run_dir) if self.given_run_dir else None
         if self.options.seed is not None:
             keras.utils.set_random_seed(self.options.seed)
         if self.options.deterministic:
@@ -245,19 +253,16 @@ class Trainer:
         self,
         x: Any,
         y: Any = None,
-        validation_data: Any = None,
-        epochs: int = 1,
         batch_size: int | None = None,
+        epochs: int = 1,
+        *,
+        validation_data: Any = None,
         steps_per_epoch: int | None = None,
         callbacks: Sequence[keras.callbacks.Callback] | None = None,
-        *,
         shuffle: bool = True,
         overwrite: bool = False,
-        extra_files: Mapping[str, str] | None = None,
-        metadata: Mapping[str, Any] | Callable[[dict[str, float]], Mapping[str, Any]] | None = None,
-        title: str | None = None,
-        reference: Mapping[str, float] | None = None,
-    ) -> keras.callbacks.History:
+        artifacts: RunArtifacts | None = None,
+    ) -> FitResult:
         """Train `epochs` epochs (a resumed run continues up to `epochs`).
 
         Args:
@@ -271,15 +276,12 @@ class Trainer:
             callbacks: Keras callbacks (EarlyStopping, ReduceLROnPlateau, your own).
             shuffle: reshuffle NumPy inputs every epoch.
             overwrite: replace a finished run in `run_dir` (else RunDirError).
-            extra_files: {name: text} written into the run directory first.
-            metadata: extra metrics.json entries, or a function of the final
-                validation metrics that returns them.
-            title / reference: curves.png's title and horizontal reference lines
-                ({"metric:label": value}).
+            artifacts: a `RunArtifacts`: curves.png's title and reference lines, extra
+                files for the run directory, extra metrics.json entries.
 
         Returns:
-            The Keras History of this process's epochs; `trainer.metrics` holds what
-            metrics.json holds (on every worker; only the chief writes files).
+            A `FitResult`: the dict metrics.json holds (on every worker; only the chief
+            writes files), with `.history` per epoch as Keras's History has it.
 
         Raises:
             UsageError: inputs that cannot work (message says what to pass).
@@ -288,8 +290,13 @@ class Trainer:
             TrainingInterrupted: SIGINT/SIGTERM on this or another worker; the backup is
                 saved and the message says how to resume.
         """
-        if epochs < 1:
-            raise UsageError(f"epochs={epochs!r}: must be >= 1")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise UsageError(f"epochs={epochs!r}: must be an integer >= 1")
+        if artifacts is not None and not isinstance(artifacts, RunArtifacts):
+            raise UsageError(
+                f"artifacts={artifacts!r}: pass klo.RunArtifacts(title=..., extra_files=...)"
+            )
+        art = artifacts or RunArtifacts()
         num_workers = self.cluster.num_workers if self.cluster else 1
         index = self.cluster.task_index if self.cluster else 0
         data = training_data(
@@ -312,13 +319,24 @@ class Trainer:
         session = FitSession(self, data, val, overwrite)  # cleans up itself if it fails
         try:
             self.metrics = session.run(
-                epochs, list(callbacks or ()), extra_files or {}, metadata, title, reference
+                epochs,
+                list(callbacks or ()),
+                art.extra_files,
+                art.metadata,
+                art.title,
+                art.reference,
             )
         finally:
             session.close()
         if self._user_model is not None:  # the caller's model object gets the weights
             give_weights(self._user_model, self.model)
-        return self.model.history
+        history = getattr(self.model, "history", None)
+        return FitResult(
+            self.metrics,
+            getattr(history, "history", None),
+            getattr(history, "epoch", None),
+            self._user_model or self.model,
+        )
 
     def evaluate(
         self,

@@ -129,7 +129,7 @@ def one_case(
         strategy=strategy,
         run_dir=run_dir,
         metrics=["accuracy"],
-        verbose="silent",
+        options=klo.LoopOptions(verbose="silent"),
     )
     if MODE == "workers":  # one multi-worker strategy per process (TF's rule)
         strategy = trainer.strategy

@@ -58,9 +58,7 @@ def main() -> None:
             metrics=["accuracy"],
             strategy="auto",
             run_dir=RUN_DIR,
-            seed=3,
-            verbose="epoch",
-            backup_every_steps=5,
+            options=klo.LoopOptions(seed=3, verbose="epoch", backup_every_steps=5),
         )
         x, y = user_data(512, 0)
         xv, yv = user_data(128, 1)
@@ -82,14 +80,12 @@ def main() -> None:
             metrics=["accuracy"],
             strategy="auto",
             run_dir=RUN_DIR,
-            seed=3,
-            verbose="epoch",
-            backup_every_steps=5,
+            options=klo.LoopOptions(seed=3, verbose="epoch", backup_every_steps=5),
         )
         x, y = user_data(2048, 0)
         try:
             trainer.fit(x, y, batch_size=64, epochs=3, callbacks=[Slow()])
-        except klo.TrainingInterrupted as exc:  # how a script keeps 128 + the signal
+        except klo.errors.TrainingInterrupted as exc:  # how a script keeps 128 + the signal
             print(f"STOPPED {exc.reason}", flush=True)
             sys.exit(exc.exit_code)
         out = {"metrics": trainer.metrics}
@@ -107,11 +103,10 @@ def main() -> None:
                 loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"],
                 strategy=strategy,
-                seed=3,
                 optimizer="adam",
-                verbose="silent",
-                embedding_exchange=exchange,
-                gradient_compression=wire,
+                options=klo.LoopOptions(
+                    seed=3, verbose="silent", embedding_exchange=exchange, gradient_compression=wire
+                ),
             )
             trainer.fit(x, y, batch_size=64, epochs=1)
             found[case] = trainer.model.get_weights()
@@ -149,11 +144,10 @@ def main() -> None:
                     loss="sparse_categorical_crossentropy",
                     metrics=["accuracy"],
                     strategy=strategy,
-                    seed=3,
                     optimizer=opt,
-                    global_clipnorm=clip,
-                    verbose="silent",
-                    embedding_exchange=exchange,
+                    options=klo.LoopOptions(
+                        seed=3, global_clipnorm=clip, verbose="silent", embedding_exchange=exchange
+                    ),
                 )
                 trainer.fit(x, y, batch_size=64, epochs=1)
                 found[name] = trainer.model.get_weights()
