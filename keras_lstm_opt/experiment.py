@@ -34,7 +34,7 @@ from keras_lstm_opt.config.auto import auto_settings
 from keras_lstm_opt.config.parse import parse_overrides
 from keras_lstm_opt.data.diagnose import find_bad_record
 from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
-from keras_lstm_opt.data.schema import parse_spec
+from keras_lstm_opt.data.schema import Schema, parse_spec
 from keras_lstm_opt.distribute.strategy import get_strategy
 from keras_lstm_opt.errors import ConfigError, DataError, Problem, UsageError
 from keras_lstm_opt.io.storage import check_paths, config_paths
@@ -94,7 +94,7 @@ def _diagnosed(exc: Exception, files: DataFiles, data: Any) -> Exception:
 
 
 def build_compiled(
-    cfg: ExperimentConfig, schema: dict[str, Any], total_steps: int, compile: bool = True
+    cfg: ExperimentConfig, schema: Schema, total_steps: int, compile: bool = True
 ) -> keras.Model:
     """The config's model for `schema`, compiled with the configured optimizer (call it
     in the strategy's scope); `compile=False` leaves that to the Trainer."""
@@ -120,7 +120,7 @@ def build_compiled(
     return model
 
 
-def _reference(schema: dict[str, Any], metric: str) -> dict[str, float]:
+def _reference(schema: Schema, metric: str) -> dict[str, float]:
     info = schema.get("info", {})
     ref = {}
     if "known_best_accuracy" in info:
@@ -130,7 +130,7 @@ def _reference(schema: dict[str, Any], metric: str) -> dict[str, float]:
     return ref
 
 
-def _quality(schema: dict[str, Any], final: dict[str, float]) -> dict[str, Any]:
+def _quality(schema: Schema, final: dict[str, float]) -> dict[str, Any]:
     """Validation results set against the dataset's known best or baseline."""
     info, out = schema.get("info", {}), {}
     if "known_best_accuracy" in info and "val_accuracy" in final:

@@ -42,12 +42,13 @@ import dataclasses
 from typing import Any
 
 from keras_lstm_opt.config.schema import ExperimentConfig
+from keras_lstm_opt.data.schema import Schema
 
 TINY_SET, SMALL_SET, MEDIUM_SET = 2_000, 20_000, 200_000
 NOISY_VALIDATION = 1_000  # examples: one more right moves accuracy by 0.1 point or more
 
 
-def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
+def _rules(schema: Schema, replicas: int) -> dict[str, tuple[Any, str]]:
     info = schema.get("info", {})
     examples = int(schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
     vocab, length = int(info.get("vocab_size", 0)), int(info["text"].get("max_length", 0))
@@ -60,7 +61,7 @@ def _rules(schema: dict[str, Any], replicas: int) -> dict[str, tuple[Any, str]]:
         ),
         "model.input_dropout": (0.2, "real text overfits from the second or third epoch"),
     }
-    target = schema.get("features", {}).get(schema.get("target", ""), {})
+    target: dict[str, Any] = dict(schema.get("features", {}).get(schema.get("target", ""), {}))
     validation = schema.get("splits", {}).get("validation")
     if target.get("dtype", "int64") == "int64":
         rules["model.wide"] = (
@@ -114,7 +115,7 @@ def _buckets(text: dict[str, Any]) -> tuple[list[int], str] | None:
 
 
 def auto_settings(
-    cfg: ExperimentConfig, schema: dict[str, Any], replicas: int = 1
+    cfg: ExperimentConfig, schema: Schema, replicas: int = 1
 ) -> tuple[ExperimentConfig, dict[str, dict[str, Any]]]:
     """`cfg` with the settings `train.auto` chooses for this data, and the decisions.
 

@@ -27,6 +27,7 @@ import logging
 import os
 from typing import Any
 
+from keras_lstm_opt.data.schema import Schema
 from keras_lstm_opt.errors import StorageError
 from keras_lstm_opt.io import fs
 from keras_lstm_opt.io.paths import is_remote
@@ -43,7 +44,7 @@ def _stat(path: str) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def fingerprint(files: list[str], schema: dict[str, Any], settings: dict[str, Any]) -> str:
+def fingerprint(files: list[str], schema: Schema, settings: dict[str, Any]) -> str:
     """A short hash of the shards (path, size, mtime) and the record-shaping settings."""
     h = hashlib.sha256()
     for f in sorted(files):
@@ -86,7 +87,7 @@ def fingerprinted_cache(
     prefix: str,
     split: str,
     files: list[str],
-    schema: dict[str, Any],
+    schema: Schema,
     settings: dict[str, Any],
     snapshot: bool = False,
 ) -> str:

@@ -20,7 +20,10 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keras_lstm_opt.data.schema import Schema
 
 PREFIX = "bad record:"
 
@@ -36,9 +39,7 @@ def _in_range(flat: Any, n: int, what: str, key: str) -> list[Any]:
     ]
 
 
-def _checks(
-    ex: dict[str, Any], schema: dict[str, Any], max_length: int, too_long: str
-) -> list[Any]:
+def _checks(ex: dict[str, Any], schema: Schema, max_length: int, too_long: str) -> list[Any]:
     import tensorflow as tf
 
     info = schema.get("info", {})
@@ -93,7 +94,7 @@ def _checks(
 
 
 def checked_batch(
-    ex: dict[str, Any], schema: dict[str, Any], max_length: int = 0, too_long: str = "truncate"
+    ex: dict[str, Any], schema: Schema, max_length: int = 0, too_long: str = "truncate"
 ) -> dict[str, Any]:
     """`ex` with every check as a control dependency of its tensors."""
     import tensorflow as tf

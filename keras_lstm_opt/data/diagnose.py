@@ -13,14 +13,17 @@ Example:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keras_lstm_opt.data.schema import Schema
 
 
 def find_bad_record(
     files: list[str],
     compression: str,
     spec: dict[str, Any] | None = None,
-    schema: dict[str, Any] | None = None,
+    schema: Schema | None = None,
     max_length: int = 0,
     too_long: str = "truncate",
 ) -> str | None:

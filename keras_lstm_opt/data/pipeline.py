@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from keras_lstm_opt.data.cache import fingerprinted_cache
 from keras_lstm_opt.data.checks import checked_batch
 from keras_lstm_opt.data.embedded import ensure_embedded
-from keras_lstm_opt.data.schema import DataError, is_variable_length, parse_spec, read_schema
+from keras_lstm_opt.data.schema import (
+    DataError,
+    Schema,
+    is_variable_length,
+    parse_spec,
+    read_schema,
+)
 from keras_lstm_opt.data.service import distribute
 from keras_lstm_opt.io import fs
 from keras_lstm_opt.io.staging import record_dataset, stage_files
@@ -42,7 +48,7 @@ class DataFiles:
     """The shards of a run: where they are and what they hold."""
 
     directory: str
-    schema: dict[str, Any]
+    schema: Schema
     train: list[str]
     validation: list[str]
     compression: str
@@ -75,9 +81,7 @@ def resolve_files(cfg: DataConfig) -> DataFiles:
     return DataFiles(directory, schema, train, validation, compression)
 
 
-def _shape_batch(
-    schema: dict[str, Any], max_length: int
-) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
+def _shape_batch(schema: Schema, max_length: int) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
     """Map a parsed batch of flat features to (inputs, target) with the schema's shapes
     (vectorised: runs once per parse batch, not once per example)."""
     import tensorflow as tf
@@ -114,7 +118,7 @@ def _reader(cfg: DataConfig, files: list[str], comp: str) -> Callable[[Any], Any
 
 def make_dataset(
     cfg: DataConfig,
-    schema: dict[str, Any],
+    schema: Schema,
     files: list[str],
     batch_size: int,
     training: bool,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from keras_lstm_opt.errors import DataError
 from keras_lstm_opt.io import fs
@@ -27,11 +27,37 @@ DTYPES = ("int64", "float32", "string")
 COMPRESSIONS = {"GZIP": ".tfrecord.gz", "ZLIB": ".tfrecord.zz", "NONE": ".tfrecord"}
 
 
+class FeatureSpec(TypedDict):
+    """One feature of the shards: its dtype and its shape (None: a variable-length axis)."""
+
+    dtype: str
+    shape: list[Any]  # positive ints; None (JSON null) for a variable-length first axis
+
+
+class Schema(TypedDict, total=False):
+    """schema.json, typed: what the shards hold and how to parse them.
+
+    format: "keras-lstm-opt/1". task: "text", "forecast" or another name.
+    compression: "GZIP", "ZLIB" or "NONE". inputs / target: feature names.
+    features: name -> FeatureSpec. splits: split -> {"files": [...], "examples": N}.
+    info: what the importer learned (vocabulary, class names, scaling, references).
+    """
+
+    format: str
+    task: str
+    compression: str
+    inputs: str
+    target: str
+    features: dict[str, FeatureSpec]
+    splits: dict[str, dict[str, Any]]
+    info: dict[str, Any]
+
+
 def schema_path(directory: str) -> str:
     return os.path.join(directory, "schema.json")
 
 
-def validate_schema(schema: Any, where: str) -> dict[str, Any]:
+def validate_schema(schema: Any, where: str) -> Schema:
     """Check a loaded schema; raise DataError naming `where` and every bad field."""
     problems = []
     if not isinstance(schema, dict):
@@ -58,10 +84,10 @@ def validate_schema(schema: Any, where: str) -> dict[str, Any]:
         problems.append(f"compression: expected one of {sorted(COMPRESSIONS)}")
     if problems:
         raise DataError(f"{where}: " + "; ".join(problems))
-    return schema
+    return cast(Schema, schema)
 
 
-def read_schema(directory: str) -> dict[str, Any]:
+def read_schema(directory: str) -> Schema:
     """Load and validate `directory/schema.json`."""
     path = schema_path(directory)
     try:
@@ -79,7 +105,7 @@ def read_schema(directory: str) -> dict[str, Any]:
     return validate_schema(schema, path)
 
 
-def write_schema(directory: str, schema: dict[str, Any]) -> str:
+def write_schema(directory: str, schema: Schema) -> str:
     """Validate and write `directory/schema.json` atomically; return its path."""
     schema = {"format": FORMAT, **schema}
     path = schema_path(directory)
@@ -89,12 +115,12 @@ def write_schema(directory: str, schema: dict[str, Any]) -> str:
     return path
 
 
-def is_variable_length(schema: dict[str, Any], feature: str) -> bool:
+def is_variable_length(schema: Schema, feature: str) -> bool:
     shape = schema["features"][feature]["shape"]
     return bool(shape) and shape[0] is None
 
 
-def parse_spec(schema: dict[str, Any]) -> dict[str, Any]:
+def parse_spec(schema: Schema) -> dict[str, Any]:
     """tf.io feature spec for `tf.io.parse_example` (vectorised parsing)."""
     import tensorflow as tf
 

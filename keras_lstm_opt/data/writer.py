@@ -231,7 +231,15 @@ def _update_schema(
             f"{out_dir}: split {split!r} has features {feats}, but the schema "
             f"already there says {schema['features']}; use another directory"
         )
-    schema.update(task=task, compression=compression, inputs=inputs, target=target, features=feats)
+    schema.update(
+        {
+            "task": task,
+            "compression": compression,
+            "inputs": inputs,
+            "target": target,
+            "features": feats,  # type: ignore[typeddict-item]
+        }
+    )
     schema["splits"][split] = {"files": [os.path.basename(p) for p in paths], "examples": n}
     schema["info"].update(info)
     if not is_remote(out_dir):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # for the type checker only: any object with these fields wil
     import keras  # (imported where it is used: importing this module stays fast)
 
     from keras_lstm_opt.config import ModelConfig, RegularizerConfig
+    from keras_lstm_opt.data.schema import Schema
 
 ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
 
@@ -61,7 +62,7 @@ def lstm_kwargs(cfg: ModelConfig, precision: str = "float32") -> dict[str, Any]:
 
 
 def _inputs(
-    schema: dict[str, Any], cfg: ModelConfig, precision: str
+    schema: Schema, cfg: ModelConfig, precision: str
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     import keras
 
@@ -92,7 +93,7 @@ def _inputs(
     )
 
 
-def _series_args(schema: dict[str, Any]) -> dict[str, Any]:
+def _series_args(schema: Schema) -> dict[str, Any]:
     """The transform arguments both series layers take, checked against the schema."""
     info, feat = schema["info"], schema["features"][schema["inputs"]]
     series = info["series"]
@@ -139,7 +140,7 @@ def _subword_args(cfg: ModelConfig, info: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_model(
-    cfg: ModelConfig, schema: dict[str, Any], precision: str = "float32", name: str = "lstm_model"
+    cfg: ModelConfig, schema: Schema, precision: str = "float32", name: str = "lstm_model"
 ) -> keras.Model:
     """Return an uncompiled Keras model for `schema`'s inputs and target.
 

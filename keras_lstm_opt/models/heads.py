@@ -8,9 +8,12 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from keras_lstm_opt.errors import DataError
+
+if TYPE_CHECKING:  # for the type checker only (models never import data)
+    from keras_lstm_opt.data.schema import Schema
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class Head:
     metric: str
 
 
-def head_for(schema: dict[str, Any]) -> Head:
+def head_for(schema: Schema) -> Head:
     """Pick the head from the target feature: integer labels classify, floats regress."""
     target = schema["target"]
     feat = schema["features"][target]
@@ -40,6 +43,6 @@ def head_for(schema: dict[str, Any]) -> Head:
             raise DataError(f"schema: regression target {target!r} needs a fixed shape")
         units = 1
         for d in feat["shape"]:
-            units *= d
+            units *= d or 1  # (no None here: checked above)
         return Head("regression", units, None, "mse", "mae")
     raise DataError(f"schema: target {target!r} of dtype {feat['dtype']} cannot be learnt")

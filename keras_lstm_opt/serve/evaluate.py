@@ -51,6 +51,7 @@ from keras_lstm_opt.signals_deferred import publishing
 
 if TYPE_CHECKING:
     from keras_lstm_opt.config import DataConfig
+    from keras_lstm_opt.data.schema import Schema
     from keras_lstm_opt.serve.run import Run
 
 log = logging.getLogger("keras_lstm_opt")
@@ -167,7 +168,7 @@ def _data_config(run: Run) -> DataConfig | None:
     return config_from_dict(yaml.safe_load(_read(path)) or {}, path, check_paths=False).data
 
 
-def _check_same(run: Run, schema: dict[str, Any], directory: str) -> None:
+def _check_same(run: Run, schema: Schema, directory: str) -> None:
     mine, theirs = run.info, schema.get("info", {})
     for key in ("vocabulary", "class_names", "num_classes", "series", "window", "horizon"):
         if key in mine and mine.get(key) != theirs.get(key):

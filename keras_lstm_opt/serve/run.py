@@ -48,10 +48,12 @@ from keras_lstm_opt.serve.model_file import load_model as _load_model
 if TYPE_CHECKING:
     import keras
 
+    from keras_lstm_opt.data.schema import Schema
+
 SCHEMA_FILE = "schema.json"
 
 
-def _find_schema(run_dir: str, metrics: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+def _find_schema(run_dir: str, metrics: dict[str, Any]) -> tuple[Schema | None, str]:
     """The run's data schema and where it came from (None, "" for a model of your own)."""
     from keras_lstm_opt.data.schema import read_schema, validate_schema
 
@@ -153,7 +155,7 @@ class Run:
 
     run_dir: str
     model: keras.Model
-    schema: dict[str, Any] | None
+    schema: Schema | None
     metrics: dict[str, Any] = field(default_factory=dict)
     schema_path: str = ""
     _predictor: Any = field(default=None, init=False, repr=False)
@@ -203,7 +205,8 @@ class Run:
         series = self.info.get("series") or {}
         if series.get("targets"):
             return [str(t) for t in series["targets"]]
-        y = (self.schema or {}).get("features", {}).get("y", {}).get("shape", [1])
+        feats = self.schema.get("features", {}) if self.schema else {}
+        y = feats["y"]["shape"] if "y" in feats else [1]
         per_step = int(np.prod(y)) // max(int(self.info.get("horizon", 1)), 1)
         return [f"y{t}" for t in range(per_step)]
 
