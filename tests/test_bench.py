@@ -13,7 +13,7 @@ def test_bench_data_mode_prints_table_and_writes_json_and_png(text_dir, tmp_path
     out = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "data",
             "--repeats",
@@ -40,7 +40,7 @@ def test_bench_data_mode_prints_table_and_writes_json_and_png(text_dir, tmp_path
 
 def test_bench_reports_config_errors(tmp_path):
     out = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tools", "bench.py"), "--set", "data.path=/nope"],
+        [sys.executable, os.path.join(REPO, "benchmarks", "bench.py"), "--set", "data.path=/nope"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -52,7 +52,7 @@ def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
     out = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "lstm",
             "--shapes",
@@ -83,7 +83,7 @@ def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
     bad = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "lstm",
             "--shapes",
@@ -99,7 +99,7 @@ def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
     out = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "predict",
             "--shapes",
@@ -131,7 +131,7 @@ def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
     bad = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "predict",
             "--shapes",
@@ -147,7 +147,7 @@ def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path
     out = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "time-to-accuracy",
             "--tutorial-epochs",
@@ -178,7 +178,7 @@ def test_storage_mode_measures_compression_and_cache_formats(tmp_path):
     out = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "storage",
             "--examples",
@@ -219,7 +219,7 @@ def test_redis_mode_compares_cache_backends_with_a_real_server(tmp_path):
     out = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "redis",
             "--examples",
@@ -255,7 +255,7 @@ def test_quota_mode_runs_jobs_under_real_cpu_quotas(text_dir, tmp_path):
     out = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "quota",
             "--repeats",

@@ -20,7 +20,7 @@ pytestmark = [
         reason="needs `tc` (iproute2), unprivileged network namespaces and htb for --link",
     ),
 ]
-BENCH = [sys.executable, os.path.join(REPO, "tools", "bench.py")]
+BENCH = [sys.executable, os.path.join(REPO, "benchmarks", "bench.py")]
 
 
 def test_allreduce_mode_reaches_the_ring_bound_of_a_shaped_link(tmp_path):

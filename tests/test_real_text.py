@@ -73,7 +73,7 @@ def _tiny_wordnet(path: str) -> None:
     write_text_rows([r for k in keep for r in by[k]], path)
 
 
-BENCH = [sys.executable, os.path.join(REPO, "tools", "bench.py"), "--mode", "real-text"]
+BENCH = [sys.executable, os.path.join(REPO, "benchmarks", "bench.py"), "--mode", "real-text"]
 HAS_FASTTEXT = importlib.util.find_spec("fasttext") is not None
 
 

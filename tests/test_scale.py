@@ -43,7 +43,7 @@ def test_scale_bench_holds_out_glosses_and_reports_every_stage(tmp_path):
     out = subprocess.run(
         [
             sys.executable,
-            os.path.join(REPO, "tools", "bench.py"),
+            os.path.join(REPO, "benchmarks", "bench.py"),
             "--mode",
             "scale",
             "--rows",
