@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 
+from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns
 from keras_lstm_opt.data.series import (
     import_series,
     last_value,
@@ -62,12 +63,10 @@ def co2(tmp_path_factory):
     report = import_series(
         [src],
         out,
-        time="date",
-        target="co2",
-        window=24,
-        horizon=12,
-        transform="seasonal_diff:12",
-        progress=False,
+        SeriesColumns(
+            time="date", target="co2", window=24, horizon=12, transform="seasonal_diff:12"
+        ),
+        ReadOptions(progress=False),
     )
     return src, out, report
 
@@ -110,14 +109,10 @@ def test_split_by_time_windows_and_scaling(tmp_path):
     report = import_series(
         [src],
         out,
-        time="date",
-        target="y",
-        features=["f"],
-        window=4,
-        horizon=3,
-        transform="diff",
-        validation_fraction=0.2,
-        progress=False,
+        SeriesColumns(
+            time="date", target="y", features=["f"], window=4, horizon=3, transform="diff"
+        ),
+        ReadOptions(validation_fraction=0.2, progress=False),
     )
     schema, x, y = _read_split(out, "train")
     info = schema["info"]
@@ -146,7 +141,10 @@ def test_split_by_time_windows_and_scaling(tmp_path):
     assert series_windows(info, np.zeros((9, 2)), targets=False)[0].shape == (5, 5, 2)
     # a second import into the same directory replaces the first one whole
     import_series(
-        [src], out, time="date", target="y", window=3, horizon=2, shards=2, progress=False
+        [src],
+        out,
+        SeriesColumns(time="date", target="y", window=3, horizon=2),
+        ReadOptions(shards=2, progress=False),
     )
     schema = json.load(open(os.path.join(out, "schema.json")))
     assert (schema["info"]["window"], schema["info"]["series"]["lag"]) == (3, 0)
@@ -166,14 +164,8 @@ def test_baselines_match_a_hand_computation(tmp_path):
     import_series(
         src,
         out,
-        time="t",
-        target="y",
-        window=5,
-        horizon=6,
-        transform="none",
-        season=4,
-        validation_fraction=0.25,
-        progress=False,
+        SeriesColumns(time="t", target="y", window=5, horizon=6, transform="none", season=4),
+        ReadOptions(validation_fraction=0.25, progress=False),
     )
     info = json.load(open(os.path.join(out, "schema.json")))["info"]
     sn, lv = [], []
@@ -229,13 +221,8 @@ def test_missing_columns_skipped_rows_and_a_validation_file(tmp_path):
         import_series(
             src,
             str(tmp_path / "o"),
-            time="date",
-            target="y",
-            window=1,
-            horizon=1,
-            validation=early,
-            on_bad_row="skip",
-            progress=False,
+            SeriesColumns(time="date", target="y", window=1, horizon=1),
+            ReadOptions(validation=early, on_bad_row="skip", progress=False),
         )
     for bad in ("seasonal_diff:0", "seasonal", "diff:3"):
         with pytest.raises(UsageError, match="transform"):

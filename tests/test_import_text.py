@@ -18,6 +18,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from keras_lstm_opt.data.import_options import ReadOptions, TextColumns
 from keras_lstm_opt.data.importer import import_data
 from keras_lstm_opt.data.readers import expand_sources, iter_records
 from keras_lstm_opt.data.schema import read_schema
@@ -182,12 +183,9 @@ def test_validation_file_and_fraction(
         import_text(
             [train],
             str(tmp_path / "b"),
-            text="text",
-            label="label",
-            seed=seed,
-            validation_fraction=0.3,
+            TextColumns(text="text", label="label"),
+            ReadOptions(seed=seed, validation_fraction=0.3, progress=False),
             batch_rows=batch,
-            progress=False,
         )
         split.append(sorted(map(tuple, _examples(str(tmp_path / "b"), "validation")[0])))
     assert split[0] == split[1] != split[2]

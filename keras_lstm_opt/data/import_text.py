@@ -11,7 +11,7 @@ a failed import leaves no schema.json and no shards behind (an earlier import's 
 
 Example:
 
-    report = import_text(["wordnet.csv"], "data/wordnet", text="text", label="label")
+    report = import_text(["wordnet.csv"], "data/wordnet", TextColumns("text", "label"))
     report["chosen"]["max_length"]["why"]
 """
 
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from keras_lstm_opt.data import text as textlib
+from keras_lstm_opt.data.import_options import ReadOptions, TextColumns
 from keras_lstm_opt.data.label_check import check_classes
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
@@ -136,18 +137,9 @@ def _default_shards(rows: int) -> int:
 def import_text(
     sources: Sequence[str],
     out: str,
+    columns: TextColumns,
+    read: ReadOptions | None = None,
     *,
-    text: str,
-    label: str,
-    tokens: str = "auto",
-    vocab_size: int | None = None,
-    max_length: int | None = None,
-    validation: Sequence[str] | None = None,
-    validation_fraction: float = 0.2,
-    seed: int = 0,
-    on_bad_row: str = "error",
-    shards: int | None = None,
-    progress: bool = True,
     fmt: str | None = None,
     batch_rows: int = 10000,
 ) -> dict[str, Any]:
@@ -177,6 +169,12 @@ def import_text(
             training class, or no rows.
         LabelError: the label column holds one class only (a DataError, exit status 2).
     """
+    read = read or ReadOptions()
+    text, label, tokens = columns.text, columns.label, columns.tokens
+    vocab_size, max_length = columns.vocab_size, columns.max_length
+    validation = [read.validation] if isinstance(read.validation, str) else read.validation
+    validation_fraction, seed, on_bad_row = read.validation_fraction, read.seed, read.on_bad_row
+    shards, progress = read.shards, read.progress
     import tensorflow as tf
 
     if tokens not in textlib.TOKENS:

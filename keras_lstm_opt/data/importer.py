@@ -23,6 +23,7 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
+from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns, TextColumns
 from keras_lstm_opt.data.readers import expand_sources
 from keras_lstm_opt.data.text import TOKENS
 from keras_lstm_opt.errors import UsageError
@@ -217,17 +218,15 @@ def import_data(
                 import_text(
                     sources,
                     out,
-                    text=text,
-                    label=str(label),
-                    tokens=tokens,
-                    vocab_size=vocab_size,
-                    max_length=max_length,
-                    validation=validation_sources,
-                    validation_fraction=validation_fraction,
-                    seed=seed,
-                    on_bad_row=on_bad_row,
-                    shards=shards,
-                    progress=progress,
+                    TextColumns(text, str(label), tokens, vocab_size, max_length),
+                    ReadOptions(
+                        validation_sources,
+                        validation_fraction,
+                        seed,
+                        on_bad_row,
+                        shards,
+                        progress,
+                    ),
                 ),
                 out,
             )
@@ -236,18 +235,8 @@ def import_data(
         report: dict[str, Any] = import_series(
             sources,
             out,
-            time=time,
-            target=target,
-            features=features,
-            window=window,
-            horizon=horizon,
-            transform=transform,
-            season=season,
-            validation=validation,
-            validation_fraction=validation_fraction,
-            on_bad_row=on_bad_row,
-            progress=progress,
-            shards=shards,
+            SeriesColumns(time, target, features, window, horizon, transform, season),
+            ReadOptions(validation, validation_fraction, seed, on_bad_row, shards, progress),
         )
         return _warn_without_validation(report, out)
     except BaseException:  # a failed or interrupted import: a directory it made goes too

@@ -23,10 +23,9 @@ x windows x (W + lag + H) x C): it is sorted by time, split by time, and windowe
 
 Example:
 
-    report = import_series(["co2.csv"], "data/co2", time="date", target="co2",
-                           features=None, window=24, horizon=12,
-                           transform="seasonal_diff:12", season=None, validation=None,
-                           validation_fraction=0.2, on_bad_row="error", progress=True)
+    report = import_series(["co2.csv"], "data/co2",
+                           SeriesColumns(time="date", target="co2", window=24, horizon=12,
+                                         transform="seasonal_diff:12"))
     x, y = series_windows(read_schema("data/co2")["info"], {"co2": values})
 """
 
@@ -39,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns
 from keras_lstm_opt.data.import_text import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.readers import expand_sources
 from keras_lstm_opt.data.series_read import Series, format_time, read_series
@@ -266,19 +266,8 @@ def _scaling(
 def import_series(
     sources: Sequence[str] | str,
     out: str,
-    *,
-    time: str | None,
-    target: str | Sequence[str] | None,
-    features: Sequence[str] | None = None,
-    window: int | None = None,
-    horizon: int | None = None,
-    transform: str = "none",
-    season: int | None = None,
-    validation: str | None = None,
-    validation_fraction: float = 0.2,
-    on_bad_row: str = "error",
-    progress: bool = True,
-    shards: int | None = None,
+    what: SeriesColumns,
+    read: ReadOptions | None = None,
 ) -> dict[str, Any]:
     """Read a raw series, split it by time and write raw forecasting windows to `out`.
 
@@ -309,6 +298,13 @@ def import_series(
         UsageError: bad arguments; DataError: bad rows (naming file, line and column),
         too few rows for the window, horizon and split.
     """
+    read = read or ReadOptions()
+    time, target, features = what.time, what.target, what.features
+    window, horizon = what.window, what.horizon
+    transform, season = what.transform, what.season
+    validation = read.validation if isinstance(read.validation, str) else None
+    validation_fraction, on_bad_row = read.validation_fraction, read.on_bad_row
+    progress, shards = read.progress, read.shards
     if not time:
         raise UsageError("time: name the time column of the series")
     if not target:
