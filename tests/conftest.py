@@ -49,7 +49,7 @@ def forecast_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return write_embedded("forecast", str(tmp_path_factory.mktemp("forecast")), 600, seed=7)
 
 
-# The faults suite's tally (tests/test_faults.py, test_backup.py): printed at the end.
+# The faults suite's tally (tests/integration/test_faults.py, test_backup.py): printed at the end.
 FAULTS: dict = {
     "bad_inputs": 0,
     "clear_errors": 0,

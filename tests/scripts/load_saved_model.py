@@ -1,6 +1,6 @@
 """Call exported SavedModels with plain TensorFlow, as a serving machine would: this
 process cannot import keras_lstm_opt (an import hook refuses it, as if it were not
-installed). Run by tests/test_export.py.
+installed). Run by tests/integration/test_export.py.
 
 usage: load_saved_model.py REQUESTS.json
 REQUESTS.json: [{"path": DIR, "signature": NAME, "inputs": {NAME: {"dtype": D, "value": [...]}}}]

@@ -1,4 +1,4 @@
-"""A user's own model and data trained with klo.Trainer; run by tests/test_trainer.py,
+"""A user's own model and data trained with klo.Trainer; run by tests/integration/test_trainer.py,
 alone or as each worker of `keras-lstm-opt launch` (TF_CONFIG set by the launcher).
 
 usage: user_trainer.py MODE RUN_DIR   MODE: user | devices | stoppable

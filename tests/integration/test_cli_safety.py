@@ -1,0 +1,418 @@
+"""The first calls a user makes, made safe (issue 29, items 3, 5 and 6).
+
+- An output that cannot be written (`data import --out`, `data make --out`, `predict
+  --out`, `export --out`, `evaluate --out`, the stage directory) is refused first, in
+  one line naming the path, exit 2, before TensorFlow loads or a row is read. Root
+  runs the tests, so the paths stop root too: under a regular file, in /sys, on a
+  read-only mount (where one can be made).
+- SIGINT and SIGTERM in the middle of `data import`, `predict`, `export` and
+  `evaluate`: one line, exit 130 or 143, no output left half written (an earlier import
+  stays as it was), no temporary files (a SIGTERM while an import is moved into place:
+  test_signals_deferred.py).
+- `tune --run-dir` and `profile --run-dir` that cannot be written: one line, exit 2,
+  before TensorFlow; `export --format onnx` without tf2onnx names the `onnx` extra;
+  the "train with:" hint after an import quotes a path with a space.
+- `--on-bad-row skip` skips a row holding bytes that are not UTF-8 and counts it; a
+  gzip file is read as gzip whether named .csv.gz or .csv.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ..conftest import console_script
+
+ROWS = "".join(
+    f"the {w} sat on the mat number {i},{'cat' if i % 2 else 'dog'}\n"
+    for i, w in enumerate(["cat", "dog", "bird", "fish"] * 15)
+)
+
+
+def _cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [console_script(), *args], capture_output=True, text=True, timeout=timeout, **kw
+    )
+
+
+def _one_line_refusal(proc: subprocess.CompletedProcess, path: str) -> None:
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write "), proc.stderr
+    assert path in lines[0], lines[0]
+
+
+@pytest.fixture()
+def blocked(tmp_path) -> str:
+    """A directory path that nobody, root included, can create: its parent is a file."""
+    (tmp_path / "a-file").write_text("not a directory\n")
+    return str(tmp_path / "a-file" / "out")
+
+
+@pytest.fixture()
+def bad_first_row_csv(tmp_path) -> str:
+    """A CSV whose second line is bad: a command that reads before checking its output
+    reports the row, not the output."""
+    path = tmp_path / "in.csv"
+    path.write_text("text,label\nno label here\n" + ROWS)
+    return str(path)
+
+
+def test_data_import_refuses_an_unwritable_out_before_reading(blocked, bad_first_row_csv):
+    began = time.monotonic()
+    proc = _cli(
+        "data", "import", bad_first_row_csv, "--out", blocked, "--text", "text", "--label", "label"
+    )
+    _one_line_refusal(proc, blocked)
+    assert "is a file, not a directory" in proc.stderr
+    assert time.monotonic() - began < 5  # no TensorFlow start, no pass over the data
+
+
+@pytest.fixture()
+def read_only_dir(tmp_path) -> Iterator[str]:
+    """A read-only tmpfs mount (root can write anything else), when mounts are allowed."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {made.stderr.strip()}")
+    try:
+        yield str(mnt)
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_data_import_refuses_a_read_only_mount(read_only_dir, bad_first_row_csv):
+    out = os.path.join(read_only_dir, "data")
+    proc = _cli(
+        "data", "import", bad_first_row_csv, "--out", out, "--text", "text", "--label", "label"
+    )
+    _one_line_refusal(proc, out)
+    assert "Read-only file system" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command", ["data make", "predict", "export", "evaluate", "profile stage dir"]
+)
+def test_other_outputs_are_refused_first(command, blocked, bad_first_row_csv, tmp_path):
+    run = str(tmp_path / "no-run-yet")  # the output is checked before the run is read
+    env = None
+    if command == "data make":
+        args = ["data", "make", "--task", "text", "--examples", "100", "--out", blocked]
+    elif command == "predict":
+        blocked = os.path.join(blocked, "predictions.csv")
+        args = ["predict", run, bad_first_row_csv, "--out", blocked]
+    elif command == "export":
+        blocked = "/sys/klo-export"  # sysfs: root may not create files there either
+        args = ["export", run, "--format", "saved_model", "--out", blocked]
+    elif command == "evaluate":
+        args = ["evaluate", run, "--out", blocked]
+    else:  # remote shards are staged: the stage directory is checked before anything
+        env = {**os.environ, "KLO_STAGE_DIR": blocked}
+        args = [
+            "profile",
+            "--set",
+            "data.path=s3://klo-no-such-bucket/text",
+            "--run-dir",
+            str(tmp_path / "profile"),
+        ]
+    proc = _cli(*args, env=env)
+    _one_line_refusal(proc, blocked)
+    assert not os.path.exists(tmp_path / "profile")
+
+
+def _big_csv(path: str, rows: int = 300_000) -> str:
+    r = random.Random(0)
+    words = [f"w{i}" for i in range(3000)]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("text,label\n")
+        for i in range(rows):
+            fh.write(" ".join(r.choices(words, k=12)) + f",c{i % 4}\n")
+    return path
+
+
+def _reading(pid: int, path: str) -> bool:
+    """Whether process `pid` has `path` open (it is reading it)."""
+    for fd in glob.glob(f"/proc/{pid}/fd/*"):
+        try:
+            if os.readlink(fd) == path:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def _wait_for(proc: subprocess.Popen, ready, what: str, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"ended ({proc.returncode}) before {what}: {err[-2000:]}")
+        if time.monotonic() > end:
+            proc.kill()
+            pytest.fail(f"no {what} within {timeout} s")
+        time.sleep(0.01)
+
+
+def _no_temp_dirs(pid: int) -> None:
+    assert glob.glob(os.path.join(tempfile.gettempdir(), f"klo-*-{pid}-*")) == []
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory) -> str:
+    return _big_csv(str(tmp_path_factory.mktemp("big") / "big.csv"))
+
+
+def test_sigint_while_counting_leaves_no_output(big_csv, tmp_path):
+    out = str(tmp_path / "data")
+    proc = subprocess.Popen(
+        [
+            console_script(),
+            "data",
+            "import",
+            big_csv,
+            "--out",
+            out,
+            "--text",
+            "text",
+            "--label",
+            "label",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(proc, lambda: _reading(proc.pid, big_csv), "the first pass")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1] == "stopped by SIGINT; nothing written", err[-2000:]
+    assert not os.path.exists(out)
+    _no_temp_dirs(proc.pid)
+
+
+def test_sigterm_while_writing_keeps_the_earlier_import(big_csv, tmp_path):
+    out = tmp_path / "data"
+    out.mkdir()
+    earlier = {
+        "schema.json": b'{"earlier": true}\n',
+        "train-00000-of-00001.tfrecord.gz": b"earlier shard",
+    }
+    for name, data in earlier.items():
+        (out / name).write_bytes(data)
+    tmp = out / ".tmp-import"
+    proc = subprocess.Popen(
+        [
+            console_script(),
+            "data",
+            "import",
+            big_csv,
+            "--out",
+            str(out),
+            "--text",
+            "text",
+            "--label",
+            "label",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(proc, tmp.exists, "the second pass (writing the shards)")
+    time.sleep(0.2)  # shards half written
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert (
+        err.strip().splitlines()[-1]
+        == f"stopped by SIGTERM; nothing written ({out} keeps the earlier import)"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+    _no_temp_dirs(proc.pid)
+
+
+def _import(src: str, out: str, **kw):
+    from keras_lstm_opt.data.importer import import_data
+
+    return import_data(src, out, text="text", label="label", progress=False, **kw)
+
+
+def test_skip_counts_a_row_that_is_not_utf8(tmp_path):
+    from keras_lstm_opt.errors import DataError
+
+    src = tmp_path / "latin1.csv"
+    src.write_bytes(
+        b"text,label\n"
+        + ROWS.encode()
+        + "caf\u00e9 au lait,cat\n".encode("latin-1")
+        + b"the last row,dog\n"
+    )
+    with pytest.raises(DataError, match=r"line 62: not UTF-8 text \(byte 0xe9"):
+        _import(str(src), str(tmp_path / "strict"))
+    report = _import(str(src), str(tmp_path / "data"), on_bad_row="skip")
+    assert report["skipped"] == 1
+    assert sum(report["rows"].values()) == 61
+    assert "line 62: not UTF-8" in report["skipped_examples"][0]
+
+
+@pytest.mark.parametrize("name", ["texts.csv.gz", "texts.csv"])
+def test_gzip_input_by_name_or_by_its_first_bytes(tmp_path, name):
+    src = tmp_path / name
+    with gzip.open(src, "wt", encoding="utf-8") as fh:
+        fh.write("text,label\n" + ROWS)
+    report = _import(str(src), str(tmp_path / "data"))
+    assert sum(report["rows"].values()) == 60 and report["skipped"] == 0
+
+
+@pytest.fixture(scope="module")
+def text_run(big_csv, tmp_path_factory) -> str:
+    """A tiny finished text run (2,000 rows, keras LSTM of 8 units, one epoch)."""
+    from keras_lstm_opt.experiment import fit
+
+    root = tmp_path_factory.mktemp("run")
+    with open(big_csv, encoding="utf-8") as fh:
+        head = "".join(next(fh) for _ in range(2001))
+    (root / "small.csv").write_text(head)
+    _import(str(root / "small.csv"), str(root / "data"))
+    fit(
+        None,
+        run_dir=str(root / "run"),
+        overrides=[
+            "model.lstm=keras",
+            "model.units=8",
+            "train.epochs=1",
+            "train.batch_size=64",
+            "train.verbose=silent",
+            "data.cache=none",
+            "train.early_stopping_patience=0",
+            f"data.path={root / 'data'}",
+        ],
+    )
+    return str(root / "run")
+
+
+def test_sigterm_while_predicting_leaves_no_file(text_run, big_csv, tmp_path):
+    out = tmp_path / "predictions.csv"
+    tmp = tmp_path / "predictions.csv.tmp"
+    proc = subprocess.Popen(
+        [console_script(), "predict", text_run, big_csv, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(proc, tmp.exists, "the predictions file being written")
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1] == "stopped by SIGTERM; nothing written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    _no_temp_dirs(proc.pid)
+
+
+def _stopped_alone(proc: subprocess.Popen, err: str, code: int, line: str) -> None:
+    """Exit 128 + the signal, no traceback, and the stop line said once, last."""
+    assert proc.returncode == code, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    lines = err.strip().splitlines()
+    assert lines[-1] == line, err[-2000:]
+    assert sum(ln.startswith("stopped") for ln in lines) == 1, err[-2000:]
+
+
+def test_sigint_while_exporting_leaves_no_export(text_run, tmp_path):
+    out = tmp_path / "export"
+    proc = subprocess.Popen(
+        [console_script(), "export", text_run, "--format", "saved_model", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(
+        proc,
+        lambda: any(p.name.startswith(".export-") for p in tmp_path.iterdir()),
+        "the export being written",
+    )
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    _stopped_alone(proc, err, 130, "stopped by SIGINT; nothing written")
+    assert list(tmp_path.iterdir()) == []  # no export, no .export-* directory
+    _no_temp_dirs(proc.pid)
+
+
+def test_sigint_while_evaluating_leaves_no_evaluation(text_run, big_csv, tmp_path):
+    out, tmp = tmp_path / "evaluation", tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen(
+        [console_script(), "evaluate", text_run, "--data", big_csv, "--out", str(out)],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(proc, lambda: _reading(proc.pid, big_csv), "the data being read")
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    _stopped_alone(proc, err, 130, "stopped by SIGINT; nothing written")
+    assert not out.exists()
+    assert [p for p in tmp.iterdir() if p.is_dir()] == []  # its plots' temp dir went too
+    assert not os.path.exists(os.path.join(text_run, "evaluation.json"))
+
+
+def test_the_train_hint_after_import_is_one_shell_argument(tmp_path):
+    src = tmp_path / "texts.csv"
+    src.write_text("text,label\n" + ROWS)
+    out = tmp_path / "my data"  # a space: unquoted, the shell would split the path
+    proc = _cli("data", "import", str(src), "--out", str(out), "--text", "text", "--label", "label")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hint = proc.stdout.strip().splitlines()[-1].split("train with: ", 1)[1]
+    assert shlex.split(hint) == ["keras-lstm-opt", "train", "--set", f"data.path={out}"]
+
+
+def test_onnx_export_without_tf2onnx_names_the_extra_before_tensorflow(tmp_path):
+    from .test_first_calls import BLOCK, _env  # its TensorFlow start-up lines hidden
+
+    code = BLOCK.format(blocked={"tf2onnx"}) + (
+        "from keras_lstm_opt.cli.app import main\n"
+        f"code = main(['export', {str(tmp_path / 'run')!r}, '--format', 'onnx', '--out', "
+        f"{str(tmp_path / 'onnx')!r}])\n"
+        "assert 'tensorflow' not in sys.modules, 'refused after TensorFlow loaded'\n"
+        "sys.exit(code)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=_env()
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "tf2onnx" in lines[0], proc.stderr
+    assert "pip install 'keras-lstm-opt[onnx]'" in lines[0], lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["tune", "profile"])
+def test_an_unwritable_run_dir_is_refused_first(command, blocked):
+    began = time.monotonic()
+    proc = _cli(command, "--run-dir", blocked)
+    _one_line_refusal(proc, blocked)
+    assert time.monotonic() - began < 5  # before TensorFlow starts

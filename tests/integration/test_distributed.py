@@ -1,0 +1,298 @@
+"""Distributed training with real processes on loopback: two workers under
+MultiWorkerMirroredStrategy, a worker killed with and without restarts (mirrored CPU
+devices against one device: tests/integration/test_trainer.py, to 1e-6 in the weights)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ..conftest import REPO, console_script
+
+pytestmark = pytest.mark.slow
+LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
+COMMON = [
+    "model.units=16",
+    "train.epochs=4",
+    "train.batch_size=64",
+    "train.verbose=epoch",
+    "data.deterministic=true",
+    "train.early_stopping_patience=0",
+    "train.backup_every_steps=5",
+    "distribute.timeout_seconds=120",
+]
+
+
+@pytest.fixture(scope="module")
+def mw_data(tmp_path_factory):
+    from keras_lstm_opt.data.embedded import write_embedded
+
+    return write_embedded("text", str(tmp_path_factory.mktemp("mw")), 3000, seed=11)
+
+
+def _train_cmd(run_dir, data, *extra):
+    cmd = [console_script(), "train", "--run-dir", str(run_dir)]
+    for item in [*COMMON, f"data.path={data}", *extra]:
+        cmd += ["--set", item]
+    return cmd
+
+
+def _metrics(run_dir):
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+def _digests(text):
+    return {
+        ln.split()[1].rstrip("]"): ln.split()[-1]
+        for ln in text.splitlines()
+        if "weights_digest" in ln and "INFO worker" in ln
+    }
+
+
+@pytest.fixture(scope="module")
+def two_workers(mw_data, tmp_path_factory):
+    base = tmp_path_factory.mktemp("two")
+    run, tmp = base / "run", base / "tmp"
+    tmp.mkdir()
+    start = time.monotonic()
+    out = subprocess.run(
+        [
+            *LAUNCH,
+            "--workers",
+            "2",
+            "--",
+            *_train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    assert os.listdir(tmp) == []  # the non-chief's private run and backup dirs are gone
+    return out, run, time.monotonic() - start
+
+
+def test_two_workers_train_with_identical_weights_and_match_one_process(
+    two_workers, mw_data, tmp_path
+):
+    out, run, _ = two_workers
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    digests = _digests(out.stdout)
+    assert set(digests) == {"0", "1"} and len(set(digests.values())) == 1
+    metrics = _metrics(run)
+    assert metrics["num_replicas"] == 2 and metrics["num_workers"] == 2
+    assert metrics["weights_digest"] == digests["0"]
+    single = subprocess.run(
+        _train_cmd(tmp_path / "single", mw_data), capture_output=True, text=True, timeout=600
+    )
+    assert single.returncode == 0, single.stderr[-2000:]
+    ref = _metrics(tmp_path / "single")
+    print(
+        json.dumps(
+            {
+                "two_workers": metrics["val_accuracy"],
+                "one_process": ref["val_accuracy"],
+                "sps_two": metrics["samples_per_second"],
+                "sps_one": ref["samples_per_second"],
+            }
+        )
+    )
+    # Same global batch, different shard order: the same band, not the same bits.
+    assert metrics["val_accuracy"] == pytest.approx(ref["val_accuracy"], abs=0.05)
+    assert not (run / "backup").exists()
+
+
+def _children(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _worker_pid(launcher_pid, index):
+    for pid in _children(launcher_pid):
+        try:
+            env = open(f"/proc/{pid}/environ", "rb").read().decode(errors="replace")
+        except OSError:
+            continue
+        if f'"index": {index}}}' in env:
+            return pid
+    return None
+
+
+def _backup_step(run):
+    index = run / "backup" / "checkpoint"
+    try:
+        return int(index.read_text().split('model_checkpoint_path: "ckpt-')[1].split('"')[0])
+    except (OSError, IndexError):
+        return 0
+
+
+def _kill_worker_when_backed_up(proc, run, min_step, index=1):
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and _backup_step(run) < min_step:
+        time.sleep(0.1)
+    pid = _worker_pid(proc.pid, index)
+    assert pid is not None, f"worker {index} not found"
+    workers = _children(proc.pid)
+    os.kill(pid, signal.SIGKILL)
+    return time.monotonic(), workers
+
+
+def test_killed_worker_stops_the_group_within_60_seconds(mw_data, tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            *LAUNCH,
+            "--workers",
+            "2",
+            "--",
+            *_train_cmd(
+                run, mw_data, "distribute.strategy=multi_worker_mirrored", "train.epochs=40"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed_at, workers = _kill_worker_when_backed_up(proc, run, 10)
+    _, err = proc.communicate(timeout=120)
+    took = time.monotonic() - killed_at
+    print(f"launcher exited {took:.1f} s after the kill")
+    assert proc.returncode != 0 and took < 60
+    assert "worker 1 failed (killed by SIGKILL)" in err
+    time.sleep(0.5)
+    assert [p for p in workers if os.path.exists(f"/proc/{p}")] == []  # no strays
+    assert not (run / "metrics.json").exists()
+
+
+def test_restart_resumes_from_the_last_backup(two_workers, mw_data, tmp_path):
+    _, ref_run, _ = two_workers
+    run = tmp_path / "run"
+    cmd = _train_cmd(run, mw_data, "distribute.strategy=multi_worker_mirrored")
+    proc = subprocess.Popen(
+        [*LAUNCH, "--workers", "2", "--max-restarts", "1", "--", *cmd],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _kill_worker_when_backed_up(proc, run, 50)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:] + err[-2000:]
+    assert "restarting the group" in err
+    metrics = _metrics(run)
+    resumed = metrics["resumed_from_step"]
+    assert resumed >= 50 and f"at step {resumed}" in out
+    assert metrics["steps_completed"] == _metrics(ref_run)["steps_completed"]
+    assert (
+        len(set(_digests(out.split("restarting")[-1] if "restarting" in out else out).values()))
+        == 1
+    )
+    assert metrics["val_accuracy"] == pytest.approx(_metrics(ref_run)["val_accuracy"], abs=0.05)
+
+
+@pytest.mark.parametrize("before,after", [(2, 1), (1, 2)])
+def test_elastic_resume_on_another_worker_count(before, after, two_workers, mw_data, tmp_path):
+    """A backup written by N workers resumes on M: the step count, the global batch and
+    the learning-rate schedule continue, and the result lands in the band of an
+    uninterrupted 2-worker run."""
+    _, ref_run, _ = two_workers
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            *LAUNCH,
+            "--workers",
+            str(before),
+            "--max-restarts",
+            "1",
+            "--workers-on-restart",
+            str(after),
+            "--",
+            *_train_cmd(run, mw_data),
+        ],  # strategy auto: by worker count
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    began = time.monotonic()
+    _kill_worker_when_backed_up(proc, run, 50, index=before - 1)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:] + err[-2000:]
+    assert f"starting {after} worker(s)" in err.split("restarting the group")[-1]
+    metrics, ref = _metrics(run), _metrics(ref_run)
+    print(
+        {
+            "elastic": f"{before}->{after}",
+            "resumed_from_step": metrics["resumed_from_step"],
+            "resume_seconds": metrics["resume_seconds"],
+            "val_accuracy": metrics["val_accuracy"],
+            "uninterrupted": ref["val_accuracy"],
+            "wall_seconds": time.monotonic() - began,
+        }
+    )
+    assert metrics["resumed_from_step"] >= 50
+    assert metrics["num_workers"] == after and metrics["global_batch_size"] == 64
+    assert metrics["steps_completed"] == ref["steps_completed"]
+    assert metrics["val_accuracy"] == pytest.approx(ref["val_accuracy"], abs=0.1)
+    if after == 2:  # both workers restored the same backup and stayed in step
+        assert len(set(_digests(out.split("restarting")[-1]).values())) == 1
+
+
+def test_collective_timeout_costs_no_thread_per_collective_and_still_fires(mw_data, tmp_path):
+    """Two workers started by hand, each with its own TF_CONFIG (as pods are). TensorFlow's
+    own collective timeout started a sleeping thread per collective (tensorflow#62466):
+    thousands within seconds, and a run of a few minutes died with `Resource temporarily
+    unavailable`. Our one watchdog thread must keep the count flat and still fail a step
+    whose peer stopped answering (SIGSTOP: its sockets stay open, nothing errors)."""
+    from keras_lstm_opt.distribute.tf_config import build_tf_config
+    from keras_lstm_opt.launch.launcher import free_ports
+
+    addrs = [f"127.0.0.1:{p}" for p in free_ports(2)]
+    run = tmp_path / "run"
+    procs = [
+        subprocess.Popen(
+            _train_cmd(
+                run if i == 0 else tmp_path / "run1",
+                mw_data,
+                "distribute.strategy=multi_worker_mirrored",
+                "train.epochs=40",
+                "distribute.timeout_seconds=8",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "TF_CONFIG": build_tf_config(addrs, i)},
+        )
+        for i in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and procs[0].poll() is None and _backup_step(run) < 20:
+            time.sleep(0.1)
+        time.sleep(3)  # a few hundred more collectives
+        threads = len(os.listdir(f"/proc/{procs[0].pid}/task"))
+        os.kill(procs[1].pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        out, _ = procs[0].communicate(timeout=120)
+        took = time.monotonic() - stopped
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    print({"threads_after_steps": threads, "exit_after_sigstop_s": round(took, 1)})
+    assert threads < 300, threads  # 2,000 and more with TensorFlow's per-collective timer
+    assert procs[0].returncode != 0 and took < 40, out[-2000:]
+    assert "distribute.timeout_seconds" in out

@@ -1,0 +1,442 @@
+"""export_run: SavedModel and ONNX exports give model.keras's outputs within 1e-5 for
+every config in configs/ and for imported text data sets (WordNet glosses; English,
+Japanese and Chinese sentences, split "words+chars": raw strings in) and an imported
+series (Mauna Loa CO2, raw windows in, original units out); the SavedModels are called
+in a process that cannot import keras_lstm_opt.
+
+Models have random weights (no training): an export must reproduce any weights. Configs
+that build the same model (default, multiworker and tuning all build one 64-unit LSTM
+on the embedded text task) share one export; one subprocess loads every SavedModel.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ..conftest import REPO
+from .test_tokens import CHINESE, ENGLISH, JAPANESE
+
+CONFIGS = sorted(
+    os.path.basename(p)[:-5] for p in glob.glob(os.path.join(REPO, "configs", "*.yaml"))
+)
+IMPORTED = ["imported-text", "imported-mixed", "imported-series", "own-model"]
+TOLERANCE = 1e-5
+SCRIPT = os.path.join(REPO, "tests", "scripts", "load_saved_model.py")
+TEXTS = [
+    "",
+    "zzqx",  # no known token (-> the single id 1), an unknown word
+    "a small domesticated carnivorous mammal",
+    "the act of moving something from one place to another; a large natural stream "
+    "of water (larger than a creek) that flows into the sea, and a unit of time",
+]
+MIXED_TEXTS = [
+    "",
+    "明日は雨が降るでしょう。",
+    "我喜欢吃饺子和面条。",
+    "Tokyo の天気は晴れ",
+    "Heavy rain and strong wind tonight",
+    "東京　大阪、ケーキ with chocolate",
+]
+
+
+@dataclass
+class Case:
+    """One exported model: its run directory, exports, and the calls to compare."""
+
+    run: str
+    schema: dict[str, Any]
+    # (signature, inputs) pairs; the ONNX model takes the numeric ones
+    calls: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
+    expected: list[dict[str, np.ndarray]] = field(default_factory=list)
+    saved_model: str = ""
+    onnx: str = ""
+
+
+def _model_key(name: str) -> tuple[str, str]:
+    from keras_lstm_opt import load_config
+    from keras_lstm_opt.config import config_to_dict
+
+    cfg = load_config(os.path.join(REPO, "configs", f"{name}.yaml"))
+    return cfg.data.task, json.dumps(config_to_dict(cfg)["model"], sort_keys=True)
+
+
+def _expected(model: Any, schema: dict[str, Any], x: np.ndarray) -> dict[str, np.ndarray]:
+    """What model.keras says, in the exported outputs' form."""
+    out = np.asarray(model(x, training=False))
+    if schema["task"] == "forecast":
+        info = schema["info"]
+        targets = len((info.get("series") or {}).get("targets") or ["y"])
+        return {"forecast": out.reshape(len(x), int(info["horizon"]), targets)}
+    if out.shape[1] == 1:  # a sigmoid head (two classes): exported as [1 - p, p]
+        out = np.concatenate([1.0 - out, out], axis=1)
+    names = schema["info"].get("class_names") or [str(i) for i in range(out.shape[1])]
+    ids = out.argmax(axis=1)
+    return {"probabilities": out, "class_id": ids, "label": np.array([names[i] for i in ids])}
+
+
+def _own_model(root: str) -> Case:
+    """A klo.Trainer-style run: a model of your own (two inputs, FastLSTM), no schema."""
+    import keras
+
+    from keras_lstm_opt import FastLSTM
+
+    ids = keras.Input((6,), dtype="int32", name="ids")
+    feats = keras.Input((6, 3), name="feats")
+    x = keras.layers.Concatenate()([keras.layers.Embedding(20, 4)(ids), feats])
+    out = keras.layers.Dense(2)(FastLSTM(5)(x))
+    run = os.path.join(root, "own-model")
+    os.makedirs(run)
+    keras.Model([ids, feats], out).save(os.path.join(run, "model.keras"))
+    model = keras.models.load_model(os.path.join(run, "model.keras"), compile=False)
+    rng = np.random.default_rng(1)
+    inputs = {
+        "ids": rng.integers(0, 20, size=(3, 6)).astype(np.int32),
+        "feats": rng.normal(size=(3, 6, 3)).astype(np.float32),
+    }
+    want = {"output": np.asarray(model([inputs["ids"], inputs["feats"]]))}
+    return Case(run, {}, [("serving_default", inputs)], [want])
+
+
+def _token_batch(rng: np.random.Generator, vocab: int) -> np.ndarray:
+    lengths = [1, 6, 23, 64]  # padded to 64: zeros after each row's length
+    ids = np.zeros((len(lengths), max(lengths)), dtype=np.int64)
+    for i, n in enumerate(lengths):
+        ids[i, :n] = rng.integers(1, vocab, size=n)
+    return ids
+
+
+def _embedded_schema(task: str, root: str) -> str:
+    """A data directory holding just the schema.json of an embedded task (the shards
+    are not needed to build and export a model)."""
+    from keras_lstm_opt.data.embedded import FORECAST, TEXT
+    from keras_lstm_opt.data.schema import write_schema
+
+    if task == "text":
+        features = {
+            "tokens": {"dtype": "int64", "shape": [None]},
+            "label": {"dtype": "int64", "shape": []},
+        }
+        info: dict[str, Any] = {
+            "vocab_size": TEXT["vocab_size"],
+            "num_classes": TEXT["num_classes"],
+        }
+        io = ("tokens", "label")
+    else:
+        features = {
+            "x": {"dtype": "float32", "shape": [FORECAST["window"], 3]},
+            "y": {"dtype": "float32", "shape": [FORECAST["horizon"]]},
+        }
+        info, io = {"n_features": 3, **FORECAST}, ("x", "y")
+    out = os.path.join(root, f"embedded-{task}")
+    os.makedirs(out, exist_ok=True)
+    write_schema(
+        out,
+        {
+            "task": task,
+            "compression": "GZIP",
+            "inputs": io[0],
+            "target": io[1],
+            "features": features,
+            "splits": {},
+            "info": info,
+        },
+    )
+    return out
+
+
+def _build(name: str, config: str, schema_dir: str, root: str, texts: list[str] = TEXTS) -> Case:
+    import keras
+
+    from keras_lstm_opt import build_model, load_config, read_schema
+    from keras_lstm_opt.data.text import encode_texts
+
+    cfg = load_config(os.path.join(REPO, "configs", f"{config}.yaml"))
+    schema = read_schema(schema_dir)
+    keras.utils.set_random_seed(len(name))
+    run = os.path.join(root, name)
+    os.makedirs(run)
+    build_model(cfg.model, schema).save(os.path.join(run, "model.keras"))
+    shutil.copy(os.path.join(schema_dir, "schema.json"), run)
+    model = keras.models.load_model(os.path.join(run, "model.keras"), compile=False)
+    case = Case(run, schema)
+    rng = np.random.default_rng(0)
+    info = schema["info"]
+    if schema["task"] == "text":
+        ids = _token_batch(rng, int(info["vocab_size"]))
+        if info.get("vocabulary"):
+            case.calls.append(("serving_default", {"text": np.array(texts, dtype=object)}))
+            case.expected.append(_expected(model, schema, encode_texts(info, texts)))
+            if texts is not TEXTS:  # the ids of these texts, as an ONNX client makes them
+                case.calls.append(("tokens", {"tokens": encode_texts(info, texts)}))
+                case.expected.append(case.expected[-1])
+        else:
+            case.calls.append(("serving_default", {"tokens": ids}))
+            case.expected.append(_expected(model, schema, ids))
+        case.calls.append(("tokens", {"tokens": ids}))
+        case.expected.append(_expected(model, schema, ids))
+    else:
+        steps, cols = schema["features"][schema["inputs"]]["shape"]
+        if "series" in info:  # real raw windows of the series, in ppm
+            values = np.loadtxt(
+                os.path.join(root, "co2.csv"),
+                delimiter=",",
+                skiprows=1,
+                usecols=1,
+                dtype=np.float32,
+            )
+            x = np.stack([values[i : i + steps, None] for i in (0, 200, len(values) - steps)])
+        else:
+            x = rng.normal(size=(3, steps, cols)).astype(np.float32)
+        case.calls.append(("serving_default", {"window": x}))
+        case.expected.append(_expected(model, schema, x))
+    return case
+
+
+def _requests(cases: dict[str, Case]) -> tuple[list[dict[str, Any]], dict[Any, int]]:
+    requests: list[dict[str, Any]] = []
+    index = {}
+    for name, case in cases.items():
+        for i, (signature, inputs) in enumerate(case.calls):
+            index[(name, i)] = len(requests)
+            requests.append(
+                {
+                    "path": case.saved_model,
+                    "signature": signature,
+                    "inputs": {
+                        k: {
+                            "dtype": "string" if v.dtype == object else str(v.dtype),
+                            "value": v.tolist(),
+                        }
+                        for k, v in inputs.items()
+                    },
+                }
+            )
+    return requests, index
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Case], dict[str, Any]]:
+    """Every config (and the two imported data sets) -> its Case, exported both ways; and
+    what the SavedModels answered in ONE fresh process that cannot import
+    keras_lstm_opt (started as soon as they are written, run while ONNX converts)."""
+    from benchmarks.corpora import write_co2, write_wordnet
+    from keras_lstm_opt import import_data
+    from keras_lstm_opt.serve.export import export_run
+
+    root = str(tmp_path_factory.mktemp("export"))
+    by_model: dict[tuple[str, str], Case] = {}
+    cases: dict[str, Case] = {}
+    for config in CONFIGS:
+        key = _model_key(config)
+        if key not in by_model:
+            by_model[key] = _build(config, config, _embedded_schema(key[0], root), root)
+        cases[config] = by_model[key]
+    write_wordnet(os.path.join(root, "wordnet.csv"), rows=400)
+    import_data(
+        os.path.join(root, "wordnet.csv"),
+        os.path.join(root, "wordnet"),
+        text="text",
+        label="label",
+        max_length=40,
+        progress=False,
+    )
+    cases["imported-text"] = _build("imported-text", "default", os.path.join(root, "wordnet"), root)
+    with open(os.path.join(root, "mixed.csv"), "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(
+            [("text", "label")]
+            + [
+                (t, label)
+                for corpus in (ENGLISH, JAPANESE, CHINESE)
+                for label, texts in corpus.items()
+                for t in texts
+            ]
+        )
+    import_data(
+        os.path.join(root, "mixed.csv"),
+        os.path.join(root, "mixed"),
+        text="text",
+        label="label",
+        progress=False,
+    )
+    cases["imported-mixed"] = _build(
+        "imported-mixed", "default", os.path.join(root, "mixed"), root, MIXED_TEXTS
+    )
+    write_co2(os.path.join(root, "co2.csv"))
+    import_data(
+        os.path.join(root, "co2.csv"),
+        os.path.join(root, "co2"),
+        time="date",
+        target="co2",
+        window=24,
+        horizon=6,
+        transform="seasonal_diff",
+        season=12,
+        progress=False,
+    )
+    cases["imported-series"] = _build(
+        "imported-series", "forecast", os.path.join(root, "co2"), root
+    )
+    cases["own-model"] = _own_model(root)
+    unique = list({id(c): c for c in cases.values()}.values())
+    for case in unique:
+        case.saved_model = export_run(case.run, "saved_model", case.run + "-sm", check=False)
+    requests, index = _requests(cases)
+    path = os.path.join(root, "requests.json")
+    with open(path, "w") as fh:
+        json.dump(requests, fh)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ""}
+    proc = subprocess.Popen(
+        [sys.executable, SCRIPT, path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=root,
+    )
+    try:
+        for case in unique:  # the default's checks itself (test_export_checks_itself)
+            case.onnx = export_run(
+                case.run, "onnx", case.run + "-onnx", check=case is cases["default"]
+            )
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr[-3000:]
+    result = json.loads(stdout.strip().splitlines()[-1])
+    served = {
+        "modules": result["modules"],
+        "outputs": {key: result["results"][i] for key, i in index.items()},
+    }
+    return cases, served
+
+
+@pytest.fixture(scope="module")
+def cases(exported: tuple[dict[str, Case], dict[str, Any]]) -> dict[str, Case]:
+    return exported[0]
+
+
+@pytest.fixture(scope="module")
+def served(exported: tuple[dict[str, Case], dict[str, Any]]) -> dict[str, Any]:
+    return exported[1]
+
+
+def _difference(got: dict[str, Any], want: dict[str, np.ndarray]) -> float:
+    """Largest |got - want| over the numeric outputs, relative where |want| > 1 (a CO2
+    forecast of 370 ppm has float32 steps of 3e-5); class ids and labels must be equal."""
+    worst = 0.0
+    for key, value in want.items():
+        if key in ("class_id", "label"):
+            assert [str(v) for v in np.ravel(got[key])] == [str(v) for v in value.ravel()], key
+            continue
+        diff = np.abs(np.asarray(got[key], np.float64) - value) / np.maximum(1, np.abs(value))
+        worst = max(worst, float(diff.max()))
+    return worst
+
+
+def test_saved_model_process_never_imports_the_package(served: dict[str, Any]) -> None:
+    assert served["modules"] == []
+
+
+@pytest.mark.parametrize("name", CONFIGS + IMPORTED)
+def test_saved_model_matches_model_keras(
+    name: str, cases: dict[str, Case], served: dict[str, Any]
+) -> None:
+    case = cases[name]
+    for i, want in enumerate(case.expected):
+        got = served["outputs"][(name, i)]
+        assert set(got) == set(want)
+        assert _difference(got, want) <= TOLERANCE, (name, case.calls[i][0])
+
+
+@pytest.mark.parametrize("name", CONFIGS + IMPORTED)
+def test_onnx_matches_model_keras(name: str, cases: dict[str, Case]) -> None:
+    import onnxruntime as ort
+
+    case = cases[name]
+    session = ort.InferenceSession(case.onnx, providers=["CPUExecutionProvider"])
+    outputs = [o.name for o in session.get_outputs()]
+    for (signature, inputs), want in zip(case.calls, case.expected, strict=True):
+        if "text" in inputs:  # raw strings: the SavedModel's; ONNX takes the token ids
+            continue
+        got = dict(zip(outputs, session.run(None, inputs), strict=True))
+        want = {k: v for k, v in want.items() if k != "label"}
+        assert set(got) == set(want)
+        assert _difference(got, want) <= TOLERANCE, (name, signature)
+
+
+def test_export_json_says_how_to_call_it(cases: dict[str, Case]) -> None:
+    with open(os.path.join(cases["imported-text"].saved_model, "export.json")) as fh:
+        text = json.load(fh)
+    assert text["signatures"]["serving_default"]["inputs"] == {
+        "text": {"dtype": "string", "shape": [None]}
+    }
+    assert set(text["signatures"]) == {"serving_default", "tokens"}
+    assert text["class_names"] == cases["imported-text"].schema["info"]["class_names"]
+    assert '"instances":["a short text to classify"]' in text["usage"]["tensorflow_serving"]["body"]
+    onnx_dir = os.path.dirname(cases["imported-series"].onnx)
+    with open(os.path.join(onnx_dir, "export.json")) as fh:
+        series = json.load(fh)
+    assert series["signatures"]["onnx"]["inputs"] == {
+        "window": {"dtype": "float32", "shape": [None, 36, 1]}
+    }
+    assert series["signatures"]["onnx"]["outputs"]["forecast"]["shape"] == [None, 6, 1]
+    assert (series["window"], series["horizon"], series["lag"]) == (24, 6, 12)
+    assert os.path.exists(
+        os.path.join(os.path.dirname(cases["imported-text"].onnx), "vocabulary.json")
+    )
+
+
+def test_words_chars_export_says_its_split(cases: dict[str, Case]) -> None:
+    """The CJK data set's split is words+chars, inside the SavedModel; the ONNX export
+    (ids in) says how a client makes the ids: the RE2 pattern."""
+    from keras_lstm_opt.data.text import SPLIT_PATTERN
+
+    case = cases["imported-mixed"]
+    assert case.schema["info"]["text"]["split"] == "words+chars"
+    with open(os.path.join(case.saved_model, "export.json"), encoding="utf-8") as fh:
+        assert json.load(fh)["tokens"]["split"] == "words+chars"
+    with open(os.path.join(os.path.dirname(case.onnx), "export.json"), encoding="utf-8") as fh:
+        manifest = json.load(fh)
+    assert manifest["tokens"]["split"] == "words+chars"
+    assert SPLIT_PATTERN in manifest["usage"]["tokenize"]
+    with open(os.path.join(os.path.dirname(case.onnx), "vocabulary.json"), encoding="utf-8") as fh:
+        assert {"雨", "天", "rain"} <= set(json.load(fh))
+
+
+def test_export_checks_itself(cases: dict[str, Case]) -> None:
+    """Without check=False, export_run compares with model.keras and records it."""
+    with open(os.path.join(os.path.dirname(cases["default"].onnx), "export.json")) as fh:
+        checked = json.load(fh)["checked"]
+    assert 0 <= checked["max_difference"]["onnx"] <= TOLERANCE
+    with open(os.path.join(os.path.dirname(cases["text"].onnx), "export.json")) as fh:
+        assert json.load(fh)["checked"] == "not checked"
+
+
+def test_bad_arguments(tmp_path: Any) -> None:
+    from keras_lstm_opt.errors import RunDirError, UsageError
+    from keras_lstm_opt.serve.export import export_run
+
+    with pytest.raises(UsageError, match="format: expected one of saved_model, onnx"):
+        export_run(str(tmp_path), "tflite", str(tmp_path / "out"))
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="not empty and holds no earlier export"):
+        export_run(str(tmp_path), "onnx", str(tmp_path / "busy"))
+    (tmp_path / "earlier").mkdir()  # an earlier export may be replaced ...
+    (tmp_path / "earlier" / "export.json").write_text("{}")
+    with pytest.raises(RunDirError, match="no model.keras"):  # ... by a finished run's
+        export_run(str(tmp_path), "saved_model", str(tmp_path / "earlier"))
+    assert os.listdir(tmp_path / "earlier") == ["export.json"]  # kept when it fails

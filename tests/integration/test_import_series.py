@@ -1,0 +1,285 @@
+"""Importing a raw series: the split by time, the transforms and their exact inverse in the
+model, the scaling fitted on training rows only, the baselines, bad rows named by file,
+line and column, and a model of the real CO2 record (statsmodels) that saves, loads in a
+fresh process and beats the seasonal-naive forecast."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns
+from keras_lstm_opt.data.series import (
+    import_series,
+    last_value,
+    parse_transform,
+    read_series,
+    seasonal_naive,
+    series_windows,
+)
+from keras_lstm_opt.errors import DataError, UsageError
+
+CONFIGS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "keras_lstm_opt",
+    "configs",
+)
+
+
+def _csv(path, rows, header="date,y,f"):
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(header + "\n" + "".join(r + "\n" for r in rows))
+    return str(path)
+
+
+def _read_split(out, split):
+    import tensorflow as tf
+
+    schema = json.load(open(os.path.join(out, "schema.json")))
+    files = [os.path.join(out, f) for f in schema["splits"][split]["files"]]
+    spec = {
+        "x": tf.io.FixedLenFeature(schema["features"]["x"]["shape"], tf.float32),
+        "y": tf.io.FixedLenFeature(schema["features"]["y"]["shape"], tf.float32),
+    }
+    xs, ys = [], []
+    for rec in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        ex = tf.io.parse_single_example(rec, spec)
+        xs.append(ex["x"].numpy())
+        ys.append(ex["y"].numpy())
+    return schema, np.stack(xs), np.stack(ys)
+
+
+@pytest.fixture(scope="module")
+def co2(tmp_path_factory):
+    from benchmarks.corpora import write_co2
+
+    root = tmp_path_factory.mktemp("co2")
+    src = str(root / "co2.csv")
+    write_co2(src)
+    out = str(root / "data")
+    report = import_series(
+        [src],
+        out,
+        SeriesColumns(
+            time="date", target="co2", window=24, horizon=12, transform="seasonal_diff:12"
+        ),
+        ReadOptions(progress=False),
+    )
+    return src, out, report
+
+
+@pytest.mark.parametrize(
+    "transform,horizon", [("none", 5), ("diff", 5), ("seasonal_diff:4", 3), ("seasonal_diff:4", 11)]
+)
+def test_the_model_layers_invert_the_transform_exactly(transform, horizon):
+    from keras_lstm_opt.models.series import SeriesInverse, SeriesPreprocess
+
+    name, lag, _ = parse_transform(transform)
+    rng = np.random.default_rng(0)
+    series = rng.normal(size=(80, 3)).cumsum(axis=0).astype("float32") + 100
+    args = {
+        "targets": [0, 1],
+        "transform": name,
+        "lag": lag,
+        "mean": [0.3, -0.2, 1.0],
+        "std": [1.5, 0.5, 2.0],
+    }
+    n, w = 20, 6
+    long = np.stack([series[i : i + w + lag + horizon] for i in range(n)])
+    raw, future = long[:, : w + lag], long[:, w + lag :, :2]
+    # the scaled, transformed future as the head would predict it perfectly
+    scaled = np.asarray(SeriesPreprocess(**args)(long))[:, -horizon:, :2]
+    assert np.asarray(SeriesPreprocess(**args)(raw)).shape == (n, w, 3)
+    back = np.asarray(SeriesInverse(**args, horizon=horizon)([scaled.reshape(n, -1), raw]))
+    np.testing.assert_allclose(back, future.reshape(n, -1), atol=2e-4)
+    with pytest.raises(UsageError, match="lag must be"):
+        SeriesPreprocess(**{**args, "lag": lag + 1 if name != "seasonal_diff" else 0})
+
+
+def test_split_by_time_windows_and_scaling(tmp_path):
+    # y = the row index (so a window's values say which rows it read); f = noise
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=50)
+    rows = [f"{2000 + i // 12}-{i % 12 + 1:02d}-01,{i * i},{f[i]}" for i in range(50)]
+    src = _csv(tmp_path / "s.csv", rows[::-1])  # out of order: sorted by time
+    out = str(tmp_path / "d")
+    report = import_series(
+        [src],
+        out,
+        SeriesColumns(
+            time="date", target="y", features=["f"], window=4, horizon=3, transform="diff"
+        ),
+        ReadOptions(validation_fraction=0.2, progress=False),
+    )
+    schema, x, y = _read_split(out, "train")
+    info = schema["info"]
+    s = info["series"]
+    split = s["train_rows"]
+    assert (split, s["validation_rows"], s["split_time"]) == (40, 10, "2003-05-01")
+    assert report["windows"] == {"train": 40 - 5 - 3 + 1, "validation": 10 - 3 + 1}
+    idx_x, idx_y = np.sqrt(x[..., 0]), np.sqrt(y)
+    assert idx_x.max() < split and idx_y.max() < split  # training: inputs and targets
+    np.testing.assert_allclose(
+        x[:, :, 1], np.stack([f[i : i + 5] for i in range(len(x))]), rtol=1e-6
+    )
+    _, xv, yv = _read_split(out, "validation")
+    iv, jv = np.sqrt(xv[..., 0]), np.sqrt(yv)
+    assert jv.min() == split and jv.max() == 49  # targets in the validation period
+    assert (iv.max(axis=1) < jv.min(axis=1)).all()  # inputs before their targets
+    assert iv[0, -1] == split - 1
+    # scaling: of the transformed columns, on training rows [lag, split) only
+    d = np.diff(np.arange(split) ** 2.0)
+    np.testing.assert_allclose(s["mean"], [d.mean(), f[1:split].mean()])
+    np.testing.assert_allclose(s["std"], [d.std(), f[1:split].std()])
+    # series_windows rebuilds the validation windows from the raw table
+    xs, ys = series_windows(info, {"y": np.arange(50.0) ** 2, "f": f}, targets=True)
+    np.testing.assert_allclose(xs[-len(xv) :], xv, rtol=1e-6)
+    np.testing.assert_allclose(ys[-len(yv) :], yv, rtol=1e-6)
+    assert series_windows(info, np.zeros((9, 2)), targets=False)[0].shape == (5, 5, 2)
+    # a second import into the same directory replaces the first one whole
+    import_series(
+        [src],
+        out,
+        SeriesColumns(time="date", target="y", window=3, horizon=2),
+        ReadOptions(shards=2, progress=False),
+    )
+    schema = json.load(open(os.path.join(out, "schema.json")))
+    assert (schema["info"]["window"], schema["info"]["series"]["lag"]) == (3, 0)
+    assert sorted(os.listdir(out)) == sorted(
+        [
+            "schema.json",
+            *schema["splits"]["train"]["files"],
+            *schema["splits"]["validation"]["files"],
+        ]
+    )
+
+
+def test_baselines_match_a_hand_computation(tmp_path):
+    values = np.round(np.random.default_rng(2).normal(size=40) * 10, 3)
+    src = _csv(tmp_path / "s.csv", [f"{i},{v}" for i, v in enumerate(values)], "t,y")
+    out = str(tmp_path / "d")
+    import_series(
+        src,
+        out,
+        SeriesColumns(time="t", target="y", window=5, horizon=6, transform="none", season=4),
+        ReadOptions(validation_fraction=0.25, progress=False),
+    )
+    info = json.load(open(os.path.join(out, "schema.json")))["info"]
+    sn, lv = [], []
+    for t0 in range(30, 40 - 6 + 1):  # the first target of each validation window
+        for h in range(6):
+            k = h % 4  # two seasons ahead repeats the last observed season
+            sn.append(abs(values[t0 - 4 + k] - values[t0 + h]))
+            lv.append(abs(values[t0 - 1] - values[t0 + h]))
+    assert info["baselines"]["seasonal_naive"] == pytest.approx(np.mean(sn), rel=1e-6)
+    assert info["baselines"]["last_value"] == pytest.approx(np.mean(lv), rel=1e-6)
+    assert info["baseline_mae"] == info["baselines"]["seasonal_naive"]
+    x = np.arange(10.0).reshape(1, 5, 2)
+    assert last_value(info, x[..., :1]).tolist() == [[8.0] * 6]
+    assert seasonal_naive(info, x[..., :1]).tolist() == [[2.0, 4.0, 6.0, 8.0, 2.0, 4.0]]
+
+
+@pytest.mark.parametrize(
+    "rows,match",
+    [
+        (["2001-01-01,1,2", "2001-02-01,x,3"], r"s\.csv, line 3, column 'y': 'x' is not a number"),
+        (["2001-01-01,1,2", "2001-02-01,,3"], r"s\.csv, line 3, column 'y': empty value"),
+        (["2001-01-01,1,2", "Feb 2001,2,3"], r"s\.csv, line 3, column 'date': 'Feb 2001' is nei"),
+        (
+            ["2001-01-01,1,2", "2001-02-01,2,3", "2001-01-01,3,4"],
+            r"s\.csv, line 4, column 'date': the time 2001-01-01 repeats .*s\.csv, line 2",
+        ),
+        (["2001-01-01,1,2", "5,2,3"], r"line 3, column 'date': a number, but the times before"),
+    ],
+)
+def test_bad_rows_name_file_line_and_column(tmp_path, rows, match):
+    src = _csv(tmp_path / "s.csv", rows)
+    with pytest.raises(DataError, match=match):
+        read_series([src], "date", ["y", "f"])
+
+
+def test_missing_columns_skipped_rows_and_a_validation_file(tmp_path):
+    src = _csv(tmp_path / "s.csv", ["2001-01-01,1,2"])
+    with pytest.raises(DataError, match=r"s\.csv, line 1, column 'g': missing"):
+        read_series([src], "date", ["y", "g"])
+    jl = tmp_path / "s.jsonl"
+    jl.write_text('{"date": "2001-01-01", "y": 1}\n{"date": "2001-02-01"}\n')
+    with pytest.raises(DataError, match=r"s\.jsonl, line 2, column 'y': missing"):
+        read_series([str(jl)], "date", ["y"])
+    src = _csv(tmp_path / "s.csv", ["2001-01-01,1,2", "2001-02-01,oops,3", "2001-03-01,3,4"])
+    got = read_series([src], "date", ["y"], on_bad_row="skip")
+    assert got.values[:, 0].tolist() == [1.0, 3.0] and len(got.skipped) == 1
+    early = _csv(tmp_path / "v.csv", ["2000-12-01,1,2"])
+    with pytest.raises(
+        DataError,
+        match=r"v\.csv, line 2, column 'date': the validation "
+        r"period must come after .* not after 2001-03-01",
+    ):
+        import_series(
+            src,
+            str(tmp_path / "o"),
+            SeriesColumns(time="date", target="y", window=1, horizon=1),
+            ReadOptions(validation=early, on_bad_row="skip", progress=False),
+        )
+    for bad in ("seasonal_diff:0", "seasonal", "diff:3"):
+        with pytest.raises(UsageError, match="transform"):
+            parse_transform(bad)
+
+
+def test_co2_model_saves_and_loads_in_a_fresh_process(co2, tmp_path):
+    import keras
+
+    from keras_lstm_opt.config import ModelConfig
+    from keras_lstm_opt.models.factory import build_model
+
+    src, out, report = co2
+    schema = json.load(open(os.path.join(out, "schema.json")))
+    info = schema["info"]
+    assert report["rows"] == {"train": 421, "validation": 105}
+    assert info["baselines"]["seasonal_naive"] == pytest.approx(1.71, abs=0.01)
+    model = build_model(ModelConfig(units=16), schema)
+    raw = series_windows(info, read_series([src], "date", ["co2"]).table(), targets=False)[0]
+    raw = raw[-8:]
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    np.save(tmp_path / "x.npy", raw)
+    code = (
+        "import sys, numpy as np, keras, keras_lstm_opt\n"
+        "m = keras.models.load_model(sys.argv[1])\n"
+        "np.save(sys.argv[3], m.predict(np.load(sys.argv[2]), verbose=0))\n"
+    )
+    got = subprocess.run(
+        [sys.executable, "-c", code, path, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert got.returncode == 0, got.stderr[-3000:]
+    want = model.predict(raw, verbose=0)
+    assert want.shape == (8, 12) and abs(want.mean() - raw[..., 0].mean()) < 20  # ppm
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), want, atol=1e-5)
+    assert isinstance(keras.models.load_model(path).layers[-1], type(model.layers[-1]))
+
+
+def test_co2_training_beats_the_seasonal_naive_forecast(co2, tmp_path):
+    from keras_lstm_opt.experiment import fit
+
+    _, out, _ = co2
+    metrics = fit(
+        os.path.join(CONFIGS, "forecast.yaml"),
+        str(tmp_path / "run"),
+        [
+            f"data.path={out}",
+            "train.warmup_steps=0",
+            "train.batch_size=32",
+            "train.epochs=8",
+            "train.early_stopping_patience=0",
+        ],
+    )
+    print(f"CO2 val_mae {metrics['val_mae']:.3f} ppm, seasonal naive {metrics['baseline_mae']:.3f}")
+    assert metrics["val_mae"] < 0.75 * metrics["baseline_mae"]

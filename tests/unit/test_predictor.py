@@ -1,0 +1,143 @@
+"""klo.Predictor: a model's inference as eager kernel calls, equal to the model's own.
+
+Every configs/ model runs eagerly and matches `model(x, training=False)` within 1e-5 after
+a save and load; so do masked chains (Bidirectional in each merge mode, go_backwards,
+keras.layers.LSTM, masked mean pooling, 3-D Dense). Models it does not cover fall back to
+one function call, say why, and still match. Speed is for `benchmarks/bench.py --mode predict`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from ..conftest import REPO
+from ..integration.test_export import CONFIGS, _embedded_schema, _token_batch
+
+TOLERANCE = 1e-5
+
+
+def _close(predictor, model, x) -> float:
+    got = np.asarray(predictor(x))
+    want = np.asarray(model(x, training=False))
+    assert got.shape == want.shape
+    return float(np.abs(got - want).max())
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_config_model_runs_eagerly_and_matches(config, tmp_path):
+    import keras
+
+    from keras_lstm_opt import Predictor, build_model, load_config, read_schema
+
+    cfg = load_config(os.path.join(REPO, "configs", f"{config}.yaml"))
+    schema = read_schema(_embedded_schema(cfg.data.task, str(tmp_path)))
+    keras.utils.set_random_seed(3)
+    build_model(cfg.model, schema).save(tmp_path / "model.keras")
+    model = keras.models.load_model(tmp_path / "model.keras", compile=False)
+    predictor = Predictor(model)
+    assert predictor.eager, predictor.plan
+    rng = np.random.default_rng(0)
+    if cfg.data.task == "text":  # rows of 1, 6, 23 and 64 tokens, zero-padded (masked)
+        batches = [_token_batch(rng, int(schema["info"]["vocab_size"]))]
+    else:
+        shape = schema["features"]["x"]["shape"]
+        batches = [rng.normal(size=(n, *shape)).astype(np.float32) for n in (1, 5)]
+    for x in batches:
+        assert _close(predictor, model, x) <= TOLERANCE
+
+
+def _masked_chain(merge: str):
+    import keras
+
+    from keras_lstm_opt import FastLSTM
+
+    ids = keras.Input((12,), dtype="int32")
+    z = keras.layers.Embedding(30, 6, mask_zero=True)(ids)
+    z = keras.layers.SpatialDropout1D(0.3)(z)
+    z = keras.layers.Bidirectional(FastLSTM(5, return_sequences=True), merge_mode=merge)(z)
+    z = keras.layers.Dropout(0.2)(z)
+    z = keras.layers.LSTM(4, return_sequences=True, go_backwards=True)(z)  # stock LSTM
+    z = keras.layers.Dense(3, activation="tanh")(z)  # 3-D Dense
+    z = keras.layers.GlobalAveragePooling1D()(z)  # masked mean
+    return keras.Model(ids, keras.layers.Dense(2, activation="softmax")(z))
+
+
+@pytest.mark.parametrize("merge", ["concat", "sum", "ave", "mul"])
+def test_masked_bidirectional_chains_match(merge):
+    import keras
+
+    from keras_lstm_opt import Predictor
+
+    keras.utils.set_random_seed(5)
+    model = _masked_chain(merge)
+    predictor = Predictor(model)
+    assert predictor.eager and "bidirectional" in predictor.plan, predictor.plan
+    x = np.random.default_rng(1).integers(1, 30, size=(4, 12))
+    x[1, 7:] = 0
+    x[2, 1:] = 0  # one token
+    assert _close(predictor, model, x) <= TOLERANCE
+    assert _close(predictor, model, x[:1]) <= TOLERANCE  # batch 1 after batch 4
+
+
+def test_predictor_takes_new_weights_on_refresh():
+    import keras
+
+    from keras_lstm_opt import FastLSTM, Predictor
+
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((9, 3)), FastLSTM(4), keras.layers.Dense(1)])
+    predictor = Predictor(model)
+    x = np.random.default_rng(2).normal(size=(2, 9, 3)).astype(np.float32)
+    before = predictor(x)
+    model.set_weights([w * 1.5 for w in model.get_weights()])
+    assert np.abs(predictor(x) - before).max() == 0  # a snapshot
+    predictor.refresh()
+    assert np.abs(predictor(x) - before).max() > 1e-3
+    assert _close(predictor, model, x) <= TOLERANCE
+
+
+def test_uncovered_models_fall_back_say_why_and_match():
+    import keras
+
+    from keras_lstm_opt import FastLSTM, Predictor
+    from keras_lstm_opt.errors import UsageError
+
+    keras.utils.set_random_seed(9)
+    x = np.random.default_rng(3).normal(size=(3, 8, 2)).astype(np.float32)
+    conv = keras.Sequential([keras.Input((8, 2)), keras.layers.Conv1D(4, 3), FastLSTM(3)])
+    p = Predictor(conv)
+    assert not p.eager and "Conv1D" in p.plan and _close(p, conv, x) <= TOLERANCE
+    relu = keras.Sequential([keras.Input((8, 2)), FastLSTM(3, activation="relu")])
+    p = Predictor(relu)
+    assert not p.eager and "activation" in p.plan and _close(p, relu, x) <= TOLERANCE
+    a, b = keras.Input((8, 2)), keras.Input((8, 2))
+    two = keras.Model([a, b], FastLSTM(3)(keras.layers.Add()([a, b])))
+    p = Predictor(two)
+    assert not p.eager and "2 inputs" in p.plan
+    assert np.abs(p([x, x]) - np.asarray(two([x, x]))).max() <= TOLERANCE
+    with pytest.raises(UsageError, match="not built"):
+        Predictor(keras.Sequential([FastLSTM(3)]))
+
+
+def test_a_mask_passed_by_hand_falls_back_and_float64_inputs_run_eagerly():
+    import keras
+
+    from keras_lstm_opt import FastLSTM, Predictor
+
+    keras.utils.set_random_seed(11)
+    ids = keras.Input((6,), dtype="int32")
+    z = keras.layers.Embedding(10, 4, mask_zero=True)(ids)
+    z = FastLSTM(3)(z, mask=keras.ops.not_equal(ids, 5))  # not the Embedding's own mask
+    model = keras.Model(ids, keras.layers.Dense(2)(z))
+    p = Predictor(model)
+    x = np.array([[1, 5, 2, 5, 3, 0], [5, 5, 5, 1, 2, 3]])
+    assert not p.eager and _close(p, model, x) <= TOLERANCE
+    wide = keras.Sequential(
+        [keras.Input((7, 3), dtype="float64"), FastLSTM(4), keras.layers.Dense(2)]
+    )
+    p = Predictor(wide)
+    xs = np.random.default_rng(4).normal(size=(2, 7, 3))  # float64
+    assert p.eager and _close(p, wide, xs) <= TOLERANCE
