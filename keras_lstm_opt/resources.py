@@ -18,17 +18,17 @@ threads, inter-op threads and tf.data's private pool, unless
 CPU allocator: TensorFlow's BFC allocator (`TF_CPU_ALLOCATOR_USE_BFC=true`) unless the
 environment says otherwise. It keeps freed blocks for reuse; the default CPU allocator
 hands every tensor to malloc, which for a training step's large, short-lived buffers
-means fresh pages (mmap, page faults, munmap) each step. Measured on AMD EPYC, 2 CPUs
-(the embedded text task, FastLSTM, batch 128): 6.8 s per epoch against 8.5 to 9.2 s.
-Like the thread counts, it applies only if TensorFlow has allocated nothing yet. The
+means fresh pages (mmap, page faults, munmap) each step, and epochs take longer
+(measured: docs/measurements.md, design measurements). Like the thread counts, it
+applies only if TensorFlow has allocated nothing yet. The
 BFC allocator refuses to grow past `TF_CPU_BFC_MEM_LIMIT_IN_MB` (64 GiB unless set); we
 set it to the host's memory where unset, so that a big host's job is not cut at 64 GiB.
 
 Inter-op threads: 1 with FastLSTM (the default model), whose fused kernels already
 spread each layer over every intra-op thread; a second inter-op thread only adds
-hand-offs between threads (measured on 2 CPUs, small shape: 1.8 to 1.9 ms per step
-with 1, 2.0 to 3.5 ms with 2). With stock keras.layers.LSTM, 2 (1 on one CPU): its
-Bidirectional directions then run side by side (874 vs 1,096 ms per step with 1).
+hand-offs between threads. With stock keras.layers.LSTM, 2 (1 on one CPU): its
+Bidirectional directions then run side by side (both measured: docs/measurements.md,
+design measurements).
 
 Example:
 

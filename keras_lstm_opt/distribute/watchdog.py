@@ -5,7 +5,7 @@ start a sleeping thread for every collective op, which lives for the whole timeo
 (`SchedNonBlockingClosureAfter`: one detached thread each; tensorflow/tensorflow#62466).
 At 10 to 20 collectives a second that is thousands of threads within a minute, and a
 multi-worker run aborted with `std::system_error: Resource temporarily unavailable`
-after about 2 minutes (2 workers on this machine, a 600 s timeout). So collectives run
+within minutes (measured: docs/measurements.md, design measurements). So collectives run
 without TensorFlow's timeout and this watchdog guards each training step instead: one
 thread, a deadline per guarded call, and on expiry the same abort that TensorFlow's own
 health check uses (`abort_collective_ops`), so the blocked step fails with
@@ -24,7 +24,7 @@ A step that takes longer than `PROBE_AFTER` seconds also probes the peers' TF_CO
 addresses once a second: a peer whose port no longer accepts connections (its process
 died: connection refused; its node is gone: no answer) is lost, and the step is aborted
 (UNAVAILABLE, "peer lost: ...") at once instead of after TensorFlow's heartbeat timeout
-(8 to 27 s measured). A live peer's kernel accepts connections even when the process is
+(tens of seconds). A live peer's kernel accepts connections even when the process is
 busy or stopped, so probing never aborts a slow but healthy step.
 
 Example:

@@ -1,14 +1,13 @@
 """Serve a model from Python at low latency: its forward pass as a few eager kernel calls.
 
-Calling a tf.function (or a SavedModel signature, or `model.predict_on_batch`) costs
-TensorFlow about 0.25 ms per call whatever it computes (a graph executor is set up for
-every call); `model(x)` in eager mode costs over 1 ms in Keras's layer machinery. For a
-small LSTM at batch 1 that is more than the whole computation: FastLSTM's inference op
-takes 0.05 to 0.1 ms for 50 steps of 64 units. `Predictor` runs a chain model made of
-the layers below as a short list of eager TensorFlow ops (raw ops: about 20 us each
-here, against 40 to 50 us through `tf.matmul`-style wrappers) on a snapshot of the
-model's weights, taken when it is made (`refresh()` takes a new one after further
-training: reading variables at every call would cost about 40 us each):
+Calling a tf.function (or a SavedModel signature, or `model.predict_on_batch`) has a
+fixed cost per call whatever it computes (a graph executor is set up for every call), and
+`model(x)` in eager mode a larger one in Keras's layer machinery. For a small LSTM at
+batch 1 either is more than the whole computation (figures: docs/measurements.md,
+design measurements). `Predictor` runs a chain model made of the layers below as a short
+list of eager raw TensorFlow ops (cheaper per call than the `tf.matmul`-style wrappers)
+on a snapshot of the model's weights, taken when it is made (`refresh()` takes a new one
+after further training: reading variables at every call would cost as much again):
 
 * `InputLayer`; `Embedding` (a gather; `mask_zero` makes the mask);
 * `FastLSTM` on its fused CPU path, or a `keras.layers.LSTM` whose cell it can compute

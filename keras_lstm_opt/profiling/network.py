@@ -4,7 +4,7 @@ levers finish an epoch soonest (distribute/planner.py does the arithmetic).
 Assumptions, stated in the report: one worker per host, each computing its share of the
 global batch in the measured step time divided by N (linear scaling of compute), the
 exchange at `profile.link_efficiency` of the ring bound (`benchmarks/bench.py --mode
-allreduce` measured 0.76 to 0.87 at 1 Gbit on 2 workers for 4 MiB and more), and the
+allreduce` measures it: docs/measurements.md, design measurements), and the
 embedding rows a worker touches at most its share of the batch x the padded length.
 
 Example:
