@@ -211,9 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         return _remote(args)
 
     from benchmarks.data import DEFAULT_VARIANTS, bench_pipeline
+    from benchmarks.report import bar_chart, format_table, write_outputs
     from keras_lstm_opt import load_config
     from keras_lstm_opt.errors import ConfigError, DataError
-    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
 
     try:
         cfg = load_config(args.config, args.overrides)
@@ -259,7 +259,7 @@ def _report(
     ylabel: str,
 ) -> dict[str, str]:
     """JSON + PNG into --out and the table on stdout; returns the paths."""
-    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+    from benchmarks.report import bar_chart, format_table, write_outputs
 
     paths = write_outputs(result, args.out, name)
     paths["png"] = bar_chart(
@@ -274,7 +274,7 @@ def _finish(
     result: dict, args: argparse.Namespace, name: str, plot_fn: Any, cols: list[str]
 ) -> int:
     """`name`.json and `name`.png (by `plot_fn(result, path)`) into --out; the table."""
-    from keras_lstm_opt.profiling.report import format_table, write_outputs
+    from benchmarks.report import format_table, write_outputs
 
     paths = write_outputs(result, args.out, name)
     png = plot_fn(result, os.path.join(args.out, f"{name}.png"))
@@ -428,8 +428,8 @@ def _quota(args: argparse.Namespace) -> int:
 
 
 def _tta(args: argparse.Namespace) -> int:
+    from benchmarks.report import write_outputs
     from benchmarks.tta import plot, time_to_accuracy
-    from keras_lstm_opt.profiling.report import write_outputs
 
     os.makedirs(args.out, exist_ok=True)
     r = time_to_accuracy(args.tutorial_epochs, args.out, overrides=args.overrides)
@@ -457,8 +457,8 @@ def _tta(args: argparse.Namespace) -> int:
 
 def _real_text(args: argparse.Namespace) -> int:
     from benchmarks import real_text
+    from benchmarks.report import format_table, write_outputs
     from keras_lstm_opt.errors import KloError
-    from keras_lstm_opt.profiling.report import format_table, write_outputs
 
     if not args.corpus:
         print(
@@ -528,8 +528,8 @@ def _real_text(args: argparse.Namespace) -> int:
 
 
 def _scale(args: argparse.Namespace) -> int:
+    from benchmarks.report import format_table, write_outputs
     from benchmarks.scale import bench_scale, plot, table_rows
-    from keras_lstm_opt.profiling.report import format_table, write_outputs
 
     args.rows = args.rows or "250000,1000000"
     try:
@@ -689,7 +689,7 @@ def _lstm(args: argparse.Namespace) -> int:
     # its default, which suits PyTorch best); bench.lstm pauses between variants so that
     # the spinning does not land on the next variant's steps.
     from benchmarks.lstm import SHAPES, VARIANTS, bench_lstm
-    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+    from benchmarks.report import bar_chart, format_table, write_outputs
 
     shapes = [s for s in (args.shapes or ",".join(SHAPES)).split(",") if s]
     variants = [v for v in (args.variants or ",".join(VARIANTS)).split(",") if v]
@@ -796,7 +796,7 @@ def _predict(args: argparse.Namespace) -> int:
         "speed_vs_torch",
         "speed_vs_onnx",
     ]
-    from keras_lstm_opt.profiling.report import bar_chart, format_table, write_outputs
+    from benchmarks.report import bar_chart, format_table, write_outputs
 
     paths = write_outputs(result, args.out, "predict")
     paths["png"] = bar_chart(

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 log = logging.getLogger("keras_lstm_opt")
 
@@ -29,3 +30,27 @@ def ensure_visible() -> None:
     log.propagate = False  # a root handler set up later would print each line twice
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Fixed-width text table of `columns` for each row."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"
+        return str(v)
+
+    cells = [[cell(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += [
+        "  ".join(
+            v.rjust(w) if i else v.ljust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in cells
+    ]
+    return "\n".join(lines)

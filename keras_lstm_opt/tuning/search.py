@@ -202,7 +202,7 @@ def leaderboard(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
 
 def write_results(cfg: ExperimentConfig, run_dir: str) -> list[dict[str, Any]]:
     """leaderboard.csv, leaderboard.png and best.yaml from the trials on disk."""
-    from keras_lstm_opt.profiling.report import format_table
+    from keras_lstm_opt.logs import format_table
 
     rows = leaderboard(cfg, run_dir)
     if not rows:

@@ -1,5 +1,8 @@
 """Benchmark outputs: JSON, a readable table, and a PNG bar chart, from plain rows.
 
+The table is the package's own (`keras_lstm_opt.logs.format_table`, also the tuning
+leaderboard's).
+
 Example:
 
     write_outputs(rows, "bench/", "pipeline", value="examples_per_second")
@@ -12,30 +15,7 @@ import os
 from typing import Any
 
 from keras_lstm_opt.charts import save_figure
-
-
-def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Fixed-width text table of `columns` for each row."""
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"
-        return str(v)
-
-    cells = [[cell(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
-        "  ".join("-" * w for w in widths),
-    ]
-    lines += [
-        "  ".join(
-            v.rjust(w) if i else v.ljust(w)
-            for i, (v, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in cells
-    ]
-    return "\n".join(lines)
+from keras_lstm_opt.logs import format_table  # noqa: F401  (part of this module's API)
 
 
 def bar_chart(
