@@ -7,7 +7,7 @@
 Every package (a folder with an `__init__.py`) and module of keras_lstm_opt/, one line each,
 with the first line of its docstring (read with `ast`: nothing is imported, TensorFlow does not
 load), the C++ kernels with their first comment line, folders of data files with their files'
-names, then the repository's top-level folders. tests/test_docs.py checks that the page holds
+names, then the repository's top-level folders. tests/unit/test_docs.py checks that the page holds
 exactly what this prints.
 """
 

@@ -1,0 +1,1 @@
+"""Distribution: strategies by name, TF_CONFIG, formation, watchdog, coordinated pre-emption."""

@@ -77,7 +77,7 @@ def parse_tf_config(text: str | None, check_port: bool = True) -> ClusterInfo:
     if text is None or not text.strip():
         raise TFConfigError(
             "TF_CONFIG is not set; multi-worker training needs it (start the "
-            "workers with tools/launch.py, or set it as in the README)"
+            "workers with tools/launch.py, or set it as in docs/reference.md)"
         )
     try:
         raw = json.loads(text)

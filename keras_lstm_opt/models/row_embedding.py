@@ -7,7 +7,7 @@ dense read of it copies the whole table: Keras's `Embedding` looks rows up with
 `ops.take(variable, ids)`, a dense read and a gather, so each training step copies each
 table (and the copy is what the gather reads). A gather on the variable itself
 (`ResourceGather`) reads only the rows: a third of a short-text step with the wide path's
-table (the README's real-text section has the measurement). The values, gradients
+table (docs/measurements.md, real text, has the measurement). The values, gradients
 (row-sparse) and saved weights are those of `keras.layers.Embedding`; a LoRA-enabled or
 quantized layer, or sparse or ragged ids, take Keras's own path. A model of your own
 trained with `LazyAdam` wants this layer in place of `keras.layers.Embedding`.

@@ -1,0 +1,1 @@
+"""Profiling: `keras-lstm-opt profile`, the TensorBoard profiler, bottleneck and resources."""

@@ -103,6 +103,6 @@ def plan_resources(
             "note": "estimates from stated peak figures, not measurements",
             "gpu_a100_fp32_19.5_tflops_at_30pct_s_per_step": flops / (19.5e12 * 0.3),
             "n_workers_s_per_step_at_best": "measured step time / N (linear scaling; "
-            "collectives make it slower, see the README)",
+            "collectives make it slower, see docs/reference.md)",
         },
     }

@@ -1,0 +1,1 @@
+"""Training: Trainer, the strategy-aware loop, backups, blow-up guard, signals, run artifacts."""

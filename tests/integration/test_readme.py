@@ -23,7 +23,7 @@ order:
   `test_a_copied_fence_is_the_fence_that_runs` checks that it is still the same text there.
 
 Nothing here shrinks the work: the sizes are the `--set` overrides written in the documents.
-The fast checks alone: `python -m pytest -q tests/test_readme.py -k "not example"`.
+The fast checks alone: `python -m pytest -q tests/integration/test_readme.py -k "not example"`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from sybil.evaluators.python import pad
 from sybil.evaluators.skip import Skipper
 from sybil.parsers.markdown import CodeBlockParser, SkipParser
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 DOCS = REPO / "docs"
 BASH_TIMEOUT_S = 600  # one fence; the slowest (a 2-worker launch) takes about 40 s

@@ -1,6 +1,6 @@
 """The documentation's pages themselves (issue 31): a short README, links that lead somewhere,
 an index of every page, and an architecture page made from the source tree. Their examples
-run in tests/test_readme.py."""
+run in tests/integration/test_readme.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 DOCS = REPO / "docs"
 PACKAGE = REPO / "keras_lstm_opt"
