@@ -9,14 +9,84 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 import re  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterable  # noqa: E402
+from typing import TypeVar  # noqa: E402
 
 import pytest  # noqa: E402
+
+T = TypeVar("T")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # benchmarks/ is not in the wheel: the tests and the processes they start import it (and
 # the package) from this clone, as `python benchmarks/bench.py` does for a user
 if REPO not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, os.environ.get("PYTHONPATH")) if p)
+
+
+# One setting for every wall-clock limit in the tests (see time_limit) and one seed for
+# their randomness (see random_seed): a slow machine sets the first, a failure replays with
+# the second (both are printed in pytest's header).
+TIME_SCALE_ENV = "KLO_TEST_TIME_SCALE"
+SEED_ENV = "KLO_TEST_SEED"
+DEFAULT_SEED = 20240611
+
+
+def time_limit(seconds: float) -> float:
+    """How long a test may wait for something that takes at most `seconds` here:
+    `seconds` times KLO_TEST_TIME_SCALE (default 1). Every deadline of the tests (a
+    subprocess's timeout, `assert took < N`, a wait for a file, a line or a port) goes
+    through it, so a slow or shared machine sets KLO_TEST_TIME_SCALE=3 once instead of
+    editing the limits. Protocol settings handed to the code under test (a server's own
+    timeout, distribute.timeout_seconds) do not: those are behaviour, not deadlines."""
+    raw = os.environ.get(TIME_SCALE_ENV, "1")
+    scale = float(raw)
+    if not scale > 0:
+        raise ValueError(f"{TIME_SCALE_ENV}={raw!r}: expected a number above 0")
+    return seconds * scale
+
+
+def wait_for(
+    ready: Callable[[], T],
+    timeout_s: float,
+    what: str,
+    *,
+    procs: Iterable[subprocess.Popen] = (),
+    detail: Callable[[], str] | None = None,
+    interval: float = 0.05,
+) -> T:
+    """Poll `ready()` until it returns something true, and return that. Fails naming
+    `what` and how long it waited after `timeout_s` seconds (pass `time_limit(N)`), or
+    as soon as one of `procs` has ended; `detail()` (e.g. a log's tail) is added to the
+    message."""
+    procs = list(procs)
+    began = time.monotonic()
+    while not (value := ready()):
+        waited = time.monotonic() - began
+        ended = [p for p in procs if p.poll() is not None]
+        if ended or waited > timeout_s:
+            why = (
+                f"process {ended[0].pid} ended ({ended[0].returncode}) after {waited:.1f} s"
+                if ended
+                else f"gave up after {waited:.1f} s (limit {timeout_s:g} s)"
+            )
+            pytest.fail(f"waiting for {what}: {why}" + (f"\n{detail()}" if detail else ""))
+        time.sleep(interval)
+    return value
+
+
+def random_seed() -> int:
+    """The seed of the tests' random choices (a delay, a moment to signal): KLO_TEST_SEED,
+    default DEFAULT_SEED. Printed in pytest's header; rerun with it to replay a failure."""
+    return int(os.environ.get(SEED_ENV, DEFAULT_SEED))
+
+
+def pytest_report_header(config) -> str:  # noqa: ANN001
+    return (
+        f"{SEED_ENV}={random_seed()} (replay: set it), "
+        f"{TIME_SCALE_ENV}={time_limit(1):g} (scales every test deadline)"
+    )
 
 
 def console_script() -> str:

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from ..conftest import REPO, console_script
+from ..conftest import REPO, console_script, random_seed, time_limit
 
 # Small runs of the default job on the embedded data (sizes chosen here, not hidden).
 SMALL = [
@@ -60,7 +60,7 @@ def _cli(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=time_limit(timeout),
         env=_env(quiet),
     )
 
@@ -81,7 +81,9 @@ def test_sigint_at_a_random_step_then_the_printed_command_resumes_to_the_same_we
     assert full.returncode == 0, full.stderr[-3000:]
     reference = _metrics(cwd, "runs/full")["weights_digest"]
 
-    delay = random.Random().uniform(0.2, 2.0)
+    seed = random_seed()  # KLO_TEST_SEED: the same seed, the same moment
+    delay = random.Random(seed).uniform(0.2, 2.0)
+    print(f"SIGINT {delay:.2f} s after epoch 1 began (KLO_TEST_SEED={seed})")
     proc = subprocess.Popen(
         [console_script(), "train", *SMALL, "--run-dir", "runs/a"],
         cwd=cwd,
@@ -94,11 +96,11 @@ def test_sigint_at_a_random_step_then_the_printed_command_resumes_to_the_same_we
     for line in proc.stdout:
         if line.startswith("Epoch 1/"):
             break
-    time.sleep(delay)
+    time.sleep(delay)  # the case under test: a stop at a random step
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=300)
+    out, err = proc.communicate(timeout=time_limit(300))
     FAULTS["kills"] += 1
-    assert proc.returncode == 128 + signal.SIGINT, (delay, err[-3000:])
+    assert proc.returncode == 128 + signal.SIGINT, (delay, seed, err[-3000:])
     stopped = re.search(
         r"stopped: by SIGINT at step (\d+); the backup is saved; resume "
         r"with:\n  (.+)",
@@ -111,14 +113,19 @@ def test_sigint_at_a_random_step_then_the_printed_command_resumes_to_the_same_we
 
     # the printed command, again in a fresh process, from the same directory
     again = subprocess.run(
-        shlex.split(command), cwd=cwd, capture_output=True, text=True, timeout=600, env=_env()
+        shlex.split(command),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=time_limit(600),
+        env=_env(),
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "unreadable" not in again.stderr
     m = _metrics(cwd, "runs/a")
-    assert m["resumed_from_step"] == step, (delay, step, m["resumed_from"])
+    assert m["resumed_from_step"] == step, (delay, seed, step, m["resumed_from"])
     assert m["resumed_from"] == os.path.join(cwd, "runs", "a", "backup", f"ckpt-{step}")
-    assert m["weights_digest"] == reference, f"SIGINT after {delay:.2f} s, step {step}"
+    assert m["weights_digest"] == reference, f"SIGINT after {delay:.2f} s, step {step}, seed {seed}"
     FAULTS["resumed"] += 1
     FAULTS["steps_lost"].append(0)
 
@@ -140,7 +147,7 @@ def test_without_run_dir_the_stop_message_names_the_directory_it_used(tmp_path):
         if line.startswith("Epoch 1/"):
             break
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=time_limit(300))
     assert proc.returncode == 130, err[-3000:]
     command = re.search(r"resume with:\n  (.+)", err).group(1)
     run_dir = shlex.split(command)[-1]
@@ -236,7 +243,7 @@ def test_model_keras_of_every_bundled_config_loads_and_predicts_in_a_fresh_proce
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=time_limit(900),
         env=_env(),
     )
     assert train.returncode == 0, train.stderr[-4000:]
@@ -245,7 +252,7 @@ def test_model_keras_of_every_bundled_config_loads_and_predicts_in_a_fresh_proce
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
         env=_env(),
     )
     assert load.returncode == 0, load.stderr[-4000:]
@@ -270,7 +277,11 @@ def test_importing_the_package_registers_every_custom_object(order):
         "print([keras.saving.get_registered_object(n) is not None for n in names])"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=_env()
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(300),
+        env=_env(),
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[True, True, True]"
@@ -288,7 +299,7 @@ def test_a_config_mistake_is_reported_before_tensorflow_loads(tmp_path):
         cwd=str(tmp_path),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
         env=_env(quiet=True),
     )
     code, tf_loaded, seconds = out.stdout.split()
@@ -359,7 +370,7 @@ def test_the_wheel_ships_configs_kernel_source_and_the_entry_point(tmp_path):
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), REPO],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert built.returncode == 0, built.stderr[-3000:]
     wheel = next(f for f in os.listdir(tmp_path) if f.endswith(".whl"))

@@ -1,0 +1,40 @@
+"""The tests' own helpers (tests/conftest.py): one scale for every deadline, waits that
+fail naming what they waited for, one seed."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from ..conftest import random_seed, time_limit, wait_for
+
+
+def test_time_limit_scales_by_one_setting(monkeypatch):
+    monkeypatch.delenv("KLO_TEST_TIME_SCALE", raising=False)
+    assert time_limit(30) == 30
+    monkeypatch.setenv("KLO_TEST_TIME_SCALE", "2.5")
+    assert time_limit(30) == 75
+    monkeypatch.setenv("KLO_TEST_TIME_SCALE", "0")
+    with pytest.raises(ValueError, match="KLO_TEST_TIME_SCALE='0': expected a number above 0"):
+        time_limit(30)
+
+
+def test_wait_for_returns_the_value_once_ready_and_fails_naming_what_it_waited_for():
+    calls = itertools.count()
+    assert wait_for(lambda: next(calls) >= 3 and "ready", 5, "the third call", interval=0) == (
+        "ready"
+    )
+    with pytest.raises(pytest.fail.Exception) as failed:
+        wait_for(lambda: False, 0.05, "a port", interval=0.01, detail=lambda: "the log")
+    assert re.fullmatch(
+        r"waiting for a port: gave up after 0\.\d s \(limit 0\.05 s\)\nthe log", str(failed.value)
+    )
+
+
+def test_random_seed_comes_from_one_setting(monkeypatch):
+    monkeypatch.setenv("KLO_TEST_SEED", "42")
+    assert random_seed() == 42
+    monkeypatch.delenv("KLO_TEST_SEED")
+    assert random_seed() == 20240611
