@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ..conftest import REPO, console_script
+from ..conftest import REPO, console_script, time_limit, wait_for
 
 pytestmark = pytest.mark.slow
 LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
@@ -71,7 +71,7 @@ def two_workers(mw_data, tmp_path_factory):
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
         env={**os.environ, "TMPDIR": str(tmp)},
     )
     assert os.listdir(tmp) == []  # the non-chief's private run and backup dirs are gone
@@ -89,7 +89,10 @@ def test_two_workers_train_with_identical_weights_and_match_one_process(
     assert metrics["num_replicas"] == 2 and metrics["num_workers"] == 2
     assert metrics["weights_digest"] == digests["0"]
     single = subprocess.run(
-        _train_cmd(tmp_path / "single", mw_data), capture_output=True, text=True, timeout=600
+        _train_cmd(tmp_path / "single", mw_data),
+        capture_output=True,
+        text=True,
+        timeout=time_limit(600),
     )
     assert single.returncode == 0, single.stderr[-2000:]
     ref = _metrics(tmp_path / "single")
@@ -141,9 +144,13 @@ def _backup_step(run):
 
 
 def _kill_worker_when_backed_up(proc, run, min_step, index=1):
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None and _backup_step(run) < min_step:
-        time.sleep(0.1)
+    wait_for(
+        lambda: _backup_step(run) >= min_step,
+        time_limit(300),
+        f"a backup at step {min_step}",
+        procs=[proc],
+        interval=0.1,
+    )
     pid = _worker_pid(proc.pid, index)
     assert pid is not None, f"worker {index} not found"
     workers = _children(proc.pid)
@@ -168,13 +175,16 @@ def test_killed_worker_stops_the_group_within_60_seconds(mw_data, tmp_path):
         text=True,
     )
     killed_at, workers = _kill_worker_when_backed_up(proc, run, 10)
-    _, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=time_limit(120))
     took = time.monotonic() - killed_at
     print(f"launcher exited {took:.1f} s after the kill")
-    assert proc.returncode != 0 and took < 60
+    assert proc.returncode != 0 and took < time_limit(60)
     assert "worker 1 failed (killed by SIGKILL)" in err
-    time.sleep(0.5)
-    assert [p for p in workers if os.path.exists(f"/proc/{p}")] == []  # no strays
+    wait_for(  # no strays: the group's processes are gone (and reaped) soon after
+        lambda: not [p for p in workers if os.path.exists(f"/proc/{p}")],
+        time_limit(10),
+        f"the workers {workers} to be gone",
+    )
     assert not (run / "metrics.json").exists()
 
 
@@ -189,7 +199,7 @@ def test_restart_resumes_from_the_last_backup(two_workers, mw_data, tmp_path):
         text=True,
     )
     _kill_worker_when_backed_up(proc, run, 50)
-    out, err = proc.communicate(timeout=600)
+    out, err = proc.communicate(timeout=time_limit(600))
     assert proc.returncode == 0, out[-3000:] + err[-2000:]
     assert "restarting the group" in err
     metrics = _metrics(run)
@@ -228,7 +238,7 @@ def test_elastic_resume_on_another_worker_count(before, after, two_workers, mw_d
     )
     began = time.monotonic()
     _kill_worker_when_backed_up(proc, run, 50, index=before - 1)
-    out, err = proc.communicate(timeout=600)
+    out, err = proc.communicate(timeout=time_limit(600))
     assert proc.returncode == 0, out[-3000:] + err[-2000:]
     assert f"starting {after} worker(s)" in err.split("restarting the group")[-1]
     metrics, ref = _metrics(run), _metrics(ref_run)
@@ -278,14 +288,20 @@ def test_collective_timeout_costs_no_thread_per_collective_and_still_fires(mw_da
         for i in range(2)
     ]
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and procs[0].poll() is None and _backup_step(run) < 20:
-            time.sleep(0.1)
-        time.sleep(3)  # a few hundred more collectives
+        wait_for(
+            lambda: _backup_step(run) >= 20,
+            time_limit(300),
+            "a backup at step 20",
+            procs=procs,
+            interval=0.1,
+        )
+        # the case under test: a few hundred more collectives; TensorFlow's timer threads
+        # (one per collective) would each live distribute.timeout_seconds, 8 s here
+        time.sleep(3)
         threads = len(os.listdir(f"/proc/{procs[0].pid}/task"))
         os.kill(procs[1].pid, signal.SIGSTOP)
         stopped = time.monotonic()
-        out, _ = procs[0].communicate(timeout=120)
+        out, _ = procs[0].communicate(timeout=time_limit(120))
         took = time.monotonic() - stopped
     finally:
         for p in procs:
@@ -294,5 +310,5 @@ def test_collective_timeout_costs_no_thread_per_collective_and_still_fires(mw_da
                 p.wait()
     print({"threads_after_steps": threads, "exit_after_sigstop_s": round(took, 1)})
     assert threads < 300, threads  # 2,000 and more with TensorFlow's per-collective timer
-    assert procs[0].returncode != 0 and took < 40, out[-2000:]
+    assert procs[0].returncode != 0 and took < time_limit(40), out[-2000:]
     assert "distribute.timeout_seconds" in out

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from keras_lstm_opt.errors import RunDirBusyError, RunDirError
 from keras_lstm_opt.training import run_lock
 
 from ..ceph_cluster import ceph  # noqa: F401  (the fixture)
-from ..conftest import REPO, console_script
+from ..conftest import REPO, console_script, time_limit, wait_for
 
 HOST = socket.gethostname()
 # 4 steps an epoch, a backup every 3: the first run is stopped long before its end (Keras's
@@ -75,10 +76,14 @@ def _start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subp
 
 
 def _wait_for(ready, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-        time.sleep(0.2)
+    wait_for(
+        ready,
+        time_limit(timeout),
+        "the first backup",
+        procs=[proc],
+        detail=lambda: log.read_text()[-3000:],
+        interval=0.2,
+    )
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -95,13 +100,13 @@ def _refused(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     began = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit(120), env=env)
     took = time.monotonic() - began
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert proc.returncode == 2 and len(errors) == 1, proc.stderr[-3000:]
     assert f"is being trained by PID {pid} on {HOST} since " in errors[0], errors
     assert "Traceback" not in proc.stderr
-    assert took < 2.0, f"refused after {took:.2f} s"
+    assert took < time_limit(2.0), f"refused after {took:.2f} s"
     return proc
 
 
@@ -138,7 +143,10 @@ def test_second_train_is_refused_at_once_and_a_killed_ones_lock_is_taken_over(te
         assert _snapshot(run) == before  # the second wrote nothing (history.csv included)
         # a live run: its trainer is named, not "resume it by training into it"
         evaluate = subprocess.run(
-            [console_script(), "evaluate", str(run)], capture_output=True, text=True, timeout=300
+            [console_script(), "evaluate", str(run)],
+            capture_output=True,
+            text=True,
+            timeout=time_limit(300),
         )
         assert evaluate.returncode == 2, evaluate.stderr[-2000:]
         assert f"being trained by PID {first.pid} on {HOST}" in evaluate.stderr
@@ -148,14 +156,17 @@ def test_second_train_is_refused_at_once_and_a_killed_ones_lock_is_taken_over(te
         with pytest.raises(RunDirError, match=f"being trained by PID {first.pid} on "):
             klo.load_run(str(run))
         os.kill(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
+        first.wait(timeout=time_limit(30))
     finally:
         if first.poll() is None:
             first.kill()
             first.wait()
     step = _backup_step((run / "backup" / "checkpoint").read_text())
     again = subprocess.run(
-        _train(str(run), text_dir, step // 4 + 2), capture_output=True, text=True, timeout=600
+        _train(str(run), text_dir, step // 4 + 2),
+        capture_output=True,
+        text=True,
+        timeout=time_limit(600),
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"took over the lock of PID {first.pid} on {HOST}, which is gone" in again.stderr
@@ -179,12 +190,12 @@ def test_an_unwritable_run_dir_is_one_line_and_exit_2(tmp_path):
             [console_script(), "train", "--run-dir", str(run_dir)],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=time_limit(120),
         )
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
         assert lines[0].startswith(f"error: cannot write run directory {run_dir}: {reason}")
-        assert time.monotonic() - began < 10  # before TensorFlow loads
+        assert time.monotonic() - began < time_limit(10)  # before TensorFlow loads
     assert blocker.read_text() == "not a directory\n"
 
 
@@ -261,6 +272,12 @@ def s3(ceph):  # noqa: F811  (the Ceph fixture, imported above)
     return fs.s3()
 
 
+def _age(s3, path: str) -> float:  # noqa: ANN001
+    """Seconds since the object at `path` was written (Ceph runs on this machine's clock)."""
+    modified = s3.info(path, refresh=True)["LastModified"]
+    return (datetime.now(UTC) - modified).total_seconds()
+
+
 @pytest.mark.storage
 @pytest.mark.faults
 def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text_dir, tmp_path):
@@ -282,7 +299,7 @@ def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text
         _train(run, text_dir, 2),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
         env={**env, run_lock.STALE_ENV: "60"},
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
@@ -291,7 +308,12 @@ def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text
         "2030-01-02T03:04:05+00:00"
     ) in proc.stderr
     assert s3.find(key) == [f"{key}/.lock.json"]  # nothing else written
-    time.sleep(4)
+    wait_for(  # the case under test: their heartbeat goes stale (3 s, on the server's clock)
+        lambda: _age(s3, f"{key}/.lock.json") > 4,
+        time_limit(30),
+        "the other machine's lock to be older than the stale limit",
+        interval=0.2,
+    )
     first = _start(_train(run, text_dir, 1000), tmp_path / "first.log", env=env)
     try:
         _wait_for(lambda: s3.exists(f"{key}/backup/checkpoint"), first, tmp_path / "first.log")
@@ -305,7 +327,7 @@ def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text
         # here) keeps the lock fresh
         _refused(_train(run, text_dir, 2), first.pid, env=env)
         os.kill(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
+        first.wait(timeout=time_limit(30))
     finally:
         if first.poll() is None:
             first.kill()
@@ -313,7 +335,11 @@ def test_s3_lock_object_stale_heartbeat_and_killed_owner_are_taken_over(s3, text
     step = _backup_step(s3.cat_file(f"{key}/backup/checkpoint").decode())
     # the dead owner ran on this machine: taken over at once, not after the stale limit
     again = subprocess.run(
-        _train(run, text_dir, step // 4 + 2), capture_output=True, text=True, timeout=600, env=env
+        _train(run, text_dir, step // 4 + 2),
+        capture_output=True,
+        text=True,
+        timeout=time_limit(600),
+        env=env,
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"took over the lock of PID {first.pid} on {HOST}, which is gone" in again.stderr
@@ -343,7 +369,7 @@ def test_s3_lock_taken_over_stops_the_run_writing_nothing_more(s3, text_dir, tmp
         }
         s3.pipe_file(f"{key}/.lock.json", json.dumps(theirs).encode())
         began = time.monotonic()
-        code = first.wait(timeout=60)
+        code = first.wait(timeout=time_limit(60))
         took = time.monotonic() - began
     finally:
         if first.poll() is None:
@@ -360,7 +386,7 @@ def test_s3_lock_taken_over_stops_the_run_writing_nothing_more(s3, text_dir, tmp
         errors[0],
     )
     assert stopped, errors
-    assert took < 10, f"stopped {took:.1f} s after the takeover"
+    assert took < time_limit(10), f"stopped {took:.1f} s after the takeover"
     # no backup at the stop (the taker's directory now), no model, its lock left alone
     step = int(stopped[1])
     assert not s3.glob(f"{key}/backup/ckpt-{step}.*")

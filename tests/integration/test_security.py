@@ -12,13 +12,13 @@ import sys
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
 
 # Prints this process's network namespace, its interfaces and its listening TCP sockets.
 LISTENERS = r"""
-import os, socket, struct
+import os, socket, struct, time
 def listening():
     mine = {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
             if os.path.exists(f"/proc/self/fd/{fd}")}
@@ -37,6 +37,10 @@ def listening():
                     raw[i:i + 4][::-1] for i in range(0, 16, 4)))
             out.append(f"{ip.removeprefix('::ffff:')}:{int(hexport, 16)}")  # v4-mapped
     return sorted(out)
+def wait_listening(seconds=60):  # a server started in the background: until it listens
+    end = time.monotonic() + seconds * float(os.environ.get("KLO_TEST_TIME_SCALE", "1"))
+    while not listening() and time.monotonic() < end:  # (tests/conftest.py: time_limit)
+        time.sleep(0.02)
 def report():
     ifaces = [l.split(":")[0].strip() for l in open("/proc/self/net/dev").read().splitlines()[2:]]
     print("NETNS", os.readlink("/proc/self/ns/net"), "IFACES", ",".join(ifaces),
@@ -46,12 +50,12 @@ def report():
 TF_WORKER = (
     LISTENERS
     + r"""
-import json, time
+import json
 import tensorflow as tf
 c = json.loads(os.environ["TF_CONFIG"])
 server = tf.distribute.Server(tf.train.ClusterSpec(c["cluster"]), job_name="worker",
                               task_index=c["task"]["index"], start=True)
-time.sleep(1)
+wait_listening()
 report()
 os._exit(0)
 """
@@ -61,7 +65,9 @@ os._exit(0)
 def _launch(*args, timeout=300):
     import subprocess
 
-    return subprocess.run([*LAUNCH, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*LAUNCH, *args], capture_output=True, text=True, timeout=time_limit(timeout)
+    )
 
 
 def _reports(stdout: str) -> list[dict[str, str]]:
@@ -106,7 +112,7 @@ def test_tuner_oracle_listens_on_loopback():
     code = (
         LISTENERS
         + r"""
-import threading, time
+import threading
 if os.environ["KERASTUNER_TUNER_ID"] != "chief":
     os._exit(0)
 import keras_tuner
@@ -115,7 +121,7 @@ oracle = keras_tuner.oracles.RandomSearchOracle(
     objective="val_loss", max_trials=1,
     hyperparameters=keras_tuner.HyperParameters())
 threading.Thread(target=oracle_chief.start_server, args=(oracle,), daemon=True).start()
-time.sleep(3)
+wait_listening()
 report()
 os._exit(0)
 """
