@@ -7,14 +7,14 @@ import subprocess
 
 import pytest
 
-from ..conftest import REPO, console_script
+from ..conftest import REPO, console_script, time_limit
 
 pytestmark = pytest.mark.slow
 
 
 def _console(*args, cwd):
     return subprocess.run(
-        [console_script(), *args], cwd=cwd, capture_output=True, text=True, timeout=600
+        [console_script(), *args], cwd=cwd, capture_output=True, text=True, timeout=time_limit(600)
     )
 
 
@@ -38,7 +38,7 @@ def test_default_job_reaches_90_percent_of_the_known_best(tmp_path):
         )
     )
     assert metrics["val_accuracy"] >= 0.9 * metrics["known_best_accuracy"]
-    assert metrics["train_seconds"] < 300
+    assert metrics["train_seconds"] < time_limit(300)
 
 
 def test_forecast_example_beats_the_seasonal_naive_by_20_percent(tmp_path):

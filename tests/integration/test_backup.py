@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ..conftest import FAULTS
+from ..conftest import FAULTS, time_limit
 
 SAVER = r"""
 import os, sys
@@ -91,7 +91,7 @@ def test_sigkill_during_saves_never_breaks_the_newest_backup(tmp_path):
         for proc in procs:
             proc.send_signal(signal.SIGKILL)
         for i, proc in enumerate(procs):
-            out, _ = proc.communicate(timeout=60)
+            out, _ = proc.communicate(timeout=time_limit(60))
             saved = [
                 int(ln.split()[1]) for ln in (first[i] + out).splitlines() if ln.startswith("saved")
             ]

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 
 def test_bench_data_mode_prints_table_and_writes_json_and_png(text_dir, tmp_path):
@@ -25,7 +25,7 @@ def test_bench_data_mode_prints_table_and_writes_json_and_png(text_dir, tmp_path
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "data.json").read_text())
@@ -43,7 +43,7 @@ def test_bench_reports_config_errors(tmp_path):
         [sys.executable, os.path.join(REPO, "benchmarks", "bench.py"), "--set", "data.path=/nope"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert out.returncode == 2 and "data.path: no such directory" in out.stderr
 
@@ -68,7 +68,7 @@ def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "lstm.json").read_text())
@@ -117,7 +117,7 @@ def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "predict.json").read_text())
@@ -161,7 +161,7 @@ def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     r = json.loads((tmp_path / "time_to_accuracy.json").read_text())
@@ -190,7 +190,7 @@ def test_storage_mode_measures_compression_and_cache_formats(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     rows = {r["variant"]: r for r in json.loads((tmp_path / "storage.json").read_text())["rows"]}
@@ -233,7 +233,7 @@ def test_redis_mode_compares_cache_backends_with_a_real_server(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "redis.json").read_text())
@@ -271,7 +271,7 @@ def test_quota_mode_runs_jobs_under_real_cpu_quotas(text_dir, tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "quota.json").read_text())

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..conftest import console_script
+from ..conftest import console_script, time_limit
 
 ROWS = "".join(
     f"the {w} sat on the mat number {i},{'cat' if i % 2 else 'dog'}\n"
@@ -42,7 +42,7 @@ ROWS = "".join(
 
 def _cli(*args: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [console_script(), *args], capture_output=True, text=True, timeout=timeout, **kw
+        [console_script(), *args], capture_output=True, text=True, timeout=time_limit(timeout), **kw
     )
 
 
@@ -77,7 +77,7 @@ def test_data_import_refuses_an_unwritable_out_before_reading(blocked, bad_first
     )
     _one_line_refusal(proc, blocked)
     assert "is a file, not a directory" in proc.stderr
-    assert time.monotonic() - began < 5  # no TensorFlow start, no pass over the data
+    assert time.monotonic() - began < time_limit(5)  # no TensorFlow start, no pass over the data
 
 
 @pytest.fixture()
@@ -159,14 +159,14 @@ def _reading(pid: int, path: str) -> bool:
 
 
 def _wait_for(proc: subprocess.Popen, ready, what: str, timeout: float = 120) -> None:
-    end = time.monotonic() + timeout
+    end = time.monotonic() + time_limit(timeout)
     while not ready():
         if proc.poll() is not None:
             out, err = proc.communicate()
             pytest.fail(f"ended ({proc.returncode}) before {what}: {err[-2000:]}")
         if time.monotonic() > end:
             proc.kill()
-            pytest.fail(f"no {what} within {timeout} s")
+            pytest.fail(f"no {what} within {time_limit(timeout):g} s")
         time.sleep(0.01)
 
 
@@ -200,7 +200,7 @@ def test_sigint_while_counting_leaves_no_output(big_csv, tmp_path):
     )
     _wait_for(proc, lambda: _reading(proc.pid, big_csv), "the first pass")
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=time_limit(60))
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err, err[-3000:]
     assert err.strip().splitlines()[-1] == "stopped by SIGINT; nothing written", err[-2000:]
@@ -236,9 +236,9 @@ def test_sigterm_while_writing_keeps_the_earlier_import(big_csv, tmp_path):
         text=True,
     )
     _wait_for(proc, tmp.exists, "the second pass (writing the shards)")
-    time.sleep(0.2)  # shards half written
+    time.sleep(0.2)  # the case under test: a stop with the shards half written
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=time_limit(60))
     assert proc.returncode == 143, err[-2000:]
     assert "Traceback" not in err, err[-3000:]
     assert (
@@ -319,9 +319,9 @@ def test_sigterm_while_predicting_leaves_no_file(text_run, big_csv, tmp_path):
         text=True,
     )
     _wait_for(proc, tmp.exists, "the predictions file being written")
-    time.sleep(0.2)
+    time.sleep(0.2)  # the case under test: a stop while the predictions are written
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=time_limit(60))
     assert proc.returncode == 143, err[-2000:]
     assert "Traceback" not in err, err[-3000:]
     assert err.strip().splitlines()[-1] == "stopped by SIGTERM; nothing written"
@@ -351,9 +351,9 @@ def test_sigint_while_exporting_leaves_no_export(text_run, tmp_path):
         lambda: any(p.name.startswith(".export-") for p in tmp_path.iterdir()),
         "the export being written",
     )
-    time.sleep(0.2)
+    time.sleep(0.2)  # the case under test: a stop mid-export
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=time_limit(60))
     _stopped_alone(proc, err, 130, "stopped by SIGINT; nothing written")
     assert list(tmp_path.iterdir()) == []  # no export, no .export-* directory
     _no_temp_dirs(proc.pid)
@@ -370,9 +370,9 @@ def test_sigint_while_evaluating_leaves_no_evaluation(text_run, big_csv, tmp_pat
         text=True,
     )
     _wait_for(proc, lambda: _reading(proc.pid, big_csv), "the data being read")
-    time.sleep(0.2)
+    time.sleep(0.2)  # the case under test: a stop mid-read
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=time_limit(60))
     _stopped_alone(proc, err, 130, "stopped by SIGINT; nothing written")
     assert not out.exists()
     assert [p for p in tmp.iterdir() if p.is_dir()] == []  # its plots' temp dir went too
@@ -400,7 +400,11 @@ def test_onnx_export_without_tf2onnx_names_the_extra_before_tensorflow(tmp_path)
         "sys.exit(code)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=_env()
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(120),
+        env=_env(),
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
@@ -415,4 +419,4 @@ def test_an_unwritable_run_dir_is_refused_first(command, blocked):
     began = time.monotonic()
     proc = _cli(command, "--run-dir", blocked)
     _one_line_refusal(proc, blocked)
-    assert time.monotonic() - began < 5  # before TensorFlow starts
+    assert time.monotonic() - began < time_limit(5)  # before TensorFlow starts

@@ -22,6 +22,8 @@ from benchmarks.corpora import main
 from benchmarks.corpora_stats import corpus_stats
 from benchmarks.suite import HALVES, SUITE, corpus
 
+from ..conftest import time_limit
+
 NAMES = [c.name for c in SUITE]
 # The split of issue 30, fixed before any default was tuned: moving a corpus between the
 # halves (or dropping one) must be a visible change to this test.
@@ -65,7 +67,7 @@ def _cli(*args: str, cwd: Path, path: str | None = None) -> subprocess.Completed
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
 
 

@@ -20,6 +20,7 @@ from keras_lstm_opt.models.cudnn import (
 )
 from keras_lstm_opt.models.factory import build_model
 
+from ..conftest import time_limit
 from ..unit.test_models import _text_schema
 
 # Keras's own cuDNN rules for the TensorFlow backend (the module, not the `rnn` function).
@@ -148,12 +149,15 @@ def test_check_cudnn_cli_json_and_exit_code(tmp_path, text_dir):
         "--set",
         "model.unroll=true",
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit(120))
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report[0]["layer"] == "lstm_0" and not report[0]["eligible"]
     assert "unroll=True (must be False)" in report[0]["reasons"]
     strict = subprocess.run(
-        cmd + ["--set", "model.require_cudnn=true"], capture_output=True, text=True, timeout=120
+        cmd + ["--set", "model.require_cudnn=true"],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(120),
     )
     assert strict.returncode == 1

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 from .test_tokens import CHINESE, ENGLISH, JAPANESE
 
 CONFIGS = sorted(
@@ -309,7 +309,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Case],
             case.onnx = export_run(
                 case.run, "onnx", case.run + "-onnx", check=case is cases["default"]
             )
-        stdout, stderr = proc.communicate(timeout=300)
+        stdout, stderr = proc.communicate(timeout=time_limit(300))
     finally:
         if proc.poll() is None:
             proc.kill()

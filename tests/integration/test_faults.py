@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from ..conftest import FAULTS, console_script
+from ..conftest import FAULTS, console_script, time_limit
 
 pytestmark = [pytest.mark.faults]
 TINY = [
@@ -372,13 +372,13 @@ def test_signal_stops_cleanly_with_a_backup_and_the_rerun_resumes(sig, text_dir,
         "train.backup_every_steps=3",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + time_limit(120)
     while not (run / "backup" / "checkpoint").exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
         time.sleep(0.2)
     sent = time.monotonic()
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=time_limit(60))
     took = time.monotonic() - sent
     FAULTS["kills"] += 1
     FAULTS["fault_to_exit_seconds"].setdefault(signal.Signals(sig).name, []).append(took)
@@ -388,7 +388,7 @@ def test_signal_stops_cleanly_with_a_backup_and_the_rerun_resumes(sig, text_dir,
     FAULTS["data_lost"] += int(not (run / "backup" / "checkpoint").exists())
     assert (run / "backup" / "checkpoint").exists() and not (run / "metrics.json").exists()
     rerun = [c if c != "train.epochs=30" else "train.epochs=2" for c in cmd]
-    again = subprocess.run(rerun, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(rerun, capture_output=True, text=True, timeout=time_limit(300))
     assert again.returncode == 0, again.stderr[-2000:]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["resumed_from_step"] == step

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..conftest import REPO, console_script
+from ..conftest import REPO, console_script, time_limit
 
 NATIVE_LOG = re.compile(
     r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s|WARNING: All log messages before "
@@ -50,7 +50,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=300, env=_env(**env)
+        args, cwd=cwd, capture_output=True, text=True, timeout=time_limit(300), env=_env(**env)
     )
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,7 +27,7 @@ CA = os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt")
 
 
 def _run(*cmd: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit(timeout))
     assert out.returncode == 0, f"{' '.join(cmd)}\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
     return out
 

@@ -24,6 +24,8 @@ from keras_lstm_opt.data.series import (
 )
 from keras_lstm_opt.errors import DataError, UsageError
 
+from ..conftest import time_limit
+
 CONFIGS = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
     "keras_lstm_opt",
@@ -257,7 +259,7 @@ def test_co2_model_saves_and_loads_in_a_fresh_process(co2, tmp_path):
         [sys.executable, "-c", code, path, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert got.returncode == 0, got.stderr[-3000:]
     want = model.predict(raw, verbose=0)

@@ -24,6 +24,8 @@ from keras_lstm_opt.data.readers import expand_sources, iter_records
 from keras_lstm_opt.data.schema import read_schema
 from keras_lstm_opt.errors import DataError, UsageError
 
+from ..conftest import time_limit
+
 pytestmark = pytest.mark.skipif(
     not os.path.exists("/usr/share/wordnet/data.noun"),
     reason="needs WordNet (apt-get install wordnet-base)",
@@ -393,11 +395,11 @@ def test_cli_import_refuses_a_half_given_task_before_tensorflow(tmp_path) -> Non
             ],  # a later --out wins
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=time_limit(120),
         )
         assert proc.returncode == 2, proc.stderr
         assert expected in proc.stderr
-        assert time.monotonic() - began < 5  # refused before TensorFlow loads
+        assert time.monotonic() - began < time_limit(5)  # refused before TensorFlow loads
     assert not (tmp_path / "out").exists()
     assert os.listdir(tmp_path / "notes") == ["todo.txt"]
 

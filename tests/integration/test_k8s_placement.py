@@ -15,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
 KINDS = ["tfjob", "indexed-job"]
@@ -52,7 +52,7 @@ def _emit(kind, *flags):
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
 
 

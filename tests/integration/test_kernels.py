@@ -20,7 +20,7 @@ from keras_lstm_opt.models.kernels import (
     load_kernels,
 )
 
-from ..conftest import console_script
+from ..conftest import console_script, time_limit
 
 needs_compiler = pytest.mark.skipif(
     find_compiler() is None, reason="needs a C++ compiler (g++) for the fused kernels"
@@ -41,7 +41,7 @@ def test_kernels_build_load_and_are_cached():
     assert load_kernels() is not None, kernel_status()
     assert kernel_status().startswith("loaded ")
     out = subprocess.run(
-        [console_script(), "build-kernels"], capture_output=True, text=True, timeout=600
+        [console_script(), "build-kernels"], capture_output=True, text=True, timeout=time_limit(600)
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "fused LSTM kernels: " + kernel_status()[len("loaded ") :]
@@ -125,7 +125,11 @@ except RuntimeError as exc:
 def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_path, text_dir):
     env = {**os.environ, "CXX": "false", "KERAS_LSTM_OPT_KERNELS": str(tmp_path / "k")}
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=time_limit(300),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "STATUS unavailable: compiling" in out.stdout and "LOSS" in out.stdout
@@ -157,7 +161,7 @@ def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_p
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert prof.returncode == 0, prof.stderr[-2000:]
     report = json.loads((tmp_path / "prof" / "report.json").read_text())
@@ -171,7 +175,11 @@ def test_a_failing_compiler_falls_back_with_one_warning_and_fused_names_it(tmp_p
     assert any("keras-lstm-opt build-kernels" in r["advice"] for r in report["recommendations"])
     env["KERAS_LSTM_OPT_KERNELS"] = "off"
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=time_limit(300),
     )
     assert "STATUS disabled (KERAS_LSTM_OPT_KERNELS=off)" in out.stdout, out.stderr[-2000:]
 
@@ -348,7 +356,7 @@ def test_wrong_shapes_fail_cleanly_in_a_fresh_process():
         [sys.executable, "-c", WRONG_SHAPES_SCRIPT, path],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
     assert (

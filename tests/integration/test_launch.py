@@ -9,13 +9,15 @@ import time
 import pytest
 import yaml
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
 
 
 def _launch(*args, timeout=120):
-    return subprocess.run([*LAUNCH, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*LAUNCH, *args], capture_output=True, text=True, timeout=time_limit(timeout)
+    )
 
 
 def test_workers_get_distinct_loopback_tf_configs_and_prefixed_output():
@@ -46,7 +48,7 @@ def test_one_failing_worker_stops_the_others_and_is_named():
     assert out.returncode == 7
     assert "worker 1 failed (exit status 7)" in out.stderr
     assert "about to fail" in out.stderr  # its last lines are shown
-    assert elapsed < 30
+    assert elapsed < time_limit(30)
 
 
 def test_restarts_relaunch_the_whole_group(tmp_path):
@@ -193,7 +195,7 @@ def test_emit_k8s_indexed_job_builds_tf_config_from_the_pod_index():
         capture_output=True,
         text=True,
         env={**os.environ, "JOB_COMPLETION_INDEX": "2"},
-        timeout=60,
+        timeout=time_limit(60),
     )
     assert got.returncode == 0, got.stderr
     from keras_lstm_opt.distribute.tf_config import parse_tf_config
@@ -239,7 +241,7 @@ def test_emit_slurm_script_parses_and_builds_tf_config(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert tf_config.returncode == 0, tf_config.stderr
     cfg = json.loads(tf_config.stdout)
@@ -355,7 +357,7 @@ def test_slurm_script_requeues_on_a_lost_peer_up_to_max_restarts(
         ["bash", str(script)],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=time_limit(30),
         env={
             **os.environ,
             "PATH": f"{bin_dir}:{os.environ['PATH']}",
@@ -392,7 +394,7 @@ def test_yarn_container_runs_its_worker_again_after_a_lost_peer(tmp_path):
     _shim(bin_dir, "python3", "echo '{\"cluster\": {}}'")
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     run = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env
+        ["bash", "-c", script], capture_output=True, text=True, timeout=time_limit(60), env=env
     )
     assert run.returncode == 0, run.stderr
     assert marker.read_text().splitlines() == ['{"cluster": {}}'] * 2  # same TF_CONFIG
@@ -405,6 +407,6 @@ def test_yarn_container_runs_its_worker_again_after_a_lost_peer(tmp_path):
         .script
     )
     bad = subprocess.run(
-        ["bash", "-c", failing], capture_output=True, text=True, timeout=60, env=env
+        ["bash", "-c", failing], capture_output=True, text=True, timeout=time_limit(60), env=env
     )
     assert bad.returncode == 1 and "running the worker again" not in bad.stderr

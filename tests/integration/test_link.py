@@ -11,7 +11,7 @@ import pytest
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.launch.netns import parse_rate, shaping_available
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
 # Worker 0 serves 6 MiB from its own TF_CONFIG port (as a TensorFlow worker answers a
@@ -42,7 +42,7 @@ def _mbits(*link: str) -> tuple[float, str]:
         [*LAUNCH, "--workers", "2", *link, "--", sys.executable, "-c", SERVE_AND_READ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert out.returncode == 0, out.stderr
     return float(re.search(r"MBITS ([\d.]+)", out.stdout).group(1)), out.stderr
@@ -70,7 +70,7 @@ def test_link_rates_parse_as_tc_writes_them_and_bad_ones_name_the_flag():
         [*LAUNCH, "--workers", "2", "--link", "1gbit", "--network", "host", "--", "true"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=time_limit(60),
     )
     assert out.returncode == 2 and "--network host" in out.stderr
 
@@ -102,7 +102,7 @@ def test_link_shapes_each_restart_of_the_group_again(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert out.returncode == 0, out.stderr
     assert out.stderr.count("shaped to 1 Gbit/s") == 2 and "restarting the group" in out.stderr

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from ..conftest import time_limit
 from .test_distributed import (
     LAUNCH,
     REPO,
@@ -36,14 +37,14 @@ def _sigterm_worker_1_after_a_backup(cmd, run, env):
         text=True,
         env=env,
     )
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + time_limit(300)
     while time.monotonic() < deadline and proc.poll() is None and _backup_step(run) < 10:
         time.sleep(0.1)
     pid = _worker_pid(proc.pid, 1)
     assert pid is not None, "worker 1 not found"
     os.kill(pid, signal.SIGTERM)
     sent = time.monotonic()
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=time_limit(120))
     return proc.returncode, out + err, time.monotonic() - sent
 
 
@@ -59,7 +60,7 @@ def test_sigterm_to_one_worker_of_a_trainer_script_stops_both_and_the_rerun_resu
     ]
     code, text, took = _sigterm_worker_1_after_a_backup(cmd, run, env)
     print(json.dumps({"trainer_script_sigterm_to_exit_seconds": round(took, 2)}))
-    assert code == 128 + signal.SIGTERM and took < 30, text[-3000:]
+    assert code == 128 + signal.SIGTERM and took < time_limit(30), text[-3000:]
     steps = {
         m.group(1): int(m.group(3))
         for m in re.finditer(
@@ -73,7 +74,7 @@ def test_sigterm_to_one_worker_of_a_trainer_script_stops_both_and_the_rerun_resu
         [*LAUNCH, "--workers", "2", "--", *cmd],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
         env=env,
     )
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]

@@ -8,13 +8,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
 from keras_lstm_opt.profiling.analysis import verdict
 from keras_lstm_opt.profiling.profile_report import profile, xprof_available
+
+from ..conftest import time_limit, wait_for
 
 pytestmark = pytest.mark.slow
 FAST = ["profile.steps=12", "profile.warmup_steps=3", "model.units=16"]
@@ -124,7 +125,7 @@ def test_network_plan_ranks_workers_and_levers_per_link(reports, tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert bad.returncode == 2 and "profile.links[0]" in bad.stderr
 
@@ -185,7 +186,7 @@ def _free_port():
 
 
 def _get(url):
-    with urllib.request.urlopen(url, timeout=5) as resp:
+    with urllib.request.urlopen(url, timeout=time_limit(5)) as resp:
         body = resp.read()
         if resp.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
@@ -224,16 +225,22 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def scalar_tags() -> dict | None:
+        try:
+            tags = _get(f"http://127.0.0.1:{port}/data/plugin/scalars/tags")
+        except OSError:  # not listening yet
+            return None
+        return tags if "train_run/validation" in tags else None
+
     try:
-        deadline, tags = time.time() + 90, {}
-        while time.time() < deadline:
-            try:
-                tags = _get(f"http://127.0.0.1:{port}/data/plugin/scalars/tags")
-                if "train_run/validation" in tags:
-                    break
-            except OSError:
-                pass
-            time.sleep(1)
+        tags = wait_for(
+            scalar_tags,
+            time_limit(90),
+            "TensorBoard to serve the run's validation scalars",
+            procs=[tb],
+            interval=1,
+        )
         assert "epoch_accuracy" in tags["train_run/validation"], tags
         assert "epoch_loss" in tags["train_run/train"]
         scalars = _get(
@@ -246,15 +253,17 @@ def test_tensorboard_serves_our_scalars_and_profiles(reports, text_dir, tmp_path
         if xprof_available():
             plugins = _get(f"http://127.0.0.1:{port}/data/plugins_listing")
             assert "profile" in plugins
-            for _ in range(30):  # the plugin scans the log directory in the background
-                runs = _get(f"http://127.0.0.1:{port}/data/plugin/profile/runs")
-                if runs:
-                    break
-                time.sleep(1)
+            runs = wait_for(  # the plugin scans the log directory in the background
+                lambda: _get(f"http://127.0.0.1:{port}/data/plugin/profile/runs"),
+                time_limit(30),
+                "the profile plugin to list a run",
+                procs=[tb],
+                interval=1,
+            )
             assert any(r.startswith("profile_run") and r.endswith("_steps") for r in runs), runs
     finally:
         tb.terminate()
-        tb.wait(timeout=30)
+        tb.wait(timeout=time_limit(30))
 
 
 @pytest.mark.parametrize("lstm", ["fast", "keras"])

@@ -10,7 +10,7 @@ import pytest
 
 from keras_lstm_opt.resources import available_cpus, cgroup_cpu_quota, choose_threads
 
-from ..conftest import console_script
+from ..conftest import console_script, time_limit
 
 AFFINITY = len(os.sched_getaffinity(0))
 
@@ -88,7 +88,7 @@ def test_train_under_a_one_cpu_quota_logs_and_applies_one_thread(text_dir, tmp_p
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
         env={**os.environ, "KERAS_LSTM_OPT_CGROUP_ROOT": str(tmp_path / "cg")},
     )
     assert out.returncode == 0, out.stderr[-2000:]

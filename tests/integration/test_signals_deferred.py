@@ -19,6 +19,7 @@ import pytest
 
 from keras_lstm_opt.signals_deferred import forget, published, publishing
 
+from ..conftest import time_limit
 from .test_cli_safety import ROWS
 
 # Run in a child: imports into one directory, alternately with 2 and 40 training shards,
@@ -89,7 +90,7 @@ def test_a_sigterm_while_publishing_leaves_one_whole_import(tmp_path):
         [sys.executable, "-c", PUBLISH_CHILD, str(src), str(tmp_path / "data"), "100"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]

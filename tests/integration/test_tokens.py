@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ..conftest import REPO, console_script
+from ..conftest import REPO, console_script, time_limit
 
 ENGLISH = {
     "weather": [
@@ -231,7 +231,7 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         [sys.executable, SCRIPT, os.path.join(root, "requests.json")],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
         cwd=root,
         env={**os.environ, "PYTHONPATH": ""},
     )
@@ -419,7 +419,7 @@ def test_cli_takes_the_new_tokens(paths: dict[str, Any], tmp_path: Any) -> None:
         [console_script(), *base, "--out", str(tmp_path / "x"), "--tokens", "kanji"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=time_limit(60),
     )
     assert proc.returncode == 2
     assert "'auto', 'word', 'character', 'words+chars'" in proc.stderr

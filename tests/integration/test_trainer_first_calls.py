@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 SCRIPT = os.path.join(REPO, "tests", "scripts", "first_calls.py")
 FORMS = {
@@ -46,7 +46,7 @@ def test_a_built_model_trains_on_one_device_and_mirrored_in_every_form(tmp_path)
         [sys.executable, SCRIPT, "local", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0 and "DONE" in out.stdout, out.stderr[-3000:]
     cases = _cases(out.stdout)
@@ -64,7 +64,7 @@ def test_a_built_model_trains_on_two_workers_in_every_form(tmp_path):
         [*launch, "--", sys.executable, SCRIPT, "workers", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     cases = _cases(out.stdout)

@@ -17,7 +17,7 @@ from keras_lstm_opt.data.writer import write_tfrecords
 from keras_lstm_opt.experiment import fit
 from keras_lstm_opt.training.optim import make_optimizer, make_schedule
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 TINY = [
     "model.units=8",
@@ -41,7 +41,7 @@ def _cli(*args, timeout=300, **kw):
         [sys.executable, "-m", "keras_lstm_opt.cli", *args],
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=time_limit(timeout),
         **kw,
     )
 
@@ -206,11 +206,11 @@ def test_killed_run_resumes_mid_epoch_from_its_backup(text_dir, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 180
+    deadline = time.time() + time_limit(180)
     while time.time() < deadline and proc.poll() is None and _backup_step(run) < 40:
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.wait(timeout=time_limit(30))
     assert not (run / "metrics.json").exists(), "the first run finished before the kill"
     saved = _backup_step(run)
     out = _cli(*args)

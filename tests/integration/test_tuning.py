@@ -11,7 +11,7 @@ import pytest
 
 from keras_lstm_opt.config import ConfigError, config_from_dict, load_config
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 SPACE_CASES = [
     ({"model.units": {"choice": []}}, "tune.space.model.units: empty choice"),
@@ -89,16 +89,16 @@ def test_killed_search_continues_without_rerunning_trials(text_dir, tmp_path):
     run = tmp_path / "search"
     cmd = _tune_cmd(text_dir, run, "tune.max_trials=4")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
+    deadline = time.time() + time_limit(240)
     while time.time() < deadline and proc.poll() is None:
         if (run / "trials").exists() and len(_trials(run)) >= 2:
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.wait(timeout=time_limit(30))
     before = _trials(run)
     assert 2 <= len(before) < 4, "the first search finished before the kill"
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit(600))
     assert out.returncode == 0, out.stderr[-2000:]
     after = _trials(run)
     assert set(before) <= set(after) and len(after) == 4
@@ -124,7 +124,7 @@ def test_killed_search_continues_without_rerunning_trials(text_dir, tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert trained.returncode == 0, trained.stderr[-2000:]
 
@@ -141,15 +141,15 @@ def test_sigterm_stops_the_search_not_only_its_trial(text_dir, tmp_path):
         "train.backup_every_steps=3",
     )
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
+    deadline = time.time() + time_limit(240)
     while time.time() < deadline and not list((run / "trials").glob("*/backup/*")):
         assert proc.poll() is None, proc.communicate()[1][-2000:]
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)  # trial 0 is training: its first backup is written
     signalled = time.time()
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=time_limit(60))
     assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
-    assert time.time() - signalled < 20
+    assert time.time() - signalled < time_limit(20)
     assert "search stopped by SIGTERM" in err and "to continue it" in err
     assert len(os.listdir(run / "trials")) == 1  # no further trial started
     assert "Traceback" not in err
@@ -162,7 +162,7 @@ def test_two_tuner_workers_split_the_trials(text_dir, tmp_path):
         [*_tune_cmd(text_dir, run, "tune.max_trials=4"), "--tuners", "2"],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     trials = _trials(run)
@@ -184,7 +184,7 @@ def test_chief_failure_stops_the_workers(tmp_path):
     )
     start = time.monotonic()
     rc = launch_tuners([sys.executable, "-c", code], 2, grace_seconds=2)
-    assert rc == 5 and time.monotonic() - start < 30
+    assert rc == 5 and time.monotonic() - start < time_limit(30)
 
 
 def test_wall_clock_budget_stops_new_trials_and_cuts_the_running_one(text_dir, tmp_path):
@@ -217,7 +217,10 @@ def test_tune_budget_flag_searches_until_spent(text_dir, tmp_path):
     run = tmp_path / "budget"
     start = time.monotonic()
     out = subprocess.run(
-        [*_tune_cmd(text_dir, run), "--budget", "20s"], capture_output=True, text=True, timeout=600
+        [*_tune_cmd(text_dir, run), "--budget", "20s"],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stderr[-3000:]
     trials = os.listdir(run / "trials")
@@ -225,7 +228,9 @@ def test_tune_budget_flag_searches_until_spent(text_dir, tmp_path):
     # (the default of 8 would otherwise bound it), then stops; the leaderboard has them all
     assert len(trials) >= 2, out.stderr[-2000:]
     assert "tune.max_minutes reached" in out.stderr
-    assert time.monotonic() - start < 20 + 60  # start-up, one trial's last epoch, results
+    assert time.monotonic() - start < 20 + time_limit(
+        60
+    )  # start-up, one trial's last epoch, results
     assert (run / "best.yaml").exists() and len(trials) == len(
         (run / "leaderboard.csv").read_text().splitlines()
     ) - 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(out), str(src)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=time_limit(300),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     (wheel,) = out.glob("keras_lstm_opt-*.whl")

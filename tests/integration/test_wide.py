@@ -19,6 +19,8 @@ from keras_lstm_opt.models.factory import build_model
 from keras_lstm_opt.models.pooling import MaxMeanPooling
 from keras_lstm_opt.models.wide import PRIME, NgramBag, char_ngrams, fnv1a, subword_table
 
+from ..conftest import time_limit
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -263,7 +265,7 @@ def test_a_trained_wide_model_is_one_artifact(tmp_path) -> None:  # noqa: ANN001
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
         cwd=str(tmp_path),
         env={**os.environ, "PYTHONPATH": ""},
     )
