@@ -8,12 +8,13 @@ import subprocess
 
 import pytest
 
-from ..conftest import console_script
+from ..conftest import console_script, time_limit
 
 pytestmark = pytest.mark.slow
 
 
 def test_training_through_the_service_matches_direct_reading(text_dir, tmp_path):
+    from keras_lstm_opt import read_schema
     from keras_lstm_opt.experiment import fit
 
     serve = subprocess.Popen(
@@ -46,10 +47,13 @@ def test_training_through_the_service_matches_direct_reading(text_dir, tmp_path)
         )
         assert served["steps_completed"] == direct["steps_completed"]
         assert abs(served["val_accuracy"] - direct["val_accuracy"]) <= 0.1
-        assert min(served["val_accuracy"], direct["val_accuracy"]) > 0.4  # chance: 0.25
+        # half the known best (0.95, the label noise's ceiling): 10 epochs of 16 units reach
+        # 0.58 to 0.66 here; the validation split's majority class is 0.29
+        best = read_schema(text_dir)["info"]["known_best_accuracy"]
+        assert min(served["val_accuracy"], direct["val_accuracy"]) > 0.5 * best
     finally:
         serve.send_signal(signal.SIGTERM)
-        out, err = serve.communicate(timeout=60)
+        out, err = serve.communicate(timeout=time_limit(60))
     assert serve.returncode == 0 and "tf.data service stopped" in out
     assert "unencrypted" in err
 
@@ -72,7 +76,7 @@ def test_serve_for_one_command_runs_both_in_a_private_loopback_network(text_dir,
         [console_script(), "data", "serve", "--workers", "1", "--", sys.executable, "-c", probe],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("NETNS"))
@@ -103,7 +107,7 @@ def test_serve_for_one_command_runs_both_in_a_private_loopback_network(text_dir,
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert train.returncode == 0, train.stderr[-2000:]
     metrics = json.loads((run / "metrics.json").read_text())
@@ -112,6 +116,6 @@ def test_serve_for_one_command_runs_both_in_a_private_loopback_network(text_dir,
     assert "unencrypted" not in train.stderr
 
     bare = subprocess.run(
-        [console_script(), "data", "serve"], capture_output=True, text=True, timeout=60
+        [console_script(), "data", "serve"], capture_output=True, text=True, timeout=time_limit(60)
     )
     assert bare.returncode == 2 and "--network host" in bare.stderr

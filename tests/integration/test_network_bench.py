@@ -11,7 +11,7 @@ import pytest
 
 from keras_lstm_opt.launch.netns import shaping_available
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 pytestmark = [
     pytest.mark.slow,
@@ -40,7 +40,7 @@ def test_allreduce_mode_reaches_the_ring_bound_of_a_shaped_link(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     rows = json.loads((tmp_path / "allreduce.json").read_text())["rows"]
@@ -61,6 +61,8 @@ def test_allreduce_mode_reaches_the_ring_bound_of_a_shaped_link(tmp_path):
 
 
 def test_links_mode_trains_each_lever_and_predicts_the_shaped_step(text_dir, tmp_path):
+    from keras_lstm_opt import read_schema
+
     out = subprocess.run(
         [
             *BENCH,
@@ -90,7 +92,7 @@ def test_links_mode_trains_each_lever_and_predicts_the_shaped_step(text_dir, tmp
         ],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=time_limit(900),
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     r = json.loads((tmp_path / "links.json").read_text())
@@ -105,5 +107,13 @@ def test_links_mode_trains_each_lever_and_predicts_the_shaped_step(text_dir, tmp
     # float16 halves the bytes (the 64-word table's rows are all touched: no saving there)
     assert rows[("sparse+fp16", "none")]["sent_bytes"] < rows[("dense", "none")]["sent_bytes"]
     assert rows[("dense", "100mbit")]["vs_dense"] == 1.0
-    assert 0.0 < rows[("dense", "none")]["best_val_accuracy"] <= 1.0
+    accuracy = {
+        lever: rows[(lever, "none")]["best_val_accuracy"] for lever in ("dense", "sparse+fp16")
+    }
+    print(accuracy)
+    # one epoch of 800 rows: 0.315 here for both levers, just above the validation's
+    # majority class (0.29), too near it for a bound; better than guessing among the
+    # classes, and float16 gradients land where float32's do
+    assert accuracy["dense"] > 1 / read_schema(text_dir)["info"]["num_classes"]
+    assert abs(accuracy["sparse+fp16"] - accuracy["dense"]) <= 0.05
     assert "prediction_error" in out.stdout and (tmp_path / "links.png").exists()

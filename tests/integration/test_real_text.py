@@ -22,7 +22,7 @@ from collections import Counter
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 
 def _rows_or_skip(reader):
@@ -128,7 +128,7 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads((tmp_path / "b" / "real_text.json").read_text())
@@ -151,10 +151,18 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         total = sum(full[corpus].values())  # a stratified sample of the whole corpus
         assert all(abs(sample[k] - 300 * n / total) < 1 for k, n in full[corpus].items())
         assert all(val[k] == min(round(n * 0.2), n - 1) for k, n in sample.items())
+        majority = max(val.values()) / sum(val.values())
+        print({corpus: {c: r["best_val_accuracy"] for c, r in rows.items()}, "majority": majority})
         for r in rows.values():
             assert r["rows"] == 300 and r["classes"] == len(sample)
-            assert 0 <= r["best_val_accuracy"] <= 1 and 0 <= r["macro_f1"] <= 1
-            assert all(0 <= p["val_accuracy"] <= 1 and p["wall_seconds"] > 0 for p in r["points"])
+            assert r["best_val_accuracy"] == max(p["val_accuracy"] for p in r["points"])
+            assert 0 <= r["macro_f1"] <= 1 and all(p["wall_seconds"] > 0 for p in r["points"])
+            # ~240 training rows in 24 (WordNet) or 37 (fortunes) classes: every contender
+            # beats guessing a class at random (the weakest: 3 and 2.5 times that here)
+            assert r["best_val_accuracy"] > 1 / r["classes"], r
+        if corpus == "wordnet":  # fortunes' topics are all near its majority class (0.08)
+            # TF-IDF on words reaches 0.41 here, three times the majority class (0.14)
+            assert max(r["best_val_accuracy"] for r in rows.values()) > majority
         assert [len(rows[c]["points"]) for c in names] == [
             {"tutorial": 2, "ours": 2, "fasttext": 5, "fasttext-bigrams": 5}.get(c, 1)
             for c in names
@@ -204,7 +212,7 @@ def test_real_text_bench_takes_a_csv_and_a_list_of_rivals(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads((tmp_path / "b" / "real_text.json").read_text())
@@ -214,12 +222,17 @@ def test_real_text_bench_takes_a_csv_and_a_list_of_rivals(tmp_path):
     if HAS_FASTTEXT:
         assert [p["epoch"] for p in rows["fasttext"]["points"]] == [1, 2]
     split = tmp_path / "b" / "real-text" / "tiny"
-    assert sum(_labels(split / "validation.csv").values()) == 120  # 20% of each class
+    val = _labels(split / "validation.csv")
+    assert sum(val.values()) == 120  # 20% of each class
+    majority = max(val.values()) / 120
     for r in rows.values():
         assert r["seconds_to_tutorial_best"] is None and r["gap_points"] is None
         assert r["rows"] == 600 and r["classes"] == 4
-    # 4 classes of 150 glosses each (chance 0.25): a linear model on n-grams learns them
-    assert min(rows[c]["best_val_accuracy"] for c in ("tfidf-word", "tfidf-char")) > 0.4
+    print({c: r["best_val_accuracy"] for c, r in rows.items()})
+    # 4 classes of 150 glosses each (the majority class: 0.25): a linear model on n-grams
+    # learns them (0.88 and 0.93 here); fastText's 2 epochs reach 0.52
+    assert min(rows[c]["best_val_accuracy"] for c in ("tfidf-word", "tfidf-char")) > 3 * majority
+    assert all(r["best_val_accuracy"] > 1.5 * majority for r in rows.values())
 
 
 def test_fasttext_child_starts_from_fasttexts_range_not_from_stale_memory(tmp_path):
@@ -250,7 +263,7 @@ def test_fasttext_child_starts_from_fasttexts_range_not_from_stale_memory(tmp_pa
         env={**os.environ, **FASTTEXT_ENV},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert out.returncode == 0, out.stderr[-2000:]
     worst, dim = out.stdout.split()
@@ -262,7 +275,7 @@ def test_real_text_bench_refuses_a_missing_or_wrong_corpus(tmp_path):
         [*BENCH, "--corpus", str(tmp_path / "nope.csv")],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert out.returncode == 2 and "nope.csv" in out.stderr and "wordnet" in out.stderr
     bad = tmp_path / "bad.csv"
@@ -271,7 +284,7 @@ def test_real_text_bench_refuses_a_missing_or_wrong_corpus(tmp_path):
         [*BENCH, "--corpus", str(bad), "--out", str(tmp_path / "b")],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert out.returncode == 2 and "bad.csv" in out.stderr and "text,label" in out.stderr
     for args, words in (
@@ -279,7 +292,10 @@ def test_real_text_bench_refuses_a_missing_or_wrong_corpus(tmp_path):
         (["--rows", "1e3"], ("--rows", "1e3")),
     ):
         out = subprocess.run(
-            [*BENCH, "--corpus", str(bad), *args], capture_output=True, text=True, timeout=120
+            [*BENCH, "--corpus", str(bad), *args],
+            capture_output=True,
+            text=True,
+            timeout=time_limit(120),
         )
         assert out.returncode == 2 and all(w in out.stderr for w in words), out.stderr
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
@@ -308,7 +324,7 @@ def test_real_text_bench_without_fasttext_says_what_to_install(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=time_limit(120),
     )
     assert out.returncode == 2, out.stderr[-2000:]
     assert out.stderr.startswith("error: ") and len(out.stderr.strip().splitlines()) == 1

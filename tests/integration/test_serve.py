@@ -18,6 +18,8 @@ import pytest
 
 from keras_lstm_opt.errors import DataError, RunDirError, UsageError
 
+from ..conftest import time_limit
+
 # keras.layers.LSTM: no fused-kernel build in a fresh test session (FastLSTM's own tests)
 TINY = [
     "model.lstm=keras",
@@ -133,7 +135,13 @@ def test_evaluate_on_the_validation_split_agrees_with_metrics_json(text_run):
     cm = np.asarray(on_disk["confusion_matrix"])
     assert cm.shape == (len(names), len(names)) and cm.sum() == on_disk["examples"]
     assert sum(c["support"] for c in on_disk["per_class"].values()) == on_disk["examples"]
-    assert 0.0 <= on_disk["macro_f1"] <= 1.0
+    # accuracy and macro-F1 again from the confusion matrix (F1 = 2 tp / (support +
+    # predicted); the mean over the classes that occur in either, as scikit-learn)
+    tp, support, predicted = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
+    seen = (support + predicted) > 0
+    f1 = 2 * tp[seen] / (support + predicted)[seen]
+    assert on_disk["accuracy"] == pytest.approx(tp.sum() / cm.sum())
+    assert on_disk["macro_f1"] == pytest.approx(f1.mean())
     assert os.path.getsize(os.path.join(text_run["run"], "confusion_matrix.png")) > 1000
 
 
@@ -287,7 +295,7 @@ def test_load_run_in_a_fresh_process_from_a_relative_path(text_run):
     last."""
     from keras_lstm_opt.serve.run import load_run
 
-    stdout, _ = text_run["fresh"].communicate(timeout=120)
+    stdout, _ = text_run["fresh"].communicate(timeout=time_limit(120))
     log = open(os.path.join(text_run["root"], "fresh.log")).read()
     assert text_run["fresh"].returncode == 0, log[-2000:]
     task, preds = json.loads(stdout.strip().splitlines()[-1])

@@ -24,7 +24,7 @@ from keras_lstm_opt.io import fs
 from keras_lstm_opt.io.storage import StorageError, check_paths, load_plugins, redact
 
 from ..ceph_cluster import ceph  # noqa: F401  (the fixture)
-from ..conftest import console_script
+from ..conftest import console_script, time_limit
 
 TF_S3 = os.environ.get("KLO_S3_CLIENT") == "tensorflow"
 io_only = pytest.mark.skipif(
@@ -74,7 +74,7 @@ def s3_text(ceph) -> str:  # noqa: F811
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     return "s3://klo/text"
@@ -117,7 +117,7 @@ def test_hdfs_without_tensorflow_io_fails_fast_and_writes_nothing(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert proc.returncode == 1 and len(errors) == 1 and "hdfs://nn:8020/text" in errors[0]
@@ -158,14 +158,14 @@ def test_bad_endpoint_bucket_or_credentials_fail_at_once_naming_the_key(
         [console_script(), "train", "--run-dir", str(run), "--set", "data.path=s3://klo/text"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
         env=env,
     )
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert proc.returncode == 1 and len(errors) == 1, proc.stderr[-2000:]
     assert "data.path = 's3://klo/text' cannot be reached at http://127.0.0.1:9" in errors[0]
     assert "Traceback" not in proc.stderr and not run.exists()
-    assert time.time() - began < 120
+    assert time.time() - began < time_limit(120)
 
 
 def test_credentials_in_paths_are_refused_and_redacted(monkeypatch):
@@ -193,7 +193,7 @@ def test_data_make_and_import_write_to_s3_and_training_reads_it(ceph, tmp_path, 
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
         cwd=tmp_path,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
@@ -230,7 +230,7 @@ def test_data_make_and_import_write_to_s3_and_training_reads_it(ceph, tmp_path, 
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
         cwd=tmp_path,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
@@ -239,7 +239,7 @@ def test_data_make_and_import_write_to_s3_and_training_reads_it(ceph, tmp_path, 
     assert not [k for k in _keys("imported/") if "tmp" in k], _keys("imported/")
     run = tmp_path / "run"
     train = _train(str(run), "s3://klo/made", "--set", "train.epochs=1")
-    out, _ = train.communicate(timeout=600)
+    out, _ = train.communicate(timeout=time_limit(600))
     assert train.returncode == 0, out[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["data"] == "s3://klo/made" and metrics["epochs_completed"] == 1
@@ -252,7 +252,7 @@ def test_data_make_and_import_write_to_s3_and_training_reads_it(ceph, tmp_path, 
 
 def test_run_on_s3_completes_lists_loads_and_evaluates(ceph, s3_text, tmp_path, stage):  # noqa: F811
     proc = _train("s3://klo/runs/full", s3_text, "--set", "train.epochs=4")
-    out, _ = proc.communicate(timeout=600)
+    out, _ = proc.communicate(timeout=time_limit(600))
     assert proc.returncode == 0, out[-3000:]
     for secret in (ceph.secret_key, ceph.access_key):
         assert secret not in out
@@ -269,7 +269,11 @@ def test_run_on_s3_completes_lists_loads_and_evaluates(ceph, s3_text, tmp_path, 
     assert any(k.startswith("tensorboard/") for k in keys)
     assert not any(k.startswith("backup/") for k in keys)  # removed once the run finished
     metrics = json.loads(_read("runs/full/metrics.json"))
-    assert metrics["val_accuracy"] > 0.4 and metrics["epochs_completed"] == 4
+    print({"val_accuracy": metrics["val_accuracy"]})
+    # 0.4 of the known best (0.95, the label noise's ceiling), 0.38, above the validation
+    # split's majority class (0.29): 4 epochs of 16 units on 1,600 rows reach 0.46 here
+    best = json.loads(_read("text/schema.json"))["info"]["known_best_accuracy"]
+    assert metrics["val_accuracy"] > 0.4 * best and metrics["epochs_completed"] == 4
     config = _read("runs/full/config.yaml")
     assert ceph.secret_key.encode() not in config and ceph.access_key.encode() not in config
     assert len(_read("runs/full/history.csv").decode().splitlines()) == 5
@@ -278,7 +282,7 @@ def test_run_on_s3_completes_lists_loads_and_evaluates(ceph, s3_text, tmp_path, 
         [console_script(), "evaluate", "s3://klo/runs/full"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=time_limit(300),
     )
     assert ev.returncode == 0, ev.stderr[-3000:]
     evaluation = json.loads(_read("runs/full/evaluation.json"))
@@ -293,13 +297,13 @@ def test_resume_from_s3_backup_after_kill(ceph, s3_text, stage):  # noqa: F811
         ("--set", "train.epochs=3", "--set", "train.backup_every_steps=5"),
     )
     proc = _train(run, s3_text, *extra, start_new_session=True)
-    deadline = time.time() + 300
+    deadline = time.time() + time_limit(300)
     while "backup/checkpoint" not in _keys("runs/killed/"):
         assert proc.poll() is None and time.time() < deadline, proc.stdout.read()[-3000:]
         time.sleep(0.2)
     killed_at = time.time()
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc.wait(timeout=time_limit(60))
     keys = _keys("runs/killed/")
     assert "metrics.json" not in keys
     index = _read("runs/killed/backup/checkpoint").decode()
@@ -307,7 +311,7 @@ def test_resume_from_s3_backup_after_kill(ceph, s3_text, stage):  # noqa: F811
     assert f"backup/{newest}.index" in keys, (index, keys)  # data before the index
     began = time.time()
     again = _train(run, s3_text, *extra)
-    out, _ = again.communicate(timeout=600)
+    out, _ = again.communicate(timeout=time_limit(600))
     assert again.returncode == 0, out[-3000:]
     metrics = json.loads(_read("runs/killed/metrics.json"))
     print(

@@ -15,7 +15,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, time_limit
 
 SCRIPT = os.path.join(REPO, "tests", "scripts", "user_trainer.py")
 LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
@@ -36,7 +36,7 @@ def _launch(mode: str, run_dir, tmp) -> subprocess.CompletedProcess:
         [*LAUNCH, "--workers", "2", "--", sys.executable, SCRIPT, mode, str(run_dir)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=time_limit(600),
         env={**os.environ, "TMPDIR": str(tmp)},
     )
 
@@ -57,8 +57,10 @@ def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
     results, digest = _two_workers("user", tmp_path)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["weights_digest"] == digest and metrics["num_workers"] == 2
-    assert 0.0 <= metrics["val_accuracy"] <= 1.0 and "val_loss" in metrics
-    assert results[0]["predict_shape"] == [128, 3]
+    assert results[0]["predict_shape"] == [128, 3] and "val_loss" in metrics
+    # better than guessing among the 3 classes: 3 epochs of 8 steps reach 0.41 here (the
+    # validation's majority class, 0.52, is beyond so short a run; val_loss 1.088 < ln 3)
+    assert metrics["val_accuracy"] > 1 / 3
     assert results[0]["evaluate"]["accuracy"] == pytest.approx(metrics["val_accuracy"])
     assert os.listdir(tmp_path / "tmp") == []  # the non-chief's private dirs are gone
     print(
@@ -69,7 +71,10 @@ def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
 @pytest.mark.slow
 def test_one_device_and_mirrored_end_an_epoch_with_equal_weights():
     out = subprocess.run(
-        [sys.executable, SCRIPT, "devices", "-"], capture_output=True, text=True, timeout=600
+        [sys.executable, SCRIPT, "devices", "-"],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(600),
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = _results(out.stdout)[0]
