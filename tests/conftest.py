@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -145,9 +146,47 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
     )
 
 
+# The longest files first: CI runs the tests in two pytest-xdist workers, a file's tests
+# together, and a long file started last would leave one worker idle at the end.
+LONG_FIRST = (
+    "test_image.py",
+    "test_readme.py",
+    "test_acceptance.py",
+    "test_distributed.py",
+    "test_network_bench.py",
+    "test_real_text.py",
+    "test_tuning.py",
+    "test_cluster_restart.py",
+    "test_fresh_process.py",
+    "test_profiling.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001
+    def rank(item) -> int:  # noqa: ANN001
+        name = item.path.name
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: each file's own order is kept
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001
     session.config._klo_exitstatus = int(exitstatus)
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: the tally goes up
+        session.config.workeroutput["klo_faults"] = json.dumps(FAULTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # noqa: ANN001
+    """pytest-xdist's controller: add each worker's faults tally to the printed one."""
+    theirs = json.loads(getattr(node, "workeroutput", {}).get("klo_faults", "{}"))
+    for key, value in theirs.items():
+        if isinstance(value, dict):
+            for name, times in value.items():
+                FAULTS[key].setdefault(name, []).extend(times)
+        else:
+            FAULTS[key] += value
 
 
 def pytest_unconfigure(config) -> None:  # noqa: ANN001

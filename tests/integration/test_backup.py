@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -93,7 +94,9 @@ def test_sigkill_during_saves_never_breaks_the_newest_backup(tmp_path):
         for i, proc in enumerate(procs):
             out, _ = proc.communicate(timeout=time_limit(60))
             saved = [
-                int(ln.split()[1]) for ln in (first[i] + out).splitlines() if ln.startswith("saved")
+                int(m[1])  # whole lines only: a kill may cut the last one short
+                for m in map(re.compile(r"saved (\d+)$").match, (first[i] + out).splitlines())
+                if m
             ]
             step, value = _restore(*lanes[i])
             FAULTS["data_lost"] += int(step < saved[-1] or value != float(step))

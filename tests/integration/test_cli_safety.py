@@ -311,14 +311,18 @@ def text_run(big_csv, tmp_path_factory) -> str:
 
 def test_sigterm_while_predicting_leaves_no_file(text_run, big_csv, tmp_path):
     out = tmp_path / "predictions.csv"
-    tmp = tmp_path / "predictions.csv.tmp"
     proc = subprocess.Popen(
         [console_script(), "predict", text_run, big_csv, "--out", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    _wait_for(proc, tmp.exists, "the predictions file being written")
+    # written under a unique temporary name beside it (keras_lstm_opt.io.atomic)
+    _wait_for(
+        proc,
+        lambda: any(tmp_path.glob(".predictions.csv.*.tmp")),
+        "the predictions file being written",
+    )
     time.sleep(0.2)  # the case under test: a stop while the predictions are written
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=time_limit(60))
