@@ -10,10 +10,11 @@ Two layers (import-linter contracts in setup.cfg, checked by `lint-imports`):
 * library, usable from plain Keras code, never importing the application layer:
   models/ (FastLSTM, kernels, factory, cuDNN report), data/ (schema, writers, tf.data
   pipeline), training/ (Trainer: the strategy-aware loop, backups, artifacts),
-  distribute/ (strategies, TF_CONFIG), errors, paths, registry, logs, resources;
-* application, config-driven: config/, experiment (fit), tuning, profiling/, bench/
-  (benchmarks, apart from the profiler), serve/ (load_run, evaluate, predict, export),
-  launch/ (local launcher; launch/manifests/ for k8s, Slurm, YARN), cli, cli_io.
+  distribute/ (strategies, TF_CONFIG), io/ (paths, file systems, atomic writes, sync),
+  errors, registry, logs, resources;
+* application, config-driven: config/, experiment (fit), tuning/, profiling/, serve/
+  (load_run, evaluate, predict, export), launch/ (local launcher; launch/manifests/ for
+  k8s, Slurm, YARN), cli/. The benchmarks live in benchmarks/, outside the package.
 
 Data flows one way: config -> data -> strategy -> model -> Trainer -> artifacts.
 TensorFlow is imported lazily, so loading and validating a config stays fast, and its

@@ -1,6 +1,6 @@
 """Every error keras-lstm-opt raises for a user's mistake or an environment problem.
 
-All derive from `KloError`, so one `except klo.KloError` catches what the package says
+All derive from `KloError`, so one `except klo.errors.KloError` catches what the package says
 about your config, data, paths or machine, while real bugs (a TypeError in our code, a
 NotImplementedError) still show their traceback. Where an older base class was part of
 the contract (`ConfigError` was a ValueError, `TrainingError` a RuntimeError), it stays
@@ -15,7 +15,7 @@ Example:
 
     try:
         klo.fit("configs/text.yaml")
-    except klo.KloError as exc:
+    except klo.errors.KloError as exc:
         print(f"error: {exc}")
 """
 

@@ -3,7 +3,7 @@
 The commands write their outputs somewhere temporary and then publish them: remove an
 earlier import's shards and move the new ones and schema.json in, replace the plots and
 evaluation.json, swap an export directory, write a profile's report files. A signal
-that raised in the middle of such a step (`cli_signals.Stopped`, or Python's own
+that raised in the middle of such a step (`cli.signals.Stopped`, or Python's own
 KeyboardInterrupt) would leave half of the old output and half of the new. Inside
 `publishing(target)` both signals are only recorded; when the block has run, the first
 one is delivered again to the handler that was there before, which raises as usual.

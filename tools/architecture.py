@@ -24,15 +24,6 @@ PAGE = REPO / "docs" / "architecture.md"
 BEGIN = "<!-- tree: begin (python tools/architecture.py --write) -->"
 END = "<!-- tree: end -->"
 COLUMN = 30  # where the descriptions start
-# Packages whose __init__.py has no docstring yet: what they hold, in words (a docstring,
-# once written, takes over).
-WITHOUT_DOCSTRING = {
-    "data": "schema.json, writers, importers, the tf.data pipeline, caches, value checks",
-    "distribute": "strategies by name, TF_CONFIG, cluster formation, peers, the network planner",
-    "models": "FastLSTM (fused CPU kernels, cuDNN on GPU), factory, heads, the cuDNN report",
-    "profiling": "`keras-lstm-opt profile`: bottleneck analysis, resource planner, reports",
-    "training": "Trainer: the strategy-aware loop, backups, best epoch, guards, run directory",
-}
 TOP_LEVEL = {
     "benchmarks": "`python benchmarks/bench.py --mode ...`, `python -m benchmarks.corpora NAME`"
     " (in a clone, not in the wheel)",
@@ -73,7 +64,7 @@ def is_package(folder: Path) -> bool:
 
 def package_rows(folder: Path, indent: int) -> list[str]:
     """A package's own line, then its modules and sub-folders in name order."""
-    text = docstring(folder / "__init__.py") or WITHOUT_DOCSTRING.get(folder.name, "")
+    text = docstring(folder / "__init__.py")
     rows = [row(indent, folder.name + "/", text)]
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.startswith((".", "__pycache__")) or entry.name == "__init__.py":

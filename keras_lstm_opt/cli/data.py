@@ -1,6 +1,6 @@
 """`keras-lstm-opt data make | import | serve`: the dataset commands of the CLI.
 
-`data make` writes an embedded dataset, `data import` (its parser and run in `cli_io`)
+`data make` writes an embedded dataset, `data import` (its parser and run in `cli.user_data`)
 turns CSV/Parquet/JSON Lines into shards, `data serve` runs a tf.data service for a
 command. Each checks its output first and starts TensorFlow only when it needs it
 (`start_tensorflow`, from `cli`).

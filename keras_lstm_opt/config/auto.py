@@ -11,14 +11,14 @@ the built-in default:
 * `model.pooling`: max_mean (the masked max and mean over all steps, side by side);
 * `model.embedding_dim`: 64 for vocabularies of 2,000 words or more;
 * `model.wide`: on for class labels (`keras_lstm_opt.models.wide`): a fastText-style
-  bag of hashed token bigrams read by the head beside the LSTM; on the development half
-  of the corpus suite it adds 2.5 to 6 points of accuracy (WordNet glosses, fortunes);
+  bag of hashed token bigrams read by the head beside the LSTM; it adds accuracy on the
+  development half of the corpus suite (docs/measurements.md, design measurements);
 * `model.input_dropout`: 0.2 (real text overfits from the second or third epoch);
 * `train.batch_size`: 16 under 2,000 training examples, 32 under 20,000, 64 under
   200,000, else the default (enough steps per epoch to learn from a small set), a
   multiple of the replicas;
 * `train.early_stopping_patience`: 6 with under 1,000 validation examples (their
-  accuracy is noisy: man pages' 216 moved by up to 5 points between epochs);
+  accuracy is noisy from epoch to epoch);
 * `train.monitor`: val_accuracy (early stopping and the weights kept follow accuracy);
 * `data.batching`: bucket, at the deciles of the training texts' lengths, where the
   longest kept text is 1.5 times the mean or more: a padded batch runs the LSTM over its

@@ -179,7 +179,7 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
 
     Keras 3's TensorBoard calls `tf.summary.scalar` for every log value at every batch,
     even when only epoch summaries are written (no batch writer is active, so each
-    call writes nothing): 1.1 ms a step on AMD EPYC, 3% of the default job's step.
+    call writes nothing): a measurable share of a small model's step (docs/measurements.md).
     Graph writing and profiler traces (`profile_batch`) work as in Keras.
 
     Args:

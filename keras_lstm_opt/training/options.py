@@ -107,17 +107,6 @@ class LoopOptions:
             _check("seed", self.seed, int, minimum=0)
 
     @classmethod
-    def from_kwargs(cls, options: dict[str, Any]) -> LoopOptions:
-        """Build from keyword arguments; an unknown name says which names exist."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise UsageError(
-                f"unknown Trainer option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        return cls(**options)
-
-    @classmethod
     def pick(cls, source: object) -> LoopOptions:
         """The options named like attributes of `source` (e.g. a TrainConfig)."""
         return cls(

@@ -38,3 +38,17 @@ def test_random_seed_comes_from_one_setting(monkeypatch):
     assert random_seed() == 42
     monkeypatch.delenv("KLO_TEST_SEED")
     assert random_seed() == 20240611
+
+
+def test_ci_fails_a_skip_only_for_what_ci_run_installs():
+    from ..conftest import ci_needs, ci_packages
+
+    assert {"redis-server", "buildah", "fortunes-ru", "wordnet-base"} <= ci_packages()
+    assert ci_needs("needs Ceph (radosgw not found): apt-get install ceph-mon ceph-osd radosgw")
+    assert ci_needs("Debian package 'fortunes-ru' is not installed; install it with: "
+                    "apt-get install fortunes-ru")  # fmt: skip
+    assert ci_needs("needs a C++ compiler (g++) for the fused kernels")
+    # what .ci/run leaves out on purpose (hundreds of MB) may skip there, as may a machine fact
+    assert not ci_needs("unicode-cldr-core: not installed here (apt-get install unicode-cldr-core)")
+    assert not ci_needs("dict-gcide: not installed here (apt-get install dict-gcide)")
+    assert not ci_needs("needs 2 CPUs")
