@@ -46,6 +46,8 @@ from sybil.evaluators.python import pad
 from sybil.evaluators.skip import Skipper
 from sybil.parsers.markdown import CodeBlockParser, SkipParser
 
+from ..conftest import time_limit
+
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 DOCS = REPO / "docs"
@@ -88,15 +90,15 @@ def run_bash(example) -> None:  # noqa: ANN001  (a sybil.Example)
         start_new_session=True,
     )
     try:
-        output, _ = proc.communicate(timeout=BASH_TIMEOUT_S)
+        output, _ = proc.communicate(timeout=time_limit(BASH_TIMEOUT_S))
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            output, _ = proc.communicate(timeout=20)
+            output, _ = proc.communicate(timeout=time_limit(20))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             output, _ = proc.communicate()
-        output += f"\nexample: timed out after {BASH_TIMEOUT_S} s"
+        output += f"\nexample: timed out after {time_limit(BASH_TIMEOUT_S):g} s"
     if proc.returncode != 0:
         failed = re.findall(r"example: exit status \d+ from: .*", output)
         tail = "\n".join(output.splitlines()[-OUTPUT_TAIL_LINES:])
