@@ -78,7 +78,11 @@ def _arrays(x: Any, y: Any, batch_size: int | None, what: str) -> tuple[tf.data.
         raise UsageError(f"{what}: NumPy inputs need y (the targets)")
     sizes = {len(a) for a in tf.nest.flatten((x, y))}
     if len(sizes) != 1:
-        raise UsageError(f"{what}: x and y have different numbers of examples {sorted(sizes)}")
+        xs = sorted({len(a) for a in tf.nest.flatten(x)})
+        ys = sorted({len(a) for a in tf.nest.flatten(y)})
+        raise UsageError(
+            f"{what}: x and y have different numbers of examples: x {_rows(xs)}, y {_rows(ys)}"
+        )
     if not sizes.pop():
         raise UsageError(f"{what}: no examples")
     return tf.data.Dataset.from_tensor_slices((x, y)), batch_size or 32
@@ -178,3 +182,7 @@ def predict_dataset(x: Any, batch_size: int | None = None) -> tf.data.Dataset:
 def steps_for(examples: int | None, batch: int) -> int:
     """Steps in one pass over `examples` (at least one)."""
     return max(1, math.ceil((examples or batch) / batch))
+
+
+def _rows(sizes: list[int]) -> str:
+    return f"{sizes[0]} rows" if len(sizes) == 1 else f"arrays of {sizes} rows"

@@ -39,7 +39,8 @@ class LoopOptions:
         backup and scale the learning rate, at most `nan_rollbacks` times).
     monitor: metric for the best checkpoint and `restore_best_weights`.
     restore_best_weights: end with the best epoch's weights by `monitor`.
-    verbose: auto (a bar on a terminal, else a line per epoch), bar, epoch, silent.
+    verbose: auto (a bar on a terminal, else a line per epoch), bar, epoch, silent; or
+        Keras's numbers: 0 = silent, 1 = bar, 2 = epoch.
     seed: `keras.utils.set_random_seed` before the model is built (None = leave).
     deterministic: TensorFlow's op determinism (same weights run to run).
     profile_start_step / profile_num_steps: a profiler window (TensorBoard's profile).
@@ -101,8 +102,14 @@ class LoopOptions:
             raise UsageError(
                 f"embedding_exchange={self.embedding_exchange!r}: use auto, sparse or dense"
             )
+        given: object = self.verbose
+        keras_verbose: dict[object, Verbose] = {0: "silent", 1: "bar", 2: "epoch"}
+        if type(given) is int and given in keras_verbose:  # Keras's numbers
+            self.verbose = keras_verbose[given]
         if self.verbose not in ("auto", "bar", "epoch", "silent"):
-            raise UsageError(f"verbose={self.verbose!r}: use auto, bar, epoch or silent")
+            raise UsageError(
+                f"verbose={self.verbose!r}: use auto, bar, epoch or silent (or 0, 1, 2)"
+            )
         if self.seed is not None:
             _check("seed", self.seed, int, minimum=0)
 

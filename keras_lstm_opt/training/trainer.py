@@ -25,10 +25,11 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from typing import Any, Never, TypeAlias
 
 import keras
 import tensorflow as tf
@@ -54,6 +55,22 @@ from keras_lstm_opt.training.steps import (
 log = logging.getLogger("keras_lstm_opt")
 
 ModelSource: TypeAlias = "keras.Model | Callable[[], keras.Model]"
+LOOP_FIELDS = frozenset(f.name for f in dataclasses.fields(LoopOptions))
+ARTIFACT_FIELDS = frozenset(f.name for f in dataclasses.fields(RunArtifacts))
+
+
+def _refuse_moved(where: str, moved: dict[str, Any], known: frozenset[str], into: str) -> None:
+    """One UsageError for keyword arguments `where` does not take, saying where the old
+    ones went (e.g. `seed=` into `options=klo.LoopOptions(seed=...)`)."""
+    old = sorted(k for k in moved if k in known)
+    other = sorted(k for k in moved if k not in known)
+    parts = []
+    if old:
+        args = ", ".join(f"{k}=..." for k in old)
+        parts.append(f"{', '.join(old)}: pass {into}({args})")
+    if other:
+        parts.append(f"unknown argument(s) {', '.join(other)}")
+    raise UsageError(f"{where}: " + "; ".join(parts))
 
 
 class Trainer:
@@ -85,8 +102,11 @@ class Trainer:
         strategy: Any = "auto",
         run_dir: str | os.PathLike[str] | None = None,
         options: LoopOptions | None = None,
+        **moved: Never,
     ) -> None:
         ensure_visible()  # resume, rollback, best-weight and digest lines reach script users
+        if moved:  # the keyword options of before `options=`: say where they went
+            _refuse_moved("Trainer", moved, LOOP_FIELDS, "options=klo.LoopOptions")
         if options is not None and not isinstance(options, LoopOptions):
             raise UsageError(
                 f"options={options!r}: pass klo.LoopOptions(...), e.g. "
@@ -262,6 +282,7 @@ class Trainer:
         shuffle: bool = True,
         overwrite: bool = False,
         artifacts: RunArtifacts | None = None,
+        **moved: Never,
     ) -> FitResult:
         """Train `epochs` epochs (a resumed run continues up to `epochs`).
 
@@ -290,6 +311,8 @@ class Trainer:
             TrainingInterrupted: SIGINT/SIGTERM on this or another worker; the backup is
                 saved and the message says how to resume.
         """
+        if moved:  # title, reference, extra_files, metadata: now in RunArtifacts
+            _refuse_moved("fit", moved, ARTIFACT_FIELDS, "artifacts=klo.RunArtifacts")
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise UsageError(f"epochs={epochs!r}: must be an integer >= 1")
         if artifacts is not None and not isinstance(artifacts, RunArtifacts):

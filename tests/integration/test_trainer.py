@@ -152,6 +152,8 @@ def test_input_forms_arrays_dataset_and_function_train_alike():
     [
         ({"loss": "no_such_loss"}, "loss='no_such_loss'"),
         ({"loss": "mse", "options": {"seed": 1}}, "pass klo.LoopOptions"),
+        ({"loss": "mse", "seed": 1}, r"seed: pass options=klo.LoopOptions\(seed=...\)"),
+        ({"loss": "mse", "sed": 1}, "unknown argument.s. sed"),
         ({"loss": "mse", "strategy": "tpu"}, "strategy='tpu'"),
         ({"loss": None}, "loss is required"),
     ],
@@ -166,6 +168,10 @@ def test_bad_trainer_arguments_say_what_to_pass(kwargs, match):
 def test_bad_loop_options_name_the_option():
     import keras_lstm_opt as klo
 
+    assert [klo.LoopOptions(verbose=v).verbose for v in (0, 1, 2)] == ["silent", "bar", "epoch"]
+    with pytest.raises(klo.errors.UsageError, match="verbose=3"):
+        klo.LoopOptions(verbose=3)
+
     with pytest.raises(klo.errors.UsageError, match="steps_per_execution=0"):
         klo.LoopOptions(steps_per_execution=0)
     with pytest.raises(TypeError, match="steps_per_exec"):
@@ -179,7 +185,7 @@ def test_bad_fit_inputs_say_what_to_pass():
 
     x, y = _data()
     t = _trainer()
-    with pytest.raises(klo.errors.UsageError, match="different numbers of examples"):
+    with pytest.raises(klo.errors.UsageError, match=r"examples: x 96 rows, y 10 rows"):
         t.fit(x, y[:10], batch_size=8)
     with pytest.raises(klo.errors.UsageError, match="NumPy inputs need y"):
         t.fit(x, batch_size=8)
@@ -416,3 +422,5 @@ def test_fit_takes_keras_order_returns_metrics_and_history_and_writes_artifacts(
     assert (run / "notes.txt").read_text() == "first try"
     with pytest.raises(klo.errors.UsageError, match="klo.RunArtifacts"):
         t.fit(x, y, 16, 1, artifacts={"title": "no"}, overwrite=True)
+    with pytest.raises(klo.errors.UsageError, match=r"title: pass artifacts=klo.RunArtifacts"):
+        t.fit(x, y, 16, 1, title="the old way", overwrite=True)
