@@ -98,6 +98,7 @@ class EpochLoop:
         self.steps_run = 0
         self.stop = stop or StopSignals()  # entered by the caller (FitSession)
         self._injected = False
+        self._nan_at = int(os.environ.get(NAN_AT_STEP_ENV) or 0)  # read once, not per step
         self._started = 0.0
 
     def run(self, epochs: int, start_step: int = 0) -> dict[str, list[float]]:
@@ -223,7 +224,7 @@ class EpochLoop:
         )
 
     def _inject_nan(self) -> None:
-        at = int(os.environ.get(NAN_AT_STEP_ENV) or 0)
+        at = self._nan_at
         if at and not self._injected and self.global_step >= at:
             self._injected = True  # fault injection: the weights blow up
             first = self.model.trainable_variables[0]
