@@ -129,7 +129,8 @@ class BestWeights(keras.callbacks.Callback):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
         elif self.previous_weights and os.path.exists(self.previous_weights):
-            self.model.load_weights(self.previous_weights)
+            # without the optimizer's variables (older run directories have them)
+            self.model.load_weights(self.previous_weights, objects_to_skip=[self.model.optimizer])
         else:
             log.warning("the best epoch's weights are missing; keeping the last epoch's")
             return

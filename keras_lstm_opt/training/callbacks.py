@@ -120,18 +120,41 @@ def verbosity(mode: str) -> int:
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras's ModelCheckpoint, but each file is written beside its final name and then
-    renamed over it, so a crash mid-write never leaves a half-written best or latest."""
+    """Keras's ModelCheckpoint for weights files, but each file is written beside its final
+    name and then renamed over it, so a crash mid-write never leaves a half-written best
+    or latest; and without the optimizer's variables (Keras's `save_weights` adds them:
+    twice the model again with Adam), which the run's backup keeps."""
 
-    def _get_file_path(self, epoch: int, batch: Any, logs: Any) -> str:
-        self._final = super()._get_file_path(epoch, batch, logs)
-        return self._final[: -len(".weights.h5")] + ".partial.weights.h5"
+    def __init__(self, filepath: str, **kwargs: Any) -> None:
+        super().__init__(filepath, save_weights_only=True, **kwargs)
 
     def _save_model(self, epoch: int, batch: Any, logs: Any) -> None:
-        super()._save_model(epoch, batch, logs)
-        partial = self._final[: -len(".weights.h5")] + ".partial.weights.h5"
-        if os.path.exists(partial):
-            publish_file(partial, self._final)
+        final = self._get_file_path(epoch, batch, logs)
+        if not self._should_save_model(epoch, batch, logs, final):
+            return
+        os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
+        partial = final[: -len(".weights.h5")] + ".partial.weights.h5"
+        keras.saving.save_weights(
+            self.model, partial, overwrite=True, objects_to_skip=[self.model.optimizer]
+        )
+        publish_file(partial, final)
+
+
+class LastWeights(AtomicModelCheckpoint):
+    """`latest.weights.h5` once, when training ends: the last epoch's weights, written
+    before `BestWeights` restores the best. Each epoch's state is in the run's backup
+    (training/backup.py), so a second weights file per epoch only cost time."""
+
+    def __init__(self, filepath: str) -> None:
+        super().__init__(filepath)
+        self._last: tuple[int, dict | None] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._last = (epoch, dict(logs or {}))
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._last is not None:
+            self._save_model(self._last[0], None, self._last[1])
 
 
 class LoggedEarlyStopping(keras.callbacks.EarlyStopping):
@@ -197,7 +220,8 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
 def run_dir_callbacks(
     paths: dict[str, str], monitor: str, resume: bool, best_so_far: float | None = None
 ) -> list[keras.callbacks.Callback]:
-    """What a run directory gets each epoch: best and latest weights, history.csv and
+    """What a run directory gets: best weights (each better epoch), latest weights (at the
+    end), history.csv and
     TensorBoard logs (backups: training/backup.py). `best_so_far`: the monitored value
     of the best epoch before a resume, so that best.weights.h5 is only replaced by a
     better epoch."""
@@ -208,10 +232,9 @@ def run_dir_callbacks(
             monitor=monitor,
             mode=mode,
             save_best_only=True,
-            save_weights_only=True,
             initial_value_threshold=best_so_far,
         ),
-        AtomicModelCheckpoint(paths["latest"], save_weights_only=True),
+        LastWeights(paths["latest"]),
         keras.callbacks.CSVLogger(paths["history"], append=resume),
         EpochTensorBoard(paths["tensorboard"], write_graph=False),
     ]

@@ -180,7 +180,8 @@ class EpochLoop:
         logs["wall_seconds"] = time.perf_counter() - self._started
         logs["epoch_train_seconds"] = trained
         self.callbacks.on_epoch_end(epoch, logs)
-        self._save()
+        if self.saved_step != self.global_step:  # not twice at one step
+            self._save()
 
     def _save(self) -> None:
         if self.stop.lost():  # the run directory is another process's: the stop comes

@@ -424,3 +424,43 @@ def test_fit_takes_keras_order_returns_metrics_and_history_and_writes_artifacts(
         t.fit(x, y, 16, 1, artifacts={"title": "no"}, overwrite=True)
     with pytest.raises(klo.errors.UsageError, match=r"title: pass artifacts=klo.RunArtifacts"):
         t.fit(x, y, 16, 1, title="the old way", overwrite=True)
+
+
+def test_run_directory_weights_files_and_backups_are_written_once_each(tmp_path, monkeypatch):
+    """An epoch end that a step backup just saved is not saved twice; best.weights.h5 and
+    latest.weights.h5 hold the model's weights only (the backup keeps the optimizer), and
+    latest is written when training ends, not at every epoch."""
+    import h5py
+    import keras
+
+    from keras_lstm_opt.training.backup import Backup
+
+    saved: list[int] = []
+    real_save = Backup.save
+
+    def recording_save(self, step):  # noqa: ANN001, ANN202
+        saved.append(step)
+        real_save(self, step)
+
+    monkeypatch.setattr(Backup, "save", recording_save)
+    run = tmp_path / "run"
+    latest = run / "checkpoints" / "latest.weights.h5"
+    seen: dict[str, bool] = {}
+
+    class Look(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):  # noqa: ANN001, ANN201
+            if epoch == 1:
+                seen["latest_after_epoch_1"] = latest.exists()
+
+    x, y = _data()  # 96 rows, batch 16: 6 steps an epoch
+    t = _trainer(str(run), backup_every_steps=3, restore_best_weights=False)
+    t.fit(x, y, 16, 2, validation_data=(x, y), callbacks=[Look()])
+    assert saved == [3, 6, 9, 12]  # not 6 and 12 again at the epoch ends
+    assert seen == {"latest_after_epoch_1": False} and latest.exists()
+    for name in ("best", "latest"):
+        with h5py.File(run / "checkpoints" / f"{name}.weights.h5") as f:
+            assert "layers" in f and "optimizer" not in f, (name, list(f))
+    fresh = _build()
+    fresh.load_weights(str(latest))
+    for got, want in zip(fresh.get_weights(), t.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)  # the last epoch's, which the model keeps
