@@ -203,11 +203,12 @@ def pytest_unconfigure(config) -> None:  # noqa: ANN001
 
 
 # In CI (.ci/run sets KLO_CI=1) a test that skips because something .ci/run installs is
-# missing fails instead, naming it: Ceph, Redis, buildah, g++, or a Debian package of the
+# missing fails instead, naming it: Ceph, Slurm, Redis, buildah, g++, or a Debian package of the
 # corpus suite that .ci/run installs (the large ones it leaves out, CLDR and the dict-*
 # dictionaries, may skip).
 CI_TOOLS = re.compile(
-    r"needs Ceph|redis-server|buildah|debootstrap|C\+\+ compiler|needs WordNet", re.IGNORECASE
+    r"needs Ceph|needs Slurm|redis-server|buildah|debootstrap|C\+\+ compiler|needs WordNet",
+    re.IGNORECASE,
 )
 APT_LINE = re.compile(r"apt-get install (?:--reinstall )?([a-z0-9][a-z0-9.+ -]*[a-z0-9])")
 

@@ -86,7 +86,8 @@ def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser
     p.add_argument(
         "--priority",
         choices=["urgent", "preemptible"],
-        help="PriorityClass for the pods (--emit k8s)",
+        help="PriorityClass for the pods (--emit k8s); the partition --priority-partitions "
+        "names (--emit slurm)",
     )
     p.add_argument(
         "--k8s-kind",
@@ -115,6 +116,27 @@ def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser
         "port (TensorFlow's gRPC is plain text otherwise; --emit k8s)",
     )
     p.add_argument("--time", help="Slurm time limit (--emit slurm)")
+    p.add_argument(
+        "--tasks-per-node",
+        type=int,
+        default=1,
+        help="workers on each node (--emit slurm; each gets the port --port + its rank there)",
+    )
+    p.add_argument("--partition", help="Slurm partition (--emit slurm)")
+    p.add_argument("--qos", help="Slurm quality of service (--emit slurm)")
+    p.add_argument(
+        "--priority-partitions",
+        default="urgent=high,preemptible=low",
+        metavar="MAP",
+        help="the partitions --priority names (--emit slurm; default %(default)s)",
+    )
+    p.add_argument(
+        "--signal",
+        type=int,
+        metavar="SECONDS",
+        help="SIGTERM to the tasks this many seconds before --time runs out, so that they "
+        "save a backup (--emit slurm; default 120 with --time)",
+    )
     p.add_argument("--out", help="write the manifest here instead of stdout")
     return p
 
@@ -145,7 +167,7 @@ def main(
 
     if args.emit:
         from keras_lstm_opt.launch.manifests.k8s import k8s_manifests, to_yaml
-        from keras_lstm_opt.launch.manifests.slurm import sbatch
+        from keras_lstm_opt.launch.manifests.slurm import sbatch, slurm_partition
 
         if args.emit == "k8s":
             if not args.image:
@@ -184,7 +206,23 @@ def main(
                 args.memory or "4 GiB",
             )
         else:
-            text = sbatch(command, args.workers, args.name, args.port, args.max_restarts, args.time)
+            try:
+                text = sbatch(
+                    command,
+                    args.workers,
+                    args.name,
+                    args.port,
+                    args.max_restarts,
+                    args.time,
+                    tasks_per_node=args.tasks_per_node,
+                    partition=slurm_partition(
+                        args.partition, args.priority, args.priority_partitions
+                    ),
+                    qos=args.qos,
+                    signal_seconds=args.signal if args.signal is not None or not args.time else 120,
+                )
+            except UsageError as exc:
+                p.error(str(exc))
         if args.out:
             with open(args.out, "w", encoding="utf-8") as fh:
                 fh.write(text)

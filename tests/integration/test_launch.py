@@ -314,66 +314,6 @@ def _shim(bin_dir, name, body):
     path.chmod(0o755)
 
 
-@pytest.mark.parametrize(
-    "status,restarts,requeued,exit_status",
-    [
-        (138, 0, True, 0),
-        (143, 1, True, 0),
-        (1, 0, False, 1),
-        (2, 0, False, 2),
-        (138, 2, False, 138),
-    ],
-)
-def test_slurm_script_requeues_on_a_lost_peer_up_to_max_restarts(
-    tmp_path, status, restarts, requeued, exit_status
-):
-    """The sbatch script's own exit-status handling, run by bash; `srun` and `scontrol`
-    (Slurm's, absent here) are stand-ins that end with the tasks' status and record the
-    requeue."""
-    script = tmp_path / "job.sbatch"
-    assert (
-        _launch(
-            "--emit",
-            "slurm",
-            "--workers",
-            "2",
-            "--max-restarts",
-            "2",
-            "--out",
-            str(script),
-            "--",
-            "keras-lstm-opt",
-            "train",
-        ).returncode
-        == 0
-    )
-    text = script.read_text()
-    assert "#SBATCH --requeue" in text and "#SBATCH --open-mode=append" in text
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    _shim(bin_dir, "srun", f"exit {status}")
-    _shim(bin_dir, "scontrol", f'echo "$@" > {tmp_path}/scontrol')
-    run = subprocess.run(
-        ["bash", str(script)],
-        capture_output=True,
-        text=True,
-        timeout=time_limit(30),
-        env={
-            **os.environ,
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
-            "SLURM_JOB_ID": "42",
-            "SLURM_RESTART_COUNT": str(restarts),
-        },
-    )
-    assert run.returncode == exit_status, run.stderr
-    assert (tmp_path / "scontrol").exists() == requeued
-    if requeued:
-        assert (tmp_path / "scontrol").read_text().split() == ["requeue", "42"]
-        assert (
-            f"exit status {status}: requeueing the job (restart {restarts + 1} of 2)" in run.stderr
-        )
-
-
 def test_yarn_container_runs_its_worker_again_after_a_lost_peer(tmp_path):
     """The Skein service script, run by bash: a worker that exits 138 runs again with the
     same TF_CONFIG, one that exits 1 does not. `python3 -m ...yarn` (which needs a YARN

@@ -1,18 +1,30 @@
 """Slurm: an sbatch script for a multi-worker run, and each task's TF_CONFIG.
 
-* `sbatch`: a Slurm batch script, one task per node; each task builds its TF_CONFIG
-  from Slurm's variables with TensorFlow's SlurmClusterResolver, by running this module:
+* `sbatch`: a Slurm batch script, `tasks_per_node` tasks per node (one by default; several
+  on multi-socket or multi-GPU nodes); each task builds its TF_CONFIG from Slurm's
+  variables with TensorFlow's SlurmClusterResolver (task index = SLURM_PROCID, port = the
+  base port + the task's rank on its node), by running this module:
 
     export TF_CONFIG="$(python -m keras_lstm_opt.launch.manifests.slurm --port 2222)"
 
   which reads SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_STEP_NODELIST and
   SLURM_STEP_TASKS_PER_NODE (set by `srun`).
+* priorities: `partition` and `qos` are Slurm's own; a cluster that pre-empts by partition
+  priority (PreemptType=preempt/partition_prio, PreemptMode=REQUEUE) sends a job SIGTERM
+  when a higher-priority one needs its nodes and puts it back in the queue; the tasks save
+  a backup on SIGTERM and the requeued job resumes from it.
+* time limits: with `signal_seconds`, `#SBATCH --signal=TERM@S` has Slurm send the tasks
+  SIGTERM S seconds before the limit (it may send it up to 60 s earlier); they save a
+  backup and stop with 143, and the script requeues the job when restarts are left. (The
+  tasks are signalled directly, not through the batch shell: srun would pass on a second
+  SIGTERM, and a second signal stops training without its backup.)
 * restarts (`max_restarts` > 0): `--requeue`, and when `srun` ends with a status worth
   retrying (`RETRY_EXIT`: 138, a peer was lost; 130/137/142/143, a task stopped or killed
   by a signal) the script requeues its own job (`scontrol requeue`) while
   SLURM_RESTART_COUNT is below `max_restarts`; the requeued job resumes from the last
-  backup. 1 (a bug) and 2 (a mistake) end the job. Logs are appended, not truncated,
-  across requeues (`--open-mode=append`).
+  backup once Slurm lets it start again (it holds a requeued job for the cluster's
+  `cred_expire`, 120 s by default). 1 (a bug) and 2 (a mistake) end the job. Logs are
+  appended, not truncated, across requeues (`--open-mode=append`).
 
 Example:
 
@@ -27,6 +39,8 @@ import os
 import shlex
 import sys
 
+from keras_lstm_opt.errors import UsageError
+
 # 138: a peer was lost (keras_lstm_opt.errors.PEER_LOST_EXIT); 128 + SIGINT, SIGKILL,
 # SIGTERM: a task stopped or killed from outside (pre-emption, the OOM killer).
 RETRY_EXIT = (130, 137, 138, 142, 143)
@@ -40,16 +54,30 @@ def sbatch(
     max_restarts: int = 0,
     time_limit: str | None = None,
     python: str = "python3",
+    tasks_per_node: int = 1,
+    partition: str | None = None,
+    qos: str | None = None,
+    signal_seconds: int | None = None,
 ) -> str:
-    """A Slurm sbatch script: one task per node, TF_CONFIG from Slurm's variables."""
+    """A Slurm sbatch script: `workers` tasks, `tasks_per_node` on each node, TF_CONFIG
+    from Slurm's variables; SIGTERM passed to the tasks; requeued up to `max_restarts`."""
+    if tasks_per_node < 1 or workers < 1:
+        raise UsageError("--workers and --tasks-per-node must be >= 1")
+    if signal_seconds is not None and not 0 <= signal_seconds <= 65535:
+        raise UsageError(f"--signal {signal_seconds}: give 0 to 65535 seconds")
+    nodes = -(-workers // tasks_per_node)
     lines = [
         "#!/bin/bash",
         f"#SBATCH --job-name={name}",
-        f"#SBATCH --nodes={workers}",
-        "#SBATCH --ntasks-per-node=1",
+        f"#SBATCH --nodes={nodes}",
+        f"#SBATCH --ntasks={workers}",
+        f"#SBATCH --ntasks-per-node={tasks_per_node}",
     ]
-    if time_limit:
-        lines.append(f"#SBATCH --time={time_limit}")
+    lines += [f"#SBATCH --partition={partition}"] if partition else []
+    lines += [f"#SBATCH --qos={qos}"] if qos else []
+    lines += [f"#SBATCH --time={time_limit}"] if time_limit else []
+    # the tasks themselves (not the batch shell) get SIGTERM before the limit
+    lines += [f"#SBATCH --signal=TERM@{signal_seconds}"] if signal_seconds is not None else []
     if max_restarts:
         lines += ["#SBATCH --requeue", "#SBATCH --open-mode=append"]
     cmd = " ".join(shlex.quote(c) for c in command)
@@ -57,28 +85,48 @@ def sbatch(
         f'export TF_CONFIG="$({python} -m keras_lstm_opt.launch.manifests.slurm '
         f'--port {port})" && exec {cmd}'
     )
-    srun = f"srun --kill-on-bad-exit=1 bash -c {shlex.quote(inner)}"
-    comment = "# Each task builds its own TF_CONFIG (worker index = SLURM_PROCID)."
-    if not max_restarts:
-        return "\n".join([*lines, "set -euo pipefail", comment, srun, ""])
-    retry = "|".join(str(c) for c in RETRY_EXIT)
     lines += [
         "set -uo pipefail",
-        comment,
-        srun,
+        'echo "keras-lstm-opt: job ${SLURM_JOB_ID:-?} run ${SLURM_RESTART_COUNT:-0} started at '
+        '$(date -u +%FT%TZ) on ${SLURM_JOB_NODELIST:-?}" >&2',
+        "# Each task builds its own TF_CONFIG (worker index = SLURM_PROCID, port = "
+        f"{port} + its rank on the node).",
+        f"srun --kill-on-bad-exit=1 bash -c {shlex.quote(inner)}",
         "status=$?",
+    ]
+    if not max_restarts:
+        return "\n".join([*lines, 'exit "$status"', ""])
+    retry = "|".join(str(c) for c in RETRY_EXIT)
+    lines += [
         "# 138: a peer was lost; 130/137/142/143: stopped or killed by a signal. Requeue (the",
         "# rerun resumes from the last backup); 1 (a bug) and 2 (a mistake) end the job.",
         "restarts=${SLURM_RESTART_COUNT:-0}",
         f'if [[ "$status" =~ ^({retry})$ ]] && (( restarts < {max_restarts} )); then',
         f'  echo "keras-lstm-opt: exit status $status: requeueing the job (restart '
-        f'$((restarts + 1)) of {max_restarts})" >&2',
+        f"$((restarts + 1)) of {max_restarts}; Slurm holds a requeued job for its cred_expire, "
+        f'120 s by default, before it starts again)" >&2',
         '  scontrol requeue "$SLURM_JOB_ID" && exit 0',
         "fi",
         'exit "$status"',
         "",
     ]
     return "\n".join(lines)
+
+
+def slurm_partition(partition: str | None, priority: str | None, mapping: str) -> str | None:
+    """The partition to ask for: `partition`, or the one `mapping` (e.g.
+    "urgent=high,preemptible=low") gives `priority`."""
+    if priority is None:
+        return partition
+    if partition:
+        raise UsageError("give --priority or --partition, not both")
+    names = dict(item.split("=", 1) for item in mapping.split(",") if "=" in item)
+    if priority not in names:
+        raise UsageError(
+            f"--priority-partitions {mapping!r} names no partition for {priority!r}: "
+            "give e.g. urgent=high,preemptible=low"
+        )
+    return names[priority]
 
 
 def slurm_tf_config(port: int = 2222, gpus_per_node: int = 0) -> str:

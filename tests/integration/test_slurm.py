@@ -1,0 +1,278 @@
+"""`launch --emit slurm` scripts run by a real Slurm cluster (tests/slurm_cluster.py):
+two workers on one node under sbatch; the same job pre-empted by a job of a
+higher-priority partition, requeued and resumed to the same weights; a job whose time
+limit runs out, stopped by the early signal and finished on its second run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ..conftest import time_limit, wait_for
+from ..slurm_cluster import slurm  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.slow
+COMMON = [
+    "model.units=16",
+    "train.epochs=3",
+    "train.batch_size=64",
+    "train.verbose=epoch",
+    "data.deterministic=true",
+    "train.early_stopping_patience=0",
+    "train.backup_every_steps=5",
+    "distribute.strategy=multi_worker_mirrored",
+    "distribute.timeout_seconds=120",
+]
+FIGURES: dict[str, object] = {}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from keras_lstm_opt.data.embedded import write_embedded
+
+    return write_embedded("text", str(tmp_path_factory.mktemp("slurm-data")), 3000, seed=11)
+
+
+def _script(tmp_path, run, data, *launch_args: str) -> str:
+    from keras_lstm_opt.launch.launcher import free_ports
+
+    train = [sys.executable, "-m", "keras_lstm_opt.cli", "train", "--run-dir", str(run)]
+    for item in [*COMMON, f"data.path={data}"]:
+        train += ["--set", item]
+    path = tmp_path / "job.sbatch"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_lstm_opt.cli",
+            "launch",
+            "--emit",
+            "slurm",
+            "--workers",
+            "2",
+            "--tasks-per-node",
+            "2",
+            "--port",
+            str(free_ports(1)[0]),
+            *launch_args,
+            "--out",
+            str(path),
+            "--",
+            *train,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(120),
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return str(path)
+
+
+def _digests(log: str) -> set[str]:
+    return set(re.findall(r"weights_digest ([0-9a-f]{16})", log))
+
+
+def _submit(slurm, script, tmp_path, *args: str) -> tuple[int, str]:  # noqa: F811
+    log = str(tmp_path / "job.log")
+    job = slurm.sbatch(script, "--output", log, "--chdir", str(tmp_path), *args)
+    return job, log
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def test_two_workers_on_one_node_train_under_sbatch(slurm, data, tmp_path):  # noqa: F811
+    run = tmp_path / "run"
+    script = _script(tmp_path, run, data)
+    job, log = _submit(slurm, script, tmp_path)
+    fields = slurm.wait_job(job, ("COMPLETED", "FAILED", "CANCELLED"), time_limit(240))
+    text = _read(log)
+    assert fields["JobState"] == "COMPLETED" and fields["ExitCode"] == "0:0", text[-3000:]
+    digests = _digests(text)
+    assert len(digests) == 1, text[-3000:]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["num_workers"] == 2 and metrics["weights_digest"] in digests
+    FIGURES["digest"] = digests.pop()
+
+
+def _backup_step(run) -> int:
+    try:
+        text = (run / "backup" / "checkpoint").read_text()
+        return int(text.split('model_checkpoint_path: "ckpt-')[1].split('"')[0])
+    except (OSError, IndexError):
+        return 0
+
+
+def test_a_preempted_job_is_requeued_and_resumes_to_the_same_weights(slurm, data, tmp_path):  # noqa: F811
+    if "digest" not in FIGURES:
+        pytest.skip("needs the uninterrupted run's digest (the test before)")
+    run = tmp_path / "run"
+    script = _script(tmp_path, run, data, "--max-restarts", "2", "--priority", "preemptible")
+    job, log = _submit(slurm, script, tmp_path)
+    wait_for(
+        lambda: _backup_step(run) >= 10,
+        time_limit(180),
+        "the low-priority job to save a backup at step 10 or later",
+        detail=lambda: _read(log)[-3000:] if os.path.exists(log) else "(no log yet)",
+    )
+    high_log = str(tmp_path / "high.log")
+    submitted = time.monotonic()
+    high = int(
+        slurm.run(
+            "sbatch",
+            "--parsable",
+            "--partition",
+            "high",
+            "--ntasks",
+            "2",
+            "--output",
+            high_log,
+            "--wrap",
+            "sleep 2",
+        ).strip()
+    )
+    seen: dict[str, float] = {}
+    milestones = {
+        "saved": lambda t: t.count("the backup is saved") >= 2,  # both workers
+        "requeued_run_started": lambda t: "run 1 started" in t,
+        "resumed": lambda t: "resuming from the backup" in t,
+    }
+
+    def progress() -> bool:
+        text = _read(log)
+        for name, reached in milestones.items():
+            if name not in seen and reached(text):
+                seen[name] = round(time.monotonic() - submitted, 1)
+        return len(seen) == len(milestones)
+
+    wait_for(
+        progress,
+        time_limit(240),
+        "the pre-empted job to resume",
+        interval=0.2,
+        detail=lambda: f"{seen}\n{_read(log)[-3000:]}",
+    )
+    assert slurm.job(high)["JobState"] in ("RUNNING", "COMPLETED"), slurm.job(high)
+    fields = slurm.wait_job(job, ("COMPLETED", "FAILED", "CANCELLED"), time_limit(300))
+    text = _read(log)
+    assert fields["JobState"] == "COMPLETED", text[-4000:]
+    assert int(fields["Restarts"]) == 1, fields
+    stops = re.findall(r"stopped: by SIGTERM at step (\d+); the backup is saved", text)
+    resumed = re.findall(r"resuming from the backup \S+ at step (\d+)", text)
+    assert len(stops) == 2 and len(set(stops)) == 1, text[-4000:]  # both at one step
+    assert resumed and set(resumed) == set(stops), text[-4000:]  # nothing lost
+    assert _digests(text) == {FIGURES["digest"]}, text[-4000:]
+    FIGURES.update(
+        steps_lost=0,
+        stopped_at_step=int(stops[0]),
+        seconds_from_high_job_to_backup=seen["saved"],
+        seconds_from_backup_to_requeued_run=round(seen["requeued_run_started"] - seen["saved"], 1),
+        seconds_from_requeued_run_to_resumed_step=round(
+            seen["resumed"] - seen["requeued_run_started"], 1
+        ),
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics.get("resumed_from"), metrics
+    print("slurm pre-emption:", json.dumps(FIGURES))
+
+
+def _exits_script(tmp_path, statuses: list[int], max_restarts: int) -> str:
+    """An emitted script whose one task exits with `statuses[run]` on each run."""
+    counter = tmp_path / "runs"
+    code = (
+        f"import sys; p = {str(counter)!r}; n = len(open(p).read()) if "
+        f"__import__('os').path.exists(p) else 0; open(p, 'a').write('x'); "
+        f"sys.exit({statuses!r}[min(n, {len(statuses) - 1})])"
+    )
+    path = tmp_path / f"exits-{'-'.join(map(str, statuses))}.sbatch"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keras_lstm_opt.cli",
+            "launch",
+            "--emit",
+            "slurm",
+            "--workers",
+            "1",
+            "--max-restarts",
+            str(max_restarts),
+            "--out",
+            str(path),
+            "--",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(120),
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "statuses,state,restarts",
+    [
+        ([138, 143, 0], "COMPLETED", 2),  # a lost peer, then a signal: requeued twice
+        ([138, 143, 138], "FAILED", 2),  # restarts used up: the third 138 ends it
+        ([1], "FAILED", 0),  # a bug: no requeue
+        ([2], "FAILED", 0),  # a mistake: no requeue
+    ],
+)
+def test_the_script_requeues_its_job_for_retryable_exits_only(
+    slurm,  # noqa: F811
+    tmp_path,
+    statuses,
+    state,
+    restarts,
+):
+    script = _exits_script(tmp_path, statuses, max_restarts=2)
+    job, log = _submit(slurm, script, tmp_path)
+    fields = slurm.wait_job(job, ("COMPLETED", "FAILED", "CANCELLED"), time_limit(120))
+    text = _read(log)
+    assert (fields["JobState"], int(fields["Restarts"])) == (state, restarts), text[-2000:]
+    assert (tmp_path / "runs").read_text() == "x" * (restarts + 1)
+    for run in range(restarts):
+        assert f"exit status {statuses[run]}: requeueing the job (restart {run + 1} of 2" in text
+    if state == "FAILED":
+        assert fields["ExitCode"] == f"{statuses[restarts]}:0", fields
+
+
+def test_cluster_start_and_stop_leave_nothing_behind():
+    from ..slurm_cluster import SlurmCluster, slurm_available
+
+    reason = slurm_available()
+    if reason:
+        pytest.skip(reason)
+    cluster = SlurmCluster().start()
+    pids = [p.pid for p in cluster.procs.values()]
+    ports = list(cluster.ports.values())
+    directory = cluster.dir
+    assert cluster.start_seconds < 10, cluster.start_seconds
+    cluster.stop()
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or _zombie(pid), pid
+    for port in ports:
+        import socket
+
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, port
+    assert not os.path.exists(directory)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[1].split()[0] == "Z"
+    except OSError:
+        return True
