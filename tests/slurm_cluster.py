@@ -38,7 +38,9 @@ from collections.abc import Iterator
 import pytest
 
 TOOLS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "scancel")
-CRED_EXPIRE = 5  # seconds a requeued job waits before it may start again
+# seconds a requeued job waits before it may start again (1 is too short: a job step's own
+# credential expired before slurmd checked it)
+CRED_EXPIRE = 5
 
 
 def slurm_available() -> str | None:

@@ -85,10 +85,13 @@ class StopSignals:
     it waits inside a TensorFlow call (a step blocked on a lost peer). So the signals
     are also written to a wakeup fd, read by a thread that calls `on_signal(signum)`
     at once (the loop points it at its watchdog, which aborts a step that stays
-    blocked)."""
+    blocked). A second SIGINT (Ctrl-C twice) ends the process at once; a repeated SIGTERM
+    does not, since schedulers deliver one SIGTERM more than once and follow it with
+    SIGKILL after their grace period."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self._repeated = False
         self.on_signal: Callable[[int], None] | None = None
         self.lost_lock: Callable[[], str | None] | None = None  # `RunLock.lost`
         self._old: dict[int, Any] = {}
@@ -101,8 +104,14 @@ class StopSignals:
         return self.lost_lock() if self.lost_lock is not None else None
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.signum is not None:  # a second signal: stop now
-            signal.signal(signum, signal.SIG_DFL)
+        if self.signum is not None:
+            if signum == signal.SIGTERM:  # schedulers send it more than once (Slurm: to each
+                # task and again through srun); their SIGKILL follows after a grace period
+                if not self._repeated:
+                    self._repeated = True
+                    log.warning("SIGTERM again: still stopping after this step with a backup")
+                return
+            signal.signal(signum, signal.SIG_DFL)  # a second Ctrl-C: stop now
             signal.raise_signal(signum)
         self.signum = signum
         log.warning(

@@ -20,7 +20,7 @@ from ..slurm_cluster import slurm  # noqa: F401  (the fixture)
 pytestmark = pytest.mark.slow
 COMMON = [
     "model.units=16",
-    "train.epochs=3",
+    "train.epochs=13",  # about 20 s of training here: longer than a 1-minute limit leaves
     "train.batch_size=64",
     "train.verbose=epoch",
     "data.deterministic=true",
@@ -184,6 +184,32 @@ def test_a_preempted_job_is_requeued_and_resumes_to_the_same_weights(slurm, data
     print("slurm pre-emption:", json.dumps(FIGURES))
 
 
+def test_a_job_at_its_time_limit_saves_on_the_early_signal_and_finishes_requeued(
+    slurm,  # noqa: F811
+    data,
+    tmp_path,
+):
+    """--time 1 --signal 45: Slurm sends the tasks SIGTERM about 45 s before the minute is
+    up; they save a backup and exit 143, the script requeues the job, the next run resumes."""
+    if "digest" not in FIGURES:
+        pytest.skip("needs the uninterrupted run's digest (the first test)")
+    run = tmp_path / "run"
+    script = _script(tmp_path, run, data, "--time", "1", "--signal", "45", "--max-restarts", "3")
+    assert "#SBATCH --signal=TERM@45" in open(script).read()
+    job, log = _submit(slurm, script, tmp_path)
+    fields = slurm.wait_job(job, ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"), time_limit(300))
+    text = _read(log)
+    assert fields["JobState"] == "COMPLETED", text[-4000:]
+    restarts = int(fields["Restarts"])
+    stops = re.findall(r"stopped: by SIGTERM at step (\d+); the backup is saved", text)
+    resumed = re.findall(r"resuming from the backup \S+ at step (\d+)", text)
+    assert restarts >= 1 and len(stops) == 2 * restarts, text[-4000:]  # both workers, each run
+    assert sorted(set(resumed)) == sorted(set(stops)), text[-4000:]  # every stop resumed
+    assert "TIME LIMIT" not in text, text[-4000:]  # stopped by the early signal, not killed
+    assert _digests(text) == {FIGURES["digest"]}, text[-4000:]
+    FIGURES["time_limit_runs"] = restarts + 1
+
+
 def _exits_script(tmp_path, statuses: list[int], max_restarts: int) -> str:
     """An emitted script whose one task exits with `statuses[run]` on each run."""
     counter = tmp_path / "runs"
@@ -221,29 +247,32 @@ def _exits_script(tmp_path, statuses: list[int], max_restarts: int) -> str:
 
 
 @pytest.mark.parametrize(
-    "statuses,state,restarts",
+    "statuses,max_restarts,state,restarts",
     [
-        ([138, 143, 0], "COMPLETED", 2),  # a lost peer, then a signal: requeued twice
-        ([138, 143, 138], "FAILED", 2),  # restarts used up: the third 138 ends it
-        ([1], "FAILED", 0),  # a bug: no requeue
-        ([2], "FAILED", 0),  # a mistake: no requeue
+        ([138, 143, 0], 2, "COMPLETED", 2),  # a lost peer, then a signal: requeued twice
+        ([138, 138], 1, "FAILED", 1),  # restarts used up: the second 138 ends it
+        ([1], 2, "FAILED", 0),  # a bug (or 2, a mistake): no requeue
     ],
 )
 def test_the_script_requeues_its_job_for_retryable_exits_only(
     slurm,  # noqa: F811
     tmp_path,
     statuses,
+    max_restarts,
     state,
     restarts,
 ):
-    script = _exits_script(tmp_path, statuses, max_restarts=2)
+    script = _exits_script(tmp_path, statuses, max_restarts)
     job, log = _submit(slurm, script, tmp_path)
     fields = slurm.wait_job(job, ("COMPLETED", "FAILED", "CANCELLED"), time_limit(120))
     text = _read(log)
     assert (fields["JobState"], int(fields["Restarts"])) == (state, restarts), text[-2000:]
     assert (tmp_path / "runs").read_text() == "x" * (restarts + 1)
     for run in range(restarts):
-        assert f"exit status {statuses[run]}: requeueing the job (restart {run + 1} of 2" in text
+        assert (
+            f"exit status {statuses[run]}: requeueing the job (restart {run + 1} of "
+            f"{max_restarts};" in text
+        ), text[-2000:]
     if state == "FAILED":
         assert fields["ExitCode"] == f"{statuses[restarts]}:0", fields
 
