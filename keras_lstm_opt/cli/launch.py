@@ -135,7 +135,7 @@ def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser
         type=int,
         metavar="SECONDS",
         help="SIGTERM to the tasks this many seconds before --time runs out, so that they "
-        "save a backup (--emit slurm; default 120 with --time)",
+        "save a backup (--emit slurm; default 120 with a --time of 5 minutes or more)",
     )
     p.add_argument("--out", help="write the manifest here instead of stdout")
     return p
@@ -167,7 +167,11 @@ def main(
 
     if args.emit:
         from keras_lstm_opt.launch.manifests.k8s import k8s_manifests, to_yaml
-        from keras_lstm_opt.launch.manifests.slurm import sbatch, slurm_partition
+        from keras_lstm_opt.launch.manifests.slurm import (
+            default_signal,
+            sbatch,
+            slurm_partition,
+        )
 
         if args.emit == "k8s":
             if not args.image:
@@ -219,7 +223,9 @@ def main(
                         args.partition, args.priority, args.priority_partitions
                     ),
                     qos=args.qos,
-                    signal_seconds=args.signal if args.signal is not None or not args.time else 120,
+                    signal_seconds=args.signal
+                    if args.signal is not None
+                    else default_signal(args.time),
                 )
             except UsageError as exc:
                 p.error(str(exc))

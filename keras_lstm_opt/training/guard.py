@@ -8,7 +8,8 @@ then it stops with the reason. Every rollback is logged and kept in `rollbacks`
 
 `StopSignals`: SIGINT and SIGTERM ask the loop to stop after the step in flight; the
 loop saves a backup and raises `TrainingInterrupted`, so the same command resumes.
-A second signal stops at once (Python's default behaviour). While the main thread waits
+A second SIGINT stops at once (Python's default behaviour); a repeated SIGTERM does not
+(schedulers deliver it more than once, and follow it with SIGKILL). While the main thread waits
 in a collective, `on_signal` hears of the signal at once (a wakeup fd and a thread).
 `lost()` is the other reason to stop, no signal: the chief's run directory lock went to
 another process (`run_lock`); the loop stops after the step in flight without a backup.

@@ -249,6 +249,55 @@ def test_emit_slurm_script_parses_and_builds_tf_config(tmp_path):
     assert cfg["task"] == {"type": "worker", "index": 2}
 
 
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("--priority", "urgent", "--partition", "gpu"), "give --priority or --partition"),
+        (("--priority", "urgent", "--priority-partitions", "low=x"), "names no partition"),
+        (("--tasks-per-node", "0"), "--tasks-per-node must be >= 1"),
+        (("--signal", "70000"), "give 0 to 65535 seconds"),
+        (("--time", "2", "--signal", "120"), "a longer --time or a smaller --signal"),
+        (("--time", "1:2:3:4"), "give minutes, MM:SS, HH:MM:SS or D-HH:MM:SS"),
+    ],
+)
+def test_emit_slurm_bad_options_get_one_line_and_exit_2(args, message):
+    out = _launch("--emit", "slurm", "--workers", "2", *args, "--", "keras-lstm-opt", "train")
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_emit_slurm_tasks_per_node_and_time_defaults():
+    out = _launch(
+        "--emit",
+        "slurm",
+        "--workers",
+        "5",
+        "--tasks-per-node",
+        "2",
+        "--time",
+        "1-0",
+        "--qos",
+        "long",
+        "--",
+        "keras-lstm-opt",
+        "train",
+    )
+    assert out.returncode == 0, out.stderr
+    for line in (
+        "--nodes=3",
+        "--ntasks=5",
+        "--ntasks-per-node=2",
+        "--qos=long",
+        "--time=1-0",
+        "--signal=TERM@120",
+    ):
+        assert f"#SBATCH {line}\n" in out.stdout, line
+    short = _launch(
+        "--emit", "slurm", "--workers", "2", "--time", "4", "--", "keras-lstm-opt", "train"
+    )
+    assert short.returncode == 0 and "--signal" not in short.stdout  # no default under 5 min
+
+
 def test_emit_yarn_skein_spec_parses_and_builds_tf_config():
     skein = pytest.importorskip("skein")
     out = _launch(

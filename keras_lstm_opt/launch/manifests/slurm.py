@@ -14,10 +14,10 @@
   when a higher-priority one needs its nodes and puts it back in the queue; the tasks save
   a backup on SIGTERM and the requeued job resumes from it.
 * time limits: with `signal_seconds`, `#SBATCH --signal=TERM@S` has Slurm send the tasks
-  SIGTERM S seconds before the limit (it may send it up to 60 s earlier); they save a
-  backup and stop with 143, and the script requeues the job when restarts are left. (The
-  tasks are signalled directly, not through the batch shell: srun would pass on a second
-  SIGTERM, and a second signal stops training without its backup.)
+  SIGTERM about S seconds before the limit (slurmctld checks every 30 s or so and sends it
+  at the first check within S + 30 s of the end: up to 60 s early); they save a backup and
+  stop with 143, and the script requeues the job when restarts are left. The tasks are
+  signalled directly, not through the batch shell, which would only pass it on.
 * restarts (`max_restarts` > 0): `--requeue`, and when `srun` ends with a status worth
   retrying (`RETRY_EXIT`: 138, a peer was lost; 130/137/142/143, a task stopped or killed
   by a signal) the script requeues its own job (`scontrol requeue`) while
@@ -65,6 +65,13 @@ def sbatch(
         raise UsageError("--workers and --tasks-per-node must be >= 1")
     if signal_seconds is not None and not 0 <= signal_seconds <= 65535:
         raise UsageError(f"--signal {signal_seconds}: give 0 to 65535 seconds")
+    limit = slurm_seconds(time_limit) if time_limit else None
+    if limit is not None and signal_seconds is not None and signal_seconds + 30 >= limit:
+        raise UsageError(  # slurmctld sends it at its first check within S + 30 s of the end
+            f"--signal {signal_seconds} with --time {time_limit}: Slurm would send the signal "
+            "at the job's start, before training has saved anything; give a longer --time "
+            "or a smaller --signal"
+        )
     nodes = -(-workers // tasks_per_node)
     lines = [
         "#!/bin/bash",
@@ -81,9 +88,9 @@ def sbatch(
     if max_restarts:
         lines += ["#SBATCH --requeue", "#SBATCH --open-mode=append"]
     cmd = " ".join(shlex.quote(c) for c in command)
-    inner = (
-        f'export TF_CONFIG="$({python} -m keras_lstm_opt.launch.manifests.slurm '
-        f'--port {port})" && exec {cmd}'
+    inner = (  # an assignment alone keeps the helper's exit status (`export` would not)
+        f'TF_CONFIG="$({python} -m keras_lstm_opt.launch.manifests.slurm '
+        f'--port {port})" && export TF_CONFIG && exec {cmd}'
     )
     lines += [
         "set -uo pipefail",
@@ -111,6 +118,32 @@ def sbatch(
         "",
     ]
     return "\n".join(lines)
+
+
+def slurm_seconds(value: str) -> int:
+    """Seconds in a Slurm time limit: minutes, minutes:seconds, hours:minutes:seconds,
+    days-hours, days-hours:minutes or days-hours:minutes:seconds (sbatch --time)."""
+    days, _, rest = value.partition("-") if "-" in value else ("0", "", value)
+    try:
+        parts = [int(p) for p in rest.split(":")]
+        d = int(days)
+    except ValueError:
+        raise UsageError(f"--time {value!r}: give minutes, MM:SS, HH:MM:SS or D-HH:MM:SS") from None
+    if "-" in value:  # days-hours[:minutes[:seconds]]
+        h, m, sec = (parts + [0, 0])[:3]
+    else:
+        h, m, sec = {1: (0, parts[0], 0), 2: (0, *parts), 3: tuple(parts)}.get(
+            len(parts), (0, 0, -1)
+        )
+    if min(d, h, m, sec) < 0 or len(parts) > 3:
+        raise UsageError(f"--time {value!r}: give minutes, MM:SS, HH:MM:SS or D-HH:MM:SS")
+    return ((d * 24 + h) * 60 + m) * 60 + sec
+
+
+def default_signal(time_limit: str | None) -> int | None:
+    """The early SIGTERM for a time limit: 120 s before it, for limits of 5 minutes or
+    more (a shorter job gets none unless asked)."""
+    return 120 if time_limit and slurm_seconds(time_limit) >= 300 else None
 
 
 def slurm_partition(partition: str | None, priority: str | None, mapping: str) -> str | None:
