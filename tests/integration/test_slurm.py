@@ -46,27 +46,15 @@ def _script(tmp_path, run, data, *launch_args: str, overrides: tuple[str, ...] =
     train = [sys.executable, "-m", "keras_lstm_opt.cli", "train", "--run-dir", str(run)]
     for item in [*COMMON, f"data.path={data}", *overrides]:
         train += ["--set", item]
-    path = tmp_path / "job.sbatch"
+    launch = ("--workers", "2", "--tasks-per-node", "2", "--port", str(free_ports(1)[0]))
+    return _emit(tmp_path / "job.sbatch", *launch, *launch_args, "--", *train)
+
+
+def _emit(path: os.PathLike, *args: str) -> str:
+    """`launch --emit slurm --out PATH ARGS` (ARGS end with -- and the command); PATH."""
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_lstm_opt.cli",
-            "launch",
-            "--emit",
-            "slurm",
-            "--workers",
-            "2",
-            "--tasks-per-node",
-            "2",
-            "--port",
-            str(free_ports(1)[0]),
-            *launch_args,
-            "--out",
-            str(path),
-            "--",
-            *train,
-        ],
+        [sys.executable, "-m", "keras_lstm_opt.cli", "launch", "--emit", "slurm"]
+        + ["--out", str(path), *args],
         capture_output=True,
         text=True,
         timeout=time_limit(120),
@@ -246,31 +234,8 @@ def _exits_script(tmp_path, statuses: list[int], max_restarts: int) -> str:
         f"sys.exit({statuses!r}[min(n, {len(statuses) - 1})])"
     )
     path = tmp_path / f"exits-{'-'.join(map(str, statuses))}.sbatch"
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_lstm_opt.cli",
-            "launch",
-            "--emit",
-            "slurm",
-            "--workers",
-            "1",
-            "--max-restarts",
-            str(max_restarts),
-            "--out",
-            str(path),
-            "--",
-            sys.executable,
-            "-c",
-            code,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=time_limit(120),
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    return str(path)
+    restarts = ("--max-restarts", str(max_restarts))
+    return _emit(path, "--workers", "1", *restarts, "--", sys.executable, "-c", code)
 
 
 @pytest.mark.parametrize(
