@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from keras_lstm_opt.launch.launcher import free_ports
+
 TOOLS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "scancel")
 # seconds a requeued job waits before it may start again (1 is too short: a job step's own
 # credential expired before slurmd checked it)
@@ -54,17 +56,6 @@ def slurm_available() -> str | None:
     if os.geteuid() != 0:
         return "needs root: slurmd starts each job's processes as the job's user"
     return None
-
-
-def _free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 class SlurmCluster:
@@ -126,8 +117,11 @@ PartitionName=high Nodes={self.node} PriorityTier=2 MaxTime=INFINITE State=UP
 """
 
     def env(self) -> dict[str, str]:
-        """What Slurm's commands need to reach this cluster."""
-        return {"SLURM_CONF": self._path("slurm.conf")}
+        """What Slurm's commands need to reach this cluster; PATH starts with this
+        Python's bin directory, so that a job's `python3` is this environment's even
+        where it was not activated."""
+        bin_dir = os.path.dirname(sys.executable)
+        return {"SLURM_CONF": self._path("slurm.conf"), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
 
     def run(self, *args: str, check: bool = True) -> str:
         """A Slurm command against this cluster; its stdout."""
@@ -186,7 +180,7 @@ PartitionName=high Nodes={self.node} PriorityTier=2 MaxTime=INFINITE State=UP
         with open(key, "wb") as fh:
             fh.write(os.urandom(1024))
         os.chmod(key, 0o400)
-        slurmctld, slurmd = _free_ports(2)
+        slurmctld, slurmd = free_ports(2)
         self.ports = {"slurmctld": slurmctld, "slurmd": slurmd}
         with open(self._path("slurm.conf"), "w", encoding="utf-8") as fh:
             fh.write(self.conf())

@@ -130,7 +130,14 @@ class BestWeights(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
         elif self.previous_weights and os.path.exists(self.previous_weights):
             # without the optimizer's variables (older run directories have them)
-            self.model.load_weights(self.previous_weights, objects_to_skip=[self.model.optimizer])
+            try:
+                self.model.load_weights(
+                    self.previous_weights, objects_to_skip=[self.model.optimizer]
+                )
+            except (TypeError, ValueError) as exc:  # a Keras before `objects_to_skip`
+                if "objects_to_skip" not in str(exc) and "keyword" not in str(exc):
+                    raise
+                self.model.load_weights(self.previous_weights)
         else:
             log.warning("the best epoch's weights are missing; keeping the last epoch's")
             return

@@ -134,9 +134,12 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
             return
         os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
         partial = final[: -len(".weights.h5")] + ".partial.weights.h5"
-        keras.saving.save_weights(
-            self.model, partial, overwrite=True, objects_to_skip=[self.model.optimizer]
-        )
+        try:
+            keras.saving.save_weights(
+                self.model, partial, overwrite=True, objects_to_skip=[self.model.optimizer]
+            )
+        except TypeError:  # a Keras before `objects_to_skip` (setup.cfg allows 3.3): all
+            self.model.save_weights(partial, overwrite=True)
         publish_file(partial, final)
 
 
