@@ -33,6 +33,7 @@ from typing import Any
 def _parser() -> argparse.ArgumentParser:
     from keras_lstm_opt import __version__
     from keras_lstm_opt.cli.data import add_data_parsers
+    from keras_lstm_opt.cli.serve import add_serve_parser
     from keras_lstm_opt.cli.user_data import add_parsers
 
     p = argparse.ArgumentParser(
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_data_parsers(add("data", "dataset tools"), verbose)
     add_parsers(add)
+    add_serve_parser(add)
     tune = add("tune", "KerasTuner search over the config's tune.space")
     with_config(tune)
     tune.add_argument(
@@ -294,17 +296,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit_after_remote(code: int, report: bool = False) -> None:
-    """After tensorflow-io's S3 file system was used, TensorFlow 2.16 aborts at
-    interpreter exit ("pure virtual method called", status 134) while tearing the plugin
-    down. Everything is written by now: flush and leave with the run's own status."""
+    """Leave with the run's own status, at once, where a normal interpreter exit goes
+    wrong; return otherwise.
+
+    - After tensorflow-io's S3 file system was used, TensorFlow 2.16 aborts at exit
+      ("pure virtual method called", status 134) while tearing the plugin down.
+    - A worker of a multi-worker run first waits for the others (`depart_together`):
+      all then leave within milliseconds, before a heartbeat could find a peer gone.
+    Everything is written by now: flush and leave."""
     from keras_lstm_opt.io.storage import used_remote
 
-    if not used_remote():
+    together = False
+    if not report:
+        from keras_lstm_opt.distribute.departure import depart_together
+
+        together = depart_together()
+    if not (together or used_remote()):
         return
     if report:
         import traceback
 
         traceback.print_exc()
+    if together and not used_remote():
+        import atexit
+
+        atexit._run_exitfuncs()  # e.g. autograph's temporary modules; milliseconds
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -326,7 +342,7 @@ def _main(argv: list[str] | None = None) -> int:
     from keras_lstm_opt.errors import KloError, TrainingInterrupted
 
     try:
-        if args.command == "train":  # stops at a step and saves a backup (its own handler)
+        if args.command in ("train", "serve"):  # their own handlers: a backup; a drain
             return _dispatch(args)
         with stop_on_signals():  # SIGINT/SIGTERM -> Stopped: one line, 128 + the signal
             return _dispatch(args)
@@ -361,6 +377,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _profile(args)
     if args.command == "build-kernels":
         return _build_kernels(args)
+    if args.command == "serve":
+        from keras_lstm_opt.cli.serve import serve_command
+
+        return serve_command(args, lambda: _tensorflow(args))
     if args.command in ("evaluate", "predict", "export"):
         from keras_lstm_opt.cli.user_data import run
 

@@ -46,7 +46,8 @@ def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser
     p.add_argument(
         "--workers-on-restart",
         type=int,
-        help="restart with this many workers (elastic resume from the backup)",
+        help="restart with this many workers (elastic resume from the backup; "
+        "--emit slurm: a requeued run starts this many)",
     )
     p.add_argument(
         "--grace-seconds",
@@ -226,6 +227,7 @@ def main(
                     signal_seconds=args.signal
                     if args.signal is not None
                     else default_signal(args.time),
+                    workers_on_restart=args.workers_on_restart,
                 )
             except UsageError as exc:
                 p.error(str(exc))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from ..conftest import REPO, console_script, time_limit, wait_for
 
 pytestmark = pytest.mark.slow
 LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
+HEARTBEAT_ERRORS = re.compile(r"stopped sending heartbeats|tasks have crashed|Failed to send RPC")
 COMMON = [
     "model.units=16",
     "train.epochs=4",
@@ -88,6 +90,8 @@ def test_two_workers_train_with_identical_weights_and_match_one_process(
     metrics = _metrics(run)
     assert metrics["num_replicas"] == 2 and metrics["num_workers"] == 2
     assert metrics["weights_digest"] == digests["0"]
+    # Both leave together: no heartbeat error from a peer that left first (issue 32).
+    assert not HEARTBEAT_ERRORS.search(out.stdout + out.stderr), out.stdout[-3000:]
     single = subprocess.run(
         _train_cmd(tmp_path / "single", mw_data),
         capture_output=True,
@@ -312,3 +316,40 @@ def test_collective_timeout_costs_no_thread_per_collective_and_still_fires(mw_da
     assert threads < 300, threads  # 2,000 and more with TensorFlow's per-collective timer
     assert procs[0].returncode != 0 and took < time_limit(40), out[-2000:]
     assert "distribute.timeout_seconds" in out
+
+
+DEPART_SCRIPT = """
+import json, os, sys, time
+import numpy as np, keras, keras_lstm_opt as klo
+from keras_lstm_opt.distribute.departure import depart_together
+index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+x = np.random.RandomState(0).rand(256, 8, 3).astype("float32")
+y = (x.sum((1, 2)) > 12).astype("int32")
+model = keras.Sequential([keras.Input((8, 3)), keras.layers.LSTM(8), keras.layers.Dense(2)])
+trainer = klo.Trainer(model, loss="sparse_categorical_crossentropy", run_dir=sys.argv[1],
+                      strategy="multi_worker_mirrored")
+trainer.fit(x, y, epochs=1, batch_size=32)
+if index == 0:
+    time.sleep(12)  # the chief writes for longer than a heartbeat timeout (10 s)
+together = depart_together(60)
+print(f"worker {index} together={together}", flush=True)
+if together:
+    os._exit(0)
+"""
+
+
+def test_workers_that_finish_apart_leave_without_heartbeat_errors(tmp_path):
+    """Without `depart_together` the worker that left first is reported 10 s later as
+    "stopped sending heartbeats ... The tasks have crashed" (seen before issue 32)."""
+    script = tmp_path / "depart.py"
+    script.write_text(DEPART_SCRIPT)
+    out = subprocess.run(
+        [*LAUNCH, "--workers", "2", "--", sys.executable, str(script), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(300),
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-3000:]
+    assert "worker 0 together=True" in text and "worker 1 together=True" in text, text[-3000:]
+    assert not HEARTBEAT_ERRORS.search(text), text[-3000:]

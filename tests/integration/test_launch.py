@@ -258,6 +258,7 @@ def test_emit_slurm_script_parses_and_builds_tf_config(tmp_path):
         (("--signal", "70000"), "give 0 to 65535 seconds"),
         (("--time", "2", "--signal", "120"), "a longer --time or a smaller --signal"),
         (("--time", "1:2:3:4"), "give minutes, MM:SS, HH:MM:SS or D-HH:MM:SS"),
+        (("--workers-on-restart", "0"), "--workers-on-restart 0: give 1 to --workers (2)"),
     ],
 )
 def test_emit_slurm_bad_options_get_one_line_and_exit_2(args, message):
@@ -399,3 +400,20 @@ def test_yarn_container_runs_its_worker_again_after_a_lost_peer(tmp_path):
         ["bash", "-c", failing], capture_output=True, text=True, timeout=time_limit(60), env=env
     )
     assert bad.returncode == 1 and "running the worker again" not in bad.stderr
+
+
+def test_emit_slurm_workers_on_restart_runs_fewer_tasks_on_a_requeued_run():
+    """The task count the script gives srun on each run (the rest of it runs under a real
+    Slurm in test_slurm.py)."""
+    out = _launch(
+        "--emit", "slurm", "--workers", "4", "--tasks-per-node", "2", "--workers-on-restart",
+        "3", "--max-restarts", "1", "--", "keras-lstm-opt", "train",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "#SBATCH --nodes=2\n" in out.stdout and "#SBATCH --ntasks=4\n" in out.stdout
+    assert 'srun --ntasks="$tasks" --nodes="$nodes"' in out.stdout
+    body = "tasks=" + out.stdout.split("\ntasks=", 1)[1].split("\nsrun")[0]
+    for restarts, tasks, nodes in ((0, 4, 2), (1, 3, 2)):
+        shell = f"SLURM_RESTART_COUNT={restarts}\n{body}\n" + 'echo "n=$tasks/$nodes"'
+        got = subprocess.run(["bash", "-c", shell], capture_output=True, text=True)
+        assert f"n={tasks}/{nodes}" in got.stdout, (restarts, got.stdout, got.stderr)

@@ -1,7 +1,8 @@
 """`launch --emit slurm` scripts run by a real Slurm cluster (tests/slurm_cluster.py):
 two workers on one node under sbatch; the same job pre-empted by a job of a
 higher-priority partition, requeued and resumed to the same weights; a job whose time
-limit runs out, stopped by the early signal and finished on its second run."""
+limit runs out, stopped by the early signal and resumed on its second run by one worker
+(elastic restart, `--workers-on-restart 1`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 COMMON = [
     "model.units=16",
     "model.lstm=keras",  # no FastLSTM kernels to compile inside a job's time window
-    "train.epochs=8",
+    "train.epochs=4",
     "train.batch_size=64",
     "train.verbose=epoch",
     "data.deterministic=true",
@@ -31,6 +32,7 @@ COMMON = [
     "distribute.timeout_seconds=120",
 ]
 FIGURES: dict[str, object] = {}
+HEARTBEAT_ERRORS = re.compile(r"stopped sending heartbeats|tasks have crashed|Failed to send RPC")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +95,7 @@ def test_two_workers_on_one_node_train_under_sbatch(slurm, data, tmp_path):  # n
     assert len(digests) == 1, text[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["num_workers"] == 2 and metrics["weights_digest"] in digests
+    assert not HEARTBEAT_ERRORS.search(text), text[-3000:]  # the workers left together
     FIGURES["digest"] = digests.pop()
 
 
@@ -184,14 +187,16 @@ def test_a_job_at_its_time_limit_saves_on_the_early_signal_and_resumes_requeued(
 ):
     """--time 1 --signal 10: slurmctld sends the tasks SIGTERM at its first check within
     40 s of the end (20 to 50 s into the job, after training has started); they save a
-    backup and exit 143, the script requeues the job, and the next run resumes from it.
-    (Training is longer than any one run here, so the test cancels the job once resumed.)"""
+    backup and exit 143, the script requeues the job, and the next run resumes from it
+    with one worker instead of two (--workers-on-restart 1: elastic, as the local
+    launcher's). (Training is longer than any one run here, so the test cancels the job
+    once resumed.)"""
     run = tmp_path / "run"
     script = _script(
         tmp_path,
         run,
         data,
-        *("--time", "1", "--signal", "10", "--max-restarts", "3"),
+        *("--time", "1", "--signal", "10", "--max-restarts", "3", "--workers-on-restart", "1"),
         overrides=("train.epochs=60",),
     )
     assert "#SBATCH --signal=TERM@10" in open(script).read()
@@ -222,6 +227,9 @@ def test_a_job_at_its_time_limit_saves_on_the_early_signal_and_resumes_requeued(
     assert len(stops) == 2 and len(set(stops)) == 1, text[-4000:]  # both workers, one step
     assert set(steps) == set(stops) and "run 1 started" in text, text[-4000:]
     assert "DUE TO TIME LIMIT" not in text and "exit status 143: requeueing" in text, text[-4000:]
+    first, second = text.split("run 1 started", 1)
+    assert "2 worker(s)" in first and "1 worker(s) on 1 node(s)" in second, text[-4000:]
+    assert "1 replica(s)" in second and "2 replica(s)" in first, text[-4000:]  # elastic
     FIGURES["time_limit"] = {"stopped_at_step": int(stops[0]), "saved_after_s": seen.get("saved")}
 
 
@@ -238,35 +246,33 @@ def _exits_script(tmp_path, statuses: list[int], max_restarts: int) -> str:
     return _emit(path, "--workers", "1", *restarts, "--", sys.executable, "-c", code)
 
 
-@pytest.mark.parametrize(
-    "statuses,max_restarts,state,restarts",
-    [
-        ([138, 143, 0], 2, "COMPLETED", 2),  # a lost peer, then a signal: requeued twice
-        ([138, 138], 1, "FAILED", 1),  # restarts used up: the second 138 ends it
-        ([1], 2, "FAILED", 0),  # a bug (or 2, a mistake): no requeue
-    ],
-)
-def test_the_script_requeues_its_job_for_retryable_exits_only(
-    slurm,  # noqa: F811
-    tmp_path,
-    statuses,
-    max_restarts,
-    state,
-    restarts,
-):
-    script = _exits_script(tmp_path, statuses, max_restarts)
-    job, log = _submit(slurm, script, tmp_path)
-    fields = slurm.wait_job(job, ("COMPLETED", "FAILED", "CANCELLED"), time_limit(120))
-    text = _read(log)
-    assert (fields["JobState"], int(fields["Restarts"])) == (state, restarts), text[-2000:]
-    assert (tmp_path / "runs").read_text() == "x" * (restarts + 1)
-    for run in range(restarts):
-        assert (
-            f"exit status {statuses[run]}: requeueing the job (restart {run + 1} of "
-            f"{max_restarts};" in text
-        ), text[-2000:]
-    if state == "FAILED":
-        assert fields["ExitCode"] == f"{statuses[restarts]}:0", fields
+RULES = [  # (statuses of the runs, --max-restarts, final state, restarts)
+    ([138, 143, 0], 2, "COMPLETED", 2),  # a lost peer, then a signal: requeued twice
+    ([138, 138], 1, "FAILED", 1),  # restarts used up: the second 138 ends it
+    ([1], 2, "FAILED", 0),  # a bug (or 2, a mistake): no requeue
+]
+
+
+def test_the_script_requeues_its_job_for_retryable_exits_only(slurm, tmp_path):  # noqa: F811
+    jobs = []  # submitted together: the jobs are small and the requeue holds overlap
+    for index, (statuses, max_restarts, _, _) in enumerate(RULES):
+        where = tmp_path / f"case{index}"
+        where.mkdir()
+        jobs.append((where, *_submit(slurm, _exits_script(where, statuses, max_restarts), where)))
+    for (where, job, log), (statuses, max_restarts, state, restarts) in zip(
+        jobs, RULES, strict=True
+    ):
+        fields = slurm.wait_job(job, ("COMPLETED", "FAILED", "CANCELLED"), time_limit(120))
+        text = _read(log)
+        assert (fields["JobState"], int(fields["Restarts"])) == (state, restarts), text[-2000:]
+        assert (where / "runs").read_text() == "x" * (restarts + 1)
+        for run in range(restarts):
+            assert (
+                f"exit status {statuses[run]}: requeueing the job (restart {run + 1} of "
+                f"{max_restarts};" in text
+            ), text[-2000:]
+        if state == "FAILED":
+            assert fields["ExitCode"] == f"{statuses[restarts]}:0", fields
 
 
 def test_cluster_start_and_stop_leave_nothing_behind():

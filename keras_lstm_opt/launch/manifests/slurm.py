@@ -25,6 +25,12 @@
   backup once Slurm lets it start again (it holds a requeued job for the cluster's
   `cred_expire`, 120 s by default). 1 (a bug) and 2 (a mistake) end the job. Logs are
   appended, not truncated, across requeues (`--open-mode=append`).
+* elastic restart (`workers_on_restart`): a requeued run starts that many workers in its
+  allocation, as the local launcher's `--workers-on-restart` does, and training resumes
+  from the backup on them. The allocation itself keeps its size: Slurm (22.05 here)
+  requeues a job with its original request, even after `scontrol update` shrank it
+  while it ran, and given a node range (`--nodes=1-2`) starts it on the fewest nodes
+  that fit, not on as many as are free.
 
 Example:
 
@@ -58,11 +64,18 @@ def sbatch(
     partition: str | None = None,
     qos: str | None = None,
     signal_seconds: int | None = None,
+    workers_on_restart: int | None = None,
 ) -> str:
     """A Slurm sbatch script: `workers` tasks, `tasks_per_node` on each node, TF_CONFIG
-    from Slurm's variables; SIGTERM passed to the tasks; requeued up to `max_restarts`."""
+    from Slurm's variables; SIGTERM passed to the tasks; requeued up to `max_restarts`;
+    a requeued run starts `workers_on_restart` workers if given (training resumes from the
+    backup on any number of workers)."""
     if tasks_per_node < 1 or workers < 1:
         raise UsageError("--workers and --tasks-per-node must be >= 1")
+    if workers_on_restart is not None and not 1 <= workers_on_restart <= workers:
+        raise UsageError(
+            f"--workers-on-restart {workers_on_restart}: give 1 to --workers ({workers})"
+        )
     if signal_seconds is not None and not 0 <= signal_seconds <= 65535:
         raise UsageError(f"--signal {signal_seconds}: give 0 to 65535 seconds")
     limit = slurm_seconds(time_limit) if time_limit else None
@@ -98,7 +111,20 @@ def sbatch(
         '$(date -u +%FT%TZ) on ${SLURM_JOB_NODELIST:-?}" >&2',
         "# Each task builds its own TF_CONFIG (worker index = SLURM_PROCID, port = "
         f"{port} + its rank on the node).",
-        f"srun --kill-on-bad-exit=1 bash -c {shlex.quote(inner)}",
+    ]
+    srun = "srun"
+    if workers_on_restart is not None:
+        few = -(-workers_on_restart // tasks_per_node)
+        lines += [
+            f"# A requeued run starts {workers_on_restart} worker(s) in its allocation; training",
+            "# resumes from the backup on any number of workers.",
+            f"tasks={workers}; nodes={nodes}",
+            f"(( ${{SLURM_RESTART_COUNT:-0}} > 0 )) && tasks={workers_on_restart} && nodes={few}",
+            'echo "keras-lstm-opt: $tasks worker(s) on $nodes node(s)" >&2',
+        ]
+        srun = 'srun --ntasks="$tasks" --nodes="$nodes"'
+    lines += [
+        f"{srun} --kill-on-bad-exit=1 bash -c {shlex.quote(inner)}",
         "status=$?",
     ]
     if not max_restarts:
