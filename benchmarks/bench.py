@@ -35,6 +35,8 @@ time and peak RSS per stage.
 size, worker count, implementation and pack size, against the ring bound of each link.
 `--mode links` trains with `launch --link` per lever (dense, sparse, float16 wire, bigger
 batches): step time, samples/s, accuracy, time to target and the planner's prediction.
+`--mode serve` loads `keras-lstm-opt serve` with concurrent HTTP clients, dynamic batching
+against `--max-batch 1` (requests/s, p50/p99 latency, rows per model call).
 `--mode remote` reads the same shards locally and from s3:// (--url, on the endpoint the
 environment names, e.g. `python -m tests.ceph_cluster`), staged cold, staged warm and streamed.
 """
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             "allreduce",
             "links",
             "remote",
+            "serve",
         ],
         default="data",
     )
@@ -181,6 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         default="s3://klo/bench-remote",
         help="--mode remote: an s3:// prefix on the endpoint the environment names",
     )
+    p.add_argument(
+        "--run-dir",
+        help="--mode serve: a finished run to serve (default: train the default config "
+        "for 1 epoch into OUT/serve-run)",
+    )
+    p.add_argument(
+        "--max-batches", default="1,64", help="--mode serve: servers' --max-batch values"
+    )
+    p.add_argument("--clients", type=int, default=64, help="--mode serve: concurrent clients")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default="bench", help="output directory (default ./bench)")
@@ -209,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         return _links(args)
     if args.mode == "remote":
         return _remote(args)
+    if args.mode == "serve":
+        return _serve(args)
 
     from benchmarks.data import DEFAULT_VARIANTS, bench_pipeline
     from benchmarks.report import bar_chart, format_table, write_outputs
@@ -814,6 +828,41 @@ def _predict(args: argparse.Namespace) -> int:
     print(f"max |output - keras|: {json.dumps(result['max_abs_diff_vs_keras'])}")
     print(f"wrote {paths['json']} and {paths['png']}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from benchmarks.report import bar_chart, format_table, write_outputs
+    from benchmarks.serve import bench_serve
+
+    run_dir = args.run_dir
+    if not run_dir:
+        from keras_lstm_opt.experiment import fit
+
+        run_dir = os.path.join(args.out, "serve-run")
+        if not os.path.exists(os.path.join(run_dir, "metrics.json")):
+            print(f"training the default config for 1 epoch into {run_dir}", flush=True)
+            fit(args.config, run_dir=run_dir, overrides=["train.epochs=1", *args.overrides])
+    batches = sorted({int(b) for b in args.max_batches.split(",") if b})
+    print(
+        f"serving benchmark: {args.clients} clients x 50 requests of one instance, "
+        f"{args.repeats} interleaved rounds, --max-batch {batches}",
+        flush=True,
+    )
+    result = bench_serve(run_dir, batches, clients=args.clients, rounds=args.repeats)
+    cols = ["max_batch", "requests_per_second", "p50_ms", "p99_ms", "rows_per_call"]
+    cols += ["throughput_ratio", "failures"]
+    print(format_table(result["servers"], cols))
+    paths = write_outputs(result, args.out, "serve")
+    paths["png"] = bar_chart(
+        [{**r, "max_batch": f"--max-batch {r['max_batch']}"} for r in result["servers"]],
+        "max_batch",
+        ["requests_per_second"],
+        os.path.join(args.out, "serve.png"),
+        f"keras-lstm-opt serve, {args.clients} concurrent clients",
+        "requests/s",
+    )
+    print(json.dumps(paths))
+    return 0 if all(r["failures"] == 0 for r in result["servers"]) else 1
 
 
 if __name__ == "__main__":
