@@ -32,6 +32,7 @@ from typing import Any
 
 def _parser() -> argparse.ArgumentParser:
     from keras_lstm_opt import __version__
+    from keras_lstm_opt.cli.config_cmd import add_config_parser
     from keras_lstm_opt.cli.data import add_data_parsers
     from keras_lstm_opt.cli.serve import add_serve_parser
     from keras_lstm_opt.cli.user_data import add_parsers
@@ -120,19 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     kern = add("build-kernels", "compile FastLSTM's fused CPU kernels now (else on first use)")
     kern.add_argument("--force", action="store_true", help="rebuild even if cached")
 
-    conf = add("config", "bundled configs")
-    csub = conf.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
-    show = csub.add_parser(
-        "show",
-        help="print a bundled config (default: default, every key with its default and a comment)",
-    )
-    show.add_argument(
-        "name",
-        nargs="?",
-        default="default",
-        help="a bundled config's name; `config list` lists them",
-    )
-    csub.add_parser("list", help="list the bundled configs")
+    add_config_parser(add)
 
     add(
         "launch",
@@ -140,17 +129,6 @@ def _parser() -> argparse.ArgumentParser:
         "--workers N -- COMMAND (see `keras-lstm-opt launch --help`)",
     )
     return p
-
-
-def _config_command(args: argparse.Namespace) -> int:
-    from keras_lstm_opt.config import bundled_configs, config_path
-
-    if args.config_command == "list":
-        print("\n".join(bundled_configs()))
-        return 0
-    with open(config_path(args.name), encoding="utf-8") as fh:
-        sys.stdout.write(fh.read())
-    return 0
 
 
 def _tensorflow(args: argparse.Namespace) -> None:
@@ -362,7 +340,9 @@ def _main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
-        return _config_command(args)
+        from keras_lstm_opt.cli.config_cmd import config_command
+
+        return config_command(args, lambda: _tensorflow(args))
     if args.command == "train":
         from keras_lstm_opt.cli.train import train
 

@@ -346,3 +346,40 @@ def test_train_auto_on_a_tiny_set_takes_smaller_batches_and_more_patience():
         _imported_text_schema(1_500, 900, True),
     )
     assert cfg.train.early_stopping_patience == 2
+
+
+def test_config_show_resolved_is_what_train_writes(tmp_path):
+    """`config show --resolved` before training equals the run's config.yaml after it,
+    train.auto's choices marked with their reasons."""
+    import subprocess
+
+    import yaml
+
+    from benchmarks.corpora import write_wordnet
+    from keras_lstm_opt.data.importer import import_data
+
+    from ..conftest import console_script
+
+    src = str(tmp_path / "w.csv")
+    write_wordnet(src, rows=300, seed=5)
+    data = str(tmp_path / "data")
+    import_data(src, data, text="text", label="label", progress=False)
+    sets = ["--set", "train.epochs=1", "--set", "model.lstm=keras", "--set", "train.verbose=silent"]
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [console_script(), *args], capture_output=True, text=True, timeout=300, cwd=tmp_path
+        )
+
+    shown = cli("config", "show", "--resolved", "--data", "data", *sets)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "# auto: " in shown.stdout and "(was " in shown.stdout
+    run = cli("train", "--set", "data.path=data", *sets, "--run-dir", "run")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert yaml.safe_load(shown.stdout) == yaml.safe_load(
+        (tmp_path / "run" / "config.yaml").read_text()
+    )
+    bad = cli("config", "show", "--resolved", "--set", "train.epochs=-1")
+    assert bad.returncode == 2 and "train.epochs" in bad.stderr and "Traceback" not in bad.stderr
+    stray = cli("config", "show", "text", "--set", "train.epochs=2")
+    assert stray.returncode == 2 and "go with --resolved" in stray.stderr
