@@ -9,6 +9,7 @@ import pytest
 
 import keras_lstm_opt as klo
 from keras_lstm_opt.cli import app as cli
+from keras_lstm_opt.cli import config_cmd
 
 
 @pytest.mark.parametrize(
@@ -32,10 +33,10 @@ from keras_lstm_opt.cli import app as cli
     ],
 )
 def test_cli_reports_a_klo_error_in_one_line_with_its_exit_code(error, code, monkeypatch, capsys):
-    def fail(args):
+    def fail(args, start_tensorflow):
         raise error
 
-    monkeypatch.setattr(cli, "_config_command", fail)
+    monkeypatch.setattr(config_cmd, "config_command", fail)
     assert cli._main(["config", "list"]) == code
     err = capsys.readouterr().err
     assert str(error).splitlines()[0] in err and "Traceback" not in err
@@ -45,10 +46,10 @@ def test_cli_reports_a_klo_error_in_one_line_with_its_exit_code(error, code, mon
     "bug", [NotImplementedError("later"), RuntimeError("a bug of ours"), KeyError("missing")]
 )
 def test_cli_lets_a_real_bug_show_its_traceback(bug, monkeypatch):
-    def fail(args):
+    def fail(args, start_tensorflow):
         raise bug
 
-    monkeypatch.setattr(cli, "_config_command", fail)
+    monkeypatch.setattr(config_cmd, "config_command", fail)
     with pytest.raises(type(bug)):
         cli._main(["config", "list"])
 
