@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 import yaml
 
+from keras_lstm_opt.class_weights import class_weight_ids
 from keras_lstm_opt.config import (
     ExperimentConfig,
     config_from_dict,
@@ -140,6 +141,20 @@ def _quality(schema: Schema, final: dict[str, float]) -> dict[str, Any]:
         out["baseline_mae"] = info["baseline_mae"]
         out["improvement_over_baseline"] = 1.0 - final["val_mae"] / info["baseline_mae"]
     return out
+
+
+def _label_counts(cfg: ExperimentConfig, files: DataFiles) -> Any:
+    """Training rows per class id (one pass over the training shards' labels)."""
+    import numpy as np
+
+    ds = make_dataset(
+        cfg.data, files.schema, files.train, 4096, training=False, compression=files.compression
+    )
+    counts = np.zeros(int(files.schema.get("info", {}).get("num_classes") or 2), np.int64)
+    for _, y in ds:
+        ids = np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)
+        counts += np.bincount(ids, minlength=len(counts))[: len(counts)]
+    return counts
 
 
 def _config_callbacks(
@@ -279,12 +294,14 @@ def fit(
         if files.validation
         else None
     )
+    class_weight = class_weight_ids(t.class_weight, files.schema, lambda: _label_counts(cfg, files))
     try:
         result = trainer.fit(
             dataset_fn,
             validation_data=val_ds,
             epochs=t.epochs,
             steps_per_epoch=steps,
+            class_weight=class_weight,
             callbacks=_config_callbacks(cfg, val_ds is not None)
             + ([Deadline(deadline)] if deadline is not None else []),
             overwrite=overwrite,

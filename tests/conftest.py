@@ -133,6 +133,7 @@ FAULTS: dict = {
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    _seconds_per_file(terminalreporter)
     f = FAULTS
     if not (f["bad_inputs"] or f["kills"]):
         return
@@ -146,6 +147,24 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
     )
 
 
+def _seconds_per_file(terminalreporter) -> None:  # noqa: ANN001
+    """The slowest test files' seconds (setup, call and teardown summed): the CI budget
+    by file, as the run measured it."""
+    per_file: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            nodeid, duration = getattr(report, "nodeid", ""), getattr(report, "duration", 0.0)
+            if nodeid and isinstance(duration, (int, float)):
+                name = nodeid.split("::", 1)[0]
+                per_file[name] = per_file.get(name, 0.0) + float(duration)
+    if len(per_file) > 1:
+        slowest = sorted(per_file.items(), key=lambda kv: -kv[1])[:12]
+        terminalreporter.write_line(
+            "seconds per test file (slowest 12): "
+            + ", ".join(f"{name.rsplit('/', 1)[-1]} {sec:.0f}" for name, sec in slowest)
+        )
+
+
 # The longest files first: CI runs the tests in two pytest-xdist workers, a file's tests
 # together, and a long file started last would leave one worker idle at the end.
 LONG_FIRST = (
@@ -153,6 +172,7 @@ LONG_FIRST = (
     "test_readme.py",
     "test_acceptance.py",
     "test_distributed.py",
+    "test_slurm.py",
     "test_network_bench.py",
     "test_real_text.py",
     "test_tuning.py",

@@ -279,16 +279,18 @@ def _exit_after_remote(code: int, report: bool = False) -> None:
 
     - After tensorflow-io's S3 file system was used, TensorFlow 2.16 aborts at exit
       ("pure virtual method called", status 134) while tearing the plugin down.
-    - A worker of a multi-worker run first waits for the others (`depart_together`):
-      all then leave within milliseconds, before a heartbeat could find a peer gone.
+    - A worker of a multi-worker run that finished or stopped with the others first
+      waits for them (`depart_together`): all then leave within milliseconds, before a
+      heartbeat could find a peer gone.
     Everything is written by now: flush and leave."""
     from keras_lstm_opt.io.storage import used_remote
 
     together = False
-    if not report:
+    if not report and code in (0, 130, 143):  # done, or a stop every worker made together
         from keras_lstm_opt.distribute.departure import depart_together
 
-        together = depart_together()
+        together = depart_together()  # (a worker that failed alone leaves at once: its
+        # peers find it gone, as before, instead of waiting for it at the barrier)
     if not (together or used_remote()):
         return
     if report:

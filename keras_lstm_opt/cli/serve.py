@@ -28,7 +28,11 @@ def add_serve_parser(add: AddParser) -> None:
         "interface, with a warning)",
     )
     sv.add_argument(
-        "--max-batch", type=int, default=64, help="most rows in one model call (default 64)"
+        "--max-batch",
+        type=int,
+        default=64,
+        help="most rows of joined requests in one model call (default 64; a larger "
+        "request is a call of its own)",
     )
     sv.add_argument(
         "--max-wait-ms",
@@ -60,10 +64,21 @@ def serve_command(args: argparse.Namespace, start_tensorflow: Callable[[], None]
             raise UsageError(f"{flag} {value}: must be >= {low}")
     if args.port > 65535:
         raise UsageError(f"--port {args.port}: must be <= 65535")
-    if args.max_wait_ms < 0 or args.max_body_mb <= 0 or args.grace_seconds < 0:
-        raise UsageError("--max-wait-ms and --grace-seconds must be >= 0, --max-body-mb > 0")
-    if not os.path.isdir(args.run_dir) and "://" not in args.run_dir:
-        raise UsageError(f"RUN_DIR {args.run_dir}: no such directory")
+    for flag, value in (
+        ("--max-wait-ms", args.max_wait_ms),
+        ("--grace-seconds", args.grace_seconds),
+    ):
+        if value < 0:
+            raise UsageError(f"{flag} {value:g}: must be >= 0")
+    if args.max_body_mb <= 0:
+        raise UsageError(f"--max-body-mb {args.max_body_mb:g}: must be > 0")
+    if "://" not in args.run_dir and not os.path.isdir(args.run_dir):
+        what = (
+            "is a file, not a run directory"
+            if os.path.exists(args.run_dir)
+            else "no such directory"
+        )
+        raise UsageError(f"RUN_DIR {args.run_dir}: {what}")
     from keras_lstm_opt.serve.server import require_serve, serve
 
     require_serve()

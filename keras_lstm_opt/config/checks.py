@@ -163,11 +163,27 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
             "embedding updates need the rows a step touched; use sparse or auto, or set "
             "train.embedding_updates: dense",
         )
+    cw = t.class_weight
+    if isinstance(cw, dict):
+        bad = {
+            k: v
+            for k, v in cw.items()
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0
+        }
+        if not cw or bad:
+            add("train.class_weight", f"weights must be numbers >= 0, got {bad or cw}")
+    elif cw not in ("none", "balanced"):
+        add(
+            "train.class_weight",
+            f"expected none, balanced or a mapping {{label: weight}}, got {cw!r}",
+        )
     if task is None:
         return out
     names = TASK_METRICS[task]
     allowed = list(names) + [f"val_{n}" for n in names]
     of = f"task {task!r}" + (f" (from {d.path}'s schema.json)" if d.path else "")
+    if cw != "none" and task != "text":
+        add("train.class_weight", f"weights classes; {of} has none (use none)")
     if t.monitor not in allowed:
         add(
             "train.monitor",

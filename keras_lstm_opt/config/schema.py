@@ -229,6 +229,11 @@ class TrainConfig:
     embedding_updates: Literal["lazy", "dense"] = _f(
         "lazy", "adam/adamw: update only the embedding rows a batch touches; dense = all"
     )
+    class_weight: Any = _f(
+        "none",
+        "text: none, balanced (each class weighs rows / (classes x its rows)) or a "
+        "mapping {label: weight}; training loss and metrics only",
+    )
     early_stopping_patience: int = _f(3, "epochs; 0 = off", min=0)
     monitor: str = _f("val_loss", "metric for early stopping, best checkpoint, plateau")
     restore_best_weights: bool = _f(

@@ -18,13 +18,15 @@ the gap between the first and the last exit is milliseconds, shorter than any he
 Example:
 
     code = run_training()
-    if depart_together():        # True in a multi-worker process once all arrived
-        sys.stdout.flush(); os._exit(code)
+    if code == 0 and depart_together():   # True in a multi-worker process once all arrived
+        sys.stdout.flush(); sys.stderr.flush(); os._exit(code)
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 
 log = logging.getLogger("keras_lstm_opt")
@@ -44,7 +46,11 @@ def in_cluster() -> bool:
     return ctx.coordination_service is not None and ctx._context_handle is not None
 
 
-def depart_together(timeout_seconds: float = 600.0) -> bool:
+def _noted(signum: int, frame: object) -> None:
+    log.debug("signal %d while leaving: the process leaves after the barrier", signum)
+
+
+def depart_together(timeout_seconds: float = 300.0) -> bool:
     """Wait until every task of the cluster has called this too; True when all arrived.
 
     False outside a multi-worker process, or when the barrier failed: a peer died or
@@ -54,15 +60,21 @@ def depart_together(timeout_seconds: float = 600.0) -> bool:
     Args:
         timeout_seconds: how long the chief's writing may keep the others waiting.
     """
-    if not in_cluster():
+    if not in_cluster() or threading.current_thread() is not threading.main_thread():
         return False
     from tensorflow.python.eager import context
 
     start = time.monotonic()
+    # SIGTERM/SIGINT while waiting (a pre-emption, a launcher stopping the group) must not
+    # kill the process mid-barrier: noted, and the process leaves when the wait ends
+    previous = {s: signal.signal(s, _noted) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         context.context().wait_at_barrier(BARRIER_ID, int(timeout_seconds * 1000))
     except Exception as exc:  # a peer gone or late: nothing to wait for any more
         log.debug("leaving without the others: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return False
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     log.debug("all workers leave together (waited %.1f s)", time.monotonic() - start)
     return True

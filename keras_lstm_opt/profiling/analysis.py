@@ -121,9 +121,9 @@ def measure(cfg: ExperimentConfig, trace_dir: str | None = None) -> dict[str, An
 
     def fetch_and_step(it: Any) -> float:
         start = time.perf_counter()
-        x, y = next(it)
+        batch = next(it)
         waited = time.perf_counter() - start
-        batch_step(x, y)["count"].numpy()
+        batch_step(*batch)["count"].numpy()
         return waited
 
     for _ in range(p.warmup_steps):

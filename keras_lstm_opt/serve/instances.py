@@ -159,6 +159,8 @@ def _kind(value: Any) -> str:
 
 def _numbers(value: Any, where: str) -> np.ndarray:
     """Nested lists of numbers -> float32 array (no strings, bools, NaN or ragged rows)."""
+    if _has(value, (str, bytes)) or _has(value, type(None)):
+        raise InstanceError(f"{where}: expected numbers, got {_kind(value)}")
     try:
         x = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -172,6 +174,15 @@ def _numbers(value: Any, where: str) -> np.ndarray:
     if np.any(np.abs(x) > 3.4e38):
         raise InstanceError(f"{where}: numbers beyond float32's range")
     return x.astype(np.float32)
+
+
+def _has(value: Any, kinds: Any, depth: int = 0) -> bool:
+    """Whether nested lists hold a value of `kinds` (a bounded walk)."""
+    if isinstance(value, kinds):
+        return True
+    if isinstance(value, (list, tuple)) and depth < 8:
+        return any(_has(v, kinds, depth + 1) for v in value)
+    return False
 
 
 def _has_bool(value: Any) -> bool:

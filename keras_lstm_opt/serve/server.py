@@ -3,7 +3,8 @@
 Built on Starlette (routing, requests) served by uvicorn (an ASGI server) with
 prometheus_client for the metrics: the `serve` extra. Endpoints:
 
-- `POST /v1/predict` (also `/v1/models/<any name>:predict`, TF Serving's path):
+- `POST /v1/predict` (also `/v1/models/NAME:predict`, TF Serving's path, NAME being the
+  run directory's name):
   `{"instances": [...]}` in, `{"predictions": [...]}` out (keras_lstm_opt.serve.instances
   says what an instance is). Concurrent requests join one model call
   (keras_lstm_opt.serve.batcher: up to `max_batch` rows, the first waiting at most
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -112,6 +114,7 @@ def make_app(
 
     instances = Instances(run)
     m = _metrics(max_batch)
+    model_name = os.path.basename(os.path.normpath(run.run_dir))
 
     def on_batch(rows: int, seconds: float) -> None:
         m.rows.observe(rows)
@@ -131,14 +134,29 @@ def make_app(
             if size > max_body_bytes:
                 raise BadRequest(413, f"the body is over {max_body_bytes:,} bytes")
             chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            raise BadRequest(400, 'the body is empty; send JSON {"instances": [...]}')
         try:
-            return json.loads(b"".join(chunks) or b"null")
+            return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(400, f"the body is not JSON: {exc}") from None
+        except RecursionError:
+            raise BadRequest(
+                400, "the body is not JSON this server reads: nested too deeply"
+            ) from None
 
     def rows_of(body: Any) -> list[Any]:
-        if not isinstance(body, dict) or "instances" not in body:
-            raise BadRequest(422, 'expected a JSON object {"instances": [...]}')
+        if not isinstance(body, dict):
+            raise BadRequest(
+                422, f'expected a JSON object {{"instances": [...]}}, got {type(body).__name__}'
+            )
+        if "instances" not in body:
+            raise BadRequest(
+                422,
+                f'missing "instances" (got {", ".join(sorted(map(str, body))) or "no field"}); '
+                'send {"instances": [...]}',
+            )
         extra = sorted(set(body) - {"instances", "signature_name"})
         if extra:
             raise BadRequest(422, f"unknown field(s) {', '.join(extra)}; give instances only")
@@ -154,6 +172,12 @@ def make_app(
 
     async def predict(request: Request) -> Response:
         began = time.perf_counter()
+        name = request.path_params.get("name")
+        if name is not None and name != model_name:
+            m.requests.labels(path="predict", code="404").inc()
+            return JSONResponse(
+                {"error": f"no model {name!r}; this server serves {model_name!r}"}, status_code=404
+            )
         try:
             rows = rows_of(await body_of(request))
             predictions = await batcher.submit(rows)
@@ -176,6 +200,7 @@ def make_app(
             {
                 "status": "ok",
                 "run_dir": run.run_dir,
+                "model": model_name,
                 "instances": instances.describe(),
                 "max_batch": max_batch,
                 "max_wait_ms": max_wait_ms,
@@ -191,7 +216,22 @@ def make_app(
         yield
         await batcher.stop()
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        code = int(getattr(exc, "status_code", 500))
+        m.requests.labels(path="other", code=str(code)).inc()
+        detail = getattr(exc, "detail", "") or "error"
+        return JSONResponse(
+            {
+                "error": f"{detail}: {request.method} {request.url.path} (POST /v1/predict, "
+                "GET /healthz, GET /metrics)"
+            },
+            status_code=code,
+        )
+
+    from starlette.exceptions import HTTPException
+
     app = Starlette(
+        exception_handlers={HTTPException: http_error},
         routes=[
             Route("/v1/predict", predict, methods=["POST"]),
             Route("/v1/models/{name}:predict", predict, methods=["POST"]),
@@ -251,8 +291,9 @@ def serve(
     previous = {s: signal.signal(s, leave) for s in (signal.SIGINT, signal.SIGTERM)}
     sock.listen(2048)  # connections wait in the backlog until the server takes them
     bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
     print(
-        f"serving {run_dir} on http://{host}:{bound} (POST /v1/predict, GET /healthz, "
+        f"serving {run_dir} on http://{shown}:{bound} (POST /v1/predict, GET /healthz, "
         f"GET /metrics; batches up to {max_batch} rows within {max_wait_ms:g} ms); "
         f"{instances.describe()}",
         flush=True,

@@ -2,7 +2,7 @@
 
 Three forms of training input:
 
-* a `tf.data.Dataset` of global batches `(x, y)`: distributed with
+* a `tf.data.Dataset` of global batches `(x, y)` or `(x, y, sample_weight)`: distributed with
   `strategy.experimental_distribute_dataset` (each step one global batch, split over the
   replicas);
 * a function `input_context -> Dataset` of per-replica batches: called once per worker
@@ -63,8 +63,52 @@ def _cardinality(ds: tf.data.Dataset, what: str) -> int:
 
 
 def _check_pair(element_spec: Any, what: str) -> None:
-    if not isinstance(element_spec, tuple) or len(element_spec) != 2:
-        raise UsageError(f"{what} must yield (x, y) pairs; it yields {element_spec}")
+    if not isinstance(element_spec, tuple) or len(element_spec) not in (2, 3):
+        raise UsageError(
+            f"{what} must yield (x, y) pairs or (x, y, sample_weight); it yields {element_spec}"
+        )
+
+
+def class_weights(class_weight: Any, what: str = "class_weight") -> tf.Tensor | None:
+    """A {class id: weight} mapping (Keras's `class_weight`) as a lookup vector, or None.
+
+    Raises UsageError for keys that are not class ids 0..K-1 or weights below 0."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict) or not class_weight:
+        raise UsageError(f"{what}: expected a dict {{class id: weight}}, got {class_weight!r}")
+    try:
+        table = {int(k): float(v) for k, v in class_weight.items()}
+    except (TypeError, ValueError):
+        raise UsageError(f"{what}: keys are class ids (0, 1, ...), values numbers") from None
+    if min(table) < 0 or any(v < 0 for v in table.values()):
+        raise UsageError(f"{what}: class ids and weights must be >= 0, got {class_weight!r}")
+    vector = np.ones(max(table) + 1, dtype=np.float32)
+    for k, v in table.items():
+        vector[k] = v
+    return tf.constant(vector)
+
+
+def with_class_weight(ds: tf.data.Dataset, table: tf.Tensor | None) -> tf.data.Dataset:
+    """(x, y[, w]) batches -> (x, y, w * table[class of y]); y holds class ids (any
+    shape whose first axis is the batch) or one-hot rows. Classes beyond the table
+    weigh 1."""
+    if table is None:
+        return ds
+
+    def add(*batch: Any) -> tuple[Any, Any, Any]:
+        x, y = batch[0], batch[1]
+        labels = y
+        if y.shape.rank is not None and y.shape.rank >= 2 and (y.shape[-1] or 0) > 1:
+            labels = tf.argmax(y, axis=-1, output_type=tf.int64)  # one-hot
+        labels = tf.reshape(tf.cast(labels, tf.int64), [tf.shape(y)[0], -1])[:, 0]
+        size = tf.cast(tf.shape(table)[0], tf.int64)
+        w = tf.where(labels < size, tf.gather(table, tf.minimum(labels, size - 1)), 1.0)
+        if len(batch) == 3:
+            w = w * tf.cast(tf.reshape(batch[2], [-1]), tf.float32)
+        return x, y, w
+
+    return ds.map(add)
 
 
 def _inputs(x: Any) -> Any:
@@ -72,10 +116,21 @@ def _inputs(x: Any) -> Any:
     return tuple(x) if isinstance(x, list) else x
 
 
-def _arrays(x: Any, y: Any, batch_size: int | None, what: str) -> tuple[tf.data.Dataset, int]:
+def _arrays(
+    x: Any, y: Any, batch_size: int | None, what: str, sample_weight: Any = None
+) -> tuple[tf.data.Dataset, int]:
     x = _inputs(x)
     if y is None:
         raise UsageError(f"{what}: NumPy inputs need y (the targets)")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float32)
+        if sample_weight.ndim != 1 or len(sample_weight) != len(tf.nest.flatten(y)[0]):
+            raise UsageError(
+                f"{what}: sample_weight must be one number per example "
+                f"({len(tf.nest.flatten(y)[0])}), got shape {list(sample_weight.shape)}"
+            )
+        if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+            raise UsageError(f"{what}: sample_weight must be finite numbers >= 0")
     sizes = {len(a) for a in tf.nest.flatten((x, y))}
     if len(sizes) != 1:
         xs = sorted({len(a) for a in tf.nest.flatten(x)})
@@ -85,7 +140,8 @@ def _arrays(x: Any, y: Any, batch_size: int | None, what: str) -> tuple[tf.data.
         )
     if not sizes.pop():
         raise UsageError(f"{what}: no examples")
-    return tf.data.Dataset.from_tensor_slices((x, y)), batch_size or 32
+    items = (x, y) if sample_weight is None else (x, y, sample_weight)
+    return tf.data.Dataset.from_tensor_slices(items), batch_size or 32
 
 
 def _data_sharded(ds: tf.data.Dataset) -> tf.data.Dataset:
@@ -104,8 +160,17 @@ def training_data(
     seed: int | None = None,
     num_workers: int = 1,
     worker_index: int = 0,
+    sample_weight: Any = None,
+    class_weight: Any = None,
 ) -> TrainData:
-    """The training input in any of the three forms, ready to distribute."""
+    """The training input in any of the three forms, ready to distribute;
+    `sample_weight` (NumPy inputs) and `class_weight` ({class id: weight}, any input)
+    as Keras's `fit` takes them."""
+    table = class_weights(class_weight)
+    if sample_weight is not None and (callable(x) or isinstance(x, tf.data.Dataset)):
+        raise UsageError(
+            "sample_weight goes with NumPy inputs; a dataset yields (x, y, sample_weight)"
+        )
     replicas = strategy.num_replicas_in_sync
     for name, value in (("batch_size", batch_size), ("steps_per_epoch", steps_per_epoch)):
         if value is not None and (
@@ -129,25 +194,27 @@ def training_data(
 
         def from_function(done: int) -> Any:
             def make(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
-                ds = _repeat(fn(ctx))
+                ds = _repeat(with_class_weight(fn(ctx), table))
                 return ds.skip(done * per_pipeline) if done else ds
 
             return strategy.distribute_datasets_from_function(make)
 
-        return TrainData(from_function, max(1, steps), probe.element_spec)
+        spec = with_class_weight(probe, table).element_spec
+        return TrainData(from_function, max(1, steps), spec)
     if isinstance(x, tf.data.Dataset):
         if y is not None:
             raise UsageError("y must be None when x is a tf.data.Dataset (it yields (x, y))")
         ds = x
         _check_pair(ds.element_spec, "the training dataset")
     else:
-        ds, batch_size = _arrays(x, y, batch_size, "fit")
+        ds, batch_size = _arrays(x, y, batch_size, "fit", sample_weight)
         n = int(ds.cardinality())
         if shuffle:  # every worker the same order, so DATA sharding splits it exactly
             seed = seed if seed is not None or num_workers == 1 else 0
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         ds = _data_sharded(ds.batch(batch_size))
     steps = steps_per_epoch or _cardinality(ds, "the training dataset")
+    ds = with_class_weight(ds, table)
 
     def from_dataset(done: int) -> Any:
         repeated = _repeat(ds)
@@ -159,13 +226,15 @@ def training_data(
 def eval_dataset(
     data: Any, y: Any = None, batch_size: int | None = None, what: str = "validation_data"
 ) -> tf.data.Dataset:
-    """A local dataset of (x, y) batches: a Dataset, (x, y) arrays, or x and y."""
+    """A local dataset of (x, y) batches: a Dataset, (x, y) or (x, y, sample_weight)
+    arrays, or x and y."""
     if isinstance(data, tf.data.Dataset):
         _check_pair(data.element_spec, what)
         return data
-    if y is None and isinstance(data, tuple) and len(data) == 2:
-        data, y = data
-    ds, batch_size = _arrays(data, y, batch_size, what)
+    weights = None
+    if y is None and isinstance(data, tuple) and len(data) in (2, 3):
+        data, y, weights = (*data, None)[:3]
+    ds, batch_size = _arrays(data, y, batch_size, what, weights)
     return ds.batch(batch_size)
 
 

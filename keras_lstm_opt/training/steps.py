@@ -127,6 +127,23 @@ def per_example(loss: keras.losses.Loss, y: Any, pred: Any) -> tf.Tensor:
     return tf.reduce_mean(values, axis=list(range(1, rank))) if rank and rank > 1 else values
 
 
+def unpack(batch: Any) -> tuple[Any, Any, Any]:
+    """(x, y, sample_weight or None) of an (x, y) or (x, y, sample_weight) batch."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 3:
+        return batch[0], batch[1], batch[2]
+    x, y = batch
+    return x, y, None
+
+
+def weighted(values: tf.Tensor, w: Any) -> tf.Tensor:
+    """Per-example losses times their weights (as they are without weights): Keras's
+    sum_over_batch_size, sum(w * loss) / batch size."""
+    if w is None:
+        return values
+    w = tf.cast(tf.reshape(w, [-1]), values.dtype)
+    return values * w
+
+
 def _clip(grads: list[Any], opts: LoopOptions) -> list[Any]:
     if opts.global_clipnorm:
         grads, _ = tf.clip_by_global_norm(grads, opts.global_clipnorm)
@@ -195,19 +212,19 @@ class TrainStep:
         self._single = tf.function(self._single_step, autograph=False)
         self._many = tf.function(self._many_steps, autograph=False)
 
-    def _grads(self, x: Any, y: Any) -> tuple[list[Any], tf.Tensor, Any, tf.Tensor]:
+    def _grads(self, x: Any, y: Any, w: Any = None) -> tuple[list[Any], tf.Tensor, Any, tf.Tensor]:
         model, optimizer = self.model, self.optimizer
         with tf.GradientTape() as tape:
             pred = model(x, training=True)
-            values = per_example(self.loss, y, pred)
+            values = weighted(per_example(self.loss, y, pred), w)
             total = tf.nn.compute_average_loss(values)
             reg = tf.add_n(model.losses) if model.losses else tf.constant(0.0)
             total += tf.nn.scale_regularization_loss(reg)
             target = optimizer.scale_loss(total) if self.scaled else total
         return tape.gradient(target, model.trainable_variables), values, pred, reg
 
-    def _replica_step(self, x: Any, y: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
-        grads, values, pred, reg = self._gradients(x, y)
+    def _replica_step(self, x: Any, y: Any, w: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
+        grads, values, pred, reg = self._gradients(x, y, w)
         grads = [sparse_or_dense(g, self.sparse_wire) for g in grads]  # outside XLA
         if self.replicas > 1:  # one all-reduce; the optimizer does not sum again
             grads = all_reduce_gradients(
@@ -220,7 +237,7 @@ class TrainStep:
         with already_summed():  # summed above (or one replica): applied as they are
             self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
         for m in self.metrics:
-            m.update_state(y, pred)
+            m.update_state(y, pred, sample_weight=w)
         n = tf.cast(tf.size(values), tf.float32)
         return {
             "loss_sum": tf.reduce_sum(tf.cast(values, tf.float32)),
@@ -230,21 +247,20 @@ class TrainStep:
             "stop_signal": tf.identity(stop),
         }
 
-    def _on_batch(self, x: Any, y: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
-        out = self.strategy.run(self._replica_step, args=(x, y, stop))
+    def _on_batch(self, batch: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
+        x, y, w = unpack(batch)
+        out = self.strategy.run(self._replica_step, args=(x, y, w, stop))
         return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in out.items()}
 
     def _results(self) -> dict[str, tf.Tensor]:  # read in the graph: one all-reduce each
         return {m.name: tf.cast(m.result(), tf.float32) for m in self.metrics}
 
     def _single_step(self, iterator: Any, stop: tf.Tensor) -> StepOutput:
-        x, y = next(iterator)
-        return self._on_batch(x, y, stop), self._results()
+        return self._on_batch(next(iterator), stop), self._results()
 
     def _many_steps(self, iterator: Any, n: tf.Tensor, stop: tf.Tensor) -> StepOutput:
         def body(i: tf.Tensor, total: dict[str, tf.Tensor]) -> tuple[Any, Any]:
-            x, y = next(iterator)
-            out = self._on_batch(x, y, stop)
+            out = self._on_batch(next(iterator), stop)
             return i + 1, {k: total[k] + out[k] for k in total}
 
         _, total = tf.while_loop(
@@ -258,10 +274,11 @@ class TrainStep:
         with self.watchdog.guard():  # a lost worker fails the step, not the process
             return self._single(iterator, stop) if int(n) == 1 else self._many(iterator, n, stop)
 
-    def batch_step(self, element_spec: Any) -> Callable[[Any, Any], dict[str, tf.Tensor]]:
-        """step(x, y) on a batch already fetched, traced once for `element_spec`."""
+    def batch_step(self, element_spec: Any) -> Callable[..., dict[str, tf.Tensor]]:
+        """step(x, y[, sample_weight]) on a batch already fetched, traced once for
+        `element_spec`."""
         fn = tf.function(
-            lambda x, y: self._on_batch(x, y, tf.constant(0.0)),
+            lambda *batch: self._on_batch(batch, tf.constant(0.0)),
             input_signature=list(element_spec),
             autograph=False,
         )
@@ -275,23 +292,23 @@ def make_evaluator(
     model: keras.Model, loss: keras.losses.Loss, metrics: Sequence[keras.metrics.Metric]
 ) -> Evaluator:
     """fn(dataset) -> {"loss": ..., metric names: ...} over a whole dataset of (x, y)
-    batches, on this worker alone (no collectives), traced once. `metrics` must be
-    plain (created outside any strategy scope)."""
+    or (x, y, sample_weight) batches, on this worker alone (no collectives), traced
+    once. `metrics` must be plain (created outside any strategy scope)."""
 
     @tf.function(reduce_retracing=True, autograph=False)
-    def step(x: Any, y: Any) -> tuple[tf.Tensor, tf.Tensor]:
+    def step(x: Any, y: Any, w: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
         pred = model(x, training=False)
         for m in metrics:
-            m.update_state(y, pred)
-        values = per_example(loss, y, pred)
+            m.update_state(y, pred, sample_weight=w)
+        values = weighted(per_example(loss, y, pred), w)
         return tf.reduce_sum(values), tf.size(values)
 
     def evaluate(dataset: tf.data.Dataset) -> dict[str, float]:
         for m in metrics:
             m.reset_state()
         total = count = 0.0
-        for x, y in dataset:
-            a, c = step(x, y)
+        for batch in dataset:
+            a, c = step(*unpack(batch))
             total, count = total + float(a), count + int(c)
         reg = float(sum(float(v) for v in model.losses)) if model.losses else 0.0
         out = {"loss": total / max(count, 1) + reg}

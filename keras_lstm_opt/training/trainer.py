@@ -280,6 +280,8 @@ class Trainer:
         steps_per_epoch: int | None = None,
         callbacks: Sequence[keras.callbacks.Callback] | None = None,
         shuffle: bool = True,
+        class_weight: dict[Any, float] | None = None,
+        sample_weight: Any = None,
         overwrite: bool = False,
         artifacts: RunArtifacts | None = None,
         **moved: Never,
@@ -296,6 +298,10 @@ class Trainer:
             steps_per_epoch: steps per epoch (default: one pass over finite data).
             callbacks: Keras callbacks (EarlyStopping, ReduceLROnPlateau, your own).
             shuffle: reshuffle NumPy inputs every epoch.
+            class_weight: {class id: weight}: each training example's loss (and
+                metrics) weighs its class's weight, as in Keras's `fit` (not validation).
+            sample_weight: one weight per example of NumPy `x` (a dataset yields
+                `(x, y, sample_weight)` instead); times the class weight if both.
             overwrite: replace a finished run in `run_dir` (else RunDirError).
             artifacts: a `RunArtifacts`: curves.png's title and reference lines, extra
                 files for the run directory, extra metrics.json entries.
@@ -332,6 +338,8 @@ class Trainer:
             self.options.seed,
             num_workers,
             min(index, num_workers - 1),
+            sample_weight=sample_weight,
+            class_weight=class_weight,
         )
         self._prepare(data.element_spec[0])
         val = (

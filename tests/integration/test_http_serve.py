@@ -110,9 +110,14 @@ def test_answers_equal_predict_on_the_same_rows(server, text_run):
     got = answer.json()["predictions"]
     assert [g["label"] for g in got] == [w["label"] for w in want]
     np.testing.assert_allclose(_probabilities(got, names), _probabilities(want, names), atol=1e-6)
-    # TF Serving's path answers the same
-    tfs = httpx.post(server.url + "/v1/models/any:predict", json={"instances": texts[:2]})
+    # TF Serving's path, under the run directory's name, answers the same
+    tfs = httpx.post(server.url + "/v1/models/run:predict", json={"instances": texts[:2]})
     assert tfs.json()["predictions"] == got[:2]
+    other = httpx.post(server.url + "/v1/models/other:predict", json={"instances": texts[:2]})
+    assert other.status_code == 404 and "this server serves 'run'" in other.json()["error"]
+    for method, path, code in (("GET", "/nope", 404), ("GET", "/v1/predict", 405)):
+        answer = httpx.request(method, server.url + path)
+        assert answer.status_code == code and path in answer.json()["error"], answer.text
 
 
 def test_64_concurrent_clients_each_get_their_own_answers(server, text_run):
@@ -180,7 +185,9 @@ def test_64_concurrent_clients_each_get_their_own_answers(server, text_run):
     [
         (b"{not json", 400, "the body is not JSON"),
         (b"[1, 2]", 422, 'expected a JSON object {"instances": [...]}'),
-        (b'{"inputs": ["a"]}', 422, 'expected a JSON object {"instances": [...]}'),
+        (b'{"inputs": ["a"]}', 422, 'missing "instances" (got inputs)'),
+        (b"", 400, "the body is empty"),
+        (b"[" * 20000 + b"]" * 20000, 400, "nested too deeply"),
         (b'{"instances": []}', 422, "instances: expected a non-empty list"),
         (b'{"instances": "a text"}', 422, "instances: expected a non-empty list"),
         (b'{"instances": ["a", 7]}', 422, "instances[1]: expected a string (raw text), got int 7"),
@@ -219,6 +226,9 @@ def test_a_forecast_run_takes_windows(tmp_path, forecast_dir):
             np.testing.assert_allclose([g[target] for g in got], want[:, :, i], atol=1e-5)
         short = httpx.post(srv.url + "/v1/predict", json={"instances": [x[0, :-1].tolist()]})
         assert short.status_code == 422 and f"expected {window} rows" in short.json()["error"]
+        text = [[str(v) for v in row] for row in x[0].tolist()]  # numbers as strings
+        strings = httpx.post(srv.url + "/v1/predict", json={"instances": [text]})
+        assert strings.status_code == 422 and "expected numbers" in strings.json()["error"]
     finally:
         assert srv.stop()[0] == 143
 

@@ -147,6 +147,54 @@ def test_input_forms_arrays_dataset_and_function_train_alike():
     assert t.predict(tf.data.Dataset.from_tensor_slices((x[:7], y[:7])).batch(4)).shape == (7, 1)
 
 
+def test_class_weight_equals_its_sample_weights_and_weights_count():
+    """class_weight {c: w} trains as sample_weight w[y] does, in every input form; a
+    weight of 0 leaves its examples out; bad weights get one line."""
+    import tensorflow as tf
+
+    from keras_lstm_opt.errors import UsageError
+
+    x, y = _data()
+    per_class = {0: 0.5, 1: 2.0}
+    found = {}
+    for name, fit in {
+        "class": lambda t: t.fit(x, y, batch_size=32, shuffle=False, class_weight=per_class),
+        "sample": lambda t: t.fit(
+            x, y, batch_size=32, shuffle=False, sample_weight=np.where(y == 1, 2.0, 0.5)
+        ),
+        "dataset": lambda t: t.fit(
+            tf.data.Dataset.from_tensor_slices((x, y, np.where(y == 1, 2.0, 0.5))).batch(32)
+        ),
+        "function": lambda t: t.fit(
+            lambda ctx: tf.data.Dataset.from_tensor_slices((x, y)).batch(32),
+            class_weight=per_class,
+        ),
+        "plain": lambda t: t.fit(x, y, batch_size=32, shuffle=False),
+    }.items():
+        t = _trainer()
+        fit(t)
+        found[name] = t.model.get_weights()
+    for other in ("sample", "dataset", "function"):
+        assert all(
+            np.allclose(a, b, atol=1e-6) for a, b in zip(found["class"], found[other], strict=True)
+        ), other
+    assert not all(
+        np.allclose(a, b, atol=1e-6) for a, b in zip(found["class"], found["plain"], strict=True)
+    )
+    # class 0 weighs nothing: the same as training on class 1 alone, batch for batch
+    t = _trainer()
+    t.fit(x, y, batch_size=32, shuffle=False, class_weight={0: 0.0})
+    assert np.isfinite(t.metrics["loss"])
+    for kwargs, match in (
+        ({"class_weight": [1, 2]}, "expected a dict"),
+        ({"class_weight": {-1: 1.0}}, "must be >= 0"),
+        ({"sample_weight": np.ones(5)}, "one number per example"),
+        ({"sample_weight": -np.ones(len(y))}, "finite numbers >= 0"),
+    ):
+        with pytest.raises(UsageError, match=match):
+            _trainer().fit(x, y, batch_size=32, **kwargs)
+
+
 @pytest.mark.parametrize(
     "kwargs,match",
     [

@@ -134,7 +134,11 @@ def main() -> None:
             "lazy": (klo.LazyAdam, 1.0, "auto"),
             "lazy_unclipped": (klo.LazyAdam, None, "auto"),
             "adam_sparse_exchange": ("adam", 1.0, "sparse"),
+            "adam_weighted": ("adam", 1.0, "auto"),  # class and sample weights
         }
+        rng = np.random.default_rng(7)
+        weights = {"sample_weight": rng.uniform(0.2, 2.0, len(y)).astype("float32")}
+        weights["class_weight"] = {0: 1.0, 1: 3.0, 2: 0.5}
         diffs, replicas = {}, []
         for case, (opt, clip, exchange) in cases.items():
             found = {}
@@ -149,7 +153,9 @@ def main() -> None:
                         seed=3, global_clipnorm=clip, verbose="silent", embedding_exchange=exchange
                     ),
                 )
-                trainer.fit(x, y, batch_size=64, epochs=1)
+                trainer.fit(
+                    x, y, batch_size=64, epochs=1, **(weights if case == "adam_weighted" else {})
+                )
                 found[name] = trainer.model.get_weights()
                 replicas.append(trainer.strategy.num_replicas_in_sync)
             diffs[case] = max(

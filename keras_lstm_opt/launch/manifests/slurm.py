@@ -109,6 +109,9 @@ def sbatch(
         "set -uo pipefail",
         'echo "keras-lstm-opt: job ${SLURM_JOB_ID:-?} run ${SLURM_RESTART_COUNT:-0} started at '
         '$(date -u +%FT%TZ) on ${SLURM_JOB_NODELIST:-?}" >&2',
+        '(( ${SLURM_RESTART_COUNT:-0} > 0 )) && echo "keras-lstm-opt: a requeued run (after a '
+        "pre-emption, a time limit or a failure); Slurm holds a requeued job for its "
+        'cred_expire, 120 s by default, before it may start again" >&2',
         "# Each task builds its own TF_CONFIG (worker index = SLURM_PROCID, port = "
         f"{port} + its rank on the node).",
     ]
