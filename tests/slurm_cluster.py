@@ -248,13 +248,18 @@ PartitionName=high Nodes={self.node} PriorityTier=2 MaxTime=INFINITE State=UP
         return "\n".join(parts)
 
     def _job_processes(self) -> list[int]:
-        """PIDs of slurmstepd processes (each job's, started by slurmd; one cluster at a
-        time runs on a test host)."""
+        """PIDs of this cluster's slurmstepd processes (each job's, started by its slurmd:
+        they inherit its SLURM_CONF, so another cluster's on the same host are left
+        alone)."""
+        mine = f"SLURM_CONF={self._path('slurm.conf')}".encode()
         pids = []
         for entry in os.listdir("/proc"):
             try:
                 with open(f"/proc/{entry}/comm", encoding="utf-8") as fh:
-                    if fh.read().strip() == "slurmstepd":
+                    if fh.read().strip() != "slurmstepd":
+                        continue
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    if mine in fh.read().split(b"\0"):
                         pids.append(int(entry))
             except (OSError, ValueError):
                 continue

@@ -129,7 +129,14 @@ def build_parser(prog: str = "keras-lstm-opt launch") -> argparse.ArgumentParser
         "--priority-partitions",
         default="urgent=high,preemptible=low",
         metavar="MAP",
-        help="the partitions --priority names (--emit slurm; default %(default)s)",
+        help="the partitions --priority names (--emit slurm; default %(default)s; '' to pick none)",
+    )
+    p.add_argument(
+        "--priority-qos",
+        default="",
+        metavar="MAP",
+        help="the QOS --priority names as well, e.g. urgent=high,preemptible=low (--emit "
+        "slurm; default none: clusters that rank jobs by QOS)",
     )
     p.add_argument(
         "--signal",
@@ -221,9 +228,11 @@ def main(
                     args.time,
                     tasks_per_node=args.tasks_per_node,
                     partition=slurm_partition(
-                        args.partition, args.priority, args.priority_partitions
+                        args.partition,
+                        args.priority if args.priority_partitions else None,
+                        args.priority_partitions,
                     ),
-                    qos=args.qos,
+                    qos=slurm_partition(args.qos, args.priority, args.priority_qos, "qos"),
                     signal_seconds=args.signal
                     if args.signal is not None
                     else default_signal(args.time),

@@ -255,6 +255,14 @@ def test_emit_slurm_script_parses_and_builds_tf_config(tmp_path):
         (("--priority", "urgent", "--partition", "gpu"), "give --priority or --partition"),
         (("--priority", "urgent", "--priority-partitions", "low=x"), "names no partition"),
         (("--tasks-per-node", "0"), "--tasks-per-node must be >= 1"),
+        (
+            ("--priority", "urgent", "--priority-qos", "low=x"),
+            "--priority-qos 'low=x' names no qos",
+        ),
+        (
+            ("--priority", "urgent", "--priority-qos", "urgent=a", "--qos", "b"),
+            "--priority or --qos",
+        ),
         (("--signal", "70000"), "give 0 to 65535 seconds"),
         (("--time", "2", "--signal", "120"), "a longer --time or a smaller --signal"),
         (("--time", "1:2:3:4"), "give minutes, MM:SS, HH:MM:SS or D-HH:MM:SS"),
@@ -293,6 +301,12 @@ def test_emit_slurm_tasks_per_node_and_time_defaults():
         "--signal=TERM@120",
     ):
         assert f"#SBATCH {line}\n" in out.stdout, line
+    qos = _launch(
+        "--emit", "slurm", "--workers", "2", "--priority", "urgent", "--priority-partitions", "",
+        "--priority-qos", "urgent=top,preemptible=scavenger", "--", "keras-lstm-opt", "train",
+    )  # fmt: skip
+    assert qos.returncode == 0, qos.stderr
+    assert "#SBATCH --qos=top\n" in qos.stdout and "--partition" not in qos.stdout
     short = _launch(
         "--emit", "slurm", "--workers", "2", "--time", "4", "--", "keras-lstm-opt", "train"
     )

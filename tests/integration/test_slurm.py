@@ -297,6 +297,14 @@ def test_cluster_start_and_stop_leave_nothing_behind():
     ports = list(cluster.ports.values())
     directory = cluster.dir
     assert cluster.start_seconds < 10, cluster.start_seconds
+    # a job still running at stop: its processes go too
+    job = int(
+        cluster.run("sbatch", "--parsable", "--output", os.devnull, "--wrap", "sleep 300").strip()
+    )
+    cluster.wait_job(job, ("RUNNING",), time_limit(30))
+    steps = cluster._job_processes()  # this cluster's own slurmstepd, found by SLURM_CONF
+    assert steps, "the running job's slurmstepd was not found"
+    pids += steps
     cluster.stop()
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or _zombie(pid), pid

@@ -175,17 +175,21 @@ def default_signal(time_limit: str | None) -> int | None:
     return 120 if time_limit and slurm_seconds(time_limit) >= 300 else None
 
 
-def slurm_partition(partition: str | None, priority: str | None, mapping: str) -> str | None:
-    """The partition to ask for: `partition`, or the one `mapping` (e.g.
-    "urgent=high,preemptible=low") gives `priority`."""
-    if priority is None:
+def slurm_partition(
+    partition: str | None, priority: str | None, mapping: str, flag: str = "partition"
+) -> str | None:
+    """The partition (or, with flag="qos", the QOS) to ask for: `partition`, or the one
+    `mapping` (e.g. "urgent=high,preemptible=low") gives `priority`. An empty mapping
+    leaves `partition` as it is."""
+    if priority is None or (flag == "qos" and not mapping):
         return partition
     if partition:
-        raise UsageError("give --priority or --partition, not both")
+        raise UsageError(f"give --priority or --{flag}, not both")
     names = dict(item.split("=", 1) for item in mapping.split(",") if "=" in item)
+    option = "--priority-partitions" if flag == "partition" else "--priority-qos"
     if priority not in names:
         raise UsageError(
-            f"--priority-partitions {mapping!r} names no partition for {priority!r}: "
+            f"{option} {mapping!r} names no {flag} for {priority!r}: "
             "give e.g. urgent=high,preemptible=low"
         )
     return names[priority]
