@@ -102,6 +102,11 @@ class CollectiveWatchdog:
                 self._deadline = None
                 self._cond.notify()
 
+    @property
+    def signalled(self) -> int | None:
+        """The signal that asked the loop to stop (whether or not it aborted a step)."""
+        return self._signal[0] if self._signal is not None else None
+
     def interrupt(self, signum: int) -> None:
         """A signal asked the loop to stop: abort the step in flight (or the next) if it
         is still blocked `grace` s after the later of the signal and its start.

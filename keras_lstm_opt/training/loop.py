@@ -201,19 +201,29 @@ class EpochLoop:
     def _failure(self, exc: tf.errors.OpError) -> BaseException:
         """What to raise for `exc`: a signal's stop, a lost peer, or `exc` itself."""
         watchdog = self.train_step.watchdog
-        if watchdog.interrupted is not None:
-            name = signal_name(watchdog.interrupted)
+        cluster = cluster_from_env(check_port=False) if watchdog.enabled else None
+        lost = lost_peer(exc, cluster) if cluster is not None else None
+        # A stop was asked and the step then failed waiting for its peers: whether the
+        # watchdog's grace ran out first or TensorFlow's heartbeat check found a stopped
+        # peer first (a race on a loaded machine), it is the asked-for stop (128 + signal)
+        signum = watchdog.interrupted
+        if signum is None and lost is not None:
+            signum = watchdog.signalled
+        if signum is not None:
+            name = signal_name(signum)
+            how = (
+                f"{watchdog.grace:g} s after the signal"
+                if lost is None or watchdog.interrupted is not None
+                else f"after the signal ({lost.task}: {lost.how})"
+            )
             return TrainingInterrupted(
                 f"stopped by {name} at step {self.global_step}: the step still waited for "
-                f"its peers {watchdog.grace:g} s after the signal and was abandoned (no "
-                f"backup for it); {self._kept()}",
-                watchdog.interrupted,
+                f"its peers {how} and was abandoned (no backup for it); {self._kept()}",
+                signum,
                 reason=f"stopped by {name} at step {self.global_step} while waiting for peers",
                 saved=False,
                 backup_step=self.saved_step,
             )
-        cluster = cluster_from_env(check_port=False) if watchdog.enabled else None
-        lost = lost_peer(exc, cluster) if cluster is not None else None
         if lost is None:
             return exc
         return PeerLostError(
