@@ -120,6 +120,20 @@ def forecast_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return write_embedded("forecast", str(tmp_path_factory.mktemp("forecast")), 600, seed=7)
 
 
+# A run small enough to build in a test module's fixture: keras.layers.LSTM (no fused-kernel
+# build in a fresh test session), 8 units, one epoch, deterministic data.
+TINY_RUN = [
+    "model.lstm=keras",
+    "model.units=8",
+    "train.epochs=1",
+    "train.batch_size=32",
+    "train.verbose=silent",
+    "data.deterministic=true",
+    "data.cache=none",
+    "train.early_stopping_patience=0",
+]
+
+
 # The faults suite's tally (tests/integration/test_faults.py, test_backup.py): printed at the end.
 FAULTS: dict = {
     "bad_inputs": 0,

@@ -267,13 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         print(stopped_line(None, signum_of(exc)), file=sys.stderr)
         code = 128 + signum_of(exc)
     except BaseException:
-        _exit_after_remote(1, report=True)
+        _leave(1, report=True)
         raise
-    _exit_after_remote(code)
+    _leave(code)
     return code
 
 
-def _exit_after_remote(code: int, report: bool = False) -> None:
+def _leave(code: int, report: bool = False) -> None:
     """Leave with the run's own status, at once, where a normal interpreter exit goes
     wrong; return otherwise.
 

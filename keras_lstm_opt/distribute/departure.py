@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 
@@ -36,8 +37,6 @@ BARRIER_ID = "keras_lstm_opt/depart"
 def in_cluster() -> bool:
     """True when this process's TensorFlow runtime runs with a coordination service (a
     multi-worker strategy formed here)."""
-    import sys
-
     if "tensorflow" not in sys.modules:
         return False
     from tensorflow.python.eager import context

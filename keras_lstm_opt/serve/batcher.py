@@ -60,6 +60,7 @@ class DynamicBatcher:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="klo-predict")
         self._task: asyncio.Task[None] | None = None
+        self._carry: _Pending | None = None  # taken from the queue, too big for its batch
 
     def start(self) -> None:
         """Start the loop that makes the calls (in the running event loop)."""
@@ -68,7 +69,7 @@ class DynamicBatcher:
 
     async def stop(self) -> None:
         """Answer what is queued, then stop the loop and the worker thread."""
-        while not self._queue.empty():
+        while not self._queue.empty() or self._carry is not None:
             await asyncio.sleep(0.01)
         if self._task is not None:
             self._task.cancel()
@@ -91,7 +92,8 @@ class DynamicBatcher:
     async def _take(self) -> list[_Pending]:
         """The next batch: the first request, then others until `max_batch` rows or the
         first one's wait is over."""
-        first = await self._queue.get()
+        first = self._carry or await self._queue.get()
+        self._carry = None
         batch, size = [first], len(first.rows)
         deadline = first.queued + self.max_wait
         while size < self.max_batch:
@@ -106,20 +108,11 @@ class DynamicBatcher:
             except TimeoutError:
                 break
             if size + len(item.rows) > self.max_batch:
-                self._requeue_first(item)
+                self._carry = item  # it starts the next batch
                 break
             batch.append(item)
             size += len(item.rows)
         return batch
-
-    def _requeue_first(self, item: _Pending) -> None:
-        """Put `item` back at the head of the queue (it starts the next batch)."""
-        rest = []
-        while not self._queue.empty():
-            rest.append(self._queue.get_nowait())
-        self._queue.put_nowait(item)
-        for other in rest:
-            self._queue.put_nowait(other)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -68,6 +68,20 @@ class Instances:
                 else "a dict of " + ", ".join(self.names)
             )
 
+    def sample(self) -> Any:
+        """One valid instance (zeros, or a short text): what the server warms up with."""
+        if self.kind == "text":
+            return "warm up" if self.raw else [1]
+        if self.kind == "forecast":
+            return [[0.0] * self.channels for _ in range(self.window)]
+
+        def zeros(shape: tuple[Any, ...]) -> Any:
+            return np.zeros([d or 1 for d in shape]).tolist()
+
+        if len(self.names) == 1:
+            return zeros(self.shapes[0])
+        return {n: zeros(s) for n, s in zip(self.names, self.shapes, strict=True)}
+
     def describe(self) -> str:
         """One line: what an instance is (for /healthz and error messages)."""
         return f"{self.kind} model: an instance is {self.example}"
@@ -167,7 +181,7 @@ def _numbers(value: Any, where: str) -> np.ndarray:
         raise InstanceError(
             f"{where}: expected numbers in nested lists of equal length, got {_kind(value)}"
         ) from None
-    if x.dtype == object or x.size == 0 or _has_bool(value):
+    if x.size == 0 or _has(value, bool):
         raise InstanceError(f"{where}: expected numbers, got {_kind(value)}")
     if not np.all(np.isfinite(x)):
         raise InstanceError(f"{where}: every number must be finite (no NaN or inf)")
@@ -183,11 +197,3 @@ def _has(value: Any, kinds: Any, depth: int = 0) -> bool:
     if isinstance(value, (list, tuple)) and depth < 8:
         return any(_has(v, kinds, depth + 1) for v in value)
     return False
-
-
-def _has_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, list) and value and not isinstance(value[0], (int, float)):
-        return any(_has_bool(v) for v in value)
-    return isinstance(value, list) and any(isinstance(v, bool) for v in value)

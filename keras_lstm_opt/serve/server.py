@@ -33,6 +33,7 @@ import signal
 import socket
 import sys
 import time
+from types import SimpleNamespace
 from typing import Any
 
 from keras_lstm_opt.errors import UsageError
@@ -70,27 +71,19 @@ def _metrics(max_batch: int) -> Any:
         b *= 2
     buckets.append(max_batch)
 
-    class M:
-        pass
-
-    m = M()
-    m.registry = registry  # type: ignore[attr-defined]
-    m.requests = Counter(  # type: ignore[attr-defined]
+    m = SimpleNamespace(registry=registry)
+    m.requests = Counter(
         "klo_requests",
         "HTTP requests answered, by path and status",
         ["path", "code"],
         registry=registry,
     )
-    m.latency = Histogram(  # type: ignore[attr-defined]
+    m.latency = Histogram(
         "klo_request_seconds", "Time from a predict request to its answer", registry=registry
     )
-    m.rows = Histogram(  # type: ignore[attr-defined]
-        "klo_batch_rows", "Rows per model call", buckets=buckets, registry=registry
-    )
-    m.call = Histogram(  # type: ignore[attr-defined]
-        "klo_model_call_seconds", "Time of one model call", registry=registry
-    )
-    m.errors = Counter(  # type: ignore[attr-defined]
+    m.rows = Histogram("klo_batch_rows", "Rows per model call", buckets=buckets, registry=registry)
+    m.call = Histogram("klo_model_call_seconds", "Time of one model call", registry=registry)
+    m.errors = Counter(
         "klo_errors", "Requests refused or failed, by reason", ["reason"], registry=registry
     )
     return m
@@ -115,6 +108,8 @@ def make_app(
     instances = Instances(run)
     m = _metrics(max_batch)
     model_name = os.path.basename(os.path.normpath(run.run_dir))
+    if model_name in ("", ".", ".."):  # a relative RUN_DIR such as "." names the folder
+        model_name = os.path.basename(os.path.abspath(run.run_dir))
 
     def on_batch(rows: int, seconds: float) -> None:
         m.rows.observe(rows)
@@ -240,7 +235,7 @@ def make_app(
         ],
         lifespan=lifespan,
     )
-    app.state.metrics = m
+    app.state.metrics, app.state.instances = m, instances
     return app
 
 
@@ -272,8 +267,8 @@ def serve(
         ) from None
     run = load_run(run_dir)
     app = make_app(run, max_batch, max_wait_ms, max_rows, max_body_bytes)
-    instances = Instances(run)
-    instances.predict([instances.check(_warm_example(instances), 0)])  # compile before serving
+    instances = app.state.instances
+    instances.predict([instances.check(instances.sample(), 0)])  # compile before serving
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -311,18 +306,3 @@ def serve(
         flush=True,
     )
     return 128 + stopped[0]
-
-
-def _warm_example(instances: Instances) -> Any:
-    if instances.kind == "text":
-        return "warm up" if instances.raw else [1]
-    if instances.kind == "forecast":
-        return [[0.0] * instances.channels for _ in range(instances.window)]
-    import numpy as np
-
-    def zeros(shape: tuple[Any, ...]) -> Any:
-        return np.zeros([d or 1 for d in shape]).tolist()
-
-    if len(instances.names) == 1:
-        return zeros(instances.shapes[0])
-    return {n: zeros(s) for n, s in zip(instances.names, instances.shapes, strict=True)}

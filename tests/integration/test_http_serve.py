@@ -16,21 +16,13 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from ..conftest import TINY_RUN as TINY
 from ..conftest import time_limit, wait_for
 
 httpx = pytest.importorskip("httpx", reason="needs the test extra (httpx)")
 aiohttp = pytest.importorskip("aiohttp", reason="needs aiohttp (installed with s3fs)")
 pytest.importorskip("uvicorn", reason="needs the serve extra: pip install '.[serve]'")
 pytestmark = pytest.mark.slow
-TINY = [
-    "model.lstm=keras",
-    "model.units=8",
-    "train.epochs=1",
-    "train.batch_size=32",
-    "train.verbose=silent",
-    "data.deterministic=true",
-    "train.early_stopping_patience=0",
-]
 
 
 class Server:

@@ -18,19 +18,9 @@ import pytest
 
 from keras_lstm_opt.errors import DataError, RunDirError, UsageError
 
+from ..conftest import TINY_RUN as TINY
 from ..conftest import time_limit
 
-# keras.layers.LSTM: no fused-kernel build in a fresh test session (FastLSTM's own tests)
-TINY = [
-    "model.lstm=keras",
-    "model.units=8",
-    "train.epochs=1",
-    "train.batch_size=32",
-    "train.verbose=silent",
-    "data.deterministic=true",
-    "data.cache=none",
-    "train.early_stopping_patience=0",
-]
 GLOSSES = [
     "a small domesticated carnivorous mammal with soft fur",
     "a period of time equal to one sixtieth of an hour",
