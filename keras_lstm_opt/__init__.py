@@ -63,6 +63,7 @@ _LAZY = {
     "Trainer": "keras_lstm_opt.training.trainer",
     "LoopOptions": "keras_lstm_opt.training.options",
     "RunArtifacts": "keras_lstm_opt.training.artifacts",
+    "MLflowCallback": "keras_lstm_opt.training.tracking",
     "FitResult": "keras_lstm_opt.training.result",
     "weights_digest": "keras_lstm_opt.training.artifacts",
     "tune": "keras_lstm_opt.tuning.search",

@@ -116,6 +116,11 @@ class UnwritablePathError(KloError, RuntimeError):
     exit_code = 2
 
 
+class TrackingError(KloError, RuntimeError):
+    """An experiment tracker (MLflow) named by the run cannot be reached; checked before
+    training, so nothing is trained untracked by accident."""
+
+
 class StrategyError(KloError, RuntimeError):
     """The requested strategy cannot run here (and why)."""
 
@@ -203,6 +208,7 @@ __all__ = [
     "StorageError",
     "StrategyError",
     "TFConfigError",
+    "TrackingError",
     "TrainingError",
     "TrainingInterrupted",
     "UnwritablePathError",

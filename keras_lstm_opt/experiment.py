@@ -52,6 +52,7 @@ from keras_lstm_opt.training.optim import make_optimizer
 from keras_lstm_opt.training.options import LoopOptions
 from keras_lstm_opt.training.result import FitResult
 from keras_lstm_opt.training.run_dir import default_run_dir
+from keras_lstm_opt.training.tracking import MLflowCallback
 from keras_lstm_opt.training.trainer import Trainer
 
 log = logging.getLogger("keras_lstm_opt")
@@ -178,6 +179,16 @@ def _config_callbacks(
     return cbs
 
 
+def _trackers(cfg: ExperimentConfig) -> list[MLflowCallback]:
+    """The config's trackers, each checked now (every worker; only the chief logs)."""
+    out: list[MLflowCallback] = []
+    if "mlflow" in cfg.train.trackers:
+        cb = MLflowCallback(required=cfg.train.trackers_required)
+        if cb.check():
+            out.append(cb)
+    return out
+
+
 def fit(
     config: ExperimentConfig | str | None = None,
     run_dir: str | None = None,
@@ -227,10 +238,13 @@ def fit(
             "worker) so that workers can find the chief's backup"
         )
     check_paths(config_paths(cfg, run_dir))  # remote paths need the io extra
+    trackers = _trackers(cfg)  # an unreachable tracker fails here, before any training
     files = resolve_files(cfg.data)  # fails before the run directory is touched
     head: Head = head_for(files.schema)
     replicas = strategy.num_replicas_in_sync
     cfg, auto = auto_settings(cfg, files.schema, replicas)
+    for tracker in trackers:  # the config as it runs, train.auto's choices in
+        tracker.params = config_to_dict(cfg)
     for key, choice in auto.items():
         log.info(
             "auto: %s = %s (default %s): %s", key, choice["value"], choice["was"], choice["why"]
@@ -303,7 +317,8 @@ def fit(
             steps_per_epoch=steps,
             class_weight=class_weight,
             callbacks=_config_callbacks(cfg, val_ds is not None)
-            + ([Deadline(deadline)] if deadline is not None else []),
+            + ([Deadline(deadline)] if deadline is not None else [])
+            + trackers,
             overwrite=overwrite,
             artifacts=RunArtifacts(
                 extra_files={

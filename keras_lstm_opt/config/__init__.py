@@ -78,6 +78,26 @@ def config_path(name_or_path: str | os.PathLike[str]) -> str:
     )
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load that refuses a key given twice in one mapping (PyYAML keeps the
+    last silently, so a setting written twice would take effect as whichever came last)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (lines {seen[key]} and "
+                    f"{key_node.start_mark.line + 1}); keep one",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None,
     overrides: typing.Iterable[str] = (),
@@ -100,7 +120,7 @@ def load_config(
         path = config_path(path)
         try:
             with open(path, encoding="utf-8") as fh:
-                raw = yaml.safe_load(fh) or {}
+                raw = yaml.load(fh, Loader=_UniqueKeyLoader) or {}
         except FileNotFoundError:
             raise ConfigError([Problem("", "config file not found", name)]) from None
         except yaml.YAMLError as exc:

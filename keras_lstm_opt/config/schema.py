@@ -234,6 +234,12 @@ class TrainConfig:
         "text: none, balanced (each class weighs rows / (classes x its rows)) or a "
         "mapping {label: weight}; training loss and metrics only",
     )
+    trackers: list[Literal["mlflow"]] = _f(
+        [], "experiment trackers: [mlflow] (tracking URI from MLFLOW_TRACKING_URI); [] = none"
+    )
+    trackers_required: bool = _f(
+        True, "a tracker that cannot be reached fails the run before training; false = warn"
+    )
     early_stopping_patience: int = _f(3, "epochs; 0 = off", min=0)
     monitor: str = _f("val_loss", "metric for early stopping, best checkpoint, plateau")
     restore_best_weights: bool = _f(

@@ -11,6 +11,7 @@ Layout of a run directory:
     checkpoints/        best.weights.h5, latest.weights.h5
     backup/             resumable state while a run is unfinished
     tensorboard/        TensorBoard logs
+    mlflow.json         the MLflow run's id (with klo.MLflowCallback; tracking.py)
 """
 
 from __future__ import annotations

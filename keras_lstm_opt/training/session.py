@@ -55,6 +55,7 @@ from keras_lstm_opt.training.loop import EpochLoop
 from keras_lstm_opt.training.run_dir import check_run_dir, clear_run_dir
 from keras_lstm_opt.training.run_lock import LOCAL_FILE, REMOTE_FILE, RunLock, hold
 from keras_lstm_opt.training.steps import TrainStep, make_evaluator
+from keras_lstm_opt.training.tracking import RunInfo, call_hooks
 
 if TYPE_CHECKING:
     from keras_lstm_opt.training.trainer import Trainer
@@ -177,7 +178,15 @@ class FitSession:
         they stop every worker after the same step; after the last step the run
         finishes (and the signal is only logged)."""
         with self.stop:
-            return self._run(epochs, callbacks, extra_files, metadata, title, reference)
+            run = RunInfo(self.run_dir, self.out_dir, self.t.is_chief)
+            call_hooks(callbacks, "on_run_begin", run)  # trackers: before anything is written
+            try:
+                metrics = self._run(epochs, callbacks, extra_files, metadata, title, reference)
+            except BaseException as exc:
+                call_hooks(callbacks, "on_run_end", run, None, exc)
+                raise
+            call_hooks(callbacks, "on_run_end", run, metrics, None)
+            return metrics
 
     def _run(
         self,

@@ -130,6 +130,16 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         load_config(str(scalar))
 
 
+def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path):
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("train:\n  epochs: 3\n  batch_size: 64\n  epochs: 4\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml: not valid YAML: key 'epochs' given twice "
+                       r"\(lines 2 and 4\); keep one"):  # fmt: skip
+        load_config(str(twice))
+    for path in glob.glob(os.path.join(REPO, "configs", "*.yaml")):  # the bundled ones too
+        load_config(path)
+
+
 def test_save_and_reload_round_trip(tmp_path):
     cfg = load_config(os.path.join(REPO, "configs", "text.yaml"), ["train.epochs=2"])
     save_config(cfg, tmp_path / "c.yaml")
