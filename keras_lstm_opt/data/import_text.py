@@ -47,37 +47,16 @@ from keras_lstm_opt.io import fs
 from keras_lstm_opt.io.fs import makedirs, replace
 from keras_lstm_opt.io.storage import check_paths
 from keras_lstm_opt.logs import ensure_visible, log
+from keras_lstm_opt.progress import Progress
 from keras_lstm_opt.signals_deferred import publishing
 
 __all__ = ["import_text", "length_stats", "move_into_place", "remove_tree"]
 MAX_CLASSES = 10000  # more distinct labels than this is a wrong column, not classes
-PROGRESS_SECONDS = 5.0
 TMP = ".tmp-import"
 SPECS: dict[str, tuple[str, list[int | None]]] = {
     "tokens": ("int64", [None]),
     "label": ("int64", []),
 }
-
-
-class _Progress:
-    """A log line every few seconds: rows done and rows per second."""
-
-    def __init__(self, what: str, enabled: bool) -> None:
-        self.what, self.enabled = what, enabled
-        self.start = self.last = time.monotonic()
-        self.rows = 0
-
-    def add(self, n: int) -> None:
-        self.rows += n
-        now = time.monotonic()
-        if self.enabled and now - self.last >= PROGRESS_SECONDS:
-            self.last = now
-            log.info(
-                "import: %s: %s rows, %s rows/s",
-                self.what,
-                f"{self.rows:,}",
-                f"{self.rows / max(now - self.start, 1e-9):,.0f}",
-            )
 
 
 class _Rows:
@@ -124,10 +103,32 @@ def _in_validation(seed: int, start: int, n: int, fraction: float) -> np.ndarray
 
 
 def _batches(
-    paths: Sequence[str], cols: list[str], on_bad_row: str, batch_rows: int, fmt: str | None
+    paths: Sequence[str],
+    cols: list[str],
+    on_bad_row: str,
+    batch_rows: int,
+    fmt: str | None,
+    meter: Progress | None = None,
+    base: int = 0,
 ) -> Iterator[Batch]:
+    """The files' batches in order; `meter` follows the bytes read of all of them (after
+    `base` bytes of files before them)."""
     for path in paths:
-        yield from iter_records(path, cols, fmt, batch_rows, on_bad_row)
+        for batch in iter_records(path, cols, fmt, batch_rows, on_bad_row):
+            yield batch
+            if meter is not None:
+                meter.update(base + batch.offset)
+        base += _size([path])
+
+
+def _meter(what: str, paths: Sequence[str], enabled: bool) -> Progress:
+    """Progress over the bytes of `paths`, as `import: WHAT: 1.2 of 3.4 GB (35%), ..., ETA`."""
+    total = _size(paths) if enabled else None
+    return Progress(f"import: {what}", total=total, unit="bytes", enabled=enabled)
+
+
+def _size(paths: Sequence[str]) -> int:
+    return sum(fs.info(p)["size"] for p in paths)
 
 
 def _default_shards(rows: int) -> int:
@@ -211,8 +212,8 @@ def import_text(
     train_classes: Counter[str] = Counter()
     problems: list[str] = []
     skipped, n_train, n_val, ordinal, pruned = 0, 0, 0, 0, False
-    meter = _Progress("pass 1/2 (counting tokens)", progress)
-    for batch in _batches(sources, cols, on_bad_row, batch_rows, fmt):
+    meter = _meter("pass 1/2 (counting tokens)", sources, progress)
+    for batch in _batches(sources, cols, on_bad_row, batch_rows, fmt, meter):
         rows = _Rows(batch, text, label)
         if rows.problems and on_bad_row == "error":
             raise DataError(rows.problems[0])
@@ -243,7 +244,7 @@ def import_text(
             if len(counts) > MAX_DISTINCT:
                 counts = Counter({t: c for t, c in counts.items() if c > 1})
                 pruned = True
-        meter.add(len(batch))
+    meter.close()
     if n_train == 0:
         raise DataError(
             f"{', '.join(sources)}: no training rows"
@@ -253,8 +254,8 @@ def import_text(
     class_names = textlib.sort_class_names(set(classes))
     index = {c: i for i, c in enumerate(class_names)}
     if validation:  # check the validation files before writing anything
-        vmeter = _Progress("pass 1/2 (checking the validation rows)", progress)
-        for batch in _batches(validation, cols, on_bad_row, batch_rows, fmt):
+        vmeter = _meter("pass 1/2 (checking the validation rows)", validation, progress)
+        for batch in _batches(validation, cols, on_bad_row, batch_rows, fmt, vmeter):
             rows = _Rows(batch, text, label)
             for i, lab in zip(rows.keep, rows.labels, strict=True):
                 if lab not in index:
@@ -264,7 +265,7 @@ def import_text(
             skipped += len(rows.problems)
             problems.extend(rows.problems[: max(0, 20 - len(problems))])
             n_val += sum(lab in index for lab in rows.labels)
-            vmeter.add(len(batch))
+        vmeter.close()
     for p in problems:
         log.warning("import: skipped %s", p)
     if skipped > len(problems):
@@ -323,10 +324,14 @@ def import_text(
             writers["validation"] = ShardWriter(
                 tmp, "validation", max(1, min(n_val, n_shards)), SPECS
             )
-        meter, ordinal = _Progress("pass 2/2 (writing shards)", progress), 0
+        meter, ordinal = (
+            _meter("pass 2/2 (writing shards)", [*sources, *(validation or [])], progress),
+            0,
+        )
         parts = [(sources, fraction)] + ([(validation, 1.0)] if validation else [])
+        done = 0
         for paths, frac in parts:
-            for batch in _batches(paths, cols, "skip", batch_rows, fmt):
+            for batch in _batches(paths, cols, "skip", batch_rows, fmt, meter, done):
                 rows = _Rows(batch, text, label)
                 ok = [lab in index for lab in rows.labels]
                 if frac == 1.0:
@@ -354,7 +359,8 @@ def import_text(
                         writers["validation" if to_val[j] else "train"].write_serialized(
                             ex.SerializeToString()
                         )
-                meter.add(len(batch))
+            done += _size(paths)
+        meter.close()
         seconds = time.monotonic() - started
         report: dict[str, Any] = {
             "source": list(sources),

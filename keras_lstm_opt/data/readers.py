@@ -62,6 +62,7 @@ class Batch:
     columns: dict[str, list[Any]]
     where: list[str]
     skipped: list[str] = field(default_factory=list)
+    offset: int = 0  # bytes of the file (as stored: gzip compressed) read up to this batch's end
 
     def __len__(self) -> int:
         return len(self.where)
@@ -177,10 +178,12 @@ def iter_records(
                 batch.columns[c].append(v)
             batch.where.append(where)
             if len(batch.where) >= batch_rows or lines.bytes - start >= batch_bytes:
+                batch.offset = lines.position()
                 yield batch
                 batch = Batch({c: [] for c in columns}, [])
                 start = lines.bytes
         if batch.where or batch.skipped:
+            batch.offset = lines.position()
             yield batch
 
 
@@ -227,6 +230,13 @@ class _Lines:
             raise DataError(
                 f"{self.path}, line {self.lineno + 1}: {what}cannot be read ({exc})"
             ) from None
+
+    def position(self) -> int:
+        """Bytes of the stored file read so far (compressed bytes for gzip)."""
+        try:
+            return int(self._raw.tell())
+        except (OSError, ValueError):
+            return self.bytes
 
     def undecodable(self, first: int, last: int) -> str | None:
         """The problem of the first undecodable line in `first..last` (forgetting those
@@ -389,13 +399,14 @@ def _parquet(path: str, columns: list[str], batch_rows: int) -> Iterator[Batch]:
         for c in columns:
             if c not in names:
                 raise DataError(f"{path}, column {c!r}: missing (columns: {', '.join(names)})")
-        row = 0
+        row, rows = 0, max(pf.metadata.num_rows, 1)
+        size = fs.info(path)["size"]
         try:
             for rb in pf.iter_batches(batch_size=batch_rows, columns=columns):
                 values = {c: rb.column(c).to_pylist() for c in columns}
                 where = [f"{path}, row {row + i + 1}" for i in range(rb.num_rows)]
                 row += rb.num_rows
-                yield Batch(values, where)
+                yield Batch(values, where, offset=size * row // rows)  # by rows, of the size
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{path}, after row {row}: cannot be read ({exc})") from None
     finally:

@@ -23,6 +23,8 @@ import numpy as np
 
 from keras_lstm_opt.data.readers import iter_records
 from keras_lstm_opt.errors import DataError
+from keras_lstm_opt.io import fs
+from keras_lstm_opt.progress import Progress
 
 log = logging.getLogger("keras_lstm_opt")
 
@@ -147,9 +149,12 @@ def read_series(
     where: list[str] = []
     skipped: list[str] = []
     kind, first = "", ""
-    for path in files:
+    sizes = [fs.info(p)["size"] for p in files] if progress else [0] * len(files)
+    meter = Progress("import: reading the series", sum(sizes), "bytes", enabled=progress)
+    for path, base in zip(files, np.cumsum([0, *sizes[:-1]]), strict=True):
         before = len(where)
         for batch in iter_records(path, [time, *columns], on_bad_row=on_bad_row):
+            meter.update(int(base) + batch.offset)
             skipped.extend(batch.skipped)
             for i, place in enumerate(batch.where):
                 col = time
@@ -172,6 +177,7 @@ def read_series(
                 where.append(place)
         if progress:
             log.info("series: read %d rows from %s", len(where) - before, path)
+    meter.close()
     if not where:
         raise DataError(f"{', '.join(files)}: no rows")
     stamps = np.asarray(times, np.int64 if kind == "datetime" else np.float64)

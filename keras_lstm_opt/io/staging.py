@@ -36,6 +36,7 @@ from keras_lstm_opt.errors import DataError, StorageError
 from keras_lstm_opt.io import fs
 from keras_lstm_opt.io.atomic import atomic_open
 from keras_lstm_opt.io.writable import check_writable
+from keras_lstm_opt.progress import Progress
 
 log = logging.getLogger("keras_lstm_opt")
 CHUNK = 8 << 20
@@ -83,13 +84,17 @@ def _md5_etag(etag: str | None) -> str | None:
     return etag if etag and len(etag) == 32 and all(c in "0123456789abcdef" for c in etag) else None
 
 
-def _download(url: str, local: str, remote: dict[str, Any]) -> tuple[bool, int]:
+def _download(
+    url: str, local: str, remote: dict[str, Any], total: Progress | None = None
+) -> tuple[bool, int]:
     """Bring `url` to `local` unless already there; return (downloaded, bytes fetched)."""
     with open(local + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another worker on this host may be staging it
         meta = _read_meta(local + ".meta")
         if meta == remote and os.path.exists(local) and os.path.getsize(local) == remote["size"]:
             os.utime(local)  # recently used: evicted last
+            if total is not None:
+                total.add(remote["size"])
             return False, 0
         part = local + ".part"
         if _read_meta(part + ".meta") != remote or not os.path.exists(part):
@@ -98,11 +103,21 @@ def _download(url: str, local: str, remote: dict[str, Any]) -> tuple[bool, int]:
             _write_meta(part + ".meta", remote)
         have = os.path.getsize(part)
         fetched = 0
+        # this shard's own lines when it takes long (the bar on a terminal is the total's)
+        lines = total is not None and total.enabled and not total.live
+        shard = Progress(f"staging {url}", remote["size"], "bytes", lines, terminal=False)
+        shard.update(have)
+        if total is not None:
+            total.add(have)
         with fs.open(url, "rb") as src, open(part, "ab") as dst:
             src.seek(have)  # continue an interrupted download (range reads)
             while block := src.read(CHUNK):
                 dst.write(block)
                 fetched += len(block)
+                shard.update(have + fetched)
+                if total is not None:
+                    total.add(len(block))
+        shard.close()
         got = os.path.getsize(part)
         md5 = _md5_etag(remote["etag"])
         if got != remote["size"] or (md5 and _file_md5(part) != md5):
@@ -202,7 +217,7 @@ def stage_files(
         try:
             os.makedirs(os.path.dirname(local[u]), exist_ok=True)
             _pin(local[u])
-            return _download(u, local[u], infos[u])
+            return _download(u, local[u], infos[u], meter)
         except StorageError:
             raise
         except (OSError, ValueError) as exc:
@@ -218,9 +233,13 @@ def stage_files(
                 f"({max_bytes / 2**30:.2f} GiB): raise it, or read them with "
                 "data.remote_read=stream"
             )
-        for got, n in pool.map(one, remote):
-            done += got
-            fetched += n
+        meter = Progress(f"staging {len(remote)} shard(s)", need, "bytes")
+        try:
+            for got, n in pool.map(one, remote):
+                done += got
+                fetched += n
+        finally:
+            meter.close()
     removed = _evict(stage_dir, max_bytes)
     log.info(
         "staged %d shard(s) (%.1f MB) from %s in %.2f s: %d downloaded (%d bytes), %d reused%s",

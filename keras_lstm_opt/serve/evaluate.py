@@ -47,6 +47,7 @@ from keras_lstm_opt.io.fs import exists as _exists
 from keras_lstm_opt.io.fs import isdir as _isdir
 from keras_lstm_opt.io.fs import read_text as _read
 from keras_lstm_opt.io.paths import join as _join
+from keras_lstm_opt.progress import Progress
 from keras_lstm_opt.signals_deferred import publishing
 
 if TYPE_CHECKING:
@@ -207,8 +208,12 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
         service=dataclasses.replace(cfg.service, dispatcher=None),
     )
     ds = make_dataset(cfg, schema, files, BATCH, training=False, compression=schema["compression"])
+    split = "validation" if os.path.basename(files[0]).startswith("validation") else "train"
+    total = (schema.get("splits", {}).get(split) or {}).get("examples")
+    meter = Progress("evaluate", total=total, unit="rows")
     xs, ys, ps = [], [], []
     for x, y in ds:
+        meter.add(len(y))
         p = np.asarray(run.predictor()(x))  # float32: N x K held for the report
         if run.task == "text":
             p = np.concatenate([1.0 - p, p], axis=-1) if p.shape[-1] == 1 else p
@@ -216,6 +221,7 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
             xs.append(np.asarray(x))
         ys.append(np.asarray(y))
         ps.append(p)
+    meter.close()
     if not ys:
         raise DataError(f"{directory}: the validation shards hold no examples")
     arrays = {"y": np.concatenate(ys), "p": np.concatenate(ps)}
@@ -232,10 +238,16 @@ def _raw_text(run: Run, src: str) -> dict[str, np.ndarray]:
     text = run.info.get("text") or {}
     text_col, label_col = text.get("column", "text"), text.get("label_column", "label")
     ys, ps = [], []
-    for path in expand_sources(src):
+    paths = expand_sources(src)
+    sizes = [fs.info(p)["size"] for p in paths]
+    meter, base = Progress("evaluate", total=sum(sizes), unit="bytes"), 0
+    for path, size in zip(paths, sizes, strict=True):
         for batch in iter_records(path, [text_col, label_col]):
             ys.append(label_ids(run.info, batch.columns[label_col], _at(batch.where, label_col)))
             ps.append(run.probabilities(batch.columns[text_col], BATCH))
+            meter.update(base + batch.offset)
+        base += size
+    meter.close()
     if not ys:
         raise DataError(f"{src}: no rows to evaluate")
     return {"y": np.concatenate(ys), "p": np.concatenate(ps)}

@@ -16,7 +16,7 @@ through.
 
 Output by `out`'s suffix: .csv, .tsv, .jsonl / .json / .ndjson; None or "-" writes JSON
 Lines to stdout. A file is written whole and then moved into place, so a failed run
-leaves no half file. Progress (rows, rows/s) is logged every 10 s.
+leaves no half file. Progress (bytes of the input, rate, ETA) shows on long inputs.
 
 Example:
 
@@ -32,7 +32,6 @@ import logging
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -52,7 +51,6 @@ OUT_FORMATS = {
     ".ndjson": "jsonl",
 }
 ID_NAMES = ("id", "key", "uid", "guid")
-PROGRESS_SECONDS = 10.0
 
 
 def output_format(out: str | None) -> str:
@@ -78,7 +76,8 @@ def predict_file(
         src: CSV/TSV/JSON Lines/Parquet file(s): a path, glob or folder (s3:// too).
         out: FILE.csv, FILE.tsv or FILE.jsonl; None or "-" for JSON Lines on stdout.
         batch_rows: rows read and predicted together.
-        progress: log rows done and rows/s every 10 s.
+        progress: bytes read of the input, rate and ETA (a bar on a terminal, else a
+            line every 10 s; `keras_lstm_opt.progress`).
 
     Returns:
         The path written, or "-" for stdout.
@@ -150,11 +149,15 @@ def _text_rows(
     run: Run, paths: list[str], batch_rows: int, progress: bool
 ) -> Iterator[dict[str, Any]]:
     from keras_lstm_opt.data.readers import iter_records
+    from keras_lstm_opt.io import fs
+    from keras_lstm_opt.progress import Progress
 
     text = (run.info.get("text") or {}).get("column", "text")
     names = run.class_names or []
-    done, began, last = 0, time.perf_counter(), time.perf_counter()
-    for path in paths:
+    sizes = [fs.info(p)["size"] for p in paths] if progress else [0] * len(paths)
+    meter = Progress("predict", total=sum(sizes), unit="bytes", enabled=progress)
+    base = 0
+    for path, size in zip(paths, sizes, strict=True):
         ident = _id_column(columns_of(path), {text})
         wanted = [ident, text] if ident else [text]
         for batch in iter_records(path, wanted, batch_rows=batch_rows):
@@ -165,15 +168,9 @@ def _text_rows(
                 row["label"] = names[int(p.argmax())]
                 row["probabilities"] = {n: float(v) for n, v in zip(names, p, strict=True)}
                 yield row
-            done += len(batch)
-            now = time.perf_counter()
-            if progress and now - last >= PROGRESS_SECONDS:
-                last = now
-                log.info(
-                    "predict: %d rows (%.1f rows/s), reading %s", done, done / (now - began), path
-                )
-    if progress and time.perf_counter() - began >= PROGRESS_SECONDS:
-        log.info("predict: %d rows in %.1f s", done, time.perf_counter() - began)
+            meter.update(base + batch.offset)
+        base += size
+    meter.close()
 
 
 def _forecast_rows(run: Run, src: str, paths: list[str]) -> Iterator[dict[str, Any]]:

@@ -44,6 +44,7 @@ from keras_lstm_opt.config import (
 from keras_lstm_opt.config.space import declare
 from keras_lstm_opt.errors import ConfigError, Problem, TrainingError, TrainingInterrupted
 from keras_lstm_opt.experiment import fit
+from keras_lstm_opt.progress import Progress
 from keras_lstm_opt.training.run_lock import hold
 
 log = logging.getLogger("keras_lstm_opt")
@@ -86,6 +87,7 @@ class _LSTMTuner(kt.Tuner):
         self.cfg, self.run_dir = cfg, run_dir
         # tune.max_minutes: a trial still running then stops at its next epoch end
         self.deadline = time.time() + cfg.tune.max_minutes * 60 if cfg.tune.max_minutes else None
+        self.meter: Progress | None = None
         super().__init__(
             oracle=oracle,
             hypermodel=self._declare,
@@ -104,6 +106,13 @@ class _LSTMTuner(kt.Tuner):
         self.oracle.update_space(hp)
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        ended = sum(t.status == "COMPLETED" for t in self.oracle.trials.values())
+        if self.meter is None:
+            # trials of the budget, a line as each ends (lines: the trials' own output would
+            # break a bar); hyperband sizes its brackets itself: no total
+            total = None if self.cfg.tune.tuner == "hyperband" else self.cfg.tune.max_trials
+            self.meter = Progress("tune", total, "trials", terminal=False, initial=ended)
+            self.meter.interval = 0.0
         hp = trial.hyperparameters
         values = {f: hp.get(f) for f in self.cfg.tune.space}
         epochs = hp.values.get("tuner/epochs", self.cfg.tune.epochs)
@@ -129,6 +138,7 @@ class _LSTMTuner(kt.Tuner):
             with open(os.path.join(trial_dir, "trial.json"), "w", encoding="utf-8") as fh:
                 json.dump({"trial_id": trial.trial_id, "values": values, **metrics}, fh)
             scores.append(metrics[self.cfg.tune.objective])
+        self.meter.update(ended + 1)
         return {self.cfg.tune.objective: sum(scores) / len(scores)}
 
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:
@@ -274,6 +284,8 @@ def tune(
         tuner = _LSTMTuner(cfg, run_dir, make_oracle(cfg))
         try:
             tuner.search()
+            if tuner.meter is not None:
+                tuner.meter.close()
         except _Interrupted as wrapped:
             exc = wrapped.exc
             raise TrainingInterrupted(

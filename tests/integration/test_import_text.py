@@ -343,6 +343,27 @@ def test_sources_and_streaming_batches(tmp_path: pytest.TempPathFactory) -> None
     ] * 5  # long rows: small batches
 
 
+def test_import_shows_bytes_of_total_with_an_eta_for_both_passes(tmp_path, caplog, monkeypatch):  # noqa: ANN001
+    import logging
+    import re
+
+    from keras_lstm_opt.data.importer import import_data
+
+    monkeypatch.setenv("KLO_PROGRESS_SECONDS", "0")  # a line per batch, not per 10 s
+    caplog.set_level(logging.INFO, logger="keras_lstm_opt")
+    for i in range(2):  # two files: the share counts both
+        rows = [(f"text {i} {j} " * 8, "ab"[j % 2]) for j in range(3000)]
+        _write(str(tmp_path / f"part{i}.csv"), rows)
+    import_data(str(tmp_path / "part*.csv"), str(tmp_path / "out"), text="text", label="label")
+    size = sum(os.path.getsize(tmp_path / f"part{i}.csv") for i in range(2)) / 1e3
+    for what in ("pass 1/2 (counting tokens)", "pass 2/2 (writing shards)"):
+        lines = [r.getMessage() for r in caplog.records if what in r.getMessage()]
+        shares = [int(m) for line in lines for m in re.findall(r"\((\d+)%\)", line)]
+        assert shares == [50, 100], lines  # a batch per file here: both files count
+        assert all(f" of {size:,.1f} KB (" in line and ", ETA 0:" in line for line in lines[:-1])
+        assert lines[-1] == f"import: {what}: {size:,.1f} KB in 0:00:0{lines[-1][-1]}"
+
+
 def test_bench_corpus_is_real_glosses(tmp_path: pytest.TempPathFactory) -> None:
     from benchmarks.importer import write_corpus
 

@@ -183,6 +183,29 @@ def test_predict_file_writes_csv_and_json_lines(text_run, tmp_path, capsys):
         predict_file(text_run["run"], str(src), out=str(tmp_path / "out.txt"))
 
 
+def test_predict_and_evaluate_show_their_progress(text_run, tmp_path, caplog, monkeypatch):
+    import logging
+
+    from keras_lstm_opt.serve.predict import predict_file
+    from keras_lstm_opt.serve.run import evaluate_run
+
+    monkeypatch.setenv("KLO_PROGRESS_SECONDS", "0")  # a line per batch, not per 10 s
+    caplog.set_level(logging.INFO, logger="keras_lstm_opt")
+    rows = list(csv.reader(open(text_run["src"], encoding="utf-8")))
+    src = tmp_path / "many.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([rows[0], *rows[1:] * 4])
+    predict_file(text_run["run"], str(src), out=str(tmp_path / "p.csv"), batch_rows=500)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("predict: ")]
+    assert len(lines) >= 3 and "(100%)" in lines[-2] and ", ETA " in lines[0], lines
+    caplog.clear()
+    evaluate_run(text_run["run"], out=str(tmp_path / "eval"))  # the validation shards: rows
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("evaluate: ")]
+    examples = json.load(open(os.path.join(text_run["root"], "data", "schema.json")))["splits"]
+    total = examples["validation"]["examples"]
+    assert lines and lines[-2].startswith(f"evaluate: {total:,} of {total:,} rows (100%)"), lines
+
+
 def test_metrics_and_time_stamps_by_hand():
     from keras_lstm_opt.serve.evaluate import classification_metrics
     from keras_lstm_opt.serve.times import future_times

@@ -340,8 +340,16 @@ def test_staging_reuses_resumes_checks_and_stays_bounded(ceph, s3_text, tmp_path
     caplog.set_level(logging.INFO, logger="keras_lstm_opt")
     urls = fs.glob(s3_text + "/train-*")
     d = str(tmp_path / "st")
-    local = stage_files(urls, d)
+    with pytest.MonkeyPatch.context() as mp:  # a progress line at every block
+        mp.setenv("KLO_PROGRESS_SECONDS", "0")
+        local = stage_files(urls, d)
     assert "4 downloaded" in caplog.text
+    from keras_lstm_opt.progress import amount
+
+    total = sum(fs.info(u)["size"] for u in urls)
+    done, of = amount(total, "bytes").rsplit(" ", 1)[0], amount(total, "bytes")
+    assert f"staging 4 shard(s): {done} of {of} (100%)" in caplog.text
+    assert f"staging {urls[0]}: " in caplog.text  # each shard's own lines too
     assert [open(p, "rb").read() for p in local] == [_read(u[9:]) for u in urls]
     caplog.clear()
     assert stage_files(urls, d) == local and "0 downloaded" in caplog.text  # ETags match
