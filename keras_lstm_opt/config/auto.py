@@ -128,6 +128,38 @@ def auto_settings(
         (config, {dotted key: {"value", "was", "why"}}); nothing is decided unless
         `cfg.train.auto` is on and the data is imported text classification.
     """
+    cfg, decided = _auto(cfg, schema, replicas)
+    return _vector_size(cfg, decided)
+
+
+def _vector_size(
+    cfg: ExperimentConfig, decided: dict[str, dict[str, Any]]
+) -> tuple[ExperimentConfig, dict[str, dict[str, Any]]]:
+    """Pretrained vectors fix the embedding's size, whatever was set or chosen."""
+    path = cfg.model.pretrained_embeddings
+    if not path:
+        return cfg, decided
+    from keras_lstm_opt.models.pretrained import vector_dim
+
+    dim = vector_dim(path)
+    if dim == cfg.model.embedding_dim:
+        return cfg, decided
+    decided = {
+        **decided,
+        "model.embedding_dim": {
+            "value": dim,
+            "was": cfg.model.embedding_dim,
+            "why": f"the size of the vectors in {path} (model.pretrained_embeddings)",
+        },
+    }
+    return dataclasses.replace(
+        cfg, model=dataclasses.replace(cfg.model, embedding_dim=dim)
+    ), decided
+
+
+def _auto(
+    cfg: ExperimentConfig, schema: Schema, replicas: int
+) -> tuple[ExperimentConfig, dict[str, dict[str, Any]]]:
     if not cfg.train.auto or schema.get("task") != "text" or "text" not in schema.get("info", {}):
         return cfg, {}
     from keras_lstm_opt.config import given_keys

@@ -102,6 +102,9 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
     if check_paths:
         out.extend(_path_problem("data.path", d.path))
         out.extend(_path_problem("data.validation_path", d.validation_path))
+        vectors = cfg.model.pretrained_embeddings
+        if vectors and not is_remote(vectors) and not os.path.isfile(vectors):
+            add("model.pretrained_embeddings", f"no such file: {vectors!r}")
     if d.validation_path is not None and d.path is None:
         add(
             "data.validation_path",

@@ -90,6 +90,12 @@ class ModelConfig:
     bidirectional: bool = _f(False, "wrap every LSTM layer in Bidirectional")
     merge_mode: Literal["concat", "sum", "mul", "ave"] = _f("concat")
     embedding_dim: int = _f(32, "embedding size for token inputs", min=1)
+    pretrained_embeddings: str | None = _f(
+        None,
+        "word2vec (text or binary) or GloVe vectors (local or s3://) for the embedding's "
+        "rows of the words they know; their size sets embedding_dim; null = none",
+    )
+    embeddings_trainable: bool = _f(True, "false: the embedding stays as initialised (frozen)")
     input_dropout: float = _f(0.0, "LSTM `dropout` on layer inputs (cuDNN-safe)", min=0.0, max=0.95)
     dropout: float = _f(0.0, "Dropout layer between stacked LSTM layers", min=0.0, max=0.95)
     recurrent_dropout: float = _f(

@@ -175,6 +175,7 @@ def config_paths(cfg: Any, run_dir: str | None = None) -> dict[str, str | None]:
     return {
         **data_paths(cfg.data),
         "train.backup_copy_to": cfg.train.backup_copy_to,
+        "model.pretrained_embeddings": cfg.model.pretrained_embeddings,
         "run_dir": run_dir,
     }
 

@@ -17,10 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.models.heads import head_for
+
+log = logging.getLogger("keras_lstm_opt")
 
 if TYPE_CHECKING:  # for the type checker only: any object with these fields will do
     import keras  # (imported where it is used: importing this module stays fast)
@@ -76,10 +79,21 @@ def _inputs(
         inp = keras.Input(shape=(None,), dtype="int64", name=name)
         from keras_lstm_opt.models.row_embedding import RowEmbedding
 
-        x = RowEmbedding(
-            vocab, cfg.embedding_dim, mask_zero=True, dtype=precision, name="embedding"
-        )(inp)
+        vectors = cfg.pretrained_embeddings
+        dim = _vectors_dim(cfg, info) if vectors else cfg.embedding_dim
+        layer = RowEmbedding(vocab, dim, mask_zero=True, dtype=precision, name="embedding")
+        x = layer(inp)
+        if vectors:
+            from keras_lstm_opt.models.pretrained import initialize_embedding
+
+            initialize_embedding(layer, vectors, info["vocabulary"])
+        layer.trainable = cfg.embeddings_trainable
         return inp, x
+    if cfg.pretrained_embeddings:
+        raise DataError(
+            "model.pretrained_embeddings: the data has no token input (word vectors are "
+            "for text imported with `data import`); set it to null"
+        )
     if feat["dtype"] == "float32" and len(feat["shape"]) == 2:
         inp = keras.Input(shape=tuple(feat["shape"]), dtype="float32", name=name)
         if "series" in info:
@@ -91,6 +105,26 @@ def _inputs(
         f"schema: input {name!r} must be int64 tokens of shape [null] or float32 "
         f"features of shape [time, features]; got {feat}"
     )
+
+
+def _vectors_dim(cfg: ModelConfig, info: dict[str, Any]) -> int:
+    """The embedding size pretrained vectors set (logged when not embedding_dim)."""
+    from keras_lstm_opt.models.pretrained import vector_dim
+
+    if not isinstance(info.get("vocabulary"), list):
+        raise DataError(
+            "model.pretrained_embeddings: the data has no vocabulary to look the words up "
+            "(token ids without words, as the embedded data); import text with `data import`"
+        )
+    dim = vector_dim(str(cfg.pretrained_embeddings))
+    if dim != cfg.embedding_dim:
+        log.info(
+            "model.embedding_dim = %d: the size of the vectors in %s (not %d)",
+            dim,
+            cfg.pretrained_embeddings,
+            cfg.embedding_dim,
+        )
+    return dim
 
 
 def _series_args(schema: Schema) -> dict[str, Any]:
