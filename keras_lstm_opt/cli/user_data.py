@@ -64,6 +64,12 @@ def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
         "vocabulary has such characters, else word",
     )
     text.add_argument(
+        "--weight",
+        metavar="COLUMN",
+        help="a column of per-row weights (numbers >= 0): each training row's loss is "
+        "multiplied by it (and by train.class_weight); validation is not weighted",
+    )
+    text.add_argument(
         "--vocab-size",
         type=int,
         help="vocabulary size (default: chosen from the data's token counts)",
@@ -147,6 +153,7 @@ def add_parsers(add: AddParser) -> None:
 _OPTIONS = (
     "text",
     "label",
+    "weight",
     "tokens",
     "vocab_size",
     "max_length",
@@ -213,6 +220,7 @@ def _check_import(args: argparse.Namespace) -> None:
             args.validation_fraction,
             args.on_bad_row,
             args.shards,
+            args.weight,
         )
         check_out(args.out)
     except UsageError as exc:
@@ -233,6 +241,7 @@ def data_import(args: argparse.Namespace, start_tensorflow: Callable[[], None]) 
         tokens=args.tokens,
         vocab_size=args.vocab_size,
         max_length=args.max_length,
+        weight=args.weight,
         time=args.time,
         target=args.target,
         features=args.features,

@@ -22,6 +22,8 @@ class TextColumns:
     text / label: the text column and the label column.
     tokens: "auto", "word", "character" or "words+chars".
     vocab_size / max_length: None = chosen from the data (the report says why).
+    weight: a column of per-row weights (numbers >= 0): each training row's loss weighs
+        it (`train` multiplies it by train.class_weight); validation is not weighted.
     """
 
     text: str
@@ -29,6 +31,7 @@ class TextColumns:
     tokens: str = "auto"
     vocab_size: int | None = None
     max_length: int | None = None
+    weight: str | None = None  # a column of per-row weights (numbers >= 0), for training
 
 
 @dataclass(frozen=True)

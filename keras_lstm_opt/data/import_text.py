@@ -31,6 +31,7 @@ from keras_lstm_opt.data import text as textlib
 from keras_lstm_opt.data.import_options import ReadOptions, TextColumns
 from keras_lstm_opt.data.label_check import check_classes
 from keras_lstm_opt.data.readers import Batch, iter_records
+from keras_lstm_opt.data.row_weights import WEIGHT, WeightStats, parse_weight
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
 from keras_lstm_opt.data.text_choices import (
     MAX_DISTINCT,
@@ -62,15 +63,25 @@ SPECS: dict[str, tuple[str, list[int | None]]] = {
 class _Rows:
     """Rows of a batch that pass the text checks: texts, labels, places, and problems."""
 
-    def __init__(self, batch: Batch, text_col: str, label_col: str) -> None:
+    def __init__(
+        self, batch: Batch, text_col: str, label_col: str, weight_col: str | None = None
+    ) -> None:
         self.keep: list[int] = []
         self.texts: list[str] = []
         self.labels: list[str] = []
+        self.weights: list[float] = []
         self.problems: list[str] = list(batch.skipped)
-        for i, (t, lab) in enumerate(
-            zip(batch.columns[text_col], batch.columns[label_col], strict=True)
+        weights = batch.columns[weight_col] if weight_col else [1.0] * len(batch)
+        for i, (t, lab, w) in enumerate(
+            zip(batch.columns[text_col], batch.columns[label_col], weights, strict=True)
         ):
             where = batch.where[i]
+            weight = parse_weight(w)
+            if weight is None:
+                self.problems.append(
+                    f"{where}, column {weight_col!r}: a weight is a number >= 0, got {w!r}"
+                )
+                continue
             if isinstance(t, (dict, list)):
                 self.problems.append(
                     f"{where}, column {text_col!r}: expected text, got {type(t).__name__}"
@@ -88,6 +99,7 @@ class _Rows:
                 self.keep.append(i)
                 self.texts.append(str(t))
                 self.labels.append(textlib.label_name(lab))
+                self.weights.append(weight)
 
 
 def _in_validation(seed: int, start: int, n: int, fraction: float) -> np.ndarray:
@@ -172,6 +184,7 @@ def import_text(
     """
     read = read or ReadOptions()
     text, label, tokens = columns.text, columns.label, columns.tokens
+    weight = columns.weight
     vocab_size, max_length = columns.vocab_size, columns.max_length
     validation = [read.validation] if isinstance(read.validation, str) else read.validation
     validation_fraction, seed, on_bad_row = read.validation_fraction, read.seed, read.on_bad_row
@@ -184,7 +197,9 @@ def import_text(
     if progress:
         ensure_visible()
     started = time.monotonic()
-    cols = [text, label]
+    cols = [text, label, *([weight] if weight else [])]
+    specs = {**SPECS, **({WEIGHT: ("float32", [])} if weight else {})}
+    weights = WeightStats()
     fraction = 0.0 if validation else validation_fraction
     kind = cap_kind(tokens)  # auto counts with words+chars
     standardize, standardize_why = (
@@ -214,7 +229,7 @@ def import_text(
     skipped, n_train, n_val, ordinal, pruned = 0, 0, 0, 0, False
     meter = _meter("pass 1/2 (counting tokens)", sources, progress)
     for batch in _batches(sources, cols, on_bad_row, batch_rows, fmt, meter):
-        rows = _Rows(batch, text, label)
+        rows = _Rows(batch, text, label, weight)
         if rows.problems and on_bad_row == "error":
             raise DataError(rows.problems[0])
         skipped += len(rows.problems)
@@ -256,7 +271,7 @@ def import_text(
     if validation:  # check the validation files before writing anything
         vmeter = _meter("pass 1/2 (checking the validation rows)", validation, progress)
         for batch in _batches(validation, cols, on_bad_row, batch_rows, fmt, vmeter):
-            rows = _Rows(batch, text, label)
+            rows = _Rows(batch, text, label, weight)
             for i, lab in zip(rows.keep, rows.labels, strict=True):
                 if lab not in index:
                     rows.problems.append(_unknown(batch.where[i], label, lab, class_names))
@@ -319,10 +334,10 @@ def import_text(
         remove_tree(tmp)
         makedirs(tmp)
         vectorizer = textlib.make_vectorizer(info)
-        writers["train"] = ShardWriter(tmp, "train", n_shards, SPECS)
+        writers["train"] = ShardWriter(tmp, "train", n_shards, specs)
         if n_val:
             writers["validation"] = ShardWriter(
-                tmp, "validation", max(1, min(n_val, n_shards)), SPECS
+                tmp, "validation", max(1, min(n_val, n_shards)), specs
             )
         meter, ordinal = (
             _meter("pass 2/2 (writing shards)", [*sources, *(validation or [])], progress),
@@ -332,7 +347,7 @@ def import_text(
         done = 0
         for paths, frac in parts:
             for batch in _batches(paths, cols, "skip", batch_rows, fmt, meter, done):
-                rows = _Rows(batch, text, label)
+                rows = _Rows(batch, text, label, weight)
                 ok = [lab in index for lab in rows.labels]
                 if frac == 1.0:
                     val = np.ones(len(rows.keep), dtype=bool)
@@ -348,6 +363,7 @@ def import_text(
                     ids = textlib.ragged_token_ids(vectorizer, tf.constant(texts), length)
                     flat, splits = ids.flat_values.numpy(), ids.row_splits.numpy()
                     y = [index[lab] for lab, k in zip(rows.labels, ok, strict=True) if k]
+                    row_w = [v for v, k in zip(rows.weights, ok, strict=True) if k]
                     to_val = val[np.asarray(ok, dtype=bool)]
                     for j in range(len(texts)):
                         ex = tf.train.Example()
@@ -356,6 +372,10 @@ def import_text(
                             flat[splits[j] : splits[j + 1]].tolist()
                         )
                         f["label"].int64_list.value.append(y[j])
+                        if weight:  # validation rows too: one schema for every shard
+                            f[WEIGHT].float_list.value.append(row_w[j])
+                            if not to_val[j]:
+                                weights.add(row_w[j])
                         writers["validation" if to_val[j] else "train"].write_serialized(
                             ex.SerializeToString()
                         )
@@ -376,6 +396,9 @@ def import_text(
             "seconds": round(seconds, 2),
             "rows_per_second": round((n_train + n_val + skipped) / max(seconds, 1e-9)),
         }
+        if weight:
+            info["weight"] = weights.summary(weight)
+            log.info("import: %s", info["weight"]["why"])
         info["import"] = report
         for w in writers.values():
             w.close("tokens", "label", "text", info)

@@ -58,7 +58,18 @@ def check_arguments(
     validation_fraction: float,
     on_bad_row: str,
     shards: int | None,
+    weight: str | None = None,
 ) -> None:
+    if weight and not text:
+        raise UsageError(
+            f"weight={weight!r}: per-row weights go with text classification "
+            "(a text column and a label column)"
+        )
+    if weight and weight in (text, label):
+        raise UsageError(
+            f"weight={weight!r} names the {'text' if weight == text else 'label'} column; "
+            "the weight is a column of numbers >= 0, one per row"
+        )
     if text and time:
         raise UsageError(
             "give text= and label= (text classification) or time=, target=, "
@@ -143,6 +154,7 @@ def import_data(
     tokens: str = "auto",
     vocab_size: int | None = None,
     max_length: int | None = None,
+    weight: str | None = None,
     time: str | None = None,
     target: str | Sequence[str] | None = None,
     features: Sequence[str] | None = None,
@@ -170,6 +182,8 @@ def import_data(
             without spaces, such as Chinese or Japanese, its own token where the data
             has them), "word", "character" or "words+chars".
         vocab_size, max_length: None = chosen from the data (the report says why).
+        weight: text classification: a column of per-row weights (numbers >= 0), each
+            training row's loss multiplied by it (validation is not weighted).
         time, target, features, window, horizon, transform, season: forecasting (see
             `keras_lstm_opt.data.series.import_series`).
         validation: a separate validation file or glob; None = `validation_fraction`
@@ -202,6 +216,7 @@ def import_data(
         validation_fraction,
         on_bad_row,
         shards,
+        weight,
     )
     if not out:
         raise UsageError("out: give the data directory to write")
@@ -218,7 +233,7 @@ def import_data(
                 import_text(
                     sources,
                     out,
-                    TextColumns(text, str(label), tokens, vocab_size, max_length),
+                    TextColumns(text, str(label), tokens, vocab_size, max_length, weight),
                     ReadOptions(
                         validation_sources,
                         validation_fraction,

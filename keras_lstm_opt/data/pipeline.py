@@ -81,12 +81,16 @@ def resolve_files(cfg: DataConfig) -> DataFiles:
     return DataFiles(directory, schema, train, validation, compression)
 
 
-def _shape_batch(schema: Schema, max_length: int) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
+def _shape_batch(
+    schema: Schema, max_length: int, weighted: bool = False
+) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """Map a parsed batch of flat features to (inputs, target) with the schema's shapes
-    (vectorised: runs once per parse batch, not once per example)."""
+    (vectorised: runs once per parse batch, not once per example); `weighted`: (inputs,
+    target, weight), the rows' weights of `data import --weight`."""
     import tensorflow as tf
 
     x_name, y_name = schema["inputs"], schema["target"]
+    w_name = (schema.get("info", {}).get("weight") or {}).get("feature")
 
     def reshape(name: str, value: Any) -> Any:
         shape = schema["features"][name]["shape"]
@@ -101,7 +105,10 @@ def _shape_batch(schema: Schema, max_length: int) -> Callable[[dict[str, Any]], 
             return value[:, :max_length] if max_length else value
         return tf.reshape(value, [-1, *shape])
 
-    def fn(ex: dict[str, Any]) -> tuple[Any, Any]:
+    def fn(ex: dict[str, Any]) -> tuple[Any, ...]:
+        if weighted and w_name:
+            w = tf.reshape(ex[w_name], [-1])
+            return reshape(x_name, ex[x_name]), reshape(y_name, ex[y_name]), w
         return reshape(x_name, ex[x_name]), reshape(y_name, ex[y_name])
 
     return fn
@@ -181,7 +188,7 @@ def make_dataset(
     if pipelines > 1 and not by_file:
         ds = ds.shard(pipelines, input_context.input_pipeline_id)
     spec = parse_spec(schema)
-    shape = _shape_batch(schema, cfg.max_length)
+    shape = _shape_batch(schema, cfg.max_length, weighted=training)
 
     # no tensor-dependent Python control flow: AutoGraph's conversion would cost about
     # 0.5 s per dataset built (train, validation, evaluate) and change nothing
@@ -226,16 +233,16 @@ def make_dataset(
     if is_variable_length(schema, x_name):
         if cfg.batching == "bucket":
             bounds = list(cfg.bucket_boundaries)
-            ds = ds.map(lambda x, y: (tf.identity(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.map(lambda x, *r: (tf.identity(x), *r), num_parallel_calls=tf.data.AUTOTUNE)
             ds = ds.bucket_by_sequence_length(
-                lambda x, y: tf.shape(x)[0],
+                lambda x, *r: tf.shape(x)[0],
                 bounds,
                 [batch_size] * (len(bounds) + 1),
                 pad_to_bucket_boundary=False,
             )
         else:  # batch as ragged, then pad the whole batch at once (on the right, with 0)
             ds = ds.ragged_batch(batch_size).map(
-                lambda x, y: (x.to_tensor(), y), num_parallel_calls=tf.data.AUTOTUNE
+                lambda x, *r: (x.to_tensor(), *r), num_parallel_calls=tf.data.AUTOTUNE
             )
     else:
         ds = ds.batch(batch_size)
@@ -252,10 +259,10 @@ def make_dataset(
             time.sleep(delay)
             return x
 
-        def _delayed(x: Any, y: Any) -> tuple[Any, Any]:
+        def _delayed(x: Any, *rest: Any) -> tuple[Any, ...]:
             out = tf.py_function(_sleep, [x], x.dtype)
             out.set_shape(x.shape)
-            return out, y
+            return (out, *rest)
 
         ds = ds.map(_delayed, num_parallel_calls=1)
     if num_examples and not repeat and cfg.batching == "pad" and input_context is None:

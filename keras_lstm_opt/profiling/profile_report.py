@@ -82,7 +82,7 @@ def _time_steps(files: Any, cfg: ExperimentConfig) -> float:
         True,
         compression=files.compression,
     )
-    lengths = [int(x.shape[1]) for x, _ in ds.take(5)]
+    lengths = [int(batch[0].shape[1]) for batch in ds.take(5)]  # (x, y) or (x, y, w)
     return sum(lengths) / len(lengths)
 
 

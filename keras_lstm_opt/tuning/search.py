@@ -106,11 +106,19 @@ class _LSTMTuner(kt.Tuner):
         self.oracle.update_space(hp)
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
-        ended = sum(t.status == "COMPLETED" for t in self.oracle.trials.values())
+        # the search's trials so far; a tuner worker's oracle is a client of the chief's,
+        # without them: it counts its own
+        trials = getattr(self.oracle, "trials", None)
+        ended = (
+            sum(t.status == "COMPLETED" for t in trials.values())
+            if isinstance(trials, dict)
+            else (self.meter.done if self.meter else 0)
+        )
         if self.meter is None:
             # trials of the budget, a line as each ends (lines: the trials' own output would
-            # break a bar); hyperband sizes its brackets itself: no total
-            total = None if self.cfg.tune.tuner == "hyperband" else self.cfg.tune.max_trials
+            # break a bar); hyperband sizes its brackets itself, a worker sees a share: no total
+            total = self.cfg.tune.max_trials if isinstance(trials, dict) else None
+            total = None if self.cfg.tune.tuner == "hyperband" else total
             self.meter = Progress("tune", total, "trials", terminal=False, initial=ended)
             self.meter.interval = 0.0
         hp = trial.hyperparameters

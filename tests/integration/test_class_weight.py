@@ -95,3 +95,43 @@ def test_a_mapping_names_the_labels_and_a_wrong_one_is_one_line(imbalanced, tmp_
             run_dir=str(tmp_path / "z"),
             overrides=[*base, 'train.class_weight={"noun.time": -1}'],
         )
+
+
+def test_row_weights_of_data_import_weigh_the_training_loss(imbalanced, tmp_path):
+    """`data import --weight COLUMN`: rows of noun.person weigh 0, so the model never
+    learns that class, which it learns without the weights (same rows, same seed)."""
+    import os
+
+    from keras_lstm_opt.data.importer import import_data
+    from keras_lstm_opt.data.schema import read_schema
+    from keras_lstm_opt.errors import DataError
+    from keras_lstm_opt.experiment import fit
+    from keras_lstm_opt.serve.run import evaluate_run
+
+    src = os.path.join(os.path.dirname(imbalanced), "imbalanced.csv")
+    rows = list(csv.reader(open(src, encoding="utf-8")))
+    weighted = tmp_path / "weighted.csv"
+    with open(weighted, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(
+            [(*rows[0], "w")]
+            + [(t, lab, "0" if lab == "noun.person" else "1") for t, lab in rows[1:]]
+        )
+    data = str(tmp_path / "data")
+    import_data(str(weighted), data, text="text", label="label", weight="w", progress=False)
+    info = read_schema(data)["info"]["weight"]
+    assert info["column"] == "w" and info["min"] == 0 and info["max"] == 1
+    assert 100 < info["zero_rows"] < 200  # noun.person's training rows
+    recall = {}
+    for name, path in (("unweighted", imbalanced), ("weighted", data)):
+        run = str(tmp_path / name)
+        fit(None, run_dir=run, overrides=[*SETTINGS, f"data.path={path}"])
+        recall[name] = evaluate_run(run)["per_class"]["noun.person"]["recall"]
+    print("row weights: noun.person recall", recall)
+    assert recall["weighted"] == 0.0 < recall["unweighted"], recall
+    # class weights multiply the row weights; a bad weight names its row
+    both = [*SETTINGS, "train.epochs=1", f"data.path={data}", "train.class_weight=balanced"]
+    assert fit(None, run_dir=str(tmp_path / "both"), overrides=both)["epochs_completed"] == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label,w\na cat,x,1\na dog,y,heavy\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.csv, line 3, column 'w': a weight is a number >= 0"):
+        import_data(str(bad), str(tmp_path / "bad"), text="text", label="label", weight="w")
