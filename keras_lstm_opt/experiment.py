@@ -140,8 +140,26 @@ def _quality(schema: Schema, final: dict[str, float]) -> dict[str, Any]:
         out["fraction_of_known_best"] = final["val_accuracy"] / info["known_best_accuracy"]
     if "baseline_mae" in info and "val_mae" in final:
         out["baseline_mae"] = info["baseline_mae"]
-        out["improvement_over_baseline"] = 1.0 - final["val_mae"] / info["baseline_mae"]
+        out["improvement_over_baseline"] = (  # a perfect baseline (exact season): none
+            1.0 - final["val_mae"] / info["baseline_mae"] if info["baseline_mae"] else None
+        )
+    if info.get("baselines") and "val_mae" in final:
+        name, mae = min(info["baselines"].items(), key=lambda kv: kv[1])
+        out.update(best_baseline=name, best_baseline_mae=mae)
+        out["beats_best_baseline"] = bool(final["val_mae"] < mae)
     return out
+
+
+def baseline_verdict(metrics: dict[str, Any]) -> str | None:
+    """One line when a forecast model does not beat the best baseline on validation."""
+    if metrics.get("beats_best_baseline", True):
+        return None
+    name = str(metrics["best_baseline"]).replace("_", " ")
+    return (
+        f"the model does not beat the {name} baseline on the validation windows: val_mae "
+        f"{metrics['val_mae']:.4g} against {metrics['best_baseline_mae']:.4g}; forecast with "
+        f"the {name} instead, or try another --season, --transform or window at import"
+    )
 
 
 def _label_counts(cfg: ExperimentConfig, files: DataFiles) -> Any:
@@ -346,6 +364,9 @@ def fit(
             f"no examples could be read from {len(files.train)} training "
             f"shard(s) in {files.directory} (empty files?)"
         ) from None
+    verdict = baseline_verdict(result)
+    if verdict:
+        log.warning("verdict: %s", verdict)
     return result
 
 

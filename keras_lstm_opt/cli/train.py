@@ -118,6 +118,8 @@ def _train(
             "fraction_of_known_best",
             "baseline_mae",
             "improvement_over_baseline",
+            "best_baseline",
+            "best_baseline_mae",
             "train_seconds",
             "train_loop_seconds",
             "samples_per_second",

@@ -358,6 +358,20 @@ def forecast_metrics(
         summary[f"{name}_mae"] = errs["mae"]
     if not baselines and "baseline_mae" in run.info:
         out["baselines"]["recorded_baseline_mae"] = run.info["baseline_mae"]
+    if baselines:
+        best = min(baselines, key=lambda k: out["baselines"][k]["mae"])
+        best_mae = out["baselines"][best]["mae"]
+        out["best_baseline"] = summary["best_baseline"] = best
+        out["beats_best_baseline"] = summary["beats_best_baseline"] = bool(out["mae"] < best_mae)
+        if not out["beats_best_baseline"]:
+            name = best.replace("_", " ")
+            log.warning(
+                "verdict: the model does not beat the %s baseline on these windows: MAE %.4g "
+                "against %.4g",
+                name,
+                out["mae"],
+                best_mae,
+            )
     out["summary"] = summary
     return out
 

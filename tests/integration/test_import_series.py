@@ -285,3 +285,39 @@ def test_co2_training_beats_the_seasonal_naive_forecast(co2, tmp_path):
     )
     print(f"CO2 val_mae {metrics['val_mae']:.3f} ppm, seasonal naive {metrics['baseline_mae']:.3f}")
     assert metrics["val_mae"] < 0.75 * metrics["baseline_mae"]
+
+
+def test_a_model_that_loses_to_a_baseline_is_told_so(tmp_path, caplog):
+    """A season repeating exactly: seasonal naive is all but perfect, and one epoch of a
+    tiny model is not; train and evaluate say so in one line, metrics.json names it."""
+    import logging
+
+    from keras_lstm_opt.experiment import fit
+    from keras_lstm_opt.serve.run import evaluate_run
+
+    caplog.set_level(logging.WARNING, logger="keras_lstm_opt")
+    values = 10 * np.sin(np.arange(600) * 2 * np.pi / 12) + 50
+    src = _csv(tmp_path / "s.csv", [f"{i},{v:.4f}" for i, v in enumerate(values)], "t,y")
+    out = str(tmp_path / "d")
+    import_series(
+        src,
+        out,
+        SeriesColumns(time="t", target="y", window=24, horizon=3, season=12),
+        ReadOptions(progress=False),
+    )
+    run = str(tmp_path / "run")
+    metrics = fit(None, run, ["model.lstm=keras", "model.units=4", "train.epochs=1",
+                              f"data.path={out}", "train.verbose=silent"])  # fmt: skip
+    assert metrics["best_baseline"] == "seasonal_naive" and not metrics["beats_best_baseline"]
+    assert metrics["best_baseline_mae"] < 1e-3 < metrics["val_mae"]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("verdict: ")]
+    assert lines == [
+        "verdict: the model does not beat the seasonal naive baseline on the validation "
+        f"windows: val_mae {metrics['val_mae']:.4g} against {metrics['best_baseline_mae']:.4g}; "
+        "forecast with the seasonal naive instead, or try another --season, --transform or "
+        "window at import"
+    ]
+    caplog.clear()
+    result = evaluate_run(run)
+    assert result["best_baseline"] == "seasonal_naive" and not result["beats_best_baseline"]
+    assert any(r.getMessage().startswith("verdict: ") for r in caplog.records)
