@@ -41,6 +41,7 @@ import numpy as np
 from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns
 from keras_lstm_opt.data.import_text import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.readers import expand_sources
+from keras_lstm_opt.data.season import find_season
 from keras_lstm_opt.data.series_read import Series, format_time, read_series
 from keras_lstm_opt.data.writer import write_tfrecords
 from keras_lstm_opt.errors import DataError, UsageError
@@ -350,6 +351,7 @@ def import_series(
     x_va, y_va = _windows(data[split - steps :], n_val, steps, horizon, n_t)
     assert y_tr is not None and y_va is not None
     split_time = format_time(series.times[split], series.kind)
+    found = find_season(data[:split, 0]) if season is None else None  # said, not applied
     rows = {"train": split, "validation": len(series) - split}
     info: dict[str, Any] = {"n_features": len(columns), "window": window, "horizon": horizon}
     info["series"] = {
@@ -364,6 +366,7 @@ def import_series(
         "split_time": split_time,
         "train_rows": rows["train"],
         "validation_rows": rows["validation"],
+        **({"season_found": {"period": found.period, "acf": found.acf}} if found else {}),
     }
     baselines = {"last_value": _mae(last_value(info, x_va), y_va)}
     if season:
@@ -411,6 +414,16 @@ def import_series(
             lag,
         )
         log.info("series: %s", chosen["scaling"])
+        if found:
+            log.info(
+                "series: %s repeats every %d steps (autocorrelation %.2f at lag %d, "
+                "training rows); --season %d adds the seasonal-naive baseline",
+                targets[0],
+                found.period,
+                found.acf,
+                found.period,
+                found.period,
+            )
         log.info(
             "series baselines on the validation windows (original units): %s; baseline_mae = %s",
             ", ".join(f"{k} MAE {v:.4g}" for k, v in baselines.items()),

@@ -321,3 +321,19 @@ def test_a_model_that_loses_to_a_baseline_is_told_so(tmp_path, caplog):
     result = evaluate_run(run)
     assert result["best_baseline"] == "seasonal_naive" and not result["beats_best_baseline"]
     assert any(r.getMessage().startswith("verdict: ") for r in caplog.records)
+
+
+def test_the_import_says_the_season_it_finds_without_applying_it(tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="keras_lstm_opt")
+    t = np.arange(480)
+    values = 10 * np.sin(2 * np.pi * t / 24) + 0.02 * t + np.random.default_rng(1).normal(size=480)
+    src = _csv(tmp_path / "s.csv", [f"{i},{v:.4f}" for i, v in zip(t, values, strict=True)], "t,y")
+    out = str(tmp_path / "d")
+    import_series(src, out, SeriesColumns(time="t", target="y", window=48, horizon=4),
+                  ReadOptions())  # fmt: skip
+    info = json.load(open(os.path.join(out, "schema.json")))["info"]
+    assert info["series"]["season_found"]["period"] == 24
+    assert info["series"]["season"] is None and "seasonal_naive" not in info["baselines"]
+    assert any("y repeats every 24 steps" in r.getMessage() for r in caplog.records)
