@@ -262,7 +262,7 @@ def fit(
     replicas = strategy.num_replicas_in_sync
     cfg, auto = auto_settings(cfg, files.schema, replicas)
     for tracker in trackers:  # the config as it runs, train.auto's choices in
-        tracker.params = config_to_dict(cfg)
+        tracker.run_params = config_to_dict(cfg)
     for key, choice in auto.items():
         log.info(
             "auto: %s = %s (default %s): %s", key, choice["value"], choice["was"], choice["why"]

@@ -92,7 +92,8 @@ class Progress:
         if enabled and (sys.stderr.isatty() if terminal is None else terminal):
             self._bar = _rich_bar(what, self.total, unit)
             if self._bar is not None:
-                self._task = self._bar.add_task(what, total=self.total)
+                short = what if len(what) <= 26 else what[:25] + "…"  # 80 columns fit
+                self._task = self._bar.add_task(short, total=self.total)
                 self._bar.start()
 
     @property
@@ -174,7 +175,8 @@ def _rich_bar(what: str, total: float | None, unit: str) -> Any:
         )
     except ImportError:
         return None
-    columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
+    # 80 columns hold it all: a short bar, the description cut to 26 characters
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn(12), TaskProgressColumn()]
     if unit == "bytes":
         columns += [DownloadColumn(), TransferSpeedColumn()]
     else:

@@ -128,22 +128,39 @@ def auto_settings(
         (config, {dotted key: {"value", "was", "why"}}); nothing is decided unless
         `cfg.train.auto` is on and the data is imported text classification.
     """
+    from keras_lstm_opt.config import given_keys
+
+    explicit = "model.embedding_dim" in given_keys(cfg)
     cfg, decided = _auto(cfg, schema, replicas)
-    return _vector_size(cfg, decided)
+    return _vector_size(cfg, decided, explicit)
 
 
 def _vector_size(
-    cfg: ExperimentConfig, decided: dict[str, dict[str, Any]]
+    cfg: ExperimentConfig, decided: dict[str, dict[str, Any]], explicit: bool
 ) -> tuple[ExperimentConfig, dict[str, dict[str, Any]]]:
-    """Pretrained vectors fix the embedding's size, whatever was set or chosen."""
+    """Pretrained vectors fix the embedding's size; an embedding_dim the user set that
+    differs is a ConfigError."""
     path = cfg.model.pretrained_embeddings
     if not path:
         return cfg, decided
+    from keras_lstm_opt.errors import ConfigError, Problem
     from keras_lstm_opt.models.pretrained import vector_dim
 
     dim = vector_dim(path)
     if dim == cfg.model.embedding_dim:
         return cfg, decided
+    if explicit:
+        raise ConfigError(
+            [
+                Problem(
+                    "model.embedding_dim",
+                    f"{cfg.model.embedding_dim}, but the vectors in {path} "
+                    f"(model.pretrained_embeddings) have {dim} numbers each; leave "
+                    "embedding_dim out (the vectors set it) or give it as "
+                    f"{dim}",
+                )
+            ]
+        )
     decided = {
         **decided,
         "model.embedding_dim": {

@@ -11,7 +11,8 @@ vocabulary. Formats, told apart by their first bytes:
 * word2vec binary: the header line, then per word "word " and DIM little-endian float32.
 
 A word matches exactly first; a vector file with capitals (word2vec's GoogleNews) also
-serves a lower-case vocabulary word through its lower-case form. Local or s3:// paths.
+serves a lower-case vocabulary word through its lower-case form. Local or s3:// paths,
+gzip-compressed or not (`glove.6B.100d.txt.gz`).
 
 Example:
 
@@ -21,9 +22,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import logging
-from collections.abc import Sequence
-from typing import IO, Any
+from collections.abc import Iterator, Sequence
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -45,11 +48,9 @@ def read_vectors(path: str, vocabulary: Sequence[str]) -> tuple[dict[int, np.nda
             names the file and the line).
     """
     index = {str(w): i for i, w in enumerate(vocabulary) if i >= SPECIAL}
-    if not fs.exists(path):
-        raise DataError(f"model.pretrained_embeddings: {path}: no such file")
     exact: dict[int, np.ndarray] = {}
     folded: dict[int, np.ndarray] = {}
-    with fs.open(path, "rb") as fh:
+    with _open(path) as fh:
         head = fh.readline()
         header = _header(head)
         binary = header is not None and _is_binary(fh)
@@ -79,7 +80,7 @@ def read_vectors(path: str, vocabulary: Sequence[str]) -> tuple[dict[int, np.nda
                         raise DataError(f"{path}, line {n}: not a vector of numbers") from None
                     _keep(word, vec, index, exact, folded)
     if not dim:
-        raise DataError(f"model.pretrained_embeddings: {path}: no vectors in the file")
+        raise DataError(f"{path}: no vectors in the file (model.pretrained_embeddings)")
     rows = {**folded, **exact}
     return rows, dim, len(rows)
 
@@ -111,9 +112,7 @@ def initialize_embedding(layer: Any, path: str, vocabulary: Sequence[str]) -> di
 
 def vector_dim(path: str) -> int:
     """The dimension of the vectors in `path` (from the header, or the first line)."""
-    if not fs.exists(path):
-        raise DataError(f"model.pretrained_embeddings: {path}: no such file")
-    with fs.open(path, "rb") as fh:
+    with _open(path) as fh:
         head = fh.readline()
     header = _header(head)
     if header:
@@ -121,10 +120,25 @@ def vector_dim(path: str) -> int:
     parts = head.rstrip(b"\r\n").split(b" ")
     if len(parts) < 2:
         raise DataError(
-            f"model.pretrained_embeddings: {path}, line 1: not word2vec or GloVe "
-            "(a header 'WORDS DIM' or 'word v1 v2 ...')"
+            f"{path}, line 1: not word2vec or GloVe (a header 'WORDS DIM' or "
+            "'word v1 v2 ...'; model.pretrained_embeddings)"
         )
     return len(parts) - 1
+
+
+@contextlib.contextmanager
+def _open(path: str) -> Iterator[IO[bytes]]:
+    """The file's bytes, gunzipped when it is gzip (by name or by its first bytes)."""
+    if not fs.exists(path):
+        raise DataError(f"model.pretrained_embeddings: {path}: no such file")
+    with fs.open(path, "rb") as raw:
+        head = raw.read(2)
+        raw.seek(0)
+        if head == b"\x1f\x8b" or path.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw) as fh:
+                yield cast(IO[bytes], fh)
+        else:
+            yield raw
 
 
 def _header(line: bytes) -> tuple[int, int] | None:
@@ -138,7 +152,7 @@ def _is_binary(fh: IO[bytes]) -> bool:
     """After a header: binary when the first record's vector is not text."""
     pos = fh.tell()
     sample = fh.read(4096)
-    fh.seek(pos)
+    fh.seek(pos)  # gzip: a seek back within the stream (it re-reads from the start)
     try:
         text = sample.decode("utf-8")
     except UnicodeDecodeError:

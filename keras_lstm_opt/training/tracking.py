@@ -3,12 +3,14 @@
 MLflow's Keras autologging patches `model.fit`; `klo.Trainer` and `train` run their own
 loop, so it records nothing from them. This callback logs by hand, through MLflow's
 client (no global "active run"): the params it is given (`train` gives the resolved
-config), every epoch's metrics with the epochs completed as the step, and, under `klo.Trainer` with
-a run directory, the numbers of metrics.json and the files model.keras, history.csv,
-curves.png, metrics.json and config.yaml as artifacts. Only the chief logs; every worker
-checks the server before training, so an unreachable one stops the run before its first
-step (`required=False`: a warning, and the run trains untracked). The tracking URI and
-the experiment come from MLflow's own variables, MLFLOW_TRACKING_URI and
+config) and every epoch's metrics, with the epochs completed as the step; under
+`klo.Trainer` with a run directory also, at the end, metrics.json's numbers (as
+`final_NAME`) and the files model.keras, history.csv, curves.png, metrics.json,
+config.yaml and schema.json as artifacts. Only the chief logs; every worker checks the
+server before training, so an unreachable one stops the run before its first step
+(`required=False`: a warning, and the run trains untracked); a server that fails later
+costs one warning and seconds, not MLflow's minutes of retries. The tracking URI and the
+experiment come from MLflow's own variables, MLFLOW_TRACKING_URI and
 MLFLOW_EXPERIMENT_NAME, unless given. A resumed run (the same run directory) goes on in
 the same MLflow run, whose id the run directory keeps in mlflow.json.
 
@@ -101,7 +103,8 @@ class MLflowCallback(keras.callbacks.Callback):
         for name, value in (("params", params), ("tags", tags)):
             if value is not None and not isinstance(value, Mapping):
                 raise UsageError(f"MLflowCallback({name}={value!r}): pass a dict or None")
-        self.params = dict(params or {})
+        # not `self.params`: Keras's Callback.set_params overwrites that with fit's own
+        self.run_params = dict(params or {})
         self.experiment, self.run_name = experiment, run_name
         self.tracking_uri, self.required = tracking_uri, required
         self.tags = {str(k): str(v) for k, v in (tags or {}).items()}
@@ -157,11 +160,12 @@ class MLflowCallback(keras.callbacks.Callback):
             status = "KILLED" if isinstance(error, TrainingInterrupted) else "FAILED"
         elif metrics is not None:
             steps = int(metrics.get("epochs_completed") or 0)
-            self._safely("log the final metrics", self._log_metrics, _numbers(metrics), steps)
+            final = {f"final_{k}": v for k, v in _numbers(metrics).items()}  # metrics.json's
+            self._safely("log the final metrics", self._log_metrics, final, steps)
             if run.files_dir:
                 self._safely("log the run's files", self._log_files, run.files_dir)
-        self._safely("end the run", self._client.set_terminated, self.run_id, status)
-        log.info("mlflow: run %s %s", self.run_id, status.lower())
+        if self._safely("end the run", self._client.set_terminated, self.run_id, status):
+            log.info("mlflow: run %s %s", self.run_id, status.lower())
 
     # -- Keras's hooks ------------------------------------------------------------------
 
@@ -185,8 +189,8 @@ class MLflowCallback(keras.callbacks.Callback):
 
         client, run = self._client, self._run
         files_dir = run.files_dir if run else None
-        previous = _read_run_id(files_dir)
-        if previous and self._continue(previous):
+        previous, logged_to = _read_run_id(files_dir)
+        if previous and self._continue(previous, logged_to):
             return
         name = self.experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
         found = client.get_experiment_by_name(name)
@@ -199,7 +203,7 @@ class MLflowCallback(keras.callbacks.Callback):
             tags=tags,
         )
         self.run_id = created.info.run_id
-        flat = _flatten(self.params)
+        flat = _flatten(self.run_params)
         items = [Param(k, v) for k, v in flat.items()]
         for i in range(0, len(items), PARAMS_PER_CALL):
             client.log_batch(self.run_id, params=items[i : i + PARAMS_PER_CALL])
@@ -214,11 +218,20 @@ class MLflowCallback(keras.callbacks.Callback):
             len(items),
         )
 
-    def _continue(self, run_id: str) -> bool:
+    def _continue(self, run_id: str, logged_to: str | None) -> bool:
         """Go on logging into the unfinished MLflow run of a resumed run directory."""
         try:
             found = self._client.get_run(run_id)
-        except Exception:  # deleted, or another store: start a new one
+        except Exception:  # deleted, or another store: start a new one, and say so
+            log.warning(
+                "mlflow: the run directory's MLflow run %s (logged to %s) is not in %s: "
+                "this run starts a new MLflow run; point MLFLOW_TRACKING_URI at the first "
+                "store (a relative sqlite:/// path is relative to the current directory) to "
+                "continue that one",
+                run_id,
+                logged_to or "another store",
+                self.tracking_uri,
+            )
             return False
         if found.info.status == "FINISHED":  # --overwrite of a finished run
             return False
@@ -243,13 +256,16 @@ class MLflowCallback(keras.callbacks.Callback):
             if os.path.isfile(path):
                 self._client.log_artifact(self.run_id, path)
 
-    def _safely(self, what: str, fn: Any, *args: Any) -> None:
+    def _safely(self, what: str, fn: Any, *args: Any) -> bool:
         """Training goes on when the server fails mid-run: one warning, then nothing
-        more is sent."""
+        more is sent; each call is tried twice, not MLflow's minutes of retries, so a
+        dead server holds training up for seconds. Returns whether the call succeeded."""
         if self._broken:
-            return
+            return False
         try:
-            fn(*args)
+            with _one_try(retries=1):
+                fn(*args)
+            return True
         except Exception as exc:
             self._broken = True
             log.warning(
@@ -258,6 +274,7 @@ class MLflowCallback(keras.callbacks.Callback):
                 self.run_id,
                 _line(exc),
             )
+            return False
 
 
 def call_hooks(callbacks: list[keras.callbacks.Callback], name: str, *args: Any) -> None:
@@ -293,14 +310,16 @@ def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _read_run_id(files_dir: str | None) -> str | None:
+def _read_run_id(files_dir: str | None) -> tuple[str | None, str | None]:
+    """(run id, tracking URI) of the run directory's mlflow.json, or (None, None)."""
     if not files_dir:
-        return None
+        return None, None
     try:
         with open(os.path.join(files_dir, RUN_ID_FILE), encoding="utf-8") as fh:
-            return str(json.load(fh)["run_id"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+            saved = json.load(fh)
+        return str(saved["run_id"]), saved.get("tracking_uri")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, None
 
 
 def _line(exc: BaseException) -> str:
@@ -316,9 +335,10 @@ def _line(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _one_try() -> Iterator[None]:
-    """MLflow retries an unanswered request for minutes; the start-up check asks once."""
-    keys = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+def _one_try(retries: int = 0) -> Iterator[None]:
+    """MLflow retries an unanswered request for minutes; the start-up check asks once,
+    logging during training twice (`retries`), each within 10 s."""
+    keys = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(retries), "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
     before = {k: os.environ.get(k) for k in keys}
     os.environ.update(keys)
     try:

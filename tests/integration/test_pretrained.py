@@ -46,16 +46,25 @@ def _vocabulary(corpus: dict[str, str]) -> list[str]:
 
 
 def test_the_three_formats_give_the_same_rows(corpus) -> None:
+    import gzip
+    import shutil
+
     from keras_lstm_opt.models.pretrained import read_vectors
 
     vocabulary = _vocabulary(corpus)
     wv = gensim.models.KeyedVectors.load_word2vec_format(corpus["txt"])
+    for name in ("vectors.bin", "glove.txt"):  # compressed, as vectors are often shipped
+        with open(os.path.join(corpus["root"], name), "rb") as src:
+            with gzip.open(os.path.join(corpus["root"], name + ".gz"), "wb") as dst:
+                shutil.copyfileobj(src, dst)
     got = {}
-    for name in ("vectors.txt", "vectors.bin", "glove.txt"):
+    for name in ("vectors.txt", "vectors.bin", "glove.txt", "vectors.bin.gz", "glove.txt.gz"):
         rows, dim, found = read_vectors(os.path.join(corpus["root"], name), vocabulary)
         assert dim == DIM and found == len(rows) > 0.5 * len(vocabulary)
         got[name] = rows
     assert got["vectors.txt"].keys() == got["vectors.bin"].keys() == got["glove.txt"].keys()
+    for name in ("vectors.bin", "glove.txt"):
+        assert all(np.array_equal(v, got[name + ".gz"][i]) for i, v in got[name].items())
     for i, vec in got["vectors.bin"].items():
         np.testing.assert_allclose(vec, wv[vocabulary[i]], atol=1e-6)  # text: 6 decimals
         np.testing.assert_allclose(got["glove.txt"][i], got["vectors.txt"][i], atol=0)
@@ -127,6 +136,10 @@ def test_bad_vectors_and_data_without_words_say_so(corpus, tmp_path, text_dir) -
 
     with pytest.raises(DataError, match=r"bad.txt, line 2: 2 numbers, expected 3"):
         read_vectors(str(bad), ["", "[UNK]", "the", "cat"])
+    with pytest.raises(ConfigError, match=r"model.embedding_dim: 64, but the vectors in .* "
+                       r"have 16 numbers each"):  # fmt: skip
+        fit(None, run_dir=str(tmp_path / "dim"), overrides=[*TINY, f"data.path={corpus['data']}",
+            f"model.pretrained_embeddings={corpus['txt']}", "model.embedding_dim=64"])  # fmt: skip
     with pytest.raises(DataError, match="the data has no vocabulary"):  # token ids only
         fit(None, run_dir=str(tmp_path / "r"), overrides=[*TINY, f"data.path={text_dir}"]
             + [f"model.pretrained_embeddings={corpus['txt']}"])  # fmt: skip

@@ -4,12 +4,14 @@ behind it, artifacts served by it) for `train`, a local `sqlite:///` store for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -26,11 +28,16 @@ FILES = {"model.keras", "history.csv", "curves.png", "metrics.json", "config.yam
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mlflow server` on a free port of 127.0.0.1; its URL."""
+    with _mlflow_server(tmp_path_factory.mktemp("mlflow")) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def _mlflow_server(root: Any) -> Iterator[tuple[str, subprocess.Popen]]:
     import httpx
 
     from keras_lstm_opt.launch.launcher import free_ports
 
-    root = tmp_path_factory.mktemp("mlflow")
     port = free_ports(1)[0]
     log = open(root / "server.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -40,6 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=root,
+        start_new_session=True,  # its uvicorn worker and job runners: one group to stop
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -52,9 +60,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         wait_for(healthy, time_limit(90), "mlflow server", procs=[proc],
                  detail=lambda: open(root / "server.log").read()[-2000:])  # fmt: skip
-        yield url
+        yield url, proc
     finally:
-        proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=time_limit(30))
         log.close()
 
@@ -115,8 +124,9 @@ def test_train_logs_params_epochs_and_files_to_a_tracking_server(
         assert abs(per_epoch[i] - float(row[col])) < 1e-6
     # metrics.json's figures, and the run directory's files as artifacts
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
-    assert abs(run.data.metrics["val_accuracy"] - metrics["val_accuracy"]) < 1e-9
-    assert run.data.metrics["samples_per_second"] == pytest.approx(metrics["samples_per_second"])
+    final = run.data.metrics
+    assert abs(final["final_val_accuracy"] - metrics["val_accuracy"]) < 1e-9
+    assert final["final_samples_per_second"] == pytest.approx(metrics["samples_per_second"])
     assert {a.path for a in client.list_artifacts(run_id)} >= FILES
     got = client.download_artifacts(run_id, "metrics.json", str(tmp_path))
     assert json.load(open(got)) == metrics
@@ -194,9 +204,9 @@ def test_trainer_with_a_built_model_logs_to_a_sqlite_store(tmp_path, monkeypatch
     run = client.get_run(cb.run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "first"
     assert run.data.params == {"units": "4", "data.rows": "96"}
-    logged = client.get_metric_history(cb.run_id, "val_accuracy")  # epochs, then the end
-    assert sorted({m.step for m in logged}) == [1, 2]
-    assert logged[-1].value == pytest.approx(trainer.metrics["val_accuracy"])
+    logged = client.get_metric_history(cb.run_id, "val_accuracy")
+    assert [m.step for m in logged] == [1, 2]  # one point per epoch
+    assert run.data.metrics["final_val_accuracy"] == pytest.approx(trainer.metrics["val_accuracy"])
     assert {a.path for a in client.list_artifacts(cb.run_id)} >= FILES - {
         "schema.json",
         "config.yaml",
@@ -207,3 +217,48 @@ def test_trainer_with_a_built_model_logs_to_a_sqlite_store(tmp_path, monkeypatch
     assert other.run_id is None
     runs = client.search_runs([run.info.experiment_id])
     assert [r.info.run_id for r in runs] == [cb.run_id]
+
+
+def test_plain_model_fit_keeps_the_params_given(tmp_path) -> None:
+    import keras
+    import numpy as np
+
+    import keras_lstm_opt as klo
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    x = np.random.default_rng(0).normal(size=(64, 4, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    cb = klo.MLflowCallback(params={"plain": True}, tracking_uri=uri, experiment="plain")
+    model.fit(x, x[:, 0, :1], epochs=2, verbose=0, callbacks=[cb])  # Keras sets cb.params
+    run = mlflow.MlflowClient(uri).get_run(cb.run_id)
+    assert run.data.params == {"plain": "true"} and run.info.status == "FINISHED"
+
+
+def test_a_server_that_dies_mid_run_costs_one_warning_and_seconds(tmp_path, caplog) -> None:
+    import logging
+    import time
+
+    import keras
+    import numpy as np
+
+    import keras_lstm_opt as klo
+
+    caplog.set_level(logging.INFO, logger="keras_lstm_opt")
+    with _mlflow_server(tmp_path) as (url, proc):
+        x = np.random.default_rng(0).normal(size=(64, 4, 2)).astype("float32")
+        model = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(3), keras.layers.Dense(1)])
+        kill = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: epoch == 0 and os.killpg(proc.pid, signal.SIGKILL)
+        )
+        cb = klo.MLflowCallback(tracking_uri=url)
+        began = time.monotonic()
+        klo.Trainer(model, loss="mse", run_dir=str(tmp_path / "run")).fit(
+            x, x[:, 0, :1], batch_size=16, epochs=4, callbacks=[kill, cb]
+        )
+        took = time.monotonic() - began
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("mlflow: ")]
+    assert any("could not log an epoch" in m and "untracked from here" in m for m in said), said
+    assert not any(m.endswith(" finished") for m in said), said  # it could not be ended
+    print(f"a dead server cost {took:.1f} s over 4 epochs")
+    assert took < 60, took
