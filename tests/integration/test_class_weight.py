@@ -49,19 +49,33 @@ def imbalanced(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(root / "data")
 
 
-def test_balanced_raises_macro_f1_over_none(imbalanced, tmp_path):
+@pytest.fixture(scope="module")
+def unweighted(imbalanced, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The run without weights (class or row), evaluated: what the weighted runs beat."""
+    from keras_lstm_opt.experiment import fit
+    from keras_lstm_opt.serve.run import evaluate_run
+
+    run = str(tmp_path_factory.mktemp("unweighted") / "run")
+    fit(None, run_dir=run, overrides=[*SETTINGS, f"data.path={imbalanced}"])
+    return evaluate_run(run)
+
+
+def test_balanced_raises_macro_f1_over_none(imbalanced, unweighted, tmp_path):
     from keras_lstm_opt.experiment import fit
     from keras_lstm_opt.serve.run import evaluate_run
 
     scores = {}
     for setting in ("none", "balanced"):
         run = str(tmp_path / setting)
-        fit(
-            None,
-            run_dir=run,
-            overrides=[*SETTINGS, f"data.path={imbalanced}", f"train.class_weight={setting}"],
-        )
-        result = evaluate_run(run)
+        if setting == "none":
+            result = unweighted
+        else:
+            fit(
+                None,
+                run_dir=run,
+                overrides=[*SETTINGS, f"data.path={imbalanced}", f"train.class_weight={setting}"],
+            )
+            result = evaluate_run(run)
         scores[setting] = {
             "macro_f1": round(result["macro_f1"], 4),
             "accuracy": round(result["accuracy"], 4),
@@ -97,7 +111,7 @@ def test_a_mapping_names_the_labels_and_a_wrong_one_is_one_line(imbalanced, tmp_
         )
 
 
-def test_row_weights_of_data_import_weigh_the_training_loss(imbalanced, tmp_path):
+def test_row_weights_of_data_import_weigh_the_training_loss(imbalanced, unweighted, tmp_path):
     """`data import --weight COLUMN`: rows of noun.person weigh 0, so the model never
     learns that class, which it learns without the weights (same rows, same seed)."""
     import os
@@ -121,11 +135,10 @@ def test_row_weights_of_data_import_weigh_the_training_loss(imbalanced, tmp_path
     info = read_schema(data)["info"]["weight"]
     assert info["column"] == "w" and info["min"] == 0 and info["max"] == 1
     assert 100 < info["zero_rows"] < 200  # noun.person's training rows
-    recall = {}
-    for name, path in (("unweighted", imbalanced), ("weighted", data)):
-        run = str(tmp_path / name)
-        fit(None, run_dir=run, overrides=[*SETTINGS, f"data.path={path}"])
-        recall[name] = evaluate_run(run)["per_class"]["noun.person"]["recall"]
+    recall = {"unweighted": unweighted["per_class"]["noun.person"]["recall"]}
+    run = str(tmp_path / "weighted")
+    fit(None, run_dir=run, overrides=[*SETTINGS, f"data.path={data}"])
+    recall["weighted"] = evaluate_run(run)["per_class"]["noun.person"]["recall"]
     print("row weights: noun.person recall", recall)
     assert recall["weighted"] == 0.0 < recall["unweighted"], recall
     # class weights multiply the row weights; a bad weight names its row

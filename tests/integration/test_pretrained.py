@@ -111,8 +111,7 @@ def test_the_export_still_takes_raw_strings(corpus, tmp_path) -> None:
     run = str(tmp_path / "run")
     fit(None, run_dir=run, overrides=[*TINY, f"data.path={corpus['data']}"]
         + [f"model.pretrained_embeddings={corpus['txt']}"])  # fmt: skip
-    out = export_run(run, "saved_model", str(tmp_path / "sm"))
-    assert json.load(open(os.path.join(out, "export.json")))["checked"]["max_difference"]
+    out = export_run(run, "saved_model", str(tmp_path / "sm"), check=False)  # compared here
     texts = ["a large wild cat of the grasslands", "a tool for cutting wood"]
     served = tf.saved_model.load(out).signatures["serving_default"](text=tf.constant(texts))
     want = load_run(run).predict(texts)
