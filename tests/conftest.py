@@ -143,12 +143,15 @@ FAULTS: dict = {
     "data_lost": 0,
     "steps_lost": [],
     "fault_to_exit_seconds": {},
+    "figures": [],  # lines a test measured (not asserted), printed at the end of the run
 }
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
     _seconds_per_file(terminalreporter)
     f = FAULTS
+    for line in f["figures"]:
+        terminalreporter.write_line(line)
     if not (f["bad_inputs"] or f["kills"]):
         return
     lost = f["steps_lost"]

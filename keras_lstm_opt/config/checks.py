@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 
 from keras_lstm_opt.config.schema import (
@@ -171,7 +172,7 @@ def cross_field_problems(cfg: ExperimentConfig, check_paths: bool = True) -> lis
         bad = {
             k: v
             for k, v in cw.items()
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf
         }
         if not cw or bad:
             add("train.class_weight", f"weights must be numbers >= 0, got {bad or cw}")

@@ -210,18 +210,17 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
     ds = make_dataset(cfg, schema, files, BATCH, training=False, compression=schema["compression"])
     split = "validation" if os.path.basename(files[0]).startswith("validation") else "train"
     total = (schema.get("splits", {}).get(split) or {}).get("examples")
-    meter = Progress("evaluate", total=total, unit="rows")
     xs, ys, ps = [], [], []
-    for x, y in ds:
-        meter.add(len(y))
-        p = np.asarray(run.predictor()(x))  # float32: N x K held for the report
-        if run.task == "text":
-            p = np.concatenate([1.0 - p, p], axis=-1) if p.shape[-1] == 1 else p
-        else:
-            xs.append(np.asarray(x))
-        ys.append(np.asarray(y))
-        ps.append(p)
-    meter.close()
+    with Progress("evaluate", total=total, unit="rows") as meter:  # ends also on an error
+        for x, y in ds:
+            meter.add(len(y))
+            p = np.asarray(run.predictor()(x))  # float32: N x K held for the report
+            if run.task == "text":
+                p = np.concatenate([1.0 - p, p], axis=-1) if p.shape[-1] == 1 else p
+            else:
+                xs.append(np.asarray(x))
+            ys.append(np.asarray(y))
+            ps.append(p)
     if not ys:
         raise DataError(f"{directory}: the validation shards hold no examples")
     arrays = {"y": np.concatenate(ys), "p": np.concatenate(ps)}
@@ -240,14 +239,15 @@ def _raw_text(run: Run, src: str) -> dict[str, np.ndarray]:
     ys, ps = [], []
     paths = expand_sources(src)
     sizes = [fs.info(p)["size"] for p in paths]
-    meter, base = Progress("evaluate", total=sum(sizes), unit="bytes"), 0
-    for path, size in zip(paths, sizes, strict=True):
-        for batch in iter_records(path, [text_col, label_col]):
-            ys.append(label_ids(run.info, batch.columns[label_col], _at(batch.where, label_col)))
-            ps.append(run.probabilities(batch.columns[text_col], BATCH))
-            meter.update(base + batch.offset)
-        base += size
-    meter.close()
+    base = 0
+    with Progress("evaluate", total=sum(sizes), unit="bytes") as meter:
+        for path, size in zip(paths, sizes, strict=True):
+            for batch in iter_records(path, [text_col, label_col]):
+                labels = batch.columns[label_col]
+                ys.append(label_ids(run.info, labels, _at(batch.where, label_col)))
+                ps.append(run.probabilities(batch.columns[text_col], BATCH))
+                meter.update(base + batch.offset)
+            base += size
     if not ys:
         raise DataError(f"{src}: no rows to evaluate")
     return {"y": np.concatenate(ys), "p": np.concatenate(ps)}

@@ -157,20 +157,24 @@ def _text_rows(
     sizes = [fs.info(p)["size"] for p in paths] if progress else [0] * len(paths)
     meter = Progress("predict", total=sum(sizes), unit="bytes", enabled=progress)
     base = 0
-    for path, size in zip(paths, sizes, strict=True):
-        ident = _id_column(columns_of(path), {text})
-        wanted = [ident, text] if ident else [text]
-        for batch in iter_records(path, wanted, batch_rows=batch_rows):
-            probs = run.probabilities(batch.columns[text], batch_rows)
-            for i, p in enumerate(probs):
-                row: dict[str, Any] = {ident: batch.columns[ident][i]} if ident else {}
-                row[text] = batch.columns[text][i]
-                row["label"] = names[int(p.argmax())]
-                row["probabilities"] = {n: float(v) for n, v in zip(names, p, strict=True)}
-                yield row
-            meter.update(base + batch.offset)
-        base += size
-    meter.close()
+    finished = False
+    try:
+        for path, size in zip(paths, sizes, strict=True):
+            ident = _id_column(columns_of(path), {text})
+            wanted = [ident, text] if ident else [text]
+            for batch in iter_records(path, wanted, batch_rows=batch_rows):
+                probs = run.probabilities(batch.columns[text], batch_rows)
+                for i, p in enumerate(probs):
+                    row: dict[str, Any] = {ident: batch.columns[ident][i]} if ident else {}
+                    row[text] = batch.columns[text][i]
+                    row["label"] = names[int(p.argmax())]
+                    row["probabilities"] = {n: float(v) for n, v in zip(names, p, strict=True)}
+                    yield row
+                meter.update(base + batch.offset)
+            base += size
+        finished = True
+    finally:
+        meter.close(finished)  # a bar on a terminal ends also when a row fails
 
 
 def _forecast_rows(run: Run, src: str, paths: list[str]) -> Iterator[dict[str, Any]]:

@@ -148,7 +148,7 @@ class MLflowCallback(keras.callbacks.Callback):
         (chief only) start or continue the MLflow run."""
         self._run = run
         if self.check() and run.is_chief:
-            self._start()
+            self._start_or_say()
 
     def on_run_end(self, run: RunInfo, metrics: Mapping[str, Any] | None, error: Any) -> None:
         """Called by klo.Trainer after the run's files are written (`metrics`) or when
@@ -171,7 +171,7 @@ class MLflowCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         if self._run is None and self.check():  # plain model.fit: no klo hooks
-            self._start()
+            self._start_or_say()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.run_id is not None:
@@ -183,6 +183,25 @@ class MLflowCallback(keras.callbacks.Callback):
             self._safely("end the run", self._client.set_terminated, self.run_id, "FINISHED")
 
     # -- the work -----------------------------------------------------------------------
+
+    def _start_or_say(self) -> None:
+        """Start (or continue) the MLflow run; a store that refuses (a deleted experiment
+        of that name, no permission) is a TrackingError of one line, or a warning when
+        not `required`."""
+        try:
+            with _one_try(retries=1):
+                self._start()
+        except (OSError, ValueError) as exc:  # ours: writing mlflow.json
+            raise TrackingError(f"mlflow: cannot record the run's id: {exc}") from None
+        except Exception as exc:  # MLflow's own: MlflowException, requests', sqlalchemy's
+            what = f"the MLflow tracking store {self.tracking_uri} refused the run ({_line(exc)})"
+            if self.required:
+                raise TrackingError(
+                    f"{what}; set MLFLOW_EXPERIMENT_NAME to another experiment, or set "
+                    "train.trackers_required: false to train untracked"
+                ) from None
+            log.warning("%s: training untracked (trackers_required: false)", what)
+            self.run_id = None
 
     def _start(self) -> None:
         from mlflow.entities import Param

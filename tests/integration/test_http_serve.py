@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from ..conftest import FAULTS, time_limit, wait_for
 from ..conftest import TINY_RUN as TINY
-from ..conftest import time_limit, wait_for
 
 httpx = pytest.importorskip("httpx", reason="needs the test extra (httpx)")
 aiohttp = pytest.importorskip("aiohttp", reason="needs aiohttp (installed with s3fs)")
@@ -127,6 +127,39 @@ def test_64_concurrent_clients_each_get_their_own_answers(server, text_run):
         ],
         names,
     )
+    figures = {}
+    for name, url in (("batched", server.url), ("max-batch 1", None)):
+        single = None if url else Server(text_run["run"], "--max-batch", "1")
+        try:
+            seconds, latencies, wrong = _load(url or single.url, texts, names, want)
+            calls = _model_calls(url or single.url)
+        finally:
+            if single is not None:
+                assert single.stop()[0] == 143
+        assert not wrong, wrong[:5]
+        assert len(latencies) == 64 * 50
+        figures[name] = {
+            "requests_per_second": round(len(latencies) / seconds, 1),
+            "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 2),
+            "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 2),
+            "model_calls": calls,
+        }
+    # one row per model call without batching; calls shared by requests with it
+    assert figures["max-batch 1"]["model_calls"] >= 64 * 50 > figures["batched"]["model_calls"]
+    ratio = (
+        figures["batched"]["requests_per_second"] / figures["max-batch 1"]["requests_per_second"]
+    )
+    FAULTS["figures"].append(  # printed at the end of the run (a figure, not asserted)
+        f"serve, 64 clients x 50 requests: dynamic batching {ratio:.2f}x the requests/s of "
+        f"--max-batch 1: {json.dumps(figures)}"
+    )
+
+
+def _load(
+    url: str, texts: list[str], names: list[str], want: np.ndarray
+) -> tuple[float, list[float], list[str]]:
+    """64 concurrent clients (aiohttp) x 50 requests of 1 to 3 texts: (seconds, each
+    request's latency, the wrong answers)."""
     latencies: list[float] = []
     wrong: list[str] = []
 
@@ -136,7 +169,7 @@ def test_64_concurrent_clients_each_get_their_own_answers(server, text_run):
             rows = rng.choice(100, size=int(rng.integers(1, 4)), replace=False).tolist()
             began = time.perf_counter()
             body = {"instances": [texts[r] for r in rows]}
-            async with http.post(server.url + "/v1/predict", json=body) as answer:
+            async with http.post(url + "/v1/predict", json=body) as answer:
                 status, payload = answer.status, await answer.json()
             latencies.append(time.perf_counter() - began)
             if status != 200:
@@ -153,25 +186,13 @@ def test_64_concurrent_clients_each_get_their_own_answers(server, text_run):
             await asyncio.gather(*(client(i, http) for i in range(64)))
             return time.perf_counter() - began
 
-    seconds = asyncio.run(load())
-    assert not wrong, wrong[:5]
-    assert len(latencies) == 64 * 50
-    metrics = httpx.get(server.url + "/metrics").text
+    return asyncio.run(load()), latencies, wrong
+
+
+def _model_calls(url: str) -> float:
+    metrics = httpx.get(url + "/metrics").text
     rows = [line for line in metrics.splitlines() if line.startswith("klo_batch_rows_count ")]
-    calls = float(rows[0].split()[1])
-    print(
-        "serve load:",
-        json.dumps(
-            {
-                "requests": len(latencies),
-                "requests_per_second": round(len(latencies) / seconds, 1),
-                "p50_ms": round(1000 * float(np.percentile(latencies, 50)), 2),
-                "p99_ms": round(1000 * float(np.percentile(latencies, 99)), 2),
-                "model_calls": calls,
-            }
-        ),
-    )
-    assert calls < len(latencies)  # requests shared model calls
+    return float(rows[0].split()[1])
 
 
 @pytest.mark.parametrize(

@@ -73,9 +73,15 @@ def _args(data: str, *sets: str) -> list[str]:
 
 
 def _train(
-    run_dir: str, uri: str, data: str, *sets: str, check: bool = True
+    run_dir: str,
+    uri: str,
+    data: str,
+    *sets: str,
+    check: bool = True,
+    experiment: str = "klo-tests",
+    cwd: str | None = None,
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_NAME": "klo-tests"}
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_NAME": experiment}
     args = _args(data, *sets)
     proc = subprocess.run(
         [sys.executable, "-m", "keras_lstm_opt.cli", "train", "--run-dir", run_dir, *args],
@@ -83,6 +89,7 @@ def _train(
         text=True,
         env=env,
         timeout=time_limit(300),
+        cwd=cwd,
     )
     if check:
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -262,3 +269,23 @@ def test_a_server_that_dies_mid_run_costs_one_warning_and_seconds(tmp_path, capl
     assert not any(m.endswith(" finished") for m in said), said  # it could not be ended
     print(f"a dead server cost {took:.1f} s over 4 epochs")
     assert took < 60, took
+
+
+def test_train_with_a_local_sqlite_store_and_a_deleted_experiment(text_dir, tmp_path) -> None:
+    """No server: MLflow's SQLite store in the working directory (artifacts in ./mlruns);
+    an experiment of that name that was deleted refuses the run: one line, exit 1."""
+    uri = "sqlite:///mlflow.db"  # relative, as a user writes it
+    run_dir = str(tmp_path / "run")
+    _train(run_dir, uri, text_dir, "train.epochs=2", experiment="local", cwd=str(tmp_path))
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    run = client.get_run(json.load(open(os.path.join(run_dir, "mlflow.json")))["run_id"])
+    assert run.info.status == "FINISHED" and run.data.params["train.epochs"] == "2"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [1, 2]
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} >= FILES
+    client.delete_experiment(client.get_experiment_by_name("local").experiment_id)
+    proc = _train(str(tmp_path / "again"), uri, text_dir, experiment="local", cwd=str(tmp_path),
+                  check=False)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the MLflow tracking store sqlite:///mlflow.db refused the run")
+    assert "Traceback" not in proc.stderr
