@@ -27,7 +27,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -353,18 +353,12 @@ def _line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
-@contextlib.contextmanager
-def _one_try(retries: int = 0) -> Iterator[None]:
+def _one_try(retries: int = 0) -> contextlib.AbstractContextManager[Any]:
     """MLflow retries an unanswered request for minutes; the start-up check asks once,
-    logging during training twice (`retries`), each within 10 s."""
+    logging during training twice (`retries`), each within 10 s. MLflow reads these
+    variables at each request; the standard library's patch.dict sets them for the
+    call and puts back what was there."""
+    from unittest import mock
+
     keys = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(retries), "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
-    before = {k: os.environ.get(k) for k in keys}
-    os.environ.update(keys)
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    return mock.patch.dict(os.environ, keys)
