@@ -1,4 +1,9 @@
-"""FastLSTM against keras.layers.LSTM: same outputs and gradients (1e-5), same weights."""
+"""FastLSTM against keras.layers.LSTM: same outputs and gradients (1e-5), same weights.
+
+Outputs and gradients are compared to 1e-5 of each array's largest entry: a gradient
+summed over a batch reaches ~20, and float32 sums taken in another order (another
+CPU's vector width) differ there by ~1e-5 in absolute terms.
+"""
 
 import keras
 import numpy as np
@@ -40,6 +45,11 @@ def _outputs_and_grads(layer, mask=None, initial_state=None):
     return [o.numpy() for o in outs], [g.numpy() for g in grads]
 
 
+def _assert_close(actual, desired):
+    scale = max(1.0, float(np.max(np.abs(desired))))
+    np.testing.assert_allclose(actual, desired, atol=1e-5 * scale, rtol=1e-5)
+
+
 def _pair(wrapper=None, cpu_kernel="auto", **kw):
     ref, fast = keras.layers.LSTM(6, **kw), FastLSTM(6, cpu_kernel=cpu_kernel, **kw)
     if wrapper:
@@ -76,7 +86,7 @@ def test_outputs_and_gradients_match_keras(kwargs, mask, with_state, cpu_kernel)
     out_r, grad_r = _outputs_and_grads(ref, mask, state)
     out_f, grad_f = _outputs_and_grads(fast, mask, state)
     for a, b in zip(out_r + grad_r, out_f + grad_f, strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+        _assert_close(b, a)
 
 
 @pytest.mark.parametrize("cpu_kernel", [pytest.param("fused", marks=needs_compiler), "loop"])
@@ -89,7 +99,7 @@ def test_inside_bidirectional_with_mask(merge_mode, cpu_kernel):
     out_r, grad_r = _outputs_and_grads(ref, MASK)
     out_f, grad_f = _outputs_and_grads(fast, MASK)
     for a, b in zip(out_r + grad_r, out_f + grad_f, strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+        _assert_close(b, a)
 
 
 def test_unsupported_configurations_fall_back_to_keras():
@@ -163,7 +173,7 @@ def test_inference_runs_forward_only_and_matches_keras(
     state = [tf.constant(RNG.normal(size=(batch, units)).astype("float32")) for _ in range(2)]
     call = {"mask": mask, **({"initial_state": state} if with_state else {})}
     for a, b in zip(tf.nest.flatten(ref(x, **call)), tf.nest.flatten(fast(x, **call)), strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+        _assert_close(b, a)
     if cpu_kernel == "fused":  # predict's path: the inference op, nothing for a backward pass
         ops = _ops_in(tf.function(lambda: fast(x, **call, training=False)))
         assert "KloLstmInfer" in ops and "KloLstmForward" not in ops
@@ -192,6 +202,6 @@ def test_a_gradient_through_the_inference_op_is_exact():
         loss = tf.reduce_sum(ref(x, mask=mask)[:, -3:] ** 2)
     expected = tape.gradient(loss, [x, *ref.trainable_variables])
     for a, b in zip(expected, around, strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+        _assert_close(b, a)
     for a, b in zip(symbolic(ref), symbolic(fast), strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+        _assert_close(b, a)
