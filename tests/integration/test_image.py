@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ..conftest import REPO, time_limit
+from .image_base import BASE, ensure_base
 
 pytestmark = [
     pytest.mark.slow,
@@ -20,9 +21,7 @@ pytestmark = [
         reason="needs buildah and debootstrap (Debian packages; .ci/run installs them)",
     ),
 ]
-BASE = "localhost/klo-bookworm-base"
 IMAGE = "localhost/keras-lstm-opt:test"
-MIRROR = os.environ.get("KLO_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CA = os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -51,16 +50,8 @@ def _store() -> str:
     return out.stdout.strip() or "/var/lib/containers/storage"
 
 
-def _has_image(name: str) -> bool:
-    return bool(
-        subprocess.run(
-            ["buildah", "images", "-q", name], capture_output=True, text=True
-        ).stdout.strip()
-    )
-
-
 @pytest.fixture(scope="module")
-def image(tmp_path_factory):
+def image():
     # Each build left the previous image untagged (3.2 GB each): a CI host that ran this
     # test a dozen times ran out of disk. Drop our last image; when space is short, the
     # untagged images too (those earlier builds).
@@ -71,13 +62,10 @@ def image(tmp_path_factory):
     free = _free_gib(store)
     if free < NEEDS_GIB:
         pytest.skip(f"{free:.1f} GiB free under {store}; building the image needs {NEEDS_GIB} GiB")
-    if not _has_image(BASE):  # a bookworm root, imported as a local base image
-        root = tmp_path_factory.mktemp("rootfs")
-        _run("debootstrap", "--variant=minbase", "bookworm", str(root), MIRROR)
-        ctr = _run("buildah", "from", "scratch").stdout.strip()
-        _run("buildah", "copy", ctr, str(root), "/")
-        _run("buildah", "commit", "--rm", ctr, BASE)
-        shutil.rmtree(root, ignore_errors=True)
+    try:
+        ensure_base(timeout=time_limit(900))  # waits for .ci/run's background build
+    except RuntimeError as e:
+        pytest.fail(str(e))
     began = time.monotonic()
     ca = [f"--secret=id=pipca,src={CA}"] if os.path.exists(CA) else []  # HTTPS proxy CA
     _run(

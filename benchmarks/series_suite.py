@@ -1,0 +1,305 @@
+"""The series suite (issue 34): real time series, which half each is in, and how to read it.
+
+Fourteen real series, each bundled with a pip package (statsmodels, pmdarima), so offline.
+The suite was split into two halves before any forecasting default was changed, and the
+split is fixed here:
+
+* **dev** (tune on these): sunspots (yearly, an ~11-year cycle), nile (yearly),
+  austres (quarterly, trend), co2 (monthly, trend + season), airpassengers (monthly,
+  growing season), co2-weekly (weekly, a 52.18-step season), taylor (half-hourly
+  electricity demand: daily and weekly seasons);
+* **held-out** (run once, at the end, and report as it comes out): lynx (yearly,
+  an irregular ~10-year cycle), woolyrnq (quarterly), realgdp (quarterly, seasonally
+  adjusted, trend), wineind (monthly), elnino (monthly sea temperatures, season +
+  irregular El Nino cycles), msft (daily closing prices, a random walk), heartrate
+  (0.5 s samples, irregular).
+
+`season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
+seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
+data). `m` is M4's MASE period for the series' frequency (yearly, weekly and daily 1,
+quarterly 4, monthly 12, sub-daily the steps per day) and `horizon` M4's horizon.
+
+Example:
+
+    from benchmarks.series_suite import SUITE, series
+    times, values = series("sunspots").load()
+    [s.name for s in SUITE if s.half == "held-out"]
+
+    python -m benchmarks.series_suite sunspots --out sunspots.csv     # time,value
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.extras import need
+
+HALVES = ("dev", "held-out")
+Loaded = tuple[list[str], np.ndarray]
+
+
+def _sm(name: str):  # noqa: ANN202 - a statsmodels data set's pandas frame
+    return need(f"statsmodels.datasets.{name}", "the series suite", "examples").load_pandas().data
+
+
+def _pm(name: str) -> np.ndarray:
+    datasets = need("pmdarima.datasets", "the series suite", "examples")
+    return np.asarray(getattr(datasets, f"load_{name}")(), np.float64)
+
+
+def _dated(start: str, freq: str, values: np.ndarray, fmt: str = "%Y-%m-%d") -> Loaded:
+    import pandas as pd
+
+    stamps = pd.date_range(start, periods=len(values), freq=freq)
+    return [s.strftime(fmt) for s in stamps], np.asarray(values, np.float64)
+
+
+def _years(first: int, values: np.ndarray) -> Loaded:
+    return [str(first + i) for i in range(len(values))], np.asarray(values, np.float64)
+
+
+def _co2(freq: str) -> Loaded:
+    weekly = _sm("co2")["co2"]
+    s = (weekly.resample("MS").mean() if freq == "MS" else weekly).interpolate()
+    return [t.strftime("%Y-%m-%d") for t in s.index], s.to_numpy(np.float64)
+
+
+def _elnino() -> Loaded:
+    frame = _sm("elnino")
+    values = frame.drop(columns="YEAR").to_numpy(np.float64).ravel()
+    return _dated(f"{int(frame['YEAR'].iloc[0])}-01-01", "MS", values)
+
+
+def _msft() -> Loaded:
+    frame = need("pmdarima.datasets", "the series suite", "examples").load_msft()
+    return list(frame["Date"].astype(str)), frame["Close"].to_numpy(np.float64)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series: name, half, frequency, domain season, M4's MASE period and horizon."""
+
+    name: str
+    half: str
+    freq: str
+    season: int
+    m: int
+    horizon: int
+    about: str
+    loader: Callable[[], Loaded]
+
+    def load(self) -> Loaded:
+        """(times as ISO dates / datetimes / numbers, values), oldest first."""
+        times, values = self.loader()
+        if len(times) != len(values) or not np.all(np.isfinite(values)):
+            raise RuntimeError(f"series {self.name}: bad data from its package")
+        return times, values
+
+
+SUITE = (
+    Series(
+        "sunspots",
+        "dev",
+        "yearly",
+        11,
+        1,
+        6,
+        "yearly sunspot numbers 1700-2008 (statsmodels)",
+        lambda: _years(1700, _sm("sunspots")["SUNACTIVITY"].to_numpy()),
+    ),
+    Series(
+        "nile",
+        "dev",
+        "yearly",
+        1,
+        1,
+        6,
+        "Nile flow at Aswan 1871-1970 (statsmodels)",
+        lambda: _years(1871, _sm("nile")["volume"].to_numpy()),
+    ),
+    Series(
+        "austres",
+        "dev",
+        "quarterly",
+        4,
+        4,
+        8,
+        "Australian residents 1971-1993 (pmdarima)",
+        lambda: _dated("1971-04-01", "QS", _pm("austres")),
+    ),
+    Series(
+        "co2",
+        "dev",
+        "monthly",
+        12,
+        12,
+        18,
+        "Mauna Loa CO2, monthly means (statsmodels)",
+        lambda: _co2("MS"),
+    ),
+    Series(
+        "airpassengers",
+        "dev",
+        "monthly",
+        12,
+        12,
+        18,
+        "airline passengers 1949-1960 (pmdarima)",
+        lambda: _dated("1949-01-01", "MS", _pm("airpassengers")),
+    ),
+    Series(
+        "co2-weekly",
+        "dev",
+        "weekly",
+        52,
+        1,
+        13,
+        "Mauna Loa CO2, weekly (statsmodels)",
+        lambda: _co2("W"),
+    ),
+    Series(
+        "taylor",
+        "dev",
+        "half-hourly",
+        48,
+        48,
+        48,
+        "half-hourly electricity demand, England and Wales, 12 weeks of 2000 (pmdarima)",
+        lambda: _dated("2000-06-05", "30min", _pm("taylor"), "%Y-%m-%dT%H:%M"),
+    ),
+    Series(
+        "lynx",
+        "held-out",
+        "yearly",
+        10,
+        1,
+        6,
+        "Canadian lynx trappings 1821-1934 (pmdarima)",
+        lambda: _years(1821, _pm("lynx")),
+    ),
+    Series(
+        "woolyrnq",
+        "held-out",
+        "quarterly",
+        4,
+        4,
+        8,
+        "Australian woollen yarn production 1965-1994 (pmdarima)",
+        lambda: _dated("1965-01-01", "QS", _pm("woolyrnq")),
+    ),
+    Series(
+        "realgdp",
+        "held-out",
+        "quarterly",
+        1,
+        4,
+        8,
+        "US real GDP 1959-2009, seasonally adjusted (statsmodels macrodata)",
+        lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realgdp"].to_numpy()),
+    ),
+    Series(
+        "wineind",
+        "held-out",
+        "monthly",
+        12,
+        12,
+        18,
+        "Australian wine sales 1980-1994 (pmdarima)",
+        lambda: _dated("1980-01-01", "MS", _pm("wineind")),
+    ),
+    Series(
+        "elnino",
+        "held-out",
+        "monthly",
+        12,
+        12,
+        18,
+        "Pacific sea surface temperatures 1950-2010 (statsmodels)",
+        _elnino,
+    ),
+    Series(
+        "msft",
+        "held-out",
+        "daily",
+        1,
+        1,
+        14,
+        "Microsoft closing prices 1986-2017, trading days (pmdarima)",
+        _msft,
+    ),
+    Series(
+        "heartrate",
+        "held-out",
+        "0.5 s",
+        1,
+        1,
+        10,
+        "heart rate, 150 samples 0.5 s apart (pmdarima)",
+        lambda: ([str(i) for i in range(150)], _pm("heartrate")),
+    ),
+)
+
+
+def series(name: str) -> Series:
+    """The suite's series `name`, or a UsageError listing the names."""
+    for s in SUITE:
+        if s.name == name:
+            return s
+    raise UsageError(f"series {name!r}: not in the suite ({', '.join(s.name for s in SUITE)})")
+
+
+def select(names: str | None, half: str | None) -> list[Series]:
+    """Series by comma-separated names, or a half ('dev', 'held-out', 'all')."""
+    if names:
+        return [series(n.strip()) for n in names.split(",") if n.strip()]
+    if half in (None, "all"):
+        return list(SUITE)
+    if half not in HALVES:
+        raise UsageError(f"half: expected dev, held-out or all, got {half!r}")
+    return [s for s in SUITE if s.half == half]
+
+
+def write_csv(s: Series, out: str, rows: int | None = None) -> int:
+    """Write `s` as `time,value` (its first `rows` rows if given); return the rows."""
+    times, values = s.load()
+    if rows is not None:
+        times, values = times[:rows], values[:rows]
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["time", "value"])
+        writer.writerows(zip(times, (repr(float(v)) for v in values), strict=True))
+    return len(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="series_suite.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", nargs="?", help="a series of the suite (--list shows them)")
+    p.add_argument("--out", help="the CSV to write (time,value)")
+    p.add_argument("--list", action="store_true", help="list the suite")
+    args = p.parse_args(argv)
+    try:
+        if args.list or not args.name:
+            for s in SUITE:
+                print(f"{s.name:14} {s.half:9} {s.freq:12} season {s.season:3}  {s.about}")
+            return 0
+        n = write_csv(series(args.name), args.out or f"{args.name}.csv")
+        print(f"{n} rows -> {args.out or args.name + '.csv'}")
+        return 0
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
