@@ -37,6 +37,8 @@ size, worker count, implementation and pack size, against the ring bound of each
 batches): step time, samples/s, accuracy, time to target and the planner's prediction.
 `--mode serve` loads `keras-lstm-opt serve` with concurrent HTTP clients, dynamic batching
 against `--max-batch 1` (requests/s, p50/p99 latency, rows per model call).
+`--mode series` forecasts the series suite (--series, --half) with ours and its rivals (naive,
+seasonal naive, ETS, AutoARIMA) from the same rolling origins: MASE, sMAPE, a PNG.
 `--mode remote` reads the same shards locally and from s3:// (--url, on the endpoint the
 environment names, e.g. `python -m tests.ceph_cluster`), staged cold, staged warm and streamed.
 """
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             "links",
             "remote",
             "serve",
+            "series",
         ],
         default="data",
     )
@@ -193,6 +196,20 @@ def main(argv: list[str] | None = None) -> int:
         "--max-batches", default="1,64", help="--mode serve: servers' --max-batch values"
     )
     p.add_argument("--clients", type=int, default=64, help="--mode serve: concurrent clients")
+    p.add_argument(
+        "--series",
+        help="--mode series: suite series, comma-separated (default: the --half)",
+    )
+    p.add_argument(
+        "--half", default="dev", help="--mode series: dev, held-out or all (default dev)"
+    )
+    p.add_argument(
+        "--origins", type=int, default=20, help="--mode series: rolling origins per series"
+    )
+    p.add_argument(
+        "--methods",
+        help="--mode series: naive,snaive,ets,arima,ours (default all)",
+    )
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default="bench", help="output directory (default ./bench)")
@@ -223,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         return _remote(args)
     if args.mode == "serve":
         return _serve(args)
+    if args.mode == "series":
+        from benchmarks.series import run_series
+
+        return run_series(args)
 
     from benchmarks.data import DEFAULT_VARIANTS, bench_pipeline
     from benchmarks.report import bar_chart, format_table, write_outputs

@@ -1,7 +1,7 @@
 """The command line's way in and out for a user's own data (called by `cli`):
 
     keras-lstm-opt data import SRC --out DIR (--text COL --label COL |
-        --time COL --target COL[,..] --window W --horizon H [--transform KIND]) ...
+        --time COL --target COL[,..] [--window W --horizon H --transform KIND]) ...
     keras-lstm-opt evaluate RUN_DIR [--data SRC_OR_DIR] [--out DIR]
     keras-lstm-opt predict RUN_DIR SRC [--out FILE]
     keras-lstm-opt export RUN_DIR --format saved_model|onnx --out DIR
@@ -89,14 +89,15 @@ def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
     series.add_argument("--horizon", type=int, help="time steps it forecasts")
     series.add_argument(
         "--transform",
-        default="none",
-        help="target transform: none, diff or seasonal_diff:P (default none; "
-        "inverted inside the model)",
+        default="auto",
+        help="target transform: auto, none, diff or seasonal_diff:P (default auto: "
+        "chosen from the training rows, the reason logged; inverted inside the model)",
     )
     series.add_argument(
         "--season",
         type=int,
-        help="season length for the seasonal-naive baseline (default: the P of seasonal_diff:P)",
+        help="season length for the seasonal-naive baseline (default: the P of "
+        "seasonal_diff:P, else found in the training rows' autocorrelation)",
     )
     split = imp.add_argument_group("validation split")
     split.add_argument(
@@ -201,7 +202,7 @@ def _check_import(args: argparse.Namespace) -> None:
     if not args.text and not args.time:
         raise UsageError(
             "data import: say what to learn: --text COL --label COL, or "
-            "--time COL --target COL --window W --horizon H"
+            "--time COL --target COL [--window W --horizon H]"
         )
     try:
         check_arguments(

@@ -39,7 +39,8 @@ class SeriesColumns:
     """Args:
     time: the time column (None = row order). target: the column(s) to forecast.
     features: more input columns. window / horizon: input and forecast length.
-    transform: "none", "diff" or "seasonal_diff" (with `season`).
+    transform: "auto" (chosen from the data), "none", "diff" or "seasonal_diff"
+    (with `season`).
     """
 
     time: str | None
@@ -47,7 +48,7 @@ class SeriesColumns:
     features: Sequence[str] | None = None
     window: int | None = None
     horizon: int | None = None
-    transform: str = "none"
+    transform: str = "auto"
     season: int | None = None
 
 

@@ -32,7 +32,7 @@ from keras_lstm_opt.io.writable import check_writable
 
 log = logging.getLogger("keras_lstm_opt")
 
-_TRANSFORM = re.compile(r"none|diff|seasonal_diff(:[1-9]\d*)?")
+_TRANSFORM = re.compile(r"auto|none|diff|seasonal_diff(:[1-9]\d*)?")
 
 
 def _positive(name: str, value: int | None, least: int = 1) -> None:
@@ -102,22 +102,14 @@ def check_arguments(
         _positive("vocab_size", vocab_size, 3)
         _positive("max_length", max_length)
     else:
-        missing = [
-            n
-            for n, v in (("target", target), ("window", window), ("horizon", horizon))
-            if v is None or v == []
-        ]
-        if missing:
+        if target is None or target == []:
             raise UsageError(
-                f"time={time!r}: forecasting also needs "
-                f"{', '.join(n + '=' for n in missing)} (the column(s) to "
-                "forecast, the time steps the model reads, the steps it "
-                "forecasts)"
+                f"time={time!r}: forecasting also needs target= (the column(s) to forecast)"
             )
         if label or vocab_size is not None or max_length is not None:
             raise UsageError(
                 "label, vocab_size and max_length are for text classification "
-                "(text=...); forecasting takes time=, target=, window=, "
+                "(text=...); forecasting takes time=, target= and optionally window=, "
                 "horizon="
             )
         _positive("window", window)
@@ -125,7 +117,7 @@ def check_arguments(
         _positive("season", season, 2)
         if not isinstance(transform, str) or not _TRANSFORM.fullmatch(transform):
             raise UsageError(
-                f"transform: expected none, diff or seasonal_diff:P (e.g. "
+                f"transform: expected auto, none, diff or seasonal_diff:P (e.g. "
                 f"seasonal_diff:12), got {transform!r}"
             )
         if transform == "seasonal_diff" and season is None:
@@ -160,7 +152,7 @@ def import_data(
     features: Sequence[str] | None = None,
     window: int | None = None,
     horizon: int | None = None,
-    transform: str = "none",
+    transform: str = "auto",
     season: int | None = None,
     validation: str | None = None,
     validation_fraction: float = 0.2,

@@ -17,9 +17,13 @@ x windows x (W + lag + H) x C): it is sorted by time, split by time, and windowe
   columns) and the scaling (mean, std of the transformed columns, fitted on training
   rows only) are recorded in `info.series`; the model applies them and their inverse
   itself (`keras_lstm_opt.models.series`), so its output is in original units.
+* Choices not given are made from the training rows (`keras_lstm_opt.data.series_auto`,
+  each reason logged and kept in the report): the season (found in the autocorrelation),
+  the transform (`auto`: seasonal diff for a strong season, diff for a non-stationary
+  series, else none), window and horizon (from the season).
 * Baselines on the validation windows, original units: seasonal naive (the value one
-  season earlier; season = P of `seasonal_diff:P`, or `season`) and last value.
-  `info.baseline_mae` is the seasonal-naive MAE, or the last-value MAE without a season.
+  season earlier) and last value. `info.baseline_mae` is the validation MAE of the one
+  with the lower MAE over the training windows (`info.baselines_train`).
 
 Example:
 
@@ -41,7 +45,7 @@ import numpy as np
 from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns
 from keras_lstm_opt.data.import_text import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.readers import expand_sources
-from keras_lstm_opt.data.season import find_season
+from keras_lstm_opt.data.series_auto import choose_baseline, choose_season, choose_transform
 from keras_lstm_opt.data.series_read import Series, format_time, read_series
 from keras_lstm_opt.data.writer import write_tfrecords
 from keras_lstm_opt.errors import DataError, UsageError
@@ -279,11 +283,12 @@ def import_series(
         time: the time column: ISO dates / datetimes, or numbers.
         target: the column(s) to forecast (T of them).
         features: more columns the model reads but does not forecast.
-        window: W, input steps (default: 2 x season, at least 2 x horizon).
+        window: W, input steps (default: 2 x season, at least 2 x horizon and 8).
         horizon: H, steps forecast (default: the season, else 1).
-        transform: "none", "diff" or "seasonal_diff:P", applied to the targets.
-        season: the season in steps for the seasonal-naive baseline (P of
-            seasonal_diff:P when not given).
+        transform: "auto" (chosen from the training rows), "none", "diff" or
+            "seasonal_diff:P", applied to the targets.
+        season: the season in steps for the seasonal-naive baseline (default: P of
+            seasonal_diff:P, else the one found in the training rows, if any).
         validation: a file (or pattern) of rows after the training period; None takes
             the last `validation_fraction` of the rows.
         validation_fraction: the share of rows held out when `validation` is None.
@@ -318,9 +323,9 @@ def import_series(
         raise UsageError(
             f"column {sorted(clash)[0]!r} is named twice among time, target and features"
         )
-    name, lag, season = parse_transform(transform, season)
-    window, horizon, why = _choose(window, horizon, season)
-    if season is not None and season > window + lag:
+    auto = transform == "auto"
+    name, lag, season = ("auto", 0, season) if auto else parse_transform(transform, season)
+    if season is not None and window is not None and season > window + lag:
         raise UsageError(
             f"season {season} is longer than the window ({window} steps + lag "
             f"{lag}): the seasonal-naive baseline needs a whole season; raise "
@@ -337,8 +342,20 @@ def import_series(
         if validation
         else None
     )
-    series, split, how = _split(train, val, validation_fraction, horizon)
-    data, n_t, steps = series.values, len(targets), window + lag
+    series, split, how = _split(train, val, validation_fraction, horizon or 1)
+    data, n_t = series.values, len(targets)
+    head = data[:split, 0]  # the first target's training rows: what the choices read
+    season, season_why = choose_season(head, season, window)
+    transform_why = f"{name} (given)"
+    if auto:
+        name, lag, transform_why = choose_transform(head, season)
+    window, horizon, why = _choose(window, horizon, season)
+    if len(series) - split < horizon:
+        raise DataError(
+            f"{how} leaves {len(series) - split} rows for validation; a horizon of "
+            f"{horizon} needs at least {horizon}"
+        )
+    steps = window + lag
     n_train = split - steps - horizon + 1
     if n_train < 1:
         raise DataError(
@@ -351,7 +368,6 @@ def import_series(
     x_va, y_va = _windows(data[split - steps :], n_val, steps, horizon, n_t)
     assert y_tr is not None and y_va is not None
     split_time = format_time(series.times[split], series.kind)
-    found = find_season(data[:split, 0]) if season is None else None  # said, not applied
     rows = {"train": split, "validation": len(series) - split}
     info: dict[str, Any] = {"n_features": len(columns), "window": window, "horizon": horizon}
     info["series"] = {
@@ -366,27 +382,30 @@ def import_series(
         "split_time": split_time,
         "train_rows": rows["train"],
         "validation_rows": rows["validation"],
-        **({"season_found": {"period": found.period, "acf": found.acf}} if found else {}),
     }
     baselines = {"last_value": _mae(last_value(info, x_va), y_va)}
+    on_train = {"last_value": _mae(last_value(info, x_tr), y_tr)}
     if season:
         baselines["seasonal_naive"] = _mae(seasonal_naive(info, x_va), y_va)
-    best = "seasonal_naive" if season else "last_value"
+        on_train["seasonal_naive"] = _mae(seasonal_naive(info, x_tr), y_tr)
+    best, baseline_why = choose_baseline(on_train)
     info.update(
         baseline_mae=baselines[best],
         baselines=baselines,
+        baselines_train=on_train,
         baseline=(
             f"seasonal naive (the value {season} steps earlier)"
-            if season
-            else "last value (no season given)"
+            if best == "seasonal_naive"
+            else "last value"
         ),
     )
     scaling = ", ".join(f"{c} {m:.4g}/{d:.4g}" for c, m, d in zip(columns, mean, std, strict=True))
     chosen = {
         **why,
         "split": f"by time: validation = {how}, from {split_time}",
-        "transform": name,
-        "baseline_mae": info["baseline"],
+        "season": season_why,
+        "transform": transform_why,
+        "baseline_mae": baseline_why,
         "scaling": f"mean/std of the transformed columns, training rows: {scaling}",
     }
     info["import"] = report = {
@@ -414,16 +433,7 @@ def import_series(
             lag,
         )
         log.info("series: %s", chosen["scaling"])
-        if found:
-            log.info(
-                "series: %s repeats every %d steps (autocorrelation %.2f at lag %d, "
-                "training rows); --season %d adds the seasonal-naive baseline",
-                targets[0],
-                found.period,
-                found.acf,
-                found.period,
-                found.period,
-            )
+        log.info("series: season %s; transform %s", season_why, transform_why)
         log.info(
             "series baselines on the validation windows (original units): %s; baseline_mae = %s",
             ", ".join(f"{k} MAE {v:.4g}" for k, v in baselines.items()),

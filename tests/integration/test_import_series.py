@@ -147,7 +147,7 @@ def test_split_by_time_windows_and_scaling(tmp_path):
     import_series(
         [src],
         out,
-        SeriesColumns(time="date", target="y", window=3, horizon=2),
+        SeriesColumns(time="date", target="y", window=3, horizon=2, transform="none"),
         ReadOptions(shards=2, progress=False),
     )
     schema = json.load(open(os.path.join(out, "schema.json")))
@@ -172,15 +172,23 @@ def test_baselines_match_a_hand_computation(tmp_path):
         ReadOptions(validation_fraction=0.25, progress=False),
     )
     info = json.load(open(os.path.join(out, "schema.json")))["info"]
-    sn, lv = [], []
-    for t0 in range(30, 40 - 6 + 1):  # the first target of each validation window
-        for h in range(6):
-            k = h % 4  # two seasons ahead repeats the last observed season
-            sn.append(abs(values[t0 - 4 + k] - values[t0 + h]))
-            lv.append(abs(values[t0 - 1] - values[t0 + h]))
-    assert info["baselines"]["seasonal_naive"] == pytest.approx(np.mean(sn), rel=1e-6)
-    assert info["baselines"]["last_value"] == pytest.approx(np.mean(lv), rel=1e-6)
-    assert info["baseline_mae"] == info["baselines"]["seasonal_naive"]
+
+    def hand(first_targets):
+        sn, lv = [], []
+        for t0 in first_targets:  # the first target of each window
+            for h in range(6):
+                k = h % 4  # two seasons ahead repeats the last observed season
+                sn.append(abs(values[t0 - 4 + k] - values[t0 + h]))
+                lv.append(abs(values[t0 - 1] - values[t0 + h]))
+        return {"seasonal_naive": np.mean(sn), "last_value": np.mean(lv)}
+
+    on_val, on_train = hand(range(30, 40 - 6 + 1)), hand(range(5, 30 - 6 + 1))
+    for name in ("seasonal_naive", "last_value"):
+        assert info["baselines"][name] == pytest.approx(on_val[name], rel=1e-6)
+        assert info["baselines_train"][name] == pytest.approx(on_train[name], rel=1e-6)
+    # the baseline: the lower MAE on the training windows, reported on validation's
+    best = min(on_train, key=on_train.get)
+    assert info["baseline_mae"] == pytest.approx(on_val[best], rel=1e-6)
     x = np.arange(10.0).reshape(1, 5, 2)
     assert last_value(info, x[..., :1]).tolist() == [[8.0] * 6]
     assert seasonal_naive(info, x[..., :1]).tolist() == [[2.0, 4.0, 6.0, 8.0, 2.0, 4.0]]
@@ -302,7 +310,7 @@ def test_a_model_that_loses_to_a_baseline_is_told_so(tmp_path, caplog):
     import_series(
         src,
         out,
-        SeriesColumns(time="t", target="y", window=24, horizon=3, season=12),
+        SeriesColumns(time="t", target="y", window=24, horizon=3, season=12, transform="none"),
         ReadOptions(progress=False),
     )
     run = str(tmp_path / "run")
@@ -323,7 +331,7 @@ def test_a_model_that_loses_to_a_baseline_is_told_so(tmp_path, caplog):
     assert any(r.getMessage().startswith("verdict: ") for r in caplog.records)
 
 
-def test_the_import_says_the_season_it_finds_without_applying_it(tmp_path, caplog):
+def test_the_import_applies_the_season_it_finds_and_says_why(tmp_path, caplog):
     import logging
 
     caplog.set_level(logging.INFO, logger="keras_lstm_opt")
@@ -334,6 +342,14 @@ def test_the_import_says_the_season_it_finds_without_applying_it(tmp_path, caplo
     import_series(src, out, SeriesColumns(time="t", target="y", window=48, horizon=4),
                   ReadOptions())  # fmt: skip
     info = json.load(open(os.path.join(out, "schema.json")))["info"]
-    assert info["series"]["season_found"]["period"] == 24
-    assert info["series"]["season"] is None and "seasonal_naive" not in info["baselines"]
-    assert any("y repeats every 24 steps" in r.getMessage() for r in caplog.records)
+    assert info["series"]["season"] == 24 and "seasonal_naive" in info["baselines"]
+    # a strong season: differenced at its lag; the reasons logged and in the report
+    assert (info["series"]["transform"], info["series"]["lag"]) == ("seasonal_diff", 24)
+    chosen = info["import"]["chosen"]
+    assert chosen["season"].startswith("24 (found: autocorrelation 0.")
+    assert chosen["transform"].startswith("seasonal_diff:24 (seasonal strength 0.")
+    assert chosen["baseline_mae"].startswith("seasonal_naive (lower MAE on the training")
+    assert any(
+        r.getMessage().startswith("series: season 24 (found: autocorrelation")
+        for r in caplog.records
+    )

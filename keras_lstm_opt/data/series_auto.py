@@ -1,0 +1,110 @@
+"""The forecasting choices a user did not make, decided from the training rows' statistics.
+
+`data import --time ...` without `--season` or `--transform` asks this module, as
+`train.auto` decides for text; every choice comes back with its reason, logged and kept in
+the import report:
+
+* the season: `find_season` (the autocorrelation's strongest prominent peak);
+* the transform: seasonal differencing when the season is strong (Hyndman's seasonal
+  strength of a classical decomposition above 0.64, the threshold `forecast::nsdiffs`
+  uses), else first differences when the KPSS test rejects level stationarity at 5%
+  (the test `forecast::ndiffs` uses), else none;
+* the baseline: of last value and seasonal naive, the one with the lower MAE over the
+  training rows (so the validation figure it reports was not used to pick it).
+
+Example:
+
+    season, why = choose_season(values[:split], None)
+    name, lag, why = choose_transform(values[:split], season)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keras_lstm_opt.data.season import find_season
+
+SEASONAL_STRENGTH = 0.64  # forecast::nsdiffs's threshold for a seasonal difference
+KPSS_CRITICAL_5 = 0.463  # KPSS level-stationarity test, 5% (Kwiatkowski et al. 1992)
+
+
+def choose_season(
+    values: np.ndarray, given: int | None, longest: int | None = None
+) -> tuple[int | None, str]:
+    """The season (given, or found in `values`) and why; None when nothing repeats.
+
+    Args:
+        values: the training rows of the first target, oldest first.
+        given: the user's season (kept as given).
+        longest: the longest season that fits (a window of this many rows), if bounded.
+    """
+    if given is not None:
+        return given, f"{given} (given)"
+    found = find_season(values)
+    if found is None:
+        return None, "none found (no significant, prominent autocorrelation peak)"
+    why = f"autocorrelation {found.acf:.2f} at lag {found.period}, training rows"
+    if longest is not None and found.period > longest:
+        return None, f"{found.period} found ({why}) but longer than the window ({longest})"
+    return found.period, f"{found.period} (found: {why})"
+
+
+def kpss(values: np.ndarray) -> float:
+    """The KPSS statistic for level stationarity (Newey-West long-run variance)."""
+    y = np.asarray(values, np.float64)
+    n = len(y)
+    e = y - y.mean()
+    s = np.cumsum(e)
+    lags = int(np.floor(4 * (n / 100) ** 0.25))  # Schwert's short lag, as R's tseries::kpss
+    var = float(e @ e) / n
+    for k in range(1, min(lags, n - 1) + 1):
+        var += 2 * (1 - k / (lags + 1)) * float(e[k:] @ e[:-k]) / n
+    return float(s @ s) / (n * n * var) if var > 0 else 0.0
+
+
+def seasonal_strength(values: np.ndarray, period: int) -> float:
+    """Hyndman's F_s = max(0, 1 - var(R) / var(S + R)) of a classical decomposition."""
+    y = np.asarray(values, np.float64)
+    n = len(y)
+    if period < 2 or n < 2 * period + 1:
+        return 0.0
+    if period % 2:  # the trend: a centred moving average over one season (2 x P for even P)
+        kernel = np.full(period, 1.0 / period)
+    else:
+        kernel = np.r_[0.5, np.ones(period - 1), 0.5] / period
+    trend = np.convolve(y, kernel, mode="valid")
+    start = (len(kernel) - 1) // 2
+    detrended = y[start : start + len(trend)] - trend
+    phase = (np.arange(len(detrended)) + start) % period
+    means = np.array([detrended[phase == p].mean() for p in range(period)])
+    seasonal = means[phase] - means.mean()
+    remainder = detrended - seasonal
+    total = np.var(seasonal + remainder)
+    return float(max(0.0, 1.0 - np.var(remainder) / total)) if total > 0 else 0.0
+
+
+def choose_transform(values: np.ndarray, season: int | None) -> tuple[str, int, str]:
+    """("none" | "diff" | "seasonal_diff", lag, why) for the training rows `values`."""
+    y = np.asarray(values, np.float64)
+    if season and season >= 2:
+        fs = seasonal_strength(y, season)
+        if fs > SEASONAL_STRENGTH:
+            return (
+                "seasonal_diff",
+                season,
+                f"seasonal_diff:{season} (seasonal strength {fs:.2f} > {SEASONAL_STRENGTH})",
+            )
+        strength = f"seasonal strength {fs:.2f} <= {SEASONAL_STRENGTH}; "
+    else:
+        strength = ""
+    stat = kpss(y)
+    if stat > KPSS_CRITICAL_5:
+        return "diff", 1, f"diff ({strength}KPSS {stat:.2f} > {KPSS_CRITICAL_5}: not stationary)"
+    return "none", 0, f"none ({strength}KPSS {stat:.2f} <= {KPSS_CRITICAL_5}: stationary)"
+
+
+def choose_baseline(train_mae: dict[str, float]) -> tuple[str, str]:
+    """The baseline with the lower training-rows MAE, and why."""
+    best = min(train_mae, key=lambda k: train_mae[k])
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in train_mae.items())
+    return best, f"{best} (lower MAE on the training windows: {figures})"

@@ -1,0 +1,68 @@
+"""The forecasting choices made from the training rows: season, transform, baseline."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from keras_lstm_opt.data.series_auto import (
+    choose_baseline,
+    choose_season,
+    choose_transform,
+    kpss,
+    seasonal_strength,
+)
+
+RNG = np.random.default_rng(7)
+T = np.arange(480)
+
+
+def test_kpss_equals_statsmodels_and_tells_a_random_walk_from_noise() -> None:
+    stattools = pytest.importorskip("statsmodels.tsa.stattools")
+    rng = np.random.default_rng(0)
+    walk, noise = np.cumsum(rng.normal(size=400)), rng.normal(size=400)
+    for x in (walk, noise):  # R's tseries::kpss lag, trunc(4 (n/100)^0.25) = 5
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its p-value table's range
+            expected = stattools.kpss(x, "c", nlags=5)[0]
+        assert kpss(x) == pytest.approx(expected, rel=1e-9)
+    assert kpss(walk) > 0.463 > kpss(noise)
+
+
+def test_seasonal_strength_is_high_for_a_season_and_low_for_noise() -> None:
+    season = 10 * np.sin(2 * np.pi * T / 12) + RNG.normal(size=len(T))
+    assert seasonal_strength(season, 12) > 0.9
+    assert seasonal_strength(RNG.normal(size=480), 12) < 0.2
+    assert seasonal_strength(season[:20], 12) == 0.0  # under two seasons: no figure
+
+
+@pytest.mark.parametrize(
+    "values, season, expected",
+    [
+        (10 * np.sin(2 * np.pi * T / 12) + 0.05 * T + RNG.normal(size=480), 12, "seasonal_diff"),
+        (np.cumsum(RNG.normal(size=480)), None, "diff"),
+        (0.2 * T + RNG.normal(size=480), None, "diff"),  # a trend
+        (RNG.normal(size=480), None, "none"),
+        # a weak season over a stationary series: no seasonal difference, no difference
+        (np.sin(2 * np.pi * T / 11) + 3 * RNG.normal(size=480), 11, "none"),
+    ],
+)
+def test_the_transform_follows_the_data(values, season, expected) -> None:
+    name, lag, why = choose_transform(values, season)
+    assert name == expected and lag == {"none": 0, "diff": 1}.get(name, season)
+    assert why.startswith(f"{name}{':' + str(season) if name == 'seasonal_diff' else ''} (")
+
+
+def test_a_given_season_is_kept_and_one_longer_than_the_window_is_not_applied() -> None:
+    x = 10 * np.sin(2 * np.pi * T / 24) + RNG.normal(size=480)
+    assert choose_season(x, 5) == (5, "5 (given)")
+    assert choose_season(x, None)[0] == 24
+    season, why = choose_season(x, None, longest=12)
+    assert season is None and why.startswith("24 found (") and "longer than the window (12)" in why
+    assert choose_season(RNG.normal(size=480), None)[0] is None
+
+
+def test_the_baseline_is_the_lower_training_mae() -> None:
+    assert choose_baseline({"last_value": 2.0, "seasonal_naive": 1.5})[0] == "seasonal_naive"
+    best, why = choose_baseline({"last_value": 1.0, "seasonal_naive": 1.5})
+    assert best == "last_value" and "last_value 1, seasonal_naive 1.5" in why
