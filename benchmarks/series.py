@@ -96,7 +96,7 @@ def ours(
         run,
         *[a for kv in sets for a in ("--set", kv)],
     )
-    from keras_lstm_opt import load_run
+    from keras_lstm_opt.serve.run import load_run
 
     r = load_run(run)
     w = r.window

@@ -26,22 +26,29 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from keras_lstm_opt.extras import need
 
 
-def naive(y: np.ndarray, origins: Sequence[int], horizon: int) -> np.ndarray:
+def naive(y: np.ndarray, origins: Sequence[int] | npt.NDArray[np.int_], horizon: int) -> np.ndarray:
     return np.stack([np.full(horizon, y[t - 1]) for t in origins])
 
 
-def snaive(y: np.ndarray, origins: Sequence[int], horizon: int, season: int) -> np.ndarray:
+def snaive(
+    y: np.ndarray, origins: Sequence[int] | npt.NDArray[np.int_], horizon: int, season: int
+) -> np.ndarray:
     if season <= 1:
         return naive(y, origins, horizon)
     return np.stack([y[[t - season + (h % season) for h in range(horizon)]] for t in origins])
 
 
 def ets(
-    y: np.ndarray, n_train: int, origins: Sequence[int], horizon: int, season: int
+    y: np.ndarray,
+    n_train: int,
+    origins: Sequence[int] | npt.NDArray[np.int_],
+    horizon: int,
+    season: int,
 ) -> tuple[np.ndarray, str]:
     """ETS forecasts and the chosen model's name (e.g. 'ETS(A,Ad,A)')."""
     sm = need("statsmodels.tsa.exponential_smoothing.ets", "the ETS rival", "examples")
@@ -88,7 +95,11 @@ def _fourier(t: np.ndarray, season: int, k: int = 2) -> np.ndarray:
 
 
 def arima(
-    y: np.ndarray, n_train: int, origins: Sequence[int], horizon: int, season: int
+    y: np.ndarray,
+    n_train: int,
+    origins: Sequence[int] | npt.NDArray[np.int_],
+    horizon: int,
+    season: int,
 ) -> tuple[np.ndarray, str]:
     """auto_arima forecasts and the chosen order (e.g. 'ARIMA(2,1,1)(0,1,1)[12]')."""
     pm = need("pmdarima", "the AutoARIMA rival", "examples")

@@ -35,6 +35,7 @@ import csv
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ HALVES = ("dev", "held-out")
 Loaded = tuple[list[str], np.ndarray]
 
 
-def _sm(name: str):  # noqa: ANN202 - a statsmodels data set's pandas frame
+def _sm(name: str) -> Any:  # a statsmodels data set's pandas frame
     return need(f"statsmodels.datasets.{name}", "the series suite", "examples").load_pandas().data
 
 

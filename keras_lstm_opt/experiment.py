@@ -24,6 +24,7 @@ import yaml
 from keras_lstm_opt.class_weights import class_weight_ids
 from keras_lstm_opt.config import (
     ExperimentConfig,
+    bundled_keys,
     config_from_dict,
     config_to_dict,
     dotted_keys,
@@ -65,7 +66,10 @@ def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> E
             keys = set(given_keys(config))
             for key, value in parse_overrides(overrides):  # what the caller set, also
                 keys |= {key, *(f"{key}.{k}" for k in dotted_keys(value))}  # in a section
-            return with_given(config_from_dict(config_to_dict(config), "<config>", overrides), keys)
+            cfg = with_given(config_from_dict(config_to_dict(config), "<config>", overrides), keys)
+            overridden = {key for key, _ in parse_overrides(overrides)}
+            object.__setattr__(cfg, "_bundled", bundled_keys(config) - overridden)
+            return cfg
         return config
     return load_config(config, overrides)
 

@@ -129,7 +129,11 @@ def load_config(
             raise ConfigError(
                 [Problem("", f"expected a mapping of sections, got {describe(raw)}", name)]
             )
-    return config_from_dict(raw, name, overrides, check_paths)
+    cfg = config_from_dict(raw, name, overrides, check_paths)
+    if path is not None and os.path.dirname(os.path.abspath(path)) == os.path.abspath(BUNDLED_DIR):
+        overridden = {key for key, _ in parse_overrides(overrides)}
+        object.__setattr__(cfg, "_bundled", frozenset(set(dotted_keys(raw)) - overridden))
+    return cfg
 
 
 def config_from_dict(
@@ -158,6 +162,12 @@ def config_from_dict(
     if problems:
         raise ConfigError(problems)
     return with_given(cfg, dotted_keys(raw))
+
+
+def bundled_keys(cfg: ExperimentConfig) -> frozenset[str]:
+    """The given keys that only a bundled config (`train forecast`, ...) set."""
+    bundled = getattr(cfg, "_bundled", None)
+    return bundled if isinstance(bundled, frozenset) else frozenset()
 
 
 def dotted_keys(tree: Any, prefix: str = "") -> list[str]:

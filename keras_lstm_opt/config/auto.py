@@ -1,4 +1,4 @@
-"""`train.auto`: settings chosen from the data's statistics, for imported text.
+"""`train.auto`: settings chosen from the data's statistics, for imported text and series.
 
 The built-in defaults were chosen on the embedded task, which saturates in one epoch.
 On real corpora (`benchmarks/bench.py --mode real-text`: WordNet glosses, fortune cookies,
@@ -25,7 +25,17 @@ the built-in default:
   longest text's steps, so batches of similar lengths do up to that factor less work
   (measured: docs/measurements.md, design measurements).
 
-A key your config file or a `--set` names is never changed, even to its default value
+For a series imported from raw rows (`data import --time ...`):
+
+* `model.wide`: on: a linear autoregression on the scaled window, added to the head's
+  output (`keras_lstm_opt.models.factory`);
+* `train.batch_size`: 16 under 2,000 training windows, 32 under 20,000, else 64;
+* `train.epochs`: enough for about 3,000 optimiser steps (10 to 300), and
+  `train.early_stopping_patience`: 10 (on the development half of the series suite,
+  docs/measurements.md, small series stopped long before they had learned).
+
+A key your config file or a `--set` names is never changed (for a series, a bundled config's
+keys, written for the embedded series, may be), even to its default value
 (for a config built in code, a key that differs from its default); `train.auto: false`
 keeps every default as written. Each decision comes with its reason (logged, and in metrics.json
 under `auto`).
@@ -95,6 +105,40 @@ def _rules(schema: Schema, replicas: int) -> dict[str, tuple[Any, str]]:
             batch,
             f"{examples:,} training examples: {-(-examples // batch):,} steps per epoch",
         )
+    return rules
+
+
+STEPS_WANTED = 3_000  # optimiser steps a small series gets (early stopping ends it sooner)
+MOST_EPOCHS = 300
+
+
+def _series_rules(schema: Schema, replicas: int) -> dict[str, tuple[Any, str]]:
+    """For a series imported from raw rows: a linear path, and enough steps to learn."""
+    windows = int(schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
+    rules: dict[str, tuple[Any, str]] = {
+        "model.wide": (
+            True,
+            "a series: a linear autoregression on the window beside the LSTM (ARIMA's AR "
+            "terms); the LSTM learns what the linear model leaves",
+        ),
+        "train.early_stopping_patience": (
+            10,
+            "a series' validation windows overlap and move together: a few epochs "
+            "without a new best are noise",
+        ),
+    }
+    if not windows:
+        return rules
+    batch = 16 if windows < TINY_SET else 32 if windows < SMALL_SET else 64
+    batch = -(-batch // replicas) * replicas
+    steps = -(-windows // batch)
+    rules["train.batch_size"] = (batch, f"{windows:,} training windows: {steps:,} steps per epoch")
+    epochs = min(MOST_EPOCHS, -(-STEPS_WANTED // steps))
+    rules["train.epochs"] = (
+        max(epochs, 10),
+        f"{steps:,} steps per epoch: up to {STEPS_WANTED:,} steps in all, early stopping "
+        "ends it at the best epoch",
+    )
     return rules
 
 
@@ -177,15 +221,24 @@ def _vector_size(
 def _auto(
     cfg: ExperimentConfig, schema: Schema, replicas: int
 ) -> tuple[ExperimentConfig, dict[str, dict[str, Any]]]:
-    if not cfg.train.auto or schema.get("task") != "text" or "text" not in schema.get("info", {}):
+    info = schema.get("info", {})
+    if not cfg.train.auto:
         return cfg, {}
-    from keras_lstm_opt.config import given_keys
+    if schema.get("task") == "text" and "text" in info:
+        rules = _rules(schema, replicas)
+    elif "series" in info:
+        rules = _series_rules(schema, replicas)
+    else:
+        return cfg, {}
+    from keras_lstm_opt.config import bundled_keys, given_keys
 
     given = given_keys(cfg)
+    if "series" in info:  # a bundled config's settings were written for its embedded data
+        given = given - bundled_keys(cfg)
     sections = {"model": cfg.model, "train": cfg.train, "data": cfg.data}
     changes: dict[str, dict[str, Any]] = {"model": {}, "train": {}, "data": {}}
     decided = {}
-    for key, (value, why) in _rules(schema, replicas).items():
+    for key, (value, why) in rules.items():
         section, name = key.split(".")
         was = getattr(sections[section], name)
         if key in given or was == value:

@@ -107,7 +107,8 @@ class ModelConfig:
     wide: bool = _f(
         False,
         "token inputs: a bag of hashed token n-grams beside the LSTM, "
-        "read by the same head (keras_lstm_opt.models.wide)",
+        "read by the same head (keras_lstm_opt.models.wide); a series: a linear "
+        "autoregression on the window added to the head's output",
     )
     wide_dim: int = _f(32, "width of the wide path's n-gram embeddings", min=1)
     wide_buckets: int = _f(131072, "hashed n-gram slots of the wide path", min=1)

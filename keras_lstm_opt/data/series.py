@@ -347,9 +347,9 @@ def import_series(
     head = data[:split, 0]  # the first target's training rows: what the choices read
     season, season_why = choose_season(head, season, window)
     transform_why = f"{name} (given)"
-    if auto:
-        name, lag, transform_why = choose_transform(head, season)
     window, horizon, why = _choose(window, horizon, season)
+    if auto:
+        name, lag, transform_why = choose_transform(head, season, horizon)
     if len(series) - split < horizon:
         raise DataError(
             f"{how} leaves {len(series) - split} rows for validation; a horizon of "

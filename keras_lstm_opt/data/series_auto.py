@@ -83,8 +83,31 @@ def seasonal_strength(values: np.ndarray, period: int) -> float:
     return float(max(0.0, 1.0 - np.var(remainder) / total)) if total > 0 else 0.0
 
 
-def choose_transform(values: np.ndarray, season: int | None) -> tuple[str, int, str]:
-    """("none" | "diff" | "seasonal_diff", lag, why) for the training rows `values`."""
+def naive_errors(values: np.ndarray, season: int, horizon: int) -> tuple[float, float]:
+    """MAE of last value and of seasonal naive, `horizon` steps ahead, over `values`."""
+    y = np.asarray(values, np.float64)
+    last, seasonal = [], []
+    for h in range(horizon):
+        t = np.arange(season, len(y) - h)  # forecast origins: y[:t] known, y[t + h] wanted
+        if not len(t):
+            break
+        last.append(np.abs(y[t + h] - y[t - 1]))
+        seasonal.append(np.abs(y[t + h] - y[t - season + h % season]))
+    if not last:
+        return float("nan"), float("nan")
+    return float(np.mean(np.concatenate(last))), float(np.mean(np.concatenate(seasonal)))
+
+
+def choose_transform(
+    values: np.ndarray, season: int | None, horizon: int = 1
+) -> tuple[str, int, str]:
+    """("none" | "diff" | "seasonal_diff", lag, why) for the training rows `values`.
+
+    A seasonal difference where the season is strong, or where seasonal naive forecasts
+    the training rows better than the last value (the model then learns what seasonal
+    naive misses: sunspots' 11-year cycle is too irregular for a strong season, yet the
+    value a cycle ago is the better guess).
+    """
     y = np.asarray(values, np.float64)
     if season and season >= 2:
         fs = seasonal_strength(y, season)
@@ -94,7 +117,19 @@ def choose_transform(values: np.ndarray, season: int | None) -> tuple[str, int, 
                 season,
                 f"seasonal_diff:{season} (seasonal strength {fs:.2f} > {SEASONAL_STRENGTH})",
             )
-        strength = f"seasonal strength {fs:.2f} <= {SEASONAL_STRENGTH}; "
+        last, seasonal = naive_errors(y, season, horizon)
+        if seasonal < last:
+            return (
+                "seasonal_diff",
+                season,
+                f"seasonal_diff:{season} (seasonal strength {fs:.2f}, but seasonal naive "
+                f"forecasts the training rows better than the last value: MAE {seasonal:.4g} "
+                f"< {last:.4g})",
+            )
+        strength = (
+            f"seasonal strength {fs:.2f} <= {SEASONAL_STRENGTH}, seasonal naive MAE "
+            f"{seasonal:.4g} >= last value's {last:.4g}; "
+        )
     else:
         strength = ""
     stat = kpss(y)

@@ -190,6 +190,7 @@ def build_model(
     from keras_lstm_opt.models.fast_lstm import FastLSTM
 
     inp, x = _inputs(schema, cfg, precision)
+    window = x  # what the LSTM reads (for a series: transformed and scaled)
     units = list(cfg.units) if isinstance(cfg.units, list) else [cfg.units] * cfg.layers
     shared = lstm_kwargs(cfg, precision)
     lstm_class = FastLSTM if cfg.lstm == "fast" else keras.layers.LSTM
@@ -227,6 +228,12 @@ def build_model(
     out = keras.layers.Dense(head.units, activation=head.activation, dtype="float32", name="head")(
         x
     )
+    if cfg.wide and "series" in schema.get("info", {}):
+        # a linear autoregression on the scaled window beside the LSTM (ARIMA's AR terms,
+        # LSTNet's highway): the LSTM learns what the linear model leaves
+        flat = keras.layers.Flatten(name="wide_window", dtype="float32")(window)
+        linear = keras.layers.Dense(head.units, dtype="float32", name="wide_ar")(flat)
+        out = keras.layers.Add(name="deep_and_wide", dtype="float32")([out, linear])
     if "series" in schema.get("info", {}):  # the head predicts scaled (differenced) values
         from keras_lstm_opt.models.series import SeriesInverse
 

@@ -1,0 +1,72 @@
+"""`bench.py --mode series` on two short suite series: every rival and ours, same origins."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ..conftest import REPO, time_limit
+
+pytest.importorskip("pmdarima", reason="the AutoARIMA rival (the examples extra)")
+BENCH = [sys.executable, os.path.join(REPO, "benchmarks", "bench.py"), "--mode", "series"]
+
+
+def test_series_mode_scores_every_method_on_the_same_origins(tmp_path):
+    from benchmarks.series import split
+    from benchmarks.series_rivals import mase_scale
+    from benchmarks.series_suite import series
+
+    out = subprocess.run(
+        [
+            *BENCH,
+            "--series",
+            "nile,austres",
+            "--origins",
+            "4",
+            "--set",
+            "train.epochs=2",
+            "--out",
+            str(tmp_path),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=time_limit(900),
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    result = json.loads((tmp_path / "series.json").read_text())
+    assert [r["series"] for r in result["rows"]] == ["nile", "austres"]
+    assert result["versions"]["pmdarima"] and result["versions"]["statsmodels"]
+    for row in result["rows"]:
+        s = series(row["series"])
+        _, y = s.load()
+        n_train, origins = split(len(y), s.horizon, 4)
+        assert (row["train_rows"], row["origins"]) == (n_train, len(origins))
+        methods = row["methods"]
+        assert set(methods) == {"naive", "snaive", "ets", "arima", "ours"}
+        for m in methods.values():
+            assert len(m["mase_per_step"]) == s.horizon and m["mase"] > 0 and m["smape"] > 0
+        # the naive rival's MASE, by hand: the last value against each origin's horizon
+        err = np.mean([np.abs(y[o : o + s.horizon] - y[o - 1]) for o in origins])
+        assert methods["naive"]["mase"] == pytest.approx(err / mase_scale(y[:n_train], s.m))
+        assert methods["ets"]["model"].startswith("ETS(") and "ARIMA" in methods["arima"]["model"]
+        # ours: imported without --season/--transform; the import's choices are kept
+        assert methods["ours"]["model"]["transform"] in ("none", "diff", "seasonal_diff")
+    assert "mean MASE" in out.stdout and "ours vs best rival" in out.stdout
+    assert (tmp_path / "series.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_series_mode_names_an_unknown_series(tmp_path):
+    out = subprocess.run(
+        [*BENCH, "--series", "nile,nope", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(120),
+    )
+    assert out.returncode == 2
+    from benchmarks.series_suite import SUITE
+
+    names = ", ".join(s.name for s in SUITE)
+    assert out.stderr.strip().splitlines() == [f"error: series 'nope': not in the suite ({names})"]
