@@ -353,3 +353,30 @@ def test_the_import_applies_the_season_it_finds_and_says_why(tmp_path, caplog):
         r.getMessage().startswith("series: season 24 (found: autocorrelation")
         for r in caplog.records
     )
+
+
+def test_sunspots_with_the_defaults_beats_the_cycle_a_season_ago(tmp_path):
+    """Issue 34's case: yearly sunspots, no --season, --window or --transform. The import
+    finds the 11-year cycle; the model beats the value 11 years earlier on validation."""
+    pytest.importorskip("statsmodels.datasets", reason="the sunspots record (examples extra)")
+    from benchmarks.series_suite import series, write_csv
+
+    src = str(tmp_path / "sunspots.csv")
+    write_csv(series("sunspots"), src)
+    cli = [sys.executable, "-m", "keras_lstm_opt.cli"]
+    data, run = str(tmp_path / "d"), str(tmp_path / "run")
+    for args in (
+        ["data", "import", src, "--out", data, "--time", "time", "--target", "value",
+         "--horizon", "3"],
+        ["train", "forecast", "--set", f"data.path={data}", "--run-dir", run,
+         "--set", "train.verbose=silent"],
+    ):  # fmt: skip
+        out = subprocess.run([*cli, *args], capture_output=True, text=True,
+                             timeout=time_limit(600))  # fmt: skip
+        assert out.returncode == 0, out.stderr[-3000:]
+    info = json.load(open(os.path.join(data, "schema.json")))["info"]
+    assert info["series"]["season"] == 11 and info["window"] == 22
+    metrics = json.load(open(os.path.join(run, "metrics.json")))
+    assert metrics["best_baseline"] == "seasonal_naive"
+    assert metrics["beats_best_baseline"], (metrics["val_mae"], metrics["best_baseline_mae"])
+    assert "verdict:" not in out.stderr

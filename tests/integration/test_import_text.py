@@ -312,7 +312,7 @@ def test_reimport_replaces_shards_and_a_failed_one_changes_nothing(
         ({"text": "t", "label": "t"}, "both name the column 't'"),
         ({"text": "t", "label": "l", "time": "d"}, "not both"),
         ({}, "say what to import"),
-        ({"time": "d", "target": "co2"}, "also needs window=, horizon="),
+        ({"time": "d"}, "also needs target= (the column(s) to forecast)"),
         ({"text": "t", "label": "l", "validation_fraction": 1.0}, "validation_fraction"),
         (
             {"text": "t", "label": "l", "tokens": "bytes"},

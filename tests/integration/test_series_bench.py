@@ -25,9 +25,9 @@ def test_series_mode_scores_every_method_on_the_same_origins(tmp_path):
             "--series",
             "nile,austres",
             "--origins",
-            "4",
+            "3",
             "--set",
-            "train.epochs=2",
+            "train.epochs=1",
             "--out",
             str(tmp_path),
         ],  # fmt: skip
@@ -42,7 +42,7 @@ def test_series_mode_scores_every_method_on_the_same_origins(tmp_path):
     for row in result["rows"]:
         s = series(row["series"])
         _, y = s.load()
-        n_train, origins = split(len(y), s.horizon, 4)
+        n_train, origins = split(len(y), s.horizon, 3)
         assert (row["train_rows"], row["origins"]) == (n_train, len(origins))
         methods = row["methods"]
         assert set(methods) == {"naive", "snaive", "ets", "arima", "ours"}
