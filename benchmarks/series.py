@@ -108,7 +108,7 @@ def ours(
     chosen = {k: info.get(k) for k in ("transform", "lag", "season")}
     chosen["window"] = int(r.info["window"])
     chosen["import_log"] = [ln for ln in log.splitlines() if "series" in ln][-6:]
-    chosen["epochs"] = len(r.metrics.get("history", {}).get("loss", [])) or None
+    chosen["epochs"] = r.metrics.get("epochs_completed")
     return f, chosen
 
 

@@ -30,14 +30,14 @@ import numpy.typing as npt
 
 from keras_lstm_opt.extras import need
 
+Origins = Sequence[int] | npt.NDArray[np.int_]  # forecast origins: rows known before each
 
-def naive(y: np.ndarray, origins: Sequence[int] | npt.NDArray[np.int_], horizon: int) -> np.ndarray:
+
+def naive(y: np.ndarray, origins: Origins, horizon: int) -> np.ndarray:
     return np.stack([np.full(horizon, y[t - 1]) for t in origins])
 
 
-def snaive(
-    y: np.ndarray, origins: Sequence[int] | npt.NDArray[np.int_], horizon: int, season: int
-) -> np.ndarray:
+def snaive(y: np.ndarray, origins: Origins, horizon: int, season: int) -> np.ndarray:
     if season <= 1:
         return naive(y, origins, horizon)
     return np.stack([y[[t - season + (h % season) for h in range(horizon)]] for t in origins])
@@ -46,7 +46,7 @@ def snaive(
 def ets(
     y: np.ndarray,
     n_train: int,
-    origins: Sequence[int] | npt.NDArray[np.int_],
+    origins: Origins,
     horizon: int,
     season: int,
 ) -> tuple[np.ndarray, str]:
@@ -97,7 +97,7 @@ def _fourier(t: np.ndarray, season: int, k: int = 2) -> np.ndarray:
 def arima(
     y: np.ndarray,
     n_train: int,
-    origins: Sequence[int] | npt.NDArray[np.int_],
+    origins: Origins,
     horizon: int,
     season: int,
 ) -> tuple[np.ndarray, str]:

@@ -130,7 +130,10 @@ def load_config(
                 [Problem("", f"expected a mapping of sections, got {describe(raw)}", name)]
             )
     cfg = config_from_dict(raw, name, overrides, check_paths)
-    if path is not None and os.path.dirname(os.path.abspath(path)) == os.path.abspath(BUNDLED_DIR):
+    # realpath: the clone's configs/ is a link to the bundled folder
+    if path is not None and os.path.dirname(os.path.realpath(path)) == os.path.realpath(
+        BUNDLED_DIR
+    ):
         overridden = {key for key, _ in parse_overrides(overrides)}
         object.__setattr__(cfg, "_bundled", frozenset(set(dotted_keys(raw)) - overridden))
     return cfg

@@ -73,3 +73,18 @@ def test_the_baseline_is_the_lower_training_mae() -> None:
     assert choose_baseline({"last_value": 2.0, "seasonal_naive": 1.5})[0] == "seasonal_naive"
     best, why = choose_baseline({"last_value": 1.0, "seasonal_naive": 1.5})
     assert best == "last_value" and "last_value 1, seasonal_naive 1.5" in why
+
+
+def test_a_bundled_config_is_known_by_name_and_through_the_clones_link() -> None:
+    """train.auto may change a bundled config's keys for a series, not the user's --set."""
+    import os
+
+    from keras_lstm_opt.config import BUNDLED_DIR, bundled_keys, load_config
+
+    link = os.path.join(os.path.dirname(BUNDLED_DIR), "..", "configs", "forecast.yaml")
+    paths = ["forecast", os.path.join(BUNDLED_DIR, "forecast.yaml")]
+    paths += [link] if os.path.exists(link) else []  # a clone's configs/ link
+    for path in paths:
+        keys = bundled_keys(load_config(path, ["train.epochs=3"]))
+        assert "train.batch_size" in keys and "train.epochs" not in keys
+    assert bundled_keys(load_config(None)) == frozenset()
