@@ -1,6 +1,6 @@
 """`bench.py --mode series`: our forecasting defaults against the methods forecasters use.
 
-For each series of the suite (`benchmarks/series_suite.py`), or a `time,value` CSV:
+For each series of the suite (`benchmarks/series_suite.py`):
 
 * the last 20% of the rows (at least two horizons) are the test period; the rows before
   it are all that any method sees while fitting;
@@ -113,7 +113,7 @@ def ours(
 
 
 def bench_one(s: Series, origins: int, sets: list[str], methods: tuple[str, ...]) -> dict[str, Any]:
-    times, y = s.load()
+    _, y = s.load()
     n_train, orig = split(len(y), s.horizon, origins)
     truth = np.stack([y[o : o + s.horizon] for o in orig])
     scale = rivals.mase_scale(y[:n_train], s.m)

@@ -64,10 +64,11 @@ def _as_config(config: ExperimentConfig | str | None, overrides: list[str]) -> E
     if isinstance(config, ExperimentConfig):
         if overrides:
             keys = set(given_keys(config))
-            for key, value in parse_overrides(overrides):  # what the caller set, also
-                keys |= {key, *(f"{key}.{k}" for k in dotted_keys(value))}  # in a section
+            parsed = parse_overrides(overrides)
+            for key, value in parsed:  # what the caller set, also in a section
+                keys |= {key, *(f"{key}.{k}" for k in dotted_keys(value))}
             cfg = with_given(config_from_dict(config_to_dict(config), "<config>", overrides), keys)
-            overridden = {key for key, _ in parse_overrides(overrides)}
+            overridden = {key for key, _ in parsed}
             object.__setattr__(cfg, "_bundled", bundled_keys(config) - overridden)
             return cfg
         return config
