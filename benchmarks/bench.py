@@ -827,6 +827,7 @@ def _predict(args: argparse.Namespace) -> int:
         "p99_ms",
         "min_ms",
         "samples_per_second",
+        "ceiling_share",
         "speed_vs_keras",
         "speed_vs_torch",
         "speed_vs_onnx",
@@ -845,7 +846,10 @@ def _predict(args: argparse.Namespace) -> int:
     )
     print()
     print(format_table(result["rows"], cols))
-    print(f"\nthreads: {json.dumps(result['threads'])}")
+    print(
+        f"\nfp32 matmul ceiling {result['matmul_ceiling_gflops']:.0f} GFLOP/s; "
+        f"threads: {json.dumps(result['threads'])}"
+    )
     print(f"max |output - keras|: {json.dumps(result['max_abs_diff_vs_keras'])}")
     print(f"wrote {paths['json']} and {paths['png']}")
     return 0

@@ -22,8 +22,9 @@ threads as set by the caller (benchmarks/bench.py: as `train` picks them), PyTor
 `set_num_threads` and ONNX Runtime's `intra_op_num_threads` the same number, one
 inter-op thread for all.
 
-Two cases per shape: throughput at `batch` rows (samples/s) and latency at batch 1
-(p50 and p99 of single calls; the fastest call too: on a shared machine, what a variant
+Two cases per shape: throughput at `batch` rows (samples/s, and GFLOP/s as a share of the
+fp32 matmul ceiling measured at the start: a 2048^3 TensorFlow matmul) and latency at
+batch 1 (p50 and p99 of single calls; the fastest call too: on a shared machine, what a variant
 does when it has the CPUs to itself). Variants are interleaved round by round, so machine
 noise hits all alike; every round starts with untimed calls and times its calls with Python's
 garbage collector paused, as in `bench.lstm`.
@@ -43,13 +44,22 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.lstm import SHAPES
+from benchmarks.lstm import SHAPES, matmul_ceiling
 from keras_lstm_opt.profiling.throughput import thread_settings
 
 VARIANTS = ("keras", "fast", "fast-fn", "torch", "onnx")
 PREDICT_SHAPES = ("default", "small")  # unidirectional: nn.LSTM and ONNX's LSTM alike
 TOLERANCE = 1e-4
 Call = Callable[[np.ndarray], np.ndarray]
+
+
+def lstm_flops(s: dict[str, Any], batch: int) -> float:
+    """Multiply-adds x 2 of one forward pass: each layer's x w and h u, every step."""
+    total, inputs = 0, s["inputs"]
+    for _ in range(s["layers"]):
+        total += 2 * batch * s["time"] * (inputs + s["units"]) * 4 * s["units"]
+        inputs = s["units"]
+    return float(total)
 
 
 def keras_model(s: dict[str, Any], fast: bool) -> Any:
@@ -222,6 +232,8 @@ def bench_predict(
     import tensorflow as tf
 
     threads = threads or tf.config.threading.get_intra_op_parallelism_threads() or 1
+    ceiling = matmul_ceiling()
+    progress(f"fp32 matmul ceiling: {ceiling:.0f} GFLOP/s")
     rows, sanity = [], {}
     for name in shapes:
         s = SHAPES[name]
@@ -255,6 +267,8 @@ def bench_predict(
                     "min_ms": 1000 * min(ts),
                     "p99_ms": 1000 * float(np.percentile(ts, 99)),
                     "samples_per_second": b / statistics.median(ts),
+                    "gflops": lstm_flops(s, b) / statistics.median(ts) / 1e9,
+                    "ceiling_share": lstm_flops(s, b) / statistics.median(ts) / 1e9 / ceiling,
                     "calls": len(ts),
                     "matches_keras": sanity[name][v] <= TOLERANCE,
                     "call_ms": [round(1000 * t, 3) for t in ts],
@@ -270,6 +284,7 @@ def bench_predict(
             rows += case
     return {
         "mode": "predict",
+        "matmul_ceiling_gflops": ceiling,
         "threads": {**thread_settings(), "every_framework": threads},
         "rounds": rounds,
         "batch": batch,

@@ -28,6 +28,13 @@ activations) runs as one concrete function instead (several inputs or outputs: a
 `predict_on_batch`), and `plan` says why. Either way the outputs are the model's own at
 inference (`training=False`).
 
+Where every layer has a NumPy step (predictor_numpy.py: the LSTMs through the kernels' C
+entry points, kernels/plan.py, with their kernels packed once; the rest in NumPy), the
+call makes no TensorFlow tensor at all: a one-layer 64-unit LSTM over 50 steps answers
+one row in about 50 us, against 90 us through the eager op (measurements:
+docs/measurements.md, "FastLSTM"). The plan then ends "(all in NumPy and the kernels' C
+calls)".
+
 Example:
 
     predictor = Predictor(model)
@@ -46,14 +53,12 @@ import numpy as np
 import tensorflow as tf
 
 from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.models.predictor_numpy import NUMPY_STEPS, PASS_THROUGH, Step, fused_reason
 from keras_lstm_opt.models.wide import PRIME
 
-# One layer at inference: (values, mask or None) -> (values, mask or None).
-Step = Callable[[tf.Tensor, tf.Tensor | None], tuple[tf.Tensor, tf.Tensor | None]]
 raw = tf.raw_ops
 
 _LAST = tf.constant(-1)
-_PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
 
 
 class Unsupported(Exception):
@@ -83,28 +88,12 @@ def _activation(fn: Any) -> Callable[[tf.Tensor], tf.Tensor]:
 
 def _lstm_step(layer: Any) -> Callable[[tf.Tensor, tf.Tensor | None], tf.Tensor]:
     """An LSTM's inference op (FastLSTM's fused kernels): (x, float mask) -> outputs."""
-    from keras_lstm_opt.models.fast_lstm import FastLSTM, fused_math
     from keras_lstm_opt.models.fused import fused_ops
 
-    if not isinstance(layer, keras.layers.LSTM):
-        raise Unsupported(f"layer {layer.name!r} is a {type(layer).__name__}, not an LSTM")
-    gpu = bool(tf.config.list_logical_devices("GPU"))
-    why = (
-        "stateful"
-        if layer.stateful
-        else "return_state"
-        if layer.return_state
-        else "cpu_kernel is 'loop'"
-        if getattr(layer, "cpu_kernel", "") == "loop"
-        else "activation, recurrent_dropout or unroll off the fused kernels' math"
-        if not fused_math(layer)
-        else "a GPU would run cuDNN"
-        if gpu and (not isinstance(layer, FastLSTM) or layer._gpu_cudnn_wanted())
-        else ""
-    )
+    why = fused_reason(layer)
     ops = None if why else fused_ops(tf.float32, required=False)
     if ops is None:
-        raise Unsupported(f"layer {layer.name!r}: {why or 'the fused kernels are not loaded'}")
+        raise Unsupported(why or f"layer {layer.name!r}: the fused kernels are not loaded")
     cell, zeros, empty = layer.cell, {}, tf.zeros([0], tf.float32)
     w, u = _snapshot(cell.kernel), _snapshot(cell.recurrent_kernel)
     b = _snapshot(cell.bias) if cell.use_bias else empty
@@ -260,77 +249,12 @@ def _ngram_bag(layer: Any) -> Step:
     return step
 
 
-def _np_softmax(y: np.ndarray) -> np.ndarray:
-    e = np.exp(y - y.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-_NP_ACTIVATIONS: dict[Any, Callable[[np.ndarray], np.ndarray]] = {
-    keras.activations.linear: lambda y: y,
-    keras.activations.relu: lambda y: np.maximum(y, 0, dtype=np.float32),
-    keras.activations.sigmoid: lambda y: (1.0 / (1.0 + np.exp(-y))).astype(np.float32),
-    keras.activations.tanh: np.tanh,
-    keras.activations.softmax: _np_softmax,
-}
-
-
-def _np_dense(layer: Any) -> Step | None:
-    act = _NP_ACTIVATIONS.get(layer.activation)
-    if (
-        act is None
-        or getattr(layer, "lora_enabled", False)
-        or getattr(layer, "quantization_mode", None)
-    ):
-        return None
-    kernel = np.asarray(layer.kernel.numpy(), np.float32)
-    bias = np.asarray(layer.bias.numpy(), np.float32) if layer.use_bias else None
-
-    def step(x: Any, mask: Any) -> tuple[Any, Any]:
-        y = x @ kernel
-        return act(y if bias is None else y + bias), mask
-
-    return step
-
-
-def _np_pool(layer: Any) -> Step | None:
-    """GlobalAveragePooling1D (channels_last) or MaxMeanPooling, masked, in NumPy."""
-    both = type(layer).__name__ == "MaxMeanPooling"
-    if not both and (layer.data_format != "channels_last" or layer.keepdims):
-        return None
-
-    def step(x: Any, mask: Any) -> tuple[Any, None]:
-        if mask is None:
-            mean = x.mean(axis=1)
-            return (np.concatenate([x.max(axis=1), mean], axis=-1) if both else mean), None
-        m = mask[:, :, None]
-        count = m.sum(axis=1)
-        with np.errstate(invalid="ignore"):  # an all-padding row: NaN, as Keras's mean
-            mean = (x * m).sum(axis=1) / (np.maximum(count, 1.0) if both else count)
-        if not both:
-            return mean, None
-        peak = np.where(m > 0, x, np.float32(np.finfo(np.float32).min)).max(axis=1)
-        return np.concatenate([np.where(count > 0, peak, 0.0), mean], axis=-1), None
-
-    return step
-
-
-# the layers after the last recurrent one can run in NumPy (a few us per op at small
-# batches, against ~20 us per eager TensorFlow op): their makers (None = not this one)
-_NUMPY: dict[str, Callable[[Any], Step | None]] = {
-    "Dense": _np_dense,
-    "GlobalAveragePooling1D": _np_pool,
-    "MaxMeanPooling": _np_pool,
-    "Concatenate": lambda layer: lambda x, mask: (x, mask),
-    **{kind: (lambda layer: lambda x, mask: (x, mask)) for kind in _PASS_THROUGH},
-}
-
-
 def _step(layer: Any) -> Step | None:
     """The layer's eager step (None: the input layer, nothing to do)."""
     kind = type(layer).__name__
     if kind == "InputLayer":
         return None
-    if kind in _PASS_THROUGH:
+    if kind in PASS_THROUGH:
         return lambda x, mask: (x, mask)
     makers: dict[str, Callable[[Any], Step]] = {
         "FastLSTM": _rnn,
@@ -458,7 +382,7 @@ class Predictor:
             self._tail = len(steps)  # steps from here on take and give NumPy
             while self._tail:  # wide-path bags (sides) compute in NumPy anyway
                 layer, role = layers[self._tail - 1]
-                maker = _NUMPY.get(type(layer).__name__)
+                maker = NUMPY_STEPS.get(type(layer).__name__)
                 step = maker(layer) if maker is not None and role != "side" else None
                 if step is None and role != "side":
                     break
@@ -467,6 +391,8 @@ class Predictor:
                     steps[self._tail] = (role, step)
             self._steps = [(role, step) for role, step in steps if step is not None]
             self.plan = "eager: " + ", ".join(layer.name for layer, _ in layers)
+            if self._tail == 0:
+                self.plan += " (all in NumPy and the kernels' C calls)"
             self.eager = True
             self._function = self._keras_call = None
             return
@@ -489,6 +415,8 @@ class Predictor:
         dict of arrays for a model with several outputs)."""
         if self._keras_call is not None:
             return self._keras_call(x)
+        if self.eager and self._tail == 0:  # every step in NumPy: no tensor at all
+            return self._numpy_call(x)
         t = x if isinstance(x, tf.Tensor) else tf.constant(x)
         # the eager steps compute in float32 (as the layers do, whatever the Input's dtype)
         want = tf.float32 if self.eager and self.input_dtype.is_floating else self.input_dtype
@@ -515,6 +443,22 @@ class Predictor:
             else:
                 t, mask = step(t, mask)
         return t if isinstance(t, np.ndarray) else t.numpy()
+
+    def _numpy_call(self, x: Any) -> Any:
+        a = x.numpy() if isinstance(x, tf.Tensor) else np.asarray(x)
+        if self.input_dtype.is_floating:  # the steps compute in float32, as the layers do
+            a = a.astype(np.float32, copy=False)
+        elif a.dtype.kind not in "iu":
+            a = a.astype(self.input_dtype.as_numpy_dtype)
+        t, mask, sides = a, None, []
+        for role, step in self._steps:
+            if role == "side":  # the wide path reads the input ids
+                sides.append(step(a, None)[0])
+            elif role == "join":
+                t, mask, sides = np.concatenate([t, *sides], axis=-1), None, []
+            else:
+                t, mask = step(t, mask)
+        return t
 
     def __repr__(self) -> str:
         return f"Predictor({self.model.name!r}, {self.plan})"

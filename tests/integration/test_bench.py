@@ -127,7 +127,11 @@ def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
     assert rows[1, "fast"]["p99_ms"] >= rows[1, "fast"]["p50_ms"] > 0
     assert rows[4, "keras"]["speed_vs_keras"] == 1.0 and rows[4, "fast"]["matches_keras"]
     assert max(result["max_abs_diff_vs_keras"]["small"].values()) <= 1e-4
+    fast = rows[4, "fast"]  # small: T 50, I 32, H 64; 2 x 4 rows x 50 x (32 + 64) x 256
+    assert fast["gflops"] == pytest.approx(2 * 4 * 50 * 96 * 256 / fast["p50_ms"] / 1e6)
+    assert fast["ceiling_share"] == pytest.approx(fast["gflops"] / result["matmul_ceiling_gflops"])
     assert "speed_vs_keras" in out.stdout and (tmp_path / "predict.png").exists()
+    assert "ceiling_share" in out.stdout and "fp32 matmul ceiling" in out.stdout
     bad = subprocess.run(
         [
             sys.executable,

@@ -80,6 +80,9 @@ def test_masked_bidirectional_chains_match(merge):
     x[2, 1:] = 0  # one token
     assert _close(predictor, model, x) <= TOLERANCE
     assert _close(predictor, model, x[:1]) <= TOLERANCE  # batch 1 after batch 4
+    many = np.random.default_rng(2).integers(0, 30, size=(40, 12))  # rows split by thread
+    many[:, 0] = 1 + many[:, 0] % 29
+    assert _close(predictor, model, many) <= TOLERANCE
 
 
 def test_predictor_takes_new_weights_on_refresh():
@@ -141,3 +144,57 @@ def test_a_mask_passed_by_hand_falls_back_and_float64_inputs_run_eagerly():
     p = Predictor(wide)
     xs = np.random.default_rng(4).normal(size=(2, 7, 3))  # float64
     assert p.eager and _close(p, wide, xs) <= TOLERANCE
+
+
+@pytest.mark.parametrize("batch", [1, 7, 40])
+def test_lstm_plan_matches_keras_and_each_row_alone(batch):
+    """The kernels' C entry points (kernels/plan.py): Keras's numbers at 1 row, at a few
+    rows (one thread per chunk of units) and at 40 (rows split between threads), masked,
+    reversed, every step or the last; a row's outputs do not depend on the others."""
+    import keras
+
+    from keras_lstm_opt.models.kernels.plan import LstmPlan, capi
+
+    if capi() is None:
+        pytest.skip("the fused kernels are not loaded here")
+    keras.utils.set_random_seed(11)
+    rng = np.random.default_rng(batch)
+    x = rng.normal(size=(batch, 9, 5)).astype(np.float32)
+    mask = (rng.random((batch, 9)) > 0.3).astype(np.float32)
+    for sequences, backwards in ((True, False), (False, True)):
+        layer = keras.layers.LSTM(20, return_sequences=sequences, go_backwards=backwards)
+        want = np.asarray(layer(x, mask=mask.astype(bool)))
+        kernel, recurrent, bias = layer.get_weights()
+        plan = LstmPlan(kernel, recurrent, bias, threads=2)
+        got = plan(x, mask, sequences=sequences, reverse=backwards)
+        assert got.shape == want.shape
+        assert np.abs(got - want).max() <= TOLERANCE
+        alone = np.concatenate(
+            [
+                plan(x[i : i + 1], mask[i : i + 1], sequences=sequences, reverse=backwards)
+                for i in range(batch)
+            ]
+        )
+        assert np.array_equal(alone, got)
+
+
+def test_lstm_plan_refuses_wrong_shapes_and_the_predictor_names_a_bad_id():
+    import keras
+
+    from keras_lstm_opt import FastLSTM, Predictor
+    from keras_lstm_opt.models.kernels.plan import LstmPlan, capi
+
+    if capi() is None:
+        pytest.skip("the fused kernels are not loaded here")
+    with pytest.raises(ValueError, match=r"not \[I, 4H\] and \[H, 4H\]"):
+        LstmPlan(np.zeros((3, 8)), np.zeros((2, 4)), None)
+    plan = LstmPlan(np.zeros((3, 8)), np.zeros((2, 8)), None)
+    with pytest.raises(ValueError, match=r"not \[B, T, 3\]"):
+        plan(np.zeros((2, 5, 4)))
+    model = keras.Sequential(
+        [keras.Input((4,), dtype="int32"), keras.layers.Embedding(10, 3), FastLSTM(2)]
+    )
+    predictor = Predictor(model)
+    assert "all in NumPy" in predictor.plan, predictor.plan
+    with pytest.raises(ValueError, match="input id 12 is outside the embedding's 10 rows"):
+        predictor(np.array([[1, 2, 12, 0]]))

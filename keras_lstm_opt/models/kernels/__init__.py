@@ -1,8 +1,10 @@
 """Build and load the fused LSTM CPU kernels as a TensorFlow op library.
 
 Sources: lstm_kernels.cc (the training ops: forward keeping activations, backward),
-lstm_infer.cc (the inference op, nothing kept for a backward pass) and lstm_gemm.cc
-(its packed small matrix products), compiled together into one library.
+lstm_infer.cc (the inference op, nothing kept for a backward pass), lstm_run.h (the
+inference recurrence), lstm_capi.cc (the same recurrence as plain C functions on packed
+kernels, which `klo.Predictor` calls through ctypes) and lstm_gemm.cc (the packed small
+matrix products), compiled together into one library.
 
 The kernels are compiled on the machine that runs them, the first time they are
 needed, with the compiler flags of the installed TensorFlow and `-march=native` (so
@@ -48,8 +50,10 @@ log = logging.getLogger("keras_lstm_opt")
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "lstm_kernels.cc")
 SOURCES = tuple(
-    os.path.join(HERE, name) for name in ("lstm_kernels.cc", "lstm_infer.cc", "lstm_gemm.cc")
+    os.path.join(HERE, name)
+    for name in ("lstm_kernels.cc", "lstm_infer.cc", "lstm_capi.cc", "lstm_gemm.cc")
 )
+HEADERS = (os.path.join(HERE, "lstm_run.h"),)
 _lock = threading.Lock()
 _state: dict[str, Any] = {"done": False, "ops": None, "status": "not built yet"}
 
@@ -128,7 +132,7 @@ def library_path() -> str:
     import tensorflow as tf
 
     src = b""
-    for source in SOURCES:
+    for source in (*SOURCES, *HEADERS):
         with open(source, "rb") as fh:
             src += fh.read()
     key = hashlib.sha256(
