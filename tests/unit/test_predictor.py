@@ -198,3 +198,35 @@ def test_lstm_plan_refuses_wrong_shapes_and_the_predictor_names_a_bad_id():
     assert "all in NumPy" in predictor.plan, predictor.plan
     with pytest.raises(ValueError, match="input id 12 is outside the embedding's 10 rows"):
         predictor(np.array([[1, 2, 12, 0]]))
+
+
+def test_threads_calling_one_predictor_at_once_get_their_own_answers():
+    """The kernels' thread pool serves one call at a time; a call that finds it busy runs
+    every piece of its work on its own thread (rows split or units claimed)."""
+    import threading
+
+    import keras
+
+    from keras_lstm_opt import FastLSTM, Predictor
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential(
+        [keras.Input((30, 8)), FastLSTM(64, return_sequences=True), FastLSTM(48)]
+    )
+    predictor = Predictor(model)
+    rng = np.random.default_rng(0)
+    xs = [rng.normal(size=(b, 30, 8)).astype(np.float32) for b in (1, 5, 40)]
+    want = [np.asarray(model(x, training=False)) for x in xs]
+    worst: list[float] = []
+
+    def work(k: int) -> None:
+        for i in range(60):
+            j = (i + k) % len(xs)
+            worst.append(float(np.abs(predictor(xs[j]) - want[j]).max()))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(worst) == 180 and max(worst) <= TOLERANCE

@@ -50,8 +50,10 @@ class Pool {
   void Run(int64_t n, const std::function<void(int64_t)>& fn) {
     if (n <= 1) return fn(0);
     std::unique_lock<std::mutex> busy(run_, std::try_to_lock);
-    if (!busy.owns_lock()) return fn(0);  // another call has the pool: StepClaims lets
-                                          // one thread do every chunk of every step
+    if (!busy.owns_lock()) {  // another call has the pool: this one runs on its own thread
+      for (int64_t i = 0; i < n; ++i) fn(i);  // (a step's chunks: the first does them all)
+      return;
+    }
     while (static_cast<int64_t>(threads_.size()) < n - 1) {
       const int64_t id = static_cast<int64_t>(threads_.size()) + 1;
       threads_.emplace_back([this, id] { Work(id); });
