@@ -7,6 +7,7 @@ tracked files, so the working tree's build/ and egg-info are not involved.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -54,5 +55,7 @@ def test_the_wheel_holds_the_package_its_configs_and_kernel_sources(wheel_files:
     assert "keras_lstm_opt/io/atomic.py" in wheel_files
     assert "keras_lstm_opt/cli/app.py" in wheel_files
     assert "keras_lstm_opt/configs/default.yaml" in wheel_files
-    assert any(f.startswith("keras_lstm_opt/models/kernels/") and f.endswith(".cc")
-               for f in wheel_files)  # fmt: skip
+    from keras_lstm_opt.models.kernels import HEADERS, SOURCES
+
+    for path in (*SOURCES, *HEADERS):  # everything the kernels' build reads
+        assert f"keras_lstm_opt/models/kernels/{os.path.basename(path)}" in wheel_files
