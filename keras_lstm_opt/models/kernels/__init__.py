@@ -3,8 +3,9 @@
 Sources: lstm_kernels.cc (the training ops: forward keeping activations, backward),
 lstm_infer.cc (the inference op, nothing kept for a backward pass), lstm_run.h (the
 inference recurrence), lstm_capi.cc (the same recurrence as plain C functions on packed
-kernels, which `klo.Predictor` calls through ctypes) and lstm_gemm.cc (the packed small
-matrix products), compiled together into one library.
+kernels, which `klo.Predictor` calls through ctypes), lstm_gemm.cc (the packed small
+matrix products) and lstm_int8.cc (their int8 counterparts), compiled together into one
+library.
 
 The kernels are compiled on the machine that runs them, the first time they are
 needed, with the compiler flags of the installed TensorFlow and `-march=native` (so
@@ -51,7 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "lstm_kernels.cc")
 SOURCES = tuple(
     os.path.join(HERE, name)
-    for name in ("lstm_kernels.cc", "lstm_infer.cc", "lstm_capi.cc", "lstm_gemm.cc")
+    for name in ("lstm_kernels.cc", "lstm_infer.cc", "lstm_capi.cc", "lstm_gemm.cc", "lstm_int8.cc")
 )
 HEADERS = (os.path.join(HERE, "lstm_run.h"),)
 _lock = threading.Lock()

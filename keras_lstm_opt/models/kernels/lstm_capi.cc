@@ -120,10 +120,12 @@ Pool& ThePool() {
   return *pool;
 }
 
-// A layer's kernels, packed once.
+// A layer's kernels, packed once: float32 panels, or (int8) quantised ones.
 struct Plan {
   int64_t I, H;
   std::vector<float> wp, up, bias_p;
+  QuantPanels qw, qu;
+  bool int8 = false;
 };
 
 }  // namespace
@@ -144,6 +146,20 @@ void* klo_plan_new(const float* w, const float* u, const float* bias, int64_t I,
   return p;
 }
 
+// As klo_plan_new, the kernels quantised to int8 per column (lstm_int8.cc).
+void* klo_plan_new_int8(const float* w, const float* u, const float* bias, int64_t I, int64_t H) {
+  auto* p = new klo::Plan{I, H, {}, {}, {}};
+  p->int8 = true;
+  p->bias_p.resize(4 * ((H + 15) / 16 * 16));
+  klo::PackBias(bias, H, p->bias_p.data());
+  klo::QuantizeGates(w, I, H, &p->qw);
+  klo::QuantizeGates(u, H, H, &p->qu);
+  return p;
+}
+
+// 1 where the int8 products use AVX-512 VNNI, 0 where a plain loop computes them.
+int klo_int8_vnni() { return klo::HasVnni() ? 1 : 0; }
+
 void klo_plan_free(void* plan) { delete static_cast<klo::Plan*>(plan); }
 
 // x [B, T, I] (C order); mask [B, T] (1 = a real step) or null; ys [B, T, H] or null;
@@ -153,7 +169,8 @@ int klo_plan_run(void* plan, const float* x, int64_t B, int64_t T, const float* 
   const auto* p = static_cast<const klo::Plan*>(plan);
   const klo::InferArgs args{x, nullptr, nullptr, p->wp.data(), p->up.data(), p->bias_p.data(),
                             nullptr, nullptr, mask, B, T, p->I, p->H, zero_out != 0,
-                            reverse != 0, ys, y_last, nullptr, nullptr};
+                            reverse != 0, ys, y_last, nullptr, nullptr,
+                            p->int8 ? &p->qw : nullptr, p->int8 ? &p->qu : nullptr};
   klo::Infer(args, std::max<int64_t>(1, threads), [](int64_t n, auto fn) {
     if (n <= 1) return fn(0);
     klo::ThePool().Run(n, fn);

@@ -39,6 +39,23 @@ void PackGates(const float* src, int64_t K, int64_t H, int64_t p0, int64_t p1, f
 void UnitBlock(int64_t rows, int64_t ub, const float* init, int64_t ldi, const Operand& x,
                const Operand& h, float* out, int64_t ldo);
 
+// lstm_int8.cc: a kernel [K, 4H] quantised to int8 per column, in panels of 16 columns
+// (unit-block order), four rows a group: panel p at q.data() + p * K4 * 64.
+struct QuantPanels {
+  int64_t K = 0, K4 = 0;        // rows, and groups of four rows (the last padded with zeros)
+  std::vector<int8_t> q;
+  std::vector<int32_t> colsum;  // per column, panel order: 128 * the sum of its int8 values
+  std::vector<float> scale;     // per column, panel order: max |w| / 127 (1 if all zero)
+};
+void QuantizeGates(const float* src, int64_t K, int64_t H, QuantPanels* out);
+void QuantizeRows(const float* x, int64_t rows, int64_t K, int64_t ld, int64_t K4, uint8_t* out,
+                  float* scale);
+void QuantizeH(const float* h, int64_t n, uint8_t* out);
+void QUnitBlock(int64_t rows, int64_t ub, const float* init, int64_t ldi, const uint8_t* a,
+                int64_t lda, const float* a_scale, int64_t lds, const QuantPanels& p, float* out,
+                int64_t ldo);
+bool HasVnni();
+
 constexpr int64_t kProjectRows = 8;     // at most this many rows: x w of all steps first
 constexpr int64_t kChunkBlocks = 4;     // then unit blocks per chunk at least (H < 128: 1 chunk)
 constexpr int64_t kChunksPerThread = 4;  // more rows: chunks per thread
@@ -150,13 +167,28 @@ struct InferRun {
   float *h, *c, *z, *ys, *y_last;
   int64_t B, T, I, H, Hp, NB, G;
   bool zero_out, reverse;
+  // int8 (qw and qu, or neither): x quantised per row (B T rows of 4 qw->K4 bytes, their
+  // scales), h quantised with the scale 1/127 (twice, as h: 2 B Hp bytes; hs: B x 1/127)
+  const QuantPanels *qw = nullptr, *qu = nullptr;
+  uint8_t* xq = nullptr;
+  float* xs = nullptr;
+  uint8_t* hq = nullptr;
+  const float* hs = nullptr;
+
+  // int8: rows [r0, r1) of x (every step of every sequence) quantised.
+  void QuantizeX(int64_t r0, int64_t r1) const {
+    QuantizeRows(x + r0 * I, r1 - r0, I, I, qw->K4, xq + r0 * 4 * qw->K4, xs + r0);
+  }
 
   // Before the loop: the kernels' panels of unit blocks [ub0, ub1) (unless packed already:
   // w and u null), and with `project` x w + b of every step for them.
   void Prepare(int64_t ub0, int64_t ub1, bool project) const {
     if (w != nullptr) PackGates(w, I, H, 4 * ub0, 4 * ub1, wp);
     if (u != nullptr) PackGates(u, H, H, 4 * ub0, 4 * ub1, up);
-    for (int64_t ub = ub0; project && ub < ub1; ++ub) {
+    for (int64_t ub = ub0; qw != nullptr && project && ub < ub1; ++ub) {
+      QUnitBlock(B * T, ub, bias_p + 64 * ub, 0, xq, 4 * qw->K4, xs, 1, *qw, xp + 64 * ub, G);
+    }
+    for (int64_t ub = ub0; qw == nullptr && project && ub < ub1; ++ub) {
       UnitBlock(B * T, ub, bias_p + 64 * ub, 0, {x, I, wp, I}, {nullptr, 0, nullptr, 0},
                 xp + 64 * ub, G);
     }
@@ -173,8 +205,20 @@ struct InferRun {
     const Operand ho{h_in, Hp, up, H};
     for (int64_t i = 0; i < ub1 - ub0; ++i) {
       const int64_t ub = k % 2 ? ub1 - 1 - i : ub0 + i;
-      if (projected) UnitBlock(B, ub, xp + t * G + 64 * ub, T * G, none, ho, zc, 64);
-      else UnitBlock(B, ub, bias_p + 64 * ub, 0, xo, ho, zc, 64);
+      if (qu != nullptr) {
+        const uint8_t* hq_in = hq + (k % 2) * B * Hp;
+        const int64_t ldx = 4 * qw->K4;
+        if (projected) {
+          QUnitBlock(B, ub, xp + t * G + 64 * ub, T * G, hq_in, Hp, hs, 1, *qu, zc, 64);
+        } else {  // x_t w + b, then h u added onto it in place
+          QUnitBlock(B, ub, bias_p + 64 * ub, 0, xq + t * ldx, T * ldx, xs + t, T, *qw, zc, 64);
+          QUnitBlock(B, ub, zc, 64, hq_in, Hp, hs, 1, *qu, zc, 64);
+        }
+      } else if (projected) {
+        UnitBlock(B, ub, xp + t * G + 64 * ub, T * G, none, ho, zc, 64);
+      } else {
+        UnitBlock(B, ub, bias_p + 64 * ub, 0, xo, ho, zc, 64);
+      }
       for (int64_t b = 0; b < B; ++b) Gates(b, k, t, ub, ub + 1, zc + b * 64, h_in, h_out);
     }
   }
@@ -188,6 +232,7 @@ struct InferRun {
                 ys ? ys + (b * T + k) * H + oy : nullptr,
                 k == T - 1 ? y_last + b * H + oy : nullptr, std::min<int64_t>(16, H - oy), keep,
                 zero_out || k < first[b]);
+      if (hq != nullptr) QuantizeH(h_out + o, 16, hq + ((k + 1) % 2) * B * Hp + o);
     }
   }
 };
@@ -217,6 +262,7 @@ struct InferArgs {
   int64_t B, T, I, H;
   bool zero_out, reverse;
   float *ys, *y_last, *h_last, *c_last;
+  const QuantPanels *qw = nullptr, *qu = nullptr;  // int8 kernels: wp, up, w, u unused
 };
 
 // parallel(n, fn) runs fn(i) for i < n, each on its own thread, and returns when all have.
@@ -268,7 +314,7 @@ void Infer(const InferArgs& a, int64_t threads, Parallel parallel) {
   if (split > 1 && H * G * int64_t{sizeof(float)} <= kSplitBytes) {
     InferArgs p = a;
     std::unique_ptr<float[]> packed;
-    if (a.wp == nullptr) {  // pack once, for every thread
+    if (a.wp == nullptr && a.qu == nullptr) {  // pack once, for every thread
       packed = Scratch((I + H) * G);
       PackGates(a.w, I, H, 0, 4 * NB, packed.get());
       PackGates(a.u, H, H, 0, 4 * NB, packed.get() + I * G);
@@ -280,11 +326,11 @@ void Infer(const InferArgs& a, int64_t threads, Parallel parallel) {
     });
     return;
   }
-  const bool projected = B <= kProjectRows;
+  const bool projected = B <= kProjectRows, int8 = a.qu != nullptr;
   const int64_t chunks = Chunks(B, NB, threads);
   std::vector<float> state(3 * B * Hp, 0.f);  // h, h (next), c
   auto z = Scratch(chunks * B * 64);          // gate values of a unit block, per chunk
-  auto packed = Scratch(a.wp != nullptr ? 0 : (I + H) * G);
+  auto packed = Scratch(a.wp != nullptr || int8 ? 0 : (I + H) * G);
   auto xp = Scratch(projected ? B * T * G : 0);
   float* c = state.data() + 2 * B * Hp;
   for (int64_t b = 0; b < B; ++b) {
@@ -294,19 +340,37 @@ void Infer(const InferArgs& a, int64_t threads, Parallel parallel) {
   float* wp = a.wp != nullptr ? const_cast<float*>(a.wp) : packed.get();
   float* up = a.up != nullptr ? const_cast<float*>(a.up) : packed.get() + I * G;
   const std::vector<int64_t> first = FirstUnmasked(a.mask, B, T, a.reverse);
-  InferRun run{a.x, a.wp != nullptr ? nullptr : a.w, a.up != nullptr ? nullptr : a.u, a.mask,
-               first.data(), wp, up, xp.get(), a.bias_p, state.data(), c, z.get(), a.ys,
+  InferRun run{a.x, a.wp != nullptr || int8 ? nullptr : a.w, a.up != nullptr || int8 ? nullptr : a.u,
+               a.mask, first.data(), wp, up, xp.get(), a.bias_p, state.data(), c, z.get(), a.ys,
                a.y_last, B, T, I, H, Hp, NB, G, a.zero_out, a.reverse};
-  const int64_t workers = std::min(threads, chunks);
+  std::unique_ptr<uint8_t[]> xq, hq;
+  std::vector<float> xs, hs;
+  if (int8) {
+    xq.reset(new uint8_t[B * T * 4 * a.qw->K4]);
+    hq.reset(new uint8_t[2 * B * Hp]);
+    xs.resize(B * T);
+    hs.assign(B, 1.f / 127.f);
+    QuantizeH(state.data(), B * Hp, hq.get());
+    run.qw = a.qw;
+    run.qu = a.qu;
+    run.xq = xq.get();
+    run.xs = xs.data();
+    run.hq = hq.get();
+    run.hs = hs.data();
+  }
+  const int64_t workers = std::min(threads, chunks), pre = int8 ? 2 : 1;
   // Patience: 100 us, or four chunks' worth of work at 25 GFLOP/s if longer.
   const int64_t chunk_flops = 2 * B * (I + H) * G / chunks;
   StepClaims claims(chunks, workers,
                     std::chrono::nanoseconds(std::max<int64_t>(100000, 4 * chunk_flops / 25)));
   parallel(workers, [&](int64_t) {
-    claims.Run(T + 1, [&](int64_t s, int64_t j) {  // step 0: packing (and projecting)
+    // int8: step 0 quantises x, a share of the rows per chunk; then, as for float32,
+    // packing (and projecting), then the steps over time
+    claims.Run(T + pre, [&](int64_t s, int64_t j) {
       const int64_t ub0 = j * NB / chunks, ub1 = (j + 1) * NB / chunks;
-      if (s == 0) run.Prepare(ub0, ub1, projected);
-      else run.Step(s - 1, j, ub0, ub1, projected);
+      if (s < pre - 1) run.QuantizeX(j * B * T / chunks, (j + 1) * B * T / chunks);
+      else if (s == pre - 1) run.Prepare(ub0, ub1, projected);
+      else run.Step(s - pre, j, ub0, ub1, projected);
     });
   });
   const float* hl = state.data() + (T % 2) * B * Hp;

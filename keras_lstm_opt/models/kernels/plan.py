@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+PRECISIONS = ("float32", "int8")
 _LIB: dict[str, Any] = {}
 _P, _I64, _INT = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
 
@@ -40,12 +41,23 @@ def capi() -> Any:
         lib = ctypes.CDLL(library_path())
         lib.klo_plan_new.restype = _P
         lib.klo_plan_new.argtypes = [_P, _P, _P, _I64, _I64]
+        lib.klo_plan_new_int8.restype = _P
+        lib.klo_plan_new_int8.argtypes = [_P, _P, _P, _I64, _I64]
+        lib.klo_int8_vnni.restype = _INT
+        lib.klo_int8_vnni.argtypes = []
         lib.klo_plan_free.restype = None
         lib.klo_plan_free.argtypes = [_P]
         lib.klo_plan_run.restype = _INT
         lib.klo_plan_run.argtypes = [_P, _P, _I64, _I64, _P, _INT, _INT, _P, _P, _I64]
     _LIB["lib"] = lib
     return lib
+
+
+def int8_vnni() -> bool:
+    """Whether the int8 products run on AVX-512 VNNI here (else a plain loop: same numbers,
+    slower than float32)."""
+    lib = capi()
+    return bool(lib is not None and lib.klo_int8_vnni())
 
 
 def default_threads() -> int:
@@ -68,6 +80,10 @@ class LstmPlan:
         recurrent_kernel: [H, 4H] float32.
         bias: [4H] float32, or None.
         threads: threads per call (default: `default_threads()`).
+        precision: "float32" (Keras's numbers, to float rounding), or "int8": each kernel
+            column quantised to int8 with its own scale (max |w| / 127), each input row at
+            run time with its own, h with 1/127 (it lies in (-1, 1)); int32 sums, float gates
+            (lstm_int8.cc).
 
     Raises:
         RuntimeError: the kernels are not loaded (check `capi()` first).
@@ -79,7 +95,10 @@ class LstmPlan:
         recurrent_kernel: np.ndarray,
         bias: np.ndarray | None,
         threads: int | None = None,
+        precision: str = "float32",
     ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"LstmPlan: precision {precision!r} is not one of {PRECISIONS}")
         lib = capi()
         if lib is None:
             from keras_lstm_opt.models.kernels import kernel_status
@@ -95,8 +114,9 @@ class LstmPlan:
             )
         b = None if bias is None else np.ascontiguousarray(bias, np.float32)
         self.threads = int(threads or default_threads())
-        self._lib = lib
-        self._plan = lib.klo_plan_new(
+        self._lib, self.precision = lib, precision
+        new = lib.klo_plan_new_int8 if precision == "int8" else lib.klo_plan_new
+        self._plan = new(
             _address(w), _address(u), None if b is None else _address(b), self.inputs, self.units
         )
 
