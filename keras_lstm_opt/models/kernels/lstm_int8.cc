@@ -61,26 +61,53 @@ void QuantizeGates(const float* src, int64_t K, int64_t H, QuantPanels* out) {
 }
 
 // Rows of x [rows, K] (row stride ld) as u8, each with its own scale; padded to 4 K4 with
-// 128 (zero).
+// 128 (zero). Rounding: to nearest, ties to even (lrintf's and the vector conversion's).
 void QuantizeRows(const float* x, int64_t rows, int64_t K, int64_t ld, int64_t K4, uint8_t* out,
                   float* scale) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * ld;
     float peak = 0.f;
-    for (int64_t k = 0; k < K; ++k) peak = std::max(peak, std::fabs(xr[k]));
+    int64_t k = 0;
+#ifdef KLO_VNNI
+    __m512 vpeak = _mm512_setzero_ps();
+    for (; k + 16 <= K; k += 16) {
+      vpeak = _mm512_max_ps(vpeak, _mm512_abs_ps(_mm512_loadu_ps(xr + k)));
+    }
+    peak = _mm512_reduce_max_ps(vpeak);
+#endif
+    for (; k < K; ++k) peak = std::max(peak, std::fabs(xr[k]));
     scale[r] = peak > 0.f ? peak / 127.f : 1.f;
     const float inv = 1.f / scale[r];
     uint8_t* o = out + r * 4 * K4;
-    for (int64_t k = 0; k < K; ++k) {
-      o[k] = static_cast<uint8_t>(std::lrintf(xr[k] * inv) + 128);
+    k = 0;
+#ifdef KLO_VNNI
+    const __m512 vinv = _mm512_set1_ps(inv);
+    const __m512i zero = _mm512_set1_epi32(128);
+    for (; k + 16 <= K; k += 16) {
+      const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xr + k), vinv));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + k),
+                       _mm512_cvtepi32_epi8(_mm512_add_epi32(q, zero)));
     }
+#endif
+    for (; k < K; ++k) o[k] = static_cast<uint8_t>(std::lrintf(xr[k] * inv) + 128);
     std::memset(o + K, 128, 4 * K4 - K);
   }
 }
 
 // h values in (-1, 1) to u8 with the fixed scale 1/127.
 void QuantizeH(const float* h, int64_t n, uint8_t* out) {
-  for (int64_t i = 0; i < n; ++i) {
+  int64_t i = 0;
+#ifdef KLO_VNNI
+  const __m512 lo = _mm512_set1_ps(-1.f), hi = _mm512_set1_ps(1.f), k127 = _mm512_set1_ps(127.f);
+  const __m512i zero = _mm512_set1_epi32(128);
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_loadu_ps(h + i), lo), hi);
+    const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(v, k127));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm512_cvtepi32_epi8(_mm512_add_epi32(q, zero)));
+  }
+#endif
+  for (; i < n; ++i) {
     out[i] = static_cast<uint8_t>(std::lrintf(std::clamp(h[i], -1.f, 1.f) * 127.f) + 128);
   }
 }
