@@ -345,6 +345,21 @@ def _chain(model: keras.Model) -> list[tuple[Any, str]]:
     return out
 
 
+def _no_numpy_step(layer: Any) -> str:
+    """Why a layer of an eager chain has no NumPy step (the reason int8 is refused)."""
+    from keras_lstm_opt.models.kernels import kernel_status
+
+    name = f"layer {layer.name!r} ({type(layer).__name__})"
+    if isinstance(layer, keras.layers.Bidirectional):
+        inner = fused_reason(layer.forward_layer) or fused_reason(layer.backward_layer)
+        return f"{name}: {inner or f'merge_mode {layer.merge_mode!r}'}"
+    if isinstance(layer, keras.layers.LSTM):
+        return (
+            fused_reason(layer) or f"{name}: the fused kernels are not loaded ({kernel_status()})"
+        )
+    return f"{name} has no step outside TensorFlow"
+
+
 class Predictor:
     """A model's inference as a NumPy -> NumPy function (see the module docstring).
 
@@ -356,12 +371,14 @@ class Predictor:
         eager: whether the eager steps run.
     """
 
-    def __init__(self, model: keras.Model) -> None:
+    def __init__(self, model: keras.Model, precision: str = "float32") -> None:
         if not model.built:
             raise UsageError(
                 "Predictor: the model is not built; call it on an input or build it first"
             )
-        self.model = model
+        if precision not in ("float32", "int8"):
+            raise UsageError(f"Predictor: precision {precision!r} is not 'float32' or 'int8'")
+        self.model, self.precision = model, precision
         self.input_dtype = tf.as_dtype(
             keras.backend.standardize_dtype(model.inputs[0].dtype)
             if getattr(model, "inputs", None)
@@ -383,7 +400,9 @@ class Predictor:
             while self._tail:  # wide-path bags (sides) compute in NumPy anyway
                 layer, role = layers[self._tail - 1]
                 maker = NUMPY_STEPS.get(type(layer).__name__)
-                step = maker(layer) if maker is not None and role != "side" else None
+                step = (
+                    maker(layer, self.precision) if maker is not None and role != "side" else None
+                )
                 if step is None and role != "side":
                     break
                 self._tail -= 1
@@ -393,10 +412,19 @@ class Predictor:
             self.plan = "eager: " + ", ".join(layer.name for layer, _ in layers)
             if self._tail == 0:
                 self.plan += " (all in NumPy and the kernels' C calls)"
+            elif self.precision == "int8":
+                raise Unsupported(_no_numpy_step(layers[self._tail - 1][0]))
+            if self.precision == "int8":
+                self.plan = self.plan.replace("eager: ", "eager, int8 LSTM kernels: ", 1)
             self.eager = True
             self._function = self._keras_call = None
             return
         except Unsupported as why:
+            if self.precision == "int8":
+                raise UsageError(
+                    f"Predictor(precision='int8') cannot quantise this model: {why} "
+                    "(float32, the default, serves it)"
+                ) from None
             self.plan = f"function: {why}"
             self.eager = False
         if self._function is not None or self._keras_call is not None:

@@ -64,7 +64,7 @@ _NP_ACTIVATIONS: dict[Any, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def _np_dense(layer: Any) -> Step | None:
+def _np_dense(layer: Any, precision: str) -> Step | None:
     act = _NP_ACTIVATIONS.get(layer.activation)
     if (
         act is None
@@ -82,7 +82,7 @@ def _np_dense(layer: Any) -> Step | None:
     return step
 
 
-def _np_pool(layer: Any) -> Step | None:
+def _np_pool(layer: Any, precision: str) -> Step | None:
     """GlobalAveragePooling1D (channels_last) or MaxMeanPooling, masked, in NumPy."""
     both = type(layer).__name__ == "MaxMeanPooling"
     if not both and (layer.data_format != "channels_last" or layer.keepdims):
@@ -104,7 +104,7 @@ def _np_pool(layer: Any) -> Step | None:
     return step
 
 
-def _np_lstm_run(layer: Any) -> Callable[[Any, Any], Any] | None:
+def _np_lstm_run(layer: Any, precision: str) -> Callable[[Any, Any], Any] | None:
     """An LSTM on the kernels' C entry points: (x, float mask) -> outputs, or None."""
     from keras_lstm_opt.models.kernels.plan import LstmPlan, capi
 
@@ -115,6 +115,7 @@ def _np_lstm_run(layer: Any) -> Callable[[Any, Any], Any] | None:
         np.asarray(cell.kernel),
         np.asarray(cell.recurrent_kernel),
         np.asarray(cell.bias) if cell.use_bias else None,
+        precision=precision,
     )
     options = {
         "sequences": bool(layer.return_sequences),
@@ -124,8 +125,8 @@ def _np_lstm_run(layer: Any) -> Callable[[Any, Any], Any] | None:
     return lambda x, mask: plan(x, mask, **options)
 
 
-def _np_lstm(layer: Any) -> Step | None:
-    run = _np_lstm_run(layer)
+def _np_lstm(layer: Any, precision: str) -> Step | None:
+    run = _np_lstm_run(layer, precision)
     if run is None:
         return None
     seq = layer.return_sequences
@@ -140,11 +141,12 @@ _MERGE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _np_bidirectional(layer: Any) -> Step | None:
+def _np_bidirectional(layer: Any, precision: str) -> Step | None:
     merge = _MERGE.get(str(layer.merge_mode))
     if merge is None or layer.return_state or layer.compute_dtype != "float32":
         return None
-    forward, backward = _np_lstm_run(layer.forward_layer), _np_lstm_run(layer.backward_layer)
+    forward = _np_lstm_run(layer.forward_layer, precision)
+    backward = _np_lstm_run(layer.backward_layer, precision)
     if forward is None or backward is None:
         return None
     seq = layer.return_sequences
@@ -158,7 +160,7 @@ def _np_bidirectional(layer: Any) -> Step | None:
     return step
 
 
-def _np_embedding(layer: Any) -> Step | None:
+def _np_embedding(layer: Any, precision: str) -> Step | None:
     if getattr(layer, "lora_enabled", False) or getattr(layer, "quantization_mode", None):
         return None
     table = np.asarray(layer.embeddings, np.float32)
@@ -182,7 +184,8 @@ def _np_embedding(layer: Any) -> Step | None:
 
 # the layers that can run in NumPy (a few us per op at small batches, against ~20 us per
 # eager TensorFlow op): their makers (None = not this one)
-NUMPY_STEPS: dict[str, Callable[[Any], Step | None]] = {
+# (layer, precision) -> step; precision "int8" quantises the LSTM kernels only
+NUMPY_STEPS: dict[str, Callable[[Any, str], Step | None]] = {
     "FastLSTM": _np_lstm,
     "LSTM": _np_lstm,
     "Bidirectional": _np_bidirectional,
@@ -191,6 +194,6 @@ NUMPY_STEPS: dict[str, Callable[[Any], Step | None]] = {
     "Dense": _np_dense,
     "GlobalAveragePooling1D": _np_pool,
     "MaxMeanPooling": _np_pool,
-    "Concatenate": lambda layer: lambda x, mask: (x, mask),
-    **{kind: (lambda layer: lambda x, mask: (x, mask)) for kind in PASS_THROUGH},
+    "Concatenate": lambda layer, precision: lambda x, mask: (x, mask),
+    **{kind: (lambda layer, precision: lambda x, mask: (x, mask)) for kind in PASS_THROUGH},
 }
