@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--variants",
         default=None,
-        help="--mode lstm (keras,fast,torch) and predict (keras,fast,torch,onnx)",
+        help="--mode lstm (keras,fast,torch) and predict (keras,fast,fast-fn,torch,onnx, "
+        "fast-int8,torch-int8,onnx-int8)",
     )
     p.add_argument(
         "--steps",
@@ -828,7 +829,9 @@ def _predict(args: argparse.Namespace) -> int:
         "min_ms",
         "samples_per_second",
         "ceiling_share",
+        "int8_peak_share",
         "speed_vs_keras",
+        "speed_vs_fast",
         "speed_vs_torch",
         "speed_vs_onnx",
     ]

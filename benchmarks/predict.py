@@ -14,7 +14,12 @@ units; the last layer returns its last output) with the same weights, forward on
   skipped with a note when torch is not installed), the Keras weights copied in;
 * `onnx`: the stock Keras model exported with tf2onnx (as `keras-lstm-opt export`
   does) and run by an ONNX Runtime InferenceSession (skipped with a note without
-  tf2onnx / onnxruntime).
+  tf2onnx / onnxruntime);
+* int8, each framework's own dynamic quantisation of the same weights: `fast-int8`
+  (`Predictor(model, precision="int8")`), `torch-int8` (`quantize_dynamic` on nn.LSTM,
+  qint8) and `onnx-int8` (onnxruntime.quantization's `quantize_dynamic`, int8 weights per
+  channel: DynamicQuantizeLSTM). They are checked against Keras at INT8_TOLERANCE and
+  report their share of the int8 peak (ONNX Runtime's MatMulInteger, 2048^3).
 
 Before timing, each variant's output is compared with Keras's (max abs difference,
 printed; 1e-4 is the bar). Threads are equal across frameworks: TensorFlow's intra-op
@@ -37,6 +42,7 @@ Example:
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -47,10 +53,47 @@ import numpy as np
 from benchmarks.lstm import SHAPES, matmul_ceiling
 from keras_lstm_opt.profiling.throughput import thread_settings
 
-VARIANTS = ("keras", "fast", "fast-fn", "torch", "onnx")
+VARIANTS = ("keras", "fast", "fast-fn", "torch", "onnx", "fast-int8", "torch-int8", "onnx-int8")
+INT8 = ("fast-int8", "torch-int8", "onnx-int8")
 PREDICT_SHAPES = ("default", "small")  # unidirectional: nn.LSTM and ONNX's LSTM alike
 TOLERANCE = 1e-4
+INT8_TOLERANCE = 0.05  # int8 variants against Keras's float32 outputs (h, in (-1, 1))
 Call = Callable[[np.ndarray], np.ndarray]
+
+
+def int8_peak(threads: int, n: int = 2048, repeats: int = 5) -> float | None:
+    """Median GOP/s of an n x n x n u8 x s8 -> s32 product by ONNX Runtime's MatMulInteger
+    (MLAS: VNNI where the CPU has it), or None without onnxruntime."""
+    try:
+        import onnxruntime as ort
+        from onnx import TensorProto, helper
+    except ImportError:
+        return None
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        "int8_peak",
+        [
+            helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n]),
+            helper.make_tensor_value_info("b", TensorProto.INT8, [n, n]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {
+        "a": rng.integers(0, 256, (n, n), dtype=np.uint8),
+        "b": rng.integers(-127, 128, (n, n), dtype=np.int8),
+    }
+    sess.run(None, feeds)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        sess.run(None, feeds)
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times) / 1e9
 
 
 def lstm_flops(s: dict[str, Any], batch: int) -> float:
@@ -85,16 +128,16 @@ def _keras_call(model: Any, s: dict[str, Any]) -> Call:
     return lambda x: fn(tf.constant(x)).numpy()
 
 
-def _predictor_call(model: Any) -> Call:
+def _predictor_call(model: Any, precision: str = "float32") -> Call:
     from keras_lstm_opt.models.predictor import Predictor
 
-    predictor = Predictor(model)
+    predictor = Predictor(model, precision=precision)
     if not predictor.eager:
         raise RuntimeError(f"bench predict: FastLSTM is not served eagerly: {predictor.plan}")
     return predictor
 
 
-def _torch_call(s: dict[str, Any], stock: Any, threads: int) -> Call | None:
+def _torch_call(s: dict[str, Any], stock: Any, threads: int, int8: bool = False) -> Call | None:
     try:
         import torch
     except ImportError:
@@ -110,6 +153,12 @@ def _torch_call(s: dict[str, Any], stock: Any, threads: int) -> Call | None:
             getattr(net, f"bias_ih_l{i}").copy_(torch.from_numpy(bias))
             getattr(net, f"bias_hh_l{i}").zero_()
     net.eval()
+    if int8:  # PyTorch's dynamic quantisation: int8 weights, activations quantised per call
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
+            net = torch.ao.quantization.quantize_dynamic(net, {torch.nn.LSTM}, dtype=torch.qint8)
 
     def call(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -118,7 +167,7 @@ def _torch_call(s: dict[str, Any], stock: Any, threads: int) -> Call | None:
     return call
 
 
-def _onnx_call(s: dict[str, Any], stock: Any, threads: int) -> Call | None:
+def _onnx_call(s: dict[str, Any], stock: Any, threads: int, int8: bool = False) -> Call | None:
     try:
         import onnxruntime as ort
         import tf2onnx
@@ -131,11 +180,24 @@ def _onnx_call(s: dict[str, Any], stock: Any, threads: int) -> Call | None:
     spec = [tf.TensorSpec([None, s["time"], s["inputs"]], tf.float32, name="x")]
     fn = tf.function(lambda x: stock(x, training=False), input_signature=spec)
     proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=newest_opset())
+    model = proto.SerializeToString()
+    if int8:  # ONNX Runtime's dynamic quantisation, per channel: DynamicQuantizeLSTM
+        import tempfile
+
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = os.path.join(tmp, "fp32.onnx"), os.path.join(tmp, "int8.onnx")
+            with open(src, "wb") as fh:
+                fh.write(model)
+            quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True)
+            with open(dst, "rb") as fh:
+                model = fh.read()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    sess = ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return lambda x: sess.run(None, {name: x})[0]
 
@@ -156,11 +218,15 @@ def _variants(
         "fast-fn": lambda: _keras_call(fast, s),
         "torch": lambda: _torch_call(s, stock, threads),
         "onnx": lambda: _onnx_call(s, stock, threads),
+        "fast-int8": lambda: _predictor_call(fast, "int8"),
+        "torch-int8": lambda: _torch_call(s, stock, threads, int8=True),
+        "onnx-int8": lambda: _onnx_call(s, stock, threads, int8=True),
     }
     notes = {
         "torch": "torch not installed, skipped (pip install torch==2.13.0: the bench extra)",
         "onnx": "tf2onnx/onnxruntime not installed, skipped (the onnx extra)",
     }
+    notes["torch-int8"], notes["onnx-int8"] = notes["torch"], notes["onnx"]
     x = np.random.default_rng(0).random((3, s["time"], s["inputs"]), dtype=np.float32)
     reference = _keras_call(stock, s)(x)
     calls, diffs = {}, {}
@@ -170,7 +236,8 @@ def _variants(
             progress(f"  {v}: {notes[v]}")
             continue
         diffs[v] = float(np.abs(call(x) - reference).max())
-        ok = "ok" if diffs[v] <= TOLERANCE else f"MISMATCH (over {TOLERANCE:g})"
+        bar = INT8_TOLERANCE if v in INT8 else TOLERANCE
+        ok = "ok" if diffs[v] <= bar else f"MISMATCH (over {bar:g})"
         progress(f"  {v}: max |output - keras| = {diffs[v]:.2e} {ok}")
         calls[v] = call
     return calls, diffs
@@ -234,6 +301,9 @@ def bench_predict(
     threads = threads or tf.config.threading.get_intra_op_parallelism_threads() or 1
     ceiling = matmul_ceiling()
     progress(f"fp32 matmul ceiling: {ceiling:.0f} GFLOP/s")
+    peak8 = int8_peak(threads) if any(v in INT8 for v in variants) else None
+    if peak8:
+        progress(f"int8 matmul peak (ONNX Runtime's MatMulInteger): {peak8:.0f} GOP/s")
     rows, sanity = [], {}
     for name in shapes:
         s = SHAPES[name]
@@ -269,8 +339,14 @@ def bench_predict(
                     "samples_per_second": b / statistics.median(ts),
                     "gflops": lstm_flops(s, b) / statistics.median(ts) / 1e9,
                     "ceiling_share": lstm_flops(s, b) / statistics.median(ts) / 1e9 / ceiling,
+                    **(
+                        {"int8_peak_share": lstm_flops(s, b) / statistics.median(ts) / 1e9 / peak8}
+                        if v in INT8 and peak8
+                        else {}
+                    ),
                     "calls": len(ts),
-                    "matches_keras": sanity[name][v] <= TOLERANCE,
+                    "matches_keras": sanity[name][v]
+                    <= (INT8_TOLERANCE if v in INT8 else TOLERANCE),
                     "call_ms": [round(1000 * t, 3) for t in ts],
                     **{k: s[k] for k in ("time", "inputs", "units", "layers")},
                 }
@@ -278,13 +354,14 @@ def bench_predict(
             ]
             by = {row["variant"]: row for row in case}
             for row in case:
-                for ref in ("keras", "torch", "onnx"):
+                for ref in ("keras", "fast", "torch", "onnx"):
                     if ref in by:
                         row[f"speed_vs_{ref}"] = by[ref]["p50_ms"] / row["p50_ms"]
             rows += case
     return {
         "mode": "predict",
         "matmul_ceiling_gflops": ceiling,
+        "int8_peak_gops": peak8,
         "threads": {**thread_settings(), "every_framework": threads},
         "rounds": rounds,
         "batch": batch,
