@@ -181,17 +181,17 @@ def _onnx_call(s: dict[str, Any], stock: Any, threads: int, int8: bool = False) 
     fn = tf.function(lambda x: stock(x, training=False), input_signature=spec)
     proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=newest_opset())
     model = proto.SerializeToString()
-    if int8:  # ONNX Runtime's dynamic quantisation, per channel: DynamicQuantizeLSTM
+    if int8:  # ONNX Runtime's dynamic quantisation, as `export --quantize int8` does it
         import tempfile
 
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from keras_lstm_opt.serve.onnx_quantize import quantize_onnx
 
         with tempfile.TemporaryDirectory() as tmp:
-            src, dst = os.path.join(tmp, "fp32.onnx"), os.path.join(tmp, "int8.onnx")
-            with open(src, "wb") as fh:
+            path = os.path.join(tmp, "model.onnx")
+            with open(path, "wb") as fh:
                 fh.write(model)
-            quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True)
-            with open(dst, "rb") as fh:
+            quantize_onnx(path)
+            with open(path, "rb") as fh:
                 model = fh.read()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads

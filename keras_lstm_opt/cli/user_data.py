@@ -4,7 +4,7 @@
         --time COL --target COL[,..] [--window W --horizon H --transform KIND]) ...
     keras-lstm-opt evaluate RUN_DIR [--data SRC_OR_DIR] [--out DIR]
     keras-lstm-opt predict RUN_DIR SRC [--out FILE]
-    keras-lstm-opt export RUN_DIR --format saved_model|onnx --out DIR
+    keras-lstm-opt export RUN_DIR --format saved_model|onnx --out DIR [--quantize int8]
 
 Arguments are checked before TensorFlow starts; the work is done by
 `keras_lstm_opt.import_data`, `keras_lstm_opt.serve.evaluate_run`, `predict_file` and
@@ -149,6 +149,12 @@ def add_parsers(add: AddParser) -> None:
         "(ONNX Runtime; needs the onnx extra)",
     )
     ex.add_argument("--out", required=True, help="output directory")
+    ex.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="int8 (with --format onnx): ONNX Runtime's dynamic quantisation, int8 weights "
+        "per output channel",
+    )
 
 
 _OPTIONS = (
@@ -275,6 +281,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
             check_writable(args.out, "the export directory (--out)")
         if args.format == "onnx":
             _installed(("tf2onnx", "onnxruntime"), "export --format onnx", "onnx")
+        elif args.quantize:
+            raise UsageError("export: --quantize int8 needs --format onnx")
     elif args.out:
         check_writable(args.out, "the evaluation directory (--out)")
     elif os.path.isdir(args.run_dir):  # evaluation.json goes into the run directory
@@ -323,5 +331,5 @@ def run(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:
         return 0
     from keras_lstm_opt.serve.export import export_run
 
-    print(f"exported {export_run(args.run_dir, args.format, args.out)}")
+    print(f"exported {export_run(args.run_dir, args.format, args.out, quantize=args.quantize)}")
     return 0

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 VOCABULARY_FILE = "vocabulary.json"  # for ONNX clients: id i is vocabulary[i]
 TOLERANCE = 1e-5  # largest |exported - model.keras|, relative to values above 1
+INT8_TOLERANCE = 0.05  # the same, for an int8 (--quantize) export
 
 
 def to_json(value: Any) -> str:
@@ -79,7 +80,7 @@ def build_manifest(
     manifest["checked"] = (
         {
             "max_difference": checked,
-            "tolerance": TOLERANCE,
+            "tolerance": INT8_TOLERANCE if extra.get("quantize") == "int8" else TOLERANCE,
             "measure": "|export - model.keras| / max(1, |model.keras|)",
         }
         if checked
