@@ -156,9 +156,11 @@ def _torch_call(s: dict[str, Any], stock: Any, threads: int, int8: bool = False)
     if int8:  # PyTorch's dynamic quantisation: int8 weights, activations quantised per call
         import warnings
 
+        quantize: Any = torch.ao.quantization.quantize_dynamic  # untyped in torch
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
-            net = torch.ao.quantization.quantize_dynamic(net, {torch.nn.LSTM}, dtype=torch.qint8)
+            # it swaps child modules only: the LSTM goes in a container, and comes out
+            net = quantize(torch.nn.Sequential(net), {torch.nn.LSTM}, dtype=torch.qint8)[0]
 
     def call(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
