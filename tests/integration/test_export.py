@@ -440,3 +440,61 @@ def test_bad_arguments(tmp_path: Any) -> None:
     with pytest.raises(RunDirError, match="no model.keras"):  # ... by a finished run's
         export_run(str(tmp_path), "saved_model", str(tmp_path / "earlier"))
     assert os.listdir(tmp_path / "earlier") == ["export.json"]  # kept when it fails
+
+
+@pytest.mark.parametrize("name", ["imported-series", "imported-text"])
+def test_onnx_int8_export_is_quantised_and_near_model_keras(
+    name: str, cases: dict[str, Case], tmp_path: Any
+) -> None:
+    """`--quantize int8`: ONNX Runtime's dynamic quantisation of the export (an unmasked
+    LSTM: DynamicQuantizeLSTM; a masked one's Loop: its products), checked like any
+    export at 0.05 (relative above 1), smaller on disk."""
+    import onnxruntime as ort
+
+    from keras_lstm_opt.serve.export import export_run
+
+    case = cases[name]
+    path = export_run(case.run, "onnx", str(tmp_path / "int8"), quantize="int8")
+    with open(os.path.join(os.path.dirname(path), "export.json")) as fh:
+        manifest = json.load(fh)
+    assert manifest["quantize"] == "int8" and "quantize_dynamic" in manifest["quantizer"]
+    nodes = manifest["quantized_nodes"]
+    assert nodes.get("DynamicQuantizeLSTM" if name == "imported-series" else "MatMulInteger")
+    assert manifest["checked"]["tolerance"] == 0.05
+    assert 0 < manifest["checked"]["max_difference"]["onnx"] <= 0.05
+    assert os.path.getsize(path) < os.path.getsize(case.onnx)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    outputs = [o.name for o in session.get_outputs()]
+    for (_, inputs), want in zip(case.calls, case.expected, strict=True):
+        if "text" in inputs:
+            continue
+        got = dict(zip(outputs, session.run(None, inputs), strict=True))
+        numeric = {k: v for k, v in want.items() if k not in ("label", "class_id")}
+        assert _difference(got, numeric) <= 0.05
+
+
+def test_int8_export_refusals(cases: dict[str, Case], tmp_path: Any) -> None:
+    import keras
+
+    from keras_lstm_opt.errors import UsageError
+    from keras_lstm_opt.serve.export import export_run
+
+    with pytest.raises(UsageError, match="--quantize int8 needs --format onnx"):
+        export_run(cases["default"].run, "saved_model", str(tmp_path / "sm"), quantize="int8")
+    with pytest.raises(UsageError, match="quantize: expected 'int8', got 'int4'"):
+        export_run(cases["default"].run, "onnx", str(tmp_path / "o"), quantize="int4")
+    run = tmp_path / "bag-only"  # a run of your own model with no product to quantise
+    run.mkdir()
+    ids = keras.Input((5,), dtype="int32")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(9, 3)(ids))
+    keras.Model(ids, pooled).save(run / "model.keras")
+    with pytest.raises(UsageError, match="found no LSTM or matrix product to quantise"):
+        export_run(str(run), "onnx", str(tmp_path / "bag-int8"), quantize="int8")
+    assert not (tmp_path / "bag-int8").exists()  # nothing written
+    cli = subprocess.run(
+        [sys.executable, "-m", "keras_lstm_opt.cli", "export", cases["default"].run,
+         "--format", "saved_model", "--quantize", "int8", "--out", str(tmp_path / "x")],
+        capture_output=True, text=True, timeout=time_limit(120),
+    )  # fmt: skip
+    assert cli.returncode == 2
+    assert cli.stderr.strip().splitlines() == ["error: export: --quantize int8 needs --format onnx"]
