@@ -120,6 +120,17 @@ def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
     imp.add_argument("--shards", type=int, help="training shards (default: by size)")
 
 
+def _precision(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--precision",
+        choices=["float32", "int8"],
+        default="float32",
+        help="float32 (default), or int8: the LSTM kernels quantised to int8 (about 2x the "
+        "speed at batch 64 on a CPU with AVX-512 VNNI; refused for a model it cannot "
+        "quantise)",
+    )
+
+
 def add_parsers(add: AddParser) -> None:
     ev = add("evaluate", "score a finished run on its validation split or a new raw file")
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
@@ -131,6 +142,7 @@ def add_parsers(add: AddParser) -> None:
         "validation split)",
     )
     ev.add_argument("--out", help="where evaluation.json and the PNGs go (default RUN_DIR)")
+    _precision(ev)
     pr = add("predict", "labels with probabilities, or forecasts in original units")
     pr.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
     pr.add_argument(
@@ -139,6 +151,7 @@ def add_parsers(add: AddParser) -> None:
         help="a raw file: texts, or the series to forecast beyond its last row",
     )
     pr.add_argument("--out", help="FILE.csv or FILE.jsonl (default: JSON Lines on stdout)")
+    _precision(pr)
     ex = add("export", "serving artifacts that load without keras_lstm_opt")
     ex.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
     ex.add_argument(
@@ -319,13 +332,13 @@ def run(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:
     if args.command == "evaluate":
         from keras_lstm_opt.serve.run import evaluate_run
 
-        result = evaluate_run(args.run_dir, data=args.data, out=args.out)
+        result = evaluate_run(args.run_dir, data=args.data, out=args.out, precision=args.precision)
         print(json.dumps(result.get("summary", result), indent=2, sort_keys=True))
         return 0
     if args.command == "predict":
         from keras_lstm_opt.serve.predict import predict_file
 
-        written = predict_file(args.run_dir, args.src, out=args.out)
+        written = predict_file(args.run_dir, args.src, out=args.out, precision=args.precision)
         if args.out:
             print(f"wrote {written}", file=sys.stderr)
         return 0

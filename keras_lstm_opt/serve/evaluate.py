@@ -81,6 +81,7 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None) -
         "run_dir": run.run_dir,
         "data": source,
         "split": "validation" if kind != "raw" else "file",
+        "precision": run.precision,
     }
     out_dir = out or run.run_dir
     with tempfile.TemporaryDirectory() as local:  # written whole, then put into place

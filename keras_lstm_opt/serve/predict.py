@@ -67,7 +67,12 @@ def output_format(out: str | None) -> str:
 
 
 def predict_file(
-    run_dir: str, src: str, out: str | None = None, batch_rows: int = 4096, progress: bool = True
+    run_dir: str,
+    src: str,
+    out: str | None = None,
+    batch_rows: int = 4096,
+    progress: bool = True,
+    precision: str = "float32",
 ) -> str:
     """Predict every row of `src` (text) or the series' future (forecast) into `out`.
 
@@ -78,6 +83,7 @@ def predict_file(
         batch_rows: rows read and predicted together.
         progress: bytes read of the input, rate and ETA (a bar on a terminal, else a
             line every 10 s; `keras_lstm_opt.progress`).
+        precision: "float32" or "int8" (see `load_run`).
 
     Returns:
         The path written, or "-" for stdout.
@@ -94,7 +100,7 @@ def predict_file(
 
     fmt = output_format(out)  # before anything slow
     check_paths({"--out": out if out != "-" else None})
-    run = load_run(run_dir)
+    run = load_run(run_dir, precision)
     if run.task == "text" and run.classifies:
         rows = _text_rows(run, expand_sources(src), batch_rows, progress)
     elif run.task == "forecast" and run.info.get("series"):

@@ -77,12 +77,18 @@ def _find_schema(run_dir: str, metrics: dict[str, Any]) -> tuple[Schema | None, 
     return None, ""
 
 
-def load_run(run_dir: str) -> Run:
+PRECISIONS = ("float32", "int8")
+
+
+def load_run(run_dir: str, precision: str = "float32") -> Run:
     """Load a finished run directory: its model, its data schema and its metrics.
 
     Args:
         run_dir: the run directory, as given to `train --run-dir` (relative to the
             current directory, absolute, or remote through TensorFlow's file systems).
+        precision: what `predict`, `evaluate` and the server compute in: "float32", or
+            "int8" (the LSTM kernels quantised: `klo.Predictor(model, precision="int8")`;
+            refused, with the reason, for a model it cannot quantise).
 
     Returns:
         A `Run`.
@@ -99,6 +105,8 @@ def load_run(run_dir: str) -> Run:
     """
     if not isinstance(run_dir, str) or not run_dir:
         raise UsageError(f"run_dir: expected a directory path, got {run_dir!r}")
+    if precision not in PRECISIONS:
+        raise UsageError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
     from keras_lstm_opt.io.storage import check_paths
 
     check_paths({"run_dir": run_dir})  # a remote one: reachable (and its plugin loaded)
@@ -126,7 +134,10 @@ def load_run(run_dir: str) -> Run:
     metrics_path = _join(run_dir, "metrics.json")
     metrics = json.loads(_read(metrics_path)) if _exists(metrics_path) else {}
     schema, schema_from = _find_schema(run_dir, metrics)
-    return Run(run_dir, _load_model(model_path), schema, metrics, schema_from)
+    run = Run(run_dir, _load_model(model_path), schema, metrics, schema_from, precision)
+    if precision != "float32":
+        run.predictor()  # refused now, with the reason, if the model cannot be quantised
+    return run
 
 
 def _is_frame(obj: Any) -> bool:
@@ -158,15 +169,16 @@ class Run:
     schema: Schema | None
     metrics: dict[str, Any] = field(default_factory=dict)
     schema_path: str = ""
+    precision: str = "float32"
     _predictor: Any = field(default=None, init=False, repr=False)
 
     def predictor(self) -> Any:
         """The model's `klo.Predictor` (eager kernel calls for LSTM stacks: low latency
-        at any batch size), made on first use."""
+        at any batch size) in the run's `precision`, made on first use."""
         if self._predictor is None:
             from keras_lstm_opt.models.predictor import Predictor
 
-            self._predictor = Predictor(self.model)
+            self._predictor = Predictor(self.model, precision=self.precision)
         return self._predictor
 
     @property
@@ -427,7 +439,9 @@ def _numbers(values: Sequence[Any], column: str, where: Sequence[str]) -> np.nda
     return out
 
 
-def evaluate_run(run_dir: str, data: str | None = None, out: str | None = None) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str, data: str | None = None, out: str | None = None, precision: str = "float32"
+) -> dict[str, Any]:
     """Score the run in `run_dir` and write evaluation.json (+ PNGs).
 
     Args:
@@ -435,6 +449,7 @@ def evaluate_run(run_dir: str, data: str | None = None, out: str | None = None) 
         data: None for the run's validation split; an imported data directory; or raw
             file(s): a CSV/TSV/JSON Lines/Parquet path, glob or folder.
         out: directory for evaluation.json and the charts (default: `run_dir`).
+        precision: "float32" or "int8" (see `load_run`).
 
     Returns:
         The contents of evaluation.json; `summary` holds the headline numbers.
@@ -449,4 +464,4 @@ def evaluate_run(run_dir: str, data: str | None = None, out: str | None = None) 
 
         evaluate_run("runs/co2")["summary"]   # {'mae': 0.41, 'seasonal_naive_mae': ...}
     """
-    return load_run(run_dir).evaluate(data, out)
+    return load_run(run_dir, precision).evaluate(data, out)
