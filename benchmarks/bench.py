@@ -546,13 +546,15 @@ def _real_text(args: argparse.Namespace) -> int:
         "seconds_to_tutorial_best",
         "speedup_vs_tutorial",
         "gap_points",
+        "int8_drop_points",
     ]
     print()
+    for row in r["rows"]:  # ours: the int8 Predictor's accuracy drop from float32's
+        row["int8_drop_points"] = (row.get("int8") or {}).get("drop_points")
     shown = [{k: "-" if row.get(k) is None else row[k] for k in cols} for row in r["rows"]]
     for row in shown:  # points: one decimal and a sign, whatever its size
-        row["gap_points"] = (
-            row["gap_points"] if row["gap_points"] == "-" else f"{row['gap_points']:+.1f}"
-        )
+        for key in ("gap_points", "int8_drop_points"):
+            row[key] = row[key] if row[key] == "-" else f"{row[key]:+.1f}"
     print(format_table(shown, cols))
     m, v = r["machine"], r["versions"]
     print(

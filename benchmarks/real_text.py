@@ -67,6 +67,7 @@ ALIASES = {"tfidf": "tfidf-word"}
 LSTMS = ("tutorial", "ours")
 PACKAGES = ("tensorflow", "keras", "scikit-learn", "fasttext-numpy2", "numpy")
 EXTRAS = (
+    "int8",
     "chosen",
     "auto",
     "import_seconds",
@@ -226,11 +227,17 @@ def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
         for r in history
     ]
     evaluation = load_run(run).evaluate()
+    int8 = load_run(run, "int8").evaluate(out=os.path.join(work, "ours-int8-evaluation"))
     return {
         "points": points,
         "import_seconds": fit_start - start,
         "fit_seconds": fit_seconds,
         "saved_model": {"val_accuracy": evaluation["accuracy"], "macro_f1": evaluation["macro_f1"]},
+        "int8": {  # the same saved model through Predictor(precision="int8")
+            "val_accuracy": int8["accuracy"],
+            "macro_f1": int8["macro_f1"],
+            "drop_points": 100 * (evaluation["accuracy"] - int8["accuracy"]),
+        },
         "chosen": report.get("chosen"),
         "auto": metrics.get("auto"),
         "best_epoch": metrics.get("best_epoch"),

@@ -109,6 +109,8 @@ def ours(
     chosen["window"] = int(r.info["window"])
     chosen["import_log"] = [ln for ln in log.splitlines() if "series" in ln][-6:]
     chosen["epochs"] = r.metrics.get("epochs_completed")
+    # the same model through Predictor(precision="int8"): its MASE beside float32's
+    chosen["int8_forecasts"] = load_run(run, "int8").forecast_windows(x)[:, :, 0]
     return f, chosen
 
 
@@ -141,8 +143,15 @@ def bench_one(s: Series, origins: int, sets: list[str], methods: tuple[str, ...]
         else:
             with tempfile.TemporaryDirectory(prefix=f"klo-series-{s.name}-") as work:
                 f, model = ours(s, y, n_train, orig, work, sets)
-        m = rivals.errors(f, truth, scale)
+        m: dict[str, Any] = dict(rivals.errors(f, truth, scale))
         m["seconds"] = round(time.monotonic() - began, 1)
+        if model is not None and "int8_forecasts" in model:
+            int8: dict[str, Any] = dict(rivals.errors(model.pop("int8_forecasts"), truth, scale))
+            m["int8"] = {
+                "mase": int8["mase"],
+                "smape": int8["smape"],
+                "mase_change": float(int8["mase"]) - float(m["mase"]),
+            }
         if model is not None:
             m["model"] = model
         row["methods"][name] = m
@@ -201,6 +210,8 @@ def table(rows: list[dict[str, Any]], methods: tuple[str, ...]) -> str:
         verdict = ""
         if "ours" in ms and rival:
             verdict = f"  {ms['ours']['mase'] / ms[rival]['mase']:.2f}x {rival}"
+        if "int8" in ms.get("ours", {}):
+            verdict += f"; int8 {ms['ours']['int8']['mase']:.3f}"
         lines.append(f"{r['series']:14} {r['half']:9} {cells}{verdict}")
     for half in sorted({r["half"] for r in rows}):
         part = [r for r in rows if r["half"] == half]

@@ -420,13 +420,23 @@ class Predictor:
             self._function = self._keras_call = None
             return
         except Unsupported as why:
-            if self.precision == "int8":
-                raise UsageError(
-                    f"Predictor(precision='int8') cannot quantise this model: {why} "
-                    "(float32, the default, serves it)"
-                ) from None
-            self.plan = f"function: {why}"
             self.eager = False
+            if self.precision == "int8":  # a clone with its LSTMs on the int8 kernels
+                from keras_lstm_opt.models.predictor_graph import Int8Unsupported, int8_clone
+
+                try:
+                    self._keras_call, names = int8_clone(model)
+                except Int8Unsupported as err:
+                    raise UsageError(
+                        f"Predictor(precision='int8') cannot quantise this model: {err} "
+                        "(float32, the default, serves it)"
+                    ) from None
+                self.plan = (
+                    f"int8 clone: {', '.join(names)} on the int8 kernels, called eagerly "
+                    f"(not a chain: {why})"
+                )
+                return
+            self.plan = f"function: {why}"
         if self._function is not None or self._keras_call is not None:
             return  # a function reads the variables itself
         ins, outs = (getattr(model, k, None) or [] for k in ("inputs", "outputs"))

@@ -120,3 +120,29 @@ def test_int8_refuses_what_it_cannot_quantise_and_says_why():
     fine = keras.Sequential([keras.Input((6, 3)), FastLSTM(4)])
     with pytest.raises(UsageError, match=r"precision 'int4' is not 'float32' or 'int8'"):
         Predictor(fine, precision="int4")
+
+
+def test_models_off_the_chain_run_as_an_int8_clone():
+    """A model with branches (here: an LSTM beside a linear path on the same window, added,
+    as a series model's) runs as a clone whose LSTMs are on the int8 kernels; the float32
+    layers are the model's own. A model without an LSTM is refused."""
+    import keras
+
+    from keras_lstm_opt import FastLSTM, Predictor
+    from keras_lstm_opt.errors import UsageError
+
+    _kernels()
+    keras.utils.set_random_seed(4)
+    window = keras.Input((24, 2))
+    deep = keras.layers.Dense(3)(FastLSTM(16)(FastLSTM(16, return_sequences=True)(window)))
+    linear = keras.layers.Dense(3)(keras.layers.Flatten()(window))
+    model = keras.Model(window, keras.layers.Add()([deep, linear]))
+    predictor = Predictor(model, precision="int8")
+    assert predictor.plan.startswith("int8 clone: fast_lstm, fast_lstm_1"), predictor.plan
+    x = np.random.default_rng(5).normal(size=(7, 24, 2)).astype(np.float32)
+    got, want = predictor(x), np.asarray(model(x, training=False))
+    assert got.shape == want.shape
+    assert 0 < np.abs(got - want).max() <= INT8_TOLERANCE * max(1.0, float(np.abs(want).max()))
+    plain = keras.Model(window, linear)
+    with pytest.raises(UsageError, match="has no LSTM layer to quantise"):
+        Predictor(plain, precision="int8")
