@@ -134,11 +134,12 @@ def test_models_off_the_chain_run_as_an_int8_clone():
     _kernels()
     keras.utils.set_random_seed(4)
     window = keras.Input((24, 2))
-    deep = keras.layers.Dense(3)(FastLSTM(16)(FastLSTM(16, return_sequences=True)(window)))
+    first = FastLSTM(16, return_sequences=True, name="first")(window)
+    deep = keras.layers.Dense(3)(FastLSTM(16, name="second")(first))
     linear = keras.layers.Dense(3)(keras.layers.Flatten()(window))
     model = keras.Model(window, keras.layers.Add()([deep, linear]))
     predictor = Predictor(model, precision="int8")
-    assert predictor.plan.startswith("int8 clone: fast_lstm_1, fast_lstm "), predictor.plan
+    assert predictor.plan.startswith("int8 clone: first, second on"), predictor.plan
     x = np.random.default_rng(5).normal(size=(7, 24, 2)).astype(np.float32)
     got, want = predictor(x), np.asarray(model(x, training=False))
     assert got.shape == want.shape
