@@ -7,9 +7,9 @@
 // Its gradient, registered in Python (fused.py), reruns KloLstmForward and KloLstmBackward.
 //
 // Work split (lstm_run.h runs it; lstm_gemm.cc has the products): the units, not the rows,
-// unless u is small (lstm_run.h, kSplitBytes) and every thread gets kSplitRows rows: then
-// each thread runs all steps of its own rows, reading all of u from its own L2, and the
-// threads never meet (small model at batch 64: 0.92 against 2.4 ms). Otherwise both kernels are
+// unless every thread gets kSplitRows rows and u is not too large (lstm_run.h, kSplitBytes,
+// with the figures): then each thread runs all steps of its own rows, and the threads never
+// meet. Otherwise (batch 1 to 15, or H > 512) both kernels are
 // packed into panels (before step 0, each chunk its own) and each step is cut into chunks
 // of unit blocks (16 units, their four gates), each for every row; per unit block one
 // register-blocked product gives the 64 gate values of every row, and the gate arithmetic
