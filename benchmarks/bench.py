@@ -790,6 +790,7 @@ def _lstm(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from benchmarks.predict import PREDICT_SHAPES, VARIANTS, bench_predict
+    from benchmarks.predict import plot as plot_predict
 
     shapes = [s for s in (args.shapes or ",".join(PREDICT_SHAPES)).split(",") if s]
     variants = [v for v in (args.variants or ",".join(VARIANTS)).split(",") if v]
@@ -837,18 +838,10 @@ def _predict(args: argparse.Namespace) -> int:
         "speed_vs_torch",
         "speed_vs_onnx",
     ]
-    from benchmarks.report import bar_chart, format_table, write_outputs
+    from benchmarks.report import format_table, write_outputs
 
     paths = write_outputs(result, args.out, "predict")
-    paths["png"] = bar_chart(
-        result["rows"],
-        "label",
-        ["speed_vs_torch", "speed_vs_onnx"],
-        os.path.join(args.out, "predict.png"),
-        "Inference speed relative to PyTorch and ONNX Runtime (higher is faster)",
-        "x the reference",
-        fmt="{:.2f}",
-    )
+    paths["png"] = plot_predict(result, os.path.join(args.out, "predict.png"))
     print()
     print(format_table(result["rows"], cols))
     print(

@@ -371,3 +371,52 @@ def bench_predict(
         "max_abs_diff_vs_keras": sanity,
         "rows": rows,
     }
+
+
+def plot(result: dict[str, Any], path: str) -> str:
+    """One panel per shape and batch: each variant's p50 latency (ms, lower is better),
+    int8 variants hatched, the ratio to ONNX Runtime's float32 above each bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_lstm_opt.charts import save_figure
+
+    cases = list(dict.fromkeys((r["shape"], r["batch"]) for r in result["rows"]))
+    fig, axes = plt.subplots(1, len(cases), figsize=(4.2 * len(cases), 3.6), squeeze=False)
+    for ax, (shape, batch) in zip(axes[0], cases, strict=True):
+        rows = [r for r in result["rows"] if (r["shape"], r["batch"]) == (shape, batch)]
+        names = [r["variant"] for r in rows]
+        values = [r["p50_ms"] for r in rows]
+        colors = [
+            "C3"
+            if n.startswith("fast")
+            else "C0"
+            if "torch" in n
+            else "C2"
+            if "onnx" in n
+            else "C7"
+            for n in names
+        ]
+        bars = ax.bar(range(len(rows)), values, color=colors)
+        for bar, r in zip(bars, rows, strict=True):
+            if r["variant"] in INT8:
+                bar.set_hatch("//")
+            if "speed_vs_onnx" in r:
+                ax.annotate(
+                    f"{r['speed_vs_onnx']:.2f}x",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
+        ax.set_xticks(range(len(rows)), names, rotation=45, ha="right", fontsize=7)
+        ax.set_title(f"{shape}, batch {batch}", fontsize=9)
+        ax.set_ylabel("p50 ms per call (lower is better)", fontsize=7)
+    fig.suptitle(
+        "LSTM inference, p50 per call; above each bar: speed relative to ONNX Runtime float32 "
+        "(hatched: int8)",
+        fontsize=9,
+    )
+    return save_figure(fig, path)
