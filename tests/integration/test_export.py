@@ -501,21 +501,18 @@ def test_int8_export_refusals(cases: dict[str, Case], tmp_path: Any) -> None:
 
 
 def test_predict_and_evaluate_take_precision_int8(cases: dict[str, Case], tmp_path: Any) -> None:
-    """`predict --precision int8` forecasts within 0.05 (relative) of float32's; `evaluate
-    --precision int8` records it; an unknown precision is a usage error (exit 2)."""
+    """`predict_file(..., precision="int8")` (the CLI's `--precision int8`) forecasts within
+    0.05 (relative) of float32's; `evaluate` records it; an unknown precision is a usage
+    error (exit 2) before anything loads."""
+    from keras_lstm_opt.serve.predict import predict_file
     from keras_lstm_opt.serve.run import evaluate_run
 
     case = cases["imported-series"]
     co2 = os.path.join(os.path.dirname(case.run), "co2.csv")
     forecasts = {}
     for precision in ("float32", "int8"):
-        out = tmp_path / f"{precision}.csv"
-        done = subprocess.run(
-            [sys.executable, "-m", "keras_lstm_opt.cli", "predict", case.run, co2,
-             "--out", str(out), "--precision", precision],
-            capture_output=True, text=True, timeout=time_limit(180),
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-2000:]
+        out = str(tmp_path / f"{precision}.csv")
+        predict_file(case.run, co2, out=out, progress=False, precision=precision)
         with open(out, encoding="utf-8") as fh:
             forecasts[precision] = np.array([float(r["co2"]) for r in csv.DictReader(fh)])
     want, got = forecasts["float32"], forecasts["int8"]
@@ -523,7 +520,8 @@ def test_predict_and_evaluate_take_precision_int8(cases: dict[str, Case], tmp_pa
     result = evaluate_run(case.run, data=co2, out=str(tmp_path / "eval"), precision="int8")
     assert result["precision"] == "int8" and result["mae"] > 0
     bad = subprocess.run(
-        [sys.executable, "-m", "keras_lstm_opt.cli", "evaluate", case.run, "--precision", "int4"],
+        [sys.executable, "-m", "keras_lstm_opt.cli", "predict", case.run, co2,
+         "--precision", "int4"],
         capture_output=True, text=True, timeout=time_limit(60),
     )  # fmt: skip
     assert bad.returncode == 2 and "invalid choice: 'int4'" in bad.stderr
