@@ -47,6 +47,12 @@ def add_serve_parser(add: AddParser) -> None:
         "--max-body-mb", type=float, default=10.0, help="largest request body (default 10 MiB)"
     )
     sv.add_argument(
+        "--precision",
+        choices=["float32", "int8"],
+        default="float32",
+        help="float32 (default), or int8: the LSTM kernels quantised (as evaluate and predict)",
+    )
+    sv.add_argument(
         "--grace-seconds",
         type=float,
         default=10.0,
@@ -94,4 +100,5 @@ def serve_command(args: argparse.Namespace, start_tensorflow: Callable[[], None]
         args.max_rows,
         int(args.max_body_mb * 2**20),
         args.grace_seconds,
+        args.precision,
     )

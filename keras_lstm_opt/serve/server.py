@@ -248,8 +248,10 @@ def serve(
     max_rows: int = 1024,
     max_body_bytes: int = 10 * 2**20,
     grace_seconds: float = 10.0,
+    precision: str = "float32",
 ) -> int:
-    """Serve `run_dir` until SIGTERM or Ctrl-C; the exit status (143 or 130)."""
+    """Serve `run_dir` until SIGTERM or Ctrl-C; the exit status (143 or 130). `precision`:
+    "float32", or "int8" (the LSTM kernels quantised; see `load_run`)."""
     require_serve()
     import uvicorn
 
@@ -265,7 +267,7 @@ def serve(
         raise UsageError(
             f"--host {host} --port {port}: cannot listen there: {exc.strerror}"
         ) from None
-    run = load_run(run_dir)
+    run = load_run(run_dir, precision)
     app = make_app(run, max_batch, max_wait_ms, max_rows, max_body_bytes)
     instances = app.state.instances
     instances.predict([instances.check(instances.sample(), 0)])  # compile before serving

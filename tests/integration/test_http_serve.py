@@ -246,6 +246,17 @@ def test_a_forecast_run_takes_windows(tmp_path, forecast_dir):
         assert strings.status_code == 422 and "expected numbers" in strings.json()["error"]
     finally:
         assert srv.stop()[0] == 143
+    srv = Server(run_dir, "--precision", "int8")  # the LSTM kernels in int8
+    try:
+        answer = httpx.post(srv.url + "/v1/predict", json={"instances": x.tolist()}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        got = answer.json()["predictions"]
+        scale = max(1.0, float(np.abs(want).max()))
+        for i, target in enumerate(run.targets):
+            diff = np.abs(np.array([g[target] for g in got]) - want[:, :, i]).max()
+            assert 0 < diff <= 0.05 * scale
+    finally:
+        assert srv.stop()[0] == 143
 
 
 def test_sigterm_answers_the_requests_in_flight_and_exits_143(text_run):
