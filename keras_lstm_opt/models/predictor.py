@@ -372,12 +372,14 @@ class Predictor:
     """
 
     def __init__(self, model: keras.Model, precision: str = "float32") -> None:
+        if not isinstance(model, keras.Model):
+            raise UsageError(f"Predictor: expected a Keras model, got {type(model).__name__}")
         if not model.built:
             raise UsageError(
                 "Predictor: the model is not built; call it on an input or build it first"
             )
         if precision not in ("float32", "int8"):
-            raise UsageError(f"Predictor: precision {precision!r} is not 'float32' or 'int8'")
+            raise UsageError(f"precision: expected one of float32, int8, got {precision!r}")
         self.model, self.precision = model, precision
         self.input_dtype = tf.as_dtype(
             keras.backend.standardize_dtype(model.inputs[0].dtype)
@@ -410,6 +412,14 @@ class Predictor:
                     steps[self._tail] = (role, step)
             self._steps = [(role, step) for role, step in steps if step is not None]
             self.plan = "eager: " + ", ".join(layer.name for layer, _ in layers)
+            if self.precision == "int8" and not any(
+                isinstance(layer, (keras.layers.LSTM, keras.layers.Bidirectional))
+                for layer, _ in layers
+            ):
+                raise UsageError(
+                    "Predictor(precision='int8') cannot quantise this model: it has no LSTM "
+                    "layer to quantise (float32, the default, serves it)"
+                )
             if self._tail == 0:
                 self.plan += " (all in NumPy and the kernels' C calls)"
             elif self.precision == "int8":
@@ -484,6 +494,10 @@ class Predictor:
 
     def _numpy_call(self, x: Any) -> Any:
         a = x.numpy() if isinstance(x, tf.Tensor) else np.asarray(x)
+        want = self.model.inputs[0].shape
+        if a.ndim != len(want):
+            shape = ", ".join("batch" if d is None else str(d) for d in want)
+            raise UsageError(f"Predictor: the input has shape {a.shape}; the model takes [{shape}]")
         if self.input_dtype.is_floating:  # the steps compute in float32, as the layers do
             a = a.astype(np.float32, copy=False)
         elif a.dtype.kind not in "iu":

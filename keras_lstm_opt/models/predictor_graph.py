@@ -63,6 +63,8 @@ def _replace(layer: Any, names: list[str]) -> Any:
     why = fused_reason(inner) if isinstance(inner, keras.layers.LSTM) else ""
     if not isinstance(inner, keras.layers.LSTM):
         why = f"layer {layer.name!r} is a {type(inner).__name__}, not an LSTM"
+    elif layer.compute_dtype != "float32":
+        why = f"layer {layer.name!r} computes in {layer.compute_dtype} (a mixed-precision policy)"
     maker = NUMPY_STEPS.get(kind)
     step = None if why or maker is None else maker(layer, "int8")
     if step is None:

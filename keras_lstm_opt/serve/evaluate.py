@@ -81,7 +81,7 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None) -
         "run_dir": run.run_dir,
         "data": source,
         "split": "validation" if kind != "raw" else "file",
-        "precision": run.precision,
+        "inference_precision": run.precision,  # (per_class "precision" is the metric)
     }
     out_dir = out or run.run_dir
     with tempfile.TemporaryDirectory() as local:  # written whole, then put into place
@@ -108,6 +108,8 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None) -
                     result["mae"],
                 )
             ]
+        if run.precision != "float32":
+            result["summary"]["inference_precision"] = run.precision
         if kind == "validation" and run.metrics:
             name = "accuracy" if run.task == "text" else "mae"
             if f"val_{name}" in run.metrics:

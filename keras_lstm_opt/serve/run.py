@@ -259,6 +259,12 @@ class Run:
                 for p in probs
             ]
         if self.task == "forecast":
+            if isinstance(inputs, (str, bytes, os.PathLike)):
+                raise UsageError(
+                    f"predict: {inputs!r} is a path; a forecast run's predict takes the raw "
+                    "rows (an array or a DataFrame) or windows; for a file use "
+                    "klo.serve.predict_file or `keras-lstm-opt predict RUN_DIR FILE`"
+                )
             if _is_frame(inputs):
                 import pandas as pd
 

@@ -518,7 +518,13 @@ def test_predict_and_evaluate_take_precision_int8(cases: dict[str, Case], tmp_pa
     want, got = forecasts["float32"], forecasts["int8"]
     assert len(want) == 6 and 0 < np.abs(got - want).max() <= 0.05 * np.abs(want).max()
     result = evaluate_run(case.run, data=co2, out=str(tmp_path / "eval"), precision="int8")
-    assert result["precision"] == "int8" and result["mae"] > 0
+    assert result["inference_precision"] == "int8" and result["mae"] > 0
+    assert result["summary"]["inference_precision"] == "int8"  # printed by the CLI
+    from keras_lstm_opt.errors import UsageError
+    from keras_lstm_opt.serve.run import load_run
+
+    with pytest.raises(UsageError, match="is a path; a forecast run's predict takes the raw rows"):
+        load_run(case.run, precision="int8").predict(co2)
     bad = subprocess.run(
         [sys.executable, "-m", "keras_lstm_opt.cli", "predict", case.run, co2,
          "--precision", "int4"],

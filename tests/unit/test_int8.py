@@ -118,8 +118,20 @@ def test_int8_refuses_what_it_cannot_quantise_and_says_why():
         Predictor(gru, precision="int8")
     assert not Predictor(gru).eager  # float32 still serves it, as one function
     fine = keras.Sequential([keras.Input((6, 3)), FastLSTM(4)])
-    with pytest.raises(UsageError, match=r"precision 'int4' is not 'float32' or 'int8'"):
+    with pytest.raises(UsageError, match=r"precision: expected one of float32, int8, got 'int4'"):
         Predictor(fine, precision="int4")
+    half = keras.Sequential([keras.Input((6, 3)), keras.layers.LSTM(4, dtype="mixed_float16")])
+    with pytest.raises(UsageError, match=r"computes in float16 \(a mixed-precision policy\)"):
+        Predictor(half, precision="int8")
+    no_lstm = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])  # a chain, no LSTM
+    with pytest.raises(UsageError, match="has no LSTM layer to quantise"):
+        Predictor(no_lstm, precision="int8")
+    with pytest.raises(UsageError, match="expected a Keras model, got str"):
+        Predictor("model.keras")
+    with pytest.raises(
+        UsageError, match=r"the input has shape \(6, 3\); the model takes \[batch, 6, 3\]"
+    ):
+        Predictor(fine)(np.zeros((6, 3), np.float32))
 
 
 def test_models_off_the_chain_run_as_an_int8_clone():
