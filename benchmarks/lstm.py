@@ -150,6 +150,41 @@ def matmul_ceiling(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
+def int8_peak(threads: int, n: int = 2048, repeats: int = 5) -> float | None:
+    """Median GOP/s of an n x n x n u8 x s8 -> s32 product by ONNX Runtime's MatMulInteger
+    (MLAS: VNNI where the CPU has it), or None without onnxruntime."""
+    try:
+        import onnxruntime as ort
+        from onnx import TensorProto, helper
+    except ImportError:
+        return None
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        "int8_peak",
+        [
+            helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n]),
+            helper.make_tensor_value_info("b", TensorProto.INT8, [n, n]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {
+        "a": rng.integers(0, 256, (n, n), dtype=np.uint8),
+        "b": rng.integers(-127, 128, (n, n), dtype=np.int8),
+    }
+    sess.run(None, feeds)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        sess.run(None, feeds)
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
 def bench_lstm(
     shapes: list[str],
     variants: list[str],
