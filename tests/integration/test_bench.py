@@ -105,7 +105,7 @@ def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
             "--shapes",
             "small",
             "--variants",
-            "keras,fast,fast-fn",
+            "keras,fast,fast-fn,fast-int8",
             "--repeats",
             "1",
             "--steps",
@@ -122,16 +122,23 @@ def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "predict.json").read_text())
     rows = {(r["batch"], r["variant"]): r for r in result["rows"]}
-    assert set(rows) == {(b, v) for b in (4, 1) for v in ("keras", "fast", "fast-fn")}
+    assert set(rows) == {(b, v) for b in (4, 1) for v in ("keras", "fast", "fast-fn", "fast-int8")}
     assert [len(rows[b, "fast"]["call_ms"]) for b in (4, 1)] == [2, 10]
     assert rows[1, "fast"]["p99_ms"] >= rows[1, "fast"]["p50_ms"] > 0
     assert rows[4, "keras"]["speed_vs_keras"] == 1.0 and rows[4, "fast"]["matches_keras"]
-    assert max(result["max_abs_diff_vs_keras"]["small"].values()) <= 1e-4
+    assert (
+        max(d for v, d in result["max_abs_diff_vs_keras"]["small"].items() if v != "fast-int8")
+        <= 1e-4
+    )
     fast = rows[4, "fast"]  # small: T 50, I 32, H 64; 2 x 4 rows x 50 x (32 + 64) x 256
     assert fast["gflops"] == pytest.approx(2 * 4 * 50 * 96 * 256 / fast["p50_ms"] / 1e6)
     assert fast["ceiling_share"] == pytest.approx(fast["gflops"] / result["matmul_ceiling_gflops"])
     assert "speed_vs_keras" in out.stdout and (tmp_path / "predict.png").exists()
     assert "ceiling_share" in out.stdout and "fp32 matmul ceiling" in out.stdout
+    int8 = rows[4, "fast-int8"]  # int8: also its share of the int8 peak, and near Keras
+    assert int8["int8_peak_share"] == pytest.approx(int8["gflops"] / result["int8_peak_gops"])
+    assert "int8_peak_share" not in fast and int8["matches_keras"]
+    assert 0 < result["max_abs_diff_vs_keras"]["small"]["fast-int8"] <= 0.05
     bad = subprocess.run(
         [
             sys.executable,
