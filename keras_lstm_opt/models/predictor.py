@@ -397,19 +397,24 @@ class Predictor:
         model = self.model
         try:
             layers = _chain(model)
-            steps = [(role, _step(layer)) for layer, role in layers]  # _chain: no InputLayer
-            self._tail = len(steps)  # steps from here on take and give NumPy
+            for layer, _ in layers:  # as _step checks, also for the layers NumPy computes
+                if type(layer).__name__ not in PASS_THROUGH and layer.compute_dtype != "float32":
+                    raise Unsupported(f"layer {layer.name!r} computes in {layer.compute_dtype}")
+            numpy_steps: dict[int, Step] = {}  # from the end: the layers NumPy computes
+            self._tail = len(layers)  # steps from here on take and give NumPy
             while self._tail:  # wide-path bags (sides) compute in NumPy anyway
                 layer, role = layers[self._tail - 1]
-                maker = NUMPY_STEPS.get(type(layer).__name__)
-                step = (
-                    maker(layer, self.precision) if maker is not None and role != "side" else None
-                )
-                if step is None and role != "side":
-                    break
+                if role != "side":
+                    maker = NUMPY_STEPS.get(type(layer).__name__)
+                    step = maker(layer, self.precision) if maker is not None else None
+                    if step is None:
+                        break
+                    numpy_steps[self._tail - 1] = step
                 self._tail -= 1
-                if step is not None:
-                    steps[self._tail] = (role, step)
+            steps = [  # TensorFlow steps only for the layers before the NumPy ones
+                (role, numpy_steps[i] if i in numpy_steps else _step(layer))
+                for i, (layer, role) in enumerate(layers)
+            ]
             self._steps = [(role, step) for role, step in steps if step is not None]
             self.plan = "eager: " + ", ".join(layer.name for layer, _ in layers)
             if self.precision == "int8" and not any(

@@ -84,8 +84,6 @@ def int8_clone(model: keras.Model) -> tuple[Callable[[Any], Any], list[str]]:
     names: list[str] = []
     try:
         clone = keras.models.clone_model(model, clone_function=lambda lay: _replace(lay, names))
-    except Int8Unsupported:
-        raise
     except (ValueError, TypeError) as err:  # a subclassed model, a nested one, ...
         raise Int8Unsupported(f"the model cannot be cloned layer by layer: {err}") from None
     if not names:
