@@ -393,3 +393,34 @@ def test_config_show_resolved_is_what_train_writes(tmp_path):
     assert bad.returncode == 2 and "train.epochs" in bad.stderr and "Traceback" not in bad.stderr
     stray = cli("config", "show", "text", "--set", "train.epochs=2")
     assert stray.returncode == 2 and "go with --resolved" in stray.stderr
+
+
+def _imported_series_schema(windows: int, window: int) -> dict:
+    return {
+        "task": "forecast",
+        "splits": {"train": {"examples": windows}, "validation": {"examples": 20}},
+        "info": {"window": window, "horizon": 6, "series": {"transform": "diff", "lag": 1}},
+    }
+
+
+def test_train_auto_for_a_series_keeps_the_linear_path_only_with_enough_windows():
+    from keras_lstm_opt import load_config
+    from keras_lstm_opt.config.auto import WIDE_WINDOWS_PER_STEP, auto_settings
+
+    # 5 windows per window step or more: the linear autoregression beside the LSTM
+    cfg, decided = auto_settings(load_config(None), _imported_series_schema(400, 36))
+    assert cfg.model.wide and decided["model.wide"]["value"] is True
+    assert (cfg.train.batch_size, cfg.train.epochs) == (16, 120)  # 25 steps an epoch
+    # fewer (wineind: 47 windows of 36 steps): the LSTM alone, and the reason says why
+    edge = WIDE_WINDOWS_PER_STEP * 36
+    for windows, wide in ((edge, True), (edge - 1, False), (47, False)):
+        cfg, decided = auto_settings(load_config(None), _imported_series_schema(windows, 36))
+        assert cfg.model.wide is wide, windows
+    assert "47 training windows for a linear autoregression on 36 steps" in (
+        decided["model.wide"]["why"]
+    )
+    # the user's choice stays
+    cfg, decided = auto_settings(
+        load_config(None, ["model.wide=true"]), _imported_series_schema(47, 36)
+    )
+    assert cfg.model.wide and "model.wide" not in decided
