@@ -416,8 +416,9 @@ def test_train_auto_for_a_series_keeps_the_linear_path_only_with_enough_windows(
     for windows, wide in ((edge, True), (edge - 1, False), (47, False)):
         cfg, decided = auto_settings(load_config(None), _imported_series_schema(windows, 36))
         assert cfg.model.wide is wide, windows
-    assert "47 training windows for a linear autoregression on 36 steps" in (
-        decided["model.wide"]["why"]
+    assert (
+        "47 training windows for a linear autoregression on 36 steps"
+        in (decided["model.wide"]["why"])
     )
     # the user's choice stays
     cfg, decided = auto_settings(
