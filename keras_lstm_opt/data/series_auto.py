@@ -8,7 +8,9 @@ the import report:
 * the transform: seasonal differencing when the season is strong (Hyndman's seasonal
   strength of a classical decomposition above 0.64, the threshold `forecast::nsdiffs`
   uses), else first differences when the KPSS test rejects level stationarity at 5%
-  (the test `forecast::ndiffs` uses), else none;
+  (the test `forecast::ndiffs` uses) or when the last value forecasts the training rows
+  better than their mean does (a persistent series: the model then forecasts from the last
+  value, not from a level it may never have seen), else none;
 * the baseline: of last value and seasonal naive, the one with the lower MAE over the
   training rows (so the validation figure it reports was not used to pick it).
 
@@ -135,7 +137,23 @@ def choose_transform(
     stat = kpss(y)
     if stat > KPSS_CRITICAL_5:
         return "diff", 1, f"diff ({strength}KPSS {stat:.2f} > {KPSS_CRITICAL_5}: not stationary)"
+    last, mean = naive_errors(y, 1, horizon)[0], mean_error(y, horizon)
+    if last < mean:
+        return (
+            "diff",
+            1,
+            f"diff ({strength}KPSS {stat:.2f} <= {KPSS_CRITICAL_5}: stationary, but the last "
+            f"value forecasts the training rows better than their mean: MAE {last:.4g} < "
+            f"{mean:.4g})",
+        )
     return "none", 0, f"none ({strength}KPSS {stat:.2f} <= {KPSS_CRITICAL_5}: stationary)"
+
+
+def mean_error(values: np.ndarray, horizon: int) -> float:
+    """MAE of the rows' mean as the forecast, at the origins `naive_errors` uses (season 1)."""
+    y = np.asarray(values, np.float64)
+    errors = [np.abs(y[1 + h :] - y.mean()) for h in range(horizon) if len(y) > 1 + h]
+    return float(np.mean(np.concatenate(errors))) if errors else float("nan")
 
 
 def choose_baseline(train_mae: dict[str, float]) -> tuple[str, str]:

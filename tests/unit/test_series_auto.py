@@ -44,20 +44,25 @@ def test_seasonal_strength_is_high_for_a_season_and_low_for_noise() -> None:
 
 
 @pytest.mark.parametrize(
-    "values, season, expected",
+    "values, season, horizon, expected",
     [
-        (10 * np.sin(2 * np.pi * T / 12) + 0.05 * T + RNG.normal(size=480), 12, "seasonal_diff"),
-        (np.cumsum(RNG.normal(size=480)), None, "diff"),
-        (0.2 * T + RNG.normal(size=480), None, "diff"),  # a trend
-        (RNG.normal(size=480), None, "none"),
-        # a weak season over a stationary AR(1): the last value beats seasonal naive
-        (_ar1(0.7) + 0.3 * np.sin(2 * np.pi * T / 11), 11, "none"),
+        (10 * np.sin(2 * np.pi * T / 12) + 0.05 * T + RNG.normal(size=480), 12, 1, "seasonal_diff"),
+        (np.cumsum(RNG.normal(size=480)), None, 1, "diff"),
+        (0.2 * T + RNG.normal(size=480), None, 1, "diff"),  # a trend
+        (RNG.normal(size=480), None, 1, "none"),
+        # a weak season over a stationary AR(1): the last value beats seasonal naive, and
+        # over 8 steps the mean beats the last value (0.7^h < 1/2 from h = 2)
+        (_ar1(0.7) + 0.3 * np.sin(2 * np.pi * T / 11), 11, 8, "none"),
+        # one step ahead the last value beats the mean: stationary, yet diff
+        (_ar1(0.7), None, 1, "diff"),
     ],
 )
-def test_the_transform_follows_the_data(values, season, expected) -> None:
-    name, lag, why = choose_transform(values, season)
+def test_the_transform_follows_the_data(values, season, horizon, expected) -> None:
+    name, lag, why = choose_transform(values, season, horizon)
     assert name == expected and lag == {"none": 0, "diff": 1}.get(name, season)
     assert why.startswith(f"{name}{':' + str(season) if name == 'seasonal_diff' else ''} (")
+    if season is None and expected == "diff" and "stationary," in why:
+        assert "the last value forecasts the training rows better than their mean" in why
 
 
 def test_a_given_season_is_kept_and_one_longer_than_the_window_is_not_applied() -> None:
