@@ -233,6 +233,8 @@ def run_series(args: Any) -> int:
         bad = [m for m in methods if m not in METHODS]
         if bad:
             raise UsageError(f"--methods: {bad[0]!r} is not one of {', '.join(METHODS)}")
+        for s in chosen:  # a series that cannot load (R missing) says so before any runs
+            s.load()
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -126,7 +126,10 @@ class Series:
 
     def load(self) -> Loaded:
         """(times as ISO dates / datetimes / numbers, values), oldest first."""
-        times, values = self.loader()
+        try:
+            times, values = self.loader()
+        except UsageError as e:
+            raise UsageError(f"series {self.name}: {e}") from None
         if len(times) != len(values) or not np.all(np.isfinite(values)):
             raise RuntimeError(f"series {self.name}: bad data from its package")
         return times, values

@@ -70,3 +70,20 @@ def test_series_mode_names_an_unknown_series(tmp_path):
 
     names = ", ".join(s.name for s in SUITE)
     assert out.stderr.strip().splitlines() == [f"error: series 'nope': not in the suite ({names})"]
+
+
+def test_a_series_from_r_without_r_is_one_line_naming_the_package(tmp_path):
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}  # python, no Rscript
+    out = subprocess.run(
+        [*BENCH, "--series", "nile,nottem", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(120),
+        env=env,
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.strip().splitlines() == [
+        "error: series nottem: this series comes with R's datasets package: install R "
+        "(Debian: apt-get install r-base-core) so that Rscript is on PATH"
+    ]
+    assert not os.listdir(tmp_path)  # nothing ran, nothing half-written
