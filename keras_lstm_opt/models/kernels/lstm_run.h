@@ -74,7 +74,8 @@ using Map16 = Eigen::Map<A16>;
 using CMap16 = Eigen::Map<const A16>;
 
 // The logistic function as 1/2 + tanh(x/2)/2: Eigen's tanh is one rational function (one
-// division), its logistic an exponential and a division; within 1e-7 of it.
+// division), its logistic an exponential and a division. Both are within 2e-7 of the exact
+// value (1.55e-7 and 1.4e-7 at most, float32, x in [-40, 40]).
 inline A16 Sigmoid(const CMap16& x) { return 0.5f + 0.5f * (0.5f * x).tanh(); }
 
 // One row, one unit block: gates from z (i, f, c, o, 16 each), new c in place, new h into
