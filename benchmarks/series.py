@@ -34,7 +34,7 @@ import numpy as np
 
 from benchmarks import series_rivals as rivals
 from benchmarks.series_suite import Series, select, write_csv
-from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.errors import KloError, UsageError
 
 METHODS = ("naive", "snaive", "ets", "arima", "ours")
 
@@ -235,9 +235,9 @@ def run_series(args: Any) -> int:
             raise UsageError(f"--methods: {bad[0]!r} is not one of {', '.join(METHODS)}")
         for s in chosen:  # a series that cannot load (R missing) says so before any runs
             s.load()
-    except UsageError as e:
+    except KloError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     os.makedirs(args.out, exist_ok=True)
     rows = []
     began = time.monotonic()

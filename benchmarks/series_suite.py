@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.errors import DataError, KloError, UsageError
 from keras_lstm_opt.extras import need
 
 HALVES = ("dev", "held-out")
@@ -97,9 +97,13 @@ def _r(expr: str) -> np.ndarray:
         )
     code = f"writeLines(format(as.numeric({expr}), digits = 15))"
     out = subprocess.run([rscript, "-e", code], capture_output=True, text=True, timeout=300)
+    last = (out.stderr.strip().splitlines() or [""])[-1][:200]
     if out.returncode:
-        raise RuntimeError(f"Rscript -e {code!r}: exit {out.returncode}: {out.stderr[-300:]}")
-    return np.array([float(v) for v in out.stdout.split()], np.float64)
+        raise DataError(f"{rscript} -e {code!r}: exit {out.returncode} ({last})")
+    try:
+        return np.array([float(v) for v in out.stdout.split()], np.float64)
+    except ValueError:
+        raise DataError(f"{rscript} -e {code!r}: printed something other than numbers") from None
 
 
 def _steps(values: np.ndarray) -> Loaded:  # no calendar: step numbers
@@ -128,8 +132,8 @@ class Series:
         """(times as ISO dates / datetimes / numbers, values), oldest first."""
         try:
             times, values = self.loader()
-        except UsageError as e:
-            raise UsageError(f"series {self.name}: {e}") from None
+        except KloError as e:
+            raise type(e)(f"series {self.name}: {e}") from None
         if len(times) != len(values) or not np.all(np.isfinite(values)):
             raise RuntimeError(f"series {self.name}: bad data from its package")
         return times, values
@@ -409,9 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         n = write_csv(series(args.name), args.out or f"{args.name}.csv")
         print(f"{n} rows -> {args.out or args.name + '.csv'}")
         return 0
-    except UsageError as e:
+    except KloError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
 
 
 if __name__ == "__main__":

@@ -134,7 +134,14 @@ def _series_rules(schema: Schema, replicas: int) -> dict[str, tuple[Any, str]]:
     if not windows:
         return rules
     window = int(schema.get("info", {}).get("window", 0) or 0)
-    if window and windows < WIDE_WINDOWS_PER_STEP * window:
+    if window and windows >= WIDE_WINDOWS_PER_STEP * window:
+        value, why = rules["model.wide"]
+        rules["model.wide"] = (
+            value,
+            f"{why} ({windows:,} training windows: {windows / window:.1f} per window step, "
+            f"at least {WIDE_WINDOWS_PER_STEP})",
+        )
+    elif window:
         rules["model.wide"] = (
             False,
             f"{windows:,} training windows for a linear autoregression on {window} steps: "

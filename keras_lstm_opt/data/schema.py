@@ -97,8 +97,9 @@ def read_schema(directory: str) -> Schema:
             schema = json.loads(fh.read())
     except FileNotFoundError:
         raise DataError(
-            f"{path}: schema.json not found; write shards with "
-            "`keras-lstm-opt data make` or keras_lstm_opt.write_tfrecords"
+            f"{path}: schema.json not found; data.path names a data directory: make one "
+            "from your CSV/JSONL/Parquet with `keras-lstm-opt data import FILE --out DIR` "
+            "(or `data make` for the embedded data)"
         ) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from None

@@ -178,8 +178,8 @@ def _check_same(run: Run, schema: Schema, directory: str) -> None:
         if key in mine and mine.get(key) != theirs.get(key):
             raise DataError(
                 f"{directory}: its schema's info.{key} differs from the run's "
-                "(imported separately?); evaluate raw files instead, which go "
-                "through the run's own vectoriser and scaling"
+                "(imported again or separately since the run trained?); evaluate raw files "
+                "instead, which go through the run's own vectoriser and scaling"
             )
 
 
@@ -191,8 +191,8 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
     from keras_lstm_opt.data.schema import read_schema
 
     schema = read_schema(directory)
-    if kind == "directory":
-        _check_same(run, schema, directory)
+    if kind == "directory" or run.schema_path != _join(directory, "schema.json"):
+        _check_same(run, schema, directory)  # the run keeps its own copy: re-imported since?
     match: Callable[[str], list[str]] = fs.glob
     files = sorted(match(_join(directory, "validation-*")))
     if not files and kind == "directory":

@@ -410,6 +410,9 @@ def test_train_auto_for_a_series_keeps_the_linear_path_only_with_enough_windows(
     # 5 windows per window step or more: the linear autoregression beside the LSTM
     cfg, decided = auto_settings(load_config(None), _imported_series_schema(400, 36))
     assert cfg.model.wide and decided["model.wide"]["value"] is True
+    assert decided["model.wide"]["why"].endswith(
+        "(400 training windows: 11.1 per window step, at least 5)"
+    )
     assert (cfg.train.batch_size, cfg.train.epochs) == (16, 120)  # 25 steps an epoch
     # fewer (wineind: 47 windows of 36 steps): the LSTM alone, and the reason says why
     edge = WIDE_WINDOWS_PER_STEP * 36

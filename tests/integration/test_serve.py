@@ -290,6 +290,28 @@ def test_evaluate_forecast_against_baselines(co2_run, tmp_path):
     assert whole["examples"] == 526 - 36 - 12 + 1 and whole["split"] == "file"
 
 
+def test_evaluate_refuses_data_imported_again_since_the_run(tmp_path):
+    """A data directory imported again (another horizon) is named, not a reshape error."""
+    from benchmarks.corpora import write_co2
+    from keras_lstm_opt.data.importer import import_data
+    from keras_lstm_opt.errors import DataError
+    from keras_lstm_opt.experiment import fit
+    from keras_lstm_opt.serve.run import evaluate_run
+
+    src, data, run = (str(tmp_path / p) for p in ("co2.csv", "data", "run"))
+    write_co2(src)
+    opts = {"time": "date", "target": "co2", "window": 24, "progress": False}
+    import_data(src, data, horizon=12, **opts)
+    fit(None, run_dir=run, overrides=[*TINY, f"data.path={data}"])
+    import_data(src, data, horizon=6, **opts)
+    with pytest.raises(DataError) as err:
+        evaluate_run(run)
+    assert str(err.value).startswith(f"{data}: its schema's info.") and (
+        "imported again or separately since the run trained?" in str(err.value)
+    )
+    assert evaluate_run(run, data=src, out=str(tmp_path / "raw"))["split"] == "file"
+
+
 def test_predict_file_forecasts_after_the_last_row(co2_run, tmp_path):
     import pandas as pd
 
