@@ -433,6 +433,11 @@ def import_series(
             lag,
         )
         log.info("series: %s", chosen["scaling"])
+        skipped = train.skipped + (val.skipped if val else [])
+        for problem in skipped[:20]:  # as the text import reports them
+            log.warning("import: skipped %s", problem)
+        if len(skipped) > 20:
+            log.warning("import: skipped %d more bad rows", len(skipped) - 20)
         log.info("series: season %s; transform %s", season_why, transform_why)
         log.info(
             "series baselines on the validation windows (original units): %s; baseline_mae = %s",

@@ -241,6 +241,22 @@ def test_missing_columns_skipped_rows_and_a_validation_file(tmp_path):
             parse_transform(bad)
 
 
+def test_skipped_rows_are_reported_as_the_text_import_reports_them(tmp_path, caplog):
+    rows = [f"2001-01-{d:02d},{d},1" for d in range(1, 31)]
+    rows[9] = "2001-01-10,oops,1"
+    src = _csv(tmp_path / "s.csv", rows)
+    with caplog.at_level("WARNING", logger="keras_lstm_opt"):
+        report = import_series(
+            src,
+            str(tmp_path / "o"),
+            SeriesColumns(time="date", target="y", window=4, horizon=2, transform="none"),
+            ReadOptions(on_bad_row="skip", progress=True),
+        )
+    assert report["skipped"] == 1
+    skipped = [r.getMessage() for r in caplog.records if "import: skipped" in r.getMessage()]
+    assert len(skipped) == 1 and "s.csv, line 11, column 'y'" in skipped[0], skipped
+
+
 def test_co2_model_saves_and_loads_in_a_fresh_process(co2, tmp_path):
     import keras
 
