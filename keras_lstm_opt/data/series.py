@@ -22,8 +22,9 @@ x windows x (W + lag + H) x C): it is sorted by time, split by time, and windowe
   the transform (`auto`: seasonal diff for a strong season, diff for a non-stationary
   series, else none), window and horizon (from the season).
 * Baselines on the validation windows, original units: seasonal naive (the value one
-  season earlier) and last value. `info.baseline_mae` is the validation MAE of the one
-  with the lower MAE over the training windows (`info.baselines_train`).
+  season earlier), last value and the training rows' mean (`info.series.level`).
+  `info.baseline_mae` is the validation MAE of the one with the lower MAE over the
+  training windows (`info.baselines_train`).
 
 Example:
 
@@ -63,6 +64,7 @@ __all__ = [
     "read_series",
     "seasonal_naive",
     "series_windows",
+    "training_mean",
 ]
 
 
@@ -181,6 +183,15 @@ def last_value(info: dict[str, Any], x: np.ndarray) -> np.ndarray:
     _, _, h, n_t = _sizes(info)
     last = np.asarray(x)[:, -1, :n_t]
     return np.tile(last, (1, h))
+
+
+def training_mean(info: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Forecast every step as the training rows' mean of each target: `[N, H * T]`,
+    original units (the forecast a stationary series is held to). Needs
+    `info["series"]["level"]` (imports since Dec 6, 2026)."""
+    _, _, h, n_t = _sizes(info)
+    level = np.asarray(info["series"]["level"][:n_t], np.float64)
+    return np.tile(level, (len(np.asarray(x)), h))
 
 
 def seasonal_naive(info: dict[str, Any], x: np.ndarray) -> np.ndarray:
@@ -380,24 +391,25 @@ def import_series(
         "mean": mean,
         "std": std,
         "split_time": split_time,
+        "level": [float(v) for v in data[:split, :n_t].mean(axis=0)],
         "train_rows": rows["train"],
         "validation_rows": rows["validation"],
     }
-    baselines = {"last_value": _mae(last_value(info, x_va), y_va)}
-    on_train = {"last_value": _mae(last_value(info, x_tr), y_tr)}
+    forecasts: dict[str, Any] = {"last_value": last_value, "training_mean": training_mean}
     if season:
-        baselines["seasonal_naive"] = _mae(seasonal_naive(info, x_va), y_va)
-        on_train["seasonal_naive"] = _mae(seasonal_naive(info, x_tr), y_tr)
+        forecasts["seasonal_naive"] = seasonal_naive
+    baselines = {k: _mae(f(info, x_va), y_va) for k, f in forecasts.items()}
+    on_train = {k: _mae(f(info, x_tr), y_tr) for k, f in forecasts.items()}
     best, baseline_why = choose_baseline(on_train)
     info.update(
         baseline_mae=baselines[best],
         baselines=baselines,
         baselines_train=on_train,
-        baseline=(
-            f"seasonal naive (the value {season} steps earlier)"
-            if best == "seasonal_naive"
-            else "last value"
-        ),
+        baseline={
+            "seasonal_naive": f"seasonal naive (the value {season} steps earlier)",
+            "last_value": "last value",
+            "training_mean": "the training rows' mean",
+        }[best],
     )
     scaling = ", ".join(f"{c} {m:.4g}/{d:.4g}" for c, m, d in zip(columns, mean, std, strict=True))
     chosen = {

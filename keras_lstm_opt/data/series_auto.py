@@ -11,8 +11,9 @@ the import report:
   (the test `forecast::ndiffs` uses) or when the last value forecasts the training rows
   better than their mean does (a persistent series: the model then forecasts from the last
   value, not from a level it may never have seen), else none;
-* the baseline: of last value and seasonal naive, the one with the lower MAE over the
-  training rows (so the validation figure it reports was not used to pick it).
+* the baseline: of last value, seasonal naive and the training rows' mean, the one with
+  the lower MAE over the training rows (so the validation figure it reports was not used
+  to pick it).
 
 Example:
 

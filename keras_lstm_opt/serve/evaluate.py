@@ -380,17 +380,19 @@ def forecast_metrics(
 
 
 def _baselines(run: Run, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Seasonal-naive (when the series has a season) and last-value forecasts
-    [N, H * T] of the raw windows `x`."""
+    """Seasonal-naive (when the series has a season), last-value and training-mean
+    forecasts [N, H * T] of the raw windows `x`."""
     series = run.info.get("series")
     if not series:
         return {}
-    from keras_lstm_opt.data.series import last_value, seasonal_naive
+    from keras_lstm_opt.data.series import last_value, seasonal_naive, training_mean
 
     out = {}
     if series.get("season"):
         out["seasonal_naive"] = np.asarray(seasonal_naive(run.info, x), dtype=np.float64)
     out["last_value"] = np.asarray(last_value(run.info, x), dtype=np.float64)
+    if series.get("level") is not None:  # imported since the mean became a baseline
+        out["training_mean"] = np.asarray(training_mean(run.info, x), dtype=np.float64)
     return {k: v.reshape(len(x), -1) for k, v in out.items()}
 
 

@@ -21,6 +21,7 @@ from keras_lstm_opt.data.series import (
     read_series,
     seasonal_naive,
     series_windows,
+    training_mean,
 )
 from keras_lstm_opt.errors import DataError, UsageError
 
@@ -173,17 +174,25 @@ def test_baselines_match_a_hand_computation(tmp_path):
     )
     info = json.load(open(os.path.join(out, "schema.json")))["info"]
 
+    level = values[:30].mean()  # the training rows' mean
+
     def hand(first_targets):
-        sn, lv = [], []
+        sn, lv, mean = [], [], []
         for t0 in first_targets:  # the first target of each window
             for h in range(6):
                 k = h % 4  # two seasons ahead repeats the last observed season
                 sn.append(abs(values[t0 - 4 + k] - values[t0 + h]))
                 lv.append(abs(values[t0 - 1] - values[t0 + h]))
-        return {"seasonal_naive": np.mean(sn), "last_value": np.mean(lv)}
+                mean.append(abs(level - values[t0 + h]))
+        return {
+            "seasonal_naive": np.mean(sn),
+            "last_value": np.mean(lv),
+            "training_mean": np.mean(mean),
+        }
 
     on_val, on_train = hand(range(30, 40 - 6 + 1)), hand(range(5, 30 - 6 + 1))
-    for name in ("seasonal_naive", "last_value"):
+    assert set(info["baselines"]) == set(info["baselines_train"]) == set(on_val)
+    for name in on_val:
         assert info["baselines"][name] == pytest.approx(on_val[name], rel=1e-6)
         assert info["baselines_train"][name] == pytest.approx(on_train[name], rel=1e-6)
     # the baseline: the lower MAE on the training windows, reported on validation's
@@ -192,6 +201,7 @@ def test_baselines_match_a_hand_computation(tmp_path):
     x = np.arange(10.0).reshape(1, 5, 2)
     assert last_value(info, x[..., :1]).tolist() == [[8.0] * 6]
     assert seasonal_naive(info, x[..., :1]).tolist() == [[2.0, 4.0, 6.0, 8.0, 2.0, 4.0]]
+    assert training_mean(info, x[..., :1]) == pytest.approx(np.full((1, 6), level))
 
 
 @pytest.mark.parametrize(
@@ -345,6 +355,21 @@ def test_a_model_that_loses_to_a_baseline_is_told_so(tmp_path, caplog):
     result = evaluate_run(run)
     assert result["best_baseline"] == "seasonal_naive" and not result["beats_best_baseline"]
     assert any(r.getMessage().startswith("verdict: ") for r in caplog.records)
+
+
+def test_the_verdict_holds_a_model_to_the_training_mean_too():
+    """White noise: the rows' mean is the forecast to beat; the verdict names it."""
+    from keras_lstm_opt.experiment import _quality, baseline_verdict
+
+    info = {"baseline_mae": 1.1, "baselines": {"last_value": 1.1, "training_mean": 0.8}}
+    metrics = {"val_mae": 0.9, **_quality({"info": info}, {"val_mae": 0.9})}
+    assert metrics["best_baseline"] == "training_mean" and not metrics["beats_best_baseline"]
+    assert metrics["improvement_over_baseline"] > 0  # better than the import's own pick
+    assert baseline_verdict(metrics) == (
+        "the model does not beat the training mean baseline on the validation windows: "
+        "val_mae 0.9 against 0.8; forecast with the training mean instead, or try another "
+        "--season, --transform or window at import"
+    )
 
 
 def test_the_import_applies_the_season_it_finds_and_says_why(tmp_path, caplog):
