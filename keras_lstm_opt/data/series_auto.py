@@ -4,7 +4,9 @@
 `train.auto` decides for text; every choice comes back with its reason, logged and kept in
 the import report:
 
-* the season: `find_season` (the autocorrelation's strongest prominent peak);
+* the season: `find_season` (the autocorrelation's strongest prominent peak) on the
+  detrended training rows, else on their first differences (growth hides a season from a
+  straight-line detrend: quarterly earnings, yarn production);
 * the transform: seasonal differencing when the season is strong (Hyndman's seasonal
   strength of a classical decomposition above 0.64, the threshold `forecast::nsdiffs`
   uses), else first differences when the KPSS test rejects level stationarity at 5%
@@ -43,10 +45,14 @@ def choose_season(
     """
     if given is not None:
         return given, f"{given} (given)"
-    found = find_season(values)
+    found, rows = find_season(values), "training rows"
+    if found is None and len(values) > 4:
+        # a trend that is not a straight line (growth, a level shift) can hide the season
+        # from the detrended rows; their first differences show it
+        found, rows = find_season(np.diff(values)), "first differences of the training rows"
     if found is None:
         return None, "none found (no significant, prominent autocorrelation peak)"
-    why = f"autocorrelation {found.acf:.2f} at lag {found.period}, training rows"
+    why = f"autocorrelation {found.acf:.2f} at lag {found.period}, {rows}"
     if longest is not None and found.period > longest:
         return None, f"{found.period} found ({why}) but longer than the window ({longest})"
     return found.period, f"{found.period} (found: {why})"

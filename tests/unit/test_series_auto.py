@@ -93,3 +93,15 @@ def test_a_bundled_config_is_known_by_name_and_through_the_clones_link() -> None
         keys = bundled_keys(load_config(path, ["train.epochs=3"]))
         assert "train.batch_size" in keys and "train.epochs" not in keys
     assert bundled_keys(load_config(None)) == frozenset()
+
+
+def test_a_season_hidden_by_growth_is_found_in_the_differences() -> None:
+    t = np.arange(120, dtype=np.float64)
+    grown = np.exp(t / 30) * (1 + 0.2 * np.sin(2 * np.pi * t / 4))  # earnings-like growth
+    from keras_lstm_opt.data.season import find_season
+
+    assert find_season(grown) is None  # the curved trend swamps the detrended rows
+    season, why = choose_season(grown, None)
+    assert season == 4 and why.endswith("first differences of the training rows)"), why
+    for x in (np.cumsum(RNG.normal(size=300)), RNG.normal(size=300)):  # nothing to find
+        assert choose_season(x, None)[0] is None
