@@ -92,7 +92,11 @@ def test_sigkill_during_saves_never_breaks_the_newest_backup(tmp_path):
         for proc in procs:
             proc.send_signal(signal.SIGKILL)
         for i, proc in enumerate(procs):
-            out, _ = proc.communicate(timeout=time_limit(60))
+            proc.wait(timeout=time_limit(60))
+            # through the file object: the readline() above may hold later lines in its
+            # buffer, which communicate(timeout=...) would skip (it reads the raw pipe)
+            out = proc.stdout.read()
+            proc.stdout.close()
             saved = [
                 int(m[1])  # whole lines only: a kill may cut the last one short
                 for m in map(re.compile(r"saved (\d+)$").match, (first[i] + out).splitlines())
