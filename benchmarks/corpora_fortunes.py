@@ -18,6 +18,11 @@
   `/usr/share/games/fortunes/it`): 2 classes, the only corpus of the suite labelled for
   offensiveness. Debian bookworm has no English `fortunes-off` (the package was dropped),
   hence Italian. A cookie found under both labels is dropped.
+* `fortunes-de` (package `fortunes-de`, GPL-2+), `fortunes-pl` (package `fortunes-pl`,
+  GPL-2+; many files are quotes from IRC channels and Usenet, typos, nicknames and
+  ASCII art kept: noisy) and `fortunes-bg` (package `fortunes-bg`, GPL-2; Bulgarian,
+  Cyrillic): every cookie file of `/usr/share/games/fortunes/{de,pl,bg}`, labelled by its
+  file. Added in the suite's second round (held-out).
 
 As in `fortunes`, a cookie's lines are joined by single spaces; symbolic links and the
 `.dat` indexes are skipped. A file whose strfile index (`.dat`) has the STR_ROTATED flag
@@ -41,6 +46,12 @@ from benchmarks.corpora_text import _package_files
 ZH_CHARS = 1000
 STR_ROTATED = 0x4  # strfile(8): the cookies are rot13-encoded
 _MONTH = re.compile(r"^\d{4}\.\d{2}$")
+
+
+def _cookie_file(name: str) -> bool:
+    return not name.endswith((".dat", ".u8"))
+
+
 # package: (directory of its cookie files, whether a file name is a topic, label of it)
 COOKIE_SETS: dict[str, tuple[str, Callable[[str], bool], Callable[[str], str]]] = {
     "fortunes-ru": (
@@ -64,6 +75,9 @@ COOKIE_SETS: dict[str, tuple[str, Callable[[str], bool], Callable[[str], str]]] 
         lambda name: "." not in name,
         lambda name: "offensive",
     ),
+    "fortunes-de": ("/usr/share/games/fortunes/de", _cookie_file, lambda name: name),
+    "fortunes-pl": ("/usr/share/games/fortunes/pl", _cookie_file, lambda name: name),
+    "fortunes-bg": ("/usr/share/games/fortunes/bg", _cookie_file, lambda name: name),
 }
 
 
@@ -131,3 +145,18 @@ def fortunes_it_off_rows() -> list[tuple[str, str]]:
     for text, label in found:
         labels_of.setdefault(text, set()).add(label)
     return [(text, label) for text, label in found if len(labels_of[text]) == 1]
+
+
+def fortunes_de_rows() -> list[tuple[str, str]]:
+    """German cookies by file (see the module's docstring)."""
+    return cookie_rows("fortunes-de")
+
+
+def fortunes_pl_rows() -> list[tuple[str, str]]:
+    """Polish cookies by file, IRC quotes and typos kept (see the module's docstring)."""
+    return cookie_rows("fortunes-pl")
+
+
+def fortunes_bg_rows() -> list[tuple[str, str]]:
+    """Bulgarian cookies by file (see the module's docstring)."""
+    return cookie_rows("fortunes-bg")

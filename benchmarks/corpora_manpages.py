@@ -1,4 +1,4 @@
-"""Japanese and Chinese man pages labelled by their section: text written without spaces.
+"""Translated man pages labelled by their section: Japanese, Chinese, German, Russian.
 
 * `manpages-ja` (package `manpages-ja`, the JM project's translations, free documentation
   licences): the pages under `/usr/share/man/ja`, sections 1, 4, 5, 6, 7 and 8.
@@ -7,7 +7,17 @@
   pages in traditional characters, so they are left out); sections 1, 2, 3 (with the
   Tcl/Tk pages), 5, 7 and 8 (sections with fewer than `MIN_SECTION_ROWS` pages dropped).
 
-Each page's NAME and DESCRIPTION sections are read like `manpages` does (`man_text`:
+Added in the suite's second round (held-out):
+
+* `manpages-ja-dev` (package `manpages-ja-dev`, same project): the Japanese pages of
+  sections 2 and 3 (system calls or library functions: two classes, unspaced);
+* `manpages-de` (package `manpages-de`, the manpages-l10n translations, GPL-3+): the
+  German pages under `/usr/share/man/de`;
+* `manpages-ru` (packages `manpages-ru` and `manpages-ru-dev`, manpages-l10n, GPL-3+):
+  the Russian pages under `/usr/share/man/ru`, Cyrillic.
+
+German and Russian are spaced, so their pages are cut at `MAN_WORDS` words as `manpages`
+is. Each page's NAME and DESCRIPTION sections are read like `manpages` does (`man_text`:
 troff markup stripped, `.so` links skipped), with the translated headings ("名前",
 "説明", "描述 DESCRIPTION", ...) recognised. Words are few in unspaced text, so a page is
 cut at `CJK_CHARS` characters instead of `MAN_WORDS` words (300 English words are about
@@ -23,7 +33,7 @@ from __future__ import annotations
 import collections
 import re
 
-from benchmarks.corpora_text import _package_files, man_pages, man_text
+from benchmarks.corpora_text import MAN_WORDS, _package_files, man_pages, man_text
 
 CJK_CHARS = 600
 MIN_SECTION_ROWS = 10
@@ -37,8 +47,8 @@ SECTION_NAMES = {
     "7": "7 overviews",
     "8": "8 administration",
 }
-_NAME = {"NAME", "名前", "名称", "名稱"}
-_DESCRIPTION = {"DESCRIPTION", "説明", "解説", "描述", "说明"}
+_NAME = {"NAME", "名前", "名称", "名稱", "BEZEICHNUNG", "ИМЯ", "НАЗВАНИЕ"}
+_DESCRIPTION = {"DESCRIPTION", "説明", "解説", "描述", "说明", "BESCHREIBUNG", "ОПИСАНИЕ"}
 
 
 def _english_headings(source: str) -> str:
@@ -56,13 +66,19 @@ def _english_headings(source: str) -> str:
     return re.sub(r"^\.SH(.*)$", heading, source, flags=re.MULTILINE)
 
 
-def cjk_man_rows(package: str, locale: str, chars: int = CJK_CHARS) -> list[tuple[str, str]]:
-    """(page text, section) for every page of `package` under /usr/share/man/<locale>
-    that is not a link, in path order; texts cut at `chars` characters."""
+def cjk_man_rows(
+    package: str | tuple[str, ...], locale: str, chars: int | None = CJK_CHARS
+) -> list[tuple[str, str]]:
+    """(page text, section) for every page of `package` (or packages) under
+    /usr/share/man/<locale> that is not a link, in path order; texts cut at `chars`
+    characters (None: at `MAN_WORDS` words, for spaced scripts); sections with fewer
+    than `MIN_SECTION_ROWS` pages dropped."""
+    packages = (package,) if isinstance(package, str) else package
     pattern = re.compile(rf"/man/{re.escape(locale)}/man(\d)/[^/]+\.\d\w*\.gz$")
     rows = []
-    for match, source in man_pages(_package_files(package), pattern.pattern):
-        text = man_text(_english_headings(source), words=chars)[:chars].strip()
+    for match, source in man_pages(_package_files(*packages), pattern.pattern):
+        text = man_text(_english_headings(source), words=chars or MAN_WORDS)
+        text = text[:chars].strip() if chars else text
         if len(text) >= 10:
             rows.append((text, SECTION_NAMES[match.group(1)]))
     counts = collections.Counter(label for _, label in rows)
@@ -77,3 +93,18 @@ def manpages_ja_rows() -> list[tuple[str, str]]:
 def manpages_zh_rows() -> list[tuple[str, str]]:
     """Simplified Chinese man pages by section (see the module's docstring)."""
     return cjk_man_rows("manpages-zh", "zh_CN")
+
+
+def manpages_ja_dev_rows() -> list[tuple[str, str]]:
+    """Japanese man pages of sections 2 and 3 (see the module's docstring)."""
+    return cjk_man_rows("manpages-ja-dev", "ja")
+
+
+def manpages_de_rows() -> list[tuple[str, str]]:
+    """German man pages by section, 300 words (see the module's docstring)."""
+    return cjk_man_rows("manpages-de", "de", chars=None)
+
+
+def manpages_ru_rows() -> list[tuple[str, str]]:
+    """Russian man pages by section, 300 words (see the module's docstring)."""
+    return cjk_man_rows(("manpages-ru", "manpages-ru-dev"), "ru", chars=None)
