@@ -200,6 +200,11 @@ def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
     from keras_lstm_opt.serve.run import load_run
 
     start, start_at = time.perf_counter(), time.time()
+    options = {  # `--set import.pieces=0`: an option of the import, not of the config
+        k[len("import.") :]: int(v) if v.lstrip("-").isdigit() else v
+        for k, _, v in (o.partition("=") for o in overrides if o.startswith("import."))
+    }
+    overrides = [o for o in overrides if not o.startswith("import.")]
     threads_for(load_config(None, overrides))  # as `train` would, before the import's TF ops
     data, run = os.path.join(work, "ours-data"), os.path.join(work, "ours-run")
     report = import_data(
@@ -209,6 +214,7 @@ def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
         label="label",
         validation=os.path.join(work, "validation.csv"),
         progress=False,
+        **options,
     )
     fit_start = time.perf_counter()
     metrics = fit(
@@ -301,7 +307,8 @@ def bench_real_text(
         corpora: CSV paths (text,label) or suite corpus names.
         out_dir: the split and every contender's files go to out_dir/real-text/NAME/.
         tutorial_epochs: the tutorial's epochs.
-        overrides: `--set KEY=VALUE` for ours.
+        overrides: `--set KEY=VALUE` for ours (`import.NAME=VALUE`: an argument of
+            `import_data`, e.g. `import.pieces=0`).
         contenders: names from CONTENDERS (see `parse_contenders`).
         rows: keep a stratified sample of this many rows per corpus.
         fasttext_epochs: fastText's curve goes to this many epochs (default: the

@@ -70,6 +70,13 @@ def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
         "multiplied by it (and by train.class_weight); validation is not weighted",
     )
     text.add_argument(
+        "--pieces",
+        type=int,
+        metavar="N",
+        help="a word outside the vocabulary is written as its N-character pieces "
+        "(default: 3 for word tokens; 0 = off, one [UNK] per such word)",
+    )
+    text.add_argument(
         "--vocab-size",
         type=int,
         help="vocabulary size (default: chosen from the data's token counts)",
@@ -241,6 +248,7 @@ def _check_import(args: argparse.Namespace) -> None:
             args.on_bad_row,
             args.shards,
             args.weight,
+            args.pieces,
         )
         check_out(args.out)
     except UsageError as exc:
@@ -262,6 +270,7 @@ def data_import(args: argparse.Namespace, start_tensorflow: Callable[[], None]) 
         vocab_size=args.vocab_size,
         max_length=args.max_length,
         weight=args.weight,
+        pieces=args.pieces,
         time=args.time,
         target=args.target,
         features=args.features,

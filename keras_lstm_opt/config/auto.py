@@ -13,6 +13,11 @@ the built-in default:
 * `model.wide`: on for class labels (`keras_lstm_opt.models.wide`): a fastText-style
   bag of hashed token bigrams read by the head beside the LSTM; it adds accuracy on the
   development half of the corpus suite (docs/measurements.md, design measurements);
+* `model.wide_subwords`: 131,072 for words (not for character tokens): the wide path's
+  second bag, of every word's character n-grams, as fastText's subwords, so that words
+  spelled alike share evidence (inflected forms, compounds, names); on the development
+  half of the corpus suite (round 2) it added up to 4 points (Russian fortunes, FOLDOC,
+  Japanese man pages) for 1.5 to 2.5x the time per epoch;
 * `model.input_dropout`: 0.2 (real text overfits from the second or third epoch);
 * `train.batch_size`: 16 under 2,000 training examples, 32 under 20,000, 64 under
   200,000, else the default (enough steps per epoch to learn from a small set), a
@@ -57,6 +62,7 @@ from keras_lstm_opt.config.schema import ExperimentConfig
 from keras_lstm_opt.data.schema import Schema
 
 TINY_SET, SMALL_SET, MEDIUM_SET = 2_000, 20_000, 200_000
+SUBWORDS = 131_072  # the wide path's hashed character n-gram slots, as its word-pair slots
 NOISY_VALIDATION = 1_000  # examples: one more right moves accuracy by 0.1 point or more
 
 
@@ -81,6 +87,13 @@ def _rules(schema: Schema, replicas: int) -> dict[str, tuple[Any, str]]:
             "class labels: a bag of token pairs beside the LSTM sees "
             "every word and word pair at once, as a linear n-gram "
             "model does; the LSTM adds word order and context",
+        )
+    if target.get("dtype", "int64") == "int64" and info["text"].get("split") != "character":
+        rules["model.wide_subwords"] = (
+            SUBWORDS,
+            "words: a second bag, of each word's character n-grams (fastText's "
+            "subwords), so that words spelled alike (inflected forms, names) share "
+            "evidence",
         )
     if target.get("dtype", "int64") == "int64" and validation:
         rules["train.monitor"] = (
@@ -263,6 +276,9 @@ def _auto(
             continue  # set by the user, or already what auto would pick
         changes[section][name] = value
         decided[key] = {"value": value, "was": was, "why": why}
+    if not changes["model"].get("wide", cfg.model.wide):  # no bag for the subwords to join
+        changes["model"].pop("wide_subwords", None)
+        decided.pop("model.wide_subwords", None)
     if changes["data"].get("batching", cfg.data.batching) != "bucket":
         changes["data"].pop("bucket_boundaries", None)  # the user keeps pad batching
         decided.pop("data.bucket_boundaries", None)

@@ -24,6 +24,8 @@ class TextColumns:
     vocab_size / max_length: None = chosen from the data (the report says why).
     weight: a column of per-row weights (numbers >= 0): each training row's loss weighs
         it (`train` multiplies it by train.class_weight); validation is not weighted.
+    pieces: a word outside the vocabulary becomes its pieces of this many characters
+        (`keras_lstm_opt.data.pieces`); None = 3 for word tokens, 0 = off.
     """
 
     text: str
@@ -32,6 +34,7 @@ class TextColumns:
     vocab_size: int | None = None
     max_length: int | None = None
     weight: str | None = None  # a column of per-row weights (numbers >= 0), for training
+    pieces: int | None = None  # None: 3 for word tokens; 0: words outside the vocabulary -> [UNK]
 
 
 @dataclass(frozen=True)

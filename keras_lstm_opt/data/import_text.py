@@ -30,11 +30,13 @@ import numpy as np
 from keras_lstm_opt.data import text as textlib
 from keras_lstm_opt.data.import_options import ReadOptions, TextColumns
 from keras_lstm_opt.data.label_check import check_classes
+from keras_lstm_opt.data.pieces import SPELL, SPELL_SHARE, choose_pieces, unknown_share
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.row_weights import WEIGHT, WeightStats, parse_weight
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
 from keras_lstm_opt.data.text_choices import (
     MAX_DISTINCT,
+    MIN_COUNT,
     ScriptCounts,
     cap_kind,
     choose_length,
@@ -145,6 +147,22 @@ def _size(paths: Sequence[str]) -> int:
 
 def _default_shards(rows: int) -> int:
     return max(1, min(rows, 16, max(2, math.ceil(rows / 50000))))
+
+
+def _pieces(given: int | None, tokens: str, unknown: float) -> tuple[int, str]:
+    """The piece length (0: none) and why, for `--pieces`, `--tokens` and the share of
+    training tokens outside the vocabulary."""
+    if given is not None:
+        return given, f"given (--pieces {given})"
+    if tokens == "character":
+        return 0, "character tokens: every character is in the vocabulary already"
+    share = f"{unknown:.1%} of the training tokens are outside the vocabulary"
+    if unknown >= SPELL_SHARE:
+        return SPELL, (
+            f"auto: {share} (at least {SPELL_SHARE:.0%}): their spelling is much of what "
+            "the texts say (names, codes, rare forms), so each is written letter by letter"
+        )
+    return 0, f"auto: {share} (under {SPELL_SHARE:.0%}): each is [UNK]"
 
 
 def import_text(
@@ -288,13 +306,25 @@ def import_text(
 
     vocab, vocab_why = choose_vocabulary(counts, kind, vocab_size, pruned)
     split, split_why, warning = choose_split(tokens, vocab, counts, script)
+    n_pieces, pieces_why = _pieces(columns.pieces, tokens, unknown_share(counts, vocab))
+    if n_pieces:
+        extra, why, longer = choose_pieces(counts, vocab, n_pieces, MIN_COUNT)
+        vocab, pieces_why = vocab + extra, f"{pieces_why}: {why}"
+        written: Counter[int] = Counter()  # lengths as written with pieces (estimated)
+        for k, c in hist.items():
+            written[math.ceil(k * longer)] += c
+        hist = written
+        vocab_why += f"; then the {len(extra):,} pieces"
     counts.clear()
     length, length_why = choose_length(hist, cap_kind(split), max_length)
+    if n_pieces:
+        length_why += f" (lengths with pieces: {longer:.2f}x the tokens, estimated)"
     chosen: dict[str, Any] = {
         "tokens": {"value": split, "why": split_why},
         "standardize": {"value": standardize, "why": standardize_why},
         "vocab_size": {"value": len(vocab), "why": vocab_why},
         "max_length": {"value": length, "why": length_why},
+        "pieces": {"value": n_pieces, "why": pieces_why},
     }
     if warning:
         log.warning("import: %s", warning)
@@ -308,7 +338,7 @@ def import_text(
         if validation
         else f"{fraction:.0%} of the rows, per row by a hash of seed {seed} and the row number"
     }
-    for key in ("tokens", "standardize", "vocab_size", "max_length"):
+    for key in ("tokens", "standardize", "vocab_size", "max_length", "pieces"):
         log.info("import: %s = %s: %s", key, chosen[key]["value"], chosen[key]["why"])
     log.info("import: validation split: %s", chosen["validation"]["why"])
     info: dict[str, Any] = {
@@ -322,6 +352,7 @@ def import_text(
             "split": split,
             "standardize": standardize,
             "max_length": length,
+            **({"pieces": n_pieces} if n_pieces else {}),
             **length_stats(hist, length),
         },
     }

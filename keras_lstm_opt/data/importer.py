@@ -59,6 +59,7 @@ def check_arguments(
     on_bad_row: str,
     shards: int | None,
     weight: str | None = None,
+    pieces: int | None = None,
 ) -> None:
     if weight and not text:
         raise UsageError(
@@ -101,12 +102,18 @@ def check_arguments(
             raise UsageError(f"tokens: expected one of {', '.join(TOKENS)}, got {tokens!r}")
         _positive("vocab_size", vocab_size, 3)
         _positive("max_length", max_length)
+        _positive("pieces", pieces, 0)
+        if pieces and tokens == "character":
+            raise UsageError(
+                f"pieces={pieces}: pieces are parts of words; character tokens have none "
+                "(give pieces=0 or leave it out)"
+            )
     else:
         if target is None or target == []:
             raise UsageError(
                 f"time={time!r}: forecasting also needs target= (the column(s) to forecast)"
             )
-        if label or vocab_size is not None or max_length is not None:
+        if label or vocab_size is not None or max_length is not None or pieces is not None:
             raise UsageError(
                 "label, vocab_size and max_length are for text classification "
                 "(text=...); forecasting takes time=, target= and optionally window=, "
@@ -147,6 +154,7 @@ def import_data(
     vocab_size: int | None = None,
     max_length: int | None = None,
     weight: str | None = None,
+    pieces: int | None = None,
     time: str | None = None,
     target: str | Sequence[str] | None = None,
     features: Sequence[str] | None = None,
@@ -176,6 +184,9 @@ def import_data(
         vocab_size, max_length: None = chosen from the data (the report says why).
         weight: text classification: a column of per-row weights (numbers >= 0), each
             training row's loss multiplied by it (validation is not weighted).
+        pieces: text classification: a word outside the vocabulary is written as its
+            pieces of this many characters (`keras_lstm_opt.data.pieces`); None = 3 for
+            word tokens, 0 = off (one [UNK] per such word, as before).
         time, target, features, window, horizon, transform, season: forecasting (see
             `keras_lstm_opt.data.series.import_series`).
         validation: a separate validation file or glob; None = `validation_fraction`
@@ -209,6 +220,7 @@ def import_data(
         on_bad_row,
         shards,
         weight,
+        pieces,
     )
     if not out:
         raise UsageError("out: give the data directory to write")
@@ -225,7 +237,7 @@ def import_data(
                 import_text(
                     sources,
                     out,
-                    TextColumns(text, str(label), tokens, vocab_size, max_length, weight),
+                    TextColumns(text, str(label), tokens, vocab_size, max_length, weight, pieces),
                     ReadOptions(
                         validation_sources,
                         validation_fraction,

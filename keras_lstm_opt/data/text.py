@@ -30,6 +30,10 @@ Splits (`info.text.split`):
   whitespace split (`split_words_chars`): TensorFlow ops only, so it runs inside the
   exported SavedModel as it runs at import and predict.
 
+Pieces (`info.text.pieces` = n, `keras_lstm_opt.data.pieces`): a word outside the
+vocabulary is written as its n-character pieces ("любовью" -> "люб#", "#овь", "#ю"),
+which the vocabulary holds after the words, instead of one [UNK].
+
 Ids are truncated to `max_length`; a text with no token at all (e.g. "!!!") becomes the
 single id 1, as stored in the shards.
 
@@ -151,8 +155,9 @@ def make_vectorizer(info: dict[str, Any]) -> Any:
             `text.standardize` default to whitespace and lower_and_strip_punctuation).
 
     Returns:
-        A `keras.layers.TextVectorization` giving ragged int64 ids (usable inside a
-        tf.function, e.g. a SavedModel's serving signature).
+        A `keras.layers.TextVectorization` (with `text.pieces`: a layer that writes
+        words outside the vocabulary as pieces, `data.pieces`) giving ragged int64 ids
+        (usable inside a tf.function, e.g. a SavedModel's serving signature).
 
     Example:
 
@@ -167,6 +172,10 @@ def make_vectorizer(info: dict[str, Any]) -> Any:
             "`keras-lstm-opt data import` (or keras_lstm_opt.import_data)"
         )
     text = info.get("text") or {}
+    if int(text.get("pieces") or 0) > 0:
+        from keras_lstm_opt.data.pieces import make_piece_vectorizer
+
+        return make_piece_vectorizer(info)
     return keras.layers.TextVectorization(
         standardize=keras_standardize(text.get("standardize", STANDARDIZE)),
         split=keras_split(text.get("split", "whitespace")),
@@ -256,7 +265,14 @@ def _encoder(info: dict[str, Any], max_length: int) -> Any:
 
     text = info.get("text") or {}
     vocab = info.get("vocabulary") or []
-    fast = (id(vocab), len(vocab), text.get("split"), text.get("standardize"), max_length)
+    fast = (
+        id(vocab),
+        len(vocab),
+        text.get("split"),
+        text.get("standardize"),
+        text.get("pieces"),
+        max_length,
+    )
     hit = _fast.get(fast)
     if hit is not None and hit[0] is vocab:  # the same list object: no hashing
         return hit[1]

@@ -180,8 +180,16 @@ def tokenize_usage(info: dict[str, Any]) -> str:
             f"'\\1{CASE_MARK} \\2' ({CASE_MARK} is U+21E7), then lower-case "
             "every letter (Unicode), "
         )
+    pieces = int(text.get("pieces") or 0)
+    written = (
+        f"; a token absent from vocabulary.json is written as its pieces of {pieces} "
+        f"characters (code points), the first with '#' appended, the others with '#' "
+        f"prepended ('любовью' -> 'люб#', '#овь', '#ю')"
+        if pieces
+        else ""
+    )
     return (
-        standardize + how[split] + "; a token's id is "
+        standardize + how[split] + written + "; a token's id is "
         "its index in vocabulary.json (1 when absent); keep the first "
         f"{int(text.get('max_length') or 200)} ids (a text without any: [1]), pad "
         "with 0 on the right"

@@ -257,16 +257,23 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
         "model.input_dropout": 0.2,
         "model.embedding_dim": 64,
         "model.wide": True,
+        "model.wide_subwords": 131072,
         "train.batch_size": 32,
         "train.monitor": "val_accuracy",
     }
     assert (cfg.model.pooling, cfg.train.batch_size) == ("max_mean", 32)
+    assert "character n-grams" in decided["model.wide_subwords"]["why"]
+    # character tokens have no words to take n-grams of
+    chars = _imported_text_schema(12_000, 900)
+    chars["info"]["text"]["split"] = "character"
+    assert "model.wide_subwords" not in auto_settings(load_config(None), chars)[1]
     assert "375 steps per epoch" in decided["train.batch_size"]["why"]
     # a key set in the file or by --set stays, even when set to its default
     given = load_config(None, ["train.batch_size=128", "model.pooling=last", "model.wide=false"])
     cfg, decided = auto_settings(given, _imported_text_schema(12_000, 900, True), replicas=1)
     assert (cfg.train.batch_size, cfg.model.pooling, cfg.model.embedding_dim) == (128, "last", 32)
     assert set(decided) == {"model.input_dropout", "train.monitor"} and not cfg.model.wide
+    assert cfg.model.wide_subwords == 0  # no wide path: no subwords either
     # batch: 64 for a medium set, the default for a large one, divisible by the replicas
     _, decided = auto_settings(load_config(None), _imported_text_schema(50_000, 9_000), 3)
     assert decided["train.batch_size"]["value"] == 66
@@ -301,7 +308,8 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
     cfg = _as_config(built, ["model.pooling=last", "train={batch_size: 128}"])
     cfg, decided = auto_settings(cfg, schema)
     assert (cfg.model.pooling, cfg.model.embedding_dim, cfg.train.batch_size) == ("last", 48, 128)
-    assert set(decided) == {"model.input_dropout", "model.wide"}  # no validation: monitor stays
+    # no validation: monitor stays
+    assert set(decided) == {"model.input_dropout", "model.wide", "model.wide_subwords"}
     # a tuning trial: the searched keys and the base config's are kept, the rest decided
     trial = trial_config(load_config(None, ["model.units=32"]), {"model.embedding_dim": 16}, 2)
     trial, decided = auto_settings(

@@ -123,6 +123,8 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
             "2",
             "--set",
             "train.epochs=2",
+            "--set",
+            "import.max_length=50",  # an argument of ours' import
             "--out",
             str(tmp_path / "b"),
         ],
@@ -174,6 +176,8 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         # charged for the import and all set-up before its first epoch
         assert ours["points"][0]["wall_seconds"] > ours["import_seconds"] > 0
         assert ours["chosen"]["vocab_size"]["value"] > 2
+        assert ours["chosen"]["max_length"]["value"] == 50
+        assert ours["chosen"]["max_length"]["why"].startswith("given; ")
         best_rival = max(
             (r for c, r in rows.items() if c != "ours"), key=lambda r: r["best_val_accuracy"]
         )

@@ -1,7 +1,8 @@
 """Script-aware tokens: each split (spaced English, unspaced Japanese and Chinese, and
 English mixed with Japanese) imports, trains for one epoch, exports a SavedModel that
 takes raw strings, and answers there (in a process that cannot import keras_lstm_opt) as
-`predict` does here; a forced word split on unspaced text warns; old schemas still load.
+`predict` does here (words outside the vocabulary spelled, `pieces=1`); a forced word split on
+unspaced text warns; old schemas still load.
 
 The texts are hand-written weather and food sentences, as a user's corpus would hold.
 """
@@ -145,6 +146,7 @@ PROBES = {
         "We baked fresh bread with honey.",
         "zzqx unknownword",
         "!!!",
+        "Rainfall tomorrow",
     ],
     "unspaced": [
         "明日は雨が降るでしょう。",
@@ -212,7 +214,8 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name, corpora in CORPORA.items():
         src = _write(os.path.join(root, f"{name}.csv"), corpora)
         data, run = os.path.join(root, f"{name}-data"), os.path.join(root, f"{name}-run")
-        report = import_data(src, data, text="text", label="label", progress=False)
+        # pieces=1: words outside the vocabulary spelled, through every path to the export
+        report = import_data(src, data, text="text", label="label", pieces=1, progress=False)
         fit(None, run_dir=run, overrides=[*TINY, f"data.path={data}"])
         saved = export_run(
             run, "saved_model", os.path.join(root, f"{name}-sm"), check=name == "mixed"
@@ -303,6 +306,10 @@ def test_saved_model_answers_as_predict(name: str, paths: dict[str, Any]) -> Non
     assert manifest["tokens"]["split"] == SPLIT[name]
     if name == "mixed":
         assert manifest["checked"]["max_difference"]["serving_default"] <= 1e-5
+    if name == "spaced":  # "Rainfall", outside the vocabulary, is spelled
+        vocab = run.info["vocabulary"]
+        spelled = [vocab[i] for i in run.encode(["Rainfall"])[0] if i]
+        assert spelled == ["⇧", "r#", "#a", "#i", "#n", "#f", "#a", "#l", "#l"]
     # the CJK probes really are several tokens each, not one
     if name != "spaced":
         assert (run.encode(PROBES[name][:2]) > 0).sum(axis=1).min() >= 5
@@ -320,6 +327,7 @@ def test_forced_word_split_on_unspaced_text_warns(
             text="text",
             label="label",
             tokens="word",
+            pieces=0,  # (auto would spell the unknown clauses letter by letter)
             progress=False,
         )
     (warning,) = report["warnings"]
