@@ -18,7 +18,7 @@ after further training: reading variables at every call would cost as much again
   `MaxMeanPooling` (masked max and mean);
 * the wide path: an `NgramBag` reading the model's input, joined to the chain by a
   `Concatenate` (`[chain output, bag]`), as `build_model` makes it for `model.wide`
-  (with subwords: the layer's own `bag` math on snapshots of its two weights);
+  (with subwords too: each word's character n-gram vectors summed once, when loaded);
 * `Dropout`, `SpatialDropout1D`, `GaussianNoise`, `GaussianDropout`, `AlphaDropout`
   (nothing at inference).
 
@@ -215,17 +215,38 @@ def _max_mean_pool(layer: Any) -> Step:
     return step
 
 
-def _ngram_bag(layer: Any) -> Step:
-    if layer.subwords:  # the layer's own math, on snapshots of its weights
-        table, axis = _snapshot(layer.table.embeddings), _const(0)
-        subword_ids = tf.constant(np.asarray(layer.subword_ids), tf.int32)
-        gather = lambda slots: raw.GatherV2(params=table, indices=slots, axis=axis)  # noqa: E731
-        return lambda ids, mask: (layer.bag(tf.constant(ids), gather, subword_ids).numpy(), None)
+def _subword_means(table: np.ndarray, subword_ids: np.ndarray, offset: int) -> Callable:
+    """NgramBag's subword bag in NumPy: ids [B, T] -> the mean of the text's words'
+    character n-gram vectors [B, dim]. The table is fixed at inference, so each word's
+    sum of n-gram vectors is computed once, here, and a call gathers one row per token."""
+    valid = subword_ids >= 0  # [V, K], -1 = none
+    count = valid.sum(axis=1).astype(np.float32)
+    sums = np.zeros((len(subword_ids), table.shape[1]), np.float32)
+    has = count > 0
+    if has.any():
+        vectors = table[offset + subword_ids[valid]]  # row by row, in each word's order
+        starts = np.concatenate([[0], np.cumsum(count, dtype=np.int64)[:-1]])
+        sums[has] = np.add.reduceat(vectors, starts[has], axis=0)
 
+    def means(ids: np.ndarray) -> np.ndarray:
+        real = (ids != 0).astype(np.float32)
+        total = np.einsum("bt,btd->bd", real, sums[ids])
+        n = (real * count[ids]).sum(axis=1, keepdims=True)
+        return total / np.maximum(n, 1.0)
+
+    return means
+
+
+def _ngram_bag(layer: Any) -> Step:
     # NumPy: at small batches a NumPy op costs a few us, an eager TensorFlow op ~20 us;
     # the hashing is NgramBag.slots' integer arithmetic, exactly
     weights_np = np.asarray(layer.table.embeddings.numpy(), dtype=np.float32)
     ngrams, buckets, vocab = int(layer.ngrams), int(layer.buckets), int(layer.vocab_size)
+    subwords = (
+        _subword_means(weights_np, np.asarray(layer.subword_ids), vocab + buckets)
+        if layer.subwords
+        else None
+    )
 
     def step(ids: Any, mask: Any) -> tuple[tf.Tensor, None]:
         ids = np.asarray(ids).astype(np.int64, copy=False)
@@ -244,6 +265,8 @@ def _ngram_bag(layer: Any) -> Step:
         weight = np.concatenate(weights, axis=1) if len(weights) > 1 else weights[0]
         total = np.einsum("bl,bld->bd", weight, weights_np[slot])
         bag = total / np.maximum(weight.sum(axis=1, keepdims=True), 1.0)
+        if subwords is not None:
+            bag = np.concatenate([bag, subwords(ids)], axis=1)
         return bag.astype(np.float32, copy=False), None
 
     return step
