@@ -15,7 +15,7 @@ so a piece is never a word.
 `SPELL_SHARE` of the training tokens are outside the vocabulary: there the unseen words
 are much of what a text says. On the development half of the corpus suite (round 2,
 docs/measurements.md) ISO names (29% outside) went from 0.696 to 0.772 and passed TF-IDF
-on character n-grams (0.762); on the other sixteen corpora (2 to 8% outside) spelling
+on character n-grams (0.762); on the other sixteen (0.7 to 8.3% outside) spelling
 changed -1.8 to +2.1 points, and 3-character pieces lost 2 points on Russian fortunes.
 
 The rewrite is three RE2 replacements and a table lookup, TensorFlow ops only, so the

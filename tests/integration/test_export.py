@@ -2,7 +2,8 @@
 every config in configs/ and for imported text data sets (WordNet glosses; English,
 Japanese and Chinese sentences, split "words+chars": raw strings in) and an imported
 series (Mauna Loa CO2, raw windows in, original units out); the SavedModels are called
-in a process that cannot import keras_lstm_opt.
+in a process that cannot import keras_lstm_opt. An imported text set gets the model
+`train` builds for it (`train.auto`: the wide path with its subword bag).
 
 Models have random weights (no training): an export must reproduce any weights. Configs
 that build the same model (default, multiworker and tuning all build one 64-unit LSTM
@@ -163,6 +164,11 @@ def _build(name: str, config: str, schema_dir: str, root: str, texts: list[str] 
 
     cfg = load_config(os.path.join(REPO, "configs", f"{config}.yaml"))
     schema = read_schema(schema_dir)
+    if "text" in schema.get("info", {}):  # imported text: the model `train` builds for it
+        from keras_lstm_opt.config.auto import auto_settings
+
+        cfg, _ = auto_settings(cfg, schema)
+        assert cfg.model.wide_subwords and cfg.model.wide, name  # the default text model
     keras.utils.set_random_seed(len(name))
     run = os.path.join(root, name)
     os.makedirs(run)
