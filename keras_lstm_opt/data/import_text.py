@@ -30,7 +30,12 @@ import numpy as np
 from keras_lstm_opt.data import text as textlib
 from keras_lstm_opt.data.import_options import ReadOptions, TextColumns
 from keras_lstm_opt.data.label_check import check_classes
-from keras_lstm_opt.data.pieces import SPELL, SPELL_SHARE, choose_pieces, unknown_share
+from keras_lstm_opt.data.pieces import (
+    choose_pieces,
+    piece_length,
+    unknown_share,
+    written_lengths,
+)
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.row_weights import WEIGHT, WeightStats, parse_weight
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
@@ -147,22 +152,6 @@ def _size(paths: Sequence[str]) -> int:
 
 def _default_shards(rows: int) -> int:
     return max(1, min(rows, 16, max(2, math.ceil(rows / 50000))))
-
-
-def _pieces(given: int | None, tokens: str, unknown: float) -> tuple[int, str]:
-    """The piece length (0: none) and why, for `--pieces`, `--tokens` and the share of
-    training tokens outside the vocabulary."""
-    if given is not None:
-        return given, f"given (--pieces {given})"
-    if tokens == "character":
-        return 0, "character tokens: every character is in the vocabulary already"
-    share = f"{unknown:.1%} of the training tokens are outside the vocabulary"
-    if unknown >= SPELL_SHARE:
-        return SPELL, (
-            f"auto: {share} (at least {SPELL_SHARE:.0%}): their spelling is much of what "
-            "the texts say (names, codes, rare forms), so each is written letter by letter"
-        )
-    return 0, f"auto: {share} (under {SPELL_SHARE:.0%}): each is [UNK]"
 
 
 def import_text(
@@ -306,14 +295,11 @@ def import_text(
 
     vocab, vocab_why = choose_vocabulary(counts, kind, vocab_size, pruned)
     split, split_why, warning = choose_split(tokens, vocab, counts, script)
-    n_pieces, pieces_why = _pieces(columns.pieces, tokens, unknown_share(counts, vocab))
+    n_pieces, pieces_why = piece_length(columns.pieces, tokens, unknown_share(counts, vocab))
     if n_pieces:
         extra, why, longer = choose_pieces(counts, vocab, n_pieces, MIN_COUNT)
         vocab, pieces_why = vocab + extra, f"{pieces_why}: {why}"
-        written: Counter[int] = Counter()  # lengths as written with pieces (estimated)
-        for k, c in hist.items():
-            written[math.ceil(k * longer)] += c
-        hist = written
+        hist = written_lengths(hist, longer)
         vocab_why += f"; then the {len(extra):,} pieces"
     counts.clear()
     length, length_why = choose_length(hist, cap_kind(split), max_length)

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -50,6 +51,43 @@ def unknown_share(counts: Counter[bytes], words: list[str]) -> float:
     total = sum(counts.values())
     missing = sum(c for t, c in counts.items() if t.decode("utf-8", "replace") not in kept)
     return missing / total if total else 0.0
+
+
+def piece_length(given: int | None, tokens: str, unknown: float) -> tuple[int, str]:
+    """The piece length `data import` uses (0: none) and why.
+
+    Args:
+        given: `--pieces` (None: choose).
+        tokens: the import's `--tokens`.
+        unknown: the share of the training tokens outside the vocabulary (`unknown_share`).
+
+    Example:
+        piece_length(None, "auto", 0.29)   # (1, "auto: 29.0% of the training tokens ...")
+    """
+    if given is not None:
+        return given, f"given (--pieces {given})"
+    if tokens == "character":
+        return 0, "character tokens: every character is in the vocabulary already"
+    share = f"{unknown:.1%} of the training tokens are outside the vocabulary"
+    if unknown >= SPELL_SHARE:
+        return SPELL, (
+            f"auto: {share} (at least {SPELL_SHARE:.0%}): their spelling is much of what "
+            "the texts say (names, codes, rare forms), so each is written letter by letter"
+        )
+    return 0, f"auto: {share} (under {SPELL_SHARE:.0%}): each is [UNK]"
+
+
+def written_lengths(lengths: Counter[int], longer: float) -> Counter[int]:
+    """Training text lengths (length -> texts) as written with pieces: each `longer`
+    times, rounded up (an estimate: rare words are spread over the texts).
+
+    Example:
+        written_lengths(Counter({4: 2, 10: 1}), 1.5)   # Counter({6: 2, 15: 1})
+    """
+    written: Counter[int] = Counter()
+    for k, c in lengths.items():
+        written[math.ceil(k * longer)] += c
+    return written
 
 
 def pieces_of(word: str, n: int) -> list[str]:

@@ -165,3 +165,16 @@ def test_the_onnx_recipe_says_how_to_write_pieces() -> None:
     usage = tokenize_usage({"text": {"split": "whitespace", "pieces": 3}})
     assert "pieces of 3 characters" in usage and "'люб#', '#овь', '#ю'" in usage
     assert "pieces" not in tokenize_usage({"text": {"split": "whitespace"}})
+
+
+def test_the_piece_length_follows_the_share_of_unknown_tokens_and_lengths_grow() -> None:
+    from keras_lstm_opt.data.pieces import piece_length, written_lengths
+
+    assert piece_length(None, "auto", 0.15)[0] == 1 and piece_length(None, "word", 0.149)[0] == 0
+    assert piece_length(None, "character", 0.9) == (
+        0,
+        "character tokens: every character is in the vocabulary already",
+    )
+    assert piece_length(2, "word", 0.0) == (2, "given (--pieces 2)")
+    assert written_lengths(Counter({4: 2, 10: 1, 3: 5}), 1.5) == Counter({6: 2, 15: 1, 5: 5})
+    assert written_lengths(Counter({3: 1, 4: 1}), 1.2) == Counter({4: 1, 5: 1})
