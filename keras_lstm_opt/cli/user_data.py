@@ -74,7 +74,9 @@ def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="a word outside the vocabulary is written as its N-character pieces "
-        "(default: 3 for word tokens; 0 = off, one [UNK] per such word)",
+        "(default: 1, letter by letter, where 15%% or more of the training tokens are "
+        "outside the vocabulary, else 0 = off: one [UNK] per such word; pieces come on "
+        "top of --vocab-size)",
     )
     text.add_argument(
         "--vocab-size",
@@ -182,6 +184,7 @@ _OPTIONS = (
     "label",
     "weight",
     "tokens",
+    "pieces",
     "vocab_size",
     "max_length",
     "time",

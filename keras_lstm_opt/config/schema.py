@@ -118,7 +118,8 @@ class ModelConfig:
         "hashed character n-gram slots of the wide path: a second "
         "bag, of the text's words' char n-grams, as fastText "
         "(0 = off; needs the data's vocabulary; train.auto sets 131072 "
-        "for imported words: up to 4 points, 1.5-2.5x the step time)",
+        "for imported words: +1.3 points on average over 17 corpora, "
+        "1.5-2.5x the step time)",
         min=0,
     )
     wide_minn: int = _f(

@@ -25,7 +25,8 @@ class TextColumns:
     weight: a column of per-row weights (numbers >= 0): each training row's loss weighs
         it (`train` multiplies it by train.class_weight); validation is not weighted.
     pieces: a word outside the vocabulary becomes its pieces of this many characters
-        (`keras_lstm_opt.data.pieces`); None = 3 for word tokens, 0 = off.
+        (`keras_lstm_opt.data.pieces`); None = chosen from the data (1 where 15% or more
+        of the training tokens are outside the vocabulary, else 0), 0 = off.
     """
 
     text: str
@@ -34,7 +35,7 @@ class TextColumns:
     vocab_size: int | None = None
     max_length: int | None = None
     weight: str | None = None  # a column of per-row weights (numbers >= 0), for training
-    pieces: int | None = None  # None: 3 for word tokens; 0: words outside the vocabulary -> [UNK]
+    pieces: int | None = None  # None: chosen from the data; 0: words outside it -> [UNK]
 
 
 @dataclass(frozen=True)

@@ -233,7 +233,7 @@ def import_text(
     classes: Counter[str] = Counter()  # rows per class (training and validation split)
     train_classes: Counter[str] = Counter()
     problems: list[str] = []
-    skipped, n_train, n_val, ordinal, pruned = 0, 0, 0, 0, False
+    skipped, n_train, n_val, ordinal, pruned, dropped = 0, 0, 0, 0, False, 0
     meter = _meter("pass 1/2 (counting tokens)", sources, progress)
     for batch in _batches(sources, cols, on_bad_row, batch_rows, fmt, meter):
         rows = _Rows(batch, text, label, weight)
@@ -264,8 +264,9 @@ def import_text(
             script.add(uniq, n, idx, toks)
             counts.update(dict(zip(uniq.numpy().tolist(), n.numpy().tolist(), strict=True)))
             if len(counts) > MAX_DISTINCT:
+                once = sum(1 for c in counts.values() if c == 1)
                 counts = Counter({t: c for t, c in counts.items() if c > 1})
-                pruned = True
+                pruned, dropped = True, dropped + once
     meter.close()
     if n_train == 0:
         raise DataError(
@@ -295,7 +296,8 @@ def import_text(
 
     vocab, vocab_why = choose_vocabulary(counts, kind, vocab_size, pruned)
     split, split_why, warning = choose_split(tokens, vocab, counts, script)
-    n_pieces, pieces_why = piece_length(columns.pieces, tokens, unknown_share(counts, vocab))
+    unknown = unknown_share(counts, vocab, dropped)
+    n_pieces, pieces_why = piece_length(columns.pieces, tokens, unknown)
     if n_pieces:
         extra, why, longer = choose_pieces(counts, vocab, n_pieces, MIN_COUNT)
         vocab, pieces_why = vocab + extra, f"{pieces_why}: {why}"
@@ -303,7 +305,7 @@ def import_text(
         vocab_why += f"; then the {len(extra):,} pieces"
     counts.clear()
     length, length_why = choose_length(hist, cap_kind(split), max_length)
-    if n_pieces:
+    if n_pieces and max_length is None:
         length_why += f" (lengths with pieces: {longer:.2f}x the tokens, estimated)"
     chosen: dict[str, Any] = {
         "tokens": {"value": split, "why": split_why},

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns, TextColumns
+from keras_lstm_opt.data.pieces import MAX_PIECE
 from keras_lstm_opt.data.readers import expand_sources
 from keras_lstm_opt.data.text import TOKENS
 from keras_lstm_opt.errors import UsageError
@@ -103,6 +104,10 @@ def check_arguments(
         _positive("vocab_size", vocab_size, 3)
         _positive("max_length", max_length)
         _positive("pieces", pieces, 0)
+        if pieces is not None and pieces > MAX_PIECE:
+            raise UsageError(
+                f"pieces: expected at most {MAX_PIECE} characters a piece, got {pieces}"
+            )
         if pieces and tokens == "character":
             raise UsageError(
                 f"pieces={pieces}: pieces are parts of words; character tokens have none "
@@ -185,8 +190,9 @@ def import_data(
         weight: text classification: a column of per-row weights (numbers >= 0), each
             training row's loss multiplied by it (validation is not weighted).
         pieces: text classification: a word outside the vocabulary is written as its
-            pieces of this many characters (`keras_lstm_opt.data.pieces`); None = 3 for
-            word tokens, 0 = off (one [UNK] per such word, as before).
+            pieces of this many characters (`keras_lstm_opt.data.pieces`); None = chosen
+            from the data (1, letter by letter, where 15% or more of the training tokens
+            are outside the vocabulary), 0 = off (one [UNK] per such word, as before).
         time, target, features, window, horizon, transform, season: forecasting (see
             `keras_lstm_opt.data.series.import_series`).
         validation: a separate validation file or glob; None = `validation_fraction`

@@ -16,7 +16,8 @@ so a piece is never a word.
 are much of what a text says. On the development half of the corpus suite (round 2,
 docs/measurements.md) ISO names (29% outside) went from 0.696 to 0.772 and passed TF-IDF
 on character n-grams (0.762); on the other sixteen (0.7 to 8.3% outside) spelling
-changed -1.8 to +2.1 points, and 3-character pieces lost 2 points on Russian fortunes.
+changed -1.8 to +2.1 points, and 3-character pieces lost 2.4 and 2.7 points on Russian
+fortunes (two runs).
 
 The rewrite is three RE2 replacements and a table lookup, TensorFlow ops only, so the
 exported SavedModel does it as the import and predict do. Without pieces (older data
@@ -38,18 +39,22 @@ from typing import Any
 MARK = "#"
 SPELL = 1  # the piece length `data import` picks: a word outside the vocabulary, spelled
 SPELL_SHARE = 0.15  # ... where at least this share of the training tokens is outside it
+MAX_PIECE = 32  # characters a piece at most (`--pieces`)
 PIECES_CAP = 20_000  # pieces kept at most (most frequent first), beside the words
 
 
-def unknown_share(counts: Counter[bytes], words: list[str]) -> float:
-    """The share of the training tokens (`counts`) that the vocabulary `words` lacks.
+def unknown_share(counts: Counter[bytes], words: list[str], dropped: int = 0) -> float:
+    """The share of the training tokens (`counts`, and `dropped` tokens seen once that
+    counting left out) that the vocabulary `words` lacks.
 
     Example:
         unknown_share(Counter({b"a": 3, b"b": 1}), ["", "[UNK]", "a"])   # 0.25
     """
     kept = set(words)
-    total = sum(counts.values())
-    missing = sum(c for t, c in counts.items() if t.decode("utf-8", "replace") not in kept)
+    total = sum(counts.values()) + dropped
+    missing = dropped + sum(
+        c for t, c in counts.items() if t.decode("utf-8", "replace") not in kept
+    )
     return missing / total if total else 0.0
 
 
@@ -135,7 +140,7 @@ def choose_pieces(
         if word not in kept:
             unknown += count
             written += count * -(-len(word) // n)
-        if len(word) <= n:  # its one piece is in the vocabulary iff the word is
+        if len(word) <= n:  # pieces come from longer words; a short one is a piece itself
             continue
         for piece in pieces_of(word, n):
             piece_counts[piece] += count
@@ -146,10 +151,9 @@ def choose_pieces(
     total = sum(counts.values()) or 1
     expansion = (total - unknown + written) / total
     why = (
-        f"{unknown / total:.1%} of the training tokens are words seen fewer than "
-        f"{min_count} times (outside the vocabulary): each is written as its "
-        f"{n}-character pieces ({expansion:.2f}x the tokens); {len(chosen):,} pieces seen at "
-        f"least {min_count} times kept"
+        f"each of the {unknown / total:.1%} of training tokens outside the vocabulary is "
+        f"written as its {n}-character pieces ({expansion:.2f}x the tokens); "
+        f"{len(chosen):,} pieces seen at least {min_count} times kept"
     )
     return chosen, why, expansion
 

@@ -181,13 +181,16 @@ def tokenize_usage(info: dict[str, Any]) -> str:
             "every letter (Unicode), "
         )
     pieces = int(text.get("pieces") or 0)
-    written = (
-        f"; a token absent from vocabulary.json is written as its pieces of {pieces} "
-        f"characters (code points), the first with '#' appended, the others with '#' "
-        f"prepended ('любовью' -> 'люб#', '#овь', '#ю')"
-        if pieces
-        else ""
-    )
+    written = ""
+    if pieces:
+        from keras_lstm_opt.data.pieces import pieces_of
+
+        example = ", ".join(f"'{p}'" for p in pieces_of("любовью", pieces))
+        written = (
+            f"; a token absent from vocabulary.json is written as its pieces of {pieces} "
+            f"characters (code points), the first with '#' appended, the others with '#' "
+            f"prepended ('любовью' -> {example})"
+        )
     return (
         standardize + how[split] + written + "; a token's id is "
         "its index in vocabulary.json (1 when absent); keep the first "

@@ -398,6 +398,12 @@ def test_cli_import_refuses_a_half_given_task_before_tensorflow(tmp_path) -> Non
             ["--time", "t", "--target", "x", "--window", "0", "--horizon", "2"],
             "--window: expected an integer >= 1",
         ),
+        (["--text", "text", "--label", "label", "--pieces", "-1"], "--pieces: expected an integer"),
+        (["--text", "text", "--label", "label", "--pieces", "33"], "--pieces: expected at most 32"),
+        (
+            ["--text", "text", "--label", "label", "--tokens", "character", "--pieces", "2"],
+            "pieces are parts of words",
+        ),
         (
             ["--text", "text", "--label", "label", "--out", str(tmp_path / "notes")],
             "is not empty (todo.txt) and holds no earlier import",

@@ -34,7 +34,7 @@ def test_choose_pieces_counts_long_words_pieces_weighted_by_their_counts() -> No
     pieces, why, longer = choose_pieces(counts, words, 3, 2)
     # rai# 5+1+1, #n 5, #ny 1, #nin 1, #g 1, sno# 1, #w 1: only two seen twice; "ab" too short
     assert pieces == ["rai#", "#n"]
-    assert "17.6% of the training tokens" in why and "2 pieces" in why  # 3 of 17 outside
+    assert "17.6% of training tokens outside" in why and "2 pieces" in why  # 3 of 17
     assert longer == pytest.approx((14 + 2 + 3 + 2) / 17)  # rainy 2, raining 3, snow 2 pieces
 
 
@@ -165,6 +165,8 @@ def test_the_onnx_recipe_says_how_to_write_pieces() -> None:
     usage = tokenize_usage({"text": {"split": "whitespace", "pieces": 3}})
     assert "pieces of 3 characters" in usage and "'люб#', '#овь', '#ю'" in usage
     assert "pieces" not in tokenize_usage({"text": {"split": "whitespace"}})
+    spelled = tokenize_usage({"text": {"split": "whitespace", "pieces": 1}})
+    assert "pieces of 1 characters" in spelled and "'л#', '#ю', '#б'" in spelled
 
 
 def test_the_piece_length_follows_the_share_of_unknown_tokens_and_lengths_grow() -> None:
@@ -178,3 +180,11 @@ def test_the_piece_length_follows_the_share_of_unknown_tokens_and_lengths_grow()
     assert piece_length(2, "word", 0.0) == (2, "given (--pieces 2)")
     assert written_lengths(Counter({4: 2, 10: 1, 3: 5}), 1.5) == Counter({6: 2, 15: 1, 5: 5})
     assert written_lengths(Counter({3: 1, 4: 1}), 1.2) == Counter({4: 1, 5: 1})
+
+
+def test_tokens_left_out_of_the_counts_count_as_unknown() -> None:
+    from keras_lstm_opt.data.pieces import unknown_share
+
+    counts = Counter({b"a": 3, b"b": 1})
+    assert unknown_share(counts, ["", "[UNK]", "a"]) == 0.25
+    assert unknown_share(counts, ["", "[UNK]", "a"], dropped=4) == 5 / 8  # 4 seen once, pruned
