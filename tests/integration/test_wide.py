@@ -297,7 +297,10 @@ def test_predictor_runs_the_wide_path_eagerly(pooling: str, subwords: int) -> No
     predictor = Predictor(model)
     assert predictor.eager, predictor.plan
     assert "wide" in predictor.plan and "deep_and_wide" in predictor.plan
-    x = np.array([[3, 4, 5, 0], [6, 7, 0, 0], [0, 0, 0, 0], [4, 4, 49, 2]])
+    # padding, an all-padding row, [UNK] (1: no subwords) alone and beside words
+    x = np.array(
+        [[3, 4, 5, 0], [6, 7, 0, 0], [0, 0, 0, 0], [4, 4, 49, 2], [1, 1, 0, 0], [1, 3, 1, 0]]
+    )
     np.testing.assert_allclose(predictor(x), model(x), atol=1e-5)
     # a tensor in, and int32 ids, as a caller may pass them
     np.testing.assert_allclose(predictor(tf.constant(x, tf.int32)), model(x), atol=1e-5)
