@@ -30,12 +30,7 @@ import numpy as np
 from keras_lstm_opt.data import text as textlib
 from keras_lstm_opt.data.import_options import ReadOptions, TextColumns
 from keras_lstm_opt.data.label_check import check_classes
-from keras_lstm_opt.data.pieces import (
-    choose_pieces,
-    piece_length,
-    unknown_share,
-    written_lengths,
-)
+from keras_lstm_opt.data.pieces import choose_pieces, piece_length, unknown_share
 from keras_lstm_opt.data.readers import Batch, iter_records
 from keras_lstm_opt.data.row_weights import WEIGHT, WeightStats, parse_weight
 from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
@@ -152,6 +147,35 @@ def _size(paths: Sequence[str]) -> int:
 
 def _default_shards(rows: int) -> int:
     return max(1, min(rows, 16, max(2, math.ceil(rows / 50000))))
+
+
+def _spelled_lengths(
+    vectorizer: Any,
+    sources: Sequence[str],
+    columns: TextColumns,
+    how: tuple[int, str | None, int, float, bool],
+) -> Counter[int]:
+    """The training texts' lengths in tokens as `vectorizer` writes them (length -> texts):
+    pass 1 again, over the same training rows, once the vocabulary and its pieces are known."""
+    import tensorflow as tf
+
+    batch_rows, fmt, seed, fraction, progress = how
+    cols = [columns.text, columns.label, *([columns.weight] if columns.weight else [])]
+    hist: Counter[int] = Counter()
+    meter, ordinal = _meter("pass 1b/2 (measuring texts as written)", sources, progress), 0
+    for batch in _batches(sources, cols, "skip", batch_rows, fmt, meter):
+        rows = _Rows(batch, columns.text, columns.label, columns.weight)
+        val = (
+            _in_validation(seed, ordinal, len(batch), fraction)[rows.keep]
+            if fraction
+            else np.zeros(len(rows.keep), dtype=bool)
+        )
+        ordinal += len(batch)
+        texts = [t for t, v in zip(rows.texts, val, strict=True) if not v]
+        if texts:
+            hist.update(vectorizer(tf.constant(texts)).row_lengths().numpy().tolist())
+    meter.close()
+    return hist
 
 
 def import_text(
@@ -299,14 +323,21 @@ def import_text(
     unknown = unknown_share(counts, vocab, dropped)
     n_pieces, pieces_why = piece_length(columns.pieces, tokens, unknown)
     if n_pieces:
-        extra, why, longer = choose_pieces(counts, vocab, n_pieces, MIN_COUNT)
+        extra, why, _ = choose_pieces(counts, vocab, n_pieces, MIN_COUNT)
         vocab, pieces_why = vocab + extra, f"{pieces_why}: {why}"
-        hist = written_lengths(hist, longer)
         vocab_why += f"; then the {len(extra):,} pieces"
+        # the lengths as the model will see them: one more read of the training rows
+        spelled = {"split": split, "standardize": standardize, "pieces": n_pieces}
+        hist = _spelled_lengths(
+            textlib.make_vectorizer({"vocabulary": vocab, "text": spelled}),
+            sources,
+            columns,
+            (batch_rows, fmt, seed, fraction, progress),
+        )
     counts.clear()
     length, length_why = choose_length(hist, cap_kind(split), max_length)
-    if n_pieces and max_length is None:
-        length_why += f" (lengths with pieces: {longer:.2f}x the tokens, estimated)"
+    if n_pieces:
+        length_why += " (tokens as written, unknown words spelled)"
     chosen: dict[str, Any] = {
         "tokens": {"value": split, "why": split_why},
         "standardize": {"value": standardize, "why": standardize_why},

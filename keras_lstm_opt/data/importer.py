@@ -118,11 +118,22 @@ def check_arguments(
             raise UsageError(
                 f"time={time!r}: forecasting also needs target= (the column(s) to forecast)"
             )
-        if label or vocab_size is not None or max_length is not None or pieces is not None:
+        given = [
+            name
+            for name, value in (
+                ("label", label),
+                ("vocab_size", vocab_size),
+                ("max_length", max_length),
+                ("pieces", pieces),
+            )
+            if value not in (None, "")
+        ]
+        if given:
             raise UsageError(
-                "label, vocab_size and max_length are for text classification "
-                "(text=...); forecasting takes time=, target= and optionally window=, "
-                "horizon="
+                f"{', '.join(f'{name}=' for name in given)} "
+                f"{'is' if len(given) == 1 else 'are'} for text classification (text=...); "
+                "forecasting takes time=COLUMN, target=COLUMN and optionally window=N, "
+                "horizon=N"
             )
         _positive("window", window)
         _positive("horizon", horizon)

@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
@@ -69,30 +68,17 @@ def piece_length(given: int | None, tokens: str, unknown: float) -> tuple[int, s
     Example:
         piece_length(None, "auto", 0.29)   # (1, "auto: 29.0% of the training tokens ...")
     """
+    share = f"{unknown:.1%} of the training tokens are outside the vocabulary"
     if given is not None:
-        return given, f"given (--pieces {given})"
+        return given, f"given (--pieces {given}); {share}"
     if tokens == "character":
         return 0, "character tokens: every character is in the vocabulary already"
-    share = f"{unknown:.1%} of the training tokens are outside the vocabulary"
     if unknown >= SPELL_SHARE:
         return SPELL, (
             f"auto: {share} (at least {SPELL_SHARE:.0%}): their spelling is much of what "
             "the texts say (names, codes, rare forms), so each is written letter by letter"
         )
     return 0, f"auto: {share} (under {SPELL_SHARE:.0%}): each is [UNK]"
-
-
-def written_lengths(lengths: Counter[int], longer: float) -> Counter[int]:
-    """Training text lengths (length -> texts) as written with pieces: each `longer`
-    times, rounded up (an estimate: rare words are spread over the texts).
-
-    Example:
-        written_lengths(Counter({4: 2, 10: 1}), 1.5)   # Counter({6: 2, 15: 1})
-    """
-    written: Counter[int] = Counter()
-    for k, c in lengths.items():
-        written[math.ceil(k * longer)] += c
-    return written
 
 
 def pieces_of(word: str, n: int) -> list[str]:
@@ -151,9 +137,8 @@ def choose_pieces(
     total = sum(counts.values()) or 1
     expansion = (total - unknown + written) / total
     why = (
-        f"each of the {unknown / total:.1%} of training tokens outside the vocabulary is "
-        f"written as its {n}-character pieces ({expansion:.2f}x the tokens); "
-        f"{len(chosen):,} pieces seen at least {min_count} times kept"
+        f"{n}-character pieces ({expansion:.2f}x the tokens); {len(chosen):,} pieces seen at "
+        f"least {min_count} times kept"
     )
     return chosen, why, expansion
 

@@ -399,6 +399,10 @@ def test_cli_import_refuses_a_half_given_task_before_tensorflow(tmp_path) -> Non
             "--window: expected an integer >= 1",
         ),
         (["--text", "text", "--label", "label", "--pieces", "-1"], "--pieces: expected an integer"),
+        (
+            ["--time", "t", "--target", "x", "--window", "2", "--horizon", "2", "--pieces", "0"],
+            "--pieces is for text classification (--text ...); forecasting takes --time COLUMN,",
+        ),
         (["--text", "text", "--label", "label", "--pieces", "33"], "--pieces: expected at most 32"),
         (
             ["--text", "text", "--label", "label", "--tokens", "character", "--pieces", "2"],

@@ -34,7 +34,7 @@ def test_choose_pieces_counts_long_words_pieces_weighted_by_their_counts() -> No
     pieces, why, longer = choose_pieces(counts, words, 3, 2)
     # rai# 5+1+1, #n 5, #ny 1, #nin 1, #g 1, sno# 1, #w 1: only two seen twice; "ab" too short
     assert pieces == ["rai#", "#n"]
-    assert "17.6% of training tokens outside" in why and "2 pieces" in why  # 3 of 17
+    assert why == "3-character pieces (1.24x the tokens); 2 pieces seen at least 2 times kept"
     assert longer == pytest.approx((14 + 2 + 3 + 2) / 17)  # rainy 2, raining 3, snow 2 pieces
 
 
@@ -109,6 +109,20 @@ def test_the_import_spells_unknown_words_where_they_are_many_and_reports_it(
     assert why.startswith("auto: 37.5% of the training tokens are outside the vocabulary")
     assert "letter by letter" in why
     assert {"lake", "⇧", "n#", "#i", "#a", "#v", "#l", "#e"} <= set(info["vocabulary"])
+    # max_length is the 95th percentile of the texts as written, names spelled out
+    import tensorflow as tf
+
+    from keras_lstm_opt.data.text import make_vectorizer
+
+    with open(src, encoding="utf-8") as fh:
+        texts = [row[0] for row in csv.reader(fh)][1:]
+    written = sorted(make_vectorizer(info)(tf.constant(texts)).row_lengths().numpy().tolist())
+    assert written[-1] == 13  # ⇧ j# #a #c #k #s #o #n #v #i #l #l #e
+    p95 = written[-(-95 * len(written) // 100) - 1]  # the first length 95% of texts reach
+    assert info["text"]["max_length"] == p95 > 3
+    assert report["chosen"]["max_length"]["why"].endswith(
+        "(tokens as written, unknown words spelled)"
+    )
     got = _vectorize(info, ["Lake Nessia"])[0]
     assert got[:3] == ["⇧", "lake", "⇧"] and got[3:] == ["n#", "#e", "#s", "#s", "#i", "#a"]
 
@@ -133,7 +147,7 @@ def test_the_import_keeps_unk_where_few_tokens_are_unknown_or_as_given(tmp_path:
     )
     info = read_schema(str(tmp_path / "g"))["info"]
     assert info["text"]["pieces"] == given["chosen"]["pieces"]["value"] == 3
-    assert given["chosen"]["pieces"]["why"].startswith("given (--pieces 3): ")
+    assert given["chosen"]["pieces"]["why"].startswith("given (--pieces 3); 0.0% of the")
     assert {"rai#", "#ny", "bre#", "#ad"} <= set(info["vocabulary"])
     assert info["vocabulary"].index("rain") < info["vocabulary"].index("rai#")  # words first
     # raining -> rai# #nin #g, breads -> bre# #ads: the pieces seen twice, [UNK] for the rest
@@ -169,17 +183,18 @@ def test_the_onnx_recipe_says_how_to_write_pieces() -> None:
     assert "pieces of 1 characters" in spelled and "'л#', '#ю', '#б'" in spelled
 
 
-def test_the_piece_length_follows_the_share_of_unknown_tokens_and_lengths_grow() -> None:
-    from keras_lstm_opt.data.pieces import piece_length, written_lengths
+def test_the_piece_length_follows_the_share_of_unknown_tokens() -> None:
+    from keras_lstm_opt.data.pieces import piece_length
 
     assert piece_length(None, "auto", 0.15)[0] == 1 and piece_length(None, "word", 0.149)[0] == 0
     assert piece_length(None, "character", 0.9) == (
         0,
         "character tokens: every character is in the vocabulary already",
     )
-    assert piece_length(2, "word", 0.0) == (2, "given (--pieces 2)")
-    assert written_lengths(Counter({4: 2, 10: 1, 3: 5}), 1.5) == Counter({6: 2, 15: 1, 5: 5})
-    assert written_lengths(Counter({3: 1, 4: 1}), 1.2) == Counter({4: 1, 5: 1})
+    assert piece_length(2, "word", 0.176) == (
+        2,
+        "given (--pieces 2); 17.6% of the training tokens are outside the vocabulary",
+    )
 
 
 def test_tokens_left_out_of_the_counts_count_as_unknown() -> None:
