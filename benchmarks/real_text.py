@@ -200,7 +200,7 @@ def run_ours(work: str, overrides: list[str]) -> dict[str, Any]:
     from keras_lstm_opt.serve.run import load_run
 
     start, start_at = time.perf_counter(), time.time()
-    options = {  # `--set import.pieces=0`: an option of the import, not of the config
+    options: dict[str, Any] = {  # `--set import.pieces=0`: an import option, not the config's
         k[len("import.") :]: int(v) if v.lstrip("-").isdigit() else v
         for k, _, v in (o.partition("=") for o in overrides if o.startswith("import."))
     }
