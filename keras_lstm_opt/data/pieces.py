@@ -26,13 +26,14 @@ directories, `--pieces 0`, character tokens) nothing changes.
 Example:
 
     pieces_of("любовью", 3)               # ["люб#", "#овь", "#ю"]
-    layer = make_piece_vectorizer(info)   # info.text.pieces == 1
+    layer = make_vectorizer(info)         # data.text's, for info.text.pieces == 1
     layer(tf.constant(["Moldova"]))       # ragged int64 ids
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 MARK = "#"
@@ -143,21 +144,18 @@ def choose_pieces(
     return chosen, why, expansion
 
 
-def make_piece_vectorizer(info: dict[str, Any]) -> Any:
-    """A Keras layer: [B] strings -> ragged int64 ids, words outside the vocabulary
-    written as pieces (see the module docstring). `info` is a schema's info with
-    `text.pieces` > 0."""
+def make_piece_vectorizer(vocabulary: list[str], n: int, tokenize: Callable[[Any], Any]) -> Any:
+    """A Keras layer: [B] strings -> ragged int64 ids, words outside `vocabulary` written
+    as their `n`-character pieces (see the module docstring).
+
+    Args:
+        vocabulary: "" and "[UNK]" first, then the words, then the pieces.
+        n: the piece length.
+        tokenize: [B] strings -> ragged token strings (the import's standardize and split,
+            `text.make_tokenizer`).
+    """
     import keras
     import tensorflow as tf
-
-    from keras_lstm_opt.data.text import STANDARDIZE, make_tokenizer
-
-    text = info.get("text") or {}
-    n = int(text["pieces"])
-    tokenize = make_tokenizer(
-        str(text.get("split", "whitespace")), text.get("standardize", STANDARDIZE)
-    )
-    vocabulary = [str(v) for v in info["vocabulary"]]
 
     class PieceVectorizer(keras.layers.Layer):
         def __init__(self) -> None:

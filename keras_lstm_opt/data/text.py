@@ -175,7 +175,10 @@ def make_vectorizer(info: dict[str, Any]) -> Any:
     if int(text.get("pieces") or 0) > 0:
         from keras_lstm_opt.data.pieces import make_piece_vectorizer
 
-        return make_piece_vectorizer(info)
+        tokenize = make_tokenizer(
+            str(text.get("split", "whitespace")), text.get("standardize", STANDARDIZE)
+        )
+        return make_piece_vectorizer([str(v) for v in vocabulary], int(text["pieces"]), tokenize)
     return keras.layers.TextVectorization(
         standardize=keras_standardize(text.get("standardize", STANDARDIZE)),
         split=keras_split(text.get("split", "whitespace")),
