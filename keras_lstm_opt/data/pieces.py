@@ -110,8 +110,8 @@ def choose_pieces(
 ) -> tuple[list[str], str, float]:
     """The pieces to add to the vocabulary `words` and why: the pieces of every training
     word longer than `n` characters, weighted by the word's count, kept if seen
-    `min_count` times (at most `PIECES_CAP`); and how many times longer the training
-    texts get (tokens written as pieces against tokens), to size `max_length` by.
+    `min_count` times (at most `PIECES_CAP`); and how many times more tokens the training
+    rows hold once their unknown words are written as pieces (for the report).
 
     Args:
         counts: training token counts (UTF-8 bytes -> count).
