@@ -116,6 +116,13 @@ def _in_validation(seed: int, start: int, n: int, fraction: float) -> np.ndarray
     return (x >> np.uint64(11)).astype(np.float64) / 2.0**53 < fraction
 
 
+def _kept_in_validation(seed: int, start: int, n: int, fraction: float, keep: Any) -> np.ndarray:
+    """`_in_validation` for the rows `keep` of a batch of `n` (all False when `fraction` is 0)."""
+    if not fraction:
+        return np.zeros(len(keep), dtype=bool)
+    return _in_validation(seed, start, n, fraction)[keep]
+
+
 def _batches(
     paths: Sequence[str],
     cols: list[str],
@@ -165,11 +172,7 @@ def _spelled_lengths(
     meter, ordinal = _meter("pass 1b/2 (measuring texts as written)", sources, progress), 0
     for batch in _batches(sources, cols, "skip", batch_rows, fmt, meter):
         rows = _Rows(batch, columns.text, columns.label, columns.weight)
-        val = (
-            _in_validation(seed, ordinal, len(batch), fraction)[rows.keep]
-            if fraction
-            else np.zeros(len(rows.keep), dtype=bool)
-        )
+        val = _kept_in_validation(seed, ordinal, len(batch), fraction, rows.keep)
         ordinal += len(batch)
         texts = [t for t, v in zip(rows.texts, val, strict=True) if not v]
         if texts:
@@ -265,11 +268,7 @@ def import_text(
             raise DataError(rows.problems[0])
         skipped += len(rows.problems)
         problems.extend(rows.problems[: max(0, 20 - len(problems))])
-        val = (
-            _in_validation(seed, ordinal, len(batch), fraction)[rows.keep]
-            if fraction
-            else np.zeros(len(rows.keep), dtype=bool)
-        )
+        val = _kept_in_validation(seed, ordinal, len(batch), fraction, rows.keep)
         ordinal += len(batch)
         classes.update(rows.labels)
         train_classes.update(lab for lab, v in zip(rows.labels, val, strict=True) if not v)
@@ -402,11 +401,7 @@ def import_text(
                 if frac == 1.0:
                     val = np.ones(len(rows.keep), dtype=bool)
                 else:
-                    val = (
-                        _in_validation(seed, ordinal, len(batch), frac)[rows.keep]
-                        if frac
-                        else np.zeros(len(rows.keep), dtype=bool)
-                    )
+                    val = _kept_in_validation(seed, ordinal, len(batch), frac, rows.keep)
                     ordinal += len(batch)
                 texts = [t for t, k in zip(rows.texts, ok, strict=True) if k]
                 if texts:
