@@ -23,6 +23,11 @@
   ASCII art kept: noisy) and `fortunes-bg` (package `fortunes-bg`, GPL-2; Bulgarian,
   Cyrillic): every cookie file of `/usr/share/games/fortunes/{de,pl,bg}`, labelled by its
   file. Added in the suite's second round (held-out).
+* `fortunes-cs` (package `fortunes-cs`, GPL-2+; Czech and Slovak: every cookie file of
+  `/usr/share/games/fortunes/cs`) and `fortunes-mario` (package `fortunes-mario`, GPL-2+;
+  Brazilian Portuguese: the `mario.*` files of `/usr/share/games/fortunes`, among them
+  anagrams, palindromes, ASCII art and jokes: noisy), labelled by file. Added in the
+  suite's third round (held-out).
 
 As in `fortunes`, a cookie's lines are joined by single spaces; symbolic links and the
 `.dat` indexes are skipped. A file whose strfile index (`.dat`) has the STR_ROTATED flag
@@ -78,6 +83,12 @@ COOKIE_SETS: dict[str, tuple[str, Callable[[str], bool], Callable[[str], str]]] 
     "fortunes-de": ("/usr/share/games/fortunes/de", _cookie_file, lambda name: name),
     "fortunes-pl": ("/usr/share/games/fortunes/pl", _cookie_file, lambda name: name),
     "fortunes-bg": ("/usr/share/games/fortunes/bg", _cookie_file, lambda name: name),
+    "fortunes-cs": ("/usr/share/games/fortunes/cs", _cookie_file, lambda name: name),
+    "fortunes-mario": (
+        "/usr/share/games/fortunes",
+        lambda name: name.startswith("mario.") and not name.endswith(".dat"),
+        lambda name: name[len("mario.") :],
+    ),
 }
 
 
@@ -160,3 +171,13 @@ def fortunes_pl_rows() -> list[tuple[str, str]]:
 def fortunes_bg_rows() -> list[tuple[str, str]]:
     """Bulgarian cookies by file (see the module's docstring)."""
     return cookie_rows("fortunes-bg")
+
+
+def fortunes_cs_rows() -> list[tuple[str, str]]:
+    """Czech and Slovak fortune cookies by file (round 3, held-out)."""
+    return cookie_rows("fortunes-cs")
+
+
+def fortunes_mario_rows() -> list[tuple[str, str]]:
+    """Brazilian Portuguese fortune cookies by file, `mario.*` (round 3, held-out)."""
+    return cookie_rows("fortunes-mario")

@@ -1,4 +1,4 @@
-"""Translated man pages labelled by their section: Japanese, Chinese, German, Russian.
+"""Translated man pages labelled by their section, in eight languages.
 
 * `manpages-ja` (package `manpages-ja`, the JM project's translations, free documentation
   licences): the pages under `/usr/share/man/ja`, sections 1, 4, 5, 6, 7 and 8.
@@ -16,12 +16,16 @@ Added in the suite's second round (held-out):
 * `manpages-ru` (packages `manpages-ru` and `manpages-ru-dev`, manpages-l10n, GPL-3+):
   the Russian pages under `/usr/share/man/ru`, Cyrillic.
 
-German and Russian are spaced, so their pages are cut at `MAN_WORDS` words as `manpages`
-is. Each page's NAME and DESCRIPTION sections are read like `manpages` does (`man_text`:
-troff markup stripped, `.so` links skipped), with the translated headings ("名前",
-"説明", "描述 DESCRIPTION", ...) recognised. Words are few in unspaced text, so a page is
-cut at `CJK_CHARS` characters instead of `MAN_WORDS` words (300 English words are about
-1,800 characters; 600 CJK characters carry about as much).
+Added in the suite's third round (held-out): `manpages-fr`, `manpages-es`, `manpages-pl`
+and `manpages-uk` (packages of the same names, manpages-l10n, GPL-3+): the French,
+Spanish, Polish and Ukrainian (Cyrillic) pages under `/usr/share/man/<language>`.
+
+German, Russian and the third round's languages are spaced, so their pages are cut at
+`MAN_WORDS` words as `manpages` is. Each page's NAME and DESCRIPTION sections are read like
+`manpages` does (`man_text`: troff markup stripped, `.so` links skipped), with the
+translated headings ("名前", "説明", "描述 DESCRIPTION", ...) recognised. Words are few in
+unspaced text, so a page is cut at `CJK_CHARS` characters instead of `MAN_WORDS` words (300
+English words are about 1,800 characters; 600 CJK characters carry about as much).
 
 Example:
 
@@ -48,7 +52,9 @@ SECTION_NAMES = {
     "8": "8 administration",
 }
 _NAME = {"NAME", "名前", "名称", "名稱", "BEZEICHNUNG", "ИМЯ", "НАЗВАНИЕ"}
+_NAME |= {"NOM", "NOMBRE", "NAZWA", "НАЗВА"}  # fr, es, pl, uk
 _DESCRIPTION = {"DESCRIPTION", "説明", "解説", "描述", "说明", "BESCHREIBUNG", "ОПИСАНИЕ"}
+_DESCRIPTION |= {"DESCRIPCIÓN", "OPIS", "ОПИС"}  # es, pl, uk (fr: DESCRIPTION)
 
 
 def _english_headings(source: str) -> str:
@@ -108,3 +114,23 @@ def manpages_de_rows() -> list[tuple[str, str]]:
 def manpages_ru_rows() -> list[tuple[str, str]]:
     """Russian man pages by section, 300 words (see the module's docstring)."""
     return cjk_man_rows(("manpages-ru", "manpages-ru-dev"), "ru", chars=None)
+
+
+def manpages_fr_rows() -> list[tuple[str, str]]:
+    """French man pages by section, 300 words (round 3, held-out)."""
+    return cjk_man_rows("manpages-fr", "fr", chars=None)
+
+
+def manpages_es_rows() -> list[tuple[str, str]]:
+    """Spanish man pages by section, 300 words (round 3, held-out)."""
+    return cjk_man_rows("manpages-es", "es", chars=None)
+
+
+def manpages_pl_rows() -> list[tuple[str, str]]:
+    """Polish man pages by section, 300 words (round 3, held-out)."""
+    return cjk_man_rows("manpages-pl", "pl", chars=None)
+
+
+def manpages_uk_rows() -> list[tuple[str, str]]:
+    """Ukrainian man pages by section, 300 words (round 3, held-out)."""
+    return cjk_man_rows("manpages-uk", "uk", chars=None)
