@@ -13,11 +13,16 @@ the built-in default:
 * `model.wide`: on for class labels (`keras_lstm_opt.models.wide`): a fastText-style
   bag of hashed token bigrams read by the head beside the LSTM; it adds accuracy on the
   development half of the corpus suite (docs/measurements.md, design measurements);
-* `model.wide_subwords`: 131,072 for words (not for character tokens): the wide path's
+* `model.wide_subwords`: on for words (not for character tokens): the wide path's
   second bag, of every word's character n-grams, as fastText's subwords, so that words
   spelled alike share evidence (inflected forms, compounds, names); on the development
   half of the corpus suite (round 2, one run each) the mean of 17 corpora rose by 1.3
   points, Russian fortunes by 3.8 and FOLDOC by 4.1, for 1.5 to 2.5x the time per epoch;
+* `model.wide_subwords` and `model.wide_buckets` (the hashed slots of the two bags): the
+  power of two that gives each distinct n-gram about 2 slots (the vocabulary's character
+  n-grams; at most the training tokens' n-grams for the token bag), between 4,096 and
+  131,072: every slot is a trained row that each step's optimiser update, each saved
+  checkpoint and the model file carry, so a small corpus gets a small table;
 * `model.input_dropout`: 0.2 (real text overfits from the second or third epoch);
 * `train.batch_size`: 16 under 2,000 training examples, 32 under 20,000, 64 under
   200,000, else the default (enough steps per epoch to learn from a small set), a
@@ -62,11 +67,66 @@ from keras_lstm_opt.config.schema import ExperimentConfig
 from keras_lstm_opt.data.schema import Schema
 
 TINY_SET, SMALL_SET, MEDIUM_SET = 2_000, 20_000, 200_000
-SUBWORDS = 131_072  # the wide path's hashed character n-gram slots, as its word-pair slots
+MOST_SLOTS, FEWEST_SLOTS = 131_072, 4_096  # hashed n-gram slots of a bag of the wide path
 NOISY_VALIDATION = 1_000  # examples: one more right moves accuracy by 0.1 point or more
 
 
-def _rules(schema: Schema, replicas: int) -> dict[str, tuple[Any, str]]:
+def slots_for(ngrams: int) -> int:
+    """Hashed slots for `ngrams` distinct n-grams: the power of two of about 2 per
+    n-gram (collisions then touch about a third of them), between `FEWEST_SLOTS` and
+    `MOST_SLOTS`.
+
+    Example:
+
+        slots_for(12_568)   # 32768
+    """
+    wanted = max(FEWEST_SLOTS, 2 * ngrams)
+    return min(MOST_SLOTS, 1 << (wanted - 1).bit_length())
+
+
+def _subword_count(vocabulary: list[str], minn: int, maxn: int) -> int:
+    """The distinct character n-grams the subword bag hashes for `vocabulary`."""
+    from keras_lstm_opt.models.wide import MAX_WIDTH, RESERVED, char_ngrams
+
+    return len(
+        {
+            gram
+            for word in vocabulary
+            if word not in RESERVED
+            for gram in char_ngrams(word, minn, maxn)[:MAX_WIDTH]
+        }
+    )
+
+
+def _wide_rules(schema: Schema, model: Any) -> dict[str, tuple[Any, str]]:
+    """The two bags' table sizes, from the training tokens and the vocabulary."""
+    info = schema.get("info", {})
+    examples = int(schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
+    tokens = int(examples * float(info["text"].get("length_mean", 0) or 0))
+    pairs = int(info["text"].get("pairs", 0) or 0)  # counted by the import, or bound
+    grams = (pairs or tokens) * max(1, model.wide_ngrams - 1)
+    rules: dict[str, tuple[Any, str]] = {}
+    if grams:
+        seen = f"{pairs:,} distinct token pairs" if pairs else f"{tokens:,} training tokens"
+        rules["model.wide_buckets"] = (
+            slots_for(grams),
+            f"{seen} in the training rows: about {grams:,} distinct token n-grams "
+            f"(2..{model.wide_ngrams}) for the bag's hashed slots",
+        )
+    vocabulary = info.get("vocabulary") or []
+    if info["text"].get("split") != "character" and vocabulary:
+        count = _subword_count(vocabulary, model.wide_minn, model.wide_maxn)
+        rules["model.wide_subwords"] = (
+            slots_for(count),
+            "words: a second bag, of each word's character n-grams (fastText's "
+            "subwords), so that words spelled alike (inflected forms, names) share "
+            f"evidence; the vocabulary has {count:,} distinct ones "
+            f"({model.wide_minn}..{model.wide_maxn} characters)",
+        )
+    return rules
+
+
+def _rules(schema: Schema, replicas: int, model: Any) -> dict[str, tuple[Any, str]]:
     info = schema.get("info", {})
     examples = int(schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
     vocab, length = int(info.get("vocab_size", 0)), int(info["text"].get("max_length", 0))
@@ -88,13 +148,8 @@ def _rules(schema: Schema, replicas: int) -> dict[str, tuple[Any, str]]:
             "every word and word pair at once, as a linear n-gram "
             "model does; the LSTM adds word order and context",
         )
-    if target.get("dtype", "int64") == "int64" and info["text"].get("split") != "character":
-        rules["model.wide_subwords"] = (
-            SUBWORDS,
-            "words: a second bag, of each word's character n-grams (fastText's "
-            "subwords), so that words spelled alike (inflected forms, names) share "
-            "evidence",
-        )
+    if target.get("dtype", "int64") == "int64":
+        rules.update(_wide_rules(schema, model))
     if target.get("dtype", "int64") == "int64" and validation:
         rules["train.monitor"] = (
             "val_accuracy",
@@ -256,7 +311,7 @@ def _auto(
     if not cfg.train.auto:
         return cfg, {}
     if schema.get("task") == "text" and "text" in info:
-        rules = _rules(schema, replicas)
+        rules = _rules(schema, replicas, cfg.model)
     elif "series" in info:
         rules = _series_rules(schema, replicas)
     else:
@@ -277,8 +332,9 @@ def _auto(
         changes[section][name] = value
         decided[key] = {"value": value, "was": was, "why": why}
     if not changes["model"].get("wide", cfg.model.wide):  # no bag for the subwords to join
-        changes["model"].pop("wide_subwords", None)
-        decided.pop("model.wide_subwords", None)
+        for key in ("wide_subwords", "wide_buckets"):
+            changes["model"].pop(key, None)
+            decided.pop(f"model.{key}", None)
     if changes["data"].get("batching", cfg.data.batching) != "bucket":
         changes["data"].pop("bucket_boundaries", None)  # the user keeps pad batching
         decided.pop("data.bucket_boundaries", None)

@@ -37,6 +37,7 @@ from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
 from keras_lstm_opt.data.text_choices import (
     MAX_DISTINCT,
     MIN_COUNT,
+    DistinctPairs,
     ScriptCounts,
     cap_kind,
     choose_length,
@@ -393,7 +394,7 @@ def import_text(
             0,
         )
         parts = [(sources, fraction)] + ([(validation, 1.0)] if validation else [])
-        done = 0
+        done, pairs = 0, DistinctPairs()
         for paths, frac in parts:
             for batch in _batches(paths, cols, "skip", batch_rows, fmt, meter, done):
                 rows = _Rows(batch, text, label, weight)
@@ -410,6 +411,7 @@ def import_text(
                     y = [index[lab] for lab, k in zip(rows.labels, ok, strict=True) if k]
                     row_w = [v for v, k in zip(rows.weights, ok, strict=True) if k]
                     to_val = val[np.asarray(ok, dtype=bool)]
+                    pairs.add(flat, splits, ~to_val)
                     for j in range(len(texts)):
                         ex = tf.train.Example()
                         f = ex.features.feature
@@ -441,6 +443,7 @@ def import_text(
             "seconds": round(seconds, 2),
             "rows_per_second": round((n_train + n_val + skipped) / max(seconds, 1e-9)),
         }
+        info["text"]["pairs"] = pairs.count  # train.auto sizes the wide path's table by it
         if weight:
             info["weight"] = weights.summary(weight)
             log.info("import: %s", info["weight"]["why"])

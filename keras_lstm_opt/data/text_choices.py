@@ -17,6 +17,10 @@ texts' lengths, capped at 500 words, 1,000 "words+chars" tokens (a CJK sentence 
 1.5 to 3 characters per English word it translates, so a long text still fits: the LSTM
 costs time in proportion to it) or 2,000 characters.
 
+Pairs. Pass 2 also counts the distinct pairs of consecutive token ids in the training
+rows (`DistinctPairs`, up to `PAIRS_COUNTED`): `train.auto` sizes the wide path's hashed
+table by it (`info.text.pairs`).
+
 Example:
 
     counts = ScriptCounts(); counts.add(uniq, n, idx, rows)   # per batch of pass 1
@@ -29,6 +33,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import numpy as np
+
 from keras_lstm_opt.data.text import SPLITS, UNSPACED, UNSPACED_SCRIPTS, WORDS_CHARS
 
 VOCAB_CAP = {"word": 20000, WORDS_CHARS: 20000, "character": 1000}
@@ -38,6 +44,7 @@ MAX_DISTINCT = 2_000_000  # tokens counted at once; tokens seen once are dropped
 RUN = 4  # a token of more than RUN unspaced-script characters is a sentence, not a word
 RUN_SHARE = 0.1  # of the training texts: warn when `tokens="word"` leaves that many such
 KINDS = {"word": "words", WORDS_CHARS: "tokens", "character": "characters"}
+PAIRS_COUNTED = 1 << 17  # distinct token pairs counted; past it the count stays there
 _NOT_UNSPACED = "[^" + UNSPACED[1:]
 _LONG_RUN = f".*{UNSPACED}{{{RUN + 1},}}.*"
 
@@ -255,3 +262,34 @@ def length_stats(hist: Counter[int], length: int) -> dict[str, Any]:
         "length_deciles": [percentile(capped, q / 10) for q in range(1, 10)],
         "length_mean": round(sum(k * c for k, c in capped.items()) / n, 2),
     }
+
+
+class DistinctPairs:
+    """The distinct pairs of consecutive token ids in the training rows, counted up to
+    `PAIRS_COUNTED` (what the wide path's hashed table needs to know; beyond it the
+    table is as large as it gets).
+
+    Example:
+
+        pairs = DistinctPairs()
+        pairs.add(np.array([5, 6, 5, 6]), np.array([0, 2, 4]), np.array([True, True]))
+        pairs.count   # 1: (5, 6) twice, and no pair across the rows' boundary
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+
+    def add(self, flat: np.ndarray, splits: np.ndarray, training: np.ndarray) -> None:
+        """Count the pairs of a batch: token ids `flat` in rows at `splits` (row j is
+        flat[splits[j]:splits[j + 1]]), of which the rows where `training` is True."""
+        if len(self._seen) >= PAIRS_COUNTED or len(flat) < 2:
+            return
+        row = np.repeat(np.arange(len(splits) - 1), np.diff(splits))
+        inside = (row[:-1] == row[1:]) & np.asarray(training, dtype=bool)[row[:-1]]
+        ids = np.asarray(flat, dtype=np.int64)
+        self._seen.update(np.unique((ids[:-1][inside] << 32) | ids[1:][inside]).tolist())
+
+    @property
+    def count(self) -> int:
+        """Distinct pairs seen so far (at most `PAIRS_COUNTED`)."""
+        return min(len(self._seen), PAIRS_COUNTED)

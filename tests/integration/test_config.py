@@ -238,10 +238,16 @@ def _imported_text_schema(examples: int, vocab: int, validation: bool = False) -
     splits = {"train": {"examples": examples}}
     if validation:
         splits["validation"] = {"examples": examples // 4}
+    words = ["", "[UNK]", *(f"w{i}" for i in range(vocab - 2))]  # 2..5-grams: "<w", "w1", ...
     return {
         "task": "text",
         "splits": splits,
-        "info": {"vocab_size": vocab, "num_classes": 5, "text": {"max_length": 40}},
+        "info": {
+            "vocab_size": vocab,
+            "num_classes": 5,
+            "vocabulary": words,
+            "text": {"max_length": 40, "length_mean": 12.0},
+        },
     }
 
 
@@ -257,12 +263,13 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
         "model.input_dropout": 0.2,
         "model.embedding_dim": 64,
         "model.wide": True,
-        "model.wide_subwords": 131072,
+        "model.wide_subwords": 65536,  # 8,998 words: 29,305 distinct 2..5-grams
         "train.batch_size": 32,
         "train.monitor": "val_accuracy",
-    }
+    }  # wide_buckets: 144,000 training tokens want the most slots, the default
     assert (cfg.model.pooling, cfg.train.batch_size) == ("max_mean", 32)
     assert "character n-grams" in decided["model.wide_subwords"]["why"]
+    assert "29,305 distinct ones (2..5 characters)" in decided["model.wide_subwords"]["why"]
     # character tokens have no words to take n-grams of
     chars = _imported_text_schema(12_000, 900)
     chars["info"]["text"]["split"] = "character"
@@ -279,6 +286,34 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
     assert decided["train.batch_size"]["value"] == 66
     _, decided = auto_settings(load_config(None), _imported_text_schema(500_000, 9_000))
     assert "train.batch_size" not in decided
+
+
+def test_train_auto_sizes_the_wide_tables_from_the_data():
+    """A small corpus gets small hashed tables (fewer rows to update and save); a
+    large one the most; a size the user gives stays."""
+    from keras_lstm_opt import load_config
+    from keras_lstm_opt.config.auto import FEWEST_SLOTS, MOST_SLOTS, auto_settings, slots_for
+
+    assert [slots_for(n) for n in (0, 2048, 2049, 12_568, 65_536, 10**9)] == [
+        FEWEST_SLOTS,
+        4096,
+        8192,
+        32768,
+        MOST_SLOTS,
+        MOST_SLOTS,
+    ]
+    small = _imported_text_schema(800, 300, validation=True)  # 9,600 tokens, 298 words
+    cfg, decided = auto_settings(load_config(None), small)
+    assert (cfg.model.wide_buckets, cfg.model.wide_subwords) == (32768, 4096)
+    why = decided["model.wide_buckets"]["why"]
+    assert "9,600 training tokens in the training rows: about 9,600 distinct token" in why
+    trigrams = load_config(None, ["model.wide_ngrams=3", "model.wide_subwords=1024"])
+    cfg, decided = auto_settings(trigrams, small)
+    assert (cfg.model.wide_buckets, cfg.model.wide_subwords) == (65536, 1024)
+    assert "model.wide_subwords" not in decided  # given: kept
+    cfg, decided = auto_settings(load_config(None, ["model.wide=false"]), small)
+    assert (cfg.model.wide_buckets, cfg.model.wide_subwords) == (131072, 0)
+    assert not {"model.wide_buckets", "model.wide_subwords"} & set(decided)
 
 
 def test_train_auto_is_off_for_embedded_data_and_when_asked():
@@ -310,6 +345,7 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
     assert (cfg.model.pooling, cfg.model.embedding_dim, cfg.train.batch_size) == ("last", 48, 128)
     # no validation: monitor stays
     assert set(decided) == {"model.input_dropout", "model.wide", "model.wide_subwords"}
+    assert decided["model.wide_subwords"]["value"] == 65536
     # a tuning trial: the searched keys and the base config's are kept, the rest decided
     trial = trial_config(load_config(None, ["model.units=32"]), {"model.embedding_dim": 16}, 2)
     trial, decided = auto_settings(

@@ -162,6 +162,28 @@ def test_character_tokens(tmp_path: pytest.TempPathFactory, glosses: list[tuple[
     assert max(len(r) for r in tokens) == 40
 
 
+def test_the_distinct_token_pairs_of_the_training_rows_are_counted(
+    tmp_path: pytest.TempPathFactory, glosses: list[tuple[str, str]]
+) -> None:
+    """`info.text.pairs` (what train.auto sizes the wide path's table by) is the number
+    of distinct consecutive id pairs in the written training examples, not validation's."""
+    src = _write(str(tmp_path / "wn.csv"), glosses)
+    import_data(
+        src,
+        str(tmp_path / "out"),
+        text="text",
+        label="label",
+        validation_fraction=0.3,
+        progress=False,
+    )
+    tokens, _ = _examples(str(tmp_path / "out"), "train")
+    want = {(a, b) for row in tokens for a, b in zip(row, row[1:], strict=False)}
+    val_tokens, _ = _examples(str(tmp_path / "out"), "validation")
+    only_val = {(a, b) for row in val_tokens for a, b in zip(row, row[1:], strict=False)} - want
+    assert read_schema(str(tmp_path / "out"))["info"]["text"]["pairs"] == len(want) > 1000
+    assert only_val  # validation's own pairs exist, and are not counted
+
+
 def test_validation_file_and_fraction(
     tmp_path: pytest.TempPathFactory, glosses: list[tuple[str, str]]
 ) -> None:

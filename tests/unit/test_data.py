@@ -321,3 +321,18 @@ def test_snapshot_cache_is_fingerprinted_and_reused(text_dir, tmp_path, caplog):
     caplog.clear()
     cfg.max_length = 10  # a setting that shapes the records: a new snapshot
     assert tokens() < first and "data cache invalidated" in caplog.text
+
+
+def test_distinct_pairs_counts_within_training_rows_up_to_its_cap():
+    import numpy as np
+
+    from keras_lstm_opt.data.text_choices import PAIRS_COUNTED, DistinctPairs
+
+    pairs = DistinctPairs()
+    # rows [1 2 3] (training), [3 4] (validation), [2 3 1 2] (training)
+    pairs.add(np.array([1, 2, 3, 3, 4, 2, 3, 1, 2]), np.array([0, 3, 5, 9]), np.array([1, 0, 1]))
+    assert pairs.count == 3  # (1,2) (2,3) (3,1); not (3,3) across rows, not (3,4)
+    pairs.add(np.arange(2 * PAIRS_COUNTED), np.array([0, 2 * PAIRS_COUNTED]), np.array([True]))
+    assert pairs.count == PAIRS_COUNTED
+    pairs.add(np.array([7, 8]), np.array([0, 2]), np.array([True]))
+    assert pairs.count == PAIRS_COUNTED
