@@ -215,10 +215,14 @@ def _max_mean_pool(layer: Any) -> Step:
     return step
 
 
-def _subword_means(table: np.ndarray, subword_ids: np.ndarray, offset: int) -> Callable:
-    """NgramBag's subword bag in NumPy: ids [B, T] -> the mean of the text's words'
-    character n-gram vectors [B, dim]. The table is fixed at inference, so each word's
-    sum of n-gram vectors is computed once, here, and a call gathers one row per token."""
+def _per_word(table: np.ndarray, vocab: int, subword_ids: np.ndarray | None, offset: int) -> Any:
+    """Per vocabulary id, the rows a NumPy bag gathers in one go: the token's own vector
+    and, with subwords, the sum of its character n-grams' vectors and their count
+    `[V, dim (+ dim + 1)]`. The table is fixed at inference, so each word's n-gram sum
+    is computed once, here."""
+    own = table[:vocab]
+    if subword_ids is None:
+        return own
     valid = subword_ids >= 0  # [V, K], -1 = none
     count = valid.sum(axis=1).astype(np.float32)
     sums = np.zeros((len(subword_ids), table.shape[1]), np.float32)
@@ -227,46 +231,39 @@ def _subword_means(table: np.ndarray, subword_ids: np.ndarray, offset: int) -> C
         vectors = table[offset + subword_ids[valid]]  # row by row, in each word's order
         starts = np.concatenate([[0], np.cumsum(count, dtype=np.int64)[:-1]])
         sums[has] = np.add.reduceat(vectors, starts[has], axis=0)
-
-    def means(ids: np.ndarray) -> np.ndarray:
-        real = (ids != 0).astype(np.float32)
-        total = np.einsum("bt,btd->bd", real, sums[ids])
-        n = (real * count[ids]).sum(axis=1, keepdims=True)
-        return total / np.maximum(n, 1.0)
-
-    return means
+    return np.concatenate([own, sums, count[:, None]], axis=1)
 
 
 def _ngram_bag(layer: Any) -> Step:
     # NumPy: at small batches a NumPy op costs a few us, an eager TensorFlow op ~20 us;
-    # the hashing is NgramBag.slots' integer arithmetic, exactly
+    # the hashing is NgramBag.slots' integer arithmetic, exactly. The token vectors and
+    # the subword bag come from one gather of `_per_word`'s rows, each sum is a matmul.
     weights_np = np.asarray(layer.table.embeddings.numpy(), dtype=np.float32)
     ngrams, buckets, vocab = int(layer.ngrams), int(layer.buckets), int(layer.vocab_size)
-    subwords = (
-        _subword_means(weights_np, np.asarray(layer.subword_ids), vocab + buckets)
-        if layer.subwords
-        else None
+    dim, subwords = int(layer.dim), bool(layer.subwords)
+    words = _per_word(
+        weights_np, vocab, np.asarray(layer.subword_ids) if subwords else None, vocab + buckets
     )
 
     def step(ids: Any, mask: Any) -> tuple[tf.Tensor, None]:
         ids = np.asarray(ids).astype(np.int64, copy=False)
         steps = ids.shape[1]
         real = (ids != 0).astype(np.float32)
-        slots, weights, h, w = [ids], [real], ids, real
-        for n in range(2, ngrams + 1):
-            width = steps - n + 1
+        summed = np.matmul(real[:, None, :], words[ids])[:, 0]  # [B, dim (+ dim + 1)]
+        total, n = summed[:, :dim], real.sum(axis=1, keepdims=True)
+        h, w = ids, real
+        for k in range(2, ngrams + 1):
+            width = steps - k + 1
             if width < 1:
                 break
-            h = (h[:, :width] * PRIME + ids[:, n - 1 : n - 1 + width]) % buckets
-            w = w[:, :width] * real[:, n - 1 : n - 1 + width]
-            slots.append(h + vocab)
-            weights.append(w)
-        slot = np.concatenate(slots, axis=1) if len(slots) > 1 else slots[0]
-        weight = np.concatenate(weights, axis=1) if len(weights) > 1 else weights[0]
-        total = np.einsum("bl,bld->bd", weight, weights_np[slot])
-        bag = total / np.maximum(weight.sum(axis=1, keepdims=True), 1.0)
-        if subwords is not None:
-            bag = np.concatenate([bag, subwords(ids)], axis=1)
+            h = (h[:, :width] * PRIME + ids[:, k - 1 : k - 1 + width]) % buckets
+            w = w[:, :width] * real[:, k - 1 : k - 1 + width]
+            total = total + np.matmul(w[:, None, :], weights_np[h + vocab])[:, 0]
+            n = n + w.sum(axis=1, keepdims=True)
+        bag = total / np.maximum(n, 1.0)
+        if subwords:
+            grams = summed[:, dim : 2 * dim] / np.maximum(summed[:, 2 * dim :], 1.0)
+            bag = np.concatenate([bag, grams], axis=1)
         return bag.astype(np.float32, copy=False), None
 
     return step

@@ -92,14 +92,16 @@ def _np_pool(layer: Any, precision: str) -> Step | None:
         if mask is None:
             mean = x.mean(axis=1)
             return (np.concatenate([x.max(axis=1), mean], axis=-1) if both else mean), None
-        m = mask[:, :, None]
-        count = m.sum(axis=1)
+        w = mask.astype(x.dtype, copy=False)
+        count = w.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore"):  # an all-padding row: NaN, as Keras's mean
-            mean = (x * m).sum(axis=1) / (np.maximum(count, 1.0) if both else count)
+            mean = np.matmul(w[:, None, :], x)[:, 0] / (np.maximum(count, 1.0) if both else count)
         if not both:
             return mean, None
-        peak = np.where(m > 0, x, np.float32(np.finfo(np.float32).min)).max(axis=1)
-        return np.concatenate([np.where(count > 0, peak, 0.0), mean], axis=-1), None
+        peak = x.max(axis=1, where=w[:, :, None] > 0, initial=np.finfo(x.dtype).min)
+        if count.min() <= 0:  # an all-padding row: 0, as MaxMeanPooling
+            peak = np.where(count > 0, peak, 0.0)
+        return np.concatenate([peak, mean], axis=-1), None
 
     return step
 
