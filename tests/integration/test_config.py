@@ -263,6 +263,7 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
         "model.input_dropout": 0.2,
         "model.embedding_dim": 64,
         "model.wide": True,
+        "model.wide_dim": 64,
         "model.wide_subwords": 65536,  # 8,998 words: 29,305 distinct 2..5-grams
         "train.batch_size": 32,
         "train.monitor": "val_accuracy",
@@ -312,8 +313,8 @@ def test_train_auto_sizes_the_wide_tables_from_the_data():
     assert (cfg.model.wide_buckets, cfg.model.wide_subwords) == (65536, 1024)
     assert "model.wide_subwords" not in decided  # given: kept
     cfg, decided = auto_settings(load_config(None, ["model.wide=false"]), small)
-    assert (cfg.model.wide_buckets, cfg.model.wide_subwords) == (131072, 0)
-    assert not {"model.wide_buckets", "model.wide_subwords"} & set(decided)
+    assert (cfg.model.wide_buckets, cfg.model.wide_subwords, cfg.model.wide_dim) == (131072, 0, 32)
+    assert not {"model.wide_buckets", "model.wide_subwords", "model.wide_dim"} & set(decided)
 
 
 def test_train_auto_is_off_for_embedded_data_and_when_asked():
@@ -344,7 +345,12 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
     cfg, decided = auto_settings(cfg, schema)
     assert (cfg.model.pooling, cfg.model.embedding_dim, cfg.train.batch_size) == ("last", 48, 128)
     # no validation: monitor stays
-    assert set(decided) == {"model.input_dropout", "model.wide", "model.wide_subwords"}
+    assert set(decided) == {
+        "model.input_dropout",
+        "model.wide",
+        "model.wide_dim",
+        "model.wide_subwords",
+    }
     assert decided["model.wide_subwords"]["value"] == 65536
     # a tuning trial: the searched keys and the base config's are kept, the rest decided
     trial = trial_config(load_config(None, ["model.units=32"]), {"model.embedding_dim": 16}, 2)
