@@ -18,16 +18,17 @@ the built-in default:
   spelled alike share evidence (inflected forms, compounds, names); on the development
   half of the corpus suite (round 2, one run each) the mean of 17 corpora rose by 1.3
   points, Russian fortunes by 3.8 and FOLDOC by 4.1, for 1.5 to 2.5x the time per epoch;
-* `model.wide_dim`: 64 for class labels (was 32): the bags' vectors feed the linear head,
-  so their width bounds the rank of the n-gram model it learns (fastText's is 100); on
-  the development half (round 3, 12 of 24 corpora, one run each) +1.5 points on average,
-  +2.3 to +2.9 on fortunes, kjv, pydoc, Russian fortunes and man pages, for epochs up to
-  20% longer;
+* `model.wide_dim`: 64 for class labels (was 32): the head reads a text's n-grams as the
+  mean of their vectors, and 64 numbers keep more of them (fastText's vectors are 100
+  wide); tried on 12 of the 24 dev corpora of the suite's round 3 first (one run each):
+  +1.4 points on average, +2.3 to +2.9 on fortunes, kjv, pydoc, Russian fortunes and man
+  pages, -0.2 and -0.1 on German fortunes and WordNet, epochs up to 20% longer;
 * `model.wide_subwords` and `model.wide_buckets` (the hashed slots of the two bags): the
-  power of two that gives each distinct n-gram about 2 slots (the vocabulary's character
-  n-grams; at most the training tokens' n-grams for the token bag), between 4,096 and
-  131,072: every slot is a trained row that each step's optimiser update, each saved
-  checkpoint and the model file carry, so a small corpus gets a small table;
+  power of two that gives each distinct n-gram 2 to 4 slots (the vocabulary's character
+  n-grams; the training rows' distinct token pairs that `data import` counts, or for data
+  imported before it did, the training tokens: an upper bound), between 4,096 and 131,072:
+  every slot is a trained row with two optimiser moments that each saved checkpoint and the
+  model file carry, so a small corpus gets a small table;
 * `model.input_dropout`: 0.2 (real text overfits from the second or third epoch);
 * `train.batch_size`: 16 under 2,000 training examples, 32 under 20,000, 64 under
   200,000, else the default (enough steps per epoch to learn from a small set), a
@@ -78,9 +79,9 @@ NOISY_VALIDATION = 1_000  # examples: one more right moves accuracy by 0.1 point
 
 
 def slots_for(ngrams: int) -> int:
-    """Hashed slots for `ngrams` distinct n-grams: the power of two of about 2 per
-    n-gram (collisions then touch about a third of them), between `FEWEST_SLOTS` and
-    `MOST_SLOTS`.
+    """Hashed slots for `ngrams` distinct n-grams: the power of two at or above 2 per
+    n-gram (2 to 4 each; collisions then touch at most about a third of them), between
+    `FEWEST_SLOTS` and `MOST_SLOTS`.
 
     Example:
 
@@ -90,30 +91,27 @@ def slots_for(ngrams: int) -> int:
     return min(MOST_SLOTS, 1 << (wanted - 1).bit_length())
 
 
-def _subword_count(vocabulary: list[str], minn: int, maxn: int) -> int:
-    """The distinct character n-grams the subword bag hashes for `vocabulary`."""
-    from keras_lstm_opt.models.wide import MAX_WIDTH, RESERVED, char_ngrams
+def _wide_rules(info: dict[str, Any], examples: int, model: Any) -> dict[str, tuple[Any, str]]:
+    """The bags' width and table sizes, from the training tokens and the vocabulary."""
+    from keras_lstm_opt.models.wide import distinct_subwords
 
-    return len(
-        {
-            gram
-            for word in vocabulary
-            if word not in RESERVED
-            for gram in char_ngrams(word, minn, maxn)[:MAX_WIDTH]
-        }
-    )
-
-
-def _wide_rules(schema: Schema, model: Any) -> dict[str, tuple[Any, str]]:
-    """The two bags' table sizes, from the training tokens and the vocabulary."""
-    info = schema.get("info", {})
-    examples = int(schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
+    rules: dict[str, tuple[Any, str]] = {
+        "model.wide_dim": (
+            WIDE_DIM,
+            f"{int(info.get('num_classes', 0) or 0):,} classes: the head reads each text's "
+            f"n-grams as the mean of their vectors; {WIDE_DIM} numbers keep more of them "
+            "than 32 (more accurate on the corpus suite's dev half)",
+        )
+    }
     tokens = int(examples * float(info["text"].get("length_mean", 0) or 0))
-    pairs = int(info["text"].get("pairs", 0) or 0)  # counted by the import, or bound
+    pairs = int(info["text"].get("pairs", 0) or 0)  # counted by the import (older: none)
     grams = (pairs or tokens) * max(1, model.wide_ngrams - 1)
-    rules: dict[str, tuple[Any, str]] = {}
-    if grams:
-        seen = f"{pairs:,} distinct token pairs" if pairs else f"{tokens:,} training tokens"
+    if grams and model.wide_ngrams >= 2:  # a bag of tokens alone hashes nothing
+        seen = (
+            f"{pairs:,} distinct token pairs"
+            if pairs
+            else f"{tokens:,} tokens (data imported before pairs were counted: an upper bound)"
+        )
         rules["model.wide_buckets"] = (
             slots_for(grams),
             f"{seen} in the training rows: about {grams:,} distinct token n-grams "
@@ -121,7 +119,7 @@ def _wide_rules(schema: Schema, model: Any) -> dict[str, tuple[Any, str]]:
         )
     vocabulary = info.get("vocabulary") or []
     if info["text"].get("split") != "character" and vocabulary:
-        count = _subword_count(vocabulary, model.wide_minn, model.wide_maxn)
+        count = distinct_subwords(vocabulary, model.wide_minn, model.wide_maxn)
         rules["model.wide_subwords"] = (
             slots_for(count),
             "words: a second bag, of each word's character n-grams (fastText's "
@@ -154,14 +152,7 @@ def _rules(schema: Schema, replicas: int, model: Any) -> dict[str, tuple[Any, st
             "every word and word pair at once, as a linear n-gram "
             "model does; the LSTM adds word order and context",
         )
-    if target.get("dtype", "int64") == "int64":
-        rules["model.wide_dim"] = (
-            WIDE_DIM,
-            f"{int(info.get('num_classes', 0) or 0):,} classes: the bags' vectors feed a "
-            f"linear head, so their width ({WIDE_DIM}) bounds the rank of the n-gram "
-            "model it learns",
-        )
-        rules.update(_wide_rules(schema, model))
+        rules.update(_wide_rules(info, examples, model))
     if target.get("dtype", "int64") == "int64" and validation:
         rules["train.monitor"] = (
             "val_accuracy",

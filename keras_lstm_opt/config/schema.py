@@ -110,16 +110,23 @@ class ModelConfig:
         "read by the same head (keras_lstm_opt.models.wide); a series: a linear "
         "autoregression on the window added to the head's output",
     )
-    wide_dim: int = _f(32, "width of the wide path's n-gram embeddings", min=1)
-    wide_buckets: int = _f(131072, "hashed n-gram slots of the wide path", min=1)
+    wide_dim: int = _f(
+        32, "width of the wide path's n-gram embeddings (train.auto: 64 for class labels)", min=1
+    )
+    wide_buckets: int = _f(
+        131072,
+        "hashed n-gram slots of the wide path (train.auto: sized to the training rows' "
+        "distinct token pairs, 4096 to 131072)",
+        min=1,
+    )
     wide_ngrams: int = _f(2, "longest n-gram of the wide path (1 = tokens only)", min=1, max=5)
     wide_subwords: int = _f(
         0,
         "hashed character n-gram slots of the wide path: a second "
         "bag, of the text's words' char n-grams, as fastText "
-        "(0 = off; needs the data's vocabulary; train.auto sets 131072 "
-        "for imported words: +1.3 points on average over 17 corpora, "
-        "1.5-2.5x the step time)",
+        "(0 = off; needs the data's vocabulary; train.auto turns it on for "
+        "imported words, sized to the vocabulary's n-grams, 4096 to 131072: "
+        "+1.3 points on average over 17 corpora, 1.5-2.5x the step time)",
         min=0,
     )
     wide_minn: int = _f(

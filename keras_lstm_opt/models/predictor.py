@@ -237,7 +237,8 @@ def _per_word(table: np.ndarray, vocab: int, subword_ids: np.ndarray | None, off
 def _ngram_bag(layer: Any) -> Step:
     # NumPy: at small batches a NumPy op costs a few us, an eager TensorFlow op ~20 us;
     # the hashing is NgramBag.slots' integer arithmetic, exactly. The token vectors and
-    # the subword bag come from one gather of `_per_word`'s rows, each sum is a matmul.
+    # the subword bag come from one gather of `_per_word`'s rows (each n-gram order from
+    # one more), each sum is a matmul.
     weights_np = np.asarray(layer.table.embeddings.numpy(), dtype=np.float32)
     ngrams, buckets, vocab = int(layer.ngrams), int(layer.buckets), int(layer.vocab_size)
     dim, subwords = int(layer.dim), bool(layer.subwords)

@@ -72,6 +72,24 @@ def char_ngrams(word: str, minn: int, maxn: int) -> list[str]:
     return [marked[i : i + n] for n in range(minn, maxn + 1) for i in range(len(marked) - n + 1)]
 
 
+def _word_grams(word: str, minn: int, maxn: int, width: int) -> list[str]:
+    """The n-grams the subword bag reads for `word` (none for padding and [UNK])."""
+    return [] if word in RESERVED else char_ngrams(word, minn, maxn)[:width]
+
+
+def distinct_subwords(
+    vocabulary: Sequence[str], minn: int, maxn: int, width: int = MAX_WIDTH
+) -> int:
+    """How many distinct character n-grams `subword_table` hashes for `vocabulary`
+    (what `train.auto` sizes the subword table by).
+
+    Example:
+
+        distinct_subwords(["", "[UNK]", "ab", "abc"], 2, 3)   # 7: <a ab b> <ab ab> bc c> abc bc>
+    """
+    return len({g for word in vocabulary for g in _word_grams(word, minn, maxn, width)})
+
+
 def subword_table(
     vocabulary: Sequence[str], buckets: int, minn: int, maxn: int, width: int = MAX_WIDTH
 ) -> np.ndarray:
@@ -90,10 +108,7 @@ def subword_table(
             slot[gram] = fnv1a(gram) % buckets
         return slot[gram]
 
-    rows = [
-        [] if word in RESERVED else [hashed(g) for g in char_ngrams(word, minn, maxn)[:width]]
-        for word in vocabulary
-    ]
+    rows = [[hashed(g) for g in _word_grams(word, minn, maxn, width)] for word in vocabulary]
     table = np.full((len(rows), max(1, max(map(len, rows), default=1))), -1, np.int32)
     for i, row in enumerate(rows):
         table[i, : len(row)] = row

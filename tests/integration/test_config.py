@@ -307,7 +307,18 @@ def test_train_auto_sizes_the_wide_tables_from_the_data():
     cfg, decided = auto_settings(load_config(None), small)
     assert (cfg.model.wide_buckets, cfg.model.wide_subwords) == (32768, 4096)
     why = decided["model.wide_buckets"]["why"]
-    assert "9,600 training tokens in the training rows: about 9,600 distinct token" in why
+    assert "9,600 tokens (data imported before pairs were counted: an upper bound)" in why
+    small["info"]["text"]["pairs"] = 3000  # counted by the import: the tighter figure
+    cfg, decided = auto_settings(load_config(None), small)
+    assert (cfg.model.wide_buckets, cfg.model.wide_dim) == (8192, 64)
+    assert "3,000 distinct token pairs in the training rows" in decided["model.wide_buckets"]["why"]
+    given = load_config(None, ["model.wide_buckets=512", "model.wide_dim=16"])
+    cfg, decided = auto_settings(given, small)
+    assert (cfg.model.wide_buckets, cfg.model.wide_dim) == (512, 16)
+    assert not {"model.wide_buckets", "model.wide_dim"} & set(decided)
+    cfg, decided = auto_settings(load_config(None, ["model.wide_ngrams=1"]), small)
+    assert "model.wide_buckets" not in decided  # a bag of tokens alone hashes nothing
+    del small["info"]["text"]["pairs"]
     trigrams = load_config(None, ["model.wide_ngrams=3", "model.wide_subwords=1024"])
     cfg, decided = auto_settings(trigrams, small)
     assert (cfg.model.wide_buckets, cfg.model.wide_subwords) == (65536, 1024)

@@ -305,3 +305,15 @@ def test_predictor_runs_the_wide_path_eagerly(pooling: str, subwords: int) -> No
     # a tensor in, and int32 ids, as a caller may pass them
     np.testing.assert_allclose(predictor(tf.constant(x, tf.int32)), model(x), atol=1e-5)
     np.testing.assert_allclose(predictor(x[:1]), model(x[:1]), atol=1e-5)
+
+
+def test_distinct_subwords_counts_what_the_subword_table_hashes() -> None:
+    """train.auto sizes the subword table by `distinct_subwords`: with slots enough for no
+    collisions, the table holds exactly that many distinct slots."""
+    from keras_lstm_opt.models.wide import distinct_subwords, subword_table
+
+    words = ["", "[UNK]", "run", "runs", "running", "ran", "x", "a" * 40, "走る"]
+    for minn, maxn, width in ((2, 5, 64), (3, 3, 64), (1, 4, 6)):
+        table = subword_table(words, 2**31 - 1, minn, maxn, width)
+        slots = len(np.unique(table[table >= 0]))
+        assert distinct_subwords(words, minn, maxn, width) == slots > 0, (minn, maxn, width)
