@@ -103,20 +103,21 @@ def _wide_rules(info: dict[str, Any], examples: int, model: Any) -> dict[str, tu
             "than 32 (more accurate on the corpus suite's dev half)",
         )
     }
+    counted = "pairs" in info["text"]  # by the import (data imported before: not)
     tokens = int(examples * float(info["text"].get("length_mean", 0) or 0))
-    pairs = int(info["text"].get("pairs", 0) or 0)  # counted by the import (older: none)
-    grams = (pairs or tokens) * max(1, model.wide_ngrams - 1)
-    if grams and model.wide_ngrams >= 2:  # a bag of tokens alone hashes nothing
+    pairs = int(info["text"]["pairs"]) if counted else tokens  # tokens: an upper bound
+    grams = pairs * max(1, model.wide_ngrams - 1)
+    if model.wide_ngrams >= 2 and (counted or tokens):  # a bag of tokens alone hashes nothing
+        kinds = (
+            "token pairs" if model.wide_ngrams == 2 else f"token 2- to {model.wide_ngrams}-grams"
+        )
         seen = (
-            f"{pairs:,} distinct token pairs"
-            if pairs
-            else f"{tokens:,} tokens (data imported before pairs were counted: an upper bound)"
+            f"{pairs:,} distinct token pairs in the training rows: about {grams:,} distinct "
+            if counted
+            else f"{tokens:,} training tokens (the import did not count the distinct pairs: "
+            f"import the data again for them): at most {grams:,} distinct "
         )
-        rules["model.wide_buckets"] = (
-            slots_for(grams),
-            f"{seen} in the training rows: about {grams:,} distinct token n-grams "
-            f"(2..{model.wide_ngrams}) for the bag's hashed slots",
-        )
+        rules["model.wide_buckets"] = (slots_for(grams), f"{seen}{kinds} for the bag's slots")
     vocabulary = info.get("vocabulary") or []
     if info["text"].get("split") != "character" and vocabulary:
         count = distinct_subwords(vocabulary, model.wide_minn, model.wide_maxn)
@@ -181,7 +182,8 @@ def _rules(schema: Schema, replicas: int, model: Any) -> dict[str, tuple[Any, st
     return rules
 
 
-ALWAYS_REPORTED = ("model.wide",)  # its reason is logged even where it keeps the default
+# logged with the reason even where the choice is the default (the table's size too)
+ALWAYS_REPORTED = ("model.wide", "model.wide_buckets")
 WIDE_WINDOWS_PER_STEP = 5  # a series' linear path needs this many training windows per input step
 STEPS_WANTED = 3_000  # optimiser steps a small series gets (early stopping ends it sooner)
 MOST_EPOCHS = 300

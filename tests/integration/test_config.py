@@ -264,10 +264,11 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
         "model.embedding_dim": 64,
         "model.wide": True,
         "model.wide_dim": 64,
+        "model.wide_buckets": 131072,  # 144,000 training tokens: the most, reported anyway
         "model.wide_subwords": 65536,  # 8,998 words: 29,305 distinct 2..5-grams
         "train.batch_size": 32,
         "train.monitor": "val_accuracy",
-    }  # wide_buckets: 144,000 training tokens want the most slots, the default
+    }
     assert (cfg.model.pooling, cfg.train.batch_size) == ("max_mean", 32)
     assert "character n-grams" in decided["model.wide_subwords"]["why"]
     assert "29,305 distinct ones (2..5 characters)" in decided["model.wide_subwords"]["why"]
@@ -307,11 +308,15 @@ def test_train_auto_sizes_the_wide_tables_from_the_data():
     cfg, decided = auto_settings(load_config(None), small)
     assert (cfg.model.wide_buckets, cfg.model.wide_subwords) == (32768, 4096)
     why = decided["model.wide_buckets"]["why"]
-    assert "9,600 tokens (data imported before pairs were counted: an upper bound)" in why
+    assert "9,600 training tokens (the import did not count the distinct pairs" in why
+    assert "at most 9,600 distinct token pairs" in why
     small["info"]["text"]["pairs"] = 3000  # counted by the import: the tighter figure
     cfg, decided = auto_settings(load_config(None), small)
     assert (cfg.model.wide_buckets, cfg.model.wide_dim) == (8192, 64)
     assert "3,000 distinct token pairs in the training rows" in decided["model.wide_buckets"]["why"]
+    small["info"]["text"]["pairs"] = 0  # one-token texts: no pairs to hash, not "unknown"
+    assert auto_settings(load_config(None), small)[0].model.wide_buckets == FEWEST_SLOTS
+    small["info"]["text"]["pairs"] = 3000
     given = load_config(None, ["model.wide_buckets=512", "model.wide_dim=16"])
     cfg, decided = auto_settings(given, small)
     assert (cfg.model.wide_buckets, cfg.model.wide_dim) == (512, 16)
@@ -360,6 +365,7 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
         "model.input_dropout",
         "model.wide",
         "model.wide_dim",
+        "model.wide_buckets",
         "model.wide_subwords",
     }
     assert decided["model.wide_subwords"]["value"] == 65536
