@@ -238,7 +238,7 @@ def _ngram_bag(layer: Any) -> Step:
     # NumPy: at small batches a NumPy op costs a few us, an eager TensorFlow op ~20 us;
     # the hashing is NgramBag.slots' integer arithmetic, exactly. The token vectors and
     # the subword bag come from one gather of `_per_word`'s rows (each n-gram order from
-    # one more), each sum is a matmul.
+    # one more).
     weights_np = np.asarray(layer.table.embeddings.numpy(), dtype=np.float32)
     ngrams, buckets, vocab = int(layer.ngrams), int(layer.buckets), int(layer.vocab_size)
     dim, subwords = int(layer.dim), bool(layer.subwords)
@@ -250,7 +250,9 @@ def _ngram_bag(layer: Any) -> Step:
         ids = np.asarray(ids).astype(np.int64, copy=False)
         steps = ids.shape[1]
         real = (ids != 0).astype(np.float32)
-        summed = np.matmul(real[:, None, :], words[ids])[:, 0]  # [B, dim (+ dim + 1)]
+        # einsum's loops add the steps in order: extra padding adds exact zeros, so a row
+        # gets the same answer in any batch (a BLAS matmul's blocking depends on the length)
+        summed = np.einsum("bt,btk->bk", real, words[ids])  # [B, dim (+ dim + 1)]
         total, n = summed[:, :dim], real.sum(axis=1, keepdims=True)
         h, w = ids, real
         for k in range(2, ngrams + 1):
@@ -259,7 +261,7 @@ def _ngram_bag(layer: Any) -> Step:
                 break
             h = (h[:, :width] * PRIME + ids[:, k - 1 : k - 1 + width]) % buckets
             w = w[:, :width] * real[:, k - 1 : k - 1 + width]
-            total = total + np.matmul(w[:, None, :], weights_np[h + vocab])[:, 0]
+            total = total + np.einsum("bt,btk->bk", w, weights_np[h + vocab])
             n = n + w.sum(axis=1, keepdims=True)
         bag = total / np.maximum(n, 1.0)
         if subwords:

@@ -95,7 +95,9 @@ def _np_pool(layer: Any, precision: str) -> Step | None:
         w = mask.astype(x.dtype, copy=False)
         count = w.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore"):  # an all-padding row: NaN, as Keras's mean
-            mean = np.matmul(w[:, None, :], x)[:, 0] / (np.maximum(count, 1.0) if both else count)
+            # summed step by step (not a matmul): extra padding adds exact zeros, so a
+            # row's answer does not depend on the batch it comes in
+            mean = (x * w[:, :, None]).sum(axis=1) / (np.maximum(count, 1.0) if both else count)
         if not both:
             return mean, None
         peak = x.max(axis=1, where=w[:, :, None] > 0, initial=np.finfo(x.dtype).min)

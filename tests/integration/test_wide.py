@@ -307,6 +307,32 @@ def test_predictor_runs_the_wide_path_eagerly(pooling: str, subwords: int) -> No
     np.testing.assert_allclose(predictor(x[:1]), model(x[:1]), atol=1e-5)
 
 
+@pytest.mark.parametrize("subwords", [0, 64])
+def test_predictor_answers_a_row_the_same_in_any_batch(subwords: int) -> None:
+    """Exactly: a served answer must not depend on the other rows of its request (their
+    length pads this row's), nor on how many there are."""
+    from keras_lstm_opt.models.predictor import Predictor
+
+    cfg = ModelConfig(
+        units=64,
+        embedding_dim=64,
+        pooling="max_mean",
+        wide=True,
+        wide_dim=64,
+        wide_buckets=4096,
+        wide_subwords=subwords,
+    )
+    predictor = Predictor(build_model(cfg, _schema(words=WORDS + [f"w{i}" for i in range(44)])))
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 60, 40)  # 40 texts as a request brings them, padded
+    batch = np.zeros((40, lengths.max()), np.int64)
+    for i, n in enumerate(lengths):
+        batch[i, :n] = rng.integers(2, 50, n)
+    two = batch[:2, : lengths[:2].max()]  # the first two alone, padded to their own longest
+    assert np.array_equal(predictor(two), predictor(batch)[:2])
+    assert np.array_equal(predictor(batch[:1, : lengths[0]]), predictor(batch)[:1])
+
+
 def test_distinct_subwords_counts_what_the_subword_table_hashes() -> None:
     """train.auto sizes the subword table by `distinct_subwords`: with slots enough for no
     collisions, the table holds exactly that many distinct slots."""
