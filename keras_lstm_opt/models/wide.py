@@ -85,7 +85,7 @@ def distinct_subwords(
 
     Example:
 
-        distinct_subwords(["", "[UNK]", "ab", "abc"], 2, 3)   # 7: <a ab b> <ab ab> bc c> abc bc>
+        distinct_subwords(["", "[UNK]", "ab", "abc"], 2, 3)   # 9: <a ab b> <ab ab> bc c> abc bc>
     """
     return len({g for word in vocabulary for g in _word_grams(word, minn, maxn, width)})
 
