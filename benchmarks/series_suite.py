@@ -1,6 +1,6 @@
 """The series suite (issue 34): real time series, which half each is in, and how to read it.
 
-Thirty real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
+Thirty-eight real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
 `datasets` package (Debian's r-base-core: `apt-get install r-base-core`), so offline. The
 suite is split into halves before any forecasting default changes, and each round's split is
 fixed here before that round changes a default. A held-out half runs once and is then spent:
@@ -21,6 +21,13 @@ it joins dev, and the next round holds out series new to the suite.
   (quarterly, growing season), nhtemp (yearly, 60 rows), discoveries (yearly counts),
   wwwusage (one a minute), treering (yearly, 7,980 rows), kms (monthly distance driven),
   tbilrate (quarterly interest rate), realinv (quarterly investment).
+* Round 4 (Dec 6, evening; `half` "held-out" below): dev the thirty above (round 3's
+  held-out half in `ROUND3_HELD_OUT`); held out elecequip (monthly orders index: season and
+  business cycle), front (monthly front-seat casualties, a level shift in 1983), ftse
+  (trading days, a random walk), realcons and cpi (quarterly, smooth trends), derate
+  (quarterly German long-term interest rate), beaver (a beaver's body temperature every
+  10 minutes, a jump when it becomes active) and lrm (quarterly Danish log real money, 55
+  rows).
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
@@ -63,6 +70,16 @@ ROUND2_HELD_OUT = (
     "dax",
     "johnsonjohnson",
 )
+ROUND3_HELD_OUT = (
+    "ukgas",
+    "nhtemp",
+    "discoveries",
+    "wwwusage",
+    "treering",
+    "kms",
+    "tbilrate",
+    "realinv",
+)
 ROUND1_HELD_OUT = ("lynx", "woolyrnq", "realgdp", "wineind", "elnino", "msft", "heartrate")
 Loaded = tuple[list[str], np.ndarray]
 
@@ -97,6 +114,11 @@ def _elnino() -> Loaded:
     frame = _sm("elnino")
     values = frame.drop(columns="YEAR").to_numpy(np.float64).ravel()
     return _dated(f"{int(frame['YEAR'].iloc[0])}-01-01", "MS", values)
+
+
+def _elecequip() -> Loaded:
+    frame = need("statsmodels.datasets.elec_equip", "the series suite", "examples").load().data
+    return [t.strftime("%Y-%m-%d") for t in frame.index], frame.iloc[:, 0].to_numpy(np.float64)
 
 
 def _r(expr: str) -> np.ndarray:
@@ -219,31 +241,55 @@ SUITE = (
     Series("johnsonjohnson", "dev", "quarterly", 4, 4, 8,
            "Johnson & Johnson quarterly earnings per share 1960-1980 (R datasets)",
            lambda: _dated("1960-01-01", "QS", _r("JohnsonJohnson"))),
-    # round 3's held-out half: fixed before round 3 changed any default
-    Series("ukgas", "held-out", "quarterly", 4, 4, 8,
+    Series("ukgas", "dev", "quarterly", 4, 4, 8,
            "UK gas consumption 1960-1986 (R datasets UKgas)",
            lambda: _dated("1960-01-01", "QS", _r("UKgas"))),
-    Series("nhtemp", "held-out", "yearly", 1, 1, 6,
+    Series("nhtemp", "dev", "yearly", 1, 1, 6,
            "mean annual temperature, New Haven 1912-1971 (R datasets)",
            lambda: _years(1912, _r("nhtemp"))),
-    Series("discoveries", "held-out", "yearly", 1, 1, 6,
+    Series("discoveries", "dev", "yearly", 1, 1, 6,
            "great inventions and discoveries a year 1860-1959 (R datasets)",
            lambda: _years(1860, _r("discoveries"))),
-    Series("wwwusage", "held-out", "minutely", 1, 1, 10,
+    Series("wwwusage", "dev", "minutely", 1, 1, 10,
            "users connected to a server, one a minute (R datasets WWWusage)",
            lambda: _steps(_r("WWWusage"))),
-    Series("treering", "held-out", "yearly", 1, 1, 6,
+    Series("treering", "dev", "yearly", 1, 1, 6,
            "bristlecone pine ring widths 6000 BC-1979 (R datasets treering)",
            lambda: _steps(_r("treering"))),  # years 6000 BC on: step numbers
-    Series("kms", "held-out", "monthly", 12, 12, 18,
+    Series("kms", "dev", "monthly", 12, 12, 18,
            "UK car distance driven 1969-1984 (R datasets Seatbelts)",
            lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "kms"]'))),
-    Series("tbilrate", "held-out", "quarterly", 4, 4, 8,
+    Series("tbilrate", "dev", "quarterly", 4, 4, 8,
            "US 3-month treasury bill rate 1959-2009 (statsmodels macrodata)",
            lambda: _dated("1959-01-01", "QS", _sm("macrodata")["tbilrate"].to_numpy())),
-    Series("realinv", "held-out", "quarterly", 4, 4, 8,
+    Series("realinv", "dev", "quarterly", 4, 4, 8,
            "US real private investment 1959-2009 (statsmodels macrodata)",
            lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realinv"].to_numpy())),
+    # round 4's held-out half: fixed before round 4 changed any default
+    Series("elecequip", "held-out", "monthly", 12, 12, 18,
+           "euro area electrical equipment orders index 1995-2016 (statsmodels elec_equip)",
+           _elecequip),
+    Series("front", "held-out", "monthly", 12, 12, 18,
+           "UK front-seat passengers killed or seriously injured 1969-1984 (R Seatbelts)",
+           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "front"]'))),
+    Series("ftse", "held-out", "daily", 1, 1, 14,
+           "FTSE closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
+           lambda: _steps(_r('EuStockMarkets[, "FTSE"]'))),
+    Series("realcons", "held-out", "quarterly", 1, 4, 8,
+           "US real personal consumption 1959-2009 (statsmodels macrodata)",
+           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realcons"].to_numpy())),
+    Series("cpi", "held-out", "quarterly", 1, 4, 8,
+           "US consumer price index 1959-2009 (statsmodels macrodata)",
+           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["cpi"].to_numpy())),
+    Series("derate", "held-out", "quarterly", 1, 4, 8,
+           "German long-term interest rate 1972Q2-1998 (statsmodels interest_inflation)",
+           lambda: _dated("1972-04-01", "QS", _sm("interest_inflation")["R"].to_numpy())),
+    Series("beaver", "held-out", "10 min", 1, 1, 10,
+           "a beaver's body temperature every 10 minutes, 114 readings (R datasets beaver1)",
+           lambda: _steps(_r("beaver1$temp"))),
+    Series("lrm", "held-out", "quarterly", 4, 4, 8,
+           "Danish log real money 1974-1987 (statsmodels danish_data)",
+           lambda: _dated("1974-01-01", "QS", _sm("danish_data")["lrm"].to_numpy())),
 )
 # fmt: on
 
