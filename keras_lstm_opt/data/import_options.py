@@ -44,7 +44,7 @@ class SeriesColumns:
     time: the time column (None = row order). target: the column(s) to forecast.
     features: more input columns. window / horizon: input and forecast length.
     transform: "auto" (chosen from the data), "none", "diff" or "seasonal_diff"
-    (with `season`).
+    (with `season`), each optionally after "log+" ("log+diff"), or "log".
     """
 
     time: str | None

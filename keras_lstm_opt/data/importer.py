@@ -33,7 +33,7 @@ from keras_lstm_opt.io.writable import check_writable
 
 log = logging.getLogger("keras_lstm_opt")
 
-_TRANSFORM = re.compile(r"auto|none|diff|seasonal_diff(:[1-9]\d*)?")
+_TRANSFORM = re.compile(r"auto|log|(log\+)?(none|diff|seasonal_diff(:[1-9]\d*)?)")
 
 
 def _positive(name: str, value: int | None, least: int = 1) -> None:
@@ -140,10 +140,11 @@ def check_arguments(
         _positive("season", season, 2)
         if not isinstance(transform, str) or not _TRANSFORM.fullmatch(transform):
             raise UsageError(
-                f"transform: expected auto, none, diff or seasonal_diff:P (e.g. "
-                f"seasonal_diff:12), got {transform!r}"
+                f"transform: expected auto, none, diff or seasonal_diff:P, each with an "
+                f"optional log+ before it (e.g. seasonal_diff:12, log+diff), or log; got "
+                f"{transform!r}"
             )
-        if transform == "seasonal_diff" and season is None:
+        if transform in ("seasonal_diff", "log+seasonal_diff") and season is None:
             raise UsageError(
                 "transform='seasonal_diff' needs the season length: "
                 "seasonal_diff:P (e.g. seasonal_diff:12) or season=P"

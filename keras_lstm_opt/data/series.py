@@ -46,7 +46,11 @@ import numpy as np
 from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns
 from keras_lstm_opt.data.import_text import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.readers import expand_sources
-from keras_lstm_opt.data.series_auto import choose_baseline, choose_season, choose_transform
+from keras_lstm_opt.data.series_auto import (
+    choose_baseline,
+    choose_season,
+    choose_transform,
+)
 from keras_lstm_opt.data.series_read import Series, format_time, read_series
 from keras_lstm_opt.data.writer import write_tfrecords
 from keras_lstm_opt.errors import DataError, UsageError
@@ -66,6 +70,21 @@ __all__ = [
     "series_windows",
     "training_mean",
 ]
+
+
+def split_log(transform: str) -> tuple[bool, str]:
+    """`"log+diff"` -> (True, "diff"); `"log"` -> (True, "none"); else (False, as given).
+
+    Example:
+
+        split_log("log+seasonal_diff:12")   # (True, "seasonal_diff:12")
+    """
+    text = str(transform)
+    if text == "log":
+        return True, "none"
+    if text.startswith("log+"):
+        return True, text[len("log+") :]
+    return False, text
 
 
 def parse_transform(transform: str, season: int | None = None) -> tuple[str, int, int | None]:
@@ -261,10 +280,13 @@ def _split(
 
 
 def _scaling(
-    data: np.ndarray, split: int, lag: int, n_t: int, columns: Sequence[str]
+    data: np.ndarray, split: int, lag: int, n_t: int, columns: Sequence[str], logs: bool = False
 ) -> tuple[list[float], list[float]]:
     """Mean and std of the transformed columns over the training rows [lag, split)."""
     rows = data[:split]
+    if logs:
+        rows = rows.copy()
+        rows[:, :n_t] = np.log(rows[:, :n_t])
     if lag:
         rows = rows.copy()
         rows[lag:, :n_t] = rows[lag:, :n_t] - rows[:-lag, :n_t]
@@ -335,7 +357,8 @@ def import_series(
             f"column {sorted(clash)[0]!r} is named twice among time, target and features"
         )
     auto = transform == "auto"
-    name, lag, season = ("auto", 0, season) if auto else parse_transform(transform, season)
+    logs, given = split_log(transform)
+    name, lag, season = ("auto", 0, season) if auto else parse_transform(given, season)
     if season is not None and window is not None and season > window + lag:
         raise UsageError(
             f"season {season} is longer than the window ({window} steps + lag "
@@ -358,9 +381,13 @@ def import_series(
     head = data[:split, 0]  # the first target's training rows: what the choices read
     season, season_why = choose_season(head, season, window)
     transform_why = f"{name} (given)"
+    log_why = "log (given)" if logs else "no log (given)"
     window, horizon, why = _choose(window, horizon, season)
     if auto:
+        log_why = "no log (auto: log+... only when given, as --transform log+diff)"
         name, lag, transform_why = choose_transform(head, season, horizon)
+    if logs:
+        _check_positive(series, n_t, columns)
     if len(series) - split < horizon:
         raise DataError(
             f"{how} leaves {len(series) - split} rows for validation; a horizon of "
@@ -373,7 +400,7 @@ def import_series(
             f"the training period has {split} rows; a training window needs "
             f"{steps + horizon} (window {window} + lag {lag} + horizon {horizon})"
         )
-    mean, std = _scaling(data, split, lag, n_t, columns)
+    mean, std = _scaling(data, split, lag, n_t, columns, logs)
     x_tr, y_tr = _windows(data, n_train, steps, horizon, n_t)
     n_val = len(series) - split - horizon + 1  # the first targets start at the split
     x_va, y_va = _windows(data[split - steps :], n_val, steps, horizon, n_t)
@@ -386,6 +413,7 @@ def import_series(
         "targets": targets,
         "columns": columns,
         "transform": name,
+        "log": logs,
         "lag": lag,
         "season": season,
         "mean": mean,
@@ -416,6 +444,7 @@ def import_series(
         **why,
         "split": f"by time: validation = {how}, from {split_time}",
         "season": season_why,
+        "log": log_why,
         "transform": transform_why,
         "baseline_mae": baseline_why,
         "scaling": f"mean/std of the transformed columns, training rows: {scaling}",
@@ -433,7 +462,7 @@ def import_series(
     if progress:
         log.info(
             "series: %d training rows (%d windows), %d validation rows (%d windows) "
-            "from %s; window %d, horizon %d, transform %s (lag %d)",
+            "from %s; window %d, horizon %d, transform %s%s (lag %d)",
             split,
             n_train,
             rows["validation"],
@@ -441,6 +470,7 @@ def import_series(
             split_time,
             window,
             horizon,
+            "log+" if logs else "",
             name,
             lag,
         )
@@ -450,13 +480,25 @@ def import_series(
             log.warning("import: skipped %s", problem)
         if len(skipped) > 20:
             log.warning("import: skipped %d more bad rows", len(skipped) - 20)
-        log.info("series: season %s; transform %s", season_why, transform_why)
+        log.info("series: season %s; %s; transform %s", season_why, log_why, transform_why)
         log.info(
             "series baselines on the validation windows (original units): %s; baseline_mae = %s",
             ", ".join(f"{k} MAE {v:.4g}" for k, v in baselines.items()),
             best,
         )
     return report
+
+
+def _check_positive(series: Series, n_t: int, columns: Sequence[str]) -> None:
+    """A DataError naming the first target value at or below 0 (a log needs > 0)."""
+    bad = np.argwhere(~(series.values[:, :n_t] > 0))
+    if bad.size:
+        row, col = (int(v) for v in bad[0])
+        raise DataError(
+            f"{series.where[row]}, column {columns[col]!r}: {series.values[row, col]:g} is not "
+            "above 0, and a log transform needs every value above 0; import without log "
+            "(--transform none, diff or seasonal_diff:P)"
+        )
 
 
 def _write(

@@ -7,6 +7,10 @@ the import report:
 * the season: `find_season` (the autocorrelation's strongest prominent peak) on the
   detrended training rows, else on their first differences (growth hides a season from a
   straight-line detrend: quarterly earnings, yarn production);
+* no logarithm: `log+...` is the user's to give (`--transform log+diff`). Taking the log
+  of every positive series whose swings grow with its level (Guerrero's method, as
+  `forecast::BoxCox.lambda`) forecast worse on the series suite's dev half (Dec 6, 2026:
+  6 of the first 17 dev series worse, none better; docs/measurements.md);
 * the transform: seasonal differencing when the season is strong (Hyndman's seasonal
   strength of a classical decomposition above 0.64, the threshold `forecast::nsdiffs`
   uses), else first differences when the KPSS test rejects level stationarity at 5%

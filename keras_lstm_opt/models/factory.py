@@ -139,6 +139,7 @@ def _series_args(schema: Schema) -> dict[str, Any]:
             "lag": lag,
             "mean": list(series["mean"]),
             "std": list(series["std"]),
+            "log": bool(series.get("log", False)),
         }
         expected = [int(info["window"]) + lag, len(series["columns"])]
     except (KeyError, TypeError, ValueError) as exc:

@@ -5,13 +5,16 @@ stores RAW windows in original units. The model itself turns them into what the 
 learns from, and turns its prediction back:
 
 * `SeriesPreprocess`: raw window `[B, W + lag, C]` -> transformed, scaled `[B, W, C]`.
-  The target columns are differenced (`diff`: lag 1; `seasonal_diff`: lag P, the
+  With `log`, the target columns are first replaced by their logarithms (a series whose
+  swings grow with its level: growth in percent becomes a difference). They are then
+  differenced (`diff`: lag 1; `seasonal_diff`: lag P, the
   season) or kept (`none`: lag 0); every column is then standardised with the mean and
   standard deviation fitted on the training period.
 * `SeriesInverse`: (scaled prediction `[B, H * T]`, raw window) -> prediction in
   original units `[B, H * T]` (time-major: h0t0, h0t1, ...). It un-scales, then undoes
   the difference from the window's last raw values: `y[t] = y[t - lag] + d[t]`,
-  recursively when the horizon H is longer than the lag.
+  recursively when the horizon H is longer than the lag (from the log of the window's
+  values with `log`, and the exponential of the sum then).
 
 So training metrics, evaluation, prediction and every exported model work in original
 units on raw windows. Both layers use plain TensorFlow ops (they trace into a SavedModel
@@ -88,6 +91,7 @@ class _SeriesLayer(keras.layers.Layer):
         lag: int,
         mean: Sequence[float],
         std: Sequence[float],
+        log: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs["dtype"] = "float32"  # scaling and sums stay exact under mixed precision
@@ -98,6 +102,17 @@ class _SeriesLayer(keras.layers.Layer):
         self.lag = lag
         self.mean = [float(m) for m in mean]
         self.std = [float(s) for s in std]
+        if not isinstance(log, bool):
+            raise UsageError(f"{type(self).__name__}: log must be True or False, got {log!r}")
+        self.log = log
+
+    def _targets_log(self, x: tf.Tensor) -> tf.Tensor:
+        """`x` `[B, S, C]` with its target columns replaced by their logarithms (values
+        at or below 0, outside a log series' domain, read as the smallest positive
+        float32)."""
+        mask = tf.constant([c in self.targets for c in range(len(self.mean))], tf.bool)
+        logged = tf.math.log(tf.maximum(x, tf.constant(1.1754944e-38, tf.float32)))
+        return tf.where(mask, logged, x)
 
     def _check_window(self, shape: Any) -> None:
         if len(shape) != 3:
@@ -126,6 +141,8 @@ class _SeriesLayer(keras.layers.Layer):
             mean=self.mean,
             std=self.std,
         )
+        if self.log:  # absent when False: models saved before `log` load unchanged
+            config["log"] = True
         return config
 
 
@@ -141,6 +158,7 @@ class SeriesPreprocess(_SeriesLayer):
             its differenced value.
         mean, std: per column, of the transformed columns (fitted on the training
             period); each output column is `(value - mean) / std`.
+        log: take the targets' logarithms before differencing (positive series).
         **kwargs: those of `keras.layers.Layer` (name, ...); the dtype is float32.
 
     Example:
@@ -154,6 +172,8 @@ class SeriesPreprocess(_SeriesLayer):
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
         x = tf.cast(inputs, tf.float32)
+        if self.log:
+            x = self._targets_log(x)
         if self.lag:
             mask = tf.constant(
                 [1.0 if c in self.targets else 0.0 for c in range(len(self.mean))], tf.float32
@@ -178,7 +198,8 @@ class SeriesInverse(_SeriesLayer):
     an observed value while `h < lag` and an earlier prediction after that.
 
     Args:
-        targets, transform, lag, mean, std: as for `SeriesPreprocess` (the same values).
+        targets, transform, lag, mean, std, log: as for `SeriesPreprocess` (the same
+            values).
         horizon: H, the number of predicted steps.
         **kwargs: those of `keras.layers.Layer`; the dtype is float32.
 
@@ -197,9 +218,10 @@ class SeriesInverse(_SeriesLayer):
         horizon: int,
         mean: Sequence[float],
         std: Sequence[float],
+        log: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(targets, transform, lag, mean, std, **kwargs)
+        super().__init__(targets, transform, lag, mean, std, log, **kwargs)
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
             raise UsageError(f"SeriesInverse: horizon must be an integer >= 1, got {horizon!r}")
         self.horizon = horizon
@@ -229,8 +251,13 @@ class SeriesInverse(_SeriesLayer):
             d = tf.pad(d, [[0, 0], [0, k * p - h], [0, 0]])
             # season j's value = the last observed season + the differences of seasons 0..j
             steps = tf.math.cumsum(tf.reshape(d, [-1, k, p, n_t]), axis=1)
-            last = tf.gather(window[:, -p:, :], self.targets, axis=2)
+            last = window[:, -p:, :]
+            if self.log:
+                last = self._targets_log(last)
+            last = tf.gather(last, self.targets, axis=2)
             d = tf.reshape(steps + last[:, None, :, :], [-1, k * p, n_t])[:, :h, :]
+        if self.log:  # float32's exp overflows past ~88: cap the log there
+            d = tf.exp(tf.minimum(d, 88.0))
         return tf.reshape(d, [-1, h * n_t])
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:

@@ -74,6 +74,7 @@ def build_manifest(
             targets=serving.targets,
             columns=series.get("columns"),
             transform=series.get("transform", "none"),
+            log=bool(series.get("log", False)),
             lag=series.get("lag", 0),
             units="original units of the series (raw windows in)",
         )
