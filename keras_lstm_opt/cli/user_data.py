@@ -291,7 +291,8 @@ def data_import(args: argparse.Namespace, start_tensorflow: Callable[[], None]) 
     rows = report.get("rows", {})
     print(
         f"wrote {args.out} ({', '.join(f'{k}: {v}' for k, v in rows.items())}); "
-        f"train with: keras-lstm-opt train --set {shlex.quote('data.path=' + args.out)}"
+        f"train with: keras-lstm-opt train {'forecast ' if args.time else ''}--set "
+        f"{shlex.quote('data.path=' + args.out)}"
     )
     return 0
 

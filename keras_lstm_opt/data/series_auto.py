@@ -17,6 +17,10 @@ the import report:
   (the test `forecast::ndiffs` uses) or when the last value forecasts the training rows
   better than their mean does (a persistent series: the model then forecasts from the last
   value, not from a level it may never have seen), else none;
+* the level differences are summed from (`diff` only): an exponentially smoothed level of
+  the window in place of its last value, the smoothing weight fitted to the training rows'
+  forecasts `horizon` steps ahead (the level plus the mean step per step: the Theta
+  method, simple exponential smoothing with drift); 1 is the last value;
 * the baseline: of last value, seasonal naive and the training rows' mean, the one with
   the lower MAE over the training rows (so the validation figure it reports was not used
   to pick it).
@@ -158,6 +162,47 @@ def choose_transform(
             f"{mean:.4g})",
         )
     return "none", 0, f"none ({strength}KPSS {stat:.2f} <= {KPSS_CRITICAL_5}: stationary)"
+
+
+ALPHAS = np.round(np.arange(0.05, 1.0001, 0.05), 2)  # the smoothing weights tried
+
+
+def level_weights(alpha: float, steps: int) -> np.ndarray:
+    """`[steps]`: each window step's weight in the smoothed level (`SeriesInverse`'s):
+    level_0 = the window's mean, level_s = alpha * y_s + (1 - alpha) * level_{s-1}."""
+    s = np.arange(steps, dtype=np.float64)
+    return alpha * (1 - alpha) ** (steps - 1 - s) + (1 - alpha) ** steps / steps
+
+
+def choose_smoothing(values: np.ndarray, steps: int, horizon: int) -> tuple[float, str]:
+    """The smoothing weight (1 = the last value) whose level, plus the rows' mean step per
+    step ahead, forecasts the training rows `values` best (MAE, 1..`horizon` steps
+    ahead, from every window of `steps` rows), and why.
+
+    Example:
+
+        alpha, why = choose_smoothing(np.cumsum(rng.normal(size=300)), 13, 6)  # ~1: a walk
+    """
+    y = np.asarray(values, np.float64)
+    drift = float(np.mean(np.diff(y))) if len(y) > 1 else 0.0
+    n = len(y) - steps - horizon + 1
+    if n < 1:
+        return 1.0, "1 (the last value: too few training rows to fit a smoothing weight)"
+    errors = {}
+    for alpha in ALPHAS:
+        levels = np.convolve(y, level_weights(float(alpha), steps)[::-1], mode="valid")[:n]
+        ahead = [
+            y[steps - 1 + h : steps - 1 + h + n] - (levels + h * drift)
+            for h in range(1, horizon + 1)
+        ]
+        errors[float(alpha)] = float(np.mean(np.abs(np.concatenate(ahead))))
+    best = min(errors, key=lambda a: (errors[a], -a))  # ties: the less smoothing
+    if best == 1.0:
+        return 1.0, f"1 (the last value forecasts the training rows best: MAE {errors[1.0]:.4g})"
+    return best, (
+        f"{best:g} (a smoothed level forecasts the training rows {horizon} steps ahead with "
+        f"MAE {errors[best]:.4g}, the last value with {errors[1.0]:.4g})"
+    )
 
 
 def mean_error(values: np.ndarray, horizon: int) -> float:

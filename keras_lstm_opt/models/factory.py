@@ -188,10 +188,27 @@ def build_model(
     """
     import keras
 
-    from keras_lstm_opt.models.fast_lstm import FastLSTM
-
     inp, x = _inputs(schema, cfg, precision)
     window = x  # what the LSTM reads (for a series: transformed and scaled)
+    out = _branch(cfg, schema, inp, window, precision)
+    if "series" in schema.get("info", {}):  # the head predicts scaled (differenced) values
+        from keras_lstm_opt.models.series import SeriesInverse
+
+        horizon = int(schema["info"]["horizon"])
+        alpha = schema["info"]["series"].get("alpha")
+        out = SeriesInverse(
+            **_series_args(schema), horizon=horizon, alpha=alpha, name="series_inverse"
+        )([out, inp])
+    return keras.Model(inp, out, name=name)
+
+
+def _branch(cfg: ModelConfig, schema: Schema, inp: Any, window: Any, precision: str) -> Any:
+    """The LSTM stack, pooling, wide path and head on `window`: the head's output."""
+    import keras
+
+    from keras_lstm_opt.models.fast_lstm import FastLSTM
+
+    x = window
     units = list(cfg.units) if isinstance(cfg.units, list) else [cfg.units] * cfg.layers
     shared = lstm_kwargs(cfg, precision)
     lstm_class = FastLSTM if cfg.lstm == "fast" else keras.layers.LSTM
@@ -201,7 +218,10 @@ def build_model(
         layer = lstm_class(n, return_sequences=seq, name=f"lstm_{i}", **shared)
         if cfg.bidirectional:
             layer = keras.layers.Bidirectional(
-                layer, merge_mode=cfg.merge_mode, name=f"bidirectional_{i}", dtype=precision
+                layer,
+                merge_mode=cfg.merge_mode,
+                name=f"bidirectional_{i}",
+                dtype=precision,
             )
         x = layer(x)
         if cfg.dropout and not last:
@@ -235,11 +255,4 @@ def build_model(
         flat = keras.layers.Flatten(name="wide_window", dtype="float32")(window)
         linear = keras.layers.Dense(head.units, dtype="float32", name="wide_ar")(flat)
         out = keras.layers.Add(name="deep_and_wide", dtype="float32")([out, linear])
-    if "series" in schema.get("info", {}):  # the head predicts scaled (differenced) values
-        from keras_lstm_opt.models.series import SeriesInverse
-
-        horizon = int(schema["info"]["horizon"])
-        out = SeriesInverse(**_series_args(schema), horizon=horizon, name="series_inverse")(
-            [out, inp]
-        )
-    return keras.Model(inp, out, name=name)
+    return out

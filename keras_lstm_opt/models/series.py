@@ -201,6 +201,11 @@ class SeriesInverse(_SeriesLayer):
         targets, transform, lag, mean, std, log: as for `SeriesPreprocess` (the same
             values).
         horizon: H, the number of predicted steps.
+        alpha: `diff` only: per target, the smoothing weight of an exponentially smoothed
+            level of the window (started at the window's mean), from which the
+            differences are summed in place of the last value (1 or None: the last value).
+            A prediction of zero differences is then simple exponential smoothing (with the
+            training rows' mean step added per step, the Theta method).
         **kwargs: those of `keras.layers.Layer`; the dtype is float32.
 
     Example:
@@ -219,12 +224,23 @@ class SeriesInverse(_SeriesLayer):
         mean: Sequence[float],
         std: Sequence[float],
         log: bool = False,
+        alpha: Sequence[float] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(targets, transform, lag, mean, std, log, **kwargs)
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
             raise UsageError(f"SeriesInverse: horizon must be an integer >= 1, got {horizon!r}")
         self.horizon = horizon
+        if alpha is not None and (
+            transform != "diff"
+            or len(alpha) != len(targets)
+            or not all(isinstance(a, (int, float)) and 0 < a <= 1 for a in alpha)
+        ):
+            raise UsageError(
+                f"SeriesInverse: alpha needs transform 'diff' and one weight in (0, 1] per "
+                f"target; got {alpha!r} for {transform!r} and {len(targets)} target(s)"
+            )
+        self.alpha = None if alpha is None else [float(a) for a in alpha]
 
     def build(self, input_shape: Any) -> None:
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
@@ -251,14 +267,26 @@ class SeriesInverse(_SeriesLayer):
             d = tf.pad(d, [[0, 0], [0, k * p - h], [0, 0]])
             # season j's value = the last observed season + the differences of seasons 0..j
             steps = tf.math.cumsum(tf.reshape(d, [-1, k, p, n_t]), axis=1)
-            last = window[:, -p:, :]
+            last = window[:, -p:, :] if self.alpha is None else window
             if self.log:
                 last = self._targets_log(last)
             last = tf.gather(last, self.targets, axis=2)
+            if self.alpha is not None:  # [B, 1, T]: the smoothed level of each target
+                last = tf.einsum("bst,st->bt", last, self._level_weights(window))[:, None, :]
             d = tf.reshape(steps + last[:, None, :, :], [-1, k * p, n_t])[:, :h, :]
         if self.log:  # float32's exp overflows past ~88: cap the log there
             d = tf.exp(tf.minimum(d, 88.0))
         return tf.reshape(d, [-1, h * n_t])
+
+    def _level_weights(self, window: tf.Tensor) -> tf.Tensor:
+        """`[S, T]`: the weight of each window step in each target's smoothed level:
+        level_0 = the window's mean, level_s = a * y_s + (1 - a) * level_{s-1}."""
+        steps = tf.shape(window)[1]
+        s = tf.cast(tf.range(steps), tf.float32)[:, None]
+        a = tf.constant(self.alpha, tf.float32)[None, :]
+        n = tf.cast(steps, tf.float32)
+        # y_s's weight: a (1 - a)^(S-1-s) from the recursion, (1 - a)^S / S from level_0
+        return a * tf.pow(1.0 - a, n - 1.0 - s) + tf.pow(1.0 - a, n) / n
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         return (input_shape[0][0], self.horizon * len(self.targets))
@@ -266,4 +294,6 @@ class SeriesInverse(_SeriesLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["horizon"] = self.horizon
+        if self.alpha is not None:  # absent otherwise: earlier models load unchanged
+            config["alpha"] = self.alpha
         return config

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import json
 import os
 import random
 import shlex
@@ -30,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from ..conftest import console_script, time_limit
@@ -391,6 +393,20 @@ def test_the_train_hint_after_import_is_one_shell_argument(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     hint = proc.stdout.strip().splitlines()[-1].split("train with: ", 1)[1]
     assert shlex.split(hint) == ["keras-lstm-opt", "train", "--set", f"data.path={out}"]
+
+
+def test_the_train_hint_after_a_series_import_trains_a_forecast(tmp_path):
+    src = tmp_path / "series.csv"
+    src.write_text("t,y\n" + "".join(f"{i},{np.sin(i / 3) + 0.01 * i}\n" for i in range(120)))
+    out = tmp_path / "my series"
+    proc = _cli("data", "import", str(src), "--out", str(out), "--time", "t", "--target", "y")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hint = shlex.split(proc.stdout.strip().splitlines()[-1].split("train with: ", 1)[1])
+    assert hint == ["keras-lstm-opt", "train", "forecast", "--set", f"data.path={out}"]
+    run = tmp_path / "run"
+    proc = _cli(*hint[1:], "--set", "train.epochs=1", "--run-dir", str(run))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.load(open(run / "metrics.json"))["task"] == "forecast"
 
 
 def test_onnx_export_without_tf2onnx_names_the_extra_before_tensorflow(tmp_path):

@@ -24,6 +24,7 @@ from keras_lstm_opt.data.series import (
     split_log,
     training_mean,
 )
+from keras_lstm_opt.data.series_auto import level_weights
 from keras_lstm_opt.errors import DataError, UsageError
 
 from ..conftest import time_limit
@@ -163,6 +164,50 @@ def test_a_log_import_scales_the_logs_and_its_model_forecasts_in_original_units(
             ReadOptions(progress=False),
         )
     assert not os.path.exists(tmp_path / "b")
+
+
+def test_a_noisy_level_is_forecast_from_its_smoothed_level(tmp_path):
+    from keras_lstm_opt.config import ModelConfig
+    from keras_lstm_opt.models.factory import build_model
+    from keras_lstm_opt.models.series import SeriesInverse
+
+    rng = np.random.default_rng(4)
+    values = np.cumsum(0.1 * rng.normal(size=300)) + rng.normal(size=300) + 50
+    rows = [f"{i},{float(v)!r},0" for i, v in enumerate(values)]
+    out = str(tmp_path / "d")
+    report = import_series(
+        [_csv(tmp_path / "s.csv", rows, "t,y,f")],
+        out,
+        SeriesColumns(time="t", target="y", horizon=4),
+        ReadOptions(progress=False),
+    )
+    schema = json.load(open(os.path.join(out, "schema.json")))
+    s, w = schema["info"]["series"], schema["info"]["window"]
+    (alpha,) = s["alpha"]
+    assert s["transform"] == "diff" and 0 < alpha <= 0.3
+    assert report["chosen"]["alpha"].startswith(f"y: {alpha:g} (a smoothed level")
+    layer = build_model(ModelConfig(units=4), schema).get_layer("series_inverse")
+    assert layer.alpha == [alpha]
+    # no predicted change: each step is the smoothed level plus the mean step
+    x, _ = series_windows(schema["info"], {"y": values, "f": np.zeros(300)}, False)
+    still = np.full((len(x), 4), -s["mean"][0] / s["std"][0], "float32")
+    level = x[:, :, 0] @ level_weights(alpha, w + 1)
+    np.testing.assert_allclose(layer([still, x])[:, 0], level, rtol=1e-5)
+    # alpha 1 is the last value; alpha needs diff
+    args = {k: s[k] for k in ("transform", "lag", "mean", "std")}
+    last = SeriesInverse(targets=[0], horizon=4, alpha=[1.0], **args)([still, x])
+    np.testing.assert_allclose(last[:, 0], x[:, -1, 0], rtol=1e-6)
+    with pytest.raises(UsageError, match="alpha needs transform 'diff'"):
+        SeriesInverse([0], "none", 0, 4, [0.0, 0.0], [1.0, 1.0], alpha=[0.5])
+    # a transform given by the user keeps the last value, and says so
+    report = import_series(
+        [_csv(tmp_path / "s.csv", rows, "t,y,f")],
+        str(tmp_path / "given"),
+        SeriesColumns(time="t", target="y", horizon=4, transform="diff"),
+        ReadOptions(progress=False),
+    )
+    given = json.load(open(os.path.join(tmp_path, "given", "schema.json")))["info"]["series"]
+    assert given["alpha"] is None and "given" in report["chosen"]["alpha"]
 
 
 def test_split_by_time_windows_and_scaling(tmp_path):

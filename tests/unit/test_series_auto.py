@@ -8,8 +8,10 @@ import pytest
 from keras_lstm_opt.data.series_auto import (
     choose_baseline,
     choose_season,
+    choose_smoothing,
     choose_transform,
     kpss,
+    level_weights,
     seasonal_strength,
 )
 
@@ -105,3 +107,21 @@ def test_a_season_hidden_by_growth_is_found_in_the_differences() -> None:
     assert season == 4 and why.endswith("first differences of the training rows)"), why
     for x in (np.cumsum(RNG.normal(size=300)), RNG.normal(size=300)):  # nothing to find
         assert choose_season(x, None)[0] is None
+
+
+def test_the_smoothed_level_is_the_recursion_and_its_weight_fits_the_rows() -> None:
+    y = RNG.normal(size=13)
+    for alpha in (0.05, 0.3, 1.0):
+        level = y.mean()  # started at the window's mean, then alpha y + (1 - alpha) level
+        for v in y:
+            level = alpha * v + (1 - alpha) * level
+        assert level_weights(alpha, 13) @ y == pytest.approx(level)
+    walk = np.cumsum(np.random.default_rng(1).normal(size=400))
+    assert choose_smoothing(walk, 13, 6)[0] >= 0.8  # a walk: (about) the last value
+    local = np.cumsum(0.1 * RNG.normal(size=400)) + RNG.normal(size=400)  # a noisy level
+    alpha, why = choose_smoothing(local, 13, 6)
+    assert alpha <= 0.3 and why.startswith(f"{alpha:g} (a smoothed level forecasts")
+    assert choose_smoothing(walk[:10], 13, 6) == (
+        1.0,
+        "1 (the last value: too few training rows to fit a smoothing weight)",
+    )
