@@ -402,13 +402,14 @@ def import_series(
             f"{steps + horizon} (window {window} + lag {lag} + horizon {horizon})"
         )
     mean, std = _scaling(data, split, lag, n_t, columns, logs)
-    alpha, alpha_why = None, None
+    smooth, smooth_why = None, None
     if name == "diff" and not auto:
-        alpha_why = "1, the last value (the transform is given)"
+        smooth_why = "the last value (the transform is given)"
     elif name == "diff":
-        fitted = [choose_smoothing(data[:split, t], steps, horizon) for t in range(n_t)]
-        alpha_why = "; ".join(f"{columns[t]}: {w}" for t, (_, w) in enumerate(fitted))
-        alpha = [a for a, _ in fitted] if any(a < 1 for a, _ in fitted) else None
+        fitted = [choose_smoothing(data[:split, t], steps) for t in range(n_t)]
+        smooth_why = "; ".join(f"{columns[t]}: {w}" for t, (_, w) in enumerate(fitted))
+        if any(f != (1.0, 0.0, 1.0) for f, _ in fitted):
+            smooth = {k: [f[i] for f, _ in fitted] for i, k in enumerate(("alpha", "beta", "phi"))}
     x_tr, y_tr = _windows(data, n_train, steps, horizon, n_t)
     n_val = len(series) - split - horizon + 1  # the first targets start at the split
     x_va, y_va = _windows(data[split - steps :], n_val, steps, horizon, n_t)
@@ -422,7 +423,7 @@ def import_series(
         "columns": columns,
         "transform": name,
         "log": logs,
-        "alpha": alpha,
+        "smoothing": smooth,
         "lag": lag,
         "season": season,
         "mean": mean,
@@ -455,7 +456,7 @@ def import_series(
         "season": season_why,
         "log": log_why,
         "transform": transform_why,
-        **({"alpha": alpha_why} if alpha_why else {}),
+        **({"anchor": smooth_why} if smooth_why else {}),
         "baseline_mae": baseline_why,
         "scaling": f"mean/std of the transformed columns, training rows: {scaling}",
     }
@@ -492,7 +493,7 @@ def import_series(
             log.warning("import: skipped %d more bad rows", len(skipped) - 20)
         log.info("series: season %s; %s; transform %s", season_why, log_why, transform_why)
         if name == "diff":
-            log.info("series: differences summed from a level with smoothing weight %s", alpha_why)
+            log.info("series: the forecast's steps are summed from %s", smooth_why)
         log.info(
             "series baselines on the validation windows (original units): %s; baseline_mae = %s",
             ", ".join(f"{k} MAE {v:.4g}" for k, v in baselines.items()),

@@ -17,10 +17,10 @@ the import report:
   (the test `forecast::ndiffs` uses) or when the last value forecasts the training rows
   better than their mean does (a persistent series: the model then forecasts from the last
   value, not from a level it may never have seen), else none;
-* the level differences are summed from (`diff` only): an exponentially smoothed level of
-  the window in place of its last value, the smoothing weight fitted to the training rows'
-  forecasts `horizon` steps ahead (the level plus the mean step per step: the Theta
-  method, simple exponential smoothing with drift); 1 is the last value;
+* the anchor the differences are summed from (`diff` only): the window's last value, an
+  exponentially smoothed level (plus the mean step per step ahead: the Theta method) or a
+  level and a damped trend (Holt), whichever forecasts the next training row best
+  (`keras_lstm_opt.smoothing`);
 * the baseline: of last value, seasonal naive and the training rows' mean, the one with
   the lower MAE over the training rows (so the validation figure it reports was not used
   to pick it).
@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from keras_lstm_opt.data.season import find_season
+from keras_lstm_opt.smoothing import holt_weights
 
 SEASONAL_STRENGTH = 0.64  # forecast::nsdiffs's threshold for a seasonal difference
 KPSS_CRITICAL_5 = 0.463  # KPSS level-stationarity test, 5% (Kwiatkowski et al. 1992)
@@ -164,44 +165,52 @@ def choose_transform(
     return "none", 0, f"none ({strength}KPSS {stat:.2f} <= {KPSS_CRITICAL_5}: stationary)"
 
 
-ALPHAS = np.round(np.arange(0.05, 1.0001, 0.05), 2)  # the smoothing weights tried
+ALPHAS = np.round(np.arange(0.05, 1.0001, 0.05), 2)  # the level's smoothing weights tried
+BETAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)  # the trend's (0: no trend)
+PHIS = (0.8, 0.9, 0.98)  # the trend's damping
 
 
-def level_weights(alpha: float, steps: int) -> np.ndarray:
-    """`[steps]`: each window step's weight in the smoothed level (`SeriesInverse`'s):
-    level_0 = the window's mean, level_s = alpha * y_s + (1 - alpha) * level_{s-1}."""
-    s = np.arange(steps, dtype=np.float64)
-    return alpha * (1 - alpha) ** (steps - 1 - s) + (1 - alpha) ** steps / steps
-
-
-def choose_smoothing(values: np.ndarray, steps: int, horizon: int) -> tuple[float, str]:
-    """The smoothing weight (1 = the last value) whose level, plus the rows' mean step per
-    step ahead, forecasts the training rows `values` best (MAE, 1..`horizon` steps
-    ahead, from every window of `steps` rows), and why.
+def choose_smoothing(values: np.ndarray, steps: int) -> tuple[tuple[float, float, float], str]:
+    """((alpha, beta, phi), why): the exponential smoothing of a window of `steps` rows
+    that forecasts the next training row best (MAE over every window of `values`, one step
+    ahead, as ETS fits by one-step errors). Without a trend (beta 0) the forecast is the
+    level plus the rows' mean step; with one, the level plus the damped trend. (1, 0, 1)
+    is the last value (plus the mean step): the plain `diff` forecast.
 
     Example:
 
-        alpha, why = choose_smoothing(np.cumsum(rng.normal(size=300)), 13, 6)  # ~1: a walk
+        (alpha, beta, phi), why = choose_smoothing(np.cumsum(rng.normal(size=300)), 13)
     """
     y = np.asarray(values, np.float64)
-    drift = float(np.mean(np.diff(y))) if len(y) > 1 else 0.0
-    n = len(y) - steps - horizon + 1
+    n = len(y) - steps
     if n < 1:
-        return 1.0, "1 (the last value: too few training rows to fit a smoothing weight)"
-    errors = {}
-    for alpha in ALPHAS:
-        levels = np.convolve(y, level_weights(float(alpha), steps)[::-1], mode="valid")[:n]
-        ahead = [
-            y[steps - 1 + h : steps - 1 + h + n] - (levels + h * drift)
-            for h in range(1, horizon + 1)
-        ]
-        errors[float(alpha)] = float(np.mean(np.abs(np.concatenate(ahead))))
-    best = min(errors, key=lambda a: (errors[a], -a))  # ties: the less smoothing
-    if best == 1.0:
-        return 1.0, f"1 (the last value forecasts the training rows best: MAE {errors[1.0]:.4g})"
+        return (1.0, 0.0, 1.0), "the last value (too few training rows to fit a smoothing)"
+    drift = float(np.mean(np.diff(y)))
+    truth = y[steps:]
+    errors: dict[tuple[float, float, float], float] = {}
+    for beta in BETAS:
+        for phi in PHIS if beta else (1.0,):
+            for alpha in ALPHAS:
+                level, trend = holt_weights(float(alpha), beta, phi, steps)
+                f = np.convolve(y, level[::-1], mode="valid")[:n]
+                f += phi * np.convolve(y, trend[::-1], mode="valid")[:n] if beta else drift
+                errors[(float(alpha), beta, phi)] = float(np.mean(np.abs(truth - f)))
+    plain = (1.0, 0.0, 1.0)
+    best = min(errors, key=lambda k: errors[k])  # ties: the first tried (no trend first)
+    if errors[best] >= errors[plain]:
+        return (
+            plain,
+            f"the last value (forecasts the next training row best: MAE {errors[plain]:.4g})",
+        )
+    alpha, beta, phi = best
+    what = (
+        f"a smoothed level (alpha {alpha:g}) plus the mean step"
+        if not beta
+        else f"a level and a damped trend (alpha {alpha:g}, beta {beta:g}, phi {phi:g})"
+    )
     return best, (
-        f"{best:g} (a smoothed level forecasts the training rows {horizon} steps ahead with "
-        f"MAE {errors[best]:.4g}, the last value with {errors[1.0]:.4g})"
+        f"{what}: forecasts the next training row with MAE {errors[best]:.4g}, the last "
+        f"value with {errors[plain]:.4g}"
     )
 
 

@@ -195,9 +195,9 @@ def build_model(
         from keras_lstm_opt.models.series import SeriesInverse
 
         horizon = int(schema["info"]["horizon"])
-        alpha = schema["info"]["series"].get("alpha")
+        smoothing = schema["info"]["series"].get("smoothing")
         out = SeriesInverse(
-            **_series_args(schema), horizon=horizon, alpha=alpha, name="series_inverse"
+            **_series_args(schema), horizon=horizon, smoothing=smoothing, name="series_inverse"
         )([out, inp])
     return keras.Model(inp, out, name=name)
 

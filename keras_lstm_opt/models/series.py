@@ -36,9 +36,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.smoothing import damped_steps, holt_weights
 
 TRANSFORMS = ("none", "diff", "seasonal_diff")
 
@@ -79,6 +81,30 @@ def check_series_args(
             f"{layer}: targets must be distinct column indices in "
             f"0..{len(mean) - 1}, got {list(targets)}"
         )
+
+
+def _check_smoothing(
+    smoothing: dict[str, Sequence[float]], transform: str, targets: Sequence[int]
+) -> dict[str, list[float]]:
+    """`smoothing` as lists of floats, or a UsageError saying what it needs."""
+    try:
+        out = {k: [float(v) for v in smoothing[k]] for k in ("alpha", "beta", "phi")}
+        ok = (
+            transform == "diff"
+            and all(len(v) == len(targets) for v in out.values())
+            and all(0 < a <= 1 for a in out["alpha"])
+            and all(0 <= b <= 1 for b in out["beta"])
+            and all(0 < p <= 1 for p in out["phi"])
+        )
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UsageError(
+            "SeriesInverse: smoothing needs transform 'diff' and {'alpha', 'beta', 'phi'}, "
+            f"one weight per target each (alpha, phi in (0, 1], beta in [0, 1]); got "
+            f"{smoothing!r} for {transform!r} and {len(targets)} target(s)"
+        )
+    return out
 
 
 class _SeriesLayer(keras.layers.Layer):
@@ -201,11 +227,12 @@ class SeriesInverse(_SeriesLayer):
         targets, transform, lag, mean, std, log: as for `SeriesPreprocess` (the same
             values).
         horizon: H, the number of predicted steps.
-        alpha: `diff` only: per target, the smoothing weight of an exponentially smoothed
-            level of the window (started at the window's mean), from which the
-            differences are summed in place of the last value (1 or None: the last value).
-            A prediction of zero differences is then simple exponential smoothing (with the
-            training rows' mean step added per step, the Theta method).
+        smoothing: `diff` only: {"alpha": [...], "beta": [...], "phi": [...]}, one weight
+            per target: the differences are summed from the window's exponentially smoothed
+            level (and, where beta > 0, its damped trend; `keras_lstm_opt.smoothing`) in
+            place of its last value. A prediction of the training rows' mean step is then
+            that smoothing's own forecast (with beta 0: the level plus the mean step per
+            step, the Theta method). None: the last value.
         **kwargs: those of `keras.layers.Layer`; the dtype is float32.
 
     Example:
@@ -224,23 +251,16 @@ class SeriesInverse(_SeriesLayer):
         mean: Sequence[float],
         std: Sequence[float],
         log: bool = False,
-        alpha: Sequence[float] | None = None,
+        smoothing: dict[str, Sequence[float]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(targets, transform, lag, mean, std, log, **kwargs)
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
             raise UsageError(f"SeriesInverse: horizon must be an integer >= 1, got {horizon!r}")
         self.horizon = horizon
-        if alpha is not None and (
-            transform != "diff"
-            or len(alpha) != len(targets)
-            or not all(isinstance(a, (int, float)) and 0 < a <= 1 for a in alpha)
-        ):
-            raise UsageError(
-                f"SeriesInverse: alpha needs transform 'diff' and one weight in (0, 1] per "
-                f"target; got {alpha!r} for {transform!r} and {len(targets)} target(s)"
-            )
-        self.alpha = None if alpha is None else [float(a) for a in alpha]
+        self.smoothing = (
+            None if smoothing is None else _check_smoothing(smoothing, transform, targets)
+        )
 
     def build(self, input_shape: Any) -> None:
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
@@ -267,26 +287,49 @@ class SeriesInverse(_SeriesLayer):
             d = tf.pad(d, [[0, 0], [0, k * p - h], [0, 0]])
             # season j's value = the last observed season + the differences of seasons 0..j
             steps = tf.math.cumsum(tf.reshape(d, [-1, k, p, n_t]), axis=1)
-            last = window[:, -p:, :] if self.alpha is None else window
+            last = window[:, -p:, :] if self.smoothing is None else window
             if self.log:
                 last = self._targets_log(last)
             last = tf.gather(last, self.targets, axis=2)
-            if self.alpha is not None:  # [B, 1, T]: the smoothed level of each target
-                last = tf.einsum("bst,st->bt", last, self._level_weights(window))[:, None, :]
-            d = tf.reshape(steps + last[:, None, :, :], [-1, k * p, n_t])[:, :h, :]
+            if self.smoothing is None:  # season j = the last season + the steps of 0..j
+                d = tf.reshape(steps + last[:, None, :, :], [-1, k * p, n_t])[:, :h, :]
+            else:  # lag 1: step h = its anchor + the steps 1..h
+                d = tf.reshape(steps, [-1, h, n_t]) + self._anchor(last)
         if self.log:  # float32's exp overflows past ~88: cap the log there
             d = tf.exp(tf.minimum(d, 88.0))
         return tf.reshape(d, [-1, h * n_t])
 
-    def _level_weights(self, window: tf.Tensor) -> tf.Tensor:
-        """`[S, T]`: the weight of each window step in each target's smoothed level:
-        level_0 = the window's mean, level_s = a * y_s + (1 - a) * level_{s-1}."""
-        steps = tf.shape(window)[1]
-        s = tf.cast(tf.range(steps), tf.float32)[:, None]
-        a = tf.constant(self.alpha, tf.float32)[None, :]
-        n = tf.cast(steps, tf.float32)
-        # y_s's weight: a (1 - a)^(S-1-s) from the recursion, (1 - a)^S / S from level_0
-        return a * tf.pow(1.0 - a, n - 1.0 - s) + tf.pow(1.0 - a, n) / n
+    def _anchor(self, window: tf.Tensor) -> tf.Tensor:
+        """`[B, H, T]`: each step's anchor from the targets' window `[B, S, T]`: the level
+        plus the damped trend's sum, less the mean step where there is a trend (so that a
+        prediction of the mean step is the smoothing's own forecast)."""
+        steps, h = window.shape[1], self.horizon
+        if steps is None:
+            raise UsageError("SeriesInverse: smoothing needs a window of a known length")
+        sm = self.smoothing
+        assert sm is not None
+        columns = [
+            holt_weights(a, b, phi, steps)
+            for a, b, phi in zip(sm["alpha"], sm["beta"], sm["phi"], strict=True)
+        ]
+        level_w = tf.constant(np.stack([c[0] for c in columns], axis=1), tf.float32)  # [S, T]
+        trend_w = tf.constant(np.stack([c[1] for c in columns], axis=1), tf.float32)
+        ahead = np.stack(
+            [
+                damped_steps(phi, h) if b else np.zeros(h)
+                for b, phi in zip(sm["beta"], sm["phi"], strict=True)
+            ],
+            axis=1,
+        )  # [H, T]
+        drift = np.stack(
+            [np.arange(1, h + 1) * (1.0 if b else 0.0) for b in sm["beta"]], axis=1
+        )  # [H, T]: the mean step's sum, taken off where a trend replaces it
+        mean = tf.constant([self.mean[t] for t in self.targets], tf.float32)
+        level = tf.einsum("bst,st->bt", window, level_w)[:, None, :]
+        trend = tf.einsum("bst,st->bt", window, trend_w)[:, None, :]
+        return (
+            level + trend * tf.constant(ahead, tf.float32) - tf.constant(drift, tf.float32) * mean
+        )
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         return (input_shape[0][0], self.horizon * len(self.targets))
@@ -294,6 +337,6 @@ class SeriesInverse(_SeriesLayer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["horizon"] = self.horizon
-        if self.alpha is not None:  # absent otherwise: earlier models load unchanged
-            config["alpha"] = self.alpha
+        if self.smoothing is not None:  # absent otherwise: earlier models load unchanged
+            config["smoothing"] = self.smoothing
         return config

@@ -75,7 +75,7 @@ def build_manifest(
             columns=series.get("columns"),
             transform=series.get("transform", "none"),
             log=bool(series.get("log", False)),
-            alpha=series.get("alpha"),
+            smoothing=series.get("smoothing"),
             lag=series.get("lag", 0),
             units="original units of the series (raw windows in)",
         )

@@ -24,8 +24,8 @@ from keras_lstm_opt.data.series import (
     split_log,
     training_mean,
 )
-from keras_lstm_opt.data.series_auto import level_weights
 from keras_lstm_opt.errors import DataError, UsageError
+from keras_lstm_opt.smoothing import damped_steps, holt_weights
 
 from ..conftest import time_limit
 
@@ -183,22 +183,28 @@ def test_a_noisy_level_is_forecast_from_its_smoothed_level(tmp_path):
     )
     schema = json.load(open(os.path.join(out, "schema.json")))
     s, w = schema["info"]["series"], schema["info"]["window"]
-    (alpha,) = s["alpha"]
-    assert s["transform"] == "diff" and 0 < alpha <= 0.3
-    assert report["chosen"]["alpha"].startswith(f"y: {alpha:g} (a smoothed level")
+    (alpha,), (beta,) = s["smoothing"]["alpha"], s["smoothing"]["beta"]
+    assert s["transform"] == "diff" and 0 < alpha <= 0.3 and beta == 0
+    assert report["chosen"]["anchor"].startswith(f"y: a smoothed level (alpha {alpha:g})")
     layer = build_model(ModelConfig(units=4), schema).get_layer("series_inverse")
-    assert layer.alpha == [alpha]
-    # no predicted change: each step is the smoothed level plus the mean step
+    assert layer.smoothing == s["smoothing"]
+    # a predicted mean step: the smoothed level plus the mean step per step (Theta)
     x, _ = series_windows(schema["info"], {"y": values, "f": np.zeros(300)}, False)
-    still = np.full((len(x), 4), -s["mean"][0] / s["std"][0], "float32")
-    level = x[:, :, 0] @ level_weights(alpha, w + 1)
-    np.testing.assert_allclose(layer([still, x])[:, 0], level, rtol=1e-5)
-    # alpha 1 is the last value; alpha needs diff
+    still = np.zeros((len(x), 4), "float32")
+    level = x[:, :, 0] @ holt_weights(alpha, 0.0, 1.0, w + 1)[0]
+    expected = level[:, None] + s["mean"][0] * np.arange(1, 5)
+    np.testing.assert_allclose(layer([still, x]), expected, rtol=1e-5)
+    # with a trend: the level plus the damped trend, the mean step taken off
     args = {k: s[k] for k in ("transform", "lag", "mean", "std")}
-    last = SeriesInverse(targets=[0], horizon=4, alpha=[1.0], **args)([still, x])
-    np.testing.assert_allclose(last[:, 0], x[:, -1, 0], rtol=1e-6)
-    with pytest.raises(UsageError, match="alpha needs transform 'diff'"):
-        SeriesInverse([0], "none", 0, 4, [0.0, 0.0], [1.0, 1.0], alpha=[0.5])
+    holt = {"alpha": [0.5], "beta": [0.3], "phi": [0.9]}
+    trended = SeriesInverse(targets=[0], horizon=4, smoothing=holt, **args)([still, x])
+    level_w, trend_w = holt_weights(0.5, 0.3, 0.9, w + 1)
+    expected = (x[:, :, 0] @ level_w)[:, None] + np.outer(
+        x[:, :, 0] @ trend_w, damped_steps(0.9, 4)
+    )
+    np.testing.assert_allclose(trended, expected, rtol=1e-5, atol=1e-4)
+    with pytest.raises(UsageError, match="smoothing needs transform 'diff'"):
+        SeriesInverse([0], "none", 0, 4, [0.0, 0.0], [1.0, 1.0], smoothing=holt)
     # a transform given by the user keeps the last value, and says so
     report = import_series(
         [_csv(tmp_path / "s.csv", rows, "t,y,f")],
@@ -207,7 +213,7 @@ def test_a_noisy_level_is_forecast_from_its_smoothed_level(tmp_path):
         ReadOptions(progress=False),
     )
     given = json.load(open(os.path.join(tmp_path, "given", "schema.json")))["info"]["series"]
-    assert given["alpha"] is None and "given" in report["chosen"]["alpha"]
+    assert given["smoothing"] is None and "given" in report["chosen"]["anchor"]
 
 
 def test_split_by_time_windows_and_scaling(tmp_path):

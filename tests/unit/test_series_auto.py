@@ -11,9 +11,9 @@ from keras_lstm_opt.data.series_auto import (
     choose_smoothing,
     choose_transform,
     kpss,
-    level_weights,
     seasonal_strength,
 )
+from keras_lstm_opt.smoothing import damped_steps, holt_weights
 
 RNG = np.random.default_rng(7)
 T = np.arange(480)
@@ -109,19 +109,34 @@ def test_a_season_hidden_by_growth_is_found_in_the_differences() -> None:
         assert choose_season(x, None)[0] is None
 
 
-def test_the_smoothed_level_is_the_recursion_and_its_weight_fits_the_rows() -> None:
-    y = RNG.normal(size=13)
-    for alpha in (0.05, 0.3, 1.0):
-        level = y.mean()  # started at the window's mean, then alpha y + (1 - alpha) level
-        for v in y:
-            level = alpha * v + (1 - alpha) * level
-        assert level_weights(alpha, 13) @ y == pytest.approx(level)
+def _holt(y, alpha, beta, phi):
+    """Holt's recursion run on the values themselves: (level, trend)."""
+    level, trend = np.mean(y), (y[-1] - y[0]) / (len(y) - 1) if beta else 0.0
+    for v in y:
+        previous = level
+        level = alpha * v + (1 - alpha) * (level + phi * trend)
+        trend = beta * (level - previous) + (1 - beta) * phi * trend
+    return level, trend
+
+
+def test_the_smoothing_weights_are_holts_recursion_and_fit_the_rows() -> None:
+    y = RNG.normal(size=13).cumsum()
+    for alpha, beta, phi in ((0.05, 0.0, 1.0), (0.3, 0.0, 1.0), (1.0, 0.0, 1.0), (0.5, 0.3, 0.9)):
+        level_w, trend_w = holt_weights(alpha, beta, phi, 13)
+        assert (level_w @ y, trend_w @ y) == pytest.approx(_holt(y, alpha, beta, phi))
+    assert damped_steps(0.5, 3) == pytest.approx([0.5, 0.75, 0.875])
     walk = np.cumsum(np.random.default_rng(1).normal(size=400))
-    assert choose_smoothing(walk, 13, 6)[0] >= 0.8  # a walk: (about) the last value
+    (alpha, beta, _), _ = choose_smoothing(walk, 13)
+    assert alpha >= 0.8 and beta == 0.0  # a walk: (about) the last value
     local = np.cumsum(0.1 * RNG.normal(size=400)) + RNG.normal(size=400)  # a noisy level
-    alpha, why = choose_smoothing(local, 13, 6)
-    assert alpha <= 0.3 and why.startswith(f"{alpha:g} (a smoothed level forecasts")
-    assert choose_smoothing(walk[:10], 13, 6) == (
-        1.0,
-        "1 (the last value: too few training rows to fit a smoothing weight)",
+    (alpha, beta, _), why = choose_smoothing(local, 13)
+    assert alpha <= 0.3 and beta == 0.0 and why.startswith(f"a smoothed level (alpha {alpha:g})")
+    x = np.zeros(400)  # steps that persist (momentum): a damped trend forecasts them
+    for t, e in enumerate(RNG.normal(size=399), 1):
+        x[t] = 0.9 * x[t - 1] + e
+    (_, beta, _), why = choose_smoothing(np.cumsum(x), 13)
+    assert beta > 0 and why.startswith("a level and a damped trend")
+    assert choose_smoothing(walk[:10], 13) == (
+        (1.0, 0.0, 1.0),
+        "the last value (too few training rows to fit a smoothing)",
     )
