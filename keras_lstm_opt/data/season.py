@@ -5,8 +5,10 @@ know it (sunspots' cycle is about 11 years, not a calendar period). `find_season
 the series' straight-line trend, takes its autocorrelation up to a third of its length,
 and returns the lag of the strongest peak that is significant and rises well above the
 trough before it (a random walk's autocorrelation falls slowly, without such peaks); of
-peaks nearly as strong, the shortest (a season's multiples correlate as well). None when
-nothing repeats.
+peaks nearly as strong, the shortest (a season's multiples correlate as well), unless it is
+a half or a third of the strongest one and its multiples between the strongest one's
+correlate clearly less (a harmonic: a monthly series with a half-year swing inside its year,
+whose lag-6 difference leaves the year's pattern in). None when nothing repeats.
 
 Example:
 
@@ -24,6 +26,7 @@ MIN_ACF = 0.2  # weaker peaks are not a season worth a baseline
 MIN_PROMINENCE = 0.4  # a peak rises this far above the trough before it (a random walk's
 # autocorrelation falls slowly, with small wiggles, and has none)
 NEAR_BEST = 0.8  # a shorter peak at least this share of the best one wins (not a multiple)
+HARMONICS = (2, 3)  # a peak at 1/2 or 1/3 of the best one's lag may be its harmonic
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,18 @@ def find_season(values: np.ndarray, max_period: int | None = None) -> Season | N
     ]
     if not peaks:
         return None
-    best = max(acf[k] for k in peaks)
-    period = min(k for k in peaks if acf[k] >= NEAR_BEST * best)
+    strongest = max(peaks, key=lambda k: acf[k])
+    near = sorted(k for k in peaks if acf[k] >= NEAR_BEST * acf[strongest])
+    period = next(k for k in near if not _harmonic(acf, k, strongest, top))
     return Season(int(period), float(acf[period]))
+
+
+def _harmonic(acf: np.ndarray, k: int, strongest: int, top: int) -> bool:
+    """Whether lag `k` is a harmonic of the season `strongest` (a half or a third of it):
+    the multiples of `k` that are not multiples of `strongest` correlate clearly less
+    (under `NEAR_BEST` of the mean) than the multiples of `strongest`."""
+    if strongest % k or strongest // k not in HARMONICS:
+        return False
+    between = [j for j in range(k, top + 1, k) if j % strongest]
+    season = list(range(strongest, top + 1, strongest))
+    return bool(between) and float(np.mean(acf[between])) < NEAR_BEST * float(np.mean(acf[season]))

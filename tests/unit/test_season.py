@@ -43,6 +43,18 @@ def test_nothing_repeats_no_season(x: np.ndarray) -> None:
     assert find_season(x) is None
 
 
+def test_a_half_year_inside_the_year_is_a_harmonic_not_the_season() -> None:
+    elec_equip = pytest.importorskip("statsmodels.datasets.elec_equip")
+    orders = elec_equip.load().data.iloc[:165, 0].to_numpy(float)  # the suite's training rows
+    # monthly orders: the lag-6 correlation (0.63) is near the year's (0.78), but 18 months
+    # (0.39) fall far below 12 and 24: the half year is a harmonic of the season, 12
+    assert find_season(orders).period == 12
+    rng = np.random.default_rng(6)
+    t = np.arange(12 * 20)
+    half = 4 * np.sin(2 * np.pi * t / 6) + rng.normal(size=len(t))  # a true 6-month season
+    assert find_season(half).period == 6
+
+
 def test_max_period_bounds_the_search() -> None:
     t = np.arange(600)
     x = np.sin(2 * np.pi * t / 50) + RNG.normal(scale=0.1, size=600)
