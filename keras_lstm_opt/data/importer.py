@@ -146,8 +146,8 @@ def check_arguments(
             )
         if transform in ("seasonal_diff", "log+seasonal_diff") and season is None:
             raise UsageError(
-                "transform='seasonal_diff' needs the season length: "
-                "seasonal_diff:P (e.g. seasonal_diff:12) or season=P"
+                f"transform={transform!r} needs the season length: "
+                f"{transform}:P (e.g. {transform}:12) or season=P"
             )
     if not isinstance(validation_fraction, (int, float)) or not 0.0 <= validation_fraction < 1.0:
         raise UsageError(

@@ -176,6 +176,13 @@ def series_windows(
             f"row {row + 1}, column {columns[col]!r}: not a finite number ({data[row, col]})"
         )
     w, lag, h, n_t = _sizes(info)
+    low = np.argwhere(~(data[:, :n_t] > 0)) if info["series"].get("log") else np.zeros((0, 2))
+    if low.size:
+        row, col = (int(v) for v in low[0])
+        raise DataError(
+            f"row {row + 1}, column {columns[col]!r}: {data[row, col]:g} is not above 0, and "
+            "the model forecasts the logarithm of this column (imported with log)"
+        )
     n = data.shape[0] - (w + lag) - (h if targets else 0) + 1
     if n < 1:
         need = w + lag + (h if targets else 0)

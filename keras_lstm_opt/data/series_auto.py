@@ -18,7 +18,7 @@ the import report:
   better than their mean does (a persistent series: the model then forecasts from the last
   value, not from a level it may never have seen), else none;
 * the anchor the differences are summed from (`diff` only): the window's last value, an
-  exponentially smoothed level (plus the mean step per step ahead: the Theta method) or a
+  exponentially smoothed level (plus the mean step per step ahead: smoothing with drift) or a
   level and a damped trend (Holt), whichever forecasts the next training row best, the last
   value unless another is 5% better (`keras_lstm_opt.smoothing`);
 * the baseline: of last value, seasonal naive and the training rows' mean, the one with

@@ -232,7 +232,7 @@ class SeriesInverse(_SeriesLayer):
             level (and, where beta > 0, its damped trend; `keras_lstm_opt.smoothing`) in
             place of its last value. A prediction of the training rows' mean step is then
             that smoothing's own forecast (with beta 0: the level plus the mean step per
-            step, the Theta method). None: the last value.
+            step: simple exponential smoothing with drift). None: the last value.
         **kwargs: those of `keras.layers.Layer`; the dtype is float32.
 
     Example:

@@ -373,13 +373,22 @@ class Run:
             raise DataError(f"{what}: {len(rows)} rows; a forecast needs the last {need}")
         tail = rows[-need:]
         bad = np.argwhere(~np.isfinite(tail))
-        if len(bad):
-            r, c = (int(v) for v in bad[0])
-            name = self.columns[c] if self.columns else str(c)
-            at = (
-                where[len(where) - need + r] if where else f"{what}, row {len(rows) - need + r + 1}"
-            )
-            raise DataError(f"{at}, column {name!r}: missing or not a finite number")
+        series = self.info.get("series") or {}
+        logged = len(series.get("targets") or []) if series.get("log") else 0
+        low = np.argwhere(~(tail[:, :logged] > 0)) if logged else np.zeros((0, 2))
+        for found, why in (
+            (bad, "missing or not a finite number"),
+            (low, "not above 0, and the model forecasts its logarithm (imported with log)"),
+        ):
+            if len(found):
+                r, c = (int(v) for v in found[0])
+                name = self.columns[c] if self.columns else str(c)
+                at = (
+                    where[len(where) - need + r]
+                    if where
+                    else f"{what}, row {len(rows) - need + r + 1}"
+                )
+                raise DataError(f"{at}, column {name!r}: {why}")
         return tail[None]
 
     def forecast_table(

@@ -409,6 +409,47 @@ def test_the_train_hint_after_a_series_import_trains_a_forecast(tmp_path):
     assert json.load(open(run / "metrics.json"))["task"] == "forecast"
 
 
+def test_a_log_transform_is_taken_and_a_bad_one_refused_in_one_line(tmp_path):
+    src = tmp_path / "series.csv"
+    src.write_text(
+        "t,y\n" + "".join(f"{i},{np.exp(0.01 * i) + 0.1 * np.sin(i)}\n" for i in range(90))
+    )
+    out = tmp_path / "d"
+    proc = _cli(
+        "data",
+        "import",
+        str(src),
+        "--out",
+        str(out),
+        "--time",
+        "t",
+        "--target",
+        "y",
+        "--transform",
+        "log+diff",
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    series = json.load(open(out / "schema.json"))["info"]["series"]
+    assert (series["log"], series["transform"]) == (True, "diff")
+    proc = _cli(
+        "data",
+        "import",
+        str(src),
+        "--out",
+        str(tmp_path / "e"),
+        "--time",
+        "t",
+        "--target",
+        "y",
+        "--transform",
+        "log+bogus",
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "transform: expected auto, none, diff" in lines[0], proc.stderr
+    assert "'log+bogus'" in lines[0] and not (tmp_path / "e").exists()
+
+
 def test_onnx_export_without_tf2onnx_names_the_extra_before_tensorflow(tmp_path):
     from .test_first_calls import BLOCK, _env  # its TensorFlow start-up lines hidden
 

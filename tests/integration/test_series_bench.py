@@ -58,6 +58,22 @@ def test_series_mode_scores_every_method_on_the_same_origins(tmp_path):
     assert (tmp_path / "series.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_each_rounds_held_out_half_is_fixed_and_the_spent_ones_are_dev():
+    from benchmarks.series_suite import (
+        ROUND1_HELD_OUT,
+        ROUND2_HELD_OUT,
+        ROUND3_HELD_OUT,
+        SUITE,
+        select,
+    )
+
+    held = [s.name for s in select(None, "held-out")]
+    assert held == ["elecequip", "front", "ftse", "realcons", "cpi", "derate", "beaver", "lrm"]
+    dev = {s.name for s in select(None, "dev")}
+    assert {*ROUND1_HELD_OUT, *ROUND2_HELD_OUT, *ROUND3_HELD_OUT} <= dev
+    assert len(SUITE) == len({s.name for s in SUITE}) == 38
+
+
 def test_series_mode_names_an_unknown_series(tmp_path):
     out = subprocess.run(
         [*BENCH, "--series", "nile,nope", "--out", str(tmp_path)],
