@@ -31,7 +31,7 @@ from .test_tokens import CHINESE, ENGLISH, JAPANESE
 CONFIGS = sorted(
     os.path.basename(p)[:-5] for p in glob.glob(os.path.join(REPO, "configs", "*.yaml"))
 )
-IMPORTED = ["imported-text", "imported-mixed", "imported-series", "own-model"]
+IMPORTED = ["imported-text", "imported-mixed", "imported-series", "imported-log", "own-model"]
 TOLERANCE = 1e-5
 SCRIPT = os.path.join(REPO, "tests", "scripts", "load_saved_model.py")
 TEXTS = [
@@ -293,6 +293,25 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Case],
     cases["imported-series"] = _build(
         "imported-series", "forecast", os.path.join(root, "co2"), root
     )
+    # the logarithm's differences, summed from a level and a damped trend: both inverted
+    # inside the model, so both exports must carry them
+    log_dir = os.path.join(root, "co2-log")
+    import_data(
+        os.path.join(root, "co2.csv"),
+        log_dir,
+        time="date",
+        target="co2",
+        window=24,
+        horizon=6,
+        transform="log+diff",
+        progress=False,
+    )
+    with open(os.path.join(log_dir, "schema.json")) as fh:
+        log_schema = json.load(fh)
+    log_schema["info"]["series"]["smoothing"] = {"alpha": [0.5], "beta": [0.3], "phi": [0.9]}
+    with open(os.path.join(log_dir, "schema.json"), "w") as fh:
+        json.dump(log_schema, fh)
+    cases["imported-log"] = _build("imported-log", "forecast", log_dir, root)
     cases["own-model"] = _own_model(root)
     unique = list({id(c): c for c in cases.values()}.values())
     for case in unique:
