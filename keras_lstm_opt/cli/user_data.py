@@ -99,9 +99,10 @@ def add_import_parser(dsub: Any, verbose: argparse.ArgumentParser) -> None:
     series.add_argument(
         "--transform",
         default="auto",
-        help="target transform: auto, none, diff or seasonal_diff:P, each may start with "
-        "log+ (log+diff: differences of the logarithm), or log (default auto: chosen from "
-        "the training rows, the reason logged; inverted inside the model)",
+        help="target transform: auto, or none, diff or seasonal_diff:P, each of these three "
+        "may start with log+ (log+diff: differences of the logarithm; log alone = log+none) "
+        "(default auto: chosen from the training rows, without log, the reason logged; "
+        "inverted inside the model)",
     )
     series.add_argument(
         "--season",

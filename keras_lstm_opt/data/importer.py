@@ -140,9 +140,9 @@ def check_arguments(
         _positive("season", season, 2)
         if not isinstance(transform, str) or not _TRANSFORM.fullmatch(transform):
             raise UsageError(
-                f"transform: expected auto, none, diff or seasonal_diff:P, each with an "
-                f"optional log+ before it (e.g. seasonal_diff:12, log+diff), or log; got "
-                f"{transform!r}"
+                f"transform: expected auto, or none, diff or seasonal_diff:P, each of these "
+                f"three with an optional log+ before it (e.g. seasonal_diff:12, log+diff), or "
+                f"log; got {transform!r}"
             )
         if transform in ("seasonal_diff", "log+seasonal_diff") and season is None:
             raise UsageError(

@@ -488,8 +488,8 @@ def import_series(
             split_time,
             window,
             horizon,
-            "log+" if logs else "",
-            name,
+            "log" if logs and name == "none" else ("log+" if logs else ""),
+            "" if logs and name == "none" else name,
             lag,
         )
         log.info("series: %s", chosen["scaling"])
@@ -498,7 +498,8 @@ def import_series(
             log.warning("import: skipped %s", problem)
         if len(skipped) > 20:
             log.warning("import: skipped %d more bad rows", len(skipped) - 20)
-        log.info("series: season %s; %s; transform %s", season_why, log_why, transform_why)
+        first = f" (from the first target, {columns[0]!r})" if n_t > 1 else ""
+        log.info("series: season %s; %s; transform %s%s", season_why, log_why, transform_why, first)
         if name == "diff":
             log.info("series: the forecast's steps are summed from %s", smooth_why)
         log.info(

@@ -117,6 +117,9 @@ class Instances:
                     f"{where}: expected {self.window} rows of {self.channels} number(s) "
                     f"(columns {', '.join(self.run.columns) or '?'}), got shape {list(x.shape)}"
                 )
+            low = self.run.not_above_zero(x[None])
+            if low is not None:
+                raise InstanceError(f"{where}: {low}")
             return x
         if len(self.names) == 1:
             return self._array(instance, self.shapes[0], where)

@@ -354,8 +354,26 @@ class Run:
                 f"windows: expected shape [N, {want[0]}, {want[1]}] (raw rows "
                 f"of the columns {self.columns or '?'}), got {list(x.shape)}"
             )
+        low = self.not_above_zero(x)
+        if low is not None:
+            raise DataError(f"windows: {low}")
         out = self._call(x, batch_size)
         return out.reshape(len(x), -1, len(self.targets))
+
+    def not_above_zero(self, x: np.ndarray) -> str | None:
+        """Where raw windows `x` [N, W, C] hold a target value at or below 0 that the model
+        would take the logarithm of (imported with log), in words; None when none does."""
+        series = self.info.get("series") or {}
+        logged = len(series.get("targets") or []) if series.get("log") else 0
+        low = np.argwhere(~(np.asarray(x)[:, :, :logged] > 0)) if logged else np.zeros((0, 3))
+        if not len(low):
+            return None
+        i, r, c = (int(v) for v in low[0])
+        name = self.columns[c] if self.columns else str(c)
+        return (
+            f"window {i}, row {r + 1}, column {name!r}: {float(x[i, r, c]):g} is not above 0, "
+            "and the model forecasts its logarithm (imported with log)"
+        )
 
     @property
     def columns(self) -> list[str]:

@@ -212,8 +212,28 @@ def sample_inputs(serving: Serving, n: int = 5, seed: int = 0) -> dict[str, np.n
         x = rng.normal(size=size)
         if series.get("mean") and len(series["mean"]) == size[-1]:
             x = x * np.asarray(series["std"]) + np.asarray(series["mean"])
+            x = _raw_targets(x, series)
         arrays[name] = x.astype(dtype)
     return arrays
+
+
+def _raw_targets(x: np.ndarray, series: dict[str, Any]) -> np.ndarray:
+    """Windows drawn with the transformed columns' mean and std `x` [N, S, C], with the
+    targets rebuilt in the series' own units (a check of an export must run the model on
+    windows it could be given: a log model's logarithm, a difference's level): from the
+    training rows' level, the differences summed, the logarithm undone."""
+    level = series.get("level")
+    n_t = len(series.get("targets") or [])
+    if not level or len(level) != n_t:  # imports before Dec 6, 2026: as drawn
+        return x
+    x = x.copy()
+    logs = bool(series.get("log"))
+    start = np.log(np.maximum(np.asarray(level, float), 1e-30)) if logs else np.asarray(level)
+    t = x[:, :, :n_t]
+    if series.get("lag"):  # differences: a walk from the level
+        t = start + np.cumsum(t, axis=1) - t[:, :1, :]
+    x[:, :, :n_t] = np.exp(np.minimum(t, 80.0)) if logs else t
+    return x
 
 
 def max_difference(got: dict[str, Any], want: dict[str, np.ndarray]) -> float:

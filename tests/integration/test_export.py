@@ -450,6 +450,24 @@ def test_export_checks_itself(cases: dict[str, Case]) -> None:
         assert json.load(fh)["checked"] == "not checked"
 
 
+def test_a_log_model_is_checked_on_its_own_units_and_refuses_zero(cases: dict[str, Case]) -> None:
+    from keras_lstm_opt.errors import DataError
+    from keras_lstm_opt.serve.instances import InstanceError, Instances
+    from keras_lstm_opt.serve.run import load_run
+    from keras_lstm_opt.serve.serving import describe, sample_inputs
+
+    run = load_run(cases["imported-log"].run)
+    window = sample_inputs(describe(run))["window"]  # what an export is checked on
+    level = run.info["series"]["level"][0]
+    assert window.min() > 0 and 0.5 * level < np.median(window) < 2 * level  # ppm, not logs
+    assert np.isfinite(run.forecast_windows(window)).all()
+    window[0, 2, 0] = 0.0
+    with pytest.raises(DataError, match=r"window 0, row 3, column 'co2': 0 is not above 0"):
+        run.forecast_windows(window)
+    with pytest.raises(InstanceError, match=r"instances\[4\]: window 0, row 3, column 'co2'"):
+        Instances(run).check(window[0].tolist(), 4)
+
+
 def test_bad_arguments(tmp_path: Any) -> None:
     from keras_lstm_opt.errors import RunDirError, UsageError
     from keras_lstm_opt.serve.export import export_run
