@@ -34,6 +34,13 @@ SEED_ENV = "KLO_TEST_SEED"
 DEFAULT_SEED = 20240611
 
 
+def left_in(tmp: str | os.PathLike[str]) -> list[str]:
+    """What a process left in its TMPDIR `tmp`, without Python's bytecode cache of
+    TensorFlow's autograph modules (`__pycache__`, written there unless
+    PYTHONDONTWRITEBYTECODE is set: not the package's to remove)."""
+    return sorted(p for p in os.listdir(tmp) if p != "__pycache__")
+
+
 def time_limit(seconds: float) -> float:
     """How long a test may wait for something that takes at most `seconds` here:
     `seconds` times KLO_TEST_TIME_SCALE (default 1). Every deadline of the tests (a

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from ..conftest import time_limit
+from ..conftest import left_in, time_limit
 from .test_distributed import (
     LAUNCH,
     REPO,
@@ -69,7 +69,7 @@ def test_sigterm_to_one_worker_of_a_trainer_script_stops_both_and_the_rerun_resu
     }
     assert set(steps) == {"0", "1"} and len(set(steps.values())) == 1, text[-3000:]
     assert _backup_step(run) == steps["0"]
-    assert os.listdir(tmp) == []
+    assert left_in(tmp) == []
     again = subprocess.run(
         [*LAUNCH, "--workers", "2", "--", *cmd],
         capture_output=True,
