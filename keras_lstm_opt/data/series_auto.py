@@ -169,6 +169,7 @@ ALPHAS = np.round(np.arange(0.05, 1.0001, 0.05), 2)  # the level's smoothing wei
 BETAS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)  # the trend's (0: no trend)
 PHIS = (0.8, 0.9, 0.98)  # the trend's damping
 MIN_GAIN = 0.05  # a smoothing replaces the last value only when 5% better on the rows
+FIT_CHUNK = 8192  # windows per product when fitting (8192 x 440 forecasts: 29 MB)
 
 
 def choose_smoothing(values: np.ndarray, steps: int) -> tuple[tuple[float, float, float], str]:
@@ -189,15 +190,26 @@ def choose_smoothing(values: np.ndarray, steps: int) -> tuple[tuple[float, float
     if n < 1:
         return (1.0, 0.0, 1.0), "the last value (too few training rows to fit a smoothing)"
     drift = float(np.mean(np.diff(y)))
-    truth = y[steps:]
-    errors: dict[tuple[float, float, float], float] = {}
-    for beta in BETAS:
-        for phi in PHIS if beta else (1.0,):
-            for alpha in ALPHAS:
-                level, trend = holt_weights(float(alpha), beta, phi, steps)
-                f = np.convolve(y, level[::-1], mode="valid")[:n]
-                f += phi * np.convolve(y, trend[::-1], mode="valid")[:n] if beta else drift
-                errors[(float(alpha), beta, phi)] = float(np.mean(np.abs(truth - f)))
+    keys = [
+        (float(alpha), beta, phi)
+        for beta in BETAS
+        for phi in (PHIS if beta else (1.0,))
+        for alpha in ALPHAS
+    ]
+    weights = [holt_weights(*k, steps) for k in keys]
+    # every window's one-step forecast under every smoothing: windows [n, S] @ weights
+    # [S, K], in chunks of rows (a million-row series: one BLAS product per chunk, not
+    # a convolution per smoothing)
+    level_w = np.stack([w[0] for w in weights], axis=1)
+    trend_w = np.stack([w[1] * k[2] for w, k in zip(weights, keys, strict=True)], axis=1)
+    offset = np.array([0.0 if k[1] else drift for k in keys])
+    windows = np.lib.stride_tricks.sliding_window_view(y, steps)[:n]
+    total = np.zeros(len(keys))
+    for start in range(0, n, FIT_CHUNK):
+        chunk = windows[start : start + FIT_CHUNK]
+        f = chunk @ level_w + chunk @ trend_w + offset
+        total += np.abs(y[steps + start : steps + start + len(chunk), None] - f).sum(axis=0)
+    errors = dict(zip(keys, (total / n).tolist(), strict=True))
     plain = (1.0, 0.0, 1.0)
     best = min(errors, key=lambda k: errors[k])  # ties: the first tried (no trend first)
     if errors[best] > (1 - MIN_GAIN) * errors[plain]:
