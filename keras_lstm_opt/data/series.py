@@ -73,6 +73,27 @@ __all__ = [
 ]
 
 
+def logged_targets(info: dict[str, Any]) -> int:
+    """How many target columns (the first ones) the model takes the logarithm of: all of
+    them for an import with log, else 0."""
+    series = info.get("series") or {}
+    return len(series.get("targets") or []) if series.get("log") else 0
+
+
+def not_positive(values: np.ndarray, n_t: int) -> tuple[int, ...] | None:
+    """The index of the first value at or below 0 (outside a logarithm's domain) among the
+    first `n_t` columns (the last axis) of `values`, or None.
+
+    Example:
+
+        not_positive(np.array([[1.0, -2.0], [0.0, 3.0]]), 1)   # (1, 0)
+    """
+    if not n_t:
+        return None
+    low = np.argwhere(~(np.asarray(values)[..., :n_t] > 0))
+    return tuple(int(v) for v in low[0]) if len(low) else None
+
+
 def split_log(transform: str) -> tuple[bool, str]:
     """`"log+diff"` -> (True, "diff"); `"log"` -> (True, "none"); else (False, as given).
 
@@ -176,9 +197,9 @@ def series_windows(
             f"row {row + 1}, column {columns[col]!r}: not a finite number ({data[row, col]})"
         )
     w, lag, h, n_t = _sizes(info)
-    low = np.argwhere(~(data[:, :n_t] > 0)) if info["series"].get("log") else np.zeros((0, 2))
-    if low.size:
-        row, col = (int(v) for v in low[0])
+    low = not_positive(data, logged_targets(info))
+    if low is not None:
+        row, col = low
         raise DataError(
             f"row {row + 1}, column {columns[col]!r}: {data[row, col]:g} is not above 0, and "
             "the model forecasts the logarithm of this column (imported with log)"
@@ -512,9 +533,9 @@ def import_series(
 
 def _check_positive(series: Series, n_t: int, columns: Sequence[str]) -> None:
     """A DataError naming the first target value at or below 0 (a log needs > 0)."""
-    bad = np.argwhere(~(series.values[:, :n_t] > 0))
-    if bad.size:
-        row, col = (int(v) for v in bad[0])
+    bad = not_positive(series.values, n_t)
+    if bad is not None:
+        row, col = bad
         raise DataError(
             f"{series.where[row]}, column {columns[col]!r}: {series.values[row, col]:g} is not "
             "above 0, and a log transform needs every value above 0; import without log "

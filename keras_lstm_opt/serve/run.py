@@ -363,12 +363,12 @@ class Run:
     def not_above_zero(self, x: np.ndarray) -> str | None:
         """Where raw windows `x` [N, W, C] hold a target value at or below 0 that the model
         would take the logarithm of (imported with log), in words; None when none does."""
-        series = self.info.get("series") or {}
-        logged = len(series.get("targets") or []) if series.get("log") else 0
-        low = np.argwhere(~(np.asarray(x)[:, :, :logged] > 0)) if logged else np.zeros((0, 3))
-        if not len(low):
+        from keras_lstm_opt.data.series import logged_targets, not_positive
+
+        low = not_positive(x, logged_targets(self.info))
+        if low is None:
             return None
-        i, r, c = (int(v) for v in low[0])
+        i, r, c = low
         name = self.columns[c] if self.columns else str(c)
         return (
             f"window {i}, row {r + 1}, column {name!r}: {float(x[i, r, c]):g} is not above 0, "
@@ -390,16 +390,16 @@ class Run:
         if len(rows) < need:
             raise DataError(f"{what}: {len(rows)} rows; a forecast needs the last {need}")
         tail = rows[-need:]
+        from keras_lstm_opt.data.series import logged_targets, not_positive
+
         bad = np.argwhere(~np.isfinite(tail))
-        series = self.info.get("series") or {}
-        logged = len(series.get("targets") or []) if series.get("log") else 0
-        low = np.argwhere(~(tail[:, :logged] > 0)) if logged else np.zeros((0, 2))
+        low = not_positive(tail, logged_targets(self.info))
         for found, why in (
-            (bad, "missing or not a finite number"),
+            (tuple(bad[0]) if len(bad) else None, "missing or not a finite number"),
             (low, "not above 0, and the model forecasts its logarithm (imported with log)"),
         ):
-            if len(found):
-                r, c = (int(v) for v in found[0])
+            if found is not None:
+                r, c = (int(v) for v in found)
                 name = self.columns[c] if self.columns else str(c)
                 at = (
                     where[len(where) - need + r]
