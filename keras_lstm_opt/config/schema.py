@@ -273,9 +273,13 @@ class TrainConfig:
     seed: int = _f(42, min=0)
     verbose: Literal["auto", "bar", "epoch", "silent"] = _f("auto", "auto = bar on a terminal")
     resume: bool = _f(True, "resume from the run directory's backup if one exists")
-    backup_every_steps: int = _f(
-        100, "steps between backups (and at each epoch end); 0 = epoch ends only", min=0
+    backup_every_seconds: float = _f(
+        30.0,
+        "a backup when the newest is this old (after a step or at an epoch end; at most "
+        "5% of the time in backups; the first epoch end always); 0 = every epoch end",
+        min=0.0,
     )
+    backup_every_steps: int = _f(0, "also a backup every N steps; 0 = off", min=0)
     nan_rollbacks: int = _f(
         2,
         "on a NaN/Inf loss (or one over max_loss), roll back to the "

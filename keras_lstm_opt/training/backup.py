@@ -1,4 +1,4 @@
-"""Preemption-safe backups: model, optimizer and step, every N steps and at epoch ends.
+"""Preemption-safe backups: model, optimizer and step, when the loop says (training/loop.py).
 
 Every worker saves (tf.distribute needs all of them to take part); only the chief
 saves into the run's `backup/` directory, the others into private temporary

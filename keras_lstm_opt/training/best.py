@@ -1,7 +1,11 @@
 """The best epoch by `train.monitor`, across resumed processes, and restoring it.
 
 `checkpoints/best.weights.h5` holds the weights of the best epoch so far (by
-`train.monitor`); `history.csv` holds every epoch of the run, resumed ones included.
+`train.monitor`), written with each backup and when training ends (not at each better
+epoch: 70 MB per epoch of 2 s with a text model's hashed tables), so that it always
+matches the newest backup: a run resumed from it re-runs the epochs after it, and
+`history.csv` drops their rows (`drop_epochs_from`). `history.csv` holds every epoch of
+the run, resumed ones included.
 At the end of a run `BestWeights` restores the best weights when a later epoch was worse
 (as Keras's `restore_best_weights` does within one process) and says so in one log line.
 
@@ -19,6 +23,8 @@ import os
 from typing import Any
 
 import keras
+
+from keras_lstm_opt.io.atomic import publish_file
 
 log = logging.getLogger("keras_lstm_opt")
 
@@ -41,6 +47,26 @@ def read_history(path: str) -> list[dict[str, float]]:
         except ValueError:
             continue
     return out
+
+
+def drop_epochs_from(history: str, epoch: int) -> int:
+    """Remove the rows of epochs `epoch` and later from `history` (a CSVLogger file):
+    a run resumed from a backup of an earlier step runs them again. Returns how many."""
+    if not os.path.exists(history):
+        return 0
+    with open(history, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows or "epoch" not in rows[0]:
+        return 0
+    col = rows[0].index("epoch")
+    kept = [rows[0]] + [r for r in rows[1:] if not (r[col].isdigit() and int(r[col]) >= epoch)]
+    if len(kept) == len(rows):
+        return 0
+    partial = history + ".partial"
+    with open(partial, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(kept)
+    publish_file(partial, history)
+    return len(rows) - len(kept)
 
 
 def best_epoch(history: str, monitor: str, mode: str) -> tuple[int, float] | None:
@@ -68,6 +94,8 @@ class BestWeights(keras.callbacks.Callback):
         enabled: restore (True) or only report (False).
         previous: (epoch, value) from before a resume, or None.
         previous_weights: weights file of `previous`.
+        path: where this process writes the best weights (with each backup, through
+            `on_backup`, and at the end), or None.
     """
 
     def __init__(
@@ -76,6 +104,7 @@ class BestWeights(keras.callbacks.Callback):
         enabled: bool = True,
         previous: tuple[int, float] | None = None,
         previous_weights: str | None = None,
+        path: str | None = None,
     ) -> None:
         super().__init__()
         self.monitor, self.enabled = monitor, enabled
@@ -83,6 +112,8 @@ class BestWeights(keras.callbacks.Callback):
         self.best = previous
         self.best_weights: list[Any] | None = None
         self.previous_weights = previous_weights
+        self.path = path
+        self._unwritten = False  # a better epoch than the file holds
         self.last: tuple[int, float] | None = None
         self.restored = False
         self.best_logs: dict[str, float] = {}
@@ -103,6 +134,21 @@ class BestWeights(keras.callbacks.Callback):
             self.best = (epoch, float(value))
             self.best_weights = self.model.get_weights()
             self.best_logs = dict(self.last_logs)
+            self._unwritten = True
+
+    def on_backup(self, step: int) -> None:
+        """The loop saved a backup: the best weights so far go to `path` beside it."""
+        if not self._unwritten or self.path is None or self.best_weights is None:
+            return
+        current = self.model.get_weights() if self.best != self.last else None
+        if current is not None:  # a later epoch was worse: write the best, then go on
+            self.model.set_weights(self.best_weights)
+        try:
+            save_weights(self.model, self.path)
+        finally:
+            if current is not None:
+                self.model.set_weights(current)
+        self._unwritten = False
 
     @property
     def kept_logs(self) -> dict[str, float]:
@@ -111,6 +157,7 @@ class BestWeights(keras.callbacks.Callback):
         return self.best_logs if self.restored else self.last_logs
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.on_backup(-1)
         if self.best is None or self.last is None or self.best[0] == self.last[0]:
             return
         (b, bv), (e, ev), m = self.best, self.last, self.monitor
@@ -165,3 +212,16 @@ class BestWeights(keras.callbacks.Callback):
             f"last_{m}": self.last[1],
             "weights": "best" if self.restored else "last",
         }
+
+
+def save_weights(model: keras.Model, path: str) -> None:
+    """`model`'s weights to `path`, written beside it and then renamed over it (a crash
+    mid-write never leaves half a file), without the optimizer's variables (Keras's
+    `save_weights` adds them: twice the model again with Adam; the backup keeps them)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    partial = path[: -len(".weights.h5")] + ".partial.weights.h5"
+    try:
+        keras.saving.save_weights(model, partial, overwrite=True, objects_to_skip=[model.optimizer])
+    except TypeError:  # a Keras before `objects_to_skip` (setup.cfg allows 3.3): all
+        model.save_weights(partial, overwrite=True)
+    publish_file(partial, path)

@@ -2,7 +2,7 @@
 
 Example:
 
-    cbs = run_dir_callbacks(run_paths(run_dir), monitor="val_loss", resume=True)
+    cbs = run_dir_callbacks(run_paths(run_dir), resume=True)
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any
 
 import keras
 
-from keras_lstm_opt.io.atomic import publish_file
-from keras_lstm_opt.training.best import monitor_mode
+from keras_lstm_opt.training.best import save_weights
 
 log = logging.getLogger("keras_lstm_opt")
 
@@ -95,7 +94,6 @@ class ProfileWindow(keras.callbacks.Callback):
 
     def _finish(self) -> None:
         import glob
-        import os
 
         import tensorflow as tf
 
@@ -119,45 +117,23 @@ def verbosity(mode: str) -> int:
     return {"bar": 1, "epoch": 2, "silent": 0}[mode]
 
 
-class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras's ModelCheckpoint for weights files, but each file is written beside its final
-    name and then renamed over it, so a crash mid-write never leaves a half-written best
-    or latest; and without the optimizer's variables (Keras's `save_weights` adds them:
-    twice the model again with Adam), which the run's backup keeps."""
-
-    def __init__(self, filepath: str, **kwargs: Any) -> None:
-        super().__init__(filepath, save_weights_only=True, **kwargs)
-
-    def _save_model(self, epoch: int, batch: Any, logs: Any) -> None:
-        final = self._get_file_path(epoch, batch, logs)
-        if not self._should_save_model(epoch, batch, logs, final):
-            return
-        os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
-        partial = final[: -len(".weights.h5")] + ".partial.weights.h5"
-        try:
-            keras.saving.save_weights(
-                self.model, partial, overwrite=True, objects_to_skip=[self.model.optimizer]
-            )
-        except TypeError:  # a Keras before `objects_to_skip` (setup.cfg allows 3.3): all
-            self.model.save_weights(partial, overwrite=True)
-        publish_file(partial, final)
-
-
-class LastWeights(AtomicModelCheckpoint):
+class LastWeights(keras.callbacks.Callback):
     """`latest.weights.h5` once, when training ends: the last epoch's weights, written
-    before `BestWeights` restores the best. Each epoch's state is in the run's backup
-    (training/backup.py), so a second weights file per epoch only cost time."""
+    before `BestWeights` restores the best (atomically, without the optimizer's
+    variables). Each epoch's state is in the run's backup (training/backup.py), so a
+    second weights file per epoch only cost time."""
 
     def __init__(self, filepath: str) -> None:
-        super().__init__(filepath)
-        self._last: tuple[int, dict | None] | None = None
+        super().__init__()
+        self.filepath = filepath
+        self._trained = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._last = (epoch, dict(logs or {}))
+        self._trained = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        if self._last is not None:
-            self._save_model(self._last[0], None, self._last[1])
+        if self._trained:
+            save_weights(self.model, self.filepath)
 
 
 class LoggedEarlyStopping(keras.callbacks.EarlyStopping):
@@ -220,23 +196,10 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
         super().on_train_batch_end(batch, None)
 
 
-def run_dir_callbacks(
-    paths: dict[str, str], monitor: str, resume: bool, best_so_far: float | None = None
-) -> list[keras.callbacks.Callback]:
-    """What a run directory gets: best weights (each better epoch), latest weights (at the
-    end), history.csv and
-    TensorBoard logs (backups: training/backup.py). `best_so_far`: the monitored value
-    of the best epoch before a resume, so that best.weights.h5 is only replaced by a
-    better epoch."""
-    mode = monitor_mode(monitor)
+def run_dir_callbacks(paths: dict[str, str], resume: bool) -> list[keras.callbacks.Callback]:
+    """What a run directory gets: latest weights (at the end), history.csv and TensorBoard
+    logs (best weights: `best.BestWeights`; backups: training/backup.py)."""
     return [
-        AtomicModelCheckpoint(
-            paths["best"],
-            monitor=monitor,
-            mode=mode,
-            save_best_only=True,
-            initial_value_threshold=best_so_far,
-        ),
         LastWeights(paths["latest"]),
         keras.callbacks.CSVLogger(paths["history"], append=resume),
         EpochTensorBoard(paths["tensorboard"], write_graph=False),

@@ -7,8 +7,13 @@ across workers.
 
 * Train metrics are summed over replicas each step; validation runs on every worker
   over the whole validation set (identical weights give identical results).
-* `Backup` saves model, optimizer and step every `backup_every_steps`; a restarted run
-  resumes at that step and skips the batches already consumed.
+* `Backup` saves model, optimizer and step when the newest backup is
+  `backup_every_seconds` old (and at most 5% of the time: every 20 saves' durations), at
+  the first epoch end, and every `backup_every_steps` if set; a restarted run resumes at
+  that step and skips the batches already consumed. The chief's clock decides: its flag
+  rides in the step's all-reduce like a signal's, so every worker saves after the same
+  step (a save is collective). A backup every epoch end of a 2-second epoch cost a fifth
+  of the epoch (docs/measurements.md).
 * A signal (SIGINT, SIGTERM) on any worker stops every worker after the same step: the
   flag rides in the step's all-reduce; all save the backup and raise
   `TrainingInterrupted` with that signal. (TensorFlow's PreemptionCheckpointHandler
@@ -100,12 +105,17 @@ class EpochLoop:
         self._injected = False
         self._nan_at = int(os.environ.get(NAN_AT_STEP_ENV) or 0)  # read once, not per step
         self._started = 0.0
+        self._last_backup = 0.0  # perf_counter when the newest backup ended (chief's clock)
+        self._backup_seconds = 0.0  # how long it took
+        self._due = False  # the last step's all-reduced "a backup is due" flag
+        self.backups_saved = 0
+        self.backup_seconds = 0.0  # all of this process's saves together
 
     def run(self, epochs: int, start_step: int = 0) -> dict[str, list[float]]:
         """Train up to epoch `epochs` from `start_step`; return the Keras history dict."""
         model, cb = self.model, self.callbacks
         model.stop_training = False
-        self._started = time.perf_counter()
+        self._started = self._last_backup = time.perf_counter()
         self.global_step = start_step
         self.saved_step = start_step or None
         if self.train_step.watchdog.enabled:  # multi-worker: a blocked step is aborted
@@ -146,7 +156,9 @@ class EpochLoop:
             n = min(opts.steps_per_execution, steps - step)
             self.callbacks.on_train_batch_begin(step)
             signum = float(self.stop.signum or (LOCK_LOST if self.stop.lost() else 0))
-            out, results = self.train_step(self.iterator, tf.constant(n), tf.constant(signum))
+            out, results = self.train_step(
+                self.iterator, tf.constant(n), tf.constant(signum), tf.constant(self._clock_due())
+            )
             values = dict(zip(SUMS, tf.stack([out[k] for k in SUMS]).numpy(), strict=True))
             chunk_loss = float((values["loss_sum"] + values["reg"]) / max(values["count"], 1))
             restored = self.guard.check(chunk_loss, self.global_step + n)
@@ -170,8 +182,10 @@ class EpochLoop:
             self.callbacks.on_train_batch_end(step - 1, logs)
             if values["stop_count"] > 0:  # signalled, or the lock lost: all stop here
                 self._stop(float(values["stop_signal"] / values["stop_count"]))
-            if opts.backup_every_steps and self.global_step % opts.backup_every_steps < n:
-                self._save()
+            self._due = values["backup_due"] > 0
+            every = opts.backup_every_steps
+            if (every and self.global_step % every < n) or (self._due and step < steps):
+                self._save()  # at the epoch's last step: after its validation, below
             self._inject_nan()
         trained = time.perf_counter() - began  # this epoch's steps, validation apart
         if self.val_data is not None and self.evaluate and not self.model.stop_training:
@@ -180,15 +194,34 @@ class EpochLoop:
         logs["wall_seconds"] = time.perf_counter() - self._started
         logs["epoch_train_seconds"] = trained
         self.callbacks.on_epoch_end(epoch, logs)
-        if self.saved_step != self.global_step:  # not twice at one step
+        due = not opts.backup_every_seconds or self.saved_step is None or self._due
+        if due and self.saved_step != self.global_step:  # not twice at one step
             self._save()
 
     def _save(self) -> None:
         if self.stop.lost():  # the run directory is another process's: the stop comes
             return  # with the next step
+        began = time.perf_counter()
         self.backup.save(self.global_step)
+        self._last_backup = time.perf_counter()
+        self._backup_seconds = self._last_backup - began
+        self.backups_saved += 1
+        self.backup_seconds += self._backup_seconds
+        self._due = False
         if self.backup.directory:
             self.saved_step = self.global_step
+        for cb in self.callbacks.callbacks:  # e.g. best weights written with each backup
+            hook = getattr(cb, "on_backup", None)
+            if hook is not None:
+                hook(self.global_step)
+
+    def _clock_due(self) -> float:
+        """1.0 when the chief's clock says a backup is due after this step."""
+        every = self.opts.backup_every_seconds
+        if not every or not self.backup.is_chief or not self.backup.directory:
+            return 0.0
+        wait = max(every, 20 * self._backup_seconds)  # backups: at most 5% of the time
+        return float(time.perf_counter() - self._last_backup >= wait)
 
     def _kept(self) -> str:
         """What a rerun resumes from."""

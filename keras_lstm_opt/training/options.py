@@ -31,7 +31,11 @@ class LoopOptions:
     jit_compile: XLA-compile forward and backward (collectives stay outside).
     global_clipnorm / clipnorm / clipvalue: clip the gradient summed over replicas
         (so N replicas take the step one device would).
-    backup_every_steps: steps between backups (and at each epoch end); 0 = epoch ends.
+    backup_every_seconds: a backup when the newest is this old (after a step, or at an
+        epoch end), and never so often that backups take more than 5% of the time
+        (every 20 saves' durations at least); the first epoch end always saves one. 0 =
+        at every epoch end. A SIGTERM or SIGINT saves one at once whatever this says.
+    backup_every_steps: also a backup every N steps; 0 = off.
     keep_backups: newest backups kept; an unreadable newest one falls back.
     backup_copy_to: a second location (local or s3://) for each backup.
     resume: resume from `run_dir`'s backup if one exists.
@@ -57,7 +61,8 @@ class LoopOptions:
     global_clipnorm: float | None = None
     clipnorm: float | None = None
     clipvalue: float | None = None
-    backup_every_steps: int = 100
+    backup_every_seconds: float = 30.0
+    backup_every_steps: int = 0
     keep_backups: int = 2
     backup_copy_to: str | None = None
     resume: bool = True
@@ -90,6 +95,7 @@ class LoopOptions:
             if value is not None:
                 _check(name, value, float, minimum=0.0, strict=True)
         _check("max_loss", self.max_loss, float, minimum=0.0)
+        _check("backup_every_seconds", self.backup_every_seconds, float, minimum=0.0)
         _check("collective_timeout_seconds", self.collective_timeout_seconds, float, 0.0)
         _check("nan_lr_factor", self.nan_lr_factor, float, minimum=0.0, strict=True)
         wire: str = self.gradient_compression

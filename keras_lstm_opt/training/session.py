@@ -41,7 +41,7 @@ from keras_lstm_opt.io.storage import check_paths
 from keras_lstm_opt.io.sync import pull_dir, sync_dir
 from keras_lstm_opt.training.artifacts import plot_curves, run_paths, weights_digest
 from keras_lstm_opt.training.backup import Backup
-from keras_lstm_opt.training.best import BestWeights, best_epoch, monitor_mode
+from keras_lstm_opt.training.best import BestWeights, best_epoch, drop_epochs_from, monitor_mode
 from keras_lstm_opt.training.callbacks import (
     ProfileWindow,
     ThroughputTimer,
@@ -145,7 +145,7 @@ class FitSession:
         shared = run_paths(shared_dir) if shared_dir else None
         cbs: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
         if files:
-            cbs += run_dir_callbacks(files, monitor, opts.resume, before[1] if before else None)
+            cbs += run_dir_callbacks(files, opts.resume)
         if self.staged and self.out_dir and self.run_dir:  # out as it is written
             local, remote = self.out_dir, self.run_dir
             cbs.append(
@@ -155,7 +155,11 @@ class FitSession:
             )
         cbs += [timer, *user]
         best = BestWeights(
-            monitor, opts.restore_best_weights, before, shared["best"] if shared else None
+            monitor,
+            opts.restore_best_weights,
+            before,
+            shared["best"] if shared else None,
+            files["best"] if files else None,
         )
         cbs.append(best)
         if opts.profile_start_step and self.t.is_chief and files:
@@ -212,16 +216,23 @@ class FitSession:
             if self.run_dir and self.out_dir
             else None
         )
+        start_step = self.backup.restore() or 0
+        steps = self.data.steps_per_epoch
+        readable = bool(history_csv and opts.resume and not is_remote(history_csv))
+        if (
+            history_csv and readable and t.is_chief
+        ):  # epochs after the backup run again: their rows go
+            dropped = drop_epochs_from(history_csv, start_step // steps)
+            if dropped:
+                log.info("history.csv: %d epoch(s) after the backup will run again", dropped)
         before = (
             best_epoch(history_csv, monitor, monitor_mode(monitor))
-            if history_csv and opts.resume and not is_remote(history_csv)
+            if history_csv and readable
             else None
         )
         cbs, timer, best = self._callbacks(callbacks, monitor, before)
-        start_step = self.backup.restore() or 0
         guard = BlowUpGuard(self.backup, model.optimizer, opts)
         verbose = verbosity(opts.verbose) if t.is_chief else 0
-        steps = self.data.steps_per_epoch
         cb = keras.callbacks.CallbackList(
             cbs,
             add_history=True,
@@ -349,6 +360,8 @@ class FitSession:
             "resumed_from_step": backup.resumed_step,
             "resume_seconds": backup.restore_seconds,
             "resumed_from": backup.restored_from,
+            "backups_saved": loop.backups_saved,  # this process's (signals' included)
+            "backup_seconds": round(loop.backup_seconds, 3),
             **best.summary(),
             "rollbacks": loop.guard.rollbacks,
             "global_batch_size": round(per_step),

@@ -41,7 +41,7 @@ from keras_lstm_opt.training.exchange import (
 from keras_lstm_opt.training.options import LoopOptions
 from keras_lstm_opt.training.sparse import sparse_or_dense
 
-SUMS = ("loss_sum", "count", "reg", "stop_count", "stop_signal")
+SUMS = ("loss_sum", "count", "reg", "stop_count", "stop_signal", "backup_due")
 StepOutput = tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]
 
 
@@ -155,8 +155,9 @@ def _clip(grads: list[Any], opts: LoopOptions) -> list[Any]:
 
 
 class TrainStep:
-    """The compiled train step: `step(iterator, n, stop_signal)` runs `n` steps and
-    returns the sums in `SUMS` (over the steps and every replica of every worker) and
+    """The compiled train step: `step(iterator, n, stop_signal, backup_due)` runs `n`
+    steps and returns the sums in `SUMS` (over the steps and every replica of every
+    worker: a flag one worker raises reaches all of them) and
     the metrics' results so far; `step.batch_step(spec)` runs one step on a batch already
     fetched (the profiler times the wait for data apart from the step).
 
@@ -223,7 +224,9 @@ class TrainStep:
             target = optimizer.scale_loss(total) if self.scaled else total
         return tape.gradient(target, model.trainable_variables), values, pred, reg
 
-    def _replica_step(self, x: Any, y: Any, w: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _replica_step(
+        self, x: Any, y: Any, w: Any, stop: tf.Tensor, due: tf.Tensor
+    ) -> dict[str, tf.Tensor]:
         grads, values, pred, reg = self._gradients(x, y, w)
         grads = [sparse_or_dense(g, self.sparse_wire) for g in grads]  # outside XLA
         if self.replicas > 1:  # one all-reduce; the optimizer does not sum again
@@ -245,22 +248,25 @@ class TrainStep:
             "reg": tf.cast(reg, tf.float32) * n,
             "stop_count": tf.cast(stop > 0, tf.float32),
             "stop_signal": tf.identity(stop),
+            "backup_due": tf.identity(due),
         }
 
-    def _on_batch(self, batch: Any, stop: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _on_batch(self, batch: Any, stop: tf.Tensor, due: tf.Tensor) -> dict[str, tf.Tensor]:
         x, y, w = unpack(batch)
-        out = self.strategy.run(self._replica_step, args=(x, y, w, stop))
+        out = self.strategy.run(self._replica_step, args=(x, y, w, stop, due))
         return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in out.items()}
 
     def _results(self) -> dict[str, tf.Tensor]:  # read in the graph: one all-reduce each
         return {m.name: tf.cast(m.result(), tf.float32) for m in self.metrics}
 
-    def _single_step(self, iterator: Any, stop: tf.Tensor) -> StepOutput:
-        return self._on_batch(next(iterator), stop), self._results()
+    def _single_step(self, iterator: Any, stop: tf.Tensor, due: tf.Tensor) -> StepOutput:
+        return self._on_batch(next(iterator), stop, due), self._results()
 
-    def _many_steps(self, iterator: Any, n: tf.Tensor, stop: tf.Tensor) -> StepOutput:
+    def _many_steps(
+        self, iterator: Any, n: tf.Tensor, stop: tf.Tensor, due: tf.Tensor
+    ) -> StepOutput:
         def body(i: tf.Tensor, total: dict[str, tf.Tensor]) -> tuple[Any, Any]:
-            out = self._on_batch(next(iterator), stop)
+            out = self._on_batch(next(iterator), stop, due)
             return i + 1, {k: total[k] + out[k] for k in total}
 
         _, total = tf.while_loop(
@@ -268,17 +274,22 @@ class TrainStep:
         )
         return total, self._results()
 
-    def __call__(self, iterator: Iterator[Any], n: tf.Tensor, stop: tf.Tensor) -> StepOutput:
+    def __call__(
+        self, iterator: Iterator[Any], n: tf.Tensor, stop: tf.Tensor, due: tf.Tensor | None = None
+    ) -> StepOutput:
         # One step per call has no loop around it, which keeps xprof's step detection
         # working; steps_per_execution > 1 runs a tf.range loop inside one call.
         with self.watchdog.guard():  # a lost worker fails the step, not the process
-            return self._single(iterator, stop) if int(n) == 1 else self._many(iterator, n, stop)
+            due = tf.constant(0.0) if due is None else due
+            if int(n) == 1:
+                return self._single(iterator, stop, due)
+            return self._many(iterator, n, stop, due)
 
     def batch_step(self, element_spec: Any) -> Callable[..., dict[str, tf.Tensor]]:
         """step(x, y[, sample_weight]) on a batch already fetched, traced once for
         `element_spec`."""
         fn = tf.function(
-            lambda *batch: self._on_batch(batch, tf.constant(0.0)),
+            lambda *batch: self._on_batch(batch, tf.constant(0.0), tf.constant(0.0)),
             input_signature=list(element_spec),
             autograph=False,
         )
