@@ -1,4 +1,4 @@
-"""Dictionary entries labelled by their subject: FOLDOC and GCIDE, read from dictd files.
+"""Dictionary entries labelled by subject or part of speech, read from dictd files.
 
 * `foldoc` (package `dict-foldoc`, the Free On-line Dictionary of Computing, GFDL): each
   entry's text labelled by its subject tag ("<programming>", "<networking>", ...; the
@@ -10,6 +10,14 @@
   such as "(Zool.)", "(Bot.)" or "(Law)", labelled by it ("Zool."), the label cut from
   the text; the source marks ("[1913 Webster]") and the quotations that follow a sense
   are left out. Labels with fewer than `MIN_CLASS_ROWS` senses are dropped.
+* `jargon` (package `dict-jargon`, the Jargon File 4.4.7, public domain): each entry's
+  definition labelled by the part of speech its head line gives after the pronunciation
+  ("/dev·nuhl/, n."), coarsened to noun (`n.`, `pl.n.`), verb (`v.`, `vt.`, `vi.`) or
+  adjective (`adj.`); usage marks such as `obs.` are skipped. Entries whose head gives no
+  part of speech, two of them ("n.,v."), or a rarer one (interjections, prefixes,
+  proverbs, ...: each under `MIN_CLASS_ROWS` entries) are dropped. The text keeps the
+  Jargon File's usage tags ("[Usenet]", "[from ...]"), `{cross references}`, e-mail
+  addresses and code fragments: noisy. Added in the suite's fourth round (held-out).
 
 A text found under two labels is dropped; texts are cut at `MAN_WORDS` words. Entries are
 read in the order of the `.index` file's offsets (an entry listed under several headwords
@@ -36,6 +44,18 @@ _SENSE_START = re.compile(r"^\s*(?:\d+\.\s*)?(?:\([a-z]\)\s*)?" + _LABEL + r"\s*
 _LABEL_AT_END = re.compile(_LABEL + r"\s*$")
 _SOURCE = re.compile(r"^\s*\[[^\[\]]*\]\s*$")  # "[1913 Webster]", "[PJC]"
 _DATE = re.compile(r"\(\d{4}-\d{2}-\d{2}\)\s*$")
+# the Jargon File's part-of-speech codes, without their final dot: coarse part of speech
+JARGON_POS = {
+    "n": "noun",
+    "pl.n": "noun",
+    "v": "verb",
+    "vt": "verb",
+    "vi": "verb",
+    "adj": "adjective",
+    "adv": "adverb",
+    "interj": "interjection",
+    "excl": "interjection",
+}
 
 
 def _b64(text: str) -> int:
@@ -126,4 +146,27 @@ def gcide_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
     found = []
     for entry in dictd_entries("dict-gcide", "gcide"):
         found += gcide_senses(entry)
+    return _finish(found, words)
+
+
+def jargon_part_of_speech(head: str) -> str | None:
+    """The one coarse part of speech that a Jargon File head line (" /barf/, n.,v.")
+    gives after its pronunciation, or None when it gives none or two.
+
+    Example:
+        jargon_part_of_speech(" /aj'r/, vt.")  # "verb"
+    """
+    codes = re.split(r"[,\s]+", head.rsplit("/", 1)[-1])
+    found = {JARGON_POS.get(code.strip().rstrip(".")) for code in codes} - {None}
+    return found.pop() if len(found) == 1 else None
+
+
+def jargon_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
+    """(definition, part of speech) for every Jargon File entry whose head gives one."""
+    found = []
+    for entry in dictd_entries("dict-jargon", "jargon"):
+        lines = entry.split("\n")
+        label = jargon_part_of_speech(lines[1]) if len(lines) > 2 else None
+        if label:
+            found.append(("\n".join(lines[2:]), label))
     return _finish(found, words)

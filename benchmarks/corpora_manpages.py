@@ -1,4 +1,4 @@
-"""Translated man pages labelled by their section, in eight languages.
+"""Translated man pages labelled by their section, in eleven languages.
 
 * `manpages-ja` (package `manpages-ja`, the JM project's translations, free documentation
   licences): the pages under `/usr/share/man/ja`, sections 1, 4, 5, 6, 7 and 8.
@@ -20,7 +20,23 @@ Added in the suite's third round (held-out): `manpages-fr`, `manpages-es`, `manp
 and `manpages-uk` (packages of the same names, manpages-l10n, GPL-3+): the French,
 Spanish, Polish and Ukrainian (Cyrillic) pages under `/usr/share/man/<language>`.
 
-German, Russian and the third round's languages are spaced, so their pages are cut at
+Added in the suite's fourth round (held-out):
+
+* `manpages-tr` (package `manpages-tr`, the Turkish Linux Documentation Project's
+  translations, not manpages-l10n's; the original pages' licences, GPL for the rest): the
+  pages under `/usr/share/man/tr`, user commands or administration (2 classes);
+* `manpages-nl` (packages `manpages-nl` and `manpages-nl-dev`, manpages-l10n, GPL-3+): the
+  Dutch pages under `/usr/share/man/nl`, user commands or system calls (2 classes);
+* `manpages-pt-br` (packages `manpages-pt-br` and `manpages-pt-br-dev`, manpages-l10n,
+  GPL-3+): the Brazilian Portuguese pages under `/usr/share/man/pt_BR`, six sections, most
+  of them library functions.
+
+The other languages of manpages-l10n in Debian 12 give under 150 rows (Italian and Czech
+with their `-dev` packages: 91 and 111; Hungarian, Finnish, Romanian, Macedonian,
+Indonesian; Greek: five pages) or a single section of at least `MIN_SECTION_ROWS` pages
+(Danish, Swedish, Norwegian, Serbian, Vietnamese); Debian 12 has no Korean man pages.
+
+German, Russian and the later rounds' languages are spaced, so their pages are cut at
 `MAN_WORDS` words as `manpages` is. Each page's NAME and DESCRIPTION sections are read like
 `manpages` does (`man_text`: troff markup stripped, `.so` links skipped), with the
 translated headings ("名前", "説明", "描述 DESCRIPTION", ...) recognised. Words are few in
@@ -55,6 +71,8 @@ _NAME = {"NAME", "名前", "名称", "名稱", "BEZEICHNUNG", "ИМЯ", "НАЗ�
 _NAME |= {"NOM", "NOMBRE", "NAZWA", "НАЗВА"}  # fr, es, pl, uk
 _DESCRIPTION = {"DESCRIPTION", "説明", "解説", "描述", "说明", "BESCHREIBUNG", "ОПИСАНИЕ"}
 _DESCRIPTION |= {"DESCRIPCIÓN", "OPIS", "ОПИС"}  # es, pl, uk (fr: DESCRIPTION)
+_NAME |= {"İSİM", "NAAM", "NOME"}  # tr, nl, pt_BR
+_DESCRIPTION |= {"AÇIKLAMA", "BESCHRIJVING", "DESCRIÇÃO"}  # tr, nl, pt_BR
 
 
 def _english_headings(source: str) -> str:
@@ -134,3 +152,18 @@ def manpages_pl_rows() -> list[tuple[str, str]]:
 def manpages_uk_rows() -> list[tuple[str, str]]:
     """Ukrainian man pages by section, 300 words (round 3, held-out)."""
     return cjk_man_rows("manpages-uk", "uk", chars=None)
+
+
+def manpages_tr_rows() -> list[tuple[str, str]]:
+    """Turkish man pages by section, 300 words (round 4, held-out)."""
+    return cjk_man_rows("manpages-tr", "tr", chars=None)
+
+
+def manpages_nl_rows() -> list[tuple[str, str]]:
+    """Dutch man pages by section, 300 words (round 4, held-out)."""
+    return cjk_man_rows(("manpages-nl", "manpages-nl-dev"), "nl", chars=None)
+
+
+def manpages_pt_br_rows() -> list[tuple[str, str]]:
+    """Brazilian Portuguese man pages by section, 300 words (round 4, held-out)."""
+    return cjk_man_rows(("manpages-pt-br", "manpages-pt-br-dev"), "pt_BR", chars=None)

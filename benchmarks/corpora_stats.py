@@ -3,9 +3,9 @@
 `corpus_stats` measures one corpus's (text, label) rows: rows, classes, the largest class
 over the smallest, mean and median length in whitespace words and in characters (spaces
 not counted), and the share of its non-space characters in each of `SCRIPTS` (Han,
-Hiragana, Katakana, Cyrillic, Latin). `length_tokens` is the length that decides "short"
-(mean < 10) and "long" (mean > 100): words, or characters where a corpus is written
-without spaces (`unspaced`), one character standing for one token as a character
+Hiragana, Katakana, Hangul, Cyrillic, Latin). `length_tokens` is the length that decides
+"short" (mean < 10) and "long" (mean > 100): words, or characters where a corpus is
+written without spaces (`unspaced`), one character standing for one token as a character
 tokenizer sees it.
 
 Example:
@@ -25,6 +25,7 @@ SCRIPTS = {
     "Han": re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+"),
     "Hiragana": re.compile("[\u3040-\u309f]+"),
     "Katakana": re.compile("[\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]+"),
+    "Hangul": re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff\uffa0-\uffdc]+"),
     "Cyrillic": re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]+"),
     "Latin": re.compile(
         "[A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"

@@ -1,6 +1,6 @@
 """The corpus suite (issue 30): every real text corpus, which half it is in, and what it needs.
 
-Thirty labelled text corpora, each built offline from what a Debian package (or
+Thirty-six labelled text corpora, each built offline from what a Debian package (or
 the running Python) installs. The suite is split into two halves before a round changes
 any default, and each round's split is fixed here. A held-out half runs once and is then
 spent: it joins dev, and the next round holds out corpora new to the suite.
@@ -15,10 +15,16 @@ spent: it joins dev, and the next round holds out corpora new to the suite.
   on Dec 6): fortunes-de (German), fortunes-pl (Polish, IRC quotes: noisy), fortunes-bg
   (Bulgarian), manpages-de and manpages-ru (long: 300 words), manpages-ja-dev (2 classes,
   unspaced), edict (Japanese headwords by part of speech: short, unspaced).
-* Round 3 (Dec 6, second session; `half` "held-out" below): **dev** the twenty-four
-  above; **held out** fortunes-cs (Czech and Slovak, 34 files), fortunes-mario (Brazilian
-  Portuguese: anagrams, palindromes, ASCII art: noisy), manpages-fr, manpages-es,
-  manpages-pl (long, Latin) and manpages-uk (long, Ukrainian, 2 classes).
+* Round 3 (Dec 6, second session): **dev** the twenty-four above; **held out**
+  (`ROUND3_HELD_OUT`, run once on Dec 6): fortunes-cs (Czech and Slovak, 34 files),
+  fortunes-mario (Brazilian Portuguese: anagrams, palindromes, ASCII art: noisy),
+  manpages-fr, manpages-es, manpages-pl (long, Latin) and manpages-uk (long, Ukrainian, 2
+  classes).
+* Round 4 (Dec 6, evening; `half` "held-out" below): **dev** the thirty above; **held
+  out** manpages-tr (long, Turkish, 2 classes), manpages-nl (long, Dutch, 2 classes),
+  manpages-pt-br (long, Brazilian Portuguese, 6 sections), jargon (the Jargon File's
+  definitions by part of speech: noisy), dhammapada (its verses by chapter: 391 rows in 26
+  classes, few and balanced) and iso-codes-ko (Korean names by ISO standard: short, Hangul).
 
 Each `Corpus` also declares what it covers (length, classes, balance, scripts, unspaced
 or noisy text); the tests check those declarations against the measured corpora and the
@@ -59,6 +65,14 @@ ROUND2_HELD_OUT = (
     "manpages-ru",
     "manpages-ja-dev",
     "edict",
+)
+ROUND3_HELD_OUT = (
+    "fortunes-cs",
+    "fortunes-mario",
+    "manpages-fr",
+    "manpages-es",
+    "manpages-pl",
+    "manpages-uk",
 )
 
 
@@ -446,10 +460,10 @@ SUITE: tuple[Corpus, ...] = (
         ("Han", "Hiragana", "Katakana"),
         unspaced=True,
     ),
-    # --- round 3's held-out half: fixed before round 3 changed any default ---
+    # --- round 3's held-out half (ROUND3_HELD_OUT), dev since Dec 6 (evening) ---
     Corpus(
         "fortunes-cs",
-        "held-out",
+        "dev",
         _B + "corpora_fortunes:fortunes_cs_rows",
         ("fortunes-cs",),
         "GPL-2+",
@@ -461,7 +475,7 @@ SUITE: tuple[Corpus, ...] = (
     ),
     Corpus(
         "fortunes-mario",
-        "held-out",
+        "dev",
         _B + "corpora_fortunes:fortunes_mario_rows",
         ("fortunes-mario",),
         "GPL-2+",
@@ -474,7 +488,7 @@ SUITE: tuple[Corpus, ...] = (
     ),
     Corpus(
         "manpages-fr",
-        "held-out",
+        "dev",
         _B + "corpora_manpages:manpages_fr_rows",
         ("manpages-fr",),
         "GPL-3+ (manpages-l10n translations)",
@@ -486,7 +500,7 @@ SUITE: tuple[Corpus, ...] = (
     ),
     Corpus(
         "manpages-es",
-        "held-out",
+        "dev",
         _B + "corpora_manpages:manpages_es_rows",
         ("manpages-es",),
         "GPL-3+ (manpages-l10n translations)",
@@ -498,7 +512,7 @@ SUITE: tuple[Corpus, ...] = (
     ),
     Corpus(
         "manpages-pl",
-        "held-out",
+        "dev",
         _B + "corpora_manpages:manpages_pl_rows",
         ("manpages-pl",),
         "GPL-3+ (manpages-l10n translations)",
@@ -510,7 +524,7 @@ SUITE: tuple[Corpus, ...] = (
     ),
     Corpus(
         "manpages-uk",
-        "held-out",
+        "dev",
         _B + "corpora_manpages:manpages_uk_rows",
         ("manpages-uk",),
         "GPL-3+ (manpages-l10n translations)",
@@ -520,6 +534,80 @@ SUITE: tuple[Corpus, ...] = (
         False,
         ("Cyrillic", "Latin"),
     ),
+    # --- round 4's held-out half: fixed before round 4 changed any default ---
+    Corpus(
+        "manpages-tr",
+        "held-out",
+        _B + "corpora_manpages:manpages_tr_rows",
+        ("manpages-tr",),
+        "the original pages' licences, GPL for the rest (Turkish Linux Documentation WG)",
+        "Turkish man pages (NAME + DESCRIPTION, 300 words), user commands or administration",
+        "long",
+        2,
+        False,
+        ("Latin",),
+    ),
+    Corpus(
+        "manpages-nl",
+        "held-out",
+        _B + "corpora_manpages:manpages_nl_rows",
+        ("manpages-nl", "manpages-nl-dev"),
+        "GPL-3+ (manpages-l10n translations)",
+        "Dutch man pages (NAME + DESCRIPTION, 300 words), user commands or system calls",
+        "long",
+        2,
+        False,
+        ("Latin",),
+    ),
+    Corpus(
+        "manpages-pt-br",
+        "held-out",
+        _B + "corpora_manpages:manpages_pt_br_rows",
+        ("manpages-pt-br", "manpages-pt-br-dev"),
+        "GPL-3+ (manpages-l10n translations)",
+        "Brazilian Portuguese man pages (NAME + DESCRIPTION, 300 words) by section",
+        "long",
+        6,
+        True,
+        ("Latin",),
+    ),
+    Corpus(
+        "jargon",
+        "held-out",
+        _B + "corpora_dict:jargon_rows",
+        ("dict-jargon",),
+        "public domain (The Jargon File 4.4.7)",
+        "Jargon File definitions by part of speech (noun, verb, adjective)",
+        "medium",
+        3,
+        True,
+        ("Latin",),
+        noisy=True,
+    ),
+    Corpus(
+        "dhammapada",
+        "held-out",
+        _B + "corpora_bible:dhammapada_rows",
+        ("display-dhammapada",),
+        "public domain (John Richards' translation, 1993)",
+        "Dhammapada verses in English by chapter",
+        "medium",
+        26,
+        False,
+        ("Latin",),
+    ),
+    Corpus(
+        "iso-codes-ko",
+        "held-out",
+        _B + "corpora_names:iso_codes_ko_rows",
+        ("iso-codes",),
+        "LGPL-2.1+",
+        "Korean ISO language/country/subdivision/currency/script names by standard",
+        "short",
+        5,
+        True,
+        ("Hangul",),
+    ),
 )
 
 
@@ -527,7 +615,7 @@ def corpus(name: str) -> Corpus:
     """The suite's corpus called `name`; a UsageError (exit 2) naming the choices if none.
 
     Example:
-        corpus("edict").half  # "held-out"
+        corpus("edict").half  # "dev"
     """
     for entry in SUITE:
         if entry.name == name:
