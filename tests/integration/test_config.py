@@ -253,7 +253,7 @@ def _imported_text_schema(examples: int, vocab: int, validation: bool = False) -
 
 def test_train_auto_decides_from_the_data_and_leaves_given_keys():
     from keras_lstm_opt import load_config
-    from keras_lstm_opt.config.auto import auto_settings
+    from keras_lstm_opt.config.auto import LR, auto_settings
 
     cfg, decided = auto_settings(
         load_config(None), _imported_text_schema(12_000, 9_000, validation=True)
@@ -267,9 +267,11 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
         "model.wide_buckets": 131072,  # 144,000 training tokens: the most, reported anyway
         "model.wide_subwords": 65536,  # 8,998 words: 29,305 distinct 2..5-grams
         "train.batch_size": 32,
+        "train.learning_rate": 0.01,  # with the wide path
         "train.monitor": "val_accuracy",
     }
     assert (cfg.model.pooling, cfg.train.batch_size) == ("max_mean", 32)
+    assert cfg.train.learning_rate == 0.01 and "hashed n-gram" in decided[LR]["why"]
     assert "character n-grams" in decided["model.wide_subwords"]["why"]
     assert "29,305 distinct ones (2..5 characters)" in decided["model.wide_subwords"]["why"]
     # character tokens have no words to take n-grams of
@@ -283,6 +285,10 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
     assert (cfg.train.batch_size, cfg.model.pooling, cfg.model.embedding_dim) == (128, "last", 32)
     assert set(decided) == {"model.input_dropout", "train.monitor"} and not cfg.model.wide
     assert cfg.model.wide_subwords == 0  # no wide path: no subwords either
+    assert cfg.train.learning_rate == 0.003  # nor its learning rate
+    given = load_config(None, ["train.learning_rate=0.001"])
+    cfg, decided = auto_settings(given, _imported_text_schema(12_000, 900, True))
+    assert cfg.train.learning_rate == 0.001 and LR not in decided and cfg.model.wide
     # batch: 64 for a medium set, the default for a large one, divisible by the replicas
     _, decided = auto_settings(load_config(None), _imported_text_schema(50_000, 9_000), 3)
     assert decided["train.batch_size"]["value"] == 66
@@ -367,6 +373,7 @@ def test_train_auto_keeps_what_a_caller_sets_on_a_config_built_in_code():
         "model.wide_dim",
         "model.wide_buckets",
         "model.wide_subwords",
+        "train.learning_rate",
     }
     assert decided["model.wide_subwords"]["value"] == 65536
     # a tuning trial: the searched keys and the base config's are kept, the rest decided
