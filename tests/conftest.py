@@ -119,6 +119,22 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["KERAS_LSTM_OPT_KERNELS"] = str(run_dir / "klo-kernels")
 
 
+@pytest.fixture
+def saved_backups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The steps of every backup the real `Backup.save` writes in this test."""
+    from keras_lstm_opt.training.backup import Backup
+
+    steps: list[int] = []
+    real_save = Backup.save
+
+    def recording_save(self, step):  # noqa: ANN001, ANN202
+        steps.append(step)
+        real_save(self, step)
+
+    monkeypatch.setattr(Backup, "save", recording_save)
+    return steps
+
+
 @pytest.fixture(scope="session")
 def text_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     from keras_lstm_opt.data.embedded import write_embedded

@@ -474,23 +474,14 @@ def test_fit_takes_keras_order_returns_metrics_and_history_and_writes_artifacts(
         t.fit(x, y, 16, 1, title="the old way", overwrite=True)
 
 
-def test_run_directory_weights_files_and_backups_are_written_once_each(tmp_path, monkeypatch):
+def test_run_directory_weights_files_and_backups_are_written_once_each(tmp_path, saved_backups):
     """An epoch end that a step backup just saved is not saved twice; best.weights.h5 and
     latest.weights.h5 hold the model's weights only (the backup keeps the optimizer), and
     latest is written when training ends, not at every epoch."""
     import h5py
     import keras
 
-    from keras_lstm_opt.training.backup import Backup
-
-    saved: list[int] = []
-    real_save = Backup.save
-
-    def recording_save(self, step):  # noqa: ANN001, ANN202
-        saved.append(step)
-        real_save(self, step)
-
-    monkeypatch.setattr(Backup, "save", recording_save)
+    saved = saved_backups
     run = tmp_path / "run"
     latest = run / "checkpoints" / "latest.weights.h5"
     seen: dict[str, bool] = {}
