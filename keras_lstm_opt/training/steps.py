@@ -306,20 +306,38 @@ def make_evaluator(
     or (x, y, sample_weight) batches, on this worker alone (no collectives), traced
     once. `metrics` must be plain (created outside any strategy scope)."""
 
-    @tf.function(reduce_retracing=True, autograph=False)
-    def step(x: Any, y: Any, w: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    def batch_sums(x: Any, y: Any, w: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
         pred = model(x, training=False)
         for m in metrics:
             m.update_state(y, pred, sample_weight=w)
         values = weighted(per_example(loss, y, pred), w)
         return tf.reduce_sum(values), tf.size(values)
 
+    loose = tf.function(batch_sums, reduce_retracing=True, autograph=False)
+    traced: dict[str, Callable[..., tuple[tf.Tensor, tf.Tensor]]] = {}
+
+    def step_for(dataset: tf.data.Dataset) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+        """Traced once for the dataset's batch spec: batches of several lengths (bucketed
+        text) otherwise traced it twice, the second time with the lengths left open."""
+        spec = dataset.element_spec
+        if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+            return loose
+        key = repr(spec)
+        if key not in traced:
+            traced[key] = tf.function(
+                lambda *batch: batch_sums(*unpack(batch)),
+                input_signature=list(spec),
+                autograph=False,
+            )
+        return traced[key]
+
     def evaluate(dataset: tf.data.Dataset) -> dict[str, float]:
         for m in metrics:
             m.reset_state()
         total = count = 0.0
+        step = step_for(dataset)
         for batch in dataset:
-            a, c = step(*unpack(batch))
+            a, c = step(*batch) if step is not loose else step(*unpack(batch))
             total, count = total + float(a), count + int(c)
         reg = float(sum(float(v) for v in model.losses)) if model.losses else 0.0
         out = {"loss": total / max(count, 1) + reg}
