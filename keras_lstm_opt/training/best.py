@@ -69,12 +69,15 @@ def drop_epochs_from(history: str, epoch: int) -> int:
     return len(rows) - len(kept)
 
 
-def best_epoch(history: str, monitor: str, mode: str) -> tuple[int, float] | None:
-    """(epoch, value) of the best `monitor` value in `history` (a CSVLogger file)."""
+def best_epoch(
+    history: str, monitor: str, mode: str, before: int | None = None
+) -> tuple[int, float] | None:
+    """(epoch, value) of the best `monitor` value in `history` (a CSVLogger file), of
+    the epochs before `before` if given (a resumed run runs the later ones again)."""
     scored = [
         (int(r["epoch"]), r[monitor])
         for r in read_history(history)
-        if monitor in r and math.isfinite(r[monitor])
+        if monitor in r and math.isfinite(r[monitor]) and (before is None or r["epoch"] < before)
     ]
     if not scored:
         return None
@@ -114,6 +117,7 @@ class BestWeights(keras.callbacks.Callback):
         self.previous_weights = previous_weights
         self.path = path
         self._unwritten = False  # a better epoch than the file holds
+        self._at_best = False  # the model holds the best epoch's weights now
         self.last: tuple[int, float] | None = None
         self.restored = False
         self.best_logs: dict[str, float] = {}
@@ -135,13 +139,19 @@ class BestWeights(keras.callbacks.Callback):
             self.best_weights = self.model.get_weights()
             self.best_logs = dict(self.last_logs)
             self._unwritten = True
+            self._at_best = True
 
-    def on_backup(self, step: int) -> None:
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._at_best = False  # the model's weights move on from the best epoch's
+
+    def on_backup(self) -> None:
         """The loop saved a backup: the best weights so far go to `path` beside it."""
         if not self._unwritten or self.path is None or self.best_weights is None:
             return
-        current = self.model.get_weights() if self.best != self.last else None
-        if current is not None:  # a later epoch was worse: write the best, then go on
+        # the model holds them only at the best epoch's own end (a backup mid-epoch, or
+        # after a worse epoch, comes later): else write them, then go on from the current
+        current = None if self._at_best else self.model.get_weights()
+        if current is not None:
             self.model.set_weights(self.best_weights)
         try:
             save_weights(self.model, self.path)
@@ -157,7 +167,7 @@ class BestWeights(keras.callbacks.Callback):
         return self.best_logs if self.restored else self.last_logs
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self.on_backup(-1)
+        self.on_backup()
         if self.best is None or self.last is None or self.best[0] == self.last[0]:
             return
         (b, bv), (e, ev), m = self.best, self.last, self.monitor

@@ -199,21 +199,20 @@ class EpochLoop:
             self._save()
 
     def _save(self) -> None:
-        if self.stop.lost():  # the run directory is another process's: the stop comes
-            return  # with the next step
+        if self.stop.lost() or not self.backup.directory:  # another process's directory
+            return  # (the stop comes with the next step), or none to save into
         began = time.perf_counter()
         self.backup.save(self.global_step)
-        self._last_backup = time.perf_counter()
+        self.saved_step = self.global_step
+        for cb in self.callbacks.callbacks:  # e.g. best weights written with each backup
+            hook = getattr(cb, "on_backup", None)
+            if hook is not None:
+                hook()
+        self._last_backup = time.perf_counter()  # the weights files count in the 5% too
         self._backup_seconds = self._last_backup - began
         self.backups_saved += 1
         self.backup_seconds += self._backup_seconds
         self._due = False
-        if self.backup.directory:
-            self.saved_step = self.global_step
-        for cb in self.callbacks.callbacks:  # e.g. best weights written with each backup
-            hook = getattr(cb, "on_backup", None)
-            if hook is not None:
-                hook(self.global_step)
 
     def _clock_due(self) -> float:
         """1.0 when the chief's clock says a backup is due after this step."""

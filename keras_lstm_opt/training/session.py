@@ -226,7 +226,7 @@ class FitSession:
             if dropped:
                 log.info("history.csv: %d epoch(s) after the backup will run again", dropped)
         before = (
-            best_epoch(history_csv, monitor, monitor_mode(monitor))
+            best_epoch(history_csv, monitor, monitor_mode(monitor), start_step // steps)
             if history_csv and readable
             else None
         )

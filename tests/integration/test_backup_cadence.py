@@ -113,3 +113,38 @@ def test_drop_epochs_from_keeps_the_header_and_the_earlier_rows(tmp_path):
     assert path.read_text(encoding="utf-8").splitlines() == ["epoch,loss", "0,1.0"]
     assert drop_epochs_from(str(path), 1) == 0
     assert drop_epochs_from(str(tmp_path / "none.csv"), 0) == 0
+
+
+def test_a_backup_mid_epoch_writes_the_best_epochs_weights_not_the_current(tmp_path):
+    import keras
+
+    run = tmp_path / "run"
+    best = run / "checkpoints" / "best.weights.h5"
+    at_end: dict[int, list[np.ndarray]] = {}
+    losses: dict[int, float] = {}
+    in_file: list[np.ndarray] = []
+
+    class Look(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001, ANN201
+            at_end[epoch], losses[epoch] = self.model.get_weights(), logs["loss"]
+            if epoch == 2:  # before its own backup: the file is the step-15 backup's
+                held = _build()
+                held.load_weights(str(best))
+                in_file.extend(held.get_weights())
+
+    x, y = _data()  # 6 steps an epoch: backups at step 6 (the first epoch end) and 15
+    t = _trainer(str(run), backup_every_seconds=3600.0, backup_every_steps=15, monitor="loss")
+    t.fit(x, y, 16, 3, callbacks=[Look()])
+    assert losses[1] < losses[0]  # the second epoch was the best at step 15, mid-third
+    for a, b in zip(in_file, at_end[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_best_epoch_reads_only_the_epochs_before_a_resume(tmp_path):
+    from keras_lstm_opt.training.best import best_epoch
+
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,val_loss\n0,1.0\n1,0.5\n2,0.4\n", encoding="utf-8")
+    assert best_epoch(str(path), "val_loss", "min") == (2, 0.4)
+    assert best_epoch(str(path), "val_loss", "min", before=2) == (1, 0.5)
+    assert best_epoch(str(path), "val_loss", "min", before=0) is None

@@ -289,6 +289,9 @@ def test_train_auto_decides_from_the_data_and_leaves_given_keys():
     given = load_config(None, ["train.learning_rate=0.001"])
     cfg, decided = auto_settings(given, _imported_text_schema(12_000, 900, True))
     assert cfg.train.learning_rate == 0.001 and LR not in decided and cfg.model.wide
+    sgd = load_config(None, ["train.optimizer=sgd"])  # measured with Adam only
+    cfg, decided = auto_settings(sgd, _imported_text_schema(12_000, 900, True))
+    assert cfg.train.learning_rate == 0.003 and LR not in decided and cfg.model.wide
     # batch: 64 for a medium set, the default for a large one, divisible by the replicas
     _, decided = auto_settings(load_config(None), _imported_text_schema(50_000, 9_000), 3)
     assert decided["train.batch_size"]["value"] == 66
