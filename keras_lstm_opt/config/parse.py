@@ -102,6 +102,8 @@ def _range_problems(
     for v in values:
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
+        if v != v and meta.keys() & {"min", "gt", "max"}:  # NaN: every comparison is False
+            out.append(Problem(key, "must be a number, got NaN", source))
         if "min" in meta and v < meta["min"]:
             out.append(Problem(key, f"must be >= {meta['min']}, got {v}", source))
         if "gt" in meta and v <= meta["gt"]:

@@ -9,10 +9,10 @@ across workers.
   over the whole validation set (identical weights give identical results).
 * `Backup` saves model, optimizer and step when the newest backup is
   `backup_every_seconds` old (and at most 5% of the time: every 20 saves' durations), at
-  the first epoch end, and every `backup_every_steps` if set; a restarted run resumes at
-  that step and skips the batches already consumed. The chief's clock decides: its flag
-  rides in the step's all-reduce like a signal's, so every worker saves after the same
-  step (a save is collective). A backup every epoch end of a 2-second epoch cost a fifth
+  the first epoch end of each process, and every `backup_every_steps` if set; a restarted
+  run resumes at that step and skips the batches already consumed. The chief's clock
+  decides: its flag rides in the step's all-reduce like a signal's, so every worker saves
+  after the same step (a save is collective). A backup every epoch end of a 2-second epoch cost a fifth
   of the epoch (docs/measurements.md).
 * A signal (SIGINT, SIGTERM) on any worker stops every worker after the same step: the
   flag rides in the step's all-reduce; all save the backup and raise
@@ -194,7 +194,9 @@ class EpochLoop:
         logs["wall_seconds"] = time.perf_counter() - self._started
         logs["epoch_train_seconds"] = trained
         self.callbacks.on_epoch_end(epoch, logs)
-        due = not opts.backup_every_seconds or self.saved_step is None or self._due
+        # the first epoch end of each process saves one (a run killed again and again
+        # before the clock's first backup would never move on)
+        due = not opts.backup_every_seconds or not self.backups_saved or self._due
         if due and self.saved_step != self.global_step:  # not twice at one step
             self._save()
 

@@ -33,8 +33,9 @@ class LoopOptions:
         (so N replicas take the step one device would).
     backup_every_seconds: a backup when the newest is this old (after a step, or at an
         epoch end), and never so often that backups take more than 5% of the time
-        (every 20 saves' durations at least); the first epoch end always saves one. 0 =
-        at every epoch end. A SIGTERM or SIGINT saves one at once whatever this says.
+        (every 20 saves' durations at least); the first epoch end of each process
+        always saves one. 0 = at every epoch end. A SIGTERM or SIGINT saves one at once
+        whatever this says.
     backup_every_steps: also a backup every N steps; 0 = off.
     keep_backups: newest backups kept; an unreadable newest one falls back.
     backup_copy_to: a second location (local or s3://) for each backup.
@@ -133,7 +134,7 @@ class LoopOptions:
 
 def _check(name: str, value: Any, kind: type, minimum: float, strict: bool = False) -> None:
     ok_type = isinstance(value, kind) or (kind is float and isinstance(value, int))
-    if isinstance(value, bool) or not ok_type:
+    if isinstance(value, bool) or not ok_type or value != value:  # NaN: not a number here
         expected = "an integer" if kind is int else "a number"
         raise UsageError(f"{name}={value!r}: expected {expected}")
     if value < minimum or (strict and value == minimum):

@@ -148,3 +148,30 @@ def test_best_epoch_reads_only_the_epochs_before_a_resume(tmp_path):
     assert best_epoch(str(path), "val_loss", "min") == (2, 0.4)
     assert best_epoch(str(path), "val_loss", "min", before=2) == (1, 0.5)
     assert best_epoch(str(path), "val_loss", "min", before=0) is None
+
+
+def test_a_resumed_process_saves_at_its_first_epoch_end_too(tmp_path, saved_backups):
+    import keras
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001, ANN201
+            if epoch == 1:
+                raise RuntimeError("crash")
+
+    x, y = _data()
+    run = str(tmp_path / "run")
+    with pytest.raises(RuntimeError, match="crash"):
+        _trainer(run, backup_every_seconds=3600.0).fit(x, y, 16, 4, callbacks=[Crash()])
+    assert saved_backups == [6]
+    metrics = _trainer(run, backup_every_seconds=3600.0).fit(x, y, 16, 4)
+    assert metrics["resumed_from_step"] == 6 and saved_backups == [6, 12]  # at its first end
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1.0])
+def test_a_backup_interval_that_is_not_a_number_of_seconds_is_refused(bad):
+    import keras_lstm_opt as klo
+
+    with pytest.raises(klo.errors.UsageError, match="backup_every_seconds"):
+        klo.LoopOptions(backup_every_seconds=bad)
+    with pytest.raises(klo.errors.ConfigError, match="train.backup_every_seconds"):
+        klo.load_config(None, [f"train.backup_every_seconds={bad}"])
