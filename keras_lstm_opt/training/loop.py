@@ -12,8 +12,8 @@ across workers.
   the first epoch end of each process, and every `backup_every_steps` if set; a restarted
   run resumes at that step and skips the batches already consumed. The chief's clock
   decides: its flag rides in the step's all-reduce like a signal's, so every worker saves
-  after the same step (a save is collective). A backup every epoch end of a 2-second epoch cost a fifth
-  of the epoch (docs/measurements.md).
+  after the same step (a save is collective). A backup every epoch end of a 2-second
+  epoch cost a fifth of the epoch (docs/measurements.md).
 * A signal (SIGINT, SIGTERM) on any worker stops every worker after the same step: the
   flag rides in the step's all-reduce; all save the backup and raise
   `TrainingInterrupted` with that signal. (TensorFlow's PreemptionCheckpointHandler
