@@ -276,6 +276,10 @@ def serve(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=max(int(grace_seconds), 1),
+        # longer than pooled clients keep an idle connection (aiohttp 15 s, load balancers
+        # 60 s): with uvicorn's 5 s a client could send on a connection the server was
+        # closing and get "server disconnected" (seen once in CI under load)
+        timeout_keep_alive=75,
         lifespan="on",
     )
     server = uvicorn.Server(config)
