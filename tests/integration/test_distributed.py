@@ -162,6 +162,36 @@ def _kill_worker_when_backed_up(proc, run, min_step, index=1):
     return time.monotonic(), workers
 
 
+def test_the_chiefs_clock_backs_up_both_workers_after_the_same_steps(mw_data, tmp_path):
+    """Backups by the clock (`train.backup_every_seconds`): the chief's flag rides in the
+    step's all-reduce, so both workers save after the same steps (a save they disagreed on
+    would hang or part their weights) and end with one weights digest."""
+    cmd = _train_cmd(
+        tmp_path / "run",
+        mw_data,
+        "distribute.strategy=multi_worker_mirrored",
+        "train.backup_every_steps=0",
+        "train.backup_every_seconds=0.2",
+    )
+    (tmp_path / "tmp").mkdir()
+    out = subprocess.run(
+        [*LAUNCH, "--workers", "2", "--", *cmd],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(600),
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    digests = _digests(out.stdout)
+    assert set(digests) == {"0", "1"} and len(set(digests.values())) == 1
+    metrics = _metrics(tmp_path / "run")
+    saved, seconds = metrics["backups_saved"], metrics["backup_seconds"]
+    wait = max(0.2, 20 * seconds / saved)  # at most 5% of the time in backups
+    print(json.dumps({"backups": saved, "seconds": seconds, "train": metrics["train_seconds"]}))
+    if metrics["train_seconds"] > 3 * wait:  # time enough after the first epoch end's
+        assert saved > 1, (saved, seconds)  # the clock fired, on both
+
+
 def test_killed_worker_stops_the_group_within_60_seconds(mw_data, tmp_path):
     run = tmp_path / "run"
     proc = subprocess.Popen(
