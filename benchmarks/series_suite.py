@@ -1,6 +1,6 @@
 """The series suite (issue 34): real time series, which half each is in, and how to read it.
 
-Thirty-eight real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
+Forty-six real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
 `datasets` package (Debian's r-base-core: `apt-get install r-base-core`), so offline. The
 suite is split into halves before any forecasting default changes, and each round's split is
 fixed here before that round changes a default. A held-out half runs once and is then spent:
@@ -28,6 +28,12 @@ it joins dev, and the next round holds out series new to the suite.
   (quarterly German long-term interest rate), beaver (a beaver's body temperature every
   10 minutes, a jump when it becomes active) and lrm (quarterly Danish log real money, 55
   rows).
+* Round 5 (Dec 6, night; `half` "held-out" below): dev the thirty-eight above (round 4's
+  held-out half in `ROUND4_HELD_OUT`); held out cac (trading days, a random walk), rear
+  (monthly rear-seat casualties: season, the 1983 seat-belt law), petrolprice (monthly real
+  petrol price), m1 (quarterly money stock, growth) and infl (quarterly inflation, noisy),
+  beaver2 (a second beaver's temperature, a jump), airtemp (daily maximum temperatures at
+  La Guardia, May-September 1973) and bjsaleslead (the leading indicator of bjsales).
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
@@ -79,6 +85,16 @@ ROUND3_HELD_OUT = (
     "kms",
     "tbilrate",
     "realinv",
+)
+ROUND4_HELD_OUT = (
+    "elecequip",
+    "front",
+    "ftse",
+    "realcons",
+    "cpi",
+    "derate",
+    "beaver",
+    "lrm",
 )
 ROUND1_HELD_OUT = ("lynx", "woolyrnq", "realgdp", "wineind", "elnino", "msft", "heartrate")
 Loaded = tuple[list[str], np.ndarray]
@@ -265,31 +281,55 @@ SUITE = (
     Series("realinv", "dev", "quarterly", 4, 4, 8,
            "US real private investment 1959-2009 (statsmodels macrodata)",
            lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realinv"].to_numpy())),
-    # round 4's held-out half: fixed before round 4 changed any default
-    Series("elecequip", "held-out", "monthly", 12, 12, 18,
+    Series("elecequip", "dev", "monthly", 12, 12, 18,
            "euro area electrical equipment orders index 1995-2016 (statsmodels elec_equip)",
            _elecequip),
-    Series("front", "held-out", "monthly", 12, 12, 18,
+    Series("front", "dev", "monthly", 12, 12, 18,
            "UK front-seat passengers killed or seriously injured 1969-1984 (R Seatbelts)",
            lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "front"]'))),
-    Series("ftse", "held-out", "daily", 1, 1, 14,
+    Series("ftse", "dev", "daily", 1, 1, 14,
            "FTSE closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
            lambda: _steps(_r('EuStockMarkets[, "FTSE"]'))),
-    Series("realcons", "held-out", "quarterly", 1, 4, 8,
+    Series("realcons", "dev", "quarterly", 1, 4, 8,
            "US real personal consumption 1959-2009 (statsmodels macrodata)",
            lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realcons"].to_numpy())),
-    Series("cpi", "held-out", "quarterly", 1, 4, 8,
+    Series("cpi", "dev", "quarterly", 1, 4, 8,
            "US consumer price index 1959-2009 (statsmodels macrodata)",
            lambda: _dated("1959-01-01", "QS", _sm("macrodata")["cpi"].to_numpy())),
-    Series("derate", "held-out", "quarterly", 1, 4, 8,
+    Series("derate", "dev", "quarterly", 1, 4, 8,
            "German long-term interest rate 1972Q2-1998 (statsmodels interest_inflation)",
            lambda: _dated("1972-04-01", "QS", _sm("interest_inflation")["R"].to_numpy())),
-    Series("beaver", "held-out", "10 min", 1, 1, 10,
+    Series("beaver", "dev", "10 min", 1, 1, 10,
            "a beaver's body temperature every 10 minutes, 114 readings (R datasets beaver1)",
            lambda: _steps(_r("beaver1$temp"))),
-    Series("lrm", "held-out", "quarterly", 4, 4, 8,
+    Series("lrm", "dev", "quarterly", 4, 4, 8,
            "Danish log real money 1974-1987 (statsmodels danish_data)",
            lambda: _dated("1974-01-01", "QS", _sm("danish_data")["lrm"].to_numpy())),
+    # round 5's held-out half: fixed before round 5 changed any default
+    Series("cac", "held-out", "daily", 1, 1, 14,
+           "CAC 40 closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
+           lambda: _steps(_r('EuStockMarkets[, "CAC"]'))),
+    Series("rear", "held-out", "monthly", 12, 12, 18,
+           "UK rear-seat passengers killed or seriously injured 1969-1984 (R Seatbelts)",
+           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "rear"]'))),
+    Series("petrolprice", "held-out", "monthly", 12, 12, 18,
+           "UK real petrol price 1969-1984 (R Seatbelts PetrolPrice)",
+           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "PetrolPrice"]'))),
+    Series("m1", "held-out", "quarterly", 1, 4, 8,
+           "US M1 money stock 1959-2009 (statsmodels macrodata)",
+           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["m1"].to_numpy())),
+    Series("infl", "held-out", "quarterly", 1, 4, 8,
+           "US inflation rate 1959-2009 (statsmodels macrodata)",
+           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["infl"].to_numpy())),
+    Series("beaver2", "held-out", "10 min", 1, 1, 10,
+           "a second beaver's body temperature every 10 minutes, 100 readings (R beaver2)",
+           lambda: _steps(_r("beaver2$temp"))),
+    Series("airtemp", "held-out", "daily", 1, 1, 14,
+           "daily maximum temperature at La Guardia, May-September 1973 (R airquality)",
+           lambda: _dated("1973-05-01", "D", _r("airquality$Temp"))),
+    Series("bjsaleslead", "held-out", "steps", 1, 1, 8,
+           "the leading indicator of bjsales, 150 steps (R datasets BJsales.lead)",
+           lambda: _steps(_r("BJsales.lead"))),
 )
 # fmt: on
 
