@@ -332,6 +332,7 @@ def fit(
         else None
     )
     class_weight = class_weight_ids(t.class_weight, files.schema, lambda: _label_counts(cfg, files))
+    shrink = _shrink_callback(cfg, files, val_ds)
     try:
         result = trainer.fit(
             dataset_fn,
@@ -341,6 +342,7 @@ def fit(
             class_weight=class_weight,
             callbacks=_config_callbacks(cfg, val_ds is not None)
             + ([Deadline(deadline)] if deadline is not None else [])
+            + ([shrink] if shrink else [])
             + trackers,
             overwrite=overwrite,
             artifacts=RunArtifacts(
@@ -357,6 +359,7 @@ def fit(
                     "global_batch_size": t.batch_size,
                     "task": files.schema.get("task"),
                     "data": files.directory,
+                    **({"shrink": shrink.result} if shrink and shrink.result else {}),
                 },
                 title=f"{trainer.model.name} on {cfg.data.path or cfg.data.task}",
                 reference=_reference(files.schema, head.metric),
@@ -373,6 +376,18 @@ def fit(
     if verdict:
         log.warning("verdict: %s", verdict)
     return result
+
+
+def _shrink_callback(cfg: ExperimentConfig, files: DataFiles, val_ds: Any) -> Any:
+    """models.shrink's callback for a series imported from raw rows with model.shrink."""
+    info = files.schema.get("info", {})
+    if not (cfg.model.shrink and "series" in info and val_ds is not None):
+        return None
+    from keras_lstm_opt.models.shrink import ShrinkToAnchor
+
+    windows = int(files.schema.get("splits", {}).get("train", {}).get("examples", 0) or 0)
+    val_rows = int(info["series"].get("validation_rows", 0))
+    return ShrinkToAnchor(val_ds, windows, val_rows, int(info.get("horizon", 1)))
 
 
 def _split_examples(files: DataFiles, split: str) -> int | None:

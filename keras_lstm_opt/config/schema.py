@@ -110,6 +110,13 @@ class ModelConfig:
         "read by the same head (keras_lstm_opt.models.wide); a series: a linear "
         "autoregression on the window added to the head's output",
     )
+    shrink: bool = _f(
+        False,
+        "a series imported from raw rows: after training, scale the network's departure "
+        "from its anchor (the forecast a prediction of the mean step gives) by the "
+        "credibility of N training windows, N / (N + 300), and the validation windows' "
+        "fit (keras_lstm_opt.models.shrink; train.auto: on)",
+    )
     wide_dim: int = _f(
         32, "width of the wide path's n-gram embeddings (train.auto: 64 for class labels)", min=1
     )

@@ -197,7 +197,11 @@ def build_model(
         horizon = int(schema["info"]["horizon"])
         smoothing = schema["info"]["series"].get("smoothing")
         out = SeriesInverse(
-            **_series_args(schema), horizon=horizon, smoothing=smoothing, name="series_inverse"
+            **_series_args(schema),
+            horizon=horizon,
+            smoothing=smoothing,
+            shrink=bool(cfg.shrink),
+            name="series_inverse",
         )([out, inp])
     return keras.Model(inp, out, name=name)
 

@@ -233,6 +233,10 @@ class SeriesInverse(_SeriesLayer):
             place of its last value. A prediction of the training rows' mean step is then
             that smoothing's own forecast (with beta 0: the level plus the mean step per
             step: simple exponential smoothing with drift). None: the last value.
+        shrink: give the layer a weight per target (non-trainable, 1 when built) that
+            scales the network's scaled prediction: at 0 the forecast is the anchor's
+            alone (the prediction the training rows' mean step or value gives), at 1 the
+            network's. `keras_lstm_opt.models.shrink` sets it after training.
         **kwargs: those of `keras.layers.Layer`; the dtype is float32.
 
     Example:
@@ -252,9 +256,13 @@ class SeriesInverse(_SeriesLayer):
         std: Sequence[float],
         log: bool = False,
         smoothing: dict[str, Sequence[float]] | None = None,
+        shrink: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(targets, transform, lag, mean, std, log, **kwargs)
+        if not isinstance(shrink, bool):
+            raise UsageError(f"SeriesInverse: shrink must be True or False, got {shrink!r}")
+        self.shrink = shrink
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
             raise UsageError(f"SeriesInverse: horizon must be an integer >= 1, got {horizon!r}")
         self.horizon = horizon
@@ -274,13 +282,20 @@ class SeriesInverse(_SeriesLayer):
                 f"(horizon {self.horizon} x {len(self.targets)} targets), "
                 f"got {tuple(pred)}"
             )
+        if self.shrink:
+            self.shrink_weight = self.add_weight(
+                name="shrink", shape=(len(self.targets),), initializer="ones", trainable=False
+            )
 
     def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         pred, window = (tf.cast(t, tf.float32) for t in inputs)
         h, n_t = self.horizon, len(self.targets)
         mean = tf.constant([self.mean[t] for t in self.targets], tf.float32)
         std = tf.constant([self.std[t] for t in self.targets], tf.float32)
-        d = tf.reshape(pred, [-1, h, n_t]) * std + mean
+        d = tf.reshape(pred, [-1, h, n_t])
+        if self.shrink:  # toward the anchor: a prediction of 0 is the mean step or value
+            d = d * tf.cast(self.shrink_weight, tf.float32)
+        d = d * std + mean
         if self.lag:
             p = self.lag
             k = -(-h // p)  # seasons covered by the horizon, the last one maybe partial
@@ -339,4 +354,6 @@ class SeriesInverse(_SeriesLayer):
         config["horizon"] = self.horizon
         if self.smoothing is not None:  # absent otherwise: earlier models load unchanged
             config["smoothing"] = self.smoothing
+        if self.shrink:
+            config["shrink"] = True
         return config

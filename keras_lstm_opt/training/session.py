@@ -288,6 +288,7 @@ class FitSession:
                 "gradient (global_clipnorm, train.global_clipnorm)"
                 f"{f' ({self.run_dir})' if self.run_dir else ''}"
             )
+        call_hooks(callbacks, "on_final_weights", model)  # e.g. models.shrink
         final = (
             {f"val_{k}": v for k, v in loop.evaluate(self.val).items()}
             if self.val is not None and loop.evaluate

@@ -1,0 +1,130 @@
+"""Shrink a trained forecasting network toward its anchor, as far as its data can vouch for it.
+
+A model of a series imported from raw rows forecasts an anchor plus what its network adds:
+its `SeriesInverse` sums the network's scaled prediction onto the window's last value, its
+smoothed level and trend, its last season, or the training rows' mean (a prediction of 0
+is the anchor's own forecast: the mean step, season-on-season change or value). On a short
+series those additions fit noise; on the development half of the series suite (round 5,
+docs/measurements.md) the anchor alone beat the network on 17 of 37 series. So after
+training, `fit_shrink` sets the layer's weight `w` (one per target, in [0, 1]) that scales
+the network's prediction:
+
+    w = (n_v * s_v + K * Z) / (n_v + K),    Z = N / (N + C)
+
+* `Z`, the credibility of `N` training windows (Buhlmann's n / (n + k)), `C` = 300;
+* `s_v`, the least-squares weight of (network - anchor) against (truth - anchor) on the
+  validation windows, clipped to [0, 1];
+* `n_v`, the validation rows divided by the horizon (the validation windows that do not
+  overlap), weighs `s_v` against `Z`, with `K` = 10.
+
+C and K were chosen on the development half; the mean MASE changes little between C = 200
+and 1000 and K = 10 and 30 there.
+
+Example:
+
+    model.fit(...)
+    result = fit_shrink(model, val_dataset, train_windows=113, val_rows=32, horizon=8)
+    result["weights"]   # e.g. [0.43]
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_lstm_opt.models.series import SeriesInverse
+
+log = logging.getLogger("keras_lstm_opt")
+
+CREDIBLE_WINDOWS = 300  # C: N training windows earn the network N / (N + C)
+PRIOR_WINDOWS = 10  # K: what Z counts for against n_v independent validation windows
+
+
+def shrink_weight(train_windows: int, val_windows: float, fitted: float) -> float:
+    """`w` from N training windows, n_v independent validation windows and their fit s_v."""
+    z = train_windows / (train_windows + CREDIBLE_WINDOWS)
+    return float((val_windows * fitted + PRIOR_WINDOWS * z) / (val_windows + PRIOR_WINDOWS))
+
+
+def _layer(model: keras.Model) -> SeriesInverse | None:
+    for layer in model.layers:
+        if isinstance(layer, SeriesInverse) and layer.shrink:
+            return layer
+    return None
+
+
+def _forecasts(model: keras.Model, batches: list[tuple[Any, Any]]) -> np.ndarray:
+    return np.concatenate([np.asarray(model(x, training=False), np.float64) for x, _ in batches])
+
+
+def fit_shrink(
+    model: keras.Model, validation: Any, train_windows: int, val_rows: int, horizon: int
+) -> dict[str, Any] | None:
+    """Set the model's shrink weights from its validation windows; None without them.
+
+    Args:
+        model: a trained model whose `SeriesInverse` was built with `shrink=True`.
+        validation: a dataset of (raw window, targets[, weights]) batches.
+        train_windows: N, the training windows.
+        val_rows: the validation rows; with `horizon`, n_v = val_rows / horizon.
+
+    Returns:
+        {"weights": [w per target], "fitted": [s_v per target], "credibility": Z,
+        "validation_windows": n_v}, or None when the model has no shrink weight or there
+        are no validation windows.
+    """
+    layer = _layer(model)
+    if layer is None or validation is None:
+        return None
+    batches = [(b[0], b[1]) for b in validation]
+    if not batches:
+        return None
+    n_t = len(layer.targets)
+    truth = np.concatenate([np.asarray(y, np.float64) for _, y in batches])
+    layer.shrink_weight.assign(tf.ones([n_t]))
+    full = _forecasts(model, batches)
+    layer.shrink_weight.assign(tf.zeros([n_t]))
+    anchor = _forecasts(model, batches)
+    d = (full - anchor).reshape(len(full), -1, n_t)
+    e = (truth - anchor).reshape(len(full), -1, n_t)
+    fitted = np.clip((d * e).sum((0, 1)) / np.maximum((d * d).sum((0, 1)), 1e-12), 0.0, 1.0)
+    n_v = val_rows / max(horizon, 1)
+    weights = [shrink_weight(train_windows, n_v, float(s)) for s in fitted]
+    layer.shrink_weight.assign(tf.constant(weights, tf.float32))
+    z = train_windows / (train_windows + CREDIBLE_WINDOWS)
+    return {
+        "weights": [round(w, 4) for w in weights],
+        "fitted": [round(float(s), 4) for s in fitted],
+        "credibility": round(z, 4),
+        "validation_windows": round(n_v, 2),
+    }
+
+
+class ShrinkToAnchor(keras.callbacks.Callback):
+    """`fit_shrink` on the final weights (klo.Trainer's `on_final_weights` hook: after the
+    best epoch's weights are restored, before the final evaluation and the model file);
+    the result is in `.result` and logged."""
+
+    def __init__(self, validation: Any, train_windows: int, val_rows: int, horizon: int):
+        super().__init__()
+        self.validation = validation
+        self.sizes = (train_windows, val_rows, horizon)
+        self.result: dict[str, Any] | None = None
+
+    def on_final_weights(self, model: keras.Model) -> None:
+        self.result = fit_shrink(model, self.validation, *self.sizes)
+        if self.result:
+            r = self.result
+            log.info(
+                "series: the network's forecast is shrunk toward its anchor by %s (credibility "
+                "of %d training windows %.2f, validation fit %s over %.1f windows)",
+                ", ".join(f"{w:.2f}" for w in r["weights"]),
+                self.sizes[0],
+                r["credibility"],
+                ", ".join(f"{s:.2f}" for s in r["fitted"]),
+                r["validation_windows"],
+            )
