@@ -1,6 +1,6 @@
 """The series suite (issue 34): real time series, which half each is in, and how to read it.
 
-Forty-six real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
+Fifty-four real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
 `datasets` package (Debian's r-base-core: `apt-get install r-base-core`), so offline. The
 suite is split into halves before any forecasting default changes, and each round's split is
 fixed here before that round changes a default. A held-out half runs once and is then spent:
@@ -34,6 +34,12 @@ it joins dev, and the next round holds out series new to the suite.
   petrol price), m1 (quarterly money stock, growth) and infl (quarterly inflation, noisy),
   beaver2 (a second beaver's temperature, a jump), airtemp (daily maximum temperatures at
   La Guardia, May-September 1973) and bjsaleslead (the leading indicator of bjsales).
+* Round 6 (Dec 6, night; `half` "held-out" below): dev the forty-six above (round 5's
+  held-out half in `ROUND5_HELD_OUT`); held out smi (trading days, a random walk), vankilled
+  (monthly van drivers killed: season, small counts), realdpi and realgovt (quarterly real
+  disposable income and government spending), realint (quarterly real interest rate,
+  noisy), ibo (quarterly Danish bond rate, 55 rows), dp (quarterly German inflation,
+  seasonal) and lh (a hormone level every 10 minutes, 48 readings).
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
@@ -95,6 +101,16 @@ ROUND4_HELD_OUT = (
     "derate",
     "beaver",
     "lrm",
+)
+ROUND5_HELD_OUT = (
+    "cac",
+    "rear",
+    "petrolprice",
+    "m1",
+    "infl",
+    "beaver2",
+    "airtemp",
+    "bjsaleslead",
 )
 ROUND1_HELD_OUT = ("lynx", "woolyrnq", "realgdp", "wineind", "elnino", "msft", "heartrate")
 Loaded = tuple[list[str], np.ndarray]
@@ -305,31 +321,55 @@ SUITE = (
     Series("lrm", "dev", "quarterly", 4, 4, 8,
            "Danish log real money 1974-1987 (statsmodels danish_data)",
            lambda: _dated("1974-01-01", "QS", _sm("danish_data")["lrm"].to_numpy())),
-    # round 5's held-out half: fixed before round 5 changed any default
-    Series("cac", "held-out", "daily", 1, 1, 14,
+    Series("cac", "dev", "daily", 1, 1, 14,
            "CAC 40 closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
            lambda: _steps(_r('EuStockMarkets[, "CAC"]'))),
-    Series("rear", "held-out", "monthly", 12, 12, 18,
+    Series("rear", "dev", "monthly", 12, 12, 18,
            "UK rear-seat passengers killed or seriously injured 1969-1984 (R Seatbelts)",
            lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "rear"]'))),
-    Series("petrolprice", "held-out", "monthly", 12, 12, 18,
+    Series("petrolprice", "dev", "monthly", 12, 12, 18,
            "UK real petrol price 1969-1984 (R Seatbelts PetrolPrice)",
            lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "PetrolPrice"]'))),
-    Series("m1", "held-out", "quarterly", 1, 4, 8,
+    Series("m1", "dev", "quarterly", 1, 4, 8,
            "US M1 money stock 1959-2009 (statsmodels macrodata)",
            lambda: _dated("1959-01-01", "QS", _sm("macrodata")["m1"].to_numpy())),
-    Series("infl", "held-out", "quarterly", 1, 4, 8,
+    Series("infl", "dev", "quarterly", 1, 4, 8,
            "US inflation rate 1959-2009 (statsmodels macrodata)",
            lambda: _dated("1959-01-01", "QS", _sm("macrodata")["infl"].to_numpy())),
-    Series("beaver2", "held-out", "10 min", 1, 1, 10,
+    Series("beaver2", "dev", "10 min", 1, 1, 10,
            "a second beaver's body temperature every 10 minutes, 100 readings (R beaver2)",
            lambda: _steps(_r("beaver2$temp"))),
-    Series("airtemp", "held-out", "daily", 1, 1, 14,
+    Series("airtemp", "dev", "daily", 1, 1, 14,
            "daily maximum temperature at La Guardia, May-September 1973 (R airquality)",
            lambda: _dated("1973-05-01", "D", _r("airquality$Temp"))),
-    Series("bjsaleslead", "held-out", "steps", 1, 1, 8,
+    Series("bjsaleslead", "dev", "steps", 1, 1, 8,
            "the leading indicator of bjsales, 150 steps (R datasets BJsales.lead)",
            lambda: _steps(_r("BJsales.lead"))),
+    # round 6's held-out half: fixed before round 6 changed any default
+    Series("smi", "held-out", "daily", 1, 1, 14,
+           "Swiss SMI closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
+           lambda: _steps(_r('EuStockMarkets[, "SMI"]'))),
+    Series("vankilled", "held-out", "monthly", 12, 12, 18,
+           "UK van drivers killed 1969-1984 (R Seatbelts VanKilled)",
+           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "VanKilled"]'))),
+    Series("realdpi", "held-out", "quarterly", 1, 4, 8,
+           "US real disposable personal income 1959-2009 (statsmodels macrodata)",
+           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realdpi"].to_numpy())),
+    Series("realgovt", "held-out", "quarterly", 1, 4, 8,
+           "US real government spending 1959-2009 (statsmodels macrodata)",
+           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realgovt"].to_numpy())),
+    Series("realint", "held-out", "quarterly", 1, 4, 8,
+           "US real interest rate 1959-2009 (statsmodels macrodata)",
+           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realint"].to_numpy())),
+    Series("ibo", "held-out", "quarterly", 4, 4, 8,
+           "Danish bond rate 1974-1987 (statsmodels danish_data)",
+           lambda: _dated("1974-01-01", "QS", _sm("danish_data")["ibo"].to_numpy())),
+    Series("dp", "held-out", "quarterly", 4, 4, 8,
+           "German inflation 1972Q2-1998 (statsmodels interest_inflation Dp)",
+           lambda: _dated("1972-04-01", "QS", _sm("interest_inflation")["Dp"].to_numpy())),
+    Series("lh", "held-out", "10 min", 1, 1, 6,
+           "luteinizing hormone in blood samples every 10 minutes, 48 readings (R datasets lh)",
+           lambda: _steps(_r("lh"))),
 )
 # fmt: on
 

@@ -505,3 +505,9 @@ def test_train_auto_for_a_series_keeps_the_linear_path_only_with_enough_windows(
         load_config(None, ["model.wide=true"]), _imported_series_schema(47, 36)
     )
     assert cfg.model.wide and "model.wide" not in decided
+    # shrinking toward the anchor: on for a series, with its reason; off when asked
+    assert cfg.model.shrink and "models.shrink" in decided["model.shrink"]["why"]
+    cfg, decided = auto_settings(
+        load_config(None, ["model.shrink=false"]), _imported_series_schema(47, 36)
+    )
+    assert not cfg.model.shrink and "model.shrink" not in decided

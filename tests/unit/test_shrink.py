@@ -1,0 +1,93 @@
+"""models/shrink.py and SeriesInverse's shrink weight: the anchor at 0, the network at 1."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.models.series import SeriesInverse, SeriesPreprocess
+from keras_lstm_opt.models.shrink import (
+    CREDIBLE_WINDOWS,
+    PRIOR_WINDOWS,
+    fit_shrink,
+    shrink_weight,
+)
+
+W, H = 6, 3
+ARGS = {"targets": [0], "transform": "diff", "lag": 1, "mean": [0.5], "std": [2.0]}
+
+
+def _model(shrink: bool = True, seed: int = 0) -> keras.Model:
+    raw = keras.Input((W + 1, 1))
+    x = keras.layers.Flatten()(SeriesPreprocess(**ARGS)(raw))
+    dense = keras.layers.Dense(H, kernel_initializer=keras.initializers.RandomNormal(seed=seed))
+    out = SeriesInverse(**ARGS, horizon=H, shrink=shrink, name="series_inverse")([dense(x), raw])
+    return keras.Model(raw, out)
+
+
+def _windows(n: int = 40) -> np.ndarray:
+    walk = np.random.default_rng(1).normal(size=n + W + 1).cumsum() + 50
+    return np.stack([walk[i : i + W + 1] for i in range(n)])[:, :, None].astype("float32")
+
+
+def test_a_weight_of_zero_forecasts_the_anchor_and_one_the_network():
+    x = _windows()
+    plain, shrunk = _model(shrink=False), _model()
+    shrunk.set_weights(plain.get_weights() + [np.ones(1, "float32")])
+    np.testing.assert_allclose(shrunk(x), plain(x), atol=1e-5)  # built at 1: unchanged
+    layer = shrunk.get_layer("series_inverse")
+    layer.shrink_weight.assign([0.0])
+    # the anchor: the last value plus the training rows' mean step (0.5) per step ahead
+    anchor = x[:, -1, :] + 0.5 * np.arange(1, H + 1)
+    np.testing.assert_allclose(shrunk(x), anchor, atol=1e-4)
+    layer.shrink_weight.assign([0.25])
+    np.testing.assert_allclose(
+        shrunk(x), anchor + 0.25 * (np.asarray(plain(x)) - anchor), atol=1e-4
+    )
+    assert layer.get_config()["shrink"] is True
+    assert "shrink" not in plain.get_layer("series_inverse").get_config()
+    with pytest.raises(UsageError, match="shrink must be True or False"):
+        SeriesInverse(**ARGS, horizon=H, shrink="yes")
+
+
+def test_the_weight_is_saved_with_the_model(tmp_path):
+    model = _model()
+    model.get_layer("series_inverse").shrink_weight.assign([0.3])
+    model.save(tmp_path / "m.keras")
+    back = keras.models.load_model(tmp_path / "m.keras")
+    assert float(back.get_layer("series_inverse").shrink_weight.numpy()[0]) == pytest.approx(0.3)
+    x = _windows(5)
+    np.testing.assert_allclose(back(x), model(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("share, fitted", [(0.5, 0.5), (0.0, 0.0), (1.0, 1.0), (-1.0, 0.0)])
+def test_fit_shrink_weighs_the_validation_fit_against_the_windows_credibility(share, fitted):
+    model, x = _model(), _windows()
+    layer = model.get_layer("series_inverse")
+    full = np.asarray(model(x))
+    layer.shrink_weight.assign([0.0])
+    anchor = np.asarray(model(x))
+    layer.shrink_weight.assign([0.7])  # whatever it was: fit_shrink starts from 1 and 0
+    truth = anchor + share * (full - anchor)  # the network's departure, share of it right
+    val = tf.data.Dataset.from_tensor_slices((x, truth)).batch(16)
+    result = fit_shrink(model, val, train_windows=100, val_rows=30, horizon=H)
+    z = 100 / (100 + CREDIBLE_WINDOWS)
+    n_v = 30 / H
+    want = (n_v * fitted + PRIOR_WINDOWS * z) / (n_v + PRIOR_WINDOWS)
+    assert result is not None and result["fitted"] == [pytest.approx(fitted, abs=1e-3)]
+    assert result["weights"] == [pytest.approx(want, abs=1e-3)]
+    assert result["credibility"] == pytest.approx(z, abs=1e-4)
+    assert float(layer.shrink_weight.numpy()[0]) == pytest.approx(want, abs=1e-3)
+    np.testing.assert_allclose(model(x), anchor + want * (full - anchor), rtol=1e-4, atol=1e-3)
+
+
+def test_more_windows_earn_the_network_more_weight_and_nothing_without_the_weight():
+    assert shrink_weight(0, 0, 1.0) == 0.0  # no windows: the anchor
+    weights = [shrink_weight(n, 0, 1.0) for n in (30, 300, 3000, 30000)]
+    assert weights == sorted(weights) and weights[1] == pytest.approx(0.5) and weights[-1] > 0.99
+    # many independent validation windows outweigh the credibility prior
+    assert shrink_weight(30000, 1000, 0.0) < 0.02
+    val = tf.data.Dataset.from_tensor_slices((_windows(4), np.zeros((4, H)))).batch(2)
+    assert fit_shrink(_model(shrink=False), val, 100, 30, H) is None
+    assert fit_shrink(_model(), None, 100, 30, H) is None
