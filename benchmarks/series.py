@@ -109,6 +109,7 @@ def ours(
     chosen["window"] = int(r.info["window"])
     chosen["import_log"] = [ln for ln in log.splitlines() if "series" in ln][-6:]
     chosen["epochs"] = r.metrics.get("epochs_completed")
+    chosen["shrink"] = (r.metrics.get("shrink") or {}).get("weights")  # models.shrink
     # the same model through Predictor(precision="int8"): its MASE beside float32's
     chosen["int8_forecasts"] = load_run(run, "int8").forecast_windows(x)[:, :, 0]
     return f, chosen

@@ -156,13 +156,20 @@ def _embedded_schema(task: str, root: str) -> str:
     return out
 
 
-def _build(name: str, config: str, schema_dir: str, root: str, texts: list[str] = TEXTS) -> Case:
+def _build(
+    name: str,
+    config: str,
+    schema_dir: str,
+    root: str,
+    texts: list[str] = TEXTS,
+    sets: tuple[str, ...] = (),
+) -> Case:
     import keras
 
     from keras_lstm_opt import build_model, load_config, read_schema
     from keras_lstm_opt.data.text import encode_texts
 
-    cfg = load_config(os.path.join(REPO, "configs", f"{config}.yaml"))
+    cfg = load_config(os.path.join(REPO, "configs", f"{config}.yaml"), list(sets))
     schema = read_schema(schema_dir)
     if "text" in schema.get("info", {}):  # imported text: the model `train` builds for it
         from keras_lstm_opt.config.auto import auto_settings
@@ -172,7 +179,11 @@ def _build(name: str, config: str, schema_dir: str, root: str, texts: list[str] 
     keras.utils.set_random_seed(len(name))
     run = os.path.join(root, name)
     os.makedirs(run)
-    build_model(cfg.model, schema).save(os.path.join(run, "model.keras"))
+    built = build_model(cfg.model, schema)
+    for layer in built.layers:  # a shrink toward the anchor, as training leaves it
+        if getattr(layer, "shrink", False):
+            layer.shrink_weight.assign([0.37])
+    built.save(os.path.join(run, "model.keras"))
     shutil.copy(os.path.join(schema_dir, "schema.json"), run)
     model = keras.models.load_model(os.path.join(run, "model.keras"), compile=False)
     case = Case(run, schema)
@@ -311,7 +322,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Case],
     log_schema["info"]["series"]["smoothing"] = {"alpha": [0.5], "beta": [0.3], "phi": [0.9]}
     with open(os.path.join(log_dir, "schema.json"), "w") as fh:
         json.dump(log_schema, fh)
-    cases["imported-log"] = _build("imported-log", "forecast", log_dir, root)
+    cases["imported-log"] = _build(
+        "imported-log", "forecast", log_dir, root, sets=("model.shrink=true",)
+    )
     cases["own-model"] = _own_model(root)
     unique = list({id(c): c for c in cases.values()}.values())
     for case in unique:
@@ -457,6 +470,8 @@ def test_a_log_model_is_checked_on_its_own_units_and_refuses_zero(cases: dict[st
     from keras_lstm_opt.serve.serving import describe, sample_inputs
 
     run = load_run(cases["imported-log"].run)
+    inverse = run.model.get_layer("series_inverse")  # the exports carry its shrink weight
+    assert inverse.shrink and float(inverse.shrink_weight.numpy()[0]) == pytest.approx(0.37)
     window = sample_inputs(describe(run))["window"]  # what an export is checked on
     level = run.info["series"]["level"][0]
     assert window.min() > 0 and 0.5 * level < np.median(window) < 2 * level  # ppm, not logs
