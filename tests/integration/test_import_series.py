@@ -541,4 +541,4 @@ def test_sunspots_with_the_defaults_beats_the_cycle_a_season_ago(tmp_path):
     # shrunk toward its anchor (train.auto), said in the log and kept in metrics.json
     (w,) = metrics["shrink"]["weights"]
     assert 0.0 <= w <= 1.0 and metrics["auto"]["model.shrink"]["value"] is True
-    assert "the network's forecast is shrunk toward its anchor by" in out.stderr
+    assert "series: the forecast keeps " in out.stderr

@@ -91,3 +91,20 @@ def test_more_windows_earn_the_network_more_weight_and_nothing_without_the_weigh
     val = tf.data.Dataset.from_tensor_slices((_windows(4), np.zeros((4, H)))).batch(2)
     assert fit_shrink(_model(shrink=False), val, 100, 30, H) is None
     assert fit_shrink(_model(), None, 100, 30, H) is None
+
+
+def test_a_log_model_is_fitted_on_the_logarithms_it_scales():
+    args = {**ARGS, "log": True, "mean": [0.01], "std": [0.05]}
+    raw = keras.Input((W + 1, 1))
+    x = keras.layers.Flatten()(SeriesPreprocess(**args)(raw))
+    dense = keras.layers.Dense(H, kernel_initializer=keras.initializers.RandomNormal(seed=3))
+    inverse = SeriesInverse(**args, horizon=H, shrink=True, name="series_inverse")
+    model = keras.Model(raw, inverse([dense(x), raw]))
+    x = np.abs(_windows()) + 1.0
+    full = np.asarray(model(x), np.float64)
+    inverse.shrink_weight.assign([0.0])
+    anchor = np.asarray(model(x), np.float64)
+    truth = anchor * (full / anchor) ** 0.6  # 0.6 of the logarithm's departure is right
+    val = tf.data.Dataset.from_tensor_slices((x, truth)).batch(16)
+    result = fit_shrink(model, val, train_windows=10**6, val_rows=10**6, horizon=H)
+    assert result is not None and result["fitted"] == [pytest.approx(0.6, abs=1e-3)]
