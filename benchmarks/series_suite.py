@@ -17,18 +17,18 @@ it joins dev, and the next round holds out series new to the suite.
   (quarterly), bjsales (sales, irregular trend), unemp (quarterly, business cycles), nottem
   (monthly temperatures), ukdriverdeaths (monthly, a level shift), lakehuron (yearly), dax
   (trading days, a random walk), johnsonjohnson (quarterly, exponential growth).
-* Round 3 (Dec 6; `half` "held-out" below): dev the twenty-two above; held out ukgas
+* Round 3 (Dec 6; run once at 06:09 UTC): dev the twenty-two above; held out ukgas
   (quarterly, growing season), nhtemp (yearly, 60 rows), discoveries (yearly counts),
   wwwusage (one a minute), treering (yearly, 7,980 rows), kms (monthly distance driven),
   tbilrate (quarterly interest rate), realinv (quarterly investment).
-* Round 4 (Dec 6, evening; `half` "held-out" below): dev the thirty above (round 3's
+* Round 4 (Dec 6, evening; run once at 15:37 UTC): dev the thirty above (round 3's
   held-out half in `ROUND3_HELD_OUT`); held out elecequip (monthly orders index: season and
   business cycle), front (monthly front-seat casualties, a level shift in 1983), ftse
   (trading days, a random walk), realcons and cpi (quarterly, smooth trends), derate
   (quarterly German long-term interest rate), beaver (a beaver's body temperature every
   10 minutes, a jump when it becomes active) and lrm (quarterly Danish log real money, 55
   rows).
-* Round 5 (Dec 6, night; `half` "held-out" below): dev the thirty-eight above (round 4's
+* Round 5 (Dec 6, night; run once at 21:18 UTC): dev the thirty-eight above (round 4's
   held-out half in `ROUND4_HELD_OUT`); held out cac (trading days, a random walk), rear
   (monthly rear-seat casualties: season, the 1983 seat-belt law), petrolprice (monthly real
   petrol price), m1 (quarterly money stock, growth) and infl (quarterly inflation, noisy),

@@ -19,7 +19,8 @@ the network's prediction:
   overlap), weighs `s_v` against `Z`, with `K` = 10.
 
 C and K were chosen on the development half; the mean MASE changes little between C = 200
-and 1000 and K = 10 and 30 there.
+and 1000 and K = 10 and 30 there. Backups and checkpoints/best.weights.h5 hold the weights
+with `w` = 1 (they are written while training); model.keras holds the fitted `w`.
 
 Example:
 
@@ -45,10 +46,16 @@ CREDIBLE_WINDOWS = 300  # C: N training windows earn the network N / (N + C)
 PRIOR_WINDOWS = 10  # K: what Z counts for against n_v independent validation windows
 
 
+def credibility(train_windows: int) -> float:
+    """Z = N / (N + C): what N training windows vouch for the network's additions."""
+    return train_windows / (train_windows + CREDIBLE_WINDOWS)
+
+
 def shrink_weight(train_windows: int, val_windows: float, fitted: float) -> float:
-    """`w` from N training windows, n_v independent validation windows and their fit s_v."""
-    z = train_windows / (train_windows + CREDIBLE_WINDOWS)
-    return float((val_windows * fitted + PRIOR_WINDOWS * z) / (val_windows + PRIOR_WINDOWS))
+    """`w` from N training windows, n_v independent validation windows and their fit s_v
+    (rounded to 4 decimals: every worker assigns, and metrics.json reports, that figure)."""
+    z = credibility(train_windows)
+    return round((val_windows * fitted + PRIOR_WINDOWS * z) / (val_windows + PRIOR_WINDOWS), 4)
 
 
 def _layer(model: keras.Model) -> SeriesInverse | None:
@@ -68,8 +75,10 @@ def fit_shrink(
     """Set the model's shrink weights from its validation windows; None without them.
 
     Args:
-        model: a trained model whose `SeriesInverse` was built with `shrink=True`.
-        validation: a dataset of (raw window, targets[, weights]) batches.
+        model: a trained model with a `SeriesInverse` built with `shrink=True` among its
+            top-level layers.
+        validation: a finite dataset of (raw window, targets[, weights]) batches (sample
+            weights are not used by the fit).
         train_windows: N, the training windows.
         val_rows: the validation rows; with `horizon`, n_v = val_rows / horizon.
 
@@ -96,13 +105,15 @@ def fit_shrink(
     e = (truth - anchor).reshape(len(full), -1, n_t)
     fitted = np.clip((d * e).sum((0, 1)) / np.maximum((d * d).sum((0, 1)), 1e-12), 0.0, 1.0)
     n_v = val_rows / max(horizon, 1)
+    if not np.all(np.isfinite(fitted)):  # a forecast that is not finite: no fit, Z alone
+        log.warning("series: the validation forecasts are not all finite; shrink by Z alone")
+        fitted, n_v = np.zeros(n_t), 0.0
     weights = [shrink_weight(train_windows, n_v, float(s)) for s in fitted]
     layer.shrink_weight.assign(tf.constant(weights, tf.float32))
-    z = train_windows / (train_windows + CREDIBLE_WINDOWS)
     return {
-        "weights": [round(w, 4) for w in weights],
+        "weights": weights,
         "fitted": [round(float(s), 4) for s in fitted],
-        "credibility": round(z, 4),
+        "credibility": round(credibility(train_windows), 4),
         "validation_windows": round(n_v, 2),
     }
 

@@ -297,9 +297,10 @@ class MLflowCallback(keras.callbacks.Callback):
 
 
 def call_hooks(callbacks: list[keras.callbacks.Callback], name: str, *args: Any) -> None:
-    """Call `name` (on_run_begin, on_run_end) on each callback that has it: klo.Trainer's
-    hooks around a run, which Keras's callbacks do not have (the run's files are
-    written after on_train_end)."""
+    """Call `name` (on_run_begin, on_final_weights, on_run_end) on each callback that has
+    it: klo.Trainer's hooks around a run, which Keras's callbacks do not have (the run's
+    files are written after on_train_end; on_final_weights gets the model whose weights
+    will be evaluated and saved, after the best epoch's are restored)."""
     for cb in callbacks:
         hook = getattr(cb, name, None)
         if callable(hook):

@@ -108,3 +108,12 @@ def test_a_log_model_is_fitted_on_the_logarithms_it_scales():
     val = tf.data.Dataset.from_tensor_slices((x, truth)).batch(16)
     result = fit_shrink(model, val, train_windows=10**6, val_rows=10**6, horizon=H)
     assert result is not None and result["fitted"] == [pytest.approx(0.6, abs=1e-3)]
+
+
+def test_forecasts_that_are_not_finite_leave_the_credibility_alone(caplog):
+    model, x = _model(), _windows(8)
+    truth = np.full((8, H), np.nan)
+    val = tf.data.Dataset.from_tensor_slices((x, truth)).batch(4)
+    result = fit_shrink(model, val, train_windows=300, val_rows=30, horizon=H)
+    assert result is not None and result["weights"] == [0.5]  # Z = 300 / (300 + 300)
+    assert "not all finite" in caplog.text
