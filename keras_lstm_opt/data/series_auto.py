@@ -15,8 +15,8 @@ the import report:
   strength of a classical decomposition above 0.64, the threshold `forecast::nsdiffs`
   uses), else first differences when the KPSS test rejects level stationarity at 5%
   (the test `forecast::ndiffs` uses) or when the last value forecasts the training rows
-  better than their mean does (a persistent series: the model then forecasts from the last
-  value, not from a level it may never have seen), else none;
+  better than the mean of the rows before each origin does (a persistent series: the model
+  then forecasts from the last value, not from a level it may never have seen), else none;
 * the anchor the differences are summed from (`diff` only): the window's last value, an
   exponentially smoothed level (plus the mean step per step ahead: smoothing with drift) or a
   level and a damped trend (Holt), whichever forecasts the next training row best, the last
@@ -159,7 +159,7 @@ def choose_transform(
             "diff",
             1,
             f"diff ({strength}KPSS {stat:.2f} <= {KPSS_CRITICAL_5}: stationary, but the last "
-            f"value forecasts the training rows better than their mean: MAE {last:.4g} < "
+            f"value forecasts the training rows better than their mean so far: MAE {last:.4g} < "
             f"{mean:.4g})",
         )
     return "none", 0, f"none ({strength}KPSS {stat:.2f} <= {KPSS_CRITICAL_5}: stationary)"
@@ -230,9 +230,18 @@ def choose_smoothing(values: np.ndarray, steps: int) -> tuple[tuple[float, float
 
 
 def mean_error(values: np.ndarray, horizon: int) -> float:
-    """MAE of the rows' mean as the forecast, at the origins `naive_errors` uses (season 1)."""
+    """MAE of the mean of the rows before each origin as the forecast, at the origins
+    `naive_errors` uses (season 1). A forecast, as the last value is: the mean of all the
+    rows, future ones included, fits a short persistent series better than any forecast
+    could (lrm, 31 rows: 0.052 in-sample against 0.068 from the rows before each origin,
+    where the last value scores 0.054)."""
     y = np.asarray(values, np.float64)
-    errors = [np.abs(y[1 + h :] - y.mean()) for h in range(horizon) if len(y) > 1 + h]
+    sums = np.cumsum(y)
+    errors = []
+    for h in range(horizon):
+        t = np.arange(1, len(y) - h)  # y[:t] known, y[t + h] wanted
+        if len(t):
+            errors.append(np.abs(y[t + h] - sums[t - 1] / t))
     return float(np.mean(np.concatenate(errors))) if errors else float("nan")
 
 

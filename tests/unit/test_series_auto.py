@@ -11,6 +11,7 @@ from keras_lstm_opt.data.series_auto import (
     choose_smoothing,
     choose_transform,
     kpss,
+    mean_error,
     seasonal_strength,
 )
 from keras_lstm_opt.smoothing import damped_steps, holt_weights
@@ -64,7 +65,24 @@ def test_the_transform_follows_the_data(values, season, horizon, expected) -> No
     assert name == expected and lag == {"none": 0, "diff": 1}.get(name, season)
     assert why.startswith(f"{name}{':' + str(season) if name == 'seasonal_diff' else ''} (")
     if season is None and expected == "diff" and "stationary," in why:
-        assert "the last value forecasts the training rows better than their mean" in why
+        assert "the last value forecasts the training rows better than their mean so far" in why
+
+
+def test_the_mean_is_scored_as_a_forecast_from_the_rows_before_each_origin() -> None:
+    # origins 1, 2, 3: the means 1, 1.5, 2 forecast 2, 3, 4
+    assert mean_error(np.array([1.0, 2.0, 3.0, 4.0]), 1) == pytest.approx((1 + 1.5 + 2) / 3)
+    # two steps ahead as well: (1 + 1.5 + 2 + 2 + 2.5) / 5
+    assert mean_error(np.array([1.0, 2.0, 3.0, 4.0]), 2) == pytest.approx(9 / 5)
+    # 31 rows of a persistent AR(1): the mean of all of them (future rows included) would
+    # beat the last value, the mean of the rows before each origin does not: diff
+    e, x = np.random.default_rng(4).normal(size=31), np.zeros(31)
+    for t in range(1, 31):
+        x[t] = 0.8 * x[t - 1] + e[t]
+    in_sample = float(np.mean(np.abs(x[1:] - x.mean())))
+    last = float(np.mean(np.abs(np.diff(x))))
+    assert in_sample < last < mean_error(x, 1)
+    name, lag, why = choose_transform(x, None, 1)
+    assert (name, lag) == ("diff", 1) and "better than their mean so far" in why
 
 
 def test_a_given_season_is_kept_and_one_longer_than_the_window_is_not_applied() -> None:
