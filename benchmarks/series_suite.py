@@ -34,8 +34,9 @@ it joins dev, and the next round holds out series new to the suite.
   petrol price), m1 (quarterly money stock, growth) and infl (quarterly inflation, noisy),
   beaver2 (a second beaver's temperature, a jump), airtemp (daily maximum temperatures at
   La Guardia, May-September 1973) and bjsaleslead (the leading indicator of bjsales).
-* Round 6 (Dec 6, night; `half` "held-out" below): dev the forty-six above (round 5's
-  held-out half in `ROUND5_HELD_OUT`); held out smi (trading days, a random walk), vankilled
+* Round 6 (Dec 6, night; run once on Dec 7 at 01:45 UTC, spent: round 7 must hold out
+  series new to the suite before a default changes; `half` "held-out" below): dev the
+  forty-six above (round 5's held-out half in `ROUND5_HELD_OUT`); held out smi (trading days, a random walk), vankilled
   (monthly van drivers killed: season, small counts), realdpi and realgovt (quarterly real
   disposable income and government spending), realint (quarterly real interest rate,
   noisy), ibo (quarterly Danish bond rate, 55 rows), dp (quarterly German inflation,
