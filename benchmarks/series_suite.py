@@ -36,11 +36,12 @@ it joins dev, and the next round holds out series new to the suite.
   La Guardia, May-September 1973) and bjsaleslead (the leading indicator of bjsales).
 * Round 6 (Dec 6, night; run once on Dec 7 at 01:45 UTC, spent: round 7 must hold out
   series new to the suite before a default changes; `half` "held-out" below): dev the
-  forty-six above (round 5's held-out half in `ROUND5_HELD_OUT`); held out smi (trading days, a random walk), vankilled
-  (monthly van drivers killed: season, small counts), realdpi and realgovt (quarterly real
-  disposable income and government spending), realint (quarterly real interest rate,
-  noisy), ibo (quarterly Danish bond rate, 55 rows), dp (quarterly German inflation,
-  seasonal) and lh (a hormone level every 10 minutes, 48 readings).
+  forty-six above (round 5's held-out half in `ROUND5_HELD_OUT`); held out smi (trading
+  days, a random walk), vankilled (monthly van drivers killed: season, small counts),
+  realdpi and realgovt (quarterly real disposable income and government spending), realint
+  (quarterly real interest rate, noisy), ibo (quarterly Danish bond rate, 55 rows), dp
+  (quarterly German inflation, seasonal) and lh (a hormone level every 10 minutes, 48
+  readings).
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
