@@ -302,8 +302,9 @@ def test_cluster_start_and_stop_leave_nothing_behind():
         cluster.run("sbatch", "--parsable", "--output", os.devnull, "--wrap", "sleep 300").strip()
     )
     cluster.wait_job(job, ("RUNNING",), time_limit(30))
-    steps = cluster._job_processes()  # this cluster's own slurmstepd, found by SLURM_CONF
-    assert steps, "the running job's slurmstepd was not found"
+    # this cluster's own slurmstepd, found by SLURM_CONF; slurmctld reports RUNNING when it
+    # hands the job to slurmd, which starts the step a moment later (seconds on a busy host)
+    steps = wait_for(cluster._job_processes, time_limit(30), "the running job's slurmstepd")
     pids += steps
     cluster.stop()
     for pid in pids:
