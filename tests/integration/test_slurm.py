@@ -296,17 +296,21 @@ def test_cluster_start_and_stop_leave_nothing_behind():
     pids = [p.pid for p in cluster.procs.values()]
     ports = list(cluster.ports.values())
     directory = cluster.dir
-    assert cluster.start_seconds < 10, cluster.start_seconds
-    # a job still running at stop: its processes go too
-    job = int(
-        cluster.run("sbatch", "--parsable", "--output", os.devnull, "--wrap", "sleep 300").strip()
-    )
-    cluster.wait_job(job, ("RUNNING",), time_limit(30))
-    # this cluster's own slurmstepd, found by SLURM_CONF; slurmctld reports RUNNING when it
-    # hands the job to slurmd, which starts the step a moment later (seconds on a busy host)
-    steps = wait_for(cluster._job_processes, time_limit(30), "the running job's slurmstepd")
-    pids += steps
-    cluster.stop()
+    try:  # stopped whatever happens: a failure here must not leave daemons running
+        assert cluster.start_seconds < 10, cluster.start_seconds
+        # a job still running at stop: its processes go too
+        job = int(
+            cluster.run(
+                "sbatch", "--parsable", "--output", os.devnull, "--wrap", "sleep 300"
+            ).strip()
+        )
+        cluster.wait_job(job, ("RUNNING",), time_limit(30))
+        # this cluster's own slurmstepd, found by SLURM_CONF; slurmctld reports RUNNING when
+        # it hands the job to slurmd, which starts the step a moment later (seconds on a
+        # busy host)
+        pids += wait_for(cluster._job_processes, time_limit(30), "the running job's slurmstepd")
+    finally:
+        cluster.stop()
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or _zombie(pid), pid
     for port in ports:
