@@ -236,8 +236,9 @@ LONG_FIRST = (
 
 def pytest_configure(config) -> None:  # noqa: ANN001
     """Keep the collection's order (LONG_FIRST) under `--dist loadfile`: pytest-xdist's
-    default `--loadscope-reorder` sorts files by their number of tests."""
-    if hasattr(config.option, "loadscopereorder"):
+    default `--loadscope-reorder` sorts files by their number of tests (kept when given)."""
+    given = "--loadscope-reorder" in config.invocation_params.args
+    if hasattr(config.option, "loadscopereorder") and not given:
         config.option.loadscopereorder = False
 
 
