@@ -2,6 +2,6 @@
 
 import sys
 
-from keras_lstm_opt.cli.app import main
+from keras_lstm_opt.cli import main
 
 sys.exit(main())
