@@ -5,7 +5,7 @@
 * `data`: `data make | import | serve`;
 * `user_data`: `data import`, `evaluate`, `predict` on a user's own files;
 * `launch`: `launch` (local workers and cluster manifests), also `tools/launch.py`;
-* `signals`: SIGINT and SIGTERM for the commands other than `train`;
+* `signals`: SIGINT and SIGTERM for the commands other than `train` (`stop_handler`);
 * `lazy`: Keras's scikit-learn and plotting extras loaded at their first use.
 """
 

@@ -2,16 +2,22 @@
 
 `import tensorflow` loads Keras (TensorFlow imports `keras.src.optimizers` eagerly), and
 Keras imports its scikit-learn wrappers (`keras.wrappers`: scikit-learn, SciPy's stats)
-and its plotting helpers (`keras.visualization`: matplotlib's pyplot) whenever those
-packages are installed. No command uses either, yet every process of the command line
-(each worker, each `predict`) paid for them: they were about a third of TensorFlow's
-start-up (docs/measurements.md, "Start-up of the command line").
+and its plotting helpers (`keras.visualization`, `keras.src.visualization.
+plot_image_gallery`: matplotlib's pyplot) whenever those packages are installed. No
+command uses the wrappers or the helpers, yet every process of the command line (each
+worker, each `predict`) paid for them: about 1.4 s of TensorFlow's 7.3 s start-up on a
+2-core machine (docs/measurements.md, "Start-up of the command line"). (`tune` still
+loads scikit-learn, through KerasTuner; the commands that draw charts load pyplot when
+they draw.)
 
 `defer_keras_extras()` (called by `cli.main`, before anything imports TensorFlow) makes
-those three modules lazy: the import binds a module object and runs its code at the
-first use of one of its attributes (`importlib.util.LazyLoader`), so
-`keras.wrappers.SKLearnClassifier` still works, later and at the same cost. Only the
-command line does this; a program that imports keras_lstm_opt keeps Keras as it is.
+those modules lazy: the import binds a module object and runs its code at the first use
+of one of its attributes (`importlib.util.LazyLoader`), so `keras.wrappers.
+SKLearnClassifier` still works, later and at the same cost. Each is a module with no
+submodules (a lazy package would run a submodule twice when the submodule is imported
+first), and the first use is expected from one thread (LazyLoader has no lock in Python
+3.11). Only the command line does this (and only when Keras is not loaded yet); a
+program that imports keras_lstm_opt keeps Keras as it is.
 
 Example:
 
@@ -28,7 +34,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-DEFERRED = frozenset({"keras.wrappers", "keras.visualization", "keras.src.visualization"})
+DEFERRED = frozenset(
+    {"keras.wrappers", "keras.visualization", "keras.src.visualization.plot_image_gallery"}
+)
 
 
 class _DeferredFinder(importlib.abc.MetaPathFinder):
