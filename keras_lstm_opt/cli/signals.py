@@ -10,9 +10,9 @@ second signal while the first is being handled ends the process at once. While a
 output is published (moved into place), a signal waits until that step is done
 (`signals_deferred.publishing`): the line then says the new output is complete.
 
-`Stopped` raised where C code called Python (TensorFlow's `nest.flatten` importing) is
-caught there and reported as unraisable: not printed (`stop_handler`); the error that
-follows it still ends the command as a stop.
+`Stopped` raised where C code called Python (TensorFlow's `nest.flatten`) may be caught
+there and reported as unraisable: not printed, and raised again (`stop_handler`); a block
+that a signal reached ends with `Stopped` even if the stop was swallowed on the way.
 
 Example (what `cli` does):
 
@@ -55,6 +55,8 @@ def stop_on_signals() -> Iterator[None]:
         raise
     finally:
         handler.uninstall()
+    if handler.signum:  # a signal came and the stop was swallowed on the way (C code)
+        raise Stopped(handler.signum)
 
 
 def signum_of(exc: KeyboardInterrupt) -> int:

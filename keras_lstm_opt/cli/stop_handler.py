@@ -1,17 +1,22 @@
-"""The SIGINT/SIGTERM handler of `signals.stop_on_signals`: `Stopped`, and nothing printed
-when C code catches it.
+"""The SIGINT/SIGTERM handler of `signals.stop_on_signals`: `Stopped`, also when C code
+catches it.
 
 The first signal raises `Stopped` in the main thread; a second one, while the first is
 handled, ends the process at once (as a second Ctrl-C does everywhere).
 
 Python runs a signal handler in whatever frame the main thread is in, also in Python code
-that C code called (an `__import__` from TensorFlow's `nest.flatten`, say). C code that
-catches the exception there reports it through `sys.unraisablehook` (TensorFlow's pybind11
-code: "SystemError: <built-in function __import__> returned a result with an exception
-set", a traceback on stderr) and goes on; what it returns next fails, and that error
-(with our `Stopped` as its cause) reaches the command, which reports the stop. So while the
-handler is installed, an unraisable error caused by our `Stopped` is not printed; any
-other goes to the hook that was there.
+that C code called (`ABCMeta.__instancecheck__` from TensorFlow's `nest.flatten`, say).
+C code may catch the exception there, report it through `sys.unraisablehook` ("SystemError:
+<built-in function __import__> returned a result with an exception set", a traceback on
+stderr) and go on as if nothing happened. So while the handler is installed:
+
+* an unraisable error caused by our `Stopped` is not printed (any other goes to the hook
+  that was there), and the stop is raised again in the main thread at its next step
+  (`_thread.interrupt_main`; at most `MAX_HIDDEN` times);
+* that second raise is dropped where it would cut into the stop's own unwinding (an
+  exception is being handled), or once the block is ending;
+* `signals.stop_on_signals` raises `Stopped` at the end of a block that a signal reached
+  and that ended without it (the stop swallowed on the way).
 
 Example (what `stop_on_signals` does):
 
@@ -25,12 +30,14 @@ Example (what `stop_on_signals` does):
 
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
 from types import FrameType
 from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+MAX_HIDDEN = 100
 
 
 class Stopped(KeyboardInterrupt):
@@ -48,6 +55,8 @@ class StopHandler:
     def __init__(self) -> None:
         self.signum = 0  # the first signal; 0 before it
         self.hidden = 0  # unraisable errors caused by the stop, not printed
+        self._again = False  # the stop is to be raised again (C code swallowed it)
+        self._ending = False
         self._old: dict[int, Any] = {}
         self._old_hook = sys.unraisablehook
 
@@ -57,11 +66,21 @@ class StopHandler:
         self._old = {sig: signal.signal(sig, self._handle) for sig in SIGNALS}
 
     def uninstall(self) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-        sys.unraisablehook = self._old_hook
+        self._ending = True
+        try:
+            for _ in range(100):  # a stop raised again, still pending, is dropped here
+                pass
+        finally:
+            sys.unraisablehook = self._old_hook
+            for sig, handler in self._old.items():
+                signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._again:
+            self._again = False
+            if self._ending or sys.exc_info()[1] is not None:
+                return  # the stop is already unwinding, or the block is over
+            raise Stopped(self.signum)
         if self.signum:  # a second signal while the first is handled: stop now
             signal.signal(signum, signal.SIG_DFL)
             signal.raise_signal(signum)
@@ -72,16 +91,22 @@ class StopHandler:
     def _unraisable(self, info: Any) -> None:  # sys.UnraisableHookArgs
         if self.signum and caused_by_stop(info.exc_value):
             self.hidden += 1
+            if self.hidden <= MAX_HIDDEN and not self._ending and not self._again:
+                self._again = True
+                _thread.interrupt_main(signal.Signals(self.signum))
             return
         self._old_hook(info)
 
 
 def caused_by_stop(exc: BaseException | None) -> int:
-    """The signal of the `Stopped` in `exc`'s chain of causes and contexts, or 0."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, Stopped):
-            return exc.signum
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    """The signal of a `Stopped` among `exc`, its causes and contexts, or 0."""
+    todo, seen = [exc], set()
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        if isinstance(e, Stopped):
+            return e.signum
+        seen.add(id(e))
+        todo += [e.__cause__, e.__context__]
     return 0
