@@ -5,10 +5,9 @@ Keras imports its scikit-learn wrappers (`keras.wrappers`: scikit-learn, SciPy's
 and its plotting helpers (`keras.visualization`, `keras.src.visualization.
 plot_image_gallery`: matplotlib's pyplot) whenever those packages are installed. No
 command uses the wrappers or the helpers, yet every process of the command line (each
-worker, each `predict`) paid for them: about 1.4 s of TensorFlow's 7.3 s start-up on a
-2-core machine (docs/measurements.md, "Start-up of the command line"). (`tune` still
-loads scikit-learn, through KerasTuner; the commands that draw charts load pyplot when
-they draw.)
+worker, each `predict`) paid for them on every start (docs/measurements.md, "Start-up
+of the command line", has the figures). (`tune` still loads scikit-learn, through
+KerasTuner; the commands that draw charts load pyplot when they draw.)
 
 `defer_keras_extras()` (called by `cli.main`, before anything imports TensorFlow) makes
 those modules lazy: the import binds a module object and runs its code at the first use
