@@ -224,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpus-per-node", type=int, default=0)
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from keras_lstm_opt.cli.lazy import defer_keras_extras
+
+    defer_keras_extras()  # as the command line does: TensorFlow starts without them
     try:
         print(slurm_tf_config(args.port, args.gpus_per_node))
     except (KeyError, RuntimeError) as exc:
