@@ -16,8 +16,7 @@ SKLearnClassifier` still works, later and at the same cost. Each is a module wit
 submodules (a lazy package would run a submodule twice when the submodule is imported
 first), and the first use is expected from one thread (LazyLoader has no lock in Python
 3.11). Only the command line and the Slurm TF_CONFIG helper do this (and only when
-Keras is not loaded yet); a
-program that imports keras_lstm_opt keeps Keras as it is.
+Keras is not loaded yet); a program that imports keras_lstm_opt keeps Keras as it is.
 
 Example:
 
