@@ -1,6 +1,6 @@
 """The series suite (issue 34): real time series, which half each is in, and how to read it.
 
-Fifty-four real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
+Sixty-two real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
 `datasets` package (Debian's r-base-core: `apt-get install r-base-core`), so offline. The
 suite is split into halves before any forecasting default changes, and each round's split is
 fixed here before that round changes a default. A held-out half runs once and is then spent:
@@ -34,14 +34,21 @@ it joins dev, and the next round holds out series new to the suite.
   petrol price), m1 (quarterly money stock, growth) and infl (quarterly inflation, noisy),
   beaver2 (a second beaver's temperature, a jump), airtemp (daily maximum temperatures at
   La Guardia, May-September 1973) and bjsaleslead (the leading indicator of bjsales).
-* Round 6 (Dec 6, night; run once on Dec 7 at 01:45 UTC, spent: round 7 must hold out
-  series new to the suite before a default changes; `half` "held-out" below): dev the
-  forty-six above (round 5's held-out half in `ROUND5_HELD_OUT`); held out smi (trading
+* Round 6 (Dec 6, night; run once on Dec 7 at 01:45 UTC): dev the forty-six above (round
+  5's held-out half in `ROUND5_HELD_OUT`); held out (`ROUND6_HELD_OUT`) smi (trading
   days, a random walk), vankilled (monthly van drivers killed: season, small counts),
   realdpi and realgovt (quarterly real disposable income and government spending), realint
   (quarterly real interest rate, noisy), ibo (quarterly Danish bond rate, 55 rows), dp
   (quarterly German inflation, seasonal) and lh (a hormone level every 10 minutes, 48
   readings).
+* Round 7 (Dec 7, fixed at 07:00 UTC before any round 7 default change; `half` "held-out"
+  below): dev the fifty-four above (round 6's held-out half in `ROUND6_HELD_OUT`); held out
+  sunspotmonth (monthly sunspot numbers, 3,177 rows: an ~11-year cycle, season 132 for the
+  seasonal-naive rival), driverskilled (monthly car drivers killed: season, the 1983
+  seat-belt law), pop (quarterly US population, smooth growth), lry and lpy (quarterly Danish
+  log real income and log price deflator, 55 rows), rgerman (quarterly German long-term
+  interest rate), airwind (daily average wind speed at La Guardia, May-September 1973) and
+  faithful (Old Faithful's waiting times between 272 successive eruptions).
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
@@ -61,126 +68,38 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.errors import DataError, KloError, UsageError
-from keras_lstm_opt.extras import need
+from benchmarks.series_loaders import (
+    Loaded,
+    co2,
+    dated,
+    elecequip,
+    elnino,
+    msft,
+    pm,
+    r,
+    sm,
+    steps,
+    years,
+)
+from keras_lstm_opt.errors import KloError, UsageError
 
 HALVES = ("dev", "held-out")
-ROUND2_HELD_OUT = (
-    "ausbeer",
-    "bjsales",
-    "unemp",
-    "nottem",
-    "ukdriverdeaths",
-    "lakehuron",
-    "dax",
-    "johnsonjohnson",
-)
-ROUND3_HELD_OUT = (
-    "ukgas",
-    "nhtemp",
-    "discoveries",
-    "wwwusage",
-    "treering",
-    "kms",
-    "tbilrate",
-    "realinv",
-)
-ROUND4_HELD_OUT = (
-    "elecequip",
-    "front",
-    "ftse",
-    "realcons",
-    "cpi",
-    "derate",
-    "beaver",
-    "lrm",
-)
-ROUND5_HELD_OUT = (
-    "cac",
-    "rear",
-    "petrolprice",
-    "m1",
-    "infl",
-    "beaver2",
-    "airtemp",
-    "bjsaleslead",
-)
+# fmt: off
 ROUND1_HELD_OUT = ("lynx", "woolyrnq", "realgdp", "wineind", "elnino", "msft", "heartrate")
-Loaded = tuple[list[str], np.ndarray]
-
-
-def _sm(name: str) -> Any:  # a statsmodels data set's pandas frame
-    return need(f"statsmodels.datasets.{name}", "the series suite", "examples").load_pandas().data
-
-
-def _pm(name: str) -> np.ndarray:
-    datasets = need("pmdarima.datasets", "the series suite", "examples")
-    return np.asarray(getattr(datasets, f"load_{name}")(), np.float64)
-
-
-def _dated(start: str, freq: str, values: np.ndarray, fmt: str = "%Y-%m-%d") -> Loaded:
-    import pandas as pd
-
-    stamps = pd.date_range(start, periods=len(values), freq=freq)
-    return [s.strftime(fmt) for s in stamps], np.asarray(values, np.float64)
-
-
-def _years(first: int, values: np.ndarray) -> Loaded:
-    return [str(first + i) for i in range(len(values))], np.asarray(values, np.float64)
-
-
-def _co2(freq: str) -> Loaded:
-    weekly = _sm("co2")["co2"]
-    s = (weekly.resample("MS").mean() if freq == "MS" else weekly).interpolate()
-    return [t.strftime("%Y-%m-%d") for t in s.index], s.to_numpy(np.float64)
-
-
-def _elnino() -> Loaded:
-    frame = _sm("elnino")
-    values = frame.drop(columns="YEAR").to_numpy(np.float64).ravel()
-    return _dated(f"{int(frame['YEAR'].iloc[0])}-01-01", "MS", values)
-
-
-def _elecequip() -> Loaded:
-    frame = need("statsmodels.datasets.elec_equip", "the series suite", "examples").load().data
-    return [t.strftime("%Y-%m-%d") for t in frame.index], frame.iloc[:, 0].to_numpy(np.float64)
-
-
-def _r(expr: str) -> np.ndarray:
-    """The values of R expression `expr` (a series of R's datasets package), via Rscript."""
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        raise UsageError(
-            "this series comes with R's datasets package: install R (Debian: apt-get install "
-            "r-base-core) so that Rscript is on PATH"
-        )
-    code = f"writeLines(format(as.numeric({expr}), digits = 15))"
-    out = subprocess.run([rscript, "-e", code], capture_output=True, text=True, timeout=300)
-    last = (out.stderr.strip().splitlines() or [""])[-1][:200]
-    if out.returncode:
-        raise DataError(f"{rscript} -e {code!r}: exit {out.returncode} ({last})")
-    try:
-        return np.array([float(v) for v in out.stdout.split()], np.float64)
-    except ValueError:
-        raise DataError(f"{rscript} -e {code!r}: printed something other than numbers") from None
-
-
-def _steps(values: np.ndarray) -> Loaded:  # no calendar: step numbers
-    return [str(i) for i in range(len(values))], np.asarray(values, np.float64)
-
-
-def _msft() -> Loaded:
-    frame = need("pmdarima.datasets", "the series suite", "examples").load_msft()
-    return list(frame["Date"].astype(str)), frame["Close"].to_numpy(np.float64)
+ROUND2_HELD_OUT = ("ausbeer", "bjsales", "unemp", "nottem",
+    "ukdriverdeaths", "lakehuron", "dax", "johnsonjohnson")
+ROUND3_HELD_OUT = ("ukgas", "nhtemp", "discoveries", "wwwusage",
+    "treering", "kms", "tbilrate", "realinv")
+ROUND4_HELD_OUT = ("elecequip", "front", "ftse", "realcons", "cpi", "derate", "beaver", "lrm")
+ROUND5_HELD_OUT = ("cac", "rear", "petrolprice", "m1", "infl", "beaver2", "airtemp", "bjsaleslead")
+ROUND6_HELD_OUT = ("smi", "vankilled", "realdpi", "realgovt", "realint", "ibo", "dp", "lh")
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -211,167 +130,191 @@ class Series:
 SUITE = (
     Series("sunspots", "dev", "yearly", 11, 1, 6,
            "yearly sunspot numbers 1700-2008 (statsmodels)",
-           lambda: _years(1700, _sm("sunspots")["SUNACTIVITY"].to_numpy())),
+           lambda: years(1700, sm("sunspots")["SUNACTIVITY"].to_numpy())),
     Series("nile", "dev", "yearly", 1, 1, 6,
            "Nile flow at Aswan 1871-1970 (statsmodels)",
-           lambda: _years(1871, _sm("nile")["volume"].to_numpy())),
+           lambda: years(1871, sm("nile")["volume"].to_numpy())),
     Series("austres", "dev", "quarterly", 4, 4, 8,
            "Australian residents 1971-1993 (pmdarima)",
-           lambda: _dated("1971-04-01", "QS", _pm("austres"))),
+           lambda: dated("1971-04-01", "QS", pm("austres"))),
     Series("co2", "dev", "monthly", 12, 12, 18,
            "Mauna Loa CO2, monthly means (statsmodels)",
-           lambda: _co2("MS")),
+           lambda: co2("MS")),
     Series("airpassengers", "dev", "monthly", 12, 12, 18,
            "airline passengers 1949-1960 (pmdarima)",
-           lambda: _dated("1949-01-01", "MS", _pm("airpassengers"))),
+           lambda: dated("1949-01-01", "MS", pm("airpassengers"))),
     Series("co2-weekly", "dev", "weekly", 52, 1, 13,
            "Mauna Loa CO2, weekly (statsmodels)",
-           lambda: _co2("W")),
+           lambda: co2("W")),
     Series("taylor", "dev", "half-hourly", 48, 48, 48,
            "half-hourly electricity demand, England and Wales, 12 weeks of 2000 (pmdarima)",
-           lambda: _dated("2000-06-05", "30min", _pm("taylor"), "%Y-%m-%dT%H:%M")),
+           lambda: dated("2000-06-05", "30min", pm("taylor"), "%Y-%m-%dT%H:%M")),
     Series("lynx", "dev", "yearly", 10, 1, 6,
            "Canadian lynx trappings 1821-1934 (pmdarima)",
-           lambda: _years(1821, _pm("lynx"))),
+           lambda: years(1821, pm("lynx"))),
     Series("woolyrnq", "dev", "quarterly", 4, 4, 8,
            "Australian woollen yarn production 1965-1994 (pmdarima)",
-           lambda: _dated("1965-01-01", "QS", _pm("woolyrnq"))),
+           lambda: dated("1965-01-01", "QS", pm("woolyrnq"))),
     Series("realgdp", "dev", "quarterly", 1, 4, 8,
            "US real GDP 1959-2009, seasonally adjusted (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realgdp"].to_numpy())),
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["realgdp"].to_numpy())),
     Series("wineind", "dev", "monthly", 12, 12, 18,
            "Australian wine sales 1980-1994 (pmdarima)",
-           lambda: _dated("1980-01-01", "MS", _pm("wineind"))),
+           lambda: dated("1980-01-01", "MS", pm("wineind"))),
     Series("elnino", "dev", "monthly", 12, 12, 18,
            "Pacific sea surface temperatures 1950-2010 (statsmodels)",
-           _elnino),
+           elnino),
     Series("msft", "dev", "daily", 1, 1, 14,
            "Microsoft closing prices 1986-2017, trading days (pmdarima)",
-           _msft),
+           msft),
     Series("heartrate", "dev", "0.5 s", 1, 1, 10,
            "heart rate, 150 samples 0.5 s apart (pmdarima)",
-           lambda: ([str(i) for i in range(150)], _pm("heartrate"))),
+           lambda: ([str(i) for i in range(150)], pm("heartrate"))),
     Series("ausbeer", "dev", "quarterly", 4, 4, 8,
            "Australian beer production 1956-2008Q3 (pmdarima)",
-           lambda: _dated("1956-01-01", "QS", _pm("ausbeer")[:-1])),
+           lambda: dated("1956-01-01", "QS", pm("ausbeer")[:-1])),
     Series("bjsales", "dev", "steps", 1, 1, 8,
            "sales, 150 steps (Box and Jenkins' series M; R datasets BJsales)",
-           lambda: _steps(_r("BJsales"))),
+           lambda: steps(r("BJsales"))),
     Series("unemp", "dev", "quarterly", 4, 4, 8,
            "US unemployment rate 1959-2009, seasonally adjusted (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["unemp"].to_numpy())),
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["unemp"].to_numpy())),
     Series("nottem", "dev", "monthly", 12, 12, 18,
            "mean monthly air temperature at Nottingham 1920-1939 (R datasets)",
-           lambda: _dated("1920-01-01", "MS", _r("nottem"))),
+           lambda: dated("1920-01-01", "MS", r("nottem"))),
     Series("ukdriverdeaths", "dev", "monthly", 12, 12, 18,
            "UK car drivers killed or seriously injured 1969-1984 (R datasets)",
-           lambda: _dated("1969-01-01", "MS", _r("UKDriverDeaths"))),
+           lambda: dated("1969-01-01", "MS", r("UKDriverDeaths"))),
     Series("lakehuron", "dev", "yearly", 1, 1, 6,
            "level of Lake Huron 1875-1972 (R datasets)",
-           lambda: _years(1875, _r("LakeHuron"))),
+           lambda: years(1875, r("LakeHuron"))),
     Series("dax", "dev", "daily", 1, 1, 14,
            "DAX closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
-           lambda: _steps(_r('EuStockMarkets[, "DAX"]'))),
+           lambda: steps(r('EuStockMarkets[, "DAX"]'))),
     Series("johnsonjohnson", "dev", "quarterly", 4, 4, 8,
            "Johnson & Johnson quarterly earnings per share 1960-1980 (R datasets)",
-           lambda: _dated("1960-01-01", "QS", _r("JohnsonJohnson"))),
+           lambda: dated("1960-01-01", "QS", r("JohnsonJohnson"))),
     Series("ukgas", "dev", "quarterly", 4, 4, 8,
            "UK gas consumption 1960-1986 (R datasets UKgas)",
-           lambda: _dated("1960-01-01", "QS", _r("UKgas"))),
+           lambda: dated("1960-01-01", "QS", r("UKgas"))),
     Series("nhtemp", "dev", "yearly", 1, 1, 6,
            "mean annual temperature, New Haven 1912-1971 (R datasets)",
-           lambda: _years(1912, _r("nhtemp"))),
+           lambda: years(1912, r("nhtemp"))),
     Series("discoveries", "dev", "yearly", 1, 1, 6,
            "great inventions and discoveries a year 1860-1959 (R datasets)",
-           lambda: _years(1860, _r("discoveries"))),
+           lambda: years(1860, r("discoveries"))),
     Series("wwwusage", "dev", "minutely", 1, 1, 10,
            "users connected to a server, one a minute (R datasets WWWusage)",
-           lambda: _steps(_r("WWWusage"))),
+           lambda: steps(r("WWWusage"))),
     Series("treering", "dev", "yearly", 1, 1, 6,
            "bristlecone pine ring widths 6000 BC-1979 (R datasets treering)",
-           lambda: _steps(_r("treering"))),  # years 6000 BC on: step numbers
+           lambda: steps(r("treering"))),  # years 6000 BC on: step numbers
     Series("kms", "dev", "monthly", 12, 12, 18,
            "UK car distance driven 1969-1984 (R datasets Seatbelts)",
-           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "kms"]'))),
+           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "kms"]'))),
     Series("tbilrate", "dev", "quarterly", 4, 4, 8,
            "US 3-month treasury bill rate 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["tbilrate"].to_numpy())),
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["tbilrate"].to_numpy())),
     Series("realinv", "dev", "quarterly", 4, 4, 8,
            "US real private investment 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realinv"].to_numpy())),
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["realinv"].to_numpy())),
     Series("elecequip", "dev", "monthly", 12, 12, 18,
            "euro area electrical equipment orders index 1995-2016 (statsmodels elec_equip)",
-           _elecequip),
+           elecequip),
     Series("front", "dev", "monthly", 12, 12, 18,
            "UK front-seat passengers killed or seriously injured 1969-1984 (R Seatbelts)",
-           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "front"]'))),
+           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "front"]'))),
     Series("ftse", "dev", "daily", 1, 1, 14,
            "FTSE closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
-           lambda: _steps(_r('EuStockMarkets[, "FTSE"]'))),
+           lambda: steps(r('EuStockMarkets[, "FTSE"]'))),
     Series("realcons", "dev", "quarterly", 1, 4, 8,
            "US real personal consumption 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realcons"].to_numpy())),
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["realcons"].to_numpy())),
     Series("cpi", "dev", "quarterly", 1, 4, 8,
            "US consumer price index 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["cpi"].to_numpy())),
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["cpi"].to_numpy())),
     Series("derate", "dev", "quarterly", 1, 4, 8,
            "German long-term interest rate 1972Q2-1998 (statsmodels interest_inflation)",
-           lambda: _dated("1972-04-01", "QS", _sm("interest_inflation")["R"].to_numpy())),
+           lambda: dated("1972-04-01", "QS", sm("interest_inflation")["R"].to_numpy())),
     Series("beaver", "dev", "10 min", 1, 1, 10,
            "a beaver's body temperature every 10 minutes, 114 readings (R datasets beaver1)",
-           lambda: _steps(_r("beaver1$temp"))),
+           lambda: steps(r("beaver1$temp"))),
     Series("lrm", "dev", "quarterly", 4, 4, 8,
            "Danish log real money 1974-1987 (statsmodels danish_data)",
-           lambda: _dated("1974-01-01", "QS", _sm("danish_data")["lrm"].to_numpy())),
+           lambda: dated("1974-01-01", "QS", sm("danish_data")["lrm"].to_numpy())),
     Series("cac", "dev", "daily", 1, 1, 14,
            "CAC 40 closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
-           lambda: _steps(_r('EuStockMarkets[, "CAC"]'))),
+           lambda: steps(r('EuStockMarkets[, "CAC"]'))),
     Series("rear", "dev", "monthly", 12, 12, 18,
            "UK rear-seat passengers killed or seriously injured 1969-1984 (R Seatbelts)",
-           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "rear"]'))),
+           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "rear"]'))),
     Series("petrolprice", "dev", "monthly", 12, 12, 18,
            "UK real petrol price 1969-1984 (R Seatbelts PetrolPrice)",
-           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "PetrolPrice"]'))),
+           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "PetrolPrice"]'))),
     Series("m1", "dev", "quarterly", 1, 4, 8,
            "US M1 money stock 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["m1"].to_numpy())),
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["m1"].to_numpy())),
     Series("infl", "dev", "quarterly", 1, 4, 8,
            "US inflation rate 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["infl"].to_numpy())),
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["infl"].to_numpy())),
     Series("beaver2", "dev", "10 min", 1, 1, 10,
            "a second beaver's body temperature every 10 minutes, 100 readings (R beaver2)",
-           lambda: _steps(_r("beaver2$temp"))),
+           lambda: steps(r("beaver2$temp"))),
     Series("airtemp", "dev", "daily", 1, 1, 14,
            "daily maximum temperature at La Guardia, May-September 1973 (R airquality)",
-           lambda: _dated("1973-05-01", "D", _r("airquality$Temp"))),
+           lambda: dated("1973-05-01", "D", r("airquality$Temp"))),
     Series("bjsaleslead", "dev", "steps", 1, 1, 8,
            "the leading indicator of bjsales, 150 steps (R datasets BJsales.lead)",
-           lambda: _steps(_r("BJsales.lead"))),
-    # round 6's held-out half: fixed before round 6 changed any default
-    Series("smi", "held-out", "daily", 1, 1, 14,
+           lambda: steps(r("BJsales.lead"))),
+    Series("smi", "dev", "daily", 1, 1, 14,
            "Swiss SMI closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
-           lambda: _steps(_r('EuStockMarkets[, "SMI"]'))),
-    Series("vankilled", "held-out", "monthly", 12, 12, 18,
+           lambda: steps(r('EuStockMarkets[, "SMI"]'))),
+    Series("vankilled", "dev", "monthly", 12, 12, 18,
            "UK van drivers killed 1969-1984 (R Seatbelts VanKilled)",
-           lambda: _dated("1969-01-01", "MS", _r('Seatbelts[, "VanKilled"]'))),
-    Series("realdpi", "held-out", "quarterly", 1, 4, 8,
+           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "VanKilled"]'))),
+    Series("realdpi", "dev", "quarterly", 1, 4, 8,
            "US real disposable personal income 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realdpi"].to_numpy())),
-    Series("realgovt", "held-out", "quarterly", 1, 4, 8,
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["realdpi"].to_numpy())),
+    Series("realgovt", "dev", "quarterly", 1, 4, 8,
            "US real government spending 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realgovt"].to_numpy())),
-    Series("realint", "held-out", "quarterly", 1, 4, 8,
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["realgovt"].to_numpy())),
+    Series("realint", "dev", "quarterly", 1, 4, 8,
            "US real interest rate 1959-2009 (statsmodels macrodata)",
-           lambda: _dated("1959-01-01", "QS", _sm("macrodata")["realint"].to_numpy())),
-    Series("ibo", "held-out", "quarterly", 4, 4, 8,
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["realint"].to_numpy())),
+    Series("ibo", "dev", "quarterly", 4, 4, 8,
            "Danish bond rate 1974-1987 (statsmodels danish_data)",
-           lambda: _dated("1974-01-01", "QS", _sm("danish_data")["ibo"].to_numpy())),
-    Series("dp", "held-out", "quarterly", 4, 4, 8,
+           lambda: dated("1974-01-01", "QS", sm("danish_data")["ibo"].to_numpy())),
+    Series("dp", "dev", "quarterly", 4, 4, 8,
            "German inflation 1972Q2-1998 (statsmodels interest_inflation Dp)",
-           lambda: _dated("1972-04-01", "QS", _sm("interest_inflation")["Dp"].to_numpy())),
-    Series("lh", "held-out", "10 min", 1, 1, 6,
+           lambda: dated("1972-04-01", "QS", sm("interest_inflation")["Dp"].to_numpy())),
+    Series("lh", "dev", "10 min", 1, 1, 6,
            "luteinizing hormone in blood samples every 10 minutes, 48 readings (R datasets lh)",
-           lambda: _steps(_r("lh"))),
+           lambda: steps(r("lh"))),
+    # round 7's held-out half: fixed before round 7 changes any default
+    Series("sunspotmonth", "held-out", "monthly", 132, 12, 18,
+           "monthly mean sunspot numbers 1749-2013, an ~11-year cycle (R sunspot.month)",
+           lambda: dated("1749-01-01", "MS", r("sunspot.month"))),
+    Series("driverskilled", "held-out", "monthly", 12, 12, 18,
+           "UK car drivers killed 1969-1984 (R Seatbelts DriversKilled)",
+           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "DriversKilled"]'))),
+    Series("pop", "held-out", "quarterly", 1, 4, 8,
+           "US population 1959-2009 (statsmodels macrodata)",
+           lambda: dated("1959-01-01", "QS", sm("macrodata")["pop"].to_numpy())),
+    Series("lry", "held-out", "quarterly", 4, 4, 8,
+           "Danish log real income 1974-1987 (statsmodels danish_data)",
+           lambda: dated("1974-01-01", "QS", sm("danish_data")["lry"].to_numpy())),
+    Series("lpy", "held-out", "quarterly", 4, 4, 8,
+           "Danish log price deflator 1974-1987 (statsmodels danish_data)",
+           lambda: dated("1974-01-01", "QS", sm("danish_data")["lpy"].to_numpy())),
+    Series("rgerman", "held-out", "quarterly", 4, 4, 8,
+           "German long-term interest rate 1972Q2-1998 (statsmodels interest_inflation R)",
+           lambda: dated("1972-04-01", "QS", sm("interest_inflation")["R"].to_numpy())),
+    Series("airwind", "held-out", "daily", 1, 1, 14,
+           "daily average wind speed at La Guardia, May-September 1973 (R airquality)",
+           lambda: dated("1973-05-01", "D", r("airquality$Wind"))),
+    Series("faithful", "held-out", "steps", 1, 1, 8,
+           "Old Faithful's waiting times between 272 successive eruptions (R faithful)",
+           lambda: steps(r("faithful$waiting"))),
 )
 # fmt: on
 

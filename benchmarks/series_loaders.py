@@ -1,0 +1,87 @@
+"""Loaders of the series suite's data (benchmarks/series_suite.py): each returns (times,
+values) from a pip package's bundled data (statsmodels, pmdarima) or from R's `datasets`
+(through Rscript), offline.
+
+Example:
+
+    from benchmarks.series_loaders import r, steps
+    times, values = steps(r("lh"))
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import numpy as np
+
+from keras_lstm_opt.errors import DataError, UsageError
+from keras_lstm_opt.extras import need
+
+Loaded = tuple[list[str], np.ndarray]
+
+
+def sm(name: str) -> Any:  # a statsmodels data set's pandas frame
+    return need(f"statsmodels.datasets.{name}", "the series suite", "examples").load_pandas().data
+
+
+def pm(name: str) -> np.ndarray:
+    datasets = need("pmdarima.datasets", "the series suite", "examples")
+    return np.asarray(getattr(datasets, f"load_{name}")(), np.float64)
+
+
+def dated(start: str, freq: str, values: np.ndarray, fmt: str = "%Y-%m-%d") -> Loaded:
+    import pandas as pd
+
+    stamps = pd.date_range(start, periods=len(values), freq=freq)
+    return [s.strftime(fmt) for s in stamps], np.asarray(values, np.float64)
+
+
+def years(first: int, values: np.ndarray) -> Loaded:
+    return [str(first + i) for i in range(len(values))], np.asarray(values, np.float64)
+
+
+def co2(freq: str) -> Loaded:
+    weekly = sm("co2")["co2"]
+    s = (weekly.resample("MS").mean() if freq == "MS" else weekly).interpolate()
+    return [t.strftime("%Y-%m-%d") for t in s.index], s.to_numpy(np.float64)
+
+
+def elnino() -> Loaded:
+    frame = sm("elnino")
+    values = frame.drop(columns="YEAR").to_numpy(np.float64).ravel()
+    return dated(f"{int(frame['YEAR'].iloc[0])}-01-01", "MS", values)
+
+
+def elecequip() -> Loaded:
+    frame = need("statsmodels.datasets.elec_equip", "the series suite", "examples").load().data
+    return [t.strftime("%Y-%m-%d") for t in frame.index], frame.iloc[:, 0].to_numpy(np.float64)
+
+
+def r(expr: str) -> np.ndarray:
+    """The values of R expression `expr` (a series of R's datasets package), via Rscript."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        raise UsageError(
+            "this series comes with R's datasets package: install R (Debian: apt-get install "
+            "r-base-core) so that Rscript is on PATH"
+        )
+    code = f"writeLines(format(as.numeric({expr}), digits = 15))"
+    out = subprocess.run([rscript, "-e", code], capture_output=True, text=True, timeout=300)
+    last = (out.stderr.strip().splitlines() or [""])[-1][:200]
+    if out.returncode:
+        raise DataError(f"{rscript} -e {code!r}: exit {out.returncode} ({last})")
+    try:
+        return np.array([float(v) for v in out.stdout.split()], np.float64)
+    except ValueError:
+        raise DataError(f"{rscript} -e {code!r}: printed something other than numbers") from None
+
+
+def steps(values: np.ndarray) -> Loaded:  # no calendar: step numbers
+    return [str(i) for i in range(len(values))], np.asarray(values, np.float64)
+
+
+def msft() -> Loaded:
+    frame = need("pmdarima.datasets", "the series suite", "examples").load_msft()
+    return list(frame["Date"].astype(str)), frame["Close"].to_numpy(np.float64)
