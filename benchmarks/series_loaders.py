@@ -26,6 +26,14 @@ def sm(name: str) -> Any:  # a statsmodels data set's pandas frame
     return need(f"statsmodels.datasets.{name}", "the series suite", "examples").load_pandas().data
 
 
+def fertility(country: str) -> np.ndarray:
+    """`country`'s births per woman, 1960-2011 (statsmodels fertility: World Bank figures;
+    its 2012 and 2013 columns are empty)."""
+    frame = sm("fertility")
+    row = frame[frame["Country Name"] == country]
+    return row[[str(year) for year in range(1960, 2012)]].to_numpy(np.float64).ravel()
+
+
 def pm(name: str) -> np.ndarray:
     datasets = need("pmdarima.datasets", "the series suite", "examples")
     return np.asarray(getattr(datasets, f"load_{name}")(), np.float64)

@@ -41,14 +41,15 @@ it joins dev, and the next round holds out series new to the suite.
   (quarterly real interest rate, noisy), ibo (quarterly Danish bond rate, 55 rows), dp
   (quarterly German inflation, seasonal) and lh (a hormone level every 10 minutes, 48
   readings).
-* Round 7 (Dec 7, fixed at 07:00 UTC before any round 7 default change; `half` "held-out"
-  below): dev the fifty-four above (round 6's held-out half in `ROUND6_HELD_OUT`); held out
-  sunspotmonth (monthly sunspot numbers, 3,177 rows: an ~11-year cycle, season 132 for the
-  seasonal-naive rival), driverskilled (monthly car drivers killed: season, the 1983
-  seat-belt law), pop (quarterly US population, smooth growth), lry and lpy (quarterly Danish
-  log real income and log price deflator, 55 rows), rgerman (quarterly German long-term
-  interest rate), airwind (daily average wind speed at La Guardia, May-September 1973) and
-  faithful (Old Faithful's waiting times between 272 successive eruptions).
+* Round 7 (Dec 7, fixed at 06:47 UTC before any round 7 default change, one series replaced
+  at 07:25 (rgerman: derate's data again); `half` "held-out" below): dev the fifty-four above
+  (round 6's held-out half in `ROUND6_HELD_OUT`); held out sunspotmonth (monthly sunspot
+  numbers, 3,177 rows: an ~11-year cycle, season 132 for the seasonal-naive rival),
+  driverskilled (monthly car drivers killed: season, the 1983 seat-belt law), pop (quarterly
+  US population, smooth growth), lry and lpy (quarterly Danish log real income and log price
+  deflator, 55 rows), fertility (yearly births per woman in Aruba, 52 years), airwind (daily
+  wind speed at La Guardia, May-September 1973) and faithful (Old Faithful's waiting times,
+  272 eruptions).
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
@@ -80,6 +81,7 @@ from benchmarks.series_loaders import (
     dated,
     elecequip,
     elnino,
+    fertility,
     msft,
     pm,
     r,
@@ -306,14 +308,16 @@ SUITE = (
     Series("lpy", "held-out", "quarterly", 4, 4, 8,
            "Danish log price deflator 1974-1987 (statsmodels danish_data)",
            lambda: dated("1974-01-01", "QS", sm("danish_data")["lpy"].to_numpy())),
-    Series("rgerman", "held-out", "quarterly", 4, 4, 8,
-           "German long-term interest rate 1972Q2-1998 (statsmodels interest_inflation R)",
-           lambda: dated("1972-04-01", "QS", sm("interest_inflation")["R"].to_numpy())),
+    Series("fertility", "held-out", "yearly", 1, 1, 6,
+           "births per woman in Aruba 1960-2011 (statsmodels fertility: the first country "
+           "in its file with every year)",
+           lambda: years(1960, fertility("Aruba"))),
     Series("airwind", "held-out", "daily", 1, 1, 14,
-           "daily average wind speed at La Guardia, May-September 1973 (R airquality)",
+           "wind speed at La Guardia, the mean of 07:00 and 10:00, May-September 1973 "
+           "(R airquality)",
            lambda: dated("1973-05-01", "D", r("airquality$Wind"))),
     Series("faithful", "held-out", "steps", 1, 1, 8,
-           "Old Faithful's waiting times between 272 successive eruptions (R faithful)",
+           "Old Faithful's waiting times between eruptions, 272 in the file's order (R faithful)",
            lambda: steps(r("faithful$waiting"))),
 )
 # fmt: on
