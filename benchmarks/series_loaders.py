@@ -31,6 +31,8 @@ def fertility(country: str) -> np.ndarray:
     its 2012 and 2013 columns are empty)."""
     frame = sm("fertility")
     row = frame[frame["Country Name"] == country]
+    if len(row) != 1:
+        raise DataError(f"statsmodels fertility: {len(row)} rows for country {country!r}")
     return row[[str(year) for year in range(1960, 2012)]].to_numpy(np.float64).ravel()
 
 

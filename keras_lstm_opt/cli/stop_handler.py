@@ -68,7 +68,10 @@ class StopHandler:
     def uninstall(self) -> None:
         self._ending = True
         try:
-            for _ in range(100):  # a stop raised again, still pending, is dropped here
+            # Python runs a pending handler at its next check (a loop's back edge): a stop
+            # raised again and still pending runs here, while `_ending` drops it, not
+            # under the handler restored below
+            for _ in range(100):
                 pass
         finally:
             sys.unraisablehook = self._old_hook
