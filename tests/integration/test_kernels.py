@@ -20,7 +20,7 @@ from keras_lstm_opt.models.kernels import (
     load_kernels,
 )
 
-from ..conftest import console_script, time_limit
+from ..conftest import console_script, time_limit, wait_for
 
 needs_compiler = pytest.mark.skipif(
     find_compiler() is None, reason="needs a C++ compiler (g++) for the fused kernels"
@@ -45,6 +45,35 @@ def test_kernels_build_load_and_are_cached():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "fused LSTM kernels: " + kernel_status()[len("loaded ") :]
+
+
+BUILD = "from keras_lstm_opt.models.kernels import build_kernels; print(build_kernels())"
+
+
+@needs_compiler
+def test_two_processes_that_need_the_kernels_at_once_compile_them_once(tmp_path):
+    # the real compiler, behind a script that notes each call (5 compiles and the link)
+    calls = tmp_path / "calls"
+    cxx = tmp_path / "cxx"
+    cxx.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {find_compiler()} "$@"\n')
+    cxx.chmod(0o755)
+    env = {**os.environ, "CXX": str(cxx), "KERAS_LSTM_OPT_KERNELS": str(tmp_path / "k")}
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-c", BUILD], env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    first = start()
+    wait_for(calls.exists, time_limit(120), "the first process's compiler", procs=[first])
+    second = start()  # while the first compiles
+    outs = [p.communicate(timeout=time_limit(600)) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], [err[-2000:] for _, err in outs]
+    assert outs[0][0] == outs[1][0] and outs[0][0].strip().endswith("klo_lstm_kernels.so")
+    assert len(calls.read_text().splitlines()) == 6, calls.read_text()  # one build
+    assert "waiting for another process's build" in outs[1][1], outs[1][1][-2000:]
+    assert "compiling FastLSTM's fused CPU kernels" not in outs[1][1]
 
 
 @needs_compiler

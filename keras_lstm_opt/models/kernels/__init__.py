@@ -12,8 +12,10 @@ needed, with the compiler flags of the installed TensorFlow and `-march=native` 
 they use this CPU's vector units), into a cache keyed by the source, the TensorFlow
 version and the CPU's feature flags: a cache shared by different machines never hands
 one of them code for another CPU. `keras-lstm-opt build-kernels` builds ahead of time.
-A concurrent build by another process is harmless (each writes a temporary file and
-renames it into place).
+Processes that need the same library at once (the workers of a launch, on a fresh
+machine) build it once: the first takes a lock file beside the library, the others wait on
+it and load what it built (each build also writes a temporary file and renames it into
+place, so a reader never sees half a library).
 
 When there is no C++ compiler, or the build fails, `load_kernels()` returns None and
 FastLSTM runs its pure-TensorFlow loop instead; `kernel_status()` says why.
@@ -34,6 +36,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -41,6 +45,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -158,6 +163,33 @@ def build_kernels(force: bool = False) -> str:
             "FastLSTM uses its pure-TensorFlow loop instead"
         )
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    with _build_lock(os.path.dirname(path)):
+        if os.path.exists(path) and not force:
+            return path  # another process built it while this one waited
+        _compile(cxx, path)
+    return path
+
+
+@contextlib.contextmanager
+def _build_lock(directory: str) -> Iterator[None]:
+    """Hold `directory`/build.lock (an flock, released when its holder exits or dies)."""
+    with open(os.path.join(directory, "build.lock"), "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            from keras_lstm_opt.logs import ensure_visible
+
+            ensure_visible()
+            log.info("waiting for another process's build of FastLSTM's kernels (%s)", directory)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _compile(cxx: str, path: str) -> None:
+    """Compile and link the sources into `path` (through a temporary file)."""
     work = tempfile.mkdtemp(dir=os.path.dirname(path))  # objects and the library, then renamed
     tmp = os.path.join(work, "klo_lstm_kernels.so")
     objects = [os.path.join(work, os.path.basename(src) + ".o") for src in SOURCES]
@@ -178,7 +210,6 @@ def build_kernels(force: bool = False) -> str:
         os.replace(tmp, path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return path
 
 
 def load_kernels() -> ModuleType | None:
