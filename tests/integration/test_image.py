@@ -25,8 +25,19 @@ IMAGE = "localhost/keras-lstm-opt:test"
 CA = os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt")
 
 
+# `buildah run` copies its own binary into a sealed memfd first; on a busy machine the
+# kernel can refuse the seal while the copy's pages are still pinned (EBUSY), and the run
+# fails before the container starts (seen once in CI: "Close_Fd sealing memfd copy:
+# Device or resource busy"). That alone is tried again; any other failure fails the test.
+TRANSIENT = "sealing memfd copy: Device or resource busy"
+
+
 def _run(*cmd: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit(timeout))
+    for attempt in range(3):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit(timeout))
+        if out.returncode == 0 or TRANSIENT not in out.stderr:
+            break
+        print(f"{' '.join(cmd[:3])}: {TRANSIENT} (attempt {attempt + 1}), tried again")
     assert out.returncode == 0, f"{' '.join(cmd)}\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
     return out
 
