@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -52,28 +54,47 @@ BUILD = "from keras_lstm_opt.models.kernels import build_kernels; print(build_ke
 
 @needs_compiler
 def test_two_processes_that_need_the_kernels_at_once_compile_them_once(tmp_path):
-    # the real compiler, behind a script that notes each call (5 compiles and the link)
-    calls = tmp_path / "calls"
+    # the real compiler, behind a script that notes each call (5 compiles and the link) and
+    # holds the first build until the second process has reached the lock and said so
+    calls, go = tmp_path / "calls", tmp_path / "go"
     cxx = tmp_path / "cxx"
-    cxx.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec {find_compiler()} "$@"\n')
+    cxx.write_text(
+        f'#!/bin/sh\necho "$@" >> {shlex.quote(str(calls))}\n'
+        f"while [ ! -e {shlex.quote(str(go))} ]; do sleep 0.1; done\n"
+        f'exec {shlex.quote(find_compiler() or "g++")} "$@"\n'
+    )
     cxx.chmod(0o755)
     env = {**os.environ, "CXX": str(cxx), "KERAS_LSTM_OPT_KERNELS": str(tmp_path / "k")}
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
 
-    def start() -> subprocess.Popen:
+    def start(log: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-c", BUILD], env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=open(log, "w"),  # noqa: SIM115
         )  # fmt: skip
 
-    first = start()
-    wait_for(calls.exists, time_limit(120), "the first process's compiler", procs=[first])
-    second = start()  # while the first compiles
-    outs = [p.communicate(timeout=time_limit(600)) for p in (first, second)]
-    assert [p.returncode for p in (first, second)] == [0, 0], [err[-2000:] for _, err in outs]
-    assert outs[0][0] == outs[1][0] and outs[0][0].strip().endswith("klo_lstm_kernels.so")
+    procs = [start(logs[0])]
+    try:
+        wait_for(calls.exists, time_limit(120), "the first process's compiler", procs=procs)
+        procs.append(start(logs[1]))
+        wait_for(
+            lambda: "waiting for another process's build" in logs[1].read_text(),
+            time_limit(120),
+            "the second process to wait for the first one's build",
+            procs=procs,
+            detail=lambda: logs[1].read_text()[-2000:],
+        )
+        go.touch()
+        outs = [p.communicate(timeout=time_limit(600))[0] for p in procs]
+    finally:
+        go.touch()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0, 0], [log.read_text()[-2000:] for log in logs]
+    assert outs[0] == outs[1] and outs[0].strip().endswith("klo_lstm_kernels.so")
     assert len(calls.read_text().splitlines()) == 6, calls.read_text()  # one build
-    assert "waiting for another process's build" in outs[1][1], outs[1][1][-2000:]
-    assert "compiling FastLSTM's fused CPU kernels" not in outs[1][1]
+    assert "compiling FastLSTM's fused CPU kernels" not in logs[1].read_text()
 
 
 @needs_compiler

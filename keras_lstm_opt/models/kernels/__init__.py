@@ -14,8 +14,8 @@ version and the CPU's feature flags: a cache shared by different machines never 
 one of them code for another CPU. `keras-lstm-opt build-kernels` builds ahead of time.
 Processes that need the same library at once (the workers of a launch, on a fresh
 machine) build it once: the first takes a lock file beside the library, the others wait on
-it and load what it built (each build also writes a temporary file and renames it into
-place, so a reader never sees half a library).
+it and load what it built; if that build fails, the next waiter tries its own. Each build
+writes a temporary file and renames it into place, so a reader never sees half a library.
 
 When there is no C++ compiler, or the build fails, `load_kernels()` returns None and
 FastLSTM runs its pure-TensorFlow loop instead; `kernel_status()` says why.
@@ -172,20 +172,33 @@ def build_kernels(force: bool = False) -> str:
 
 @contextlib.contextmanager
 def _build_lock(directory: str) -> Iterator[None]:
-    """Hold `directory`/build.lock (an flock, released when its holder exits or dies)."""
-    with open(os.path.join(directory, "build.lock"), "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            from keras_lstm_opt.logs import ensure_visible
+    """Hold `directory`/build.lock (an flock, released when its holder exits or dies).
 
-            ensure_visible()
-            log.info("waiting for another process's build of FastLSTM's kernels (%s)", directory)
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    Where the lock cannot be had (a lock file of another user's, a file system without
+    flock), the build goes on without it, as it would have before the lock.
+    """
+    try:
+        fd = os.open(os.path.join(directory, "build.lock"), os.O_RDONLY | os.O_CREAT, 0o666)
+    except OSError:
+        fd = -1
+    try:
+        if fd >= 0:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                from keras_lstm_opt.logs import ensure_visible
+
+                ensure_visible()
+                log.info(
+                    "waiting for another process's build of FastLSTM's kernels (%s)", directory
+                )
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:
+                pass  # no flock here: build unlocked
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)  # releases the lock
 
 
 def _compile(cxx: str, path: str) -> None:
