@@ -93,7 +93,46 @@ def random_seed() -> int:
 def pytest_report_header(config) -> str:  # noqa: ANN001
     return (
         f"{SEED_ENV}={random_seed()} (replay: set it), "
-        f"{TIME_SCALE_ENV}={time_limit(1):g} (scales every test deadline)"
+        f"{TIME_SCALE_ENV}={time_limit(1):g} (scales every test deadline), "
+        f"heavy tier {'on' if heavy_enabled(config) else 'off (--heavy adds it)'}"
+    )
+
+
+# The machine's speed, printed at the end of a CI run (KLO_CI=1): the CPU seconds of a fresh
+# process that imports TensorFlow, which a third of the suite's CPU goes to. The same kind of
+# machine has taken 3.7 to 8.6 s on different hours, so CI times compare only beside it.
+SPEED_PROBE = (
+    "import resource, time; began = time.perf_counter(); import tensorflow; "
+    "u = resource.getrusage(resource.RUSAGE_SELF); "
+    "print(f'{u.ru_utime + u.ru_stime:.2f} {time.perf_counter() - began:.2f}')"
+)
+
+
+def _start_speed_probe(config) -> None:  # noqa: ANN001
+    import sys
+
+    if os.environ.get("KLO_CI") and not hasattr(config, "workerinput"):
+        config._klo_probe = subprocess.Popen(
+            [sys.executable, "-c", SPEED_PROBE],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+
+def _speed_probe_line(config) -> str | None:  # noqa: ANN001
+    probe = getattr(config, "_klo_probe", None)
+    if probe is None:
+        return None
+    try:
+        out, _ = probe.communicate(timeout=120)
+        cpu, wall = out.split()
+    except (subprocess.TimeoutExpired, ValueError):
+        probe.kill()
+        return "speed probe: `import tensorflow` did not finish or print its figures"
+    return (
+        f"speed probe (run at the start): `import tensorflow` in a fresh process took {cpu} "
+        f"CPU-s ({wall} s wall); CI times compare only beside it (docs/testing.md)"
     )
 
 
@@ -178,6 +217,8 @@ FAULTS: dict = {
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
     _seconds_per_file(terminalreporter)
+    if probe := _speed_probe_line(terminalreporter.config):
+        terminalreporter.write_line(probe)
     f = FAULTS
     for line in f["figures"]:
         terminalreporter.write_line(line)
@@ -236,10 +277,32 @@ LONG_FIRST = (
 
 def pytest_configure(config) -> None:  # noqa: ANN001
     """Keep the collection's order (LONG_FIRST) under `--dist loadfile`: pytest-xdist's
-    default `--loadscope-reorder` sorts files by their number of tests (kept when given)."""
+    default `--loadscope-reorder` sorts files by their number of tests (kept when given);
+    start the speed probe (CI only)."""
     given = "--loadscope-reorder" in config.invocation_params.args
     if hasattr(config.option, "loadscopereorder") and not given:
         config.option.loadscopereorder = False
+    _start_speed_probe(config)
+
+
+# The heavy tier: tests that cost minutes of CPU each (marked `heavy`). The README's test
+# command, and so CI, leaves them out to keep within its 30 minutes; `--heavy` (or KLO_HEAVY=1)
+# adds them, and a stop that touches what they cover runs them (docs/testing.md).
+HEAVY_ENV = "KLO_HEAVY"
+HEAVY_SKIP = "heavy tier (minutes of CPU): run with --heavy or KLO_HEAVY=1"
+
+
+def pytest_addoption(parser) -> None:  # noqa: ANN001
+    parser.addoption(
+        "--heavy",
+        action="store_true",
+        help="also run the tests marked heavy (minutes each; docs/testing.md)",
+    )
+
+
+def heavy_enabled(config) -> bool:  # noqa: ANN001
+    """Whether this run includes the heavy tier: `--heavy` or KLO_HEAVY=1."""
+    return bool(config.getoption("--heavy")) or os.environ.get(HEAVY_ENV, "") not in ("", "0")
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001
@@ -248,6 +311,10 @@ def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN0
         return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
 
     items.sort(key=rank)  # stable: each file's own order is kept
+    if not heavy_enabled(config):
+        for item in items:
+            if item.get_closest_marker("heavy"):
+                item.add_marker(pytest.mark.skip(reason=HEAVY_SKIP))
 
 
 @pytest.hookimpl(trylast=True)

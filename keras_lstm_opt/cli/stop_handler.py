@@ -12,7 +12,11 @@ stderr) and go on as if nothing happened. So while the handler is installed:
 
 * an unraisable error caused by our `Stopped` is not printed (any other goes to the hook
   that was there), and the stop is raised again in the main thread at its next step
-  (`_thread.interrupt_main`; at most `MAX_HIDDEN` times);
+  (`_thread.interrupt_main`; at most `MAX_HIDDEN` times), asked for from a thread of its
+  own: asked for in the hook, Python would run the handler at its next check, still in
+  the hook, and print the raise as the hook's own error ("Exception ignored in
+  sys.unraisablehook", a traceback on a stopped `predict`); a raise that comes while the
+  hook still runs is asked for once more;
 * that second raise is dropped where it would cut into the stop's own unwinding (an
   exception is being handled), or once the block is ending;
 * `signals.stop_on_signals` raises `Stopped` at the end of a block that a signal reached
@@ -33,6 +37,7 @@ from __future__ import annotations
 import _thread
 import signal
 import sys
+import time
 from types import FrameType
 from typing import Any
 
@@ -57,6 +62,7 @@ class StopHandler:
         self.hidden = 0  # unraisable errors caused by the stop, not printed
         self._again = False  # the stop is to be raised again (C code swallowed it)
         self._ending = False
+        self._in_hook = False
         self._old: dict[int, Any] = {}
         self._old_hook = sys.unraisablehook
 
@@ -70,7 +76,11 @@ class StopHandler:
         try:
             # Python runs a pending handler at its next check (a loop's back edge): a stop
             # raised again and still pending runs here, while `_ending` drops it, not
-            # under the handler restored below
+            # under the handler restored below; one still asked for by its thread is
+            # waited for (a moment: the thread only calls `interrupt_main`)
+            deadline = time.monotonic() + 1.0
+            while self._again and time.monotonic() < deadline:
+                time.sleep(0.001)
             for _ in range(100):
                 pass
         finally:
@@ -80,6 +90,9 @@ class StopHandler:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self._again:
+            if self._in_hook and not self._ending:
+                self._raise_again()  # still in the hook: raising here would be printed
+                return
             self._again = False
             if self._ending or sys.exc_info()[1] is not None:
                 return  # the stop is already unwinding, or the block is over
@@ -96,9 +109,18 @@ class StopHandler:
             self.hidden += 1
             if self.hidden <= MAX_HIDDEN and not self._ending and not self._again:
                 self._again = True
-                _thread.interrupt_main(signal.Signals(self.signum))
+                self._in_hook = True
+                try:
+                    self._raise_again()
+                finally:
+                    self._in_hook = False
             return
         self._old_hook(info)
+
+    def _raise_again(self) -> None:
+        """The stop raised again in the main thread at its next step after this one,
+        asked for by a new thread (`start_new_thread` does not wait for it to start)."""
+        _thread.start_new_thread(_thread.interrupt_main, (signal.Signals(self.signum),))
 
 
 def caused_by_stop(exc: BaseException | None) -> int:

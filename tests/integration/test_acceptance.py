@@ -41,6 +41,7 @@ def test_default_job_reaches_90_percent_of_the_known_best(tmp_path):
     assert metrics["train_seconds"] < time_limit(300)
 
 
+@pytest.mark.heavy
 def test_forecast_example_beats_the_seasonal_naive_by_20_percent(tmp_path):
     out = _console(
         "train",

@@ -95,6 +95,7 @@ def test_bench_lstm_mode_compares_variants_in_one_run(tmp_path):
     assert bad.returncode == 2 and "unknown shape" in bad.stderr
 
 
+@pytest.mark.heavy
 def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
     out = subprocess.run(
         [
@@ -154,6 +155,7 @@ def test_bench_predict_mode_times_throughput_and_latency(tmp_path):
     assert bad.returncode == 2 and "unknown shape" in bad.stderr
 
 
+@pytest.mark.heavy
 def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path):
     out = subprocess.run(
         [
@@ -185,6 +187,7 @@ def test_time_to_accuracy_mode_compares_tutorial_and_defaults(text_dir, tmp_path
     assert "to target" in out.stdout and (tmp_path / "time_to_accuracy.png").exists()
 
 
+@pytest.mark.heavy
 def test_storage_mode_measures_compression_and_cache_formats(tmp_path):
     out = subprocess.run(
         [
@@ -222,6 +225,7 @@ def test_storage_mode_measures_compression_and_cache_formats(tmp_path):
     assert not (tmp_path / "storage-work").exists()
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(
     not shutil.which("redis-server"),
     reason="needs redis-server (Debian package; .ci/run installs it)",
@@ -261,6 +265,7 @@ def _cgroup_writable() -> bool:
     return os.access(target, os.W_OK)
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(not _cgroup_writable(), reason="needs a writable cgroup file system")
 def test_quota_mode_runs_jobs_under_real_cpu_quotas(text_dir, tmp_path):
     out = subprocess.run(

@@ -16,6 +16,7 @@ from .image_base import BASE, ensure_base
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.heavy,  # a 3 GB image: minutes of CPU and disk
     pytest.mark.skipif(
         not (shutil.which("buildah") and shutil.which("debootstrap")),
         reason="needs buildah and debootstrap (Debian packages; .ci/run installs them)",

@@ -52,6 +52,7 @@ def test_kernels_build_load_and_are_cached():
 BUILD = "from keras_lstm_opt.models.kernels import build_kernels; print(build_kernels())"
 
 
+@pytest.mark.heavy  # two whole builds' worth of CPU
 @needs_compiler
 def test_two_processes_that_need_the_kernels_at_once_compile_them_once(tmp_path):
     # the real compiler, behind a script that notes each call (5 compiles and the link) and

@@ -15,6 +15,7 @@ from ..conftest import REPO, time_limit
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.heavy,  # benchmark runs over shaped links, 8 to 12 training processes each
     pytest.mark.skipif(
         not shaping_available(),
         reason="needs `tc` (iproute2), unprivileged network namespaces and htb for --link",

@@ -154,6 +154,7 @@ def fast_steps() -> int:
     return int(next(o for o in FAST if o.startswith("profile.steps=")).split("=")[1])
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(not xprof_available(), reason="needs the profile extra (xprof)")
 def test_xprof_counts_steps_without_while_loops_and_agrees(forecast_dir, tmp_path):
     # Fixed-length windows, stock LSTM unrolled: no while_loop in the step.

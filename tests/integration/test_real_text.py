@@ -96,6 +96,7 @@ def test_stratified_sample_keeps_each_class_share():
     assert sample_rows(rows[:50], 1000) == rows[:50]
 
 
+@pytest.mark.heavy
 def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_path):
     from benchmarks.corpora import wordnet_rows
     from benchmarks.corpora_text import fortune_rows

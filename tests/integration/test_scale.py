@@ -39,6 +39,7 @@ def test_perturbed_rows_differ_from_their_gloss_and_keep_its_label():
     assert all(lab in labels and text for text, lab in rows)
 
 
+@pytest.mark.heavy
 def test_scale_bench_holds_out_glosses_and_reports_every_stage(tmp_path):
     from benchmarks.scale import write_corpus
 

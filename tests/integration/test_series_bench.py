@@ -14,6 +14,7 @@ pytest.importorskip("pmdarima", reason="the AutoARIMA rival (the examples extra)
 BENCH = [sys.executable, os.path.join(REPO, "benchmarks", "bench.py"), "--mode", "series"]
 
 
+@pytest.mark.heavy
 def test_series_mode_scores_every_method_on_the_same_origins(tmp_path):
     from benchmarks.series import split
     from benchmarks.series_rivals import mase_scale

@@ -180,6 +180,7 @@ def test_a_preempted_job_is_requeued_and_resumes_to_the_same_weights(slurm, data
     print("slurm pre-emption:", json.dumps(FIGURES))
 
 
+@pytest.mark.heavy  # four minutes: a job run to its time limit, requeued
 def test_a_job_at_its_time_limit_saves_on_the_early_signal_and_resumes_requeued(
     slurm,  # noqa: F811
     data,
