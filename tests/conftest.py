@@ -98,9 +98,10 @@ def pytest_report_header(config) -> str:  # noqa: ANN001
     )
 
 
-# The machine's speed, printed at the end of a CI run (KLO_CI=1): the CPU seconds of a fresh
-# process that imports TensorFlow, which a third of the suite's CPU goes to. The same kind of
-# machine has taken 3.7 to 8.6 s on different hours, so CI times compare only beside it.
+# The machine's speed, printed at the end of a run with KLO_SPEED_PROBE=1 (.ci/run sets it for
+# the README's test command): the CPU seconds of a fresh process that imports TensorFlow, which
+# a third of the suite's CPU goes to, measured after the tests (not beside them). The same kind
+# of machine has taken 3.7 to 8.6 s on different hours, so CI times compare only beside it.
 SPEED_PROBE = (
     "import resource, time; began = time.perf_counter(); import tensorflow; "
     "u = resource.getrusage(resource.RUSAGE_SELF); "
@@ -108,30 +109,23 @@ SPEED_PROBE = (
 )
 
 
-def _start_speed_probe(config) -> None:  # noqa: ANN001
+def _speed_probe_line(config) -> str | None:  # noqa: ANN001
     import sys
 
-    if os.environ.get("KLO_CI") and not hasattr(config, "workerinput"):
-        config._klo_probe = subprocess.Popen(
-            [sys.executable, "-c", SPEED_PROBE],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-
-
-def _speed_probe_line(config) -> str | None:  # noqa: ANN001
-    probe = getattr(config, "_klo_probe", None)
-    if probe is None:
+    if os.environ.get("KLO_SPEED_PROBE", "") in ("", "0") or hasattr(config, "workerinput"):
         return None
     try:
-        out, _ = probe.communicate(timeout=120)
-        cpu, wall = out.split()
+        out = subprocess.run(
+            [sys.executable, "-c", SPEED_PROBE],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+        cpu, wall = out.split()[-2:]
     except (subprocess.TimeoutExpired, ValueError):
-        probe.kill()
-        return "speed probe: `import tensorflow` did not finish or print its figures"
+        return "speed probe: `import tensorflow` did not finish in 120 s or print its figures"
     return (
-        f"speed probe (run at the start): `import tensorflow` in a fresh process took {cpu} "
+        f"speed probe (after the tests): `import tensorflow` in a fresh process took {cpu} "
         f"CPU-s ({wall} s wall); CI times compare only beside it (docs/testing.md)"
     )
 
@@ -277,12 +271,10 @@ LONG_FIRST = (
 
 def pytest_configure(config) -> None:  # noqa: ANN001
     """Keep the collection's order (LONG_FIRST) under `--dist loadfile`: pytest-xdist's
-    default `--loadscope-reorder` sorts files by their number of tests (kept when given);
-    start the speed probe (CI only)."""
+    default `--loadscope-reorder` sorts files by their number of tests (kept when given)."""
     given = "--loadscope-reorder" in config.invocation_params.args
     if hasattr(config.option, "loadscopereorder") and not given:
         config.option.loadscopereorder = False
-    _start_speed_probe(config)
 
 
 # The heavy tier: tests that cost minutes of CPU each (marked `heavy`). The README's test
@@ -302,7 +294,7 @@ def pytest_addoption(parser) -> None:  # noqa: ANN001
 
 def heavy_enabled(config) -> bool:  # noqa: ANN001
     """Whether this run includes the heavy tier: `--heavy` or KLO_HEAVY=1."""
-    return bool(config.getoption("--heavy")) or os.environ.get(HEAVY_ENV, "") not in ("", "0")
+    return bool(config.getoption("--heavy")) or os.environ.get(HEAVY_ENV, "") in ("1", "true")
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001
@@ -380,6 +372,8 @@ def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
     rep = outcome.get_result()
     if not (os.environ.get("KLO_CI") and rep.skipped) or hasattr(rep, "wasxfail"):
         return
+    if item.get_closest_marker("heavy") and not heavy_enabled(item.config):
+        return  # not to run here anyway: a missing tool (a skipif before the tier's skip) is moot
     reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
     if ci_needs(reason):
         rep.outcome = "failed"

@@ -37,7 +37,6 @@ from __future__ import annotations
 import _thread
 import signal
 import sys
-import time
 from types import FrameType
 from typing import Any
 
@@ -63,6 +62,7 @@ class StopHandler:
         self._again = False  # the stop is to be raised again (C code swallowed it)
         self._ending = False
         self._in_hook = False
+        self._asking = _thread.allocate_lock()  # held while a thread asks for a raise
         self._old: dict[int, Any] = {}
         self._old_hook = sys.unraisablehook
 
@@ -77,10 +77,9 @@ class StopHandler:
             # Python runs a pending handler at its next check (a loop's back edge): a stop
             # raised again and still pending runs here, while `_ending` drops it, not
             # under the handler restored below; one still asked for by its thread is
-            # waited for (a moment: the thread only calls `interrupt_main`)
-            deadline = time.monotonic() + 1.0
-            while self._again and time.monotonic() < deadline:
-                time.sleep(0.001)
+            # waited for (the thread only calls `interrupt_main`, then releases the lock)
+            with self._asking:
+                pass
             for _ in range(100):
                 pass
         finally:
@@ -119,8 +118,19 @@ class StopHandler:
 
     def _raise_again(self) -> None:
         """The stop raised again in the main thread at its next step after this one,
-        asked for by a new thread (`start_new_thread` does not wait for it to start)."""
-        _thread.start_new_thread(_thread.interrupt_main, (signal.Signals(self.signum),))
+        asked for by a new thread (`start_new_thread` does not wait for it to start);
+        nothing if a thread is asking already."""
+        if self._asking.acquire(blocking=False):
+            try:
+                _thread.start_new_thread(self._ask, (signal.Signals(self.signum),))
+            except RuntimeError:  # no thread to be had: the end of the block raises it
+                self._asking.release()
+
+    def _ask(self, signum: signal.Signals) -> None:
+        try:
+            _thread.interrupt_main(signum)
+        finally:
+            self._asking.release()
 
 
 def caused_by_stop(exc: BaseException | None) -> int:

@@ -16,6 +16,8 @@ import pytest
 from keras_lstm_opt.cli.signals import Stopped, stop_on_signals
 from keras_lstm_opt.cli.stop_handler import StopHandler, caused_by_stop
 
+from ..conftest import time_limit
+
 
 def _c_code_that_catches() -> str:
     """As TensorFlow's C code does: call Python, catch what the signal handler raised
@@ -46,7 +48,8 @@ def test_a_stop_that_c_code_swallows_is_not_printed_and_raised_again(printed):
     reached: list[str] = []
     with pytest.raises(Stopped) as stop, stop_on_signals():
         reached.append(_c_code_that_catches())
-        for _ in range(10**6):  # the stop is raised again before this loop ends
+        deadline = time.monotonic() + time_limit(5)
+        while time.monotonic() < deadline:  # the stop is raised again in this loop
             pass
         reached.append("not reached")  # (the end of the block would raise it too late)
     # the hook returned: a raise inside it is printed by Python as the hook's own error
@@ -69,6 +72,23 @@ def test_the_stop_raised_again_is_dropped_while_an_exception_is_handled():
         handler._again = True
         with pytest.raises(Stopped):
             handler._handle(signal.SIGINT, None)  # raised: nothing is unwinding
+    finally:
+        handler.uninstall()
+
+
+def test_a_raise_that_comes_while_the_hook_runs_is_asked_for_again():
+    handler = StopHandler()
+    handler.install()
+    try:
+        handler.signum = signal.SIGINT
+        handler._again = handler._in_hook = True  # as if it came before the hook returned
+        handler._handle(signal.SIGINT, None)  # not raised: Python would print it
+        assert handler._again
+        handler._in_hook = False
+        with pytest.raises(Stopped):  # asked for again, by a thread: raised after the hook
+            deadline = time.monotonic() + time_limit(5)
+            while time.monotonic() < deadline:
+                pass
     finally:
         handler.uninstall()
 
