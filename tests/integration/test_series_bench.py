@@ -95,9 +95,12 @@ def test_no_two_series_of_the_suite_are_the_same_data():
     """A series new to the suite must be new data, not another name for a spent one (round
     7's first split held out statsmodels' interest_inflation R, which derate already was)."""
     import hashlib
+    import shutil
 
     from benchmarks.series_suite import SUITE
 
+    if shutil.which("Rscript") is None:  # in CI (which installs it) this skip fails
+        pytest.skip("28 series of the suite come with R: apt-get install r-base-core")
     seen: dict[str, str] = {}
     for s in SUITE:
         _, values = s.load()
