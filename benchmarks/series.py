@@ -11,8 +11,9 @@ For each series of the suite (`benchmarks/series_suite.py`):
   decide) and `train forecast`, each in a fresh process, then the trained model on the
   raw windows ending at each origin;
 * MASE and sMAPE per horizon step (M4's definitions; MASE's period is M4's for the
-  frequency), wall time per method; `series.json`, a table, and `series.png` (each
-  series' last forecast against the truth).
+  frequency), wall time per method; `series.json` (with every origin's forecasts, so a
+  combination of methods can be scored later without refitting), a table, and
+  `series.png` (each series' last forecast against the truth).
 
 Example:
 
@@ -133,6 +134,7 @@ def bench_one(s: Series, origins: int, sets: list[str], methods: tuple[str, ...]
         "methods": {},
     }
     last: dict[str, list[float]] = {}
+    every: dict[str, list[list[float]]] = {}  # each origin's forecasts, to score combinations
     for name in methods:
         began, model = time.monotonic(), None
         if name == "naive":
@@ -157,8 +159,12 @@ def bench_one(s: Series, origins: int, sets: list[str], methods: tuple[str, ...]
             m["model"] = model
         row["methods"][name] = m
         last[name] = [float(v) for v in f[-1]]
+        every[name] = [[float(v) for v in fo] for fo in f]
     row["last_origin"] = int(orig[-1])
     row["last_forecasts"] = last
+    row["origin_rows"] = [int(o) for o in orig]  # forecasts[name][i] starts at row origin_rows[i]
+    row["forecasts"] = every
+    row["mase_scale"] = float(scale)
     row["history"] = [float(v) for v in y[max(0, orig[-1] - 3 * s.horizon) : orig[-1] + s.horizon]]
     row["history_start"] = int(max(0, orig[-1] - 3 * s.horizon))
     return row

@@ -277,18 +277,19 @@ def pytest_configure(config) -> None:  # noqa: ANN001
         config.option.loadscopereorder = False
 
 
-# The heavy tier: tests that cost minutes of CPU each (marked `heavy`). The README's test
-# command, and so CI, leaves them out to keep within its 30 minutes; `--heavy` (or KLO_HEAVY=1)
-# adds them, and a stop that touches what they cover runs them (docs/testing.md).
+# The heavy tier: tests that cost half a minute to minutes of CPU each (marked `heavy`). The
+# README's test command, and so CI, leaves them out to keep within its 30 minutes; `--heavy`
+# (or KLO_HEAVY=1) adds them, and a stop that touches what they cover runs them
+# (docs/testing.md).
 HEAVY_ENV = "KLO_HEAVY"
-HEAVY_SKIP = "heavy tier (minutes of CPU): run with --heavy or KLO_HEAVY=1"
+HEAVY_SKIP = "heavy tier (a build or a benchmark): run with --heavy or KLO_HEAVY=1"
 
 
 def pytest_addoption(parser) -> None:  # noqa: ANN001
     parser.addoption(
         "--heavy",
         action="store_true",
-        help="also run the tests marked heavy (minutes each; docs/testing.md)",
+        help="also run the tests marked heavy (builds, benchmarks; docs/testing.md)",
     )
 
 
@@ -342,8 +343,8 @@ def pytest_unconfigure(config) -> None:  # noqa: ANN001
 
 
 # In CI (.ci/run sets KLO_CI=1) a test that skips because something .ci/run installs is
-# missing fails instead, naming it: Ceph, Slurm, Redis, buildah, g++, or a Debian package of the
-# corpus suite that .ci/run installs (the large ones it leaves out, CLDR and the dict-*
+# missing fails instead, naming it: Ceph, Slurm, Redis, buildah, g++, R, or a Debian package
+# of the corpus suite that .ci/run installs (the large ones it leaves out, CLDR and the dict-*
 # dictionaries, may skip).
 CI_TOOLS = re.compile(
     r"needs Ceph|needs Slurm|redis-server|buildah|debootstrap|C\+\+ compiler|needs WordNet",

@@ -53,6 +53,15 @@ def test_series_mode_scores_every_method_on_the_same_origins(tmp_path):
         err = np.mean([np.abs(y[o : o + s.horizon] - y[o - 1]) for o in origins])
         assert methods["naive"]["mase"] == pytest.approx(err / mase_scale(y[:n_train], s.m))
         assert methods["ets"]["model"].startswith("ETS(") and "ARIMA" in methods["arima"]["model"]
+        # every origin's forecasts are kept, and score to the reported MASE (a combination of
+        # methods can be scored from series.json alone)
+        assert row["origin_rows"] == [int(o) for o in origins]
+        truth = np.stack([y[o : o + s.horizon] for o in origins])
+        for name, m in methods.items():
+            f = np.asarray(row["forecasts"][name])
+            assert f.shape == truth.shape
+            mase = np.mean(np.abs(f - truth)) / row["mase_scale"]
+            assert m["mase"] == pytest.approx(mase, rel=1e-3), name
         # ours: imported without --season/--transform; the import's choices are kept
         assert methods["ours"]["model"]["transform"] in ("none", "diff", "seasonal_diff")
     assert "mean MASE" in out.stdout and "ours vs best rival" in out.stdout
@@ -109,6 +118,27 @@ def test_no_two_series_of_the_suite_are_the_same_data():
         seen[key] = s.name
 
 
+def test_every_origins_forecasts_are_kept_and_score_to_the_reported_mase():
+    """series.json keeps each origin's forecasts, so that a combination of methods can be
+    scored later without refitting (the rivals without fitting: no training here)."""
+    from benchmarks.series import bench_one, split
+    from benchmarks.series_suite import series
+
+    s = series("nile")
+    _, y = s.load()
+    row = bench_one(s, 4, [], ("naive", "snaive"))
+    _, origins = split(len(y), s.horizon, 4)
+    assert row["origin_rows"] == [int(o) for o in origins]
+    truth = np.stack([y[o : o + s.horizon] for o in origins])
+    naive = np.asarray(row["forecasts"]["naive"])
+    assert naive.shape == truth.shape
+    assert (naive == y[origins - 1][:, None]).all()  # the last value, at every step
+    for name, m in row["methods"].items():
+        f = np.asarray(row["forecasts"][name])
+        mase = np.mean(np.abs(f - truth)) / row["mase_scale"]
+        assert m["mase"] == pytest.approx(mase, rel=1e-9), name
+
+
 def test_series_mode_names_an_unknown_series(tmp_path):
     out = subprocess.run(
         [*BENCH, "--series", "nile,nope", "--out", str(tmp_path)],
@@ -124,9 +154,13 @@ def test_series_mode_names_an_unknown_series(tmp_path):
 
 
 def test_a_series_from_r_without_r_is_one_line_naming_the_package(tmp_path):
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}  # python, no Rscript
+    bin_dir = tmp_path / "bin"  # python on PATH, and nothing else (/usr/bin has Rscript)
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    out_dir = tmp_path / "out"
+    env = {**os.environ, "PATH": str(bin_dir)}
     out = subprocess.run(
-        [*BENCH, "--series", "nile,nottem", "--out", str(tmp_path)],
+        [*BENCH, "--series", "nile,nottem", "--out", str(out_dir)],
         capture_output=True,
         text=True,
         timeout=time_limit(120),
@@ -137,4 +171,4 @@ def test_a_series_from_r_without_r_is_one_line_naming_the_package(tmp_path):
         "error: series nottem: this series comes with R's datasets package: install R "
         "(Debian: apt-get install r-base-core) so that Rscript is on PATH"
     ]
-    assert not os.listdir(tmp_path)  # nothing ran, nothing half-written
+    assert not out_dir.exists() or not os.listdir(out_dir)  # nothing ran, nothing half-written

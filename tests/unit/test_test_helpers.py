@@ -52,3 +52,62 @@ def test_ci_fails_a_skip_only_for_what_ci_run_installs():
     assert not ci_needs("unicode-cldr-core: not installed here (apt-get install unicode-cldr-core)")
     assert not ci_needs("dict-gcide: not installed here (apt-get install dict-gcide)")
     assert not ci_needs("needs 2 CPUs")
+    # R (the forecasting suite's series from its datasets package)
+    assert ci_needs("28 series of the suite come with R: apt-get install r-base-core")
+
+
+class _Config:
+    def __init__(self, heavy: bool) -> None:
+        self.heavy = heavy
+
+    def getoption(self, name: str) -> bool:
+        assert name == "--heavy"
+        return self.heavy
+
+
+class _Item:
+    def __init__(self, heavy: bool, config: _Config) -> None:
+        self.heavy, self.config = heavy, config
+
+    def get_closest_marker(self, name: str) -> object:
+        return object() if name == "heavy" and self.heavy else None
+
+
+class _Report:
+    def __init__(self, reason: str) -> None:
+        self.skipped, self.outcome = True, "skipped"
+        self.longrepr = ("test_x.py", 1, f"Skipped: {reason}")
+
+
+def _report(item: _Item, reason: str) -> _Report:
+    """What the KLO_CI hook makes of a skip: drive the hook wrapper as pluggy does."""
+    from ..conftest import pytest_runtest_makereport
+
+    rep = _Report(reason)
+    hook = pytest_runtest_makereport(item, None)
+    next(hook)
+    with pytest.raises(StopIteration):
+        hook.send(type("Outcome", (), {"get_result": lambda self: rep})())
+    return rep
+
+
+def test_the_heavy_tier_is_on_by_the_flag_or_the_setting(monkeypatch):
+    from ..conftest import heavy_enabled
+
+    monkeypatch.delenv("KLO_HEAVY", raising=False)
+    assert not heavy_enabled(_Config(False)) and heavy_enabled(_Config(True))
+    for value, on in (("1", True), ("true", True), ("0", False), ("", False), ("yes", False)):
+        monkeypatch.setenv("KLO_HEAVY", value)
+        assert heavy_enabled(_Config(False)) is on, value
+
+
+def test_in_ci_a_missing_tool_fails_a_test_but_not_a_heavy_one_left_out(monkeypatch):
+    monkeypatch.setenv("KLO_CI", "1")
+    monkeypatch.delenv("KLO_HEAVY", raising=False)
+    reason = "needs Slurm (slurmctld not found)"
+    assert _report(_Item(False, _Config(False)), reason).outcome == "failed"
+    assert _report(_Item(True, _Config(False)), reason).outcome == "skipped"  # tier off
+    assert _report(_Item(True, _Config(True)), reason).outcome == "failed"  # tier on
+    assert _report(_Item(False, _Config(False)), "needs 2 CPUs").outcome == "skipped"
+    monkeypatch.delenv("KLO_CI")
+    assert _report(_Item(False, _Config(False)), reason).outcome == "skipped"  # not CI
