@@ -172,3 +172,36 @@ def test_a_series_from_r_without_r_is_one_line_naming_the_package(tmp_path):
         "(Debian: apt-get install r-base-core) so that Rscript is on PATH"
     ]
     assert not out_dir.exists() or not os.listdir(out_dir)  # nothing ran, nothing half-written
+
+
+def test_combinations_score_from_series_json_alone(tmp_path, capsys):
+    """benchmarks/series_combine.py: the mean of two methods' kept forecasts, scored with
+    the bench's MASE; an unknown member or an older file is one line, exit 2."""
+    from benchmarks.series import bench_one
+    from benchmarks.series_combine import main, score
+    from benchmarks.series_suite import series
+
+    s = series("lakehuron")
+    _, y = s.load()
+    row = bench_one(s, 3, [], ("naive", "snaive"))
+    truth = np.stack([y[o : o + s.horizon] for o in row["origin_rows"]])
+    naive = np.asarray(row["forecasts"]["naive"])
+    drift = naive + np.arange(1, s.horizon + 1)  # a second member unlike the first
+    row["forecasts"]["drift"] = drift.tolist()
+    mean = (naive + drift) / 2
+    expected = np.mean(np.abs(mean - truth)) / row["mase_scale"]
+    scores = score([row], ["naive+drift"])["lakehuron"]
+    assert scores["naive+drift"] == pytest.approx(expected, rel=1e-12)
+    assert scores["naive"] == pytest.approx(row["methods"]["naive"]["mase"], rel=1e-12)
+    path = tmp_path / "series.json"
+    path.write_text(json.dumps({"rows": [row]}))
+    assert main([str(path), "naive+drift"]) == 0
+    assert f"{expected:10.3f}" in capsys.readouterr().out.splitlines()[1]
+    assert main([str(path), "naive+ets"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: naive+ets: 'ets' is not in {path} (drift, naive, snaive)"
+    )
+    del row["forecasts"]
+    path.write_text(json.dumps({"rows": [row]}))
+    assert main([str(path), "naive+snaive"]) == 2
+    assert "no per-origin forecasts" in capsys.readouterr().err
