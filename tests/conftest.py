@@ -294,8 +294,13 @@ def pytest_addoption(parser) -> None:  # noqa: ANN001
 
 
 def heavy_enabled(config) -> bool:  # noqa: ANN001
-    """Whether this run includes the heavy tier: `--heavy` or KLO_HEAVY=1."""
-    return bool(config.getoption("--heavy")) or os.environ.get(HEAVY_ENV, "") in ("1", "true")
+    """Whether this run includes the heavy tier: `--heavy` or KLO_HEAVY=1 (true, yes, on; 0,
+    false, no, off or unset leave it out; anything else stops the run, naming the value)."""
+    raw = os.environ.get(HEAVY_ENV, "")
+    value = raw.strip().lower()
+    if value not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
+        raise pytest.UsageError(f"{HEAVY_ENV}={raw!r}: expected 1 or 0 (or true/false, yes/no)")
+    return bool(config.getoption("--heavy")) or value in ("1", "true", "yes", "on")
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:  # noqa: ANN001

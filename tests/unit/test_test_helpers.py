@@ -96,9 +96,12 @@ def test_the_heavy_tier_is_on_by_the_flag_or_the_setting(monkeypatch):
 
     monkeypatch.delenv("KLO_HEAVY", raising=False)
     assert not heavy_enabled(_Config(False)) and heavy_enabled(_Config(True))
-    for value, on in (("1", True), ("true", True), ("0", False), ("", False), ("yes", False)):
+    for value, on in (("1", True), ("True", True), ("yes", True), ("0", False), ("off", False)):
         monkeypatch.setenv("KLO_HEAVY", value)
         assert heavy_enabled(_Config(False)) is on, value
+    monkeypatch.setenv("KLO_HEAVY", "heavy")  # not a yes or a no: the run stops, naming it
+    with pytest.raises(pytest.UsageError, match=r"KLO_HEAVY=.heavy.: expected 1 or 0"):
+        heavy_enabled(_Config(False))
 
 
 def test_in_ci_a_missing_tool_fails_a_test_but_not_a_heavy_one_left_out(monkeypatch):
