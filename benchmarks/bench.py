@@ -205,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         "--half", default="dev", help="--mode series: dev, held-out or all (default dev)"
     )
     p.add_argument(
-        "--origins", type=int, default=20, help="--mode series: rolling origins per series"
+        "--origins",
+        type=int,
+        default=20,
+        help="--mode series: at most this many rolling origins per series (fewer where its "
+        "test period is short)",
     )
     p.add_argument(
         "--methods",

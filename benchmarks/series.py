@@ -263,7 +263,7 @@ def run_series(args: Any) -> int:
         "methods": list(methods),
         "rows": rows,
         "versions": _versions(),
-        "origins": args.origins,
+        "max_origins": args.origins,  # each row's "origins": those its test period held
         "overrides": args.overrides,
     }
     path = os.path.join(args.out, "series.json")
