@@ -165,6 +165,7 @@ def bench_one(s: Series, origins: int, sets: list[str], methods: tuple[str, ...]
     row["origin_rows"] = [int(o) for o in orig]  # forecasts[name][i] starts at row origin_rows[i]
     row["forecasts"] = every
     row["mase_scale"] = float(scale)
+    row["truth"] = [[float(v) for v in t] for t in truth]  # the values forecasts[...][i] meet
     row["history"] = [float(v) for v in y[max(0, orig[-1] - 3 * s.horizon) : orig[-1] + s.horizon]]
     row["history_start"] = int(max(0, orig[-1] - 3 * s.horizon))
     return row

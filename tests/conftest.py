@@ -119,11 +119,11 @@ def _speed_probe_line(config) -> str | None:  # noqa: ANN001
             [sys.executable, "-c", SPEED_PROBE],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=time_limit(120),
         ).stdout
         cpu, wall = out.split()[-2:]
     except (subprocess.TimeoutExpired, ValueError):
-        return "speed probe: `import tensorflow` did not finish in 120 s or print its figures"
+        return "speed probe: `import tensorflow` did not finish in time or print its figures"
     return (
         f"speed probe (after the tests): `import tensorflow` in a fresh process took {cpu} "
         f"CPU-s ({wall} s wall); CI times compare only beside it (docs/testing.md)"

@@ -12,7 +12,8 @@ Example:
     python -m pytest -p tools.test_cpu -n 3 --dist loadfile tests/integration
     # ... CPU seconds by test file (all tests 1,234 CPU-s): test_readme.py 301, ...
 
-Set KLO_TEST_CPU_FILE to keep the JSON lines ({"test", "file", "cpu", "wall"}) somewhere.
+Set KLO_TEST_CPU_FILE to keep the JSON lines ({"test", "file", "cpu", "wall"}) somewhere
+(each run starts that file afresh).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def _cpu() -> float:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput") and not os.environ.get(FILE_ENV):
+    if hasattr(config, "workerinput"):
+        return
+    if os.environ.get(FILE_ENV):  # a file named by the user: this run's tests only
+        open(os.environ[FILE_ENV], "w", encoding="utf-8").close()
+    else:
         fd, path = tempfile.mkstemp(prefix="klo-test-cpu-", suffix=".jsonl")
         os.close(fd)
         os.environ[FILE_ENV] = path  # the workers, started after this, inherit it

@@ -9,8 +9,11 @@ import fcntl
 import logging
 import os
 import threading
+import time
 
 from keras_lstm_opt.models.kernels import _build_lock
+
+from ..conftest import time_limit
 
 
 def _try_lock(path: str) -> bool:
@@ -42,7 +45,8 @@ def test_a_second_builder_says_it_waits_and_enters_after_the_first(tmp_path, cap
         with _build_lock(str(tmp_path)):
             waiter = threading.Thread(target=second)
             waiter.start()
-            for _ in range(200):  # until it logs that it waits (at most 2 s)
+            deadline = time.monotonic() + time_limit(2)
+            while time.monotonic() < deadline:  # until it logs that it waits
                 if "waiting for another process's build" in caplog.text:
                     break
                 entered.wait(0.01)
