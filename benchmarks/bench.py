@@ -560,6 +560,11 @@ def _real_text(args: argparse.Namespace) -> int:
         for key in ("gap_points", "int8_drop_points"):
             row[key] = row[key] if row[key] == "-" else f"{row[key]:+.1f}"
     print(format_table(shown, cols))
+    for corpus in r["corpora"]:  # issue 30's two lines, and why a miss is one
+        judged = corpus.get("verdict") or {}
+        for line in ("accuracy", "speed"):
+            if judged.get(line) not in (None, "met"):
+                print(f"{corpus['corpus']}: {line} missed: {judged[line]}")
     m, v = r["machine"], r["versions"]
     print(
         f"{m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), {r['date']}; "
