@@ -19,6 +19,22 @@
   Jargon File's usage tags ("[Usenet]", "[from ...]"), `{cross references}`, e-mail
   addresses and code fragments: noisy. Added in the suite's fourth round (held-out).
 
+Added in the suite's fifth round (held-out):
+
+* `vera` (package `dict-vera`, V.E.R.A., "Virtual Entity of Relevant Acronyms", GFDL-1.1+,
+  no invariant sections): each acronym with its expansion ("ACE Access Control Entry"),
+  labelled by the first tag VERA puts after it in parentheses ("(AD, ACL)": "AD"): the
+  field or vendor ("IBM", "MS", "cryptography", "slang", "org." for organisations, ...).
+  The tags are cut from the text; expansions without a tag are dropped, and so are
+  tags under `VERA_MIN_ROWS` acronyms: short texts in 50-odd classes, very unequal.
+  VERA is not FOLDOC (FOLDOC's entries expand some of the same acronyms, at length).
+* `devil` (package `dict-devil`, Ambrose Bierce's The Devil's Dictionary, 1911, public
+  domain): each entry's definition, its verses and their authors included, labelled by
+  the part of speech its head gives ("ALDERMAN, n.  An ingenious criminal ..."),
+  coarsened as `jargon`'s are (`DEVIL_POS`); heads with none, or a rarer one (adverbs,
+  pronouns, participles), are dropped: noun, adjective or verb. The head word itself is
+  cut from the text. The same labels as `jargon` (dev), another book.
+
 A text found under two labels is dropped; texts are cut at `MAN_WORDS` words. Entries are
 read in the order of the `.index` file's offsets (an entry listed under several headwords
 counts once); `.dict.dz` files are gzip-compatible.
@@ -56,6 +72,12 @@ JARGON_POS = {
     "interj": "interjection",
     "excl": "interjection",
 }
+
+VERA_MIN_ROWS = 20
+_VERA_TAGS = re.compile(r"\s*\(([^()]*)\)\s*$")
+DEVIL_POS = {"n": "noun", "n.pl": "noun", "adj": "adjective", "v": "verb", "v.t": "verb"}
+DEVIL_POS["v.i"] = "verb"
+_DEVIL_HEAD = re.compile(r"^[A-Z][^,\n]*,\s*((?:[a-z]+\.)+)\s*")
 
 
 def _b64(text: str) -> int:
@@ -169,4 +191,52 @@ def jargon_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
         label = jargon_part_of_speech(lines[1]) if len(lines) > 2 else None
         if label:
             found.append(("\n".join(lines[2:]), label))
+    return _finish(found, words)
+
+
+def vera_entry(entry: str) -> tuple[str, str] | None:
+    """(acronym and expansion, first tag) of one VERA entry, or None without a tag (or
+    for a header entry, whose head is not one word).
+
+    Example:
+        vera_entry("ACE\n       Access Control Entry (AD, ACL)\n")
+        # ("ACE Access Control Entry", "AD")
+    """
+    head, _, body = entry.strip().partition("\n")
+    body = " ".join(body.split())
+    match = _VERA_TAGS.search(body)
+    tag = match.group(1).split(",")[0].strip() if match else ""
+    if not match or not tag or len(head.split()) != 1 or head.startswith("00-database"):
+        return None  # the database's own header entries (dictfmt's 00databaseinfo, ...)
+    return f"{head.strip()} {body[: match.start()]}".strip(), tag
+
+
+def vera_rows() -> list[tuple[str, str]]:
+    """(acronym and expansion, tag) for every tagged VERA entry, tags under
+    `VERA_MIN_ROWS` rows dropped (see the module's docstring)."""
+    found = [row for entry in dictd_entries("dict-vera", "vera") if (row := vera_entry(entry))]
+    rows = unambiguous(found)
+    counts = collections.Counter(label for _, label in rows)
+    return [row for row in rows if counts[row[1]] >= VERA_MIN_ROWS]
+
+
+def devil_entry(entry: str) -> tuple[str, str] | None:
+    """(definition, part of speech) of one Devil's Dictionary entry, or None when its
+    head gives no part of speech of `DEVIL_POS`.
+
+    Example:
+        devil_entry("ALIEN, n.  An American sovereign in his probationary state.\n")
+        # ("An American sovereign in his probationary state.", "noun")
+    """
+    match = _DEVIL_HEAD.match(entry)
+    label = DEVIL_POS.get(match.group(1).rstrip(".")) if match else None
+    if not match or not label:
+        return None
+    return " ".join(entry[match.end() :].split()), label
+
+
+def devil_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
+    """(definition, noun/adjective/verb) for every Devil's Dictionary entry whose head
+    gives one, in the index's order (see the module's docstring)."""
+    found = [row for entry in dictd_entries("dict-devil", "devil") if (row := devil_entry(entry))]
     return _finish(found, words)

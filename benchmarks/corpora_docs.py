@@ -1,4 +1,4 @@
-"""Programming documentation as labelled text: Perl's diagnostics and Python's docstrings.
+"""Programming documentation as labelled text: Perl's diagnostics and FAQ, Python's docstrings.
 
 * `perldiag`: every message of Perl's `perldiag.pod` (package `perl-modules-5.xx`, which
   `perl` pulls in; Perl's Artistic licence or GPL-1+), text = the message template and
@@ -13,10 +13,19 @@
   collapsed, texts under `DOC_MIN_WORDS` words are dropped, a text found under two
   modules is dropped everywhere, and only the `PYDOC_MODULES` modules with the most rows
   (at least `PYDOC_MIN_ROWS` each) are kept. The rows depend on the Python version only.
+* `perlfaq` (package `perl-doc`, the Perl FAQ, perlfaq 5.2021, Perl's licence): each
+  question of `perlfaq1.pod` to `perlfaq9.pod` (a `=head2` heading) and its answer, up
+  to the next heading, labelled by the part of the FAQ it is in, named as its NAME line
+  names it ("Data Manipulation", "Regular Expressions", "System Interaction", ...: 9
+  classes, 14 to 80 questions). POD markup (`C<...>`, `L<...>`) and the answers' Perl
+  code are kept: noisy; texts are cut at `MAN_WORDS` words. Added in the suite's fifth
+  round (held-out); it shares Perl's documentation, not its text, with `perldiag`
+  (dev).
 
 Example:
 
     rows = perldiag_rows()   # [("accept() on closed socket %s You tried ...", "warning")]
+    rows = perlfaq_rows()    # [("What is Perl? Perl is a high-level ...", "General Questions ...")]
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ DOC_MIN_WORDS = 3
 PYDOC_MODULES = 50
 PYDOC_MIN_ROWS = 30
 _SKIP_DIRS = {"site-packages", "test", "tests", "idle_test", "__pycache__"}
+_PERLFAQ = re.compile(r"/pod/perlfaq[1-9]\.pod$")
 
 
 def _perl_modules_package() -> str:
@@ -170,3 +180,48 @@ def pydoc_rows(
         if n >= PYDOC_MIN_ROWS
     }
     return [row for row in rows if row[1] in keep]
+
+
+def perlfaq_part(pod: str, words: int = MAN_WORDS) -> list[tuple[str, str]]:
+    """(question and answer, part's name) for each `=head2` question of one perlfaqN.pod,
+    from its DESCRIPTION to the next `=head1` but one (AUTHOR AND COPYRIGHT).
+
+    Example:
+        perlfaq_part("=head1 NAME\n\nperlfaq1 - General\n\n=head2 Why?\n\nBecause.\n")
+        # [("Why? Because.", "General")]
+    """
+    name = re.search(r"^=head1 NAME\s+\S+\s+-\s+(.+?)\s*$", pod, flags=re.MULTILINE)
+    if not name:
+        return []
+    rows: list[tuple[str, str]] = []
+    question = ""
+    body: list[str] = []
+    for para in re.split(r"\n\s*\n", pod):
+        if para.startswith("=head") or para.startswith("=cut"):
+            if question:
+                text = " ".join(f"{question} {' '.join(body)}".split()[:words])
+                rows.append((text, name.group(1)))
+            question, body = "", []
+            if para.startswith("=head2 "):
+                question = para[len("=head2 ") :].strip()
+        elif question and not para.startswith(("=over", "=back", "=for", "=begin", "=end")):
+            body.append(re.sub(r"^=item\s*", "", para))
+    if question:
+        rows.append((" ".join(f"{question} {' '.join(body)}".split()[:words]), name.group(1)))
+    return rows
+
+
+def perlfaq_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
+    """(question and answer, FAQ part) for every question of perlfaq1 to perlfaq9, part
+    by part (see the module's docstring)."""
+    pods = [p for p in _package_files("perl-doc") if _PERLFAQ.search(p)]
+    if not pods:
+        raise DataError(
+            "perl-doc installs no perlfaq1.pod..perlfaq9.pod; reinstall it with: "
+            "apt-get install --reinstall perl-doc"
+        )
+    rows = []
+    for path in sorted(pods):
+        with open(path, encoding="utf-8") as fh:
+            rows += perlfaq_part(fh.read(), words)
+    return rows
