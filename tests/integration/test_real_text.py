@@ -186,6 +186,12 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         assert ours["gap_points"] == pytest.approx(gap)
         summary = next(c for c in result["corpora"] if c["corpus"] == corpus)
         assert summary["best_rival"] == best_rival["contender"] and summary["half"] == "dev"
+        assert ours["points"][0]["wall_seconds"] > ours["setup_seconds"] >= ours["import_seconds"]
+        judged = summary["verdict"]  # issue 30's two lines, each "met" or why not
+        assert judged["met"] == (judged["accuracy"] == judged["speed"] == "met")
+        if judged["accuracy"] != "met":
+            assert f"of {sum(val.values())} validation rows" in judged["accuracy"]
+            assert f"{corpus}: accuracy missed: {judged['accuracy']}" in out.stdout
         if HAS_FASTTEXT:
             fast, bigrams = rows["fasttext"], rows["fasttext-bigrams"]
             assert [p["epoch"] for p in fast["points"]] == [1, 2, 3, 4, 5]
@@ -224,6 +230,7 @@ def test_real_text_bench_takes_a_csv_and_a_list_of_rivals(tmp_path):
     rows = {r["contender"]: r for r in result["rows"]}
     assert list(rows) == names  # the bench's order; "tfidf" is tfidf-word
     assert result["corpora"][0]["half"] is None  # a CSV is in neither half of the suite
+    assert result["corpora"][0]["verdict"] == {}  # ours not run: no verdict
     if HAS_FASTTEXT:
         assert [p["epoch"] for p in rows["fasttext"]["points"]] == [1, 2]
     split = tmp_path / "b" / "real-text" / "tiny"
