@@ -191,7 +191,15 @@ def test_real_text_bench_runs_every_rival_on_one_split_of_two_suite_corpora(tmp_
         assert judged["met"] == (judged["accuracy"] == judged["speed"] == "met")
         if judged["accuracy"] != "met":
             assert f"of {sum(val.values())} validation rows" in judged["accuracy"]
-            assert f"{corpus}: accuracy missed: {judged['accuracy']}" in out.stdout
+        assert judged["speed"] == "met" or judged["speed"].split(":")[0] in (
+            "set-up",
+            "first epoch",
+            "epochs",
+            "never",
+        )
+        for line in ("accuracy", "speed"):  # each miss printed under the table, as kept
+            printed = f"{corpus}: {line} missed: {judged[line]}"
+            assert (printed in out.stdout) == (judged[line] != "met"), printed
         if HAS_FASTTEXT:
             fast, bigrams = rows["fasttext"], rows["fasttext-bigrams"]
             assert [p["epoch"] for p in fast["points"]] == [1, 2, 3, 4, 5]
