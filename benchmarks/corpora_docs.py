@@ -37,7 +37,7 @@ import re
 import subprocess
 import sysconfig
 
-from benchmarks.corpora_text import MAN_WORDS, _package_files
+from benchmarks.corpora_text import MAN_WORDS, _package_files, package_files_matching
 from keras_lstm_opt.errors import DataError
 
 SEVERITY = {
@@ -214,14 +214,9 @@ def perlfaq_part(pod: str, words: int = MAN_WORDS) -> list[tuple[str, str]]:
 def perlfaq_rows(words: int = MAN_WORDS) -> list[tuple[str, str]]:
     """(question and answer, FAQ part) for every question of perlfaq1 to perlfaq9, part
     by part (see the module's docstring)."""
-    pods = [p for p in _package_files("perl-doc") if _PERLFAQ.search(p)]
-    if not pods:
-        raise DataError(
-            "perl-doc installs no perlfaq1.pod..perlfaq9.pod; reinstall it with: "
-            "apt-get install --reinstall perl-doc"
-        )
+    pods = package_files_matching("perl-doc", _PERLFAQ, "perlfaq1.pod..perlfaq9.pod")
     rows = []
-    for path in sorted(pods):
+    for path in pods:
         with open(path, encoding="utf-8") as fh:
             rows += perlfaq_part(fh.read(), words)
     return rows

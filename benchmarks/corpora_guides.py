@@ -26,8 +26,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from benchmarks.corpora_text import _package_files, unambiguous
-from keras_lstm_opt.errors import DataError
+from benchmarks.corpora_text import package_files_matching, unambiguous
 
 CJK_CHARS = 600
 MIN_SECTION_CHARS = 30
@@ -111,14 +110,11 @@ def chapter_sections(html: str) -> tuple[str, list[str]]:
 def debian_reference_zh_rows(chars: int = CJK_CHARS) -> list[tuple[str, str]]:
     """(section text, chapter title) for every section of the Simplified Chinese Debian
     Reference's numbered chapters, chapter by chapter (see the module's docstring)."""
-    chapters = [p for p in _package_files("debian-reference-zh-cn") if _CHAPTER_FILE.search(p)]
-    if not chapters:
-        raise DataError(
-            "debian-reference-zh-cn installs no /usr/share/debian-reference/chNN.zh-cn.html; "
-            "reinstall it with: apt-get install --reinstall debian-reference-zh-cn"
-        )
+    chapters = package_files_matching(
+        "debian-reference-zh-cn", _CHAPTER_FILE, "/usr/share/debian-reference/chNN.zh-cn.html"
+    )
     found = []
-    for path in sorted(chapters):
+    for path in chapters:
         with open(path, encoding="utf-8") as fh:
             title, sections = chapter_sections(fh.read())
         found += [

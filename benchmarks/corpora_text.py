@@ -57,6 +57,18 @@ def _package_files(*packages: str) -> list[str]:
     return sorted(files)
 
 
+def package_files_matching(package: str, pattern: re.Pattern[str], wanted: str) -> list[str]:
+    """The files of `package` whose paths match `pattern`, sorted, or a DataError saying
+    that it installs no `wanted` and how to reinstall it."""
+    found = [p for p in _package_files(package) if pattern.search(p)]
+    if not found:
+        raise DataError(
+            f"{package} installs no {wanted}; reinstall it with: "
+            f"apt-get install --reinstall {package}"
+        )
+    return found
+
+
 def fortune_rows() -> list[tuple[str, str]]:
     """(quotation, file name) for every cookie of the `fortunes` package, in file order."""
     rows = []

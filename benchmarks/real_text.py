@@ -60,7 +60,7 @@ from benchmarks.rivals import (
 )
 from benchmarks.tta import first_reach
 from keras_lstm_opt.charts import save_figure
-from keras_lstm_opt.errors import UsageError
+from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.extras import need
 
 __all__ = ["CONTENDERS", "bench_real_text", "parse_contenders", "plot", "read_corpus"]
@@ -150,6 +150,27 @@ def sample_rows(rows: list[tuple[str, str]], n: int, seed: int = 0) -> list[tupl
         out += rng.sample(by_label[label], take[label])
     rng.shuffle(out)
     return out
+
+
+def check_splittable(source: str, rows: list[tuple[str, str]], fraction: float) -> None:
+    """Refuse rows that `split_corpus` cannot split into two non-empty halves of at least
+    two classes (every class keeps a training row).
+
+    Raises:
+        DataError: fewer than two classes, or no row left for validation.
+    """
+    counts = Counter(label for _, label in rows)
+    if len(counts) < 2:
+        raise DataError(
+            f"{source}: {len(rows)} rows in {len(counts)} class(es); a classifier needs at "
+            "least 2 labels"
+        )
+    if sum(min(round(n * fraction), n - 1) for n in counts.values()) < 1:
+        raise DataError(
+            f"{source}: {len(rows)} rows in {len(counts)} classes leave no validation row "
+            f"({fraction:.0%} of each class, each keeping a training row); give at least "
+            f"{int(np.ceil(0.5 / fraction))} rows of one class"
+        )
 
 
 def split_corpus(
@@ -335,6 +356,7 @@ def bench_real_text(
     out_rows, summary = [], []
     for name, data, source in sources:
         picked = sample_rows(data, rows, seed) if rows else data
+        check_splittable(source, picked, validation_fraction)
         work = os.path.join(out_dir, "real-text", name)
         stats = split_corpus(picked, work, validation_fraction, seed)
         stats["sampled_from"] = len(data)

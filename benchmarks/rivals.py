@@ -63,7 +63,7 @@ def read_corpus(path: str) -> list[tuple[str, str]]:
     """(text, label) rows of a CSV with `text` and `label` columns.
 
     Raises:
-        DataError: the file lacks one of the columns.
+        DataError: the file lacks one of the columns, or a row's label is empty.
     """
     from keras_lstm_opt.errors import DataError
 
@@ -73,7 +73,12 @@ def read_corpus(path: str) -> list[tuple[str, str]]:
             raise DataError(
                 f"{path}: needs the columns text,label; has {','.join(reader.fieldnames or [])}"
             )
-        return [(r["text"], r["label"]) for r in reader]
+        rows = []
+        for r in reader:
+            if not (r["label"] or "").strip():  # else a class named "" for some rivals
+                raise DataError(f"{path}, line {reader.line_num}, column 'label': empty label")
+            rows.append((r["text"] or "", r["label"]))
+        return rows
 
 
 def read_split(

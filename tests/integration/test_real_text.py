@@ -321,6 +321,32 @@ def test_real_text_bench_refuses_a_missing_or_wrong_corpus(tmp_path):
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize(
+    "rows, words",
+    [
+        ("a b,x\nc d,\ne f,y\n", ("blank.csv, line 3", "empty label")),  # a class "" else
+        ("a b,x\nc d,x\ne f,x\n", ("blank.csv", "3 rows in 1 class(es)", "2 labels")),
+        ("a b,x\nc d,y\ne f,x\ng h,y\n", ("blank.csv", "no validation row", "3 rows")),
+        ("", ("blank.csv", "0 rows in 0 class(es)")),
+    ],
+)
+def test_real_text_bench_refuses_rows_it_cannot_split(tmp_path, rows, words):
+    """A user's CSV the bench cannot judge on: one line naming it, exit 2, no traceback
+    (before: an empty label became a class for some rivals and a traceback naming the
+    bench's own train.csv for ours; one class or too few rows, a scikit-learn traceback)."""
+    corpus = tmp_path / "blank.csv"
+    corpus.write_text("text,label\n" + rows)
+    out = subprocess.run(
+        [*BENCH, "--corpus", str(corpus), "--contenders", "ours", "--out", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=time_limit(120),
+    )
+    assert out.returncode == 2 and all(w in out.stderr for w in words), out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert not (tmp_path / "b" / "real-text").exists()  # refused before any split
+
+
 def test_real_text_bench_without_fasttext_says_what_to_install(tmp_path):
     corpus = tmp_path / "two.csv"
     corpus.write_text("text,label\n" + "a b,x\nc d,y\n" * 10)
