@@ -9,7 +9,7 @@ From a clone of the repository: benchmarks/ is not in the wheel.
 * `importer`: `data import` throughput and peak RSS on a large real-text CSV
   (`python -m benchmarks.importer`);
 * `corpora` (`suite` and the `corpora_*` builders): the real offline data sets as CSV: the
-  24-corpus text suite in a development and a held-out half, and the CO2 record;
+  text suite (42 corpora in round 5) in a development and a held-out half, and the CO2 record;
 * `real_text` (and `rivals`): keras-lstm-opt's defaults against a Keras tutorial, TF-IDF +
   logistic regression on word and on character n-grams, and fastText, on real text corpora
   (accuracy, macro-F1, time to each best and to the tutorial's best, the gap);

@@ -1,8 +1,8 @@
 """Real data sets available offline, written as the CSV files a user would bring.
 
-The text corpora are issue 30's suite (`suite.SUITE`: 17 corpora, a development half
-and a held-out half, each built from what a Debian package installs); `--list` shows
-them with their packages, `--stats` measures them (`corpora_stats`).
+The text corpora are the real-text suite (`suite.SUITE`: 42 corpora in round 5, a
+development half and a held-out half, each built from what a Debian package installs);
+`--list` shows them with their packages, `--stats` measures them (`corpora_stats`).
 
 * `wordnet`: WordNet 3.0's noun glosses (Debian package `wordnet-base`, Princeton's
   WordNet licence: free to use and redistribute with its notice) labelled by their
@@ -13,7 +13,7 @@ them with their packages, `--stats` measures them (`corpora_stats`).
 * `fortunes`, `manpages`: see `corpora_text` (quotations in about 40 topics; man pages
   in 5 sections, long texts); the other text corpora: see `suite` and the modules it
   names (`corpora_bible`, `corpora_manpages`, `corpora_docs`, `corpora_names`,
-  `corpora_fortunes`, `corpora_dict`).
+  `corpora_fortunes`, `corpora_dict`, `corpora_edict`, `corpora_guides`).
 * `co2`: the Mauna Loa atmospheric CO2 record shipped with statsmodels (NOAA, public
   domain), weekly 1958-2001, as monthly means with gaps interpolated: 526 rows with a
   trend and a yearly season. Columns `date,co2` (ppm).
