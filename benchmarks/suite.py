@@ -26,7 +26,8 @@ spent: it joins dev, and the next round holds out corpora new to the suite.
   File's definitions by part of speech: noisy), dhammapada (its verses by chapter: 391
   rows in 26 classes, few and balanced) and iso-codes-ko (Korean names by ISO standard:
   short, Hangul).
-* Round 5 (Dec 7; `half` "held-out" below): **dev** the thirty-six above; **held out**
+* Round 5 (Dec 7; `half` "held-out" below; run once on Dec 7, 18:21-18:28 UTC, round 4's
+  defaults: spent): **dev** the thirty-six above; **held out**
   debian-ref-zh (the Debian Reference in Simplified Chinese, sections by chapter: long,
   unspaced, commands and package tables: noisy), skk-names (Japanese words of SKK's
   dictionaries of place names, personal names, stations, ...: short, unspaced, 9 classes,
