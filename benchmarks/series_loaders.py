@@ -1,6 +1,6 @@
 """Loaders of the series suite's data (benchmarks/series_suite.py): each returns (times,
-values) from a pip package's bundled data (statsmodels, pmdarima) or from R's `datasets`
-(through Rscript), offline.
+values) from a pip package's bundled data (statsmodels, pmdarima, matplotlib's sample data) or
+from R's `datasets` (through Rscript), offline.
 
 Example:
 
@@ -69,8 +69,10 @@ def elecequip() -> Loaded:
     return [t.strftime("%Y-%m-%d") for t in frame.index], frame.iloc[:, 0].to_numpy(np.float64)
 
 
-def r(expr: str) -> np.ndarray:
-    """The values of R expression `expr` (a series of R's datasets package), via Rscript."""
+def r(expr: str, gaps: bool = False) -> np.ndarray:
+    """The values of R expression `expr` (a series of R's datasets package), via Rscript.
+    With `gaps`, its NAs are filled by linear interpolation between their neighbours (an NA
+    first or last is an error: drop it in `expr`)."""
     rscript = shutil.which("Rscript")
     if rscript is None:
         raise UsageError(
@@ -83,9 +85,21 @@ def r(expr: str) -> np.ndarray:
     if out.returncode:
         raise DataError(f"{rscript} -e {code!r}: exit {out.returncode} ({last})")
     try:
-        return np.array([float(v) for v in out.stdout.split()], np.float64)
+        values = np.array(
+            [np.nan if gaps and v == "NA" else float(v) for v in out.stdout.split()], np.float64
+        )
     except ValueError:
         raise DataError(f"{rscript} -e {code!r}: printed something other than numbers") from None
+    return filled(values, f"R {expr}") if gaps else values
+
+
+def filled(values: np.ndarray, what: str) -> np.ndarray:
+    """`values` with each NaN replaced by linear interpolation between its nearest neighbours."""
+    ok = np.isfinite(values)
+    if len(values) == 0 or not ok[0] or not ok[-1]:
+        raise DataError(f"{what}: a missing value first or last, which interpolation cannot fill")
+    at = np.arange(len(values))
+    return np.where(ok, values, np.interp(at, at[ok], values[ok]))
 
 
 def steps(values: np.ndarray) -> Loaded:  # no calendar: step numbers
@@ -95,3 +109,41 @@ def steps(values: np.ndarray) -> Loaded:  # no calendar: step numbers
 def msft() -> Loaded:
     frame = need("pmdarima.datasets", "the series suite", "examples").load_msft()
     return list(frame["Date"].astype(str)), frame["Close"].to_numpy(np.float64)
+
+
+def mpl_sample(name: str) -> Any:  # an open file of matplotlib's bundled sample data
+    from matplotlib import cbook
+
+    try:
+        return cbook.get_sample_data(name)
+    except OSError as e:
+        raise DataError(f"matplotlib's sample data {name}: {e}") from None
+
+
+def sp500() -> Loaded:
+    """The S&P 500 index on the first of each month, 1990-01 to 2022-06 (matplotlib's
+    Stocks.csv, from Yahoo Finance; its other rows are dividend dates with no prices)."""
+    import pandas as pd
+
+    with mpl_sample("Stocks.csv") as fh:
+        frame = pd.read_csv(fh, comment="#")
+    frame = frame[frame["Date"].str.endswith("-01") & frame["^GSPC"].notna()]
+    return list(frame["Date"].astype(str)), frame["^GSPC"].to_numpy(np.float64)
+
+
+def goog() -> Loaded:
+    """Google's daily closing prices 2004-08-19 to 2008-10-14, trading days (matplotlib's
+    goog.npz)."""
+    with mpl_sample("goog.npz") as npz:
+        prices = npz["price_data"]
+    return [str(d) for d in prices["date"]], np.asarray(prices["close"], np.float64)
+
+
+def eeg() -> Loaded:
+    """The first of the four EEG channels in matplotlib's eeg.dat: 800 samples over 10 s
+    (80 a second), as its example mri_with_eeg reads them."""
+    with mpl_sample("eeg.dat") as fh:
+        data = np.fromfile(fh, dtype=np.float64)
+    if data.size != 800 * 4:
+        raise DataError(f"matplotlib eeg.dat: {data.size} values, expected 800 x 4")
+    return steps(data.reshape(800, 4)[:, 0])

@@ -1,7 +1,8 @@
 """The series suite (issue 34): real time series, which half each is in, and how to read it.
 
-Sixty-two real series, each bundled with a pip package (statsmodels, pmdarima) or with R's
-`datasets` package (Debian's r-base-core: `apt-get install r-base-core`), so offline. The
+Seventy real series, each bundled with a pip package (statsmodels, pmdarima, matplotlib's
+sample data) or with R's `datasets` package (Debian's r-base-core: `apt-get install
+r-base-core`), so offline. The
 suite is split into halves before any forecasting default changes, and each round's split is
 fixed here before that round changes a default. A held-out half runs once and is then spent:
 it joins dev, and the next round holds out series new to the suite.
@@ -41,15 +42,24 @@ it joins dev, and the next round holds out series new to the suite.
   (quarterly real interest rate, noisy), ibo (quarterly Danish bond rate, 55 rows), dp
   (quarterly German inflation, seasonal) and lh (a hormone level every 10 minutes, 48
   readings).
-* Round 7 (Dec 7, fixed at 06:47 UTC before any round 7 default change, one series replaced
-  at 07:25 (rgerman: derate's data again); `half` "held-out" below): dev the fifty-four above
-  (round 6's held-out half in `ROUND6_HELD_OUT`); held out sunspotmonth (monthly sunspot
-  numbers, 3,177 rows: an ~11-year cycle, season 132 for the seasonal-naive rival),
-  driverskilled (monthly car drivers killed: season, the 1983 seat-belt law), pop (quarterly
-  US population, smooth growth), lry and lpy (quarterly Danish log real income and log price
+* Round 7 (Dec 7, fixed at 06:47 UTC before any round 7 default change, one series replaced at
+  07:25 (rgerman: derate's data again); run once at 18:31 UTC): dev the fifty-four above (round
+  6's held-out half in `ROUND6_HELD_OUT`); held out (`ROUND7_HELD_OUT`) sunspotmonth (monthly
+  sunspot numbers, 3,177 rows: an ~11-year cycle, season 132 for the seasonal-naive rival),
+  driverskilled (monthly car drivers killed: season, the 1983 seat-belt law), pop (quarterly US
+  population, smooth growth), lry and lpy (quarterly Danish log real income and log price
   deflator, 55 rows), fertility (yearly births per woman in Aruba, 52 years), airwind (daily
-  wind speed at La Guardia, May-September 1973) and faithful (Old Faithful's waiting times,
-  272 eruptions).
+  wind speed at La Guardia, May-September 1973) and faithful (Old Faithful's waiting times, 272
+  eruptions).
+* Round 8 (Dec 7, fixed at 19:09 UTC before any round 8 default change; `half` "held-out"
+  below): dev the sixty-two above (round 7's held-out half in `ROUND7_HELD_OUT`); held out
+  fertility-afg (yearly births per woman in Afghanistan, 52 years), presidents (quarterly US
+  presidential approval 1945-1974: no season, swings from term to term; five missing quarters
+  interpolated), ide (quarterly Danish deposit rate, 55 rows), sp500 (the S&P 500 each month
+  1990-2022: trend, no season), solar (daily solar radiation in New York, May-September 1973;
+  seven missing days interpolated), goog (Google's closing prices, trading days 2004-2008, a
+  random walk), eeg (an EEG channel, 80 samples a second: irregular rhythms) and eruptions (Old
+  Faithful's eruption durations, 272 in the file's order, two modes).
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
@@ -79,13 +89,16 @@ from benchmarks.series_loaders import (
     Loaded,
     co2,
     dated,
+    eeg,
     elecequip,
     elnino,
     fertility,
+    goog,
     msft,
     pm,
     r,
     sm,
+    sp500,
     steps,
     years,
 )
@@ -101,6 +114,8 @@ ROUND3_HELD_OUT = ("ukgas", "nhtemp", "discoveries", "wwwusage",
 ROUND4_HELD_OUT = ("elecequip", "front", "ftse", "realcons", "cpi", "derate", "beaver", "lrm")
 ROUND5_HELD_OUT = ("cac", "rear", "petrolprice", "m1", "infl", "beaver2", "airtemp", "bjsaleslead")
 ROUND6_HELD_OUT = ("smi", "vankilled", "realdpi", "realgovt", "realint", "ibo", "dp", "lh")
+ROUND7_HELD_OUT = ("sunspotmonth", "driverskilled", "pop", "lry",
+    "lpy", "fertility", "airwind", "faithful")
 # fmt: on
 
 
@@ -292,33 +307,60 @@ SUITE = (
     Series("lh", "dev", "10 min", 1, 1, 6,
            "luteinizing hormone in blood samples every 10 minutes, 48 readings (R datasets lh)",
            lambda: steps(r("lh"))),
-    # round 7's held-out half: fixed before round 7 changes any default
-    Series("sunspotmonth", "held-out", "monthly", 132, 12, 18,
+    Series("sunspotmonth", "dev", "monthly", 132, 12, 18,
            "monthly mean sunspot numbers 1749-2013, an ~11-year cycle (R sunspot.month)",
            lambda: dated("1749-01-01", "MS", r("sunspot.month"))),
-    Series("driverskilled", "held-out", "monthly", 12, 12, 18,
+    Series("driverskilled", "dev", "monthly", 12, 12, 18,
            "UK car drivers killed 1969-1984 (R Seatbelts DriversKilled)",
            lambda: dated("1969-01-01", "MS", r('Seatbelts[, "DriversKilled"]'))),
-    Series("pop", "held-out", "quarterly", 1, 4, 8,
+    Series("pop", "dev", "quarterly", 1, 4, 8,
            "US population 1959-2009 (statsmodels macrodata)",
            lambda: dated("1959-01-01", "QS", sm("macrodata")["pop"].to_numpy())),
-    Series("lry", "held-out", "quarterly", 4, 4, 8,
+    Series("lry", "dev", "quarterly", 4, 4, 8,
            "Danish log real income 1974-1987 (statsmodels danish_data)",
            lambda: dated("1974-01-01", "QS", sm("danish_data")["lry"].to_numpy())),
-    Series("lpy", "held-out", "quarterly", 4, 4, 8,
+    Series("lpy", "dev", "quarterly", 4, 4, 8,
            "Danish log price deflator 1974-1987 (statsmodels danish_data)",
            lambda: dated("1974-01-01", "QS", sm("danish_data")["lpy"].to_numpy())),
-    Series("fertility", "held-out", "yearly", 1, 1, 6,
+    Series("fertility", "dev", "yearly", 1, 1, 6,
            "births per woman in Aruba 1960-2011 (statsmodels fertility: the first country "
            "in its file with every year)",
            lambda: years(1960, fertility("Aruba"))),
-    Series("airwind", "held-out", "daily", 1, 1, 14,
+    Series("airwind", "dev", "daily", 1, 1, 14,
            "wind speed at La Guardia, the mean of 07:00 and 10:00, May-September 1973 "
            "(R airquality)",
            lambda: dated("1973-05-01", "D", r("airquality$Wind"))),
-    Series("faithful", "held-out", "steps", 1, 1, 8,
+    Series("faithful", "dev", "steps", 1, 1, 8,
            "Old Faithful's waiting times between eruptions, 272 in the file's order (R faithful)",
            lambda: steps(r("faithful$waiting"))),
+    # round 8's held-out half: fixed before round 8 changes any default
+    Series("fertility-afg", "held-out", "yearly", 1, 1, 6,
+           "births per woman in Afghanistan 1960-2011 (statsmodels fertility: the second "
+           "country in its file with every year)",
+           lambda: years(1960, fertility("Afghanistan"))),
+    Series("presidents", "held-out", "quarterly", 1, 4, 8,
+           "US presidential approval 1945Q2-1974 (R presidents: its first quarter, missing, "
+           "dropped; five missing quarters interpolated)",
+           lambda: dated("1945-04-01", "QS", r("presidents[-1]", gaps=True))),
+    Series("ide", "held-out", "quarterly", 4, 4, 8,
+           "Danish deposit rate 1974-1987 (statsmodels danish_data)",
+           lambda: dated("1974-01-01", "QS", sm("danish_data")["ide"].to_numpy())),
+    Series("sp500", "held-out", "monthly", 1, 12, 18,
+           "S&P 500 index on the first of each month 1990-2022 (matplotlib Stocks.csv)",
+           sp500),
+    Series("solar", "held-out", "daily", 1, 1, 14,
+           "solar radiation in Central Park, 08:00-12:00, May-September 1973 (R airquality "
+           "Solar.R; seven missing days interpolated)",
+           lambda: dated("1973-05-01", "D", r("airquality$Solar.R", gaps=True))),
+    Series("goog", "held-out", "daily", 1, 1, 14,
+           "Google closing prices 2004-2008, trading days (matplotlib goog.npz)",
+           goog),
+    Series("eeg", "held-out", "80 Hz", 1, 1, 10,
+           "an EEG channel, 800 samples over 10 s (matplotlib eeg.dat, the first of four)",
+           eeg),
+    Series("eruptions", "held-out", "steps", 1, 1, 8,
+           "Old Faithful's eruption durations, 272 in the file's order (R faithful)",
+           lambda: steps(r("faithful$eruptions"))),
 )
 # fmt: on
 

@@ -76,18 +76,19 @@ def test_each_rounds_held_out_half_is_fixed_and_the_spent_ones_are_dev():
         ROUND4_HELD_OUT,
         ROUND5_HELD_OUT,
         ROUND6_HELD_OUT,
+        ROUND7_HELD_OUT,
         SUITE,
         select,
     )
 
     held = [s.name for s in select(None, "held-out")]
     assert held == [
-        "sunspotmonth", "driverskilled", "pop", "lry", "lpy", "fertility", "airwind", "faithful"
+        "fertility-afg", "presidents", "ide", "sp500", "solar", "goog", "eeg", "eruptions"
     ]  # fmt: skip
     dev = {s.name for s in select(None, "dev")}
     spent = {*ROUND1_HELD_OUT, *ROUND2_HELD_OUT, *ROUND3_HELD_OUT, *ROUND4_HELD_OUT}
-    spent |= {*ROUND5_HELD_OUT, *ROUND6_HELD_OUT}
-    assert spent <= dev and len(spent) == 47
+    spent |= {*ROUND5_HELD_OUT, *ROUND6_HELD_OUT, *ROUND7_HELD_OUT}
+    assert spent <= dev and len(spent) == 55
     assert set(ROUND4_HELD_OUT) == {
         "elecequip", "front", "ftse", "realcons", "cpi", "derate", "beaver", "lrm"
     }  # fmt: skip
@@ -97,7 +98,10 @@ def test_each_rounds_held_out_half_is_fixed_and_the_spent_ones_are_dev():
     assert set(ROUND6_HELD_OUT) == {
         "smi", "vankilled", "realdpi", "realgovt", "realint", "ibo", "dp", "lh"
     }  # fmt: skip
-    assert len(SUITE) == len({s.name for s in SUITE}) == 62
+    assert set(ROUND7_HELD_OUT) == {
+        "sunspotmonth", "driverskilled", "pop", "lry", "lpy", "fertility", "airwind", "faithful"
+    }  # fmt: skip
+    assert len(SUITE) == len({s.name for s in SUITE}) == 70
 
 
 def test_no_two_series_of_the_suite_are_the_same_data():
@@ -109,7 +113,7 @@ def test_no_two_series_of_the_suite_are_the_same_data():
     from benchmarks.series_suite import SUITE
 
     if shutil.which("Rscript") is None:  # in CI (which installs it) this skip fails
-        pytest.skip("28 series of the suite come with R: apt-get install r-base-core")
+        pytest.skip("31 series of the suite come with R: apt-get install r-base-core")
     seen: dict[str, str] = {}
     for s in SUITE:
         _, values = s.load()
