@@ -26,20 +26,21 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from benchmarks.corpora_manpages import CJK_CHARS
 from benchmarks.corpora_text import package_files_matching, unambiguous
 
-CJK_CHARS = 600
 MIN_SECTION_CHARS = 30
 _CHAPTER_FILE = re.compile(r"/debian-reference/ch(\d+)\.zh-cn\.html$")
 _CHAPTER_TITLE = re.compile(r"<h1 class=\"title\">(.*?)</h1>", re.DOTALL)
-_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+# CJK punctuation, kana, Han and full-width forms: scripts written without spaces
+_CJK = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _BLOCKS = {"p", "li", "td", "th", "tr", "pre", "dt", "dd", "div", "br", "table"}
 
 
 def cjk_join(text: str) -> str:
     """`text` with runs of whitespace collapsed to one space, and none left between two
-    CJK characters (a line break inside a Chinese sentence).
+    CJK characters (Han, kana: a line break inside a Chinese or Japanese sentence).
 
     Example:
         cjk_join("迷你 Debian\\n系统的\\n步骤")  # "迷你 Debian 系统的步骤"

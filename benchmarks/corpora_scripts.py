@@ -42,11 +42,9 @@ import re
 import struct
 import zlib
 
-from benchmarks.corpora_guides import chapter_sections
+from benchmarks.corpora_guides import CJK_CHARS, MIN_SECTION_CHARS, chapter_sections
 from benchmarks.corpora_text import package_files_matching, unambiguous
 
-CJK_CHARS = 600
-MIN_SECTION_CHARS = 30
 STRONGS = {"sword-dict-strongs-greek": "Greek", "sword-dict-strongs-hebrew": "Hebrew"}
 TIME_KEYS = ("day", "abday", "mon", "abmon", "alt_mon", "ab_alt_mon")
 _ZLD_DAT = re.compile(r"/modules/lexdict/zld/[^/]+/dict\.dat$")
@@ -55,8 +53,6 @@ _DROP = re.compile(
     re.DOTALL,
 )
 _UCS = re.compile(r"<U([0-9A-Fa-f]{4,6})>")
-_JA = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_JA_GAP = re.compile(rf"(?<=[{_JA}])\s+(?=[{_JA}])")
 _CHAPTER_NUMBER = re.compile(r"^(Глава|Приложение|Chương|Phụ lục)\s+\w+\.\s*|^付録\s*[A-Z]\.?\s*")
 
 
@@ -167,6 +163,7 @@ def maint_guide_vi_rows() -> list[tuple[str, str]]:
 
 def maint_guide_ja_rows(chars: int = CJK_CHARS) -> list[tuple[str, str]]:
     """(section text, chapter title) of the Japanese New Maintainers' Guide, texts cut at
-    `chars` characters and line breaks between Japanese characters dropped."""
+    `chars` characters (`chapter_sections` has dropped the line breaks between Japanese
+    characters)."""
     rows = _docbook_rows("maint-guide-ja", r"/html/[\w-]+\.ja\.html$", "guide chapters")
-    return unambiguous([(_JA_GAP.sub("", text)[:chars].strip(), title) for text, title in rows])
+    return unambiguous([(text[:chars].strip(), title) for text, title in rows])

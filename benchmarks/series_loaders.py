@@ -94,12 +94,13 @@ def r(expr: str, gaps: bool = False) -> np.ndarray:
 
 
 def filled(values: np.ndarray, what: str) -> np.ndarray:
-    """`values` with each NaN replaced by linear interpolation between its nearest neighbours."""
-    ok = np.isfinite(values)
-    if len(values) == 0 or not ok[0] or not ok[-1]:
+    """`values` with each NaN replaced by linear interpolation between its nearest
+    neighbours (pandas' `interpolate`, as the CO2 record's gaps are filled above)."""
+    import pandas as pd
+
+    if len(values) == 0 or not np.isfinite(values[[0, -1]]).all():
         raise DataError(f"{what}: a missing value first or last, which interpolation cannot fill")
-    at = np.arange(len(values))
-    return np.where(ok, values, np.interp(at, at[ok], values[ok]))
+    return pd.Series(values).interpolate(limit_area="inside").to_numpy(np.float64)
 
 
 def steps(values: np.ndarray) -> Loaded:  # no calendar: step numbers
