@@ -48,6 +48,7 @@ from keras_lstm_opt.data.import_text import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.readers import expand_sources
 from keras_lstm_opt.data.series_auto import (
     choose_baseline,
+    choose_drift,
     choose_season,
     choose_smoothing,
     choose_transform,
@@ -438,6 +439,13 @@ def import_series(
         smooth_why = "; ".join(f"{columns[t]}: {w}" for t, (_, w) in enumerate(fitted))
         if any(f != (1.0, 0.0, 1.0) for f, _ in fitted):
             smooth = {k: [f[i] for f, _ in fitted] for i, k in enumerate(("alpha", "beta", "phi"))}
+    # the anchor's step, from every row imported: a step that changes shows first in the
+    # newest rows, the validation rows (a trend's smoothing has its own step)
+    drift, drift_why = None, None
+    if auto and (
+        name == "seasonal_diff" or (name == "diff" and not (smooth and any(smooth["beta"])))
+    ):
+        drift, drift_why = _drift(data[:, :n_t], lag, steps, horizon, columns)
     x_tr, y_tr = _windows(data, n_train, steps, horizon, n_t)
     n_val = len(series) - split - horizon + 1  # the first targets start at the split
     x_va, y_va = _windows(data[split - steps :], n_val, steps, horizon, n_t)
@@ -452,6 +460,7 @@ def import_series(
         "transform": name,
         "log": logs,
         "smoothing": smooth,
+        **({"drift": drift} if drift else {}),
         "lag": lag,
         "season": season,
         "mean": mean,
@@ -485,6 +494,7 @@ def import_series(
         "log": log_why,
         "transform": transform_why,
         **({"anchor": smooth_why} if smooth_why else {}),
+        **({"drift": drift_why} if drift_why else {}),
         "baseline_mae": baseline_why,
         "scaling": f"mean/std of the transformed columns, training rows: {scaling}",
     }
@@ -523,12 +533,25 @@ def import_series(
         log.info("series: season %s; %s; transform %s%s", season_why, log_why, transform_why, first)
         if name == "diff":
             log.info("series: the forecast's steps are summed from %s", smooth_why)
+        if drift_why:
+            log.info("series: the anchor's step: %s", drift_why)
         log.info(
             "series baselines on the validation windows (original units): %s; baseline_mae = %s",
             ", ".join(f"{k} MAE {v:.4g}" for k, v in baselines.items()),
             baseline_why,
         )
     return report
+
+
+def _drift(
+    rows: np.ndarray, lag: int, steps: int, horizon: int, columns: Sequence[str]
+) -> tuple[list[str], str]:
+    """Per target (the columns of `rows`), the step the anchor adds
+    (`choose_drift`), and why."""
+    fitted = [choose_drift(rows[:, t], lag, steps, horizon) for t in range(rows.shape[1])]
+    return [d for d, _ in fitted], "; ".join(
+        f"{columns[t]}: {w}" for t, (_, w) in enumerate(fitted)
+    )
 
 
 def _check_positive(series: Series, n_t: int, columns: Sequence[str]) -> None:

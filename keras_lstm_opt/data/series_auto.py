@@ -21,6 +21,11 @@ the import report:
   exponentially smoothed level (plus the mean step per step ahead: smoothing with drift) or a
   level and a damped trend (Holt), whichever forecasts the next training row best, the last
   value unless another is 5% better (`keras_lstm_opt.smoothing`);
+* the step the anchor adds (`diff` without a trend, `seasonal_diff`): the training rows'
+  mean step, or the window's own mean step where that forecasts the training rows at least
+  5% better over the horizon (a trend whose steps grow, as a population's: the mean of
+  every step so far lags it); the network's forecast is shrunk toward that anchor
+  (`keras_lstm_opt.models.shrink`; `choose_drift`);
 * the baseline: of last value, seasonal naive and the training rows' mean, the one with
   the lower MAE over the training rows (so the validation figure it reports was not used
   to pick it).
@@ -227,6 +232,44 @@ def choose_smoothing(values: np.ndarray, steps: int) -> tuple[tuple[float, float
         f"{what}: forecasts the next training row with MAE {errors[best]:.4g}, the last "
         f"value with {errors[plain]:.4g}"
     )
+
+
+def choose_drift(values: np.ndarray, lag: int, steps: int, horizon: int) -> tuple[str, str]:
+    """("training" | "window", why): the step per `lag` that the anchor adds, each step
+    ahead: the training rows' mean step, or the mean step of the window the forecast reads
+    (`steps` rows), whichever forecasts the rows better over the horizon (the MAE
+    of the last value, or of the last season's value for a seasonal difference, plus that
+    step, at every origin); the training rows' unless the window's is `MIN_GAIN` better
+    (the same margin as `choose_smoothing`'s).
+
+    Example:
+
+        drift, why = choose_drift(population[:split], lag=1, steps=17, horizon=8)
+    """
+    y = np.asarray(values, np.float64)
+    origins = np.arange(steps, len(y))  # y[:o] known, y[o + h] wanted
+    if lag < 1 or len(y) <= lag or not len(origins):
+        return "training", "the training rows' mean step (too few rows to compare)"
+    overall = float(np.mean(y[lag:] - y[:-lag]))
+    windows = np.lib.stride_tricks.sliding_window_view(y, steps)[: len(origins)]
+    # each window's mean step over `lag` rows: its last `lag` rows less its first, summed
+    own = (windows[:, -lag:].sum(axis=1) - windows[:, :lag].sum(axis=1)) / (steps - lag)
+    err: dict[str, list[np.ndarray]] = {"training": [], "window": []}
+    for h in range(horizon):
+        o = origins[origins + h < len(y)]
+        if not len(o):
+            break
+        base, k = y[o - lag + h % lag], h // lag + 1  # the last (season's) value, steps summed
+        err["training"].append(np.abs(y[o + h] - (base + k * overall)))
+        err["window"].append(np.abs(y[o + h] - (base + k * own[: len(o)])))
+    mae = {k: float(np.mean(np.concatenate(v))) for k, v in err.items()}
+    figures = (
+        f"MAE {mae['window']:.4g} with the window's, {mae['training']:.4g} with the training "
+        f"rows' ({overall:.4g}), over {horizon} step(s) ahead"
+    )
+    if mae["window"] <= (1 - MIN_GAIN) * mae["training"]:
+        return "window", f"the window's mean step ({figures})"
+    return "training", f"the training rows' mean step ({figures})"
 
 
 def mean_error(values: np.ndarray, horizon: int) -> float:

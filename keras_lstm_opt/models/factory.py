@@ -201,6 +201,7 @@ def build_model(
             horizon=horizon,
             smoothing=smoothing,
             shrink=bool(cfg.shrink),
+            drift=schema["info"]["series"].get("drift"),
             name="series_inverse",
         )([out, inp])
     return keras.Model(inp, out, name=name)

@@ -237,6 +237,10 @@ class SeriesInverse(_SeriesLayer):
             scales the network's scaled prediction: at 0 the forecast is the anchor's
             alone (the prediction the training rows' mean step or value gives), at 1 the
             network's. `keras_lstm_opt.models.shrink` sets it after training.
+        drift: with shrink and a difference, per target: "training" (the anchor adds the
+            training rows' mean step, the default) or "window" (it adds the window's own
+            mean step over `lag` rows: at weight w the step is w times the network's plus
+            1 - w times the window's). None: "training" for every target.
         **kwargs: those of `keras.layers.Layer`; the dtype is float32.
 
     Example:
@@ -257,12 +261,24 @@ class SeriesInverse(_SeriesLayer):
         log: bool = False,
         smoothing: dict[str, Sequence[float]] | None = None,
         shrink: bool = False,
+        drift: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(targets, transform, lag, mean, std, log, **kwargs)
         if not isinstance(shrink, bool):
             raise UsageError(f"SeriesInverse: shrink must be True or False, got {shrink!r}")
         self.shrink = shrink
+        if drift is not None and (
+            isinstance(drift, str)
+            or len(drift) != len(self.targets)
+            or any(d not in ("training", "window") for d in drift)
+            or (not self.lag and "window" in drift)
+        ):
+            raise UsageError(
+                "SeriesInverse: drift must list 'training' or 'window' per target "
+                f"({len(self.targets)}), 'window' only with a difference; got {drift!r}"
+            )
+        self.drift = None if drift is None or "window" not in drift else list(drift)
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
             raise UsageError(f"SeriesInverse: horizon must be an integer >= 1, got {horizon!r}")
         self.horizon = horizon
@@ -296,6 +312,8 @@ class SeriesInverse(_SeriesLayer):
         if self.shrink:  # toward the anchor: a prediction of 0 is the mean step or value
             d = d * tf.cast(self.shrink_weight, tf.float32)
         d = d * std + mean
+        if self.shrink and self.drift:  # the anchor's step: the window's, where chosen
+            d = d + self._window_step(window, mean)
         if self.lag:
             p = self.lag
             k = -(-h // p)  # seasons covered by the horizon, the last one maybe partial
@@ -313,6 +331,21 @@ class SeriesInverse(_SeriesLayer):
         if self.log:  # float32's exp overflows past ~88: cap the log there
             d = tf.exp(tf.minimum(d, 88.0))
         return tf.reshape(d, [-1, h * n_t])
+
+    def _window_step(self, window: tf.Tensor, mean: tf.Tensor) -> tf.Tensor:
+        """`[B, 1, T]`: (1 - w) times (the window's mean step over `lag` rows less the
+        training rows' mean step), for the targets whose drift is "window" (0 for the
+        others): what moves the anchor's step from the training rows' to the window's."""
+        p = self.lag
+        x = self._targets_log(window) if self.log else window
+        x = tf.gather(x, self.targets, axis=2)
+        steps = tf.cast(tf.shape(x)[1], tf.float32)
+        own = (tf.reduce_sum(x[:, -p:, :], axis=1) - tf.reduce_sum(x[:, :p, :], axis=1)) / (
+            steps - p
+        )  # sum over the window of x[i + p] - x[i], divided by their count
+        chosen = tf.constant([d == "window" for d in self.drift or ()], tf.float32)
+        keep = 1.0 - tf.cast(self.shrink_weight, tf.float32)
+        return ((own - mean) * chosen * keep)[:, None, :]
 
     def _anchor(self, window: tf.Tensor) -> tf.Tensor:
         """`[B, H, T]`: each step's anchor from the targets' window `[B, S, T]`: the level
@@ -356,4 +389,6 @@ class SeriesInverse(_SeriesLayer):
             config["smoothing"] = self.smoothing
         if self.shrink:
             config["shrink"] = True
+        if self.drift:  # absent when every target's is the training rows': older models load
+            config["drift"] = self.drift
         return config

@@ -76,6 +76,7 @@ def build_manifest(
             transform=series.get("transform", "none"),
             log=bool(series.get("log", False)),
             smoothing=series.get("smoothing"),
+            drift=series.get("drift"),
             lag=series.get("lag", 0),
             units="original units of the series (raw windows in)",
         )

@@ -7,6 +7,7 @@ import pytest
 
 from keras_lstm_opt.data.series_auto import (
     choose_baseline,
+    choose_drift,
     choose_season,
     choose_smoothing,
     choose_transform,
@@ -158,3 +159,16 @@ def test_the_smoothing_weights_are_holts_recursion_and_fit_the_rows() -> None:
         (1.0, 0.0, 1.0),
         "the last value (too few training rows to fit a smoothing)",
     )
+
+
+def test_the_windows_step_is_chosen_where_the_step_grows_and_not_for_a_steady_drift() -> None:
+    t = np.arange(200.0)
+    growing, why = choose_drift(0.01 * t * t + RNG.normal(0, 0.1, len(t)), 1, 17, 8)
+    assert growing == "window" and why.startswith("the window's mean step (MAE")
+    steady, why = choose_drift(np.cumsum(0.3 + RNG.normal(size=300)), 1, 17, 8)
+    assert steady == "training" and "the training rows' mean step (MAE" in why
+    # a season whose year-on-year change grows: the window's mean change over 12 rows
+    seasonal = np.sin(2 * np.pi * t / 12) + 0.002 * t * t
+    assert choose_drift(seasonal, 12, 36, 18)[0] == "window"
+    assert choose_drift(np.sin(2 * np.pi * t / 12) + 0.05 * t, 12, 36, 18)[0] == "training"
+    assert choose_drift(np.arange(5.0), 1, 17, 8)[0] == "training"  # too few rows

@@ -117,3 +117,40 @@ def test_forecasts_that_are_not_finite_leave_the_credibility_alone(caplog):
     result = fit_shrink(model, val, train_windows=300, val_rows=30, horizon=H)
     assert result is not None and result["weights"] == [0.5]  # Z = 300 / (300 + 300)
     assert "not all finite" in caplog.text
+
+
+def test_a_window_drift_moves_the_anchors_step_to_the_windows_own():
+    rise = np.array([[[0.0], [2.0], [4.0], [6.0]]], "float32")  # a step of 2 per row
+    zero = np.zeros((1, 3), "float32")  # the network adds the training rows' mean step, 1
+    args = {"targets": [0], "transform": "diff", "lag": 1, "mean": [1.0], "std": [1.0]}
+    layer = SeriesInverse(**args, horizon=3, shrink=True, drift=["window"])
+    np.testing.assert_allclose(layer([zero, rise]), [[7.0, 8.0, 9.0]])  # at 1: the network's
+    layer.shrink_weight.assign([0.0])
+    np.testing.assert_allclose(layer([zero, rise]), [[8.0, 10.0, 12.0]])  # the window's step
+    layer.shrink_weight.assign([0.5])
+    np.testing.assert_allclose(layer([zero, rise]), [[7.5, 9.0, 10.5]])
+    plain = SeriesInverse(**args, horizon=3, shrink=True, drift=["training"])
+    plain([zero, rise])
+    plain.shrink_weight.assign([0.0])
+    np.testing.assert_allclose(plain([zero, rise]), [[7.0, 8.0, 9.0]])
+    assert "drift" not in plain.get_config()  # as models saved before drift: loads unchanged
+    # a seasonal difference: each season's change is the window's mean change over 4 rows
+    season = SeriesInverse(
+        [0], "seasonal_diff", 4, horizon=6, mean=[1.0], std=[1.0], shrink=True, drift=["window"]
+    )
+    year = np.array([[[0.0], [5.0], [1.0], [6.0], [3.0], [8.0], [4.0], [9.0]]], "float32")
+    season([np.zeros((1, 6), "float32"), year])
+    season.shrink_weight.assign([0.0])
+    np.testing.assert_allclose(
+        season([np.zeros((1, 6), "float32"), year]), [[6.0, 11.0, 7.0, 12.0, 9.0, 14.0]]
+    )
+    restored = SeriesInverse.from_config(season.get_config())
+    assert restored.drift == ["window"]
+
+
+@pytest.mark.parametrize(
+    "drift", ["window", ["window", "window"], ["sideways"]], ids=["a string", "two", "unknown"]
+)
+def test_a_drift_that_is_not_one_name_per_target_is_refused(drift):
+    with pytest.raises(UsageError, match="drift must list 'training' or 'window' per target"):
+        SeriesInverse(**ARGS, horizon=H, shrink=True, drift=drift)
