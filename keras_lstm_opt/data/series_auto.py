@@ -264,8 +264,8 @@ def choose_drift(values: np.ndarray, lag: int, steps: int, horizon: int) -> tupl
         err["window"].append(np.abs(y[o + h] - (base + k * own[: len(o)])))
     mae = {k: float(np.mean(np.concatenate(v))) for k, v in err.items()}
     figures = (
-        f"MAE {mae['window']:.4g} with the window's, {mae['training']:.4g} with the training "
-        f"rows' ({overall:.4g}), over {horizon} step(s) ahead"
+        f"MAE {mae['window']:.4g} with the window's, {mae['training']:.4g} with the mean "
+        f"step of all {len(y)} rows ({overall:.4g}), over {horizon} step(s) ahead"
     )
     if mae["window"] <= (1 - MIN_GAIN) * mae["training"]:
         return "window", f"the window's mean step ({figures})"

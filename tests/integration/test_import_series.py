@@ -542,3 +542,48 @@ def test_sunspots_with_the_defaults_beats_the_cycle_a_season_ago(tmp_path):
     (w,) = metrics["shrink"]["weights"]
     assert 0.0 <= w <= 1.0 and metrics["auto"]["model.shrink"]["value"] is True
     assert "series: the forecast keeps " in out.stderr
+
+
+def test_a_season_whose_yearly_change_grows_is_anchored_on_the_windows_step(tmp_path):
+    import keras
+
+    from keras_lstm_opt.config import ModelConfig
+    from keras_lstm_opt.models.factory import build_model
+
+    rng, t = np.random.default_rng(5), np.arange(240)
+    season = 10 * np.array([0, 3, 1, -2])[t % 4]
+    cases = {  # the year-on-year change grows by 0.016 a quarter / stays 1.2
+        "growing": season + 0.002 * t * t + rng.normal(0, 0.5, len(t)) + 100,
+        "steady": season + 0.3 * t + rng.normal(0, 0.5, len(t)) + 100,
+    }
+    for name, values in cases.items():
+        rows = [f"{i},{float(v)!r}" for i, v in enumerate(values)]
+        out = str(tmp_path / name)
+        report = import_series(
+            [_csv(tmp_path / f"{name}.csv", rows, "t,y")],
+            out,
+            SeriesColumns(time="t", target="y", horizon=8),
+            ReadOptions(progress=False),
+        )
+        schema = json.load(open(os.path.join(out, "schema.json")))
+        chosen, drift = report["chosen"]["drift"], schema["info"]["series"]["drift"]
+        assert schema["info"]["series"]["transform"] == "seasonal_diff"
+        if name == "steady":
+            assert drift == ["training"] and chosen.startswith("y: the training rows' mean step")
+            continue
+        assert drift == ["window"] and chosen.startswith("y: the window's mean step (MAE")
+        model = build_model(ModelConfig(units=4, shrink=True), schema)
+        assert model.get_layer("series_inverse").drift == ["window"]
+        model.get_layer("series_inverse").shrink_weight.assign([0.4])
+        x, _ = series_windows(schema["info"], {"y": values}, False)
+        model.save(str(tmp_path / "m.keras"))
+        loaded = keras.models.load_model(str(tmp_path / "m.keras"))
+        np.testing.assert_allclose(loaded(x[-3:]), model(x[-3:]), rtol=1e-6)
+    # a transform given by the user has no step to choose
+    given = import_series(
+        [str(tmp_path / "growing.csv")],
+        str(tmp_path / "given"),
+        SeriesColumns(time="t", target="y", horizon=8, transform="seasonal_diff:4"),
+        ReadOptions(progress=False),
+    )
+    assert "drift" not in given["chosen"]
