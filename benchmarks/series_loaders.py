@@ -1,6 +1,7 @@
 """Loaders of the series suite's data (benchmarks/series_suite.py): each returns (times,
-values) from a pip package's bundled data (statsmodels, pmdarima, matplotlib's sample data) or
-from R's `datasets` (through Rscript), offline.
+values) from a pip package's bundled data (statsmodels, pmdarima, matplotlib's sample data; from
+round 9 also data files of statsmodels' own tests, which its wheel ships) or from R's `datasets`
+(through Rscript), offline.
 
 Example:
 
@@ -10,8 +11,10 @@ Example:
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -124,12 +127,18 @@ def mpl_sample(name: str) -> Any:  # an open file of matplotlib's bundled sample
 def sp500() -> Loaded:
     """The S&P 500 index on the first of each month, 1990-01 to 2022-06 (matplotlib's
     Stocks.csv, from Yahoo Finance; its other rows are dividend dates with no prices)."""
+    return stock("^GSPC")
+
+
+def stock(column: str) -> Loaded:
+    """Column `column` of matplotlib's Stocks.csv (Yahoo Finance's adjusted closes) on the
+    first of each month that has a price."""
     import pandas as pd
 
     with mpl_sample("Stocks.csv") as fh:
         frame = pd.read_csv(fh, comment="#")
-    frame = frame[frame["Date"].str.endswith("-01") & frame["^GSPC"].notna()]
-    return list(frame["Date"].astype(str)), frame["^GSPC"].to_numpy(np.float64)
+    frame = frame[frame["Date"].str.endswith("-01") & frame[column].notna()]
+    return list(frame["Date"].astype(str)), frame[column].to_numpy(np.float64)
 
 
 def goog() -> Loaded:
@@ -148,3 +157,99 @@ def eeg() -> Loaded:
     if data.size != 800 * 4:
         raise DataError(f"matplotlib eeg.dat: {data.size} values, expected 800 x 4")
     return steps(data.reshape(800, 4)[:, 0])
+
+
+def sm_file(path: str) -> Path:
+    """A data file of statsmodels' own tests (`path` under its package), which its wheel ships:
+    real series its tests fit that its `datasets` do not have."""
+    package = need("statsmodels", "the series suite", "examples")
+    found = Path(str(package.__file__)).parent / path
+    if not found.is_file():
+        raise DataError(
+            f"statsmodels {package.__version__} has no {path} (the data of its own tests, "
+            "which its wheel ships)"
+        )
+    return found
+
+
+def vicelec() -> Loaded:
+    """Electricity demand in Victoria, Australia, each hour from 2012-01-01 for 150 days
+    (tsibbledata's vic_elec, OperationalLessIndustrial, two half-hours summed: statsmodels'
+    MSTL test data, as its MSTL notebook makes it)."""
+    import pandas as pd
+
+    frame = pd.read_csv(sm_file("tsa/stl/tests/results/mstl_elec_vic.csv"))
+    stamps = pd.to_datetime(frame["ds"])
+    return [t.strftime("%Y-%m-%dT%H:%M") for t in stamps], frame["y"].to_numpy(np.float64)
+
+
+def housingstarts() -> Loaded:
+    """US housing starts, thousands a month, not seasonally adjusted, 1959-01 to 2018-06
+    (FRED's HOUSTNSA: statsmodels' Holt-Winters test data)."""
+    import pandas as pd
+
+    frame = pd.read_csv(sm_file("tsa/holtwinters/tests/results/housing-data.csv"))
+    return list(frame["DATE"].astype(str)), frame["HOUSTNSA"].to_numpy(np.float64)
+
+
+def manufac(column: str) -> Loaded:
+    """Column `column` (hours, caputil) of FRED's monthly US manufacturing data 1972-2008
+    (statsmodels' VARMAX test data manufac.dta)."""
+    import pandas as pd
+
+    frame = pd.read_stata(sm_file("tsa/statespace/tests/results/manufac.dta"))
+    return [t.strftime("%Y-%m-%d") for t in frame["month"]], frame[column].to_numpy(np.float64)
+
+
+def wpi() -> Loaded:
+    """The US wholesale price index, quarterly 1960-1990 (Stata's wpi1: statsmodels'
+    SARIMAX test data)."""
+    import pandas as pd
+
+    frame = pd.read_csv(sm_file("tsa/statespace/tests/results/results_wpi1_ar3_stata.csv"))
+    if frame["t"].iloc[0] != "1960q1":
+        raise DataError(f"statsmodels' wpi1: starts at {frame['t'].iloc[0]!r}, not 1960q1")
+    return dated("1960-01-01", "QS", frame["wpi"].to_numpy(np.float64))
+
+
+def lutkepohl2(column: str) -> Loaded:
+    """Column `column` of Lütkepohl's West German data E1 (inv, inc, consump: quarterly
+    1960-1982, seasonally adjusted, billions of DM; statsmodels' test data lutkepohl2.dta)."""
+    import pandas as pd
+
+    frame = pd.read_stata(sm_file("tsa/tests/results/lutkepohl2.dta"))
+    return [t.strftime("%Y-%m-%d") for t in frame["qtr"]], frame[column].to_numpy(np.float64)
+
+
+def lutkepohl(name: str, column: str) -> Loaded:
+    """Column `column` of Lütkepohl's data file `name` (e3, e4, e5: New Introduction to
+    Multiple Time Series Analysis, 2005, its data sets E3-E5) as statsmodels' VAR tests ship
+    it."""
+    path = f"tsa/vector_ar/tests/results/{name}.dat"
+    return parse_lutkepohl(sm_file(path).read_text(encoding="latin-1"), column, path)
+
+
+def parse_lutkepohl(text: str, column: str, what: str) -> Loaded:
+    """A Lütkepohl (JMulTi) data file: a /* ... */ note, its first period as `<1960 Q1>` or
+    `<1960 M1>`, the columns' names, then one row of numbers a quarter or a month.
+    (statsmodels' own parse_lutkepohl_data drops the first row.)"""
+    body = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    start = re.search(r"<\s*(\d{4})\s*([QM])\s*(\d{1,2})\s*>", body)
+    if start is None:
+        raise DataError(f"{what}: no first period like <1960 Q1>")
+    lines = [line.split() for line in body[start.end() :].splitlines() if line.strip()]
+    if not lines or column not in lines[0]:
+        raise DataError(f"{what}: no column {column!r} ({' '.join(lines[0] if lines else [])})")
+    names, rows = lines[0], lines[1:]
+    if not rows:
+        raise DataError(f"{what}: no rows after the columns' names")
+    bad = next((i for i, row in enumerate(rows) if len(row) != len(names)), None)
+    if bad is not None:
+        raise DataError(f"{what}: row {bad + 1} has {len(rows[bad])} values, not {len(names)}")
+    try:
+        values = np.array([float(row[names.index(column)]) for row in rows], np.float64)
+    except ValueError:
+        raise DataError(f"{what}: a value of {column} is not a number") from None
+    year, kind, period = int(start[1]), start[2], int(start[3])
+    month = 3 * period - 2 if kind == "Q" else period
+    return dated(f"{year}-{month:02d}-01", "QS" if kind == "Q" else "MS", values)

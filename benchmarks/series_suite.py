@@ -1,9 +1,9 @@
 """The series suite (issue 34): real time series, which half each is in, and how to read it.
 
-Seventy real series, each bundled with a pip package (statsmodels, pmdarima, matplotlib's
-sample data) or with R's `datasets` package (Debian's r-base-core: `apt-get install
-r-base-core`), so offline. The
-suite is split into halves before any forecasting default changes, and each round's split is
+Seventy-eight real series, each bundled with a pip package (statsmodels, pmdarima, matplotlib's
+sample data; from round 9 also data files of statsmodels' own tests, which its wheel ships) or
+with R's `datasets` package (Debian's r-base-core: `apt-get install r-base-core`), so offline.
+The suite is split into halves before any forecasting default changes, and each round's split is
 fixed here before that round changes a default. A held-out half runs once and is then spent:
 it joins dev, and the next round holds out series new to the suite.
 
@@ -51,15 +51,28 @@ it joins dev, and the next round holds out series new to the suite.
   deflator, 55 rows), fertility (yearly births per woman in Aruba, 52 years), airwind (daily
   wind speed at La Guardia, May-September 1973) and faithful (Old Faithful's waiting times, 272
   eruptions).
-* Round 8 (Dec 7, fixed at 19:09 UTC before any round 8 default change; `half` "held-out"
-  below): dev the sixty-two above (round 7's held-out half in `ROUND7_HELD_OUT`); held out
-  fertility-afg (yearly births per woman in Afghanistan, 52 years), presidents (quarterly US
-  presidential approval 1945-1974: no season, swings from term to term; five missing quarters
-  interpolated), ide (quarterly Danish deposit rate, 55 rows), sp500 (the S&P 500 each month
-  1990-2022: trend, no season), solar (daily solar radiation in New York, May-September 1973;
-  seven missing days interpolated), goog (Google's closing prices, trading days 2004-2008, a
-  random walk), eeg (an EEG channel, 80 samples a second: irregular rhythms) and eruptions (Old
-  Faithful's eruption durations, 272 in the file's order, two modes).
+* Round 8 (Dec 7, fixed at 19:09 UTC before any round 8 default change; run once at 20:15 UTC):
+  dev the sixty-two above (round 7's held-out half in `ROUND7_HELD_OUT`); held out
+  (`ROUND8_HELD_OUT`) fertility-afg (yearly births per woman in Afghanistan, 52 years),
+  presidents (quarterly US presidential approval 1945-1974: no season, swings from term to term;
+  five missing quarters interpolated), ide (quarterly Danish deposit rate, 55 rows), sp500 (the
+  S&P 500 each month 1990-2022: trend, no season), solar (daily solar radiation in New York,
+  May-September 1973; seven missing days interpolated), goog (Google's closing prices, trading
+  days 2004-2008, a random walk), eeg (an EEG channel, 80 samples a second: irregular rhythms)
+  and eruptions (Old Faithful's eruption durations, 272 in the file's order, two modes).
+* Round 9 (Dec 7, fixed at 20:23 UTC before any round 9 default change; `half` "held-out"
+  below): dev the seventy above (round 8's held-out half in `ROUND8_HELD_OUT`); held out vicelec
+  (Victoria's electricity demand each hour, January-May 2012, 3,600 rows: daily and weekly
+  seasons, season 24), housingstarts (monthly US housing starts 1959-2018, not seasonally
+  adjusted: season and building cycles, the 2006-2009 crash), cons-de (quarterly West German
+  real consumption per head 1960-1987, unadjusted: a season peaking each fourth quarter),
+  ishort-de (West German 3-month money market rate each month 1960-1987: no season, policy
+  swings), caputil (monthly US manufacturing capacity utilization 1972-2008, seasonally
+  adjusted: business cycles), wpi (quarterly US wholesale price index 1960-1990: a trend, the
+  1970s' inflation), inv-de (quarterly West German fixed investment 1960-1982, seasonally
+  adjusted, 92 rows: a noisy trend) and ibm (IBM's share price each month 1990-2022: a random
+  walk). All but ibm come from the data of statsmodels' own tests
+  (benchmarks/series_loaders.py).
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
@@ -94,12 +107,19 @@ from benchmarks.series_loaders import (
     elnino,
     fertility,
     goog,
+    housingstarts,
+    lutkepohl,
+    lutkepohl2,
+    manufac,
     msft,
     pm,
     r,
     sm,
     sp500,
     steps,
+    stock,
+    vicelec,
+    wpi,
     years,
 )
 from keras_lstm_opt.errors import KloError, UsageError
@@ -116,6 +136,8 @@ ROUND5_HELD_OUT = ("cac", "rear", "petrolprice", "m1", "infl", "beaver2", "airte
 ROUND6_HELD_OUT = ("smi", "vankilled", "realdpi", "realgovt", "realint", "ibo", "dp", "lh")
 ROUND7_HELD_OUT = ("sunspotmonth", "driverskilled", "pop", "lry",
     "lpy", "fertility", "airwind", "faithful")
+ROUND8_HELD_OUT = ("fertility-afg", "presidents", "ide", "sp500",
+    "solar", "goog", "eeg", "eruptions")
 # fmt: on
 
 
@@ -333,34 +355,65 @@ SUITE = (
     Series("faithful", "dev", "steps", 1, 1, 8,
            "Old Faithful's waiting times between eruptions, 272 in the file's order (R faithful)",
            lambda: steps(r("faithful$waiting"))),
-    # round 8's held-out half: fixed before round 8 changes any default
-    Series("fertility-afg", "held-out", "yearly", 1, 1, 6,
+    Series("fertility-afg", "dev", "yearly", 1, 1, 6,
            "births per woman in Afghanistan 1960-2011 (statsmodels fertility: the second "
            "country in its file with every year)",
            lambda: years(1960, fertility("Afghanistan"))),
-    Series("presidents", "held-out", "quarterly", 1, 4, 8,
+    Series("presidents", "dev", "quarterly", 1, 4, 8,
            "US presidential approval 1945Q2-1974 (R presidents: its first quarter, missing, "
            "dropped; five missing quarters interpolated)",
            lambda: dated("1945-04-01", "QS", r("presidents[-1]", gaps=True))),
-    Series("ide", "held-out", "quarterly", 4, 4, 8,
+    Series("ide", "dev", "quarterly", 4, 4, 8,
            "Danish deposit rate 1974-1987 (statsmodels danish_data)",
            lambda: dated("1974-01-01", "QS", sm("danish_data")["ide"].to_numpy())),
-    Series("sp500", "held-out", "monthly", 1, 12, 18,
+    Series("sp500", "dev", "monthly", 1, 12, 18,
            "S&P 500 index on the first of each month 1990-2022 (matplotlib Stocks.csv)",
            sp500),
-    Series("solar", "held-out", "daily", 1, 1, 14,
+    Series("solar", "dev", "daily", 1, 1, 14,
            "solar radiation in Central Park, 08:00-12:00, May-September 1973 (R airquality "
            "Solar.R; seven missing days interpolated)",
            lambda: dated("1973-05-01", "D", r("airquality$Solar.R", gaps=True))),
-    Series("goog", "held-out", "daily", 1, 1, 14,
+    Series("goog", "dev", "daily", 1, 1, 14,
            "Google closing prices 2004-2008, trading days (matplotlib goog.npz)",
            goog),
-    Series("eeg", "held-out", "80 Hz", 1, 1, 10,
+    Series("eeg", "dev", "80 Hz", 1, 1, 10,
            "an EEG channel, 800 samples over 10 s (matplotlib eeg.dat, the first of four)",
            eeg),
-    Series("eruptions", "held-out", "steps", 1, 1, 8,
+    Series("eruptions", "dev", "steps", 1, 1, 8,
            "Old Faithful's eruption durations, 272 in the file's order (R faithful)",
            lambda: steps(r("faithful$eruptions"))),
+    # round 9's held-out half: fixed before round 9 changes any default
+    Series("vicelec", "held-out", "hourly", 24, 24, 48,
+           "electricity demand in Victoria, Australia, each hour from 2012-01-01 for 150 days "
+           "(tsibbledata vic_elec; statsmodels' MSTL test data)",
+           vicelec),
+    Series("housingstarts", "held-out", "monthly", 12, 12, 18,
+           "US housing starts 1959-2018, not seasonally adjusted (FRED HOUSTNSA; statsmodels' "
+           "Holt-Winters test data)",
+           housingstarts),
+    Series("cons-de", "held-out", "quarterly", 4, 4, 8,
+           "West German real consumption per head 1960-1987, unadjusted (Lutkepohl's E4; "
+           "statsmodels' VAR test data)",
+           lambda: lutkepohl("e4", "cons")),
+    Series("ishort-de", "held-out", "monthly", 1, 12, 18,
+           "West German 3-month money market rate 1960-1987 (Bundesbank, Lutkepohl's E5; "
+           "statsmodels' VAR test data)",
+           lambda: lutkepohl("e5", "i_short")),
+    Series("caputil", "held-out", "monthly", 1, 12, 18,
+           "US manufacturing capacity utilization 1972-2008, seasonally adjusted (FRED; "
+           "statsmodels' VARMAX test data manufac.dta)",
+           lambda: manufac("caputil")),
+    Series("wpi", "held-out", "quarterly", 1, 4, 8,
+           "US wholesale price index 1960-1990 (Stata's wpi1; statsmodels' SARIMAX test data)",
+           wpi),
+    Series("inv-de", "held-out", "quarterly", 1, 4, 8,
+           "West German fixed investment 1960-1982, seasonally adjusted (Lutkepohl's E1; "
+           "statsmodels' test data lutkepohl2.dta)",
+           lambda: lutkepohl2("inv")),
+    Series("ibm", "held-out", "monthly", 1, 12, 18,
+           "IBM's share price on the first of each month 1990-2022, adjusted close "
+           "(matplotlib Stocks.csv)",
+           lambda: stock("IBM")),
 )
 # fmt: on
 

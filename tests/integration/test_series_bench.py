@@ -77,18 +77,19 @@ def test_each_rounds_held_out_half_is_fixed_and_the_spent_ones_are_dev():
         ROUND5_HELD_OUT,
         ROUND6_HELD_OUT,
         ROUND7_HELD_OUT,
+        ROUND8_HELD_OUT,
         SUITE,
         select,
     )
 
     held = [s.name for s in select(None, "held-out")]
     assert held == [
-        "fertility-afg", "presidents", "ide", "sp500", "solar", "goog", "eeg", "eruptions"
+        "vicelec", "housingstarts", "cons-de", "ishort-de", "caputil", "wpi", "inv-de", "ibm"
     ]  # fmt: skip
     dev = {s.name for s in select(None, "dev")}
     spent = {*ROUND1_HELD_OUT, *ROUND2_HELD_OUT, *ROUND3_HELD_OUT, *ROUND4_HELD_OUT}
-    spent |= {*ROUND5_HELD_OUT, *ROUND6_HELD_OUT, *ROUND7_HELD_OUT}
-    assert spent <= dev and len(spent) == 55
+    spent |= {*ROUND5_HELD_OUT, *ROUND6_HELD_OUT, *ROUND7_HELD_OUT, *ROUND8_HELD_OUT}
+    assert spent <= dev and len(spent) == 63
     assert set(ROUND4_HELD_OUT) == {
         "elecequip", "front", "ftse", "realcons", "cpi", "derate", "beaver", "lrm"
     }  # fmt: skip
@@ -101,15 +102,20 @@ def test_each_rounds_held_out_half_is_fixed_and_the_spent_ones_are_dev():
     assert set(ROUND7_HELD_OUT) == {
         "sunspotmonth", "driverskilled", "pop", "lry", "lpy", "fertility", "airwind", "faithful"
     }  # fmt: skip
-    assert len(SUITE) == len({s.name for s in SUITE}) == 70
+    assert set(ROUND8_HELD_OUT) == {
+        "fertility-afg", "presidents", "ide", "sp500", "solar", "goog", "eeg", "eruptions"
+    }  # fmt: skip
+    assert len(SUITE) == len({s.name for s in SUITE}) == 78
 
 
 def test_no_two_series_of_the_suite_are_the_same_data():
     """A series new to the suite must be new data, not another name for a spent one (round
-    7's first split held out statsmodels' interest_inflation R, which derate already was)."""
+    7's first split held out statsmodels' interest_inflation R, which derate already was), and
+    long enough for the bench's split at its horizon."""
     import hashlib
     import shutil
 
+    from benchmarks.series import split
     from benchmarks.series_suite import SUITE
 
     if shutil.which("Rscript") is None:  # in CI (which installs it) this skip fails
@@ -117,6 +123,7 @@ def test_no_two_series_of_the_suite_are_the_same_data():
     seen: dict[str, str] = {}
     for s in SUITE:
         _, values = s.load()
+        split(len(values), s.horizon, 3)  # a UsageError if too few rows for the horizon
         key = hashlib.sha256(np.round(values, 6).tobytes()).hexdigest()
         assert key not in seen, f"{s.name} loads the same values as {seen[key]}"
         seen[key] = s.name

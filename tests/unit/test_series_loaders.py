@@ -1,12 +1,13 @@
-"""The series suite's gap filling (benchmarks/series_loaders.py): R's NAs in presidents
-and airquality's Solar.R become values between their neighbours; one at an end is refused."""
+"""The series suite's loaders (benchmarks/series_loaders.py): gap filling (R's NAs in
+presidents and airquality's Solar.R become values between their neighbours; one at an end is
+refused) and the reading of Lütkepohl's data files (cons-de, ishort-de)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from benchmarks.series_loaders import filled
+from benchmarks.series_loaders import filled, parse_lutkepohl
 from keras_lstm_opt.errors import DataError
 
 
@@ -21,3 +22,55 @@ def test_gaps_inside_are_filled_on_the_line_between_their_neighbours() -> None:
 def test_a_gap_at_either_end_or_no_values_is_refused_naming_the_series(values) -> None:
     with pytest.raises(DataError, match="R presidents: a missing value first or last"):
         filled(np.array(values, np.float64), "R presidents")
+
+
+E4 = """/*quarterly, unadjusted, West German
+real per capita disposable income,
+personal consumption expenditures,
+1960Q1-1987Q4;
+source: Deutsches Institut fuer Wirtschaftsforschung, Berlin
+*/
+
+<1960 Q1>
+inc               cons
+1684.6080        1505.3198
+1757.2068        1632.8338\r
+1842.7211        1655.8021
+
+"""
+
+
+def test_a_lutkepohl_file_is_read_from_its_first_row_on_its_own_calendar() -> None:
+    times, values = parse_lutkepohl(E4, "cons", "e4.dat")
+    assert times == ["1960-01-01", "1960-04-01", "1960-07-01"]
+    assert values.tolist() == [1505.3198, 1632.8338, 1655.8021]  # the first row too
+    monthly = E4.replace("<1960 Q1>", "<1987 M11>")
+    times, values = parse_lutkepohl(monthly, "inc", "e5.dat")
+    assert times == ["1987-11-01", "1987-12-01", "1988-01-01"]
+    assert values.tolist() == [1684.6080, 1757.2068, 1842.7211]
+    times, _ = parse_lutkepohl(E4.replace("<1960 Q1>", "<1961 Q3>"), "inc", "e4.dat")
+    assert times[0] == "1961-07-01"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (E4.replace("<1960 Q1>", "1960 Q1"), "no first period like <1960 Q1>"),
+        (E4.replace("cons\n", "consumption\n"), "no column 'cons' \\(inc consumption\\)"),
+        (E4.replace("1632.8338", ""), "row 2 has 1 values, not 2"),
+        (E4.replace("1505.3198", "n/a"), "a value of cons is not a number"),
+        (E4.split("<1960 Q1>")[0] + "<1960 Q1>\ninc cons\n", "no rows after the columns"),
+    ],
+)
+def test_a_lutkepohl_file_not_as_expected_is_one_error_naming_it(text, message) -> None:
+    with pytest.raises(DataError, match=f"e4.dat: {message}"):
+        parse_lutkepohl(text, "cons", "e4.dat")
+
+
+def test_a_statsmodels_test_file_that_is_gone_is_one_error_naming_it() -> None:
+    pytest.importorskip("statsmodels", reason="the examples extra")
+    from benchmarks.series_loaders import sm_file
+
+    with pytest.raises(DataError, match=r"statsmodels \S+ has no tsa/nope\.csv \(the data of its"):
+        sm_file("tsa/nope.csv")
+    assert sm_file("tsa/vector_ar/tests/results/e4.dat").is_file()
