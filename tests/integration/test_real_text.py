@@ -84,7 +84,7 @@ def _labels(path) -> Counter:
 
 def test_stratified_sample_keeps_each_class_share():
     from benchmarks.corpora import wordnet_rows
-    from benchmarks.real_text import sample_rows
+    from benchmarks.real_text_corpus import sample_rows
 
     rows = _rows_or_skip(wordnet_rows)
     full = Counter(label for _, label in rows)
