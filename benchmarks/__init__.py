@@ -1,6 +1,8 @@
 """Benchmarks, side by side: `python benchmarks/bench.py --mode ...` (JSON + table + PNG).
 
-From a clone of the repository: benchmarks/ is not in the wheel.
+From a clone of the repository: benchmarks/ is not in the wheel. `bench` parses the command
+line (`bench_args`) and hands each mode to its runner (`bench_input`, `bench_training`,
+`bench_inference`, `bench_network`, `bench_text`; `bench_output` writes what they share).
 
 * `lstm`: a training step of keras.layers.LSTM, FastLSTM and PyTorch's nn.LSTM (torch:
   the `bench` extra), with the machine's matmul ceiling;
@@ -8,9 +10,11 @@ From a clone of the repository: benchmarks/ is not in the wheel.
   FastLSTM, PyTorch and ONNX Runtime on our ONNX export;
 * `importer`: `data import` throughput and peak RSS on a large real-text CSV
   (`python -m benchmarks.importer`);
-* `corpora` (`suite` and the `corpora_*` builders): the real offline data sets as CSV: the
+* `corpora` (`suite`, its entries in `suite_rounds_1_2` and `suite_rounds_3_6`, `Corpus` in
+  `suite_corpus`, and the `corpora_*` builders): the real offline data sets as CSV: the
   text suite (42 corpora in round 5) in a development and a held-out half, and the CO2 record;
-* `real_text` (and `rivals`): keras-lstm-opt's defaults against a Keras tutorial, TF-IDF +
+* `real_text` (`real_text_corpus`: the split; `real_text_ours`; `real_text_report`: rows and
+  PNG; `real_text_verdict`; `rivals`): keras-lstm-opt's defaults against a Keras tutorial, TF-IDF +
   logistic regression on word and on character n-grams, and fastText, on real text corpora
   (accuracy, macro-F1, time to each best and to the tutorial's best, the gap);
 * `trainer`: the overhead of our loop, `klo.Trainer.fit` against Keras's `model.fit` on
