@@ -26,7 +26,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 
-from keras_lstm_opt.errors import DataError
+from keras_lstm_opt.errors import DataError, MissingPackageError
 
 FORTUNES_DIR = "/usr/share/games/fortunes"
 MAN_WORDS = 300
@@ -40,8 +40,8 @@ SECTIONS = {
 
 
 def _package_files(*packages: str) -> list[str]:
-    """The regular files Debian packages installed (`dpkg -L`), or a DataError saying
-    what to install."""
+    """The regular files Debian packages installed (`dpkg -L`), or a MissingPackageError
+    saying what to install (exit 2, as a missing pip extra)."""
     files = []
     for package in packages:
         try:
@@ -49,9 +49,10 @@ def _package_files(*packages: str) -> list[str]:
                 ["dpkg", "-L", package], capture_output=True, text=True, check=True
             ).stdout
         except (OSError, subprocess.CalledProcessError):
-            raise DataError(
+            raise MissingPackageError(
                 f"Debian package {package!r} is not installed; install it with: "
-                f"apt-get install {' '.join(packages)}"
+                f"apt-get install {' '.join(packages)}",
+                name=package,
             ) from None
         files += [p for p in out.splitlines() if os.path.isfile(p) and not os.path.islink(p)]
     return sorted(files)

@@ -129,7 +129,7 @@ def bench_real_text(
     if any(c.startswith("tfidf") for c in contenders):  # before any corpus is split
         need("sklearn", TFIDF, "examples")
     if any(c.startswith("fasttext") for c in contenders):
-        need("fasttext", FASTTEXT, "bench")
+        need("fasttext", FASTTEXT, "examples")
     sources = [(*load_corpus(c), c) for c in corpora]
     names = [name for name, _, _ in sources]
     if len(set(names)) < len(names):

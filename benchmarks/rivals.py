@@ -223,7 +223,7 @@ def run_fasttext(
         word_ngrams: None for the library's default (1), else `wordNgrams`.
         epochs: the last epoch count trained.
     """
-    ft = need("fasttext", FASTTEXT, "bench")
+    ft = need("fasttext", FASTTEXT, "examples")
     defaults = dict(ft.FastText.unsupervised_default)  # train_supervised starts from these
     threads = fasttext_threads()
     points = []

@@ -18,11 +18,11 @@ from ..conftest import REPO, time_limit
 
 def _glosses_or_skip():
     from benchmarks.corpora import wordnet_rows
-    from keras_lstm_opt.errors import DataError
+    from keras_lstm_opt.errors import DataError, MissingPackageError
 
     try:
         return wordnet_rows()
-    except DataError as err:
+    except (DataError, MissingPackageError) as err:
         pytest.skip(str(err))
 
 
