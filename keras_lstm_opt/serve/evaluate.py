@@ -264,7 +264,8 @@ def _raw_series(run: Run, src: str) -> dict[str, np.ndarray]:
     """Every complete window of a raw series file (read and sorted by time as `data
     import` reads it): raw windows, targets and forecasts."""
     from keras_lstm_opt.data.readers import expand_sources
-    from keras_lstm_opt.data.series import read_series, series_windows
+    from keras_lstm_opt.data.series_read import read_series
+    from keras_lstm_opt.data.series_windows import series_windows
 
     series_info = run.info.get("series")
     if not series_info:
@@ -385,7 +386,7 @@ def _baselines(run: Run, x: np.ndarray) -> dict[str, np.ndarray]:
     series = run.info.get("series")
     if not series:
         return {}
-    from keras_lstm_opt.data.series import last_value, seasonal_naive, training_mean
+    from keras_lstm_opt.data.series_windows import last_value, seasonal_naive, training_mean
 
     out = {}
     if series.get("season"):

@@ -363,7 +363,7 @@ class Run:
     def not_above_zero(self, x: np.ndarray) -> str | None:
         """Where raw windows `x` [N, W, C] hold a target value at or below 0 that the model
         would take the logarithm of (imported with log), in words; None when none does."""
-        from keras_lstm_opt.data.series import logged_targets, not_positive
+        from keras_lstm_opt.data.series_windows import logged_targets, not_positive
 
         low = not_positive(x, logged_targets(self.info))
         if low is None:
@@ -390,7 +390,7 @@ class Run:
         if len(rows) < need:
             raise DataError(f"{what}: {len(rows)} rows; a forecast needs the last {need}")
         tail = rows[-need:]
-        from keras_lstm_opt.data.series import logged_targets, not_positive
+        from keras_lstm_opt.data.series_windows import logged_targets, not_positive
 
         bad = np.argwhere(~np.isfinite(tail))
         low = not_positive(tail, logged_targets(self.info))

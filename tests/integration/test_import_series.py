@@ -14,14 +14,11 @@ import numpy as np
 import pytest
 
 from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns
-from keras_lstm_opt.data.series import (
-    import_series,
+from keras_lstm_opt.data.series import import_series, parse_transform, read_series, split_log
+from keras_lstm_opt.data.series_windows import (
     last_value,
-    parse_transform,
-    read_series,
     seasonal_naive,
     series_windows,
-    split_log,
     training_mean,
 )
 from keras_lstm_opt.errors import DataError, UsageError

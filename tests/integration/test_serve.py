@@ -253,7 +253,7 @@ def co2_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_forecast_from_raw_rows_and_windows_in_ppm(co2_run):
     import pandas as pd
 
-    from keras_lstm_opt.data.series import series_windows
+    from keras_lstm_opt.data.series_windows import series_windows
     from keras_lstm_opt.serve.run import load_run
 
     run = load_run(co2_run["run"])
