@@ -37,7 +37,7 @@ import sys
 if __package__ in (None, ""):  # run as a script from a clone: the clone's root is the import root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_lstm_opt.errors import DataError, KloError, UsageError
+from keras_lstm_opt.errors import KloError, MissingPackageError, UsageError
 from keras_lstm_opt.extras import need
 
 WORDNET_DIR = "/usr/share/wordnet"
@@ -81,8 +81,10 @@ def wordnet_glosses(pos: str = "noun", directory: str = WORDNET_DIR) -> list[tup
     """
     path = os.path.join(directory, f"data.{pos}")
     if not os.path.exists(path):
-        raise DataError(
-            f"{path}: not found; install WordNet with: apt-get install wordnet-base (Debian/Ubuntu)"
+        raise MissingPackageError(
+            f"{path}: not found; install WordNet with: apt-get install wordnet-base "
+            "(Debian/Ubuntu)",
+            name="wordnet-base",
         )
     glosses = []
     with open(path, encoding="utf-8") as fh:

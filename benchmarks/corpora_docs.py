@@ -43,7 +43,7 @@ from benchmarks.corpora_text import (
     package_files_matching,
     unambiguous,
 )
-from keras_lstm_opt.errors import DataError
+from keras_lstm_opt.errors import DataError, MissingPackageError
 
 SEVERITY = {
     "W": "warning",
@@ -74,9 +74,10 @@ def _perl_modules_package() -> str:
         out = ""
     names = sorted(line.split()[0] for line in out.splitlines() if line.endswith(" installed"))
     if not names:
-        raise DataError(
+        raise MissingPackageError(
             "Debian package 'perl-modules-5.xx' (perldiag.pod) is not installed; "
-            "install it with: apt-get install perl"
+            "install it with: apt-get install perl",
+            name="perl-modules",
         )
     return names[-1]
 

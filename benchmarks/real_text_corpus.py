@@ -60,7 +60,8 @@ def load_corpus(source: str) -> tuple[str, list[tuple[str, str]]]:
 
     Raises:
         UsageError: neither an existing file nor a suite name.
-        DataError: a bad CSV, or a suite corpus whose package is not installed.
+        DataError: a bad CSV.
+        MissingPackageError: a suite corpus whose package is not installed.
     """
     if os.path.isfile(source):
         return os.path.splitext(os.path.basename(source))[0], read_corpus(source)

@@ -66,8 +66,8 @@ class Corpus:
 
     def rows(self) -> list[tuple[str, str]]:
         """Its (text, label) rows, built from the installed files (once per process:
-        a fresh list each call); the builder's DataError, which names the
-        `apt-get install` line, when a package is missing."""
+        a fresh list each call); the builder's MissingPackageError (exit 2), which names
+        the `apt-get install` line, when a package is missing."""
         return list(_build(self.builder))
 
 

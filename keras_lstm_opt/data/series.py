@@ -312,13 +312,11 @@ def import_series(
         smooth_why = "; ".join(f"{columns[t]}: {w}" for t, (_, w) in enumerate(fitted))
         if any(f != (1.0, 0.0, 1.0) for f, _ in fitted):
             smooth = {k: [f[i] for f, _ in fitted] for i, k in enumerate(("alpha", "beta", "phi"))}
-    # the anchor's step, from every row imported: a step that changes shows first in the
-    # newest rows, the validation rows (a trend's smoothing has its own step)
+    # the anchor's step, scored on every row imported: a step that changes shows first in
+    # the newest rows, the validation rows (a smoothed anchor keeps the training rows')
     drift, drift_why = None, None
-    if auto and (
-        name == "seasonal_diff" or (name == "diff" and not (smooth and any(smooth["beta"])))
-    ):
-        drift, drift_why = _drift(data[:, :n_t], lag, steps, horizon, columns)
+    if auto and (name == "seasonal_diff" or (name == "diff" and smooth is None)):
+        drift, drift_why = _drift(data[:, :n_t], mean[:n_t], lag, steps, horizon, columns)
     x_tr, y_tr = cut_windows(data, n_train, steps, horizon, n_t)
     n_val = len(series) - split - horizon + 1  # the first targets start at the split
     x_va, y_va = cut_windows(data[split - steps :], n_val, steps, horizon, n_t)
@@ -417,11 +415,19 @@ def import_series(
 
 
 def _drift(
-    rows: np.ndarray, lag: int, steps: int, horizon: int, columns: Sequence[str]
+    rows: np.ndarray,
+    trained: Sequence[float],
+    lag: int,
+    steps: int,
+    horizon: int,
+    columns: Sequence[str],
 ) -> tuple[list[str], str]:
-    """Per target (the columns of `rows`), the step the anchor adds
-    (`choose_drift`), and why."""
-    fitted = [choose_drift(rows[:, t], lag, steps, horizon) for t in range(rows.shape[1])]
+    """Per target (the columns of `rows`; `trained`: their training rows' mean steps), the
+    step the anchor adds (`choose_drift`), and why."""
+    fitted = [
+        choose_drift(rows[:, t], float(trained[t]), lag, steps, horizon)
+        for t in range(rows.shape[1])
+    ]
     return [d for d, _ in fitted], "; ".join(
         f"{columns[t]}: {w}" for t, (_, w) in enumerate(fitted)
     )

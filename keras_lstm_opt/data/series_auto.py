@@ -21,10 +21,11 @@ the import report:
   exponentially smoothed level (plus the mean step per step ahead: smoothing with drift) or a
   level and a damped trend (Holt), whichever forecasts the next training row best, the last
   value unless another is 5% better (`keras_lstm_opt.smoothing`);
-* the step the anchor adds (`diff` without a trend, `seasonal_diff`): the training rows'
-  mean step, or the window's own mean step where that forecasts the training rows at least
-  5% better over the horizon (a trend whose steps grow, as a population's: the mean of
-  every step so far lags it); the network's forecast is shrunk toward that anchor
+* the step the anchor adds (`diff` from the last value, `seasonal_diff`): the training
+  rows' mean step, or the window's own mean step where that forecasts the rows imported
+  (validation rows included) at least 5% better over the horizon (a trend whose steps
+  grow, as a population's: the mean of the training rows' steps lags it); the network's
+  forecast is shrunk toward that anchor
   (`keras_lstm_opt.models.shrink`; `choose_drift`);
 * the baseline: of last value, seasonal naive and the training rows' mean, the one with
   the lower MAE over the training rows (so the validation figure it reports was not used
@@ -234,23 +235,26 @@ def choose_smoothing(values: np.ndarray, steps: int) -> tuple[tuple[float, float
     )
 
 
-def choose_drift(values: np.ndarray, lag: int, steps: int, horizon: int) -> tuple[str, str]:
+def choose_drift(
+    values: np.ndarray, trained: float, lag: int, steps: int, horizon: int
+) -> tuple[str, str]:
     """("training" | "window", why): the step per `lag` that the anchor adds, each step
-    ahead: the training rows' mean step, or the mean step of the window the forecast reads
-    (`steps` rows), whichever forecasts the rows better over the horizon (the MAE
-    of the last value, or of the last season's value for a seasonal difference, plus that
-    step, at every origin); the training rows' unless the window's is `MIN_GAIN` better
-    (the same margin as `choose_smoothing`'s).
+    ahead: `trained`, the training rows' mean step (the one the model scales by), or the
+    mean step of the window the forecast reads (`steps` rows), whichever forecasts `values`
+    better over the horizon (the MAE of the last value, or of the last season's value for
+    a seasonal difference, plus that step, at every origin); the training rows' unless the
+    window's is `MIN_GAIN` better (the same margin as `choose_smoothing`'s). `values` are
+    every row imported, validation rows included: a step that changes shows first in the
+    newest rows.
 
     Example:
 
-        drift, why = choose_drift(population[:split], lag=1, steps=17, horizon=8)
+        drift, why = choose_drift(population, trained=2.35, lag=4, steps=20, horizon=8)
     """
     y = np.asarray(values, np.float64)
     origins = np.arange(steps, len(y))  # y[:o] known, y[o + h] wanted
     if lag < 1 or len(y) <= lag or not len(origins):
         return "training", "the training rows' mean step (too few rows to compare)"
-    overall = float(np.mean(y[lag:] - y[:-lag]))
     windows = np.lib.stride_tricks.sliding_window_view(y, steps)[: len(origins)]
     # each window's mean step over `lag` rows: its last `lag` rows less its first, summed
     own = (windows[:, -lag:].sum(axis=1) - windows[:, :lag].sum(axis=1)) / (steps - lag)
@@ -260,12 +264,12 @@ def choose_drift(values: np.ndarray, lag: int, steps: int, horizon: int) -> tupl
         if not len(o):
             break
         base, k = y[o - lag + h % lag], h // lag + 1  # the last (season's) value, steps summed
-        err["training"].append(np.abs(y[o + h] - (base + k * overall)))
+        err["training"].append(np.abs(y[o + h] - (base + k * trained)))
         err["window"].append(np.abs(y[o + h] - (base + k * own[: len(o)])))
     mae = {k: float(np.mean(np.concatenate(v))) for k, v in err.items()}
     figures = (
-        f"MAE {mae['window']:.4g} with the window's, {mae['training']:.4g} with the mean "
-        f"step of all {len(y)} rows ({overall:.4g}), over {horizon} step(s) ahead"
+        f"MAE {mae['window']:.4g} with the window's, {mae['training']:.4g} with the training "
+        f"rows' ({trained:.4g}), forecasting the {len(y)} rows imported {horizon} step(s) ahead"
     )
     if mae["window"] <= (1 - MIN_GAIN) * mae["training"]:
         return "window", f"the window's mean step ({figures})"

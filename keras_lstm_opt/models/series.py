@@ -285,6 +285,14 @@ class SeriesInverse(_SeriesLayer):
         self.smoothing = (
             None if smoothing is None else _check_smoothing(smoothing, transform, targets)
         )
+        trended = [bool(b) for b in (self.smoothing or {}).get("beta", [0.0] * len(targets))]
+        if self.drift and any(
+            d == "window" and t for d, t in zip(self.drift, trended, strict=True)
+        ):
+            raise UsageError(
+                "SeriesInverse: drift 'window' for a target whose smoothing has a trend "
+                f"(beta > 0): the trend is its step; got drift {self.drift!r}"
+            )
 
     def build(self, input_shape: Any) -> None:
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:

@@ -5,7 +5,7 @@ the halves (fixed before any tuning), that the declarations cover issue 30's lis
 that every corpus whose Debian packages are installed here measures as declared and
 builds a 200-row sample through the CLI. A corpus whose packages are missing skips,
 naming the `apt-get install` line, and that missing package is then what the CLI's exit
-status 1 is tested with. Each corpus is built once per process (the registry caches it).
+status 2 is tested with. Each corpus is built once per process (the registry caches it).
 """
 
 from __future__ import annotations

@@ -439,6 +439,7 @@ def test_export_json_says_how_to_call_it(cases: dict[str, Case]) -> None:
     }
     assert series["signatures"]["onnx"]["outputs"]["forecast"]["shape"] == [None, 6, 1]
     assert (series["window"], series["horizon"], series["lag"]) == (24, 6, 12)
+    assert series["drift"] == ["window"]  # the anchor's step, inverted inside the export
     assert os.path.exists(
         os.path.join(os.path.dirname(cases["imported-text"].onnx), "vocabulary.json")
     )

@@ -161,14 +161,24 @@ def test_the_smoothing_weights_are_holts_recursion_and_fit_the_rows() -> None:
     )
 
 
+def _trained(values: np.ndarray, lag: int, split: int) -> float:
+    """The training rows' mean step over `lag` rows, as the import scales by it."""
+    return float(np.mean(values[lag:split] - values[: split - lag]))
+
+
 def test_the_windows_step_is_chosen_where_the_step_grows_and_not_for_a_steady_drift() -> None:
     t = np.arange(200.0)
-    growing, why = choose_drift(0.01 * t * t + RNG.normal(0, 0.1, len(t)), 1, 17, 8)
-    assert growing == "window" and why.startswith("the window's mean step (MAE")
-    steady, why = choose_drift(np.cumsum(0.3 + RNG.normal(size=300)), 1, 17, 8)
-    assert steady == "training" and "the training rows' mean step (MAE" in why
+    growing = 0.01 * t * t + RNG.normal(0, 0.1, len(t))
+    chosen, why = choose_drift(growing, _trained(growing, 1, 160), 1, 17, 8)
+    assert chosen == "window" and why.startswith("the window's mean step (MAE")
+    steady = np.cumsum(0.3 + RNG.normal(size=300))
+    chosen, why = choose_drift(steady, _trained(steady, 1, 240), 1, 17, 8)
+    assert chosen == "training" and "the training rows' mean step (MAE" in why
     # a season whose year-on-year change grows: the window's mean change over 12 rows
     seasonal = np.sin(2 * np.pi * t / 12) + 0.002 * t * t
-    assert choose_drift(seasonal, 12, 36, 18)[0] == "window"
-    assert choose_drift(np.sin(2 * np.pi * t / 12) + 0.05 * t, 12, 36, 18)[0] == "training"
-    assert choose_drift(np.arange(5.0), 1, 17, 8)[0] == "training"  # too few rows
+    assert choose_drift(seasonal, _trained(seasonal, 12, 160), 12, 36, 18)[0] == "window"
+    level = np.sin(2 * np.pi * t / 12) + 0.05 * t
+    assert choose_drift(level, _trained(level, 12, 160), 12, 36, 18)[0] == "training"
+    assert choose_drift(np.arange(5.0), 1.0, 1, 17, 8)[0] == "training"  # too few rows
+    # scored against the step the model adds: a training mean far from every step loses
+    assert choose_drift(steady, 5.0, 1, 17, 8)[0] == "window"

@@ -154,3 +154,37 @@ def test_a_window_drift_moves_the_anchors_step_to_the_windows_own():
 def test_a_drift_that_is_not_one_name_per_target_is_refused(drift):
     with pytest.raises(UsageError, match="drift must list 'training' or 'window' per target"):
         SeriesInverse(**ARGS, horizon=H, shrink=True, drift=drift)
+
+
+def test_each_target_takes_its_own_step_and_a_log_model_its_logs_step():
+    # two targets: the first's anchor adds the window's step, the second's the training mean
+    rise = np.array([[[0.0, 0.0], [2.0, 4.0], [4.0, 8.0], [6.0, 12.0]]], "float32")
+    two = SeriesInverse(
+        [0, 1],
+        "diff",
+        1,
+        horizon=2,
+        mean=[1.0, 1.0],
+        std=[1.0, 1.0],
+        shrink=True,
+        drift=["window", "training"],
+    )
+    two([np.zeros((1, 4), "float32"), rise])
+    two.shrink_weight.assign([0.0, 0.0])
+    np.testing.assert_allclose(two([np.zeros((1, 4), "float32"), rise]), [[8, 13, 10, 14]])
+    # a log model: the window's step is that of the logarithms (a growth rate)
+    grow = np.exp(np.log(2.0) * np.arange(4, dtype="float32"))[None, :, None]  # 1, 2, 4, 8
+    logged = SeriesInverse(
+        [0], "diff", 1, horizon=2, mean=[0.0], std=[1.0], log=True, shrink=True, drift=["window"]
+    )
+    logged([np.zeros((1, 2), "float32"), grow])
+    logged.shrink_weight.assign([0.0])
+    np.testing.assert_allclose(logged([np.zeros((1, 2), "float32"), grow]), [[16, 32]], rtol=1e-5)
+
+
+def test_a_window_step_beside_a_trended_smoothing_is_refused():
+    holt = {"alpha": [0.5], "beta": [0.3], "phi": [0.9]}
+    with pytest.raises(UsageError, match="drift 'window' for a target whose smoothing has a trend"):
+        SeriesInverse(**ARGS, horizon=H, shrink=True, smoothing=holt, drift=["window"])
+    level = {"alpha": [0.5], "beta": [0.0], "phi": [1.0]}
+    assert SeriesInverse(**ARGS, horizon=H, shrink=True, smoothing=level, drift=["window"]).drift
