@@ -60,7 +60,8 @@ it joins dev, and the next round holds out series new to the suite.
   May-September 1973; seven missing days interpolated), goog (Google's closing prices, trading
   days 2004-2008, a random walk), eeg (an EEG channel, 80 samples a second: irregular rhythms)
   and eruptions (Old Faithful's eruption durations, 272 in the file's order, two modes).
-* Round 9 (Dec 7, fixed at 20:23 UTC before any round 9 default change; `half` "held-out"
+* Round 9 (Dec 7, fixed at 20:23 UTC before any round 9 default change; run once at 21:00 UTC,
+  spent: it joins dev when round 10's split is fixed; `half` "held-out"
   below): dev the seventy above (round 8's held-out half in `ROUND8_HELD_OUT`); held out vicelec
   (Victoria's electricity demand each hour, January-May 2012, 3,600 rows: daily and weekly
   seasons, season 24), housingstarts (monthly US housing starts 1959-2018, not seasonally
