@@ -266,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(stopped_line(None, signum_of(exc)), file=sys.stderr)
         code = 128 + signum_of(exc)
+    except BrokenPipeError:  # `predict ... | head`: the reader has what it wanted
+        # (stdout to /dev/null, or the interpreter's last flush fails again; 141 = 128 +
+        # SIGPIPE, as a shell reports a program that wrote to a closed pipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
     except BaseException:
         _leave(1, report=True)
         raise

@@ -481,3 +481,19 @@ def test_an_unwritable_run_dir_is_refused_first(command, blocked):
     proc = _cli(command, "--run-dir", blocked)
     _one_line_refusal(proc, blocked)
     assert time.monotonic() - began < time_limit(5)  # before TensorFlow starts
+
+
+def test_output_into_a_closed_pipe_ends_quietly_with_141(tmp_path):
+    """`keras-lstm-opt predict ... | head -1`: the reader closes the pipe; the command ends
+    with 128 + SIGPIPE, as a shell reports it, and no traceback."""
+    proc = subprocess.Popen(
+        [console_script(), "config", "show"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # before the first line: every write finds the pipe closed
+    _, err = proc.communicate(timeout=time_limit(60))
+    assert proc.returncode == 141, err.decode()[-2000:]
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err
