@@ -39,6 +39,7 @@ from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import Schema, parse_spec
 from keras_lstm_opt.distribute.strategy import get_strategy
 from keras_lstm_opt.errors import ConfigError, DataError, Problem, UsageError
+from keras_lstm_opt.io.paths import is_remote
 from keras_lstm_opt.io.storage import check_paths, config_paths
 from keras_lstm_opt.logs import ensure_visible
 from keras_lstm_opt.models.cudnn import require_cudnn
@@ -358,7 +359,10 @@ def fit(
                     "auto": auto,
                     "global_batch_size": t.batch_size,
                     "task": files.schema.get("task"),
-                    "data": files.directory,
+                    # absolute, so that `evaluate RUN` finds it from any directory
+                    "data": files.directory
+                    if is_remote(files.directory)
+                    else os.path.abspath(files.directory),
                     **({"shrink": shrink.result} if shrink and shrink.result else {}),
                 },
                 title=f"{trainer.model.name} on {cfg.data.path or cfg.data.task}",

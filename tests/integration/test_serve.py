@@ -312,6 +312,26 @@ def test_evaluate_refuses_data_imported_again_since_the_run(tmp_path):
     assert evaluate_run(run, data=src, out=str(tmp_path / "raw"))["split"] == "file"
 
 
+def test_a_run_trained_on_a_relative_data_path_evaluates_from_anywhere(tmp_path, monkeypatch):
+    """`train --set data.path=data` in one directory, `evaluate RUN` from another: the
+    run keeps where its data is (metrics.json `data`, absolute), no --data needed."""
+    from benchmarks.corpora import write_co2
+    from keras_lstm_opt.data.importer import import_data
+    from keras_lstm_opt.experiment import fit
+    from keras_lstm_opt.serve.run import evaluate_run
+
+    (tmp_path / "work").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    write_co2("co2.csv")
+    import_data("co2.csv", "data", time="date", target="co2", window=24, horizon=6, progress=False)
+    metrics = fit(None, run_dir="run", overrides=[*TINY, "data.path=data"])
+    assert metrics["data"] == str(tmp_path / "work" / "data")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = evaluate_run(str(tmp_path / "work" / "run"), out="eval")
+    assert result["split"] == "validation" and (tmp_path / "elsewhere" / "eval").is_dir()
+
+
 def test_predict_file_forecasts_after_the_last_row(co2_run, tmp_path):
     import pandas as pd
 
