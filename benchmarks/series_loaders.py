@@ -1,6 +1,7 @@
 """Loaders of the series suite's data (benchmarks/series_suite.py): each returns (times,
 values) from a pip package's bundled data (statsmodels, pmdarima, matplotlib's sample data; from
-round 9 also data files of statsmodels' own tests, which its wheel ships) or from R's `datasets`
+round 9 also data files of statsmodels' own tests, which its wheel ships, and from round 10 the
+data its test modules hold as literal lists, read with `ast`, never run) or from R's `datasets`
 (through Rscript), offline.
 
 Example:
@@ -11,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -222,9 +224,8 @@ def lutkepohl2(column: str) -> Loaded:
 
 
 def lutkepohl(name: str, column: str) -> Loaded:
-    """Column `column` of Lütkepohl's data file `name` (e3, e4, e5: New Introduction to
-    Multiple Time Series Analysis, 2005, its data sets E3-E5) as statsmodels' VAR tests ship
-    it."""
+    """Column `column` of Lütkepohl's data file `name` (e2-e5: New Introduction to Multiple
+    Time Series Analysis, 2005, its data sets E2-E5) as statsmodels' VAR tests ship it."""
     path = f"tsa/vector_ar/tests/results/{name}.dat"
     return parse_lutkepohl(sm_file(path).read_text(encoding="latin-1"), column, path)
 
@@ -253,3 +254,104 @@ def parse_lutkepohl(text: str, column: str, what: str) -> Loaded:
     year, kind, period = int(start[1]), start[2], int(start[3])
     month = 3 * period - 2 if kind == "Q" else period
     return dated(f"{year}-{month:02d}-01", "QS" if kind == "Q" else "MS", values)
+
+
+def sm_test_list(path: str, function: str, rows: int) -> np.ndarray:
+    """The `data = [...]` of function `function` (a pytest fixture) in statsmodels' test module
+    `path`, which must hold `rows` numbers: read with `ast`, the module is never run."""
+    values = literal_list(sm_file(path).read_text(encoding="utf-8"), function, "data", path)
+    if len(values) != rows:
+        raise DataError(f"{path}: {function}'s data has {len(values)} values, expected {rows}")
+    return values
+
+
+def literal_list(text: str, function: str, name: str, what: str) -> np.ndarray:
+    """The list of numbers that function `function` of Python source `text` assigns to `name`
+    (`name = [1.0, 2.5, ...]`), parsed, not run."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as e:
+        raise DataError(f"{what}: not Python ({e.msg}, line {e.lineno})") from None
+    defs = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function
+    ]
+    if len(defs) != 1:
+        raise DataError(f"{what}: {len(defs)} functions named {function}, expected one")
+    for stmt in defs[0].body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+        ):
+            try:
+                values = ast.literal_eval(stmt.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                values = None
+            if not isinstance(values, list) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values
+            ):
+                raise DataError(f"{what}: {function}'s {name} is not a list of numbers")
+            return np.array(values, np.float64)
+    raise DataError(f"{what}: {function} assigns no {name}")
+
+
+def austourists() -> Loaded:
+    """International tourists' visitor nights in Australia, millions a quarter, 1999Q1-2015Q4
+    (fpp2's austourists, unadjusted: a fixture of statsmodels' ETS tests)."""
+    path = "tsa/tests/test_exponential_smoothing.py"
+    return dated("1999-01-01", "QS", sm_test_list(path, "austourists", 68))
+
+
+def saudioil() -> Loaded:
+    """Saudi Arabia's oil production, millions of tonnes a year, 1965-2013 (fpp2's oil: a
+    fixture of statsmodels' ETS tests)."""
+    return years(1965, sm_test_list("tsa/tests/test_exponential_smoothing.py", "oildata", 49))
+
+
+FRBNY = "tsa/statespace/tests/results/frbny_nowcast/Nowcasting/data/US/2016-07-29.csv"
+
+
+def frbny(column: str) -> Loaded:
+    """FRED series `column` each month, as the New York Fed's nowcast saw it on 2016-07-29
+    (statsmodels' dynamic factor test data): from its first value to its last (the vintage's
+    ragged edge: later months were not out yet). A monthly series has no gap between them; a
+    quarterly one (a value every third month) is refused, not interpolated."""
+    import pandas as pd
+
+    frame = pd.read_csv(sm_file(FRBNY))
+    if column not in frame.columns:
+        raise DataError(f"statsmodels' {FRBNY}: no column {column!r}")
+    stamps = pd.to_datetime(frame["Date"], format="%m/%d/%y")
+    values = frame[column].to_numpy(np.float64)
+    present = np.flatnonzero(np.isfinite(values))
+    if len(present) == 0:
+        raise DataError(f"statsmodels' {FRBNY}: {column} has no values")
+    first, last = int(present[0]), int(present[-1]) + 1
+    gaps = last - first - len(present)
+    if gaps:
+        raise DataError(f"statsmodels' {FRBNY}: {column} has {gaps} months without a value")
+    return [t.strftime("%Y-%m-%d") for t in stamps[first:last]], values[first:last]
+
+
+def baa() -> Loaded:
+    """Moody's Baa corporate bond yield, percent, each month 1947-1985 (Schwert 1987's data:
+    statsmodels' unit-root test data BAA.csv; its S&P 500 companion, SP500.csv, of the same 468
+    rows, ends at the index's closes of November and December 1985, 202.17 and 211.28)."""
+    import pandas as pd
+
+    values = pd.read_csv(sm_file("tsa/tests/results/BAA.csv")).iloc[:, 0].to_numpy(np.float64)
+    if len(values) != 468:
+        raise DataError(f"statsmodels' BAA.csv: {len(values)} rows, expected 468 (1947-1985)")
+    return dated("1947-01-01", "MS", values)
+
+
+def stockprices() -> Loaded:
+    """The log of US common stock prices (Standard & Poor's index), each year 1871-1970: Nelson
+    and Plosser's series (statsmodels' Zivot-Andrews test data stkprc.csv)."""
+    import pandas as pd
+
+    frame = pd.read_csv(sm_file("tsa/tests/results/stkprc.csv"))
+    values = frame.iloc[:, 0].to_numpy(np.float64)
+    if len(values) != 100:
+        raise DataError(f"statsmodels' stkprc.csv: {len(values)} rows, expected 100 (1871-1970)")
+    return years(1871, values)

@@ -1,8 +1,9 @@
 """The series suite (issue 34): real time series, which half each is in, and how to read it.
 
-Seventy-eight real series, each bundled with a pip package (statsmodels, pmdarima, matplotlib's
-sample data; from round 9 also data files of statsmodels' own tests, which its wheel ships) or
-with R's `datasets` package (Debian's r-base-core: `apt-get install r-base-core`), so offline.
+Eighty-six real series, each bundled with a pip package (statsmodels, pmdarima, matplotlib's
+sample data; from round 9 also data files of statsmodels' own tests, which its wheel ships, and
+from round 10 data its test modules hold) or with R's `datasets` package (Debian's r-base-core:
+`apt-get install r-base-core`), so offline.
 The suite is split into halves before any forecasting default changes, and each round's split is
 fixed here before that round changes a default. A held-out half runs once and is then spent:
 it joins dev, and the next round holds out series new to the suite.
@@ -60,20 +61,34 @@ it joins dev, and the next round holds out series new to the suite.
   May-September 1973; seven missing days interpolated), goog (Google's closing prices, trading
   days 2004-2008, a random walk), eeg (an EEG channel, 80 samples a second: irregular rhythms)
   and eruptions (Old Faithful's eruption durations, 272 in the file's order, two modes).
-* Round 9 (Dec 7, fixed at 20:23 UTC before any round 9 default change; run once at 21:00 UTC,
-  spent: it joins dev when round 10's split is fixed; `half` "held-out"
-  below): dev the seventy above (round 8's held-out half in `ROUND8_HELD_OUT`); held out vicelec
-  (Victoria's electricity demand each hour, January-May 2012, 3,600 rows: daily and weekly
-  seasons, season 24), housingstarts (monthly US housing starts 1959-2018, not seasonally
-  adjusted: season and building cycles, the 2006-2009 crash), cons-de (quarterly West German
-  real consumption per head 1960-1987, unadjusted: a season peaking each fourth quarter),
-  ishort-de (West German 3-month money market rate each month 1960-1987: no season, policy
-  swings), caputil (monthly US manufacturing capacity utilization 1972-2008, seasonally
-  adjusted: business cycles), wpi (quarterly US wholesale price index 1960-1990: a trend, the
-  1970s' inflation), inv-de (quarterly West German fixed investment 1960-1982, seasonally
-  adjusted, 92 rows: a noisy trend) and ibm (IBM's share price each month 1990-2022: a random
-  walk). All but ibm come from the data of statsmodels' own tests
+* Round 9 (Dec 7, fixed at 20:23 UTC before any round 9 default change; run once at 21:00 UTC):
+  dev the seventy above (round 8's held-out half in `ROUND8_HELD_OUT`); held out
+  (`ROUND9_HELD_OUT`) vicelec (Victoria's electricity demand each hour, January-May 2012, 3,600
+  rows: daily and weekly seasons, season 24), housingstarts (monthly US housing starts
+  1959-2018, not seasonally adjusted: season and building cycles, the 2006-2009 crash), cons-de
+  (quarterly West German real consumption per head 1960-1987, unadjusted: a season peaking each
+  fourth quarter), ishort-de (West German 3-month money market rate each month 1960-1987: no
+  season, policy swings), caputil (monthly US manufacturing capacity utilization 1972-2008,
+  seasonally adjusted: business cycles), wpi (quarterly US wholesale price index 1960-1990: a
+  trend, the 1970s' inflation), inv-de (quarterly West German fixed investment 1960-1982,
+  seasonally adjusted, 92 rows: a noisy trend) and ibm (IBM's share price each month 1990-2022:
+  a random walk). All but ibm come from the data of statsmodels' own tests
   (benchmarks/series_loaders.py).
+* Round 10 (Dec 7, fixed at 21:31 UTC before any round 10 default change; `half` "held-out"
+  below): dev the seventy-eight above (round 9's held-out half in `ROUND9_HELD_OUT`); held out
+  austourists (international tourists' nights in Australia each quarter 1999-2015, unadjusted, 68
+  rows: a summer season, growth), saudioil (Saudi Arabia's yearly oil production 1965-2013, 49
+  rows: the 1970s' rise, the 1980s' collapse), payems (US payroll employment each month 1985-2016,
+  seasonally adjusted: a smooth trend, three recessions' dips), phillyfed (the Philadelphia Fed's
+  monthly survey of manufacturing activity 1985-2016, a diffusion index: no trend, noisy swings),
+  xrx (Xerox's share price each month 1990-2022: a random walk), baa (Moody's Baa corporate bond
+  yield each month 1947-1985: a near random walk, the 1970s' rise), stockprices (the log of US
+  stock prices each year 1871-1970, Nelson and Plosser's: a random walk with drift) and
+  inventories (the quarterly change in US business inventories 1947-1972, seasonally adjusted, 104
+  rows: noisy, inventory cycles). All but xrx come from statsmodels' tests: austourists and
+  saudioil from lists in its ETS tests (fpp2's data), payems and phillyfed from its New York Fed
+  nowcast data (FRED), baa and stockprices from its unit-root tests' data, inventories from
+  Lutkepohl's E2.
 
 `season` is the domain's season (11 for sunspots, 48 half-hours a day for taylor): the
 seasonal-naive rival uses it. Our own model never sees it (it finds its season from the
@@ -101,12 +116,15 @@ import numpy as np
 
 from benchmarks.series_loaders import (
     Loaded,
+    austourists,
+    baa,
     co2,
     dated,
     eeg,
     elecequip,
     elnino,
     fertility,
+    frbny,
     goog,
     housingstarts,
     lutkepohl,
@@ -115,10 +133,12 @@ from benchmarks.series_loaders import (
     msft,
     pm,
     r,
+    saudioil,
     sm,
     sp500,
     steps,
     stock,
+    stockprices,
     vicelec,
     wpi,
     years,
@@ -139,6 +159,8 @@ ROUND7_HELD_OUT = ("sunspotmonth", "driverskilled", "pop", "lry",
     "lpy", "fertility", "airwind", "faithful")
 ROUND8_HELD_OUT = ("fertility-afg", "presidents", "ide", "sp500",
     "solar", "goog", "eeg", "eruptions")
+ROUND9_HELD_OUT = ("vicelec", "housingstarts", "cons-de", "ishort-de",
+    "caputil", "wpi", "inv-de", "ibm")
 # fmt: on
 
 
@@ -383,38 +405,70 @@ SUITE = (
     Series("eruptions", "dev", "steps", 1, 1, 8,
            "Old Faithful's eruption durations, 272 in the file's order (R faithful)",
            lambda: steps(r("faithful$eruptions"))),
-    # round 9's held-out half: fixed before round 9 changes any default
-    Series("vicelec", "held-out", "hourly", 24, 24, 48,
+    Series("vicelec", "dev", "hourly", 24, 24, 48,
            "electricity demand in Victoria, Australia, each hour from 2012-01-01 for 150 days "
            "(tsibbledata vic_elec; statsmodels' MSTL test data)",
            vicelec),
-    Series("housingstarts", "held-out", "monthly", 12, 12, 18,
+    Series("housingstarts", "dev", "monthly", 12, 12, 18,
            "US housing starts 1959-2018, not seasonally adjusted (FRED HOUSTNSA; statsmodels' "
            "Holt-Winters test data)",
            housingstarts),
-    Series("cons-de", "held-out", "quarterly", 4, 4, 8,
+    Series("cons-de", "dev", "quarterly", 4, 4, 8,
            "West German real consumption per head 1960-1987, unadjusted (Lutkepohl's E4; "
            "statsmodels' VAR test data)",
            lambda: lutkepohl("e4", "cons")),
-    Series("ishort-de", "held-out", "monthly", 1, 12, 18,
+    Series("ishort-de", "dev", "monthly", 1, 12, 18,
            "West German 3-month money market rate 1960-1987 (Bundesbank, Lutkepohl's E5; "
            "statsmodels' VAR test data)",
            lambda: lutkepohl("e5", "i_short")),
-    Series("caputil", "held-out", "monthly", 1, 12, 18,
+    Series("caputil", "dev", "monthly", 1, 12, 18,
            "US manufacturing capacity utilization 1972-2008, seasonally adjusted (FRED; "
            "statsmodels' VARMAX test data manufac.dta)",
            lambda: manufac("caputil")),
-    Series("wpi", "held-out", "quarterly", 1, 4, 8,
+    Series("wpi", "dev", "quarterly", 1, 4, 8,
            "US wholesale price index 1960-1990 (Stata's wpi1; statsmodels' SARIMAX test data)",
            wpi),
-    Series("inv-de", "held-out", "quarterly", 1, 4, 8,
+    Series("inv-de", "dev", "quarterly", 1, 4, 8,
            "West German fixed investment 1960-1982, seasonally adjusted (Lutkepohl's E1; "
            "statsmodels' test data lutkepohl2.dta)",
            lambda: lutkepohl2("inv")),
-    Series("ibm", "held-out", "monthly", 1, 12, 18,
+    Series("ibm", "dev", "monthly", 1, 12, 18,
            "IBM's share price on the first of each month 1990-2022, adjusted close "
            "(matplotlib Stocks.csv)",
            lambda: stock("IBM")),
+    # round 10's held-out half: fixed before round 10 changes any default
+    Series("austourists", "held-out", "quarterly", 4, 4, 8,
+           "international tourists' visitor nights in Australia 1999-2015, unadjusted (fpp2 "
+           "austourists; a list in statsmodels' ETS tests)",
+           austourists),
+    Series("saudioil", "held-out", "yearly", 1, 1, 6,
+           "Saudi Arabia's oil production, millions of tonnes, 1965-2013 (fpp2 oil; a list in "
+           "statsmodels' ETS tests)",
+           saudioil),
+    Series("payems", "held-out", "monthly", 1, 12, 18,
+           "US payroll employment 1985-2016, seasonally adjusted (FRED PAYEMS; statsmodels' "
+           "New York Fed nowcast test data)",
+           lambda: frbny("PAYEMS")),
+    Series("phillyfed", "held-out", "monthly", 1, 12, 18,
+           "Philadelphia Fed manufacturing survey, current activity diffusion index 1985-2016 "
+           "(FRED GACDFSA066MSFRBPHI; statsmodels' New York Fed nowcast test data)",
+           lambda: frbny("GACDFSA066MSFRBPHI")),
+    Series("xrx", "held-out", "monthly", 1, 12, 18,
+           "Xerox's share price on the first of each month 1990-2022, adjusted close "
+           "(matplotlib Stocks.csv)",
+           lambda: stock("XRX")),
+    Series("baa", "held-out", "monthly", 1, 12, 18,
+           "Moody's Baa corporate bond yield 1947-1985 (Schwert 1987; statsmodels' unit-root "
+           "test data BAA.csv)",
+           baa),
+    Series("stockprices", "held-out", "yearly", 1, 1, 6,
+           "log US common stock prices 1871-1970 (Nelson and Plosser; statsmodels' "
+           "Zivot-Andrews test data stkprc.csv)",
+           stockprices),
+    Series("inventories", "held-out", "quarterly", 1, 4, 8,
+           "change in US business inventories 1947-1972, seasonally adjusted (Lutkepohl's E2; "
+           "statsmodels' VAR test data)",
+           lambda: lutkepohl("e2", "y2")),
 )
 # fmt: on
 

@@ -78,18 +78,21 @@ def test_each_rounds_held_out_half_is_fixed_and_the_spent_ones_are_dev():
         ROUND6_HELD_OUT,
         ROUND7_HELD_OUT,
         ROUND8_HELD_OUT,
+        ROUND9_HELD_OUT,
         SUITE,
         select,
     )
 
     held = [s.name for s in select(None, "held-out")]
     assert held == [
-        "vicelec", "housingstarts", "cons-de", "ishort-de", "caputil", "wpi", "inv-de", "ibm"
+        "austourists", "saudioil", "payems", "phillyfed", "xrx", "baa", "stockprices",
+        "inventories",
     ]  # fmt: skip
     dev = {s.name for s in select(None, "dev")}
     spent = {*ROUND1_HELD_OUT, *ROUND2_HELD_OUT, *ROUND3_HELD_OUT, *ROUND4_HELD_OUT}
     spent |= {*ROUND5_HELD_OUT, *ROUND6_HELD_OUT, *ROUND7_HELD_OUT, *ROUND8_HELD_OUT}
-    assert spent <= dev and len(spent) == 63
+    spent |= set(ROUND9_HELD_OUT)
+    assert spent <= dev and len(spent) == 71
     assert set(ROUND4_HELD_OUT) == {
         "elecequip", "front", "ftse", "realcons", "cpi", "derate", "beaver", "lrm"
     }  # fmt: skip
@@ -105,7 +108,10 @@ def test_each_rounds_held_out_half_is_fixed_and_the_spent_ones_are_dev():
     assert set(ROUND8_HELD_OUT) == {
         "fertility-afg", "presidents", "ide", "sp500", "solar", "goog", "eeg", "eruptions"
     }  # fmt: skip
-    assert len(SUITE) == len({s.name for s in SUITE}) == 78
+    assert set(ROUND9_HELD_OUT) == {
+        "vicelec", "housingstarts", "cons-de", "ishort-de", "caputil", "wpi", "inv-de", "ibm"
+    }  # fmt: skip
+    assert len(SUITE) == len({s.name for s in SUITE}) == 86
 
 
 def test_no_two_series_of_the_suite_are_the_same_data():

@@ -1,6 +1,7 @@
 """The series suite's loaders (benchmarks/series_loaders.py): gap filling (R's NAs in
 presidents and airquality's Solar.R become values between their neighbours; one at an end is
-refused) and the reading of Lütkepohl's data files (cons-de, ishort-de)."""
+refused), the reading of Lütkepohl's data files (cons-de, ishort-de) and of the lists in
+statsmodels' test modules (austourists, saudioil), and the New York Fed's nowcast data."""
 
 from __future__ import annotations
 
@@ -74,3 +75,76 @@ def test_a_statsmodels_test_file_that_is_gone_is_one_error_naming_it() -> None:
     with pytest.raises(DataError, match=r"statsmodels \S+ has no tsa/nope\.csv \(the data of its"):
         sm_file("tsa/nope.csv")
     assert sm_file("tsa/vector_ar/tests/results/e4.dat").is_file()
+
+
+FIXTURES = """
+import pytest
+
+1 / 0  # parsed, never run
+
+
+@pytest.fixture
+def austourists():
+    # a comment
+    data = [
+        30.05,
+        -19,
+        25.3e1,
+    ]
+    index = pd.date_range("1999-01-01", "2015-12-31", freq="QE")
+    return pd.Series(data, index)
+
+
+def oildata():
+    data = [111.0, "n/a"]
+
+
+def twice():
+    data = np.array([1.0, 2.0])
+
+
+def empty():
+    index = [1, 2]
+"""
+
+
+def test_a_fixtures_list_is_read_from_the_source_without_running_it() -> None:
+    from benchmarks.series_loaders import literal_list
+
+    values = literal_list(FIXTURES, "austourists", "data", "test_ets.py")
+    assert values.tolist() == [30.05, -19.0, 253.0] and values.dtype == np.float64
+    assert literal_list(FIXTURES, "empty", "index", "test_ets.py").tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "function", "message"),
+    [
+        (FIXTURES, "oildata", "oildata's data is not a list of numbers"),
+        (FIXTURES, "twice", "twice's data is not a list of numbers"),
+        (FIXTURES, "empty", "empty assigns no data"),
+        (FIXTURES, "nope", "0 functions named nope, expected one"),
+        (FIXTURES + FIXTURES, "austourists", "2 functions named austourists, expected one"),
+        ("def austourists(:\n", "austourists", "not Python"),
+    ],
+)
+def test_a_fixture_not_as_expected_is_one_error_naming_the_file(text, function, message) -> None:
+    from benchmarks.series_loaders import literal_list
+
+    with pytest.raises(DataError, match=f"test_ets.py: {message}"):
+        literal_list(text, function, "data", "test_ets.py")
+
+
+def test_statsmodels_lists_and_nowcast_columns_are_checked_before_use() -> None:
+    pytest.importorskip("statsmodels", reason="the examples extra")
+    from benchmarks.series_loaders import frbny, sm_test_list
+
+    path = "tsa/tests/test_exponential_smoothing.py"
+    with pytest.raises(DataError, match=f"{path}: austourists's data has 68 values, expected 67"):
+        sm_test_list(path, "austourists", 67)
+    times, values = frbny("JTSJOL")  # job openings: from December 2000, not 1985
+    assert times[0] == "2000-12-01" and len(times) == len(values)
+    assert np.isfinite(values).all()
+    with pytest.raises(DataError, match="GDPC1 has 250 months without a value"):
+        frbny("GDPC1")  # quarterly
+    with pytest.raises(DataError, match="no column 'NOPE'"):
+        frbny("NOPE")
