@@ -360,8 +360,15 @@ def test_sigint_while_exporting_leaves_no_export(text_run, tmp_path):
     time.sleep(0.2)  # the case under test: a stop mid-export
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=time_limit(60))
-    _stopped_alone(proc, err, 130, "stopped by SIGINT; nothing written")
-    assert list(tmp_path.iterdir()) == []  # no export, no .export-* directory
+    done = f"stopped by SIGINT; the export in {out} is complete"
+    if err.strip().splitlines()[-1:] == [done]:  # on a loaded machine the export can end
+        # first (its last rename before the signal): then it is whole, and said so
+        _stopped_alone(proc, err, 130, done)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+        assert (out / "export.json").is_file() and (out / "saved_model.pb").is_file()
+    else:
+        _stopped_alone(proc, err, 130, "stopped by SIGINT; nothing written")
+        assert list(tmp_path.iterdir()) == []  # no export, no .export-* directory
     _no_temp_dirs(proc.pid)
 
 
@@ -486,14 +493,14 @@ def test_an_unwritable_run_dir_is_refused_first(command, blocked):
 def test_output_into_a_closed_pipe_ends_quietly_with_141(tmp_path):
     """`keras-lstm-opt predict ... | head -1`: the reader closes the pipe; the command ends
     with 128 + SIGPIPE, as a shell reports it, and no traceback."""
-    proc = subprocess.Popen(
-        [console_script(), "config", "show"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tmp_path,
-    )
-    assert proc.stdout is not None
-    proc.stdout.close()  # before the first line: every write finds the pipe closed
+    read, write = os.pipe()
+    os.close(read)  # closed before the command starts: every write finds no reader
+    try:
+        proc = subprocess.Popen(
+            [console_script(), "config", "show"], stdout=write, stderr=subprocess.PIPE, cwd=tmp_path
+        )
+    finally:
+        os.close(write)
     _, err = proc.communicate(timeout=time_limit(60))
     assert proc.returncode == 141, err.decode()[-2000:]
     assert b"Traceback" not in err and b"BrokenPipeError" not in err
