@@ -495,9 +495,16 @@ def test_output_into_a_closed_pipe_ends_quietly_with_141(tmp_path):
     with 128 + SIGPIPE, as a shell reports it, and no traceback."""
     read, write = os.pipe()
     os.close(read)  # closed before the command starts: every write finds no reader
+    # unbuffered: each write reaches the pipe while the command runs, as a long output's do
+    # (a short one, buffered, would only meet the closed pipe at the interpreter's exit)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
         proc = subprocess.Popen(
-            [console_script(), "config", "show"], stdout=write, stderr=subprocess.PIPE, cwd=tmp_path
+            [console_script(), "config", "show"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env=env,
         )
     finally:
         os.close(write)
