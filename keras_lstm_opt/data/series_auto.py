@@ -1,4 +1,4 @@
-"""The forecasting choices a user did not make, decided from the training rows' statistics.
+"""The forecasting choices a user did not make, decided from the rows' statistics.
 
 `data import --time ...` without `--season` or `--transform` asks this module, as
 `train.auto` decides for text; every choice comes back with its reason, logged and kept in
