@@ -95,6 +95,10 @@ seasonal-naive rival uses it. Our own model never sees it (it finds its season f
 data). `m` is M4's MASE period for the series' frequency (yearly, weekly and daily 1,
 quarterly 4, monthly 12, sub-daily the steps per day) and `horizon` M4's horizon.
 
+The entries are in `series_suite_rounds_1_5` (round 1's two halves, the held-out halves of
+rounds 2 to 5) and `series_suite_rounds_6_10` (the held-out halves of rounds 6 to 10); `Series`
+in `series_suite_series`.
+
 Example:
 
     from benchmarks.series_suite import SUITE, series
@@ -109,41 +113,29 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import numpy as np
-
-from benchmarks.series_loaders import (
-    Loaded,
-    austourists,
-    baa,
-    co2,
-    dated,
-    eeg,
-    elecequip,
-    elnino,
-    fertility,
-    frbny,
-    goog,
-    housingstarts,
-    lutkepohl,
-    lutkepohl2,
-    manufac,
-    msft,
-    pm,
-    r,
-    saudioil,
-    sm,
-    sp500,
-    steps,
-    stock,
-    stockprices,
-    vicelec,
-    wpi,
-    years,
-)
+from benchmarks import series_suite_rounds_1_5, series_suite_rounds_6_10
+from benchmarks.series_suite_series import Series
 from keras_lstm_opt.errors import KloError, UsageError
+
+__all__ = [
+    "HALVES",
+    "ROUND1_HELD_OUT",
+    "ROUND2_HELD_OUT",
+    "ROUND3_HELD_OUT",
+    "ROUND4_HELD_OUT",
+    "ROUND5_HELD_OUT",
+    "ROUND6_HELD_OUT",
+    "ROUND7_HELD_OUT",
+    "ROUND8_HELD_OUT",
+    "ROUND9_HELD_OUT",
+    "SUITE",
+    "Series",
+    "main",
+    "select",
+    "series",
+    "write_csv",
+]
 
 HALVES = ("dev", "held-out")
 # fmt: off
@@ -164,313 +156,7 @@ ROUND9_HELD_OUT = ("vicelec", "housingstarts", "cons-de", "ishort-de",
 # fmt: on
 
 
-@dataclass(frozen=True)
-class Series:
-    """One series: name, half, frequency, domain season, M4's MASE period and horizon."""
-
-    name: str
-    half: str
-    freq: str
-    season: int
-    m: int
-    horizon: int
-    about: str
-    loader: Callable[[], Loaded]
-
-    def load(self) -> Loaded:
-        """(times as ISO dates / datetimes / numbers, values), oldest first."""
-        try:
-            times, values = self.loader()
-        except KloError as e:
-            raise type(e)(f"series {self.name}: {e}") from None
-        if len(times) != len(values) or not np.all(np.isfinite(values)):
-            raise RuntimeError(f"series {self.name}: bad data from its package")
-        return times, values
-
-
-# fmt: off
-SUITE = (
-    Series("sunspots", "dev", "yearly", 11, 1, 6,
-           "yearly sunspot numbers 1700-2008 (statsmodels)",
-           lambda: years(1700, sm("sunspots")["SUNACTIVITY"].to_numpy())),
-    Series("nile", "dev", "yearly", 1, 1, 6,
-           "Nile flow at Aswan 1871-1970 (statsmodels)",
-           lambda: years(1871, sm("nile")["volume"].to_numpy())),
-    Series("austres", "dev", "quarterly", 4, 4, 8,
-           "Australian residents 1971-1993 (pmdarima)",
-           lambda: dated("1971-04-01", "QS", pm("austres"))),
-    Series("co2", "dev", "monthly", 12, 12, 18,
-           "Mauna Loa CO2, monthly means (statsmodels)",
-           lambda: co2("MS")),
-    Series("airpassengers", "dev", "monthly", 12, 12, 18,
-           "airline passengers 1949-1960 (pmdarima)",
-           lambda: dated("1949-01-01", "MS", pm("airpassengers"))),
-    Series("co2-weekly", "dev", "weekly", 52, 1, 13,
-           "Mauna Loa CO2, weekly (statsmodels)",
-           lambda: co2("W")),
-    Series("taylor", "dev", "half-hourly", 48, 48, 48,
-           "half-hourly electricity demand, England and Wales, 12 weeks of 2000 (pmdarima)",
-           lambda: dated("2000-06-05", "30min", pm("taylor"), "%Y-%m-%dT%H:%M")),
-    Series("lynx", "dev", "yearly", 10, 1, 6,
-           "Canadian lynx trappings 1821-1934 (pmdarima)",
-           lambda: years(1821, pm("lynx"))),
-    Series("woolyrnq", "dev", "quarterly", 4, 4, 8,
-           "Australian woollen yarn production 1965-1994 (pmdarima)",
-           lambda: dated("1965-01-01", "QS", pm("woolyrnq"))),
-    Series("realgdp", "dev", "quarterly", 1, 4, 8,
-           "US real GDP 1959-2009, seasonally adjusted (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["realgdp"].to_numpy())),
-    Series("wineind", "dev", "monthly", 12, 12, 18,
-           "Australian wine sales 1980-1994 (pmdarima)",
-           lambda: dated("1980-01-01", "MS", pm("wineind"))),
-    Series("elnino", "dev", "monthly", 12, 12, 18,
-           "Pacific sea surface temperatures 1950-2010 (statsmodels)",
-           elnino),
-    Series("msft", "dev", "daily", 1, 1, 14,
-           "Microsoft closing prices 1986-2017, trading days (pmdarima)",
-           msft),
-    Series("heartrate", "dev", "0.5 s", 1, 1, 10,
-           "heart rate, 150 samples 0.5 s apart (pmdarima)",
-           lambda: ([str(i) for i in range(150)], pm("heartrate"))),
-    Series("ausbeer", "dev", "quarterly", 4, 4, 8,
-           "Australian beer production 1956-2008Q3 (pmdarima)",
-           lambda: dated("1956-01-01", "QS", pm("ausbeer")[:-1])),
-    Series("bjsales", "dev", "steps", 1, 1, 8,
-           "sales, 150 steps (Box and Jenkins' series M; R datasets BJsales)",
-           lambda: steps(r("BJsales"))),
-    Series("unemp", "dev", "quarterly", 4, 4, 8,
-           "US unemployment rate 1959-2009, seasonally adjusted (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["unemp"].to_numpy())),
-    Series("nottem", "dev", "monthly", 12, 12, 18,
-           "mean monthly air temperature at Nottingham 1920-1939 (R datasets)",
-           lambda: dated("1920-01-01", "MS", r("nottem"))),
-    Series("ukdriverdeaths", "dev", "monthly", 12, 12, 18,
-           "UK car drivers killed or seriously injured 1969-1984 (R datasets)",
-           lambda: dated("1969-01-01", "MS", r("UKDriverDeaths"))),
-    Series("lakehuron", "dev", "yearly", 1, 1, 6,
-           "level of Lake Huron 1875-1972 (R datasets)",
-           lambda: years(1875, r("LakeHuron"))),
-    Series("dax", "dev", "daily", 1, 1, 14,
-           "DAX closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
-           lambda: steps(r('EuStockMarkets[, "DAX"]'))),
-    Series("johnsonjohnson", "dev", "quarterly", 4, 4, 8,
-           "Johnson & Johnson quarterly earnings per share 1960-1980 (R datasets)",
-           lambda: dated("1960-01-01", "QS", r("JohnsonJohnson"))),
-    Series("ukgas", "dev", "quarterly", 4, 4, 8,
-           "UK gas consumption 1960-1986 (R datasets UKgas)",
-           lambda: dated("1960-01-01", "QS", r("UKgas"))),
-    Series("nhtemp", "dev", "yearly", 1, 1, 6,
-           "mean annual temperature, New Haven 1912-1971 (R datasets)",
-           lambda: years(1912, r("nhtemp"))),
-    Series("discoveries", "dev", "yearly", 1, 1, 6,
-           "great inventions and discoveries a year 1860-1959 (R datasets)",
-           lambda: years(1860, r("discoveries"))),
-    Series("wwwusage", "dev", "minutely", 1, 1, 10,
-           "users connected to a server, one a minute (R datasets WWWusage)",
-           lambda: steps(r("WWWusage"))),
-    Series("treering", "dev", "yearly", 1, 1, 6,
-           "bristlecone pine ring widths 6000 BC-1979 (R datasets treering)",
-           lambda: steps(r("treering"))),  # years 6000 BC on: step numbers
-    Series("kms", "dev", "monthly", 12, 12, 18,
-           "UK car distance driven 1969-1984 (R datasets Seatbelts)",
-           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "kms"]'))),
-    Series("tbilrate", "dev", "quarterly", 4, 4, 8,
-           "US 3-month treasury bill rate 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["tbilrate"].to_numpy())),
-    Series("realinv", "dev", "quarterly", 4, 4, 8,
-           "US real private investment 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["realinv"].to_numpy())),
-    Series("elecequip", "dev", "monthly", 12, 12, 18,
-           "euro area electrical equipment orders index 1995-2016 (statsmodels elec_equip)",
-           elecequip),
-    Series("front", "dev", "monthly", 12, 12, 18,
-           "UK front-seat passengers killed or seriously injured 1969-1984 (R Seatbelts)",
-           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "front"]'))),
-    Series("ftse", "dev", "daily", 1, 1, 14,
-           "FTSE closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
-           lambda: steps(r('EuStockMarkets[, "FTSE"]'))),
-    Series("realcons", "dev", "quarterly", 1, 4, 8,
-           "US real personal consumption 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["realcons"].to_numpy())),
-    Series("cpi", "dev", "quarterly", 1, 4, 8,
-           "US consumer price index 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["cpi"].to_numpy())),
-    Series("derate", "dev", "quarterly", 1, 4, 8,
-           "German long-term interest rate 1972Q2-1998 (statsmodels interest_inflation)",
-           lambda: dated("1972-04-01", "QS", sm("interest_inflation")["R"].to_numpy())),
-    Series("beaver", "dev", "10 min", 1, 1, 10,
-           "a beaver's body temperature every 10 minutes, 114 readings (R datasets beaver1)",
-           lambda: steps(r("beaver1$temp"))),
-    Series("lrm", "dev", "quarterly", 4, 4, 8,
-           "Danish log real money 1974-1987 (statsmodels danish_data)",
-           lambda: dated("1974-01-01", "QS", sm("danish_data")["lrm"].to_numpy())),
-    Series("cac", "dev", "daily", 1, 1, 14,
-           "CAC 40 closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
-           lambda: steps(r('EuStockMarkets[, "CAC"]'))),
-    Series("rear", "dev", "monthly", 12, 12, 18,
-           "UK rear-seat passengers killed or seriously injured 1969-1984 (R Seatbelts)",
-           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "rear"]'))),
-    Series("petrolprice", "dev", "monthly", 12, 12, 18,
-           "UK real petrol price 1969-1984 (R Seatbelts PetrolPrice)",
-           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "PetrolPrice"]'))),
-    Series("m1", "dev", "quarterly", 1, 4, 8,
-           "US M1 money stock 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["m1"].to_numpy())),
-    Series("infl", "dev", "quarterly", 1, 4, 8,
-           "US inflation rate 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["infl"].to_numpy())),
-    Series("beaver2", "dev", "10 min", 1, 1, 10,
-           "a second beaver's body temperature every 10 minutes, 100 readings (R beaver2)",
-           lambda: steps(r("beaver2$temp"))),
-    Series("airtemp", "dev", "daily", 1, 1, 14,
-           "daily maximum temperature at La Guardia, May-September 1973 (R airquality)",
-           lambda: dated("1973-05-01", "D", r("airquality$Temp"))),
-    Series("bjsaleslead", "dev", "steps", 1, 1, 8,
-           "the leading indicator of bjsales, 150 steps (R datasets BJsales.lead)",
-           lambda: steps(r("BJsales.lead"))),
-    Series("smi", "dev", "daily", 1, 1, 14,
-           "Swiss SMI closing prices 1991-1998, trading days (R datasets EuStockMarkets)",
-           lambda: steps(r('EuStockMarkets[, "SMI"]'))),
-    Series("vankilled", "dev", "monthly", 12, 12, 18,
-           "UK van drivers killed 1969-1984 (R Seatbelts VanKilled)",
-           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "VanKilled"]'))),
-    Series("realdpi", "dev", "quarterly", 1, 4, 8,
-           "US real disposable personal income 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["realdpi"].to_numpy())),
-    Series("realgovt", "dev", "quarterly", 1, 4, 8,
-           "US real government spending 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["realgovt"].to_numpy())),
-    Series("realint", "dev", "quarterly", 1, 4, 8,
-           "US real interest rate 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["realint"].to_numpy())),
-    Series("ibo", "dev", "quarterly", 4, 4, 8,
-           "Danish bond rate 1974-1987 (statsmodels danish_data)",
-           lambda: dated("1974-01-01", "QS", sm("danish_data")["ibo"].to_numpy())),
-    Series("dp", "dev", "quarterly", 4, 4, 8,
-           "German inflation 1972Q2-1998 (statsmodels interest_inflation Dp)",
-           lambda: dated("1972-04-01", "QS", sm("interest_inflation")["Dp"].to_numpy())),
-    Series("lh", "dev", "10 min", 1, 1, 6,
-           "luteinizing hormone in blood samples every 10 minutes, 48 readings (R datasets lh)",
-           lambda: steps(r("lh"))),
-    Series("sunspotmonth", "dev", "monthly", 132, 12, 18,
-           "monthly mean sunspot numbers 1749-2013, an ~11-year cycle (R sunspot.month)",
-           lambda: dated("1749-01-01", "MS", r("sunspot.month"))),
-    Series("driverskilled", "dev", "monthly", 12, 12, 18,
-           "UK car drivers killed 1969-1984 (R Seatbelts DriversKilled)",
-           lambda: dated("1969-01-01", "MS", r('Seatbelts[, "DriversKilled"]'))),
-    Series("pop", "dev", "quarterly", 1, 4, 8,
-           "US population 1959-2009 (statsmodels macrodata)",
-           lambda: dated("1959-01-01", "QS", sm("macrodata")["pop"].to_numpy())),
-    Series("lry", "dev", "quarterly", 4, 4, 8,
-           "Danish log real income 1974-1987 (statsmodels danish_data)",
-           lambda: dated("1974-01-01", "QS", sm("danish_data")["lry"].to_numpy())),
-    Series("lpy", "dev", "quarterly", 4, 4, 8,
-           "Danish log price deflator 1974-1987 (statsmodels danish_data)",
-           lambda: dated("1974-01-01", "QS", sm("danish_data")["lpy"].to_numpy())),
-    Series("fertility", "dev", "yearly", 1, 1, 6,
-           "births per woman in Aruba 1960-2011 (statsmodels fertility: the first country "
-           "in its file with every year)",
-           lambda: years(1960, fertility("Aruba"))),
-    Series("airwind", "dev", "daily", 1, 1, 14,
-           "wind speed at La Guardia, the mean of 07:00 and 10:00, May-September 1973 "
-           "(R airquality)",
-           lambda: dated("1973-05-01", "D", r("airquality$Wind"))),
-    Series("faithful", "dev", "steps", 1, 1, 8,
-           "Old Faithful's waiting times between eruptions, 272 in the file's order (R faithful)",
-           lambda: steps(r("faithful$waiting"))),
-    Series("fertility-afg", "dev", "yearly", 1, 1, 6,
-           "births per woman in Afghanistan 1960-2011 (statsmodels fertility: the second "
-           "country in its file with every year)",
-           lambda: years(1960, fertility("Afghanistan"))),
-    Series("presidents", "dev", "quarterly", 1, 4, 8,
-           "US presidential approval 1945Q2-1974 (R presidents: its first quarter, missing, "
-           "dropped; five missing quarters interpolated)",
-           lambda: dated("1945-04-01", "QS", r("presidents[-1]", gaps=True))),
-    Series("ide", "dev", "quarterly", 4, 4, 8,
-           "Danish deposit rate 1974-1987 (statsmodels danish_data)",
-           lambda: dated("1974-01-01", "QS", sm("danish_data")["ide"].to_numpy())),
-    Series("sp500", "dev", "monthly", 1, 12, 18,
-           "S&P 500 index on the first of each month 1990-2022 (matplotlib Stocks.csv)",
-           sp500),
-    Series("solar", "dev", "daily", 1, 1, 14,
-           "solar radiation in Central Park, 08:00-12:00, May-September 1973 (R airquality "
-           "Solar.R; seven missing days interpolated)",
-           lambda: dated("1973-05-01", "D", r("airquality$Solar.R", gaps=True))),
-    Series("goog", "dev", "daily", 1, 1, 14,
-           "Google closing prices 2004-2008, trading days (matplotlib goog.npz)",
-           goog),
-    Series("eeg", "dev", "80 Hz", 1, 1, 10,
-           "an EEG channel, 800 samples over 10 s (matplotlib eeg.dat, the first of four)",
-           eeg),
-    Series("eruptions", "dev", "steps", 1, 1, 8,
-           "Old Faithful's eruption durations, 272 in the file's order (R faithful)",
-           lambda: steps(r("faithful$eruptions"))),
-    Series("vicelec", "dev", "hourly", 24, 24, 48,
-           "electricity demand in Victoria, Australia, each hour from 2012-01-01 for 150 days "
-           "(tsibbledata vic_elec; statsmodels' MSTL test data)",
-           vicelec),
-    Series("housingstarts", "dev", "monthly", 12, 12, 18,
-           "US housing starts 1959-2018, not seasonally adjusted (FRED HOUSTNSA; statsmodels' "
-           "Holt-Winters test data)",
-           housingstarts),
-    Series("cons-de", "dev", "quarterly", 4, 4, 8,
-           "West German real consumption per head 1960-1987, unadjusted (Lutkepohl's E4; "
-           "statsmodels' VAR test data)",
-           lambda: lutkepohl("e4", "cons")),
-    Series("ishort-de", "dev", "monthly", 1, 12, 18,
-           "West German 3-month money market rate 1960-1987 (Bundesbank, Lutkepohl's E5; "
-           "statsmodels' VAR test data)",
-           lambda: lutkepohl("e5", "i_short")),
-    Series("caputil", "dev", "monthly", 1, 12, 18,
-           "US manufacturing capacity utilization 1972-2008, seasonally adjusted (FRED; "
-           "statsmodels' VARMAX test data manufac.dta)",
-           lambda: manufac("caputil")),
-    Series("wpi", "dev", "quarterly", 1, 4, 8,
-           "US wholesale price index 1960-1990 (Stata's wpi1; statsmodels' SARIMAX test data)",
-           wpi),
-    Series("inv-de", "dev", "quarterly", 1, 4, 8,
-           "West German fixed investment 1960-1982, seasonally adjusted (Lutkepohl's E1; "
-           "statsmodels' test data lutkepohl2.dta)",
-           lambda: lutkepohl2("inv")),
-    Series("ibm", "dev", "monthly", 1, 12, 18,
-           "IBM's share price on the first of each month 1990-2022, adjusted close "
-           "(matplotlib Stocks.csv)",
-           lambda: stock("IBM")),
-    # round 10's held-out half: fixed before round 10 changes any default
-    Series("austourists", "held-out", "quarterly", 4, 4, 8,
-           "international tourists' visitor nights in Australia 1999-2015, unadjusted (fpp2 "
-           "austourists; a list in statsmodels' ETS tests)",
-           austourists),
-    Series("saudioil", "held-out", "yearly", 1, 1, 6,
-           "Saudi Arabia's oil production, millions of tonnes, 1965-2013 (fpp2 oil; a list in "
-           "statsmodels' ETS tests)",
-           saudioil),
-    Series("payems", "held-out", "monthly", 1, 12, 18,
-           "US payroll employment 1985-2016, seasonally adjusted (FRED PAYEMS; statsmodels' "
-           "New York Fed nowcast test data)",
-           lambda: frbny("PAYEMS")),
-    Series("phillyfed", "held-out", "monthly", 1, 12, 18,
-           "Philadelphia Fed manufacturing survey, current activity diffusion index 1985-2016 "
-           "(FRED GACDFSA066MSFRBPHI; statsmodels' New York Fed nowcast test data)",
-           lambda: frbny("GACDFSA066MSFRBPHI")),
-    Series("xrx", "held-out", "monthly", 1, 12, 18,
-           "Xerox's share price on the first of each month 1990-2022, adjusted close "
-           "(matplotlib Stocks.csv)",
-           lambda: stock("XRX")),
-    Series("baa", "held-out", "monthly", 1, 12, 18,
-           "Moody's Baa corporate bond yield 1947-1985 (Schwert 1987; statsmodels' unit-root "
-           "test data BAA.csv)",
-           baa),
-    Series("stockprices", "held-out", "yearly", 1, 1, 6,
-           "log US common stock prices 1871-1970 (Nelson and Plosser; statsmodels' "
-           "Zivot-Andrews test data stkprc.csv)",
-           stockprices),
-    Series("inventories", "held-out", "quarterly", 1, 4, 8,
-           "change in US business inventories 1947-1972, seasonally adjusted (Lutkepohl's E2; "
-           "statsmodels' VAR test data)",
-           lambda: lutkepohl("e2", "y2")),
-)
-# fmt: on
+SUITE: tuple[Series, ...] = (*series_suite_rounds_1_5.SERIES, *series_suite_rounds_6_10.SERIES)
 
 
 def series(name: str) -> Series:
