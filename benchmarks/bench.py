@@ -50,10 +50,16 @@ import os
 import sys
 from collections.abc import Callable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if __package__ in (None, ""):  # run as a script from a clone: the clone's root is the import root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import benchmarks  # noqa: E402,F401  (children find benchmarks/ too)
+
+if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:  # as the CLI: TensorFlow's C++ start-up lines
+    # hidden, here and in the children that import keras_lstm_opt first (each a fresh process)
+    os.environ["KERAS_LSTM_OPT_QUIET"] = "1"
+    from keras_lstm_opt.tf_quiet import quiet  # noqa: E402
+
+    quiet()
 
 # The options are in bench_args; each group of modes' runners in a module of its own (each
 # imports its benchmark module only when its mode runs, so `--help` stays light).

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from ..conftest import REPO, time_limit
+from .test_first_calls import NATIVE_LOG, _env
 
 
 def test_bench_data_mode_prints_table_and_writes_json_and_png(text_dir, tmp_path):
@@ -26,8 +27,10 @@ def test_bench_data_mode_prints_table_and_writes_json_and_png(text_dir, tmp_path
         capture_output=True,
         text=True,
         timeout=time_limit(300),
+        env=_env(),  # TF_CPP_MIN_LOG_LEVEL unset, as a user starts it
     )
     assert out.returncode == 0, out.stderr[-2000:]
+    assert not NATIVE_LOG.search(out.stderr), out.stderr[:2000]  # TensorFlow's start-up lines
     result = json.loads((tmp_path / "data.json").read_text())
     names = [r["variant"] for r in result["rows"]]
     assert names[0].startswith("default") and len(names) == 5
