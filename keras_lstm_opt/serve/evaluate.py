@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from keras_lstm_opt.charts import save_figure
 from keras_lstm_opt.errors import DataError, UsageError
 from keras_lstm_opt.io import fs
 from keras_lstm_opt.io.fs import exists as _exists
@@ -48,6 +47,12 @@ from keras_lstm_opt.io.fs import isdir as _isdir
 from keras_lstm_opt.io.fs import read_text as _read
 from keras_lstm_opt.io.paths import join as _join
 from keras_lstm_opt.progress import Progress
+from keras_lstm_opt.serve.evaluate_charts import plot_confusion, plot_forecast
+from keras_lstm_opt.serve.evaluate_metrics import (
+    baseline_forecasts,
+    classification_metrics,
+    forecast_metrics,
+)
 from keras_lstm_opt.signals_deferred import publishing
 
 if TYPE_CHECKING:
@@ -96,7 +101,7 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None) -
                 )
             ]
         else:
-            base = _baselines(run, arrays["x"])
+            base = baseline_forecasts(run, arrays["x"])
             result.update(forecast_metrics(run, arrays["y"], arrays["p"], base))
             result["plots"] = [
                 plot_forecast(
@@ -284,187 +289,3 @@ def _raw_series(run: Run, src: str) -> dict[str, np.ndarray]:
     assert y is not None
     p = run.forecast_windows(x, BATCH).reshape(len(x), -1).astype(np.float64)
     return {"x": x, "y": np.asarray(y, dtype=np.float64), "p": p}
-
-
-def classification_metrics(y: np.ndarray, p: np.ndarray, names: list[str]) -> dict[str, Any]:
-    """accuracy, macro-F1, log loss, per-class precision / recall / F1 / support and the
-    confusion matrix (rows: true class, columns: predicted) from ids `y` [N] and
-    probabilities `p` [N, K]."""
-    k = p.shape[1]
-    names = names or [str(i) for i in range(k)]
-    y = np.asarray(y, dtype=np.int64).reshape(-1)
-    pred = np.argmax(p, axis=1)
-    cm = np.zeros((k, k), dtype=np.int64)
-    np.add.at(cm, (y, pred), 1)
-    tp = np.diag(cm).astype(np.float64)
-    support, predicted = cm.sum(axis=1), cm.sum(axis=0)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
-    seen = (support > 0) | (predicted > 0)  # as scikit-learn: classes in y or pred
-    accuracy = float(np.mean(pred == y))
-    macro_f1 = float(f1[seen].mean()) if seen.any() else 0.0
-    p_true = p[np.arange(len(y)), y].astype(np.float64)
-    log_loss = float(-np.mean(np.log(np.clip(p_true, 1e-12, 1.0))))
-    return {
-        "examples": len(y),
-        "accuracy": accuracy,
-        "macro_f1": macro_f1,
-        "log_loss": log_loss,
-        "per_class": {
-            n: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, n in enumerate(names)
-        },
-        "class_names": names,
-        "confusion_matrix": cm.tolist(),
-        "summary": {"examples": len(y), "accuracy": accuracy, "macro_f1": macro_f1},
-    }
-
-
-def _errors(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    e = p - y
-    return {"mae": float(np.mean(np.abs(e))), "rmse": float(np.sqrt(np.mean(e * e)))}
-
-
-def forecast_metrics(
-    run: Run, y: np.ndarray, p: np.ndarray, baselines: dict[str, np.ndarray]
-) -> dict[str, Any]:
-    """MAE / RMSE overall, per step and per target, and the baselines' forecasts of the
-    same windows (`y`, `p` and each baseline [N, H * T], original units)."""
-    targets = run.targets
-    n = len(y)
-    y3, p3 = y.reshape(n, -1, len(targets)), p.reshape(n, -1, len(targets))
-    out: dict[str, Any] = {
-        "examples": n,
-        **_errors(y3, p3),
-        "targets": targets,
-        "per_step": [{"step": h + 1, **_errors(y3[:, h], p3[:, h])} for h in range(y3.shape[1])],
-        "per_target": {t: _errors(y3[..., i], p3[..., i]) for i, t in enumerate(targets)},
-    }
-    out["baselines"] = {}
-    summary: dict[str, Any] = {"examples": n, "mae": out["mae"], "rmse": out["rmse"]}
-    for name, forecast in baselines.items():
-        errs = _errors(y, forecast)
-        out["baselines"][name] = {
-            **errs,
-            "per_step": [
-                _errors(y3[:, h], forecast.reshape(y3.shape)[:, h])["mae"]
-                for h in range(y3.shape[1])
-            ],
-        }
-        out[f"improvement_over_{name}"] = 1.0 - out["mae"] / errs["mae"] if errs["mae"] else None
-        summary[f"{name}_mae"] = errs["mae"]
-    if not baselines and "baseline_mae" in run.info:
-        out["baselines"]["recorded_baseline_mae"] = run.info["baseline_mae"]
-    if baselines:
-        best = min(baselines, key=lambda k: out["baselines"][k]["mae"])
-        best_mae = out["baselines"][best]["mae"]
-        out["best_baseline"] = summary["best_baseline"] = best
-        out["beats_best_baseline"] = summary["beats_best_baseline"] = bool(out["mae"] < best_mae)
-        if not out["beats_best_baseline"]:
-            name = best.replace("_", " ")
-            log.warning(
-                "verdict: the model does not beat the %s baseline on these windows: MAE %.4g "
-                "against %.4g",
-                name,
-                out["mae"],
-                best_mae,
-            )
-    out["summary"] = summary
-    return out
-
-
-def _baselines(run: Run, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Seasonal-naive (when the series has a season), last-value and training-mean
-    forecasts [N, H * T] of the raw windows `x`."""
-    series = run.info.get("series")
-    if not series:
-        return {}
-    from keras_lstm_opt.data.series_windows import last_value, seasonal_naive, training_mean
-
-    out = {}
-    if series.get("season"):
-        out["seasonal_naive"] = np.asarray(seasonal_naive(run.info, x), dtype=np.float64)
-    out["last_value"] = np.asarray(last_value(run.info, x), dtype=np.float64)
-    if series.get("level") is not None:  # imported since the mean became a baseline
-        out["training_mean"] = np.asarray(training_mean(run.info, x), dtype=np.float64)
-    return {k: v.reshape(len(x), -1) for k, v in out.items()}
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_confusion(cm: np.ndarray, names: list[str], path: str, accuracy: float) -> str:
-    """The confusion matrix as a PNG: rows true, columns predicted, shaded by the share
-    of each true class, counts written in the cells."""
-    plt = _pyplot()
-    k = len(cm)
-    size = min(max(4.0, 0.42 * k + 2.5), 16.0)
-    fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    im = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
-    ax.set_xticks(range(k), names, rotation=90, fontsize=7 if k > 12 else 9)
-    ax.set_yticks(range(k), names, fontsize=7 if k > 12 else 9)
-    if k <= 30:
-        for i in range(k):
-            for j in range(k):
-                if cm[i, j]:
-                    ax.text(
-                        j,
-                        i,
-                        str(cm[i, j]),
-                        ha="center",
-                        va="center",
-                        fontsize=6,
-                        color="white" if share[i, j] > 0.5 else "black",
-                    )
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"confusion matrix (accuracy {accuracy:.3f}, {int(cm.sum())} examples)")
-    fig.colorbar(im, ax=ax, fraction=0.046, label="share of the true class")
-    return save_figure(fig, path)
-
-
-def plot_forecast(
-    y: np.ndarray,
-    p: np.ndarray,
-    baselines: dict[str, np.ndarray],
-    targets: list[str],
-    path: str,
-    mae: float,
-) -> str:
-    """Left: one-step-ahead forecasts of every window against the truth (first target);
-    right: the last window's whole horizon, with the baselines."""
-    plt = _pyplot()
-    n, t = len(y), len(targets)
-    y3, p3 = y.reshape(n, -1, t), p.reshape(n, -1, t)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 3.8))
-    a.plot(y3[:, 0, 0], label="truth", color="black", linewidth=1)
-    a.plot(p3[:, 0, 0], label="model", linewidth=1)
-    a.set_title(f"{targets[0]}: one step ahead, each window")
-    a.set_xlabel("window")
-    steps = np.arange(1, y3.shape[1] + 1)
-    b.plot(steps, y3[-1, :, 0], marker="o", color="black", label="truth")
-    b.plot(steps, p3[-1, :, 0], marker="o", label=f"model (MAE {mae:.3g} overall)")
-    for name, forecast in baselines.items():
-        b.plot(
-            steps,
-            forecast.reshape(y3.shape)[-1, :, 0],
-            linestyle="--",
-            label=name.replace("_", " "),
-        )
-    b.set_title(f"{targets[0]}: the last window, every step")
-    b.set_xlabel("step ahead")
-    return save_figure(fig, path, legend_axes=(a, b))
