@@ -7,7 +7,8 @@ split, the vocabulary and `max_length` (and says why: `text_choices.py`). Pass 2
 the texts into ids in batches and writes the shards as it goes.
 
 Everything is written into `out/.tmp-import` first and moved into place at the end:
-a failed import leaves no schema.json and no shards behind (an earlier import's stay).
+a failed import leaves no schema.json and no shards behind (an earlier import's stay;
+`import_staging.py`). Every pass reads and splits the rows alike (`import_rows.py`).
 
 Example:
 
@@ -17,23 +18,30 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from keras_lstm_opt.data import text as textlib
 from keras_lstm_opt.data.import_options import ReadOptions, TextColumns
+from keras_lstm_opt.data.import_rows import (
+    Rows,
+    batches,
+    bytes_meter,
+    kept_in_validation,
+    spelled_lengths,
+    total_size,
+)
+from keras_lstm_opt.data.import_staging import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.label_check import check_classes
 from keras_lstm_opt.data.pieces import choose_pieces, piece_length, unknown_share
-from keras_lstm_opt.data.readers import Batch, iter_records
-from keras_lstm_opt.data.row_weights import WEIGHT, WeightStats, parse_weight
-from keras_lstm_opt.data.schema import DataError, read_schema, schema_path
+from keras_lstm_opt.data.row_weights import WEIGHT, WeightStats
+from keras_lstm_opt.data.schema import DataError, schema_path
 from keras_lstm_opt.data.text_choices import (
     MAX_DISTINCT,
     MIN_COUNT,
@@ -48,138 +56,20 @@ from keras_lstm_opt.data.text_choices import (
 from keras_lstm_opt.data.writer import ShardWriter
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.io import fs
-from keras_lstm_opt.io.fs import makedirs, replace
+from keras_lstm_opt.io.fs import makedirs
 from keras_lstm_opt.io.storage import check_paths
 from keras_lstm_opt.logs import ensure_visible, log
-from keras_lstm_opt.progress import Progress
-from keras_lstm_opt.signals_deferred import publishing
 
 __all__ = ["import_text", "length_stats", "move_into_place", "remove_tree"]
 MAX_CLASSES = 10000  # more distinct labels than this is a wrong column, not classes
-TMP = ".tmp-import"
 SPECS: dict[str, tuple[str, list[int | None]]] = {
     "tokens": ("int64", [None]),
     "label": ("int64", []),
 }
 
 
-class _Rows:
-    """Rows of a batch that pass the text checks: texts, labels, places, and problems."""
-
-    def __init__(
-        self, batch: Batch, text_col: str, label_col: str, weight_col: str | None = None
-    ) -> None:
-        self.keep: list[int] = []
-        self.texts: list[str] = []
-        self.labels: list[str] = []
-        self.weights: list[float] = []
-        self.problems: list[str] = list(batch.skipped)
-        weights = batch.columns[weight_col] if weight_col else [1.0] * len(batch)
-        for i, (t, lab, w) in enumerate(
-            zip(batch.columns[text_col], batch.columns[label_col], weights, strict=True)
-        ):
-            where = batch.where[i]
-            weight = parse_weight(w)
-            if weight is None:
-                self.problems.append(
-                    f"{where}, column {weight_col!r}: a weight is a number >= 0, got {w!r}"
-                )
-                continue
-            if isinstance(t, (dict, list)):
-                self.problems.append(
-                    f"{where}, column {text_col!r}: expected text, got {type(t).__name__}"
-                )
-            elif t is None or not str(t).strip():
-                self.problems.append(f"{where}, column {text_col!r}: empty text")
-            elif isinstance(lab, (dict, list)):
-                self.problems.append(
-                    f"{where}, column {label_col!r}: expected a string or "
-                    f"integer label, got {type(lab).__name__}"
-                )
-            elif lab is None or not str(lab).strip():
-                self.problems.append(f"{where}, column {label_col!r}: empty label")
-            else:
-                self.keep.append(i)
-                self.texts.append(str(t))
-                self.labels.append(textlib.label_name(lab))
-                self.weights.append(weight)
-
-
-def _in_validation(seed: int, start: int, n: int, fraction: float) -> np.ndarray:
-    """Row i (counted over all training sources) -> validation, by a hash of (seed, i)."""
-    with np.errstate(over="ignore"):
-        x = np.arange(start, start + n, dtype=np.uint64) + np.uint64(
-            (seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2**64
-        )
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) / 2.0**53 < fraction
-
-
-def _kept_in_validation(seed: int, start: int, n: int, fraction: float, keep: Any) -> np.ndarray:
-    """`_in_validation` for the rows `keep` of a batch of `n` (all False when `fraction` is 0)."""
-    if not fraction:
-        return np.zeros(len(keep), dtype=bool)
-    return _in_validation(seed, start, n, fraction)[keep]
-
-
-def _batches(
-    paths: Sequence[str],
-    cols: list[str],
-    on_bad_row: str,
-    batch_rows: int,
-    fmt: str | None,
-    meter: Progress | None = None,
-    base: int = 0,
-) -> Iterator[Batch]:
-    """The files' batches in order; `meter` follows the bytes read of all of them (after
-    `base` bytes of files before them)."""
-    for path in paths:
-        for batch in iter_records(path, cols, fmt, batch_rows, on_bad_row):
-            yield batch
-            if meter is not None:
-                meter.update(base + batch.offset)
-        base += _size([path])
-
-
-def _meter(what: str, paths: Sequence[str], enabled: bool) -> Progress:
-    """Progress over the bytes of `paths`, as `import: WHAT: 1.2 of 3.4 GB (35%), ..., ETA`."""
-    total = _size(paths) if enabled else None
-    return Progress(f"import: {what}", total=total, unit="bytes", enabled=enabled)
-
-
-def _size(paths: Sequence[str]) -> int:
-    return sum(fs.info(p)["size"] for p in paths)
-
-
 def _default_shards(rows: int) -> int:
     return max(1, min(rows, 16, max(2, math.ceil(rows / 50000))))
-
-
-def _spelled_lengths(
-    vectorizer: Any,
-    sources: Sequence[str],
-    columns: TextColumns,
-    how: tuple[int, str | None, int, float, bool],
-) -> Counter[int]:
-    """The training texts' lengths in tokens as `vectorizer` writes them (length -> texts):
-    pass 1 again, over the same training rows, once the vocabulary and its pieces are known."""
-    import tensorflow as tf
-
-    batch_rows, fmt, seed, fraction, progress = how
-    cols = [columns.text, columns.label, *([columns.weight] if columns.weight else [])]
-    hist: Counter[int] = Counter()
-    meter, ordinal = _meter("pass 1b/2 (measuring texts as written)", sources, progress), 0
-    for batch in _batches(sources, cols, "skip", batch_rows, fmt, meter):
-        rows = _Rows(batch, columns.text, columns.label, columns.weight)
-        val = _kept_in_validation(seed, ordinal, len(batch), fraction, rows.keep)
-        ordinal += len(batch)
-        texts = [t for t, v in zip(rows.texts, val, strict=True) if not v]
-        if texts:
-            hist.update(vectorizer(tf.constant(texts)).row_lengths().numpy().tolist())
-    meter.close()
-    return hist
 
 
 def import_text(
@@ -262,14 +152,14 @@ def import_text(
     train_classes: Counter[str] = Counter()
     problems: list[str] = []
     skipped, n_train, n_val, ordinal, pruned, dropped = 0, 0, 0, 0, False, 0
-    meter = _meter("pass 1/2 (counting tokens)", sources, progress)
-    for batch in _batches(sources, cols, on_bad_row, batch_rows, fmt, meter):
-        rows = _Rows(batch, text, label, weight)
+    meter = bytes_meter("pass 1/2 (counting tokens)", sources, progress)
+    for batch in batches(sources, cols, on_bad_row, batch_rows, fmt, meter):
+        rows = Rows(batch, text, label, weight)
         if rows.problems and on_bad_row == "error":
             raise DataError(rows.problems[0])
         skipped += len(rows.problems)
         problems.extend(rows.problems[: max(0, 20 - len(problems))])
-        val = _kept_in_validation(seed, ordinal, len(batch), fraction, rows.keep)
+        val = kept_in_validation(seed, ordinal, len(batch), fraction, rows.keep)
         ordinal += len(batch)
         classes.update(rows.labels)
         train_classes.update(lab for lab, v in zip(rows.labels, val, strict=True) if not v)
@@ -301,9 +191,9 @@ def import_text(
     class_names = textlib.sort_class_names(set(classes))
     index = {c: i for i, c in enumerate(class_names)}
     if validation:  # check the validation files before writing anything
-        vmeter = _meter("pass 1/2 (checking the validation rows)", validation, progress)
-        for batch in _batches(validation, cols, on_bad_row, batch_rows, fmt, vmeter):
-            rows = _Rows(batch, text, label, weight)
+        vmeter = bytes_meter("pass 1/2 (checking the validation rows)", validation, progress)
+        for batch in batches(validation, cols, on_bad_row, batch_rows, fmt, vmeter):
+            rows = Rows(batch, text, label, weight)
             for i, lab in zip(rows.keep, rows.labels, strict=True):
                 if lab not in index:
                     rows.problems.append(_unknown(batch.where[i], label, lab, class_names))
@@ -328,7 +218,7 @@ def import_text(
         vocab_why += f"; then the {len(extra):,} pieces"
         # the lengths as the model will see them: one more read of the training rows
         spelled = {"split": split, "standardize": standardize, "pieces": n_pieces}
-        hist = _spelled_lengths(
+        hist = spelled_lengths(
             textlib.make_vectorizer({"vocabulary": vocab, "text": spelled}),
             sources,
             columns,
@@ -390,19 +280,19 @@ def import_text(
                 tmp, "validation", max(1, min(n_val, n_shards)), specs
             )
         meter, ordinal = (
-            _meter("pass 2/2 (writing shards)", [*sources, *(validation or [])], progress),
+            bytes_meter("pass 2/2 (writing shards)", [*sources, *(validation or [])], progress),
             0,
         )
         parts = [(sources, fraction)] + ([(validation, 1.0)] if validation else [])
         done, pairs = 0, DistinctPairs()
         for paths, frac in parts:
-            for batch in _batches(paths, cols, "skip", batch_rows, fmt, meter, done):
-                rows = _Rows(batch, text, label, weight)
+            for batch in batches(paths, cols, "skip", batch_rows, fmt, meter, done):
+                rows = Rows(batch, text, label, weight)
                 ok = [lab in index for lab in rows.labels]
                 if frac == 1.0:
                     val = np.ones(len(rows.keep), dtype=bool)
                 else:
-                    val = _kept_in_validation(seed, ordinal, len(batch), frac, rows.keep)
+                    val = kept_in_validation(seed, ordinal, len(batch), frac, rows.keep)
                     ordinal += len(batch)
                 texts = [t for t, k in zip(rows.texts, ok, strict=True) if k]
                 if texts:
@@ -426,7 +316,7 @@ def import_text(
                         writers["validation" if to_val[j] else "train"].write_serialized(
                             ex.SerializeToString()
                         )
-            done += _size(paths)
+            done += total_size(paths)
         meter.close()
         seconds = time.monotonic() - started
         report: dict[str, Any] = {
@@ -478,30 +368,3 @@ def _unknown(where: str, column: str, lab: str, class_names: list[str]) -> str:
         f"{where}, column {column!r}: label {lab!r} is not one of the "
         f"{len(class_names)} training classes ({shown})"
     )
-
-
-def remove_tree(path: str) -> None:
-    fs.rmtree(path)
-
-
-def move_into_place(tmp: str, out: str) -> None:
-    """Replace an earlier import's shards by the new ones; schema.json moves last. A
-    signal meanwhile is delivered after the move (`signals_deferred.publishing`)."""
-    try:
-        old = read_schema(out)
-    except DataError:
-        old = None
-    with fs.open(schema_path(tmp), "r") as fh:
-        new = json.loads(fh.read())
-    keep = {f for s in new["splits"].values() for f in s["files"]}
-    with publishing(out):  # a SIGINT/SIGTERM now waits: the old import or the new one
-        if old is not None:
-            for split in old.get("splits", {}).values():
-                for name in split.get("files", []):
-                    path = os.path.join(out, name)
-                    if name not in keep and fs.exists(path):
-                        fs.remove(path)
-        for name in sorted(keep):
-            replace(os.path.join(tmp, name), os.path.join(out, name))
-        replace(schema_path(tmp), schema_path(out))
-        remove_tree(tmp)
