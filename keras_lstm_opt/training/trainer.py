@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -43,7 +42,6 @@ from keras_lstm_opt.training.inputs import eval_dataset, predict_dataset, traini
 from keras_lstm_opt.training.options import LoopOptions
 from keras_lstm_opt.training.result import FitResult
 from keras_lstm_opt.training.run_dir import resolve_run_dir
-from keras_lstm_opt.training.schedules import ScaledSchedule
 from keras_lstm_opt.training.session import FitSession
 from keras_lstm_opt.training.steps import (
     make_evaluator,
@@ -51,26 +49,17 @@ from keras_lstm_opt.training.steps import (
     resolve_loss,
     resolve_metrics,
 )
+from keras_lstm_opt.training.trainer_args import ARTIFACT_FIELDS, LOOP_FIELDS, _refuse_moved
+from keras_lstm_opt.training.trainer_scope import (
+    _clip_inside,
+    _readable_weights,
+    _scalable,
+    give_weights,
+)
 
 log = logging.getLogger("keras_lstm_opt")
 
 ModelSource: TypeAlias = "keras.Model | Callable[[], keras.Model]"
-LOOP_FIELDS = frozenset(f.name for f in dataclasses.fields(LoopOptions))
-ARTIFACT_FIELDS = frozenset(f.name for f in dataclasses.fields(RunArtifacts))
-
-
-def _refuse_moved(where: str, moved: dict[str, Any], known: frozenset[str], into: str) -> None:
-    """One UsageError for keyword arguments `where` does not take, saying where the old
-    ones went (e.g. `seed=` into `options=klo.LoopOptions(seed=...)`)."""
-    old = sorted(k for k in moved if k in known)
-    other = sorted(k for k in moved if k not in known)
-    parts = []
-    if old:
-        args = ", ".join(f"{k}=..." for k in old)
-        parts.append(f"{', '.join(old)}: pass {into}({args})")
-    if other:
-        parts.append(f"unknown argument(s) {', '.join(other)}")
-    raise UsageError(f"{where}: " + "; ".join(parts))
 
 
 class Trainer:
@@ -391,65 +380,3 @@ class Trainer:
     def weights_digest(self) -> str:
         """SHA-256 (16 hex digits) over the model's weights: equal on every worker."""
         return weights_digest(self.model)
-
-
-def _scalable(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
-    """The optimizer with its learning-rate schedule (if any) wrapped in ScaledSchedule,
-    so that the blow-up guard can lower the rate after a rollback."""
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    config = optimizer.get_config()
-    if not isinstance(config.get("learning_rate"), dict):
-        return optimizer  # a constant rate: scaled in place
-    schedule = keras.optimizers.schedules.deserialize(config["learning_rate"])
-    if isinstance(schedule, ScaledSchedule):
-        return optimizer
-    return type(optimizer).from_config({**config, "learning_rate": ScaledSchedule(schedule)})
-
-
-def _clip_inside(inner: keras.optimizers.Optimizer, opts: LoopOptions) -> None:
-    """Under loss scaling the loop cannot clip (the gradients are scaled): the inner
-    optimizer clips the unscaled gradient instead, as asked."""
-    if inner.global_clipnorm or inner.clipnorm or inner.clipvalue:
-        return
-    for name in ("global_clipnorm", "clipnorm", "clipvalue"):
-        if getattr(opts, name):
-            setattr(inner, name, getattr(opts, name))
-            return
-
-
-def _readable_weights(model: keras.Model) -> list[Any]:
-    try:
-        return list(model.get_weights())
-    except (tf.errors.InternalError, tf.errors.NotFoundError) as exc:
-        raise UsageError(
-            f"model {model.name!r} was built before the multi-worker strategy was created, "
-            "and TensorFlow restarted its runtime for the cluster since, so its variables "
-            "cannot be read; pass strategy='multi_worker_mirrored' (or 'auto') instead of "
-            "the strategy object, and the Trainer reads them first, or build the model "
-            f"after creating the strategy ({type(exc).__name__})"
-        ) from None
-
-
-def give_weights(target: keras.Model, source: keras.Model) -> None:
-    """`target` gets `source`'s weights. A model built before a multi-worker strategy
-    started has variables in TensorFlow's earlier runtime, which cannot be read or
-    assigned any more: each of its variables is given a new one holding the value."""
-    values = source.get_weights()
-    try:
-        target.set_weights(values)
-        return
-    except (tf.errors.InternalError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError):
-        pass
-    for var, value in zip(target.weights, values, strict=True):
-        inner = getattr(var, "_value", None)
-        if not isinstance(inner, tf.Variable):
-            raise UsageError(
-                f"cannot give the trained weights back to model {target.name!r}; use trainer.model"
-            ) from None
-        var._value = tf.Variable(
-            value, dtype=inner.dtype, trainable=inner.trainable, name=inner.name.split(":")[0]
-        )
-    for name in ("train_function", "test_function", "predict_function"):
-        if getattr(target, name, None) is not None:  # traced on the earlier variables
-            setattr(target, name, None)
