@@ -37,14 +37,12 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from keras_lstm_opt.data.import_options import ReadOptions, SeriesColumns
-from keras_lstm_opt.data.import_text import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.readers import expand_sources
 from keras_lstm_opt.data.series_auto import (
     choose_baseline,
@@ -54,21 +52,26 @@ from keras_lstm_opt.data.series_auto import (
     choose_transform,
 )
 from keras_lstm_opt.data.series_read import Series, format_time, read_series
+from keras_lstm_opt.data.series_transform import TRANSFORMS as TRANSFORMS  # re-exported
+from keras_lstm_opt.data.series_transform import (
+    _check_positive,
+    _scaling,
+    parse_transform,
+    split_log,
+)
 from keras_lstm_opt.data.series_windows import (
     cut_windows,
     last_value,
     mean_abs_error,
-    not_positive,
     seasonal_naive,
     series_windows,
     training_mean,
 )
-from keras_lstm_opt.data.writer import write_tfrecords
+from keras_lstm_opt.data.series_write import _write
 from keras_lstm_opt.errors import DataError, UsageError
 
 log = logging.getLogger("keras_lstm_opt")
 
-TRANSFORMS = ("none", "diff", "seasonal_diff")
 WINDOWS_PER_SHARD = 20000
 
 __all__ = [
@@ -81,60 +84,6 @@ __all__ = [
     "series_windows",
     "training_mean",
 ]
-
-
-def split_log(transform: str) -> tuple[bool, str]:
-    """`"log+diff"` -> (True, "diff"); `"log"` -> (True, "none"); else (False, as given).
-
-    Example:
-
-        split_log("log+seasonal_diff:12")   # (True, "seasonal_diff:12")
-    """
-    text = str(transform)
-    if text == "log":
-        return True, "none"
-    if text.startswith("log+"):
-        return True, text[len("log+") :]
-    return False, text
-
-
-def parse_transform(transform: str, season: int | None = None) -> tuple[str, int, int | None]:
-    """`"none"`, `"diff"` or `"seasonal_diff:P"` -> (name, lag, season).
-
-    `"seasonal_diff"` without `:P` takes P from `season`. The season returned is the
-    one the seasonal-naive baseline uses: P, or `season` for the other transforms.
-
-    Example:
-
-        parse_transform("seasonal_diff:12")   # ("seasonal_diff", 12, 12)
-    """
-    if season is not None and (
-        isinstance(season, bool) or not isinstance(season, int) or season < 1
-    ):
-        raise UsageError(f"season: must be an integer >= 1, got {season!r}")
-    name, sep, period = str(transform).partition(":")
-    if name not in TRANSFORMS or (sep and name != "seasonal_diff"):
-        raise UsageError(
-            f"transform: expected 'none', 'diff' or 'seasonal_diff:P' (P = the "
-            f"season in steps, e.g. seasonal_diff:12), got {transform!r}"
-        )
-    if name == "none":
-        return name, 0, season
-    if name == "diff":
-        return name, 1, season
-    if not sep:
-        if season is None:
-            raise UsageError(
-                "transform: 'seasonal_diff' needs its season: write "
-                "seasonal_diff:P (e.g. seasonal_diff:12) or give season"
-            )
-        return name, season, season
-    if not period.strip().isdigit() or int(period) < 1:
-        raise UsageError(f"transform: the season in {transform!r} must be an integer >= 1")
-    p = int(period)
-    if season is not None and season != p:
-        raise UsageError(f"transform {transform!r} and season {season} disagree; give one")
-    return name, p, p
 
 
 def _choose(
@@ -180,28 +129,6 @@ def _split(
             f"for validation; a horizon of {horizon} needs at least {horizon}"
         )
     return train, len(train) - n_val, f"the last {fraction:g} of the rows"
-
-
-def _scaling(
-    data: np.ndarray, split: int, lag: int, n_t: int, columns: Sequence[str], logs: bool = False
-) -> tuple[list[float], list[float]]:
-    """Mean and std of the transformed columns over the training rows [lag, split)."""
-    rows = data[:split]
-    if logs:
-        rows = rows.copy()
-        rows[:, :n_t] = np.log(rows[:, :n_t])
-    if lag:
-        rows = rows.copy()
-        rows[lag:, :n_t] = rows[lag:, :n_t] - rows[:-lag, :n_t]
-        rows = rows[lag:]
-    mean, std = rows.mean(axis=0), rows.std(axis=0)
-    for c in np.flatnonzero(~(std > 1e-12)):
-        log.warning(
-            "column %r is constant over the training period (after the transform): scaled by 1",
-            columns[int(c)],
-        )
-        std[c] = 1.0
-    return [float(m) for m in mean], [float(s) for s in std]
 
 
 def import_series(
@@ -431,43 +358,3 @@ def _drift(
     return [d for d, _ in fitted], "; ".join(
         f"{columns[t]}: {w}" for t, (_, w) in enumerate(fitted)
     )
-
-
-def _check_positive(series: Series, n_t: int, columns: Sequence[str]) -> None:
-    """A DataError naming the first target value at or below 0 (a log needs > 0)."""
-    bad = not_positive(series.values, n_t)
-    if bad is not None:
-        row, col = bad
-        raise DataError(
-            f"{series.where[row]}, column {columns[col]!r}: {series.values[row, col]:g} is not "
-            "above 0, and a log transform needs every value above 0; import without log "
-            "(--transform none, diff or seasonal_diff:P)"
-        )
-
-
-def _write(
-    out: str,
-    train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
-    shards: int,
-    info: dict[str, Any],
-) -> None:
-    """Both splits into out/.tmp-import, then into place (replacing an earlier import)."""
-    tmp = os.path.join(out, TMP)
-    remove_tree(tmp)
-    try:
-        for split, (x, y), n in (("train", train, shards), ("validation", validation, 1)):
-            write_tfrecords(
-                tmp,
-                {"x": x, "y": y},
-                split,
-                max(1, min(n, len(x))),
-                inputs="x",
-                target="y",
-                task="forecast",
-                info=info,
-            )
-    except BaseException:
-        remove_tree(tmp)
-        raise
-    move_into_place(tmp, out)
