@@ -2,7 +2,8 @@
 
 Python lists work as the equivalent arrays (a list of lists holds variable-length rows).
 The output directory may be remote (s3:// needs the io extra; see `storage`): it is
-checked before anything is written.
+checked before anything is written. The shards' names and their record in schema.json:
+`writer_schema.py`; a split written as its examples arrive: `writer_stream.ShardWriter`.
 
 Example:
 
@@ -17,35 +18,20 @@ from __future__ import annotations
 import csv
 import functools
 import os
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.data.schema import (
-    COMPRESSIONS,
-    FORMAT,
-    DataError,
-    read_schema,
-    schema_path,
-    validate_schema,
-    write_schema,
-)
+from keras_lstm_opt.data.schema import COMPRESSIONS, DataError
+from keras_lstm_opt.data.writer_schema import shard_name, update_schema
+from keras_lstm_opt.data.writer_stream import ShardWriter
 from keras_lstm_opt.io import fs
 from keras_lstm_opt.io.fs import makedirs
 from keras_lstm_opt.io.fs import open as open_file
-from keras_lstm_opt.io.paths import is_remote
-from keras_lstm_opt.io.storage import (
-    StorageError,
-    check_paths,
-    error_text,
-    redact,
-)
+from keras_lstm_opt.io.storage import StorageError, check_paths, error_text
 
-
-def shard_name(split: str, index: int, shards: int, compression: str) -> str:
-    return f"{split}-{index:05d}-of-{shards:05d}{COMPRESSIONS[compression]}"
+__all__ = ["ShardWriter", "shard_name", "write_csv", "write_text_lines", "write_tfrecords"]
 
 
 def _kind(name: str, dtype: np.dtype) -> str:
@@ -194,7 +180,7 @@ def write_tfrecords(
         raise StorageError(
             f"out_dir = {out_dir!r}: writing the shards failed: {error_text(exc)}"
         ) from None
-    _update_schema(
+    update_schema(
         out_dir,
         split,
         paths,
@@ -207,193 +193,6 @@ def write_tfrecords(
         info or {},
     )
     return paths
-
-
-def _update_schema(
-    out_dir: str,
-    split: str,
-    paths: list[str],
-    n: int,
-    specs: dict[str, tuple[str, list[int | None]]],
-    compression: str,
-    inputs: str,
-    target: str,
-    task: str,
-    info: dict[str, Any],
-) -> None:
-    try:
-        schema = read_schema(out_dir)
-    except DataError:
-        schema = {"splits": {}, "info": {}}
-    feats = {k: {"dtype": d, "shape": s} for k, (d, s) in specs.items()}
-    if schema.get("features", feats) != feats:
-        raise DataError(
-            f"{out_dir}: split {split!r} has features {feats}, but the schema "
-            f"already there says {schema['features']}; use another directory"
-        )
-    schema.update(
-        {
-            "task": task,
-            "compression": compression,
-            "inputs": inputs,
-            "target": target,
-            "features": feats,  # type: ignore[typeddict-item]
-        }
-    )
-    schema["splits"][split] = {"files": [os.path.basename(p) for p in paths], "examples": n}
-    schema["info"].update(info)
-    if not is_remote(out_dir):
-        write_schema(out_dir, schema)
-        return
-    validate_schema({"format": FORMAT, **schema}, schema_path(out_dir))
-    with tempfile.TemporaryDirectory() as tmp:  # written whole, then copied up in one go
-        try:
-            fs.put(write_schema(tmp, schema), schema_path(out_dir))
-        except Exception as exc:  # noqa: BLE001  (TensorFlow's or s3fs's error)
-            raise StorageError(
-                f"{schema_path(out_dir)}: cannot be written: {error_text(exc)}"
-            ) from None
-
-
-class ShardWriter:
-    """Write one split as examples arrive, dealt round-robin into `shards` files.
-
-    For data that does not fit in memory: `write` takes a batch at a time; `close`
-    moves the finished files into place and records them in schema.json (as
-    `write_tfrecords` does); `abort` (or leaving a `with` block by an exception)
-    removes the unfinished files and leaves schema.json alone.
-
-    Example:
-
-        with ShardWriter("data/", "train", 4, {"tokens": ("int64", [None]),
-                                               "label": ("int64", [])}) as w:
-            w.write({"tokens": [[3, 4], [5]], "label": [1, 0]})
-            w.close("tokens", "label", "text", {"vocab_size": 64})
-    """
-
-    def __init__(
-        self,
-        out_dir: str,
-        split: str,
-        shards: int,
-        specs: dict[str, tuple[str, list[int | None]]],
-        compression: str = "GZIP",
-    ) -> None:
-        import tensorflow as tf
-
-        check_paths({"out_dir": out_dir})
-        if compression not in COMPRESSIONS:
-            raise DataError(
-                f"compression: expected one of {sorted(COMPRESSIONS)}, got {compression!r}"
-            )
-        if shards < 1:
-            raise DataError(f"shards: must be >= 1, got {shards}")
-        self.out_dir, self.split, self.specs, self.compression = (
-            out_dir,
-            split,
-            specs,
-            compression,
-        )
-        self.paths = [
-            os.path.join(out_dir, shard_name(split, i, shards, compression)) for i in range(shards)
-        ]
-        self.count = 0
-        self._done = False
-        options = tf.io.TFRecordOptions(
-            compression_type="" if compression == "NONE" else compression
-        )
-        try:
-            makedirs(out_dir)
-            self._tmps = fs.write_targets(self.paths)
-            self._writers = [tf.io.TFRecordWriter(t, options) for t in self._tmps]
-        except tf.errors.OpError as exc:
-            raise StorageError(
-                f"out_dir = {out_dir!r}: cannot write shards: {redact(exc.message.strip())}"
-            ) from None
-
-    def write(self, features: dict[str, Sequence[Any]]) -> None:
-        """Append a batch: feature name -> one value (or list/array) per example."""
-        import tensorflow as tf
-
-        names = list(self.specs)
-        n = len(features[names[0]])
-        for i in range(n):
-            ex = tf.train.Example()
-            feat = ex.features.feature
-            for name in names:
-                value = features[name][i]
-                flat = (
-                    value.reshape(-1).tolist()
-                    if isinstance(value, np.ndarray)
-                    else list(value)
-                    if isinstance(value, (list, tuple))
-                    else [value]
-                )
-                kind = self.specs[name][0]
-                if kind == "int64":
-                    feat[name].int64_list.value.extend(flat)
-                elif kind == "float32":
-                    feat[name].float_list.value.extend(flat)
-                else:
-                    feat[name].bytes_list.value.extend(
-                        v if isinstance(v, bytes) else str(v).encode("utf-8") for v in flat
-                    )
-            self.write_serialized(ex.SerializeToString())
-
-    def write_serialized(self, record: bytes) -> None:
-        """Append one serialized tf.train.Example."""
-        self._writers[self.count % len(self._writers)].write(record)
-        self.count += 1
-
-    def _close_writers(self) -> None:
-        for w in self._writers:
-            w.close()
-
-    def close(
-        self, inputs: str, target: str, task: str = "custom", info: dict[str, Any] | None = None
-    ) -> list[str]:
-        """Finish the files, move them into place and update schema.json; return them."""
-        import tensorflow as tf
-
-        if self.count == 0:
-            self.abort()
-            raise DataError(f"{self.out_dir}: no {self.split} examples to write")
-        self._close_writers()
-        try:
-            fs.publish(self._tmps, self.paths)
-        except (tf.errors.OpError, OSError) as exc:
-            raise StorageError(
-                f"out_dir = {self.out_dir!r}: writing the shards failed: {error_text(exc)}"
-            ) from None
-        self._done = True
-        _update_schema(
-            self.out_dir,
-            self.split,
-            self.paths,
-            self.count,
-            self.specs,
-            self.compression,
-            inputs,
-            target,
-            task,
-            info or {},
-        )
-        return self.paths
-
-    def abort(self) -> None:
-        """Close and delete the unfinished files (nothing is recorded in schema.json)."""
-        if self._done:
-            return
-        self._done = True
-        self._close_writers()
-        fs.discard(self._tmps)
-
-    def __enter__(self) -> ShardWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        if exc_type is not None:
-            self.abort()
 
 
 def _open_input(path: str, newline: str | None = None) -> Any:
