@@ -277,7 +277,7 @@ def import_data(
         )
         return _warn_without_validation(report, out)
     except BaseException:  # a failed or interrupted import: a directory it made goes too
-        from keras_lstm_opt.data.import_text import TMP
+        from keras_lstm_opt.data.import_staging import TMP
 
         if created and os.path.isdir(out) and not set(os.listdir(out)) - {TMP}:
             shutil.rmtree(out, ignore_errors=True)
@@ -297,7 +297,7 @@ def _warn_without_validation(report: dict[str, Any], out: str) -> dict[str, Any]
 
 def check_out(out: str) -> None:
     """Refuse to write into a local directory that holds other things than an import."""
-    from keras_lstm_opt.data.import_text import TMP
+    from keras_lstm_opt.data.import_staging import TMP
 
     if is_remote(out) or not os.path.isdir(out):
         return

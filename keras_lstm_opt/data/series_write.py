@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_lstm_opt.data.import_text import TMP, move_into_place, remove_tree
+from keras_lstm_opt.data.import_staging import TMP, move_into_place, remove_tree
 from keras_lstm_opt.data.writer import write_tfrecords
 
 
