@@ -57,26 +57,8 @@ import tensorflow as tf
 
 from keras_lstm_opt.errors import UsageError
 from keras_lstm_opt.models.predictor_chain import _chain, _no_numpy_step
-from keras_lstm_opt.models.predictor_chain import _embedding_mask as _embedding_mask
 from keras_lstm_opt.models.predictor_eager import Unsupported, _step
-from keras_lstm_opt.models.predictor_eager import _activation as _activation
-from keras_lstm_opt.models.predictor_eager import _bidirectional as _bidirectional
-from keras_lstm_opt.models.predictor_eager import _const as _const
-from keras_lstm_opt.models.predictor_eager import _dense as _dense
-from keras_lstm_opt.models.predictor_eager import _embedding as _embedding
-from keras_lstm_opt.models.predictor_eager import _lstm_step as _lstm_step
-from keras_lstm_opt.models.predictor_eager import _max_mean_pool as _max_mean_pool
-from keras_lstm_opt.models.predictor_eager import _mean_pool as _mean_pool
-from keras_lstm_opt.models.predictor_eager import _ngram_bag as _ngram_bag
-from keras_lstm_opt.models.predictor_eager import _per_word as _per_word
-from keras_lstm_opt.models.predictor_eager import _rnn as _rnn
-from keras_lstm_opt.models.predictor_eager import _snapshot as _snapshot
 from keras_lstm_opt.models.predictor_numpy import NUMPY_STEPS, PASS_THROUGH, Step
-from keras_lstm_opt.models.predictor_numpy import fused_reason as fused_reason
-from keras_lstm_opt.models.wide import PRIME as PRIME
-
-# The `name as name` imports re-export what this module held before predictor_eager.py and
-# predictor_chain.py were split from it: importable from here as before.
 
 raw = tf.raw_ops
 
