@@ -1,6 +1,7 @@
 """Distributed training with real processes on loopback: two workers under
 MultiWorkerMirroredStrategy, a worker killed with and without restarts (mirrored CPU
-devices against one device: tests/integration/test_trainer.py, to 1e-6 in the weights)."""
+devices against one device: tests/integration/test_trainer_distributed.py, to 1e-6 in the
+weights)."""
 
 from __future__ import annotations
 

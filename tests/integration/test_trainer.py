@@ -1,89 +1,17 @@
-"""klo.Trainer with the user's own model and data: on two workers started by the
-launcher (a model our factories cannot build; keras-team/keras#20585's plain
-Sequential with NumPy arrays is in test_trainer_first_calls.py), one device against
-mirrored, the input forms `model.fit` takes, evaluate/predict, and clean exits on every path."""
+"""klo.Trainer with the user's own model and data, in this process: the input forms `model.fit`
+takes, evaluate/predict, and clean exits on every path (keras-team/keras#20585's plain
+Sequential with NumPy arrays is in test_trainer_first_calls.py; two workers started by the
+launcher and one device against mirrored: test_trainer_distributed.py; bad arguments:
+test_trainer_arguments.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import pytest
-
-from ..conftest import REPO, left_in, time_limit
-
-SCRIPT = os.path.join(REPO, "tests", "scripts", "user_trainer.py")
-LAUNCH = [sys.executable, os.path.join(REPO, "tools", "launch.py")]
-
-
-def _results(stdout: str) -> dict[int, dict]:
-    out = {}
-    for line in stdout.splitlines():
-        if "RESULT " in line:
-            result = json.loads(line.split("RESULT ", 1)[1])
-            out[result["worker"]] = result
-    return out
-
-
-def _launch(mode: str, run_dir, tmp) -> subprocess.CompletedProcess:
-    tmp.mkdir(exist_ok=True)
-    return subprocess.run(
-        [*LAUNCH, "--workers", "2", "--", sys.executable, SCRIPT, mode, str(run_dir)],
-        capture_output=True,
-        text=True,
-        timeout=time_limit(600),
-        env={**os.environ, "TMPDIR": str(tmp)},
-    )
-
-
-def _two_workers(mode: str, tmp_path) -> tuple[dict[int, dict], str]:
-    """Both workers' results and their one weights digest (both hold the same weights)."""
-    out = _launch(mode, tmp_path / "run", tmp_path / "tmp")
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    results = _results(out.stdout)
-    assert set(results) == {0, 1}
-    digests = {r["metrics"]["weights_digest"] for r in results.values()}
-    assert len(digests) == 1, digests
-    return results, digests.pop()
-
-
-@pytest.mark.slow
-def test_user_model_with_two_inputs_trains_on_two_workers(tmp_path):
-    results, digest = _two_workers("user", tmp_path)
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["weights_digest"] == digest and metrics["num_workers"] == 2
-    assert results[0]["predict_shape"] == [128, 3] and "val_loss" in metrics
-    # better than guessing among the 3 classes: 3 epochs of 8 steps reach 0.41 here (the
-    # validation's majority class, 0.52, is beyond so short a run; val_loss 1.088 < ln 3)
-    assert metrics["val_accuracy"] > 1 / 3
-    assert results[0]["evaluate"]["accuracy"] == pytest.approx(metrics["val_accuracy"])
-    assert left_in(tmp_path / "tmp") == []  # the non-chief's private dirs are gone
-    print(
-        json.dumps({"val_accuracy": metrics["val_accuracy"], "digest": metrics["weights_digest"]})
-    )
-
-
-@pytest.mark.slow
-def test_one_device_and_mirrored_end_an_epoch_with_equal_weights():
-    out = subprocess.run(
-        [sys.executable, SCRIPT, "devices", "-"],
-        capture_output=True,
-        text=True,
-        timeout=time_limit(600),
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result = _results(out.stdout)[0]
-    print(json.dumps(result))
-    assert result["replicas"] == [1, 2]
-    assert result["max_abs_diff"] <= 1e-6
-
-
-# -- in-process: input forms, evaluate/predict, argument checks, clean exits ----------
 
 
 def _data(n=96, seed=0):
@@ -193,52 +121,6 @@ def test_class_weight_equals_its_sample_weights_and_weights_count():
     ):
         with pytest.raises(UsageError, match=match):
             _trainer().fit(x, y, batch_size=32, **kwargs)
-
-
-@pytest.mark.parametrize(
-    "kwargs,match",
-    [
-        ({"loss": "no_such_loss"}, "loss='no_such_loss'"),
-        ({"loss": "mse", "options": {"seed": 1}}, "pass klo.LoopOptions"),
-        ({"loss": "mse", "seed": 1}, r"seed: pass options=klo.LoopOptions\(seed=...\)"),
-        ({"loss": "mse", "sed": 1}, "unknown argument.s. sed"),
-        ({"loss": "mse", "strategy": "tpu"}, "strategy='tpu'"),
-        ({"loss": None}, "loss is required"),
-    ],
-)
-def test_bad_trainer_arguments_say_what_to_pass(kwargs, match):
-    import keras_lstm_opt as klo
-
-    with pytest.raises(klo.errors.KloError, match=match):
-        klo.Trainer(_build, **kwargs)
-
-
-def test_bad_loop_options_name_the_option():
-    import keras_lstm_opt as klo
-
-    assert [klo.LoopOptions(verbose=v).verbose for v in (0, 1, 2)] == ["silent", "bar", "epoch"]
-    with pytest.raises(klo.errors.UsageError, match="verbose=3"):
-        klo.LoopOptions(verbose=3)
-
-    with pytest.raises(klo.errors.UsageError, match="steps_per_execution=0"):
-        klo.LoopOptions(steps_per_execution=0)
-    with pytest.raises(TypeError, match="steps_per_exec"):
-        klo.LoopOptions(steps_per_exec=2)
-
-
-def test_bad_fit_inputs_say_what_to_pass():
-    import tensorflow as tf
-
-    import keras_lstm_opt as klo
-
-    x, y = _data()
-    t = _trainer()
-    with pytest.raises(klo.errors.UsageError, match=r"examples: x 96 rows, y 10 rows"):
-        t.fit(x, y[:10], batch_size=8)
-    with pytest.raises(klo.errors.UsageError, match="NumPy inputs need y"):
-        t.fit(x, batch_size=8)
-    with pytest.raises(klo.errors.UsageError, match="repeats forever: pass steps_per_epoch"):
-        t.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat())
 
 
 def _no_klo_dirs(tmp):
@@ -351,22 +233,6 @@ def test_several_inputs_as_a_list_work_in_fit_evaluate_and_predict():
     assert t.predict([x, extra]).shape == (len(x), 1)
 
 
-@pytest.mark.parametrize(
-    "kwargs,match",
-    [
-        ({"batch_size": 0}, "batch_size=0"),
-        ({"steps_per_epoch": -1}, "steps_per_epoch=-1"),
-        ({"epochs": 0}, "epochs=0"),
-    ],
-)
-def test_bad_fit_numbers_name_the_argument(kwargs, match):
-    import keras_lstm_opt as klo
-
-    x, y = _data()
-    with pytest.raises(klo.errors.UsageError, match=match):
-        _trainer().fit(x, y, **{"batch_size": 8, **kwargs})
-
-
 def test_a_model_built_outside_a_one_replica_mirrored_scope_is_rebuilt_and_trained():
     import tensorflow as tf
 
@@ -422,21 +288,6 @@ def test_metrics_are_logged_under_the_names_given():
     )
     t.fit(x, y.astype("float32"), batch_size=32, epochs=1, validation_data=(x, y))
     assert {"mae", "mean_squared_error", "val_mae", "val_mean_squared_error"} <= set(t.metrics)
-
-
-@pytest.mark.slow
-def test_sparse_embedding_exchange_equals_dense_on_two_workers_and_fp16_is_on_the_wire(tmp_path):
-    """Two workers started by the launcher train one epoch three ways in one process:
-    the embedding table all-reduced dense, its touched rows gathered (sparse), and sparse
-    with float16 on the wire."""
-    out = _launch("exchange", "-", tmp_path / "tmp")
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    results = _results(out.stdout)
-    assert set(results) == {0, 1} and len({r["digest"] for r in results.values()}) == 1
-    print(json.dumps(results[0]))
-    assert results[0]["dense_vs_sparse"] <= 1e-6
-    # float16 on the wire is really used: it rounds, a little
-    assert 1e-7 < results[0]["dense_vs_sparse_fp16"] < 1e-2
 
 
 def test_fit_takes_keras_order_returns_metrics_and_history_and_writes_artifacts(tmp_path):

@@ -1,5 +1,6 @@
-"""A user's own model and data trained with klo.Trainer; run by tests/integration/test_trainer.py,
-alone or as each worker of `keras-lstm-opt launch` (TF_CONFIG set by the launcher).
+"""A user's own model and data trained with klo.Trainer; run alone or as each worker of
+`keras-lstm-opt launch` (TF_CONFIG set by the launcher) by
+tests/integration/test_trainer_distributed.py.
 
 usage: user_trainer.py MODE RUN_DIR   MODE: user | devices | stoppable
                                                   | exchange
