@@ -140,7 +140,9 @@ def build(cls: type, raw: Any, prefix: str, source: dict[str, str]) -> tuple[Any
             hint = (
                 f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(fields)})"
             )
-            problems.append(Problem(full, f"unknown key{hint}", src))
+            # `--set nosuch.key=1` made the mapping `nosuch`: its source is the key's below
+            below = [v for k, v in source.items() if k.startswith(full + ".")]
+            problems.append(Problem(full, f"unknown key{hint}", below[0] if below else src))
             continue
         tp = hints[key]
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
