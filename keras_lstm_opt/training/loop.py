@@ -101,6 +101,7 @@ class EpochLoop:
         self.saved_step: int | None = None  # the newest backup's step (None: none yet)
         self.examples = 0.0  # examples and steps this process trained (samples/s)
         self.steps_run = 0
+        self.largest_batch = 0.0  # the most examples in one step: the global batch size
         self.stop = stop or StopSignals()  # entered by the caller (FitSession)
         self._injected = False
         self._nan_at = int(os.environ.get(NAN_AT_STEP_ENV) or 0)  # read once, not per step
@@ -175,6 +176,7 @@ class EpochLoop:
             for k in ("loss_sum", "count", "reg"):
                 sums[k] += float(values[k])
             self.examples += float(values["count"])
+            self.largest_batch = max(self.largest_batch, float(values["count"]) / n)
             self.steps_run += n
             logs = self._logs(sums, results)
             step += n

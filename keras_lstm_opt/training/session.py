@@ -365,7 +365,7 @@ class FitSession:
             "backup_seconds": round(loop.backup_seconds, 3),
             **best.summary(),
             "rollbacks": loop.guard.rollbacks,
-            "global_batch_size": round(per_step),
+            "global_batch_size": round(loop.largest_batch),  # not the mean: a last, partial one
             "weights_digest": weights_digest(t.model),
             "params": t.model.count_params(),
         }
