@@ -125,8 +125,10 @@ def _split(
     n_val = int(round(len(train) * fraction))
     if n_val < horizon:
         raise DataError(
-            f"validation_fraction {fraction} of {len(train)} rows leaves {n_val} "
-            f"for validation; a horizon of {horizon} needs at least {horizon}"
+            f"{train.where[-1]}: the series has {len(train)} rows; the last {fraction:g} of "
+            f"them (validation_fraction, --validation-fraction) are {n_val}, fewer than the "
+            f"horizon ({horizon}) that validation needs; give more rows, a larger validation "
+            "fraction or a shorter horizon"
         )
     return train, len(train) - n_val, f"the last {fraction:g} of the rows"
 

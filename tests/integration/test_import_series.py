@@ -298,3 +298,20 @@ def test_skipped_rows_are_reported_as_the_text_import_reports_them(tmp_path, cap
     assert report["skipped"] == 1
     skipped = [r.getMessage() for r in caplog.records if "import: skipped" in r.getMessage()]
     assert len(skipped) == 1 and "s.csv, line 11, column 'y'" in skipped[0], skipped
+
+
+def test_too_few_rows_for_validation_name_the_file_and_both_spellings(tmp_path):
+    src = _csv(tmp_path / "tiny.csv", ["2001-01-01,1,2", "2001-01-02,2,3"])
+    with pytest.raises(DataError) as info:
+        import_series(
+            src,
+            str(tmp_path / "o"),
+            SeriesColumns(time="date", target="y", horizon=7),
+            ReadOptions(progress=False),
+        )
+    message = str(info.value)
+    assert message.startswith(f"{src}, line 3: the series has 2 rows; the last 0.2 of them")
+    assert "(validation_fraction, --validation-fraction) are 0, fewer than the horizon (7)" in (
+        message
+    )
+    assert not os.path.exists(tmp_path / "o" / "schema.json")
