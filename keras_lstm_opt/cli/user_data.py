@@ -153,6 +153,13 @@ def add_parsers(add: AddParser) -> None:
         "validation split)",
     )
     ev.add_argument("--out", help="where evaluation.json and the PNGs go (default RUN_DIR)")
+    for flag, what in (("--text", "texts"), ("--label", "labels")):
+        ev.add_argument(
+            flag,
+            metavar="COLUMN",
+            help=f"text runs, a raw file given with --data: the column of the {what} "
+            f"(default: the import's {flag} column)",
+        )
     _precision(ev)
     pr = add("predict", "labels with probabilities, or forecasts in original units")
     pr.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
@@ -162,6 +169,11 @@ def add_parsers(add: AddParser) -> None:
         help="a raw file: texts, or the series to forecast beyond its last row",
     )
     pr.add_argument("--out", help="FILE.csv or FILE.jsonl (default: JSON Lines on stdout)")
+    pr.add_argument(
+        "--text",
+        metavar="COLUMN",
+        help="text runs: the column of the texts (default: the import's --text column)",
+    )
     _precision(pr)
     ex = add("export", "serving artifacts that load without keras_lstm_opt")
     ex.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory")
@@ -347,13 +359,22 @@ def run(args: argparse.Namespace, start_tensorflow: Callable[[], None]) -> int:
     if args.command == "evaluate":
         from keras_lstm_opt.serve.run import evaluate_run
 
-        result = evaluate_run(args.run_dir, data=args.data, out=args.out, precision=args.precision)
+        result = evaluate_run(
+            args.run_dir,
+            data=args.data,
+            out=args.out,
+            precision=args.precision,
+            text=args.text,
+            label=args.label,
+        )
         print(json.dumps(result.get("summary", result), indent=2, sort_keys=True))
         return 0
     if args.command == "predict":
         from keras_lstm_opt.serve.predict import predict_file
 
-        written = predict_file(args.run_dir, args.src, out=args.out, precision=args.precision)
+        written = predict_file(
+            args.run_dir, args.src, out=args.out, precision=args.precision, text=args.text
+        )
         if args.out:
             print(f"wrote {written}", file=sys.stderr)
         return 0

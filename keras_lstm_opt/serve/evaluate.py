@@ -64,7 +64,13 @@ log = logging.getLogger("keras_lstm_opt")
 BATCH = 256
 
 
-def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None) -> dict[str, Any]:
+def evaluate_loaded(
+    run: Run,
+    data: str | None = None,
+    out: str | None = None,
+    text: str | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
     """`evaluate_run` for a loaded run (`Run.evaluate`)."""
     if run.schema is None:
         raise UsageError(
@@ -77,8 +83,15 @@ def evaluate_loaded(run: Run, data: str | None = None, out: str | None = None) -
             f"forecast runs, not task {run.task!r}"
         )
     source, kind = _source(run, data)
+    if (text or label) and (kind != "raw" or run.task != "text"):
+        raise UsageError(
+            f"{run.run_dir}: --text and --label name the columns of a raw file given with "
+            "--data to a text run"
+        )
     if kind == "raw":
-        arrays = _raw_text(run, source) if run.task == "text" else _raw_series(run, source)
+        arrays = (
+            _raw_text(run, source, text, label) if run.task == "text" else _raw_series(run, source)
+        )
     else:
         arrays = _shards(run, source, kind)
     result: dict[str, Any] = {
@@ -238,18 +251,25 @@ def _shards(run: Run, directory: str, kind: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _raw_text(run: Run, src: str) -> dict[str, np.ndarray]:
+def _raw_text(
+    run: Run, src: str, text: str | None = None, label: str | None = None
+) -> dict[str, np.ndarray]:
     from keras_lstm_opt.data.readers import expand_sources, iter_records
     from keras_lstm_opt.data.text import label_ids
+    from keras_lstm_opt.serve.columns import need_columns
 
-    text = run.info.get("text") or {}
-    text_col, label_col = text.get("column", "text"), text.get("label_column", "label")
+    info = run.info.get("text") or {}
+    text_col = text or info.get("column", "text")
+    label_col = label or info.get("label_column", "label")
+    pairs = ((text_col, "--text", text), (label_col, "--label", label))
+    imported = {c: option for c, option, given in pairs if not given}  # the import's names
     ys, ps = [], []
     paths = expand_sources(src)
     sizes = [fs.info(p)["size"] for p in paths]
     base = 0
     with Progress("evaluate", total=sum(sizes), unit="bytes") as meter:
         for path, size in zip(paths, sizes, strict=True):
+            need_columns(path, imported)
             for batch in iter_records(path, [text_col, label_col]):
                 labels = batch.columns[label_col]
                 ys.append(label_ids(run.info, labels, _at(batch.where, label_col)))

@@ -36,10 +36,10 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from keras_lstm_opt.errors import StorageError, UsageError
-from keras_lstm_opt.extras import need
 from keras_lstm_opt.io import fs
 from keras_lstm_opt.io.atomic import atomic_open
 from keras_lstm_opt.io.paths import is_remote
+from keras_lstm_opt.serve.columns import columns_of, need_columns
 from keras_lstm_opt.serve.run import Run, load_run
 
 log = logging.getLogger("keras_lstm_opt")
@@ -73,6 +73,7 @@ def predict_file(
     batch_rows: int = 4096,
     progress: bool = True,
     precision: str = "float32",
+    text: str | None = None,
 ) -> str:
     """Predict every row of `src` (text) or the series' future (forecast) into `out`.
 
@@ -84,6 +85,8 @@ def predict_file(
         progress: bytes read of the input, rate and ETA (a bar on a terminal, else a
             line every 10 s; `keras_lstm_opt.progress`).
         precision: "float32" or "int8" (see `load_run`).
+        text: text runs: the column holding the texts (default: the import's text
+            column, `data import --text`).
 
     Returns:
         The path written, or "-" for stdout.
@@ -101,8 +104,10 @@ def predict_file(
     fmt = output_format(out)  # before anything slow
     check_paths({"--out": out if out != "-" else None})
     run = load_run(run_dir, precision)
+    if text is not None and not (run.task == "text" and run.classifies):
+        raise UsageError(f"{run_dir}: --text names the texts' column of a text run's input")
     if run.task == "text" and run.classifies:
-        rows = _text_rows(run, expand_sources(src), batch_rows, progress)
+        rows = _text_rows(run, expand_sources(src), batch_rows, progress, text)
     elif run.task == "forecast" and run.info.get("series"):
         rows = _forecast_rows(run, src, expand_sources(src))
     else:
@@ -114,36 +119,6 @@ def predict_file(
     return _write(rows, out, fmt)
 
 
-def columns_of(path: str) -> list[str]:
-    """The column names of a data file (the CSV/TSV header, the first JSON object's
-    keys, the Parquet schema)."""
-    from keras_lstm_opt.data.readers import detect_format, open_lines
-
-    kind = detect_format(path)
-    if kind == "parquet":
-        pq = need("pyarrow.parquet", "Parquet input", extra="parquet")
-
-        from keras_lstm_opt.io.fs import open as open_file
-
-        with open_file(path, "rb") as fh:
-            return [str(n) for n in pq.ParquetFile(fh).schema_arrow.names]
-    with open_lines(path) as lines:
-        for line in lines:
-            if not line.strip():
-                continue
-            if kind == "jsonl":
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError:
-                    return []  # iter_records names the line
-                return [str(k) for k in obj] if isinstance(obj, dict) else []
-            return [
-                h.strip()
-                for h in next(csv.reader([line], delimiter="\t" if kind == "tsv" else ","), [])
-            ]
-    return []
-
-
 def _id_column(columns: list[str], skip: set[str]) -> str | None:
     for c in columns:
         if c not in skip and (c.lower() in ID_NAMES or c.lower().endswith("_id")):
@@ -152,13 +127,13 @@ def _id_column(columns: list[str], skip: set[str]) -> str | None:
 
 
 def _text_rows(
-    run: Run, paths: list[str], batch_rows: int, progress: bool
+    run: Run, paths: list[str], batch_rows: int, progress: bool, column: str | None = None
 ) -> Iterator[dict[str, Any]]:
     from keras_lstm_opt.data.readers import iter_records
     from keras_lstm_opt.io import fs
     from keras_lstm_opt.progress import Progress
 
-    text = (run.info.get("text") or {}).get("column", "text")
+    text = column or (run.info.get("text") or {}).get("column", "text")
     names = run.class_names or []
     sizes = [fs.info(p)["size"] for p in paths] if progress else [0] * len(paths)
     meter = Progress("predict", total=sum(sizes), unit="bytes", enabled=progress)
@@ -166,6 +141,8 @@ def _text_rows(
     finished = False
     try:
         for path, size in zip(paths, sizes, strict=True):
+            if column is None:
+                need_columns(path, {text: "--text"})
             ident = _id_column(columns_of(path), {text})
             wanted = [ident, text] if ident else [text]
             for batch in iter_records(path, wanted, batch_rows=batch_rows):

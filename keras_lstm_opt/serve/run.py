@@ -137,7 +137,12 @@ def load_run(run_dir: str, precision: str = "float32") -> Run:
 
 
 def evaluate_run(
-    run_dir: str, data: str | None = None, out: str | None = None, precision: str = "float32"
+    run_dir: str,
+    data: str | None = None,
+    out: str | None = None,
+    precision: str = "float32",
+    text: str | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Score the run in `run_dir` and write evaluation.json (+ PNGs).
 
@@ -147,6 +152,8 @@ def evaluate_run(
             file(s): a CSV/TSV/JSON Lines/Parquet path, glob or folder.
         out: directory for evaluation.json and the charts (default: `run_dir`).
         precision: "float32" or "int8" (see `load_run`).
+        text, label: text runs, raw `data`: the columns of the texts and the labels
+            (default: the names the import read, `data import --text/--label`).
 
     Returns:
         The contents of evaluation.json; `summary` holds the headline numbers.
@@ -161,4 +168,4 @@ def evaluate_run(
 
         evaluate_run("runs/co2")["summary"]   # {'mae': 0.41, 'seasonal_naive_mae': ...}
     """
-    return load_run(run_dir, precision).evaluate(data, out)
+    return load_run(run_dir, precision).evaluate(data, out, text, label)

@@ -338,10 +338,18 @@ class Run:
             out[name] = [float(v) for v in forecast[:, t]]
         return out
 
-    def evaluate(self, data: str | None = None, out: str | None = None) -> dict[str, Any]:
+    def evaluate(
+        self,
+        data: str | None = None,
+        out: str | None = None,
+        text: str | None = None,
+        label: str | None = None,
+    ) -> dict[str, Any]:
         """Score the run on its validation split, or on a new raw file (`data`: CSV,
         TSV, JSON Lines, Parquet, or a data directory); writes evaluation.json and
-        charts into the run directory (or `out`). See `serve.evaluate.evaluate_run`.
+        charts into the run directory (or `out`). `text` and `label`: a raw file's
+        columns, where they are not named as at the import. See
+        `serve.evaluate.evaluate_run`.
 
         Example:
 
@@ -349,7 +357,7 @@ class Run:
         """
         from keras_lstm_opt.serve.evaluate import evaluate_loaded
 
-        return evaluate_loaded(self, data, out)
+        return evaluate_loaded(self, data, out, text, label)
 
 
 def _numbers(values: Sequence[Any], column: str, where: Sequence[str]) -> np.ndarray:
