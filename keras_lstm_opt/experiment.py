@@ -39,6 +39,12 @@ from keras_lstm_opt.data.pipeline import DataFiles, make_dataset, resolve_files
 from keras_lstm_opt.data.schema import Schema, parse_spec
 from keras_lstm_opt.distribute.strategy import get_strategy
 from keras_lstm_opt.errors import ConfigError, DataError, Problem, UsageError
+from keras_lstm_opt.experiment_verdict import (
+    _quality,
+    _reference,
+    baseline_margin,
+    baseline_verdict,
+)
 from keras_lstm_opt.io.paths import is_remote
 from keras_lstm_opt.io.storage import check_paths, config_paths
 from keras_lstm_opt.logs import ensure_visible
@@ -126,46 +132,6 @@ def build_compiled(
         metrics=[head.metric],
     )
     return model
-
-
-def _reference(schema: Schema, metric: str) -> dict[str, float]:
-    info = schema.get("info", {})
-    ref = {}
-    if "known_best_accuracy" in info:
-        ref[f"{metric}:known best"] = info["known_best_accuracy"]
-    if "baseline_mae" in info:
-        ref[f"{metric}:{info.get('baseline', 'seasonal naive')}"] = info["baseline_mae"]
-    return ref
-
-
-def _quality(schema: Schema, final: dict[str, float]) -> dict[str, Any]:
-    """Validation results set against the dataset's known best or baseline."""
-    info, out = schema.get("info", {}), {}
-    if "known_best_accuracy" in info and "val_accuracy" in final:
-        out["known_best_accuracy"] = info["known_best_accuracy"]
-        out["fraction_of_known_best"] = final["val_accuracy"] / info["known_best_accuracy"]
-    if "baseline_mae" in info and "val_mae" in final:
-        out["baseline_mae"] = info["baseline_mae"]
-        out["improvement_over_baseline"] = (  # a perfect baseline (exact season): none
-            1.0 - final["val_mae"] / info["baseline_mae"] if info["baseline_mae"] else None
-        )
-    if info.get("baselines") and "val_mae" in final:
-        name, mae = min(info["baselines"].items(), key=lambda kv: kv[1])
-        out.update(best_baseline=name, best_baseline_mae=mae)
-        out["beats_best_baseline"] = bool(final["val_mae"] < mae)
-    return out
-
-
-def baseline_verdict(metrics: dict[str, Any]) -> str | None:
-    """One line when a forecast model does not beat the best baseline on validation."""
-    if metrics.get("beats_best_baseline", True):
-        return None
-    name = str(metrics["best_baseline"]).replace("_", " ")
-    return (
-        f"the model does not beat the {name} baseline on the validation windows: val_mae "
-        f"{metrics['val_mae']:.4g} against {metrics['best_baseline_mae']:.4g}; forecast with "
-        f"the {name} instead, or try another --season, --transform or window at import"
-    )
 
 
 def _label_counts(cfg: ExperimentConfig, files: DataFiles) -> Any:
@@ -379,6 +345,8 @@ def fit(
     verdict = baseline_verdict(result)
     if verdict:
         log.warning("verdict: %s", verdict)
+    elif baseline_margin(result):
+        log.info("verdict: %s", baseline_margin(result))
     return result
 
 

@@ -201,6 +201,22 @@ def test_the_verdict_holds_a_model_to_the_training_mean_too():
     )
 
 
+def test_a_model_that_beats_a_baseline_is_told_the_margin_is_optimistic():
+    from keras_lstm_opt.experiment import _quality, baseline_margin, baseline_verdict
+
+    info = {"baseline_mae": 1.3, "baselines": {"last_value": 1.326, "training_mean": 4.0}}
+    metrics = {"val_mae": 1.208, **_quality({"info": info}, {"val_mae": 1.208})}
+    assert metrics["beats_best_baseline"] and baseline_verdict(metrics) is None
+    assert baseline_margin(metrics) == (
+        "the model beats the last value baseline on the validation windows: val_mae 1.208 "
+        "against 1.326; the same windows chose its epoch and how much of the network it "
+        "keeps, so the margin is optimistic: evaluate it on rows it has not seen (evaluate "
+        "RUN --data FILE) before trusting it"
+    )
+    worse = {"val_mae": 2.0, **_quality({"info": info}, {"val_mae": 2.0})}
+    assert baseline_margin(worse) is None and baseline_verdict(worse)
+
+
 def test_the_import_applies_the_season_it_finds_and_says_why(tmp_path, caplog):
     import logging
 
