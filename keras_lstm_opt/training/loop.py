@@ -176,7 +176,7 @@ class EpochLoop:
             for k in ("loss_sum", "count", "reg"):
                 sums[k] += float(values[k])
             self.examples += float(values["count"])
-            self.largest_batch = max(self.largest_batch, float(values["count"]) / n)
+            self.largest_batch = max(self.largest_batch, float(values["largest"]))
             self.steps_run += n
             logs = self._logs(sums, results)
             step += n

@@ -41,7 +41,9 @@ from keras_lstm_opt.training.exchange import (
 from keras_lstm_opt.training.options import LoopOptions
 from keras_lstm_opt.training.sparse import sparse_or_dense
 
-SUMS = ("loss_sum", "count", "reg", "stop_count", "stop_signal", "backup_due")
+# What a call of the step returns, summed over its steps and every replica ("largest": the
+# most examples in one of its steps, summed over the replicas: the global batch size)
+SUMS = ("loss_sum", "count", "reg", "stop_count", "stop_signal", "backup_due", "largest")
 StepOutput = tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]
 
 
@@ -249,6 +251,7 @@ class TrainStep:
             "stop_count": tf.cast(stop > 0, tf.float32),
             "stop_signal": tf.identity(stop),
             "backup_due": tf.identity(due),
+            "largest": n,
         }
 
     def _on_batch(self, batch: Any, stop: tf.Tensor, due: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -267,7 +270,10 @@ class TrainStep:
     ) -> StepOutput:
         def body(i: tf.Tensor, total: dict[str, tf.Tensor]) -> tuple[Any, Any]:
             out = self._on_batch(next(iterator), stop, due)
-            return i + 1, {k: total[k] + out[k] for k in total}
+            return i + 1, {
+                k: tf.maximum(total[k], out[k]) if k == "largest" else total[k] + out[k]
+                for k in total
+            }
 
         _, total = tf.while_loop(
             lambda i, _: i < n, body, (tf.constant(0, n.dtype), {k: tf.constant(0.0) for k in SUMS})
