@@ -323,6 +323,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
             _installed(("tf2onnx", "onnxruntime"), "export --format onnx", "onnx")
         elif args.quantize:
             raise UsageError("export: --quantize int8 needs --format onnx")
+    elif (args.text or args.label) and not args.data:
+        raise UsageError(
+            "evaluate: --text and --label name the columns of a raw file given with --data"
+        )
     elif args.out:
         check_writable(args.out, "the evaluation directory (--out)")
     elif os.path.isdir(args.run_dir):  # evaluation.json goes into the run directory

@@ -9,6 +9,7 @@ Example:
 
     columns_of("new.csv")                              # ["sentence", "y"]
     need_columns("new.csv", {"body": "--text"})        # DataError: no column 'body' ...
+    need_columns("new.csv", {"sentence": "--text"})    # fine
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ def columns_of(path: str) -> list[str]:
     kind = detect_format(path)
     if kind == "parquet":
         pq = need("pyarrow.parquet", "Parquet input", extra="parquet")
+        pa = need("pyarrow", "Parquet input", extra="parquet")
 
         from keras_lstm_opt.io.fs import open as open_file
 
-        with open_file(path, "rb") as fh:
-            return [str(n) for n in pq.ParquetFile(fh).schema_arrow.names]
+        try:
+            with open_file(path, "rb") as fh:
+                return [str(n) for n in pq.ParquetFile(fh).schema_arrow.names]
+        except (OSError, ValueError, pa.ArrowException):
+            return []  # not Parquet after all, or cut short: iter_records names what is wrong
     with open_lines(path) as lines:
         for line in lines:
             if not line.strip():
@@ -50,13 +55,27 @@ def columns_of(path: str) -> list[str]:
     return []
 
 
-def need_columns(path: str, columns: dict[str, str]) -> None:
-    """A DataError naming `path` unless it has every column of `columns` ({name: the
-    option that names it}), saying which column the model reads and how to name another."""
-    have = columns_of(path)
+def need_columns(path: str, columns: dict[str, str], have: list[str] | None = None) -> None:
+    """Raise a DataError naming `path` unless it has every column of `columns`.
+
+    Args:
+        path: the file (its name is in the message).
+        columns: {column the run reads: the option that names another, e.g. "--text"}.
+        have: the file's columns, if read already (else `columns_of(path)`; an empty list,
+            a header that cannot be read, leaves the message to the reader).
+
+    Example:
+
+        need_columns("new.csv", {"body": "--text"}, ["sentence", "y"])
+        # DataError: new.csv: no column 'body' (columns: sentence, y); the run reads ...
+    """
+    if not columns:
+        return
+    have = columns_of(path) if have is None else have
     for name, option in columns.items():
         if have and name not in have:
             raise DataError(
                 f"{path}: no column {name!r} (columns: {', '.join(have)}); the run reads "
-                f"{name!r}, as imported: name yours with {option} COLUMN"
+                f"{name!r}, as imported: name yours with {option} COLUMN ({option[2:]}= "
+                "from Python)"
             )

@@ -85,8 +85,8 @@ def evaluate_loaded(
     source, kind = _source(run, data)
     if (text or label) and (kind != "raw" or run.task != "text"):
         raise UsageError(
-            f"{run.run_dir}: --text and --label name the columns of a raw file given with "
-            "--data to a text run"
+            f"{run.run_dir}: text and label (--text, --label) name the columns of a raw "
+            "file given as data (--data) to a text run"
         )
     if kind == "raw":
         arrays = (
@@ -265,11 +265,12 @@ def _raw_text(
     imported = {c: option for c, option, given in pairs if not given}  # the import's names
     ys, ps = [], []
     paths = expand_sources(src)
+    for path in paths:  # every file's columns, before the first is scored
+        need_columns(path, imported)
     sizes = [fs.info(p)["size"] for p in paths]
     base = 0
     with Progress("evaluate", total=sum(sizes), unit="bytes") as meter:
         for path, size in zip(paths, sizes, strict=True):
-            need_columns(path, imported)
             for batch in iter_records(path, [text_col, label_col]):
                 labels = batch.columns[label_col]
                 ys.append(label_ids(run.info, labels, _at(batch.where, label_col)))

@@ -4,11 +4,12 @@ Input: a CSV, TSV, JSON Lines or Parquet file (or a glob or a folder of them, re
 name order), local or remote, read in batches so a file larger than memory streams
 through.
 
-* text runs: the text column of the import (and an id column, when the file has one:
-  `id`, `key`, `uid`, `guid` or a name ending in `_id`) -> one row per input row:
-  the id, the text, `label` (the most probable class) and the probability of every
-  class. JSON Lines: `{"id": ..., "text": ..., "label": ..., "probabilities":
-  {class: p}}`; CSV: columns `id, text, label, p_<class>...`.
+* text runs: the text column of the import, or the one `text` names (and an id column,
+  when the file has one: `id`, `key`, `uid`, `guid` or a name ending in `_id`) -> one
+  row per input row: the id, the text (under its column's name), `label` (the most
+  probable class) and the probability of every class. JSON Lines: `{"id": ..., "text":
+  ..., "label": ..., "probabilities": {class: p}}`; CSV: columns `id, text, label,
+  p_<class>...`. Every file's columns are checked before the first is predicted.
 * forecast runs: the series (the time column and the columns of the import; read
   whole, 8 bytes a value, and sorted by time as `data import` does) -> the forecast
   after its last row, one row per future step: `step`, the time column (future stamps,
@@ -105,7 +106,7 @@ def predict_file(
     check_paths({"--out": out if out != "-" else None})
     run = load_run(run_dir, precision)
     if text is not None and not (run.task == "text" and run.classifies):
-        raise UsageError(f"{run_dir}: --text names the texts' column of a text run's input")
+        raise UsageError(f"{run_dir}: text (--text) names the texts' column of a text run")
     if run.task == "text" and run.classifies:
         rows = _text_rows(run, expand_sources(src), batch_rows, progress, text)
     elif run.task == "forecast" and run.info.get("series"):
@@ -135,15 +136,16 @@ def _text_rows(
 
     text = column or (run.info.get("text") or {}).get("column", "text")
     names = run.class_names or []
+    headers = {p: columns_of(p) for p in paths}  # each file's columns, checked up front
+    for path in paths:
+        need_columns(path, {} if column else {text: "--text"}, headers[path])
     sizes = [fs.info(p)["size"] for p in paths] if progress else [0] * len(paths)
     meter = Progress("predict", total=sum(sizes), unit="bytes", enabled=progress)
     base = 0
     finished = False
     try:
         for path, size in zip(paths, sizes, strict=True):
-            if column is None:
-                need_columns(path, {text: "--text"})
-            ident = _id_column(columns_of(path), {text})
+            ident = _id_column(headers[path], {text})
             wanted = [ident, text] if ident else [text]
             for batch in iter_records(path, wanted, batch_rows=batch_rows):
                 probs = run.probabilities(batch.columns[text], batch_rows)
