@@ -98,7 +98,7 @@ def read_split(
 def macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
     """Macro-F1 of predicted class ids `pred` against `y` (`k` classes; -1 = no answer,
     wrong for every class)."""
-    from keras_lstm_opt.serve.evaluate import classification_metrics
+    from keras_lstm_opt.serve.evaluate_metrics import classification_metrics
 
     pred = np.asarray(pred, dtype=np.int64)
     p = np.eye(k + 1)[np.where(pred < 0, k, pred)]  # column k: "no answer", never true

@@ -345,8 +345,8 @@ def fit(
     verdict = baseline_verdict(result)
     if verdict:
         log.warning("verdict: %s", verdict)
-    elif baseline_margin(result):
-        log.info("verdict: %s", baseline_margin(result))
+    elif margin := baseline_margin(result):
+        log.info("verdict: %s", margin)
     return result
 
 

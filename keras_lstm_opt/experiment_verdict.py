@@ -63,14 +63,38 @@ def baseline_verdict(metrics: dict[str, Any]) -> str | None:
 
 def baseline_margin(metrics: dict[str, Any]) -> str | None:
     """One line when a forecast model beats the best baseline on validation: by how much,
-    and that the same windows chose its epoch and its shrink weight (an optimistic margin:
-    on a random walk the model can "beat" the last value there and lose on newer rows)."""
+    and why the margin is optimistic where the same windows chose the epoch whose weights
+    it keeps or how much of the network it keeps (on a random walk the model can "beat"
+    the last value there and lose on newer rows); None when it does not beat it.
+
+    Args:
+        metrics: a run's metrics (metrics.json): `val_mae`, `beats_best_baseline`,
+            `best_baseline`, `best_baseline_mae`, and `weights` ("best" or "last") and
+            `shrink` where training set them.
+
+    Example:
+
+        baseline_margin({"val_mae": 1.2, "beats_best_baseline": True, "weights": "best",
+                         "best_baseline": "last_value", "best_baseline_mae": 1.3})
+    """
     if not metrics.get("beats_best_baseline"):
         return None
     name = str(metrics["best_baseline"]).replace("_", " ")
-    return (
+    line = (
         f"the model beats the {name} baseline on the validation windows: val_mae "
-        f"{metrics['val_mae']:.4g} against {metrics['best_baseline_mae']:.4g}; the same windows "
-        "chose its epoch and how much of the network it keeps, so the margin is optimistic: "
+        f"{metrics['val_mae']:.4g} against {metrics['best_baseline_mae']:.4g}"
+    )
+    chose = [
+        what
+        for what, used in (
+            ("its epoch", metrics.get("weights") == "best"),
+            ("how much of the network it keeps", bool(metrics.get("shrink"))),
+        )
+        if used
+    ]
+    if not chose:
+        return line
+    return (
+        f"{line}; the same windows chose {' and '.join(chose)}, so the margin is optimistic: "
         "evaluate it on rows it has not seen (evaluate RUN --data FILE) before trusting it"
     )

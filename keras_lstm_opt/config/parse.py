@@ -134,15 +134,15 @@ def build(cls: type, raw: Any, prefix: str, source: dict[str, str]) -> tuple[Any
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         full = f"{prefix}{key}"
-        src = source.get(full, where)
+        # its own source, else that of a key below it (`--set nosuch.key=1` made `nosuch`)
+        below = [v for k, v in source.items() if k.startswith(full + ".")]
+        src = source.get(full, below[0] if below else where)
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = (
                 f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(fields)})"
             )
-            # `--set nosuch.key=1` made the mapping `nosuch`: its source is the key's below
-            below = [v for k, v in source.items() if k.startswith(full + ".")]
-            problems.append(Problem(full, f"unknown key{hint}", below[0] if below else src))
+            problems.append(Problem(full, f"unknown key{hint}", src))
             continue
         tp = hints[key]
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):

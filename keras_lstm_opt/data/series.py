@@ -102,6 +102,12 @@ def _choose(
     return window, horizon, why
 
 
+def _files(where: Sequence[str]) -> str:
+    """The files the rows came from (each row's `where` is "FILE, line N"), in order."""
+    files = list(dict.fromkeys(w.rsplit(", line ", 1)[0] for w in where))
+    return ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+
+
 def _split(
     train: Series, val: Series | None, fraction: float, horizon: int
 ) -> tuple[Series, int, str]:
@@ -125,7 +131,7 @@ def _split(
     n_val = int(round(len(train) * fraction))
     if n_val < horizon:
         raise DataError(
-            f"{train.where[-1]}: the series has {len(train)} rows; the last {fraction:g} of "
+            f"{_files(train.where)}: the series has {len(train)} rows; the last {fraction:g} of "
             f"them (validation_fraction, --validation-fraction) are {n_val}, fewer than the "
             f"horizon ({horizon}) that validation needs; give more rows, a larger validation "
             "fraction or a shorter horizon"

@@ -5,8 +5,8 @@ the predictions), log loss, per-class precision / recall / F1 / support and the 
 matrix. Forecasting: MAE and RMSE overall, per horizon step and per target, beside the
 baselines' forecasts of the same windows (seasonal naive, last value, the training mean),
 and the verdict line when the model does not beat the best of them. Kept apart from
-`serve.evaluate` (which reads the data and runs the model) so that the bench's rivals score
-with the same functions without loading a run.
+`serve.evaluate` (which reads the data and runs the model): plain functions of arrays, which
+the bench's rivals score with too, without loading a run.
 
 Example:
 

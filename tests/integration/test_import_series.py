@@ -310,7 +310,7 @@ def test_too_few_rows_for_validation_name_the_file_and_both_spellings(tmp_path):
             ReadOptions(progress=False),
         )
     message = str(info.value)
-    assert message.startswith(f"{src}, line 3: the series has 2 rows; the last 0.2 of them")
+    assert message.startswith(f"{src}: the series has 2 rows; the last 0.2 of them")
     assert "(validation_fraction, --validation-fraction) are 0, fewer than the horizon (7)" in (
         message
     )

@@ -207,6 +207,11 @@ def test_a_model_that_beats_a_baseline_is_told_the_margin_is_optimistic():
     info = {"baseline_mae": 1.3, "baselines": {"last_value": 1.326, "training_mean": 4.0}}
     metrics = {"val_mae": 1.208, **_quality({"info": info}, {"val_mae": 1.208})}
     assert metrics["beats_best_baseline"] and baseline_verdict(metrics) is None
+    assert baseline_margin(metrics) == (  # last weights, no shrink: nothing chosen on them
+        "the model beats the last value baseline on the validation windows: val_mae 1.208 "
+        "against 1.326"
+    )
+    metrics.update(weights="best", shrink={"weights": [0.5]})
     assert baseline_margin(metrics) == (
         "the model beats the last value baseline on the validation windows: val_mae 1.208 "
         "against 1.326; the same windows chose its epoch and how much of the network it "

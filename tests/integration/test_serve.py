@@ -207,7 +207,7 @@ def test_predict_and_evaluate_show_their_progress(text_run, tmp_path, caplog, mo
 
 
 def test_metrics_and_time_stamps_by_hand():
-    from keras_lstm_opt.serve.evaluate import classification_metrics
+    from keras_lstm_opt.serve.evaluate_metrics import classification_metrics
     from keras_lstm_opt.serve.times import future_times
 
     p1 = np.array([0.9, 0.2, 0.7, 0.4])  # a binary head: P(class "yes")
