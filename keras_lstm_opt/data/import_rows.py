@@ -118,6 +118,7 @@ def bytes_meter(what: str, paths: Sequence[str], enabled: bool) -> Progress:
 
 
 def total_size(paths: Sequence[str]) -> int:
+    """The bytes of all `paths` (local or remote), what a progress meter counts toward."""
     return sum(fs.info(p)["size"] for p in paths)
 
 

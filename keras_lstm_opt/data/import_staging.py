@@ -26,6 +26,7 @@ TMP = ".tmp-import"
 
 
 def remove_tree(path: str) -> None:
+    """Remove a staging folder and what is in it (local or remote)."""
     fs.rmtree(path)
 
 

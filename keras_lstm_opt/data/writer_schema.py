@@ -32,6 +32,8 @@ from keras_lstm_opt.io.storage import StorageError, error_text
 
 
 def shard_name(split: str, index: int, shards: int, compression: str) -> str:
+    """A shard's file name, e.g. `train-00003-of-00016.tfrecord.gz` (the suffix by
+    `compression`)."""
     return f"{split}-{index:05d}-of-{shards:05d}{COMPRESSIONS[compression]}"
 
 
@@ -47,6 +49,10 @@ def update_schema(
     task: str,
     info: dict[str, Any],
 ) -> None:
+    """Record a written split in `out_dir`'s schema.json: its shard files and examples,
+    the features' specs (refused when they differ from a split already there), the task,
+    compression, input and target names, and `info` merged in (a remote schema is written
+    locally, validated, then copied up whole)."""
     try:
         schema = read_schema(out_dir)
     except DataError:
